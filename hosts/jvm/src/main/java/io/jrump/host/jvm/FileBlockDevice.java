@@ -1,0 +1,142 @@
+package io.jrump.host.jvm;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.hostkit.BlockRequests;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A block device on a regular host file, through a {@link FileChannel}. Operations run on the
+ * host's I/O threads with positional reads and writes, so many can be in flight at once; writes
+ * past the end grow the file, and untouched ranges stay holes. Flush is {@code fdatasync(2)}
+ * ({@code force(false)}). Discard is not supported: the JDK cannot punch holes.
+ */
+final class FileBlockDevice extends JvmBlockDevice {
+    private static final Logger LOG = LoggerFactory.getLogger(FileBlockDevice.class);
+
+    private final FileChannel channel;
+    private final Executor io;
+
+    FileBlockDevice(String name, FileChannel channel, boolean readOnly, EventLoop loop, Executor io,
+            Consumer<JvmBlockDevice> onClose) {
+        super(name, readOnly, loop, onClose);
+        this.channel = channel;
+        this.io = io;
+    }
+
+    @Override
+    public long size() {
+        try {
+            return channel.size();
+        } catch (IOException e) {
+            return 0; // only after close; every operation then fails with EBADF anyway
+        }
+    }
+
+    @Override
+    public boolean isGrowable() {
+        return true;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst, IoCompletion completion) {
+        ByteBuffer view = dst.duplicate();
+        submit(completion, () -> BlockRequests.checkRead(offset, view.remaining(), size()), () -> {
+            long n = view.remaining();
+            long pos = offset;
+            while (view.hasRemaining()) {
+                int got = channel.read(view, pos);
+                if (got < 0) {
+                    throw new ErrnoException(Errno.EIO, name() + ": " + BlockRequests.describe("read", offset, n)
+                            + ": file shrank under us at 0x" + Long.toHexString(pos));
+                }
+                pos += got;
+            }
+            return n;
+        });
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, IoCompletion completion) {
+        ByteBuffer view = src.duplicate();
+        submit(completion, () -> BlockRequests.checkWrite(offset, view.remaining(), size(), isReadOnly(), true), () -> {
+            long n = view.remaining();
+            long pos = offset;
+            while (view.hasRemaining()) {
+                pos += channel.write(view, pos);
+            }
+            return n;
+        });
+    }
+
+    @Override
+    public void flush(IoCompletion completion) {
+        submit(completion, () -> null, () -> {
+            if (!isReadOnly()) {
+                channel.force(false);
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public void discard(long offset, long length, IoCompletion completion) {
+        Errno invalid = BlockRequests.checkDiscard(offset, length, size(), isReadOnly());
+        submit(completion, () -> invalid != null ? invalid : Errno.EOPNOTSUPP, () -> length);
+    }
+
+    private interface Check {
+        Errno run();
+    }
+
+    private interface Op {
+        long run() throws IOException;
+    }
+
+    private void submit(IoCompletion completion, Check check, Op op) {
+        if (!begin()) {
+            complete(completion, 0, Errno.EBADF);
+            return;
+        }
+        Errno invalid = check.run();
+        if (invalid != null) {
+            end();
+            complete(completion, 0, invalid);
+            return;
+        }
+        try {
+            io.execute(() -> {
+                long n = 0;
+                Errno error = null;
+                try {
+                    n = op.run();
+                } catch (IOException e) {
+                    error = IoErrors.errnoOf(e);
+                    LOG.debug("{}: I/O failed: {}", name(), e.toString());
+                } finally {
+                    end();
+                }
+                complete(completion, n, error);
+            });
+        } catch (RejectedExecutionException e) {
+            end();
+            complete(completion, 0, Errno.ESHUTDOWN);
+        }
+    }
+
+    @Override
+    void release() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.warn("{}: close failed: {}", name(), e.toString());
+        }
+    }
+}

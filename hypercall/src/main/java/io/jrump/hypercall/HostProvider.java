@@ -1,0 +1,28 @@
+package io.jrump.hypercall;
+
+import java.util.Optional;
+
+/**
+ * Describes a host implementation to tools such as {@code rump hosts}. Hosts register one through
+ * {@link java.util.ServiceLoader} ({@code META-INF/services/io.jrump.hypercall.HostProvider}).
+ * Creating host instances stays with each host's own API, since each needs different settings.
+ */
+public interface HostProvider {
+    /** Short name, as used on the command line: {@code jvm}, {@code sim}, {@code linux}. */
+    String name();
+
+    /** One line saying what the host is for. */
+    String description();
+
+    /** The hypercall version it implements. */
+    int hypercallVersion();
+
+    /**
+     * Why this host cannot run here (a missing native library, not Linux, no permission), or empty
+     * if it can. Probing never throws.
+     */
+    Optional<String> unavailableReason();
+
+    /** The kinds of device names the host opens, one line each, for help output. */
+    java.util.List<String> deviceNames();
+}

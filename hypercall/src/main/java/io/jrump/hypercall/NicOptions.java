@@ -1,0 +1,34 @@
+package io.jrump.hypercall;
+
+/**
+ * What a kernel asks for when it opens a network interface.
+ *
+ * @param mtu the L3 MTU wanted, 68 to 65535, or 0 for the host's default (1500 on virtual switches)
+ * @param mac the hardware address wanted, or {@code null} for one the host assigns
+ */
+public record NicOptions(int mtu, MacAddress mac) {
+    public static final int DEFAULT_MTU = 1500;
+    /** The smallest MTU IPv4 allows (RFC 791). */
+    public static final int MIN_MTU = 68;
+    public static final int MAX_MTU = 65535;
+
+    public NicOptions {
+        if (mtu != 0 && (mtu < MIN_MTU || mtu > MAX_MTU)) {
+            throw new IllegalArgumentException("MTU " + mtu + " outside " + MIN_MTU + ".." + MAX_MTU);
+        }
+    }
+
+    /** The host's default MTU and an address it assigns. */
+    public static NicOptions defaults() {
+        return new NicOptions(0, null);
+    }
+
+    public static NicOptions mtu(int mtu) {
+        return new NicOptions(mtu, null);
+    }
+
+    /** The MTU to use: the one asked for, or {@link #DEFAULT_MTU}. */
+    public int mtuOrDefault() {
+        return mtu == 0 ? DEFAULT_MTU : mtu;
+    }
+}

@@ -1,0 +1,103 @@
+package io.jrump.hypercall.hostkit;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Bytes held in memory in fixed pages that are allocated only when written with something other
+ * than zeros, so a large memory disk costs what it holds. Unwritten bytes read as zero.
+ *
+ * <p>Thread-safe: every method holds the object's lock.
+ */
+public final class SparseMemory {
+    /** Page size in bytes. */
+    public static final int PAGE = 64 * 1024;
+
+    private final Map<Long, byte[]> pages = new HashMap<>();
+
+    /** Copies {@code dst.remaining()} bytes at {@code offset} into {@code dst}, leaving its position. */
+    public synchronized void read(long offset, ByteBuffer dst) {
+        int pos = dst.position();
+        int left = dst.remaining();
+        while (left > 0) {
+            long index = offset / PAGE;
+            int within = (int) (offset % PAGE);
+            int n = Math.min(left, PAGE - within);
+            byte[] page = pages.get(index);
+            if (page == null) {
+                for (int i = 0; i < n; i++) {
+                    dst.put(pos + i, (byte) 0);
+                }
+            } else {
+                dst.put(pos, page, within, n);
+            }
+            pos += n;
+            left -= n;
+            offset += n;
+        }
+    }
+
+    /** Copies {@code src.remaining()} bytes to {@code offset}, leaving the buffer's position. */
+    public synchronized void write(long offset, ByteBuffer src) {
+        int pos = src.position();
+        int left = src.remaining();
+        while (left > 0) {
+            long index = offset / PAGE;
+            int within = (int) (offset % PAGE);
+            int n = Math.min(left, PAGE - within);
+            byte[] page = pages.get(index);
+            if (page == null && !allZero(src, pos, n)) {
+                page = new byte[PAGE];
+                pages.put(index, page);
+            }
+            if (page != null) {
+                src.get(pos, page, within, n);
+            }
+            pos += n;
+            left -= n;
+            offset += n;
+        }
+    }
+
+    /** Makes the range read as zeros, freeing the pages it covers whole. */
+    public synchronized void zero(long offset, long length) {
+        long end = offset + length;
+        while (offset < end) {
+            long index = offset / PAGE;
+            int within = (int) (offset % PAGE);
+            int n = (int) Math.min(end - offset, PAGE - within);
+            if (n == PAGE) {
+                pages.remove(index);
+            } else {
+                byte[] page = pages.get(index);
+                if (page != null) {
+                    Arrays.fill(page, within, within + n, (byte) 0);
+                }
+            }
+            offset += n;
+        }
+    }
+
+    /** Bytes of pages allocated. */
+    public synchronized long allocatedBytes() {
+        return (long) pages.size() * PAGE;
+    }
+
+    /** An independent copy. */
+    public synchronized SparseMemory copy() {
+        SparseMemory c = new SparseMemory();
+        pages.forEach((i, p) -> c.pages.put(i, p.clone()));
+        return c;
+    }
+
+    private static boolean allZero(ByteBuffer b, int pos, int n) {
+        for (int i = 0; i < n; i++) {
+            if (b.get(pos + i) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,6 @@
+/**
+ * Building blocks for host implementations: argument checks every block device makes, sparse
+ * memory for memory disks, and the forwarding table of a learning Ethernet switch. Components do
+ * not use this package.
+ */
+package io.jrump.hypercall.hostkit;

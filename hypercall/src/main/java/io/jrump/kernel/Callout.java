@@ -1,0 +1,99 @@
+package io.jrump.kernel;
+
+import io.jrump.hypercall.HostScheduler.ScheduledTask;
+import java.util.Objects;
+
+/**
+ * A timer on the kernel's event loop, after BSD's callout(9): reset it to fire a function at a
+ * time, stop it, reset it again. At most one firing is pending at a time; a reset replaces it.
+ *
+ * <p>Thread-safe. A stop or reset that races with the firing wins if it gets the lock first: the
+ * function then does not run. The function runs without the lock held.
+ */
+public final class Callout {
+    private final RumpKernel kernel;
+    private final String name;
+    private ScheduledTask pending;
+    private Runnable function;
+    private long generation;
+    private long deadline;
+
+    Callout(RumpKernel kernel, String name) {
+        this.kernel = kernel;
+        this.name = Objects.requireNonNull(name, "name");
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Fires {@code fn} after {@code delayNanos} of monotonic time, replacing any pending firing. */
+    public void schedule(long delayNanos, Runnable fn) {
+        if (delayNanos < 0) {
+            throw new IllegalArgumentException("negative delay " + delayNanos + " for callout " + name);
+        }
+        long now = kernel.host().clock().monotonicNanos();
+        scheduleAt(now + delayNanos, fn);
+    }
+
+    /** Fires {@code fn} at a monotonic deadline, replacing any pending firing. */
+    public synchronized void scheduleAt(long deadlineNanos, Runnable fn) {
+        Objects.requireNonNull(fn, "fn");
+        if (kernel.isShuttingDown()) {
+            throw new IllegalStateException("callout " + name + " set on kernel " + kernel.name()
+                    + " after shutdown");
+        }
+        cancelPending();
+        long gen = ++generation;
+        function = fn;
+        deadline = deadlineNanos;
+        pending = kernel.host().scheduler().executeAt(deadlineNanos, () -> fire(gen));
+        kernel.calloutPending(this, true);
+    }
+
+    /** Cancels the pending firing. Returns whether one was pending. */
+    public synchronized boolean stop() {
+        boolean was = pending != null;
+        cancelPending();
+        generation++;
+        function = null;
+        kernel.calloutPending(this, false);
+        return was;
+    }
+
+    /** Whether a firing is pending. */
+    public synchronized boolean isPending() {
+        return pending != null;
+    }
+
+    /** The deadline of the pending firing; meaningful only while {@link #isPending()}. */
+    public synchronized long deadlineNanos() {
+        return deadline;
+    }
+
+    private void cancelPending() {
+        if (pending != null) {
+            pending.cancel();
+            pending = null;
+        }
+    }
+
+    private void fire(long gen) {
+        Runnable fn;
+        synchronized (this) {
+            if (gen != generation || pending == null) {
+                return; // reset or stopped after the host had already begun to run us
+            }
+            pending = null;
+            fn = function;
+            function = null;
+            kernel.calloutPending(this, false);
+        }
+        fn.run();
+    }
+
+    @Override
+    public String toString() {
+        return "Callout[" + name + (isPending() ? " at " + deadlineNanos() : " idle") + "]";
+    }
+}

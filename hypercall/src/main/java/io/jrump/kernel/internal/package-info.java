@@ -1,0 +1,2 @@
+/** Kernel-base internals: component ordering and the resource-tracking view of the host. */
+package io.jrump.kernel.internal;
