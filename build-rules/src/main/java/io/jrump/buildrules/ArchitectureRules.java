@@ -1,0 +1,201 @@
+package io.jrump.buildrules;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import javax.xml.XMLConstants;
+import javax.xml.parsers.DocumentBuilder;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.parsers.ParserConfigurationException;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
+import org.w3c.dom.NodeList;
+import org.xml.sax.SAXException;
+
+/**
+ * Checks a reactor against the rules of ARCHITECTURE.md and STYLE.md and returns every violation
+ * as one readable line. The rules:
+ * <ul>
+ *   <li>components never depend on a host; hosts never on a component; nothing on cli, fuzz or
+ *       bench; the hypercall module on no other module;</li>
+ *   <li>JNA only in the Linux host; Netty only in rump-net (and the tools);</li>
+ *   <li>components and the kernel base take time, threads and randomness only from the hypercall
+ *       interface: no {@code System.nanoTime}, {@code Thread.sleep}, {@code new Thread},
+ *       executors, unseeded randomness.</li>
+ * </ul>
+ * Both the Maven dependencies and the Java imports are checked, so a rule cannot be dodged by a
+ * transitive dependency.
+ */
+public final class ArchitectureRules {
+
+    /** What a module is, by artifactId. */
+    enum Kind {
+        CONTRACT, COMPONENT, HOST, TOOL, OTHER
+    }
+
+    static final Map<String, Kind> KINDS = Map.of(
+            "hypercall", Kind.CONTRACT,
+            "rump-blk", Kind.COMPONENT,
+            "rump-fs", Kind.COMPONENT,
+            "rump-net", Kind.COMPONENT,
+            "host-jvm", Kind.HOST,
+            "host-sim", Kind.HOST,
+            "host-linux", Kind.HOST,
+            "cli", Kind.TOOL,
+            "fuzz", Kind.TOOL,
+            "bench", Kind.TOOL);
+
+    private static final Set<String> JNA_ALLOWED = Set.of("host-linux");
+    private static final Set<String> NETTY_ALLOWED = Set.of("rump-net", "cli", "fuzz", "bench");
+
+    /** Calls that read real time, make threads or draw unseeded randomness. */
+    private static final List<Pattern> FORBIDDEN_CALLS = Stream.of(
+            "System\\s*\\.\\s*nanoTime", "System\\s*\\.\\s*currentTimeMillis", "Thread\\s*\\.\\s*sleep",
+            "new\\s+Thread\\s*\\(", "\\bExecutors\\s*\\.", "\\bThreadLocalRandom\\b", "new\\s+Random\\s*\\(",
+            "Math\\s*\\.\\s*random", "\\bInstant\\s*\\.\\s*now", "\\bLocalDateTime\\s*\\.\\s*now",
+            "new\\s+SecureRandom\\s*\\(", "\\bClock\\s*\\.\\s*system", "new\\s+Timer\\s*\\(",
+            "\\bForkJoinPool\\b", "\\b(runAsync|supplyAsync)\\s*\\(", "import\\s+static\\s+java\\.lang\\.System\\.")
+            .map(Pattern::compile).toList();
+
+    private static final Pattern IMPORT = Pattern.compile("^\\s*import\\s+(?:static\\s+)?([\\w.]+)", Pattern.MULTILINE);
+    private static final Pattern COMMENTS = Pattern.compile("//[^\\n]*|/\\*.*?\\*/", Pattern.DOTALL);
+
+    private ArchitectureRules() {
+    }
+
+    /** Every violation in the reactor whose root POM is {@code root/pom.xml}; empty if none. */
+    public static List<String> check(Path root) throws IOException {
+        List<String> violations = new ArrayList<>();
+        for (String module : modules(root.resolve("pom.xml"))) {
+            Path dir = root.resolve(module);
+            Document pom = parse(dir.resolve("pom.xml"));
+            String artifact = text(pom.getDocumentElement(), "artifactId");
+            Kind kind = KINDS.getOrDefault(artifact, Kind.OTHER);
+            for (String[] dep : dependencies(pom)) {
+                String why = dependencyViolation(artifact, kind, dep[0], dep[1]);
+                if (why != null) {
+                    violations.add(module + "/pom.xml: " + artifact + " depends on " + dep[0] + ":" + dep[1]
+                            + ": " + why);
+                }
+            }
+            Path main = dir.resolve("src/main/java");
+            if (Files.isDirectory(main)) {
+                try (Stream<Path> files = Files.walk(main)) {
+                    for (Path f : files.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                        checkSource(root.relativize(f).toString(), artifact, kind, Files.readString(f), violations);
+                    }
+                }
+            }
+        }
+        return violations;
+    }
+
+    private static String dependencyViolation(String artifact, Kind kind, String group, String dep) {
+        Kind depKind = "io.jrump".equals(group) ? KINDS.getOrDefault(dep, Kind.OTHER) : null;
+        if (depKind == Kind.TOOL) {
+            return "nothing may depend on cli, fuzz or bench";
+        }
+        if (kind == Kind.CONTRACT && depKind != null) {
+            return "the hypercall contract depends on no other module";
+        }
+        if (kind == Kind.COMPONENT && depKind == Kind.HOST) {
+            return "components never depend on a host";
+        }
+        if (kind == Kind.HOST && depKind == Kind.COMPONENT) {
+            return "hosts never depend on a component";
+        }
+        if ("net.java.dev.jna".equals(group) && !JNA_ALLOWED.contains(artifact)) {
+            return "JNA belongs in hosts/linux only";
+        }
+        if ("io.netty".equals(group) && !NETTY_ALLOWED.contains(artifact)) {
+            return "Netty belongs in rump-net only";
+        }
+        return null;
+    }
+
+    private static void checkSource(String file, String artifact, Kind kind, String source, List<String> out) {
+        String code = COMMENTS.matcher(source).replaceAll(" ");
+        Matcher m = IMPORT.matcher(code);
+        while (m.find()) {
+            String imported = m.group(1);
+            if (imported.startsWith("com.sun.jna") && !JNA_ALLOWED.contains(artifact)) {
+                out.add(file + ": imports " + imported + ": JNA belongs in hosts/linux only");
+            }
+            if (imported.startsWith("io.netty") && !NETTY_ALLOWED.contains(artifact)) {
+                out.add(file + ": imports " + imported + ": Netty belongs in rump-net only");
+            }
+            if (imported.startsWith("io.jrump.host.") && (kind == Kind.COMPONENT || kind == Kind.CONTRACT)) {
+                out.add(file + ": imports " + imported + ": components never depend on a host");
+            }
+            if ((imported.startsWith("io.jrump.blk") || imported.startsWith("io.jrump.fs")
+                    || imported.startsWith("io.jrump.net")) && kind == Kind.HOST) {
+                out.add(file + ": imports " + imported + ": hosts never depend on a component");
+            }
+        }
+        if (kind == Kind.COMPONENT || kind == Kind.CONTRACT) {
+            for (Pattern p : FORBIDDEN_CALLS) {
+                Matcher call = p.matcher(code);
+                if (call.find()) {
+                    out.add(file + ": uses '" + call.group().replaceAll("\\s+", " ")
+                            + "': components take time, threads and randomness only from the hypercall interface");
+                }
+            }
+        }
+    }
+
+    private static List<String> modules(Path rootPom) throws IOException {
+        NodeList nodes = parse(rootPom).getElementsByTagName("module");
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < nodes.getLength(); i++) {
+            out.add(nodes.item(i).getTextContent().trim());
+        }
+        return out;
+    }
+
+    /** groupId and artifactId of each direct dependency (dependencyManagement excluded). */
+    private static List<String[]> dependencies(Document pom) {
+        List<String[]> out = new ArrayList<>();
+        for (Element deps : children(pom.getDocumentElement(), "dependencies")) {
+            for (Element d : children(deps, "dependency")) {
+                out.add(new String[] {text(d, "groupId"), text(d, "artifactId")});
+            }
+        }
+        return out;
+    }
+
+    private static List<Element> children(Element parent, String name) {
+        List<Element> out = new ArrayList<>();
+        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof Element e && e.getTagName().equals(name)) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    private static String text(Element parent, String name) {
+        List<Element> c = children(parent, name);
+        return c.isEmpty() ? "" : c.get(0).getTextContent().trim();
+    }
+
+    private static Document parse(Path pom) throws IOException {
+        try (InputStream in = Files.newInputStream(pom)) {
+            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+            DocumentBuilder b = f.newDocumentBuilder();
+            return b.parse(in);
+        } catch (ParserConfigurationException | SAXException e) {
+            throw new IOException(pom + ": not a readable POM: " + e.getMessage(), e);
+        }
+    }
+}

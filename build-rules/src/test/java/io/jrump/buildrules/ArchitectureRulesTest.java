@@ -1,0 +1,121 @@
+package io.jrump.buildrules;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The rule checker itself: a clean little reactor passes, and each kind of breach is reported. */
+class ArchitectureRulesTest {
+    @TempDir
+    Path root;
+
+    @BeforeEach
+    void cleanReactor() throws IOException {
+        write("pom.xml", "<project><modules><module>hypercall</module><module>rump-net</module>"
+                + "<module>hosts/jvm</module><module>cli</module></modules></project>");
+        module("hypercall", "hypercall", dep("org.slf4j", "slf4j-api"));
+        module("rump-net", "rump-net", dep("io.jrump", "hypercall") + dep("io.netty", "netty-buffer"));
+        module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall"));
+        module("cli", "cli", dep("io.jrump", "rump-net") + dep("io.jrump", "host-jvm"));
+        source("rump-net", "io/jrump/net/Tcp.java", """
+                package io.jrump.net;
+                import io.netty.buffer.ByteBuf;
+                // System.nanoTime() in a comment is fine
+                class Tcp { long now(io.jrump.hypercall.HostClock c) { return c.monotonicNanos(); } }
+                """);
+    }
+
+    private void write(String path, String text) throws IOException {
+        Path p = root.resolve(path);
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, text);
+    }
+
+    private static String dep(String group, String artifact) {
+        return "<dependency><groupId>" + group + "</groupId><artifactId>" + artifact + "</artifactId></dependency>";
+    }
+
+    private void module(String dir, String artifact, String deps) throws IOException {
+        write(dir + "/pom.xml", "<project><artifactId>" + artifact + "</artifactId>"
+                + "<dependencyManagement><dependencies>" + dep("io.jrump", "cli") + "</dependencies>"
+                + "</dependencyManagement><dependencies>" + deps + "</dependencies></project>");
+    }
+
+    private void source(String module, String path, String text) throws IOException {
+        write(module + "/src/main/java/" + path, text);
+    }
+
+    private List<String> violations() throws IOException {
+        return ArchitectureRules.check(root);
+    }
+
+    private void assertOneViolation(String... fragments) throws IOException {
+        List<String> v = violations();
+        assertEquals(1, v.size(), v.toString());
+        for (String f : fragments) {
+            assertTrue(v.get(0).contains(f), v.get(0) + " should mention " + f);
+        }
+    }
+
+    @Test
+    void aCleanReactorPasses() throws IOException {
+        assertEquals(List.of(), violations());
+    }
+
+    @Test
+    void aComponentDependingOnAHostIsReported() throws IOException {
+        module("rump-net", "rump-net", dep("io.jrump", "hypercall") + dep("io.jrump", "host-jvm"));
+        assertOneViolation("rump-net depends on io.jrump:host-jvm", "components never depend on a host");
+    }
+
+    @Test
+    void aHostDependingOnAComponentIsReported() throws IOException {
+        module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall") + dep("io.jrump", "rump-net"));
+        assertOneViolation("host-jvm depends on io.jrump:rump-net", "hosts never depend on a component");
+    }
+
+    @Test
+    void dependingOnTheCliIsReported() throws IOException {
+        module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall") + dep("io.jrump", "cli"));
+        assertOneViolation("nothing may depend on cli, fuzz or bench");
+    }
+
+    @Test
+    void jnaOutsideTheLinuxHostIsReportedInPomsAndImports() throws IOException {
+        module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall") + dep("net.java.dev.jna", "jna"));
+        assertOneViolation("JNA belongs in hosts/linux only");
+        module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall"));
+        source("hosts/jvm", "io/jrump/host/jvm/Tap.java", "package io.jrump.host.jvm;\nimport com.sun.jna.Native;\nclass Tap {}\n");
+        assertOneViolation("Tap.java", "imports com.sun.jna.Native");
+    }
+
+    @Test
+    void hostImportsInAComponentAreReported() throws IOException {
+        source("rump-net", "io/jrump/net/Bad.java", "package io.jrump.net;\nimport io.jrump.host.jvm.JvmHost;\nclass Bad {}\n");
+        assertOneViolation("Bad.java", "components never depend on a host");
+    }
+
+    @Test
+    void realTimeAndThreadsInAComponentAreReported() throws IOException {
+        source("rump-net", "io/jrump/net/Timer.java",
+                "package io.jrump.net;\nclass T { void f() throws Exception { Thread.sleep(5); } }\n");
+        assertOneViolation("Timer.java", "Thread.sleep");
+        Files.delete(root.resolve("rump-net/src/main/java/io/jrump/net/Timer.java"));
+        source("hypercall", "io/jrump/kernel/K.java", "package io.jrump.kernel;\nclass K { long t = System .nanoTime(); }\n");
+        assertOneViolation("K.java", "System .nanoTime");
+    }
+
+    @Test
+    void hostsMayUseRealTime() throws IOException {
+        source("hosts/jvm", "io/jrump/host/jvm/Clock.java",
+                "package io.jrump.host.jvm;\nclass Clock { long t = System.nanoTime(); }\n");
+        assertEquals(List.of(), violations());
+    }
+}
