@@ -1,0 +1,2 @@
+/** The {@code rump} command line, built with picocli. */
+package io.jrump.cli;

@@ -1,0 +1,93 @@
+package io.jrump.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.hypercall.Hypercalls;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The rump command as a user sees it: output, exit codes, error lines. */
+class RumpTest {
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run rump(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Rump.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private static String trace(Run r) {
+        Matcher m = Pattern.compile("(?m)^trace ([0-9a-f]{64})$").matcher(r.out());
+        assertTrue(m.find(), "no trace line in:\n" + r.out());
+        return m.group(1);
+    }
+
+    @Test
+    void versionNamesTheHypercallVersion() {
+        Run r = rump("--version");
+        assertEquals(0, r.code());
+        assertTrue(r.out().startsWith("rump "), r.out());
+        assertTrue(r.out().contains("hypercall version " + Hypercalls.VERSION), r.out());
+    }
+
+    @Test
+    void helpListsEveryCommandWithADescription() {
+        Run r = rump("--help");
+        assertEquals(0, r.code());
+        for (String cmd : List.of("hosts", "demo", "help")) {
+            assertTrue(Pattern.compile("(?m)^\\s+" + cmd + "\\s+\\S+").matcher(r.out()).find(), cmd + " in\n" + r.out());
+        }
+    }
+
+    @Test
+    void hostsListsTheJvmAndSimHostsAsAvailable() {
+        Run r = rump("hosts");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("hypercall version " + Hypercalls.VERSION));
+        assertTrue(Pattern.compile("(?m)^\\s+jvm\\s+available").matcher(r.out()).find(), r.out());
+        assertTrue(Pattern.compile("(?m)^\\s+sim\\s+available").matcher(r.out()).find(), r.out());
+        assertTrue(r.out().contains("components:"));
+    }
+
+    @Test
+    void demoOnTheJvmHostCompletesEveryRound() {
+        Run r = rump("demo", "--rounds", "4");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("got 4 pongs"), r.out());
+        assertTrue(r.out().contains("b received"), r.out());
+    }
+
+    @Test
+    void demoOnTheSimHostIsAPureFunctionOfTheSeed() {
+        Run first = rump("demo", "--host", "sim", "--seed", "7");
+        Run again = rump("demo", "--host", "sim", "--seed", "7");
+        Run other = rump("demo", "--host", "sim", "--seed", "8");
+        assertEquals(0, first.code(), first.err());
+        assertEquals(first.out(), again.out(), "same seed, same run, line for line");
+        assertEquals(trace(first), trace(again));
+        assertNotEquals(trace(first), trace(other));
+        assertTrue(first.out().contains("got 5 pongs"), first.out());
+    }
+
+    @Test
+    void usageErrorsPrintOneLineAndAPointerToHelp() {
+        for (String[] args : List.of(new String[] {"demo", "--host", "bogus"}, new String[] {"demo", "--seed", "3"},
+                new String[] {"demo", "--rounds", "0"}, new String[] {"no-such-command"})) {
+            Run r = rump(args);
+            assertEquals(2, r.code(), String.join(" ", args));
+            String[] lines = r.err().strip().split("\n");
+            assertEquals(2, lines.length, r.err());
+            assertTrue(lines[0].startsWith("rump: "), r.err());
+            assertTrue(lines[1].startsWith("Try 'rump"), r.err());
+            assertEquals("", r.out());
+        }
+    }
+}
