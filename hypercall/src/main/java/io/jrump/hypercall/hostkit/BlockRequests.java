@@ -18,6 +18,11 @@ public final class BlockRequests {
         return null;
     }
 
+    /** A read into {@code dst}, which must be writable. */
+    public static Errno checkRead(long offset, java.nio.ByteBuffer dst, long size) {
+        return dst.isReadOnly() ? Errno.EINVAL : checkRead(offset, dst.remaining(), size);
+    }
+
     /** A write; {@code growable} devices accept writes past their end. */
     public static Errno checkWrite(long offset, long length, long size, boolean readOnly, boolean growable) {
         if (readOnly) {

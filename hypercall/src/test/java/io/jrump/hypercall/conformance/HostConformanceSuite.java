@@ -335,6 +335,8 @@ public abstract class HostConformanceSuite {
         assertEquals(Errno.EINVAL, io(host, c -> dev.read(-1, ByteBuffer.allocate(1), c)).error());
         assertEquals(Errno.EINVAL, io(host, c -> dev.write(-512, ByteBuffer.allocate(1), c)).error());
         ok(0, io(host, c -> dev.read(4096, ByteBuffer.allocate(0), c)));
+        assertEquals(Errno.EINVAL, io(host, c -> dev.read(0, ByteBuffer.allocate(8).asReadOnlyBuffer(), c)).error(),
+                "reading into a read-only buffer");
         dev.close();
     }
 

@@ -48,7 +48,7 @@ final class FileBlockDevice extends JvmBlockDevice {
     @Override
     public void read(long offset, ByteBuffer dst, IoCompletion completion) {
         ByteBuffer view = dst.duplicate();
-        submit(completion, () -> BlockRequests.checkRead(offset, view.remaining(), size()), () -> {
+        submit(completion, () -> BlockRequests.checkRead(offset, view, size()), () -> {
             long n = view.remaining();
             long pos = offset;
             while (view.hasRemaining()) {
@@ -120,6 +120,10 @@ final class FileBlockDevice extends JvmBlockDevice {
                 } catch (IOException e) {
                     error = IoErrors.errnoOf(e);
                     LOG.debug("{}: I/O failed: {}", name(), e.toString());
+                } catch (RuntimeException e) {
+                    // A bug, but the kernel waiting on this completion must still hear of it.
+                    error = Errno.EIO;
+                    LOG.error("{}: I/O failed unexpectedly", name(), e);
                 } finally {
                     end();
                 }

@@ -35,7 +35,7 @@ final class MemoryBlockDevice extends JvmBlockDevice {
 
     @Override
     public void read(long offset, ByteBuffer dst, IoCompletion completion) {
-        run(completion, BlockRequests.checkRead(offset, dst.remaining(), disk.size()), () -> {
+        run(completion, BlockRequests.checkRead(offset, dst, disk.size()), () -> {
             disk.data().read(offset, dst);
             return dst.remaining();
         });

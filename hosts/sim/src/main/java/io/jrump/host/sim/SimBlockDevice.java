@@ -60,10 +60,7 @@ final class SimBlockDevice implements HostBlockDevice {
         long length = dst.remaining();
         Errno error = state();
         if (error == null) {
-            error = BlockRequests.checkRead(offset, length, disk.size());
-        }
-        if (error == null && dst.isReadOnly()) {
-            error = Errno.EINVAL;
+            error = BlockRequests.checkRead(offset, dst, disk.size());
         }
         start(SimDisk.Op.READ, offset, length, dst, error, completion);
     }
