@@ -14,14 +14,18 @@ public interface HostProvider {
     /** One line saying what the host is for. */
     String description();
 
-    /** The hypercall version it implements. */
-    int hypercallVersion();
+    /** The hypercall version it implements; by default the one this code defines. */
+    default int hypercallVersion() {
+        return Hypercalls.VERSION;
+    }
 
     /**
      * Why this host cannot run here (a missing native library, not Linux, no permission), or empty
-     * if it can. Probing never throws.
+     * if it can. Probing never throws. By default the host runs anywhere.
      */
-    Optional<String> unavailableReason();
+    default Optional<String> unavailableReason() {
+        return Optional.empty();
+    }
 
     /** The kinds of device names the host opens, one line each, for help output. */
     java.util.List<String> deviceNames();

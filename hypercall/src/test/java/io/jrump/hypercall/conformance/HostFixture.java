@@ -30,5 +30,5 @@ public interface HostFixture extends AutoCloseable {
     void runFor(Duration time);
 
     @Override
-    void close() throws Exception;
+    void close() throws java.io.IOException;
 }

@@ -1,9 +1,7 @@
 package io.jrump.host.jvm;
 
 import io.jrump.hypercall.HostProvider;
-import io.jrump.hypercall.Hypercalls;
 import java.util.List;
-import java.util.Optional;
 
 /** Lists the JVM host for {@code rump hosts}. */
 public final class JvmHostProvider implements HostProvider {
@@ -15,16 +13,6 @@ public final class JvmHostProvider implements HostProvider {
     @Override
     public String description() {
         return "portable userspace host: real clock, event-loop thread, host files, in-process switch";
-    }
-
-    @Override
-    public int hypercallVersion() {
-        return Hypercalls.VERSION;
-    }
-
-    @Override
-    public Optional<String> unavailableReason() {
-        return Optional.empty();
     }
 
     @Override

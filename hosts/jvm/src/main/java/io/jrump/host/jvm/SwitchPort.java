@@ -1,10 +1,10 @@
 package io.jrump.host.jvm;
 
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
+import io.jrump.hypercall.hostkit.FrameChecks;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -63,17 +63,7 @@ final class SwitchPort implements HostNic {
 
     @Override
     public void send(ByteBuffer frame) throws ErrnoException {
-        if (closed) {
-            throw new ErrnoException(Errno.EBADF, "NIC on switch " + sw.name() + " is closed");
-        }
-        int len = frame.remaining();
-        if (len < ETHERNET_HEADER) {
-            throw new ErrnoException(Errno.EINVAL, "frame of " + len + " bytes is shorter than an Ethernet header");
-        }
-        if (len > maxFrameLength()) {
-            throw new ErrnoException(Errno.EMSGSIZE, "frame of " + len + " bytes exceeds " + maxFrameLength()
-                    + " (MTU " + mtu + ")");
-        }
+        FrameChecks.checkSend(this, closed, frame);
         sw.send(this, frame);
     }
 

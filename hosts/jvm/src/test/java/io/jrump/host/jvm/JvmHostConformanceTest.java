@@ -74,7 +74,7 @@ class JvmHostConformanceTest extends HostConformanceSuite {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws java.io.IOException {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }

@@ -1,9 +1,7 @@
 package io.jrump.host.sim;
 
 import io.jrump.hypercall.HostProvider;
-import io.jrump.hypercall.Hypercalls;
 import java.util.List;
-import java.util.Optional;
 
 /** Lists the simulation host for {@code rump hosts}. Runs anywhere. Thread-safe. */
 public final class SimHostProvider implements HostProvider {
@@ -15,16 +13,6 @@ public final class SimHostProvider implements HostProvider {
     @Override
     public String description() {
         return "deterministic simulation: virtual time, one seeded thread, fault-injecting disks and links";
-    }
-
-    @Override
-    public int hypercallVersion() {
-        return Hypercalls.VERSION;
-    }
-
-    @Override
-    public Optional<String> unavailableReason() {
-        return Optional.empty();
     }
 
     @Override

@@ -1,10 +1,10 @@
 package io.jrump.host.sim;
 
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
+import io.jrump.hypercall.hostkit.FrameChecks;
 import java.nio.ByteBuffer;
 
 /**
@@ -51,17 +51,8 @@ final class SimNic implements HostNic {
     @Override
     public void send(ByteBuffer frame) throws ErrnoException {
         world.checkThread();
-        if (closed) {
-            throw new ErrnoException(Errno.EBADF, "send on closed NIC " + mac + " of " + host.name());
-        }
+        FrameChecks.checkSend(this, closed, frame);
         int length = frame.remaining();
-        if (length < ETHERNET_HEADER) {
-            throw new ErrnoException(Errno.EINVAL, "frame of " + length + " bytes on " + link);
-        }
-        if (length > maxFrameLength()) {
-            throw new ErrnoException(Errno.EMSGSIZE, "frame of " + length + " bytes on " + link
-                    + ", largest is " + maxFrameLength());
-        }
         byte[] copy = new byte[length];
         frame.get(frame.position(), copy);
         link.transmit(this, copy);
