@@ -76,6 +76,13 @@ class ArchitectureRulesTest {
     }
 
     @Test
+    void aComponentsTestsMayRunOnAHost() throws IOException {
+        module("rump-net", "rump-net", dep("io.jrump", "hypercall")
+                + "<dependency><groupId>io.jrump</groupId><artifactId>host-sim</artifactId><scope>test</scope></dependency>");
+        assertEquals(List.of(), violations());
+    }
+
+    @Test
     void aHostDependingOnAComponentIsReported() throws IOException {
         module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall") + dep("io.jrump", "rump-net"));
         assertOneViolation("host-jvm depends on io.jrump:rump-net", "hosts never depend on a component");

@@ -1,5 +1,7 @@
 package io.jrump.hypercall;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * The kernel's event loop: one logical thread on which tasks, timers, I/O completions and received
  * frames run one at a time. Components get threads and timers only here, so the simulation host
@@ -32,6 +34,21 @@ public interface HostScheduler {
 
     /** Whether the calling thread is this event loop, running one of its tasks right now. */
     boolean inEventLoop();
+
+    /**
+     * Waits until the future is done, letting the kernel run meanwhile, and returns its value: how
+     * an application thread calls a component's blocking API. On the JVM host the calling thread
+     * blocks; on the simulation host the call runs the simulation until the future completes.
+     *
+     * @throws ErrnoException {@link Errno#EDEADLK} if called on the event loop, where the future
+     *     could never complete, or if a simulation runs out of events first;
+     *     {@link Errno#ETIMEDOUT} if a simulation passes its time limit first; {@link Errno#EINTR}
+     *     if the thread is interrupted; the future's own {@code ErrnoException} if it failed with
+     *     one. Other failures of the future are rethrown as they are if unchecked, else as
+     *     {@link Errno#EIO}.
+     * @since hypercall version 2
+     */
+    <T> T await(CompletableFuture<T> future) throws ErrnoException;
 
     /** A task waiting for its deadline. */
     interface ScheduledTask {

@@ -25,7 +25,7 @@ public interface Hypercalls extends AutoCloseable {
      * the same {@link #version()}; every change to a call's meaning increments it, and
      * {@code docs/hypercall.md} records the history.
      */
-    int VERSION = 1;
+    int VERSION = 2;
 
     /** The contract version the host implements; must equal {@link #VERSION} to boot. */
     int version();

@@ -140,6 +140,17 @@ final class ManualHost implements Hypercalls {
             public boolean inEventLoop() {
                 return running;
             }
+
+            @Override
+            public <T> T await(java.util.concurrent.CompletableFuture<T> future) throws ErrnoException {
+                while (!future.isDone() && !tasks.isEmpty()) {
+                    advance(Math.max(0, tasks.peek().deadline - now));
+                }
+                if (!future.isDone()) {
+                    throw new ErrnoException(Errno.EDEADLK, "nothing left to run");
+                }
+                return io.jrump.hypercall.hostkit.Futures.join(future);
+            }
         };
     }
 

@@ -1,5 +1,6 @@
 /**
- * The block layer: block devices, the buffer cache, MBR/GPT partitions, raw and qcow2 images.
- * Nothing is implemented here yet; see docs/features.md for what is planned.
+ * The block layer: {@link io.jrump.blk.BlockDevice}, devices on host storage
+ * ({@link io.jrump.blk.HostDisk}), byte ranges of devices (partitions), per-device statistics,
+ * and, in subpackages, the buffer cache, partition tables and image formats.
  */
 package io.jrump.blk;

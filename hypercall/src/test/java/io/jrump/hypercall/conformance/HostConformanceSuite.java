@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -195,6 +196,33 @@ public abstract class HostConformanceSuite {
         ScheduledTask t = host.scheduler().executeAt(host.clock().monotonicNanos() + MS, () -> ran.set(true));
         fixture.runUntil(ran::get, LIMIT);
         assertFalse(t.cancel());
+    }
+
+    @Test
+    void awaitReturnsWhatTheEventLoopCompletesAndRethrowsItsErrno() throws Exception {
+        CompletableFuture<String> value = new CompletableFuture<>();
+        host.scheduler().executeAt(host.clock().monotonicNanos() + 5 * MS, () -> value.complete("done"));
+        assertEquals("done", host.scheduler().await(value));
+        CompletableFuture<String> failure = new CompletableFuture<>();
+        host.scheduler().execute(() -> failure.completeExceptionally(new ErrnoException(Errno.EIO, "medium")));
+        ErrnoException e = assertThrows(ErrnoException.class, () -> host.scheduler().await(failure));
+        assertEquals(Errno.EIO, e.errno());
+        assertEquals("done", host.scheduler().await(CompletableFuture.completedFuture("done")));
+    }
+
+    @Test
+    void awaitOnTheEventLoopFailsWithEdeadlk() {
+        AtomicReference<Errno> seen = new AtomicReference<>();
+        host.scheduler().execute(() -> {
+            try {
+                host.scheduler().await(new CompletableFuture<>());
+                seen.set(Errno.EPERM); // must not get here
+            } catch (ErrnoException e) {
+                seen.set(e.errno());
+            }
+        });
+        fixture.runUntil(() -> seen.get() != null, LIMIT);
+        assertEquals(Errno.EDEADLK, seen.get());
     }
 
     @Test

@@ -1,9 +1,13 @@
 package io.jrump.host.jvm;
 
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
 import io.jrump.hypercall.HostScheduler;
+import io.jrump.hypercall.hostkit.Futures;
 import java.util.ArrayDeque;
 import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
@@ -84,6 +88,15 @@ final class EventLoop implements HostScheduler {
     @Override
     public boolean inEventLoop() {
         return Thread.currentThread() == thread;
+    }
+
+    @Override
+    public <T> T await(CompletableFuture<T> future) throws ErrnoException {
+        if (inEventLoop() && !future.isDone()) {
+            throw new ErrnoException(Errno.EDEADLK, "blocking wait on event loop " + thread.getName()
+                    + ": the awaited work could never run");
+        }
+        return Futures.join(future);
     }
 
     /** Stops the loop and drops the tasks it has not run. Waits for the running task unless called from it. */

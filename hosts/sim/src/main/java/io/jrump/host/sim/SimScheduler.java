@@ -1,7 +1,10 @@
 package io.jrump.host.sim;
 
+import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostScheduler;
+import io.jrump.hypercall.hostkit.Futures;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A host's event loop: its tasks in the world's queue. {@code execute} queues at the current time,
@@ -49,5 +52,11 @@ final class SimScheduler implements HostScheduler {
     public boolean inEventLoop() {
         world.checkThread();
         return world.currentHost() == host;
+    }
+
+    @Override
+    public <T> T await(CompletableFuture<T> future) throws ErrnoException {
+        world.awaitDone(future);
+        return Futures.join(future);
     }
 }

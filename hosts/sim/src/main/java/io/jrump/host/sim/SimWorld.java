@@ -321,6 +321,37 @@ public final class SimWorld {
         return Math.floorDiv(nanos, 1_000_000_000L) + "." + frac;
     }
 
+    /** How much virtual time {@link io.jrump.hypercall.HostScheduler#await} lets pass before ETIMEDOUT. */
+    public static final Duration AWAIT_LIMIT = Duration.ofHours(1);
+
+    /**
+     * Runs the simulation until the future is done: the simulated form of a thread blocking on
+     * it. Refused from inside a task, where the world could not make progress.
+     */
+    void awaitDone(java.util.concurrent.Future<?> future) throws ErrnoException {
+        checkThread();
+        if (future.isDone()) {
+            return;
+        }
+        if (running) {
+            throw new ErrnoException(Errno.EDEADLK, "blocking wait inside a simulated task at t=" + format(now)
+                    + ": the awaited work could never run");
+        }
+        long limit = plus(now, AWAIT_LIMIT.toNanos());
+        while (!future.isDone()) {
+            Event e = queue.peek();
+            if (e == null) {
+                throw new ErrnoException(Errno.EDEADLK, "the simulation ran out of events at t=" + format(now)
+                        + " while waiting");
+            }
+            if (e.time > limit) {
+                throw new ErrnoException(Errno.ETIMEDOUT, "still waiting after " + AWAIT_LIMIT
+                        + " of simulated time, at t=" + format(now));
+            }
+            run(queue.poll());
+        }
+    }
+
     // ---- internals -----------------------------------------------------------------------------
 
     private void run(Event e) {
