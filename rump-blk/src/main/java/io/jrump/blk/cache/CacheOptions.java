@@ -1,0 +1,47 @@
+package io.jrump.blk.cache;
+
+/**
+ * How a {@link BufferCache} is sized.
+ *
+ * @param budgetBytes     the most memory cached blocks may hold; never exceeded
+ * @param blockSize       the unit of caching: a power of two, a multiple of the device's sector
+ *                        size, from 512 to 1 MiB
+ * @param maxIoBytes      the largest single write-back or read-ahead request sent below
+ * @param maxReadAhead    the largest read-ahead window in bytes, reached by doubling on sequential
+ *                        reads; 0 turns read-ahead off
+ */
+public record CacheOptions(long budgetBytes, int blockSize, int maxIoBytes, int maxReadAhead) {
+    public static final long DEFAULT_BUDGET = 64L << 20;
+    public static final int DEFAULT_BLOCK = 4096;
+
+    public CacheOptions {
+        if (blockSize < 512 || blockSize > (1 << 20) || Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("cache block size " + blockSize + " is not a power of two in 512..1M");
+        }
+        if (budgetBytes < 16L * blockSize) {
+            throw new IllegalArgumentException("cache budget " + budgetBytes + " holds fewer than 16 blocks of "
+                    + blockSize);
+        }
+        if (maxIoBytes < blockSize || maxReadAhead < 0) {
+            throw new IllegalArgumentException("max I/O " + maxIoBytes + " below the block size, or read-ahead "
+                    + maxReadAhead + " negative");
+        }
+    }
+
+    /** 64 MiB of 4 KiB blocks, 1 MiB requests, read-ahead up to 1 MiB. */
+    public static CacheOptions defaults() {
+        return new CacheOptions(DEFAULT_BUDGET, DEFAULT_BLOCK, 1 << 20, 1 << 20);
+    }
+
+    public CacheOptions withBudget(long bytes) {
+        return new CacheOptions(bytes, blockSize, maxIoBytes, Math.min(maxReadAhead, (int) Math.min(Integer.MAX_VALUE, bytes / 4)));
+    }
+
+    public CacheOptions withBlockSize(int bytes) {
+        return new CacheOptions(budgetBytes, bytes, Math.max(maxIoBytes, bytes), maxReadAhead);
+    }
+
+    public CacheOptions withReadAhead(int bytes) {
+        return new CacheOptions(budgetBytes, blockSize, maxIoBytes, bytes);
+    }
+}
