@@ -25,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * Reads that continue the previous read fetch ahead of demand, doubling the window up to
  * {@link CacheOptions#maxReadAhead()}.
  *
+ * <p>Requests of at least {@link CacheOptions#maxIoBytes()} go around the cache, as streaming I/O
+ * should: a large read of blocks none of which is cached goes straight to the device below, and a
+ * large write goes straight down after updating (and cleaning) any copies the cache holds, so
+ * bulk transfers cost one copy, not three, and do not flush the cache's working set.
+ *
  * <p>Durability: data written and then flushed survives a power cut; data not yet flushed may be
  * lost, but a write-back rewrites whole blocks with their latest contents, so a torn write-back can
  * only lose unflushed bytes, never change flushed ones.
@@ -219,6 +224,12 @@ public final class BufferCache implements BlockDevice {
     private void readLocked(long offset, ByteBuffer dst) throws ErrnoException {
         long first = offset / blockSize;
         long last = (offset + dst.remaining() - 1) / blockSize;
+        if (dst.remaining() >= options.maxIoBytes() && noneCached(first, last)) {
+            lower.read(offset, dst);
+            misses += last - first + 1;
+            nextSequential = last + 1;
+            return;
+        }
         readAheadBlocks = first == nextSequential
                 ? Math.min(Math.max(readAheadBlocks * 2, 4), options.maxReadAhead() / blockSize) : 0;
         nextSequential = last + 1;
@@ -256,6 +267,10 @@ public final class BufferCache implements BlockDevice {
         long end = offset + src.remaining();
         long first = offset / blockSize;
         long last = (end - 1) / blockSize;
+        if (src.remaining() >= options.maxIoBytes()) {
+            writeAround(offset, src, first, last);
+            return;
+        }
         for (long i = first; i <= last; i++) {
             long blockStart = i * blockSize;
             int len = blockLength(i);
@@ -281,6 +296,40 @@ public final class BufferCache implements BlockDevice {
                 dirty.add(i);
             }
         }
+    }
+
+    /**
+     * Writes a large request straight to the device below. Cached copies of its blocks take the
+     * new bytes first and become clean: the write below makes them true, and a dirty copy must not
+     * later overwrite it with older bytes.
+     */
+    private void writeAround(long offset, ByteBuffer src, long first, long last) throws ErrnoException {
+        long end = offset + src.remaining();
+        for (long i = first; i <= last; i++) {
+            Block b = blocks.get(i);
+            if (b == null) {
+                continue;
+            }
+            long blockStart = i * blockSize;
+            int from = (int) Math.max(0, offset - blockStart);
+            int to = (int) Math.min(b.length, end - blockStart);
+            src.get((int) (src.position() + blockStart + from - offset), b.data, from, to - from);
+            if (b.dirty && (from > 0 || to < b.length)) {
+                continue; // its other bytes are still unwritten below; it stays dirty
+            }
+            b.dirty = false;
+            dirty.remove(i);
+        }
+        lower.write(offset, src);
+    }
+
+    private boolean noneCached(long first, long last) {
+        for (long i = first; i <= last; i++) {
+            if (blocks.containsKey(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Reads blocks {@code [from, to]} from below in one request and caches them. */

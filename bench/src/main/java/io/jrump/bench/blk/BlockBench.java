@@ -1,0 +1,144 @@
+package io.jrump.bench.blk;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.HostDisk;
+import io.jrump.blk.cache.BufferCache;
+import io.jrump.blk.cache.CacheOptions;
+import io.jrump.blk.cache.CacheStats;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.hypercall.ErrnoException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One block-layer measurement per process, printed as one line {@code key=value ...} for the
+ * comparison script:
+ * <ul>
+ *   <li>{@code seqwrite FILE BYTES BS} — create FILE, write BYTES through the buffer cache in BS
+ *       requests, flush (fdatasync);</li>
+ *   <li>{@code seqread FILE BS} — read FILE through the buffer cache in BS requests;</li>
+ *   <li>{@code randread FILE QD COUNT cached|uncached} — COUNT random 4 KiB reads at queue depth QD,
+ *       straight to the host (uncached; any QD) or through the cache (QD 1).</li>
+ * </ul>
+ * Each line reports the seconds, the rate, the cache's peak memory and the JVM's peak heap.
+ */
+public final class BlockBench {
+    private BlockBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: BlockBench seqwrite FILE BYTES BS | seqread FILE BS | randread FILE QD COUNT cached|uncached");
+            System.exit(2);
+        }
+        try (JvmHost host = JvmHost.create("bench")) {
+            switch (args[0]) {
+                case "seqwrite" -> seqWrite(host, Path.of(args[1]), Long.parseLong(args[2]), Integer.parseInt(args[3]));
+                case "seqread" -> seqRead(host, Path.of(args[1]), Integer.parseInt(args[2]));
+                case "randread" -> randRead(host, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                        args[4].equals("cached"));
+                default -> throw new IllegalArgumentException("unknown mode " + args[0]);
+            }
+        }
+    }
+
+    private static void seqWrite(JvmHost host, Path file, long bytes, int bs) throws ErrnoException, java.io.IOException {
+        Files.deleteIfExists(file);
+        long t0 = System.nanoTime();
+        HostDisk disk = HostDisk.create(host, file.toString(), bytes);
+        BufferCache cache = new BufferCache(disk, CacheOptions.defaults(), host.clock());
+        // Direct buffers, as a program streaming to disk would use: the JDK copies heap buffers once more.
+        ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+        byte[] pattern = new byte[bs];
+        new SplittableRandom(1).nextBytes(pattern);
+        buf.put(0, pattern);
+        for (long off = 0; off < bytes; off += bs) {
+            cache.write(off, buf);
+        }
+        cache.flush();
+        double s = (System.nanoTime() - t0) / 1e9;
+        report("seqwrite", s, bytes, cache.cacheStats());
+        cache.close();
+        disk.close();
+    }
+
+    private static void seqRead(JvmHost host, Path file, int bs) throws ErrnoException {
+        long t0 = System.nanoTime();
+        HostDisk disk = HostDisk.open(host, file.toString(), OpenMode.READ_ONLY);
+        BufferCache cache = new BufferCache(disk, CacheOptions.defaults(), host.clock());
+        ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+        long sum = 0;
+        for (long off = 0; off < disk.size(); off += bs) {
+            cache.read(off, buf);
+            sum += buf.get(0);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        report("seqread", s, disk.size(), cache.cacheStats());
+        if (sum == 42) {
+            System.out.print("");
+        }
+        disk.close();
+    }
+
+    private static void randRead(JvmHost host, Path file, int qd, int count, boolean cached) throws ErrnoException {
+        HostDisk disk = HostDisk.open(host, file.toString(), OpenMode.READ_ONLY);
+        long blocks = disk.size() / 4096;
+        SplittableRandom rnd = new SplittableRandom(7);
+        long t0 = System.nanoTime();
+        CacheStats cs = null;
+        if (cached) {
+            if (qd != 1) {
+                throw new IllegalArgumentException("the cache serializes requests: cached runs use queue depth 1");
+            }
+            BlockDevice cache = new BufferCache(disk, CacheOptions.defaults().withReadAhead(0), host.clock());
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            for (int i = 0; i < count; i++) {
+                cache.read(4096 * rnd.nextLong(blocks), b);
+            }
+            cs = ((BufferCache) cache).cacheStats();
+        } else {
+            List<CompletableFuture<Void>> inFlight = new ArrayList<>();
+            List<ByteBuffer> bufs = new ArrayList<>();
+            for (int i = 0; i < qd; i++) {
+                bufs.add(ByteBuffer.allocateDirect(4096));
+                inFlight.add(CompletableFuture.completedFuture(null));
+            }
+            for (int i = 0; i < count; i++) {
+                int slot = i % qd;
+                host.scheduler().await(inFlight.get(slot));
+                inFlight.set(slot, disk.readAsync(4096 * rnd.nextLong(blocks), bufs.get(slot)));
+            }
+            for (CompletableFuture<Void> f : inFlight) {
+                host.scheduler().await(f);
+            }
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("mode=randread qd=%d cached=%s ops=%d seconds=%.3f iops=%.0f cache_peak_mib=%.1f heap_peak_mib=%.1f%n",
+                qd, cached, count, s, count / s, cs == null ? 0.0 : cs.peakBytesCached() / 1048576.0, peakHeapMib());
+        disk.close();
+    }
+
+    private static void report(String mode, double seconds, long bytes, CacheStats cs) {
+        System.out.printf("mode=%s bytes=%d seconds=%.3f mib_per_s=%.1f cache_peak_mib=%.1f heap_peak_mib=%.1f%n",
+                mode, bytes, seconds, bytes / 1048576.0 / seconds, cs.peakBytesCached() / 1048576.0, peakHeapMib());
+    }
+
+    private static double peakHeapMib() {
+        long peak = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                peak += pool.getPeakUsage().getUsed();
+            }
+        }
+        return peak / 1048576.0;
+    }
+}
