@@ -50,7 +50,8 @@ public final class BufferCache implements BlockDevice {
     private final LinkedHashMap<Long, Block> blocks = new LinkedHashMap<>(1024, 0.75f, true);
     private final TreeSet<Long> dirty = new TreeSet<>();
     private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
-    private final byte[] scratch;
+    /** Direct, so host file I/O needs no extra copy through a temporary direct buffer. */
+    private final ByteBuffer scratch;
     private long allocatedBlocks;
     private long peakBlocks;
     private long nextSequential = -1;
@@ -88,7 +89,7 @@ public final class BufferCache implements BlockDevice {
         this.capacityBlocks = options.budgetBytes() / blockSize;
         // A run never needs more than a quarter of the cache, so eviction can always make room for it.
         this.maxRunBlocks = (int) Math.max(1, Math.min(options.maxIoBytes() / blockSize, capacityBlocks / 4));
-        this.scratch = new byte[maxRunBlocks * blockSize];
+        this.scratch = ByteBuffer.allocateDirect(maxRunBlocks * blockSize);
         this.stats = new BlockStats(clock);
     }
 
@@ -299,11 +300,25 @@ public final class BufferCache implements BlockDevice {
     }
 
     /**
-     * Writes a large request straight to the device below. Cached copies of its blocks take the
-     * new bytes first and become clean: the write below makes them true, and a dirty copy must not
-     * later overwrite it with older bytes.
+     * Writes a large request straight to the device below, then gives cached copies of its blocks
+     * the new bytes. A copy wholly overwritten becomes clean, since the device now holds it; a
+     * dirty copy only partly overwritten stays dirty. If the write fails, clean copies in the range
+     * are dropped, since the device may now hold some new bytes, and dirty ones are kept: their
+     * write-back makes the device agree with them again.
      */
     private void writeAround(long offset, ByteBuffer src, long first, long last) throws ErrnoException {
+        try {
+            lower.write(offset, src);
+        } catch (ErrnoException e) {
+            for (long i = first; i <= last; i++) {
+                Block b = blocks.get(i);
+                if (b != null && !b.dirty) {
+                    blocks.remove(i);
+                    release(b);
+                }
+            }
+            throw e;
+        }
         long end = offset + src.remaining();
         for (long i = first; i <= last; i++) {
             Block b = blocks.get(i);
@@ -314,13 +329,11 @@ public final class BufferCache implements BlockDevice {
             int from = (int) Math.max(0, offset - blockStart);
             int to = (int) Math.min(b.length, end - blockStart);
             src.get((int) (src.position() + blockStart + from - offset), b.data, from, to - from);
-            if (b.dirty && (from > 0 || to < b.length)) {
-                continue; // its other bytes are still unwritten below; it stays dirty
+            if (b.dirty && from == 0 && to == b.length) {
+                b.dirty = false;
+                dirty.remove(i);
             }
-            b.dirty = false;
-            dirty.remove(i);
         }
-        lower.write(offset, src);
     }
 
     private boolean noneCached(long first, long last) {
@@ -338,10 +351,10 @@ public final class BufferCache implements BlockDevice {
         makeRoom(count);
         long start = from * blockSize;
         int bytes = (int) Math.min((long) count * blockSize, size() - start);
-        lower.read(start, ByteBuffer.wrap(scratch, 0, bytes));
+        lower.read(start, scratch.duplicate().position(0).limit(bytes));
         for (int k = 0; k < count; k++) {
             Block b = insert(from + k);
-            System.arraycopy(scratch, k * blockSize, b.data, 0, b.length);
+            scratch.get(k * blockSize, b.data, 0, b.length);
         }
     }
 
@@ -398,10 +411,10 @@ public final class BufferCache implements BlockDevice {
         int bytes = 0;
         for (long i = from; i <= to; i++) {
             Block b = blocks.get(i);
-            System.arraycopy(b.data, 0, scratch, bytes, b.length);
+            scratch.put(bytes, b.data, 0, b.length);
             bytes += b.length;
         }
-        lower.write(from * blockSize, ByteBuffer.wrap(scratch, 0, bytes));
+        lower.write(from * blockSize, scratch.duplicate().position(0).limit(bytes));
         writeRequests++;
         for (long i = from; i <= to; i++) {
             blocks.get(i).dirty = false;
