@@ -111,24 +111,32 @@ final class FileBlockDevice extends JvmBlockDevice {
             complete(completion, 0, invalid);
             return;
         }
+        Runnable work = () -> {
+            long n = 0;
+            Errno error = null;
+            try {
+                n = op.run();
+            } catch (IOException e) {
+                error = IoErrors.errnoOf(e);
+                LOG.debug("{}: I/O failed: {}", name(), e.toString());
+            } catch (RuntimeException e) {
+                // A bug, but the kernel waiting on this completion must still hear of it.
+                error = Errno.EIO;
+                LOG.error("{}: I/O failed unexpectedly", name(), e);
+            } finally {
+                end();
+            }
+            complete(completion, n, error);
+        };
+        // A lone request from an application thread does its I/O right here: handing it to an I/O
+        // thread would only add a wake-up to its latency. The event loop never blocks on I/O, and
+        // requests that overlap others go to the pool so that they run in parallel.
+        if (!onEventLoop() && alone()) {
+            work.run();
+            return;
+        }
         try {
-            io.execute(() -> {
-                long n = 0;
-                Errno error = null;
-                try {
-                    n = op.run();
-                } catch (IOException e) {
-                    error = IoErrors.errnoOf(e);
-                    LOG.debug("{}: I/O failed: {}", name(), e.toString());
-                } catch (RuntimeException e) {
-                    // A bug, but the kernel waiting on this completion must still hear of it.
-                    error = Errno.EIO;
-                    LOG.error("{}: I/O failed unexpectedly", name(), e);
-                } finally {
-                    end();
-                }
-                complete(completion, n, error);
-            });
+            io.execute(work);
         } catch (RejectedExecutionException e) {
             end();
             complete(completion, 0, Errno.ESHUTDOWN);

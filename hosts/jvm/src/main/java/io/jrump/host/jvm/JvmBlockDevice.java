@@ -49,6 +49,16 @@ abstract class JvmBlockDevice implements HostBlockDevice {
         return true;
     }
 
+    /** Whether only the caller's own operation is in flight. */
+    final synchronized boolean alone() {
+        return inFlight == 1;
+    }
+
+    /** Whether the calling thread is the event loop, which must never block on host I/O. */
+    final boolean onEventLoop() {
+        return loop.inEventLoop();
+    }
+
     final synchronized void end() {
         if (--inFlight == 0) {
             notifyAll();
