@@ -47,7 +47,8 @@ public final class BufferCache implements BlockDevice {
     private final long capacityBlocks;
     private final int maxRunBlocks;
     private final BlockStats stats;
-    private final LinkedHashMap<Long, Block> blocks = new LinkedHashMap<>(1024, 0.75f, true);
+    /** In least-recently-used order: {@link #touch} moves a block to the end on each use by a caller. */
+    private final LinkedHashMap<Long, Block> blocks = new LinkedHashMap<>(1024);
     private final TreeSet<Long> dirty = new TreeSet<>();
     private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
     /** Direct, so host file I/O needs no extra copy through a temporary direct buffer. */
@@ -239,6 +240,7 @@ public final class BufferCache implements BlockDevice {
             Block b = blocks.get(i);
             if (b != null) {
                 hits++;
+                touch(b);
                 copyOut(b, offset, dst);
                 i++;
                 continue;
@@ -288,6 +290,7 @@ public final class BufferCache implements BlockDevice {
                 }
             } else {
                 hits++;
+                touch(b);
             }
             int from = (int) Math.max(0, offset - blockStart);
             int to = (int) Math.min(len, end - blockStart);
@@ -356,6 +359,15 @@ public final class BufferCache implements BlockDevice {
             Block b = insert(from + k);
             scratch.get(k * blockSize, b.data, 0, b.length);
         }
+    }
+
+    /**
+     * Marks a block most recently used. Only callers' reads and writes do this; write-back and
+     * eviction look blocks up without it, so bulk write-back does not distort the LRU order.
+     */
+    private void touch(Block b) {
+        blocks.remove(b.index);
+        blocks.put(b.index, b);
     }
 
     private Block insert(long index) {

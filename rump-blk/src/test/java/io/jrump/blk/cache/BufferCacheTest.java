@@ -170,6 +170,24 @@ class BufferCacheTest {
     }
 
     @Test
+    void theLeastRecentlyUsedBlockIsEvictedFirst() throws Exception {
+        SimWorld world = new SimWorld(10);
+        SimHost host = world.newHost("t");
+        HostDisk disk = HostDisk.create(host, "d", SIZE);
+        BufferCache cache = new BufferCache(disk, new CacheOptions(16 * 4096, 4096, 4096, 0), host.clock());
+        for (int i = 0; i < 16; i++) {
+            cache.read(i * 4096L, ByteBuffer.allocate(4096));
+        }
+        cache.read(0, ByteBuffer.allocate(4096)); // block 0 is now the most recently used
+        cache.read(16 * 4096L, ByteBuffer.allocate(4096)); // evicts block 1, not block 0
+        long misses = cache.cacheStats().misses();
+        cache.read(0, ByteBuffer.allocate(4096));
+        assertEquals(misses, cache.cacheStats().misses(), "block 0 stayed");
+        cache.read(4096, ByteBuffer.allocate(4096));
+        assertEquals(misses + 1, cache.cacheStats().misses(), "block 1 was evicted");
+    }
+
+    @Test
     void aFailedWriteBackKeepsTheDataDirtyAndReportsTheError() throws Exception {
         SimWorld world = new SimWorld(8);
         SimHost host = world.newHost("t");
