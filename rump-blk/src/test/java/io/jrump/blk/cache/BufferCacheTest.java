@@ -174,7 +174,7 @@ class BufferCacheTest {
         SimWorld world = new SimWorld(10);
         SimHost host = world.newHost("t");
         HostDisk disk = HostDisk.create(host, "d", SIZE);
-        BufferCache cache = new BufferCache(disk, new CacheOptions(16 * 4096, 4096, 4096, 0), host.clock());
+        BufferCache cache = new BufferCache(disk, new CacheOptions(16 * 4096, 4096, 8192, 0), host.clock());
         for (int i = 0; i < 16; i++) {
             cache.read(i * 4096L, ByteBuffer.allocate(4096));
         }
