@@ -1,0 +1,218 @@
+package io.jrump.blk.part;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32;
+
+/**
+ * GPT (UEFI 2.10, section 5.3): the header at LBA 1 and its backup at the last LBA, each pointing
+ * at a partition entry array; CRC32 over the header (its CRC field zeroed) and over the array.
+ * Reading checks the primary and falls back to the backup, saying so; writing writes both copies
+ * and the protective MBR.
+ */
+final class GptCodec {
+    static final long SIGNATURE = 0x5452415020494645L; // "EFI PART", little-endian
+    static final int REVISION = 0x00010000;
+    static final int HEADER_SIZE = 92;
+    static final int ENTRY_SIZE = 128;
+    static final int ENTRY_COUNT = 128;
+    /** Entry arrays larger than this are refused before anything is allocated. */
+    static final int MAX_ARRAY_BYTES = 1 << 20;
+    static final int NAME_CHARS = 36;
+
+    private GptCodec() {
+    }
+
+    /** The fields of a GPT header. */
+    record Header(long myLba, long alternateLba, long firstUsable, long lastUsable, Guid diskGuid, long entriesLba,
+                  int entryCount, int entrySize, int entriesCrc) {
+
+        /** Parses and checks a header sector; the message says what is wrong, or null if nothing. */
+        static String problem(ByteBuffer sector, long lba, long lastLba, int sectorSize) {
+            ByteBuffer b = sector.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            if (b.getLong(0) != SIGNATURE) {
+                return "GPT header at LBA " + lba + ": no EFI PART signature";
+            }
+            if (b.getInt(8) != REVISION) {
+                return "GPT header at LBA " + lba + ": revision 0x" + Integer.toHexString(b.getInt(8)) + " unsupported";
+            }
+            int size = b.getInt(12);
+            if (size < HEADER_SIZE || size > sectorSize) {
+                return "GPT header at LBA " + lba + ": header size " + Integer.toUnsignedString(size) + " outside "
+                        + HEADER_SIZE + ".." + sectorSize;
+            }
+            int stored = b.getInt(16);
+            int actual = crc(sector, 0, size, 16);
+            if (stored != actual) {
+                return String.format("GPT header at LBA %d: CRC 0x%08x, expected 0x%08x", lba, stored, actual);
+            }
+            Header h = parse(sector);
+            if (h.myLba() != lba) {
+                return "GPT header at LBA " + lba + ": says it is at LBA " + h.myLba();
+            }
+            if (h.entrySize() < ENTRY_SIZE || h.entrySize() % ENTRY_SIZE != 0 || h.entryCount() < 0
+                    || (long) h.entryCount() * h.entrySize() > MAX_ARRAY_BYTES) {
+                return "GPT header at LBA " + lba + ": entry array of " + Integer.toUnsignedString(h.entryCount())
+                        + " entries of " + Integer.toUnsignedString(h.entrySize()) + " bytes";
+            }
+            long arraySectors = arraySectors(h.entryCount(), h.entrySize(), sectorSize);
+            if (h.firstUsable() < 2 || h.lastUsable() >= lastLba || h.firstUsable() > h.lastUsable() + 1) {
+                return "GPT header at LBA " + lba + ": usable sectors " + h.firstUsable() + "-" + h.lastUsable()
+                        + " do not fit a disk of " + (lastLba + 1) + " sectors";
+            }
+            boolean arrayOutside = h.entriesLba() + arraySectors - 1 < h.firstUsable() || h.entriesLba() > h.lastUsable();
+            if (h.entriesLba() < 2 || h.entriesLba() > lastLba || arraySectors > lastLba - h.entriesLba() + 1 || !arrayOutside
+                    || h.entriesLba() == lba) {
+                return "GPT header at LBA " + lba + ": entry array at LBA " + h.entriesLba() + " (" + arraySectors
+                        + " sectors) is out of place";
+            }
+            return null;
+        }
+
+        static Header parse(ByteBuffer sector) {
+            ByteBuffer b = sector.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            return new Header(b.getLong(24), b.getLong(32), b.getLong(40), b.getLong(48), Guid.read(sector, 56),
+                    b.getLong(72), b.getInt(80), b.getInt(84), b.getInt(88));
+        }
+
+        void write(ByteBuffer sector) {
+            ByteBuffer b = sector.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < sector.capacity(); i++) {
+                b.put(i, (byte) 0);
+            }
+            b.putLong(0, SIGNATURE);
+            b.putInt(8, REVISION);
+            b.putInt(12, HEADER_SIZE);
+            b.putLong(24, myLba);
+            b.putLong(32, alternateLba);
+            b.putLong(40, firstUsable);
+            b.putLong(48, lastUsable);
+            diskGuid.write(sector, 56);
+            b.putLong(72, entriesLba);
+            b.putInt(80, entryCount);
+            b.putInt(84, entrySize);
+            b.putInt(88, entriesCrc);
+            b.putInt(16, crc(sector, 0, HEADER_SIZE, 16));
+        }
+    }
+
+    static long arraySectors(int count, int size, int sectorSize) {
+        return ((long) count * size + sectorSize - 1) / sectorSize;
+    }
+
+    /** CRC32 of {@code length} bytes at 0, with the four bytes at {@code zeroAt} taken as zero (or -1 for none). */
+    static int crc(ByteBuffer buf, int from, int length, int zeroAt) {
+        CRC32 crc = new CRC32();
+        ByteBuffer b = buf.duplicate().position(from).limit(from + length);
+        if (zeroAt < 0) {
+            crc.update(b);
+        } else {
+            crc.update(b.duplicate().limit(zeroAt));
+            crc.update(new byte[4]);
+            crc.update(b.duplicate().position(zeroAt + 4));
+        }
+        return (int) crc.getValue();
+    }
+
+    static PartitionTable read(BlockDevice disk) throws ErrnoException {
+        int ss = disk.sectorSize();
+        long lastLba = disk.sectorCount() - 1;
+        List<String> warnings = new ArrayList<>();
+        String primaryProblem;
+        Header primary = null;
+        ByteBuffer primarySector = sector(disk, 1);
+        primaryProblem = Header.problem(primarySector, 1, lastLba, ss);
+        ByteBuffer primaryArray = null;
+        if (primaryProblem == null) {
+            primary = Header.parse(primarySector);
+            primaryArray = array(disk, primary);
+            primaryProblem = arrayProblem(primary, primaryArray, 1);
+        }
+        if (primaryProblem == null) {
+            long alt = primary.alternateLba();
+            String backupProblem = alt > 1 && alt <= lastLba ? Header.problem(sector(disk, alt), alt, lastLba, ss)
+                    : "GPT backup header LBA " + alt + " is outside the disk";
+            if (backupProblem != null) {
+                warnings.add(backupProblem + "; the primary GPT is intact");
+            }
+            return table(disk, primary, primaryArray, warnings);
+        }
+        long backupLba = primary != null && primary.alternateLba() > 1 && primary.alternateLba() <= lastLba
+                ? primary.alternateLba() : lastLba;
+        ByteBuffer backupSector = sector(disk, backupLba);
+        String backupProblem = Header.problem(backupSector, backupLba, lastLba, ss);
+        if (backupProblem == null) {
+            Header backup = Header.parse(backupSector);
+            ByteBuffer backupArray = array(disk, backup);
+            backupProblem = arrayProblem(backup, backupArray, backupLba);
+            if (backupProblem == null) {
+                warnings.add(primaryProblem + "; using the backup GPT at LBA " + backupLba);
+                return table(disk, backup, backupArray, warnings);
+            }
+        }
+        throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": " + primaryProblem + "; backup: " + backupProblem);
+    }
+
+    private static String arrayProblem(Header h, ByteBuffer array, long lba) {
+        int actual = crc(array, 0, h.entryCount() * h.entrySize(), -1);
+        return actual == h.entriesCrc() ? null
+                : String.format("GPT entry array of the header at LBA %d: CRC 0x%08x, expected 0x%08x", lba,
+                        h.entriesCrc(), actual);
+    }
+
+    private static PartitionTable table(BlockDevice disk, Header h, ByteBuffer array, List<String> warnings)
+            throws ErrnoException {
+        List<Partition> parts = new ArrayList<>();
+        for (int i = 0; i < h.entryCount(); i++) {
+            int at = i * h.entrySize();
+            Guid type = Guid.read(array, at);
+            if (type.isZero()) {
+                continue;
+            }
+            ByteBuffer b = array.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            long first = b.getLong(at + 32);
+            long last = b.getLong(at + 40);
+            parts.add(new Partition(i + 1, first, last, type.toString(), PartitionType.describeGpt(type),
+                    name(array, at + 56), Guid.read(array, at + 16), b.getLong(at + 48)));
+        }
+        MbrCodec.checkLayout(disk.name(), parts, h.firstUsable(), h.lastUsable(), "GPT");
+        return new PartitionTable(PartitionTable.Scheme.GPT, h.diskGuid().toString(), disk.sectorSize(), h.firstUsable(),
+                h.lastUsable(), parts, warnings);
+    }
+
+    /** The UTF-16LE name, up to its first NUL. */
+    private static String name(ByteBuffer array, int at) {
+        byte[] raw = new byte[NAME_CHARS * 2];
+        array.get(at, raw);
+        int len = 0;
+        while (len < NAME_CHARS && (raw[2 * len] != 0 || raw[2 * len + 1] != 0)) {
+            len++;
+        }
+        return new String(raw, 0, 2 * len, StandardCharsets.UTF_16LE);
+    }
+
+    static void writeName(ByteBuffer array, int at, String name) {
+        byte[] enc = name.getBytes(StandardCharsets.UTF_16LE);
+        array.put(at, enc, 0, Math.min(enc.length, NAME_CHARS * 2));
+    }
+
+    private static ByteBuffer sector(BlockDevice disk, long lba) throws ErrnoException {
+        ByteBuffer b = ByteBuffer.allocate(disk.sectorSize());
+        disk.read(lba * disk.sectorSize(), b);
+        return b;
+    }
+
+    /** The entry array, sized by a header that {@link Header#problem} has already bounded. */
+    private static ByteBuffer array(BlockDevice disk, Header h) throws ErrnoException {
+        int sectors = (int) arraySectors(h.entryCount(), h.entrySize(), disk.sectorSize());
+        ByteBuffer b = ByteBuffer.allocate(sectors * disk.sectorSize());
+        disk.read(h.entriesLba() * disk.sectorSize(), b);
+        return b;
+    }
+}
