@@ -1,0 +1,171 @@
+package io.jrump.cli;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.part.Partition;
+import io.jrump.blk.part.PartitionEditor;
+import io.jrump.blk.part.PartitionTable;
+import io.jrump.blk.part.PartitionTable.Scheme;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code rump part}: list, create and edit MBR and GPT partition tables in disk images. */
+@Command(name = "part", description = "List, create and edit MBR/GPT partition tables in disk images.",
+        subcommands = {PartCommand.List.class, PartCommand.Create.class, PartCommand.Add.class,
+            PartCommand.Delete.class})
+final class PartCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Runs {@code body} on a disk opened on a fresh JVM host, closing both. */
+    interface DiskWork {
+        void run(JvmHost host, BlockDevice disk) throws ErrnoException;
+    }
+
+    static void withDisk(String image, boolean readOnly, DiskWork body) throws ErrnoException {
+        try (JvmHost host = JvmHost.create("rump-part"); BlockDevice disk = DiskImages.open(host, image, readOnly)) {
+            body.run(host, disk);
+        }
+    }
+
+    @Command(name = "list", description = "List the partitions of an image.")
+    static final class List implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG", description = "Disk image.")
+        String image;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            PrintWriter out = spec.commandLine().getOut();
+            withDisk(image, true, (host, disk) -> {
+                PartitionTable t = PartitionTable.read(disk);
+                for (String w : t.warnings()) {
+                    spec.commandLine().getErr().println("rump: warning: " + w);
+                }
+                out.printf("%s: %s, %s sectors of %d bytes, disk id %s%n", image, t.scheme().name().toLowerCase(Locale.ROOT),
+                        disk.sectorCount(), disk.sectorSize(), t.diskId());
+                boolean gpt = t.scheme() == Scheme.GPT;
+                out.printf("%-4s %12s %12s %8s  %-12s %s%n", "#", "start", "end", "size", "type",
+                        gpt ? "name / type GUID / partition GUID" : "");
+                for (Partition p : t.partitions()) {
+                    String type = p.typeName().isEmpty() ? p.type() : p.typeName();
+                    out.printf("%-4d %12d %12d %8s  %-12s %s%n", p.number(), p.firstLba(), p.lastLba(),
+                            Sizes.human(p.sizeBytes(disk.sectorSize())), type,
+                            gpt ? "'" + p.name() + "' " + p.type() + " " + p.uuid()
+                                    : (p.attributes() & 0x80) != 0 ? "bootable" : "");
+                }
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "create", description = "Write a new, empty partition table (destroys the old one).")
+    static final class Create implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG", description = "Disk image.")
+        String image;
+
+        @Option(names = "--table", required = true, description = "gpt or mbr.")
+        String table;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            Scheme scheme = switch (table.toLowerCase(Locale.ROOT)) {
+                case "gpt" -> Scheme.GPT;
+                case "mbr", "dos", "msdos" -> Scheme.MBR;
+                default -> throw new ParameterException(spec.commandLine(), "--table must be gpt or mbr, not '" + table + "'");
+            };
+            withDisk(image, false, (host, disk) -> {
+                PartitionEditor ed = PartitionEditor.create(disk, scheme, host.random());
+                ed.write();
+                spec.commandLine().getOut().printf("%s: new %s table, disk id %s%n", image, table.toLowerCase(Locale.ROOT),
+                        ed.table().diskId());
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "add", description = "Add a partition (1 MiB-aligned, in the first gap that fits).")
+    static final class Add implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG", description = "Disk image.")
+        String image;
+
+        @Option(names = "--size", required = true, description = "Size, e.g. 512M, 2G; 0 for the rest of the first gap.")
+        String size;
+
+        @Option(names = "--type", defaultValue = "linux",
+                description = "linux, efi, fat32, swap, lvm, an MBR hex code or a GPT type GUID (default: ${DEFAULT-VALUE}).")
+        String type;
+
+        @Option(names = "--name", defaultValue = "", description = "GPT partition name.")
+        String name;
+
+        @Option(names = "--start", defaultValue = "-1", description = "First sector (default: the first aligned gap).")
+        long start;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            long bytes;
+            try {
+                bytes = Sizes.parse(size);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+            withDisk(image, false, (host, disk) -> {
+                PartitionEditor ed = PartitionEditor.open(disk, host.random());
+                Partition p = ed.add(bytes, type, name, start);
+                ed.write();
+                spec.commandLine().getOut().printf("%s: partition %d, sectors %d-%d (%s)%n", image, p.number(),
+                        p.firstLba(), p.lastLba(), Sizes.human(p.sizeBytes(disk.sectorSize())));
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", description = "Delete a partition.")
+    static final class Delete implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "IMG", description = "Disk image.")
+        String image;
+
+        @Parameters(index = "1", paramLabel = "N", description = "Partition number.")
+        int number;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            if (number < 1) {
+                throw new ErrnoException(Errno.EINVAL, "partition numbers start at 1");
+            }
+            withDisk(image, false, (host, disk) -> {
+                PartitionEditor ed = PartitionEditor.open(disk, host.random());
+                ed.delete(number);
+                ed.write();
+                spec.commandLine().getOut().printf("%s: partition %d deleted%n", image, number);
+            });
+            return 0;
+        }
+    }
+}
