@@ -1,0 +1,186 @@
+package io.jrump.blk.image;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The qcow2 header (qemu docs/interop/qcow2.txt), versions 2 and 3, with its extensions and
+ * backing file name, parsed and checked against the file it came from. Every offset and count is
+ * validated before anything is sized by it. Immutable.
+ */
+record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int clusterBits, long size,
+                   int cryptMethod, int l1Size, long l1TableOffset, long refcountTableOffset,
+                   int refcountTableClusters, int nbSnapshots, long snapshotsOffset, long incompatible,
+                   long compatible, long autoclear, int refcountOrder, int headerLength, int compressionType,
+                   String backingFile, String backingFormat) {
+
+    static final int MAGIC = 0x514649fb; // "QFI\xfb"
+    static final int V2_LENGTH = 72;
+    static final int V3_LENGTH = 104;
+    static final long INCOMPAT_DIRTY = 1;
+    static final long INCOMPAT_CORRUPT = 2;
+    static final long INCOMPAT_EXTERNAL_DATA = 4;
+    static final long INCOMPAT_COMPRESSION = 8;
+    static final long INCOMPAT_EXTENDED_L2 = 16;
+    static final long KNOWN_INCOMPAT = INCOMPAT_DIRTY | INCOMPAT_CORRUPT;
+    /** An L1 table larger than this is refused; 32 MiB of L1 maps 2^22 L2 tables. */
+    static final long MAX_L1_BYTES = 32L << 20;
+    static final int EXT_END = 0;
+    static final int EXT_BACKING_FORMAT = 0xe2792aca;
+    static final int MAX_EXTENSIONS = 64;
+
+    long clusterSize() {
+        return 1L << clusterBits;
+    }
+
+    /** L2 entries per table. */
+    int l2Entries() {
+        return 1 << (clusterBits - 3);
+    }
+
+    int refcountBits() {
+        return 1 << refcountOrder;
+    }
+
+    static Qcow2Header read(ImageFile file) throws ErrnoException {
+        String where = file.name() + ": qcow2 header";
+        if (file.size() < V2_LENGTH) {
+            throw new ErrnoException(Errno.EIO, where + ": file of " + file.size() + " bytes is shorter than a header");
+        }
+        ByteBuffer h = ByteBuffer.allocate((int) Math.min(file.size(), 4096));
+        file.read(0, h);
+        if (h.getInt(0) != MAGIC) {
+            throw new ErrnoException(Errno.EINVAL, where + ": no QFI\\xfb magic");
+        }
+        int version = h.getInt(4);
+        if (version != 2 && version != 3) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, where + ": version " + version + " (2 and 3 are supported)");
+        }
+        int clusterBits = h.getInt(20);
+        if (clusterBits < 9 || clusterBits > 21) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": cluster_bits " + clusterBits + " outside 9..21");
+        }
+        long cluster = 1L << clusterBits;
+        long incompat = 0;
+        long compat = 0;
+        long autoclear = 0;
+        int refcountOrder = 4;
+        int headerLength = V2_LENGTH;
+        int compressionType = 0;
+        if (version == 3) {
+            if (h.capacity() < V3_LENGTH) {
+                throw new ErrnoException(Errno.EIO, where + ": truncated version 3 header");
+            }
+            incompat = h.getLong(72);
+            compat = h.getLong(80);
+            autoclear = h.getLong(88);
+            refcountOrder = h.getInt(96);
+            headerLength = h.getInt(100);
+            if (headerLength < V3_LENGTH || headerLength > cluster || headerLength > h.capacity()) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": header_length " + Integer.toUnsignedString(headerLength));
+            }
+            if (headerLength > 104) {
+                compressionType = h.get(104) & 0xff;
+            }
+            if (refcountOrder < 0 || refcountOrder > 6) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": refcount_order " + refcountOrder + " outside 0..6");
+            }
+            long unknown = incompat & ~(KNOWN_INCOMPAT | INCOMPAT_EXTERNAL_DATA | INCOMPAT_COMPRESSION | INCOMPAT_EXTENDED_L2);
+            if (unknown != 0) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unknown incompatible feature bits 0x" + Long.toHexString(unknown));
+            }
+            if ((incompat & INCOMPAT_EXTERNAL_DATA) != 0) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: external data file");
+            }
+            if ((incompat & INCOMPAT_EXTENDED_L2) != 0) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: extended L2 entries (subclusters)");
+            }
+            if ((incompat & INCOMPAT_COMPRESSION) != 0 && compressionType != 0) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: compression type "
+                        + compressionType + " (only deflate)");
+            }
+        }
+        long size = h.getLong(24);
+        if (size < 0 || size > (1L << 60)) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": virtual size " + Long.toUnsignedString(size));
+        }
+        int crypt = h.getInt(32);
+        if (crypt != 0) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: encryption method " + crypt);
+        }
+        int l1Size = h.getInt(36);
+        long l1Offset = h.getLong(40);
+        long needL1 = (size + cluster * (cluster / 8) - 1) / (cluster * (cluster / 8));
+        if (l1Size < 0 || (long) l1Size * 8 > MAX_L1_BYTES || l1Size < needL1) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": l1_size " + Integer.toUnsignedString(l1Size)
+                    + " for a virtual size of " + size + " bytes (needs " + needL1 + ")");
+        }
+        checkTable(file, where + ": L1 table", l1Offset, (long) l1Size * 8, cluster);
+        long rtOffset = h.getLong(48);
+        int rtClusters = h.getInt(56);
+        if (rtClusters <= 0 || rtClusters > (MAX_L1_BYTES >> clusterBits) + 1) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": refcount_table_clusters " + Integer.toUnsignedString(rtClusters));
+        }
+        checkTable(file, where + ": refcount table", rtOffset, rtClusters * cluster, cluster);
+        int nbSnapshots = h.getInt(60);
+        long snapshotsOffset = h.getLong(64);
+        if (nbSnapshots < 0 || nbSnapshots > 65536) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": nb_snapshots " + Integer.toUnsignedString(nbSnapshots));
+        }
+        long bfOffset = h.getLong(8);
+        int bfSize = h.getInt(16);
+        String backing = null;
+        if (bfOffset != 0) {
+            if (bfSize <= 0 || bfSize > 1023 || bfOffset < headerLength || bfOffset + bfSize > cluster
+                    || bfOffset + bfSize > h.capacity()) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": backing file name of " + Integer.toUnsignedString(bfSize)
+                        + " bytes at 0x" + Long.toHexString(bfOffset));
+            }
+            byte[] name = new byte[bfSize];
+            h.get((int) bfOffset, name);
+            backing = new String(name, StandardCharsets.UTF_8);
+        }
+        String backingFormat = version == 3 ? readExtensions(h, headerLength, bfOffset, where) : null;
+        return new Qcow2Header(version, bfOffset, bfSize, clusterBits, size, crypt, l1Size, l1Offset, rtOffset,
+                rtClusters, nbSnapshots, snapshotsOffset, incompat, compat, autoclear, refcountOrder, headerLength,
+                compressionType, backing, backingFormat);
+    }
+
+    /** Walks the header extensions (bounded in count and in the header buffer); returns the backing format. */
+    private static String readExtensions(ByteBuffer h, int headerLength, long bfOffset, String where) throws ErrnoException {
+        int at = headerLength;
+        long end = bfOffset != 0 ? bfOffset : h.capacity();
+        String backingFormat = null;
+        for (int n = 0; n < MAX_EXTENSIONS; n++) {
+            if (at + 8 > end) {
+                return backingFormat; // no end marker before the backing name: qemu tolerates it too
+            }
+            int type = h.getInt(at);
+            int length = h.getInt(at + 4);
+            if (type == EXT_END) {
+                return backingFormat;
+            }
+            if (length < 0 || at + 8L + length > end) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": extension 0x" + Integer.toHexString(type) + " at offset "
+                        + at + " of " + Integer.toUnsignedString(length) + " bytes overruns the header");
+            }
+            if (type == EXT_BACKING_FORMAT) {
+                byte[] f = new byte[length];
+                h.get(at + 8, f);
+                backingFormat = new String(f, StandardCharsets.UTF_8);
+            }
+            at += 8 + ((length + 7) & ~7);
+        }
+        throw new ErrnoException(Errno.EUCLEAN, where + ": more than " + MAX_EXTENSIONS + " header extensions");
+    }
+
+    private static void checkTable(ImageFile file, String what, long offset, long bytes, long cluster)
+            throws ErrnoException {
+        if (offset <= 0 || offset % cluster != 0 || bytes < 0 || offset > file.size() || bytes > file.size() - offset) {
+            throw new ErrnoException(Errno.EUCLEAN, what + " of " + bytes + " bytes at 0x" + Long.toHexString(offset)
+                    + " is misaligned or past the end of the file (" + file.size() + " bytes)");
+        }
+    }
+}
