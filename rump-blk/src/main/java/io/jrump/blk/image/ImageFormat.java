@@ -9,8 +9,8 @@ public enum ImageFormat {
 
     /** The format of an image file by its content; RAW when no signature matches. */
     public static ImageFormat detect(ImageFile file) throws ErrnoException {
-        if (file.size() >= 512) {
-            ByteBuffer head = ByteBuffer.allocate(512);
+        if (file.size() >= 4) {
+            ByteBuffer head = ByteBuffer.allocate((int) Math.min(512, file.size()));
             file.read(0, head);
             int magic = head.getInt(0);
             if (magic == Qcow2Header.MAGIC) {
@@ -19,7 +19,7 @@ public enum ImageFormat {
             if (magic == 0x4b444d56) { // "KDMV": monolithicSparse VMDK
                 return VMDK;
             }
-            if (isVhdFooter(head, 0)) {
+            if (head.capacity() >= 8 && isVhdFooter(head, 0)) {
                 return VHD;
             }
         }

@@ -44,6 +44,20 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         return 1 << refcountOrder;
     }
 
+    /** Entry {@code i} of a refcount block of {@code bits}-bit big-endian entries (1 to 64 bits). */
+    static long refcountAt(ByteBuffer block, long i, int bits) {
+        long bitOffset = i * bits;
+        int bytes = Math.max(1, bits / 8);
+        long raw = 0;
+        for (int k = 0; k < bytes; k++) {
+            raw = (raw << 8) | (block.get((int) (bitOffset / 8) + k) & 0xff);
+        }
+        if (bits < 8) {
+            raw = (raw >>> (8 - bits - (int) (bitOffset % 8))) & ((1 << bits) - 1);
+        }
+        return raw;
+    }
+
     static Qcow2Header read(ImageFile file) throws ErrnoException {
         String where = file.name() + ": qcow2 header";
         if (file.size() < V2_LENGTH) {

@@ -47,6 +47,7 @@ public final class Qcow2Image implements BlockDevice {
     private final long[] l1;
     private final long[] refcountTable;
     private final Map<Long, long[]> l2Cache = new LinkedHashMap<>(L2_CACHE, 0.75f, true);
+    private final Map<Long, ByteBuffer> refcountBlocks = new LinkedHashMap<>(L2_CACHE, 0.75f, true);
     private final BlockStats stats;
     private long nextFree;
     private boolean closed;
@@ -448,20 +449,21 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     private long readRefcount(long block, long i) throws ErrnoException {
-        int bits = header.refcountBits();
-        long bitOffset = i * bits;
-        int bytes = Math.max(1, bits / 8);
-        ByteBuffer b = ByteBuffer.allocate(8);
-        file.read(block + bitOffset / 8, b.limit(bytes));
-        long raw = 0;
-        for (int k = 0; k < bytes; k++) {
-            raw = (raw << 8) | (b.get(k) & 0xff);
+        return Qcow2Header.refcountAt(refcountBlock(block), i, header.refcountBits());
+    }
+
+    /** A refcount block, read once and kept in step with every write. */
+    private ByteBuffer refcountBlock(long offset) throws ErrnoException {
+        ByteBuffer b = refcountBlocks.get(offset);
+        if (b == null) {
+            b = ByteBuffer.allocate((int) cluster);
+            file.read(offset, b);
+            if (refcountBlocks.size() >= L2_CACHE) {
+                refcountBlocks.remove(refcountBlocks.keySet().iterator().next());
+            }
+            refcountBlocks.put(offset, b);
         }
-        if (bits < 8) {
-            int shift = 8 - bits - (int) (bitOffset % 8);
-            raw = (raw >>> shift) & ((1 << bits) - 1);
-        }
-        return raw;
+        return b;
     }
 
     private void setRefcount(long host, long value) throws ErrnoException {
@@ -492,6 +494,7 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     private void writeRefcount(long block, long i, long value) throws ErrnoException {
+        refcountBlock(block).putShort((int) (i * 2), (short) value);
         file.write(block + i * 2, ByteBuffer.allocate(2).putShort(0, (short) value));
     }
 
