@@ -126,12 +126,7 @@ final class PartCommand implements Runnable {
 
         @Override
         public Integer call() throws ErrnoException {
-            long bytes;
-            try {
-                bytes = Sizes.parse(size);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
-            }
+            long bytes = ImageCommand.parseSize(spec, size);
             withDisk(image, false, (host, disk) -> {
                 PartitionEditor ed = PartitionEditor.open(disk, host.random());
                 Partition p = ed.add(bytes, type, name, start);

@@ -20,7 +20,8 @@ import picocli.CommandLine.ScopeType;
         versionProvider = Rump.Version.class,
         description = "Kernel components for the JVM: block devices, filesystems and a TCP/IP stack, "
                 + "run in userspace, in a simulator or on Linux devices.",
-        subcommands = {HostsCommand.class, DemoCommand.class, PartCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {HostsCommand.class, DemoCommand.class, ImageCommand.class, PartCommand.class,
+            CommandLine.HelpCommand.class},
         commandListHeading = "%nCommands:%n",
         footer = {"", "Run 'rump help COMMAND' for a command's options."})
 public final class Rump implements Runnable {

@@ -1,0 +1,266 @@
+package io.jrump.cli;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.image.ImageFile;
+import io.jrump.blk.image.ImageFormat;
+import io.jrump.blk.image.Qcow2Check;
+import io.jrump.blk.image.Qcow2Image;
+import io.jrump.blk.part.Partition;
+import io.jrump.blk.part.PartitionTable;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostBlockDevice;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code rump image}: inspect, create, convert and check disk images. */
+@Command(name = "image", description = "Inspect, create, convert and check raw and qcow2 disk images.",
+        subcommands = {ImageCommand.Info.class, ImageCommand.Create.class, ImageCommand.Convert.class,
+            ImageCommand.Check.class})
+final class ImageCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    private static ImageFile openFile(JvmHost host, String path) throws ErrnoException {
+        return new ImageFile(host.blockDevices().open(path, OpenMode.READ_ONLY), host.scheduler());
+    }
+
+    @Command(name = "info", description = "Format, sizes, backing file and partition table of an image.")
+    static final class Info implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG", description = "Disk image.")
+        String image;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            PrintWriter out = spec.commandLine().getOut();
+            try (JvmHost host = JvmHost.create("rump-image")) {
+                ImageFormat format;
+                long fileSize;
+                try (ImageFile f = openFile(host, image)) {
+                    format = ImageFormat.detect(f);
+                    fileSize = f.size();
+                }
+                out.printf("image: %s%nformat: %s%n", image, format.displayName());
+                try (BlockDevice d = DiskImages.open(host, image, true)) {
+                    out.printf("virtual size: %s (%d bytes)%n", Sizes.human(d.size()), d.size());
+                    out.printf("file size: %s (%d bytes)%n", Sizes.human(fileSize), fileSize);
+                    if (d instanceof Qcow2Image q) {
+                        out.printf("qcow2 version: %d%ncluster size: %d%n", q.version(), q.clusterSize());
+                        if (q.backingFile() != null) {
+                            out.printf("backing file: %s%n", q.backingFile());
+                        }
+                    }
+                    try {
+                        PartitionTable t = PartitionTable.read(d);
+                        out.printf("partition table: %s, %d partitions%n", t.scheme().name().toLowerCase(Locale.ROOT),
+                                t.partitions().size());
+                        for (Partition p : t.partitions()) {
+                            out.printf("  %d: sectors %d-%d, %s, %s%s%n", p.number(), p.firstLba(), p.lastLba(),
+                                    Sizes.human(p.sizeBytes(d.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
+                                    p.name().isEmpty() ? "" : " '" + p.name() + "'");
+                        }
+                        for (String w : t.warnings()) {
+                            out.printf("  warning: %s%n", w);
+                        }
+                    } catch (ErrnoException e) {
+                        out.printf("partition table: %s%n", e.errno() == Errno.ENOENT ? "none" : e.getMessage());
+                    }
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "create", description = "Create an empty image (raw files are sparse).")
+    static final class Create implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG", description = "Image file to create; must not exist.")
+        String image;
+
+        @Option(names = "--size", required = true, description = "Virtual size, e.g. 2G.")
+        String size;
+
+        @Option(names = "--format", defaultValue = "raw", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Option(names = "--backing", description = "Backing file (qcow2 only), relative to the new image.")
+        String backing;
+
+        @Option(names = "--backing-format", defaultValue = "qcow2", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
+        String backingFormat;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            long bytes = parseSize(spec, size);
+            String fmt = format.toLowerCase(Locale.ROOT);
+            if (!fmt.equals("raw") && !fmt.equals("qcow2")) {
+                throw new ParameterException(spec.commandLine(), "--format must be raw or qcow2, not '" + format + "'");
+            }
+            if (backing != null && !fmt.equals("qcow2")) {
+                throw new ParameterException(spec.commandLine(), "--backing needs --format qcow2");
+            }
+            try (JvmHost host = JvmHost.create("rump-image")) {
+                if (fmt.equals("raw")) {
+                    host.blockDevices().create(image, bytes).close();
+                } else {
+                    HostBlockDevice dev = host.blockDevices().create(image, 0);
+                    try (ImageFile f = new ImageFile(dev, host.scheduler())) {
+                        Qcow2Image.create(f, bytes, backing, backing == null ? null : backingFormat);
+                    }
+                }
+            }
+            spec.commandLine().getOut().printf("%s: %s, %s%n", image, fmt, Sizes.human(bytes));
+            return 0;
+        }
+    }
+
+    @Command(name = "convert", description = "Copy an image into a new one of another (or the same) format.")
+    static final class Convert implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "SRC", description = "Source image.")
+        String source;
+
+        @Parameters(index = "1", paramLabel = "DST", description = "New image; must not exist.")
+        String target;
+
+        @Option(names = "--format", defaultValue = "raw", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            String fmt = format.toLowerCase(Locale.ROOT);
+            if (!fmt.equals("raw") && !fmt.equals("qcow2")) {
+                throw new ParameterException(spec.commandLine(), "--format must be raw or qcow2, not '" + format + "'");
+            }
+            try (JvmHost host = JvmHost.create("rump-image"); BlockDevice src = DiskImages.open(host, source, true)) {
+                long size = src.size();
+                if (fmt.equals("raw")) {
+                    host.blockDevices().create(target, size).close();
+                } else {
+                    try (ImageFile f = new ImageFile(host.blockDevices().create(target, 0), host.scheduler())) {
+                        Qcow2Image.create(f, size, null, null);
+                    }
+                }
+                try (BlockDevice dst = DiskImages.open(host, target, false)) {
+                    copy(src, dst, size, new Progress(spec.commandLine().getErr(), size));
+                    dst.flush();
+                }
+            }
+            return 0;
+        }
+
+        /** Copies in 1 MiB steps, leaving all-zero chunks unwritten so the target stays sparse. */
+        private static void copy(BlockDevice src, BlockDevice dst, long size, Progress progress) throws ErrnoException {
+            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            for (long off = 0; off < size; off += buf.capacity()) {
+                int n = (int) Math.min(buf.capacity(), size - off);
+                ByteBuffer chunk = buf.duplicate().position(0).limit(n);
+                src.read(off, chunk);
+                if (!allZero(chunk)) {
+                    dst.write(off, chunk);
+                }
+                progress.update(off + n);
+            }
+            progress.done();
+        }
+
+        private static boolean allZero(ByteBuffer b) {
+            for (int i = b.position(); i < b.limit(); i += 8) {
+                if (b.limit() - i >= 8 ? b.getLong(i) != 0 : b.get(i) != 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    @Command(name = "check", description = "Check qcow2 metadata like qemu-img check: exit 0 clean, 2 corrupt, 3 leaks only.")
+    static final class Check implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG", description = "Disk image.")
+        String image;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            PrintWriter out = spec.commandLine().getOut();
+            try (JvmHost host = JvmHost.create("rump-image"); ImageFile f = openFile(host, image)) {
+                if (ImageFormat.detect(f) != ImageFormat.QCOW2) {
+                    out.printf("%s: %s image: no metadata to check%n", image, ImageFormat.detect(f).displayName());
+                    return 0;
+                }
+                Qcow2Check.Result r = Qcow2Check.check(f);
+                r.messages().forEach(out::println);
+                if (!r.note().isEmpty()) {
+                    out.println("note: " + r.note());
+                }
+                if (r.isClean()) {
+                    out.printf("No errors were found on the image (%d clusters in use).%n", r.allocatedClusters());
+                    return 0;
+                }
+                out.printf("%d errors and %d leaked clusters were found on the image.%n", r.corruptions(), r.leaks());
+                return r.corruptions() > 0 ? 2 : 3;
+            }
+        }
+    }
+
+    static long parseSize(CommandSpec spec, String text) {
+        try {
+            return Sizes.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** A progress bar on stderr, only when a person is watching a terminal. */
+    static final class Progress {
+        private final PrintWriter err;
+        private final long total;
+        private final boolean show = System.console() != null;
+        private int lastPercent = -1;
+
+        Progress(PrintWriter err, long total) {
+            this.err = err;
+            this.total = total;
+        }
+
+        void update(long done) {
+            int percent = total == 0 ? 100 : (int) (done * 100 / total);
+            if (show && percent != lastPercent) {
+                lastPercent = percent;
+                int bars = percent / 2;
+                err.print("\r[" + "#".repeat(bars) + " ".repeat(50 - bars) + "] " + percent + "%");
+                err.flush();
+            }
+        }
+
+        void done() {
+            if (show) {
+                err.println();
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.jrump.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.RandomAccessFile;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code rump image} end to end, checked by qemu-img. */
+class ImageCommandTest {
+    @TempDir
+    Path dir;
+
+    private static String run(int expectedExit, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Rump.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(expectedExit, code, String.join(" ", args) + "\n" + out + err);
+        return out + err.toString();
+    }
+
+    private static String qemuImg(int expectedExit, String... args) throws Exception {
+        String[] cmd = new String[args.length + 1];
+        cmd[0] = "qemu-img";
+        System.arraycopy(args, 0, cmd, 1, args.length);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(expectedExit, p.waitFor(), out);
+        return out;
+    }
+
+    @Test
+    void createPartitionInspectCheckAndConvertAQcow2Image() throws Exception {
+        String q = dir.resolve("disk.qcow2").toString();
+        String raw = dir.resolve("disk.raw").toString();
+        run(0, "image", "create", q, "--size", "64M", "--format", "qcow2");
+        run(0, "part", "create", q, "--table", "gpt");
+        run(0, "part", "add", q, "--size", "16M", "--name", "boot", "--type", "efi");
+        String info = run(0, "image", "info", q);
+        assertTrue(info.contains("format: qcow2") && info.contains("virtual size: 64.0M") && info.contains("'boot'"), info);
+        assertTrue(run(0, "image", "check", q).contains("No errors were found"));
+        qemuImg(0, "check", q);
+        run(0, "image", "convert", q, raw);
+        qemuImg(0, "compare", q, raw);
+        assertTrue(run(0, "image", "info", raw).contains("format: raw"));
+    }
+
+    @Test
+    void checkExitsTwoOnCorruption() throws Exception {
+        String q = dir.resolve("bad.qcow2").toString();
+        qemuImg(0, "create", "-f", "qcow2", q, "4M");
+        qemuImg(0, "check", q);
+        try (RandomAccessFile f = new RandomAccessFile(q, "rw")) {
+            f.seek(40);
+            long l1 = f.readLong();
+            f.seek(l1);
+            f.writeLong((1L << 63) | 512); // an L2 table inside the header
+        }
+        String out = run(2, "image", "check", q);
+        assertTrue(out.contains("ERROR"), out);
+    }
+
+    @Test
+    void badArgumentsAreUsageErrors() {
+        run(2, "image", "create", dir.resolve("x").toString(), "--size", "lots");
+        run(2, "image", "create", dir.resolve("x").toString(), "--size", "1M", "--format", "vdi");
+        String missing = run(1, "image", "info", dir.resolve("none.img").toString());
+        assertTrue(missing.contains("(ENOENT)"), missing);
+    }
+}
