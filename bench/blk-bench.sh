@@ -29,6 +29,20 @@ for r in $(seq "$rounds"); do
     echo "  ours: $oursr"
 done
 
+echo "# qcow2: sequential ${mib} MiB write into a new image, 1 MiB requests, against qemu-io"
+for r in $(seq "$rounds"); do
+    rm -f "$dir/qemu.qcow2"; qemu-img create -q -f qcow2 "$dir/qemu.qcow2" "${mib}M"
+    s=$(date +%s%N); qemu-io -c "write -P 0xab 0 ${mib}M" "$dir/qemu.qcow2" > /dev/null; e=$(date +%s%N)
+    qw=$(secs "$s" "$e")
+    ours=$("${java[@]}" qcow2write "$dir/ours.qcow2" "$bytes" 1048576)
+    ow=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$ours")
+    qemu-img check -q "$dir/ours.qcow2" && qemu-img compare -q "$dir/qemu.qcow2" "$dir/ours.qcow2" \
+        || { echo "qcow2 results differ or fail the check" >&2; exit 1; }
+    echo "round $r: qemu-io ${qw}s ours ${ow}s ratio $(awk -v a="$qw" -v b="$ow" 'BEGIN{printf "%.2f", a/b}')x (identical, check clean)"
+    echo "  ours: $ours"
+done
+rm -f "$dir/qemu.qcow2" "$dir/ours.qcow2"
+
 echo "# 4 KiB random reads on a 4 GiB image (sparse-free: written by dd)"
 if [ ! -f "$dir/rand.img" ]; then dd if=/dev/urandom of="$dir/rand.img" bs=1M count=4096 status=none; fi
 for mode in "1 uncached" "32 uncached" "1 cached"; do

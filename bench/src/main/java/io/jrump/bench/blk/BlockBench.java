@@ -5,6 +5,9 @@ import io.jrump.blk.HostDisk;
 import io.jrump.blk.cache.BufferCache;
 import io.jrump.blk.cache.CacheOptions;
 import io.jrump.blk.cache.CacheStats;
+import io.jrump.blk.image.ImageFile;
+import io.jrump.blk.image.Images;
+import io.jrump.blk.image.Qcow2Image;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.ErrnoException;
@@ -44,6 +47,7 @@ public final class BlockBench {
             switch (args[0]) {
                 case "seqwrite" -> seqWrite(host, Path.of(args[1]), Long.parseLong(args[2]), Integer.parseInt(args[3]));
                 case "seqread" -> seqRead(host, Path.of(args[1]), Integer.parseInt(args[2]));
+                case "qcow2write" -> qcow2Write(host, Path.of(args[1]), Long.parseLong(args[2]), Integer.parseInt(args[3]));
                 case "randread" -> randRead(host, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                         args[4].equals("cached"));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
@@ -69,6 +73,28 @@ public final class BlockBench {
         report("seqwrite", s, bytes, cache.cacheStats());
         cache.close();
         disk.close();
+    }
+
+    /** Creates a qcow2 image and writes it sequentially, as {@code qemu-io -c 'write 0 SIZE'} does. */
+    private static void qcow2Write(JvmHost host, Path file, long bytes, int bs) throws ErrnoException, java.io.IOException {
+        Files.deleteIfExists(file);
+        long t0 = System.nanoTime();
+        try (ImageFile f = new ImageFile(host.blockDevices().create(file.toString(), 0), host.scheduler())) {
+            Qcow2Image.create(f, bytes, null, null);
+        }
+        try (BlockDevice img = Images.open(host, file.toString(), false)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+            for (int i = 0; i < bs; i++) {
+                buf.put(i, (byte) 0xab);
+            }
+            for (long off = 0; off < bytes; off += bs) {
+                img.write(off, buf);
+            }
+            img.flush();
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("mode=qcow2write bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f%n", bytes, s,
+                bytes / 1048576.0 / s, peakHeapMib());
     }
 
     private static void seqRead(JvmHost host, Path file, int bs) throws ErrnoException {

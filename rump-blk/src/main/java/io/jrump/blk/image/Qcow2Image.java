@@ -323,6 +323,8 @@ public final class Qcow2Image implements BlockDevice {
                         n += (int) Math.min(length - done - n, cluster);
                     }
                     file.write(host + within, src.duplicate().position(src.position() + done).limit(src.position() + done + n));
+                } else if (within == 0 && length - done >= cluster) {
+                    n = writeNewRun(vcluster, src.duplicate().position(src.position() + done).limit(src.position() + length));
                 } else {
                     writeNewCluster(vcluster, within, src.duplicate().position(src.position() + done)
                             .limit(src.position() + done + n));
@@ -346,6 +348,67 @@ public final class Qcow2Image implements BlockDevice {
             checkCluster(host, "data cluster " + vcluster);
         }
         return host;
+    }
+
+    /** Most clusters one {@link #writeNewRun} allocates: 16 MiB at 64 KiB clusters. */
+    private static final int MAX_RUN = 256;
+
+    /**
+     * Writes whole clusters, none of them this image's own, into a run of new clusters with one
+     * data write, one refcount write per refcount block and one L2 write: a sequential write into
+     * a new image then costs three host requests per run instead of three per cluster.
+     *
+     * @return the bytes written, a whole number of clusters
+     */
+    private int writeNewRun(long vcluster, ByteBuffer src) throws ErrnoException {
+        int l2Entries = header.l2Entries();
+        long max = Math.min(Math.min(src.remaining() / cluster, MAX_RUN), l2Entries - vcluster % l2Entries);
+        int count = 1;
+        while (count < max && ownCluster(vcluster + count) == 0) {
+            count++;
+        }
+        long[] old = new long[count];
+        for (int i = 0; i < count; i++) {
+            old[i] = l2Entry(vcluster + i);
+        }
+        int bytes = (int) (count * cluster);
+        long host = nextFree;
+        nextFree += bytes;
+        file.write(host, src.duplicate().limit(src.position() + bytes));
+        setRefcountsToOne(host, count);
+        int l1Index = (int) (vcluster / l2Entries);
+        long[] table = ownL2Table(l1Index);
+        long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
+        int first = (int) (vcluster % l2Entries);
+        ByteBuffer entries = ByteBuffer.allocate(count * 8);
+        for (int i = 0; i < count; i++) {
+            table[first + i] = (host + i * cluster) | COPIED;
+            entries.putLong(i * 8, table[first + i]);
+        }
+        file.write(l2Offset + 8L * first, entries);
+        for (long e : old) {
+            release(e);
+        }
+        return bytes;
+    }
+
+    /** The L2 table of an L1 slot, made this image's own (allocated or copied) first if it is not. */
+    private long[] ownL2Table(int l1Index) throws ErrnoException {
+        long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
+        if (l2Offset == 0 || (l1[l1Index] & COPIED) == 0) {
+            long[] old = l2Offset == 0 ? new long[header.l2Entries()] : l2Table(l1Index, l2Offset).clone();
+            long fresh = allocate();
+            writeTable(fresh, old);
+            setRefcount(fresh, 1);
+            l2Cache.put(fresh, old);
+            l1[l1Index] = fresh | COPIED;
+            writeEntry(header.l1TableOffset() + 8L * l1Index, l1[l1Index]);
+            if (l2Offset != 0) {
+                decrement(l2Offset);
+            }
+            return old;
+        }
+        return l2Table(l1Index, l2Offset);
     }
 
     /** Copy-on-write: a new cluster holding the old contents with {@code part} laid over them. */
@@ -391,24 +454,9 @@ public final class Qcow2Image implements BlockDevice {
     private void setL2Entry(long vcluster, long entry) throws ErrnoException {
         int l1Index = (int) (vcluster / header.l2Entries());
         int l2Index = (int) (vcluster % header.l2Entries());
-        long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
-        if (l2Offset == 0 || (l1[l1Index] & COPIED) == 0) {
-            long[] old = l2Offset == 0 ? new long[header.l2Entries()] : l2Table(l1Index, l2Offset).clone();
-            long fresh = allocate();
-            writeTable(fresh, old);
-            setRefcount(fresh, 1);
-            l2Cache.put(fresh, old);
-            long previous = l2Offset;
-            l1[l1Index] = fresh | COPIED;
-            writeEntry(header.l1TableOffset() + 8L * l1Index, l1[l1Index]);
-            if (previous != 0) {
-                decrement(previous);
-            }
-            l2Offset = fresh;
-        }
-        long[] t = l2Table(l1Index, l2Offset);
+        long[] t = ownL2Table(l1Index);
         t[l2Index] = entry;
-        writeEntry(l2Offset + 8L * l2Index, entry);
+        writeEntry((l1[l1Index] & L1_OFFSET_MASK) + 8L * l2Index, entry);
     }
 
     private void writeTable(long offset, long[] t) throws ErrnoException {
@@ -491,6 +539,28 @@ public final class Qcow2Image implements BlockDevice {
             writeEntry(header.refcountTableOffset() + 8 * table, block);
         }
         writeRefcount(block, index % refcountsPerBlock(), value);
+    }
+
+    /** Sets {@code count} consecutive clusters' refcounts to 1, one write per refcount block. */
+    private void setRefcountsToOne(long host, int count) throws ErrnoException {
+        long perBlock = refcountsPerBlock();
+        int i = 0;
+        while (i < count) {
+            long index = host / cluster + i;
+            setRefcount(index * cluster, 1); // allocates the refcount block if it is missing
+            long block = refcountTable[(int) (index / perBlock)] & ~0x1ffL;
+            long firstInBlock = index % perBlock;
+            int n = (int) Math.min(count - i, perBlock - firstInBlock);
+            ByteBuffer b = refcountBlock(block);
+            for (int k = 1; k < n; k++) {
+                b.putShort((int) ((firstInBlock + k) * 2), (short) 1);
+            }
+            if (n > 1) {
+                file.write(block + (firstInBlock + 1) * 2, b.duplicate().position((int) ((firstInBlock + 1) * 2))
+                        .limit((int) ((firstInBlock + n) * 2)));
+            }
+            i += n;
+        }
     }
 
     private void writeRefcount(long block, long i, long value) throws ErrnoException {
