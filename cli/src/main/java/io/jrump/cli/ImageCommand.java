@@ -112,10 +112,7 @@ final class ImageCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException {
             long bytes = parseSize(spec, size);
-            String fmt = format.toLowerCase(Locale.ROOT);
-            if (!fmt.equals("raw") && !fmt.equals("qcow2")) {
-                throw new ParameterException(spec.commandLine(), "--format must be raw or qcow2, not '" + format + "'");
-            }
+            String fmt = outputFormat(spec, format);
             if (backing != null && !fmt.equals("qcow2")) {
                 throw new ParameterException(spec.commandLine(), "--backing needs --format qcow2");
             }
@@ -150,10 +147,7 @@ final class ImageCommand implements Runnable {
 
         @Override
         public Integer call() throws ErrnoException {
-            String fmt = format.toLowerCase(Locale.ROOT);
-            if (!fmt.equals("raw") && !fmt.equals("qcow2")) {
-                throw new ParameterException(spec.commandLine(), "--format must be raw or qcow2, not '" + format + "'");
-            }
+            String fmt = outputFormat(spec, format);
             try (JvmHost host = JvmHost.create("rump-image"); BlockDevice src = DiskImages.open(host, source, true)) {
                 long size = src.size();
                 if (fmt.equals("raw")) {
@@ -225,6 +219,15 @@ final class ImageCommand implements Runnable {
                 return r.corruptions() > 0 ? 2 : 3;
             }
         }
+    }
+
+    /** The format a new image is written in: raw or qcow2. */
+    static String outputFormat(CommandSpec spec, String text) {
+        String fmt = text.toLowerCase(Locale.ROOT);
+        if (!fmt.equals("raw") && !fmt.equals("qcow2")) {
+            throw new ParameterException(spec.commandLine(), "--format must be raw or qcow2, not '" + text + "'");
+        }
+        return fmt;
     }
 
     static long parseSize(CommandSpec spec, String text) {

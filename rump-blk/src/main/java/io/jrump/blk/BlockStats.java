@@ -38,6 +38,24 @@ public final class BlockStats {
         counters.get(op).add(bytes, clock.monotonicNanos() - startNanos, failed);
     }
 
+    /** The body of a timed operation. */
+    @FunctionalInterface
+    public interface IoBody {
+        void run() throws io.jrump.hypercall.ErrnoException;
+    }
+
+    /** Runs {@code body} and records it as one operation of {@code bytes}, failed if it throws. */
+    public void time(Op op, long bytes, IoBody body) throws io.jrump.hypercall.ErrnoException {
+        long t0 = start();
+        boolean failed = true;
+        try {
+            body.run();
+            failed = false;
+        } finally {
+            record(op, bytes, t0, failed);
+        }
+    }
+
     /** A consistent-enough copy of one operation's figures (each field is read atomically). */
     public OpStats get(Op op) {
         return counters.get(op).snapshot(op);

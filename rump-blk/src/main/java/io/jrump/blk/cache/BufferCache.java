@@ -138,54 +138,39 @@ public final class BufferCache implements BlockDevice {
     public void read(long offset, ByteBuffer dst) throws ErrnoException {
         int length = dst.remaining();
         Requests.checkRead(name(), sectorSize(), size(), offset, length);
-        long t0 = stats.start();
-        boolean failed = true;
-        try {
+        stats.time(BlockStats.Op.READ, length, () -> {
             synchronized (this) {
                 checkOpen();
                 if (length > 0) {
                     readLocked(offset, dst.duplicate());
                 }
             }
-            failed = false;
-        } finally {
-            stats.record(BlockStats.Op.READ, length, t0, failed);
-        }
+        });
     }
 
     @Override
     public void write(long offset, ByteBuffer src) throws ErrnoException {
         int length = src.remaining();
         Requests.checkWrite(name(), sectorSize(), size(), isReadOnly(), offset, length);
-        long t0 = stats.start();
-        boolean failed = true;
-        try {
+        stats.time(BlockStats.Op.WRITE, length, () -> {
             synchronized (this) {
                 checkOpen();
                 if (length > 0) {
                     writeLocked(offset, src.duplicate());
                 }
             }
-            failed = false;
-        } finally {
-            stats.record(BlockStats.Op.WRITE, length, t0, failed);
-        }
+        });
     }
 
     @Override
     public void flush() throws ErrnoException {
-        long t0 = stats.start();
-        boolean failed = true;
-        try {
+        stats.time(BlockStats.Op.FLUSH, 0, () -> {
             synchronized (this) {
                 checkOpen();
                 writeBackAll();
             }
             lower.flush();
-            failed = false;
-        } finally {
-            stats.record(BlockStats.Op.FLUSH, 0, t0, failed);
-        }
+        });
     }
 
     @Override
@@ -194,9 +179,7 @@ public final class BufferCache implements BlockDevice {
             throw new ErrnoException(Errno.EROFS, name() + " is read-only");
         }
         Requests.checkRead(name(), sectorSize(), size(), offset, length);
-        long t0 = stats.start();
-        boolean failed = true;
-        try {
+        stats.time(BlockStats.Op.DISCARD, length, () -> {
             synchronized (this) {
                 checkOpen();
                 // Blocks wholly inside the range are dropped, dirty or not. A partly covered block
@@ -217,10 +200,7 @@ public final class BufferCache implements BlockDevice {
                 }
                 lower.discard(offset, length);
             }
-            failed = false;
-        } finally {
-            stats.record(BlockStats.Op.DISCARD, length, t0, failed);
-        }
+        });
     }
 
     private void readLocked(long offset, ByteBuffer dst) throws ErrnoException {

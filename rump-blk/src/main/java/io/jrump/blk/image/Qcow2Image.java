@@ -161,9 +161,7 @@ public final class Qcow2Image implements BlockDevice {
         checkOpen();
         int length = dst.remaining();
         Requests.checkRead(name(), 512, size(), offset, length);
-        long t0 = stats.start();
-        boolean failed = true;
-        try {
+        stats.time(BlockStats.Op.READ, length, () -> {
             int done = 0;
             while (done < length) {
                 long pos = offset + done;
@@ -173,10 +171,7 @@ public final class Qcow2Image implements BlockDevice {
                 readClusterPart(pos / cluster, within, part);
                 done += n;
             }
-            failed = false;
-        } finally {
-            stats.record(BlockStats.Op.READ, length, t0, failed);
-        }
+        });
     }
 
     private void readClusterPart(long vcluster, int within, ByteBuffer dst) throws ErrnoException {
@@ -303,9 +298,7 @@ public final class Qcow2Image implements BlockDevice {
         checkOpen();
         int length = src.remaining();
         Requests.checkWrite(name(), 512, size(), readOnly, offset, length);
-        long t0 = stats.start();
-        boolean failed = true;
-        try {
+        stats.time(BlockStats.Op.WRITE, length, () -> {
             int done = 0;
             while (done < length) {
                 long pos = offset + done;
@@ -331,10 +324,7 @@ public final class Qcow2Image implements BlockDevice {
                 }
                 done += n;
             }
-            failed = false;
-        } finally {
-            stats.record(BlockStats.Op.WRITE, length, t0, failed);
-        }
+        });
     }
 
     /** The host offset of a cluster this image owns outright (mapped, refcount 1), or 0. */
@@ -632,16 +622,11 @@ public final class Qcow2Image implements BlockDevice {
     @Override
     public synchronized void flush() throws ErrnoException {
         checkOpen();
-        long t0 = stats.start();
-        boolean failed = true;
-        try {
+        stats.time(BlockStats.Op.FLUSH, 0, () -> {
             if (!readOnly) {
                 file.flush();
             }
-            failed = false;
-        } finally {
-            stats.record(BlockStats.Op.FLUSH, 0, t0, failed);
-        }
+        });
     }
 
     /** Discard is advisory; this image keeps its clusters (qemu's discard=ignore). */

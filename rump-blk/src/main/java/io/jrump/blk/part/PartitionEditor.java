@@ -86,8 +86,8 @@ public final class PartitionEditor {
      *             hex code or a GPT type GUID
      * @param name the GPT name (at most 36 UTF-16 units); must be empty for MBR
      * @return the new partition
-     * @throws ErrnoException {@code ENOSPC} if it does not fit, {@code EINVAL} for a bad size,
-     *     start, type or name, {@code EMFILE}-like {@code ENOSPC} when no entry is free
+     * @throws ErrnoException {@code ENOSPC} if it does not fit or no entry is free, {@code EINVAL}
+     *     for a bad size, start, type or name
      */
     public Partition add(long sizeBytes, String type, String name, long startLba) throws ErrnoException {
         int ss = disk.sectorSize();
@@ -95,21 +95,7 @@ public final class PartitionEditor {
             throw new ErrnoException(Errno.EINVAL, disk.name() + ": partition size " + sizeBytes
                     + " is not a non-negative multiple of the " + ss + "-byte sector");
         }
-        String typeCode;
-        String typeName;
-        try {
-            if (scheme == Scheme.GPT) {
-                Guid g = PartitionType.gptType(type);
-                typeCode = g.toString();
-                typeName = PartitionType.describeGpt(g);
-            } else {
-                int code = PartitionType.mbrCode(type);
-                typeCode = String.format("%x", code);
-                typeName = PartitionType.describeMbr(code);
-            }
-        } catch (IllegalArgumentException e) {
-            throw new ErrnoException(Errno.EINVAL, e.getMessage());
-        }
+        String[] resolved = resolveType(type);
         if (scheme == Scheme.MBR && !name.isEmpty()) {
             throw new ErrnoException(Errno.EINVAL, "MBR partitions have no names");
         }
@@ -133,7 +119,7 @@ public final class PartitionEditor {
                 sectors = gapEnd(first) - first + 1;
             }
         }
-        Partition p = new Partition(number, first, first + sectors - 1, typeCode, typeName, name,
+        Partition p = new Partition(number, first, first + sectors - 1, resolved[0], resolved[1], name,
                 scheme == Scheme.GPT ? Guid.random(random) : null, 0);
         partitions.add(p);
         return p;
@@ -164,25 +150,24 @@ public final class PartitionEditor {
     /** Sets the type of partition {@code number}. */
     public void setType(int number, String type) throws ErrnoException {
         Partition p = find(number);
-        delete(number);
-        String code;
-        String typeName;
+        String[] resolved = resolveType(type);
+        partitions.remove(p);
+        partitions.add(new Partition(p.number(), p.firstLba(), p.lastLba(), resolved[0], resolved[1], p.name(), p.uuid(),
+                p.attributes()));
+    }
+
+    /** A type name or code as this scheme stores it: {code, friendly name}. */
+    private String[] resolveType(String type) throws ErrnoException {
         try {
             if (scheme == Scheme.GPT) {
                 Guid g = PartitionType.gptType(type);
-                code = g.toString();
-                typeName = PartitionType.describeGpt(g);
-            } else {
-                int c = PartitionType.mbrCode(type);
-                code = String.format("%x", c);
-                typeName = PartitionType.describeMbr(c);
+                return new String[] {g.toString(), PartitionType.describeGpt(g)};
             }
+            int code = PartitionType.mbrCode(type);
+            return new String[] {String.format("%x", code), PartitionType.describeMbr(code)};
         } catch (IllegalArgumentException e) {
-            partitions.add(p);
             throw new ErrnoException(Errno.EINVAL, e.getMessage());
         }
-        partitions.add(new Partition(p.number(), p.firstLba(), p.lastLba(), code, typeName, p.name(), p.uuid(),
-                p.attributes()));
     }
 
     /** Sets the GPT name of partition {@code number}. */
