@@ -1,0 +1,446 @@
+package io.jrump.fs.ext;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A read-only ext2/ext3/ext4 filesystem on a block device: paths, directories, file contents,
+ * symlinks and inode attributes. Every on-disk number is checked before it is used: block
+ * numbers against the filesystem, extent trees for depth, magic and bounds, directory entries for
+ * their record lengths; corruption is {@code EUCLEAN} naming the inode and block. With
+ * metadata_csum, superblock and inode checksums are verified.
+ *
+ * <p>Thread-safe: it holds no mutable state; the device below must be thread-safe.
+ */
+public final class ExtFs {
+    public static final long ROOT_INODE = 2;
+    /** Symlinks followed in one lookup before {@code ELOOP}, as Linux allows. */
+    static final int MAX_SYMLINKS = 40;
+    static final int MAX_EXTENT_DEPTH = 5;
+    static final int EXTENT_MAGIC = 0xF30A;
+
+    private final BlockDevice dev;
+    private final Superblock sb;
+    private final ByteBuffer groupDescriptors;
+
+    private ExtFs(BlockDevice dev, Superblock sb, ByteBuffer groupDescriptors) {
+        this.dev = dev;
+        this.sb = sb;
+        this.groupDescriptors = groupDescriptors;
+    }
+
+    /**
+     * Opens the filesystem read-only.
+     *
+     * @throws ErrnoException {@code EINVAL} if it is not ext2/3/4; {@code EOPNOTSUPP} naming an
+     *     incompatible feature this reader does not handle, or a journal that needs recovery;
+     *     {@code EUCLEAN} for a corrupt superblock or group descriptor table
+     */
+    public static ExtFs open(BlockDevice dev) throws ErrnoException {
+        if (dev.size() < Superblock.OFFSET + Superblock.SIZE) {
+            throw new ErrnoException(Errno.EINVAL, dev.name() + ": too small for an ext filesystem");
+        }
+        ByteBuffer raw = ByteBuffer.allocate(Superblock.SIZE);
+        dev.read(Superblock.OFFSET, raw);
+        Superblock sb = Superblock.parse(raw, dev.size(), dev.name());
+        List<String> unsupported = sb.unsupportedIncompat();
+        if (!unsupported.isEmpty()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": unsupported ext feature: " + String.join(", ", unsupported));
+        }
+        if (sb.needsRecovery()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": the journal needs recovery, which is not supported yet");
+        }
+        int descSize = sb.has64bit() ? sb.descSize() : 32;
+        long gdtBlock = sb.firstDataBlock() + 1;
+        long bytes = sb.groupCount() * descSize;
+        long gdtBlocks = (bytes + sb.blockSize() - 1) / sb.blockSize();
+        if (gdtBlock + gdtBlocks > sb.blocksCount() || bytes > Integer.MAX_VALUE - sb.blockSize()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": group descriptor table of " + gdtBlocks
+                    + " blocks at block " + gdtBlock + " lies outside the filesystem");
+        }
+        ByteBuffer gdt = ByteBuffer.allocate((int) (gdtBlocks * sb.blockSize())).order(ByteOrder.LITTLE_ENDIAN);
+        dev.read(gdtBlock * sb.blockSize(), gdt);
+        return new ExtFs(dev, sb, gdt);
+    }
+
+    /** {@code ext4} if extents or 64bit are on, {@code ext3} if it has a journal, else {@code ext2}. */
+    public String type() {
+        if ((sb.featureIncompat() & (Superblock.INCOMPAT_EXTENTS | Superblock.INCOMPAT_64BIT)) != 0) {
+            return "ext4";
+        }
+        return (sb.featureCompat() & Superblock.COMPAT_HAS_JOURNAL) != 0 ? "ext3" : "ext2";
+    }
+
+    public int blockSize() {
+        return sb.blockSize();
+    }
+
+    public String volumeName() {
+        return sb.volumeName();
+    }
+
+    // ---- blocks and inodes ---------------------------------------------------------------------
+
+    private ByteBuffer readBlock(long block, String what) throws ErrnoException {
+        if (block <= 0 || block >= sb.blocksCount()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + what + ": block " + block
+                    + " outside the filesystem (" + sb.blocksCount() + " blocks)");
+        }
+        ByteBuffer b = ByteBuffer.allocate(sb.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
+        dev.read(block * sb.blockSize(), b);
+        return b;
+    }
+
+    private long inodeTable(long group) {
+        int at = (int) (group * (sb.has64bit() ? sb.descSize() : 32));
+        long lo = Integer.toUnsignedLong(groupDescriptors.getInt(at + 8));
+        long hi = sb.has64bit() ? Integer.toUnsignedLong(groupDescriptors.getInt(at + 40)) : 0;
+        return lo | (hi << 32);
+    }
+
+    /** Reads and checks inode {@code n}. */
+    Inode inode(long n) throws ErrnoException {
+        if (n < 1 || n > sb.inodesCount()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + n + " out of range (1-" + sb.inodesCount() + ")");
+        }
+        long group = (n - 1) / sb.inodesPerGroup();
+        long index = (n - 1) % sb.inodesPerGroup();
+        long byteInTable = index * sb.inodeSize();
+        long block = inodeTable(group) + byteInTable / sb.blockSize();
+        ByteBuffer b = readBlock(block, "inode table of group " + group);
+        int offset = (int) (byteInTable % sb.blockSize());
+        if (sb.hasMetadataCsum()) {
+            verifyInodeChecksum(n, b, offset);
+        }
+        return Inode.parse(n, b, offset, sb.inodeSize());
+    }
+
+    private void verifyInodeChecksum(long n, ByteBuffer b, int offset) throws ErrnoException {
+        int size = sb.inodeSize();
+        ByteBuffer copy = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        copy.put(0, b, offset, size);
+        int storedLo = copy.getShort(124) & 0xffff;
+        boolean hasHi = size > 128 && (copy.getShort(128) & 0xffff) >= 4;
+        int storedHi = hasHi ? copy.getShort(130) & 0xffff : 0;
+        copy.putShort(124, (short) 0);
+        if (hasHi) {
+            copy.putShort(130, (short) 0);
+        }
+        int crc = Crc32c.updateInt(sb.checksumSeed(), (int) n);
+        crc = Crc32c.updateInt(crc, copy.getInt(100));
+        crc = Crc32c.update(crc, copy, 0, size);
+        int expected = hasHi ? crc : crc & 0xffff;
+        int stored = hasHi ? (storedHi << 16) | storedLo : storedLo;
+        if (stored != expected) {
+            throw new ErrnoException(Errno.EUCLEAN, String.format("%s: inode %d: checksum 0x%08x, expected 0x%08x",
+                    dev.name(), n, stored, expected));
+        }
+    }
+
+    /** Where a file's logical block lives: a physical block (0 for a hole) and how many follow it in a row. */
+    record Mapping(long physical, long run, boolean unwritten) {
+    }
+
+    Mapping map(Inode inode, long logical) throws ErrnoException {
+        return inode.usesExtents() ? mapExtent(inode, logical) : mapIndirect(inode, logical);
+    }
+
+    private Mapping mapExtent(Inode inode, long logical) throws ErrnoException {
+        ByteBuffer node = ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN);
+        int expectedDepth = -1;
+        String where = "inode " + inode.number() + " extent root";
+        for (int level = 0; level <= MAX_EXTENT_DEPTH; level++) {
+            int magic = node.getShort(0) & 0xffff;
+            int entries = node.getShort(2) & 0xffff;
+            int max = node.getShort(4) & 0xffff;
+            int depth = node.getShort(6) & 0xffff;
+            if (magic != EXTENT_MAGIC || entries > max || 12 + 12L * max > node.capacity()
+                    || depth > MAX_EXTENT_DEPTH || (expectedDepth >= 0 && depth != expectedDepth)) {
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + where + ": bad extent header (magic 0x"
+                        + Integer.toHexString(magic) + ", " + entries + "/" + max + " entries, depth " + depth + ")");
+            }
+            if (depth == 0) {
+                long nextStart = Long.MAX_VALUE;
+                for (int i = 0; i < entries; i++) {
+                    int at = 12 + 12 * i;
+                    long first = Integer.toUnsignedLong(node.getInt(at));
+                    int len = node.getShort(at + 4) & 0xffff;
+                    boolean unwritten = len > 32768;
+                    if (unwritten) {
+                        len -= 32768;
+                    }
+                    long start = ((long) (node.getShort(at + 6) & 0xffff) << 32) | Integer.toUnsignedLong(node.getInt(at + 8));
+                    if (logical >= first && logical < first + len) {
+                        long phys = start + (logical - first);
+                        if (start + len > sb.blocksCount() || start <= 0) {
+                            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + where + ": extent of " + len
+                                    + " blocks at block " + start + " lies outside the filesystem");
+                        }
+                        return new Mapping(phys, first + len - logical, unwritten);
+                    }
+                    if (first > logical) {
+                        nextStart = Math.min(nextStart, first);
+                    }
+                }
+                return new Mapping(0, nextStart == Long.MAX_VALUE ? 1 : nextStart - logical, false);
+            }
+            int chosen = -1;
+            for (int i = 0; i < entries; i++) {
+                if (Integer.toUnsignedLong(node.getInt(12 + 12 * i)) <= logical) {
+                    chosen = i;
+                }
+            }
+            if (chosen < 0) {
+                return new Mapping(0, 1, false);
+            }
+            int at = 12 + 12 * chosen;
+            long child = ((long) (node.getShort(at + 8) & 0xffff) << 32) | Integer.toUnsignedLong(node.getInt(at + 4));
+            where = "inode " + inode.number() + " extent block " + child;
+            node = readBlock(child, where);
+            expectedDepth = depth - 1;
+        }
+        throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + inode.number() + ": extent tree deeper than "
+                + MAX_EXTENT_DEPTH);
+    }
+
+    private Mapping mapIndirect(Inode inode, long logical) throws ErrnoException {
+        ByteBuffer root = ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN);
+        long perBlock = sb.blockSize() / 4;
+        if (logical < 12) {
+            return direct(Integer.toUnsignedLong(root.getInt((int) logical * 4)));
+        }
+        long l = logical - 12;
+        int slot;
+        int levels;
+        if (l < perBlock) {
+            slot = 12;
+            levels = 1;
+        } else if ((l -= perBlock) < perBlock * perBlock) {
+            slot = 13;
+            levels = 2;
+        } else {
+            l -= perBlock * perBlock;
+            if (l >= perBlock * perBlock * perBlock) {
+                return new Mapping(0, 1, false);
+            }
+            slot = 14;
+            levels = 3;
+        }
+        long block = Integer.toUnsignedLong(root.getInt(slot * 4));
+        for (int level = levels - 1; level >= 0; level--) {
+            if (block == 0) {
+                return new Mapping(0, 1, false);
+            }
+            ByteBuffer ind = readBlock(block, "inode " + inode.number() + " indirect block");
+            long span = 1;
+            for (int k = 0; k < level; k++) {
+                span *= perBlock;
+            }
+            block = Integer.toUnsignedLong(ind.getInt((int) ((l / span) % perBlock) * 4));
+        }
+        return direct(block);
+    }
+
+    private Mapping direct(long block) throws ErrnoException {
+        if (block >= sb.blocksCount()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": block pointer " + block + " outside the filesystem");
+        }
+        return new Mapping(block, 1, false);
+    }
+
+    /** Reads up to {@code dst.remaining()} bytes of the file at {@code pos}; returns how many (0 at end). */
+    int read(Inode inode, long pos, ByteBuffer dst) throws ErrnoException {
+        if (inode.hasInlineData()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": inode " + inode.number() + ": inline data");
+        }
+        long end = Math.min(inode.size(), pos + dst.remaining());
+        int done = 0;
+        int bs = sb.blockSize();
+        while (pos + done < end) {
+            long at = pos + done;
+            Mapping m = map(inode, at / bs);
+            int within = (int) (at % bs);
+            long runBytes = m.run() * bs - within;
+            int n = (int) Math.min(end - at, Math.min(runBytes, 1 << 20));
+            ByteBuffer part = dst.duplicate().position(dst.position() + done).limit(dst.position() + done + n);
+            if (m.physical() == 0 || m.unwritten()) {
+                for (int i = part.position(); i < part.limit(); i++) {
+                    part.put(i, (byte) 0);
+                }
+            } else {
+                // Whole blocks from the device, then the bytes wanted.
+                long firstByte = m.physical() * bs + within;
+                long alignedStart = firstByte / bs * bs;
+                int alignedLen = (int) (((firstByte + n + bs - 1) / bs * bs) - alignedStart);
+                ByteBuffer blocks = ByteBuffer.allocate(alignedLen);
+                dev.read(alignedStart, blocks);
+                part.put(part.position(), blocks, (int) (firstByte - alignedStart), n);
+            }
+            done += n;
+        }
+        return done;
+    }
+
+    // ---- directories and paths -----------------------------------------------------------------
+
+    /** One directory entry. */
+    public record DirEntry(String name, long inode, int fileType) {
+    }
+
+    List<DirEntry> readDir(Inode dir) throws ErrnoException {
+        if (!dir.isDir()) {
+            throw new ErrnoException(Errno.ENOTDIR, dev.name() + ": inode " + dir.number() + " is not a directory");
+        }
+        int bs = sb.blockSize();
+        if (dir.size() % bs != 0 || dir.size() > (1L << 32)) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + " has size " + dir.size());
+        }
+        List<DirEntry> out = new ArrayList<>();
+        ByteBuffer block = ByteBuffer.allocate(bs).order(ByteOrder.LITTLE_ENDIAN);
+        for (long lb = 0; lb < dir.size() / bs; lb++) {
+            block.clear();
+            read(dir, lb * bs, block);
+            int at = 0;
+            while (at < bs) {
+                long ino = Integer.toUnsignedLong(block.getInt(at));
+                int recLen = block.getShort(at + 4) & 0xffff;
+                if (recLen == 0 && bs == 65536) {
+                    recLen = 65536;
+                }
+                int nameLen = block.get(at + 6) & 0xff;
+                if (recLen < 12 || recLen % 4 != 0 || at + recLen > bs || nameLen + 8 > recLen) {
+                    throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number()
+                            + ", block " + lb + ", offset " + at + ": bad entry (rec_len " + recLen + ", name_len " + nameLen + ")");
+                }
+                if (ino != 0 && nameLen > 0) {
+                    byte[] name = new byte[nameLen];
+                    block.get(at + 8, name);
+                    out.add(new DirEntry(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
+                }
+                at += recLen;
+            }
+        }
+        return out;
+    }
+
+    /** The target of a symlink. */
+    String readlink(Inode link) throws ErrnoException {
+        if (!link.isSymlink()) {
+            throw new ErrnoException(Errno.EINVAL, dev.name() + ": inode " + link.number() + " is not a symlink");
+        }
+        if (link.size() > 4096) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": symlink inode " + link.number() + " of " + link.size() + " bytes");
+        }
+        long eaBlocks = link.fileAcl() != 0 ? sb.blockSize() / 512 : 0;
+        if (link.size() < 60 && link.blocks512() - eaBlocks == 0) {
+            return new String(link.block(), 0, (int) link.size(), StandardCharsets.UTF_8);
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) link.size());
+        read(link, 0, b);
+        return new String(b.array(), StandardCharsets.UTF_8);
+    }
+
+    /** The inode a path names, following symlinks (the last one too if {@code follow}). */
+    long lookup(String path, boolean follow) throws ErrnoException {
+        return walk(ROOT_INODE, path, follow, new int[1]);
+    }
+
+    private long walk(long start, String path, boolean follow, int[] links) throws ErrnoException {
+        long cur = path.startsWith("/") ? ROOT_INODE : start;
+        String[] parts = path.split("/");
+        for (int i = 0; i < parts.length; i++) {
+            String part = parts[i];
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            Inode dir = inode(cur);
+            if (!dir.isDir()) {
+                throw new ErrnoException(Errno.ENOTDIR, path + ": " + part + " is under a non-directory");
+            }
+            long next = -1;
+            for (DirEntry e : readDir(dir)) {
+                if (e.name().equals(part)) {
+                    next = e.inode();
+                    break;
+                }
+            }
+            if (next < 0) {
+                throw new ErrnoException(Errno.ENOENT, path);
+            }
+            boolean last = i == parts.length - 1 || allEmpty(parts, i + 1);
+            Inode target = inode(next);
+            if (target.isSymlink() && (!last || follow)) {
+                if (++links[0] > MAX_SYMLINKS) {
+                    throw new ErrnoException(Errno.ELOOP, path);
+                }
+                next = walk(cur, readlink(target), true, links);
+            }
+            cur = next;
+        }
+        return cur;
+    }
+
+    private static boolean allEmpty(String[] parts, int from) {
+        for (int i = from; i < parts.length; i++) {
+            if (!parts[i].isEmpty() && !parts[i].equals(".")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- the public face -----------------------------------------------------------------------
+
+    /** What {@code stat} tells of a file. */
+    public record Stat(long inode, int mode, long uid, long gid, long size, int links, long blocks512, long atime,
+                       long mtime, long ctime, int mtimeNs) {
+        public boolean isDirectory() {
+            return (mode & Inode.S_IFMT) == Inode.S_IFDIR;
+        }
+
+        public boolean isSymlink() {
+            return (mode & Inode.S_IFMT) == Inode.S_IFLNK;
+        }
+
+        public boolean isRegular() {
+            return (mode & Inode.S_IFMT) == Inode.S_IFREG;
+        }
+    }
+
+    public Stat stat(String path) throws ErrnoException {
+        return stat(inode(lookup(path, true)));
+    }
+
+    public Stat lstat(String path) throws ErrnoException {
+        return stat(inode(lookup(path, false)));
+    }
+
+    private static Stat stat(Inode i) {
+        return new Stat(i.number(), i.mode(), i.uid(), i.gid(), i.size(), i.linksCount(), i.blocks512(), i.atime(),
+                i.mtime(), i.ctime(), i.mtimeNs());
+    }
+
+    /** The names in a directory, "." and ".." included, in on-disk order. */
+    public List<DirEntry> list(String path) throws ErrnoException {
+        return readDir(inode(lookup(path, true)));
+    }
+
+    /** Reads from a file at {@code pos}; returns the bytes read, 0 at the end. */
+    public int read(String path, long pos, ByteBuffer dst) throws ErrnoException {
+        Inode i = inode(lookup(path, true));
+        if (i.isDir()) {
+            throw new ErrnoException(Errno.EISDIR, path);
+        }
+        return read(i, pos, dst);
+    }
+
+    public String readlink(String path) throws ErrnoException {
+        return readlink(inode(lookup(path, false)));
+    }
+}

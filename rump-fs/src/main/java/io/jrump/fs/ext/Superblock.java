@@ -1,0 +1,147 @@
+package io.jrump.fs.ext;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The ext2/3/4 superblock (1024 bytes at byte 1024 of the device), parsed and checked: magic,
+ * sizes, counts against the device, feature flags, and the metadata_csum checksum. Field names
+ * follow the kernel's {@code struct ext4_super_block}. Immutable.
+ */
+record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int blockSize, long blocksPerGroup,
+                  long inodesPerGroup, int inodeSize, int revLevel, long firstIno, int featureCompat,
+                  int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
+                  int checksumSeed, long groupCount) {
+
+    static final int OFFSET = 1024;
+    static final int SIZE = 1024;
+    static final int MAGIC = 0xEF53;
+
+    static final int COMPAT_HAS_JOURNAL = 0x4;
+    static final int INCOMPAT_FILETYPE = 0x2;
+    static final int INCOMPAT_RECOVER = 0x4;
+    static final int INCOMPAT_JOURNAL_DEV = 0x8;
+    static final int INCOMPAT_META_BG = 0x10;
+    static final int INCOMPAT_EXTENTS = 0x40;
+    static final int INCOMPAT_64BIT = 0x80;
+    static final int INCOMPAT_MMP = 0x100;
+    static final int INCOMPAT_FLEX_BG = 0x200;
+    static final int INCOMPAT_EA_INODE = 0x400;
+    static final int INCOMPAT_DIRDATA = 0x1000;
+    static final int INCOMPAT_CSUM_SEED = 0x2000;
+    static final int INCOMPAT_LARGEDIR = 0x4000;
+    static final int INCOMPAT_INLINE_DATA = 0x8000;
+    static final int INCOMPAT_ENCRYPT = 0x10000;
+    static final int INCOMPAT_CASEFOLD = 0x20000;
+    static final int RO_COMPAT_METADATA_CSUM = 0x400;
+    static final int RO_COMPAT_GDT_CSUM = 0x10;
+    static final int RO_COMPAT_HUGE_FILE = 0x8;
+
+    /** Incompatible features this reader handles; any other refuses the mount. */
+    static final int INCOMPAT_SUPPORTED = INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_64BIT
+            | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR;
+
+    private static final String[] INCOMPAT_NAMES = {"compression", "filetype", "needs_recovery", "journal_dev",
+        "meta_bg", "0x20", "extent", "64bit", "mmp", "flex_bg", "ea_inode", "0x800", "dirdata", "metadata_csum_seed",
+        "large_dir", "inline_data", "encrypt", "casefold"};
+
+    boolean has64bit() {
+        return (featureIncompat & INCOMPAT_64BIT) != 0;
+    }
+
+    boolean hasMetadataCsum() {
+        return (featureRoCompat & RO_COMPAT_METADATA_CSUM) != 0;
+    }
+
+    boolean needsRecovery() {
+        return (featureIncompat & INCOMPAT_RECOVER) != 0;
+    }
+
+    static Superblock parse(ByteBuffer raw, long deviceBytes, String device) throws ErrnoException {
+        ByteBuffer b = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        String where = device + ": ext superblock";
+        if ((b.getShort(56) & 0xffff) != MAGIC) {
+            throw new ErrnoException(Errno.EINVAL, where + ": bad magic 0x" + Integer.toHexString(b.getShort(56) & 0xffff)
+                    + " (not an ext2/3/4 filesystem)");
+        }
+        int logBlock = b.getInt(24);
+        if (logBlock < 0 || logBlock > 6) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": s_log_block_size " + logBlock + " (block size above 64 KiB)");
+        }
+        int blockSize = 1024 << logBlock;
+        int incompat = b.getInt(96);
+        int roCompat = b.getInt(100);
+        long blocks = Integer.toUnsignedLong(b.getInt(4));
+        int descSize = 32;
+        if ((incompat & INCOMPAT_64BIT) != 0) {
+            blocks |= Integer.toUnsignedLong(b.getInt(336)) << 32;
+            descSize = b.getShort(254) & 0xffff;
+            if (descSize < 64 || descSize > 1024 || Integer.bitCount(descSize) != 1) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": s_desc_size " + descSize);
+            }
+        }
+        long inodes = Integer.toUnsignedLong(b.getInt(0));
+        long firstData = Integer.toUnsignedLong(b.getInt(20));
+        long blocksPerGroup = Integer.toUnsignedLong(b.getInt(32));
+        long inodesPerGroup = Integer.toUnsignedLong(b.getInt(40));
+        int revLevel = b.getInt(76);
+        int inodeSize = revLevel == 0 ? 128 : b.getShort(88) & 0xffff;
+        long firstIno = revLevel == 0 ? 11 : Integer.toUnsignedLong(b.getInt(84));
+        if (blocks == 0 || blocks > deviceBytes / blockSize) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": s_blocks_count " + blocks + " exceeds the device's "
+                    + deviceBytes / blockSize + " blocks of " + blockSize);
+        }
+        if (blocksPerGroup == 0 || blocksPerGroup > 8L * blockSize || inodesPerGroup == 0
+                || inodesPerGroup > 8L * blockSize || firstData >= blocks) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": " + blocksPerGroup + " blocks and " + inodesPerGroup
+                    + " inodes per group, first data block " + firstData);
+        }
+        if (inodeSize < 128 || inodeSize > blockSize || Integer.bitCount(inodeSize) != 1) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": s_inode_size " + inodeSize);
+        }
+        long groups = (blocks - firstData + blocksPerGroup - 1) / blocksPerGroup;
+        if (inodes > groups * inodesPerGroup || inodes == 0 || groups > Integer.MAX_VALUE) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": s_inodes_count " + inodes + " for " + groups + " groups of "
+                    + inodesPerGroup);
+        }
+        byte[] uuid = new byte[16];
+        b.get(104, uuid);
+        byte[] label = new byte[16];
+        b.get(120, label);
+        int len = 0;
+        while (len < 16 && label[len] != 0) {
+            len++;
+        }
+        int seed = 0;
+        if ((roCompat & RO_COMPAT_METADATA_CSUM) != 0) {
+            int stored = b.getInt(1020);
+            int actual = Crc32c.update(~0, b, 0, 1020);
+            if (stored != actual) {
+                throw new ErrnoException(Errno.EUCLEAN, String.format("%s: checksum 0x%08x, expected 0x%08x", where,
+                        stored, actual));
+            }
+            seed = (incompat & INCOMPAT_CSUM_SEED) != 0 ? b.getInt(0x270)
+                    : Crc32c.update(~0, ByteBuffer.wrap(uuid), 0, 16);
+        }
+        return new Superblock(inodes, blocks, firstData, blockSize, blocksPerGroup, inodesPerGroup, inodeSize, revLevel,
+                firstIno, b.getInt(92), incompat, roCompat, uuid, new String(label, 0, len, StandardCharsets.ISO_8859_1),
+                descSize, seed, groups);
+    }
+
+    /** Names of the incompatible features set that this reader does not handle; empty if none. */
+    List<String> unsupportedIncompat() {
+        List<String> out = new ArrayList<>();
+        int unknown = featureIncompat & ~INCOMPAT_SUPPORTED;
+        for (int bit = 0; bit < 32; bit++) {
+            if ((unknown & (1 << bit)) != 0) {
+                out.add(bit < INCOMPAT_NAMES.length ? INCOMPAT_NAMES[bit] : "0x" + Integer.toHexString(1 << bit));
+            }
+        }
+        return out;
+    }
+}
