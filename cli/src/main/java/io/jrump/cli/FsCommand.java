@@ -1,0 +1,207 @@
+package io.jrump.cli;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.part.Partitions;
+import io.jrump.fs.ext.ExtFs;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code rump fs}: read the ext2/3/4 filesystem inside an image. Locations are
+ * {@code IMG[:PART]:/path}: {@code disk.qcow2:2:/etc/hostname}, {@code fs.img:/}; PART is a
+ * partition number or a GPT partition name.
+ */
+@Command(name = "fs", description = "Read the ext2/3/4 filesystem in an image (ls, cat, stat).",
+        subcommands = {FsCommand.Ls.class, FsCommand.Cat.class, FsCommand.StatCmd.class})
+final class FsCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** A parsed {@code IMG[:PART]:/path}. */
+    record Location(String image, String partition, String path) {
+        static Location parse(CommandSpec spec, String text) {
+            int slash = text.indexOf(":/");
+            if (slash < 0) {
+                throw new ParameterException(spec.commandLine(), "'" + text + "' is not IMG[:PART]:/path");
+            }
+            String head = text.substring(0, slash);
+            String path = text.substring(slash + 1);
+            int colon = head.lastIndexOf(':');
+            if (colon > 0) {
+                return new Location(head.substring(0, colon), head.substring(colon + 1), path);
+            }
+            return new Location(head, null, path);
+        }
+    }
+
+    interface FsWork {
+        void run(ExtFs fs, String path) throws ErrnoException, IOException;
+    }
+
+    static void withFs(CommandSpec spec, String location, FsWork work) throws ErrnoException, IOException {
+        Location loc = Location.parse(spec, location);
+        try (JvmHost host = JvmHost.create("rump-fs"); BlockDevice disk = DiskImages.open(host, loc.image(), true)) {
+            BlockDevice dev = disk;
+            if (loc.partition() != null) {
+                dev = loc.partition().matches("\\d+") ? Partitions.open(disk, Integer.parseInt(loc.partition()))
+                        : Partitions.openByName(disk, loc.partition());
+            }
+            work.run(ExtFs.open(dev), loc.path());
+        }
+    }
+
+    static String modeString(int mode) {
+        char type = switch (mode & 0xF000) {
+            case 0x4000 -> 'd';
+            case 0xA000 -> 'l';
+            case 0x2000 -> 'c';
+            case 0x6000 -> 'b';
+            case 0x1000 -> 'p';
+            case 0xC000 -> 's';
+            default -> '-';
+        };
+        StringBuilder sb = new StringBuilder().append(type);
+        String rwx = "rwxrwxrwx";
+        for (int i = 0; i < 9; i++) {
+            sb.append((mode & (1 << (8 - i))) != 0 ? rwx.charAt(i) : '-');
+        }
+        return sb.toString();
+    }
+
+    private static final DateTimeFormatter SECONDS =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss", Locale.ROOT).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+    @Command(name = "ls", description = "List a directory.")
+    static final class Ls implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "-l", description = "Long listing: mode, links, owner, size, time.")
+        boolean longFormat;
+
+        @Option(names = "-R", description = "Recurse into subdirectories.")
+        boolean recursive;
+
+        @Option(names = "-a", description = "Show . and .. too.")
+        boolean all;
+
+        @Parameters(paramLabel = "IMG[:PART]:/path", description = "Directory to list.")
+        String location;
+
+        @Override
+        public Integer call() throws ErrnoException, IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            withFs(spec, location, (fs, path) -> list(fs, path, out, 0));
+            return 0;
+        }
+
+        private void list(ExtFs fs, String path, PrintWriter out, int depth) throws ErrnoException {
+            if (depth > 64) {
+                throw new ErrnoException(Errno.ELOOP, path + ": directories nest deeper than 64");
+            }
+            if (recursive) {
+                out.println(path + ":");
+            }
+            List<String> subdirs = new ArrayList<>();
+            List<ExtFs.DirEntry> entries = new ArrayList<>(fs.list(path));
+            entries.sort((a, b) -> a.name().compareTo(b.name()));
+            for (ExtFs.DirEntry e : entries) {
+                boolean dot = e.name().equals(".") || e.name().equals("..");
+                if (dot && !all) {
+                    continue;
+                }
+                String child = path.endsWith("/") ? path + e.name() : path + "/" + e.name();
+                ExtFs.Stat st = fs.lstat(child);
+                if (longFormat) {
+                    out.printf("%s %3d %5d %5d %10d %s %s%s%n", modeString(st.mode()), st.links(), st.uid(), st.gid(),
+                            st.size(), TIME.format(Instant.ofEpochSecond(st.mtime())), e.name(),
+                            st.isSymlink() ? " -> " + fs.readlink(child) : "");
+                } else {
+                    out.println(e.name());
+                }
+                if (recursive && st.isDirectory() && !dot) {
+                    subdirs.add(child);
+                }
+            }
+            for (String d : subdirs) {
+                out.println();
+                list(fs, d, out, depth + 1);
+            }
+        }
+    }
+
+    @Command(name = "cat", description = "Copy a file's contents to standard output.")
+    static final class Cat implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG[:PART]:/path", description = "File to print.")
+        String location;
+
+        /** Where the bytes go; standard output unless a test sets it. */
+        OutputStream sink = System.out;
+
+        @Override
+        public Integer call() throws ErrnoException, IOException {
+            spec.commandLine().getOut().flush();
+            withFs(spec, location, (fs, path) -> {
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+                long pos = 0;
+                int n;
+                while ((n = fs.read(path, pos, buf.clear())) > 0) {
+                    sink.write(buf.array(), 0, n);
+                    pos += n;
+                }
+                sink.flush();
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "stat", description = "Show a file's inode attributes (symlinks not followed).")
+    static final class StatCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG[:PART]:/path", description = "File to describe.")
+        String location;
+
+        @Override
+        public Integer call() throws ErrnoException, IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            withFs(spec, location, (fs, path) -> {
+                ExtFs.Stat st = fs.lstat(path);
+                out.printf("  File: %s%s%n", path, st.isSymlink() ? " -> " + fs.readlink(path) : "");
+                out.printf("  Size: %d\tBlocks: %d\tInode: %d\tLinks: %d%n", st.size(), st.blocks512(), st.inode(), st.links());
+                out.printf("Access: (%04o/%s)  Uid: %d  Gid: %d%n", st.mode() & 07777, modeString(st.mode()), st.uid(), st.gid());
+                out.printf("Modify: %s.%09d UTC%n", SECONDS.format(Instant.ofEpochSecond(st.mtime())), st.mtimeNs());
+            });
+            return 0;
+        }
+    }
+}

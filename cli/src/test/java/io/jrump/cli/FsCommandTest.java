@@ -1,0 +1,68 @@
+package io.jrump.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@code rump fs} on an ext4 filesystem made by mke2fs inside partition 1 of a GPT disk that
+ * {@code rump part} made: {@code mke2fs -t ext4 -E offset=1048576 -d tree disk.img 16M}.
+ */
+class FsCommandTest {
+    @TempDir
+    Path dir;
+
+    private String run(int expectedExit, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Rump.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(expectedExit, code, String.join(" ", args) + "\n" + out + err);
+        return out + err.toString();
+    }
+
+    @Test
+    void listCatAndStatInsideAPartition() throws Exception {
+        Path tree = dir.resolve("tree");
+        Files.createDirectories(tree.resolve("etc"));
+        Files.writeString(tree.resolve("etc/hostname"), "rumphost\n");
+        Files.createSymbolicLink(tree.resolve("hn"), Path.of("etc/hostname"));
+        Path img = dir.resolve("disk.img");
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.setLength(32L << 20);
+        }
+        run(0, "part", "create", img.toString(), "--table", "gpt");
+        run(0, "part", "add", img.toString(), "--size", "16M", "--name", "root");
+        Process p = new ProcessBuilder("mke2fs", "-q", "-F", "-t", "ext4", "-E", "offset=1048576", "-d", tree.toString(),
+                img.toString(), "16M").redirectErrorStream(true).start();
+        String mk = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), mk);
+
+        String ls = run(0, "fs", "ls", "-l", img + ":1:/");
+        assertTrue(ls.contains("hn -> etc/hostname") && ls.contains("etc"), ls);
+        assertTrue(run(0, "fs", "ls", "-R", img + ":root:/etc").contains("hostname"));
+        assertTrue(run(0, "fs", "stat", img + ":1:/etc/hostname").contains("Size: 9"));
+
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        CommandLine cl = new CommandLine(new Rump());
+        FsCommand.Cat cat = new FsCommand.Cat();
+        cat.sink = bytes;
+        CommandLine catLine = new CommandLine(cat);
+        catLine.setOut(new PrintWriter(new StringWriter()));
+        assertEquals(0, catLine.execute(img + ":1:/hn"));
+        assertEquals("rumphost\n", bytes.toString(StandardCharsets.UTF_8));
+        assertTrue(cl.getSubcommands().containsKey("fs"));
+
+        assertTrue(run(1, "fs", "cat", img + ":1:/missing").contains("(ENOENT)"));
+        run(2, "fs", "ls", img.toString());
+    }
+}
