@@ -66,7 +66,27 @@ public final class ExtFs {
         }
         ByteBuffer gdt = ByteBuffer.allocate((int) (gdtBlocks * sb.blockSize())).order(ByteOrder.LITTLE_ENDIAN);
         dev.read(gdtBlock * sb.blockSize(), gdt);
+        if (sb.hasMetadataCsum()) {
+            verifyGroupDescriptors(dev.name(), sb, gdt, descSize);
+        }
         return new ExtFs(dev, sb, gdt);
+    }
+
+    /** metadata_csum: each descriptor's bg_checksum is the low 16 bits of CRC32C(seed, group, descriptor). */
+    private static void verifyGroupDescriptors(String device, Superblock sb, ByteBuffer gdt, int descSize)
+            throws ErrnoException {
+        ByteBuffer d = ByteBuffer.allocate(descSize).order(ByteOrder.LITTLE_ENDIAN);
+        for (long g = 0; g < sb.groupCount(); g++) {
+            int at = (int) (g * descSize);
+            d.put(0, gdt, at, descSize);
+            int stored = d.getShort(30) & 0xffff;
+            d.putShort(30, (short) 0);
+            int crc = Crc32c.update(Crc32c.updateInt(sb.checksumSeed(), (int) g), d, 0, descSize) & 0xffff;
+            if (crc != stored) {
+                throw new ErrnoException(Errno.EUCLEAN, String.format("%s: group descriptor %d: checksum 0x%04x, expected 0x%04x",
+                        device, g, stored, crc));
+            }
+        }
     }
 
     /** {@code ext4} if extents or 64bit are on, {@code ext3} if it has a journal, else {@code ext2}. */
@@ -143,6 +163,21 @@ public final class ExtFs {
         }
     }
 
+    /** The checksum seed of one inode's metadata blocks: the filesystem seed, the inode number, its generation. */
+    private int inodeSeed(Inode inode) {
+        return Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) inode.number()), inode.generation());
+    }
+
+    /** Checks a metadata block whose CRC32C over {@code [0, covered)} is stored at {@code storedAt}. */
+    private void verifyTail(Inode inode, ByteBuffer block, int covered, int storedAt, String what) throws ErrnoException {
+        int stored = block.getInt(storedAt);
+        int crc = Crc32c.update(inodeSeed(inode), block, 0, covered);
+        if (stored != crc) {
+            throw new ErrnoException(Errno.EUCLEAN, String.format("%s: inode %d %s: checksum 0x%08x, expected 0x%08x",
+                    dev.name(), inode.number(), what, stored, crc));
+        }
+    }
+
     /** Where a file's logical block lives: a physical block (0 for a hole) and how many follow it in a row. */
     record Mapping(long physical, long run, boolean unwritten) {
     }
@@ -204,6 +239,13 @@ public final class ExtFs {
             where = "inode " + inode.number() + " extent block " + child;
             node = readBlock(child, where);
             expectedDepth = depth - 1;
+            if (sb.hasMetadataCsum()) {
+                int childMax = node.getShort(4) & 0xffff;
+                if (12 + 12L * childMax + 4 > node.capacity()) {
+                    throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + where + ": eh_max " + childMax);
+                }
+                verifyTail(inode, node, 12 + 12 * childMax, 12 + 12 * childMax, "extent block " + child);
+            }
         }
         throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + inode.number() + ": extent tree deeper than "
                 + MAX_EXTENT_DEPTH);
@@ -306,6 +348,9 @@ public final class ExtFs {
         for (long lb = 0; lb < dir.size() / bs; lb++) {
             block.clear();
             read(dir, lb * bs, block);
+            if (sb.hasMetadataCsum() && hasDirTail(block, bs)) {
+                verifyTail(dir, block, bs - 12, bs - 4, "directory block " + lb);
+            }
             int at = 0;
             while (at < bs) {
                 long ino = Integer.toUnsignedLong(block.getInt(at));
@@ -327,6 +372,16 @@ public final class ExtFs {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether a directory block ends in the 12-byte checksum tail (a fake entry: inode 0, rec_len
+     * 12, name_len 0, type 0xDE). htree index blocks carry their checksum elsewhere and lack it.
+     */
+    private static boolean hasDirTail(ByteBuffer block, int bs) {
+        int at = bs - 12;
+        return block.getInt(at) == 0 && (block.getShort(at + 4) & 0xffff) == 12 && block.get(at + 6) == 0
+                && (block.get(at + 7) & 0xff) == 0xDE;
     }
 
     /** The target of a symlink. */

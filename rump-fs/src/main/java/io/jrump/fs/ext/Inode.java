@@ -9,7 +9,8 @@ import java.nio.ByteOrder;
  * fast symlink's target. Immutable.
  */
 record Inode(long number, int mode, long uid, long gid, long size, int linksCount, long blocks512, int flags,
-             long atime, long mtime, long ctime, int atimeNs, int mtimeNs, int ctimeNs, long fileAcl, byte[] block) {
+             long atime, long mtime, long ctime, int atimeNs, int mtimeNs, int ctimeNs, long fileAcl, int generation,
+             byte[] block) {
 
     static final int S_IFMT = 0xF000;
     static final int S_IFDIR = 0x4000;
@@ -64,7 +65,7 @@ record Inode(long number, int mode, long uid, long gid, long size, int linksCoun
         byte[] block = new byte[60];
         b.get(offset + 40, block);
         return new Inode(number, mode, uid, gid, size, links, blocks, flags, atime, mtime, ctime, atimeNs, mtimeNs,
-                ctimeNs, fileAcl, block);
+                ctimeNs, fileAcl, b.getInt(offset + 100), block);
     }
 
     private static long epoch(int seconds, int extra) {

@@ -107,6 +107,22 @@ class ExtBadInputTest {
         fails(img, Errno.EUCLEAN, "inode " + ino + ": checksum", "/file");
     }
 
+    @Test
+    void aDamagedGroupDescriptorFailsItsChecksum() throws Exception {
+        Path img = mkfs();
+        poke(img, 2048 + 14, 0x77); // bg_free_inodes_count of group 0
+        fails(img, Errno.EUCLEAN, "group descriptor 0: checksum", "/file");
+    }
+
+    @Test
+    void aDamagedDirectoryBlockFailsItsChecksum() throws Exception {
+        Path img = mkfs();
+        ExtFs fs = ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY));
+        long rootBlock = fs.map(fs.inode(ExtFs.ROOT_INODE), 0).physical();
+        poke(img, rootBlock * 1024 + 13, 'Z'); // a byte of the "." entry's name area
+        fails(img, Errno.EUCLEAN, "inode 2 directory block 0: checksum", "/file");
+    }
+
     private static long tableOfGroup0(Path img) throws Exception {
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "r")) {
             f.seek(2048 + 8); // 1 KiB blocks: the descriptors start at block 2
