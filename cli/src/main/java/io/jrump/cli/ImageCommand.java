@@ -117,14 +117,7 @@ final class ImageCommand implements Runnable {
                 throw new ParameterException(spec.commandLine(), "--backing needs --format qcow2");
             }
             try (JvmHost host = JvmHost.create("rump-image")) {
-                if (fmt.equals("raw")) {
-                    host.blockDevices().create(image, bytes).close();
-                } else {
-                    HostBlockDevice dev = host.blockDevices().create(image, 0);
-                    try (ImageFile f = new ImageFile(dev, host.scheduler())) {
-                        Qcow2Image.create(f, bytes, backing, backing == null ? null : backingFormat);
-                    }
-                }
+                createImage(host, image, fmt, bytes, backing, backing == null ? null : backingFormat);
             }
             spec.commandLine().getOut().printf("%s: %s, %s%n", image, fmt, Sizes.human(bytes));
             return 0;
@@ -150,13 +143,7 @@ final class ImageCommand implements Runnable {
             String fmt = outputFormat(spec, format);
             try (JvmHost host = JvmHost.create("rump-image"); BlockDevice src = DiskImages.open(host, source, true)) {
                 long size = src.size();
-                if (fmt.equals("raw")) {
-                    host.blockDevices().create(target, size).close();
-                } else {
-                    try (ImageFile f = new ImageFile(host.blockDevices().create(target, 0), host.scheduler())) {
-                        Qcow2Image.create(f, size, null, null);
-                    }
-                }
+                createImage(host, target, fmt, size, null, null);
                 try (BlockDevice dst = DiskImages.open(host, target, false)) {
                     copy(src, dst, size, new Progress(spec.commandLine().getErr(), size));
                     dst.flush();
@@ -218,6 +205,19 @@ final class ImageCommand implements Runnable {
                 out.printf("%d errors and %d leaked clusters were found on the image.%n", r.corruptions(), r.leaks());
                 return r.corruptions() > 0 ? 2 : 3;
             }
+        }
+    }
+
+    /** Creates an empty image: a sparse raw file, or a qcow2 image with an optional backing file. */
+    static void createImage(JvmHost host, String path, String format, long size, String backing, String backingFormat)
+            throws ErrnoException {
+        if (format.equals("raw")) {
+            host.blockDevices().create(path, size).close();
+            return;
+        }
+        HostBlockDevice dev = host.blockDevices().create(path, 0);
+        try (ImageFile f = new ImageFile(dev, host.scheduler())) {
+            Qcow2Image.create(f, size, backing, backingFormat);
         }
     }
 
