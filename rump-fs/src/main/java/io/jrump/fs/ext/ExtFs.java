@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A read-only ext2/ext3/ext4 filesystem on a block device: paths, directories, file contents,
@@ -298,10 +299,17 @@ public final class ExtFs {
 
     /** Reads up to {@code dst.remaining()} bytes of the file at {@code pos}; returns how many (0 at end). */
     int read(Inode inode, long pos, ByteBuffer dst) throws ErrnoException {
-        if (inode.hasInlineData()) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": inode " + inode.number() + ": inline data");
-        }
         long end = Math.min(inode.size(), pos + dst.remaining());
+        if (inode.hasInlineData()) {
+            byte[] data = inlineData(inode);
+            if (inode.size() > data.length) {
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + inode.number() + ": size " + inode.size()
+                        + " exceeds its " + data.length + " bytes of inline data");
+            }
+            int n = (int) Math.max(0, end - pos);
+            dst.put(dst.position(), data, (int) Math.min(pos, data.length), n);
+            return n;
+        }
         int done = 0;
         int bs = sb.blockSize();
         while (pos + done < end) {
@@ -339,6 +347,9 @@ public final class ExtFs {
         if (!dir.isDir()) {
             throw new ErrnoException(Errno.ENOTDIR, dev.name() + ": inode " + dir.number() + " is not a directory");
         }
+        if (dir.hasInlineData()) {
+            return readInlineDir(dir);
+        }
         int bs = sb.blockSize();
         if (dir.size() % bs != 0 || dir.size() > (1L << 32)) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + " has size " + dir.size());
@@ -372,6 +383,45 @@ public final class ExtFs {
             }
         }
         return out;
+    }
+
+    /**
+     * An inline directory: the parent's inode number in the first 4 bytes, then entries in the rest
+     * of i_block and in the system.data attribute, each area parsed on its own.
+     */
+    private List<DirEntry> readInlineDir(Inode dir) throws ErrnoException {
+        byte[] data = inlineData(dir);
+        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+        List<DirEntry> out = new ArrayList<>();
+        out.add(new DirEntry(".", dir.number(), 2));
+        out.add(new DirEntry("..", Integer.toUnsignedLong(b.getInt(0)), 2));
+        parseEntries(dir, b, 4, 60, "inline area", out);
+        parseEntries(dir, b, 60, data.length, "system.data", out);
+        return out;
+    }
+
+    private void parseEntries(Inode dir, ByteBuffer block, int from, int to, String where, List<DirEntry> out)
+            throws ErrnoException {
+        int at = from;
+        while (at < to) {
+            if (at + 8 > to) {
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + ", " + where
+                        + ", offset " + at + ": truncated entry");
+            }
+            long ino = Integer.toUnsignedLong(block.getInt(at));
+            int recLen = block.getShort(at + 4) & 0xffff;
+            int nameLen = block.get(at + 6) & 0xff;
+            if (recLen < 8 || recLen % 4 != 0 || at + recLen > to || nameLen + 8 > recLen) {
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + ", " + where
+                        + ", offset " + at + ": bad entry (rec_len " + recLen + ", name_len " + nameLen + ")");
+            }
+            if (ino != 0 && nameLen > 0) {
+                byte[] name = new byte[nameLen];
+                block.get(at + 8, name);
+                out.add(new DirEntry(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
+            }
+            at += recLen;
+        }
     }
 
     /**
@@ -450,6 +500,51 @@ public final class ExtFs {
         return true;
     }
 
+    // ---- extended attributes and inline data ----------------------------------------------------
+
+    /** Every extended attribute of an inode: those in the inode first, then its xattr block's. */
+    Map<String, byte[]> xattrs(Inode inode) throws ErrnoException {
+        long group = (inode.number() - 1) / sb.inodesPerGroup();
+        long index = (inode.number() - 1) % sb.inodesPerGroup();
+        long byteInTable = index * sb.inodeSize();
+        ByteBuffer b = readBlock(inodeTable(group) + byteInTable / sb.blockSize(), "inode table of group " + group);
+        String where = dev.name() + ": inode " + inode.number();
+        Map<String, byte[]> out = Xattrs.inInode(b, (int) (byteInTable % sb.blockSize()), sb.inodeSize(), where);
+        if (inode.fileAcl() != 0) {
+            ByteBuffer block = readBlock(inode.fileAcl(), "inode " + inode.number() + " xattr block");
+            if (sb.hasMetadataCsum()) {
+                verifyXattrBlock(inode.fileAcl(), block);
+            }
+            for (Map.Entry<String, byte[]> e : Xattrs.inBlock(block, where + " xattr block " + inode.fileAcl()).entrySet()) {
+                out.putIfAbsent(e.getKey(), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    /** An xattr block's checksum covers the block number, not the inode: blocks can be shared. */
+    private void verifyXattrBlock(long blockNr, ByteBuffer block) throws ErrnoException {
+        ByteBuffer copy = ByteBuffer.allocate(block.capacity()).order(ByteOrder.LITTLE_ENDIAN);
+        copy.put(0, block, 0, block.capacity());
+        int stored = copy.getInt(16);
+        copy.putInt(16, 0);
+        int crc = Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) blockNr), (int) (blockNr >>> 32));
+        crc = Crc32c.update(crc, copy, 0, copy.capacity());
+        if (crc != stored) {
+            throw new ErrnoException(Errno.EUCLEAN, String.format("%s: xattr block %d: checksum 0x%08x, expected 0x%08x",
+                    dev.name(), blockNr, stored, crc));
+        }
+    }
+
+    /** The bytes of an inline-data inode: the 60 bytes of i_block, then the system.data attribute. */
+    private byte[] inlineData(Inode inode) throws ErrnoException {
+        byte[] extra = xattrs(inode).getOrDefault("system.data", new byte[0]);
+        byte[] all = new byte[60 + extra.length];
+        System.arraycopy(inode.block(), 0, all, 0, 60);
+        System.arraycopy(extra, 0, all, 60, extra.length);
+        return all;
+    }
+
     // ---- the public face -----------------------------------------------------------------------
 
     /** What {@code stat} tells of a file. */
@@ -493,6 +588,11 @@ public final class ExtFs {
             throw new ErrnoException(Errno.EISDIR, path);
         }
         return read(i, pos, dst);
+    }
+
+    /** The extended attributes of a file (symlinks not followed), by full name such as {@code user.comment}. */
+    public Map<String, byte[]> listXattrs(String path) throws ErrnoException {
+        return xattrs(inode(lookup(path, false)));
     }
 
     public String readlink(String path) throws ErrnoException {

@@ -94,9 +94,12 @@ class ExtReadInteropTest {
     }
 
     /** With {@code htree}, {@code e2fsck -fyD} then indexes every directory, as a busy kernel would have. */
-    private ExtFs mkfs(String type, int block, boolean htree) throws Exception {
+    private ExtFs mkfs(String type, int block, boolean htree, String... options) throws Exception {
         Path img = dir.resolve(type + "-" + block + ".img");
-        run("mke2fs", "-q", "-F", "-t", type, "-b", Integer.toString(block), "-d", tree.toString(), img.toString(), "24M");
+        List<String> cmd = new java.util.ArrayList<>(List.of("mke2fs", "-q", "-F", "-t", type, "-b", Integer.toString(block)));
+        cmd.addAll(List.of(options));
+        cmd.addAll(List.of("-d", tree.toString(), img.toString(), "24M"));
+        run(cmd.toArray(new String[0]));
         if (htree) {
             Process p = new ProcessBuilder("e2fsck", "-fyD", img.toString()).redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
@@ -155,6 +158,44 @@ class ExtReadInteropTest {
         byte[] big = Files.readAllBytes(tree.resolve("big.bin"));
         assertArrayEquals(java.util.Arrays.copyOfRange(big, 1_234_567, 1_234_577), mid.array());
         assertEquals(0, fs.read("/big.bin", big.length, ByteBuffer.allocate(10)), "end of file");
+    }
+
+    /**
+     * Fixture: the same tree with {@code mke2fs -t ext4 -O inline_data}: small files and
+     * directories live in their inodes (and in a system.data attribute).
+     */
+    @Test
+    void inlineDataFilesAndDirectoriesReadBackIdentical() throws Exception {
+        ExtFs fs = mkfs("ext4", 4096, false, "-O", "inline_data");
+        assertEquals("hello, ext\n", read(fs, "/hello.txt"));
+        assertEquals("a long name", read(fs, "/" + "n".repeat(200) + ".long"));
+        assertEquals(Set.of(".", "..", "deep.bin"), fs.list("/a/b/c/d/e/f/g").stream().map(ExtFs.DirEntry::name)
+                .collect(Collectors.toSet()));
+        byte[] deep = Files.readAllBytes(tree.resolve("a/b/c/d/e/f/g/deep.bin"));
+        ByteBuffer got = ByteBuffer.allocate(deep.length);
+        fs.read("/a/b/c/d/e/f/g/deep.bin", 0, got);
+        assertArrayEquals(deep, got.array());
+        assertEquals("599", read(fs, "/many/entry-with-a-longish-name-599"));
+    }
+
+    /** Extended attributes set on the source tree travel through {@code mke2fs -d}. */
+    @Test
+    void extendedAttributesReadBack() throws Exception {
+        Path f = tree.resolve("hello.txt");
+        java.nio.file.attribute.UserDefinedFileAttributeView view =
+                Files.getFileAttributeView(f, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        view.write("comment", StandardCharsets.UTF_8.encode("a note"));
+        view.write("big", ByteBuffer.wrap(new byte[3000]));
+        ExtFs fs = mkfs("ext4", 4096, false);
+        java.util.Map<String, byte[]> x = fs.listXattrs("/hello.txt");
+        assertEquals("a note", new String(x.get("user.comment"), StandardCharsets.UTF_8));
+        assertEquals(3000, x.get("user.big").length, "a value too big for the inode lives in the xattr block");
+    }
+
+    private static String read(ExtFs fs, String path) throws Exception {
+        ByteBuffer b = ByteBuffer.allocate((int) fs.stat(path).size());
+        fs.read(path, 0, b);
+        return new String(b.array(), StandardCharsets.UTF_8);
     }
 
     @Test
