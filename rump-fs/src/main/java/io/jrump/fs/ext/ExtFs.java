@@ -29,11 +29,17 @@ public final class ExtFs {
     private final BlockDevice dev;
     private final Superblock sb;
     private final ByteBuffer groupDescriptors;
+    /** Journal copies read in place of filesystem blocks when the journal needs recovery; else empty. */
+    private final Map<Long, Journal.Copy> journalCopies;
+    private final Inode journalInode;
 
-    private ExtFs(BlockDevice dev, Superblock sb, ByteBuffer groupDescriptors) {
+    private ExtFs(BlockDevice dev, Superblock sb, ByteBuffer groupDescriptors, Map<Long, Journal.Copy> journalCopies,
+            Inode journalInode) {
         this.dev = dev;
         this.sb = sb;
         this.groupDescriptors = groupDescriptors;
+        this.journalCopies = journalCopies;
+        this.journalInode = journalInode;
     }
 
     /**
@@ -54,9 +60,6 @@ public final class ExtFs {
         if (!unsupported.isEmpty()) {
             throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": unsupported ext feature: " + String.join(", ", unsupported));
         }
-        if (sb.needsRecovery()) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": the journal needs recovery, which is not supported yet");
-        }
         int descSize = sb.has64bit() ? sb.descSize() : 32;
         long gdtBlock = sb.firstDataBlock() + 1;
         long bytes = sb.groupCount() * descSize;
@@ -70,7 +73,43 @@ public final class ExtFs {
         if (sb.hasMetadataCsum()) {
             verifyGroupDescriptors(dev.name(), sb, gdt, descSize);
         }
-        return new ExtFs(dev, sb, gdt);
+        ExtFs fs = new ExtFs(dev, sb, gdt, Map.of(), null);
+        if (!sb.needsRecovery()) {
+            return fs;
+        }
+        // Read through the journal: its committed copies stand in for the blocks they will replace.
+        if (!sb.hasJournal() || sb.journalInum() == 0) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": needs_recovery is set but there is no internal journal");
+        }
+        Inode j = fs.inode(sb.journalInum());
+        long journalBlocks = j.size() / sb.blockSize();
+        Map<Long, Journal.Copy> copies = Journal.recover(n -> fs.journalBlock(j, n, journalBlocks), journalBlocks,
+                dev.name());
+        ExtFs through = new ExtFs(dev, sb, gdt, copies, j);
+        ByteBuffer replayedGdt = ByteBuffer.allocate(gdt.capacity()).order(ByteOrder.LITTLE_ENDIAN);
+        for (long k = 0; k < gdtBlocks; k++) {
+            replayedGdt.put((int) (k * sb.blockSize()), through.readBlock(gdtBlock + k, "group descriptors"), 0,
+                    sb.blockSize());
+        }
+        return new ExtFs(dev, sb, replayedGdt, copies, j);
+    }
+
+    /** Block {@code n} of the journal, through the journal inode's own mapping. */
+    private ByteBuffer journalBlock(Inode journal, long n, long journalBlocks) throws ErrnoException {
+        if (n < 0 || n >= journalBlocks) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": journal block " + n + " beyond its " + journalBlocks);
+        }
+        Mapping m = map(journal, n);
+        if (m.physical() == 0) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": journal block " + n + " is a hole");
+        }
+        ByteBuffer b = readBlock(m.physical(), "journal block " + n);
+        return b.order(ByteOrder.BIG_ENDIAN);
+    }
+
+    /** Whether this view reads through a journal that needs recovery. */
+    public boolean readsThroughJournal() {
+        return !journalCopies.isEmpty();
     }
 
     /** metadata_csum: each descriptor's bg_checksum is the low 16 bits of CRC32C(seed, group, descriptor). */
@@ -112,6 +151,14 @@ public final class ExtFs {
         if (block <= 0 || block >= sb.blocksCount()) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + what + ": block " + block
                     + " outside the filesystem (" + sb.blocksCount() + " blocks)");
+        }
+        Journal.Copy copy = journalCopies.get(block);
+        if (copy != null) {
+            ByteBuffer b = journalBlock(journalInode, copy.journalBlock(), journalInode.size() / sb.blockSize());
+            if (copy.escaped()) {
+                b.putInt(0, Journal.MAGIC); // jbd2 zeroed a block that began with its magic
+            }
+            return b.order(ByteOrder.LITTLE_ENDIAN);
         }
         ByteBuffer b = ByteBuffer.allocate(sb.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
         dev.read(block * sb.blockSize(), b);
@@ -323,6 +370,11 @@ public final class ExtFs {
                 for (int i = part.position(); i < part.limit(); i++) {
                     part.put(i, (byte) 0);
                 }
+            } else if (!journalCopies.isEmpty()) {
+                // Block by block, so that journal copies stand in where they exist.
+                n = Math.min(n, bs - within);
+                part.limit(part.position() + n);
+                part.put(part.position(), readBlock(m.physical(), "inode " + inode.number() + " data"), within, n);
             } else {
                 // Whole blocks from the device, then the bytes wanted.
                 long firstByte = m.physical() * bs + within;

@@ -16,7 +16,7 @@ import java.util.List;
 record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int blockSize, long blocksPerGroup,
                   long inodesPerGroup, int inodeSize, int revLevel, long firstIno, int featureCompat,
                   int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
-                  int checksumSeed, long groupCount) {
+                  int checksumSeed, long groupCount, long journalInum) {
 
     static final int OFFSET = 1024;
     static final int SIZE = 1024;
@@ -44,7 +44,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     /** Incompatible features this reader handles; any other refuses the mount. */
     static final int INCOMPAT_SUPPORTED = INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_64BIT
-            | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA;
+            | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA | INCOMPAT_RECOVER;
 
     private static final String[] INCOMPAT_NAMES = {"compression", "filetype", "needs_recovery", "journal_dev",
         "meta_bg", "0x20", "extent", "64bit", "mmp", "flex_bg", "ea_inode", "0x800", "dirdata", "metadata_csum_seed",
@@ -56,6 +56,10 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     boolean hasMetadataCsum() {
         return (featureRoCompat & RO_COMPAT_METADATA_CSUM) != 0;
+    }
+
+    boolean hasJournal() {
+        return (featureCompat & COMPAT_HAS_JOURNAL) != 0;
     }
 
     boolean needsRecovery() {
@@ -130,7 +134,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         }
         return new Superblock(inodes, blocks, firstData, blockSize, blocksPerGroup, inodesPerGroup, inodeSize, revLevel,
                 firstIno, b.getInt(92), incompat, roCompat, uuid, new String(label, 0, len, StandardCharsets.ISO_8859_1),
-                descSize, seed, groups);
+                descSize, seed, groups, Integer.toUnsignedLong(b.getInt(0xE0)));
     }
 
     /** Names of the incompatible features set that this reader does not handle; empty if none. */
