@@ -48,6 +48,7 @@ public final class BlockBench {
                 case "seqwrite" -> seqWrite(host, Path.of(args[1]), Long.parseLong(args[2]), Integer.parseInt(args[3]));
                 case "seqread" -> seqRead(host, Path.of(args[1]), Integer.parseInt(args[2]));
                 case "qcow2write" -> qcow2Write(host, Path.of(args[1]), Long.parseLong(args[2]), Integer.parseInt(args[3]));
+                case "mountls" -> mountList(host, Path.of(args[1]), Integer.parseInt(args[2]));
                 case "randread" -> randRead(host, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                         args[4].equals("cached"));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
@@ -95,6 +96,26 @@ public final class BlockBench {
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf("mode=qcow2write bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f%n", bytes, s,
                 bytes / 1048576.0 / s, peakHeapMib());
+    }
+
+    /**
+     * Opens the ext filesystem in an image and lists its root, {@code rounds} times, each on a new
+     * host and device (nothing cached between rounds), reporting the first and the median time.
+     */
+    private static void mountList(JvmHost unused, Path image, int rounds) throws ErrnoException {
+        long[] ms = new long[rounds];
+        int entries = 0;
+        for (int r = 0; r < rounds; r++) {
+            long t0 = System.nanoTime();
+            try (JvmHost h = JvmHost.create("mount"); BlockDevice d = Images.open(h, image.toString(), true)) {
+                entries = io.jrump.fs.ext.ExtFs.open(d).list("/").size();
+            }
+            ms[r] = (System.nanoTime() - t0) / 1000;
+        }
+        long first = ms[0];
+        java.util.Arrays.sort(ms);
+        System.out.printf("mode=mountls entries=%d first_us=%d median_us=%d heap_peak_mib=%.1f%n", entries, first,
+                ms[rounds / 2], peakHeapMib());
     }
 
     private static void seqRead(JvmHost host, Path file, int bs) throws ErrnoException {
