@@ -29,8 +29,8 @@ import picocli.CommandLine.Spec;
  * {@code IMG[:PART]:/path}: {@code disk.qcow2:2:/etc/hostname}, {@code fs.img:/}; PART is a
  * partition number or a GPT partition name.
  */
-@Command(name = "fs", description = "Read the ext2/3/4 filesystem in an image (ls, cat, stat).",
-        subcommands = {FsCommand.Ls.class, FsCommand.Cat.class, FsCommand.StatCmd.class})
+@Command(name = "fs", description = "Read the ext2/3/4 filesystem in an image (ls, cat, stat, df).",
+        subcommands = {FsCommand.Ls.class, FsCommand.Cat.class, FsCommand.StatCmd.class, FsCommand.Df.class})
 final class FsCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -178,6 +178,33 @@ final class FsCommand implements Runnable {
                     pos += n;
                 }
                 sink.flush();
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "df", description = "Show the filesystem's size, use and free space, as df does.")
+    static final class Df implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG[:PART]", description = "Image, or a partition of it.")
+        String location;
+
+        @Override
+        public Integer call() throws ErrnoException, IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            String loc = location.contains(":/") ? location : location + ":/";
+            withFs(spec, loc, (fs, path) -> {
+                ExtFs.StatVfs v = fs.statvfs();
+                long k = v.blockSize() / 1024;
+                long used = v.blocks() - v.freeBlocks();
+                out.printf("%-24s %12s %12s %12s %5s %10s %10s%n", "Filesystem", "1K-blocks", "Used", "Available", "Use%",
+                        "Inodes", "IFree");
+                long usePct = used + v.availableBlocks() == 0 ? 0
+                        : (used * 100 + used + v.availableBlocks() - 1) / (used + v.availableBlocks());
+                out.printf("%-24s %12d %12d %12d %4d%% %10d %10d%n", location + " (" + fs.type() + ")", v.blocks() * k,
+                        used * k, v.availableBlocks() * k, usePct, v.inodes(), v.freeInodes());
             });
             return 0;
         }

@@ -599,6 +599,16 @@ public final class ExtFs {
 
     // ---- the public face -----------------------------------------------------------------------
 
+    /** What {@code statvfs} tells of the filesystem, from the superblock's counters. */
+    public record StatVfs(int blockSize, long blocks, long freeBlocks, long availableBlocks, long inodes,
+                          long freeInodes, int nameMax) {
+    }
+
+    public StatVfs statvfs() {
+        long avail = Math.max(0, sb.freeBlocks() - sb.reservedBlocks());
+        return new StatVfs(sb.blockSize(), sb.blocksCount(), sb.freeBlocks(), avail, sb.inodesCount(), sb.freeInodes(), 255);
+    }
+
     /** What {@code stat} tells of a file. */
     public record Stat(long inode, int mode, long uid, long gid, long size, int links, long blocks512, long atime,
                        long mtime, long ctime, int mtimeNs) {

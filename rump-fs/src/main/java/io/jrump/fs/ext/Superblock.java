@@ -16,7 +16,8 @@ import java.util.List;
 record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int blockSize, long blocksPerGroup,
                   long inodesPerGroup, int inodeSize, int revLevel, long firstIno, int featureCompat,
                   int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
-                  int checksumSeed, long groupCount, long journalInum) {
+                  int checksumSeed, long groupCount, long journalInum, long freeBlocks, long freeInodes,
+                  long reservedBlocks) {
 
     static final int OFFSET = 1024;
     static final int SIZE = 1024;
@@ -134,7 +135,14 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         }
         return new Superblock(inodes, blocks, firstData, blockSize, blocksPerGroup, inodesPerGroup, inodeSize, revLevel,
                 firstIno, b.getInt(92), incompat, roCompat, uuid, new String(label, 0, len, StandardCharsets.ISO_8859_1),
-                descSize, seed, groups, Integer.toUnsignedLong(b.getInt(0xE0)));
+                descSize, seed, groups, Integer.toUnsignedLong(b.getInt(0xE0)),
+                wide(b, 12, 0x158, incompat), Integer.toUnsignedLong(b.getInt(16)), wide(b, 8, 0x154, incompat));
+    }
+
+    /** A block count split into a low word and, with 64bit, a high word. */
+    private static long wide(ByteBuffer b, int lo, int hi, int incompat) {
+        long v = Integer.toUnsignedLong(b.getInt(lo));
+        return (incompat & INCOMPAT_64BIT) != 0 ? v | (Integer.toUnsignedLong(b.getInt(hi)) << 32) : v;
     }
 
     /** Names of the incompatible features set that this reader does not handle; empty if none. */
