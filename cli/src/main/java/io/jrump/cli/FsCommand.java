@@ -29,8 +29,9 @@ import picocli.CommandLine.Spec;
  * {@code IMG[:PART]:/path}: {@code disk.qcow2:2:/etc/hostname}, {@code fs.img:/}; PART is a
  * partition number or a GPT partition name.
  */
-@Command(name = "fs", description = "Read the ext2/3/4 filesystem in an image (ls, cat, stat, df).",
-        subcommands = {FsCommand.Ls.class, FsCommand.Cat.class, FsCommand.StatCmd.class, FsCommand.Df.class})
+@Command(name = "fs", description = "Read and check the ext2/3/4 filesystem in an image (ls, cat, stat, df, fsck).",
+        subcommands = {FsCommand.Ls.class, FsCommand.Cat.class, FsCommand.StatCmd.class, FsCommand.Df.class,
+            FsCommand.Fsck.class})
 final class FsCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -180,6 +181,30 @@ final class FsCommand implements Runnable {
                 sink.flush();
             });
             return 0;
+        }
+    }
+
+    @Command(name = "fsck", description = "Check the filesystem read-only; exit 0 if clean, 4 if problems remain (as e2fsck -n).")
+    static final class Fsck implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG[:PART]", description = "Image, or a partition of it.")
+        String location;
+
+        @Override
+        public Integer call() throws ErrnoException, IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            int[] exit = {0};
+            String loc = location.contains(":/") ? location : location + ":/";
+            withFs(spec, loc, (fs, path) -> {
+                io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(fs);
+                r.problems().forEach(out::println);
+                out.printf("%s: %d inodes, %d directories, %d blocks checked: %s%n", location, r.inodesChecked(),
+                        r.directoriesChecked(), r.blocksClaimed(), r.isClean() ? "clean" : r.problems().size() + " problems");
+                exit[0] = r.isClean() ? 0 : 4;
+            });
+            return exit[0];
         }
     }
 

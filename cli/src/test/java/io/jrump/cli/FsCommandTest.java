@@ -62,6 +62,7 @@ class FsCommandTest {
         assertEquals("rumphost\n", bytes.toString(StandardCharsets.UTF_8));
         assertTrue(cl.getSubcommands().containsKey("fs"));
 
+        assertTrue(run(0, "fs", "fsck", img + ":1").contains("clean"));
         String df = run(0, "fs", "df", img + ":1");
         assertTrue(df.contains("ext4") && df.contains("16384"), df); // 16 MiB in 1K blocks
         assertTrue(run(1, "fs", "cat", img + ":1:/missing").contains("(ENOENT)"));

@@ -165,11 +165,111 @@ public final class ExtFs {
         return b;
     }
 
-    private long inodeTable(long group) {
+    /** A group descriptor's 32-bit field at {@code lo} widened with the 64-bit half at {@code hi}. */
+    private long groupField(long group, int lo, int hi) {
         int at = (int) (group * (sb.has64bit() ? sb.descSize() : 32));
-        long lo = Integer.toUnsignedLong(groupDescriptors.getInt(at + 8));
-        long hi = sb.has64bit() ? Integer.toUnsignedLong(groupDescriptors.getInt(at + 40)) : 0;
-        return lo | (hi << 32);
+        long v = Integer.toUnsignedLong(groupDescriptors.getInt(at + lo));
+        return sb.has64bit() ? v | (Integer.toUnsignedLong(groupDescriptors.getInt(at + hi)) << 32) : v;
+    }
+
+    /** bg_flags of a group: INODE_UNINIT 0x1, BLOCK_UNINIT 0x2, INODE_ZEROED 0x4. */
+    int groupFlags(long group) {
+        int at = (int) (group * (sb.has64bit() ? sb.descSize() : 32));
+        return groupDescriptors.getShort(at + 18) & 0xffff;
+    }
+
+    long blockBitmap(long group) {
+        return groupField(group, 0, 32);
+    }
+
+    long inodeBitmap(long group) {
+        return groupField(group, 4, 36);
+    }
+
+    Superblock superblock() {
+        return sb;
+    }
+
+    /** Reads a filesystem block, for the checker. */
+    ByteBuffer block(long block, String what) throws ErrnoException {
+        return readBlock(block, what);
+    }
+
+    /**
+     * Every block an inode occupies — data, extent-tree and indirect blocks — in no particular
+     * order; bounded by the extent depth and the file size, so a hostile inode cannot loop.
+     */
+    void forEachBlock(Inode inode, java.util.function.LongConsumer out) throws ErrnoException {
+        if (inode.hasInlineData() || (inode.isSymlink() && inode.size() < 60 && inode.blocks512() == 0)) {
+            return;
+        }
+        if (inode.usesExtents()) {
+            extentBlocks(inode, ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN), -1, out);
+            return;
+        }
+        long perBlock = sb.blockSize() / 4;
+        long logicalBlocks = (inode.size() + sb.blockSize() - 1) / sb.blockSize();
+        ByteBuffer root = ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 12 && i < logicalBlocks; i++) {
+            long b = Integer.toUnsignedLong(root.getInt(i * 4));
+            if (b != 0) {
+                out.accept(b);
+            }
+        }
+        for (int level = 1; level <= 3; level++) {
+            long b = Integer.toUnsignedLong(root.getInt((11 + level) * 4));
+            if (b != 0) {
+                indirectBlocks(inode, b, level, out, new long[] {Math.max(0, logicalBlocks - 12)});
+            }
+        }
+    }
+
+    private void indirectBlocks(Inode inode, long block, int level, java.util.function.LongConsumer out, long[] budget)
+            throws ErrnoException {
+        out.accept(block);
+        ByteBuffer b = readBlock(block, "inode " + inode.number() + " indirect block");
+        for (int i = 0; i < sb.blockSize() / 4 && budget[0] > 0; i++) {
+            long child = Integer.toUnsignedLong(b.getInt(i * 4));
+            if (child == 0) {
+                continue;
+            }
+            if (level == 1) {
+                budget[0]--;
+                out.accept(child);
+            } else {
+                indirectBlocks(inode, child, level - 1, out, budget);
+            }
+        }
+    }
+
+    private void extentBlocks(Inode inode, ByteBuffer node, int expectedDepth, java.util.function.LongConsumer out)
+            throws ErrnoException {
+        int entries = node.getShort(2) & 0xffff;
+        int max = node.getShort(4) & 0xffff;
+        int depth = node.getShort(6) & 0xffff;
+        if ((node.getShort(0) & 0xffff) != EXTENT_MAGIC || entries > max || 12 + 12L * max > node.capacity()
+                || depth > MAX_EXTENT_DEPTH || (expectedDepth >= 0 && depth != expectedDepth)) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + inode.number() + ": bad extent node");
+        }
+        for (int i = 0; i < entries; i++) {
+            int at = 12 + 12 * i;
+            if (depth == 0) {
+                int len = node.getShort(at + 4) & 0xffff;
+                len = len > 32768 ? len - 32768 : len;
+                long start = ((long) (node.getShort(at + 6) & 0xffff) << 32) | Integer.toUnsignedLong(node.getInt(at + 8));
+                for (int k = 0; k < len; k++) {
+                    out.accept(start + k);
+                }
+            } else {
+                long child = ((long) (node.getShort(at + 8) & 0xffff) << 32) | Integer.toUnsignedLong(node.getInt(at + 4));
+                out.accept(child);
+                extentBlocks(inode, readBlock(child, "inode " + inode.number() + " extent block " + child), depth - 1, out);
+            }
+        }
+    }
+
+    long inodeTable(long group) {
+        return groupField(group, 8, 40);
     }
 
     /** Reads and checks inode {@code n}. */

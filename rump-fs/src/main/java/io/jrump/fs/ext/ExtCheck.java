@@ -1,0 +1,180 @@
+package io.jrump.fs.ext;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A read-only consistency check of an ext2/3/4 filesystem, in the spirit of {@code e2fsck -fn}:
+ * the directory tree from the root ('.' and '..' right, no directory reached twice, no entry
+ * naming a free inode), link counts against the entries that name each inode, inode bitmaps
+ * against the inodes in use, and every block an inode occupies marked in its group's block bitmap
+ * and claimed by no other inode. Reads through the journal when it needs recovery.
+ *
+ * <p>Not checked yet: blocks marked in use that nothing uses (leaks), free-count summaries,
+ * htree index internals, the resize inode's reserved blocks.
+ */
+public final class ExtCheck {
+    /** Problems are listed up to this many; checking goes on. */
+    static final int MAX_LISTED = 200;
+    static final long RESIZE_INODE = 7;
+    static final int INODE_UNINIT = 0x1;
+    static final int BLOCK_UNINIT = 0x2;
+
+    /** What the check found. */
+    public record Result(List<String> problems, long inodesChecked, long directoriesChecked, long blocksClaimed) {
+        public boolean isClean() {
+            return problems.isEmpty();
+        }
+    }
+
+    private ExtCheck() {
+    }
+
+    public static Result check(ExtFs fs) throws ErrnoException {
+        Superblock sb = fs.superblock();
+        if (sb.blocksCount() > Integer.MAX_VALUE) {
+            throw new ErrnoException(Errno.EFBIG, "filesystem of " + sb.blocksCount() + " blocks is too large to check in memory");
+        }
+        List<String> problems = new ArrayList<>();
+        BitSet inodeUsed = inodeBitmaps(fs, sb);
+        Map<Long, Integer> references = new HashMap<>();
+        Set<Long> reachable = new HashSet<>();
+        Deque<long[]> dirs = new ArrayDeque<>(); // {dir, parent}
+        dirs.add(new long[] {ExtFs.ROOT_INODE, ExtFs.ROOT_INODE});
+        reachable.add(ExtFs.ROOT_INODE);
+        long dirCount = 0;
+        while (!dirs.isEmpty()) {
+            long[] d = dirs.poll();
+            dirCount++;
+            Inode dir = fs.inode(d[0]);
+            for (ExtFs.DirEntry e : fs.readDir(dir)) {
+                if (e.inode() < 1 || e.inode() > sb.inodesCount() || !inodeUsed.get((int) e.inode())) {
+                    report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' names inode " + e.inode()
+                            + ", which is not in use");
+                    continue;
+                }
+                references.merge(e.inode(), 1, Integer::sum);
+                if (e.name().equals(".")) {
+                    if (e.inode() != d[0]) {
+                        report(problems, "directory inode " + d[0] + ": '.' names inode " + e.inode());
+                    }
+                    continue;
+                }
+                if (e.name().equals("..")) {
+                    if (e.inode() != d[1]) {
+                        report(problems, "directory inode " + d[0] + ": '..' names inode " + e.inode() + ", not its parent "
+                                + d[1]);
+                    }
+                    continue;
+                }
+                Inode child = fs.inode(e.inode());
+                if (child.isDir()) {
+                    if (!reachable.add(e.inode())) {
+                        report(problems, "directory inode " + e.inode() + " is reached a second time, from directory inode "
+                                + d[0] + " as '" + e.name() + "'");
+                    } else {
+                        dirs.add(new long[] {e.inode(), d[0]});
+                    }
+                } else {
+                    reachable.add(e.inode());
+                }
+            }
+        }
+        // Link counts, and the blocks every reachable inode (and the journal) occupies.
+        BitSet claimed = new BitSet((int) sb.blocksCount());
+        Map<Long, Long> owner = new HashMap<>();
+        Set<Long> toWalk = new HashSet<>(reachable);
+        if (sb.journalInum() != 0 && sb.hasJournal()) {
+            toWalk.add(sb.journalInum());
+        }
+        for (long ino : toWalk) {
+            Inode inode = fs.inode(ino);
+            if (reachable.contains(ino)) {
+                int refs = references.getOrDefault(ino, 0);
+                boolean manySubdirs = inode.isDir() && inode.linksCount() == 1 && refs > 65000;
+                if (inode.linksCount() != refs && !manySubdirs) {
+                    report(problems, "inode " + ino + ": link count " + inode.linksCount() + ", but " + refs
+                            + " directory entries name it");
+                }
+            }
+            if (!inodeUsed.get((int) ino)) {
+                report(problems, "inode " + ino + " is in use but free in the inode bitmap");
+            }
+            fs.forEachBlock(inode, b -> {
+                if (b <= 0 || b >= sb.blocksCount()) {
+                    report(problems, "inode " + ino + ": block " + b + " is outside the filesystem");
+                } else if (claimed.get((int) b)) {
+                    report(problems, "block " + b + " is claimed by inode " + owner.get(b) + " and by inode " + ino);
+                } else {
+                    claimed.set((int) b);
+                    if (owner.size() < 1 << 22) {
+                        owner.put(b, ino);
+                    }
+                }
+            });
+        }
+        checkBlockBitmaps(fs, sb, claimed, owner, problems);
+        for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
+            if (!reachable.contains((long) ino) && ino != sb.journalInum() && fs.inode(ino).linksCount() > 0) {
+                report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
+            }
+        }
+        return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
+    }
+
+    /** Inode-bitmap bits by inode number (bit n is inode n); INODE_UNINIT groups are free. */
+    private static BitSet inodeBitmaps(ExtFs fs, Superblock sb) throws ErrnoException {
+        BitSet used = new BitSet((int) Math.min(Integer.MAX_VALUE, sb.inodesCount() + 1));
+        for (long g = 0; g < sb.groupCount(); g++) {
+            if ((fs.groupFlags(g) & INODE_UNINIT) != 0) {
+                continue;
+            }
+            ByteBuffer bitmap = fs.block(fs.inodeBitmap(g), "inode bitmap of group " + g);
+            for (long i = 0; i < sb.inodesPerGroup(); i++) {
+                if ((bitmap.get((int) (i / 8)) & (1 << (i % 8))) != 0) {
+                    long ino = g * sb.inodesPerGroup() + i + 1;
+                    if (ino <= sb.inodesCount()) {
+                        used.set((int) ino);
+                    }
+                }
+            }
+        }
+        return used;
+    }
+
+    private static void checkBlockBitmaps(ExtFs fs, Superblock sb, BitSet claimed, Map<Long, Long> owner,
+            List<String> problems) throws ErrnoException {
+        long g = -1;
+        ByteBuffer bitmap = null;
+        boolean uninit = false;
+        for (int b = claimed.nextSetBit(0); b >= 0; b = claimed.nextSetBit(b + 1)) {
+            long group = (b - sb.firstDataBlock()) / sb.blocksPerGroup();
+            if (group != g) {
+                g = group;
+                uninit = (fs.groupFlags(g) & BLOCK_UNINIT) != 0;
+                bitmap = uninit ? null : fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
+            }
+            long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup();
+            if (uninit || (bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
+                report(problems, "block " + b + " (inode " + owner.getOrDefault((long) b, -1L) + ") is free in the block bitmap of group "
+                        + g + (uninit ? " (BLOCK_UNINIT)" : ""));
+            }
+        }
+    }
+
+    private static void report(List<String> problems, String problem) {
+        if (problems.size() < MAX_LISTED) {
+            problems.add(problem);
+        }
+    }
+}
