@@ -7,7 +7,6 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.DataFormatException;
@@ -59,9 +58,9 @@ public final class Qcow2Image implements BlockDevice {
         this.backing = backing;
         this.readOnly = readOnly;
         this.cluster = header.clusterSize();
-        this.l1 = readTable(header.l1TableOffset(), header.l1Size(), "L1 table");
+        this.l1 = readTable(header.l1TableOffset(), header.l1Size());
         this.refcountTable = readTable(header.refcountTableOffset(),
-                (int) (header.refcountTableClusters() * cluster / 8), "refcount table");
+                (int) (header.refcountTableClusters() * cluster / 8));
         this.nextFree = (file.size() + cluster - 1) / cluster * cluster;
         this.stats = new BlockStats(clock);
     }
@@ -146,7 +145,7 @@ public final class Qcow2Image implements BlockDevice {
         return stats;
     }
 
-    private long[] readTable(long offset, int entries, String what) throws ErrnoException {
+    private long[] readTable(long offset, int entries) throws ErrnoException {
         ByteBuffer b = ByteBuffer.allocate(entries * 8);
         file.read(offset, b);
         long[] t = new long[entries];
@@ -232,7 +231,7 @@ public final class Qcow2Image implements BlockDevice {
         long[] t = l2Cache.get(l2Offset);
         if (t == null) {
             checkCluster(l2Offset, "L2 table (L1 index " + l1Index + ")");
-            t = readTable(l2Offset, header.l2Entries(), "L2 table");
+            t = readTable(l2Offset, header.l2Entries());
             if (l2Cache.size() >= L2_CACHE) {
                 l2Cache.remove(l2Cache.keySet().iterator().next());
             }
@@ -662,7 +661,6 @@ public final class Qcow2Image implements BlockDevice {
         if (backing != null) {
             backing.close();
         }
-        Arrays.fill(l1, 0);
     }
 
     @Override
