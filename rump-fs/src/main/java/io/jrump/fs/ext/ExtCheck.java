@@ -18,10 +18,10 @@ import java.util.Set;
  * the directory tree from the root ('.' and '..' right, no directory reached twice, no entry
  * naming a free inode), link counts against the entries that name each inode, inode bitmaps
  * against the inodes in use, and every block an inode occupies marked in its group's block bitmap
- * and claimed by no other inode. Reads through the journal when it needs recovery.
- *
- * <p>Not checked yet: blocks marked in use that nothing uses (leaks), free-count summaries,
- * htree index internals, the resize inode's reserved blocks.
+ * and claimed by no other inode, and blocks marked in use that neither an inode nor the layout's
+ * metadata (superblock and descriptor copies, reserved descriptor blocks, bitmaps, inode tables)
+ * explains (leaks). Reads through the journal when it needs recovery. Not checked yet:
+ * free-count summaries, htree index internals.
  */
 public final class ExtCheck {
     /** Problems are listed up to this many; checking goes on. */
@@ -90,10 +90,17 @@ public final class ExtCheck {
                 }
             }
         }
-        // Link counts, and the blocks every reachable inode (and the journal) occupies.
+        // Link counts, and the blocks of every inode in use: reachable, unattached, the journal.
         BitSet claimed = new BitSet((int) sb.blocksCount());
         Map<Long, Long> owner = new HashMap<>();
         Set<Long> toWalk = new HashSet<>(reachable);
+        Set<Long> unattached = new HashSet<>();
+        for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
+            if (!reachable.contains((long) ino) && ino != sb.journalInum() && fs.inode(ino).linksCount() > 0) {
+                unattached.add((long) ino);
+                toWalk.add((long) ino);
+            }
+        }
         if (sb.journalInum() != 0 && sb.hasJournal()) {
             toWalk.add(sb.journalInum());
         }
@@ -124,11 +131,10 @@ public final class ExtCheck {
             });
         }
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
-        for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
-            if (!reachable.contains((long) ino) && ino != sb.journalInum() && fs.inode(ino).linksCount() > 0) {
-                report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
-            }
+        for (long ino : new java.util.TreeSet<>(unattached)) {
+            report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
+        checkLeaks(fs, sb, claimed, problems);
         return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
     }
 
@@ -169,6 +175,52 @@ public final class ExtCheck {
                 report(problems, "block " + b + " (inode " + owner.getOrDefault((long) b, -1L) + ") is free in the block bitmap of group "
                         + g + (uninit ? " (BLOCK_UNINIT)" : ""));
             }
+        }
+    }
+
+    /**
+     * Blocks marked in use that no inode occupies and no metadata explains: superblock and
+     * descriptor copies, reserved descriptor blocks, bitmaps, inode tables, the resize inode's
+     * indirect block. Groups still BLOCK_UNINIT are skipped: their bitmap is implied.
+     */
+    private static void checkLeaks(ExtFs fs, Superblock sb, BitSet claimed, List<String> problems) throws ErrnoException {
+        BitSet meta = new BitSet((int) sb.blocksCount());
+        int descSize = sb.has64bit() ? sb.descSize() : 32;
+        long gdtBlocks = (sb.groupCount() * descSize + sb.blockSize() - 1) / sb.blockSize();
+        long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
+        for (long g = 0; g < sb.groupCount(); g++) {
+            long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
+            if (sb.hasSuperblockCopy(g)) {
+                markRange(meta, sb, start, 1 + gdtBlocks + sb.reservedGdtBlocks());
+            }
+            markRange(meta, sb, fs.blockBitmap(g), 1);
+            markRange(meta, sb, fs.inodeBitmap(g), 1);
+            markRange(meta, sb, fs.inodeTable(g), tableBlocks);
+        }
+        if ((sb.featureCompat() & Superblock.COMPAT_RESIZE_INODE) != 0) {
+            ByteBuffer iblock = ByteBuffer.wrap(fs.inode(RESIZE_INODE).block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            markRange(meta, sb, Integer.toUnsignedLong(iblock.getInt(13 * 4)), 1);
+        }
+        long leaks = 0;
+        for (long g = 0; g < sb.groupCount(); g++) {
+            if ((fs.groupFlags(g) & BLOCK_UNINIT) != 0) {
+                continue;
+            }
+            ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
+            long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
+            for (long bit = 0; bit < sb.blocksPerGroup() && start + bit < sb.blocksCount(); bit++) {
+                long b = start + bit;
+                if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) != 0 && !claimed.get((int) b) && !meta.get((int) b)) {
+                    leaks++;
+                    report(problems, "block " + b + " is marked in use in group " + g + " but nothing uses it (leaked)");
+                }
+            }
+        }
+    }
+
+    private static void markRange(BitSet meta, Superblock sb, long from, long count) {
+        if (from >= 0 && from < sb.blocksCount()) {
+            meta.set((int) from, (int) Math.min(sb.blocksCount(), from + count));
         }
     }
 

@@ -17,7 +17,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
                   long inodesPerGroup, int inodeSize, int revLevel, long firstIno, int featureCompat,
                   int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
                   int checksumSeed, long groupCount, long journalInum, long freeBlocks, long freeInodes,
-                  long reservedBlocks) {
+                  long reservedBlocks, int reservedGdtBlocks, int[] backupGroups) {
 
     static final int OFFSET = 1024;
     static final int SIZE = 1024;
@@ -136,7 +136,34 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         return new Superblock(inodes, blocks, firstData, blockSize, blocksPerGroup, inodesPerGroup, inodeSize, revLevel,
                 firstIno, b.getInt(92), incompat, roCompat, uuid, new String(label, 0, len, StandardCharsets.ISO_8859_1),
                 descSize, seed, groups, Integer.toUnsignedLong(b.getInt(0xE0)),
-                wide(b, 12, 0x158, incompat), Integer.toUnsignedLong(b.getInt(16)), wide(b, 8, 0x154, incompat));
+                wide(b, 12, 0x158, incompat), Integer.toUnsignedLong(b.getInt(16)), wide(b, 8, 0x154, incompat),
+                b.getShort(0xCE) & 0xffff, new int[] {b.getInt(0x24C), b.getInt(0x250)});
+    }
+
+    static final int COMPAT_RESIZE_INODE = 0x10;
+    static final int COMPAT_SPARSE_SUPER2 = 0x200;
+    static final int RO_COMPAT_SPARSE_SUPER = 0x1;
+
+    /** Whether group {@code g} holds a copy of the superblock and group descriptors. */
+    boolean hasSuperblockCopy(long g) {
+        if (g == 0) {
+            return true;
+        }
+        if ((featureCompat & COMPAT_SPARSE_SUPER2) != 0) {
+            return g == Integer.toUnsignedLong(backupGroups[0]) || g == Integer.toUnsignedLong(backupGroups[1]);
+        }
+        if ((featureRoCompat & RO_COMPAT_SPARSE_SUPER) == 0 || g == 1) {
+            return g == 1 || (featureRoCompat & RO_COMPAT_SPARSE_SUPER) == 0;
+        }
+        return isPower(g, 3) || isPower(g, 5) || isPower(g, 7);
+    }
+
+    private static boolean isPower(long n, int base) {
+        long p = base;
+        while (p < n) {
+            p *= base;
+        }
+        return p == n;
     }
 
     /** A block count split into a low word and, with 64bit, a high word. */

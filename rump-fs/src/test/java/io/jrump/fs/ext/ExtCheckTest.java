@@ -112,6 +112,23 @@ class ExtCheckTest {
     }
 
     @Test
+    void aBlockMarkedInUseThatNothingUsesIsALeakToBoth() throws Exception {
+        Path img = mkfs("ext4", 1024);
+        StringBuilder dump = new StringBuilder();
+        exec(dump, "dumpe2fs", img.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Free blocks: (\\d+)-").matcher(dump);
+        assertTrue(m.find(), dump.toString());
+        String free = m.group(1);
+        debugfs(img, "setb " + free);
+        StringBuilder out = new StringBuilder();
+        assertEquals(4, e2fsck(img, out), out.toString());
+        assertTrue(out.toString().contains("-" + free), out.toString());
+        ExtCheck.Result r = ours(img);
+        assertTrue(r.problems().stream().anyMatch(x -> x.equals("block " + free + " is marked in use in group 0 but nothing uses it (leaked)")),
+                r.problems().toString());
+    }
+
+    @Test
     void anEntryRemovedWithoutItsInodeLeavesItUnattached() throws Exception {
         Path img = mkfs("ext4", 1024);
         debugfs(img, "unlink /d/big");
