@@ -15,7 +15,7 @@ import java.util.Deque;
 import java.util.Set;
 
 /**
- * Arbitrary bytes as an ext2/3/4 image on a 64 KiB disk: opening it and walking the whole tree —
+ * Arbitrary bytes as an ext2/3/4 image on a 64 KiB disk: opening it, checking it, and walking the whole tree —
  * listing every directory, stat-ing every entry, reading every file and link — either works or
  * fails with a defined errno; never an unchecked exception or a hang. Seeds have metadata_csum
  * off so that mutations reach past the checksums: {@code mke2fs -t ext2|ext4 -b 1024 -N 32
@@ -24,7 +24,7 @@ import java.util.Set;
 class ExtFsFuzzTest {
     private static final int DISK = 64 * 1024;
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EUCLEAN, Errno.EOPNOTSUPP, Errno.ENOENT,
-            Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO);
+            Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG);
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
@@ -36,6 +36,11 @@ class ExtFsFuzzTest {
         disk.write(0, ByteBuffer.wrap(image));
         try {
             ExtFs fs = ExtFs.open(disk);
+            try {
+                io.jrump.fs.ext.ExtCheck.check(fs);
+            } catch (ErrnoException err) {
+                assertTrue(DEFINED.contains(err.errno()), err.getMessage());
+            }
             Deque<String> dirs = new ArrayDeque<>();
             dirs.add("/");
             int visited = 0;

@@ -117,7 +117,8 @@ public final class ExtCheck {
             if (!inodeUsed.get((int) ino)) {
                 report(problems, "inode " + ino + " is in use but free in the inode bitmap");
             }
-            fs.forEachBlock(inode, b -> {
+            try {
+                fs.forEachBlock(inode, b -> {
                 if (b <= 0 || b >= sb.blocksCount()) {
                     report(problems, "inode " + ino + ": block " + b + " is outside the filesystem");
                 } else if (claimed.get((int) b)) {
@@ -128,7 +129,13 @@ public final class ExtCheck {
                         owner.put(b, ino);
                     }
                 }
-            });
+                });
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EUCLEAN) {
+                    throw e;
+                }
+                report(problems, e.detail()); // a damaged block map: say so and check the other inodes
+            }
         }
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         for (long ino : new java.util.TreeSet<>(unattached)) {

@@ -257,6 +257,11 @@ public final class ExtFs {
                 int len = node.getShort(at + 4) & 0xffff;
                 len = len > 32768 ? len - 32768 : len;
                 long start = ((long) (node.getShort(at + 6) & 0xffff) << 32) | Integer.toUnsignedLong(node.getInt(at + 8));
+                if (start <= 0 || start + len > sb.blocksCount()) {
+                    // Checked before the loop: a hostile length must not cost a call per block it claims.
+                    throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + inode.number() + ": extent of " + len
+                            + " blocks at block " + start + " lies outside the filesystem");
+                }
                 for (int k = 0; k < len; k++) {
                     out.accept(start + k);
                 }
