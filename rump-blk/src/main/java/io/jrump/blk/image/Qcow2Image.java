@@ -20,8 +20,11 @@ import java.util.zip.Inflater;
  * cluster). Writes go to the top image only: a cluster that is not yet this image's own (unmapped,
  * zero, compressed, in the backing file, or shared with a snapshot) gets a new cluster at the end
  * of the file, filled from its old contents; L2 tables and refcount blocks are allocated as
- * needed, and the refcounts of clusters no longer referenced are decremented. Metadata is written
- * in a safe order: data, then refcounts, then the L2 entry, then the L1 entry.
+ * needed, and the refcounts of clusters no longer referenced are decremented. Writes are issued
+ * in the order data, refcounts, L2 entry, L1 entry, but without a host flush between them: after
+ * a power cut before {@link #flush()}, a new cluster may be leaked or mapped before its data or
+ * refcount reached the disk. Flushed images are consistent; crash-ordering between flushes is
+ * not guaranteed yet.
  *
  * <p>Not supported, each with {@code EOPNOTSUPP} naming it: encryption, external data files,
  * extended L2 entries, zstd compression, writing compressed clusters, snapshot I/O (the active
