@@ -74,6 +74,11 @@ final class FsCommand implements Runnable {
         }
     }
 
+    /** {@code IMG[:PART]} as a location of the filesystem's root, for commands about the whole filesystem. */
+    static String wholeFilesystem(String location) {
+        return location.contains(":/") ? location : location + ":/";
+    }
+
     static String modeString(int mode) {
         char type = switch (mode & 0xF000) {
             case 0x4000 -> 'd';
@@ -196,8 +201,7 @@ final class FsCommand implements Runnable {
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
             int[] exit = {0};
-            String loc = location.contains(":/") ? location : location + ":/";
-            withFs(spec, loc, (fs, path) -> {
+            withFs(spec, wholeFilesystem(location), (fs, path) -> {
                 io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(fs);
                 r.problems().forEach(out::println);
                 out.printf("%s: %d inodes, %d directories, %d blocks checked: %s%n", location, r.inodesChecked(),
@@ -219,8 +223,7 @@ final class FsCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
-            String loc = location.contains(":/") ? location : location + ":/";
-            withFs(spec, loc, (fs, path) -> {
+            withFs(spec, wholeFilesystem(location), (fs, path) -> {
                 ExtFs.StatVfs v = fs.statvfs();
                 long k = v.blockSize() / 1024;
                 long used = v.blocks() - v.freeBlocks();
