@@ -189,8 +189,9 @@ final class ImageCommand implements Runnable {
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
             try (JvmHost host = JvmHost.create("rump-image"); ImageFile f = openFile(host, image)) {
-                if (ImageFormat.detect(f) != ImageFormat.QCOW2) {
-                    out.printf("%s: %s image: no metadata to check%n", image, ImageFormat.detect(f).displayName());
+                ImageFormat format = ImageFormat.detect(f);
+                if (format != ImageFormat.QCOW2) {
+                    out.printf("%s: %s image: no metadata to check%n", image, format.displayName());
                     return 0;
                 }
                 Qcow2Check.Result r = Qcow2Check.check(f);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.io.RandomAccessFile;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,12 +22,8 @@ class FsCommandTest {
     @TempDir
     Path dir;
 
-    private String run(int expectedExit, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Rump.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        assertEquals(expectedExit, code, String.join(" ", args) + "\n" + out + err);
-        return out + err.toString();
+    private static String run(int expectedExit, String... args) {
+        return RumpRun.expect(expectedExit, args).all();
     }
 
     @Test

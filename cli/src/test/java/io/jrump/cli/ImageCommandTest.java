@@ -3,9 +3,7 @@ package io.jrump.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
 import java.io.RandomAccessFile;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -17,11 +15,7 @@ class ImageCommandTest {
     Path dir;
 
     private static String run(int expectedExit, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Rump.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        assertEquals(expectedExit, code, String.join(" ", args) + "\n" + out + err);
-        return out + err.toString();
+        return RumpRun.expect(expectedExit, args).all();
     }
 
     private static String qemuImg(int expectedExit, String... args) throws Exception {

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.hypercall.Hypercalls;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -14,17 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /** The rump command as a user sees it: output, exit codes, error lines. */
 class RumpTest {
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run rump(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Rump.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
-    }
-
-    private static String trace(Run r) {
+    private static String trace(RumpRun r) {
         Matcher m = Pattern.compile("(?m)^trace ([0-9a-f]{64})$").matcher(r.out());
         assertTrue(m.find(), "no trace line in:\n" + r.out());
         return m.group(1);
@@ -32,7 +20,7 @@ class RumpTest {
 
     @Test
     void versionNamesTheHypercallVersion() {
-        Run r = rump("--version");
+        RumpRun r = RumpRun.of("--version");
         assertEquals(0, r.code());
         assertTrue(r.out().startsWith("rump "), r.out());
         assertTrue(r.out().contains("hypercall version " + Hypercalls.VERSION), r.out());
@@ -40,7 +28,7 @@ class RumpTest {
 
     @Test
     void helpListsEveryCommandWithADescription() {
-        Run r = rump("--help");
+        RumpRun r = RumpRun.of("--help");
         assertEquals(0, r.code());
         for (String cmd : List.of("hosts", "demo", "help")) {
             assertTrue(Pattern.compile("(?m)^\\s+" + cmd + "\\s+\\S+").matcher(r.out()).find(), cmd + " in\n" + r.out());
@@ -49,7 +37,7 @@ class RumpTest {
 
     @Test
     void hostsListsTheJvmAndSimHostsAsAvailable() {
-        Run r = rump("hosts");
+        RumpRun r = RumpRun.of("hosts");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("hypercall version " + Hypercalls.VERSION));
         assertTrue(Pattern.compile("(?m)^\\s+jvm\\s+available").matcher(r.out()).find(), r.out());
@@ -59,7 +47,7 @@ class RumpTest {
 
     @Test
     void demoOnTheJvmHostCompletesEveryRound() {
-        Run r = rump("demo", "--rounds", "4");
+        RumpRun r = RumpRun.of("demo", "--rounds", "4");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("got 4 pongs"), r.out());
         assertTrue(r.out().contains("b received"), r.out());
@@ -67,9 +55,9 @@ class RumpTest {
 
     @Test
     void demoOnTheSimHostIsAPureFunctionOfTheSeed() {
-        Run first = rump("demo", "--host", "sim", "--seed", "7");
-        Run again = rump("demo", "--host", "sim", "--seed", "7");
-        Run other = rump("demo", "--host", "sim", "--seed", "8");
+        RumpRun first = RumpRun.of("demo", "--host", "sim", "--seed", "7");
+        RumpRun again = RumpRun.of("demo", "--host", "sim", "--seed", "7");
+        RumpRun other = RumpRun.of("demo", "--host", "sim", "--seed", "8");
         assertEquals(0, first.code(), first.err());
         assertEquals(first.out(), again.out(), "same seed, same run, line for line");
         assertEquals(trace(first), trace(again));
@@ -81,7 +69,7 @@ class RumpTest {
     void usageErrorsPrintOneLineAndAPointerToHelp() {
         for (String[] args : List.of(new String[] {"demo", "--host", "bogus"}, new String[] {"demo", "--seed", "3"},
                 new String[] {"demo", "--rounds", "0"}, new String[] {"no-such-command"})) {
-            Run r = rump(args);
+            RumpRun r = RumpRun.of(args);
             assertEquals(2, r.code(), String.join(" ", args));
             String[] lines = r.err().strip().split("\n");
             assertEquals(2, lines.length, r.err());

@@ -61,6 +61,14 @@ class Qcow2BadInputTest {
         }
     }
 
+    /** Where the 16-bit refcount of the cluster holding virtual cluster 0 is stored. */
+    private long firstDataClusterRefcount() throws Exception {
+        long block = field(field(48));
+        long l2 = field(field(40)) & 0x00ff_ffff_ffff_fe00L;
+        long data = field(l2) & 0x00ff_ffff_ffff_fe00L;
+        return block + 2 * (data / 65536);
+    }
+
     private ErrnoException openFails(Errno errno, String fragment) {
         ErrnoException e = assertThrows(ErrnoException.class, () -> {
             try (BlockDevice d = Images.open(host, img.toString(), true)) {
@@ -131,12 +139,7 @@ class Qcow2BadInputTest {
 
     @Test
     void aRefcountOfZeroForAClusterInUseIsACorruption() throws Exception {
-        long rt = field(48);
-        long block = field(rt);
-        long l1 = field(40);
-        long l2 = field(l1) & 0x00ff_ffff_ffff_fe00L;
-        long data = field(l2) & 0x00ff_ffff_ffff_fe00L;
-        patch(block + 2 * (data / 65536), 0, 2);
+        patch(firstDataClusterRefcount(), 0, 2);
         Qcow2Check.Result r = check();
         // As qemu-img: the refcount below the reference, and the COPIED flag contradicting it.
         assertEquals(2, r.corruptions(), r.messages().toString());
@@ -147,12 +150,7 @@ class Qcow2BadInputTest {
 
     @Test
     void aRefcountTooHighIsALeak() throws Exception {
-        long rt = field(48);
-        long block = field(rt);
-        long l1 = field(40);
-        long l2 = field(l1) & 0x00ff_ffff_ffff_fe00L;
-        long data = field(l2) & 0x00ff_ffff_ffff_fe00L;
-        patch(block + 2 * (data / 65536), 2, 2); // one reference, counted twice
+        patch(firstDataClusterRefcount(), 2, 2); // one reference, counted twice
         Qcow2Check.Result r = check();
         assertEquals(1, r.leaks(), r.toString());
         assertTrue(r.messages().get(0).contains("refcount=2 reference=1"), r.messages().toString());
