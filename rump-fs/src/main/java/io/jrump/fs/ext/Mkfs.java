@@ -1,0 +1,718 @@
+package io.jrump.fs.ext;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Makes an empty ext2 or ext4 filesystem on a whole device: superblock and its sparse_super
+ * backups, group descriptors, bitmaps, zeroed inode tables, the root directory with
+ * {@code lost+found}, and on ext4 an internal jbd2 journal and every metadata_csum checksum.
+ *
+ * <p>Layout: every group keeps its own bitmaps and inode table right after its (optional)
+ * superblock copy; ext4 still sets flex_bg, which lets metadata lie anywhere. Data blocks (the two
+ * directories and the journal) are taken in order from the free space after group 0's metadata.
+ *
+ * <p>The uuid and the creation time come in as options: nothing here reads a clock or randomness.
+ */
+public final class Mkfs {
+
+    public enum Type { EXT2, EXT4 }
+
+    /**
+     * What to make. {@code uuid} is 16 bytes; {@code bytesPerInode} sets the inode count;
+     * {@code reservedPercent} of the blocks are kept for root.
+     */
+    public record Options(Type type, int blockSize, int inodeSize, long bytesPerInode, String label, byte[] uuid,
+                          long createdEpochSeconds, int reservedPercent) {
+
+        /** mke2fs's defaults: 4 KiB blocks, 256-byte inodes, an inode per 16 KiB, 5% reserved, no label. */
+        public static Options defaults(Type type, byte[] uuid, long createdEpochSeconds) {
+            return new Options(type, 4096, 256, 16384, "", uuid, createdEpochSeconds, 5);
+        }
+
+        public Options withType(Type t) {
+            return new Options(t, blockSize, inodeSize, bytesPerInode, label, uuid, createdEpochSeconds, reservedPercent);
+        }
+
+        public Options withBlockSize(int bs) {
+            return new Options(type, bs, inodeSize, bytesPerInode, label, uuid, createdEpochSeconds, reservedPercent);
+        }
+
+        public Options withInodeSize(int size) {
+            return new Options(type, blockSize, size, bytesPerInode, label, uuid, createdEpochSeconds, reservedPercent);
+        }
+
+        public Options withBytesPerInode(long ratio) {
+            return new Options(type, blockSize, inodeSize, ratio, label, uuid, createdEpochSeconds, reservedPercent);
+        }
+
+        public Options withLabel(String l) {
+            return new Options(type, blockSize, inodeSize, bytesPerInode, l, uuid, createdEpochSeconds, reservedPercent);
+        }
+
+        public Options withUuid(byte[] u) {
+            return new Options(type, blockSize, inodeSize, bytesPerInode, label, u, createdEpochSeconds, reservedPercent);
+        }
+
+        public Options withCreated(long epochSeconds) {
+            return new Options(type, blockSize, inodeSize, bytesPerInode, label, uuid, epochSeconds, reservedPercent);
+        }
+
+        public Options withReservedPercent(int percent) {
+            return new Options(type, blockSize, inodeSize, bytesPerInode, label, uuid, createdEpochSeconds, percent);
+        }
+    }
+
+    // Feature bits (struct ext4_super_block s_feature_*).
+    private static final int COMPAT_HAS_JOURNAL = 0x4;
+    private static final int COMPAT_EXT_ATTR = 0x8;
+    private static final int COMPAT_DIR_INDEX = 0x20;
+    private static final int INCOMPAT_FILETYPE = 0x2;
+    private static final int INCOMPAT_EXTENTS = 0x40;
+    private static final int INCOMPAT_64BIT = 0x80;
+    private static final int INCOMPAT_FLEX_BG = 0x200;
+    private static final int RO_SPARSE_SUPER = 0x1;
+    private static final int RO_LARGE_FILE = 0x2;
+    private static final int RO_HUGE_FILE = 0x8;
+    private static final int RO_DIR_NLINK = 0x20;
+    private static final int RO_EXTRA_ISIZE = 0x40;
+    private static final int RO_METADATA_CSUM = 0x400;
+
+    private static final int ROOT_INO = 2;
+    private static final int JOURNAL_INO = 8;
+    private static final int LOST_FOUND_INO = 11;
+    private static final int FIRST_INO = 11;
+    private static final int LOST_FOUND_BLOCKS = 4;
+    private static final int EXTENTS_FL = 0x80000;
+    private static final int BG_INODE_ZEROED = 0x4;
+    private static final int EXTRA_ISIZE = 32;
+    private static final int LOG_GROUPS_PER_FLEX = 4;
+    private static final int MAX_EXTENT_LEN = 32768;
+    private static final int ZERO_CHUNK = 1 << 20;
+    private static final int MIN_EXT2_BLOCKS = 64;
+    private static final int MIN_JOURNAL_BLOCKS = 1024;
+
+    private Mkfs() {
+    }
+
+    /**
+     * Formats the whole device.
+     *
+     * @throws ErrnoException {@code EINVAL} for a bad option or a device too small, naming which;
+     *     {@code ENOSPC} if the directories and journal do not fit; errors of the device
+     */
+    public static void format(BlockDevice dev, Options o) throws ErrnoException {
+        validate(dev, o);
+        Layout l = Layout.plan(dev, o);
+        new Writer(dev, o, l).write();
+    }
+
+    private static void validate(BlockDevice dev, Options o) throws ErrnoException {
+        String where = dev.name() + ": mkfs: ";
+        if (o.type() == null) {
+            throw new ErrnoException(Errno.EINVAL, where + "no filesystem type");
+        }
+        int bs = o.blockSize();
+        if (bs != 1024 && bs != 2048 && bs != 4096) {
+            throw new ErrnoException(Errno.EINVAL, where + "block size " + bs + " (must be 1024, 2048 or 4096)");
+        }
+        if ((o.inodeSize() != 128 && o.inodeSize() != 256) || o.inodeSize() > bs) {
+            throw new ErrnoException(Errno.EINVAL, where + "inode size " + o.inodeSize() + " (must be 128 or 256)");
+        }
+        if (o.bytesPerInode() < 1024 || o.bytesPerInode() > (1L << 26)) {
+            throw new ErrnoException(Errno.EINVAL, where + "bytes per inode " + o.bytesPerInode()
+                    + " (must be 1024 to 64 MiB)");
+        }
+        String label = o.label() == null ? "" : o.label();
+        if (label.getBytes(StandardCharsets.UTF_8).length > 16) {
+            throw new ErrnoException(Errno.EINVAL, where + "label \"" + label + "\" longer than 16 bytes");
+        }
+        if (o.uuid() == null || o.uuid().length != 16) {
+            throw new ErrnoException(Errno.EINVAL, where + "uuid must be 16 bytes");
+        }
+        if (o.reservedPercent() < 0 || o.reservedPercent() > 50) {
+            throw new ErrnoException(Errno.EINVAL, where + "reserved percent " + o.reservedPercent() + " (must be 0 to 50)");
+        }
+        if (o.createdEpochSeconds() < 0 || o.createdEpochSeconds() > 0xFFFFFFFFL) {
+            throw new ErrnoException(Errno.EINVAL, where + "creation time " + o.createdEpochSeconds() + " out of range");
+        }
+        if (dev.isReadOnly()) {
+            throw new ErrnoException(Errno.EROFS, where + "device is read-only");
+        }
+    }
+
+    /** mke2fs's journal size for a filesystem of {@code blocks} blocks. */
+    static int defaultJournalBlocks(long blocks) {
+        if (blocks < 32768) {
+            return 1024;
+        }
+        if (blocks < 256 * 1024) {
+            return 4096;
+        }
+        if (blocks < 512 * 1024) {
+            return 8192;
+        }
+        if (blocks < 4096 * 1024) {
+            return 16384;
+        }
+        if (blocks < 8192 * 1024) {
+            return 32768;
+        }
+        if (blocks < 16384 * 1024) {
+            return 65536;
+        }
+        return blocks < 32768 * 1024 ? 131072 : 262144;
+    }
+
+    /** Whether group {@code g} holds a superblock copy under sparse_super: 0, 1 and powers of 3, 5, 7. */
+    static boolean hasBackup(long g) {
+        return g <= 1 || isPower(g, 3) || isPower(g, 5) || isPower(g, 7);
+    }
+
+    private static boolean isPower(long n, int base) {
+        long p = base;
+        while (p < n) {
+            p *= base;
+        }
+        return p == n;
+    }
+
+    /** A contiguous run of blocks. */
+    private record Run(long start, long length) {
+    }
+
+    /** Where everything goes: groups, their metadata, and the data blocks taken for the directories and journal. */
+    private static final class Layout {
+        boolean ext4;
+        int bs;
+        long firstData;
+        long blocksPerGroup;
+        long blocks;
+        int groups;
+        long inodesPerGroup;
+        long itableBlocks;
+        int descSize;
+        long gdtBlocks;
+        long[] dataUsed; // blocks taken by data in each group, right after its metadata
+        Run root;
+        Run lostFound;
+        List<Run> journal = List.of();
+
+        static Layout plan(BlockDevice dev, Options o) throws ErrnoException {
+            Layout l = new Layout();
+            l.ext4 = o.type() == Type.EXT4;
+            l.bs = o.blockSize();
+            l.firstData = l.bs == 1024 ? 1 : 0;
+            l.blocksPerGroup = 8L * l.bs;
+            l.descSize = l.ext4 ? 64 : 32;
+            long blocks = dev.size() / l.bs;
+            String where = dev.name() + ": mkfs: ";
+            long min = l.ext4 ? 2L * MIN_JOURNAL_BLOCKS : MIN_EXT2_BLOCKS;
+            if (blocks < min) {
+                throw new ErrnoException(Errno.EINVAL, where + "device of " + blocks + " blocks of " + l.bs
+                        + " is too small (" + o.type() + " needs at least " + min + ")");
+            }
+            if (blocks > (l.ext4 ? Integer.MAX_VALUE : 0xFFFFFFFFL) || blocks > Integer.MAX_VALUE) {
+                throw new ErrnoException(Errno.EINVAL, where + "device of " + blocks + " blocks is too large");
+            }
+            l.size(blocks, o);
+            // A short last group that cannot hold its metadata and some data is dropped, as mke2fs does.
+            if (l.groups > 1 && l.groupBlocks(l.groups - 1) < l.overhead(l.groups - 1) + 50) {
+                l.size(l.firstData + (l.groups - 1) * l.blocksPerGroup, o);
+            }
+            if (l.groupBlocks(l.groups - 1) <= l.overhead(l.groups - 1)) {
+                throw new ErrnoException(Errno.EINVAL, where + "device of " + blocks + " blocks is too small for its metadata");
+            }
+            l.allocate(where, o);
+            return l;
+        }
+
+        /** Sizes the groups and inode tables for {@code blocks} blocks. */
+        private void size(long blockCount, Options o) {
+            blocks = blockCount;
+            groups = (int) ((blocks - firstData + blocksPerGroup - 1) / blocksPerGroup);
+            long inodes = Math.max(blocks * bs / o.bytesPerInode(), FIRST_INO + 1);
+            long perBlock = bs / o.inodeSize();
+            long unit = Math.max(8, perBlock); // whole inode-table blocks and whole bitmap bytes
+            long ipg = Math.max((inodes + groups - 1) / groups, 16);
+            ipg = (ipg + unit - 1) / unit * unit;
+            inodesPerGroup = Math.min(ipg, 8L * bs);
+            itableBlocks = inodesPerGroup / perBlock;
+            gdtBlocks = ((long) groups * descSize + bs - 1) / bs;
+            dataUsed = new long[groups];
+        }
+
+        long groupStart(int g) {
+            return firstData + g * blocksPerGroup;
+        }
+
+        long groupBlocks(int g) {
+            return Math.min(blocksPerGroup, blocks - groupStart(g));
+        }
+
+        long overhead(int g) {
+            return (hasBackup(g) ? 1 + gdtBlocks : 0) + 2 + itableBlocks;
+        }
+
+        long blockBitmap(int g) {
+            return groupStart(g) + (hasBackup(g) ? 1 + gdtBlocks : 0);
+        }
+
+        long inodeBitmap(int g) {
+            return blockBitmap(g) + 1;
+        }
+
+        long inodeTable(int g) {
+            return blockBitmap(g) + 2;
+        }
+
+        long firstFree(int g) {
+            return groupStart(g) + overhead(g) + dataUsed[g];
+        }
+
+        long freeIn(int g) {
+            return groupBlocks(g) - overhead(g) - dataUsed[g];
+        }
+
+        /** Takes the directories' blocks and, on ext4, the journal. */
+        private void allocate(String where, Options o) throws ErrnoException {
+            List<Run> r = take(1, 1);
+            List<Run> lf = take(LOST_FOUND_BLOCKS, 1);
+            if (r == null || lf == null) {
+                throw new ErrnoException(Errno.ENOSPC, where + "no room for the root directory and lost+found");
+            }
+            root = r.get(0);
+            lostFound = lf.get(0);
+            if (!ext4) {
+                return;
+            }
+            // The journal must fit the inode's four extents; a smaller one will do if it does not.
+            for (long size = defaultJournalBlocks(blocks); size >= MIN_JOURNAL_BLOCKS; size /= 2) {
+                List<Run> j = take(size, 4);
+                if (j != null) {
+                    journal = j;
+                    return;
+                }
+            }
+            throw new ErrnoException(Errno.ENOSPC, where + "no room for a journal of " + MIN_JOURNAL_BLOCKS + " blocks");
+        }
+
+        /** Takes {@code n} blocks in at most {@code maxRuns} runs from the first free space; null if they do not fit. */
+        private List<Run> take(long n, int maxRuns) {
+            long[] used = dataUsed.clone();
+            List<Run> runs = new ArrayList<>();
+            long left = n;
+            for (int g = 0; g < groups && left > 0; g++) {
+                long free = freeIn(g);
+                if (free <= 0 || (maxRuns == 1 && free < n)) {
+                    continue;
+                }
+                if (runs.size() == maxRuns) {
+                    dataUsed = used;
+                    return null;
+                }
+                long len = Math.min(Math.min(free, left), MAX_EXTENT_LEN);
+                runs.add(new Run(firstFree(g), len));
+                dataUsed[g] += len;
+                left -= len;
+                if (free > len && left > 0) {
+                    g--; // the extent limit cut the run short; continue in the same group
+                }
+            }
+            if (left > 0) {
+                dataUsed = used;
+                return null;
+            }
+            return runs;
+        }
+
+        long usedBlocks(int g) {
+            return overhead(g) + dataUsed[g];
+        }
+    }
+
+    /** Builds the structures in memory and writes them, the primary superblock last. */
+    private static final class Writer {
+        private final BlockDevice dev;
+        private final Options o;
+        private final Layout l;
+        private final int bs;
+        private final int seed;
+        private final long[] freeInodes;
+        private final ByteBuffer gdt;
+
+        Writer(BlockDevice dev, Options o, Layout l) {
+            this.dev = dev;
+            this.o = o;
+            this.l = l;
+            this.bs = l.bs;
+            this.seed = Crc32c.update(~0, ByteBuffer.wrap(o.uuid()), 0, 16);
+            this.freeInodes = new long[l.groups];
+            this.gdt = le((int) (l.gdtBlocks * bs));
+        }
+
+        void write() throws ErrnoException {
+            zeroInodeTables();
+            writeInodes();
+            writeDirectories();
+            if (l.ext4) {
+                writeJournal();
+            }
+            for (int g = 0; g < l.groups; g++) {
+                writeBitmaps(g);
+            }
+            for (int g = 1; g < l.groups; g++) {
+                if (hasBackup(g)) {
+                    writeSuperblockCopy(g);
+                }
+            }
+            // The primary goes last, so that an interrupted format does not look like a filesystem.
+            ByteBuffer first = le(bs == 1024 ? 2048 : bs);
+            first.put(1024, superblock(0), 0, 1024);
+            dev.write(0, first);
+            dev.write((l.firstData + 1) * bs, gdt);
+            dev.flush();
+        }
+
+        // ---- inodes ----------------------------------------------------------------------------
+
+        private void zeroInodeTables() throws ErrnoException {
+            for (int g = 0; g < l.groups; g++) {
+                writeZeros(l.inodeTable(g) * bs, l.itableBlocks * bs);
+                freeInodes[g] = l.inodesPerGroup;
+            }
+            freeInodes[0] -= FIRST_INO; // inodes 1-10 are reserved, 11 is lost+found
+        }
+
+        private void writeInodes() throws ErrnoException {
+            int dirMode = 0x4000;
+            writeInode(ROOT_INO, inode(dirMode | 0755, 3, bs, l.root));
+            writeInode(LOST_FOUND_INO, inode(dirMode | 0700, 2, (long) LOST_FOUND_BLOCKS * bs, l.lostFound));
+            if (l.ext4) {
+                ByteBuffer j = journalInode();
+                writeInode(JOURNAL_INO, j);
+            }
+        }
+
+        /** A directory or file inode of one run of blocks (block map on ext2, one extent on ext4). */
+        private ByteBuffer inode(int mode, int links, long size, Run run) {
+            return inode(mode, links, size, List.of(run));
+        }
+
+        private ByteBuffer inode(int mode, int links, long size, List<Run> runs) {
+            ByteBuffer b = le(o.inodeSize());
+            int t = (int) o.createdEpochSeconds();
+            long blocks = runs.stream().mapToLong(Run::length).sum();
+            b.putShort(0x0, (short) mode);
+            b.putInt(0x4, (int) size);
+            b.putInt(0x6C, (int) (size >>> 32));
+            b.putInt(0x8, t);
+            b.putInt(0xC, t);
+            b.putInt(0x10, t);
+            b.putShort(0x1A, (short) links);
+            long sectors = blocks * (bs / 512);
+            b.putInt(0x1C, (int) sectors);
+            b.putShort(0x74, (short) (sectors >>> 32));
+            if (l.ext4) {
+                b.putInt(0x20, EXTENTS_FL);
+                putExtents(b, runs);
+            } else {
+                int k = 0;
+                for (Run r : runs) {
+                    for (long i = 0; i < r.length(); i++) {
+                        b.putInt(0x28 + 4 * k++, (int) (r.start() + i));
+                    }
+                }
+            }
+            if (o.inodeSize() > 128) {
+                b.putShort(0x80, (short) EXTRA_ISIZE);
+                b.putInt(0x90, t); // crtime
+            }
+            return b;
+        }
+
+        /** An extent tree of depth 0 in i_block: a header and up to four extents. */
+        private static void putExtents(ByteBuffer b, List<Run> runs) {
+            b.putShort(0x28, (short) 0xF30A);
+            b.putShort(0x2A, (short) runs.size());
+            b.putShort(0x2C, (short) 4);
+            b.putShort(0x2E, (short) 0);
+            long logical = 0;
+            for (int i = 0; i < runs.size(); i++) {
+                Run r = runs.get(i);
+                int at = 0x34 + 12 * i;
+                b.putInt(at, (int) logical);
+                b.putShort(at + 4, (short) r.length());
+                b.putShort(at + 6, (short) (r.start() >>> 32));
+                b.putInt(at + 8, (int) r.start());
+                logical += r.length();
+            }
+        }
+
+        private ByteBuffer journalInode() {
+            long blocks = l.journal.stream().mapToLong(Run::length).sum();
+            return inode(0x8000 | 0600, 1, blocks * bs, l.journal);
+        }
+
+        private void writeInode(int n, ByteBuffer inode) throws ErrnoException {
+            if (l.ext4) {
+                setInodeChecksum(n, inode);
+            }
+            long index = n - 1; // all special inodes live in group 0
+            long byteInTable = index * o.inodeSize();
+            long block = l.inodeTable(0) + byteInTable / bs;
+            ByteBuffer b = le(bs);
+            dev.read(block * bs, b);
+            b.put((int) (byteInTable % bs), inode, 0, o.inodeSize());
+            dev.write(block * bs, b);
+        }
+
+        /** metadata_csum: CRC32C over inode number, generation and the inode with its checksum fields zeroed. */
+        private void setInodeChecksum(int n, ByteBuffer inode) {
+            boolean hi = o.inodeSize() > 128;
+            inode.putShort(0x7C, (short) 0);
+            if (hi) {
+                inode.putShort(0x82, (short) 0);
+            }
+            int crc = Crc32c.updateInt(Crc32c.updateInt(seed, n), inode.getInt(0x64));
+            crc = Crc32c.update(crc, inode, 0, o.inodeSize());
+            inode.putShort(0x7C, (short) crc);
+            if (hi) {
+                inode.putShort(0x82, (short) (crc >>> 16));
+            }
+        }
+
+        // ---- directories -----------------------------------------------------------------------
+
+        private void writeDirectories() throws ErrnoException {
+            int tail = l.ext4 ? 12 : 0;
+            ByteBuffer root = le(bs);
+            int at = dirEntry(root, 0, ROOT_INO, 12, ".");
+            at = dirEntry(root, at, ROOT_INO, 12, "..");
+            dirEntry(root, at, LOST_FOUND_INO, bs - tail - at, "lost+found");
+            writeDirBlock(ROOT_INO, l.root.start(), root);
+
+            ByteBuffer lf = le(bs);
+            at = dirEntry(lf, 0, LOST_FOUND_INO, 12, ".");
+            dirEntry(lf, at, ROOT_INO, bs - tail - at, "..");
+            writeDirBlock(LOST_FOUND_INO, l.lostFound.start(), lf);
+            for (int i = 1; i < LOST_FOUND_BLOCKS; i++) {
+                ByteBuffer empty = le(bs);
+                empty.putShort(4, (short) (bs - tail));
+                writeDirBlock(LOST_FOUND_INO, l.lostFound.start() + i, empty);
+            }
+        }
+
+        /** Puts an ext4_dir_entry_2 of a directory at {@code at}; returns where the next one goes. */
+        private static int dirEntry(ByteBuffer b, int at, int inode, int recLen, String name) {
+            byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+            b.putInt(at, inode);
+            b.putShort(at + 4, (short) recLen);
+            b.put(at + 6, (byte) n.length);
+            b.put(at + 7, (byte) 2); // EXT2_FT_DIR
+            b.put(at + 8, n);
+            return at + recLen;
+        }
+
+        /** Writes a directory block, on ext4 with its checksum tail (a fake entry of 12 bytes at the end). */
+        private void writeDirBlock(int inode, long block, ByteBuffer b) throws ErrnoException {
+            if (l.ext4) {
+                int t = bs - 12;
+                b.putInt(t, 0);
+                b.putShort(t + 4, (short) 12);
+                b.put(t + 6, (byte) 0);
+                b.put(t + 7, (byte) 0xDE);
+                int inodeSeed = Crc32c.updateInt(Crc32c.updateInt(seed, inode), 0); // generation 0
+                b.putInt(t + 8, Crc32c.update(inodeSeed, b, 0, t));
+            }
+            dev.write(block * bs, b);
+        }
+
+        // ---- journal ---------------------------------------------------------------------------
+
+        /** An empty jbd2 journal: version 2 superblock in block 0, the rest zeros. */
+        private void writeJournal() throws ErrnoException {
+            long total = l.journal.stream().mapToLong(Run::length).sum();
+            for (Run r : l.journal) {
+                writeZeros(r.start() * bs, r.length() * bs);
+            }
+            ByteBuffer j = ByteBuffer.allocate(bs).order(ByteOrder.BIG_ENDIAN);
+            j.putInt(0x0, 0xC03B3998);
+            j.putInt(0x4, 4); // JBD2_SUPERBLOCK_V2
+            j.putInt(0xC, bs);
+            j.putInt(0x10, (int) total);
+            j.putInt(0x14, 1); // s_first
+            j.putInt(0x18, 1); // s_sequence
+            j.put(0x30, o.uuid());
+            j.putInt(0x40, 1); // s_nr_users; the users list stays empty for an internal journal
+            dev.write(l.journal.get(0).start() * bs, j);
+        }
+
+        // ---- bitmaps and descriptors -----------------------------------------------------------
+
+        private void writeBitmaps(int g) throws ErrnoException {
+            ByteBuffer blocks = le(bs);
+            setBits(blocks, 0, l.usedBlocks(g));
+            setBits(blocks, l.groupBlocks(g), 8L * bs); // past the end of a short last group
+            ByteBuffer inodes = le(bs);
+            long usedInodes = l.inodesPerGroup - freeInodes[g];
+            setBits(inodes, 0, usedInodes);
+            setBits(inodes, l.inodesPerGroup, 8L * bs);
+            dev.write(l.blockBitmap(g) * bs, blocks);
+            dev.write(l.inodeBitmap(g) * bs, inodes);
+            putDescriptor(g, blocks, inodes, usedInodes);
+        }
+
+        private static void setBits(ByteBuffer b, long from, long to) {
+            for (long i = from; i < to; i++) {
+                int at = (int) (i >>> 3);
+                b.put(at, (byte) (b.get(at) | (1 << (i & 7))));
+            }
+        }
+
+        private void putDescriptor(int g, ByteBuffer blockBitmap, ByteBuffer inodeBitmap, long usedInodes) {
+            int at = g * l.descSize;
+            long freeBlocks = l.groupBlocks(g) - l.usedBlocks(g);
+            putWide(at, 0x0, 0x20, l.blockBitmap(g));
+            putWide(at, 0x4, 0x24, l.inodeBitmap(g));
+            putWide(at, 0x8, 0x28, l.inodeTable(g));
+            gdt.putShort(at + 0xC, (short) freeBlocks);
+            gdt.putShort(at + 0xE, (short) freeInodes[g]);
+            gdt.putShort(at + 0x10, (short) (g == 0 ? 2 : 0));
+            if (!l.ext4) {
+                return;
+            }
+            gdt.putShort(at + 0x2C, (short) (freeBlocks >>> 16));
+            gdt.putShort(at + 0x2E, (short) (freeInodes[g] >>> 16));
+            gdt.putShort(at + 0x12, (short) BG_INODE_ZEROED);
+            long unused = l.inodesPerGroup - usedInodes;
+            gdt.putShort(at + 0x1C, (short) unused);
+            gdt.putShort(at + 0x32, (short) (unused >>> 16));
+            int bcrc = Crc32c.update(seed, blockBitmap, 0, (int) (l.blocksPerGroup / 8));
+            int icrc = Crc32c.update(seed, inodeBitmap, 0, (int) (l.inodesPerGroup / 8));
+            gdt.putShort(at + 0x18, (short) bcrc);
+            gdt.putShort(at + 0x38, (short) (bcrc >>> 16));
+            gdt.putShort(at + 0x1A, (short) icrc);
+            gdt.putShort(at + 0x3A, (short) (icrc >>> 16));
+            int crc = Crc32c.update(Crc32c.updateInt(seed, g), gdt, at, l.descSize); // bg_checksum is still 0
+            gdt.putShort(at + 0x1E, (short) crc);
+        }
+
+        /** A 64-bit block number split into the descriptor's low and (ext4) high words. */
+        private void putWide(int at, int lo, int hi, long value) {
+            gdt.putInt(at + lo, (int) value);
+            if (l.ext4) {
+                gdt.putInt(at + hi, (int) (value >>> 32));
+            }
+        }
+
+        // ---- superblock ------------------------------------------------------------------------
+
+        private void writeSuperblockCopy(int g) throws ErrnoException {
+            ByteBuffer b = le(bs);
+            b.put(0, superblock(g), 0, 1024);
+            long start = l.groupStart(g);
+            dev.write(start * bs, b);
+            dev.write((start + 1) * bs, gdt);
+        }
+
+        private ByteBuffer superblock(int group) {
+            ByteBuffer s = le(1024);
+            long freeBlocks = 0;
+            long freeInodesTotal = 0;
+            for (int g = 0; g < l.groups; g++) {
+                freeBlocks += l.groupBlocks(g) - l.usedBlocks(g);
+                freeInodesTotal += freeInodes[g];
+            }
+            long reserved = l.blocks * o.reservedPercent() / 100;
+            int t = (int) o.createdEpochSeconds();
+            int logBlock = Integer.numberOfTrailingZeros(bs) - 10;
+            s.putInt(0x0, (int) (l.inodesPerGroup * l.groups));
+            s.putInt(0x4, (int) l.blocks);
+            s.putInt(0x8, (int) reserved);
+            s.putInt(0xC, (int) freeBlocks);
+            s.putInt(0x10, (int) freeInodesTotal);
+            s.putInt(0x14, (int) l.firstData);
+            s.putInt(0x18, logBlock);
+            s.putInt(0x1C, logBlock); // s_log_cluster_size: no bigalloc
+            s.putInt(0x20, (int) l.blocksPerGroup);
+            s.putInt(0x24, (int) l.blocksPerGroup);
+            s.putInt(0x28, (int) l.inodesPerGroup);
+            s.putInt(0x30, t); // s_wtime
+            s.putShort(0x36, (short) -1); // s_max_mnt_count: no forced checks
+            s.putShort(0x38, (short) Superblock.MAGIC);
+            s.putShort(0x3A, (short) 1); // clean
+            s.putShort(0x3C, (short) 1); // errors: continue
+            s.putInt(0x40, t); // s_lastcheck
+            s.putInt(0x4C, 1); // dynamic revision
+            s.putInt(0x54, FIRST_INO);
+            s.putShort(0x58, (short) o.inodeSize());
+            s.putShort(0x5A, (short) group);
+            s.putInt(0x5C, COMPAT_EXT_ATTR | COMPAT_DIR_INDEX | (l.ext4 ? COMPAT_HAS_JOURNAL : 0));
+            s.putInt(0x60, INCOMPAT_FILETYPE | (l.ext4 ? INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_FLEX_BG : 0));
+            s.putInt(0x64, RO_SPARSE_SUPER | RO_LARGE_FILE
+                    | (l.ext4 ? RO_HUGE_FILE | RO_DIR_NLINK | RO_EXTRA_ISIZE | RO_METADATA_CSUM : 0));
+            s.put(0x68, o.uuid());
+            s.put(0x78, (o.label() == null ? "" : o.label()).getBytes(StandardCharsets.UTF_8));
+            for (int i = 0; i < 4; i++) {
+                s.putInt(0xEC + 4 * i, hashSeedWord(i));
+            }
+            s.put(0xFC, (byte) 1); // s_def_hash_version: half_md4
+            s.putInt(0x100, 0x4 | 0x8); // default mount options: user_xattr, acl
+            s.putInt(0x108, t); // s_mkfs_time
+            s.putInt(0x160, 0x1); // s_flags: signed directory hash
+            if (o.inodeSize() > 128) {
+                s.putShort(0x15C, (short) EXTRA_ISIZE);
+                s.putShort(0x15E, (short) EXTRA_ISIZE);
+            }
+            if (l.ext4) {
+                putExt4Fields(s, reserved, freeBlocks);
+            }
+            return s;
+        }
+
+        private void putExt4Fields(ByteBuffer s, long reserved, long freeBlocks) {
+            s.putInt(0xE0, JOURNAL_INO);
+            s.put(0xFD, (byte) 1); // s_jnl_backup_type: a copy of the journal inode's i_block
+            s.putShort(0xFE, (short) l.descSize);
+            ByteBuffer j = journalInode();
+            for (int i = 0; i < 15; i++) {
+                s.putInt(0x10C + 4 * i, j.getInt(0x28 + 4 * i));
+            }
+            s.putInt(0x10C + 4 * 15, j.getInt(0x6C));
+            s.putInt(0x10C + 4 * 16, j.getInt(0x4));
+            s.putInt(0x150, (int) (l.blocks >>> 32));
+            s.putInt(0x154, (int) (reserved >>> 32));
+            s.putInt(0x158, (int) (freeBlocks >>> 32));
+            s.put(0x174, (byte) LOG_GROUPS_PER_FLEX);
+            s.put(0x175, (byte) 1); // s_checksum_type: crc32c
+            s.putInt(0x3FC, Crc32c.update(~0, s, 0, 0x3FC));
+        }
+
+        /** The directory hash seed, derived from the uuid so that the same options give the same image. */
+        private int hashSeedWord(int i) {
+            return Crc32c.update(Crc32c.updateInt(seed, 0x68617368 + i), ByteBuffer.wrap(o.uuid()), 0, 16);
+        }
+
+        // ---- helpers ---------------------------------------------------------------------------
+
+        private void writeZeros(long offset, long length) throws ErrnoException {
+            ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, ZERO_CHUNK));
+            for (long done = 0; done < length; ) {
+                int n = (int) Math.min(zeros.capacity(), length - done);
+                dev.write(offset + done, zeros.duplicate().limit(n));
+                done += n;
+            }
+        }
+
+        private static ByteBuffer le(int size) {
+            return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+}
