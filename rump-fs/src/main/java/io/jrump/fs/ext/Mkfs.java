@@ -94,7 +94,7 @@ public final class Mkfs {
     private static final int EXTRA_ISIZE = 32;
     private static final int LOG_GROUPS_PER_FLEX = 4;
     private static final int MAX_EXTENT_LEN = 32768;
-    private static final int ZERO_CHUNK = 1 << 20;
+    private static final int ZERO_CHUNK = 512 << 10;
     private static final int MIN_EXT2_BLOCKS = 64;
     private static final int MIN_JOURNAL_BLOCKS = 1024;
 
@@ -375,8 +375,8 @@ public final class Mkfs {
             // The primary goes last, so that an interrupted format does not look like a filesystem.
             ByteBuffer first = le(bs == 1024 ? 2048 : bs);
             first.put(1024, superblock(0), 0, 1024);
-            dev.write(0, first);
-            dev.write((l.firstData + 1) * bs, gdt);
+            put(0, first);
+            put((l.firstData + 1) * bs, gdt);
             dev.flush();
         }
 
@@ -468,9 +468,9 @@ public final class Mkfs {
             long byteInTable = index * o.inodeSize();
             long block = l.inodeTable(0) + byteInTable / bs;
             ByteBuffer b = le(bs);
-            dev.read(block * bs, b);
+            get(block * bs, b);
             b.put((int) (byteInTable % bs), inode, 0, o.inodeSize());
-            dev.write(block * bs, b);
+            put(block * bs, b);
         }
 
         /** metadata_csum: CRC32C over inode number, generation and the inode with its checksum fields zeroed. */
@@ -531,7 +531,7 @@ public final class Mkfs {
                 int inodeSeed = Crc32c.updateInt(Crc32c.updateInt(seed, inode), 0); // generation 0
                 b.putInt(t + 8, Crc32c.update(inodeSeed, b, 0, t));
             }
-            dev.write(block * bs, b);
+            put(block * bs, b);
         }
 
         // ---- journal ---------------------------------------------------------------------------
@@ -551,7 +551,7 @@ public final class Mkfs {
             j.putInt(0x18, 1); // s_sequence
             j.put(0x30, o.uuid());
             j.putInt(0x40, 1); // s_nr_users; the users list stays empty for an internal journal
-            dev.write(l.journal.get(0).start() * bs, j);
+            put(l.journal.get(0).start() * bs, j);
         }
 
         // ---- bitmaps and descriptors -----------------------------------------------------------
@@ -564,8 +564,8 @@ public final class Mkfs {
             long usedInodes = l.inodesPerGroup - freeInodes[g];
             setBits(inodes, 0, usedInodes);
             setBits(inodes, l.inodesPerGroup, 8L * bs);
-            dev.write(l.blockBitmap(g) * bs, blocks);
-            dev.write(l.inodeBitmap(g) * bs, inodes);
+            put(l.blockBitmap(g) * bs, blocks);
+            put(l.inodeBitmap(g) * bs, inodes);
             putDescriptor(g, blocks, inodes, usedInodes);
         }
 
@@ -618,8 +618,8 @@ public final class Mkfs {
             ByteBuffer b = le(bs);
             b.put(0, superblock(g), 0, 1024);
             long start = l.groupStart(g);
-            dev.write(start * bs, b);
-            dev.write((start + 1) * bs, gdt);
+            put(start * bs, b);
+            put((start + 1) * bs, gdt);
         }
 
         private ByteBuffer superblock(int group) {
@@ -702,11 +702,41 @@ public final class Mkfs {
 
         // ---- helpers ---------------------------------------------------------------------------
 
+        /**
+         * Writes at a byte offset; a block smaller than the device's sector (1 KiB blocks on a 4 KiB
+         * sector disk) is merged into the sectors around it.
+         */
+        private void put(long offset, ByteBuffer src) throws ErrnoException {
+            int ss = dev.sectorSize();
+            int len = src.remaining();
+            long start = offset / ss * ss;
+            long end = (offset + len + ss - 1) / ss * ss;
+            if (start == offset && end == offset + len) {
+                dev.write(offset, src);
+                return;
+            }
+            ByteBuffer whole = ByteBuffer.allocate((int) (end - start));
+            dev.read(start, whole);
+            whole.put((int) (offset - start), src, src.position(), len);
+            dev.write(start, whole);
+        }
+
+        /** Reads at a byte offset, through the enclosing sectors if it is not sector-aligned. */
+        private void get(long offset, ByteBuffer dst) throws ErrnoException {
+            int ss = dev.sectorSize();
+            int len = dst.remaining();
+            long start = offset / ss * ss;
+            long end = (offset + len + ss - 1) / ss * ss;
+            ByteBuffer whole = ByteBuffer.allocate((int) (end - start));
+            dev.read(start, whole);
+            dst.put(dst.position(), whole, (int) (offset - start), len);
+        }
+
         private void writeZeros(long offset, long length) throws ErrnoException {
             ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, ZERO_CHUNK));
             for (long done = 0; done < length; ) {
                 int n = (int) Math.min(zeros.capacity(), length - done);
-                dev.write(offset + done, zeros.duplicate().limit(n));
+                put(offset + done, zeros.duplicate().limit(n));
                 done += n;
             }
         }

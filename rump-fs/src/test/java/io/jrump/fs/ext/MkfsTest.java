@@ -76,8 +76,12 @@ class MkfsTest {
     }
 
     private Path format(Mkfs.Options o, long bytes) throws Exception {
+        return format(o, bytes, 512);
+    }
+
+    private Path format(Mkfs.Options o, long bytes, int sectorSize) throws Exception {
         Path img = image("fs.img", bytes);
-        try (BlockDevice dev = HostDisk.open(host, img.toString(), OpenMode.READ_WRITE)) {
+        try (BlockDevice dev = HostDisk.open(host, img.toString(), OpenMode.READ_WRITE, sectorSize)) {
             Mkfs.format(dev, o);
         }
         return img;
@@ -185,6 +189,13 @@ class MkfsTest {
             assertTrue(e.errno() == Errno.EINVAL || e.errno() == Errno.ENOSPC, e.toString());
             assertTrue(e.getMessage().contains("small") || e.getMessage().contains("room"), e.getMessage());
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ext2:1024:16", "ext4:1024:16", "ext4:2048:64"})
+    void blocksSmallerThanTheSectorAreMergedIntoIt(String spec) throws Exception {
+        Path img = format(options(spec), Long.parseLong(spec.split(":")[2]) << 20, 4096);
+        assertClean(img);
     }
 
     @Test
