@@ -218,7 +218,7 @@ public final class Mkfs {
                 throw new ErrnoException(Errno.EINVAL, where + "device of " + blocks + " blocks of " + l.bs
                         + " is too small (" + o.type() + " needs at least " + min + ")");
             }
-            if (blocks > (l.ext4 ? Integer.MAX_VALUE : 0xFFFFFFFFL) || blocks > Integer.MAX_VALUE) {
+            if (blocks > Integer.MAX_VALUE) { // keeps every count in an int; 8 TiB of 4 KiB blocks
                 throw new ErrnoException(Errno.EINVAL, where + "device of " + blocks + " blocks is too large");
             }
             l.size(blocks, o);
@@ -395,8 +395,7 @@ public final class Mkfs {
             writeInode(ROOT_INO, inode(dirMode | 0755, 3, bs, l.root));
             writeInode(LOST_FOUND_INO, inode(dirMode | 0700, 2, (long) LOST_FOUND_BLOCKS * bs, l.lostFound));
             if (l.ext4) {
-                ByteBuffer j = journalInode();
-                writeInode(JOURNAL_INO, j);
+                writeInode(JOURNAL_INO, journalInode());
             }
         }
 
