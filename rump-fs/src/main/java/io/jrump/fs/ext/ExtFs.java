@@ -7,6 +7,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import java.util.List;
 import java.util.Map;
 
@@ -28,18 +32,40 @@ public final class ExtFs {
 
     private final BlockDevice dev;
     private final Superblock sb;
+    private final GroupDescriptors gd;
     private final ByteBuffer groupDescriptors;
     /** Journal copies read in place of filesystem blocks when the journal needs recovery; else empty. */
     private final Map<Long, Journal.Copy> journalCopies;
     private final Inode journalInode;
+    /** Guards every operation: one writer or reader at a time, as the metadata buffers are shared. */
+    final ReentrantLock lock = new ReentrantLock();
+    // Read-write state; null/unused on a read-only mount.
+    private final LongSupplier wallNanos;
+    private final Map<Long, byte[]> dirty = new LinkedHashMap<>();
+    private final int maxTransactionBlocks;
+    private Allocator allocator;
+    private ExtWriter writer;
+    private JournalWriter journal;
+    private long lastOrphan;
+    private boolean superblockChanged;
+    private List<long[]> layout;
+    private String readOnlyReason;
 
     private ExtFs(BlockDevice dev, Superblock sb, ByteBuffer groupDescriptors, Map<Long, Journal.Copy> journalCopies,
             Inode journalInode) {
+        this(dev, sb, groupDescriptors, journalCopies, journalInode, null, 0);
+    }
+
+    private ExtFs(BlockDevice dev, Superblock sb, ByteBuffer groupDescriptors, Map<Long, Journal.Copy> journalCopies,
+            Inode journalInode, LongSupplier wallNanos, int maxTransactionBlocks) {
         this.dev = dev;
         this.sb = sb;
         this.groupDescriptors = groupDescriptors;
+        this.gd = new GroupDescriptors(sb, groupDescriptors);
         this.journalCopies = journalCopies;
         this.journalInode = journalInode;
+        this.wallNanos = wallNanos;
+        this.maxTransactionBlocks = maxTransactionBlocks;
     }
 
     /**
@@ -70,9 +96,7 @@ public final class ExtFs {
         }
         ByteBuffer gdt = ByteBuffer.allocate((int) (gdtBlocks * sb.blockSize())).order(ByteOrder.LITTLE_ENDIAN);
         dev.read(gdtBlock * sb.blockSize(), gdt);
-        if (sb.hasMetadataCsum()) {
-            verifyGroupDescriptors(dev.name(), sb, gdt, descSize);
-        }
+        new GroupDescriptors(sb, gdt).verify(dev.name());
         ExtFs fs = new ExtFs(dev, sb, gdt, Map.of(), null);
         if (!sb.needsRecovery()) {
             return fs;
@@ -84,7 +108,7 @@ public final class ExtFs {
         Inode j = fs.inode(sb.journalInum());
         long journalBlocks = j.size() / sb.blockSize();
         Map<Long, Journal.Copy> copies = Journal.recover(n -> fs.journalBlock(j, n, journalBlocks), journalBlocks,
-                dev.name());
+                dev.name()).copies();
         ExtFs through = new ExtFs(dev, sb, gdt, copies, j);
         ByteBuffer replayedGdt = ByteBuffer.allocate(gdt.capacity()).order(ByteOrder.LITTLE_ENDIAN);
         for (long k = 0; k < gdtBlocks; k++) {
@@ -112,23 +136,6 @@ public final class ExtFs {
         return !journalCopies.isEmpty();
     }
 
-    /** metadata_csum: each descriptor's bg_checksum is the low 16 bits of CRC32C(seed, group, descriptor). */
-    private static void verifyGroupDescriptors(String device, Superblock sb, ByteBuffer gdt, int descSize)
-            throws ErrnoException {
-        ByteBuffer d = ByteBuffer.allocate(descSize).order(ByteOrder.LITTLE_ENDIAN);
-        for (long g = 0; g < sb.groupCount(); g++) {
-            int at = (int) (g * descSize);
-            d.put(0, gdt, at, descSize);
-            int stored = d.getShort(30) & 0xffff;
-            d.putShort(30, (short) 0);
-            int crc = Crc32c.update(Crc32c.updateInt(sb.checksumSeed(), (int) g), d, 0, descSize) & 0xffff;
-            if (crc != stored) {
-                throw new ErrnoException(Errno.EUCLEAN, String.format("%s: group descriptor %d: checksum 0x%04x, expected 0x%04x",
-                        device, g, stored, crc));
-            }
-        }
-    }
-
     /** {@code ext4} if extents or 64bit are on, {@code ext3} if it has a journal, else {@code ext2}. */
     public String type() {
         if ((sb.featureIncompat() & (Superblock.INCOMPAT_EXTENTS | Superblock.INCOMPAT_64BIT)) != 0) {
@@ -152,6 +159,10 @@ public final class ExtFs {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + what + ": block " + block
                     + " outside the filesystem (" + sb.blocksCount() + " blocks)");
         }
+        byte[] changed = dirty.get(block);
+        if (changed != null) {
+            return ByteBuffer.wrap(changed.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        }
         Journal.Copy copy = journalCopies.get(block);
         if (copy != null) {
             ByteBuffer b = journalBlock(journalInode, copy.journalBlock(), journalInode.size() / sb.blockSize());
@@ -165,25 +176,16 @@ public final class ExtFs {
         return b;
     }
 
-    /** A group descriptor's 32-bit field at {@code lo} widened with the 64-bit half at {@code hi}. */
-    private long groupField(long group, int lo, int hi) {
-        int at = (int) (group * (sb.has64bit() ? sb.descSize() : 32));
-        long v = Integer.toUnsignedLong(groupDescriptors.getInt(at + lo));
-        return sb.has64bit() ? v | (Integer.toUnsignedLong(groupDescriptors.getInt(at + hi)) << 32) : v;
-    }
-
-    /** bg_flags of a group: INODE_UNINIT 0x1, BLOCK_UNINIT 0x2, INODE_ZEROED 0x4. */
     int groupFlags(long group) {
-        int at = (int) (group * (sb.has64bit() ? sb.descSize() : 32));
-        return groupDescriptors.getShort(at + 18) & 0xffff;
+        return gd.flags(group);
     }
 
     long blockBitmap(long group) {
-        return groupField(group, 0, 32);
+        return gd.word(group, GroupDescriptors.BLOCK_BITMAP);
     }
 
     long inodeBitmap(long group) {
-        return groupField(group, 4, 36);
+        return gd.word(group, GroupDescriptors.INODE_BITMAP);
     }
 
     Superblock superblock() {
@@ -274,7 +276,7 @@ public final class ExtFs {
     }
 
     long inodeTable(long group) {
-        return groupField(group, 8, 40);
+        return gd.word(group, GroupDescriptors.INODE_TABLE);
     }
 
     /** Reads and checks inode {@code n}. */
@@ -475,7 +477,7 @@ public final class ExtFs {
                 for (int i = part.position(); i < part.limit(); i++) {
                     part.put(i, (byte) 0);
                 }
-            } else if (!journalCopies.isEmpty()) {
+            } else if (!journalCopies.isEmpty() || anyDirty(m.physical(), (within + n + bs - 1) / bs)) {
                 // Block by block, so that journal copies stand in where they exist.
                 n = Math.min(n, bs - within);
                 part.limit(part.position() + n);
@@ -702,6 +704,442 @@ public final class ExtFs {
         return all;
     }
 
+    // ---- read-write mounts ------------------------------------------------------------------------
+
+    /** Read-only incompatible... compatible features a writer must understand; others mount read-only. */
+    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x400;
+
+    /**
+     * How to mount: read-only or not, the wall clock for timestamps (a component takes time only
+     * from its host), and how many metadata blocks a transaction may gather before it commits.
+     */
+    public record MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks) {
+        public static MountOptions readOnlyMount() {
+            return new MountOptions(true, () -> 0L, 0);
+        }
+
+        public static MountOptions readWrite(LongSupplier wallNanos) {
+            return new MountOptions(false, wallNanos, 4096);
+        }
+    }
+
+    /**
+     * Mounts the filesystem. Read-write: a journal that needs recovery is replayed onto the disk
+     * first, the orphan list is processed, and the superblock is marked in use (needs_recovery
+     * with a journal, not-clean without) until {@link #unmount()}. An unknown read-only-compatible
+     * feature mounts read-only instead, with {@link #readOnlyReason()} saying why.
+     *
+     * @throws ErrnoException as {@link #open}; {@code EROFS} for read-write on a read-only device
+     */
+    public static ExtFs mount(BlockDevice dev, MountOptions options) throws ErrnoException {
+        ExtFs probe = open(dev);
+        if (options.readOnly()) {
+            return probe;
+        }
+        if (dev.isReadOnly()) {
+            throw new ErrnoException(Errno.EROFS, dev.name() + ": the device is read-only");
+        }
+        Superblock sb = probe.sb;
+        int unknownRo = sb.featureRoCompat() & ~RO_COMPAT_WRITABLE;
+        int unknownCompat = sb.featureCompat() & ~(0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x200 | 0x800 | 0x1000);
+        if (unknownRo != 0 || unknownCompat != 0 || (sb.featureIncompat() & Superblock.INCOMPAT_JOURNAL_DEV) != 0) {
+            probe.readOnlyReason = "read-only: features this writer does not maintain: ro_compat 0x"
+                    + Integer.toHexString(unknownRo) + ", compat 0x" + Integer.toHexString(unknownCompat);
+            return probe;
+        }
+        if (sb.needsRecovery() && sb.hasJournal()) {
+            Inode j = probe.journalInode;
+            long blocks = j.size() / sb.blockSize();
+            Journal.Recovery rec = Journal.recover(n -> probe.journalBlock(j, n, blocks), blocks, dev.name());
+            for (long block : rec.copies().keySet()) {
+                if (block <= 0 || block >= sb.blocksCount()) {
+                    throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": journal replays block " + block
+                            + " outside the filesystem");
+                }
+            }
+            JournalWriter.replay(dev, sb.blockSize(), probe.journalMap(j), rec, dev.name());
+            ExtFs replayed = open(dev);
+            return replayed.startWriting(options);
+        }
+        return probe.startWriting(options);
+    }
+
+    private ExtFs startWriting(MountOptions options) throws ErrnoException {
+        ExtFs fs = new ExtFs(dev, sb, groupDescriptors, Map.of(), null, options.wallNanos(),
+                Math.max(16, options.maxTransactionBlocks()));
+        fs.allocator = new Allocator(fs, sb, fs.gd);
+        fs.writer = new ExtWriter(fs, fs.allocator);
+        ByteBuffer raw = fs.rawSuperblock();
+        fs.lastOrphan = Integer.toUnsignedLong(raw.getInt(0xE8));
+        if (sb.hasJournal() && sb.journalInum() != 0) {
+            Inode j = fs.inode(sb.journalInum());
+            fs.journal = JournalWriter.open(dev, sb.blockSize(), fs.journalMap(j), dev.name());
+        }
+        // Mark the filesystem in use, directly: a crash from here on is seen by the next mount and by e2fsck.
+        fs.patchSuperblockOnDisk(true);
+        fs.lock.lock();
+        try {
+            if (fs.writer.processOrphans() > 0) {
+                fs.commit();
+            }
+        } finally {
+            fs.lock.unlock();
+        }
+        return fs;
+    }
+
+    /** Journal block n to filesystem block, for every block of the journal inode. */
+    private long[] journalMap(Inode j) throws ErrnoException {
+        long blocks = j.size() / sb.blockSize();
+        if (blocks < 16 || blocks > (1 << 24)) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": journal of " + blocks + " blocks");
+        }
+        long[] out = new long[(int) blocks];
+        for (long n = 0; n < blocks; ) {
+            Mapping m = map(j, n);
+            if (m.physical() == 0) {
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": journal block " + n + " is a hole");
+            }
+            for (long k = 0; k < m.run() && n < blocks; k++, n++) {
+                out[(int) n] = m.physical() + k;
+            }
+        }
+        return out;
+    }
+
+    /** Why a read-write mount came out read-only; null if it did not. */
+    public String readOnlyReason() {
+        return readOnlyReason;
+    }
+
+    public boolean isReadOnly() {
+        return writer == null;
+    }
+
+    ExtWriter writer() throws ErrnoException {
+        if (writer == null) {
+            throw new ErrnoException(Errno.EROFS, dev.name() + (readOnlyReason != null ? ": " + readOnlyReason
+                    : ": mounted read-only"));
+        }
+        return writer;
+    }
+
+    String deviceName() {
+        return dev.name();
+    }
+
+    long now() {
+        return wallNanos != null ? wallNanos.getAsLong() : 0;
+    }
+
+    long lastOrphan() {
+        return lastOrphan;
+    }
+
+    void lastOrphan(long ino) {
+        lastOrphan = ino;
+        superblockChanged = true;
+    }
+
+    /** {@code DT_*}-style file type of the directory entry for {@code mode}, if the filetype feature is on. */
+    int fileTypeCode(int mode) {
+        if ((sb.featureIncompat() & Superblock.INCOMPAT_FILETYPE) == 0) {
+            return 0;
+        }
+        switch (mode & Inode.S_IFMT) {
+            case Inode.S_IFREG: return 1;
+            case Inode.S_IFDIR: return 2;
+            case 0x2000: return 3;
+            case 0x6000: return 4;
+            case 0x1000: return 5;
+            case 0xC000: return 6;
+            case Inode.S_IFLNK: return 7;
+            default: return 0;
+        }
+    }
+
+    // ---- metadata buffers of the running transaction ------------------------------------------
+
+    private boolean anyDirty(long first, long count) {
+        if (dirty.isEmpty()) {
+            return false;
+        }
+        for (long k = 0; k < count; k++) {
+            if (dirty.containsKey(first + k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A metadata block as the running transaction sees it (a copy: changes go through {@link #metaForWrite}). */
+    ByteBuffer metaForRead(long block, String what) throws ErrnoException {
+        return readBlock(block, what);
+    }
+
+    /** A metadata block to change in place; it joins the running transaction. */
+    ByteBuffer metaForWrite(long block, String what) throws ErrnoException {
+        byte[] b = dirty.get(block);
+        if (b == null) {
+            b = block == 0 ? blockZero().array() : readBlock(block, what).array();
+            dirty.put(block, b);
+        }
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** A metadata block that starts out zeroed (new bitmaps, directory and extent blocks). */
+    ByteBuffer metaZeroed(long block) throws ErrnoException {
+        if (block <= 0 || block >= sb.blocksCount()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": writing metadata block " + block
+                    + " outside the filesystem");
+        }
+        byte[] b = new byte[sb.blockSize()];
+        dirty.put(block, b);
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** File data goes straight to the device: ordered mode, data before the metadata that points at it. */
+    void writeData(long offset, ByteBuffer src) throws ErrnoException {
+        if (offset < 0 || offset + src.remaining() > sb.blocksCount() * sb.blockSize()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": data write at byte " + offset + " outside the filesystem");
+        }
+        dev.write(offset, src);
+    }
+
+    void readData(long offset, ByteBuffer dst) throws ErrnoException {
+        dev.read(offset, dst);
+    }
+
+    /** Superblock, group descriptor copies, reserved GDT blocks, bitmaps and inode tables: {start, count} runs. */
+    List<long[]> layoutMetadata() {
+        if (layout == null) {
+            List<long[]> out = new ArrayList<>();
+            long gdtBlocks = (sb.groupCount() * gd.descSize() + sb.blockSize() - 1) / sb.blockSize();
+            long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
+            for (long g = 0; g < sb.groupCount(); g++) {
+                long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
+                if (sb.hasSuperblockCopy(g)) {
+                    out.add(new long[] {start, 1 + gdtBlocks + sb.reservedGdtBlocks()});
+                }
+                out.add(new long[] {blockBitmap(g), 1});
+                out.add(new long[] {inodeBitmap(g), 1});
+                out.add(new long[] {inodeTable(g), tableBlocks});
+            }
+            layout = out;
+        }
+        return layout;
+    }
+
+    // ---- inodes being written -------------------------------------------------------------------
+
+    private long inodeBlock(long n) {
+        long group = (n - 1) / sb.inodesPerGroup();
+        long index = (n - 1) % sb.inodesPerGroup();
+        return inodeTable(group) + index * sb.inodeSize() / sb.blockSize();
+    }
+
+    private int inodeOffset(long n) {
+        return (int) ((n - 1) % sb.inodesPerGroup() * sb.inodeSize() % sb.blockSize());
+    }
+
+    RawInode readRawInode(long n) throws ErrnoException {
+        inode(n); // range and checksum checks
+        ByteBuffer b = readBlock(inodeBlock(n), "inode table");
+        byte[] raw = new byte[sb.inodeSize()];
+        b.get(inodeOffset(n), raw);
+        return new RawInode(n, raw);
+    }
+
+    void writeInode(RawInode n) throws ErrnoException {
+        ByteBuffer b = n.b;
+        if (sb.hasMetadataCsum()) {
+            int size = sb.inodeSize();
+            boolean hasHi = size > 128 && (b.getShort(128) & 0xffff) >= 4;
+            b.putShort(124, (short) 0);
+            if (hasHi) {
+                b.putShort(130, (short) 0);
+            }
+            int crc = Crc32c.updateInt(sb.checksumSeed(), (int) n.number);
+            crc = Crc32c.updateInt(crc, b.getInt(100));
+            crc = Crc32c.update(crc, b, 0, size);
+            b.putShort(124, (short) crc);
+            if (hasHi) {
+                b.putShort(130, (short) (crc >>> 16));
+            }
+        }
+        metaForWrite(inodeBlock(n.number), "inode table").put(inodeOffset(n.number), b.array());
+    }
+
+    void zeroInodeSlot(long n) throws ErrnoException {
+        metaForWrite(inodeBlock(n), "inode table").put(inodeOffset(n), new byte[sb.inodeSize()]);
+    }
+
+    int inodeSeed(long number, int generation) {
+        return Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) number), generation);
+    }
+
+    /** An extent tree block of {@code ino}, checked. */
+    ByteBuffer extentBlock(RawInode ino, long block) throws ErrnoException {
+        ByteBuffer node = readBlock(block, "inode " + ino.number + " extent block " + block);
+        if (sb.hasMetadataCsum()) {
+            int max = node.getShort(4) & 0xffff;
+            if (12 + 12L * max + 4 > node.capacity()) {
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + ino.number + " extent block " + block
+                        + ": eh_max " + max);
+            }
+            int crc = Crc32c.update(inodeSeed(ino.number, ino.generation()), node, 0, 12 + 12 * max);
+            if (node.getInt(12 + 12 * max) != crc) {
+                throw new ErrnoException(Errno.EUCLEAN, String.format("%s: inode %d extent block %d: checksum 0x%08x, expected 0x%08x",
+                        dev.name(), ino.number, block, node.getInt(12 + 12 * max), crc));
+            }
+        }
+        return node;
+    }
+
+    void sealExtentBlock(RawInode ino, ByteBuffer b, int max) {
+        if (sb.hasMetadataCsum()) {
+            b.putInt(12 + 12 * max, Crc32c.update(inodeSeed(ino.number, ino.generation()), b, 0, 12 + 12 * max));
+        }
+    }
+
+    void sealXattrBlock(long block, ByteBuffer b) {
+        if (sb.hasMetadataCsum()) {
+            b.putInt(16, 0);
+            int crc = Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) block), (int) (block >>> 32));
+            b.putInt(16, Crc32c.update(crc, b, 0, b.capacity()));
+        }
+    }
+
+    // ---- commits --------------------------------------------------------------------------------
+
+    private int superblockBlock() {
+        return Superblock.OFFSET / sb.blockSize();
+    }
+
+    private int superblockOffset() {
+        return Superblock.OFFSET % sb.blockSize();
+    }
+
+    /** Block 0, which holds the superblock when blocks are larger than 1 KiB (readBlock refuses 0 as a pointer). */
+    private ByteBuffer blockZero() throws ErrnoException {
+        byte[] changed = dirty.get(0L);
+        if (changed != null) {
+            return ByteBuffer.wrap(changed.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        ByteBuffer b = ByteBuffer.allocate(sb.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
+        dev.read(0, b);
+        return b;
+    }
+
+    private ByteBuffer rawSuperblock() throws ErrnoException {
+        ByteBuffer b = superblockBlock() == 0 ? blockZero() : readBlock(superblockBlock(), "superblock");
+        return b.slice(superblockOffset(), Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private void sealSuperblock(ByteBuffer raw) {
+        if (sb.hasMetadataCsum()) {
+            raw.putInt(1020, Crc32c.update(~0, raw, 0, 1020));
+        }
+    }
+
+    /** Patches the superblock's counters and state into the running transaction. */
+    private void superblockIntoTransaction() throws ErrnoException {
+        ByteBuffer blk = metaForWrite(superblockBlock(), "superblock");
+        ByteBuffer raw = blk.slice(superblockOffset(), Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        long freeBlocks = allocator.freeBlocks();
+        raw.putInt(12, (int) freeBlocks);
+        if (sb.has64bit()) {
+            raw.putInt(0x158, (int) (freeBlocks >>> 32));
+        }
+        raw.putInt(16, (int) allocator.freeInodes());
+        raw.putInt(0xE8, (int) lastOrphan);
+        raw.putInt(48, (int) (now() / 1_000_000_000L)); // s_wtime
+        sealSuperblock(raw);
+        superblockChanged = false;
+    }
+
+    /**
+     * Marks the on-disk superblock in use or clean, outside any transaction: needs_recovery with a
+     * journal, the valid-fs state bit without one, as the kernel does at mount and unmount.
+     */
+    private void patchSuperblockOnDisk(boolean inUse) throws ErrnoException {
+        ByteBuffer blk = ByteBuffer.allocate(sb.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
+        dev.read((long) superblockBlock() * sb.blockSize(), blk);
+        ByteBuffer raw = blk.slice(superblockOffset(), Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        if (journal != null) {
+            int incompat = raw.getInt(96);
+            raw.putInt(96, inUse ? incompat | Superblock.INCOMPAT_RECOVER : incompat & ~Superblock.INCOMPAT_RECOVER);
+        } else {
+            int state = raw.getShort(58) & 0xffff;
+            raw.putShort(58, (short) (inUse ? state & ~1 : state | 1));
+        }
+        if (inUse) {
+            raw.putInt(44, (int) (now() / 1_000_000_000L)); // s_mtime
+            raw.putShort(52, (short) (raw.getShort(52) + 1)); // s_mnt_count
+        }
+        sealSuperblock(raw);
+        dev.write((long) superblockBlock() * sb.blockSize(), blk.clear());
+        dev.flush();
+    }
+
+    /** Whether the running transaction has grown big enough to commit. */
+    void commitIfFull() throws ErrnoException {
+        if (dirty.size() >= maxTransactionBlocks || journal != null && dirty.size() >= journal.capacity() / 2) {
+            commit();
+        }
+    }
+
+    /**
+     * Commits the running transaction: deferred frees applied, descriptors and superblock sealed,
+     * then — after the data before it is flushed — through the journal if there is one, then home.
+     */
+    void commit() throws ErrnoException {
+        if (writer == null) {
+            return;
+        }
+        if (dirty.isEmpty() && !allocator.hasDeferredFrees() && !superblockChanged) {
+            return;
+        }
+        allocator.applyDeferredFrees();
+        BitSet groups = gd.sealChanged();
+        long gdtStart = sb.firstDataBlock() + 1;
+        for (int g = groups.nextSetBit(0); g >= 0; g = groups.nextSetBit(g + 1)) {
+            long offset = (long) g * gd.descSize();
+            long block = gdtStart + offset / sb.blockSize();
+            ByteBuffer w = metaForWrite(block, "group descriptors");
+            int within = (int) (offset % sb.blockSize());
+            w.put(within, groupDescriptors, (int) offset, gd.descSize());
+        }
+        superblockIntoTransaction();
+        dev.flush(); // ordered: file data reaches the disk before metadata that points at it
+        boolean journaled = journal != null && dirty.size() <= journal.capacity();
+        if (journaled) {
+            journal.log(dirty, now() / 1_000_000_000L);
+        }
+        for (Map.Entry<Long, byte[]> e : dirty.entrySet()) {
+            dev.write(e.getKey() * sb.blockSize(), ByteBuffer.wrap(e.getValue()));
+        }
+        dev.flush();
+        if (journaled) {
+            journal.checkpointed();
+        }
+        dirty.clear();
+    }
+
+    /** Commits, marks the filesystem clean and flushes; the object is read-only afterwards. */
+    public void unmount() throws ErrnoException {
+        lock.lock();
+        try {
+            if (writer != null) {
+                commit();
+                patchSuperblockOnDisk(false);
+                writer = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // ---- the public face -----------------------------------------------------------------------
 
     /** What {@code statvfs} tells of the filesystem, from the superblock's counters. */
@@ -710,8 +1148,10 @@ public final class ExtFs {
     }
 
     public StatVfs statvfs() {
-        long avail = Math.max(0, sb.freeBlocks() - sb.reservedBlocks());
-        return new StatVfs(sb.blockSize(), sb.blocksCount(), sb.freeBlocks(), avail, sb.inodesCount(), sb.freeInodes(), 255);
+        long free = allocator != null ? allocator.freeBlocks() : sb.freeBlocks();
+        long freeInodes = allocator != null ? allocator.freeInodes() : sb.freeInodes();
+        long avail = Math.max(0, free - sb.reservedBlocks());
+        return new StatVfs(sb.blockSize(), sb.blocksCount(), free, avail, sb.inodesCount(), freeInodes, 255);
     }
 
     /** What {@code stat} tells of a file. */

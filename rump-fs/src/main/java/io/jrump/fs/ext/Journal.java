@@ -35,6 +35,10 @@ final class Journal {
     record Copy(long journalBlock, boolean escaped) {
     }
 
+    /** What recovery found: the newest copy of each block, and the sequence the next transaction takes. */
+    record Recovery(Map<Long, Copy> copies, int nextSequence) {
+    }
+
     /** Reads a journal block by its number in the journal. */
     interface BlockSource {
         ByteBuffer read(long journalBlock) throws ErrnoException;
@@ -44,7 +48,7 @@ final class Journal {
     }
 
     /** The newest committed copy of each filesystem block, revokes applied. */
-    static Map<Long, Copy> recover(BlockSource journal, long journalBlocks, String where) throws ErrnoException {
+    static Recovery recover(BlockSource journal, long journalBlocks, String where) throws ErrnoException {
         ByteBuffer sb = journal.read(0);
         if (sb.getInt(0) != MAGIC || (sb.getInt(4) != SUPERBLOCK_V1 && sb.getInt(4) != SUPERBLOCK_V2)) {
             throw new ErrnoException(Errno.EUCLEAN, where + ": journal superblock: bad magic or type");
@@ -65,7 +69,7 @@ final class Journal {
                     + ((unknown & INCOMPAT_FAST_COMMIT) != 0 ? " (fast_commit)" : "") + " is not supported");
         }
         if (start == 0) {
-            return Map.of(); // clean: nothing to replay
+            return new Recovery(Map.of(), sequence); // clean: nothing to replay
         }
         boolean is64 = (incompat & INCOMPAT_64BIT) != 0;
         boolean v3 = (incompat & INCOMPAT_CSUM_V3) != 0;
@@ -135,7 +139,7 @@ final class Journal {
             }
             result.put(e.getKey(), new Copy(e.getValue()[0], e.getValue()[1] != 0));
         }
-        return result;
+        return new Recovery(result, expected);
     }
 
     private static long next(long block, long first, long maxLen) {

@@ -1,0 +1,232 @@
+package io.jrump.fs.ext;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Changing directory blocks: adding an entry where a record has slack (or in a new block at the
+ * end), removing one by folding it into the record before it, rewriting "..". With
+ * metadata_csum every block keeps its 12-byte checksum tail. An htree directory is turned into a
+ * plain linear one before its first change — its index blocks already parse as empty entries, so
+ * only the index flag and the checksum tails change — which e2fsck accepts and any later
+ * {@code e2fsck -D} can index again.
+ */
+final class DirWriter {
+    static final int TAIL = 12;
+
+    private final ExtFs fs;
+    private final ExtWriter writer;
+
+    DirWriter(ExtFs fs, ExtWriter writer) {
+        this.fs = fs;
+        this.writer = writer;
+    }
+
+    private int tail() {
+        return fs.superblock().hasMetadataCsum() ? TAIL : 0;
+    }
+
+    static int recLenFor(int nameLen) {
+        return (8 + nameLen + 3) & ~3;
+    }
+
+    /** Physical block of a directory's logical block {@code lb}; a hole is corruption. */
+    private long physical(RawInode dir, long lb) throws ErrnoException {
+        ExtFs.Mapping m = fs.map(dir.parsed(), lb);
+        if (m.physical() == 0) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number + ": hole at block " + lb);
+        }
+        return m.physical();
+    }
+
+    /** Adds {@code name → ino}; the caller has checked that the name is new. */
+    void add(RawInode dir, String name, long ino, int fileType) throws ErrnoException {
+        byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
+        if (dir.parsed().hasInlineData()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": directory inode " + dir.number
+                    + " keeps its entries inline (inline_data); changing it is not supported");
+        }
+        unindex(dir);
+        int need = recLenFor(nameBytes.length);
+        int bs = fs.blockSize();
+        int usable = bs - tail();
+        long blocks = dir.size() / bs;
+        for (long lb = 0; lb < blocks; lb++) {
+            long pb = physical(dir, lb);
+            ByteBuffer b = fs.metaForRead(pb, "directory block");
+            int at = 0;
+            while (at < usable) {
+                int recLen = recLen(b, at, dir, lb);
+                long entryIno = Integer.toUnsignedLong(b.getInt(at));
+                int used = entryIno == 0 ? 0 : recLenFor(b.get(at + 6) & 0xff);
+                if (recLen - used >= need) {
+                    ByteBuffer w = fs.metaForWrite(pb, "directory block");
+                    int newAt = at;
+                    if (used > 0) {
+                        w.putShort(at + 4, (short) used);
+                        newAt = at + used;
+                    }
+                    putEntry(w, newAt, ino, recLen - used, nameBytes, fileType);
+                    seal(dir, w);
+                    return;
+                }
+                at += recLen;
+            }
+        }
+        // No room: a new block at the end.
+        boolean largeDir = (fs.superblock().featureIncompat() & Superblock.INCOMPAT_LARGEDIR) != 0;
+        if (blocks >= (largeDir ? 1L << 32 : 1L << 21)) {
+            throw new ErrnoException(Errno.ENOSPC, fs.deviceName() + ": directory inode " + dir.number + " is at its size limit");
+        }
+        long pb = writer.appendBlock(dir, blocks);
+        ByteBuffer w = fs.metaZeroed(pb);
+        putEntry(w, 0, ino, usable, nameBytes, fileType);
+        seal(dir, w);
+    }
+
+    private int recLen(ByteBuffer b, int at, RawInode dir, long lb) throws ErrnoException {
+        int recLen = b.getShort(at + 4) & 0xffff;
+        if (recLen == 0 && fs.blockSize() == 65536) {
+            recLen = 65536;
+        }
+        int nameLen = b.get(at + 6) & 0xff;
+        if (recLen < 12 || recLen % 4 != 0 || at + recLen > fs.blockSize() - tail() && at + recLen != fs.blockSize()
+                || nameLen + 8 > recLen) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number + ", block " + lb
+                    + ", offset " + at + ": bad entry (rec_len " + recLen + ", name_len " + nameLen + ")");
+        }
+        return recLen;
+    }
+
+    private static void putEntry(ByteBuffer w, int at, long ino, int recLen, byte[] name, int fileType) {
+        w.putInt(at, (int) ino);
+        w.putShort(at + 4, (short) recLen);
+        w.put(at + 6, (byte) name.length);
+        w.put(at + 7, (byte) fileType);
+        w.put(at + 8, name);
+    }
+
+    /** A new directory's first block: "." and "..". */
+    void initBlock(RawInode dir, long pb, long parent) throws ErrnoException {
+        ByteBuffer w = fs.metaZeroed(pb);
+        int dirType = fs.fileTypeCode(Inode.S_IFDIR);
+        putEntry(w, 0, dir.number, 12, new byte[] {'.'}, dirType);
+        putEntry(w, 12, parent, fs.blockSize() - tail() - 12, new byte[] {'.', '.'}, dirType);
+        seal(dir, w);
+    }
+
+    /** Removes the entry {@code name}; returns the inode it named. ENOENT if there is none. */
+    long remove(RawInode dir, String name) throws ErrnoException {
+        unindex(dir);
+        return find(dir, name, true, 0, -1);
+    }
+
+    /** Points "{@code ..}" at a new parent. */
+    void setParent(RawInode dir, long parent) throws ErrnoException {
+        find(dir, "..", false, parent, -1);
+    }
+
+    /** Repoints an existing entry at another inode (rename over an existing name). */
+    void replace(RawInode dir, String name, long ino, int fileType) throws ErrnoException {
+        unindex(dir);
+        find(dir, name, false, ino, fileType);
+    }
+
+    private static boolean nameIs(ByteBuffer b, int at, String name) {
+        byte[] want = name.getBytes(StandardCharsets.UTF_8);
+        int len = b.get(at + 6) & 0xff;
+        if (len != want.length) {
+            return false;
+        }
+        for (int i = 0; i < len; i++) {
+            if (b.get(at + 8 + i) != want[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Finds {@code name}: removes it, or repoints it at {@code newIno} (and type, unless negative). Returns the inode it named. */
+    private long find(RawInode dir, String name, boolean remove, long newIno, int newType) throws ErrnoException {
+        int bs = fs.blockSize();
+        for (long lb = 0; lb < dir.size() / bs; lb++) {
+            long pb = physical(dir, lb);
+            ByteBuffer b = fs.metaForRead(pb, "directory block");
+            int prev = -1;
+            for (int at = 0; at < bs - tail(); ) {
+                int recLen = recLen(b, at, dir, lb);
+                long entryIno = Integer.toUnsignedLong(b.getInt(at));
+                if (entryIno != 0 && nameIs(b, at, name)) {
+                    ByteBuffer w = fs.metaForWrite(pb, "directory block");
+                    if (!remove) {
+                        w.putInt(at, (int) newIno);
+                        if (newType >= 0) {
+                            w.put(at + 7, (byte) newType);
+                        }
+                    } else if (prev >= 0) {
+                        w.putShort(prev + 4, (short) (w.getShort(prev + 4) + recLen));
+                    } else {
+                        w.putInt(at, 0); // the first record of a block stays, empty
+                    }
+                    seal(dir, w);
+                    return entryIno;
+                }
+                prev = at;
+                at += recLen;
+            }
+        }
+        throw new ErrnoException(Errno.ENOENT, name);
+    }
+
+    /** Writes the checksum tail of a directory block. */
+    void seal(RawInode dir, ByteBuffer w) {
+        if (tail() == 0) {
+            return;
+        }
+        int bs = fs.blockSize();
+        int at = bs - TAIL;
+        w.putInt(at, 0);
+        w.putShort(at + 4, (short) TAIL);
+        w.put(at + 6, (byte) 0);
+        w.put(at + 7, (byte) 0xDE);
+        w.putInt(at + 8, Crc32c.update(fs.inodeSeed(dir.number, dir.generation()), w, 0, at));
+    }
+
+    /**
+     * Turns an htree directory linear: clears the index flag and gives the root and internal
+     * index blocks — whose fake entries span the block — a proper checksum tail.
+     */
+    private void unindex(RawInode dir) throws ErrnoException {
+        if ((dir.flags() & RawInode.INDEX_FL) == 0) {
+            return;
+        }
+        dir.flags(dir.flags() & ~RawInode.INDEX_FL);
+        if (tail() == 0) {
+            return; // without checksums the index blocks already read as valid linear blocks
+        }
+        int bs = fs.blockSize();
+        for (long lb = 0; lb < dir.size() / bs; lb++) {
+            long pb = physical(dir, lb);
+            ByteBuffer b = fs.metaForRead(pb, "directory block");
+            int at = 0;
+            int last = 0;
+            while (at < bs - TAIL) {
+                last = at;
+                at += recLen(b, at, dir, lb);
+            }
+            if (at == bs - TAIL) {
+                continue; // a leaf: its records end at the checksum tail
+            }
+            // An index block: the root's ".." or a node's empty record spans the whole block.
+            ByteBuffer w = fs.metaForWrite(pb, "directory block");
+            int keep = last + (w.getInt(last) == 0 ? 8 : recLenFor(w.get(last + 6) & 0xff));
+            w.putShort(last + 4, (short) (bs - TAIL - last));
+            for (int i = keep; i < bs; i++) {
+                w.put(i, (byte) 0);
+            }
+            seal(dir, w);
+        }
+    }
+}

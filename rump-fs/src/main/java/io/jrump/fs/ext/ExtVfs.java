@@ -1,0 +1,342 @@
+package io.jrump.fs.ext;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.fs.vfs.Attributes;
+import io.jrump.fs.vfs.DirEntry;
+import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.StatVfs;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongPredicate;
+
+/**
+ * ext2/3/4 as the VFS sees it: the vnode operations on an {@link ExtFs}, each under the
+ * filesystem's lock, with the running transaction committed when it has grown large. Directory
+ * lookups go through a small name cache per directory, kept in step with every change, so that a
+ * directory of many thousands of entries is not parsed again for each name.
+ */
+public final class ExtVfs implements FileSystemOps {
+    private static final int MAX_CACHED_DIRS = 64;
+
+    private final ExtFs fs;
+    /** Directory inode → name → inode, for recently used directories (access order). */
+    private final Map<Long, Map<String, Long>> names = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Map<String, Long>> eldest) {
+            return size() > MAX_CACHED_DIRS;
+        }
+    };
+
+    public ExtVfs(ExtFs fs) {
+        this.fs = fs;
+    }
+
+    /** Mounts the ext filesystem on {@code dev}. */
+    public static ExtVfs mount(BlockDevice dev, ExtFs.MountOptions options) throws ErrnoException {
+        return new ExtVfs(ExtFs.mount(dev, options));
+    }
+
+    public ExtFs ext() {
+        return fs;
+    }
+
+    @FunctionalInterface
+    private interface Op<T> {
+        T run() throws ErrnoException;
+    }
+
+    private <T> T locked(Op<T> op) throws ErrnoException {
+        fs.lock.lock();
+        try {
+            return op.run();
+        } catch (RuntimeException e) {
+            // A corrupt structure that slipped past a check must not escape as an unchecked exception.
+            throw new ErrnoException(Errno.EIO, fs.deviceName() + ": " + e, e);
+        } finally {
+            fs.lock.unlock();
+        }
+    }
+
+    private <T> T changing(Op<T> op) throws ErrnoException {
+        return locked(() -> {
+            fs.writer();
+            try {
+                T result = op.run();
+                fs.commitIfFull();
+                return result;
+            } catch (ErrnoException e) {
+                names.clear(); // a failed change may have touched directories half way
+                throw e;
+            }
+        });
+    }
+
+    @Override
+    public String type() {
+        return fs.type();
+    }
+
+    @Override
+    public long rootInode() {
+        return ExtFs.ROOT_INODE;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return fs.isReadOnly();
+    }
+
+    @Override
+    public Attributes getattr(long ino) throws ErrnoException {
+        return locked(() -> attributes(fs.inode(ino)));
+    }
+
+    private Attributes attributes(Inode i) {
+        long rdev = 0;
+        int t = i.mode() & Inode.S_IFMT;
+        if (t == 0x2000 || t == 0x6000) {
+            ByteBuffer ib = ByteBuffer.wrap(i.block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            int old = ib.getInt(0);
+            if (old != 0) {
+                rdev = (old >>> 8 & 0xff) << 8 | old & 0xff;
+            } else {
+                int nw = ib.getInt(4);
+                long major = nw >>> 8 & 0xfff;
+                long minor = nw & 0xff | (nw >>> 12 & 0xfff00);
+                rdev = (major << 8) | (minor & 0xff) | ((minor & ~0xffL) << 12);
+            }
+        }
+        return new Attributes(i.number(), i.mode(), i.linksCount(), i.uid(), i.gid(), rdev, i.size(), i.blocks512(),
+                fs.blockSize(), i.atime() * 1_000_000_000L + i.atimeNs(), i.mtime() * 1_000_000_000L + i.mtimeNs(),
+                i.ctime() * 1_000_000_000L + i.ctimeNs());
+    }
+
+    private Map<String, Long> namesOf(long dir) throws ErrnoException {
+        Map<String, Long> m = names.get(dir);
+        if (m == null) {
+            List<ExtFs.DirEntry> entries = fs.readDir(fs.inode(dir));
+            m = new HashMap<>(entries.size() * 2);
+            for (ExtFs.DirEntry e : entries) {
+                m.put(e.name(), e.inode());
+            }
+            names.put(dir, m);
+        }
+        return m;
+    }
+
+    @Override
+    public long lookup(long dir, String name) throws ErrnoException {
+        return locked(() -> {
+            Long ino = namesOf(dir).get(name);
+            if (ino == null) {
+                throw new ErrnoException(Errno.ENOENT, name);
+            }
+            return ino;
+        });
+    }
+
+    @Override
+    public List<DirEntry> readdir(long dir) throws ErrnoException {
+        return locked(() -> {
+            List<DirEntry> out = new ArrayList<>();
+            for (ExtFs.DirEntry e : fs.readDir(fs.inode(dir))) {
+                out.add(new DirEntry(e.name(), e.inode(), dtype(e.fileType())));
+            }
+            return out;
+        });
+    }
+
+    private static int dtype(int extType) {
+        switch (extType) {
+            case 1: return DirEntry.DT_REG;
+            case 2: return DirEntry.DT_DIR;
+            case 3: return DirEntry.DT_CHR;
+            case 4: return DirEntry.DT_BLK;
+            case 5: return DirEntry.DT_FIFO;
+            case 6: return DirEntry.DT_SOCK;
+            case 7: return DirEntry.DT_LNK;
+            default: return DirEntry.DT_UNKNOWN;
+        }
+    }
+
+    /** Keeps the cached names of a directory in step; unknown directories are left uncached. */
+    private void named(long dir, String name, long ino) {
+        Map<String, Long> m = names.get(dir);
+        if (m != null) {
+            if (ino == 0) {
+                m.remove(name);
+            } else {
+                m.put(name, ino);
+            }
+        }
+    }
+
+    @Override
+    public long create(long dir, String name, int mode, long uid, long gid, long rdev) throws ErrnoException {
+        return changing(() -> {
+            if (namesOf(dir).containsKey(name)) {
+                throw new ErrnoException(Errno.EEXIST, name);
+            }
+            long ino = fs.writer().create(dir, name, mode, uid, gid, rdev);
+            named(dir, name, ino);
+            return ino;
+        });
+    }
+
+    @Override
+    public long symlink(long dir, String name, String target, long uid, long gid) throws ErrnoException {
+        return changing(() -> {
+            long ino = fs.writer().symlink(dir, name, target, uid, gid);
+            named(dir, name, ino);
+            return ino;
+        });
+    }
+
+    @Override
+    public void link(long dir, String name, long ino) throws ErrnoException {
+        changing(() -> {
+            fs.writer().link(dir, name, ino);
+            named(dir, name, ino);
+            return null;
+        });
+    }
+
+    @Override
+    public void unlink(long dir, String name, boolean open) throws ErrnoException {
+        changing(() -> {
+            fs.writer().unlink(dir, name, open);
+            named(dir, name, 0);
+            return null;
+        });
+    }
+
+    @Override
+    public void rmdir(long dir, String name, boolean open) throws ErrnoException {
+        changing(() -> {
+            Long ino = namesOf(dir).get(name);
+            fs.writer().rmdir(dir, name, open);
+            named(dir, name, 0);
+            if (ino != null) {
+                names.remove(ino);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void rename(long fromDir, String fromName, long toDir, String toName, LongPredicate open)
+            throws ErrnoException {
+        changing(() -> {
+            fs.writer().rename(fromDir, fromName, toDir, toName, open);
+            names.remove(fromDir);
+            names.remove(toDir);
+            return null;
+        });
+    }
+
+    @Override
+    public String readlink(long ino) throws ErrnoException {
+        return locked(() -> fs.readlink(fs.inode(ino)));
+    }
+
+    @Override
+    public int read(long ino, long pos, ByteBuffer dst) throws ErrnoException {
+        return locked(() -> {
+            Inode i = fs.inode(ino);
+            if (i.isDir()) {
+                throw new ErrnoException(Errno.EISDIR, "inode " + ino);
+            }
+            int n = fs.read(i, pos, dst);
+            dst.position(dst.position() + n);
+            return n;
+        });
+    }
+
+    @Override
+    public int write(long ino, long pos, ByteBuffer src) throws ErrnoException {
+        return changing(() -> fs.writer().write(ino, pos, src));
+    }
+
+    @Override
+    public void truncate(long ino, long size) throws ErrnoException {
+        changing(() -> {
+            fs.writer().truncate(ino, size);
+            return null;
+        });
+    }
+
+    @Override
+    public void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException {
+        changing(() -> {
+            fs.writer().setattr(ino, mode, uid, gid, atimeNanos, mtimeNanos);
+            return null;
+        });
+    }
+
+    @Override
+    public long seek(long ino, long offset, boolean hole) throws ErrnoException {
+        return locked(() -> {
+            Inode i = fs.inode(ino);
+            long size = i.size();
+            if (offset < 0 || offset >= size) {
+                throw new ErrnoException(Errno.ENXIO, "offset " + offset + " of a file of " + size + " bytes");
+            }
+            if (i.hasInlineData() || !(i.isRegular() || i.isDir())) {
+                return hole ? size : offset;
+            }
+            int bs = fs.blockSize();
+            long lb = offset / bs;
+            long lastBlock = (size - 1) / bs;
+            while (lb <= lastBlock) {
+                ExtFs.Mapping m = fs.map(i, lb);
+                boolean isData = m.physical() != 0 && !m.unwritten();
+                if (isData != hole) {
+                    return Math.max(offset, lb * bs);
+                }
+                lb += Math.max(1, m.run());
+            }
+            if (hole) {
+                return size; // the end of a file counts as a hole
+            }
+            throw new ErrnoException(Errno.ENXIO, "no data after offset " + offset);
+        });
+    }
+
+    @Override
+    public void released(long ino) throws ErrnoException {
+        locked(() -> {
+            if (!fs.isReadOnly()) {
+                fs.writer().releaseOrphan(ino);
+                fs.commitIfFull();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void sync() throws ErrnoException {
+        locked(() -> {
+            fs.commit();
+            return null;
+        });
+    }
+
+    @Override
+    public StatVfs statvfs() throws ErrnoException {
+        return locked(() -> {
+            ExtFs.StatVfs v = fs.statvfs();
+            return new StatVfs(v.blockSize(), v.blocks(), v.freeBlocks(), v.availableBlocks(), v.inodes(), v.freeInodes(),
+                    v.nameMax(), fs.isReadOnly());
+        });
+    }
+
+    @Override
+    public void close() throws ErrnoException {
+        fs.unmount();
+    }
+}

@@ -1,0 +1,6 @@
+package io.jrump.fs.vfs;
+
+/** What {@code statvfs(3)} reports of a mounted filesystem. */
+public record StatVfs(int blockSize, long blocks, long freeBlocks, long availableBlocks, long files, long freeFiles,
+                      int nameMax, boolean readOnly) {
+}
