@@ -27,6 +27,15 @@ public interface HostProvider {
         return Optional.empty();
     }
 
+    /**
+     * A new instance of this host with its default settings, for code that finds hosts through
+     * {@link java.util.ServiceLoader} rather than naming one (a {@code java.nio.file} provider, say);
+     * empty if the host needs settings only its own API can give. The caller closes it.
+     */
+    default Optional<Hypercalls> createDefault(String instanceName) {
+        return Optional.empty();
+    }
+
     /** The kinds of device names the host opens, one line each, for help output. */
     java.util.List<String> deviceNames();
 }

@@ -1,5 +1,6 @@
 /**
- * Filesystems: the VFS with POSIX-like syscalls, ext2/3/4, FAT, ISO9660, a java.nio.file provider and a FUSE protocol server.
- * Nothing is implemented here yet; see docs/features.md for what is planned.
+ * Filesystems: the VFS with POSIX-like syscalls ({@link io.jrump.fs.vfs}), ext2/3/4
+ * ({@link io.jrump.fs.ext}), and {@link io.jrump.fs.Mounts} to open the filesystem inside a disk
+ * image or partition in one call.
  */
 package io.jrump.fs;

@@ -24,6 +24,7 @@ public final class ExtVfs implements FileSystemOps {
     private static final int MAX_CACHED_DIRS = 64;
 
     private final ExtFs fs;
+    private final List<AutoCloseable> owned = new ArrayList<>();
     /** Directory inode → name → inode, for recently used directories (access order). */
     private final Map<Long, Map<String, Long>> names = new java.util.LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -39,6 +40,12 @@ public final class ExtVfs implements FileSystemOps {
     /** Mounts the ext filesystem on {@code dev}. */
     public static ExtVfs mount(BlockDevice dev, ExtFs.MountOptions options) throws ErrnoException {
         return new ExtVfs(ExtFs.mount(dev, options));
+    }
+
+    /** Things to close after unmounting (the cache and device below), in the order given. */
+    public ExtVfs closing(AutoCloseable... things) {
+        owned.addAll(java.util.Arrays.asList(things));
+        return this;
     }
 
     public ExtFs ext() {
@@ -337,6 +344,20 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public void close() throws ErrnoException {
-        fs.unmount();
+        try {
+            fs.unmount();
+        } finally {
+            for (AutoCloseable c : owned) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    if (e instanceof ErrnoException ee) {
+                        throw ee;
+                    }
+                    throw new ErrnoException(Errno.EIO, fs.deviceName() + ": closing: " + e, e);
+                }
+            }
+            owned.clear();
+        }
     }
 }

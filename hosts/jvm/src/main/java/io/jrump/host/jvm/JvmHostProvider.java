@@ -1,9 +1,11 @@
 package io.jrump.host.jvm;
 
 import io.jrump.hypercall.HostProvider;
+import io.jrump.hypercall.Hypercalls;
 import java.util.List;
+import java.util.Optional;
 
-/** Lists the JVM host for {@code rump hosts}. */
+/** Lists the JVM host for {@code rump hosts}, and makes one for code that finds hosts through ServiceLoader. */
 public final class JvmHostProvider implements HostProvider {
     @Override
     public String name() {
@@ -13,6 +15,11 @@ public final class JvmHostProvider implements HostProvider {
     @Override
     public String description() {
         return "portable userspace host: real clock, event-loop thread, host files, in-process switch";
+    }
+
+    @Override
+    public Optional<Hypercalls> createDefault(String instanceName) {
+        return Optional.of(JvmHost.create(instanceName));
     }
 
     @Override
