@@ -50,6 +50,8 @@ public final class ExtFs {
     private boolean superblockChanged;
     private List<long[]> layout;
     private String readOnlyReason;
+    private long commits;
+    private int recoveredBlocks;
 
     private ExtFs(BlockDevice dev, Superblock sb, ByteBuffer groupDescriptors, Map<Long, Journal.Copy> journalCopies,
             Inode journalInode) {
@@ -752,14 +754,15 @@ public final class ExtFs {
             long blocks = j.size() / sb.blockSize();
             Journal.Recovery rec = Journal.recover(n -> probe.journalBlock(j, n, blocks), blocks, dev.name());
             for (long block : rec.copies().keySet()) {
-                if (block <= 0 || block >= sb.blocksCount()) {
+                if (block < 0 || block >= sb.blocksCount()) { // block 0 holds the superblock on 4 KiB filesystems
                     throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": journal replays block " + block
                             + " outside the filesystem");
                 }
             }
             JournalWriter.replay(dev, sb.blockSize(), probe.journalMap(j), rec, dev.name());
-            ExtFs replayed = open(dev);
-            return replayed.startWriting(options);
+            ExtFs replayed = open(dev).startWriting(options);
+            replayed.recoveredBlocks = rec.copies().size();
+            return replayed;
         }
         return probe.startWriting(options);
     }
@@ -1124,6 +1127,22 @@ public final class ExtFs {
             journal.checkpointed();
         }
         dirty.clear();
+        commits++;
+    }
+
+    /** How many blocks this mount replayed from the journal before it began (0 if it was clean). */
+    public int recoveredBlocks() {
+        return recoveredBlocks;
+    }
+
+    /** How many transactions this mount has committed: each is a point a crash can come back to. */
+    public long commits() {
+        lock.lock();
+        try {
+            return commits;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Commits, marks the filesystem clean and flushes; the object is read-only afterwards. */

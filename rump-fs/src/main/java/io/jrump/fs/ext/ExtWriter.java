@@ -384,12 +384,15 @@ final class ExtWriter {
         if (ino == 0) {
             throw new ErrnoException(Errno.ENOENT, fromName);
         }
+        RawInode n = load(ino);
+        boolean directory = isDir(n);
+        if (directory && fromDir != toDir) {
+            checkNotAncestor(ino, toDir); // before anything else, as Linux checks it
+        }
         long target = entry(d, toName);
         if (target == ino) {
             return; // the same file under both names: POSIX says do nothing
         }
-        RawInode n = load(ino);
-        boolean directory = isDir(n);
         RawInode t = target != 0 ? load(target) : null;
         if (t != null) {
             if (directory && !isDir(t)) {
@@ -401,9 +404,6 @@ final class ExtWriter {
             if (isDir(t) && !isEmpty(t)) {
                 throw new ErrnoException(Errno.ENOTEMPTY, toName);
             }
-        }
-        if (directory && fromDir != toDir) {
-            checkNotAncestor(ino, toDir);
         }
         if (t != null) {
             dirs.replace(d, toName, ino, fs.fileTypeCode(n.mode()));
