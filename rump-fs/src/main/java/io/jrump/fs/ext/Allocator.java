@@ -38,6 +38,26 @@ final class Allocator {
         this.freeInodes = inodes;
     }
 
+    /** The allocator's counters and deferred frees as they were when an operation began. */
+    record Savepoint(long freeBlocks, long freeInodes, int frees, long lastRunLength) {
+    }
+
+    Savepoint save() {
+        long last = deferredFrees.isEmpty() ? 0 : deferredFrees.get(deferredFrees.size() - 1)[1];
+        return new Savepoint(freeBlocks, freeInodes, deferredFrees.size(), last);
+    }
+
+    void restore(Savepoint s) {
+        freeBlocks = s.freeBlocks();
+        freeInodes = s.freeInodes();
+        while (deferredFrees.size() > s.frees()) {
+            deferredFrees.remove(deferredFrees.size() - 1);
+        }
+        if (s.frees() > 0) {
+            deferredFrees.get(s.frees() - 1)[1] = s.lastRunLength();
+        }
+    }
+
     long freeBlocks() {
         return freeBlocks;
     }

@@ -18,6 +18,8 @@ final class DirWriter {
 
     private final ExtFs fs;
     private final ExtWriter writer;
+    /** Directory inode → the logical block that last took an entry. */
+    private final java.util.Map<Long, Long> roomHint = new java.util.HashMap<>();
 
     DirWriter(ExtFs fs, ExtWriter writer) {
         this.fs = fs;
@@ -53,7 +55,10 @@ final class DirWriter {
         int bs = fs.blockSize();
         int usable = bs - tail();
         long blocks = dir.size() / bs;
-        for (long lb = 0; lb < blocks; lb++) {
+        // Start where the last entry went: a directory being filled has room at its end.
+        long start = Math.min(roomHint.getOrDefault(dir.number, 0L), Math.max(0, blocks - 1));
+        for (long k = 0; k < blocks; k++) {
+            long lb = (start + k) % blocks;
             long pb = physical(dir, lb);
             ByteBuffer b = fs.metaForRead(pb, "directory block");
             int at = 0;
@@ -70,6 +75,8 @@ final class DirWriter {
                     }
                     putEntry(w, newAt, ino, recLen - used, nameBytes, fileType);
                     seal(dir, w);
+                    roomHint.put(dir.number, lb);
+                    fs.dirCache.added(dir.number, name, ino);
                     return;
                 }
                 at += recLen;
@@ -84,6 +91,8 @@ final class DirWriter {
         ByteBuffer w = fs.metaZeroed(pb);
         putEntry(w, 0, ino, usable, nameBytes, fileType);
         seal(dir, w);
+        roomHint.put(dir.number, blocks);
+        fs.dirCache.added(dir.number, name, ino);
     }
 
     private int recLen(ByteBuffer b, int at, RawInode dir, long lb) throws ErrnoException {
@@ -120,18 +129,22 @@ final class DirWriter {
     /** Removes the entry {@code name}; returns the inode it named. ENOENT if there is none. */
     long remove(RawInode dir, String name) throws ErrnoException {
         unindex(dir);
-        return find(dir, name, true, 0, -1);
+        long ino = find(dir, name, true, 0, -1);
+        fs.dirCache.removed(dir.number, name);
+        return ino;
     }
 
     /** Points "{@code ..}" at a new parent. */
     void setParent(RawInode dir, long parent) throws ErrnoException {
         find(dir, "..", false, parent, -1);
+        fs.dirCache.added(dir.number, "..", parent);
     }
 
     /** Repoints an existing entry at another inode (rename over an existing name). */
     void replace(RawInode dir, String name, long ino, int fileType) throws ErrnoException {
         unindex(dir);
         find(dir, name, false, ino, fileType);
+        fs.dirCache.added(dir.number, name, ino);
     }
 
     private static boolean nameIs(ByteBuffer b, int at, String name) {

@@ -39,6 +39,7 @@ public final class ExtFs {
     private final Inode journalInode;
     /** Guards every operation: one writer or reader at a time, as the metadata buffers are shared. */
     final ReentrantLock lock = new ReentrantLock();
+    final DirCache dirCache = new DirCache(this);
     // Read-write state; null/unused on a read-only mount.
     private final LongSupplier wallNanos;
     private final Map<Long, byte[]> dirty = new LinkedHashMap<>();
@@ -875,14 +876,22 @@ public final class ExtFs {
         return false;
     }
 
-    /** A metadata block as the running transaction sees it (a copy: changes go through {@link #metaForWrite}). */
+    /**
+     * A metadata block as the running transaction sees it, to read only (a block already in the
+     * transaction is not copied); changes go through {@link #metaForWrite}.
+     */
     ByteBuffer metaForRead(long block, String what) throws ErrnoException {
+        byte[] changed = dirty.get(block);
+        if (changed != null) {
+            return ByteBuffer.wrap(changed).order(ByteOrder.LITTLE_ENDIAN).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        }
         return readBlock(block, what);
     }
 
     /** A metadata block to change in place; it joins the running transaction. */
     ByteBuffer metaForWrite(long block, String what) throws ErrnoException {
         byte[] b = dirty.get(block);
+        remember(block, b);
         if (b == null) {
             b = block == 0 ? blockZero().array() : readBlock(block, what).array();
             dirty.put(block, b);
@@ -896,9 +905,62 @@ public final class ExtFs {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": writing metadata block " + block
                     + " outside the filesystem");
         }
+        remember(block, dirty.get(block));
         byte[] b = new byte[sb.blockSize()];
         dirty.put(block, b);
         return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    // ---- undoing a failed operation --------------------------------------------------------------
+
+    /** While an operation runs: each block's bytes in the transaction before it (null: not in it). */
+    private Map<Long, byte[]> undo;
+    private Allocator.Savepoint allocatorBefore;
+    private long lastOrphanBefore;
+    private boolean superblockChangedBefore;
+
+    private void remember(long block, byte[] current) {
+        if (undo != null && !undo.containsKey(block)) {
+            undo.put(block, current == null ? null : current.clone());
+        }
+    }
+
+    /**
+     * Starts an operation that can be undone: if it fails half way — ENOSPC after the inode was
+     * allocated, corruption found in the middle — {@link #rollback()} puts the transaction back
+     * as it was, so a failed call changes nothing, as on Linux.
+     */
+    void begin() {
+        undo = new java.util.HashMap<>();
+        gd.begin();
+        allocatorBefore = allocator.save();
+        lastOrphanBefore = lastOrphan;
+        superblockChangedBefore = superblockChanged;
+    }
+
+    void end() {
+        undo = null;
+        gd.end();
+    }
+
+    /** Undoes the operation begun last (file data it wrote in place stays written, as on Linux). */
+    void rollback() {
+        if (undo == null) {
+            return;
+        }
+        undo.forEach((block, bytes) -> {
+            if (bytes == null) {
+                dirty.remove(block);
+            } else {
+                dirty.put(block, bytes);
+            }
+        });
+        undo = null;
+        gd.rollback();
+        allocator.restore(allocatorBefore);
+        lastOrphan = lastOrphanBefore;
+        superblockChanged = superblockChangedBefore;
+        dirCache.clear();
     }
 
     /** File data goes straight to the device: ordered mode, data before the metadata that points at it. */

@@ -16,22 +16,12 @@ import java.util.function.LongPredicate;
 
 /**
  * ext2/3/4 as the VFS sees it: the vnode operations on an {@link ExtFs}, each under the
- * filesystem's lock, with the running transaction committed when it has grown large. Directory
- * lookups go through a small name cache per directory, kept in step with every change, so that a
- * directory of many thousands of entries is not parsed again for each name.
+ * filesystem's lock, with the running transaction committed when it has grown large. Lookups go
+ * through the filesystem's directory name cache.
  */
 public final class ExtVfs implements FileSystemOps {
-    private static final int MAX_CACHED_DIRS = 64;
-
     private final ExtFs fs;
     private final List<AutoCloseable> owned = new ArrayList<>();
-    /** Directory inode → name → inode, for recently used directories (access order). */
-    private final Map<Long, Map<String, Long>> names = new java.util.LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, Map<String, Long>> eldest) {
-            return size() > MAX_CACHED_DIRS;
-        }
-    };
 
     public ExtVfs(ExtFs fs) {
         this.fs = fs;
@@ -72,14 +62,18 @@ public final class ExtVfs implements FileSystemOps {
     private <T> T changing(Op<T> op) throws ErrnoException {
         return locked(() -> {
             fs.writer();
+            fs.begin();
+            T result;
             try {
-                T result = op.run();
-                fs.commitIfFull();
-                return result;
-            } catch (ErrnoException e) {
-                names.clear(); // a failed change may have touched directories half way
+                result = op.run();
+            } catch (ErrnoException | RuntimeException e) {
+                fs.rollback(); // a failed call leaves no trace in the transaction
                 throw e;
+            } finally {
+                fs.end();
             }
+            fs.commitIfFull();
+            return result;
         });
     }
 
@@ -123,24 +117,11 @@ public final class ExtVfs implements FileSystemOps {
                 i.ctime() * 1_000_000_000L + i.ctimeNs());
     }
 
-    private Map<String, Long> namesOf(long dir) throws ErrnoException {
-        Map<String, Long> m = names.get(dir);
-        if (m == null) {
-            List<ExtFs.DirEntry> entries = fs.readDir(fs.inode(dir));
-            m = new HashMap<>(entries.size() * 2);
-            for (ExtFs.DirEntry e : entries) {
-                m.put(e.name(), e.inode());
-            }
-            names.put(dir, m);
-        }
-        return m;
-    }
-
     @Override
     public long lookup(long dir, String name) throws ErrnoException {
         return locked(() -> {
-            Long ino = namesOf(dir).get(name);
-            if (ino == null) {
+            long ino = fs.dirCache.lookup(dir, name);
+            if (ino == 0) {
                 throw new ErrnoException(Errno.ENOENT, name);
             }
             return ino;
@@ -171,44 +152,20 @@ public final class ExtVfs implements FileSystemOps {
         }
     }
 
-    /** Keeps the cached names of a directory in step; unknown directories are left uncached. */
-    private void named(long dir, String name, long ino) {
-        Map<String, Long> m = names.get(dir);
-        if (m != null) {
-            if (ino == 0) {
-                m.remove(name);
-            } else {
-                m.put(name, ino);
-            }
-        }
-    }
-
     @Override
     public long create(long dir, String name, int mode, long uid, long gid, long rdev) throws ErrnoException {
-        return changing(() -> {
-            if (namesOf(dir).containsKey(name)) {
-                throw new ErrnoException(Errno.EEXIST, name);
-            }
-            long ino = fs.writer().create(dir, name, mode, uid, gid, rdev);
-            named(dir, name, ino);
-            return ino;
-        });
+        return changing(() -> fs.writer().create(dir, name, mode, uid, gid, rdev));
     }
 
     @Override
     public long symlink(long dir, String name, String target, long uid, long gid) throws ErrnoException {
-        return changing(() -> {
-            long ino = fs.writer().symlink(dir, name, target, uid, gid);
-            named(dir, name, ino);
-            return ino;
-        });
+        return changing(() -> fs.writer().symlink(dir, name, target, uid, gid));
     }
 
     @Override
     public void link(long dir, String name, long ino) throws ErrnoException {
         changing(() -> {
             fs.writer().link(dir, name, ino);
-            named(dir, name, ino);
             return null;
         });
     }
@@ -217,7 +174,6 @@ public final class ExtVfs implements FileSystemOps {
     public void unlink(long dir, String name, boolean open) throws ErrnoException {
         changing(() -> {
             fs.writer().unlink(dir, name, open);
-            named(dir, name, 0);
             return null;
         });
     }
@@ -225,12 +181,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public void rmdir(long dir, String name, boolean open) throws ErrnoException {
         changing(() -> {
-            Long ino = namesOf(dir).get(name);
             fs.writer().rmdir(dir, name, open);
-            named(dir, name, 0);
-            if (ino != null) {
-                names.remove(ino);
-            }
             return null;
         });
     }
@@ -240,8 +191,6 @@ public final class ExtVfs implements FileSystemOps {
             throws ErrnoException {
         changing(() -> {
             fs.writer().rename(fromDir, fromName, toDir, toName, open);
-            names.remove(fromDir);
-            names.remove(toDir);
             return null;
         });
     }

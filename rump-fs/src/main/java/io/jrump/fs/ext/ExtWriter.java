@@ -75,12 +75,7 @@ final class ExtWriter {
 
     /** The inode {@code name} names in {@code dir}, or 0. */
     private long entry(RawInode dir, String name) throws ErrnoException {
-        for (ExtFs.DirEntry e : fs.readDir(dir.parsed())) {
-            if (e.name().equals(name)) {
-                return e.inode();
-            }
-        }
-        return 0;
+        return fs.dirCache.lookup(dir.number, name);
     }
 
     private long goalFor(long ino) {
@@ -247,6 +242,7 @@ final class ExtWriter {
             throw new ErrnoException(Errno.ENOTEMPTY, name);
         }
         dirs.remove(d, name);
+        fs.dirCache.dropped(ino);
         if (d.links() > 2) {
             d.links(d.links() - 1);
         }

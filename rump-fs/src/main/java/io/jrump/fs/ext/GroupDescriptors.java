@@ -33,6 +33,9 @@ final class GroupDescriptors {
     private final ByteBuffer table;
     private final int descSize;
     private final BitSet changed = new BitSet();
+    /** While an operation runs: each touched descriptor's bytes before it, to undo a failed operation. */
+    private java.util.Map<Integer, byte[]> undo;
+    private BitSet changedBefore;
 
     GroupDescriptors(Superblock sb, ByteBuffer table) {
         this.sb = sb;
@@ -52,6 +55,34 @@ final class GroupDescriptors {
         return (int) (group * descSize);
     }
 
+    void begin() {
+        undo = new java.util.HashMap<>();
+        changedBefore = (BitSet) changed.clone();
+    }
+
+    void end() {
+        undo = null;
+    }
+
+    void rollback() {
+        if (undo != null) {
+            undo.forEach((g, bytes) -> table.put(at(g), bytes));
+            changed.clear();
+            changed.or(changedBefore);
+            undo = null;
+        }
+    }
+
+    /** Called before a descriptor changes. */
+    private void touch(long group) {
+        changed.set((int) group);
+        if (undo != null && !undo.containsKey((int) group)) {
+            byte[] bytes = new byte[descSize];
+            table.get(at(group), bytes);
+            undo.put((int) group, bytes);
+        }
+    }
+
     private boolean wide() {
         return descSize >= 64;
     }
@@ -69,11 +100,11 @@ final class GroupDescriptors {
     }
 
     void setHalf(long group, int lo, long value) {
+        touch(group);
         table.putShort(at(group) + lo, (short) value);
         if (wide()) {
             table.putShort(at(group) + lo + 0x20, (short) (value >>> 16));
         }
-        changed.set((int) group);
     }
 
     int flags(long group) {
@@ -81,17 +112,17 @@ final class GroupDescriptors {
     }
 
     void setFlags(long group, int flags) {
+        touch(group);
         table.putShort(at(group) + FLAGS, (short) flags);
-        changed.set((int) group);
     }
 
     /** Stores a bitmap checksum: the low 16 bits, and the high 16 in 64-byte descriptors. */
     void setBitmapChecksum(long group, int lo, int crc) {
+        touch(group);
         table.putShort(at(group) + lo, (short) crc);
         if (wide()) {
             table.putShort(at(group) + lo + 0x20, (short) (crc >>> 16));
         }
-        changed.set((int) group);
     }
 
     /** The checksum a descriptor should carry; 0 when the filesystem has neither checksum feature. */

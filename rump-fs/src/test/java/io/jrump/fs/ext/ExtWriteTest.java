@@ -234,6 +234,45 @@ class ExtWriteTest {
         assertClean(img);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"ext2:1024", "ext4:4096"})
+    void runningOutOfSpaceAndInodesFailsCleanly(String spec) throws Exception {
+        String[] p = spec.split(":");
+        Path img = dir.resolve("full.img");
+        mke2fs(img, p[0], Integer.parseInt(p[1]), "8M", "-N", "64");
+        try (ExtVfs fs = mount(img)) {
+            long f = writeFile(fs, "/fill", new byte[0]);
+            byte[] chunk = random(1 << 20, 6);
+            long off = 0;
+            ErrnoException full = null;
+            while (full == null) {
+                try {
+                    fs.write(f, off, ByteBuffer.wrap(chunk));
+                    off += chunk.length;
+                } catch (ErrnoException e) {
+                    full = e;
+                }
+            }
+            assertEquals(Errno.ENOSPC, full.errno());
+            assertEquals(off, fs.getattr(f).size(), "the failed write changed nothing");
+            ErrnoException noInodes = null;
+            for (int i = 0; noInodes == null; i++) {
+                try {
+                    fs.create(fs.rootInode(), "n" + i, Attributes.S_IFREG | 0644, 0, 0, 0);
+                } catch (ErrnoException e) {
+                    noInodes = e;
+                }
+            }
+            assertEquals(Errno.ENOSPC, noInodes.errno());
+            ErrnoException mkdirFull = assertThrows(ErrnoException.class, () -> mkdir(fs, "/no-room"));
+            assertEquals(Errno.ENOSPC, mkdirFull.errno());
+            fs.truncate(f, 0);
+            fs.unlink(fs.rootInode(), "n0", false);
+            mkdir(fs, "/room-again");
+        }
+        assertClean(img);
+    }
+
     @Test
     void aReadOnlyMountRefusesChanges() throws Exception {
         Path img = image("ext4", 4096, "16M");
