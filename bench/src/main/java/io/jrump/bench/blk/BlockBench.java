@@ -11,9 +11,6 @@ import io.jrump.blk.image.Qcow2Image;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.ErrnoException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -180,12 +177,6 @@ public final class BlockBench {
     }
 
     private static double peakHeapMib() {
-        long peak = 0;
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == MemoryType.HEAP) {
-                peak += pool.getPeakUsage().getUsed();
-            }
-        }
-        return peak / 1048576.0;
+        return io.jrump.bench.Memory.peakHeapMib();
     }
 }

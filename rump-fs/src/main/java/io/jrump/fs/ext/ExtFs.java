@@ -485,6 +485,8 @@ public final class ExtFs {
                 n = Math.min(n, bs - within);
                 part.limit(part.position() + n);
                 part.put(part.position(), readBlock(m.physical(), "inode " + inode.number() + " data"), within, n);
+            } else if (within % dev.sectorSize() == 0 && n % dev.sectorSize() == 0) {
+                dev.read(m.physical() * bs + within, part); // aligned: straight into the caller's buffer
             } else {
                 // Whole blocks from the device, then the bytes wanted.
                 long firstByte = m.physical() * bs + within;
