@@ -21,7 +21,8 @@ final class Errors {
     /**
      * The checked exception for {@code e} on {@code file} (and {@code other}, the second path of a
      * copy, move or link, or null); {@code EROFS} is thrown as the unchecked
-     * {@link ReadOnlyFileSystemException} instead.
+     * {@link ReadOnlyFileSystemException} instead. Errno values without a standard exception
+     * become a {@link FileSystemException} whose reason is the VFS's whole message.
      */
     static IOException translate(ErrnoException e, String file, String other) {
         String reason = e.errno().description() + " (" + e.errno().name() + ")";
@@ -34,7 +35,7 @@ final class Errors {
             case ELOOP -> new FileSystemLoopException(file);
             case EXDEV -> new AtomicMoveNotSupportedException(file, other, reason);
             case EROFS -> throw new ReadOnlyFileSystemException();
-            default -> new FileSystemException(file, other, reason);
+            default -> new FileSystemException(file, other, e.getMessage());
         };
         x.initCause(e);
         return x;

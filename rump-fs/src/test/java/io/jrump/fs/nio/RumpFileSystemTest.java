@@ -420,7 +420,26 @@ class RumpFileSystemTest {
         }
         Images.run("dd", "if=" + disk, "of=" + fsImg, "bs=512", "skip=34816", "count=65536", "status=none");
         Images.assertClean(fsImg);
-        assertThrows(IOException.class, () -> open(disk, Map.of()));
+        IOException whole = assertThrows(IOException.class, () -> open(disk, Map.of()));
+        assertTrue(whole.getMessage().contains("partition"), whole.getMessage());
+    }
+
+    @Test
+    void aHostPassedInTheEnvIsUsedAndLeftOpen() throws Exception {
+        Path img = emptyImage();
+        try (io.jrump.host.jvm.JvmHost host = io.jrump.host.jvm.JvmHost.create("nio-test")) {
+            for (int i = 0; i < 2; i++) {
+                try (FileSystem fs = open(img, Map.of("host", host))) {
+                    Files.writeString(fs.getPath("/round-" + i), "x");
+                }
+            }
+            try (FileSystem fs = open(img, Map.of("host", host))) {
+                try (Stream<Path> s = Files.list(fs.getPath("/"))) {
+                    assertEquals(3, s.count());
+                }
+            }
+        }
+        Images.assertClean(img);
     }
 
     @Test
