@@ -19,7 +19,7 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AccessMode;
 import java.nio.file.ClosedFileSystemException;
@@ -52,6 +52,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -89,6 +90,7 @@ public final class RumpFileSystem extends FileSystem {
     private final RumpPath root = new RumpPath(this, "/");
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean open = true;
+    private final Set<RumpFileChannel> channels = ConcurrentHashMap.newKeySet();
 
     RumpFileSystem(RumpFileSystemProvider provider, Path image, Vfs vfs, Hypercalls ownedHost, boolean readOnly) {
         this.provider = provider;
@@ -111,6 +113,10 @@ public final class RumpFileSystem extends FileSystem {
 
     String imageUri() {
         return "file://" + image.toUri().getPath();
+    }
+
+    void forget(RumpFileChannel ch) {
+        channels.remove(ch);
     }
 
     /** Runs a VFS call under the read lock, naming {@code file} (and {@code other}) in any exception. */
@@ -141,8 +147,23 @@ public final class RumpFileSystem extends FileSystem {
         return provider;
     }
 
+    /**
+     * Closes the open channels (removing {@code DELETE_ON_CLOSE} files), unmounts, closes the image
+     * and the host if this filesystem made it. Idempotent.
+     */
     @Override
     public void close() throws IOException {
+        if (!open) {
+            return;
+        }
+        IOException failure = null;
+        for (RumpFileChannel ch : channels) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
         lock.writeLock().lock();
         try {
             if (!open) {
@@ -154,17 +175,20 @@ public final class RumpFileSystem extends FileSystem {
         }
         provider.removed(this);
         try {
-            vfs.close();
+            vfs.close(); // and any descriptor opened meanwhile
         } catch (ErrnoException e) {
-            throw Errors.translate(e, image.toString(), null);
+            failure = Errors.translate(e, image.toString(), null);
         } finally {
             if (ownedHost != null) {
                 try {
                     ownedHost.close();
                 } catch (Exception e) {
-                    throw new IOException("closing the host of " + image, e);
+                    failure = new IOException("closing the host of " + image, e);
                 }
             }
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 
@@ -425,7 +449,7 @@ public final class RumpFileSystem extends FileSystem {
         return mode;
     }
 
-    SeekableByteChannel newByteChannel(RumpPath p, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
+    FileChannel newByteChannel(RumpPath p, Set<? extends OpenOption> options, FileAttribute<?>... attrs)
             throws IOException {
         boolean read = false;
         boolean write = false;
@@ -480,7 +504,9 @@ public final class RumpFileSystem extends FileSystem {
         int mode = creationMode(attrs, 0666);
         int f = flags;
         int fd = call(p, null, v -> v.open(p.vfsPath(), f, mode));
-        return new RumpChannel(this, p, fd, flags, sync, deleteOnClose);
+        RumpFileChannel ch = new RumpFileChannel(this, p, fd, flags, sync, deleteOnClose);
+        channels.add(ch);
+        return ch;
     }
 
     DirectoryStream<Path> newDirectoryStream(RumpPath dir, DirectoryStream.Filter<? super Path> filter)

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.ClosedFileSystemException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -422,6 +423,43 @@ class RumpFileSystemTest {
         Images.assertClean(fsImg);
         IOException whole = assertThrows(IOException.class, () -> open(disk, Map.of()));
         assertTrue(whole.getMessage().contains("partition"), whole.getMessage());
+    }
+
+    @Test
+    void fileChannelsReadAndWriteAtPositionsAndTransfer() throws Exception {
+        Path img = emptyImage();
+        try (FileSystem fs = open(img, Map.of())) {
+            Path f = fs.getPath("/fc");
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap("0123456789".getBytes(UTF_8)), 100);
+                assertEquals(0, ch.position());
+                assertEquals(110, ch.size());
+                ByteBuffer b = ByteBuffer.allocate(3);
+                assertEquals(3, ch.read(b, 105));
+                assertEquals("567", new String(b.array(), UTF_8));
+                assertEquals(-1, ch.read(ByteBuffer.allocate(1), 110));
+                ch.write(new ByteBuffer[] {ByteBuffer.wrap("ab".getBytes(UTF_8)), ByteBuffer.wrap("cd".getBytes(UTF_8))});
+                assertEquals(4, ch.position());
+                ch.force(true);
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                assertEquals(10, ch.transferTo(100, 50, java.nio.channels.Channels.newChannel(out)));
+                assertEquals("0123456789", out.toString(UTF_8));
+                assertEquals(4, ch.transferFrom(java.nio.channels.Channels.newChannel(
+                        new java.io.ByteArrayInputStream("WXYZ".getBytes(UTF_8))), 0, 100));
+                assertThrows(UnsupportedOperationException.class, () -> ch.map(FileChannel.MapMode.READ_ONLY, 0, 1));
+            }
+            assertEquals("WXYZ", Files.readString(f).substring(0, 4));
+            FileChannel left = FileChannel.open(fs.getPath("/gone"), StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE);
+            left.write(ByteBuffer.wrap(new byte[100]));
+            fs.close();
+            assertFalse(left.isOpen());
+        }
+        try (FileSystem fs = open(img, Map.of())) {
+            assertFalse(Files.exists(fs.getPath("/gone")));
+        }
+        Images.assertClean(img);
     }
 
     @Test
