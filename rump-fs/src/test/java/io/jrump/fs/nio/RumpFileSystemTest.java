@@ -481,6 +481,23 @@ class RumpFileSystemTest {
     }
 
     @Test
+    void qcow2ImagesOpenLikeRawOnes() throws Exception {
+        Path raw = Images.ext4(tmp.resolve("tree.img"), hostTree());
+        Path qcow2 = tmp.resolve("tree.qcow2");
+        Images.run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString());
+        try (FileSystem fs = open(qcow2, Map.of())) {
+            assertEquals("hello, world\n", Files.readString(fs.getPath("/hello.txt")));
+            Files.writeString(fs.getPath("/a/new.txt"), "into qcow2");
+        }
+        Path back = tmp.resolve("back.img");
+        Images.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2.toString(), back.toString());
+        Images.assertClean(back);
+        try (FileSystem fs = open(back, Map.of("readOnly", true))) {
+            assertEquals("into qcow2", Files.readString(fs.getPath("/a/new.txt")));
+        }
+    }
+
+    @Test
     void pathsFollowUnixPathRules() throws Exception {
         Path img = emptyImage();
         try (FileSystem fs = open(img, Map.of())) {
