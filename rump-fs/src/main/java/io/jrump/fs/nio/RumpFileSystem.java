@@ -66,7 +66,9 @@ import java.util.regex.Pattern;
  * the host if this filesystem made it; afterwards every operation throws
  * {@link ClosedFileSystemException}.
  *
- * <p>Thread-safe: operations share a read lock, {@code close} takes the write lock.
+ * <p>Thread-safe: operations share a read lock, {@code close} takes the write lock (lock order:
+ * a channel's monitor, then this lock; {@code close} holds no lock while it closes channels).
+ * Operations block on the image's I/O.
  */
 public final class RumpFileSystem extends FileSystem {
     static final Set<String> VIEWS = Set.of("basic", "posix", "owner", "unix");

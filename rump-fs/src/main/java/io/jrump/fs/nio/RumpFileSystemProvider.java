@@ -62,7 +62,11 @@ import java.util.regex.Pattern;
  * a second open throws {@link FileSystemAlreadyExistsException}.
  *
  * <p>Unless the env passes a host, each filesystem makes its own through {@link HostProvider}
- * ({@code jvm} preferred) and closes it with the filesystem. Thread-safe.
+ * ({@code jvm} preferred) and closes it with the filesystem.
+ *
+ * <p>Thread-safe. Opening blocks while the image is read and its journal replayed; failures are
+ * the {@code java.nio.file} exceptions (a missing image is {@code NoSuchFileException}, an image
+ * that cannot be mounted a {@code FileSystemException} with the reason).
  */
 public final class RumpFileSystemProvider extends FileSystemProvider {
     public static final String SCHEME = "rump";
@@ -155,11 +159,10 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
         if (path.getFileSystem() != FileSystems.getDefault() || !Files.isRegularFile(path)) {
             throw new UnsupportedOperationException(path + " is not an image file");
         }
-        Env e = Env.parse(env);
-        if (!looksLikeImage(path, e.options().partition() != null)) {
+        if (!looksLikeImage(path, env.containsKey("partition"))) {
             throw new UnsupportedOperationException(path + " holds no ext filesystem, qcow2 image or partition table");
         }
-        return open(path.toRealPath(), e);
+        return open(path.toRealPath(), Env.parse(env)); // keys are checked only once the file is ours
     }
 
     private static boolean looksLikeImage(Path path, boolean partitionNamed) throws IOException {

@@ -498,6 +498,44 @@ class RumpFileSystemTest {
     }
 
     @Test
+    void copyAndMoveWorkBetweenTwoImages() throws Exception {
+        Path one = Images.ext4(tmp.resolve("one.img"), hostTree());
+        Path two = Images.ext4(tmp.resolve("two.img"), null);
+        try (FileSystem a = open(one, Map.of()); FileSystem b = open(two, Map.of())) {
+            Files.copy(a.getPath("/hello.txt"), b.getPath("/hello.txt"), StandardCopyOption.COPY_ATTRIBUTES);
+            assertEquals("hello, world\n", Files.readString(b.getPath("/hello.txt")));
+            assertEquals(Files.getLastModifiedTime(a.getPath("/hello.txt")),
+                    Files.getLastModifiedTime(b.getPath("/hello.txt")));
+            Files.move(a.getPath("/a/big.bin"), b.getPath("/big.bin"));
+            assertFalse(Files.exists(a.getPath("/a/big.bin")));
+            assertEquals(300_000, Files.size(b.getPath("/big.bin")));
+            assertThrows(java.nio.file.AtomicMoveNotSupportedException.class, () -> Files.move(a.getPath("/zero"),
+                    b.getPath("/zero"), StandardCopyOption.ATOMIC_MOVE));
+            assertThrows(FileAlreadyExistsException.class,
+                    () -> Files.copy(a.getPath("/hello.txt"), b.getPath("/hello.txt")));
+        }
+        Images.assertClean(one);
+        Images.assertClean(two);
+    }
+
+    @Test
+    void realPathsFollowLinksAndStopAtLoops() throws Exception {
+        Path img = emptyImage();
+        try (FileSystem fs = open(img, Map.of())) {
+            Files.createDirectories(fs.getPath("/x/y"));
+            Files.createSymbolicLink(fs.getPath("/x/toy"), fs.getPath("y"));
+            Files.createSymbolicLink(fs.getPath("/abs"), fs.getPath("/x/toy"));
+            Files.writeString(fs.getPath("/x/y/f"), "f");
+            assertEquals(fs.getPath("/x/y/f"), fs.getPath("/abs/../toy/./f").toRealPath());
+            assertEquals(fs.getPath("/x/y/f"), fs.getPath("abs/f").toRealPath());
+            Files.createSymbolicLink(fs.getPath("/loop1"), fs.getPath("loop2"));
+            Files.createSymbolicLink(fs.getPath("/loop2"), fs.getPath("loop1"));
+            assertThrows(FileSystemLoopException.class, () -> fs.getPath("/loop1").toRealPath());
+            assertThrows(FileSystemLoopException.class, () -> Files.readString(fs.getPath("/loop1")));
+        }
+    }
+
+    @Test
     void pathsFollowUnixPathRules() throws Exception {
         Path img = emptyImage();
         try (FileSystem fs = open(img, Map.of())) {
