@@ -119,6 +119,9 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
         /** Bytes, from a number or a string like {@code 64M}. */
         private static long size(String key, Object v) {
             if (v instanceof Number n) {
+                if (n.longValue() < 0) {
+                    throw new IllegalArgumentException("env key '" + key + "': negative size " + v);
+                }
                 return n.longValue();
             }
             Matcher m = SIZE.matcher(v.toString().trim());

@@ -536,6 +536,42 @@ class RumpFileSystemTest {
     }
 
     @Test
+    void threadsWorkOnOneFileSystemAtOnce() throws Exception {
+        Path img = emptyImage();
+        try (FileSystem fs = open(img, Map.of("cacheSize", 2 << 20))) {
+            List<Thread> threads = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < 4; t++) {
+                Path dir = fs.getPath("/t" + t);
+                threads.add(new Thread(() -> {
+                    try {
+                        Files.createDirectory(dir);
+                        for (int i = 0; i < 40; i++) {
+                            Path f = dir.resolve("f" + i);
+                            Files.write(f, new byte[i * 1000 + 1]);
+                            assertEquals(i * 1000 + 1, Files.size(f));
+                            if (i % 3 == 0) {
+                                Files.delete(f);
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            threads.forEach(Thread::start);
+            for (Thread th : threads) {
+                th.join();
+            }
+            assertEquals(List.of(), failures);
+            try (Stream<Path> s = Files.walk(fs.getPath("/")).filter(Files::isRegularFile)) {
+                assertEquals(4 * 26, s.count());
+            }
+        }
+        Images.assertClean(img);
+    }
+
+    @Test
     void pathsFollowUnixPathRules() throws Exception {
         Path img = emptyImage();
         try (FileSystem fs = open(img, Map.of())) {
