@@ -592,7 +592,7 @@ public final class ExtFs {
      * Whether a directory block ends in the 12-byte checksum tail (a fake entry: inode 0, rec_len
      * 12, name_len 0, type 0xDE). htree index blocks carry their checksum elsewhere and lack it.
      */
-    private static boolean hasDirTail(ByteBuffer block, int bs) {
+    static boolean hasDirTail(ByteBuffer block, int bs) {
         int at = bs - 12;
         return block.getInt(at) == 0 && (block.getShort(at + 4) & 0xffff) == 12 && block.get(at + 6) == 0
                 && (block.get(at + 7) & 0xff) == 0xDE;
@@ -1018,23 +1018,8 @@ public final class ExtFs {
     }
 
     void writeInode(RawInode n) throws ErrnoException {
-        ByteBuffer b = n.b;
-        if (sb.hasMetadataCsum()) {
-            int size = sb.inodeSize();
-            boolean hasHi = size > 128 && (b.getShort(128) & 0xffff) >= 4;
-            b.putShort(124, (short) 0);
-            if (hasHi) {
-                b.putShort(130, (short) 0);
-            }
-            int crc = Crc32c.updateInt(sb.checksumSeed(), (int) n.number);
-            crc = Crc32c.updateInt(crc, b.getInt(100));
-            crc = Crc32c.update(crc, b, 0, size);
-            b.putShort(124, (short) crc);
-            if (hasHi) {
-                b.putShort(130, (short) (crc >>> 16));
-            }
-        }
-        metaForWrite(inodeBlock(n.number), "inode table").put(inodeOffset(n.number), b.array());
+        ExtChecksums.sealInode(sb, n.number, n.b);
+        metaForWrite(inodeBlock(n.number), "inode table").put(inodeOffset(n.number), n.b.array());
     }
 
     void zeroInodeSlot(long n) throws ErrnoException {

@@ -53,7 +53,7 @@ public final class ExtVfs implements FileSystemOps {
             return op.run();
         } catch (RuntimeException e) {
             // A corrupt structure that slipped past a check must not escape as an unchecked exception.
-            throw new ErrnoException(Errno.EIO, fs.deviceName() + ": " + e, e);
+            throw new ErrnoException(Errno.EIO, fs.deviceName() + ": internal error: " + e, e);
         } finally {
             fs.lock.unlock();
         }
