@@ -274,12 +274,35 @@ class ExtWriteTest {
     }
 
     @Test
-    void aReadOnlyMountRefusesChanges() throws Exception {
+    void aReadOnlyMountRefusesChangesAndWritesNothing() throws Exception {
         Path img = image("ext4", 4096, "16M");
-        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY),
+        byte[] before = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(img));
+        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
                 ExtFs.MountOptions.readOnlyMount())) {
             ErrnoException e = assertThrows(ErrnoException.class, () -> writeFile(fs, "/x", new byte[1]));
             assertEquals(Errno.EROFS, e.errno());
+            fs.readdir(fs.rootInode());
+            fs.sync();
         }
+        assertArrayEquals(before, java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(img)),
+                "a read-only mount wrote to the image");
+    }
+
+    @Test
+    void anUnknownRoCompatFeatureMountsReadOnlyAndAnUnknownIncompatOneNotAtAll() throws Exception {
+        Path img = image("ext4", 4096, "16M");
+        run("debugfs", "-w", "-R", "ssv feature_ro_compat 0x8000046b", img.toString());
+        try (ExtVfs fs = mount(img)) {
+            assertTrue(fs.isReadOnly());
+            assertTrue(fs.ext().readOnlyReason().contains("ro_compat 0x80000000"), fs.ext().readOnlyReason());
+            ErrnoException e = assertThrows(ErrnoException.class, () -> writeFile(fs, "/x", new byte[1]));
+            assertEquals(Errno.EROFS, e.errno());
+        }
+        // debugfs will not open the image again with an unknown ro_compat bit set: a fresh one.
+        mke2fs(img, "ext4", 4096, "16M");
+        run("debugfs", "-w", "-R", "ssv feature_incompat 0x802c2", img.toString());
+        ErrnoException refused = assertThrows(ErrnoException.class, () -> mount(img));
+        assertEquals(Errno.EOPNOTSUPP, refused.errno());
+        assertTrue(refused.getMessage().contains("unsupported ext feature: 0x80000"), refused.getMessage());
     }
 }
