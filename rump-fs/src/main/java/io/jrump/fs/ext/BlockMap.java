@@ -25,6 +25,10 @@ final class BlockMap {
     static void set(ExtFs fs, Allocator alloc, RawInode ino, long logical, long physical) throws ErrnoException {
         long p = fs.blockSize() / 4;
         ByteBuffer root = ino.iblock();
+        if (logical < 0 || physical <= 0 || physical >= fs.superblock().blocksCount()) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": inode " + ino.number + ": mapping block "
+                    + logical + " to " + physical);
+        }
         if (logical < 12) {
             root.putInt((int) logical * 4, (int) physical);
             return;

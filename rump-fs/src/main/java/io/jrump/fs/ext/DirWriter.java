@@ -34,6 +34,16 @@ final class DirWriter {
         return (8 + nameLen + 3) & ~3;
     }
 
+    /** How many blocks a directory has; a size that is not whole blocks, or absurd, is corruption. */
+    private long blocks(RawInode dir) throws ErrnoException {
+        long size = dir.size();
+        int bs = fs.blockSize();
+        if (size < 0 || size % bs != 0 || size > (1L << 32)) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number + " has size " + size);
+        }
+        return size / bs;
+    }
+
     /** Physical block of a directory's logical block {@code lb}; a hole is corruption. */
     private long physical(RawInode dir, long lb) throws ErrnoException {
         ExtFs.Mapping m = fs.map(dir.parsed(), lb);
@@ -54,7 +64,7 @@ final class DirWriter {
         int need = recLenFor(nameBytes.length);
         int bs = fs.blockSize();
         int usable = bs - tail();
-        long blocks = dir.size() / bs;
+        long blocks = blocks(dir);
         // Start where the last entry went: a directory being filled has room at its end.
         long start = Math.min(roomHint.getOrDefault(dir.number, 0L), Math.max(0, blocks - 1));
         for (long k = 0; k < blocks; k++) {
@@ -164,7 +174,7 @@ final class DirWriter {
     /** Finds {@code name}: removes it, or repoints it at {@code newIno} (and type, unless negative). Returns the inode it named. */
     private long find(RawInode dir, String name, boolean remove, long newIno, int newType) throws ErrnoException {
         int bs = fs.blockSize();
-        for (long lb = 0; lb < dir.size() / bs; lb++) {
+        for (long lb = 0; lb < blocks(dir); lb++) {
             long pb = physical(dir, lb);
             ByteBuffer b = fs.metaForRead(pb, "directory block");
             int prev = -1;
@@ -220,7 +230,7 @@ final class DirWriter {
             return; // without checksums the index blocks already read as valid linear blocks
         }
         int bs = fs.blockSize();
-        for (long lb = 0; lb < dir.size() / bs; lb++) {
+        for (long lb = 0; lb < blocks(dir); lb++) {
             long pb = physical(dir, lb);
             ByteBuffer b = fs.metaForRead(pb, "directory block");
             int at = 0;

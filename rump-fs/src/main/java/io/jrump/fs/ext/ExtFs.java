@@ -515,7 +515,7 @@ public final class ExtFs {
             return readInlineDir(dir);
         }
         int bs = sb.blockSize();
-        if (dir.size() % bs != 0 || dir.size() > (1L << 32)) {
+        if (dir.size() < 0 || dir.size() % bs != 0 || dir.size() > (1L << 32)) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + " has size " + dir.size());
         }
         List<DirEntry> out = new ArrayList<>();
