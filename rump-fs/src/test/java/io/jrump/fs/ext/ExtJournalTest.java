@@ -20,7 +20,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A journal that needs recovery is read through, never written. Fixture: {@code mke2fs -t ext4
+ * A journal that needs recovery is read through, never written, by a read-only mount, and
+ * replayed onto the disk by a read-write one. Fixture: {@code mke2fs -t ext4
  * -b 1024 -d tree img 8M}, then {@code debugfs -w} with {@code jo [-c]}, {@code jw -b BLOCK file},
  * {@code jc}: a committed transaction holding a new copy of a file's data block, and the
  * needs_recovery flag set, as after a crash.
@@ -75,6 +76,18 @@ class ExtJournalTest {
                 new String(got.array(), 0, "original contents\n".length(), StandardCharsets.UTF_8),
                 "the file reads the journal's copy of its block");
         assertArrayEquals(before, sha256(img), "a read-only mount writes nothing");
+
+        // A read-write mount replays the transaction onto the disk first; e2fsck agrees afterwards.
+        try (ExtVfs rw = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW))) {
+            assertEquals(1, rw.ext().recoveredBlocks());
+            assertEquals("replayed from the journal\n".substring(0, 18),
+                    new String(ExtWriteTest.readFile(rw, "/f"), StandardCharsets.UTF_8), "the file's 18 bytes, replayed");
+        }
+        assertTrue(!run("dumpe2fs", "-h", img.toString()).contains("needs_recovery"), "recovered and unmounted clean");
+        ExtTools.assertClean(img);
+        assertEquals("replayed from the journal\n".substring(0, 18),
+                new String(ExtTools.debugfsCat(img, "/f"), StandardCharsets.UTF_8).substring(0, 18));
     }
 
     @Test
