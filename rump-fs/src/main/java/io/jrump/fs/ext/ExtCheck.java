@@ -56,8 +56,14 @@ public final class ExtCheck {
         while (!dirs.isEmpty()) {
             long[] d = dirs.poll();
             dirCount++;
-            Inode dir = fs.inode(d[0]);
-            for (ExtFs.DirEntry e : fs.readDir(dir)) {
+            List<ExtFs.DirEntry> entries;
+            try {
+                entries = fs.readDir(fs.inode(d[0]));
+            } catch (ErrnoException e) {
+                damaged(problems, e); // a bad checksum or a broken block: report it, check the rest
+                continue;
+            }
+            for (ExtFs.DirEntry e : entries) {
                 if (e.inode() < 1 || e.inode() > sb.inodesCount() || !inodeUsed.get((int) e.inode())) {
                     report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' names inode " + e.inode()
                             + ", which is not in use");
@@ -77,7 +83,14 @@ public final class ExtCheck {
                     }
                     continue;
                 }
-                Inode child = fs.inode(e.inode());
+                Inode child;
+                try {
+                    child = fs.inode(e.inode());
+                } catch (ErrnoException err) {
+                    damaged(problems, err);
+                    reachable.add(e.inode());
+                    continue;
+                }
                 if (child.isDir()) {
                     if (!reachable.add(e.inode())) {
                         report(problems, "directory inode " + e.inode() + " is reached a second time, from directory inode "
@@ -96,7 +109,7 @@ public final class ExtCheck {
         Set<Long> toWalk = new HashSet<>(reachable);
         Set<Long> unattached = new HashSet<>();
         for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
-            if (!reachable.contains((long) ino) && ino != sb.journalInum() && fs.inode(ino).linksCount() > 0) {
+            if (!reachable.contains((long) ino) && ino != sb.journalInum() && linksOrZero(fs, ino, problems) > 0) {
                 unattached.add((long) ino);
                 toWalk.add((long) ino);
             }
@@ -105,7 +118,13 @@ public final class ExtCheck {
             toWalk.add(sb.journalInum());
         }
         for (long ino : toWalk) {
-            Inode inode = fs.inode(ino);
+            Inode inode;
+            try {
+                inode = fs.inode(ino);
+            } catch (ErrnoException e) {
+                damaged(problems, e);
+                continue;
+            }
             if (reachable.contains(ino)) {
                 int refs = references.getOrDefault(ino, 0);
                 boolean manySubdirs = inode.isDir() && inode.linksCount() == 1 && refs > 65000;
@@ -231,8 +250,25 @@ public final class ExtCheck {
         }
     }
 
+    /** A structure that cannot be read (checksum, bounds) is a problem to report, not a reason to stop. */
+    private static void damaged(List<String> problems, ErrnoException e) throws ErrnoException {
+        if (e.errno() != Errno.EUCLEAN) {
+            throw e;
+        }
+        report(problems, e.detail());
+    }
+
+    private static int linksOrZero(ExtFs fs, long ino, List<String> problems) throws ErrnoException {
+        try {
+            return fs.inode(ino).linksCount();
+        } catch (ErrnoException e) {
+            damaged(problems, e);
+            return 0;
+        }
+    }
+
     private static void report(List<String> problems, String problem) {
-        if (problems.size() < MAX_LISTED) {
+        if (problems.size() < MAX_LISTED && !problems.contains(problem)) {
             problems.add(problem);
         }
     }

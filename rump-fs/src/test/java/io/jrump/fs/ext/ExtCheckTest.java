@@ -138,4 +138,16 @@ class ExtCheckTest {
         ExtCheck.Result r = ours(img);
         assertTrue(r.problems().stream().anyMatch(x -> x.contains("no directory names it")), r.problems().toString());
     }
+
+    @Test
+    void aBadInodeChecksumIsReportedByInodeAndTheRestIsStillChecked() throws Exception {
+        Path img = mkfs("ext4", 1024);
+        debugfs(img, "sif /f checksum 0x1234");
+        StringBuilder out = new StringBuilder();
+        assertEquals(4, e2fsck(img, out), out.toString());
+        assertTrue(out.toString().contains("checksum does not match inode"), out.toString());
+        ExtCheck.Result r = ours(img);
+        assertTrue(r.problems().stream().anyMatch(x -> x.contains(": checksum 0x00001234, expected")), r.problems().toString());
+        assertTrue(r.directoriesChecked() >= 4, "the walk went on past the damaged inode: " + r);
+    }
 }
