@@ -11,8 +11,10 @@ import java.util.Map;
  * journal's start, with revoked blocks left out, as a map from filesystem block to the journal
  * block that holds its newest copy. A read-only mount reads through this map, as if the journal
  * had been replayed. Handles descriptor, commit and revoke blocks, 32- and 64-bit block numbers
- * and the tag layouts of checksum versions 1, 2 and 3 (the checksums themselves are not checked
- * yet). Big-endian, as jbd2 is.
+ * and the tag layouts of checksum versions 1, 2 and 3. With csum v2/v3 the checksums are checked
+ * as jbd2 does: a descriptor, revoke or commit block that fails ends the log there (the
+ * transaction is not replayed); a data block that fails its tag's checksum is skipped.
+ * Big-endian, as jbd2 is.
  */
 final class Journal {
     static final int MAGIC = 0xC03B3998;
@@ -76,6 +78,9 @@ final class Journal {
         boolean csum = v3 || (incompat & INCOMPAT_CSUM_V2) != 0;
         int tagSize = v3 ? 16 : 8 + (is64 ? 4 : 0);
         int blockSize = sb.capacity();
+        byte[] uuid = new byte[16];
+        sb.get(48, uuid);
+        int seed = Crc32c.update(~0, ByteBuffer.wrap(uuid), 0, 16);
         // Walk the log: committed transactions' newest copies and revokes.
         Map<Long, Integer> revoked = new HashMap<>();
         Map<Long, long[]> pending = new HashMap<>(); // fs block -> {journal block, escaped, sequence}
@@ -91,6 +96,12 @@ final class Journal {
                 break; // the end of the log
             }
             int type = b.getInt(4);
+            if (csum && (type == DESCRIPTOR || type == REVOKE) && !tailMatches(b, seed)) {
+                break; // a torn or damaged descriptor ends the log, as in jbd2
+            }
+            if (csum && type == COMMIT && !commitMatches(b, seed)) {
+                break; // the transaction never committed whole
+            }
             if (type == DESCRIPTOR) {
                 int at = 12;
                 int end = blockSize - (csum ? 4 : 0);
@@ -103,7 +114,10 @@ final class Journal {
                         fsBlock |= Integer.toUnsignedLong(b.getInt(at + 8)) << 32;
                     }
                     data = next(data, first, maxLen);
-                    transaction.put(fsBlock, new long[] {data, (flags & TAG_ESCAPE) != 0 ? 1 : 0, expected});
+                    if (!csum || tagMatches(journal.read(data), expected, seed, v3, v3 ? b.getInt(at + 12) : b.getShort(at + 4) & 0xffff)) {
+                        transaction.put(fsBlock, new long[] {data, (flags & TAG_ESCAPE) != 0 ? 1 : 0, expected});
+                    } // else: a data block whose checksum fails is skipped, as jbd2 does
+
                     at += tagSize + ((flags & TAG_SAME_UUID) == 0 ? 16 : 0);
                     last = (flags & TAG_LAST) != 0;
                     steps++;
@@ -140,6 +154,30 @@ final class Journal {
             result.put(e.getKey(), new Copy(e.getValue()[0], e.getValue()[1] != 0));
         }
         return new Recovery(result, expected);
+    }
+
+    /** Descriptor and revoke blocks end in a CRC32C of the block (with that field zeroed). */
+    private static boolean tailMatches(ByteBuffer b, int seed) {
+        ByteBuffer copy = ByteBuffer.allocate(b.capacity());
+        copy.put(0, b, 0, b.capacity());
+        int stored = copy.getInt(copy.capacity() - 4);
+        copy.putInt(copy.capacity() - 4, 0);
+        return stored == Crc32c.update(seed, copy, 0, copy.capacity());
+    }
+
+    /** A commit block's h_chksum[0] is the CRC32C of the block with it zeroed. */
+    private static boolean commitMatches(ByteBuffer b, int seed) {
+        ByteBuffer copy = ByteBuffer.allocate(b.capacity());
+        copy.put(0, b, 0, b.capacity());
+        int stored = copy.getInt(16);
+        copy.putInt(16, 0);
+        return stored == Crc32c.update(seed, copy, 0, copy.capacity());
+    }
+
+    /** A tag's checksum: CRC32C over the big-endian sequence, then the block (16 bits of it in csum v2). */
+    private static boolean tagMatches(ByteBuffer data, int sequence, int seed, boolean v3, int stored) {
+        int crc = Crc32c.update(Crc32c.update(seed, ByteBuffer.allocate(4).putInt(0, sequence), 0, 4), data, 0, data.capacity());
+        return v3 ? crc == stored : (crc & 0xffff) == stored;
     }
 
     private static long next(long block, long first, long maxLen) {

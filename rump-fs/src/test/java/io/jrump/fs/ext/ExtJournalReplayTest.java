@@ -155,4 +155,44 @@ class ExtJournalReplayTest {
         }
         assertClean(img);
     }
+
+    /** A commit block damaged after the crash: the transaction is not replayed, by us or by e2fsck. */
+    @org.junit.jupiter.api.Test
+    void aCommitBlockThatFailsItsChecksumIsNotReplayed() throws Exception {
+        Path img = dir.resolve("j.img");
+        mke2fs(img, "ext4", 4096, "32M");
+        Path cmds = Files.writeString(dir.resolve("cmds"), "jo -c\njc\n");
+        ExtTools.run("debugfs", "-w", "-f", cmds.toString(), img.toString());
+        long jsbBlock = Long.parseLong(run("debugfs", "-R", "bmap <8> 0", img.toString()).lines()
+                .filter(l -> l.matches("\\d+")).findFirst().orElseThrow());
+        CrashAfterBlock dev = new CrashAfterBlock(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE), jsbBlock * 4096);
+        ExtVfs fs = ExtVfs.mount(dev, ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+        fs.sync();
+        writeFile(fs, "/lost", "never committed".getBytes());
+        dev.armed = true;
+        fs.close();
+        // Find the commit block in the log (the journal is contiguous after its superblock) and damage it.
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(img,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            boolean found = false;
+            for (long n = 1; n < 64 && !found; n++) {
+                ch.read(b.clear(), (jsbBlock + n) * 4096);
+                if (b.getInt(0) == Journal.MAGIC && b.getInt(4) == Journal.COMMIT) {
+                    b.put(200, (byte) (b.get(200) ^ 0x5a));
+                    ch.write(b.flip(), (jsbBlock + n) * 4096);
+                    found = true;
+                }
+            }
+            assertTrue(found, "the log holds a commit block");
+        }
+        try (ExtVfs again = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW))) {
+            assertEquals(0, again.ext().recoveredBlocks(), "nothing replayed");
+            assertEquals(io.jrump.hypercall.Errno.ENOENT, org.junit.jupiter.api.Assertions.assertThrows(
+                    ErrnoException.class, () -> again.lookup(again.rootInode(), "lost")).errno());
+            assertTrue(ExtCheck.check(again.ext()).isClean());
+        }
+        assertClean(img);
+    }
 }
