@@ -109,6 +109,9 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         if (inodeSize < 128 || inodeSize > blockSize || Integer.bitCount(inodeSize) != 1) {
             throw new ErrnoException(Errno.EUCLEAN, where + ": s_inode_size " + inodeSize);
         }
+        if (firstIno < 11 || firstIno > inodes) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": s_first_ino " + firstIno + " (11 to " + inodes + ")");
+        }
         long groups = (blocks - firstData + blocksPerGroup - 1) / blocksPerGroup;
         if (inodes > groups * inodesPerGroup || inodes == 0 || groups > Integer.MAX_VALUE) {
             throw new ErrnoException(Errno.EUCLEAN, where + ": s_inodes_count " + inodes + " for " + groups + " groups of "
