@@ -274,6 +274,48 @@ class ExtWriteTest {
     }
 
     @Test
+    void deviceNodesAndFifosAreReadAndMadeAsLinuxEncodesThem() throws Exception {
+        Path tree = dir.resolve("devtree");
+        Files.createDirectories(tree);
+        run("mkfifo", tree.resolve("fifo").toString());
+        run("mknod", tree.resolve("null").toString(), "c", "1", "3");
+        run("mknod", tree.resolve("big").toString(), "b", "259", "300000");
+        Path img = dir.resolve("dev.img");
+        mke2fs(img, "ext4", 4096, "16M", "-d", tree.toString());
+        try (ExtVfs fs = mount(img)) {
+            assertEquals(Attributes.S_IFIFO, fs.getattr(resolve(fs, "/fifo")).type());
+            Attributes nul = fs.getattr(resolve(fs, "/null"));
+            assertEquals(Attributes.S_IFCHR, nul.type());
+            assertEquals(0x103, nul.rdev(), "makedev(1, 3)");
+            Attributes big = fs.getattr(resolve(fs, "/big"));
+            assertEquals(Attributes.S_IFBLK, big.type());
+            long rdev = big.rdev();
+            assertEquals(259, (rdev >>> 8) & 0xfff, "major");
+            assertEquals(300000, (rdev & 0xff) | ((rdev >>> 12) & ~0xffL), "minor");
+            fs.create(fs.rootInode(), "zero", Attributes.S_IFCHR | 0666, 0, 0, (1 << 8) | 5);
+            fs.create(fs.rootInode(), "pipe", Attributes.S_IFIFO | 0644, 0, 0, 0);
+        }
+        assertClean(img);
+        String zero = run("debugfs", "-R", "stat /zero", img.toString());
+        assertTrue(zero.contains("character special") && zero.contains("Device major/minor number: 01:05"), zero);
+        assertTrue(run("debugfs", "-R", "stat /pipe", img.toString()).contains("FIFO"));
+    }
+
+    @Test
+    void aGrowingFileStaysContiguous() throws Exception {
+        Path img = image("ext4", 4096, "64M");
+        try (ExtVfs fs = mount(img)) {
+            long f = writeFile(fs, "/big", new byte[0]);
+            byte[] chunk = random(1 << 20, 12);
+            for (int i = 0; i < 8; i++) {
+                fs.write(f, (long) i << 20, ByteBuffer.wrap(chunk));
+            }
+        }
+        String ex = run("debugfs", "-R", "ex /big", img.toString());
+        assertEquals(1, ex.lines().filter(l -> l.matches("\\s*\\d+/\\s*\\d+.*")).count(), "one extent:\n" + ex);
+    }
+
+    @Test
     void aReadOnlyMountRefusesChangesAndWritesNothing() throws Exception {
         Path img = image("ext4", 4096, "16M");
         byte[] before = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(img));
