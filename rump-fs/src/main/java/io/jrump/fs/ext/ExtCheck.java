@@ -42,8 +42,9 @@ public final class ExtCheck {
 
     public static Result check(ExtFs fs) throws ErrnoException {
         Superblock sb = fs.superblock();
-        if (sb.blocksCount() > Integer.MAX_VALUE) {
-            throw new ErrnoException(Errno.EFBIG, "filesystem of " + sb.blocksCount() + " blocks is too large to check in memory");
+        if (sb.blocksCount() > Integer.MAX_VALUE || sb.inodesCount() >= Integer.MAX_VALUE) {
+            throw new ErrnoException(Errno.EFBIG, "filesystem of " + sb.blocksCount() + " blocks and " + sb.inodesCount()
+                    + " inodes is too large to check in memory");
         }
         List<String> problems = new ArrayList<>();
         BitSet inodeUsed = inodeBitmaps(fs, sb);
