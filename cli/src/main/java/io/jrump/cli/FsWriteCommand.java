@@ -484,12 +484,7 @@ final class FsWriteCommand {
                     dstPath = clean(l.path());
                 } else {
                     dstPath = dstText;
-                    // Writes stay under the directory named (or the new name's parent); a symlink named as
-                    // the destination is not written through: its parent is the root, and the link is in the way.
-                    Path p = Path.of(dstText).toAbsolutePath().normalize();
-                    Path root = Files.isDirectory(p) && !Files.isSymbolicLink(Path.of(dstText).toAbsolutePath())
-                            ? p : p.getParent();
-                    dst = new FsTree.Host(root);
+                    dst = new FsTree.Host(hostRoot(Path.of(dstText)));
                 }
                 FsTree.Meta dm = dst.stat(dstPath, true);
                 boolean intoDir = dm != null && dm.isDirectory();
@@ -538,6 +533,20 @@ final class FsWriteCommand {
                 progress.done();
                 return copy.failed() ? 1 : 0;
             }
+        }
+
+        /**
+         * Where a copy out of an image may write: the destination directory, or the parent of a new
+         * name; but never a symlink at the end of the path the user gave (it could have come out of an
+         * image in an earlier copy): the root moves up past it, so it is in the way of every write.
+         */
+        static Path hostRoot(Path dst) {
+            Path p = dst.toAbsolutePath();
+            Path root = Files.isDirectory(p) ? p : p.getParent();
+            while (root != null && root.getParent() != null && Files.isSymbolicLink(root)) {
+                root = root.getParent();
+            }
+            return root == null ? p.getRoot() : root.normalize();
         }
 
         private static String hostName(String path) {
