@@ -39,6 +39,7 @@ final class FsCopy {
     }
 
     void warn(String message) {
+        progress.breakLine();
         err.println("rump: " + message);
         err.flush();
         failed = true;
@@ -193,6 +194,7 @@ final class FsCopy {
         private final long start = System.nanoTime();
         private long done;
         private long lastDraw;
+        private boolean onLine;
 
         Progress(PrintWriter err, long total, boolean show) {
             this.err = err;
@@ -223,12 +225,21 @@ final class FsCopy {
             err.print("\r[" + "#".repeat(bars) + " ".repeat(30 - bars) + "] " + percent + "% " + Sizes.human(done) + "/"
                     + Sizes.human(total) + " " + Sizes.human((long) (done / secs)) + "/s   ");
             err.flush();
+            onLine = true;
+        }
+
+        /** Ends the bar's line so that a message can follow; the next update draws it again. */
+        void breakLine() {
+            if (onLine) {
+                err.println();
+                onLine = false;
+            }
         }
 
         void done() {
             if (show) {
                 draw(System.nanoTime());
-                err.println();
+                breakLine();
                 err.flush();
             }
         }

@@ -613,8 +613,9 @@ final class FsWriteCommand {
                             : partition.matches("\\d{1,3}") ? Partitions.open(disk, Integer.parseInt(partition))
                             : Partitions.openByName(disk, partition);
                     if (!force && hasExtMagic(dev)) {
-                        throw new ErrnoException(Errno.EEXIST, location
-                                + ": contains an ext filesystem; use --force to overwrite it");
+                        spec.commandLine().getErr().println("rump: " + location
+                                + ": already holds an ext filesystem; use --force to overwrite it");
+                        return 1;
                     }
                     byte[] uuid = new byte[16];
                     host.random().nextBytes(uuid);
