@@ -471,8 +471,10 @@ final class FsWriteCommand {
             String dstText = args.get(args.size() - 1);
             boolean dstImage = isImage(dstText);
             if (!dstImage && sources.stream().noneMatch(Cp::isImage)) {
+                String missing = args.stream().filter(a -> a.indexOf(":/") > 0).map(a -> a.substring(0, a.indexOf(":/")))
+                        .findFirst().map(i -> " (no image file '" + i + "')").orElse("");
                 throw new ParameterException(spec.commandLine(), "neither the sources nor '" + dstText
-                        + "' are in an image (IMG[:PART]:/path, IMG must exist); use cp for host files");
+                        + "' are in an image" + missing + "; use cp for host files");
             }
             PrintWriter err = spec.commandLine().getErr();
             try (FsWriteCommand.Session s = new FsWriteCommand.Session()) {
