@@ -63,7 +63,10 @@ interface FsTree {
     /** The file's attributes, or null if there is none; {@code follow} follows a final symlink. */
     Meta stat(String path, boolean follow) throws ErrnoException;
 
-    /** The names in a directory, sorted, without "." and "..". */
+    /**
+     * The names in a directory, sorted, without its own "." and ".." (an image's directory may
+     * hold more entries of those names, or others that are unusable; they are returned).
+     */
     List<String> list(String dir) throws ErrnoException;
 
     String readlink(String path) throws ErrnoException;
@@ -140,8 +143,14 @@ interface FsTree {
         public List<String> list(String dir) throws ErrnoException {
             try {
                 List<String> names = new ArrayList<>();
+                boolean dot = false;
+                boolean dotdot = false;
                 for (DirEntry e : vfs.readdir(dir)) {
-                    if (!e.name().equals(".") && !e.name().equals("..")) {
+                    if (e.name().equals(".") && !dot) {
+                        dot = true;
+                    } else if (e.name().equals("..") && !dotdot) {
+                        dotdot = true;
+                    } else {
                         names.add(e.name());
                     }
                 }

@@ -499,7 +499,7 @@ final class FsWriteCommand {
                 for (String src : sources) {
                     if (isImage(src)) {
                         FsCommand.Location l = FsCommand.Location.parse(spec, src);
-                        trees.add(s.mount(l, false));
+                        trees.add(s.mount(l, true)); // read-only, unless it is the destination's too
                         paths.add(clean(l.path()));
                     } else {
                         trees.add(new FsTree.Host(null));

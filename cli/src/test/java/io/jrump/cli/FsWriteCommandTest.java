@@ -289,6 +289,53 @@ class FsWriteCommandTest {
         assertFalse(Files.exists(outside.resolve("evil")));
     }
 
+    /**
+     * Directory entries that no kernel would make, crafted by patching names in an ext2 image (no
+     * directory checksums there): {@code mke2fs -t ext2}, files /d/HOSTILE1..3 and /d/ok copied
+     * in, then in the raw image "HOSTILE1" becomes "../../x1" (name_len kept), "HOSTILE2" becomes
+     * ".." and "HOSTILE3" "." (name_len 2 and 1).
+     */
+    @Test
+    void copyOutSkipsHostileNamesFromTheImage() throws Exception {
+        Path img = image("ext2");
+        Path f = dir.resolve("payload");
+        Files.writeString(f, "pwned\n");
+        write(img, 0, "fs", "mkdir", img + ":/d");
+        for (String n : List.of("HOSTILE1", "HOSTILE2", "HOSTILE3", "ok")) {
+            write(img, 0, "fs", "cp", f.toString(), img + ":/d/" + n);
+        }
+        byte[] raw = Files.readAllBytes(img);
+        patchName(raw, "HOSTILE1", "../../x1");
+        patchName(raw, "HOSTILE2", "..");
+        patchName(raw, "HOSTILE3", ".");
+        Files.write(img, raw);
+        assertTrue(debugfs(img, "ls /d").contains("../../x1"), debugfs(img, "ls /d"));
+
+        Path out = dir.resolve("out");
+        Files.createDirectories(out);
+        RumpRun r = RumpRun.expect(1, "fs", "cp", "-r", img + ":/d", out.toString());
+        assertTrue(r.err().contains(img + ":/d/../../x1: unsafe name"), r.err());
+        assertTrue(r.err().contains("unsafe name \"..\""), r.err());
+        assertTrue(r.err().contains("unsafe name \".\""), r.err());
+        assertEquals(List.of("ok"), Files.list(out.resolve("d")).map(p -> p.getFileName().toString()).toList());
+        assertFalse(Files.exists(dir.resolve("x1")));
+        assertEquals("pwned\n", Files.readString(out.resolve("d/ok")));
+    }
+
+    /** Renames a directory entry in a raw ext2 image: the name bytes, and name_len just before them. */
+    private static void patchName(byte[] raw, String from, String to) {
+        byte[] pat = from.getBytes(StandardCharsets.US_ASCII);
+        for (int i = 8; i + pat.length <= raw.length; i++) {
+            if ((raw[i - 2] & 0xff) == pat.length && java.util.Arrays.equals(raw, i, i + pat.length, pat, 0, pat.length)) {
+                byte[] repl = to.getBytes(StandardCharsets.US_ASCII);
+                raw[i - 2] = (byte) repl.length;
+                System.arraycopy(repl, 0, raw, i, repl.length);
+                return;
+            }
+        }
+        throw new AssertionError(from + " not found in the image");
+    }
+
     @Test
     void mkfsMakesFilesystemsThatE2fsprogsAccept() throws Exception {
         for (String type : List.of("ext2", "ext4")) {
