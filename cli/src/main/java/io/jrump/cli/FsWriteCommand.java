@@ -619,6 +619,11 @@ final class FsWriteCommand {
                                 + ": already holds an ext filesystem; use --force to overwrite it");
                         return 1;
                     }
+                    if (!force && partition == null && hasPartitionTable(dev)) {
+                        spec.commandLine().getErr().println("rump: " + location + ": holds a partition table; name a "
+                                + "partition (" + image + ":1) or use --force to format the whole disk");
+                        return 1;
+                    }
                     byte[] uuid = new byte[16];
                     host.random().nextBytes(uuid);
                     uuid[6] = (byte) ((uuid[6] & 0x0f) | 0x40);
@@ -638,6 +643,16 @@ final class FsWriteCommand {
                 }
             }
             return 0;
+        }
+
+        /** An MBR (or GPT's protective MBR) signature in sector 0. */
+        static boolean hasPartitionTable(BlockDevice dev) throws ErrnoException {
+            if (dev.size() < 512) {
+                return false;
+            }
+            ByteBuffer b = ByteBuffer.allocate(512);
+            dev.read(0, b);
+            return (b.get(510) & 0xff) == 0x55 && (b.get(511) & 0xff) == 0xAA;
         }
 
         static boolean hasExtMagic(BlockDevice dev) throws ErrnoException {

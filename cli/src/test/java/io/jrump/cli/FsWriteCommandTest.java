@@ -362,6 +362,18 @@ class FsWriteCommandTest {
         RumpRun.expect(0, "fs", "mkfs", "ext4", q.toString(), "--size", "64M");
         assertTrue(RumpRun.expect(0, "fs", "fsck", q.toString()).out().contains("clean"));
         RumpRun.expect(1, "fs", "mkfs", "ext4", dir.resolve("missing.img").toString());
+
+        // A partitioned disk: the whole disk only with --force; a partition as IMG:N.
+        Path disk = dir.resolve("disk.img");
+        RumpRun.expect(0, "image", "create", disk.toString(), "--size", "48M");
+        RumpRun.expect(0, "part", "create", disk.toString(), "--table", "gpt");
+        RumpRun.expect(0, "part", "add", disk.toString(), "--size", "16M", "--name", "root");
+        assertTrue(RumpRun.expect(1, "fs", "mkfs", "ext4", disk.toString()).err().contains("partition table"));
+        RumpRun.expect(0, "fs", "mkfs", "ext4", disk + ":root", "--label", "part1");
+        Tool t = tool("e2fsck", "-fn", disk + "?offset=1048576");
+        assertEquals(0, t.exit(), t.out());
+        assertTrue(tool("dumpe2fs", "-h", disk + "?offset=1048576").out().contains("part1"));
+        assertTrue(RumpRun.expect(1, "fs", "mkfs", "ext4", disk + ":1").err().contains("--force"));
         RumpRun.expect(2, "fs", "mkfs", "ext3", dir.resolve("x.img").toString(), "--size", "8M");
     }
 
