@@ -131,7 +131,8 @@ final class FsWriteCommand {
         return Integer.parseInt(text, 8);
     }
 
-    @Command(name = "mkdir", description = "Make directories.")
+    @Command(name = "mkdir", mixinStandardHelpOptions = true,
+            description = "Make directories.")
     static final class Mkdir implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -182,7 +183,8 @@ final class FsWriteCommand {
         }
     }
 
-    @Command(name = "rm", description = "Remove files, or directory trees with -r.")
+    @Command(name = "rm", mixinStandardHelpOptions = true,
+            description = "Remove files, or directory trees with -r.")
     static final class Rm implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -266,7 +268,8 @@ final class FsWriteCommand {
         return new FsCommand.Location[] {la, lb};
     }
 
-    @Command(name = "mv", description = "Rename or move a file or directory within one filesystem.")
+    @Command(name = "mv", mixinStandardHelpOptions = true,
+            description = "Rename or move a file or directory within one filesystem.")
     static final class Mv implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -298,7 +301,8 @@ final class FsWriteCommand {
         }
     }
 
-    @Command(name = "ln", description = "Make a hard link to a file in the same filesystem, or a symbolic link with -s.")
+    @Command(name = "ln", mixinStandardHelpOptions = true,
+            description = "Make a hard link to a file in the same filesystem, or a symbolic link with -s.")
     static final class Ln implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -374,7 +378,8 @@ final class FsWriteCommand {
         }
     }
 
-    @Command(name = "chmod", description = "Change permissions (octal MODE).")
+    @Command(name = "chmod", mixinStandardHelpOptions = true,
+            description = "Change permissions (octal MODE).")
     static final class Chmod implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -399,7 +404,8 @@ final class FsWriteCommand {
         }
     }
 
-    @Command(name = "chown", description = "Change the owner and group (numeric ids).")
+    @Command(name = "chown", mixinStandardHelpOptions = true,
+            description = "Change the owner and group (numeric ids).")
     static final class Chown implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -435,7 +441,8 @@ final class FsWriteCommand {
         }
     }
 
-    @Command(name = "cp", description = {"Copy files and trees into an image, out of it, or within it.",
+    @Command(name = "cp", mixinStandardHelpOptions = true,
+            description = {"Copy files and trees into an image, out of it, or within it.",
         "Image paths are IMG[:PART]:/path (IMG must exist); anything else is a path on the host."})
     static final class Cp implements Callable<Integer> {
         @Spec
@@ -557,7 +564,8 @@ final class FsWriteCommand {
         }
     }
 
-    @Command(name = "mkfs", description = {"Make an ext2 or ext4 filesystem on an image or one of its partitions.",
+    @Command(name = "mkfs", mixinStandardHelpOptions = true,
+            description = {"Make an ext2 or ext4 filesystem on an image or one of its partitions.",
         "Creates the image (raw, or qcow2 if its name ends in .qcow2) if it does not exist and --size is given."})
     static final class MkfsCmd implements Callable<Integer> {
         @Spec
