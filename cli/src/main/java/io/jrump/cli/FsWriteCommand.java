@@ -204,7 +204,7 @@ final class FsWriteCommand {
             return forEach(spec, paths, (img, path) -> {
                 String name = basename(path);
                 if (path.equals("/") || name.equals(".") || name.equals("..")) {
-                    throw new ErrnoException(Errno.EPERM, img.display(path) + ": refusing to remove '/', '.' or '..'");
+                    throw new ErrnoException(Errno.EPERM, "refusing to remove " + img.display(path));
                 }
                 FsTree.Meta st = img.stat(path, false);
                 if (st == null) {
