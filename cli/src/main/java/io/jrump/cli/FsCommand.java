@@ -25,13 +25,16 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code rump fs}: read the ext2/3/4 filesystem inside an image. Locations are
+ * {@code rump fs}: read the ext2/3/4 filesystem inside an image; the writing commands are in
+ * {@link FsWriteCommand}. Locations are
  * {@code IMG[:PART]:/path}: {@code disk.qcow2:2:/etc/hostname}, {@code fs.img:/}; PART is a
  * partition number or a GPT partition name.
  */
-@Command(name = "fs", description = "Read and check the ext2/3/4 filesystem in an image (ls, cat, stat, df, fsck).",
+@Command(name = "fs", description = "Read, change and check the ext2/3/4 filesystem in an image.",
         subcommands = {FsCommand.Ls.class, FsCommand.Cat.class, FsCommand.StatCmd.class, FsCommand.Df.class,
-            FsCommand.Fsck.class})
+            FsCommand.Fsck.class, FsWriteCommand.Mkdir.class, FsWriteCommand.Rm.class, FsWriteCommand.Mv.class,
+            FsWriteCommand.Ln.class, FsWriteCommand.Chmod.class, FsWriteCommand.Chown.class, FsWriteCommand.Cp.class,
+            FsWriteCommand.MkfsCmd.class})
 final class FsCommand implements Runnable {
     @Spec
     CommandSpec spec;

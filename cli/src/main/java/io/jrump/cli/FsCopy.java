@@ -1,0 +1,247 @@
+package io.jrump.cli;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.util.Locale;
+
+/**
+ * Copies files and trees between two {@link FsTree}s, as GNU {@code cp} does: {@code -r} copies
+ * directories and keeps symlinks inside them as symlinks (the named source is followed);
+ * {@code -a} also keeps modes, owners and times, and copies a named symlink as a symlink. Names
+ * read from a source directory are checked with {@link FsTree#isSafeName} and skipped with a
+ * warning if unusable. Errors are reported on {@code err} and the copy goes on; {@link #failed()}
+ * says whether any happened.
+ *
+ * <p>Not thread-safe.
+ */
+final class FsCopy {
+    static final int CHUNK = 1 << 20;
+    private static final int MAX_DEPTH = 256;
+
+    private final boolean recursive;
+    private final boolean archive;
+    private final PrintWriter err;
+    private final Progress progress;
+    private final ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+    private boolean failed;
+
+    FsCopy(boolean recursive, boolean archive, PrintWriter err, Progress progress) {
+        this.recursive = recursive || archive;
+        this.archive = archive;
+        this.err = err;
+        this.progress = progress;
+    }
+
+    boolean failed() {
+        return failed;
+    }
+
+    void warn(String message) {
+        progress.breakLine();
+        err.println("rump: " + message);
+        err.flush();
+        failed = true;
+    }
+
+    void report(ErrnoException e) {
+        warn(FsWriteCommand.describe(e));
+    }
+
+    /** Copies {@code sp} of {@code s} to exactly {@code dp} of {@code d} (the caller chose the name). */
+    void copyTop(FsTree s, String sp, FsTree d, String dp) {
+        try {
+            FsTree.Meta m = s.stat(sp, !archive);
+            if (m == null) {
+                throw new ErrnoException(Errno.ENOENT, s.display(sp));
+            }
+            if (m.isDirectory() && s.sameTree(d) && (dp + "/").startsWith(sp.endsWith("/") ? sp : sp + "/")) {
+                warn("cannot copy a directory, '" + s.display(sp) + "', into itself, '" + d.display(dp) + "'");
+                return;
+            }
+            copy(s, sp, m, d, dp, 0);
+        } catch (ErrnoException e) {
+            report(e);
+        }
+    }
+
+    private void copy(FsTree s, String sp, FsTree.Meta m, FsTree d, String dp, int depth) throws ErrnoException {
+        FsTree.Meta existing = d.stat(dp, false);
+        if (existing != null && s.sameTree(d) && existing.ino() == m.ino()) {
+            warn("'" + s.display(sp) + "' and '" + d.display(dp) + "' are the same file");
+            return;
+        }
+        if (m.isSymlink()) {
+            d.symlink(s.readlink(sp), dp);
+            if (archive) {
+                d.chown(dp, m.uid(), m.gid());
+                d.setTimes(dp, m.atimeNanos(), m.mtimeNanos());
+            }
+        } else if (m.isDirectory()) {
+            if (!recursive) {
+                warn("-r not specified; omitting directory '" + s.display(sp) + "'");
+                return;
+            }
+            if (depth > MAX_DEPTH) {
+                throw new ErrnoException(Errno.ELOOP, s.display(sp) + ": directories nest deeper than " + MAX_DEPTH);
+            }
+            boolean created = false;
+            if (existing == null) {
+                d.mkdir(dp, 0700);
+                created = true;
+            } else if (!existing.isDirectory()) {
+                warn("cannot overwrite non-directory '" + d.display(dp) + "' with directory '" + s.display(sp) + "'");
+                return;
+            }
+            for (String name : s.list(sp)) {
+                String from = s.child(sp, name);
+                if (!FsTree.isSafeName(name)) {
+                    warn(s.display(from) + ": unsafe name " + quote(name) + "; skipped");
+                    continue;
+                }
+                try {
+                    FsTree.Meta cm = s.stat(from, false);
+                    if (cm == null) {
+                        throw new ErrnoException(Errno.ENOENT, s.display(from));
+                    }
+                    copy(s, from, cm, d, d.child(dp, name), depth + 1);
+                } catch (ErrnoException e) {
+                    report(e);
+                }
+            }
+            finish(d, dp, m, created);
+        } else if (m.isRegular()) {
+            boolean created = existing == null;
+            try (FsTree.Stream in = s.openRead(sp); FsTree.Stream out = d.create(dp, m.mode() & 07777)) {
+                int n;
+                while ((n = in.read(buf.clear())) > 0) {
+                    buf.flip();
+                    out.write(buf);
+                    progress.add(n);
+                }
+            }
+            finish(d, dp, m, created);
+        } else {
+            warn(s.display(sp) + ": " + kind(m) + "; not copied");
+        }
+    }
+
+    /** Mode, owner and times once the contents are in place (a directory's after its entries). */
+    private void finish(FsTree d, String dp, FsTree.Meta m, boolean created) throws ErrnoException {
+        if (archive) {
+            d.chown(dp, m.uid(), m.gid());
+            d.chmod(dp, m.mode() & 07777);
+            d.setTimes(dp, m.atimeNanos(), m.mtimeNanos());
+        } else if (created) {
+            d.chmod(dp, m.mode() & 0777 & ~022);
+        }
+    }
+
+    private static String kind(FsTree.Meta m) {
+        return switch (m.type()) {
+            case 0010000 -> "a fifo";
+            case 0020000 -> "a character device";
+            case 0060000 -> "a block device";
+            case 0140000 -> "a socket";
+            default -> "a file of type 0" + Integer.toOctalString(m.type());
+        };
+    }
+
+    /** A name as C would write it, so that control characters and NUL show. */
+    static String quote(String name) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : name.toCharArray()) {
+            if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+                sb.append(String.format(Locale.ROOT, "\\%03o", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.append('"').toString();
+    }
+
+    /** Bytes of regular files under {@code p}, for the progress bar. */
+    static long size(FsTree s, String p, boolean follow, int depth) {
+        try {
+            FsTree.Meta m = s.stat(p, follow);
+            if (m == null) {
+                return 0;
+            }
+            if (m.isRegular()) {
+                return m.size();
+            }
+            long total = 0;
+            if (m.isDirectory() && depth < MAX_DEPTH) {
+                for (String name : s.list(p)) {
+                    if (FsTree.isSafeName(name)) {
+                        total += size(s, s.child(p, name), false, depth + 1);
+                    }
+                }
+            }
+            return total;
+        } catch (ErrnoException e) {
+            return 0;
+        }
+    }
+
+    /** A one-line progress bar on stderr, redrawn with '\r'; silent unless enabled. */
+    static final class Progress {
+        static final long THRESHOLD = 64L << 20;
+        private final PrintWriter err;
+        private final long total;
+        private final boolean show;
+        private final long start = System.nanoTime();
+        private long done;
+        private long lastDraw;
+        private boolean onLine;
+
+        Progress(PrintWriter err, long total, boolean show) {
+            this.err = err;
+            this.total = total;
+            this.show = show;
+        }
+
+        static Progress none() {
+            return new Progress(null, 0, false);
+        }
+
+        void add(long n) {
+            done += n;
+            if (!show) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - lastDraw >= 200_000_000L || done >= total) {
+                lastDraw = now;
+                draw(now);
+            }
+        }
+
+        private void draw(long now) {
+            int percent = total == 0 ? 100 : (int) Math.min(100, done * 100 / total);
+            double secs = Math.max(1e-3, (now - start) / 1e9);
+            int bars = percent * 30 / 100;
+            err.print("\r[" + "#".repeat(bars) + " ".repeat(30 - bars) + "] " + percent + "% " + Sizes.human(done) + "/"
+                    + Sizes.human(total) + " " + Sizes.human((long) (done / secs)) + "/s   ");
+            err.flush();
+            onLine = true;
+        }
+
+        /** Ends the bar's line so that a message can follow; the next update draws it again. */
+        void breakLine() {
+            if (onLine) {
+                err.println();
+                onLine = false;
+            }
+        }
+
+        void done() {
+            if (show) {
+                draw(System.nanoTime());
+                breakLine();
+                err.flush();
+            }
+        }
+    }
+}
