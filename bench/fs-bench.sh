@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rump-fs benchmarks: whole processes side by side with debugfs and with the kernel's FUSE driver
+# rump-fs benchmarks: whole processes (wall clock, JVM start included) side by side with debugfs and with the kernel's FUSE driver
 # over fuse2fs, in the same run, as ratios (theirs / ours: above 1 means we are faster).
 # Usage: bench/fs-bench.sh [DIR] [FILE_MIB] [SMALL_FILES] [ROUNDS]   (as root: FUSE mounts, drop_caches)
 # Needs: mvn -B -q -pl bench -am package -DskipTests (bench/target/benchmarks.jar), e2fsprogs, fuse2fs.
@@ -22,10 +22,10 @@ img_mib=$((mib * 2 + 64))
 echo "# ${mib} MiB file: write into a fresh ext4 image, then read back (seconds, whole process or mount+cp+unmount)"
 for r in $(seq "$rounds"); do
     fresh "$dir/ours.img" "${img_mib}M"; drop
-    ow=$("${java[@]}" write "$dir/ours.img" "$dir/src"); drop
-    orr=$("${java[@]}" read "$dir/ours.img" "$dir/out")
+    s=$(now); ow=$("${java[@]}" write "$dir/ours.img" "$dir/src"); e=$(now); w=$(secs "$s" "$e"); drop
+    s=$(now); orr=$("${java[@]}" read "$dir/ours.img" "$dir/out"); e=$(now); rd=$(secs "$s" "$e")
     cmp -s "$dir/src" "$dir/out" || { echo "our read-back differs" >&2; exit 1; }
-    e2fsck -fn "$dir/ours.img" >/dev/null || { echo "e2fsck -fn is not clean after our write" >&2; exit 1; }
+    e2fsck -fn "$dir/ours.img" >/dev/null 2>&1 || { echo "e2fsck -fn is not clean after our write" >&2; exit 1; }
 
     fresh "$dir/dbg.img" "${img_mib}M"; drop
     s=$(now); debugfs -w -R "write $dir/src big" "$dir/dbg.img" >/dev/null 2>&1; e=$(now); dw=$(secs "$s" "$e"); drop
@@ -37,7 +37,6 @@ for r in $(seq "$rounds"); do
     s=$(now); fuse2fs -o ro "$dir/fuse.img" "$dir/mnt" >/dev/null; cat "$dir/mnt/big" > "$dir/out"; unmount; e=$(now)
     fr=$(secs "$s" "$e")
 
-    w=$(field seconds "$ow"); rd=$(field seconds "$orr")
     echo "round $r: write ours ${w}s debugfs ${dw}s ($(ratio "$dw" "$w")x) fuse2fs ${fw}s ($(ratio "$fw" "$w")x);" \
          "read ours ${rd}s debugfs ${dr}s ($(ratio "$dr" "$rd")x) fuse2fs ${fr}s ($(ratio "$fr" "$rd")x)"
     echo "  ours: $ow"
@@ -59,11 +58,11 @@ assert len(names) == n and total == 16 * n
 PY
 for r in $(seq "$rounds"); do
     fresh "$dir/ours.img" 256M; drop
-    o=$("${java[@]}" smallfiles "$dir/ours.img" "$nfiles")
-    e2fsck -fn "$dir/ours.img" >/dev/null || { echo "e2fsck -fn is not clean after our small files" >&2; exit 1; }
+    s=$(now); o=$("${java[@]}" smallfiles "$dir/ours.img" "$nfiles"); e=$(now); ours=$(secs "$s" "$e")
+    e2fsck -fn "$dir/ours.img" >/dev/null 2>&1 || { echo "e2fsck -fn is not clean after our small files" >&2; exit 1; }
     fresh "$dir/fuse.img" 256M; drop
     s=$(now); fuse2fs "$dir/fuse.img" "$dir/mnt" >/dev/null; python3 "$dir/small.py" "$dir/mnt/d" "$nfiles"; unmount; e=$(now)
-    f=$(secs "$s" "$e"); ours=$(field seconds "$o")
+    f=$(secs "$s" "$e")
     echo "round $r: ours ${ours}s fuse2fs ${f}s ($(ratio "$f" "$ours")x)"
     echo "  ours: $o"
 done

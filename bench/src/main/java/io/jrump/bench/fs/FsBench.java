@@ -24,7 +24,7 @@ import java.util.List;
  * </ul>
  */
 public final class FsBench {
-    private static final int CHUNK = 1 << 20;
+    private static final int CHUNK = 8 << 20;
 
     private FsBench() {
     }

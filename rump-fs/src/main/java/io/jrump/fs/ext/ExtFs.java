@@ -474,7 +474,7 @@ public final class ExtFs {
             Mapping m = map(inode, at / bs);
             int within = (int) (at % bs);
             long runBytes = m.run() * bs - within;
-            int n = (int) Math.min(end - at, Math.min(runBytes, 1 << 20));
+            int n = (int) Math.min(end - at, Math.min(runBytes, 8 << 20));
             ByteBuffer part = dst.duplicate().position(dst.position() + done).limit(dst.position() + done + n);
             if (m.physical() == 0 || m.unwritten()) {
                 for (int i = part.position(); i < part.limit(); i++) {
