@@ -6,7 +6,6 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.ext.ExtFs;
 import io.jrump.host.sim.SimHost;
-import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
@@ -28,12 +27,9 @@ class ExtFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
-        SimWorld world = new SimWorld(1);
-        SimHost host = world.newHost("fuzz");
-        HostDisk disk = HostDisk.create(host, "d", DISK);
-        byte[] image = new byte[DISK];
-        System.arraycopy(input, 0, image, 0, Math.min(input.length, DISK));
-        disk.write(0, ByteBuffer.wrap(image));
+        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        SimHost host = d.host();
+        HostDisk disk = d.disk();
         try {
             ExtFs fs = ExtFs.open(disk);
             try {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.blk.ForwardingBlockDevice;
 import io.jrump.blk.HostDisk;
 import io.jrump.blk.cache.BufferCache;
 import io.jrump.blk.cache.CacheOptions;
@@ -110,37 +111,11 @@ final class ExtModel {
     }
 
     /** A disk whose power goes out at its n-th write from now, when armed. */
-    private final class CutDevice implements BlockDevice {
-        private final BlockDevice below;
+    private final class CutDevice extends ForwardingBlockDevice {
         private long writesLeft = -1;
 
         CutDevice(BlockDevice below) {
-            this.below = below;
-        }
-
-        @Override
-        public String name() {
-            return below.name();
-        }
-
-        @Override
-        public int sectorSize() {
-            return below.sectorSize();
-        }
-
-        @Override
-        public long size() {
-            return below.size();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return below.isReadOnly();
-        }
-
-        @Override
-        public void read(long offset, ByteBuffer dst) throws ErrnoException {
-            below.read(offset, dst);
+            super(below);
         }
 
         @Override
@@ -155,26 +130,6 @@ final class ExtModel {
                 writesLeft--;
             }
             below.write(offset, src);
-        }
-
-        @Override
-        public void flush() throws ErrnoException {
-            below.flush();
-        }
-
-        @Override
-        public void discard(long offset, long length) throws ErrnoException {
-            below.discard(offset, length);
-        }
-
-        @Override
-        public io.jrump.blk.BlockStats stats() {
-            return below.stats();
-        }
-
-        @Override
-        public void close() {
-            below.close();
         }
     }
 

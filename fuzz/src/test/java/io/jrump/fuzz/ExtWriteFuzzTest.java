@@ -14,7 +14,6 @@ import io.jrump.fs.vfs.DirEntry;
 import io.jrump.fs.vfs.OpenFlags;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.host.sim.SimHost;
-import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
@@ -48,12 +47,9 @@ class ExtWriteFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void mountWalkAndWrite(byte[] input) throws Exception {
-        SimWorld world = new SimWorld(1);
-        SimHost host = world.newHost("fuzz");
-        HostDisk disk = HostDisk.create(host, "d", DISK);
-        byte[] image = new byte[DISK];
-        System.arraycopy(input, 0, image, 0, Math.min(input.length, DISK));
-        disk.write(0, ByteBuffer.wrap(image));
+        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        SimHost host = d.host();
+        HostDisk disk = d.disk();
         try {
             ExtChecksums.rewrite(disk);
         } catch (ErrnoException e) {

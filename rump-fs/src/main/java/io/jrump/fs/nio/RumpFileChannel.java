@@ -107,10 +107,21 @@ final class RumpFileChannel extends FileChannel {
     @Override
     public synchronized int write(ByteBuffer src) throws IOException {
         ensureWritable();
+        return writeAll(src, (vfs, done) -> vfs.write(fd, src));
+    }
+
+    /** One write call of the loop: the VFS, and how much of the buffer went already. */
+    @FunctionalInterface
+    private interface WriteStep {
+        int write(io.jrump.fs.vfs.Vfs vfs, int done) throws io.jrump.hypercall.ErrnoException;
+    }
+
+    /** Writes until the buffer is empty (or the VFS takes nothing), then fsyncs if SYNC/DSYNC asked. */
+    private int writeAll(ByteBuffer src, WriteStep step) throws IOException {
         return fs.call(path, null, vfs -> {
             int sum = 0;
             while (src.hasRemaining()) {
-                int n = vfs.write(fd, src);
+                int n = step.write(vfs, sum);
                 if (n <= 0) {
                     break;
                 }
@@ -139,20 +150,7 @@ final class RumpFileChannel extends FileChannel {
             throw new IllegalArgumentException("negative position " + position);
         }
         ensureWritable();
-        return fs.call(path, null, vfs -> {
-            int sum = 0;
-            while (src.hasRemaining()) {
-                int n = vfs.pwrite(fd, src, position + sum);
-                if (n <= 0) {
-                    break;
-                }
-                sum += n;
-            }
-            if (sync) {
-                vfs.fsync(fd);
-            }
-            return sum;
-        });
+        return writeAll(src, (vfs, done) -> vfs.pwrite(fd, src, position + done));
     }
 
     @Override

@@ -46,10 +46,7 @@ class ExtCheckTest {
     }
 
     private static int exec(StringBuilder out, String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        return p.exitValue();
+        return ExtTools.exec(out, cmd);
     }
 
     private Path mkfs(String type, int block) throws Exception {

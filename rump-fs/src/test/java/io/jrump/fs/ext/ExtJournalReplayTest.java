@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.blk.BlockDevice;
-import io.jrump.blk.BlockStats;
+import io.jrump.blk.ForwardingBlockDevice;
 import io.jrump.blk.HostDisk;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
@@ -45,40 +45,14 @@ class ExtJournalReplayTest {
     }
 
     /** A disk that loses every write after the first write to one block, once armed: a power cut there. */
-    static final class CrashAfterBlock implements BlockDevice {
-        final BlockDevice below;
+    static final class CrashAfterBlock extends ForwardingBlockDevice {
         final long crashOffset;
         boolean armed;
         boolean crashed;
 
         CrashAfterBlock(BlockDevice below, long crashOffset) {
-            this.below = below;
+            super(below);
             this.crashOffset = crashOffset;
-        }
-
-        @Override
-        public String name() {
-            return below.name();
-        }
-
-        @Override
-        public int sectorSize() {
-            return below.sectorSize();
-        }
-
-        @Override
-        public long size() {
-            return below.size();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return false;
-        }
-
-        @Override
-        public void read(long offset, ByteBuffer dst) throws ErrnoException {
-            below.read(offset, dst);
         }
 
         @Override
@@ -90,26 +64,6 @@ class ExtJournalReplayTest {
             if (armed && offset == crashOffset) {
                 crashed = true;
             }
-        }
-
-        @Override
-        public void flush() throws ErrnoException {
-            below.flush();
-        }
-
-        @Override
-        public void discard(long offset, long length) throws ErrnoException {
-            below.discard(offset, length);
-        }
-
-        @Override
-        public BlockStats stats() {
-            return below.stats();
-        }
-
-        @Override
-        public void close() {
-            below.close();
         }
     }
 

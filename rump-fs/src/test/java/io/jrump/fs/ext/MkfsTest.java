@@ -48,16 +48,11 @@ class MkfsTest {
     }
 
     private static int exec(StringBuilder out, String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        return p.exitValue();
+        return ExtTools.exec(out, cmd);
     }
 
     private static String run(String... cmd) throws Exception {
-        StringBuilder out = new StringBuilder();
-        assertEquals(0, exec(out, cmd), String.join(" ", cmd) + ":\n" + out);
-        return out.toString();
+        return ExtTools.run(cmd);
     }
 
     /** An image of {@code mib} MiB full of 0xA5, so that nothing relies on a zeroed device. */
