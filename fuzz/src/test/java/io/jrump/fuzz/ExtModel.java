@@ -412,7 +412,13 @@ final class ExtModel {
             if ((m.mode & 07777) != a.permissions()) {
                 return p + ": mode " + Integer.toOctalString(a.permissions()) + ", expected " + Integer.toOctalString(m.mode);
             }
-            if (m.type != 'f') {
+            if (m.type == 'd') {
+                long subdirs = expected.entrySet().stream().filter(x -> x.getValue().type == 'd'
+                        && x.getKey().startsWith(p.equals("/") ? "/" : p + "/") && !x.getKey().equals(p)
+                        && x.getKey().lastIndexOf('/') == (p.equals("/") ? 0 : p.length())).count();
+                if (a.nlink() != 2 + subdirs) {
+                    return p + ": directory links " + a.nlink() + ", expected " + (2 + subdirs);
+                }
                 continue;
             }
             if (m.links != a.nlink() || m.data.length != a.size()) {

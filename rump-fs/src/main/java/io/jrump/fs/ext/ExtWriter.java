@@ -217,6 +217,10 @@ final class ExtWriter {
         dirs.remove(d, name);
         touch(d, true);
         store(d);
+        if (n.links() == 0) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": inode " + ino + " is named by '" + name
+                    + "' but has no links");
+        }
         n.links(n.links() - 1);
         n.ctime(now());
         dropIfUnlinked(n, open);
@@ -408,13 +412,12 @@ final class ExtWriter {
         }
         dirs.remove(s, fromName);
         if (directory && fromDir != toDir) {
+            // The moved directory's ".." now counts on its new parent instead of the old one.
             dirs.setParent(n, toDir);
             if (s.links() > 2) {
                 s.links(s.links() - 1);
             }
-            if (t == null) {
-                d.links(d.links() >= LINK_MAX - 1 ? 1 : d.links() + 1);
-            }
+            d.links(d.links() >= LINK_MAX - 1 || d.links() == 1 ? 1 : d.links() + 1);
         }
         if (t != null && isDir(t) && d.links() > 2) {
             d.links(d.links() - 1); // the replaced directory's ".." no longer counts

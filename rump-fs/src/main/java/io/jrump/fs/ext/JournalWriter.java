@@ -79,9 +79,9 @@ final class JournalWriter {
 
     /** How many metadata blocks one transaction can carry in this journal. */
     int capacity() {
-        long room = maxLen - first - 1; // less the commit block
+        long room = maxLen - first - 2; // less the commit block, and one for rounding descriptors up
         long per = tagsPerDescriptor();
-        return (int) Math.min(Integer.MAX_VALUE, room * per / (per + 1));
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, room * per / (per + 1)));
     }
 
     /** Writes a transaction into the log and makes it the one recovery would replay. */

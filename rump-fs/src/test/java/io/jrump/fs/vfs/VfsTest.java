@@ -211,6 +211,24 @@ class VfsTest {
     }
 
     @Test
+    void renamingADirectoryOverAnEmptyOneKeepsLinkCountsRight() throws Exception {
+        vfs.mkdir("/p", 0755);
+        vfs.mkdir("/q", 0755);
+        vfs.mkdir("/p/moving", 0755);
+        vfs.mkdir("/q/target", 0755);
+        vfs.rename("/p/moving", "/q/target");
+        assertEquals(2, vfs.stat("/p").nlink(), "/p lost its subdirectory");
+        assertEquals(3, vfs.stat("/q").nlink(), "/q has one subdirectory, as before");
+        assertEquals(vfs.stat("/q").ino(), vfs.stat("/q/target/..").ino());
+        vfs.mkdir("/q/other", 0755);
+        vfs.rename("/q/other", "/q/target");
+        assertEquals(3, vfs.stat("/q").nlink(), "same parent: one subdirectory replaced another");
+        vfs.sync();
+        ExtCheck.Result r = ExtCheck.check(filesystems.get(0).ext());
+        assertTrue(r.isClean(), r.problems().toString());
+    }
+
+    @Test
     void anUnlinkedOpenFileLivesUntilItsLastClose() throws Exception {
         put("/f", "still here");
         long freeBefore = vfs.statvfs("/").freeFiles();
