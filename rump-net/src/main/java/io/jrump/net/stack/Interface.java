@@ -1,0 +1,98 @@
+package io.jrump.net.stack;
+
+import io.jrump.hypercall.HostNic;
+import io.jrump.hypercall.MacAddress;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.arp.ArpCache;
+import io.jrump.net.pcap.PcapWriter;
+import io.netty.buffer.ByteBuf;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One network interface of the stack: an Ethernet port on a host NIC, or the loopback. Holds its
+ * addresses, MTU, neighbour cache and an optional capture. Owned by the event loop.
+ */
+public final class Interface {
+    /** An address with its prefix, as {@code ip addr} shows it. */
+    public record Address(Ipv4Address address, int prefixLength) {
+        public Ipv4Address broadcast() {
+            return new Ipv4Address(address.bits() | ~Ipv4Address.mask(prefixLength));
+        }
+
+        @Override
+        public String toString() {
+            return address + "/" + prefixLength;
+        }
+    }
+
+    final String name;
+    final HostNic nic; // null for the loopback
+    final MacAddress mac;
+    final int mtu;
+    final List<Address> addresses = new ArrayList<>();
+    final ArpCache<ByteBuf> arp;
+    PcapWriter capture;
+
+    Interface(String name, HostNic nic, MacAddress mac, int mtu, ArpCache<ByteBuf> arp) {
+        this.name = name;
+        this.nic = nic;
+        this.mac = mac;
+        this.mtu = mtu;
+        this.arp = arp;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public MacAddress mac() {
+        return mac;
+    }
+
+    public int mtu() {
+        return mtu;
+    }
+
+    public boolean isLoopback() {
+        return nic == null;
+    }
+
+    public List<Address> addresses() {
+        return List.copyOf(addresses);
+    }
+
+    /** Whether {@code ip} is one of this interface's addresses or its directed broadcast. */
+    boolean accepts(Ipv4Address ip) {
+        for (Address a : addresses) {
+            if (a.address().equals(ip) || a.broadcast().equals(ip)) {
+                return true;
+            }
+        }
+        return ip.isBroadcast() || isLoopback() && ip.isLoopback();
+    }
+
+    boolean owns(Ipv4Address ip) {
+        for (Address a : addresses) {
+            if (a.address().equals(ip)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The address to send from toward {@code dst}: one on the same subnet, else the first. */
+    Ipv4Address sourceFor(Ipv4Address dst) {
+        for (Address a : addresses) {
+            if (dst.inPrefix(a.address(), a.prefixLength())) {
+                return a.address();
+            }
+        }
+        return addresses.isEmpty() ? Ipv4Address.ANY : addresses.get(0).address();
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + mac + " mtu " + mtu + " " + addresses;
+    }
+}

@@ -1,0 +1,518 @@
+package io.jrump.net.stack;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostNic;
+import io.jrump.hypercall.Hypercalls;
+import io.jrump.hypercall.MacAddress;
+import io.jrump.hypercall.NicOptions;
+import io.jrump.kernel.Callout;
+import io.jrump.kernel.Component;
+import io.jrump.kernel.RumpKernel;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.arp.ArpCache;
+import io.jrump.net.ip.Reassembly;
+import io.jrump.net.ip.RouteTable;
+import io.jrump.net.ip.TokenBucket;
+import io.jrump.net.pcap.PcapWriter;
+import io.jrump.net.socket.LoopCalls;
+import io.jrump.net.wire.ArpPacket;
+import io.jrump.net.wire.ArpRepr;
+import io.jrump.net.wire.EtherType;
+import io.jrump.net.wire.EthernetFrame;
+import io.jrump.net.wire.EthernetRepr;
+import io.jrump.net.wire.IcmpPacket;
+import io.jrump.net.wire.IcmpRepr;
+import io.jrump.net.wire.IpProtocol;
+import io.jrump.net.wire.Ipv4Packet;
+import io.jrump.net.wire.Ipv4Repr;
+import io.jrump.net.wire.UdpDatagram;
+import io.jrump.net.wire.UdpRepr;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The IPv4 stack of one kernel: interfaces on the host's NICs and a loopback, ARP, IPv4 with
+ * routing, fragmentation and reassembly, ICMP (echo, and rate-limited unreachable errors) and
+ * UDP; TCP joins it later. All state lives on the kernel's event loop: frames arrive there, and
+ * calls from application threads are handed to it ({@link LoopCalls}), so the simulation host
+ * runs a stack deterministically. A host (a router) is not what this is: packets for other
+ * addresses are dropped, not forwarded.
+ */
+public final class NetStack implements Component {
+    public static final int DEFAULT_TTL = 64;
+    private static final long TICK_NANOS = 500_000_000L;
+
+    private Hypercalls host;
+    private LoopCalls calls;
+    private Callout timer;
+    private final NetStats stats = new NetStats();
+    private final Map<String, Interface> interfaces = new LinkedHashMap<>();
+    private final RouteTable routes = new RouteTable();
+    private final Reassembly reassembly = new Reassembly(Reassembly.Config.defaults());
+    private TokenBucket icmpErrors;
+    private Udp udp;
+    private Sockets sockets;
+    private int nextIpId;
+
+    @Override
+    public String name() {
+        return "net";
+    }
+
+    @Override
+    public void start(RumpKernel kernel) throws ErrnoException {
+        host = kernel.host();
+        calls = new LoopCalls(host.scheduler());
+        timer = kernel.newCallout("net-timer");
+        icmpErrors = new TokenBucket(1_000_000, 50, now());
+        udp = new Udp(this);
+        sockets = new Sockets(this, calls, udp);
+        nextIpId = (int) (host.random().nextLong() & 0xffff);
+        calls.run(() -> {
+            Interface lo = new Interface("lo", null, MacAddress.of(0L), 65536, newArpCache());
+            lo.addresses.add(new Interface.Address(Ipv4Address.LOOPBACK, 8));
+            interfaces.put("lo", lo);
+            routes.add(new RouteTable.Route(Ipv4Address.of(127, 0, 0, 0), 8, Ipv4Address.ANY, "lo", 0));
+            return null;
+        });
+    }
+
+    @Override
+    public void stop() {
+        timer.stop();
+        for (Interface i : interfaces.values()) {
+            i.arp.flush();
+            if (i.nic != null) {
+                i.nic.close();
+            }
+        }
+    }
+
+    long now() {
+        return host.clock().monotonicNanos();
+    }
+
+    Hypercalls host() {
+        return host;
+    }
+
+    NetStats statsCounter() {
+        return stats;
+    }
+
+    public NetStats stats() {
+        return stats;
+    }
+
+    /** The BSD-like socket API of this stack. */
+    public Sockets sockets() {
+        return sockets;
+    }
+
+    private ArpCache<ByteBuf> newArpCache() {
+        return new ArpCache<>(ArpCache.Config.defaults(), ByteBuf::release);
+    }
+
+    // ---- configuration (any thread) --------------------------------------------------------
+
+    /** Attaches an interface to the host NIC (or switch, or link) {@code nicName}. */
+    public Interface addInterface(String nicName, NicOptions options) throws ErrnoException {
+        return calls.run(() -> {
+            if (interfaces.containsKey(nicName)) {
+                throw new ErrnoException(Errno.EEXIST, "interface " + nicName);
+            }
+            Interface[] self = new Interface[1];
+            HostNic nic = host.networkInterfaces().open(nicName, options, frame -> frameIn(self[0], frame));
+            Interface i = new Interface(nicName, nic, nic.mac(), nic.mtu(), newArpCache());
+            self[0] = i;
+            interfaces.put(nicName, i);
+            return i;
+        });
+    }
+
+    /** Adds an address to an interface, with the on-link route for its prefix; announces it (gratuitous ARP). */
+    public void addAddress(String iface, Ipv4Address address, int prefixLength) throws ErrnoException {
+        calls.run(() -> {
+            Interface i = iface(iface);
+            Interface.Address a = new Interface.Address(address, prefixLength);
+            if (i.addresses.contains(a)) {
+                throw new ErrnoException(Errno.EEXIST, iface + ": " + a);
+            }
+            i.addresses.add(a);
+            Ipv4Address network = new Ipv4Address(address.bits() & Ipv4Address.mask(prefixLength));
+            routes.add(new RouteTable.Route(network, prefixLength, Ipv4Address.ANY, iface, 0));
+            if (i.nic != null) {
+                sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, address, MacAddress.of(0L), address);
+            }
+            return null;
+        });
+    }
+
+    public void addRoute(RouteTable.Route route) throws ErrnoException {
+        calls.run(() -> {
+            iface(route.iface());
+            routes.add(route);
+            return null;
+        });
+    }
+
+    /** A default route through {@code gateway}, on the interface whose subnet holds it. */
+    public void addDefaultRoute(Ipv4Address gateway) throws ErrnoException {
+        calls.run(() -> {
+            RouteTable.Route onLink = routes.lookup(gateway).orElseThrow(
+                    () -> new ErrnoException(Errno.ENETUNREACH, "gateway " + gateway + " is on no interface's subnet"));
+            routes.add(new RouteTable.Route(Ipv4Address.ANY, 0, gateway, onLink.iface(), 0));
+            return null;
+        });
+    }
+
+    public List<RouteTable.Route> routes() throws ErrnoException {
+        return calls.run(() -> List.copyOf(routes.routes()));
+    }
+
+    public List<Interface> interfaces() throws ErrnoException {
+        return calls.run(() -> List.copyOf(interfaces.values()));
+    }
+
+    /** Captures every frame sent and received on {@code iface} into {@code pcap}; null stops. */
+    public void capture(String iface, PcapWriter pcap) throws ErrnoException {
+        calls.run(() -> {
+            iface(iface).capture = pcap;
+            return null;
+        });
+    }
+
+    private Interface iface(String name) throws ErrnoException {
+        Interface i = interfaces.get(name);
+        if (i == null) {
+            throw new ErrnoException(Errno.ENODEV, "no interface " + name);
+        }
+        return i;
+    }
+
+    // ---- timers ------------------------------------------------------------------------------
+
+    /** Runs the neighbour caches' and reassembly's clocks while they have work. */
+    private void armTimer() {
+        if (!timer.isPending()) {
+            timer.schedule(TICK_NANOS, this::tick);
+        }
+    }
+
+    private void tick() {
+        long now = now();
+        boolean more = false;
+        for (Interface i : interfaces.values()) {
+            ArpCache.Tick t = i.arp.tick(now);
+            stats.add("arp.expired", t.expired());
+            for (Ipv4Address ip : t.requests()) {
+                sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, i.sourceFor(ip), MacAddress.of(0L), ip);
+            }
+            more |= i.arp.size() > 0;
+        }
+        reassembly.expire(now);
+        more |= reassembly.datagramsInProgress() > 0;
+        if (more) {
+            armTimer();
+        }
+    }
+
+    // ---- input --------------------------------------------------------------------------------
+
+    /** A frame from a NIC, on the event loop. Anything malformed is counted and dropped. */
+    private void frameIn(Interface i, ByteBuffer frame) {
+        ByteBuf buf = Unpooled.wrappedBuffer(frame);
+        capture(i, buf);
+        stats.count("eth.in");
+        try {
+            EthernetFrame eth = EthernetFrame.parse(buf);
+            if (!eth.destination().equals(i.mac) && !eth.destination().equals(MacAddress.BROADCAST)) {
+                stats.count("eth.drop.not_for_us");
+                return;
+            }
+            if (eth.etherType().equals(EtherType.ARP)) {
+                arpIn(i, eth.payload());
+            } else if (eth.etherType().equals(EtherType.IPV4)) {
+                ipIn(i, eth.payload());
+            } else {
+                stats.count("eth.drop.unknown_ethertype");
+            }
+        } catch (ErrnoException e) {
+            stats.count("eth.drop.malformed");
+        }
+    }
+
+    private void arpIn(Interface i, ByteBuf payload) {
+        ArpRepr arp;
+        try {
+            arp = ArpRepr.parse(ArpPacket.parse(payload));
+        } catch (ErrnoException e) {
+            stats.count("arp.drop.malformed");
+            return;
+        }
+        stats.count("arp.in");
+        Ipv4Address sender = arp.senderProtocolAddress();
+        boolean forUs = i.owns(arp.targetProtocolAddress());
+        if (!sender.isUnspecified() && !sender.isBroadcast()) {
+            // RFC 826: update an entry we have; make one if the packet is for us.
+            for (ByteBuf waiting : i.arp.learned(sender, arp.senderHardwareAddress(), forUs, now())) {
+                ethernetOut(i, arp.senderHardwareAddress(), EtherType.IPV4, waiting);
+            }
+        }
+        if (forUs && arp.operation() == ArpRepr.Operation.REQUEST) {
+            sendArp(i, ArpRepr.Operation.REPLY, arp.senderHardwareAddress(), arp.targetProtocolAddress(),
+                    arp.senderHardwareAddress(), sender);
+        }
+    }
+
+    private void sendArp(Interface i, ArpRepr.Operation op, MacAddress to, Ipv4Address senderIp, MacAddress targetMac,
+            Ipv4Address targetIp) {
+        ArpRepr arp = new ArpRepr(op, i.mac, senderIp, targetMac, targetIp);
+        ByteBuf b = Unpooled.buffer(arp.bufferLength());
+        arp.emit(b, 0);
+        b.writerIndex(arp.bufferLength());
+        stats.count("arp.out");
+        ethernetOut(i, to, EtherType.ARP, b);
+    }
+
+    /** An IPv4 packet from an interface (or the loopback). */
+    void ipIn(Interface i, ByteBuf payload) {
+        Ipv4Packet packet;
+        Ipv4Repr ip;
+        try {
+            packet = Ipv4Packet.parse(payload);
+            ip = Ipv4Repr.parse(packet);
+        } catch (ErrnoException e) {
+            stats.count("ip.drop.malformed");
+            return;
+        }
+        stats.count("ip.in");
+        if (!i.accepts(ip.destination()) && !isLocal(ip.destination())) {
+            stats.count("ip.drop.not_for_us");
+            return;
+        }
+        ByteBuf data = packet.payload();
+        if (ip.moreFragments() || ip.fragmentOffset() != 0) {
+            byte[] bytes = new byte[data.readableBytes()];
+            data.getBytes(data.readerIndex(), bytes);
+            byte[] whole = reassembly.add(ip.source(), ip.destination(), ip.protocol().value(), ip.identification(),
+                    ip.fragmentOffset(), ip.moreFragments(), bytes, now());
+            armTimer();
+            if (whole == null) {
+                return;
+            }
+            stats.count("ip.reassembled");
+            data = Unpooled.wrappedBuffer(whole);
+            ip = new Ipv4Repr(ip.source(), ip.destination(), ip.protocol(), whole.length, ip.ttl(),
+                    ip.identification(), false, false, 0, ip.dscp(), ip.ecn());
+        }
+        Quote quote = new Quote(payload, packet.headerLength());
+        if (ip.protocol().equals(IpProtocol.ICMP)) {
+            icmpIn(ip, data);
+        } else if (ip.protocol().equals(IpProtocol.UDP)) {
+            udpIn(ip, data, quote);
+        } else {
+            stats.count("ip.drop.unknown_protocol");
+            sendUnreachable(ip, quote, 2); // protocol unreachable
+        }
+    }
+
+    private boolean isLocal(Ipv4Address ip) {
+        for (Interface i : interfaces.values()) {
+            if (i.owns(ip)) {
+                return true;
+            }
+        }
+        return ip.isLoopback();
+    }
+
+    /** A received datagram as an ICMP error would quote it: its bytes from the IP header on. */
+    private record Quote(ByteBuf packet, int headerLength) {
+        ByteBuf copy() {
+            int n = Math.min(packet.readableBytes(), headerLength + 8);
+            return Unpooled.copiedBuffer(packet.slice(packet.readerIndex(), n));
+        }
+    }
+
+    private void icmpIn(Ipv4Repr ip, ByteBuf data) {
+        IcmpRepr icmp;
+        try {
+            icmp = IcmpRepr.parse(IcmpPacket.parse(data));
+        } catch (ErrnoException e) {
+            stats.count("icmp.drop.malformed");
+            return;
+        }
+        stats.count("icmp.in");
+        if (icmp instanceof IcmpRepr.EchoRequest req) {
+            if (ip.destination().isBroadcast()) {
+                stats.count("icmp.drop.broadcast_echo"); // no smurf amplifier
+                return;
+            }
+            ipOut(ip.destination(), ip.source(), IpProtocol.ICMP,
+                    message(new IcmpRepr.EchoReply(req.identifier(), req.sequence(), req.data())), DEFAULT_TTL);
+            stats.count("icmp.out.echo_reply");
+        } else if (icmp instanceof IcmpRepr.EchoReply reply) {
+            udp.echoReplyIn(ip.source(), reply, data);
+        } else if (icmp instanceof IcmpRepr.DestinationUnreachable u) {
+            udp.unreachableIn(u);
+        }
+    }
+
+    private static ByteBuf message(IcmpRepr icmp) {
+        ByteBuf b = Unpooled.buffer(icmp.bufferLength());
+        icmp.emit(b, 0);
+        b.writerIndex(icmp.bufferLength());
+        return b;
+    }
+
+    private void udpIn(Ipv4Repr ip, ByteBuf data, Quote original) {
+        UdpRepr repr;
+        try {
+            UdpDatagram d = UdpDatagram.parse(data);
+            if (d.checksum() != 0 && !d.verifyChecksum(ip.source(), ip.destination())) {
+                stats.count("udp.drop.bad_checksum");
+                return;
+            }
+            repr = UdpRepr.parse(d, ip.source(), ip.destination());
+        } catch (ErrnoException e) {
+            stats.count("udp.drop.malformed");
+            return;
+        }
+        stats.count("udp.in");
+        if (!udp.deliver(ip, repr)) {
+            stats.count("udp.drop.no_port");
+            if (!ip.destination().isBroadcast() && !ip.destination().isMulticast()) {
+                sendUnreachable(ip, original, IcmpRepr.DestinationUnreachable.PORT_UNREACHABLE);
+            }
+        }
+    }
+
+    /** A destination-unreachable error quoting the offending datagram's header and first 8 bytes, rate-limited. */
+    private void sendUnreachable(Ipv4Repr ip, Quote original, int code) {
+        if (!icmpErrors.tryTake(now())) {
+            stats.count("icmp.drop.rate_limited");
+            return;
+        }
+        ipOut(ip.destination(), ip.source(), IpProtocol.ICMP,
+                message(new IcmpRepr.DestinationUnreachable(code, 0, original.copy())), DEFAULT_TTL);
+        stats.count("icmp.out.unreachable");
+    }
+
+    // ---- output -------------------------------------------------------------------------------
+
+    /**
+     * Sends {@code payload} (released by this call) to {@code dst}, from {@code src} (ANY: the
+     * outgoing interface's address), fragmenting to the interface's MTU.
+     */
+    void ipOut(Ipv4Address src, Ipv4Address dst, IpProtocol protocol, ByteBuf payload, int ttl) {
+        try {
+            Route route = route(dst);
+            Ipv4Address from = src.isUnspecified() ? route.iface().sourceFor(dst) : src;
+            int id = nextIpId++ & 0xffff;
+            int mtu = route.iface().mtu;
+            int len = payload.readableBytes();
+            if (len + 20 <= mtu) {
+                sendIp(route, new Ipv4Repr(from, dst, protocol, len, ttl, id, true, false, 0, 0, 0), payload);
+                return;
+            }
+            int per = (mtu - 20) / 8 * 8;
+            for (int off = 0; off < len; off += per) {
+                int n = Math.min(per, len - off);
+                ByteBuf part = payload.retainedSlice(payload.readerIndex() + off, n);
+                sendIp(route, new Ipv4Repr(from, dst, protocol, n, ttl, id, false, off + n < len, off, 0, 0), part);
+            }
+            stats.count("ip.out.fragmented");
+            payload.release();
+        } catch (ErrnoException e) {
+            stats.count("ip.drop.no_route");
+            payload.release();
+        }
+    }
+
+    /** Where a packet goes: the interface, and the next hop on it. */
+    record Route(Interface iface, Ipv4Address nextHop) {
+    }
+
+    Route route(Ipv4Address dst) throws ErrnoException {
+        if (dst.isBroadcast()) {
+            for (Interface i : interfaces.values()) {
+                if (!i.isLoopback() && !i.addresses.isEmpty()) {
+                    return new Route(i, dst);
+                }
+            }
+        }
+        if (isLocal(dst)) {
+            return new Route(interfaces.get("lo"), dst);
+        }
+        RouteTable.Route r = routes.lookup(dst).orElseThrow(
+                () -> new ErrnoException(Errno.ENETUNREACH, "no route to " + dst));
+        return new Route(iface(r.iface()), r.isDirect() ? dst : r.gateway());
+    }
+
+    private void sendIp(Route route, Ipv4Repr ip, ByteBuf payload) {
+        ByteBuf packet = Unpooled.buffer(ip.totalLength());
+        ip.emit(packet, 0);
+        packet.writerIndex(ip.headerLength());
+        packet.writeBytes(payload);
+        payload.release();
+        stats.count("ip.out");
+        Interface i = route.iface();
+        if (i.isLoopback()) {
+            host.scheduler().execute(() -> ipIn(i, packet)); // later, as if it came back in
+            return;
+        }
+        Ipv4Address hop = route.nextHop();
+        boolean broadcast = hop.isBroadcast() || i.addresses.stream().anyMatch(a -> a.broadcast().equals(hop));
+        if (broadcast) {
+            ethernetOut(i, MacAddress.BROADCAST, EtherType.IPV4, packet);
+            return;
+        }
+        ArpCache.Resolution r = i.arp.resolve(hop, packet, now());
+        if (r.resolved()) {
+            ethernetOut(i, r.mac(), EtherType.IPV4, packet);
+        } else {
+            if (r.sendRequest()) {
+                sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, i.sourceFor(hop), MacAddress.of(0L), hop);
+            }
+            armTimer();
+        }
+    }
+
+    private void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload) {
+        EthernetRepr eth = new EthernetRepr(to, i.mac, type);
+        ByteBuf frame = Unpooled.buffer(eth.headerLength() + payload.readableBytes());
+        eth.emit(frame, 0);
+        frame.writerIndex(eth.headerLength());
+        frame.writeBytes(payload);
+        payload.release();
+        capture(i, frame);
+        try {
+            i.nic.send(frame.nioBuffer());
+            stats.count("eth.out");
+        } catch (ErrnoException e) {
+            stats.count("eth.drop.send_" + e.errno().name().toLowerCase());
+        }
+    }
+
+    private void capture(Interface i, ByteBuf frame) {
+        PcapWriter w = i.capture;
+        if (w != null) {
+            try {
+                w.write(host.clock().wallNanos(), frame);
+            } catch (IOException e) {
+                stats.count("pcap.drop.io_error");
+            }
+        }
+    }
+
+    List<Interface> interfacesOnLoop() {
+        return new ArrayList<>(interfaces.values());
+    }
+}

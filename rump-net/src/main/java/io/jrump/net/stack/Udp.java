@@ -1,0 +1,172 @@
+package io.jrump.net.stack;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.socket.PortTable;
+import io.jrump.net.wire.IcmpRepr;
+import io.jrump.net.wire.IpProtocol;
+import io.jrump.net.wire.UdpDatagram;
+import io.jrump.net.wire.UdpRepr;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+
+/**
+ * UDP (RFC 768) and ICMP echo sockets: ports, delivery to the bound socket (every bound socket
+ * for a broadcast), sending with the pseudo-header checksum, and errors from ICMP unreachables
+ * reported to connected sockets as {@code ECONNREFUSED}. Runs on the event loop.
+ */
+final class Udp {
+    static final int MAX_PAYLOAD = 65507;
+
+    private final NetStack stack;
+    final PortTable<DatagramSocket> ports;
+    final PortTable<DatagramSocket> echoIds;
+
+    Udp(NetStack stack) {
+        this.stack = stack;
+        this.ports = new PortTable<>(() -> (int) stack.host().random().nextLong());
+        this.echoIds = new PortTable<>(() -> (int) stack.host().random().nextLong());
+    }
+
+    private PortTable<DatagramSocket> table(DatagramSocket s) {
+        return s.protocol == Sockets.IPPROTO_ICMP ? echoIds : ports;
+    }
+
+    void bind(DatagramSocket s, Ipv4Address address, int port) throws ErrnoException {
+        if (s.bound()) {
+            throw new ErrnoException(Errno.EINVAL, "socket is already bound to port " + s.localPort);
+        }
+        s.localPort = table(s).bind(s, address, port, s.reuseAddress);
+        s.localAddress = address;
+    }
+
+    void unbind(DatagramSocket s) {
+        if (s.bound()) {
+            table(s).unbind(s, s.localPort);
+        }
+    }
+
+    /** Delivers a received datagram; false if no socket wanted it. */
+    boolean deliver(io.jrump.net.wire.Ipv4Repr ip, UdpRepr udp) {
+        ByteBuf p = udp.payload();
+        byte[] data = new byte[p.readableBytes()];
+        p.getBytes(p.readerIndex(), data);
+        DatagramSocket.Datagram d = new DatagramSocket.Datagram(ip.source(), udp.sourcePort(), data);
+        boolean any = false;
+        if (ip.destination().isBroadcast() || !isUnicastFor(ip.destination())) {
+            for (DatagramSocket s : ports.all(ip.destination(), udp.destinationPort())) {
+                any |= offer(s, d);
+            }
+            return any;
+        }
+        DatagramSocket s = ports.lookup(ip.destination(), udp.destinationPort());
+        return s != null && offer(s, d);
+    }
+
+    private boolean isUnicastFor(Ipv4Address dst) {
+        for (Interface i : stack.interfacesOnLoop()) {
+            if (i.owns(dst)) {
+                return true;
+            }
+        }
+        return dst.isLoopback();
+    }
+
+    private boolean offer(DatagramSocket s, DatagramSocket.Datagram d) {
+        if (s.connected() && (!s.peer.equals(d.from()) || s.peerPort != d.port())) {
+            return false;
+        }
+        if (!s.enqueue(d)) {
+            stack.statsCounter().count("udp.drop.receive_buffer_full");
+        }
+        return true;
+    }
+
+    void echoReplyIn(Ipv4Address from, IcmpRepr.EchoReply reply, ByteBuf message) {
+        DatagramSocket s = echoIds.lookup(Ipv4Address.ANY, reply.identifier());
+        if (s == null) {
+            stack.statsCounter().count("icmp.drop.no_echo_socket");
+            return;
+        }
+        byte[] data = new byte[message.readableBytes()];
+        message.getBytes(message.readerIndex(), data);
+        if (!s.enqueue(new DatagramSocket.Datagram(from, 0, data))) {
+            stack.statsCounter().count("icmp.drop.receive_buffer_full");
+        }
+    }
+
+    /**
+     * An ICMP unreachable quoting one of our UDP datagrams: the connected socket that sent it
+     * learns of it. The quote is a header and 8 bytes of a longer datagram, so it is read field
+     * by field (its Total Length speaks of bytes that are not there).
+     */
+    void unreachableIn(IcmpRepr.DestinationUnreachable u) {
+        ByteBuf q = u.original();
+        int at = q.readerIndex();
+        int len = q.readableBytes();
+        if (len < 20 || (q.getUnsignedByte(at) >> 4) != 4) {
+            stack.statsCounter().count("icmp.drop.bad_quote");
+            return;
+        }
+        int ihl = (q.getUnsignedByte(at) & 0xf) * 4;
+        if (ihl < 20 || ihl + 4 > len || q.getUnsignedByte(at + 9) != IpProtocol.UDP.value()) {
+            stack.statsCounter().count("icmp.drop.bad_quote");
+            return;
+        }
+        Ipv4Address src = new Ipv4Address(q.getInt(at + 12));
+        Ipv4Address dst = new Ipv4Address(q.getInt(at + 16));
+        int srcPort = q.getUnsignedShort(at + ihl);
+        int dstPort = q.getUnsignedShort(at + ihl + 2);
+        DatagramSocket s = ports.lookup(src, srcPort);
+        if (s != null && s.connected() && s.peer.equals(dst) && s.peerPort == dstPort) {
+            s.error(new ErrnoException(u.code() == IcmpRepr.DestinationUnreachable.PORT_UNREACHABLE
+                    ? Errno.ECONNREFUSED : Errno.EHOSTUNREACH, dst + ":" + dstPort));
+        }
+    }
+
+    /** Sends one datagram from {@code s} (bound now if it is not) to {@code to:port}. */
+    int send(DatagramSocket s, byte[] data, Ipv4Address to, int port) throws ErrnoException {
+        if (data.length > MAX_PAYLOAD) {
+            throw new ErrnoException(Errno.EMSGSIZE, data.length + " bytes in one datagram");
+        }
+        if (to.isBroadcast() && !s.broadcast) {
+            throw new ErrnoException(Errno.EACCES, "broadcast without SO_BROADCAST");
+        }
+        NetStack.Route route = stack.route(to); // ENETUNREACH before anything is bound
+        if (!s.bound()) {
+            bind(s, Ipv4Address.ANY, 0);
+        }
+        Ipv4Address from = s.localAddress.isUnspecified() ? route.iface().sourceFor(to) : s.localAddress;
+        if (s.protocol == Sockets.IPPROTO_ICMP) {
+            return sendEcho(s, data, from, to);
+        }
+        UdpRepr udp = new UdpRepr(s.localPort, port, Unpooled.wrappedBuffer(data));
+        ByteBuf b = Unpooled.buffer(udp.bufferLength());
+        udp.emit(b, 0, from, to);
+        b.writerIndex(udp.bufferLength());
+        stack.statsCounter().count("udp.out");
+        stack.ipOut(from, to, IpProtocol.UDP, b, NetStack.DEFAULT_TTL);
+        return data.length;
+    }
+
+    /** Ping sockets: the caller gives an ICMP echo request; the identifier becomes the socket's. */
+    private int sendEcho(DatagramSocket s, byte[] message, Ipv4Address from, Ipv4Address to) throws ErrnoException {
+        if (message.length < 8 || (message[0] & 0xff) != 8 || message[1] != 0) {
+            throw new ErrnoException(Errno.EINVAL, "a ping socket sends ICMP echo requests (type 8, code 0)");
+        }
+        int seq = (message[6] & 0xff) << 8 | message[7] & 0xff;
+        ByteBuf data = Unpooled.wrappedBuffer(message, 8, message.length - 8);
+        IcmpRepr.EchoRequest req = new IcmpRepr.EchoRequest(s.localPort, seq, data);
+        ByteBuf b = Unpooled.buffer(req.bufferLength());
+        req.emit(b, 0);
+        b.writerIndex(req.bufferLength());
+        stack.statsCounter().count("icmp.out.echo_request");
+        stack.ipOut(from, to, IpProtocol.ICMP, b, NetStack.DEFAULT_TTL);
+        return message.length;
+    }
+
+    static int headerLength() {
+        return UdpDatagram.HEADER_LENGTH;
+    }
+}
