@@ -147,4 +147,46 @@ class StackSimTest {
         assertEquals(traces[0], traces[1]);
         assertNotEquals(traces[0], traces[2]);
     }
+
+    @Test
+    void aCaptureOfTheStacksTrafficIsCleanToTshark(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Pair p = new Pair(5, 1500);
+        java.nio.file.Path file = dir.resolve("lan.pcap");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             io.jrump.net.pcap.PcapWriter pcap = io.jrump.net.pcap.PcapWriter.open(ch)) {
+            p.a.capture("lan", pcap);
+            Sockets s = p.a.sockets();
+            int ping = s.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, Sockets.IPPROTO_ICMP);
+            byte[] echo = new byte[64];
+            echo[0] = 8;
+            s.sendto(ping, ByteBuffer.wrap(echo), new SocketAddress(B, 0), 0);
+            s.recvfrom(ping, ByteBuffer.allocate(100), 0);
+            int srv = p.b.sockets().socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
+            p.b.sockets().bind(srv, new SocketAddress(Ipv4Address.ANY, 7));
+            int udp = s.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
+            s.sendto(udp, ByteBuffer.wrap(new byte[5000]), new SocketAddress(B, 7), 0); // fragmented
+            p.b.sockets().recvfrom(srv, ByteBuffer.allocate(6000), 0);
+            int refused = s.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
+            s.connect(refused, new SocketAddress(B, 9));
+            s.send(refused, ByteBuffer.wrap(new byte[] {1}), 0);
+            assertThrows(ErrnoException.class, () -> s.recv(refused, ByteBuffer.allocate(4), 0));
+            p.a.capture("lan", null);
+        }
+        Process t = new ProcessBuilder("tshark", "-r", file.toString(), "-o", "ip.check_checksum:TRUE", "-o",
+                "udp.check_checksum:TRUE", "-Y", "_ws.malformed || _ws.expert.severity >= error"
+                        + " || ip.checksum.status == \"Bad\" || udp.checksum.status == \"Bad\""
+                        + " || icmp.checksum.status == \"Bad\"").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(t.getInputStream().readAllBytes());
+        assertTrue(t.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, t.exitValue(), out);
+        assertEquals("", out.strip(), "tshark flags these frames");
+        Process all = new ProcessBuilder("tshark", "-r", file.toString(), "-T", "fields", "-e", "frame.protocols")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String protocols = new String(all.getInputStream().readAllBytes());
+        assertTrue(all.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(protocols.contains("eth:ethertype:arp") && protocols.contains("ip:icmp")
+                && protocols.contains("ip:udp") && protocols.contains("ip:data"), protocols);
+    }
 }
