@@ -71,6 +71,7 @@ class SackScoreboardTest {
 
     @Test
     void agreesWithABitSetModelAcrossWraparound() {
+        int holesSeen = 0;
         for (long seed = 1; seed <= 20; seed++) {
             Random rnd = new Random(seed);
             int isn = -rnd.nextInt(50_000);
@@ -103,6 +104,7 @@ class SackScoreboardTest {
                 if (holeStart < 0 || model.nextSetBit(holeStart) < 0) {
                     assertNull(hole, "seed " + seed);
                 } else {
+                    holesSeen++;
                     assertEquals(new SackBlock(isn + holeStart, isn + model.nextSetBit(holeStart)), hole,
                             "seed " + seed + " step " + step);
                 }
@@ -110,5 +112,6 @@ class SackScoreboardTest {
                 assertEquals(model.get(probe), s.isSacked(isn + probe), "seed " + seed);
             }
         }
+        assertTrue(holesSeen > 1000, "holes were exercised: " + holesSeen);
     }
 }
