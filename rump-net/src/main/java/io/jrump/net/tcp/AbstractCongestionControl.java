@@ -4,9 +4,12 @@ package io.jrump.net.tcp;
  * What NewReno and CUBIC share: slow start with appropriate byte counting, and RFC 5681/6582 fast retransmit and
  * fast recovery around a {@code recover} point. Subclasses say how much the window shrinks on a congestion event
  * ({@link #ssthreshAfterLoss}) and how it grows in congestion avoidance ({@link #congestionAvoidance}).
+ *
+ * <p>Not thread-safe: owned by one connection on the event loop. Never blocks; invalid arguments (a non-positive
+ * MSS or acknowledged amount) throw {@link IllegalArgumentException}.
  */
 public abstract class AbstractCongestionControl implements CongestionControl {
-    /** RFC 6928: an initial window of 10 segments. */
+    /** RFC 6928: an initial window of up to 10 segments. */
     public static final int DEFAULT_INITIAL_SEGMENTS = 10;
     /** RFC 3465 (and RFC 5681 3.1): slow start grows by at most L = 2 segments per ACK. */
     public static final int ABC_LIMIT_SEGMENTS = 2;
@@ -20,6 +23,11 @@ public abstract class AbstractCongestionControl implements CongestionControl {
     private int recover;
     private int dupAcks;
     private boolean timedOutSinceAck;
+
+    /** RFC 6928 section 2: {@code IW = min(10 * MSS, max(2 * MSS, 14600))} bytes. */
+    public static long initialWindow(int mss) {
+        return Math.min((long) DEFAULT_INITIAL_SEGMENTS * mss, Math.max(2L * mss, 14_600));
+    }
 
     protected AbstractCongestionControl(int mss, long initialWindowBytes) {
         if (mss <= 0) {

@@ -40,9 +40,9 @@ public final class Cubic extends AbstractCongestionControl {
     /** Fractions of a byte of window growth not yet added to cwnd. */
     private double carry;
 
-    /** RFC 6928's initial window of 10 segments, fast convergence on. */
+    /** With RFC 6928's initial window ({@link #initialWindow(int)}) and fast convergence on. */
     public Cubic(int mss) {
-        this(mss, (long) DEFAULT_INITIAL_SEGMENTS * mss, true);
+        this(mss, initialWindow(mss), true);
     }
 
     public Cubic(int mss, long initialWindowBytes, boolean fastConvergence) {

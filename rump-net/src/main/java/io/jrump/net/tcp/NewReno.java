@@ -10,9 +10,9 @@ package io.jrump.net.tcp;
 public final class NewReno extends AbstractCongestionControl {
     private long bytesAcked;
 
-    /** RFC 6928's initial window of 10 segments. */
+    /** With RFC 6928's initial window, {@link #initialWindow(int)}. */
     public NewReno(int mss) {
-        this(mss, (long) DEFAULT_INITIAL_SEGMENTS * mss);
+        this(mss, initialWindow(mss));
     }
 
     public NewReno(int mss, long initialWindowBytes) {

@@ -21,7 +21,8 @@ import java.util.TreeMap;
  * their signed distance from RCV.NXT, so one more than 2^31 ahead reads as old; the caller trims segments to the
  * receive window first (RFC 9293 3.10.7.4), which keeps them well inside that.
  *
- * <p>Not thread-safe: owned by one connection on the event loop.
+ * <p>Not thread-safe: owned by one connection on the event loop. Never blocks; a slice outside its array throws
+ * {@link IndexOutOfBoundsException}, bad limits {@link IllegalArgumentException}.
  */
 public final class ReassemblyQueue {
     /** RFC 2018: with the timestamp option, room for 3 blocks; without, 4. */

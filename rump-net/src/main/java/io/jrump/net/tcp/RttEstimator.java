@@ -18,7 +18,8 @@ package io.jrump.net.tcp;
  * RFC 7323 appendix G suggests scaling the gains down when several samples arrive per RTT; this class uses the
  * plain RFC 6298 gains, which is what Linux does too.
  *
- * <p>Not thread-safe: owned by one connection on the event loop.
+ * <p>Not thread-safe: owned by one connection on the event loop. Never blocks; bounds that break RFC 6298 throw
+ * {@link IllegalArgumentException} from the constructor.
  */
 public final class RttEstimator {
     public static final long INITIAL_RTO_NANOS = 1_000_000_000L;

@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * Memory is bounded by {@code maxRanges}: a block that would add a range beyond it is ignored (the sender then
  * merely retransmits something that was SACKed).
  *
- * <p>Not thread-safe: owned by one connection on the event loop.
+ * <p>Not thread-safe: owned by one connection on the event loop. Never blocks; invalid blocks are counted and
+ * ignored, never thrown.
  */
 public final class SackScoreboard {
     /** Enough for any real loss pattern within one window of a few thousand segments' holes. */

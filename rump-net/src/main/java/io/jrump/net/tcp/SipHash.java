@@ -6,7 +6,7 @@ package io.jrump.net.tcp;
  * Written from the paper's description: the key is read as two little-endian 64-bit words, the message in 8-byte
  * little-endian words with its length in the top byte of the last word, two SipRounds per word and four at the end.
  *
- * <p>Immutable and thread-safe.
+ * <p>Immutable and thread-safe; a key that is not 16 bytes throws {@link IllegalArgumentException}.
  */
 public final class SipHash {
     private final long k0;

@@ -20,6 +20,29 @@ class NewRenoTest {
     }
 
     @Test
+    void initialWindowFollowsRfc6928() {
+        assertEquals(10_000, AbstractCongestionControl.initialWindow(1000));
+        assertEquals(14_600, AbstractCongestionControl.initialWindow(1460));
+        assertEquals(14_600, new Cubic(1460).cwnd());
+        assertEquals(17_920, AbstractCongestionControl.initialWindow(8960), "2 MSS for jumbo frames");
+        assertEquals(5360, AbstractCongestionControl.initialWindow(536));
+    }
+
+    @Test
+    void recoveryCanBeEnteredAndLeftExplicitly() {
+        NewReno r = new NewReno(MSS);
+        r.onEnterRecovery(30_000, 16_000, 0); // say the SACK scoreboard found the loss
+        assertTrue(r.inRecovery());
+        assertEquals(8000, r.ssthresh());
+        assertEquals(11_000, r.cwnd());
+        r.onExitRecovery(4000, 0);
+        assertFalse(r.inRecovery());
+        assertEquals(5000, r.cwnd());
+        r.onExitRecovery(4000, 0);
+        assertEquals(5000, r.cwnd(), "leaving twice changes nothing");
+    }
+
+    @Test
     void slowStartCountsBytesUpToTwoSegmentsPerAck() {
         NewReno r = new NewReno(MSS);
         r.onAck(1000, 1000, 0, 0, 9000);
