@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * flushes, reads, reopens and power cuts from a seed, against a byte-array model. After every cut
  * the image is reopened: every sector not written since the last flush must read as it was then,
  * and {@link Qcow2Check} may find leaked clusters but no corruption. Small clusters (512 bytes)
- * put many L2 tables and refcount blocks in play; 1-bit and 64-bit refcounts are run too.
+ * put many L2 tables and refcount blocks in play; 1-bit and 64-bit refcounts are run too, the
+ * latter growing (moving) the refcount table amid the power cuts.
  */
 class Qcow2PowerCutTest {
     private static final int SIZE = 2 << 20;
@@ -65,7 +66,7 @@ class Qcow2PowerCutTest {
         Qcow2Image q = open(host, false);
         for (int step = 0; step < 400; step++) {
             String where = "seed " + seed + " step " + step;
-            int sectors = 1 + rnd.nextInt(rnd.nextBoolean() ? 3 : 64);
+            int sectors = 1 + rnd.nextInt(new int[] {3, 64, 512}[rnd.nextInt(3)]);
             int first = rnd.nextInt(SECTORS - sectors);
             int op = rnd.nextInt(20);
             if (op < 9) {
@@ -113,6 +114,13 @@ class Qcow2PowerCutTest {
         Qcow2Check.Result r = check(host);
         assertEquals(0, r.corruptions(), r.messages().toString());
         assertTrue(cuts > 0, "seed " + seed + " cut the power at least once");
+        if (refcountOrder == 6) {
+            // One table cluster of 64-bit refcounts covers 2 MiB of 512-byte clusters: it grew and moved.
+            try (ImageFile f = new ImageFile(host.blockDevices().open("img", OpenMode.READ_ONLY), host.scheduler())) {
+                Qcow2Header h = Qcow2Header.read(f);
+                assertTrue(h.refcountTableClusters() > 1 && h.refcountTableOffset() != 512, h.toString());
+            }
+        }
     }
 
     /** Allocation stays inside a device of fixed size: what does not fit is ENOSPC, and the image stays consistent. */
