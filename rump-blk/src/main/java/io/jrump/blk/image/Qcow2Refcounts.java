@@ -69,7 +69,7 @@ final class Qcow2Refcounts {
             if (block == 0) {
                 continue;
             }
-            ByteBuffer b = block(block, t);
+            ByteBuffer b = block(block);
             for (long i = perBlock - 1; i >= 0; i--) {
                 if (Qcow2Header.refcountAt(b, i, bits) != 0) {
                     return Math.max(cluster, (t * perBlock + i + 1) * cluster);
@@ -118,7 +118,7 @@ final class Qcow2Refcounts {
         return block;
     }
 
-    private ByteBuffer block(long offset, long t) throws ErrnoException {
+    private ByteBuffer block(long offset) throws ErrnoException {
         ByteBuffer b = dirtyBlocks.get(offset);
         if (b == null) {
             b = cache.get(offset);
@@ -138,7 +138,7 @@ final class Qcow2Refcounts {
     long get(long host) throws ErrnoException {
         long index = host / cluster;
         long block = blockOffset(index / perBlock);
-        return block == 0 ? 0 : Qcow2Header.refcountAt(block(block, index / perBlock), index % perBlock, bits);
+        return block == 0 ? 0 : Qcow2Header.refcountAt(block(block), index % perBlock, bits);
     }
 
     /** Stages a new refcount for the cluster at {@code host}; {@code EOVERFLOW} above {@link #max}. */
@@ -169,7 +169,7 @@ final class Qcow2Refcounts {
             tableTo = Math.max(tableTo, (int) t + 1);
             set(block, 1); // counted by itself, or by the block that covers it
         }
-        ByteBuffer b = block(block, t);
+        ByteBuffer b = block(block);
         long i = index % perBlock;
         Qcow2Header.putRefcount(b, i, bits, value);
         dirtyBlocks.putIfAbsent(block, b);
