@@ -26,17 +26,20 @@ import java.util.zip.Inflater;
  * beyond). L2 tables and refcount blocks are allocated as needed and the refcount table grows
  * (moves to a bigger place) when full. Refcounts of any width (1 to 64 bits) are written.
  *
- * <p>Crash safety: a write that allocates makes its changes durable in order, with a host flush
- * between each step: data, refcounts, L2 entries, L1 entries, then the refcounts of clusters no
- * longer referenced. A power cut at any moment leaves at worst leaked clusters; data written
- * before the last {@link #flush()} reads back. Overwriting clusters the image owns changes no
- * metadata and costs no flush. Freed clusters are not reused.
+ * <p>Crash safety: data goes to the file at once; the metadata changes of writes (refcounts, L2
+ * and L1 entries) are kept in memory and committed at {@link #flush()}, at {@link #close()}, or
+ * once 256 MiB of new clusters or 32 changed L2 tables are pending. A commit makes them durable
+ * in order, with a host flush between each step: data, refcounts, L2 entries, L1 entries, then
+ * the refcounts of clusters no longer referenced. A power cut at any moment leaves at worst
+ * leaked clusters; what was written before the last {@link #flush()} reads back; writes since
+ * then may be lost. Overwriting clusters the image owns changes no metadata. Freed clusters are
+ * not reused.
  *
  * <p>Not supported, each with {@code EOPNOTSUPP} naming it: encryption, external data files,
  * extended L2 entries, zstd compression, writing compressed clusters, snapshot I/O (the active
  * layer of an image with snapshots works). A refcount table beyond qemu's 8 MiB limit is
- * {@code ENOSPC}. After a write fails between its data and its metadata (an I/O error or
- * {@code ENOSPC} while committing), later writes fail with {@code EIO}: reopen the image.
+ * {@code ENOSPC}. After a commit fails (an I/O error), memory and file differ: later writes and
+ * flushes fail with {@code EIO}, and the file holds the image as of the last good flush.
  *
  * <p>Thread-safe: one lock serializes requests.
  */
@@ -60,6 +63,8 @@ public final class Qcow2Image implements BlockDevice {
     private boolean closed;
     /** Why a write failed between its data and its metadata; memory and file may differ since. */
     private String broken;
+    private final Changes pending = new Changes();
+    private int commitClusters = COMMIT_CLUSTERS;
 
     private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, boolean readOnly, HostClock clock)
             throws ErrnoException {
@@ -236,7 +241,10 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     private long[] l2Table(int l1Index, long l2Offset) throws ErrnoException {
-        long[] t = l2Cache.get(l2Offset);
+        long[] t = pending.l2Tables.get(l2Offset); // changed since the last commit: maybe not on disk yet
+        if (t == null) {
+            t = l2Cache.get(l2Offset);
+        }
         if (t == null) {
             checkCluster(l2Offset, "L2 table (L1 index " + l1Index + ")");
             t = readTable(l2Offset, header.l2Entries());
@@ -301,12 +309,14 @@ public final class Qcow2Image implements BlockDevice {
     // ---- writing -----------------------------------------------------------------------------
 
     /**
-     * What one write request changes in metadata, staged in memory while its data is written and
-     * then made durable layer by layer in {@link #commit}.
+     * The metadata changes of the writes since the last commit, staged in memory while their data
+     * is written, then made durable layer by layer in {@link #commit}: at {@link #flush()}, at
+     * close, or when {@link #COMMIT_CLUSTERS} new clusters or {@link #COMMIT_TABLES} L2 tables are
+     * pending.
      */
     private final class Changes {
-        /** New clusters (data and L2 tables) whose refcount becomes 1. */
-        final List<Long> counted = new ArrayList<>();
+        /** New clusters (data and L2 tables), their refcounts staged in {@link #refcounts}. */
+        int counted;
         /** Changed L2 tables by offset: the table and its changed entry range; new tables whole. */
         final Map<Long, long[]> l2Tables = new LinkedHashMap<>();
         final Map<Long, int[]> l2Ranges = new LinkedHashMap<>();
@@ -317,7 +327,21 @@ public final class Qcow2Image implements BlockDevice {
         final List<Long> releasedClusters = new ArrayList<>();
 
         boolean isEmpty() {
-            return counted.isEmpty() && l2Ranges.isEmpty() && releasedEntries.isEmpty();
+            return counted == 0 && l2Ranges.isEmpty() && releasedEntries.isEmpty() && releasedClusters.isEmpty();
+        }
+
+        boolean isLarge() {
+            return counted >= commitClusters || l2Tables.size() >= COMMIT_TABLES;
+        }
+
+        void clear() {
+            counted = 0;
+            l2Tables.clear();
+            l2Ranges.clear();
+            l1From = Integer.MAX_VALUE;
+            l1To = -1;
+            releasedEntries.clear();
+            releasedClusters.clear();
         }
 
         void l2Entry(long l2Offset, long[] table, int index) {
@@ -332,19 +356,12 @@ public final class Qcow2Image implements BlockDevice {
         checkOpen();
         int length = src.remaining();
         Requests.checkWrite(name(), 512, size(), readOnly, offset, length);
-        if (broken != null) {
-            throw new ErrnoException(Errno.EIO, name() + ": an earlier write failed halfway (" + broken
-                    + "); reopen the image");
-        }
+        checkNotBroken();
         stats.time(BlockStats.Op.WRITE, length, () -> {
-            Changes changes = new Changes();
-            try {
-                writeData(offset, src, changes);
-            } catch (ErrnoException e) {
-                commitOrBreak(changes); // the clusters mapped so far, so memory and file agree
-                throw e;
+            writeData(offset, src, pending);
+            if (pending.isLarge()) {
+                commitPending();
             }
-            commitOrBreak(changes);
         });
     }
 
@@ -391,6 +408,10 @@ public final class Qcow2Image implements BlockDevice {
 
     /** Most clusters one {@link #writeNewRun} allocates: 16 MiB at 64 KiB clusters. */
     private static final int MAX_RUN = 256;
+    /** Pending new clusters that make a write commit metadata without waiting for a flush: 256 MiB at 64 KiB. */
+    static final int COMMIT_CLUSTERS = 4096;
+    /** Pending changed L2 tables that make a write commit metadata (they are kept in memory until then). */
+    static final int COMMIT_TABLES = 32;
 
     /**
      * Writes the start of {@code src} into a run of new clusters with one data write: whole
@@ -419,15 +440,20 @@ public final class Qcow2Image implements BlockDevice {
             data = src.duplicate().limit(src.position() + bytes);
         }
         long host = refcounts.allocate(count);
+        for (int i = 0; i < count; i++) {
+            refcounts.set(host + i * cluster, 1); // staged now, so refcount blocks get their room now
+        }
         file.write(host, data);
         int l1Index = (int) (vcluster / l2Entries);
         long[] table = ownL2Table(l1Index, changes);
         long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
         int first = (int) (vcluster % l2Entries);
+        changes.counted += count;
         for (int i = 0; i < count; i++) {
-            changes.releasedEntries.add(table[first + i]);
+            if (table[first + i] != 0) {
+                changes.releasedEntries.add(table[first + i]);
+            }
             table[first + i] = (host + i * cluster) | COPIED;
-            changes.counted.add(host + i * cluster);
             changes.l2Entry(l2Offset, table, first + i);
         }
         return bytes;
@@ -445,7 +471,8 @@ public final class Qcow2Image implements BlockDevice {
             l2Cache.remove(l2Cache.keySet().iterator().next());
         }
         l2Cache.put(fresh, t);
-        changes.counted.add(fresh);
+        refcounts.set(fresh, 1);
+        changes.counted++;
         changes.l2Tables.put(fresh, t);
         changes.l2Ranges.put(fresh, new int[] {0, t.length});
         l1[l1Index] = fresh | COPIED;
@@ -457,9 +484,18 @@ public final class Qcow2Image implements BlockDevice {
         return t;
     }
 
-    private void commitOrBreak(Changes changes) throws ErrnoException {
+    private void checkNotBroken() throws ErrnoException {
+        if (broken != null) {
+            throw new ErrnoException(Errno.EIO, name() + ": writing metadata back failed earlier (" + broken
+                    + "); the file holds the image as of the last good flush: reopen it");
+        }
+    }
+
+    /** Commits the pending changes; if that fails, memory and file differ and later writes are refused. */
+    private void commitPending() throws ErrnoException {
         try {
-            commit(changes);
+            commit(pending);
+            pending.clear();
         } catch (ErrnoException | RuntimeException e) {
             broken = e.getMessage();
             throw e;
@@ -467,22 +503,18 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     /**
-     * Makes a request's metadata durable in the order that keeps a power cut harmless: the data
+     * Makes staged metadata durable in the order that keeps a power cut harmless: the data
      * already written; host flush; refcounts of the new clusters; host flush; L2 entries and new
      * L2 tables; host flush; L1 entries; host flush; refcounts of what is no longer referenced. A
      * cut anywhere leaves at worst leaked clusters (counted, not referenced), never a reference to
-     * a cluster whose data or refcount did not reach the disk. Writes that only overwrite clusters
-     * this image owns change no metadata and cost no flush.
+     * a cluster whose data or refcount did not reach the disk. The caller flushes at the end.
      */
     private void commit(Changes changes) throws ErrnoException {
         if (changes.isEmpty()) {
             return;
         }
-        if (!changes.counted.isEmpty()) {
+        if (refcounts.isDirty()) {
             file.flush();
-            for (long c : changes.counted) {
-                refcounts.set(c, 1);
-            }
             refcounts.commit();
             file.flush();
         }
@@ -539,6 +571,14 @@ public final class Qcow2Image implements BlockDevice {
             return true;
         }
         return false;
+    }
+
+    /**
+     * For tests: commit metadata once this many new clusters are pending (1: after every write
+     * that allocates), so that power cuts between requests can land between commit steps.
+     */
+    synchronized void commitAfter(int clusters) {
+        commitClusters = clusters;
     }
 
     /** The refcount of a host cluster, for tests. */
@@ -624,6 +664,8 @@ public final class Qcow2Image implements BlockDevice {
         checkOpen();
         stats.time(BlockStats.Op.FLUSH, 0, () -> {
             if (!readOnly) {
+                checkNotBroken();
+                commitPending();
                 file.flush();
             }
         });
@@ -652,7 +694,8 @@ public final class Qcow2Image implements BlockDevice {
         }
         closed = true;
         try {
-            if (!readOnly) {
+            if (!readOnly && broken == null) {
+                commitPending();
                 file.flush();
             }
         } catch (ErrnoException e) {
