@@ -61,7 +61,7 @@ public final class Qcow2Image implements BlockDevice {
     private final Map<Long, long[]> l2Cache = new LinkedHashMap<>(L2_CACHE, 0.75f, true);
     private final BlockStats stats;
     private boolean closed;
-    /** Why a write failed between its data and its metadata; memory and file may differ since. */
+    /** Why a commit failed; memory and file differ since, and writes are refused. */
     private String broken;
     private final Changes pending = new Changes();
     private int commitClusters = COMMIT_CLUSTERS;
@@ -510,7 +510,7 @@ public final class Qcow2Image implements BlockDevice {
      * a cluster whose data or refcount did not reach the disk. The caller flushes at the end.
      */
     private void commit(Changes changes) throws ErrnoException {
-        if (changes.isEmpty()) {
+        if (changes.isEmpty() && !refcounts.isDirty()) {
             return;
         }
         if (refcounts.isDirty()) {
@@ -579,11 +579,6 @@ public final class Qcow2Image implements BlockDevice {
      */
     synchronized void commitAfter(int clusters) {
         commitClusters = clusters;
-    }
-
-    /** The refcount of a host cluster, for tests. */
-    long refcount(long host) throws ErrnoException {
-        return refcounts.get(host);
     }
 
     // ---- creating --------------------------------------------------------------------------------
