@@ -29,6 +29,11 @@ public final class ImageFile implements AutoCloseable {
         return dev.size();
     }
 
+    /** Whether writes past the end grow the file; a fixed-size device refuses them ({@code ENOSPC}). */
+    public boolean isGrowable() {
+        return dev.isGrowable();
+    }
+
     public boolean isReadOnly() {
         return dev.isReadOnly();
     }

@@ -27,6 +27,8 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
     static final long KNOWN_INCOMPAT = INCOMPAT_DIRTY | INCOMPAT_CORRUPT;
     /** An L1 table larger than this is refused; 32 MiB of L1 maps 2^22 L2 tables. */
     static final long MAX_L1_BYTES = 32L << 20;
+    /** The refcount table grows up to this size, qemu's limit (QCOW_MAX_REFTABLE_SIZE). */
+    static final long MAX_REFTABLE_BYTES = 8L << 20;
     static final int EXT_END = 0;
     static final int EXT_BACKING_FORMAT = 0xe2792aca;
     static final int MAX_EXTENSIONS = 64;
@@ -44,18 +46,43 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         return 1 << refcountOrder;
     }
 
-    /** Entry {@code i} of a refcount block of {@code bits}-bit big-endian entries (1 to 64 bits). */
+    /**
+     * Entry {@code i} of a refcount block of {@code bits}-bit entries (1 to 64 bits): whole bytes
+     * big-endian; narrower entries packed from the least significant bit of each byte up, as qemu
+     * stores them (entry 0 of a 1-bit block is bit 0 of byte 0).
+     */
     static long refcountAt(ByteBuffer block, long i, int bits) {
-        long bitOffset = i * bits;
-        int bytes = Math.max(1, bits / 8);
-        long raw = 0;
-        for (int k = 0; k < bytes; k++) {
-            raw = (raw << 8) | (block.get((int) (bitOffset / 8) + k) & 0xff);
-        }
         if (bits < 8) {
-            raw = (raw >>> (8 - bits - (int) (bitOffset % 8))) & ((1 << bits) - 1);
+            long bit = i * bits;
+            return ((block.get((int) (bit / 8)) & 0xff) >>> (int) (bit % 8)) & ((1 << bits) - 1);
+        }
+        int at = (int) (i * (bits / 8));
+        long raw = 0;
+        for (int k = 0; k < bits / 8; k++) {
+            raw = (raw << 8) | (block.get(at + k) & 0xff);
         }
         return raw;
+    }
+
+    /** Stores entry {@code i} of a refcount block, the inverse of {@link #refcountAt}. */
+    static void putRefcount(ByteBuffer block, long i, int bits, long value) {
+        if (bits < 8) {
+            long bit = i * bits;
+            int at = (int) (bit / 8);
+            int mask = ((1 << bits) - 1) << (int) (bit % 8);
+            block.put(at, (byte) ((block.get(at) & ~mask) | (((int) value << (int) (bit % 8)) & mask)));
+            return;
+        }
+        int at = (int) (i * (bits / 8));
+        for (int k = bits / 8 - 1; k >= 0; k--) {
+            block.put(at + k, (byte) value);
+            value >>>= 8;
+        }
+    }
+
+    /** The offset in a refcount block of the byte that holds (the start of) entry {@code i}. */
+    static int refcountByte(long i, int bits) {
+        return (int) (i * bits / 8);
     }
 
     static Qcow2Header read(ImageFile file) throws ErrnoException {

@@ -7,7 +7,9 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -17,19 +19,27 @@ import java.util.zip.Inflater;
  *
  * <p>Reads follow L1 and L2 tables: unallocated clusters come from the backing image or read as
  * zeros, zero clusters read as zeros, compressed clusters are inflated (deflate, never beyond one
- * cluster). Writes go to the top image only: a cluster that is not yet this image's own (unmapped,
- * zero, compressed, in the backing file, or shared with a snapshot) gets a new cluster at the end
- * of the file, filled from its old contents; L2 tables and refcount blocks are allocated as
- * needed, and the refcounts of clusters no longer referenced are decremented. Writes are issued
- * in the order data, refcounts, L2 entry, L1 entry, but without a host flush between them: after
- * a power cut before {@link #flush()}, a new cluster may be leaked or mapped before its data or
- * refcount reached the disk. Flushed images are consistent; crash-ordering between flushes is
- * not guaranteed yet.
+ * cluster). Writes go to the top image only: clusters that are not yet this image's own (unmapped,
+ * zero, compressed, in the backing file, or shared with a snapshot) get new clusters after the last
+ * one in use, filled from their old contents, all the clusters of one request in one allocation.
+ * The image file grows; on a device of fixed size, allocation stays within it ({@code ENOSPC}
+ * beyond). L2 tables and refcount blocks are allocated as needed and the refcount table grows
+ * (moves to a bigger place) when full. Refcounts of any width (1 to 64 bits) are written.
+ *
+ * <p>Crash safety: data goes to the file at once; the metadata changes of writes (refcounts, L2
+ * and L1 entries) are kept in memory and committed at {@link #flush()}, at {@link #close()}, or
+ * once 256 MiB of new clusters or 32 changed L2 tables are pending. A commit makes them durable
+ * in order, with a host flush between each step: data, refcounts, L2 entries, L1 entries, then
+ * the refcounts of clusters no longer referenced. A power cut at any moment leaves at worst
+ * leaked clusters; what was written before the last {@link #flush()} reads back; writes since
+ * then may be lost. Overwriting clusters the image owns changes no metadata. Freed clusters are
+ * not reused.
  *
  * <p>Not supported, each with {@code EOPNOTSUPP} naming it: encryption, external data files,
  * extended L2 entries, zstd compression, writing compressed clusters, snapshot I/O (the active
- * layer of an image with snapshots works), and growing the refcount table beyond what the image
- * has ({@code ENOSPC}: qemu-img and {@link #create} size it for far more than the virtual size).
+ * layer of an image with snapshots works). A refcount table beyond qemu's 8 MiB limit is
+ * {@code ENOSPC}. After a commit fails (an I/O error), memory and file differ: later writes and
+ * flushes fail with {@code EIO}, and the file holds the image as of the last good flush.
  *
  * <p>Thread-safe: one lock serializes requests.
  */
@@ -47,12 +57,14 @@ public final class Qcow2Image implements BlockDevice {
     private final boolean readOnly;
     private final long cluster;
     private final long[] l1;
-    private final long[] refcountTable;
+    private final Qcow2Refcounts refcounts;
     private final Map<Long, long[]> l2Cache = new LinkedHashMap<>(L2_CACHE, 0.75f, true);
-    private final Map<Long, ByteBuffer> refcountBlocks = new LinkedHashMap<>(L2_CACHE, 0.75f, true);
     private final BlockStats stats;
-    private long nextFree;
     private boolean closed;
+    /** Why a commit failed; memory and file differ since, and writes are refused. */
+    private String broken;
+    private final Changes pending = new Changes();
+    private int commitClusters = COMMIT_CLUSTERS;
 
     private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, boolean readOnly, HostClock clock)
             throws ErrnoException {
@@ -62,9 +74,7 @@ public final class Qcow2Image implements BlockDevice {
         this.readOnly = readOnly;
         this.cluster = header.clusterSize();
         this.l1 = readTable(header.l1TableOffset(), header.l1Size());
-        this.refcountTable = readTable(header.refcountTableOffset(),
-                (int) (header.refcountTableClusters() * cluster / 8));
-        this.nextFree = (file.size() + cluster - 1) / cluster * cluster;
+        this.refcounts = readOnly ? null : new Qcow2Refcounts(file, header);
         this.stats = new BlockStats(clock);
     }
 
@@ -231,7 +241,10 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     private long[] l2Table(int l1Index, long l2Offset) throws ErrnoException {
-        long[] t = l2Cache.get(l2Offset);
+        long[] t = pending.l2Tables.get(l2Offset); // changed since the last commit: maybe not on disk yet
+        if (t == null) {
+            t = l2Cache.get(l2Offset);
+        }
         if (t == null) {
             checkCluster(l2Offset, "L2 table (L1 index " + l1Index + ")");
             t = readTable(l2Offset, header.l2Entries());
@@ -295,38 +308,89 @@ public final class Qcow2Image implements BlockDevice {
 
     // ---- writing -----------------------------------------------------------------------------
 
+    /**
+     * The metadata changes of the writes since the last commit, staged in memory while their data
+     * is written, then made durable layer by layer in {@link #commit}: at {@link #flush()}, at
+     * close, or when {@link #COMMIT_CLUSTERS} new clusters or {@link #COMMIT_TABLES} L2 tables are
+     * pending.
+     */
+    private final class Changes {
+        /** New clusters (data and L2 tables), their refcounts staged in {@link #refcounts}. */
+        int counted;
+        /** Changed L2 tables by offset: the table and its changed entry range; new tables whole. */
+        final Map<Long, long[]> l2Tables = new LinkedHashMap<>();
+        final Map<Long, int[]> l2Ranges = new LinkedHashMap<>();
+        int l1From = Integer.MAX_VALUE;
+        int l1To = -1;
+        /** Old L2 entries and L2 tables this image no longer references. */
+        final List<Long> releasedEntries = new ArrayList<>();
+        final List<Long> releasedClusters = new ArrayList<>();
+
+        boolean isEmpty() {
+            return counted == 0 && l2Ranges.isEmpty() && releasedEntries.isEmpty() && releasedClusters.isEmpty();
+        }
+
+        boolean isLarge() {
+            return counted >= commitClusters || l2Tables.size() >= COMMIT_TABLES;
+        }
+
+        void clear() {
+            counted = 0;
+            l2Tables.clear();
+            l2Ranges.clear();
+            l1From = Integer.MAX_VALUE;
+            l1To = -1;
+            releasedEntries.clear();
+            releasedClusters.clear();
+        }
+
+        void l2Entry(long l2Offset, long[] table, int index) {
+            l2Tables.put(l2Offset, table);
+            l2Ranges.merge(l2Offset, new int[] {index, index + 1},
+                    (a, n) -> new int[] {Math.min(a[0], n[0]), Math.max(a[1], n[1])});
+        }
+    }
+
     @Override
     public synchronized void write(long offset, ByteBuffer src) throws ErrnoException {
         checkOpen();
         int length = src.remaining();
         Requests.checkWrite(name(), 512, size(), readOnly, offset, length);
+        checkNotBroken();
         stats.time(BlockStats.Op.WRITE, length, () -> {
-            int done = 0;
-            while (done < length) {
-                long pos = offset + done;
-                int within = (int) (pos % cluster);
-                // Whole clusters in a row that are already this image's own are written in one request.
-                long vcluster = pos / cluster;
-                long host = ownCluster(vcluster);
-                int n = (int) Math.min(length - done, cluster - within);
-                if (host != 0) {
-                    while (within == 0 && n + done < length && n % cluster == 0) {
-                        long next = ownCluster(vcluster + n / cluster);
-                        if (next != host + n) {
-                            break;
-                        }
-                        n += (int) Math.min(length - done - n, cluster);
-                    }
-                    file.write(host + within, src.duplicate().position(src.position() + done).limit(src.position() + done + n));
-                } else if (within == 0 && length - done >= cluster) {
-                    n = writeNewRun(vcluster, src.duplicate().position(src.position() + done).limit(src.position() + length));
-                } else {
-                    writeNewCluster(vcluster, within, src.duplicate().position(src.position() + done)
-                            .limit(src.position() + done + n));
-                }
-                done += n;
+            writeData(offset, src, pending);
+            if (pending.isLarge()) {
+                commitPending();
             }
         });
+    }
+
+    /** Writes the data of a request, in place or into new clusters, staging the metadata changes. */
+    private void writeData(long offset, ByteBuffer src, Changes changes) throws ErrnoException {
+        int length = src.remaining();
+        int done = 0;
+        while (done < length) {
+            long pos = offset + done;
+            int within = (int) (pos % cluster);
+            long vcluster = pos / cluster;
+            long host = ownCluster(vcluster);
+            int n = (int) Math.min(length - done, cluster - within);
+            if (host != 0) {
+                // Whole clusters in a row that are already this image's own are written in one request.
+                while (within == 0 && n + done < length && n % cluster == 0) {
+                    long next = ownCluster(vcluster + n / cluster);
+                    if (next != host + n) {
+                        break;
+                    }
+                    n += (int) Math.min(length - done - n, cluster);
+                }
+                file.write(host + within, src.duplicate().position(src.position() + done).limit(src.position() + done + n));
+            } else {
+                n = writeNewRun(vcluster, within, src.duplicate().position(src.position() + done)
+                        .limit(src.position() + length), changes);
+            }
+            done += n;
+        }
     }
 
     /** The host offset of a cluster this image owns outright (mapped, refcount 1), or 0. */
@@ -344,82 +408,146 @@ public final class Qcow2Image implements BlockDevice {
 
     /** Most clusters one {@link #writeNewRun} allocates: 16 MiB at 64 KiB clusters. */
     private static final int MAX_RUN = 256;
+    /** Pending new clusters that make a write commit metadata without waiting for a flush: 256 MiB at 64 KiB. */
+    static final int COMMIT_CLUSTERS = 4096;
+    /** Pending changed L2 tables that make a write commit metadata (they are kept in memory until then). */
+    static final int COMMIT_TABLES = 32;
 
     /**
-     * Writes whole clusters, none of them this image's own, into a run of new clusters with one
-     * data write, one refcount write per refcount block and one L2 write: a sequential write into
-     * a new image then costs three host requests per run instead of three per cluster.
+     * Writes the start of {@code src} into a run of new clusters with one data write: whole
+     * clusters, none of them this image's own, up to the end of their L2 table; or one cluster
+     * (copy-on-write: its old contents with the part laid over them) when the write covers it only
+     * partly. The new mapping is staged in {@code changes}.
      *
-     * @return the bytes written, a whole number of clusters
+     * @return the bytes of {@code src} written
      */
-    private int writeNewRun(long vcluster, ByteBuffer src) throws ErrnoException {
+    private int writeNewRun(long vcluster, int within, ByteBuffer src, Changes changes) throws ErrnoException {
         int l2Entries = header.l2Entries();
-        long max = Math.min(Math.min(src.remaining() / cluster, MAX_RUN), l2Entries - vcluster % l2Entries);
         int count = 1;
-        while (count < max && ownCluster(vcluster + count) == 0) {
-            count++;
+        ByteBuffer data;
+        int bytes;
+        if (within != 0 || src.remaining() < cluster) {
+            bytes = (int) Math.min(src.remaining(), cluster - within);
+            data = ByteBuffer.allocate((int) cluster);
+            readClusterPart(vcluster, 0, data.duplicate());
+            data.put(within, src, src.position(), bytes);
+        } else {
+            long max = Math.min(Math.min(src.remaining() / cluster, MAX_RUN), l2Entries - vcluster % l2Entries);
+            while (count < max && ownCluster(vcluster + count) == 0) {
+                count++;
+            }
+            bytes = (int) (count * cluster);
+            data = src.duplicate().limit(src.position() + bytes);
         }
-        long[] old = new long[count];
+        long host = refcounts.allocate(count);
         for (int i = 0; i < count; i++) {
-            old[i] = l2Entry(vcluster + i);
+            refcounts.set(host + i * cluster, 1); // staged now, so refcount blocks get their room now
         }
-        int bytes = (int) (count * cluster);
-        long host = nextFree;
-        nextFree += bytes;
-        file.write(host, src.duplicate().limit(src.position() + bytes));
-        setRefcountsToOne(host, count);
+        file.write(host, data);
         int l1Index = (int) (vcluster / l2Entries);
-        long[] table = ownL2Table(l1Index);
+        long[] table = ownL2Table(l1Index, changes);
         long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
         int first = (int) (vcluster % l2Entries);
-        ByteBuffer entries = ByteBuffer.allocate(count * 8);
+        changes.counted += count;
         for (int i = 0; i < count; i++) {
+            if (table[first + i] != 0) {
+                changes.releasedEntries.add(table[first + i]);
+            }
             table[first + i] = (host + i * cluster) | COPIED;
-            entries.putLong(i * 8, table[first + i]);
-        }
-        file.write(l2Offset + 8L * first, entries);
-        for (long e : old) {
-            release(e);
+            changes.l2Entry(l2Offset, table, first + i);
         }
         return bytes;
     }
 
-    /** The L2 table of an L1 slot, made this image's own (allocated or copied) first if it is not. */
-    private long[] ownL2Table(int l1Index) throws ErrnoException {
+    /** The L2 table of an L1 slot, made this image's own (allocated or copied, staged) first if it is not. */
+    private long[] ownL2Table(int l1Index, Changes changes) throws ErrnoException {
         long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
-        if (l2Offset == 0 || (l1[l1Index] & COPIED) == 0) {
-            long[] old = l2Offset == 0 ? new long[header.l2Entries()] : l2Table(l1Index, l2Offset).clone();
-            long fresh = allocate();
-            writeTable(fresh, old);
-            setRefcount(fresh, 1);
-            l2Cache.put(fresh, old);
-            l1[l1Index] = fresh | COPIED;
-            writeEntry(header.l1TableOffset() + 8L * l1Index, l1[l1Index]);
-            if (l2Offset != 0) {
-                decrement(l2Offset);
+        if (l2Offset != 0 && (l1[l1Index] & COPIED) != 0) {
+            return l2Table(l1Index, l2Offset);
+        }
+        long[] t = l2Offset == 0 ? new long[header.l2Entries()] : l2Table(l1Index, l2Offset).clone();
+        long fresh = refcounts.allocate(1);
+        if (l2Cache.size() >= L2_CACHE) {
+            l2Cache.remove(l2Cache.keySet().iterator().next());
+        }
+        l2Cache.put(fresh, t);
+        refcounts.set(fresh, 1);
+        changes.counted++;
+        changes.l2Tables.put(fresh, t);
+        changes.l2Ranges.put(fresh, new int[] {0, t.length});
+        l1[l1Index] = fresh | COPIED;
+        changes.l1From = Math.min(changes.l1From, l1Index);
+        changes.l1To = Math.max(changes.l1To, l1Index + 1);
+        if (l2Offset != 0) {
+            changes.releasedClusters.add(l2Offset); // shared with a snapshot: one reference fewer
+        }
+        return t;
+    }
+
+    private void checkNotBroken() throws ErrnoException {
+        if (broken != null) {
+            throw new ErrnoException(Errno.EIO, name() + ": writing metadata back failed earlier (" + broken
+                    + "); the file holds the image as of the last good flush: reopen it");
+        }
+    }
+
+    /** Commits the pending changes; if that fails, memory and file differ and later writes are refused. */
+    private void commitPending() throws ErrnoException {
+        try {
+            commit(pending);
+            pending.clear();
+        } catch (ErrnoException | RuntimeException e) {
+            broken = e.getMessage();
+            throw e;
+        }
+    }
+
+    /**
+     * Makes staged metadata durable in the order that keeps a power cut harmless: the data
+     * already written; host flush; refcounts of the new clusters; host flush; L2 entries and new
+     * L2 tables; host flush; L1 entries; host flush; refcounts of what is no longer referenced. A
+     * cut anywhere leaves at worst leaked clusters (counted, not referenced), never a reference to
+     * a cluster whose data or refcount did not reach the disk. The caller flushes at the end.
+     */
+    private void commit(Changes changes) throws ErrnoException {
+        if (changes.isEmpty() && !refcounts.isDirty()) {
+            return;
+        }
+        if (refcounts.isDirty()) {
+            file.flush();
+            refcounts.commit();
+            file.flush();
+        }
+        for (Map.Entry<Long, int[]> e : changes.l2Ranges.entrySet()) {
+            long[] t = changes.l2Tables.get(e.getKey());
+            int[] r = e.getValue();
+            ByteBuffer b = ByteBuffer.allocate((r[1] - r[0]) * 8);
+            b.asLongBuffer().put(t, r[0], r[1] - r[0]);
+            file.write(e.getKey() + 8L * r[0], b);
+        }
+        if (changes.l1To >= 0) {
+            file.flush();
+            ByteBuffer b = ByteBuffer.allocate((changes.l1To - changes.l1From) * 8);
+            b.asLongBuffer().put(l1, changes.l1From, changes.l1To - changes.l1From);
+            file.write(header.l1TableOffset() + 8L * changes.l1From, b);
+        }
+        if (!changes.releasedEntries.isEmpty() || !changes.releasedClusters.isEmpty()) {
+            boolean any = false;
+            for (long e : changes.releasedEntries) {
+                any |= release(e);
             }
-            return old;
+            for (long c : changes.releasedClusters) {
+                any |= decrement(c);
+            }
+            if (any) {
+                file.flush(); // nothing may be freed while a durable table still points at it
+                refcounts.commit();
+            }
         }
-        return l2Table(l1Index, l2Offset);
     }
 
-    /** Copy-on-write: a new cluster holding the old contents with {@code part} laid over them. */
-    private void writeNewCluster(long vcluster, int within, ByteBuffer part) throws ErrnoException {
-        long old = l2Entry(vcluster);
-        ByteBuffer data = ByteBuffer.allocate((int) cluster);
-        if (within != 0 || part.remaining() != cluster) {
-            readClusterPart(vcluster, 0, data.duplicate());
-        }
-        data.put(within, part, part.position(), part.remaining());
-        long host = allocate();
-        file.write(host, data);
-        setRefcount(host, 1);
-        setL2Entry(vcluster, host | COPIED);
-        release(old);
-    }
-
-    /** Decrements the refcounts of the clusters an L2 entry no longer references. */
-    private void release(long oldEntry) throws ErrnoException {
+    /** Stages the decrements for the clusters an L2 entry no longer references; whether there were any. */
+    private boolean release(long oldEntry) throws ErrnoException {
         if ((oldEntry & COMPRESSED) != 0) {
             int x = compressedShift();
             long offset = oldEntry & ((1L << x) - 1);
@@ -428,136 +556,29 @@ public final class Qcow2Image implements BlockDevice {
             for (long c = offset / cluster; c * cluster < end; c++) {
                 decrement(c * cluster);
             }
-            return;
+            return true;
         }
         long host = oldEntry & L1_OFFSET_MASK;
-        if (host != 0 && (oldEntry & COPIED) == 0) {
-            decrement(host); // shared with a snapshot: one reference fewer
-        }
+        // A cluster shared with a snapshot keeps its other references; a zero cluster with space
+        // kept for it (refcount 1) is freed.
+        return host != 0 && decrement(host);
     }
 
-    private void decrement(long host) throws ErrnoException {
-        long rc = refcount(host);
+    private boolean decrement(long host) throws ErrnoException {
+        long rc = refcounts.get(host);
         if (rc > 0) {
-            setRefcount(host, rc - 1);
+            refcounts.set(host, rc - 1);
+            return true;
         }
+        return false;
     }
 
-    private void setL2Entry(long vcluster, long entry) throws ErrnoException {
-        int l1Index = (int) (vcluster / header.l2Entries());
-        int l2Index = (int) (vcluster % header.l2Entries());
-        long[] t = ownL2Table(l1Index);
-        t[l2Index] = entry;
-        writeEntry((l1[l1Index] & L1_OFFSET_MASK) + 8L * l2Index, entry);
-    }
-
-    private void writeTable(long offset, long[] t) throws ErrnoException {
-        ByteBuffer b = ByteBuffer.allocate(t.length * 8);
-        b.asLongBuffer().put(t);
-        file.write(offset, b);
-    }
-
-    private void writeEntry(long offset, long value) throws ErrnoException {
-        file.write(offset, ByteBuffer.allocate(8).putLong(0, value));
-    }
-
-    /** The next cluster at the end of the file. */
-    private long allocate() {
-        long c = nextFree;
-        nextFree += cluster;
-        return c;
-    }
-
-    // ---- refcounts -----------------------------------------------------------------------------
-
-    private long refcountsPerBlock() {
-        return cluster * 8 / header.refcountBits();
-    }
-
-    long refcount(long host) throws ErrnoException {
-        long index = host / cluster;
-        long table = index / refcountsPerBlock();
-        if (table >= refcountTable.length) {
-            return 0;
-        }
-        long block = refcountTable[(int) table] & ~0x1ffL;
-        if (block == 0) {
-            return 0;
-        }
-        checkCluster(block, "refcount block " + table);
-        return readRefcount(block, index % refcountsPerBlock());
-    }
-
-    private long readRefcount(long block, long i) throws ErrnoException {
-        return Qcow2Header.refcountAt(refcountBlock(block), i, header.refcountBits());
-    }
-
-    /** A refcount block, read once and kept in step with every write. */
-    private ByteBuffer refcountBlock(long offset) throws ErrnoException {
-        ByteBuffer b = refcountBlocks.get(offset);
-        if (b == null) {
-            b = ByteBuffer.allocate((int) cluster);
-            file.read(offset, b);
-            if (refcountBlocks.size() >= L2_CACHE) {
-                refcountBlocks.remove(refcountBlocks.keySet().iterator().next());
-            }
-            refcountBlocks.put(offset, b);
-        }
-        return b;
-    }
-
-    private void setRefcount(long host, long value) throws ErrnoException {
-        if (header.refcountBits() != 16) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, name() + ": writing images with " + header.refcountBits()
-                    + "-bit refcounts is not supported (16-bit only)");
-        }
-        long index = host / cluster;
-        long table = index / refcountsPerBlock();
-        if (table >= refcountTable.length) {
-            throw new ErrnoException(Errno.ENOSPC, name() + ": refcount table full (" + refcountTable.length
-                    + " entries); growing it is not supported");
-        }
-        long block = refcountTable[(int) table] & ~0x1ffL;
-        if (block == 0) {
-            block = allocate();
-            file.write(block, ByteBuffer.allocate((int) cluster));
-            refcountTable[(int) table] = block;
-            // A new block is counted by itself if it falls in its own range, else by the block that covers it.
-            if (block / cluster / refcountsPerBlock() == table) {
-                writeRefcount(block, (block / cluster) % refcountsPerBlock(), 1);
-            } else {
-                setRefcount(block, 1);
-            }
-            writeEntry(header.refcountTableOffset() + 8 * table, block);
-        }
-        writeRefcount(block, index % refcountsPerBlock(), value);
-    }
-
-    /** Sets {@code count} consecutive clusters' refcounts to 1, one write per refcount block. */
-    private void setRefcountsToOne(long host, int count) throws ErrnoException {
-        long perBlock = refcountsPerBlock();
-        int i = 0;
-        while (i < count) {
-            long index = host / cluster + i;
-            setRefcount(index * cluster, 1); // allocates the refcount block if it is missing
-            long block = refcountTable[(int) (index / perBlock)] & ~0x1ffL;
-            long firstInBlock = index % perBlock;
-            int n = (int) Math.min(count - i, perBlock - firstInBlock);
-            ByteBuffer b = refcountBlock(block);
-            for (int k = 1; k < n; k++) {
-                b.putShort((int) ((firstInBlock + k) * 2), (short) 1);
-            }
-            if (n > 1) {
-                file.write(block + (firstInBlock + 1) * 2, b.duplicate().position((int) ((firstInBlock + 1) * 2))
-                        .limit((int) ((firstInBlock + n) * 2)));
-            }
-            i += n;
-        }
-    }
-
-    private void writeRefcount(long block, long i, long value) throws ErrnoException {
-        refcountBlock(block).putShort((int) (i * 2), (short) value);
-        file.write(block + i * 2, ByteBuffer.allocate(2).putShort(0, (short) value));
+    /**
+     * For tests: commit metadata once this many new clusters are pending (1: after every write
+     * that allocates), so that power cuts between requests can land between commit steps.
+     */
+    synchronized void commitAfter(int clusters) {
+        commitClusters = clusters;
     }
 
     // ---- creating --------------------------------------------------------------------------------
@@ -567,30 +588,42 @@ public final class Qcow2Image implements BlockDevice {
 
     /**
      * Writes a new, empty version 3 image of {@code virtualSize} bytes into an empty file: 64 KiB
-     * clusters, 16-bit refcounts, a refcount table of one cluster (enough for 16 TiB of clusters),
-     * an optional backing file (its name as given, its format named in a header extension).
+     * clusters, 16-bit refcounts, a refcount table of one cluster (it grows when the image
+     * outgrows it), an optional backing file (its name as given, its format named in a header
+     * extension).
      */
     public static void create(ImageFile file, long virtualSize, String backingFile, String backingFormat)
             throws ErrnoException {
+        create(file, virtualSize, backingFile, backingFormat, CREATE_CLUSTER_BITS, 4);
+    }
+
+    /** {@link #create} with 2^{@code clusterBits}-byte clusters (9..21) and 2^{@code refcountOrder}-bit refcounts (0..6). */
+    static void create(ImageFile file, long virtualSize, String backingFile, String backingFormat, int clusterBits,
+            int refcountOrder) throws ErrnoException {
         if (virtualSize < 0 || virtualSize % 512 != 0) {
             throw new ErrnoException(Errno.EINVAL, file.name() + ": virtual size " + virtualSize
                     + " is not a non-negative multiple of 512");
         }
-        long c = 1L << CREATE_CLUSTER_BITS;
+        if (clusterBits < 9 || clusterBits > 21 || refcountOrder < 0 || refcountOrder > 6) {
+            throw new ErrnoException(Errno.EINVAL, file.name() + ": cluster_bits " + clusterBits + ", refcount_order "
+                    + refcountOrder);
+        }
+        long c = 1L << clusterBits;
         long perL2 = c / 8 * c;
         int l1Size = (int) Math.max(1, (virtualSize + perL2 - 1) / perL2);
         long l1Bytes = l1Size * 8L;
-        if (l1Bytes > Qcow2Header.MAX_L1_BYTES) {
-            throw new ErrnoException(Errno.EFBIG, file.name() + ": virtual size " + virtualSize + " is too large");
-        }
         long l1Clusters = (l1Bytes + c - 1) / c;
+        if (l1Bytes > Qcow2Header.MAX_L1_BYTES || 3 + l1Clusters > c * 8 / (1 << refcountOrder)) {
+            throw new ErrnoException(Errno.EFBIG, file.name() + ": virtual size " + virtualSize
+                    + " is too large for " + c + "-byte clusters");
+        }
         long refcountTable = c;
         long refcountBlock = 2 * c;
         long l1Table = 3 * c;
         ByteBuffer h = ByteBuffer.allocate((int) c);
-        h.putInt(0, Qcow2Header.MAGIC).putInt(4, 3).putInt(20, CREATE_CLUSTER_BITS).putLong(24, virtualSize);
+        h.putInt(0, Qcow2Header.MAGIC).putInt(4, 3).putInt(20, clusterBits).putLong(24, virtualSize);
         h.putInt(36, l1Size).putLong(40, l1Table).putLong(48, refcountTable).putInt(56, 1);
-        h.putInt(96, 4).putInt(100, Qcow2Header.V3_LENGTH);
+        h.putInt(96, refcountOrder).putInt(100, Qcow2Header.V3_LENGTH);
         int at = Qcow2Header.V3_LENGTH;
         if (backingFile != null) {
             byte[] fmt = (backingFormat == null ? "raw" : backingFormat).getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -602,7 +635,7 @@ public final class Qcow2Image implements BlockDevice {
         at += 8;
         if (backingFile != null) {
             byte[] name = backingFile.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            if (name.length == 0 || name.length > 1023) {
+            if (name.length == 0 || name.length > 1023 || at + name.length > c) {
                 throw new ErrnoException(Errno.EINVAL, "backing file name of " + name.length + " bytes");
             }
             h.putLong(8, at).putInt(16, name.length);
@@ -612,7 +645,7 @@ public final class Qcow2Image implements BlockDevice {
         file.write(refcountTable, ByteBuffer.allocate((int) c).putLong(0, refcountBlock));
         ByteBuffer rb = ByteBuffer.allocate((int) c);
         for (int i = 0; i < 3 + l1Clusters; i++) {
-            rb.putShort(2 * i, (short) 1);
+            Qcow2Header.putRefcount(rb, i, 1 << refcountOrder, 1);
         }
         file.write(refcountBlock, rb);
         file.write(l1Table, ByteBuffer.allocate((int) (l1Clusters * c)));
@@ -626,6 +659,8 @@ public final class Qcow2Image implements BlockDevice {
         checkOpen();
         stats.time(BlockStats.Op.FLUSH, 0, () -> {
             if (!readOnly) {
+                checkNotBroken();
+                commitPending();
                 file.flush();
             }
         });
@@ -654,7 +689,8 @@ public final class Qcow2Image implements BlockDevice {
         }
         closed = true;
         try {
-            if (!readOnly) {
+            if (!readOnly && broken == null) {
+                commitPending();
                 file.flush();
             }
         } catch (ErrnoException e) {
