@@ -58,6 +58,7 @@ public final class NetStack implements Component {
     private final Reassembly reassembly = new Reassembly(Reassembly.Config.defaults());
     private TokenBucket icmpErrors;
     private Udp udp;
+    private Tcp tcp;
     private Sockets sockets;
     private int nextIpId;
 
@@ -73,7 +74,8 @@ public final class NetStack implements Component {
         timer = kernel.newCallout("net-timer");
         icmpErrors = new TokenBucket(1_000_000, 50, now());
         udp = new Udp(this);
-        sockets = new Sockets(this, calls, udp);
+        tcp = new Tcp(this, kernel);
+        sockets = new Sockets(this, calls, udp, tcp);
         nextIpId = (int) (host.random().nextLong() & 0xffff);
         calls.run(() -> {
             Interface lo = new Interface("lo", null, MacAddress.of(0L), 65536, newArpCache());
@@ -318,6 +320,8 @@ public final class NetStack implements Component {
             icmpIn(ip, data);
         } else if (ip.protocol().equals(IpProtocol.UDP)) {
             udpIn(ip, data, quote);
+        } else if (ip.protocol().equals(IpProtocol.TCP)) {
+            tcp.input(ip, data);
         } else {
             stats.count("ip.drop.unknown_protocol");
             sendUnreachable(ip, quote, 2); // protocol unreachable

@@ -18,9 +18,8 @@ import java.util.concurrent.CompletableFuture;
  * free first. Calls may come from any thread; each runs on the stack's event loop, and a blocking
  * call waits there without holding it (on the simulation host the wait runs the simulation).
  *
- * <p>Today: UDP sockets and ICMP echo ("ping") sockets as Linux has them
- * ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)}). TCP ({@code SOCK_STREAM}) is
- * {@code EPROTONOSUPPORT} until its state machine lands.
+ * <p>TCP ({@code SOCK_STREAM}: listen, accept, connect, send, recv, shutdown), UDP, and ICMP
+ * echo ("ping") sockets as Linux has them ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)}).
  */
 public final class Sockets {
     public static final int AF_INET = 2;
@@ -53,20 +52,49 @@ public final class Sockets {
     private final NetStack stack;
     private final LoopCalls calls;
     private final Udp udp;
-    private final Map<Integer, DatagramSocket> fds = new HashMap<>();
+    private final Tcp tcp;
+    /** Descriptor → a DatagramSocket or a StreamSocket. */
+    private final Map<Integer, Object> fds = new HashMap<>();
 
-    Sockets(NetStack stack, LoopCalls calls, Udp udp) {
+    Sockets(NetStack stack, LoopCalls calls, Udp udp, Tcp tcp) {
         this.stack = stack;
         this.calls = calls;
         this.udp = udp;
+        this.tcp = tcp;
     }
 
-    private DatagramSocket socket(int fd) throws ErrnoException {
-        DatagramSocket s = fds.get(fd);
+    private Object any(int fd) throws ErrnoException {
+        Object s = fds.get(fd);
         if (s == null) {
             throw new ErrnoException(Errno.EBADF, "socket " + fd);
         }
         return s;
+    }
+
+    private DatagramSocket socket(int fd) throws ErrnoException {
+        if (any(fd) instanceof DatagramSocket d) {
+            return d;
+        }
+        throw new ErrnoException(Errno.EOPNOTSUPP, "socket " + fd + " is a stream socket");
+    }
+
+    private StreamSocket stream(int fd) throws ErrnoException {
+        if (any(fd) instanceof StreamSocket t) {
+            return t;
+        }
+        throw new ErrnoException(Errno.EOPNOTSUPP, "socket " + fd + " is a datagram socket");
+    }
+
+    private int install(Object socket) throws ErrnoException {
+        if (fds.size() >= MAX_SOCKETS) {
+            throw new ErrnoException(Errno.EMFILE, fds.size() + " sockets open");
+        }
+        int fd = 0;
+        while (fds.containsKey(fd)) {
+            fd++;
+        }
+        fds.put(fd, socket);
+        return fd;
     }
 
     /** socket(2). */
@@ -75,33 +103,32 @@ public final class Sockets {
             if (domain != AF_INET) {
                 throw new ErrnoException(Errno.EAFNOSUPPORT, "address family " + domain + " (AF_INET only)");
             }
-            if (type == SOCK_STREAM) {
-                throw new ErrnoException(Errno.EPROTONOSUPPORT, "TCP sockets are not there yet");
+            if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
+                return install(new StreamSocket());
             }
             if (type != SOCK_DGRAM || !(protocol == 0 || protocol == IPPROTO_UDP || protocol == IPPROTO_ICMP)) {
                 throw new ErrnoException(Errno.EPROTONOSUPPORT, "type " + type + ", protocol " + protocol);
             }
-            if (fds.size() >= MAX_SOCKETS) {
-                throw new ErrnoException(Errno.EMFILE, fds.size() + " sockets open");
-            }
-            int fd = 0;
-            while (fds.containsKey(fd)) {
-                fd++;
-            }
-            fds.put(fd, new DatagramSocket(protocol == IPPROTO_ICMP ? IPPROTO_ICMP : IPPROTO_UDP));
-            return fd;
+            return install(new DatagramSocket(protocol == IPPROTO_ICMP ? IPPROTO_ICMP : IPPROTO_UDP));
         });
     }
 
     /** bind(2); port 0 picks an ephemeral port. {@code EADDRNOTAVAIL} for an address not ours. */
     public void bind(int fd, SocketAddress local) throws ErrnoException {
         calls.run(() -> {
-            DatagramSocket s = socket(fd);
             Ipv4Address a = local.address();
             if (!a.isUnspecified() && !a.isBroadcast() && !isLocalAddress(a)) {
                 throw new ErrnoException(Errno.EADDRNOTAVAIL, a + " is not an address of this stack");
             }
-            udp.bind(s, a, local.port());
+            if (any(fd) instanceof StreamSocket t) {
+                if (t.localPort != 0) {
+                    throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is already bound");
+                }
+                t.localPort = tcp.ports.bind(t, a, local.port(), t.reuseAddress);
+                t.localAddress = a;
+                return null;
+            }
+            udp.bind(socket(fd), a, local.port());
             return null;
         });
     }
@@ -117,6 +144,10 @@ public final class Sockets {
 
     /** connect(2): the default destination, and the only source datagrams are taken from. */
     public void connect(int fd, SocketAddress peer) throws ErrnoException {
+        if (calls.run(() -> any(fd)) instanceof StreamSocket) {
+            connectStream(fd, peer);
+            return;
+        }
         calls.run(() -> {
             DatagramSocket s = socket(fd);
             stack.route(peer.address());
@@ -152,8 +183,11 @@ public final class Sockets {
         return n;
     }
 
-    /** send(2) on a connected socket. */
+    /** send(2) on a connected socket: for TCP, blocks until all of {@code data} is queued (or fails). */
     public int send(int fd, ByteBuffer data, int flags) throws ErrnoException {
+        if (calls.run(() -> any(fd)) instanceof StreamSocket) {
+            return sendStream(fd, data, flags);
+        }
         return sendto(fd, data, null, flags);
     }
 
@@ -192,33 +226,67 @@ public final class Sockets {
         });
     }
 
+    /** recv(2): for TCP, the bytes that are there (at least one; 0 at the end of the stream), blocking while none are. */
     public Received recv(int fd, ByteBuffer dst, int flags) throws ErrnoException {
+        if (calls.run(() -> any(fd)) instanceof StreamSocket) {
+            return recvStream(fd, dst, flags);
+        }
         return recvfrom(fd, dst, flags);
     }
 
     /** poll(2) for one socket: the events present now of {@code wanted} (plus errors and hang-ups). */
     public int poll(int fd, int wanted) throws ErrnoException {
-        return calls.run(() -> socket(fd).readiness.events() & (wanted | Readiness.POLLERR | Readiness.POLLHUP));
+        return calls.run(() -> readiness(fd).events() & (wanted | Readiness.POLLERR | Readiness.POLLHUP));
+    }
+
+    private Readiness readiness(int fd) throws ErrnoException {
+        Object s = any(fd);
+        if (s instanceof DatagramSocket d) {
+            return d.readiness;
+        }
+        Readiness r = ((StreamSocket) s).readiness();
+        return r != null ? r : new Readiness();
     }
 
     /** Watches a socket's readiness (for selectors and event loops); the listener runs on the stack's loop. */
     public void watch(int fd, Readiness.Listener listener) throws ErrnoException {
         calls.run(() -> {
-            socket(fd).readiness.addListener(listener);
+            readiness(fd).addListener(listener);
             return null;
         });
     }
 
     public void setNonBlocking(int fd, boolean on) throws ErrnoException {
         calls.run(() -> {
-            socket(fd).nonBlocking = on;
+            Object s = any(fd);
+            if (s instanceof StreamSocket t) {
+                t.nonBlocking = on;
+            } else {
+                ((DatagramSocket) s).nonBlocking = on;
+            }
             return null;
         });
     }
 
-    /** setsockopt(2) at SOL_SOCKET: SO_REUSEADDR, SO_BROADCAST, SO_RCVBUF. */
+    public static final int TCP_NODELAY = 1;
+
+    /** setsockopt(2): SO_REUSEADDR, SO_BROADCAST, SO_RCVBUF at SOL_SOCKET; TCP_NODELAY at IPPROTO_TCP. */
     public void setsockopt(int fd, int level, int option, int value) throws ErrnoException {
         calls.run(() -> {
+            if (any(fd) instanceof StreamSocket t) {
+                if (level == IPPROTO_TCP && option == TCP_NODELAY) {
+                    t.noDelay = value != 0;
+                    if (t.connection != null) {
+                        t.connection.noDelay = t.noDelay;
+                        t.connection.trySend();
+                    }
+                } else if (level == SOL_SOCKET && option == SO_REUSEADDR) {
+                    t.reuseAddress = value != 0;
+                } else {
+                    throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level + ", option " + option);
+                }
+                return null;
+            }
             DatagramSocket s = socket(fd);
             if (level != SOL_SOCKET) {
                 throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level);
@@ -272,6 +340,11 @@ public final class Sockets {
     /** close(2): unbinds, and wakes a call blocked on the socket with {@code EBADF}. */
     public void close(int fd) throws ErrnoException {
         calls.run(() -> {
+            if (any(fd) instanceof StreamSocket t) {
+                fds.remove(fd);
+                closeStream(t);
+                return null;
+            }
             DatagramSocket s = socket(fd);
             fds.remove(fd);
             udp.unbind(s);
@@ -279,5 +352,198 @@ public final class Sockets {
             s.readiness.failWaiters(new ErrnoException(Errno.EBADF, "socket " + fd + " closed"));
             return null;
         });
+    }
+
+    // ---- TCP -------------------------------------------------------------------------------------
+
+    public static final int SHUT_RD = 0;
+    public static final int SHUT_WR = 1;
+    public static final int SHUT_RDWR = 2;
+
+    /** listen(2): binds an ephemeral port first if the socket has none. */
+    public void listen(int fd, int backlog) throws ErrnoException {
+        calls.run(() -> {
+            StreamSocket t = stream(fd);
+            if (t.connection != null) {
+                throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is connected");
+            }
+            if (t.listener != null) {
+                return null;
+            }
+            if (t.localPort == 0) {
+                t.localPort = tcp.ports.bind(t, Ipv4Address.ANY, 0, t.reuseAddress);
+            }
+            t.listener = tcp.listen(t.localAddress, t.localPort, backlog);
+            return null;
+        });
+    }
+
+    /** accept(2): the next established connection as a new socket; blocks while there is none. */
+    public int accept(int fd) throws ErrnoException {
+        return calls.call(() -> acceptWhenReady(fd));
+    }
+
+    private CompletableFuture<Integer> acceptWhenReady(int fd) throws ErrnoException {
+        StreamSocket t = stream(fd);
+        if (t.listener == null) {
+            throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is not listening");
+        }
+        TcpConnection c = t.listener.acceptQueue.poll();
+        if (c != null) {
+            if (t.listener.acceptQueue.isEmpty()) {
+                t.listener.readiness.remove(Readiness.POLLIN);
+            }
+            StreamSocket n = new StreamSocket();
+            n.connection = c;
+            n.localAddress = c.localAddress;
+            n.localPort = c.localPort;
+            n.noDelay = t.noDelay;
+            c.noDelay = t.noDelay;
+            return CompletableFuture.completedFuture(install(n));
+        }
+        if (t.nonBlocking) {
+            throw new ErrnoException(Errno.EAGAIN, "no connection waiting on socket " + fd);
+        }
+        return t.listener.readiness.when(Readiness.POLLIN).thenCompose(x -> retry(() -> acceptWhenReady(fd)));
+    }
+
+    private static <T> CompletableFuture<T> retry(LoopCalls.Call<T> again) {
+        try {
+            return again.start();
+        } catch (ErrnoException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private void connectStream(int fd, SocketAddress peer) throws ErrnoException {
+        calls.call(() -> {
+            StreamSocket t = stream(fd);
+            if (t.connection != null) {
+                throw new ErrnoException(t.connection.state == TcpConnection.State.SYN_SENT ? Errno.EALREADY : Errno.EISCONN,
+                        "socket " + fd);
+            }
+            if (t.listener != null) {
+                throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is listening");
+            }
+            if (t.localPort == 0) {
+                t.localPort = tcp.ports.bind(t, t.localAddress, 0, t.reuseAddress);
+            }
+            TcpConnection c = tcp.connect(t.localAddress, t.localPort, peer.address(), peer.port());
+            c.noDelay = t.noDelay;
+            t.connection = c;
+            if (t.nonBlocking) {
+                throw new ErrnoException(Errno.EINPROGRESS, "connecting to " + peer);
+            }
+            return c.readiness.when(Readiness.POLLOUT).thenCompose(x -> {
+                if (c.error != null) {
+                    return CompletableFuture.failedFuture(c.error);
+                }
+                return CompletableFuture.completedFuture(null);
+            });
+        });
+    }
+
+    private int sendStream(int fd, ByteBuffer data, int flags) throws ErrnoException {
+        byte[] bytes = new byte[data.remaining()];
+        data.duplicate().get(bytes);
+        int n = calls.call(() -> sendWhenReady(fd, bytes, 0, flags));
+        data.position(data.position() + n);
+        return n;
+    }
+
+    private CompletableFuture<Integer> sendWhenReady(int fd, byte[] bytes, int done, int flags) throws ErrnoException {
+        StreamSocket t = stream(fd);
+        TcpConnection c = t.connection;
+        if (c == null) {
+            throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
+        }
+        if (c.error != null) {
+            throw c.error;
+        }
+        if (t.shutWrite || c.finQueued || c.state == TcpConnection.State.CLOSED) {
+            throw new ErrnoException(Errno.EPIPE, "socket " + fd + " cannot send any more");
+        }
+        int sent = done + c.write(bytes, done, bytes.length - done);
+        if (sent == bytes.length) {
+            return CompletableFuture.completedFuture(sent);
+        }
+        if (t.nonBlocking || (flags & MSG_DONTWAIT) != 0) {
+            if (sent == 0) {
+                throw new ErrnoException(Errno.EAGAIN, "send buffer of socket " + fd + " is full");
+            }
+            return CompletableFuture.completedFuture(sent);
+        }
+        return c.readiness.when(Readiness.POLLOUT).thenCompose(x -> retry(() -> sendWhenReady(fd, bytes, sent, flags)));
+    }
+
+    private Received recvStream(int fd, ByteBuffer dst, int flags) throws ErrnoException {
+        int max = dst.remaining();
+        byte[] got = calls.call(() -> recvWhenReady(fd, max, flags));
+        dst.put(got);
+        StreamSocket t = calls.run(() -> stream(fd));
+        TcpConnection c = t.connection;
+        return new Received(got.length, new SocketAddress(c.remoteAddress, c.remotePort), false);
+    }
+
+    private CompletableFuture<byte[]> recvWhenReady(int fd, int max, int flags) throws ErrnoException {
+        StreamSocket t = stream(fd);
+        TcpConnection c = t.connection;
+        if (c == null) {
+            throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
+        }
+        if (max == 0) {
+            return CompletableFuture.completedFuture(new byte[0]);
+        }
+        byte[] got = c.read(max);
+        if (got.length > 0 || c.finReceived) {
+            return CompletableFuture.completedFuture(got);
+        }
+        if (c.error != null) {
+            throw c.error;
+        }
+        if (c.state == TcpConnection.State.CLOSED) {
+            return CompletableFuture.completedFuture(got);
+        }
+        if (t.nonBlocking || (flags & MSG_DONTWAIT) != 0) {
+            throw new ErrnoException(Errno.EAGAIN, "nothing to read on socket " + fd);
+        }
+        return c.readiness.when(Readiness.POLLIN).thenCompose(x -> retry(() -> recvWhenReady(fd, max, flags)));
+    }
+
+    /** shutdown(2): SHUT_WR sends a FIN after the queued data. */
+    public void shutdown(int fd, int how) throws ErrnoException {
+        calls.run(() -> {
+            StreamSocket t = stream(fd);
+            if (t.connection == null) {
+                throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
+            }
+            if (how == SHUT_WR || how == SHUT_RDWR) {
+                t.shutWrite = true;
+                t.connection.closeSending();
+            }
+            return null;
+        });
+    }
+
+    private void closeStream(StreamSocket t) {
+        if (t.listener != null) {
+            tcp.closeListener(t.listener);
+        }
+        if (t.connection != null) {
+            if (t.connection.received > 0) {
+                t.connection.abort(); // unread data: RFC 2525 says reset, as Linux does
+            } else {
+                t.connection.closeSending();
+            }
+            t.connection.readiness.failWaiters(new ErrnoException(Errno.EBADF, "socket closed"));
+        }
+        if (t.localPort != 0 && (t.connection == null || t.connection.listener == null)) {
+            tcp.ports.unbind(t, t.localPort);
+        }
+    }
+
+    /** How many TCP connections the stack holds, in any state. */
+    public int tcpConnections() throws ErrnoException {
+        return calls.run(tcp::connectionCount);
     }
 }

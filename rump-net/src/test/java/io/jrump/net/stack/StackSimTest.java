@@ -112,7 +112,7 @@ class StackSimTest {
         assertEquals(Errno.EAGAIN, assertThrows(ErrnoException.class,
                 () -> sa.recv(fd, ByteBuffer.allocate(10), Sockets.MSG_DONTWAIT)).errno());
         assertEquals(Errno.EPROTONOSUPPORT, assertThrows(ErrnoException.class,
-                () -> sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0)).errno());
+                () -> sa.socket(Sockets.AF_INET, 5, 0)).errno());
     }
 
     @Test

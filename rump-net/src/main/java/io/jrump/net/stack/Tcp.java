@@ -1,0 +1,209 @@
+package io.jrump.net.stack;
+
+import static io.jrump.net.wire.TcpSegment.ACK;
+import static io.jrump.net.wire.TcpSegment.FIN;
+import static io.jrump.net.wire.TcpSegment.RST;
+import static io.jrump.net.wire.TcpSegment.SYN;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.Callout;
+import io.jrump.kernel.RumpKernel;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.socket.PortTable;
+import io.jrump.net.socket.Readiness;
+import io.jrump.net.tcp.IsnGenerator;
+import io.jrump.net.wire.IpProtocol;
+import io.jrump.net.wire.Ipv4Repr;
+import io.jrump.net.wire.TcpRepr;
+import io.jrump.net.wire.TcpSegment;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * TCP's demultiplexing: connections by their four-tuple, listeners by address and port, ports
+ * for active opens, initial sequence numbers per RFC 6528, and resets for segments nobody
+ * wants (RFC 9293 3.10.7.1). Runs on the event loop.
+ */
+final class Tcp {
+    private record Key(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort) {
+    }
+
+    private final NetStack stack;
+    private final RumpKernel kernel;
+    final PortTable<Object> ports;
+    private final Map<Key, TcpConnection> connections = new HashMap<>();
+    private final Map<Integer, TcpListener> listeners = new HashMap<>();
+    private final IsnGenerator isn;
+
+    Tcp(NetStack stack, RumpKernel kernel) {
+        this.stack = stack;
+        this.kernel = kernel;
+        this.ports = new PortTable<>(() -> (int) stack.host().random().nextLong());
+        byte[] secret = new byte[16];
+        stack.host().random().nextBytes(secret);
+        this.isn = new IsnGenerator(secret);
+    }
+
+    Callout newCallout(String name) {
+        return kernel.newCallout(name);
+    }
+
+    long now() {
+        return stack.now();
+    }
+
+    void count(String name) {
+        stack.statsCounter().count(name);
+    }
+
+    /** The MSS to offer toward {@code remote}: the outgoing interface's MTU less 40 bytes of headers. */
+    int mssFor(Ipv4Address remote) {
+        try {
+            return Math.max(64, Math.min(65495, stack.route(remote).iface().mtu() - 40));
+        } catch (ErrnoException e) {
+            return 536;
+        }
+    }
+
+    int connectionCount() {
+        return connections.size();
+    }
+
+    // ---- opening ---------------------------------------------------------------------------------
+
+    TcpListener listen(Ipv4Address address, int port, int backlog) throws ErrnoException {
+        if (listeners.containsKey(port)) {
+            throw new ErrnoException(Errno.EADDRINUSE, "port " + port + " is already listening");
+        }
+        TcpListener l = new TcpListener(address, port, backlog);
+        listeners.put(port, l);
+        return l;
+    }
+
+    void closeListener(TcpListener l) {
+        listeners.remove(l.port);
+        l.closed = true;
+        for (TcpConnection c : l.acceptQueue) {
+            c.abort();
+        }
+        l.acceptQueue.clear();
+        l.readiness.add(Readiness.POLLHUP);
+    }
+
+    /** An active open from {@code local:localPort} (the port already bound) to {@code remote:remotePort}. */
+    TcpConnection connect(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort) throws ErrnoException {
+        Ipv4Address from = local.isUnspecified() ? stack.route(remote).iface().sourceFor(remote) : local;
+        Key key = new Key(from, localPort, remote, remotePort);
+        if (connections.containsKey(key)) {
+            throw new ErrnoException(Errno.EADDRINUSE, from + ":" + localPort + " > " + remote + ":" + remotePort);
+        }
+        TcpConnection c = new TcpConnection(this, from, localPort, remote, remotePort);
+        connections.put(key, c);
+        c.connect(isn.isn(from, localPort, remote, remotePort, now()));
+        count("tcp.active_opens");
+        return c;
+    }
+
+    /** A connection reached ESTABLISHED; a passive one goes to its listener's accept queue. */
+    void established(TcpConnection c) {
+        TcpListener l = c.listener;
+        if (l != null) {
+            if (c.listenerCounted) {
+                l.embryonic--;
+                c.listenerCounted = false;
+            }
+            if (l.closed) {
+                c.abort();
+                return;
+            }
+            l.acceptQueue.add(c);
+            l.readiness.add(Readiness.POLLIN);
+        }
+    }
+
+    void forget(TcpConnection c) {
+        connections.remove(new Key(c.localAddress, c.localPort, c.remoteAddress, c.remotePort));
+        if (c.listener != null && c.listenerCounted) {
+            c.listener.embryonic--;
+            c.listenerCounted = false;
+        }
+    }
+
+    // ---- input -----------------------------------------------------------------------------------
+
+    void input(Ipv4Repr ip, ByteBuf data) {
+        TcpRepr seg;
+        try {
+            seg = TcpRepr.parse(TcpSegment.parse(data), ip.source(), ip.destination());
+        } catch (ErrnoException e) {
+            count("tcp.drop.malformed");
+            return;
+        }
+        count("tcp.in");
+        if (ip.destination().isBroadcast() || ip.destination().isMulticast()) {
+            count("tcp.drop.broadcast");
+            return;
+        }
+        TcpConnection c = connections.get(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()));
+        if (c != null) {
+            c.input(seg);
+            return;
+        }
+        TcpListener l = listeners.get(seg.destinationPort());
+        if (l != null && (l.address.isUnspecified() || l.address.equals(ip.destination()))
+                && seg.hasFlags(SYN) && !seg.hasFlags(ACK) && !seg.hasFlags(RST)) {
+            if (l.full()) {
+                count("tcp.drop.listen_queue_full"); // the peer will retry its SYN
+                return;
+            }
+            TcpConnection n = new TcpConnection(this, ip.destination(), seg.destinationPort(), ip.source(),
+                    seg.sourcePort());
+            n.listener = l;
+            n.listenerCounted = true;
+            l.embryonic++;
+            connections.put(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()), n);
+            count("tcp.passive_opens");
+            n.acceptSyn(seg, isn.isn(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(), now()));
+            return;
+        }
+        count("tcp.drop.no_socket");
+        if (!seg.hasFlags(RST)) {
+            // RFC 9293: a reset for a segment to no connection.
+            if (seg.hasFlags(ACK)) {
+                reset(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(), seg.acknowledgmentNumber(), 0,
+                        false);
+            } else {
+                int len = seg.payload().readableBytes() + (seg.hasFlags(SYN) ? 1 : 0) + (seg.hasFlags(FIN) ? 1 : 0);
+                reset(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(), 0,
+                        seg.sequenceNumber() + len, true);
+            }
+        }
+    }
+
+    // ---- output ----------------------------------------------------------------------------------
+
+    void output(TcpConnection c, TcpRepr seg) {
+        send(c.localAddress, c.remoteAddress, seg);
+    }
+
+    private void send(Ipv4Address from, Ipv4Address to, TcpRepr seg) {
+        ByteBuf b = Unpooled.buffer(seg.bufferLength());
+        seg.emit(b, 0, from, to);
+        b.writerIndex(seg.bufferLength());
+        count("tcp.out");
+        stack.ipOut(from, to, IpProtocol.TCP, b, NetStack.DEFAULT_TTL);
+    }
+
+    void sendReset(TcpConnection c, int seq, int ack, boolean withAck) {
+        reset(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, seq, ack, withAck);
+    }
+
+    private void reset(Ipv4Address from, int fromPort, Ipv4Address to, int toPort, int seq, int ack, boolean withAck) {
+        count("tcp.out.reset");
+        send(from, to, TcpRepr.of(fromPort, toPort, seq, withAck ? ack : 0, RST | (withAck ? ACK : 0), 0,
+                Unpooled.EMPTY_BUFFER));
+    }
+}

@@ -1,0 +1,106 @@
+package io.jrump.net.stack;
+
+import static io.jrump.net.stack.StackSimTest.B;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.stack.Sockets.SocketAddress;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** TCP between two kernels on a simulated link, clean and lossy. */
+class StackTcpTest {
+    /** Client on A, server on B, connected; returns {client fd, server's accepted fd}. */
+    private static int[] connect(StackSimTest.Pair p, int port) throws ErrnoException {
+        Sockets sb = p.b.sockets();
+        int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sb.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
+        sb.listen(listener, 16);
+        Sockets sa = p.a.sockets();
+        int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sa.connect(client, new SocketAddress(B, port));
+        int server = sb.accept(listener);
+        return new int[] {client, server};
+    }
+
+    /** Sends {@code data} from one end and reads it at the other, in turns (one thread drives both kernels). */
+    private static byte[] transfer(Sockets from, int fromFd, Sockets to, int toFd, byte[] data) throws ErrnoException {
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        for (int off = 0; off < data.length; ) {
+            int n = Math.min(64 * 1024, data.length - off);
+            from.send(fromFd, ByteBuffer.wrap(data, off, n), 0);
+            off += n;
+            while (got.size() < off) {
+                buf.clear();
+                Sockets.Received r = to.recv(toFd, buf, 0);
+                assertTrue(r.length() > 0, "the stream ended early at " + got.size());
+                got.write(buf.array(), 0, r.length());
+            }
+        }
+        return got.toByteArray();
+    }
+
+    @Test
+    void aConnectionCarriesBytesBothWaysAndClosesCleanly() throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(11, 1500);
+        int[] fds = connect(p, 80);
+        Sockets sa = p.a.sockets();
+        Sockets sb = p.b.sockets();
+        byte[] up = new byte[3 << 20];
+        new Random(1).nextBytes(up);
+        assertArrayEquals(up, transfer(sa, fds[0], sb, fds[1], up));
+        byte[] down = new byte[1 << 20];
+        new Random(2).nextBytes(down);
+        assertArrayEquals(down, transfer(sb, fds[1], sa, fds[0], down));
+        sa.shutdown(fds[0], Sockets.SHUT_WR);
+        assertEquals(0, sb.recv(fds[1], ByteBuffer.allocate(10), 0).length(), "end of stream after the FIN");
+        sb.send(fds[1], ByteBuffer.wrap("bye".getBytes()), 0);
+        ByteBuffer bye = ByteBuffer.allocate(10);
+        assertEquals(3, sa.recv(fds[0], bye, 0).length(), "half-closed: the other way still works");
+        sb.close(fds[1]);
+        assertEquals(0, sa.recv(fds[0], ByteBuffer.allocate(10), 0).length());
+        sa.close(fds[0]);
+        p.world.runFor(Duration.ofSeconds(120)); // past TIME_WAIT
+        assertEquals(0, p.a.sockets().tcpConnections());
+        assertEquals(0, p.b.sockets().tcpConnections());
+    }
+
+    @Test
+    void aClosedPortRefusesAndAnUnreachablePeerTimesOut() throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(12, 1500);
+        Sockets sa = p.a.sockets();
+        int fd = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        assertEquals(Errno.ECONNREFUSED, assertThrows(ErrnoException.class,
+                () -> sa.connect(fd, new SocketAddress(B, 9))).errno());
+        int fd2 = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        assertEquals(Errno.ETIMEDOUT, assertThrows(ErrnoException.class,
+                () -> sa.connect(fd2, new SocketAddress(Ipv4Address.parse("198.18.0.99"), 80))).errno());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0.01, 0.0, 21", "0.05, 0.1, 22", "0.02, 0.2, 23"})
+    void bytesArriveExactlyOverALossyReorderingLink(double loss, double reorder, long seed) throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(seed, 1500);
+        int[] fds = connect(p, 80);
+        p.world.link("lan").setLoss(loss);
+        p.world.link("lan").setReorder(reorder);
+        p.world.link("lan").setDuplicate(0.01);
+        byte[] data = new byte[2 << 20];
+        new Random(seed).nextBytes(data);
+        byte[] got = transfer(p.a.sockets(), fds[0], p.b.sockets(), fds[1], data);
+        assertTrue(Arrays.equals(data, got), "byte-exact after loss " + loss + ", reorder " + reorder);
+        assertTrue(p.a.stats().get("tcp.out.retransmitted") > 0, "there were losses to repair");
+    }
+}
