@@ -11,8 +11,8 @@ import java.util.Objects;
  * §3.2), Window Scale and Timestamps (RFC 7323), SACK-Permitted and SACK (RFC 2018). Other
  * options are skipped by their length on parse and never emitted; the reserved bits are dropped.
  *
- * <p>{@link #emit} lays options out as Linux does (MSS; NOP, window scale; SACK-permitted with
- * timestamps; NOP, NOP, SACK), falling back to a tight layout padded with EOL when that does not
+ * <p>{@link #emit} lays options out as Linux's {@code tcp_options_write} does (MSS; SACK-permitted
+ * or two NOPs, then timestamps; or NOP, NOP, SACK-permitted; NOP, window scale; NOP, NOP, SACK), falling back to a tight layout padded with EOL when that does not
  * fit in 40 bytes, so a segment from another stack may come back with its options rearranged.
  * The payload is a slice of the parsed buffer (valid as long as it is) and compares by content.
  * Immutable if the payload is not written.
@@ -248,10 +248,6 @@ public record TcpRepr(
         if (maxSegmentSize >= 0) {
             i = putMss(buf, i);
         }
-        if (windowScale >= 0) {
-            buf.setByte(i++, KIND_NOP);
-            i = putWindowScale(buf, i);
-        }
         if (timestamps != null) {
             if (sackPermitted) {
                 i = putSackPermitted(buf, i);
@@ -264,6 +260,10 @@ public record TcpRepr(
             buf.setByte(i++, KIND_NOP);
             buf.setByte(i++, KIND_NOP);
             i = putSackPermitted(buf, i);
+        }
+        if (windowScale >= 0) {
+            buf.setByte(i++, KIND_NOP);
+            i = putWindowScale(buf, i);
         }
         if (!sackBlocks.isEmpty()) {
             buf.setByte(i++, KIND_NOP);
