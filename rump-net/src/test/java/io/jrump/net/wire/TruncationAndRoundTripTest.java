@@ -71,4 +71,29 @@ class TruncationAndRoundTripTest {
             }
         }
     }
+
+    @Test
+    void arbitraryBytesRaiseOnlyTheDefinedErrors() {
+        Random r = new Random(404);
+        String[] types = {"0800", "0806", "8100", "88a8", "86dd"};
+        for (int i = 0; i < 200_000; i++) {
+            byte[] b = new byte[r.nextInt(120)];
+            r.nextBytes(b);
+            ByteBuf frame = io.netty.buffer.Unpooled.wrappedBuffer(b);
+            if (b.length >= 14 && r.nextInt(4) != 0) {
+                frame.setBytes(12, Fixtures.buf(types[r.nextInt(types.length)]));
+            }
+            if (b.length >= 15 && r.nextBoolean()) {
+                frame.setByte(14, 0x45 + r.nextInt(3));
+            }
+            try {
+                Layers.parse(frame).emit();
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EBADMSG && e.errno() != Errno.EPROTONOSUPPORT) {
+                    fail(e);
+                }
+            }
+            Packets.describe(frame);
+        }
+    }
 }
