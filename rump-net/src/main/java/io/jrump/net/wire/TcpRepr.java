@@ -4,6 +4,7 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -101,7 +102,7 @@ public record TcpRepr(
     public static TcpRepr parse(TcpSegment segment, Ipv4Address source, Ipv4Address destination)
             throws ErrnoException {
         if (!segment.verifyChecksum(source, destination)) {
-            throw Wire.malformed(String.format("TCP Checksum 0x%04x at offset 16 does not verify", segment.checksum()));
+            throw Wire.malformed(String.format(Locale.ROOT, "TCP Checksum 0x%04x at offset 16 does not verify", segment.checksum()));
         }
         ByteBuf o = segment.options();
         int base = o.readerIndex();

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 
 /**
- * Real frames, captured on Linux 6.x loopback with {@code dumpcap -P -i lo -w lo.pcap} while
+ * Real frames, captured on Linux 6.18 loopback with {@code dumpcap -P -i lo -w lo.pcap} while
  * running: a raw-socket ICMP echo to 127.0.0.1 (id 0x1234, seq 1, data "jrump-ping"), {@code
  * python3 -c "socket(AF_INET, SOCK_DGRAM).sendto(b'hello jrump', ('127.0.0.1', 9999))"} (answered
  * by the port unreachable), and {@code urllib.request.urlopen('http://127.0.0.1:18080/nonexist')}
