@@ -92,9 +92,14 @@ public sealed interface IcmpRepr {
             IcmpRepr.emitMessage(buf, offset, IcmpPacket.TYPE_DESTINATION_UNREACHABLE, code, nextHopMtu, original);
         }
 
+        /** The addresses, protocol and ports of the datagram that could not be delivered. */
+        public QuotedDatagram quoted() {
+            return QuotedDatagram.of(original);
+        }
+
         @Override
         public String toString() {
-            return "ICMP destination unreachable, code " + code + ", quoting " + original.readableBytes() + " bytes";
+            return "ICMP destination unreachable, code " + code + ", for " + quoted();
         }
     }
 
@@ -117,9 +122,14 @@ public sealed interface IcmpRepr {
             IcmpRepr.emitMessage(buf, offset, IcmpPacket.TYPE_TIME_EXCEEDED, code, 0, original);
         }
 
+        /** The addresses, protocol and ports of the datagram that was dropped. */
+        public QuotedDatagram quoted() {
+            return QuotedDatagram.of(original);
+        }
+
         @Override
         public String toString() {
-            return "ICMP time exceeded, code " + code + ", quoting " + original.readableBytes() + " bytes";
+            return "ICMP time exceeded, code " + code + ", for " + quoted();
         }
     }
 

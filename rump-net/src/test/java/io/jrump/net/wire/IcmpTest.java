@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.Ipv4Address;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
@@ -33,8 +34,9 @@ class IcmpTest {
         // The quoted datagram is the UDP one as sent (still with its partial checksum).
         String sent = Fixtures.UDP.substring(28).replace("5c88", "fe26");
         assertEquals(sent, Fixtures.hex(u.original()));
-        Ipv4Packet quoted = Ipv4Packet.parse(u.original());
-        assertEquals(IpProtocol.UDP, quoted.protocol());
+        assertEquals(new QuotedDatagram(Ipv4Address.LOOPBACK, Ipv4Address.LOOPBACK, IpProtocol.UDP, 59995, 9999),
+                u.quoted());
+        assertEquals("ICMP destination unreachable, code 3, for UDP 127.0.0.1:59995 > 127.0.0.1:9999", u.toString());
     }
 
     @Test
