@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Reads a classic libpcap file of either byte order and either timestamp resolution, for tests
@@ -41,7 +42,7 @@ public final class PcapReader {
             order = ByteOrder.BIG_ENDIAN;
             magic = Integer.reverseBytes(magic);
             if (magic != PcapWriter.MAGIC_NANOSECONDS && magic != PcapWriter.MAGIC_MICROSECONDS) {
-                throw new IOException(String.format("not a pcap file: magic 0x%08x", h.getInt(0)));
+                throw new IOException(String.format(Locale.ROOT, "not a pcap file: magic 0x%08x", h.getInt(0)));
             }
         }
         h.order(order);

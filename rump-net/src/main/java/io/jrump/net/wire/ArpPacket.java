@@ -4,6 +4,7 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.net.Ipv4Address;
 import io.netty.buffer.ByteBuf;
+import java.util.Locale;
 
 /**
  * A view over an ARP packet (RFC 826) for Ethernet hardware addresses and IPv4 protocol
@@ -55,7 +56,7 @@ public final class ArpPacket {
         int hlen = buf.getUnsignedByte(offset + HLEN);
         int plen = buf.getUnsignedByte(offset + PLEN);
         if (htype != HARDWARE_ETHERNET || ptype != EtherType.IPV4.value()) {
-            throw Wire.unsupported(String.format(
+            throw Wire.unsupported(String.format(Locale.ROOT, 
                     "ARP hardware type %d, protocol type 0x%04x at offset 0: only Ethernet/IPv4 is supported",
                     htype, ptype));
         }

@@ -9,7 +9,8 @@ import io.netty.buffer.ByteBuf;
  *
  * <p>Sums are kept unfolded in a {@code long} so that ranges can be added up one after
  * another ({@link #add}); every range but the last must then have an even length, because
- * words are counted from the start of each range. The data is read 8 bytes at a time
+ * words are counted from the start of each range. An unfolded sum is only meaningful through
+ * {@link #fold} (it adds 32-bit halves, not 16-bit words). The data is read 8 bytes at a time
  * (RFC 1071 §2(B): the sum may be taken over wider words and folded afterwards).
  *
  * <p>Stateless and thread-safe; reads the buffer with absolute gets only.

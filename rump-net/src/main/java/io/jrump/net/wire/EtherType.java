@@ -1,5 +1,7 @@
 package io.jrump.net.wire;
 
+import java.util.Locale;
+
 /**
  * An Ethernet type field (IEEE 802.3 Length/Type ≥ 0x0600). Open: {@link #of} returns the named
  * constant for a known value and a plain holder otherwise. Immutable.
@@ -41,7 +43,7 @@ public record EtherType(int value) {
             case 0x8100 -> "802.1Q";
             case 0x86dd -> "IPv6";
             case 0x88a8 -> "802.1ad";
-            default -> String.format("0x%04x", value);
+            default -> String.format(Locale.ROOT, "0x%04x", value);
         };
     }
 }

@@ -2,6 +2,7 @@ package io.jrump.net.wire;
 
 import io.jrump.hypercall.ErrnoException;
 import io.netty.buffer.ByteBuf;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -91,9 +92,14 @@ public sealed interface IcmpRepr {
             IcmpRepr.emitMessage(buf, offset, IcmpPacket.TYPE_DESTINATION_UNREACHABLE, code, nextHopMtu, original);
         }
 
+        /** The addresses, protocol and ports of the datagram that could not be delivered. */
+        public QuotedDatagram quoted() {
+            return QuotedDatagram.of(original);
+        }
+
         @Override
         public String toString() {
-            return "ICMP destination unreachable, code " + code + ", quoting " + original.readableBytes() + " bytes";
+            return "ICMP destination unreachable, code " + code + ", for " + quoted();
         }
     }
 
@@ -116,9 +122,14 @@ public sealed interface IcmpRepr {
             IcmpRepr.emitMessage(buf, offset, IcmpPacket.TYPE_TIME_EXCEEDED, code, 0, original);
         }
 
+        /** The addresses, protocol and ports of the datagram that was dropped. */
+        public QuotedDatagram quoted() {
+            return QuotedDatagram.of(original);
+        }
+
         @Override
         public String toString() {
-            return "ICMP time exceeded, code " + code + ", quoting " + original.readableBytes() + " bytes";
+            return "ICMP time exceeded, code " + code + ", for " + quoted();
         }
     }
 
@@ -130,7 +141,7 @@ public sealed interface IcmpRepr {
      */
     static IcmpRepr parse(IcmpPacket packet) throws ErrnoException {
         if (!packet.verifyChecksum()) {
-            throw Wire.malformed(String.format("ICMP Checksum 0x%04x at offset 2 does not verify", packet.checksum()));
+            throw Wire.malformed(String.format(Locale.ROOT, "ICMP Checksum 0x%04x at offset 2 does not verify", packet.checksum()));
         }
         int type = packet.type();
         int code = packet.code();
@@ -184,7 +195,7 @@ public sealed interface IcmpRepr {
         }
         int vihl = original.getUnsignedByte(original.readerIndex());
         if (vihl >>> 4 != 4 || (vihl & 0xf) < 5) {
-            return String.format("version/IHL byte 0x%02x is not IPv4", vihl);
+            return String.format(Locale.ROOT, "version/IHL byte 0x%02x is not IPv4", vihl);
         }
         if ((vihl & 0xf) * 4 + 8 > n) {
             return "IHL " + (vihl & 0xf) + " leaves fewer than 8 bytes of data in " + n;

@@ -3,6 +3,7 @@ package io.jrump.net.wire;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
 import io.netty.buffer.ByteBuf;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -52,7 +53,7 @@ public record Ipv4Repr(
     /** @throws ErrnoException {@code EBADMSG} if the header checksum does not verify */
     public static Ipv4Repr parse(Ipv4Packet packet) throws ErrnoException {
         if (!packet.verifyChecksum()) {
-            throw Wire.malformed(String.format("IPv4 Header Checksum 0x%04x at offset 10 does not verify",
+            throw Wire.malformed(String.format(Locale.ROOT, "IPv4 Header Checksum 0x%04x at offset 10 does not verify",
                     packet.headerChecksum()));
         }
         return new Ipv4Repr(packet.source(), packet.destination(), packet.protocol(), packet.payloadLength(),

@@ -4,6 +4,7 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -11,8 +12,8 @@ import java.util.Objects;
  * §3.2), Window Scale and Timestamps (RFC 7323), SACK-Permitted and SACK (RFC 2018). Other
  * options are skipped by their length on parse and never emitted; the reserved bits are dropped.
  *
- * <p>{@link #emit} lays options out as Linux does (MSS; NOP, window scale; SACK-permitted with
- * timestamps; NOP, NOP, SACK), falling back to a tight layout padded with EOL when that does not
+ * <p>{@link #emit} lays options out as Linux's {@code tcp_options_write} does (MSS; SACK-permitted
+ * or two NOPs, then timestamps; or NOP, NOP, SACK-permitted; NOP, window scale; NOP, NOP, SACK), falling back to a tight layout padded with EOL when that does not
  * fit in 40 bytes, so a segment from another stack may come back with its options rearranged.
  * The payload is a slice of the parsed buffer (valid as long as it is) and compares by content.
  * Immutable if the payload is not written.
@@ -101,7 +102,7 @@ public record TcpRepr(
     public static TcpRepr parse(TcpSegment segment, Ipv4Address source, Ipv4Address destination)
             throws ErrnoException {
         if (!segment.verifyChecksum(source, destination)) {
-            throw Wire.malformed(String.format("TCP Checksum 0x%04x at offset 16 does not verify", segment.checksum()));
+            throw Wire.malformed(String.format(Locale.ROOT, "TCP Checksum 0x%04x at offset 16 does not verify", segment.checksum()));
         }
         ByteBuf o = segment.options();
         int base = o.readerIndex();
@@ -248,10 +249,6 @@ public record TcpRepr(
         if (maxSegmentSize >= 0) {
             i = putMss(buf, i);
         }
-        if (windowScale >= 0) {
-            buf.setByte(i++, KIND_NOP);
-            i = putWindowScale(buf, i);
-        }
         if (timestamps != null) {
             if (sackPermitted) {
                 i = putSackPermitted(buf, i);
@@ -264,6 +261,10 @@ public record TcpRepr(
             buf.setByte(i++, KIND_NOP);
             buf.setByte(i++, KIND_NOP);
             i = putSackPermitted(buf, i);
+        }
+        if (windowScale >= 0) {
+            buf.setByte(i++, KIND_NOP);
+            i = putWindowScale(buf, i);
         }
         if (!sackBlocks.isEmpty()) {
             buf.setByte(i++, KIND_NOP);

@@ -3,6 +3,7 @@ package io.jrump.net.wire;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
 import io.netty.buffer.ByteBuf;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -26,7 +27,7 @@ public record UdpRepr(int sourcePort, int destinationPort, ByteBuf payload) {
     public static UdpRepr parse(UdpDatagram datagram, Ipv4Address source, Ipv4Address destination)
             throws ErrnoException {
         if (!datagram.verifyChecksum(source, destination)) {
-            throw Wire.malformed(String.format("UDP Checksum 0x%04x at offset 6 does not verify",
+            throw Wire.malformed(String.format(Locale.ROOT, "UDP Checksum 0x%04x at offset 6 does not verify",
                     datagram.checksum()));
         }
         return new UdpRepr(datagram.sourcePort(), datagram.destinationPort(), datagram.payload());

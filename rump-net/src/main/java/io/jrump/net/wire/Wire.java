@@ -57,9 +57,4 @@ final class Wire {
             throw new IllegalArgumentException(what + " " + v + " out of 0..65535");
         }
     }
-
-    /** A short hex rendering of a payload for toString (the first bytes only). */
-    static String describe(ByteBuf payload) {
-        return payload.readableBytes() + " bytes";
-    }
 }
