@@ -1,0 +1,180 @@
+package io.jrump.bench.net;
+
+import io.jrump.bench.Memory;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.NicOptions;
+import io.jrump.kernel.BootOptions;
+import io.jrump.kernel.RumpKernel;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.stack.NetStack;
+import io.jrump.net.stack.Sockets;
+import io.jrump.net.stack.Sockets.SocketAddress;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * TCP between two kernels in one JVM, each on its own JVM host, joined by an in-process switch.
+ * One line of {@code key=value} per run, for docs/performance.md:
+ * <ul>
+ *   <li>{@code bulk MTU BYTES} — one connection, the client sends BYTES, the server reads them;</li>
+ *   <li>{@code rr COUNT} — 1-byte request, 1-byte response, TCP_NODELAY, COUNT times: latency percentiles;</li>
+ *   <li>{@code conns N} — N established connections held at once: heap per idle connection.</li>
+ * </ul>
+ */
+public final class TcpBench {
+    private static final Ipv4Address A = Ipv4Address.parse("198.18.0.1");
+    private static final Ipv4Address B = Ipv4Address.parse("198.18.0.2");
+
+    private TcpBench() {
+    }
+
+    private record Pair(NetStack a, NetStack b, AutoCloseable close) {
+    }
+
+    private static Pair pair(int mtu, String name) throws Exception {
+        JvmHost ha = JvmHost.create(name + "-a");
+        JvmHost hb = JvmHost.create(name + "-b");
+        NetStack a = new NetStack();
+        NetStack b = new NetStack();
+        RumpKernel ka = RumpKernel.boot(ha, BootOptions.defaults().withComponentInstances(List.of(a)));
+        RumpKernel kb = RumpKernel.boot(hb, BootOptions.defaults().withComponentInstances(List.of(b)));
+        String sw = "bench-" + name;
+        a.addInterface(sw, NicOptions.mtu(mtu));
+        b.addInterface(sw, NicOptions.mtu(mtu));
+        a.addAddress(sw, A, 24);
+        b.addAddress(sw, B, 24);
+        return new Pair(a, b, () -> {
+            ka.close();
+            kb.close();
+        });
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: TcpBench bulk MTU BYTES | rr COUNT | conns N");
+            System.exit(2);
+        }
+        switch (args[0]) {
+            case "bulk" -> bulk(Integer.parseInt(args[1]), Long.parseLong(args[2]));
+            case "rr" -> rr(Integer.parseInt(args[1]));
+            case "conns" -> conns(Integer.parseInt(args[1]));
+            default -> throw new IllegalArgumentException(args[0]);
+        }
+        System.exit(0); // event-loop threads of closed hosts do not hold the JVM, but be sure
+    }
+
+    private static int[] connect(Pair p, int port) throws Exception {
+        Sockets sb = p.b().sockets();
+        int l = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sb.bind(l, new SocketAddress(Ipv4Address.ANY, port));
+        sb.listen(l, 128);
+        Sockets sa = p.a().sockets();
+        int c = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sa.connect(c, new SocketAddress(B, port));
+        return new int[] {c, sb.accept(l), l};
+    }
+
+    private static void bulk(int mtu, long bytes) throws Exception {
+        Pair p = pair(mtu, "bulk");
+        int[] fds = connect(p, 5001);
+        Sockets sa = p.a().sockets();
+        Sockets sb = p.b().sockets();
+        CompletableFuture<Long> reader = CompletableFuture.supplyAsync(() -> {
+            try {
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+                long got = 0;
+                while (got < bytes) {
+                    buf.clear();
+                    int n = sb.recv(fds[1], buf, 0).length();
+                    if (n == 0) {
+                        break;
+                    }
+                    got += n;
+                }
+                return got;
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        byte[] chunk = new byte[1 << 20];
+        Arrays.fill(chunk, (byte) 0x5a);
+        long t0 = System.nanoTime();
+        for (long sent = 0; sent < bytes; sent += chunk.length) {
+            sa.send(fds[0], ByteBuffer.wrap(chunk, 0, (int) Math.min(chunk.length, bytes - sent)), 0);
+        }
+        long got = reader.get();
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("mode=bulk mtu=%d bytes=%d received=%d seconds=%.3f gbit_per_s=%.3f retransmitted=%d peak_heap_mib=%.1f%n",
+                mtu, bytes, got, s, got * 8 / s / 1e9, p.a().stats().get("tcp.out.retransmitted"), Memory.peakHeapMib());
+        p.close().close();
+    }
+
+    private static void rr(int count) throws Exception {
+        Pair p = pair(1500, "rr");
+        int[] fds = connect(p, 5002);
+        Sockets sa = p.a().sockets();
+        Sockets sb = p.b().sockets();
+        sa.setsockopt(fds[0], Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
+        sb.setsockopt(fds[1], Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
+        CompletableFuture<Void> echo = CompletableFuture.runAsync(() -> {
+            try {
+                ByteBuffer one = ByteBuffer.allocate(1);
+                for (int i = 0; i < count; i++) {
+                    one.clear();
+                    sb.recv(fds[1], one, 0);
+                    one.flip();
+                    sb.send(fds[1], one, 0);
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        long[] rtt = new long[count];
+        ByteBuffer one = ByteBuffer.allocate(1);
+        for (int i = 0; i < count; i++) {
+            long t0 = System.nanoTime();
+            sa.send(fds[0], ByteBuffer.wrap(new byte[] {(byte) i}), 0);
+            one.clear();
+            sa.recv(fds[0], one, 0);
+            rtt[i] = System.nanoTime() - t0;
+        }
+        echo.get();
+        long[] warm = Arrays.copyOfRange(rtt, count / 10, count);
+        Arrays.sort(warm);
+        System.out.printf("mode=rr count=%d median_us=%.1f p99_us=%.1f min_us=%.1f%n", count, warm[warm.length / 2] / 1e3,
+                warm[(int) (warm.length * 0.99)] / 1e3, warm[0] / 1e3);
+        p.close().close();
+    }
+
+    private static long usedHeap() {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    private static void conns(int n) throws Exception {
+        Pair p = pair(1500, "conns");
+        Sockets sa = p.a().sockets();
+        Sockets sb = p.b().sockets();
+        int l = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sb.bind(l, new SocketAddress(Ipv4Address.ANY, 5003));
+        sb.listen(l, 4096);
+        long before = usedHeap();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            int c = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            sa.connect(c, new SocketAddress(B, 5003));
+            sb.accept(l);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        long after = usedHeap();
+        int held = sa.tcpConnections() + sb.tcpConnections();
+        System.out.printf("mode=conns connections=%d ends=%d seconds=%.2f heap_mib=%.1f bytes_per_end=%d%n", n, held, s,
+                (after - before) / 1048576.0, (after - before) / Math.max(1, held));
+        p.close().close();
+    }
+}
