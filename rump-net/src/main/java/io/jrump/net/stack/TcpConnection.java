@@ -854,8 +854,11 @@ final class TcpConnection {
                     if (cc != null) {
                         cc.onRetransmitTimeout(sndMax, inFlight(), tcp.now());
                     }
-                    if (scoreboard != null) {
-                        scoreboard = new SackScoreboard(sndUna); // RFC 2018 8 / RFC 6675 5.1: forget the SACKs
+                    if (scoreboard != null && retransmissions > 1) {
+                        // RFC 2018 8 / RFC 6675 5.1 say to forget the SACKs after a timeout, in case the receiver
+                        // reneged. Like Linux, keep them after the first one (the go-back then skips SACKed data)
+                        // and forget them only when a second timeout follows without progress.
+                        scoreboard = new SackScoreboard(sndUna);
                     }
                     // Go back: resend the first unacknowledged segment now (sndNxt just past it), the rest
                     // through trySend as ACKs open the window. (Before, sndNxt stayed at sndUna after this
