@@ -429,20 +429,28 @@ public final class Sockets {
         });
     }
 
-    /** close(2): unbinds, and wakes a call blocked on the socket with {@code EBADF}. */
+    /**
+     * close(2): unbinds, and wakes a call blocked on the socket with {@code EBADF}. For TCP under
+     * SO_LINGER with a positive time (and a blocking socket), waits until the peer has acknowledged
+     * everything, FIN included, or that time has passed; with 0, resets the connection.
+     */
     public void close(int fd) throws ErrnoException {
-        calls.run(() -> {
+        calls.call(() -> {
             if (any(fd) instanceof StreamSocket t) {
                 fds.remove(fd);
                 closeStream(t);
-                return null;
+                TcpConnection c = t.connection;
+                if (c != null && t.options.lingerSeconds > 0 && !t.nonBlocking) {
+                    return c.lingerUntilSent(t.options.lingerSeconds * 1_000_000_000L);
+                }
+                return CompletableFuture.completedFuture(null);
             }
             DatagramSocket s = socket(fd);
             fds.remove(fd);
             udp.unbind(s);
             s.closed = true;
             s.readiness.failWaiters(new ErrnoException(Errno.EBADF, "socket " + fd + " closed"));
-            return null;
+            return CompletableFuture.completedFuture(null);
         });
     }
 

@@ -121,6 +121,8 @@ final class TcpConnection {
 
     // Keepalive (RFC 1122 4.2.3.6).
     final Callout keepaliveTimer;
+    final Callout lingerTimer;
+    java.util.concurrent.CompletableFuture<Void> lingering; // a close waiting under SO_LINGER
     long lastHeardNanos;
     int keepaliveProbes;
 
@@ -141,6 +143,7 @@ final class TcpConnection {
         this.delayedAckTimer = tcp.newCallout("tcp-delack");
         this.timeWaitTimer = tcp.newCallout("tcp-timewait");
         this.keepaliveTimer = tcp.newCallout("tcp-keepalive");
+        this.lingerTimer = tcp.newCallout("tcp-linger");
     }
 
     // ---- opening ---------------------------------------------------------------------------------
@@ -475,6 +478,7 @@ final class TcpConnection {
     }
 
     private void finAcked() {
+        endLinger();
         switch (state) {
             case FIN_WAIT_1 -> state = State.FIN_WAIT_2;
             case CLOSING -> timeWait();
@@ -611,6 +615,31 @@ final class TcpConnection {
             default -> { }
         }
         trySend();
+    }
+
+    /**
+     * SO_LINGER with a positive time: completes once everything sent, FIN included, is acknowledged,
+     * or when {@code nanos} have passed (the close then returns and the connection carries on).
+     */
+    java.util.concurrent.CompletableFuture<Void> lingerUntilSent(long nanos) {
+        if (state == State.CLOSED || state == State.FIN_WAIT_2 || state == State.TIME_WAIT
+                || finSent && SeqNum.gt(sndUna, finSeq)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        if (lingering == null) {
+            lingering = new java.util.concurrent.CompletableFuture<>();
+            lingerTimer.schedule(nanos, this::endLinger);
+        }
+        return lingering;
+    }
+
+    private void endLinger() {
+        lingerTimer.stop();
+        if (lingering != null) {
+            java.util.concurrent.CompletableFuture<Void> f = lingering;
+            lingering = null;
+            f.complete(null);
+        }
     }
 
     /** SO_LINGER with a zero timeout, or close with unread data: RST, and gone. */
@@ -931,6 +960,7 @@ final class TcpConnection {
         delayedAckTimer.stop();
         timeWaitTimer.stop();
         keepaliveTimer.stop();
+        endLinger();
         readiness.add(Readiness.POLLHUP | Readiness.POLLIN);
         tcp.forget(this);
     }

@@ -10,7 +10,6 @@
  *
  * <p>Not there yet: IPv6; TCP urgent data, ECN, D-SACK, RACK/TLP, F-RTO, a full RFC 6675 pipe estimate, path MTU
  * discovery, receive-window autotuning, TCP Fast Open, timestamps and SACK on connections made from SYN cookies,
- * {@code SO_LINGER} with a timeout (a positive value closes gracefully in the background and does not block),
  * {@code SHUT_RD}, and per-socket congestion control choice.
  */
 package io.jrump.net.stack;

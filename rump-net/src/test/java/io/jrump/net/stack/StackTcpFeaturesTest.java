@@ -280,4 +280,33 @@ class StackTcpFeaturesTest {
         assertEquals(Errno.ECONNRESET, assertThrows(ErrnoException.class,
                 () -> sa.recv(client, ByteBuffer.allocate(10), 0)).errno());
     }
+
+    @Test
+    void lingerWithATimeBlocksCloseUntilEverythingIsAcknowledgedOrTheTimeIsUp() throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(39, 1500);
+        p.world.link("lan").setDelay(10 * MS, 0);
+        int[] fds = connect(p, 80);
+        Sockets sa = p.a.sockets();
+        TcpConnection c = sa.connectionOf(fds[0]);
+        sa.setsockopt(fds[0], Sockets.SOL_SOCKET, Sockets.SO_LINGER, 5);
+        assertEquals(5, sa.getsockopt(fds[0], Sockets.SOL_SOCKET, Sockets.SO_LINGER));
+        sa.send(fds[0], ByteBuffer.wrap(random(200_000, 39)), 0);
+        long start = p.world.now();
+        sa.close(fds[0]);
+        assertTrue(p.world.now() - start >= 20 * MS, "close waited for the ACKs");
+        assertEquals(TcpConnection.State.FIN_WAIT_2, sa.onLoop(() -> c.state));
+        // A dead peer: close gives up after the linger time, and the connection goes on trying.
+        StackSimTest.Pair q = new StackSimTest.Pair(40, 1500);
+        int[] fq = connect(q, 80);
+        Sockets qa = q.a.sockets();
+        TcpConnection cq = qa.connectionOf(fq[0]);
+        qa.setsockopt(fq[0], Sockets.SOL_SOCKET, Sockets.SO_LINGER, 2);
+        q.world.link("lan").partition(Set.of("a"));
+        qa.send(fq[0], ByteBuffer.wrap(random(10_000, 40)), 0);
+        long t0 = q.world.now();
+        qa.close(fq[0]);
+        long waited = q.world.now() - t0;
+        assertTrue(waited >= 2_000 * MS && waited < 2_100 * MS, "waited " + waited + " ns");
+        assertEquals(TcpConnection.State.FIN_WAIT_1, qa.onLoop(() -> cq.state));
+    }
 }
