@@ -350,6 +350,7 @@ public final class Sockets {
                 }
                 case SO_RCVBUF -> {
                     o.receiveBuffer = doubled(value, TcpSocketOptions.MAX_RECEIVE_BUFFER);
+                    o.receiveBufferLocked = true;
                     if (c != null && o.receiveBuffer > c.receiveBufferLimit) {
                         c.receiveBufferLimit = o.receiveBuffer; // never shrink a window already offered
                     }

@@ -46,6 +46,8 @@ final class TcpConnection {
     static final long TIME_WAIT_NANOS = 60_000_000_000L; // 2·MSL with Linux's MSL of 30 s
     static final long DELAYED_ACK_NANOS = 40_000_000L;
     static final int MAX_RETRANSMISSIONS = 15;
+    /** Linux's tcp_rmem[2]: how far autotuning may grow a receive buffer nobody sized with SO_RCVBUF. */
+    static final int AUTOTUNE_MAX_BUFFER = 6 << 20;
     static final int MAX_SYN_RETRANSMISSIONS = 6;
     static final int WINDOW_SCALE = 7;
     static final int TIMESTAMPS_LENGTH = 12; // NOP, NOP, kind 8 (RFC 7323 appendix A layout)
@@ -94,6 +96,10 @@ final class TcpConnection {
     ReassemblyQueue outOfOrder;
     boolean finReceived;
     int unackedSegments;
+    // Receive-buffer autotuning (Linux's dynamic right-sizing, simplified).
+    long receiverRttNanos; // from the TSecr of arriving data, or 0
+    long autotuneStartNanos;
+    long autotuneCopied;
 
     // Timers and estimators.
     final RttEstimator rtt = new RttEstimator();
@@ -162,7 +168,7 @@ final class TcpConnection {
     void acceptSyn(TcpRepr syn, int isn) {
         irs = syn.sequenceNumber();
         rcvNxt = irs + 1;
-        outOfOrder = new ReassemblyQueue(rcvNxt, receiveBufferLimit, 64);
+        outOfOrder = newReassemblyQueue();
         peerOptions(syn);
         iss = isn;
         sndUna = iss;
@@ -171,6 +177,15 @@ final class TcpConnection {
         sndWnd = syn.window(); // a SYN's window is never scaled
         state = State.SYN_RECEIVED;
         sendSyn(true);
+    }
+
+    private ReassemblyQueue newReassemblyQueue() {
+        // Out-of-order bytes lie within the window offered, which autotuning may grow.
+        return new ReassemblyQueue(rcvNxt, Math.max(receiveBufferLimit, autotuning() ? AUTOTUNE_MAX_BUFFER : 0), 64);
+    }
+
+    private boolean autotuning() {
+        return !options.receiveBufferLocked;
     }
 
     private void peerOptions(TcpRepr syn) {
@@ -239,7 +254,7 @@ final class TcpConnection {
         }
         irs = seg.sequenceNumber();
         rcvNxt = irs + 1;
-        outOfOrder = new ReassemblyQueue(rcvNxt, receiveBufferLimit, 64);
+        outOfOrder = newReassemblyQueue();
         peerOptions(seg);
         if (ack) {
             sndUna = seg.acknowledgmentNumber();
@@ -280,7 +295,7 @@ final class TcpConnection {
     void acceptCookie(TcpRepr seg, int cookieMss) {
         irs = seg.sequenceNumber() - 1;
         rcvNxt = seg.sequenceNumber();
-        outOfOrder = new ReassemblyQueue(rcvNxt, receiveBufferLimit, 64);
+        outOfOrder = newReassemblyQueue();
         iss = seg.acknowledgmentNumber() - 1;
         sndUna = seg.acknowledgmentNumber();
         sndNxt = sndUna;
@@ -493,6 +508,12 @@ final class TcpConnection {
         if (len == 0 || finReceived) {
             return;
         }
+        if (tsOn && seg.timestamps() != null && seg.timestamps().echoReply() != 0) {
+            long ms = SeqNum.diff(tsNow(), seg.timestamps().echoReply());
+            if (ms >= 0 && ms < 1L << 30) {
+                receiverRttNanos = Math.max(1, ms) * 1_000_000L; // RFC 7323 4.2's receiver-side RTT
+            }
+        }
         int seq = seg.sequenceNumber();
         // Keep only what fits the window we offered: up to rcv.nxt + rcv.wnd.
         long windowEnd = receiveWindow() - SeqNum.diff(seq, rcvNxt);
@@ -592,11 +613,42 @@ final class TcpConnection {
             readiness.remove(Readiness.POLLIN);
         }
         byte[] bytes = out.toByteArray();
+        if (bytes.length > 0 && autotuning()) {
+            autotune(bytes.length);
+        }
         if (bytes.length > 0 && receiveWindow() >= Math.max(mss, receiveBufferLimit / 2)
                 && receiveWindow() - bytes.length < Math.max(mss, receiveBufferLimit / 2)) {
             sendAck(); // the window opened by a useful amount: tell the peer (avoids SWS)
         }
         return bytes;
+    }
+
+    /**
+     * Receive-buffer autotuning as Linux's tcp_rcv_space_adjust does it, simplified: once per receiver
+     * RTT, if the application read more than half the buffer in that RTT, the buffer grows to twice
+     * what it read (never past {@link #AUTOTUNE_MAX_BUFFER}, never shrinking). Off once SO_RCVBUF is set,
+     * and without an RTT estimate (no timestamps and nothing sent yet).
+     */
+    private void autotune(int n) {
+        long rttNanos = receiverRttNanos > 0 ? receiverRttNanos : rtt.hasSample() ? rtt.srttNanos() : 0;
+        if (rttNanos <= 0) {
+            return;
+        }
+        long now = tcp.now();
+        if (autotuneStartNanos == 0) {
+            autotuneStartNanos = now;
+        }
+        autotuneCopied += n;
+        if (now - autotuneStartNanos < rttNanos) {
+            return;
+        }
+        long want = Math.min(AUTOTUNE_MAX_BUFFER, 2 * autotuneCopied);
+        if (want > receiveBufferLimit) {
+            receiveBufferLimit = (int) want;
+            tcp.count("tcp.rcvbuf.autotuned");
+        }
+        autotuneStartNanos = now;
+        autotuneCopied = 0;
     }
 
     /** shutdown(SHUT_WR) / close: a FIN after the queued data. */

@@ -14,6 +14,8 @@ final class TcpSocketOptions {
 
     int sendBuffer = TcpConnection.DEFAULT_BUFFER;
     int receiveBuffer = TcpConnection.DEFAULT_BUFFER;
+    /** SO_RCVBUF was set: no autotuning (Linux's SOCK_RCVBUF_LOCK). */
+    boolean receiveBufferLocked;
     boolean noDelay;
     boolean keepAlive;
     int keepIdleSeconds = 7200;
@@ -26,6 +28,7 @@ final class TcpSocketOptions {
         TcpSocketOptions o = new TcpSocketOptions();
         o.sendBuffer = sendBuffer;
         o.receiveBuffer = receiveBuffer;
+        o.receiveBufferLocked = receiveBufferLocked;
         o.noDelay = noDelay;
         o.keepAlive = keepAlive;
         o.keepIdleSeconds = keepIdleSeconds;

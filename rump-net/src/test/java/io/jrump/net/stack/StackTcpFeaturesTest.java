@@ -309,4 +309,57 @@ class StackTcpFeaturesTest {
         assertTrue(waited >= 2_000 * MS && waited < 2_100 * MS, "waited " + waited + " ns");
         assertEquals(TcpConnection.State.FIN_WAIT_1, qa.onLoop(() -> cq.state));
     }
+
+    /** Streams {@code data} from A to B as fast as they go (non-blocking sends); returns the virtual nanoseconds taken. */
+    private static long stream(StackSimTest.Pair p, int[] fds, byte[] data) throws Exception {
+        Sockets sa = p.a.sockets();
+        Sockets sb = p.b.sockets();
+        sa.setNonBlocking(fds[0], true);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        int sent = 0;
+        long start = p.world.now();
+        while (got.size() < data.length) {
+            if (sent < data.length) {
+                try {
+                    sent += sa.send(fds[0], ByteBuffer.wrap(data, sent, data.length - sent), 0);
+                } catch (ErrnoException e) {
+                    assertEquals(Errno.EAGAIN, e.errno());
+                }
+            }
+            buf.clear();
+            got.write(buf.array(), 0, sb.recv(fds[1], buf, 0).length());
+        }
+        assertArrayEquals(data, got.toByteArray());
+        return p.world.now() - start;
+    }
+
+    @Test
+    void theReceiveBufferGrowsWithTheFlowUnlessSoRcvbufFixesIt() throws Exception {
+        byte[] data = random(32 << 20, 41);
+        long[] took = new long[2];
+        int[] buffer = new int[2];
+        for (int i = 0; i < 2; i++) {
+            StackSimTest.Pair p = new StackSimTest.Pair(41, 1500);
+            p.world.link("lan").setDelay(10 * MS, 0);
+            Sockets sb = p.b.sockets();
+            int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            if (i == 1) {
+                sb.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, 128 << 10);
+            }
+            sb.bind(listener, new SocketAddress(Ipv4Address.ANY, 80));
+            sb.listen(listener, 4);
+            Sockets sa = p.a.sockets();
+            int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            sa.setsockopt(client, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, 4 << 20);
+            sa.connect(client, new SocketAddress(B, 80));
+            int server = sb.accept(listener);
+            took[i] = stream(p, new int[] {client, server}, data);
+            buffer[i] = sb.getsockopt(server, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF);
+        }
+        assertTrue(buffer[0] > TcpConnection.DEFAULT_BUFFER && buffer[0] <= TcpConnection.AUTOTUNE_MAX_BUFFER,
+                "autotuned to " + buffer[0]);
+        assertEquals(256 << 10, buffer[1], "fixed by SO_RCVBUF");
+        assertTrue(took[0] * 2 < took[1], "autotuned " + took[0] + " ns, fixed " + took[1] + " ns");
+    }
 }
