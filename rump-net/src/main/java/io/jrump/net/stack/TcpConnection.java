@@ -582,7 +582,7 @@ final class TcpConnection {
 
     /** Queues bytes to send; returns how many fitted. */
     int write(byte[] data, int off, int len) {
-        int n = (int) Math.min(len, sendSpace());
+        int n = (int) Math.max(0, Math.min(len, sendSpace())); // SO_SNDBUF may have shrunk below what is queued
         if (n > 0) {
             sendQueue.add(java.util.Arrays.copyOfRange(data, off, off + n));
             sendQueued += n;
