@@ -113,6 +113,23 @@ public final class NetStack implements Component {
         return stats;
     }
 
+    /**
+     * Sets one of the stack-wide switches Linux has as sysctls: {@code net.ipv4.tcp_sack},
+     * {@code net.ipv4.tcp_timestamps}, {@code net.ipv4.tcp_syncookies} (0 off, else on). They apply
+     * to connections opened afterwards. {@code ENOENT} for any other name.
+     */
+    public void sysctl(String name, int value) throws ErrnoException {
+        calls.run(() -> {
+            switch (name) {
+                case "net.ipv4.tcp_sack" -> tcp.sackEnabled = value != 0;
+                case "net.ipv4.tcp_timestamps" -> tcp.timestampsEnabled = value != 0;
+                case "net.ipv4.tcp_syncookies" -> tcp.synCookiesEnabled = value != 0;
+                default -> throw new ErrnoException(Errno.ENOENT, "sysctl " + name);
+            }
+            return null;
+        });
+    }
+
     /** The BSD-like socket API of this stack. */
     public Sockets sockets() {
         return sockets;

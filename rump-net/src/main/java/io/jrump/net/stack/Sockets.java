@@ -31,7 +31,11 @@ public final class Sockets {
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_BROADCAST = 6;
+    public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
+    public static final int SO_KEEPALIVE = 9;
+    /** Here an int: the linger time in seconds, 0 for an abortive close (RST), negative for off. */
+    public static final int SO_LINGER = 13;
     public static final int SO_ERROR = 4;
     public static final int MSG_DONTWAIT = 0x40;
 
@@ -269,22 +273,21 @@ public final class Sockets {
     }
 
     public static final int TCP_NODELAY = 1;
+    public static final int TCP_KEEPIDLE = 4;
+    public static final int TCP_KEEPINTVL = 5;
+    public static final int TCP_KEEPCNT = 6;
 
-    /** setsockopt(2): SO_REUSEADDR, SO_BROADCAST, SO_RCVBUF at SOL_SOCKET; TCP_NODELAY at IPPROTO_TCP. */
+    /**
+     * setsockopt(2): SO_REUSEADDR, SO_BROADCAST, SO_RCVBUF at SOL_SOCKET for UDP; for TCP,
+     * SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF (doubled, as Linux does; the receive buffer
+     * should be set before listen or connect, later it only grows), SO_LINGER at SOL_SOCKET, and
+     * TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT at IPPROTO_TCP. {@code ENOPROTOOPT} for
+     * others, {@code EINVAL} for a value out of range.
+     */
     public void setsockopt(int fd, int level, int option, int value) throws ErrnoException {
         calls.run(() -> {
             if (any(fd) instanceof StreamSocket t) {
-                if (level == IPPROTO_TCP && option == TCP_NODELAY) {
-                    t.noDelay = value != 0;
-                    if (t.connection != null) {
-                        t.connection.noDelay = t.noDelay;
-                        t.connection.trySend();
-                    }
-                } else if (level == SOL_SOCKET && option == SO_REUSEADDR) {
-                    t.reuseAddress = value != 0;
-                } else {
-                    throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level + ", option " + option);
-                }
+                setStreamOption(t, level, option, value);
                 return null;
             }
             DatagramSocket s = socket(fd);
@@ -301,8 +304,98 @@ public final class Sockets {
         });
     }
 
+    private static int inRange(int value, int min, int max, String what) throws ErrnoException {
+        if (value < min || value > max) {
+            throw new ErrnoException(Errno.EINVAL, what + " " + value + " out of " + min + ".." + max);
+        }
+        return value;
+    }
+
+    private static int doubled(int value, int max) {
+        return (int) Math.max(TcpSocketOptions.MIN_BUFFER, Math.min(2L * Math.max(0, value), max));
+    }
+
+    private void setStreamOption(StreamSocket t, int level, int option, int value) throws ErrnoException {
+        TcpSocketOptions o = t.options;
+        TcpConnection c = t.connection;
+        if (level == IPPROTO_TCP) {
+            switch (option) {
+                case TCP_NODELAY -> {
+                    o.noDelay = value != 0;
+                    if (c != null) {
+                        c.noDelay = o.noDelay;
+                        c.trySend();
+                    }
+                }
+                case TCP_KEEPIDLE -> o.keepIdleSeconds = inRange(value, 1, 32767, "TCP_KEEPIDLE");
+                case TCP_KEEPINTVL -> o.keepIntervalSeconds = inRange(value, 1, 32767, "TCP_KEEPINTVL");
+                case TCP_KEEPCNT -> o.keepCount = inRange(value, 1, 127, "TCP_KEEPCNT");
+                default -> throw new ErrnoException(Errno.ENOPROTOOPT, "IPPROTO_TCP option " + option);
+            }
+        } else if (level == SOL_SOCKET) {
+            switch (option) {
+                case SO_REUSEADDR -> t.reuseAddress = value != 0;
+                case SO_KEEPALIVE -> o.keepAlive = value != 0;
+                case SO_LINGER -> o.lingerSeconds = value < 0 ? -1 : value;
+                case SO_SNDBUF -> {
+                    o.sendBuffer = doubled(value, TcpSocketOptions.MAX_SEND_BUFFER);
+                    if (c != null) {
+                        c.sendBufferLimit = o.sendBuffer;
+                        if (c.sendSpace() > 0 && c.error == null) {
+                            c.readiness.add(Readiness.POLLOUT);
+                        } else {
+                            c.readiness.remove(Readiness.POLLOUT);
+                        }
+                    }
+                }
+                case SO_RCVBUF -> {
+                    o.receiveBuffer = doubled(value, TcpSocketOptions.MAX_RECEIVE_BUFFER);
+                    o.receiveBufferLocked = true;
+                    if (c != null && o.receiveBuffer > c.receiveBufferLimit) {
+                        c.receiveBufferLimit = o.receiveBuffer; // never shrink a window already offered
+                    }
+                }
+                default -> throw new ErrnoException(Errno.ENOPROTOOPT, "SOL_SOCKET option " + option);
+            }
+        } else {
+            throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level);
+        }
+        if (c != null && (option == SO_KEEPALIVE && level == SOL_SOCKET || level == IPPROTO_TCP && option != TCP_NODELAY)) {
+            c.armKeepalive();
+        }
+    }
+
+    private int getStreamOption(StreamSocket t, int level, int option) throws ErrnoException {
+        TcpSocketOptions o = t.options;
+        if (level == IPPROTO_TCP) {
+            return switch (option) {
+                case TCP_NODELAY -> o.noDelay ? 1 : 0;
+                case TCP_KEEPIDLE -> o.keepIdleSeconds;
+                case TCP_KEEPINTVL -> o.keepIntervalSeconds;
+                case TCP_KEEPCNT -> o.keepCount;
+                default -> throw new ErrnoException(Errno.ENOPROTOOPT, "IPPROTO_TCP option " + option);
+            };
+        }
+        if (level != SOL_SOCKET) {
+            throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level);
+        }
+        return switch (option) {
+            case SO_REUSEADDR -> t.reuseAddress ? 1 : 0;
+            case SO_KEEPALIVE -> o.keepAlive ? 1 : 0;
+            case SO_LINGER -> o.lingerSeconds;
+            case SO_SNDBUF -> t.connection != null ? t.connection.sendBufferLimit : o.sendBuffer;
+            case SO_RCVBUF -> t.connection != null ? t.connection.receiveBufferLimit : o.receiveBuffer;
+            case SO_ERROR -> t.connection != null && t.connection.error != null ? t.connection.error.errno().number() : 0;
+            default -> throw new ErrnoException(Errno.ENOPROTOOPT, "SOL_SOCKET option " + option);
+        };
+    }
+
+    /** getsockopt(2) for the options {@link #setsockopt} takes, and SO_ERROR. */
     public int getsockopt(int fd, int level, int option) throws ErrnoException {
         return calls.run(() -> {
+            if (any(fd) instanceof StreamSocket t) {
+                return getStreamOption(t, level, option);
+            }
             DatagramSocket s = socket(fd);
             if (level != SOL_SOCKET) {
                 throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level);
@@ -337,20 +430,28 @@ public final class Sockets {
         });
     }
 
-    /** close(2): unbinds, and wakes a call blocked on the socket with {@code EBADF}. */
+    /**
+     * close(2): unbinds, and wakes a call blocked on the socket with {@code EBADF}. For TCP under
+     * SO_LINGER with a positive time (and a blocking socket), waits until the peer has acknowledged
+     * everything, FIN included, or that time has passed; with 0, resets the connection.
+     */
     public void close(int fd) throws ErrnoException {
-        calls.run(() -> {
+        calls.call(() -> {
             if (any(fd) instanceof StreamSocket t) {
                 fds.remove(fd);
                 closeStream(t);
-                return null;
+                TcpConnection c = t.connection;
+                if (c != null && t.options.lingerSeconds > 0 && !t.nonBlocking) {
+                    return c.lingerUntilSent(t.options.lingerSeconds * 1_000_000_000L);
+                }
+                return CompletableFuture.completedFuture(null);
             }
             DatagramSocket s = socket(fd);
             fds.remove(fd);
             udp.unbind(s);
             s.closed = true;
             s.readiness.failWaiters(new ErrnoException(Errno.EBADF, "socket " + fd + " closed"));
-            return null;
+            return CompletableFuture.completedFuture(null);
         });
     }
 
@@ -373,7 +474,7 @@ public final class Sockets {
             if (t.localPort == 0) {
                 t.localPort = tcp.ports.bind(t, Ipv4Address.ANY, 0, t.reuseAddress);
             }
-            t.listener = tcp.listen(t.localAddress, t.localPort, backlog);
+            t.listener = tcp.listen(t.localAddress, t.localPort, backlog, t.options);
             return null;
         });
     }
@@ -397,8 +498,7 @@ public final class Sockets {
             n.connection = c;
             n.localAddress = c.localAddress;
             n.localPort = c.localPort;
-            n.noDelay = t.noDelay;
-            c.noDelay = t.noDelay;
+            n.options = c.options;
             return CompletableFuture.completedFuture(install(n));
         }
         if (t.nonBlocking) {
@@ -428,8 +528,8 @@ public final class Sockets {
             if (t.localPort == 0) {
                 t.localPort = tcp.ports.bind(t, t.localAddress, 0, t.reuseAddress);
             }
-            TcpConnection c = tcp.connect(t.localAddress, t.localPort, peer.address(), peer.port());
-            c.noDelay = t.noDelay;
+            TcpConnection c = tcp.connect(t.localAddress, t.localPort, peer.address(), peer.port(), t.options);
+            t.options = c.options;
             t.connection = c;
             if (t.nonBlocking) {
                 throw new ErrnoException(Errno.EINPROGRESS, "connecting to " + peer);
@@ -530,8 +630,9 @@ public final class Sockets {
             tcp.closeListener(t.listener);
         }
         if (t.connection != null) {
-            if (t.connection.received > 0) {
-                t.connection.abort(); // unread data: RFC 2525 says reset, as Linux does
+            if (t.connection.received > 0 || t.options.lingerSeconds == 0) {
+                // Unread data: RFC 2525 says reset, as Linux does; SO_LINGER 0: an abortive close.
+                t.connection.abort();
             } else {
                 t.connection.closeSending();
             }
@@ -540,6 +641,16 @@ public final class Sockets {
         if (t.localPort != 0 && (t.connection == null || t.connection.listener == null)) {
             tcp.ports.unbind(t, t.localPort);
         }
+    }
+
+    /** The connection behind a TCP socket, or null (for tests in this package; on the loop). */
+    TcpConnection connectionOf(int fd) throws ErrnoException {
+        return calls.run(() -> stream(fd).connection);
+    }
+
+    /** Runs {@code work} on the stack's event loop (for tests in this package). */
+    <T> T onLoop(LoopCalls.Immediate<T> work) throws ErrnoException {
+        return calls.run(work);
     }
 
     /** How many TCP connections the stack holds, in any state. */

@@ -9,7 +9,8 @@ final class StreamSocket {
     int localPort;
     boolean reuseAddress;
     boolean nonBlocking;
-    boolean noDelay;
+    /** Shared with the listener, or the connection's own once connected, so setsockopt reaches them. */
+    TcpSocketOptions options = new TcpSocketOptions();
     TcpListener listener;
     TcpConnection connection;
     boolean shutWrite;

@@ -13,6 +13,7 @@ import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.PortTable;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.IsnGenerator;
+import io.jrump.net.tcp.SynCookies;
 import io.jrump.net.wire.IpProtocol;
 import io.jrump.net.wire.Ipv4Repr;
 import io.jrump.net.wire.TcpRepr;
@@ -20,12 +21,16 @@ import io.jrump.net.wire.TcpSegment;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * TCP's demultiplexing: connections by their four-tuple, listeners by address and port, ports
- * for active opens, initial sequence numbers per RFC 6528, and resets for segments nobody
- * wants (RFC 9293 3.10.7.1). Runs on the event loop.
+ * for active opens, initial sequence numbers per RFC 6528, SYN cookies (RFC 4987) when a
+ * listener's queue is full, and resets for segments nobody wants (RFC 9293 3.10.7.1). The stack-wide
+ * switches mirror Linux's sysctls {@code net.ipv4.tcp_sack}, {@code tcp_timestamps} and
+ * {@code tcp_syncookies}. Runs on the event loop.
  */
 final class Tcp {
     private record Key(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort) {
@@ -37,6 +42,10 @@ final class Tcp {
     private final Map<Key, TcpConnection> connections = new HashMap<>();
     private final Map<Integer, TcpListener> listeners = new HashMap<>();
     private final IsnGenerator isn;
+    private final SynCookies cookies;
+    boolean sackEnabled = true;
+    boolean timestampsEnabled = true;
+    boolean synCookiesEnabled = true;
 
     Tcp(NetStack stack, RumpKernel kernel) {
         this.stack = stack;
@@ -45,6 +54,17 @@ final class Tcp {
         byte[] secret = new byte[16];
         stack.host().random().nextBytes(secret);
         this.isn = new IsnGenerator(secret);
+        byte[] cookieSecret = new byte[16];
+        stack.host().random().nextBytes(cookieSecret);
+        this.cookies = new SynCookies(cookieSecret);
+    }
+
+    int randomInt() {
+        return (int) stack.host().random().nextLong();
+    }
+
+    void add(String name, long n) {
+        stack.statsCounter().add(name, n);
     }
 
     Callout newCallout(String name) {
@@ -74,11 +94,11 @@ final class Tcp {
 
     // ---- opening ---------------------------------------------------------------------------------
 
-    TcpListener listen(Ipv4Address address, int port, int backlog) throws ErrnoException {
+    TcpListener listen(Ipv4Address address, int port, int backlog, TcpSocketOptions options) throws ErrnoException {
         if (listeners.containsKey(port)) {
             throw new ErrnoException(Errno.EADDRINUSE, "port " + port + " is already listening");
         }
-        TcpListener l = new TcpListener(address, port, backlog);
+        TcpListener l = new TcpListener(address, port, backlog, options);
         listeners.put(port, l);
         return l;
     }
@@ -94,13 +114,14 @@ final class Tcp {
     }
 
     /** An active open from {@code local:localPort} (the port already bound) to {@code remote:remotePort}. */
-    TcpConnection connect(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort) throws ErrnoException {
+    TcpConnection connect(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort,
+            TcpSocketOptions options) throws ErrnoException {
         Ipv4Address from = local.isUnspecified() ? stack.route(remote).iface().sourceFor(remote) : local;
         Key key = new Key(from, localPort, remote, remotePort);
         if (connections.containsKey(key)) {
             throw new ErrnoException(Errno.EADDRINUSE, from + ":" + localPort + " > " + remote + ":" + remotePort);
         }
-        TcpConnection c = new TcpConnection(this, from, localPort, remote, remotePort);
+        TcpConnection c = new TcpConnection(this, from, localPort, remote, remotePort, options);
         connections.put(key, c);
         c.connect(isn.isn(from, localPort, remote, remotePort, now()));
         count("tcp.active_opens");
@@ -156,17 +177,25 @@ final class Tcp {
         if (l != null && (l.address.isUnspecified() || l.address.equals(ip.destination()))
                 && seg.hasFlags(SYN) && !seg.hasFlags(ACK) && !seg.hasFlags(RST)) {
             if (l.full()) {
-                count("tcp.drop.listen_queue_full"); // the peer will retry its SYN
+                if (synCookiesEnabled) {
+                    sendCookie(ip, seg, l);
+                } else {
+                    count("tcp.drop.listen_queue_full"); // the peer will retry its SYN
+                }
                 return;
             }
             TcpConnection n = new TcpConnection(this, ip.destination(), seg.destinationPort(), ip.source(),
-                    seg.sourcePort());
+                    seg.sourcePort(), l.options);
             n.listener = l;
             n.listenerCounted = true;
             l.embryonic++;
             connections.put(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()), n);
             count("tcp.passive_opens");
             n.acceptSyn(seg, isn.isn(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(), now()));
+            return;
+        }
+        if (l != null && synCookiesEnabled && !l.closed && (l.address.isUnspecified() || l.address.equals(ip.destination()))
+                && seg.hasFlags(ACK) && !seg.hasFlags(SYN) && !seg.hasFlags(RST) && acceptCookie(ip, seg, l)) {
             return;
         }
         count("tcp.drop.no_socket");
@@ -181,6 +210,42 @@ final class Tcp {
                         seg.sequenceNumber() + len, true);
             }
         }
+    }
+
+    /**
+     * RFC 4987 3.6: a SYN-ACK whose ISN is the cookie, and nothing kept. Options other than the MSS
+     * (window scale, SACK, timestamps) are not offered: the cookie has no room for them.
+     */
+    private void sendCookie(Ipv4Repr ip, TcpRepr syn, TcpListener l) {
+        int peerMss = syn.maxSegmentSize() > 0 ? syn.maxSegmentSize() : 536;
+        int cookie = cookies.encode(ip.destination(), syn.destinationPort(), ip.source(), syn.sourcePort(),
+                syn.sequenceNumber(), Math.min(peerMss, mssFor(ip.source())), now());
+        count("tcp.syncookies.sent");
+        send(ip.destination(), ip.source(), new TcpRepr(syn.destinationPort(), syn.sourcePort(), cookie,
+                syn.sequenceNumber() + 1, SYN | ACK, Math.min(65535, l.options.receiveBuffer), 0, mssFor(ip.source()),
+                -1, false, null, List.of(), Unpooled.EMPTY_BUFFER));
+    }
+
+    /** An ACK for a listener: if it returns a valid cookie, the connection is made, established. */
+    private boolean acceptCookie(Ipv4Repr ip, TcpRepr seg, TcpListener l) {
+        OptionalInt mss = cookies.check(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(),
+                seg.sequenceNumber(), seg.acknowledgmentNumber(), now());
+        if (mss.isEmpty()) {
+            count("tcp.syncookies.failed");
+            return false;
+        }
+        if (l.acceptQueue.size() >= TcpListener.SOMAXCONN) {
+            count("tcp.drop.accept_queue_full");
+            return true; // dropped: the peer's retransmission may find room
+        }
+        TcpConnection n = new TcpConnection(this, ip.destination(), seg.destinationPort(), ip.source(),
+                seg.sourcePort(), l.options);
+        n.listener = l;
+        connections.put(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()), n);
+        count("tcp.syncookies.ok");
+        count("tcp.passive_opens");
+        n.acceptCookie(seg, mss.getAsInt());
+        return true;
     }
 
     // ---- output ----------------------------------------------------------------------------------

@@ -15,11 +15,14 @@ import io.jrump.net.tcp.CongestionControl;
 import io.jrump.net.tcp.Cubic;
 import io.jrump.net.tcp.ReassemblyQueue;
 import io.jrump.net.tcp.RttEstimator;
+import io.jrump.net.tcp.SackBlock;
+import io.jrump.net.tcp.SackScoreboard;
 import io.jrump.net.tcp.SeqNum;
 import io.jrump.net.wire.TcpRepr;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -30,6 +33,10 @@ import java.util.List;
  * out-of-order queue, delayed ACKs, zero-window probing, the FIN states down to TIME_WAIT, and
  * RFC 5961's defences (a RST is taken only at exactly rcv.nxt, anything else in the window earns
  * a challenge ACK; so does a SYN on a synchronized connection). Runs on the event loop.
+ *
+ * <p>Also: timestamps (RFC 7323: RTT samples from TSecr, retransmissions included, and PAWS),
+ * SACK (RFC 2018, with an RFC 6675-lite sender that retransmits one hole per ACK during recovery),
+ * keepalive (RFC 1122 4.2.3.6, Linux's knobs), and connections made from SYN cookies.
  */
 final class TcpConnection {
     enum State { CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING,
@@ -39,8 +46,13 @@ final class TcpConnection {
     static final long TIME_WAIT_NANOS = 60_000_000_000L; // 2·MSL with Linux's MSL of 30 s
     static final long DELAYED_ACK_NANOS = 40_000_000L;
     static final int MAX_RETRANSMISSIONS = 15;
+    /** Linux's tcp_rmem[2]: how far autotuning may grow a receive buffer nobody sized with SO_RCVBUF. */
+    static final int AUTOTUNE_MAX_BUFFER = 6 << 20;
     static final int MAX_SYN_RETRANSMISSIONS = 6;
     static final int WINDOW_SCALE = 7;
+    static final int TIMESTAMPS_LENGTH = 12; // NOP, NOP, kind 8 (RFC 7323 appendix A layout)
+    /** RFC 7323 5.5: TS.Recent is invalid after 24 days idle. */
+    static final long PAWS_IDLE_NANOS = 24L * 24 * 3600 * 1_000_000_000L;
 
     final Tcp tcp;
     final Ipv4Address localAddress;
@@ -53,6 +65,7 @@ final class TcpConnection {
     TcpListener listener; // the listener a passive open came from
     boolean listenerCounted; // still counted among the listener's embryonic connections
     boolean noDelay;
+    final TcpSocketOptions options;
 
     // Send side: sndUna .. sndNxt in flight, sendBuffer holds bytes from sndUna on.
     int iss;
@@ -67,7 +80,7 @@ final class TcpConnection {
     final ArrayDeque<byte[]> sendQueue = new ArrayDeque<>();
     long sendQueued; // bytes in sendQueue not yet acknowledged, from sndUna on
     int sendHeadOffset; // bytes of the first queued array already acknowledged
-    final int sendBufferLimit = DEFAULT_BUFFER;
+    int sendBufferLimit;
     boolean finQueued; // the application closed its side
     boolean finSent;
     int finSeq;
@@ -79,10 +92,14 @@ final class TcpConnection {
     final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
     long received; // bytes waiting for the application
     int receiveHeadOffset;
-    final int receiveBufferLimit = DEFAULT_BUFFER;
+    int receiveBufferLimit;
     ReassemblyQueue outOfOrder;
     boolean finReceived;
     int unackedSegments;
+    // Receive-buffer autotuning (Linux's dynamic right-sizing, simplified).
+    long receiverRttNanos; // from the TSecr of arriving data, or 0
+    long autotuneStartNanos;
+    long autotuneCopied;
 
     // Timers and estimators.
     final RttEstimator rtt = new RttEstimator();
@@ -94,9 +111,36 @@ final class TcpConnection {
     long rttSampleSeqNanos;
     int rttSampleSeq;
     boolean rttSampling;
+    boolean retransmittedSinceAck; // for counting timestamp samples Karn would have refused
 
-    TcpConnection(Tcp tcp, Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort) {
+    // Timestamps (RFC 7323).
+    boolean tsOn;
+    int tsOffset;
+    int tsRecent;
+    long tsRecentNanos;
+    int lastAckSent;
+
+    // SACK (RFC 2018, RFC 6675-lite).
+    boolean sackOn;
+    SackScoreboard scoreboard;
+    int highRxt; // RFC 6675 HighRxt: the end of the last hole retransmitted
+
+    // Keepalive (RFC 1122 4.2.3.6).
+    final Callout keepaliveTimer;
+    final Callout lingerTimer;
+    java.util.concurrent.CompletableFuture<Void> lingering; // a close waiting under SO_LINGER
+    long lastHeardNanos;
+    int keepaliveProbes;
+
+    TcpConnection(Tcp tcp, Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
+            TcpSocketOptions options) {
         this.tcp = tcp;
+        this.options = options.copy();
+        this.noDelay = options.noDelay;
+        this.sendBufferLimit = options.sendBuffer;
+        this.receiveBufferLimit = options.receiveBuffer;
+        this.tsOffset = tcp.randomInt();
+        this.lastHeardNanos = tcp.now();
         this.localAddress = localAddress;
         this.localPort = localPort;
         this.remoteAddress = remoteAddress;
@@ -104,6 +148,8 @@ final class TcpConnection {
         this.retransmitTimer = tcp.newCallout("tcp-rto");
         this.delayedAckTimer = tcp.newCallout("tcp-delack");
         this.timeWaitTimer = tcp.newCallout("tcp-timewait");
+        this.keepaliveTimer = tcp.newCallout("tcp-keepalive");
+        this.lingerTimer = tcp.newCallout("tcp-linger");
     }
 
     // ---- opening ---------------------------------------------------------------------------------
@@ -122,7 +168,7 @@ final class TcpConnection {
     void acceptSyn(TcpRepr syn, int isn) {
         irs = syn.sequenceNumber();
         rcvNxt = irs + 1;
-        outOfOrder = new ReassemblyQueue(rcvNxt, receiveBufferLimit, 64);
+        outOfOrder = newReassemblyQueue();
         peerOptions(syn);
         iss = isn;
         sndUna = iss;
@@ -133,9 +179,26 @@ final class TcpConnection {
         sendSyn(true);
     }
 
+    private ReassemblyQueue newReassemblyQueue() {
+        // Out-of-order bytes lie within the window offered, which autotuning may grow.
+        return new ReassemblyQueue(rcvNxt, Math.max(receiveBufferLimit, autotuning() ? AUTOTUNE_MAX_BUFFER : 0), 64);
+    }
+
+    private boolean autotuning() {
+        return !options.receiveBufferLocked;
+    }
+
     private void peerOptions(TcpRepr syn) {
         int peerMss = syn.maxSegmentSize() > 0 ? syn.maxSegmentSize() : 536;
-        mss = Math.max(64, Math.min(peerMss, tcp.mssFor(remoteAddress)));
+        // A SYN-ACK has the options only if our SYN had them, so the peer's say what both agreed.
+        tsOn = syn.timestamps() != null && tcp.timestampsEnabled;
+        if (tsOn) {
+            tsRecent = syn.timestamps().value();
+            tsRecentNanos = tcp.now();
+        }
+        sackOn = syn.sackPermitted() && tcp.sackEnabled;
+        // RFC 7323 / Linux: the MSS counts the options every segment carries.
+        mss = Math.max(64, Math.min(peerMss, tcp.mssFor(remoteAddress)) - (tsOn ? TIMESTAMPS_LENGTH : 0));
         if (syn.windowScale() >= 0) {
             sndScale = Math.min(14, syn.windowScale());
             rcvScale = WINDOW_SCALE;
@@ -146,9 +209,15 @@ final class TcpConnection {
     }
 
     private void sendSyn(boolean ack) {
+        boolean ts = ack ? tsOn : tcp.timestampsEnabled;
+        boolean sackPermitted = ack ? sackOn : tcp.sackEnabled;
         TcpRepr syn = new TcpRepr(localPort, remotePort, iss, ack ? rcvNxt : 0, SYN | (ack ? ACK : 0),
                 (int) Math.min(65535, receiveWindow()), 0, tcp.mssFor(remoteAddress),
-                ack ? (rcvScale > 0 ? WINDOW_SCALE : -1) : WINDOW_SCALE, false, null, List.of(), Unpooled.EMPTY_BUFFER);
+                ack ? (rcvScale > 0 ? WINDOW_SCALE : -1) : WINDOW_SCALE, sackPermitted,
+                ts ? new TcpRepr.Timestamps(tsNow(), ack ? tsRecent : 0) : null, List.of(), Unpooled.EMPTY_BUFFER);
+        if (ack) {
+            lastAckSent = rcvNxt;
+        }
         sndNxt = iss + 1;
         sndMax = SeqNum.max(sndMax, sndNxt);
         tcp.output(this, syn);
@@ -185,11 +254,11 @@ final class TcpConnection {
         }
         irs = seg.sequenceNumber();
         rcvNxt = irs + 1;
-        outOfOrder = new ReassemblyQueue(rcvNxt, receiveBufferLimit, 64);
+        outOfOrder = newReassemblyQueue();
         peerOptions(seg);
         if (ack) {
             sndUna = seg.acknowledgmentNumber();
-            sndWnd = (long) seg.window() << sndScale;
+            sndWnd = seg.window(); // RFC 7323 2.2: the window of a SYN-ACK is never scaled
             sndWl1 = seg.sequenceNumber();
             sndWl2 = seg.acknowledgmentNumber();
             established();
@@ -205,10 +274,45 @@ final class TcpConnection {
     private void established() {
         state = State.ESTABLISHED;
         retransmitTimer.stop();
+        if (retransmissions > 0) {
+            rtt.afterHandshakeRetransmit();
+        }
         retransmissions = 0;
         cc = new Cubic(mss);
+        scoreboard = sackOn ? new SackScoreboard(sndUna) : null;
+        highRxt = sndUna;
+        lastHeardNanos = tcp.now();
+        armKeepalive();
         readiness.add(Readiness.POLLOUT);
         tcp.established(this);
+    }
+
+    /**
+     * A connection from a SYN cookie (RFC 4987 3.6): the handshake's last ACK {@code seg} carried a
+     * valid cookie; nothing was kept from the SYN, so no window scaling, SACK or timestamps, and the
+     * MSS is the one the cookie encodes.
+     */
+    void acceptCookie(TcpRepr seg, int cookieMss) {
+        irs = seg.sequenceNumber() - 1;
+        rcvNxt = seg.sequenceNumber();
+        outOfOrder = newReassemblyQueue();
+        iss = seg.acknowledgmentNumber() - 1;
+        sndUna = seg.acknowledgmentNumber();
+        sndNxt = sndUna;
+        sndMax = sndUna;
+        sndScale = 0;
+        rcvScale = 0;
+        tsOn = false;
+        sackOn = false;
+        mss = Math.max(64, Math.min(cookieMss, tcp.mssFor(remoteAddress)));
+        sndWnd = seg.window();
+        sndWl1 = seg.sequenceNumber();
+        sndWl2 = seg.acknowledgmentNumber();
+        lastAckSent = rcvNxt;
+        established();
+        if (state == State.ESTABLISHED && (seg.payload().readableBytes() > 0 || seg.hasFlags(FIN))) {
+            synchronizedInput(seg);
+        }
     }
 
     /** Whether a segment of {@code len} at {@code seq} is acceptable (RFC 9293 3.10.7.4). */
@@ -227,12 +331,37 @@ final class TcpConnection {
 
     private void synchronizedInput(TcpRepr seg) {
         int len = seg.payload().readableBytes() + (seg.hasFlags(SYN) ? 1 : 0) + (seg.hasFlags(FIN) ? 1 : 0);
+        TcpRepr.Timestamps ts = seg.timestamps();
+        if (tsOn && !seg.hasFlags(RST)) {
+            if (ts == null) {
+                tcp.count("tcp.drop.no_timestamp"); // RFC 7323 3.2: silently dropped
+                return;
+            }
+            if (SeqNum.lt(ts.value(), tsRecent)) {
+                // RFC 7323 5.5, simplified: TS.Recent older than 24 days counts as invalid, and is taken afresh
+                // from this segment instead of rejecting it (no separate idle check of the connection).
+                if (tcp.now() - tsRecentNanos > PAWS_IDLE_NANOS) {
+                    tsRecent = ts.value();
+                    tsRecentNanos = tcp.now();
+                } else {
+                    tcp.count("tcp.drop.paws"); // RFC 7323 5.3 R1: not acceptable; ACK it
+                    sendAck();
+                    return;
+                }
+            }
+        }
         if (!acceptable(seg.sequenceNumber(), len)) {
             if (!seg.hasFlags(RST)) {
                 sendAck(); // RFC 9293: an unacceptable segment gets an ACK (this is also the challenge ACK)
             }
             tcp.count("tcp.drop.out_of_window");
             return;
+        }
+        lastHeardNanos = tcp.now();
+        keepaliveProbes = 0;
+        if (tsOn && ts != null && SeqNum.le(seg.sequenceNumber(), lastAckSent) && SeqNum.ge(ts.value(), tsRecent)) {
+            tsRecent = ts.value(); // RFC 7323 4.3
+            tsRecentNanos = tcp.now();
         }
         if (seg.hasFlags(RST)) {
             if (seg.sequenceNumber() != rcvNxt) {
@@ -257,7 +386,7 @@ final class TcpConnection {
             return;
         }
         if (state == State.SYN_RECEIVED) {
-            if (SeqNum.lt(seg.acknowledgmentNumber(), sndUna) || SeqNum.gt(seg.acknowledgmentNumber(), sndNxt)) {
+            if (SeqNum.le(seg.acknowledgmentNumber(), iss) || SeqNum.gt(seg.acknowledgmentNumber(), sndNxt)) {
                 tcp.sendReset(this, seg.acknowledgmentNumber(), 0, false);
                 return;
             }
@@ -291,21 +420,35 @@ final class TcpConnection {
             boolean finAcked = finSent && SeqNum.ge(ack, finSeq + 1);
             long dataAcked = acked - (finAcked ? 1 : 0);
             dropAcked(dataAcked);
-            long sample = 0;
-            if (rttSampling && SeqNum.ge(ack, rttSampleSeq)) {
-                sample = tcp.now() - rttSampleSeqNanos;
-                rtt.onSample(sample, false);
+            TcpRepr.Timestamps ts = seg.timestamps();
+            if (tsOn && ts != null && ts.echoReply() != 0) {
+                // RFC 7323 4.1: a sample from TSecr, valid even for retransmitted data (no Karn needed).
+                long ms = SeqNum.diff(tsNow(), ts.echoReply());
+                if (ms >= 0 && ms < 1L << 30) {
+                    rtt.onSample(Math.max(1, ms) * 1_000_000L, false);
+                    if (retransmittedSinceAck) {
+                        tcp.count("tcp.rtt.timestamp_sample_after_retransmission");
+                    }
+                }
+                rttSampling = false;
+            } else if (rttSampling && SeqNum.ge(ack, rttSampleSeq)) {
+                rtt.onSample(tcp.now() - rttSampleSeqNanos, false);
                 rttSampling = false;
             }
+            retransmittedSinceAck = false;
             sndUna = ack;
             if (SeqNum.lt(sndNxt, sndUna)) {
                 sndNxt = sndUna;
+            }
+            if (scoreboard != null) {
+                scoreboard.advance(ack);
+                onSackBlocks(seg);
             }
             retransmissions = 0;
             boolean partial = cc != null && dataAcked > 0
                     && cc.onAck(ack, dataAcked, rtt.srttNanos(), tcp.now(), inFlight());
             if (partial) {
-                retransmitFirst();
+                retransmitNextHole(); // RFC 6582 / 6675: the next hole, not only the first segment
             }
             if (sndUna == sndMax) {
                 retransmitTimer.stop();
@@ -319,10 +462,17 @@ final class TcpConnection {
         } else if (ack == sndUna && seg.payload().readableBytes() == 0 && !seg.hasFlags(FIN) && window == sndWnd
                 && sndUna != sndMax && cc != null) {
             tcp.count("tcp.in.dup_ack");
+            onSackBlocks(seg);
+            boolean wasInRecovery = cc.inRecovery();
             if (cc.onDupAck(ack, sndMax, inFlight(), tcp.now())) {
                 tcp.count("tcp.fast_retransmit");
-                retransmitFirst();
+                highRxt = sndUna;
+                retransmitNextHole();
+            } else if (wasInRecovery && scoreboard != null) {
+                retransmitNextHole(); // RFC 6675-lite: one more hole for each ACK during recovery
             }
+        } else {
+            onSackBlocks(seg);
         }
         if (SeqNum.lt(sndWl1, seg.sequenceNumber()) || sndWl1 == seg.sequenceNumber() && SeqNum.le(sndWl2, ack)) {
             sndWnd = window;
@@ -331,7 +481,19 @@ final class TcpConnection {
         }
     }
 
+    private void onSackBlocks(TcpRepr seg) {
+        if (scoreboard == null || seg.sackBlocks().isEmpty()) {
+            return;
+        }
+        List<SackBlock> blocks = new ArrayList<>(seg.sackBlocks().size());
+        for (TcpRepr.SackBlock b : seg.sackBlocks()) {
+            blocks.add(new SackBlock(b.left(), b.right()));
+        }
+        scoreboard.onSack(blocks, sndMax);
+    }
+
     private void finAcked() {
+        endLinger();
         switch (state) {
             case FIN_WAIT_1 -> state = State.FIN_WAIT_2;
             case CLOSING -> timeWait();
@@ -345,6 +507,12 @@ final class TcpConnection {
         int len = p.readableBytes();
         if (len == 0 || finReceived) {
             return;
+        }
+        if (tsOn && seg.timestamps() != null && seg.timestamps().echoReply() != 0) {
+            long ms = SeqNum.diff(tsNow(), seg.timestamps().echoReply());
+            if (ms >= 0 && ms < 1L << 30) {
+                receiverRttNanos = Math.max(1, ms) * 1_000_000L; // RFC 7323 4.2's receiver-side RTT
+            }
         }
         int seq = seg.sequenceNumber();
         // Keep only what fits the window we offered: up to rcv.nxt + rcv.wnd.
@@ -398,8 +566,14 @@ final class TcpConnection {
 
     // ---- the application's side ----------------------------------------------------------------
 
+    /**
+     * The window to offer: the buffer less what waits for the application. Out-of-order bytes are not
+     * subtracted: they lie inside the window already offered, and subtracting them shrank the window
+     * with every one, which changed the window of the duplicate ACKs and kept fast retransmit (RFC 5681
+     * counts only ACKs with an unchanged window) from ever starting.
+     */
     long receiveWindow() {
-        return Math.max(0, receiveBufferLimit - received - (outOfOrder == null ? 0 : outOfOrder.bufferedBytes()));
+        return Math.max(0, receiveBufferLimit - received);
     }
 
     long sendSpace() {
@@ -408,7 +582,7 @@ final class TcpConnection {
 
     /** Queues bytes to send; returns how many fitted. */
     int write(byte[] data, int off, int len) {
-        int n = (int) Math.min(len, sendSpace());
+        int n = (int) Math.max(0, Math.min(len, sendSpace())); // SO_SNDBUF may have shrunk below what is queued
         if (n > 0) {
             sendQueue.add(java.util.Arrays.copyOfRange(data, off, off + n));
             sendQueued += n;
@@ -439,11 +613,42 @@ final class TcpConnection {
             readiness.remove(Readiness.POLLIN);
         }
         byte[] bytes = out.toByteArray();
+        if (bytes.length > 0 && autotuning()) {
+            autotune(bytes.length);
+        }
         if (bytes.length > 0 && receiveWindow() >= Math.max(mss, receiveBufferLimit / 2)
                 && receiveWindow() - bytes.length < Math.max(mss, receiveBufferLimit / 2)) {
             sendAck(); // the window opened by a useful amount: tell the peer (avoids SWS)
         }
         return bytes;
+    }
+
+    /**
+     * Receive-buffer autotuning as Linux's tcp_rcv_space_adjust does it, simplified: once per receiver
+     * RTT, if the application read more than half the buffer in that RTT, the buffer grows to twice
+     * what it read (never past {@link #AUTOTUNE_MAX_BUFFER}, never shrinking). Off once SO_RCVBUF is set,
+     * and without an RTT estimate (no timestamps and nothing sent yet).
+     */
+    private void autotune(int n) {
+        long rttNanos = receiverRttNanos > 0 ? receiverRttNanos : rtt.hasSample() ? rtt.srttNanos() : 0;
+        if (rttNanos <= 0) {
+            return;
+        }
+        long now = tcp.now();
+        if (autotuneStartNanos == 0) {
+            autotuneStartNanos = now;
+        }
+        autotuneCopied += n;
+        if (now - autotuneStartNanos < rttNanos) {
+            return;
+        }
+        long want = Math.min(AUTOTUNE_MAX_BUFFER, 2 * autotuneCopied);
+        if (want > receiveBufferLimit) {
+            receiveBufferLimit = (int) want;
+            tcp.count("tcp.rcvbuf.autotuned");
+        }
+        autotuneStartNanos = now;
+        autotuneCopied = 0;
     }
 
     /** shutdown(SHUT_WR) / close: a FIN after the queued data. */
@@ -462,6 +667,31 @@ final class TcpConnection {
             default -> { }
         }
         trySend();
+    }
+
+    /**
+     * SO_LINGER with a positive time: completes once everything sent, FIN included, is acknowledged,
+     * or when {@code nanos} have passed (the close then returns and the connection carries on).
+     */
+    java.util.concurrent.CompletableFuture<Void> lingerUntilSent(long nanos) {
+        if (state == State.CLOSED || state == State.FIN_WAIT_2 || state == State.TIME_WAIT
+                || finSent && SeqNum.gt(sndUna, finSeq)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        if (lingering == null) {
+            lingering = new java.util.concurrent.CompletableFuture<>();
+            lingerTimer.schedule(nanos, this::endLinger);
+        }
+        return lingering;
+    }
+
+    private void endLinger() {
+        lingerTimer.stop();
+        if (lingering != null) {
+            java.util.concurrent.CompletableFuture<Void> f = lingering;
+            lingering = null;
+            f.complete(null);
+        }
     }
 
     /** SO_LINGER with a zero timeout, or close with unread data: RST, and gone. */
@@ -485,6 +715,11 @@ final class TcpConnection {
             return;
         }
         while (true) {
+            if (scoreboard != null && SeqNum.lt(sndNxt, sndMax) && scoreboard.isSacked(sndNxt)) {
+                SackBlock hole = scoreboard.nextHole(sndNxt);
+                sndNxt = hole != null ? hole.left() : scoreboard.highSacked();
+                continue;
+            }
             long unsent = sendQueued - SeqNum.diff(sndNxt, sndUna) + (finSent && SeqNum.gt(sndNxt, finSeq) ? 1 : 0);
             long window = Math.min(sndWnd, cc.cwnd());
             long room = window - inFlight();
@@ -508,7 +743,7 @@ final class TcpConnection {
             sndNxt = SeqNum.add(sndNxt, n);
             sndMax = SeqNum.max(sndMax, sndNxt);
         }
-        if (finQueued && !finSent && sendQueued == SeqNum.diff(sndNxt, sndUna)) {
+        if (finQueued && (!finSent || sndNxt == finSeq) && sendQueued == SeqNum.diff(sndNxt, sndUna)) {
             finSeq = sndNxt;
             finSent = true;
             sendFin();
@@ -518,14 +753,13 @@ final class TcpConnection {
     }
 
     private void sendFin() {
-        TcpRepr fin = TcpRepr.of(localPort, remotePort, finSeq, rcvNxt, FIN | ACK, advertisedWindow(),
-                Unpooled.EMPTY_BUFFER);
-        tcp.output(this, fin);
+        tcp.output(this, segment(finSeq, FIN | ACK, Unpooled.EMPTY_BUFFER));
         armRetransmit();
     }
 
     /** Sends {@code len} bytes from sequence {@code seq} (which must be in the send queue). */
     private void sendData(int seq, int len, boolean retransmission) {
+        retransmission |= SeqNum.lt(seq, sndMax); // go-back after a timeout resends through trySend
         int offset = SeqNum.diff(seq, sndUna);
         byte[] payload = new byte[len];
         int copied = 0;
@@ -544,14 +778,17 @@ final class TcpConnection {
             skip = 0;
         }
         int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(sndUna, (int) sendQueued) ? PSH : 0);
-        TcpRepr seg = TcpRepr.of(localPort, remotePort, seq, rcvNxt, flags, advertisedWindow(),
-                Unpooled.wrappedBuffer(payload, 0, copied));
+        TcpRepr seg = segment(seq, flags, Unpooled.wrappedBuffer(payload, 0, copied));
         if (!retransmission && !rttSampling) {
             rttSampling = true;
             rttSampleSeq = SeqNum.add(seq, len);
             rttSampleSeqNanos = tcp.now();
         }
         tcp.count(retransmission ? "tcp.out.retransmitted" : "tcp.out.data");
+        if (retransmission) {
+            tcp.add("tcp.out.retransmitted_bytes", copied);
+            retransmittedSinceAck = true;
+        }
         unackedSegments = 0;
         delayedAckTimer.stop();
         tcp.output(this, seg);
@@ -584,8 +821,67 @@ final class TcpConnection {
         if (state == State.CLOSED || state == State.SYN_SENT) {
             return;
         }
-        tcp.output(this, TcpRepr.of(localPort, remotePort, sndNxt, rcvNxt, ACK, advertisedWindow(),
-                Unpooled.EMPTY_BUFFER));
+        tcp.output(this, segment(sndNxt, ACK, Unpooled.EMPTY_BUFFER));
+    }
+
+    /** The 1 ms timestamp clock (RFC 7323 5.4), offset at random per connection. */
+    int tsNow() {
+        return (int) (tcp.now() / 1_000_000L) + tsOffset;
+    }
+
+    /**
+     * A segment of this connection with the options it carries: timestamps when agreed, and SACK
+     * blocks (3 with timestamps, else 4) on segments without data when bytes wait out of order.
+     * Data segments carry no SACK blocks, so their options never exceed what the MSS allows for.
+     */
+    private TcpRepr segment(int seq, int flags, io.netty.buffer.ByteBuf payload) {
+        TcpRepr.Timestamps ts = tsOn ? new TcpRepr.Timestamps(tsNow(), tsRecent) : null;
+        List<TcpRepr.SackBlock> sack = List.of();
+        if (sackOn && payload.readableBytes() == 0 && outOfOrder != null && !outOfOrder.isEmpty()) {
+            List<SackBlock> blocks = outOfOrder.sackBlocks(tsOn ? 3 : 4);
+            List<TcpRepr.SackBlock> out = new ArrayList<>(blocks.size());
+            for (SackBlock b : blocks) {
+                out.add(new TcpRepr.SackBlock(b.left(), b.right()));
+            }
+            sack = out;
+        }
+        if ((flags & ACK) != 0) {
+            lastAckSent = rcvNxt;
+        }
+        return new TcpRepr(localPort, remotePort, seq, rcvNxt, flags, advertisedWindow(), 0, -1, -1, false, ts, sack,
+                payload);
+    }
+
+    /**
+     * RFC 6675-lite: retransmits the first segment of the next hole above HighRxt that the scoreboard
+     * shows (or the first unacknowledged segment, without SACK information).
+     */
+    private void retransmitNextHole() {
+        if (scoreboard == null) {
+            retransmitFirst();
+            return;
+        }
+        int from = SeqNum.max(highRxt, sndUna);
+        SackBlock hole = scoreboard.nextHole(from);
+        if (hole == null) {
+            if (SeqNum.le(highRxt, sndUna)) {
+                retransmitFirst();
+            }
+            return;
+        }
+        if (finSent && hole.left() == finSeq) {
+            sendFin();
+            highRxt = finSeq + 1;
+            return;
+        }
+        long queuedAfter = sendQueued - SeqNum.diff(hole.left(), sndUna);
+        int n = (int) Math.min(Math.min(mss, hole.length()), queuedAfter);
+        if (n <= 0) {
+            return;
+        }
+        tcp.count("tcp.sack.hole_retransmit");
+        sendData(hole.left(), n, true);
+        highRxt = SeqNum.add(hole.left(), n);
     }
 
     private void retransmitFirst() {
@@ -594,12 +890,16 @@ final class TcpConnection {
         }
         if (finSent && sndUna == finSeq) {
             sendFin();
+            sndNxt = SeqNum.max(sndNxt, finSeq + 1);
             return;
         }
         long unacked = Math.min(sendQueued, SeqNum.diff(sndMax, sndUna));
         int n = (int) Math.min(mss, unacked);
         if (n > 0) {
             sendData(sndUna, n, true);
+            int end = SeqNum.add(sndUna, n);
+            highRxt = SeqNum.max(highRxt, end);
+            sndNxt = SeqNum.max(sndNxt, end);
         }
     }
 
@@ -635,17 +935,65 @@ final class TcpConnection {
                     if (cc != null) {
                         cc.onRetransmitTimeout(sndMax, inFlight(), tcp.now());
                     }
-                    sndNxt = sndUna; // go back: resend from the first unacknowledged byte
-                    retransmitFirst();
-                    if (finSent && sndUna != finSeq) {
-                        sndNxt = SeqNum.add(sndUna, (int) Math.min(mss, sendQueued));
-                    } else if (finSent) {
-                        sndNxt = SeqNum.add(finSeq, 1);
+                    if (scoreboard != null && retransmissions > 1) {
+                        // RFC 2018 8 / RFC 6675 5.1 say to forget the SACKs after a timeout, in case the receiver
+                        // reneged. Like Linux, keep them after the first one (the go-back then skips SACKed data)
+                        // and forget them only when a second timeout follows without progress.
+                        scoreboard = new SackScoreboard(sndUna);
                     }
+                    // Go back: resend the first unacknowledged segment now (sndNxt just past it), the rest
+                    // through trySend as ACKs open the window. (Before, sndNxt stayed at sndUna after this
+                    // retransmission, so trySend sent the same segment again as new data, RTT-timed.)
+                    sndNxt = sndUna;
+                    highRxt = sndUna;
+                    retransmitFirst();
                 }
                 armRetransmit();
             }
         }
+    }
+
+    // ---- keepalive ------------------------------------------------------------------------------
+
+    /** Starts (or stops) the keepalive timer after SO_KEEPALIVE or its knobs changed. */
+    void armKeepalive() {
+        if (options.keepAlive && state != State.CLOSED && state != State.SYN_SENT && state != State.TIME_WAIT) {
+            keepaliveTimer.schedule(options.keepIdleSeconds * 1_000_000_000L, this::keepaliveTimeout);
+        } else {
+            keepaliveTimer.stop();
+        }
+    }
+
+    /**
+     * RFC 1122 4.2.3.6 as Linux does it: after {@code TCP_KEEPIDLE} with nothing heard, a probe (an
+     * ACK one byte before SND.NXT, which the peer must answer) every {@code TCP_KEEPINTVL}; after
+     * {@code TCP_KEEPCNT} unanswered probes the connection fails with ETIMEDOUT. No probes while data
+     * is in flight: the retransmission timer watches the peer then.
+     */
+    private void keepaliveTimeout() {
+        if (!options.keepAlive || state == State.CLOSED || state == State.TIME_WAIT) {
+            return;
+        }
+        long idleNanos = options.keepIdleSeconds * 1_000_000_000L;
+        long idle = tcp.now() - lastHeardNanos;
+        if (keepaliveProbes == 0 && idle < idleNanos) {
+            keepaliveTimer.schedule(idleNanos - idle, this::keepaliveTimeout);
+            return;
+        }
+        if (sndUna != sndMax || state == State.SYN_RECEIVED) {
+            keepaliveTimer.schedule(idleNanos, this::keepaliveTimeout);
+            return;
+        }
+        if (keepaliveProbes >= options.keepCount) {
+            tcp.count("tcp.keepalive.timeout");
+            tcp.sendReset(this, sndNxt, 0, false);
+            fail(Errno.ETIMEDOUT);
+            return;
+        }
+        keepaliveProbes++;
+        tcp.count("tcp.keepalive.probe");
+        tcp.output(this, segment(sndNxt - 1, ACK, Unpooled.EMPTY_BUFFER));
+        keepaliveTimer.schedule(options.keepIntervalSeconds * 1_000_000_000L, this::keepaliveTimeout);
     }
 
     // ---- ending ---------------------------------------------------------------------------------
@@ -663,6 +1011,8 @@ final class TcpConnection {
         retransmitTimer.stop();
         delayedAckTimer.stop();
         timeWaitTimer.stop();
+        keepaliveTimer.stop();
+        endLinger();
         readiness.add(Readiness.POLLHUP | Readiness.POLLIN);
         tcp.forget(this);
     }

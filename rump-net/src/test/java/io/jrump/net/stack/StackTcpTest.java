@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 /** TCP between two kernels on a simulated link, clean and lossy. */
 class StackTcpTest {
     /** Client on A, server on B, connected; returns {client fd, server's accepted fd}. */
-    private static int[] connect(StackSimTest.Pair p, int port) throws ErrnoException {
+    static int[] connect(StackSimTest.Pair p, int port) throws ErrnoException {
         Sockets sb = p.b.sockets();
         int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
         sb.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
@@ -35,7 +35,7 @@ class StackTcpTest {
     }
 
     /** Sends {@code data} from one end and reads it at the other, in turns (one thread drives both kernels). */
-    private static byte[] transfer(Sockets from, int fromFd, Sockets to, int toFd, byte[] data) throws ErrnoException {
+    static byte[] transfer(Sockets from, int fromFd, Sockets to, int toFd, byte[] data) throws ErrnoException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
         for (int off = 0; off < data.length; ) {
