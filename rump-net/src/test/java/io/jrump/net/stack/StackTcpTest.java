@@ -103,4 +103,35 @@ class StackTcpTest {
         assertTrue(Arrays.equals(data, got), "byte-exact after loss " + loss + ", reorder " + reorder);
         assertTrue(p.a.stats().get("tcp.out.retransmitted") > 0, "there were losses to repair");
     }
+
+    /** A capture of a lossy, reordered TCP transfer (with SACK and timestamps) is clean to tshark. */
+    @Test
+    void aCaptureOfALossyTransferIsCleanToTshark(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(31, 1500);
+        java.nio.file.Path file = dir.resolve("tcp.pcap");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             io.jrump.net.pcap.PcapWriter pcap = io.jrump.net.pcap.PcapWriter.open(ch)) {
+            p.a.capture("lan", pcap);
+            int[] fds = connect(p, 40000); // not a port tshark decodes as HTTP: the payload is random
+            p.world.link("lan").setLoss(0.03);
+            p.world.link("lan").setReorder(0.05);
+            byte[] data = new byte[1 << 20];
+            new Random(31).nextBytes(data);
+            assertArrayEquals(data, transfer(p.a.sockets(), fds[0], p.b.sockets(), fds[1], data));
+            p.a.sockets().close(fds[0]);
+            p.b.sockets().close(fds[1]);
+            p.world.runFor(Duration.ofSeconds(2));
+            p.a.capture("lan", null);
+        }
+        Process t = new ProcessBuilder("tshark", "-r", file.toString(), "-o", "ip.check_checksum:TRUE", "-o",
+                "tcp.check_checksum:TRUE", "-Y", "_ws.malformed || _ws.expert.severity >= error"
+                        + " || ip.checksum.status == \"Bad\" || tcp.checksum.status == \"Bad\"")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(t.getInputStream().readAllBytes());
+        assertTrue(t.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, t.exitValue(), out);
+        assertEquals("", out.strip(), "tshark flags these frames");
+    }
 }
