@@ -39,14 +39,19 @@ public final class Readiness {
         }
         events = now;
         int always = POLLERR | POLLHUP;
+        // Take the woken waiters out first, then complete them: a completion may run a blocked
+        // call's next step at once, and that step may wait again, adding to the list.
+        List<Waiter> woken = new ArrayList<>();
         waiters.removeIf(w -> {
-            int hit = events & (w.wanted() | always);
-            if (hit != 0) {
-                w.future().complete(hit);
+            if ((events & (w.wanted() | always)) != 0) {
+                woken.add(w);
                 return true;
             }
             return false;
         });
+        for (Waiter w : woken) {
+            w.future().complete(events & (w.wanted() | always));
+        }
         for (Listener l : List.copyOf(listeners)) {
             l.readinessChanged(events);
         }
@@ -73,10 +78,11 @@ public final class Readiness {
 
     /** Fails every waiter (the socket was closed under them). */
     public void failWaiters(Throwable cause) {
-        for (Waiter w : waiters) {
+        List<Waiter> all = new ArrayList<>(waiters);
+        waiters.clear();
+        for (Waiter w : all) {
             w.future().completeExceptionally(cause);
         }
-        waiters.clear();
     }
 
     public void addListener(Listener l) {

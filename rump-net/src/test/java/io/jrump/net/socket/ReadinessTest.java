@@ -25,4 +25,20 @@ class ReadinessTest {
         assertEquals(List.of(Readiness.POLLOUT, Readiness.POLLOUT | Readiness.POLLHUP), heard);
         assertTrue(r.when(Readiness.POLLIN).isDone(), "already there: no wait");
     }
+
+    @Test
+    void aWokenWaiterMayWaitAgainAtOnce() {
+        Readiness r = new Readiness();
+        int[] rounds = {0};
+        CompletableFuture<Integer> again = new CompletableFuture<>();
+        r.when(Readiness.POLLOUT).thenRun(() -> {
+            rounds[0]++;
+            r.when(Readiness.POLLIN).thenAccept(again::complete); // registers while set() is waking
+        });
+        r.add(Readiness.POLLOUT);
+        assertEquals(1, rounds[0]);
+        assertFalse(again.isDone());
+        r.add(Readiness.POLLIN);
+        assertEquals(Readiness.POLLIN, again.join() & Readiness.POLLIN);
+    }
 }
