@@ -161,28 +161,46 @@ final class NetPair implements AutoCloseable {
                 : pumpWithThread(from, fromFd, to, toFd, source, sink);
     }
 
+    /**
+     * One thread, both ends: fills a's send buffer without blocking, then blocks in one recv on
+     * b (which runs the simulation until bytes arrive), and again; so the window stays full and a
+     * lost segment is repaired by fast retransmit rather than waiting for a timeout.
+     */
     private static long pumpInTurns(Sockets from, int fromFd, Sockets to, int toFd, Source source, Sink sink)
             throws Exception {
         ByteBuffer buf = ByteBuffer.allocate(SIM_CHUNK);
+        ByteBuffer pending = null;
+        boolean sourceDone = false;
         long sent = 0;
         long got = 0;
-        for (ByteBuffer c = source.next(SIM_CHUNK); c != null; c = source.next(SIM_CHUNK)) {
-            while (c.hasRemaining()) {
-                sent += from.send(fromFd, c, 0);
+        while (true) {
+            while (!sourceDone) {
+                if (pending == null || !pending.hasRemaining()) {
+                    pending = source.next(SIM_CHUNK);
+                    if (pending == null) {
+                        sourceDone = true;
+                        from.shutdown(fromFd, Sockets.SHUT_WR);
+                        break;
+                    }
+                }
+                try {
+                    sent += from.send(fromFd, pending, Sockets.MSG_DONTWAIT);
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EAGAIN) {
+                        throw e;
+                    }
+                    break;
+                }
             }
-            while (got < sent) {
-                long n = receiveOnce(to, toFd, buf, sink);
-                if (n < 0) {
+            long n = receiveOnce(to, toFd, buf, sink);
+            if (n < 0) {
+                if (!sourceDone || got < sent) {
                     throw new IOException("the stream ended after " + got + " of " + sent + " bytes sent");
                 }
-                got += n;
+                return got;
             }
-        }
-        from.shutdown(fromFd, Sockets.SHUT_WR);
-        for (long n = receiveOnce(to, toFd, buf, sink); n >= 0; n = receiveOnce(to, toFd, buf, sink)) {
             got += n;
         }
-        return got;
     }
 
     private static long pumpWithThread(Sockets from, int fromFd, Sockets to, int toFd, Source source, Sink sink)
