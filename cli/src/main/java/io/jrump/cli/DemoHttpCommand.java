@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
  * {@code rump demo http}: kernel b serves a generated file over HTTP/1.1 from a server written
  * against the socket API; kernel a fetches it with GET and checks its SHA-256.
  */
-@Command(name = "http", description = "Kernel b serves a file over HTTP/1.1; kernel a fetches it and checks its SHA-256.",
+@Command(name = "http", mixinStandardHelpOptions = true, description = "Kernel b serves a file over HTTP/1.1; kernel a fetches it and checks its SHA-256.",
         footer = {"", "The file is /file: --size bytes generated from a seed. On --host sim times are simulated."})
 final class DemoHttpCommand implements Callable<Integer> {
     static final String PATH = "/file";

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  * {@code rump net}: two kernels with network stacks, a at 198.18.0.1 and b at 198.18.0.2, on
  * one Ethernet segment of the JVM host or of the simulation host; bench, ping and stat.
  */
-@Command(name = "net", description = "Run the TCP/IP stack between two kernels: bench, ping, stat.",
+@Command(name = "net", mixinStandardHelpOptions = true, description = "Run the TCP/IP stack between two kernels: bench, ping, stat.",
         subcommands = {NetCommand.Bench.class, NetCommand.Ping.class, NetCommand.Stat.class},
         footer = {"", "Kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24, on one switch (--host jvm) or",
             "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed)."})
@@ -41,7 +41,7 @@ final class NetCommand implements Runnable {
     }
 
     /** {@code rump net bench}: bulk TCP from a to b. */
-    @Command(name = "bench", description = "Send bulk TCP from kernel a to kernel b and measure it.",
+    @Command(name = "bench", mixinStandardHelpOptions = true, description = "Send bulk TCP from kernel a to kernel b and measure it.",
             footer = {"", "--loss, --reorder and --dup need --host sim and apply to the link in both directions.",
                 "On --host sim the seconds are simulated time."})
     static final class Bench implements Callable<Integer> {
@@ -117,7 +117,7 @@ final class NetCommand implements Runnable {
     }
 
     /** {@code rump net ping}: ICMP echo from a to b through a ping socket. */
-    @Command(name = "ping", description = "Ping kernel b from kernel a (ICMP echo through a ping socket).",
+    @Command(name = "ping", mixinStandardHelpOptions = true, description = "Ping kernel b from kernel a (ICMP echo through a ping socket).",
             footer = {"", "On --host sim the times are simulated time."})
     static final class Ping implements Callable<Integer> {
         private static final long TIMEOUT_NANOS = 2_000_000_000L;
@@ -254,7 +254,7 @@ final class NetCommand implements Runnable {
     }
 
     /** {@code rump net stat}: a short exchange, then each stack's counters. */
-    @Command(name = "stat", description = "Run a ping, a UDP datagram and a small TCP transfer; print both stacks' counters.")
+    @Command(name = "stat", mixinStandardHelpOptions = true, description = "Run a ping, a UDP datagram and a small TCP transfer; print both stacks' counters.")
     static final class Stat implements Callable<Integer> {
         @Spec
         CommandSpec spec;

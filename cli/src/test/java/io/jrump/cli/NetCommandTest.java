@@ -141,6 +141,17 @@ class NetCommandTest {
         }
     }
 
+    @Test
+    void everyCommandHasHelp() {
+        for (String line : List.of("net --help", "net bench --help", "net ping --help", "net stat --help",
+                "demo --help", "demo http --help")) {
+            RumpRun r = ok(line);
+            assertTrue(r.out().startsWith("Usage: rump "), line + "\n" + r.out());
+            assertTrue(r.out().contains("--host"), line + "\n" + r.out());
+        }
+        assertTrue(ok("net bench --help").out().contains("--loss"));
+    }
+
     /** {@code tshark -r FILE -Y '_ws.malformed || _ws.expert.severity >= error'} prints nothing for our captures. */
     @ParameterizedTest
     @ValueSource(strings = {"net bench --bytes 2M --host jvm", "net bench --bytes 2M --host sim " + LOSSY,
