@@ -255,6 +255,14 @@ final class NetPair implements AutoCloseable {
                 }
                 got += n;
             }
+        } catch (Exception | Error e) {
+            // Reset the connection, so that a sender waiting for window space fails now.
+            try {
+                to.close(toFd);
+            } catch (ErrnoException alreadyClosed) {
+                e.addSuppressed(alreadyClosed);
+            }
+            throw e;
         } finally {
             sender.join(10_000);
         }
