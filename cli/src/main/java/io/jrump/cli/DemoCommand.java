@@ -20,9 +20,11 @@ import picocli.CommandLine.Spec;
  * {@code rump demo}: boots two kernels on one Ethernet segment and shows frames crossing it, on
  * the JVM host or, reproducibly from a seed, on the simulation host.
  */
-@Command(name = "demo", description = "Boot two kernels on one switch and show frames crossing it.",
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Boot two kernels on one switch and show frames crossing it.",
+        subcommands = DemoHttpCommand.class,
         footer = {"", "On --host sim the run is a pure function of --seed: it ends with a line 'trace HEX'",
-            "that is the same for the same seed. The simulated link loses 20%% of frames and jitters delay."})
+            "that is the same for the same seed. The simulated link loses 20%% of frames and jitters delay.",
+            "'rump demo http' serves a file over HTTP/1.1 from one kernel's TCP/IP stack to the other's."})
 final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     private static final String LINK = "demo0";
 

@@ -1,0 +1,67 @@
+package io.jrump.cli;
+
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** The options every two-kernel network command shares: the host, its seed, the MTU and a capture file. */
+final class NetOptions {
+    @Option(names = "--host", defaultValue = "jvm", description = "jvm or sim (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--seed", description = "Seed of the simulation (--host sim only; default 1).")
+    Long seed;
+
+    @Option(names = "--mtu", defaultValue = "1500", description = "MTU of both interfaces, 68..65535 (default: ${DEFAULT-VALUE}).")
+    int mtu;
+
+    @Option(names = "--pcap", paramLabel = "FILE", description = "Capture kernel a's interface into FILE (pcap, nanosecond timestamps).")
+    Path pcap;
+
+    /** Checks the options; usage errors as {@link ParameterException}. */
+    void validate(CommandLine cl) {
+        if (!host.equals("jvm") && !host.equals("sim")) {
+            throw new ParameterException(cl, "unknown host '" + host + "' (choose jvm or sim)");
+        }
+        if (seed != null && !host.equals("sim")) {
+            throw new ParameterException(cl, "--seed needs --host sim");
+        }
+        if (mtu < 68 || mtu > 65535) {
+            throw new ParameterException(cl, "--mtu must be 68..65535, not " + mtu);
+        }
+    }
+
+    boolean sim() {
+        return host.equals("sim");
+    }
+
+    /** Boots the pair, starts the capture if asked, and gives the kernels their addresses. */
+    NetPair boot() throws Exception {
+        NetPair p = NetPair.boot(host, seed == null ? 1 : seed, mtu);
+        try {
+            if (pcap != null) {
+                p.capture(pcap);
+            }
+            p.configure();
+            return p;
+        } catch (Exception | Error e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    static long size(CommandLine cl, String option, String text, long min, long max) {
+        long v;
+        try {
+            v = Sizes.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, option + ": " + e.getMessage());
+        }
+        if (v < min || v > max) {
+            throw new ParameterException(cl, option + " must be " + Sizes.human(min) + ".." + Sizes.human(max)
+                    + ", not " + text);
+        }
+        return v;
+    }
+}
