@@ -99,10 +99,7 @@ final class ExtModel {
         disk.setTornWrites(true);
         this.choices = choices;
         BlockDevice dev = HostDisk.open(host, "d", OpenMode.READ_WRITE);
-        byte[] uuid = new byte[16];
-        host.random().nextBytes(uuid);
-        Mkfs.format(dev, Mkfs.Options.defaults(Mkfs.Type.EXT4, uuid, host.clock().wallNanos() / 1_000_000_000L)
-                .withBlockSize(choices.pick(2) == 0 ? 1024 : 4096));
+        dev.write(0, ByteBuffer.wrap(freshFilesystem(choices.pick(2) == 0 ? 1024 : 4096)));
         dev.flush();
         model.put("/", new Node('d', 0755));
         model.put("/lost+found", new Node('d', 0700));
@@ -134,6 +131,27 @@ final class ExtModel {
     }
 
     private CutDevice cut;
+
+    /** Freshly made filesystems by block size, made once per JVM with a fixed uuid and time, so runs stay reproducible. */
+    private static final java.util.Map<Integer, byte[]> FRESH = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static byte[] freshFilesystem(int blockSize) throws ErrnoException {
+        byte[] made = FRESH.get(blockSize);
+        if (made == null) {
+            SimWorld w = new SimWorld(0);
+            SimHost h = w.newHost("mkfs");
+            w.createDisk("d", DISK);
+            BlockDevice d = HostDisk.open(h, "d", OpenMode.READ_WRITE);
+            byte[] uuid = new byte[16];
+            java.util.Arrays.fill(uuid, (byte) 0x42);
+            Mkfs.format(d, Mkfs.Options.defaults(Mkfs.Type.EXT4, uuid, 1_790_000_000L).withBlockSize(blockSize));
+            ByteBuffer all = ByteBuffer.allocate((int) DISK);
+            d.read(0, all);
+            made = all.array();
+            FRESH.put(blockSize, made);
+        }
+        return made;
+    }
 
     private void mount() throws ErrnoException {
         cut = new CutDevice(HostDisk.open(host, "d", OpenMode.READ_WRITE));

@@ -82,9 +82,14 @@ public final class ExtFs {
         if (dev.size() < Superblock.OFFSET + Superblock.SIZE) {
             throw new ErrnoException(Errno.EINVAL, dev.name() + ": too small for an ext filesystem");
         }
+        return open(dev, true);
+    }
+
+    /** Opens; {@code verifySuperblock} false only to find the journal that mends a torn superblock. */
+    private static ExtFs open(BlockDevice dev, boolean verifySuperblock) throws ErrnoException {
         ByteBuffer raw = ByteBuffer.allocate(Superblock.SIZE);
         dev.read(Superblock.OFFSET, raw);
-        Superblock sb = Superblock.parse(raw, dev.size(), dev.name());
+        Superblock sb = Superblock.parse(raw, dev.size(), dev.name(), verifySuperblock);
         List<String> unsupported = sb.unsupportedIncompat();
         if (!unsupported.isEmpty()) {
             throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": unsupported ext feature: " + String.join(", ", unsupported));
@@ -99,12 +104,13 @@ public final class ExtFs {
         }
         ByteBuffer gdt = ByteBuffer.allocate((int) (gdtBlocks * sb.blockSize())).order(ByteOrder.LITTLE_ENDIAN);
         dev.read(gdtBlock * sb.blockSize(), gdt);
-        new GroupDescriptors(sb, gdt).verify(dev.name());
         ExtFs fs = new ExtFs(dev, sb, gdt, Map.of(), null);
         if (!sb.needsRecovery()) {
+            new GroupDescriptors(sb, gdt).verify(dev.name());
             return fs;
         }
         // Read through the journal: its committed copies stand in for the blocks they will replace.
+        // The descriptors are checked only after that, as a crash may have torn the ones on disk.
         if (!sb.hasJournal() || sb.journalInum() == 0) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": needs_recovery is set but there is no internal journal");
         }
@@ -118,7 +124,35 @@ public final class ExtFs {
             replayedGdt.put((int) (k * sb.blockSize()), through.readBlock(gdtBlock + k, "group descriptors"), 0,
                     sb.blockSize());
         }
+        new GroupDescriptors(sb, replayedGdt).verify(dev.name());
         return new ExtFs(dev, sb, replayedGdt, copies, j);
+    }
+
+    /**
+     * A superblock that fails its checksum after a crash may be one torn while it was written
+     * home — between two sectors of an old and a new version, whose layout fields agree. If the
+     * journal holds a committed copy of its block, replaying the journal mends it. Returns
+     * whether it replayed; the caller opens again, checksum checked.
+     */
+    private static boolean replayOverTornSuperblock(BlockDevice dev) throws ErrnoException {
+        ExtFs torn;
+        try {
+            torn = open(dev, false);
+        } catch (ErrnoException e) {
+            return false;
+        }
+        Superblock sb = torn.sb;
+        if (!sb.hasJournal() || sb.journalInum() == 0 || torn.journalInode == null) {
+            return false;
+        }
+        Inode j = torn.journalInode;
+        long blocks = j.size() / sb.blockSize();
+        Journal.Recovery rec = Journal.recover(n -> torn.journalBlock(j, n, blocks), blocks, dev.name());
+        if (!rec.copies().containsKey((long) Superblock.OFFSET / sb.blockSize())) {
+            return false; // the journal cannot mend it: this is damage, not a torn write
+        }
+        JournalWriter.replay(dev, sb.blockSize(), torn.journalMap(j), rec, dev.name());
+        return true;
     }
 
     /** Block {@code n} of the journal, through the journal inode's own mapping. */
@@ -737,7 +771,18 @@ public final class ExtFs {
      * @throws ErrnoException as {@link #open}; {@code EROFS} for read-write on a read-only device
      */
     public static ExtFs mount(BlockDevice dev, MountOptions options) throws ErrnoException {
-        ExtFs probe = open(dev);
+        ExtFs opened;
+        try {
+            opened = open(dev);
+        } catch (ErrnoException e) {
+            // A superblock torn by a crash while it was written home: the journal's copy mends it.
+            if (options.readOnly() || dev.isReadOnly() || e.errno() != Errno.EUCLEAN
+                    || !e.getMessage().contains("ext superblock: checksum") || !replayOverTornSuperblock(dev)) {
+                throw e;
+            }
+            opened = open(dev);
+        }
+        ExtFs probe = opened;
         if (options.readOnly()) {
             return probe;
         }

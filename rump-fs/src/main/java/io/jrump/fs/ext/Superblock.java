@@ -68,6 +68,16 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
     }
 
     static Superblock parse(ByteBuffer raw, long deviceBytes, String device) throws ErrnoException {
+        return parse(raw, deviceBytes, device, true);
+    }
+
+    /**
+     * Parses; with {@code verifyChecksum} false the checksum is not checked — only for finding
+     * the journal that will rewrite a superblock a crash tore (its layout fields are the same in
+     * every version of it), never for using it.
+     */
+    static Superblock parse(ByteBuffer raw, long deviceBytes, String device, boolean verifyChecksum)
+            throws ErrnoException {
         ByteBuffer b = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         String where = device + ": ext superblock";
         if ((b.getShort(56) & 0xffff) != MAGIC) {
@@ -129,7 +139,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         if ((roCompat & RO_COMPAT_METADATA_CSUM) != 0) {
             int stored = b.getInt(1020);
             int actual = Crc32c.update(~0, b, 0, 1020);
-            if (stored != actual) {
+            if (stored != actual && verifyChecksum) {
                 throw new ErrnoException(Errno.EUCLEAN, String.format("%s: checksum 0x%08x, expected 0x%08x", where,
                         stored, actual));
             }
