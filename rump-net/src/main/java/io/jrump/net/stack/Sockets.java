@@ -34,6 +34,7 @@ public final class Sockets {
     public static final int SO_SNDBUF = 7;
     public static final int SO_RCVBUF = 8;
     public static final int SO_KEEPALIVE = 9;
+    public static final int SO_RCVLOWAT = 18;
     /** Here an int: the linger time in seconds, 0 for an abortive close (RST), negative for off. */
     public static final int SO_LINGER = 13;
     public static final int SO_ERROR = 4;
@@ -337,6 +338,13 @@ public final class Sockets {
                 case SO_REUSEADDR -> t.reuseAddress = value != 0;
                 case SO_KEEPALIVE -> o.keepAlive = value != 0;
                 case SO_LINGER -> o.lingerSeconds = value < 0 ? -1 : value;
+                case SO_RCVLOWAT -> {
+                    o.receiveLowWater = Math.max(1, value); // Linux takes 0 as 1
+                    if (c != null) {
+                        c.options.receiveLowWater = o.receiveLowWater;
+                        c.updateReadable();
+                    }
+                }
                 case SO_SNDBUF -> {
                     o.sendBuffer = doubled(value, TcpSocketOptions.MAX_SEND_BUFFER);
                     if (c != null) {
@@ -383,6 +391,7 @@ public final class Sockets {
             case SO_REUSEADDR -> t.reuseAddress ? 1 : 0;
             case SO_KEEPALIVE -> o.keepAlive ? 1 : 0;
             case SO_LINGER -> o.lingerSeconds;
+            case SO_RCVLOWAT -> o.receiveLowWater;
             case SO_SNDBUF -> t.connection != null ? t.connection.sendBufferLimit : o.sendBuffer;
             case SO_RCVBUF -> t.connection != null ? t.connection.receiveBufferLimit : o.receiveBuffer;
             case SO_ERROR -> t.connection != null && t.connection.error != null ? t.connection.error.errno().number() : 0;
@@ -594,17 +603,19 @@ public final class Sockets {
         if (max == 0) {
             return CompletableFuture.completedFuture(new byte[0]);
         }
-        byte[] got = c.read(max);
-        if (got.length > 0 || c.finReceived) {
-            return CompletableFuture.completedFuture(got);
+        boolean blocking = !t.nonBlocking && (flags & MSG_DONTWAIT) == 0;
+        // A blocking recv waits for SO_RCVLOWAT bytes (or as many as asked for, if fewer).
+        int target = blocking ? Math.min(c.lowWater(), max) : 1;
+        if (c.received >= target || c.finReceived || c.error == null && c.state == TcpConnection.State.CLOSED) {
+            return CompletableFuture.completedFuture(c.read(max));
         }
         if (c.error != null) {
+            if (c.received > 0) {
+                return CompletableFuture.completedFuture(c.read(max)); // the data before the error first
+            }
             throw c.error;
         }
-        if (c.state == TcpConnection.State.CLOSED) {
-            return CompletableFuture.completedFuture(got);
-        }
-        if (t.nonBlocking || (flags & MSG_DONTWAIT) != 0) {
+        if (!blocking) {
             throw new ErrnoException(Errno.EAGAIN, "nothing to read on socket " + fd);
         }
         return c.readiness.when(Readiness.POLLIN).thenCompose(x -> retry(() -> recvWhenReady(fd, max, flags)));

@@ -542,7 +542,23 @@ final class TcpConnection {
         }
         receiveQueue.add(data);
         received += data.length;
-        readiness.add(Readiness.POLLIN);
+        if (received >= lowWater()) {
+            readiness.add(Readiness.POLLIN);
+        }
+    }
+
+    /** SO_RCVLOWAT, kept below half the receive buffer so that the window can always reach it. */
+    int lowWater() {
+        return (int) Math.max(1, Math.min(options.receiveLowWater, receiveBufferLimit / 2));
+    }
+
+    /** Readable: the low-water mark reached, the end of the stream, or an error. */
+    void updateReadable() {
+        if (received >= lowWater() || finReceived || error != null) {
+            readiness.add(Readiness.POLLIN);
+        } else {
+            readiness.remove(Readiness.POLLIN);
+        }
     }
 
     private void finInput() {
@@ -609,7 +625,7 @@ final class TcpConnection {
                 receiveHeadOffset = 0;
             }
         }
-        if (receiveQueue.isEmpty() && !finReceived && error == null) {
+        if (received < lowWater() && !finReceived && error == null) {
             readiness.remove(Readiness.POLLIN);
         }
         byte[] bytes = out.toByteArray();

@@ -23,6 +23,8 @@ final class TcpSocketOptions {
     int keepCount = 9;
     /** SO_LINGER's seconds, or -1 when off. */
     int lingerSeconds = -1;
+    /** SO_RCVLOWAT: how many bytes make the socket readable and end a blocking recv. */
+    int receiveLowWater = 1;
 
     TcpSocketOptions copy() {
         TcpSocketOptions o = new TcpSocketOptions();
@@ -35,6 +37,7 @@ final class TcpSocketOptions {
         o.keepIntervalSeconds = keepIntervalSeconds;
         o.keepCount = keepCount;
         o.lingerSeconds = lingerSeconds;
+        o.receiveLowWater = receiveLowWater;
         return o;
     }
 }

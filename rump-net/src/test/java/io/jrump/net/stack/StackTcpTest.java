@@ -134,4 +134,23 @@ class StackTcpTest {
         assertEquals(0, t.exitValue(), out);
         assertEquals("", out.strip(), "tshark flags these frames");
     }
+
+    @Test
+    void soRcvlowatHoldsABlockingRecvUntilThatMuchHasArrived() throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(41, 1500);
+        int[] fds = connect(p, 7000);
+        Sockets sa = p.a.sockets();
+        Sockets sb = p.b.sockets();
+        sb.setsockopt(fds[1], Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 10_000);
+        assertEquals(10_000, sb.getsockopt(fds[1], Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT));
+        sa.send(fds[0], ByteBuffer.wrap(new byte[6000]), 0);
+        p.world.runFor(Duration.ofMillis(100));
+        assertEquals(0, sb.poll(fds[1], io.jrump.net.socket.Readiness.POLLIN), "below the low-water mark: not readable");
+        assertEquals(6000, sb.recv(fds[1], ByteBuffer.allocate(20_000), Sockets.MSG_DONTWAIT).length(),
+                "a non-blocking recv takes what is there");
+        sa.send(fds[0], ByteBuffer.wrap(new byte[9000]), 0);
+        sa.send(fds[0], ByteBuffer.wrap(new byte[3000]), 0);
+        Sockets.Received r = sb.recv(fds[1], ByteBuffer.allocate(20_000), 0);
+        assertTrue(r.length() >= 10_000, "a blocking recv waited for 10,000 bytes, got " + r.length());
+    }
 }
