@@ -6,6 +6,7 @@ import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.PortTable;
 import io.jrump.net.wire.IcmpRepr;
 import io.jrump.net.wire.IpProtocol;
+import io.jrump.net.wire.QuotedDatagram;
 import io.jrump.net.wire.UdpDatagram;
 import io.jrump.net.wire.UdpRepr;
 import io.netty.buffer.ByteBuf;
@@ -98,30 +99,17 @@ final class Udp {
 
     /**
      * An ICMP unreachable quoting one of our UDP datagrams: the connected socket that sent it
-     * learns of it. The quote is a header and 8 bytes of a longer datagram, so it is read field
-     * by field (its Total Length speaks of bytes that are not there).
+     * learns of it. The parser has checked the quote (an IPv4 header and 8 bytes).
      */
     void unreachableIn(IcmpRepr.DestinationUnreachable u) {
-        ByteBuf q = u.original();
-        int at = q.readerIndex();
-        int len = q.readableBytes();
-        if (len < 20 || (q.getUnsignedByte(at) >> 4) != 4) {
-            stack.statsCounter().count("icmp.drop.bad_quote");
+        QuotedDatagram q = u.quoted();
+        if (!q.protocol().equals(IpProtocol.UDP)) {
             return;
         }
-        int ihl = (q.getUnsignedByte(at) & 0xf) * 4;
-        if (ihl < 20 || ihl + 4 > len || q.getUnsignedByte(at + 9) != IpProtocol.UDP.value()) {
-            stack.statsCounter().count("icmp.drop.bad_quote");
-            return;
-        }
-        Ipv4Address src = new Ipv4Address(q.getInt(at + 12));
-        Ipv4Address dst = new Ipv4Address(q.getInt(at + 16));
-        int srcPort = q.getUnsignedShort(at + ihl);
-        int dstPort = q.getUnsignedShort(at + ihl + 2);
-        DatagramSocket s = ports.lookup(src, srcPort);
-        if (s != null && s.connected() && s.peer.equals(dst) && s.peerPort == dstPort) {
+        DatagramSocket s = ports.lookup(q.source(), q.sourcePort());
+        if (s != null && s.connected() && s.peer.equals(q.destination()) && s.peerPort == q.destinationPort()) {
             s.error(new ErrnoException(u.code() == IcmpRepr.DestinationUnreachable.PORT_UNREACHABLE
-                    ? Errno.ECONNREFUSED : Errno.EHOSTUNREACH, dst + ":" + dstPort));
+                    ? Errno.ECONNREFUSED : Errno.EHOSTUNREACH, q.destination() + ":" + q.destinationPort()));
         }
     }
 
