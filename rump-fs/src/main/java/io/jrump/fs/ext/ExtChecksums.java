@@ -123,9 +123,7 @@ public final class ExtChecksums {
             ByteBuffer b = ByteBuffer.allocate(bs).order(ByteOrder.LITTLE_ENDIAN);
             dev.read(acl * bs, b);
             if (b.getInt(0) == Xattrs.MAGIC) {
-                b.putInt(16, 0);
-                int crc = Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) acl), (int) (acl >>> 32));
-                b.putInt(16, Crc32c.update(crc, b, 0, bs));
+                b.putInt(16, xattrBlockChecksum(sb, acl, b));
                 dev.write(acl * bs, b.clear());
                 sealed++;
             }
@@ -163,23 +161,43 @@ public final class ExtChecksums {
         return sealed;
     }
 
+    /** Whether an inode at {@code offset} has room for i_checksum_hi (its extra size reaches it). */
+    static boolean hasInodeChecksumHi(Superblock sb, ByteBuffer b, int offset) {
+        return sb.inodeSize() > 128 && (b.getShort(offset + 128) & 0xffff) >= 4;
+    }
+
+    /** The CRC32C an inode at {@code offset} should carry: seed, number, generation, the inode with its checksum fields zeroed. */
+    static int inodeChecksum(Superblock sb, long number, ByteBuffer b, int offset) {
+        int size = sb.inodeSize();
+        ByteBuffer copy = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        copy.put(0, b, offset, size);
+        copy.putShort(124, (short) 0);
+        if (hasInodeChecksumHi(sb, copy, 0)) {
+            copy.putShort(130, (short) 0);
+        }
+        int crc = Crc32c.updateInt(sb.checksumSeed(), (int) number);
+        crc = Crc32c.updateInt(crc, copy.getInt(100));
+        return Crc32c.update(crc, copy, 0, size);
+    }
+
     /** Sets an inode's checksum (i_checksum_lo, and _hi when the extra space holds it). */
     static void sealInode(Superblock sb, long number, ByteBuffer b) {
         if (!sb.hasMetadataCsum()) {
             return;
         }
-        int size = sb.inodeSize();
-        boolean hasHi = size > 128 && (b.getShort(128) & 0xffff) >= 4;
-        b.putShort(124, (short) 0);
-        if (hasHi) {
-            b.putShort(130, (short) 0);
-        }
-        int crc = Crc32c.updateInt(sb.checksumSeed(), (int) number);
-        crc = Crc32c.updateInt(crc, b.getInt(100));
-        crc = Crc32c.update(crc, b, 0, size);
+        int crc = inodeChecksum(sb, number, b, 0);
         b.putShort(124, (short) crc);
-        if (hasHi) {
+        if (hasInodeChecksumHi(sb, b, 0)) {
             b.putShort(130, (short) (crc >>> 16));
         }
+    }
+
+    /** An xattr block's CRC32C: seeded with the block number, not an inode (blocks can be shared), its field zeroed. */
+    static int xattrBlockChecksum(Superblock sb, long block, ByteBuffer b) {
+        ByteBuffer copy = ByteBuffer.allocate(b.capacity()).order(ByteOrder.LITTLE_ENDIAN);
+        copy.put(0, b, 0, b.capacity());
+        copy.putInt(16, 0);
+        int crc = Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) block), (int) (block >>> 32));
+        return Crc32c.update(crc, copy, 0, copy.capacity());
     }
 }

@@ -334,21 +334,11 @@ public final class ExtFs {
     }
 
     private void verifyInodeChecksum(long n, ByteBuffer b, int offset) throws ErrnoException {
-        int size = sb.inodeSize();
-        ByteBuffer copy = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        copy.put(0, b, offset, size);
-        int storedLo = copy.getShort(124) & 0xffff;
-        boolean hasHi = size > 128 && (copy.getShort(128) & 0xffff) >= 4;
-        int storedHi = hasHi ? copy.getShort(130) & 0xffff : 0;
-        copy.putShort(124, (short) 0);
-        if (hasHi) {
-            copy.putShort(130, (short) 0);
-        }
-        int crc = Crc32c.updateInt(sb.checksumSeed(), (int) n);
-        crc = Crc32c.updateInt(crc, copy.getInt(100));
-        crc = Crc32c.update(crc, copy, 0, size);
+        int crc = ExtChecksums.inodeChecksum(sb, n, b, offset);
+        boolean hasHi = ExtChecksums.hasInodeChecksumHi(sb, b, offset);
         int expected = hasHi ? crc : crc & 0xffff;
-        int stored = hasHi ? (storedHi << 16) | storedLo : storedLo;
+        int storedLo = b.getShort(offset + 124) & 0xffff;
+        int stored = hasHi ? (b.getShort(offset + 130) & 0xffff) << 16 | storedLo : storedLo;
         if (stored != expected) {
             throw new ErrnoException(Errno.EUCLEAN, String.format("%s: inode %d: checksum 0x%08x, expected 0x%08x",
                     dev.name(), n, stored, expected));
@@ -357,7 +347,7 @@ public final class ExtFs {
 
     /** The checksum seed of one inode's metadata blocks: the filesystem seed, the inode number, its generation. */
     private int inodeSeed(Inode inode) {
-        return Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) inode.number()), inode.generation());
+        return inodeSeed(inode.number(), inode.generation());
     }
 
     /** Checks a metadata block whose CRC32C over {@code [0, covered)} is stored at {@code storedAt}. */
@@ -429,15 +419,8 @@ public final class ExtFs {
             int at = 12 + 12 * chosen;
             long child = ((long) (node.getShort(at + 8) & 0xffff) << 32) | Integer.toUnsignedLong(node.getInt(at + 4));
             where = "inode " + inode.number() + " extent block " + child;
-            node = readBlock(child, where);
+            node = extentBlock(inode.number(), inode.generation(), child);
             expectedDepth = depth - 1;
-            if (sb.hasMetadataCsum()) {
-                int childMax = node.getShort(4) & 0xffff;
-                if (12 + 12L * childMax + 4 > node.capacity()) {
-                    throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + where + ": eh_max " + childMax);
-                }
-                verifyTail(inode, node, 12 + 12 * childMax, 12 + 12 * childMax, "extent block " + child);
-            }
         }
         throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + inode.number() + ": extent tree deeper than "
                 + MAX_EXTENT_DEPTH);
@@ -722,12 +705,8 @@ public final class ExtFs {
 
     /** An xattr block's checksum covers the block number, not the inode: blocks can be shared. */
     private void verifyXattrBlock(long blockNr, ByteBuffer block) throws ErrnoException {
-        ByteBuffer copy = ByteBuffer.allocate(block.capacity()).order(ByteOrder.LITTLE_ENDIAN);
-        copy.put(0, block, 0, block.capacity());
-        int stored = copy.getInt(16);
-        copy.putInt(16, 0);
-        int crc = Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) blockNr), (int) (blockNr >>> 32));
-        crc = Crc32c.update(crc, copy, 0, copy.capacity());
+        int stored = block.getInt(16);
+        int crc = ExtChecksums.xattrBlockChecksum(sb, blockNr, block);
         if (crc != stored) {
             throw new ErrnoException(Errno.EUCLEAN, String.format("%s: xattr block %d: checksum 0x%08x, expected 0x%08x",
                     dev.name(), blockNr, stored, crc));
@@ -1075,19 +1054,19 @@ public final class ExtFs {
         return Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) number), generation);
     }
 
-    /** An extent tree block of {@code ino}, checked. */
-    ByteBuffer extentBlock(RawInode ino, long block) throws ErrnoException {
-        ByteBuffer node = readBlock(block, "inode " + ino.number + " extent block " + block);
+    /** An extent tree block of inode {@code ino}, its checksum checked. */
+    ByteBuffer extentBlock(long ino, int generation, long block) throws ErrnoException {
+        ByteBuffer node = readBlock(block, "inode " + ino + " extent block " + block);
         if (sb.hasMetadataCsum()) {
             int max = node.getShort(4) & 0xffff;
             if (12 + 12L * max + 4 > node.capacity()) {
-                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + ino.number + " extent block " + block
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + ino + " extent block " + block
                         + ": eh_max " + max);
             }
-            int crc = Crc32c.update(inodeSeed(ino.number, ino.generation()), node, 0, 12 + 12 * max);
+            int crc = Crc32c.update(inodeSeed(ino, generation), node, 0, 12 + 12 * max);
             if (node.getInt(12 + 12 * max) != crc) {
                 throw new ErrnoException(Errno.EUCLEAN, String.format("%s: inode %d extent block %d: checksum 0x%08x, expected 0x%08x",
-                        dev.name(), ino.number, block, node.getInt(12 + 12 * max), crc));
+                        dev.name(), ino, block, node.getInt(12 + 12 * max), crc));
             }
         }
         return node;
@@ -1101,9 +1080,7 @@ public final class ExtFs {
 
     void sealXattrBlock(long block, ByteBuffer b) {
         if (sb.hasMetadataCsum()) {
-            b.putInt(16, 0);
-            int crc = Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) block), (int) (block >>> 32));
-            b.putInt(16, Crc32c.update(crc, b, 0, b.capacity()));
+            b.putInt(16, ExtChecksums.xattrBlockChecksum(sb, block, b));
         }
     }
 

@@ -80,7 +80,7 @@ final class ExtentTree {
                             + ": extent block " + child + " appears twice in the tree");
                 }
                 blocks.add(child);
-                ByteBuffer b = fs.extentBlock(ino, child);
+                ByteBuffer b = fs.extentBlock(ino.number, ino.generation(), child);
                 walk(fs, ino, b, depth - 1, out, blocks, seen, "extent block " + child);
             }
         }
