@@ -318,19 +318,19 @@ public final class ExtFs {
 
     /** Reads and checks inode {@code n}. */
     Inode inode(long n) throws ErrnoException {
+        return Inode.parse(n, checkedInodeTableBlock(n), inodeOffset(n), sb.inodeSize());
+    }
+
+    /** The inode table block holding inode {@code n}, after checking its range and (metadata_csum) checksum. */
+    private ByteBuffer checkedInodeTableBlock(long n) throws ErrnoException {
         if (n < 1 || n > sb.inodesCount()) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + n + " out of range (1-" + sb.inodesCount() + ")");
         }
-        long group = (n - 1) / sb.inodesPerGroup();
-        long index = (n - 1) % sb.inodesPerGroup();
-        long byteInTable = index * sb.inodeSize();
-        long block = inodeTable(group) + byteInTable / sb.blockSize();
-        ByteBuffer b = readBlock(block, "inode table of group " + group);
-        int offset = (int) (byteInTable % sb.blockSize());
+        ByteBuffer b = readBlock(inodeBlock(n), "inode table of group " + (n - 1) / sb.inodesPerGroup());
         if (sb.hasMetadataCsum()) {
-            verifyInodeChecksum(n, b, offset);
+            verifyInodeChecksum(n, b, inodeOffset(n));
         }
-        return Inode.parse(n, b, offset, sb.inodeSize());
+        return b;
     }
 
     private void verifyInodeChecksum(long n, ByteBuffer b, int offset) throws ErrnoException {
@@ -1034,8 +1034,7 @@ public final class ExtFs {
     }
 
     RawInode readRawInode(long n) throws ErrnoException {
-        inode(n); // range and checksum checks
-        ByteBuffer b = readBlock(inodeBlock(n), "inode table");
+        ByteBuffer b = checkedInodeTableBlock(n);
         byte[] raw = new byte[sb.inodeSize()];
         b.get(inodeOffset(n), raw);
         return new RawInode(n, raw);

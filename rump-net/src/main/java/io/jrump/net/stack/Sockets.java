@@ -322,9 +322,8 @@ public final class Sockets {
         if (level == IPPROTO_TCP) {
             switch (option) {
                 case TCP_NODELAY -> {
-                    o.noDelay = value != 0;
+                    o.noDelay = value != 0; // a connection shares its socket's options
                     if (c != null) {
-                        c.noDelay = o.noDelay;
                         c.trySend();
                     }
                 }
@@ -341,7 +340,6 @@ public final class Sockets {
                 case SO_RCVLOWAT -> {
                     o.receiveLowWater = Math.max(1, value); // Linux takes 0 as 1
                     if (c != null) {
-                        c.options.receiveLowWater = o.receiveLowWater;
                         c.updateReadable();
                     }
                 }

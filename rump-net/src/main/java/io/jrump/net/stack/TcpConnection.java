@@ -64,7 +64,6 @@ final class TcpConnection {
     ErrnoException error;
     TcpListener listener; // the listener a passive open came from
     boolean listenerCounted; // still counted among the listener's embryonic connections
-    boolean noDelay;
     final TcpSocketOptions options;
 
     // Send side: sndUna .. sndNxt in flight, sendBuffer holds bytes from sndUna on.
@@ -136,7 +135,6 @@ final class TcpConnection {
             TcpSocketOptions options) {
         this.tcp = tcp;
         this.options = options.copy();
-        this.noDelay = options.noDelay;
         this.sendBufferLimit = options.sendBuffer;
         this.receiveBufferLimit = options.receiveBuffer;
         this.tsOffset = tcp.randomInt();
@@ -752,7 +750,7 @@ final class TcpConnection {
             if (n < mss && n < unsent) {
                 break; // wait for a fuller window (silly window syndrome)
             }
-            if (n < mss && !noDelay && inFlight() > 0) {
+            if (n < mss && !options.noDelay && inFlight() > 0) {
                 break; // Nagle: a small segment only when nothing is in flight
             }
             sendData(sndNxt, n, false);
