@@ -157,8 +157,18 @@ final class NetPair implements AutoCloseable {
      * stream. Returns the bytes received.
      */
     long pump(Sockets from, int fromFd, Sockets to, int toFd, Source source, Sink sink) throws Exception {
-        return simulated() ? pumpInTurns(from, fromFd, to, toFd, source, sink)
-                : pumpWithThread(from, fromFd, to, toFd, source, sink);
+        try {
+            return simulated() ? pumpInTurns(from, fromFd, to, toFd, source, sink)
+                    : pumpWithThread(from, fromFd, to, toFd, source, sink);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EDEADLK && simulated()) {
+                // The simulation stalled: show where each connection stood, as ss -tin would.
+                throw new ErrnoException(Errno.EDEADLK, e.getMessage() + "; connections:\n  a " + String.join(
+                        "\n  a ", a.tcpConnections().stream().map(Object::toString).toList()) + "\n  b "
+                        + String.join("\n  b ", b.tcpConnections().stream().map(Object::toString).toList()), e);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -184,7 +194,9 @@ final class NetPair implements AutoCloseable {
                     }
                 }
                 try {
-                    sent += from.send(fromFd, pending, Sockets.MSG_DONTWAIT);
+                    // Nothing on its way to b: a recv now would wait for bytes nobody will send, so
+                    // block in send instead until a's buffer has room (the ACKs are still crossing).
+                    sent += from.send(fromFd, pending, got == sent ? 0 : Sockets.MSG_DONTWAIT);
                 } catch (ErrnoException e) {
                     if (e.errno() != Errno.EAGAIN) {
                         throw e;
@@ -192,7 +204,13 @@ final class NetPair implements AutoCloseable {
                     break;
                 }
             }
-            long n = receiveOnce(to, toFd, buf, sink);
+            long n;
+            try {
+                n = receiveOnce(to, toFd, buf, sink);
+            } catch (ErrnoException e) {
+                throw new ErrnoException(e.errno(), "after " + got + " of " + sent + " bytes sent"
+                        + (sourceDone ? ", all" : "") + ": " + e.getMessage(), e);
+            }
             if (n < 0) {
                 if (!sourceDone || got < sent) {
                     throw new IOException("the stream ended after " + got + " of " + sent + " bytes sent");

@@ -196,6 +196,11 @@ public final class NetStack implements Component {
         return calls.run(() -> List.copyOf(routes.routes()));
     }
 
+    /** A snapshot of every TCP connection, as {@code ss -tin} lists them. */
+    public List<TcpInfo> tcpConnections() throws ErrnoException {
+        return calls.run(tcp::connectionInfo);
+    }
+
     public List<Interface> interfaces() throws ErrnoException {
         return calls.run(() -> List.copyOf(interfaces.values()));
     }

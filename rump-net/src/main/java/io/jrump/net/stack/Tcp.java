@@ -20,6 +20,8 @@ import io.jrump.net.wire.TcpRepr;
 import io.jrump.net.wire.TcpSegment;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +92,16 @@ final class Tcp {
 
     int connectionCount() {
         return connections.size();
+    }
+
+    /** Every connection, ordered by local then remote port. */
+    List<TcpInfo> connectionInfo() {
+        List<TcpInfo> out = new ArrayList<>();
+        for (TcpConnection c : connections.values()) {
+            out.add(TcpInfo.of(c));
+        }
+        out.sort(Comparator.comparingInt(TcpInfo::localPort).thenComparingInt(TcpInfo::remotePort));
+        return out;
     }
 
     // ---- opening ---------------------------------------------------------------------------------

@@ -72,6 +72,7 @@ final class TcpConnection {
     int sndNxt;
     int sndMax; // highest sequence number sent, for retransmission after a timeout rewinds sndNxt
     long sndWnd; // the peer's window, scaled
+    long maxSndWnd; // the largest window the peer has offered (RFC 1122 4.2.3.4's Max(SND.WND))
     int sndWl1;
     int sndWl2;
     int sndScale; // the peer's shift
@@ -88,6 +89,7 @@ final class TcpConnection {
     int irs;
     int rcvNxt;
     int rcvScale; // our shift, if the peer agreed
+    int rcvAdvertisedEdge; // rcv.nxt + the window in the last segment sent: where the peer may send up to
     final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
     long received; // bytes waiting for the application
     int receiveHeadOffset;
@@ -104,6 +106,9 @@ final class TcpConnection {
     final RttEstimator rtt = new RttEstimator();
     CongestionControl cc;
     final Callout retransmitTimer;
+    final Callout persistTimer; // armed only while nothing is in flight and queued data waits for window
+    int persistProbes; // zero-window probes the peer has not answered
+    int persistBackoff; // probes since the window last let data out: the timer doubles with each
     final Callout delayedAckTimer;
     final Callout timeWaitTimer;
     int retransmissions;
@@ -144,6 +149,7 @@ final class TcpConnection {
         this.remoteAddress = remoteAddress;
         this.remotePort = remotePort;
         this.retransmitTimer = tcp.newCallout("tcp-rto");
+        this.persistTimer = tcp.newCallout("tcp-persist");
         this.delayedAckTimer = tcp.newCallout("tcp-delack");
         this.timeWaitTimer = tcp.newCallout("tcp-timewait");
         this.keepaliveTimer = tcp.newCallout("tcp-keepalive");
@@ -172,7 +178,7 @@ final class TcpConnection {
         sndUna = iss;
         sndNxt = iss;
         sndMax = iss;
-        sndWnd = syn.window(); // a SYN's window is never scaled
+        setSendWindow(syn.window()); // a SYN's window is never scaled
         state = State.SYN_RECEIVED;
         sendSyn(true);
     }
@@ -256,7 +262,7 @@ final class TcpConnection {
         peerOptions(seg);
         if (ack) {
             sndUna = seg.acknowledgmentNumber();
-            sndWnd = seg.window(); // RFC 7323 2.2: the window of a SYN-ACK is never scaled
+            setSendWindow(seg.window()); // RFC 7323 2.2: the window of a SYN-ACK is never scaled
             sndWl1 = seg.sequenceNumber();
             sndWl2 = seg.acknowledgmentNumber();
             established();
@@ -264,7 +270,7 @@ final class TcpConnection {
         } else {
             // Simultaneous open: SYN_RECEIVED, and our SYN again with an ACK.
             state = State.SYN_RECEIVED;
-            sndWnd = seg.window();
+            setSendWindow(seg.window());
             sendSyn(true);
         }
     }
@@ -303,7 +309,7 @@ final class TcpConnection {
         tsOn = false;
         sackOn = false;
         mss = Math.max(64, Math.min(cookieMss, tcp.mssFor(remoteAddress)));
-        sndWnd = seg.window();
+        setSendWindow(seg.window());
         sndWl1 = seg.sequenceNumber();
         sndWl2 = seg.acknowledgmentNumber();
         lastAckSent = rcvNxt;
@@ -389,7 +395,7 @@ final class TcpConnection {
                 return;
             }
             sndUna = iss + 1; // the ACK of our SYN: its sequence number is not data
-            sndWnd = (long) seg.window() << sndScale;
+            setSendWindow((long) seg.window() << sndScale);
             sndWl1 = seg.sequenceNumber();
             sndWl2 = seg.acknowledgmentNumber();
             established();
@@ -413,6 +419,7 @@ final class TcpConnection {
             return;
         }
         long window = (long) seg.window() << sndScale;
+        persistProbes = 0; // the peer is there: it answered
         if (SeqNum.gt(ack, sndUna)) {
             int acked = SeqNum.diff(ack, sndUna);
             boolean finAcked = finSent && SeqNum.ge(ack, finSeq + 1);
@@ -473,7 +480,7 @@ final class TcpConnection {
             onSackBlocks(seg);
         }
         if (SeqNum.lt(sndWl1, seg.sequenceNumber()) || sndWl1 == seg.sequenceNumber() && SeqNum.le(sndWl2, ack)) {
-            sndWnd = window;
+            setSendWindow(window);
             sndWl1 = seg.sequenceNumber();
             sndWl2 = ack;
         }
@@ -630,11 +637,27 @@ final class TcpConnection {
         if (bytes.length > 0 && autotuning()) {
             autotune(bytes.length);
         }
-        if (bytes.length > 0 && receiveWindow() >= Math.max(mss, receiveBufferLimit / 2)
-                && receiveWindow() - bytes.length < Math.max(mss, receiveBufferLimit / 2)) {
-            sendAck(); // the window opened by a useful amount: tell the peer (avoids SWS)
+        if (bytes.length > 0 && windowUpdateDue()) {
+            sendAck();
         }
         return bytes;
+    }
+
+    /**
+     * Whether reading opened the window enough to tell the peer now, judged against the right edge
+     * last advertised (not against what this read freed, which autotuning can outgrow): when the
+     * peer has half the buffer or less left to send into and the window now on offer is at least
+     * twice that and larger by a useful amount (RFC 1122 4.2.3.3's receiver-side SWS avoidance:
+     * one MSS, or half a small buffer). Linux's tcp_cleanup_rbuf decides the same way.
+     */
+    private boolean windowUpdateDue() {
+        if (state != State.ESTABLISHED && state != State.FIN_WAIT_1 && state != State.FIN_WAIT_2) {
+            return false; // nothing more will arrive once the peer has sent its FIN
+        }
+        long offered = Math.max(0, SeqNum.diff(rcvAdvertisedEdge, rcvNxt));
+        long now = (long) advertisedWindow() << rcvScale;
+        long useful = Math.min(mss, Math.max(1, receiveBufferLimit / 2));
+        return 2 * offered <= receiveBufferLimit && now >= 2 * offered && now - offered >= useful;
     }
 
     /**
@@ -741,14 +764,15 @@ final class TcpConnection {
                 break;
             }
             if (room <= 0) {
-                if (sndWnd == 0 && !retransmitTimer.isPending()) {
-                    armRetransmit(); // the persist timer: a zero-window probe on expiry
-                }
+                armPersistIfIdle();
                 break;
             }
             int n = (int) Math.min(Math.min(unsent, mss), room);
-            if (n < mss && n < unsent) {
-                break; // wait for a fuller window (silly window syndrome)
+            if (n < mss && n < unsent && n < maxSndWnd / 2) {
+                // RFC 1122 4.2.3.4: wait for a fuller window (silly window syndrome), with the persist
+                // timer as the override should no ACK come to open it.
+                armPersistIfIdle();
+                break;
             }
             if (n < mss && !options.noDelay && inFlight() > 0) {
                 break; // Nagle: a small segment only when nothing is in flight
@@ -805,6 +829,8 @@ final class TcpConnection {
         }
         unackedSegments = 0;
         delayedAckTimer.stop();
+        persistTimer.stop();
+        persistBackoff = 0;
         tcp.output(this, seg);
         if (!retransmitTimer.isPending()) {
             armRetransmit();
@@ -862,6 +888,7 @@ final class TcpConnection {
         if ((flags & ACK) != 0) {
             lastAckSent = rcvNxt;
         }
+        rcvAdvertisedEdge = SeqNum.add(rcvNxt, advertisedWindow() << rcvScale);
         return new TcpRepr(localPort, remotePort, seq, rcvNxt, flags, advertisedWindow(), 0, -1, -1, false, ts, sack,
                 payload);
     }
@@ -917,8 +944,60 @@ final class TcpConnection {
         }
     }
 
+    private void setSendWindow(long window) {
+        sndWnd = window;
+        maxSndWnd = Math.max(maxSndWnd, window);
+    }
+
     private void armRetransmit() {
         retransmitTimer.schedule(rtt.rtoNanos(), this::retransmitTimeout);
+    }
+
+    // ---- the persist timer ----------------------------------------------------------------------
+
+    /**
+     * Arms the persist timer when data waits for window and nothing is in flight: then no ACK is
+     * coming that could open the window, and a lost window update would stall the connection.
+     */
+    private void armPersistIfIdle() {
+        if (inFlight() == 0 && !persistTimer.isPending()) {
+            long backedOff = rtt.rtoNanos() << Math.min(persistBackoff, 20);
+            persistTimer.schedule(Math.min(RttEstimator.DEFAULT_MAX_RTO_NANOS, backedOff), this::persistTimeout);
+        }
+    }
+
+    /**
+     * The persist timer fired (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17). With a zero window: a probe
+     * that takes no sequence space, an ACK at snd.una - 1, which the peer must answer with its
+     * current window (as Linux's tcp_xmit_probe_skb does). With a window too small to be worth a
+     * segment: the sender-side SWS override, a segment of what fits. A peer that answers probes
+     * keeps the connection for as long as its window stays shut; one that answers nothing for
+     * {@link #MAX_RETRANSMISSIONS} probes fails it with ETIMEDOUT.
+     */
+    private void persistTimeout() {
+        if (state == State.CLOSED || state == State.TIME_WAIT || inFlight() > 0) {
+            return; // data in flight: the retransmission timer watches the peer
+        }
+        if (++persistProbes > MAX_RETRANSMISSIONS) {
+            tcp.count("tcp.timeout");
+            fail(Errno.ETIMEDOUT);
+            tcp.sendReset(this, sndNxt, 0, false);
+            return;
+        }
+        long unsent = sendQueued - SeqNum.diff(sndNxt, sndUna);
+        long room = Math.min(sndWnd, unsent);
+        if (room > 0) {
+            tcp.count("tcp.persist.sws_override");
+            int n = (int) Math.min(room, mss);
+            sendData(sndNxt, n, false);
+            sndNxt = SeqNum.add(sndNxt, n);
+            sndMax = SeqNum.max(sndMax, sndNxt);
+            return;
+        }
+        tcp.count("tcp.persist.probe");
+        persistBackoff++;
+        tcp.output(this, segment(SeqNum.add(sndUna, -1), ACK, Unpooled.EMPTY_BUFFER));
+        armPersistIfIdle();
     }
 
     /** The retransmission timer (or the persist timer, with a zero window) fired. */
@@ -940,28 +1019,21 @@ final class TcpConnection {
             case SYN_SENT -> sendSyn(false);
             case SYN_RECEIVED -> sendSyn(true);
             default -> {
-                if (sndUna == sndMax && sndWnd == 0 && sendQueued > 0) {
-                    // Zero-window probe: one byte past the window.
-                    sendData(sndUna, 1, true);
-                    sndNxt = SeqNum.max(sndNxt, SeqNum.add(sndUna, 1));
-                    sndMax = SeqNum.max(sndMax, sndNxt);
-                } else {
-                    if (cc != null) {
-                        cc.onRetransmitTimeout(sndMax, inFlight(), tcp.now());
-                    }
-                    if (scoreboard != null && retransmissions > 1) {
-                        // RFC 2018 8 / RFC 6675 5.1 say to forget the SACKs after a timeout, in case the receiver
-                        // reneged. Like Linux, keep them after the first one (the go-back then skips SACKed data)
-                        // and forget them only when a second timeout follows without progress.
-                        scoreboard = new SackScoreboard(sndUna);
-                    }
-                    // Go back: resend the first unacknowledged segment now (sndNxt just past it), the rest
-                    // through trySend as ACKs open the window. (Before, sndNxt stayed at sndUna after this
-                    // retransmission, so trySend sent the same segment again as new data, RTT-timed.)
-                    sndNxt = sndUna;
-                    highRxt = sndUna;
-                    retransmitFirst();
+                if (cc != null) {
+                    cc.onRetransmitTimeout(sndMax, inFlight(), tcp.now());
                 }
+                if (scoreboard != null && retransmissions > 1) {
+                    // RFC 2018 8 / RFC 6675 5.1 say to forget the SACKs after a timeout, in case the receiver
+                    // reneged. Like Linux, keep them after the first one (the go-back then skips SACKed data)
+                    // and forget them only when a second timeout follows without progress.
+                    scoreboard = new SackScoreboard(sndUna);
+                }
+                // Go back: resend the first unacknowledged segment now (sndNxt just past it), the rest
+                // through trySend as ACKs open the window. (Before, sndNxt stayed at sndUna after this
+                // retransmission, so trySend sent the same segment again as new data, RTT-timed.)
+                sndNxt = sndUna;
+                highRxt = sndUna;
+                retransmitFirst();
                 armRetransmit();
             }
         }
@@ -1023,6 +1095,7 @@ final class TcpConnection {
     void closed() {
         state = State.CLOSED;
         retransmitTimer.stop();
+        persistTimer.stop();
         delayedAckTimer.stop();
         timeWaitTimer.stop();
         keepaliveTimer.stop();
