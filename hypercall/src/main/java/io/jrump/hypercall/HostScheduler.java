@@ -36,6 +36,19 @@ public interface HostScheduler {
     boolean inEventLoop();
 
     /**
+     * Runs the task as the event loop on the calling thread, if the loop is idle now: after the
+     * tasks already submitted (which the caller then runs too, in order), with {@link #inEventLoop}
+     * true meanwhile. Returns false, running nothing, when the loop is busy on another thread, the
+     * caller is already this loop, or the host does not offer it; the caller then submits the task
+     * with {@link #execute}. Saves the hand-off to the loop's thread and back for a call that
+     * answers at once (hypercall version 2, optional: the default never runs inline, and neither
+     * does the simulation host, whose one thread is the whole world).
+     */
+    default boolean runIfIdle(Runnable task) {
+        return false;
+    }
+
+    /**
      * Waits until the future is done, letting the kernel run meanwhile, and returns its value: how
      * an application thread calls a component's blocking API. On the JVM host the calling thread
      * blocks; on the simulation host the call runs the simulation until the future completes.

@@ -41,7 +41,7 @@ public final class LoopCalls {
             return loop.await(f);
         }
         CompletableFuture<T> result = new CompletableFuture<>();
-        loop.execute(() -> {
+        Runnable task = () -> {
             try {
                 call.start().whenComplete((v, e) -> {
                     if (e != null) {
@@ -53,7 +53,10 @@ public final class LoopCalls {
             } catch (ErrnoException | RuntimeException e) {
                 result.completeExceptionally(e);
             }
-        });
+        };
+        if (!loop.runIfIdle(task)) { // on the caller's thread when the loop is idle: no hand-off
+            loop.execute(task);
+        }
         return loop.await(result);
     }
 

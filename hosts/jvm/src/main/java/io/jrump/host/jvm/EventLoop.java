@@ -20,13 +20,21 @@ import java.util.function.Consumer;
  * heap is rebuilt once cancelled timers outnumber live ones, so a timer reset on every packet
  * costs O(log n) and cannot grow the heap without bound.
  *
- * <p>Thread-safe. The lock guards both queues; tasks run without it.
+ * <p>The loop is a logical thread: tasks run on the loop's own thread, or — through
+ * {@link #runIfIdle} — on a caller's thread while the loop has nothing running, which saves two
+ * thread hand-offs for a socket call or a frame that can be handled at once. Whoever runs tasks
+ * holds the runner lock, so they still run one at a time and in order.
+ *
+ * <p>Thread-safe. The lock guards both queues; tasks run without it, under the runner lock.
  */
 final class EventLoop implements HostScheduler {
     private final HostClock clock;
     private final Consumer<Throwable> taskFailure;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
+    /** Held by whichever thread runs this loop's tasks: its own, or a caller running idle work inline. */
+    private final ReentrantLock runner = new ReentrantLock();
+    private final ArrayDeque<Runnable> batch = new ArrayDeque<>(); // used only by the runner
     private final ArrayDeque<Runnable> ready = new ArrayDeque<>();
     private final PriorityQueue<Timer> timers = new PriorityQueue<>();
     private final Thread thread;
@@ -87,7 +95,29 @@ final class EventLoop implements HostScheduler {
 
     @Override
     public boolean inEventLoop() {
-        return Thread.currentThread() == thread;
+        return runner.isHeldByCurrentThread();
+    }
+
+    @Override
+    public boolean runIfIdle(Runnable task) {
+        if (runner.isHeldByCurrentThread() || !runner.tryLock()) {
+            return false;
+        }
+        try {
+            lock.lock();
+            try {
+                if (closed) {
+                    return false;
+                }
+                ready.add(task); // behind what was submitted before: order is kept
+            } finally {
+                lock.unlock();
+            }
+            drain();
+            return true;
+        } finally {
+            runner.unlock();
+        }
     }
 
     @Override
@@ -110,7 +140,7 @@ final class EventLoop implements HostScheduler {
         } finally {
             lock.unlock();
         }
-        if (!inEventLoop()) {
+        if (!inEventLoop() && Thread.currentThread() != thread) {
             try {
                 thread.join(TimeUnit.SECONDS.toMillis(30));
             } catch (InterruptedException e) {
@@ -126,11 +156,10 @@ final class EventLoop implements HostScheduler {
     }
 
     private void run() {
-        ArrayDeque<Runnable> batch = new ArrayDeque<>();
         while (true) {
             lock.lock();
             try {
-                while (!closed && !collect(batch)) {
+                while (!closed && !hasWork()) {
                     Timer next = timers.peek();
                     if (next == null) {
                         wake.awaitUninterruptibly();
@@ -149,6 +178,33 @@ final class EventLoop implements HostScheduler {
             } finally {
                 lock.unlock();
             }
+            runner.lock(); // a caller may be running the work inline; then there is none left after
+            try {
+                drain();
+            } finally {
+                runner.unlock();
+            }
+        }
+    }
+
+    /** Whether a task is ready or a timer due. Called with the lock held. */
+    private boolean hasWork() {
+        Timer next = timers.peek();
+        return !ready.isEmpty() || next != null && next.deadline <= clock.monotonicNanos();
+    }
+
+    /** Runs due timers and ready tasks until there are none. Called by the runner. */
+    private void drain() {
+        while (true) {
+            lock.lock();
+            try {
+                if (closed || !collect(batch)) {
+                    batch.clear();
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
             Runnable task;
             while ((task = batch.poll()) != null) {
                 try {
@@ -162,7 +218,7 @@ final class EventLoop implements HostScheduler {
         }
     }
 
-    /** Moves due timers, then submitted tasks, into the batch. Called with the lock held. */
+    /** Moves due timers (dropping cancelled ones), then submitted tasks, into the batch. Called with the lock held. */
     private boolean collect(ArrayDeque<Runnable> batch) {
         long now = clock.monotonicNanos();
         Timer t;
