@@ -19,12 +19,16 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code rump net}: two kernels with network stacks, a at 198.18.0.1 and b at 198.18.0.2, on
- * one Ethernet segment of the JVM host or of the simulation host; bench, ping and stat.
+ * one Ethernet segment of the JVM host or of the simulation host (bench, ping, stat); or one
+ * kernel on a Linux TAP device, talking to the Linux kernel (serve, fetch, send, sink).
  */
-@Command(name = "net", mixinStandardHelpOptions = true, description = "Run the TCP/IP stack between two kernels: bench, ping, stat.",
-        subcommands = {NetCommand.Bench.class, NetCommand.Ping.class, NetCommand.Stat.class},
-        footer = {"", "Kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24, on one switch (--host jvm) or",
-            "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed)."})
+@Command(name = "net", mixinStandardHelpOptions = true,
+        description = "Run the TCP/IP stack between two kernels (bench, ping, stat) or on a TAP device (serve, fetch, send, sink).",
+        subcommands = {NetCommand.Bench.class, NetCommand.Ping.class, NetCommand.Stat.class, TapCommands.Serve.class,
+            TapCommands.Fetch.class, TapCommands.Send.class, TapCommands.Sink.class},
+        footer = {"", "bench, ping, stat: kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24, on one switch (--host jvm) or",
+            "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed).",
+            "serve, fetch, send, sink: one kernel on the Linux host, on TAP device --tap with address --addr."})
 final class NetCommand implements Runnable {
     @Spec
     CommandSpec spec;

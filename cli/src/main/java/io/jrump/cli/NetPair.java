@@ -402,7 +402,7 @@ final class NetPair implements AutoCloseable {
     }
 
     /** Counts and hashes what arrives. */
-    static final class Sha256Sink implements Sink {
+    static class Sha256Sink implements Sink {
         private final java.security.MessageDigest sha;
         long count;
 

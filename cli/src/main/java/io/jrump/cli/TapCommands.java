@@ -1,0 +1,464 @@
+package io.jrump.cli;
+
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.pcap.PcapWriter;
+import io.jrump.net.stack.Sockets;
+import io.jrump.net.stack.Sockets.SocketAddress;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The network commands that put our stack on a Linux TAP device and talk to the Linux kernel's
+ * own TCP/IP: {@code serve} (HTTP/1.1 from a directory), {@code fetch} (HTTP/1.1 GET),
+ * {@code send} and {@code sink} (bulk TCP, with throughput).
+ */
+final class TapCommands {
+    private static final int CHUNK = 256 * 1024;
+
+    private TapCommands() {
+    }
+
+    /** Starts a pcap capture of the TAP interface if asked; the writer must be closed by the caller. */
+    private static FileChannel capture(TapKernel k, Path pcap) throws IOException, ErrnoException {
+        if (pcap == null) {
+            return null;
+        }
+        FileChannel ch = FileChannel.open(pcap, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+        k.net.capture(k.iface, PcapWriter.open(ch));
+        return ch;
+    }
+
+    private static void stopCapture(TapKernel k, FileChannel ch) throws IOException {
+        if (ch != null) {
+            try {
+                k.net.capture(k.iface, null);
+            } catch (ErrnoException ignored) {
+                // the stack is gone: nothing more is written
+            }
+            ch.close();
+        }
+    }
+
+    private static void sendAll(Sockets s, int fd, ByteBuffer b) throws ErrnoException {
+        while (b.hasRemaining()) {
+            s.send(fd, b, 0);
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Serve a directory over HTTP/1.1 from our stack on a TAP device, until stopped (answers ping too).")
+    static final class Serve implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        TapKernel.Options tap;
+
+        @Option(names = "--http", required = true, paramLabel = "DIR", description = "The directory to serve.")
+        Path dir;
+
+        @Option(names = "--port", defaultValue = "8080", description = "TCP port (default: ${DEFAULT-VALUE}).")
+        int port;
+
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
+        Path pcap;
+
+        @Option(names = "--requests", paramLabel = "N", description = "Stop after N requests (default: serve until killed).")
+        Long requests;
+
+        @Override
+        public Integer call() throws Exception {
+            CommandLine cl = spec.commandLine();
+            tap.validate(cl);
+            if (!Files.isDirectory(dir)) {
+                throw new ParameterException(cl, "--http: " + dir + " is not a directory");
+            }
+            if (port < 1 || port > 65535) {
+                throw new ParameterException(cl, "--port must be 1..65535, not " + port);
+            }
+            Path root = dir.toRealPath();
+            PrintWriter out = cl.getOut();
+            try (TapKernel k = TapKernel.boot(tap)) {
+                FileChannel pc = capture(k, pcap);
+                try {
+                    Sockets s = k.sockets();
+                    int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                    s.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
+                    s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
+                    s.listen(listener, 128);
+                    out.printf("rump net serve: http://%s:%d/ serves %s on %s%n", tap.address, port, root, tap.tap);
+                    out.flush();
+                    for (long n = 0; requests == null || n < requests; n++) {
+                        int fd = s.accept(listener);
+                        Thread t = new Thread(() -> handle(s, fd, root), "rump-http-" + fd);
+                        t.setDaemon(true);
+                        t.start();
+                        if (requests != null && n + 1 == requests) {
+                            t.join();
+                        }
+                    }
+                    s.close(listener);
+                } finally {
+                    stopCapture(k, pc);
+                }
+            }
+            return 0;
+        }
+
+        /** One connection: one request, one response, then close (HTTP/1.1 with Connection: close). */
+        private static void handle(Sockets s, int fd, Path root) {
+            try {
+                try {
+                    respond(s, fd, root);
+                } finally {
+                    s.close(fd);
+                }
+            } catch (IOException e) {
+                System.err.println("rump net serve: connection " + fd + ": " + e.getMessage());
+            }
+        }
+
+        private static void respond(Sockets s, int fd, Path root) throws IOException {
+            byte[] head = new byte[Http.MAX_HEAD];
+            int len = 0;
+            int end = -1;
+            ByteBuffer buf = ByteBuffer.allocate(Http.MAX_HEAD);
+            while (end < 0) {
+                if (len == head.length) {
+                    error(s, fd, 431, "Request Header Fields Too Large");
+                    return;
+                }
+                buf.clear().limit(head.length - len);
+                int n = s.recv(fd, buf, 0).length();
+                if (n == 0) {
+                    return; // the client went away before asking
+                }
+                System.arraycopy(buf.array(), 0, head, len, n);
+                len += n;
+                end = Http.headEnd(head, len);
+            }
+            Http.Request req;
+            try {
+                req = Http.parseRequest(head, end);
+            } catch (Http.HttpException e) {
+                error(s, fd, e.status, e.status == 501 ? "Not Implemented" : "Bad Request");
+                return;
+            }
+            boolean headOnly = req.method().equals("HEAD");
+            if (!headOnly && !req.method().equals("GET")) {
+                error(s, fd, 405, "Method Not Allowed", "Allow: GET, HEAD");
+                return;
+            }
+            Path file = resolve(root, req.target());
+            if (file == null) {
+                error(s, fd, 404, "Not Found");
+                return;
+            }
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                long size = ch.size();
+                sendAll(s, fd, ByteBuffer.wrap(Http.responseHead(200, "OK", size, "Content-Type: application/octet-stream")));
+                if (headOnly) {
+                    return;
+                }
+                ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
+                long sent = 0;
+                while (sent < size) {
+                    chunk.clear();
+                    int n = ch.read(chunk, sent);
+                    if (n < 0) {
+                        throw new IOException(file + " shrank while being sent");
+                    }
+                    chunk.flip();
+                    sendAll(s, fd, chunk);
+                    sent += n;
+                }
+            }
+        }
+
+        /**
+         * The regular file {@code target} names under {@code root}, or null: the path is decoded,
+         * must stay under the root after resolving symlinks, and a directory is not served.
+         */
+        static Path resolve(Path root, String target) {
+            String path = target;
+            int q = path.indexOf('?');
+            if (q >= 0) {
+                path = path.substring(0, q);
+            }
+            try {
+                path = java.net.URLDecoder.decode(path.replace("+", "%2B"), StandardCharsets.UTF_8); // %xx only
+            } catch (IllegalArgumentException e) {
+                return null; // a malformed escape
+            }
+            if (path.indexOf('\0') >= 0) {
+                return null;
+            }
+            Path p = root.resolve(path.replaceFirst("^/+", "")).normalize();
+            if (!p.startsWith(root)) {
+                return null;
+            }
+            try {
+                Path real = p.toRealPath();
+                return real.startsWith(root) && Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS) ? real : null;
+            } catch (IOException e) {
+                return null;
+            }
+        }
+
+        private static void error(Sockets s, int fd, int status, String reason, String... extra) throws ErrnoException {
+            byte[] body = (status + " " + reason + "\n").getBytes(StandardCharsets.US_ASCII);
+            byte[] h = Http.responseHead(status, reason, body.length, extra);
+            byte[] all = Arrays.copyOf(h, h.length + body.length);
+            System.arraycopy(body, 0, all, h.length, body.length);
+            sendAll(s, fd, ByteBuffer.wrap(all));
+        }
+    }
+
+    /** An {@code http://A.B.C.D[:PORT]/path} URL, IPv4 literals only (our stack has no resolver). */
+    record Url(Ipv4Address address, int port, String target, String hostHeader) {
+        static Url parse(CommandLine cl, String text) {
+            URI u;
+            try {
+                u = new URI(text);
+            } catch (URISyntaxException e) {
+                throw new ParameterException(cl, "not a URL: " + text);
+            }
+            if (!"http".equals(u.getScheme()) || u.getHost() == null) {
+                throw new ParameterException(cl, "only http://A.B.C.D[:PORT]/path URLs: " + text);
+            }
+            Ipv4Address a;
+            try {
+                a = Ipv4Address.parse(u.getHost());
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "the host must be an IPv4 address (no DNS here): " + u.getHost());
+            }
+            int port = u.getPort() < 0 ? 80 : u.getPort();
+            String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
+            String target = u.getRawQuery() == null ? path : path + "?" + u.getRawQuery();
+            return new Url(a, port, target, u.getPort() < 0 ? u.getHost() : u.getHost() + ":" + port);
+        }
+    }
+
+    @Command(name = "fetch", mixinStandardHelpOptions = true,
+            description = "Download a URL over HTTP/1.1 through our stack on a TAP device.")
+    static final class Fetch implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        TapKernel.Options tap;
+
+        @Parameters(index = "0", paramLabel = "URL", description = "http://A.B.C.D[:PORT]/path")
+        String url;
+
+        @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Where to write the body.")
+        Path output;
+
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
+        Path pcap;
+
+        @Override
+        public Integer call() throws Exception {
+            CommandLine cl = spec.commandLine();
+            tap.validate(cl);
+            Url u = Url.parse(cl, url);
+            PrintWriter out = cl.getOut();
+            try (TapKernel k = TapKernel.boot(tap)) {
+                FileChannel pc = capture(k, pcap);
+                try (FileChannel file = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+                    Sockets s = k.sockets();
+                    int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                    long start = System.nanoTime();
+                    s.connect(fd, new SocketAddress(u.address(), u.port()));
+                    sendAll(s, fd, ByteBuffer.wrap(("GET " + u.target() + " HTTP/1.1\r\nHost: " + u.hostHeader()
+                            + "\r\nUser-Agent: rump\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII)));
+                    NetPair.Sha256Sink body = new NetPair.Sha256Sink() {
+                        @Override
+                        public void accept(ByteBuffer b) {
+                            ByteBuffer copy = b.duplicate();
+                            super.accept(b);
+                            try {
+                                while (copy.hasRemaining()) {
+                                    file.write(copy);
+                                }
+                            } catch (IOException e) {
+                                throw new java.io.UncheckedIOException(e); // unwrapped below
+                            }
+                        }
+                    };
+                    Http.ResponseReader reader = new Http.ResponseReader(body);
+                    ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                    try {
+                        while (true) {
+                            buf.clear();
+                            int n = s.recv(fd, buf, 0).length();
+                            if (n == 0) {
+                                reader.end();
+                                break;
+                            }
+                            buf.flip();
+                            reader.accept(buf);
+                        }
+                    } catch (java.io.UncheckedIOException e) {
+                        throw new IOException(output + ": " + e.getCause().getMessage(), e.getCause());
+                    }
+                    s.close(fd);
+                    long nanos = System.nanoTime() - start;
+                    Http.ResponseHead head = reader.response();
+                    out.printf("%s: HTTP/1.1 %d %s, %d bytes in %.3f s, %.3f Gbit/s%n", url, head.status(), head.reason(),
+                            body.count, nanos / 1e9, NetPair.gbits(body.count, nanos));
+                    out.println("sha256 " + NetPair.hex(body.digest()));
+                    return head.status() / 100 == 2 ? 0 : 1;
+                } finally {
+                    stopCapture(k, pc);
+                }
+            }
+        }
+    }
+
+    @Command(name = "send", mixinStandardHelpOptions = true,
+            description = "Bulk TCP from our stack on a TAP device to a Linux peer (socat, nc, iperf3 -s's port is not TCP-only: use a sink).")
+    static final class Send implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        TapKernel.Options tap;
+
+        @Option(names = "--to", required = true, paramLabel = "A.B.C.D:PORT", description = "The peer.")
+        String to;
+
+        @Option(names = "--bytes", defaultValue = "1G", paramLabel = "SIZE", description = "How much (default: ${DEFAULT-VALUE}).")
+        String bytes;
+
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
+        Path pcap;
+
+        @Override
+        public Integer call() throws Exception {
+            CommandLine cl = spec.commandLine();
+            tap.validate(cl);
+            long n = NetOptions.size(cl, "--bytes", bytes, 0, 1L << 50);
+            int colon = to.lastIndexOf(':');
+            SocketAddress peer;
+            try {
+                peer = new SocketAddress(Ipv4Address.parse(to.substring(0, Math.max(0, colon))),
+                        Integer.parseInt(to.substring(colon + 1)));
+            } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+                throw new ParameterException(cl, "--to must be A.B.C.D:PORT, not " + to);
+            }
+            PrintWriter out = cl.getOut();
+            try (TapKernel k = TapKernel.boot(tap)) {
+                FileChannel pc = capture(k, pcap);
+                try {
+                    Sockets s = k.sockets();
+                    int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                    s.connect(fd, peer);
+                    NetPair.Pattern source = new NetPair.Pattern(1, n);
+                    long start = System.nanoTime();
+                    for (ByteBuffer c = source.next(CHUNK); c != null; c = source.next(CHUNK)) {
+                        sendAll(s, fd, c);
+                    }
+                    s.shutdown(fd, Sockets.SHUT_WR);
+                    // Wait for the peer to close: then every byte was acknowledged and read.
+                    ByteBuffer rest = ByteBuffer.allocate(4096);
+                    while (s.recv(fd, rest.clear(), 0).length() > 0) {
+                        // a sink sends nothing; anything it does send is ignored
+                    }
+                    long nanos = System.nanoTime() - start;
+                    s.close(fd);
+                    out.printf(Locale.ROOT, "sent %d bytes to %s in %.3f s: %.3f Gbit/s, %d retransmissions%n", n, peer,
+                            nanos / 1e9, NetPair.gbits(n, nanos), k.net.stats().get("tcp.out.retransmitted"));
+                    return 0;
+                } finally {
+                    stopCapture(k, pc);
+                }
+            }
+        }
+    }
+
+    @Command(name = "sink", mixinStandardHelpOptions = true,
+            description = "Accept one TCP connection on our stack on a TAP device and read it to the end, printing throughput.")
+    static final class Sink implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        TapKernel.Options tap;
+
+        @Option(names = "--port", required = true, description = "TCP port to listen on.")
+        int port;
+
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
+        Path pcap;
+
+        @Override
+        public Integer call() throws Exception {
+            CommandLine cl = spec.commandLine();
+            tap.validate(cl);
+            if (port < 1 || port > 65535) {
+                throw new ParameterException(cl, "--port must be 1..65535, not " + port);
+            }
+            PrintWriter out = cl.getOut();
+            try (TapKernel k = TapKernel.boot(tap)) {
+                FileChannel pc = capture(k, pcap);
+                try {
+                    Sockets s = k.sockets();
+                    int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                    s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
+                    s.listen(listener, 1);
+                    out.printf("rump net sink: listening on %s:%d%n", tap.address, port);
+                    out.flush();
+                    int fd = s.accept(listener);
+                    s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);
+                    NetPair.Sha256Sink sink = new NetPair.Sha256Sink();
+                    ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+                    long start = System.nanoTime();
+                    while (true) {
+                        buf.clear();
+                        int n = s.recv(fd, buf, 0).length();
+                        if (n == 0) {
+                            break;
+                        }
+                        buf.flip();
+                        sink.accept(buf);
+                    }
+                    long nanos = System.nanoTime() - start;
+                    SocketAddress from = s.getpeername(fd);
+                    s.close(fd);
+                    s.close(listener);
+                    out.printf(Locale.ROOT, "received %d bytes from %s in %.3f s: %.3f Gbit/s%n", sink.count, from,
+                            nanos / 1e9, NetPair.gbits(sink.count, nanos));
+                    out.println("sha256 " + NetPair.hex(sink.digest()));
+                    return 0;
+                } finally {
+                    stopCapture(k, pc);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package io.jrump.cli;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostProvider;
+import io.jrump.hypercall.Hypercalls;
+import io.jrump.hypercall.NicOptions;
+import io.jrump.kernel.BootOptions;
+import io.jrump.kernel.RumpKernel;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.stack.NetStack;
+import io.jrump.net.stack.Sockets;
+import java.util.List;
+import java.util.ServiceLoader;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * One kernel with a network stack on a Linux TAP device, for the commands that talk to the Linux
+ * kernel's own stack: the options they share ({@code --tap}, {@code --addr}, {@code --gw},
+ * {@code --mtu}) and the boot. The host is found by name ({@code linux}) through
+ * {@link ServiceLoader}, and opens the NIC {@code tap:NAME}.
+ */
+final class TapKernel implements AutoCloseable {
+    static final String HOST = "linux";
+
+    /** The options every TAP command takes. */
+    static final class Options {
+        @Option(names = "--tap", required = true, paramLabel = "NAME",
+                description = "The TAP device: opened if it exists, else created (root or CAP_NET_ADMIN).")
+        String tap;
+
+        @Option(names = "--addr", required = true, paramLabel = "A.B.C.D/P", description = "Our address and prefix on the device.")
+        String addr;
+
+        @Option(names = "--gw", paramLabel = "A.B.C.D", description = "Default gateway.")
+        String gateway;
+
+        @Option(names = "--mtu", defaultValue = "1500", description = "MTU of our interface, 68..65535 (default: ${DEFAULT-VALUE}).")
+        int mtu;
+
+        Ipv4Address address;
+        int prefix;
+
+        void validate(CommandLine cl) {
+            if (tap.isEmpty() || tap.length() > 15 || tap.contains("/") || tap.contains(":")) {
+                throw new ParameterException(cl, "--tap: '" + tap + "' is not an interface name (1..15 characters, no '/' or ':')");
+            }
+            int slash = addr.indexOf('/');
+            if (slash < 0) {
+                throw new ParameterException(cl, "--addr needs a prefix length: " + addr + "/24, say");
+            }
+            try {
+                address = Ipv4Address.parse(addr.substring(0, slash));
+                prefix = Integer.parseInt(addr.substring(slash + 1));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--addr: " + addr + ": " + e.getMessage());
+            }
+            if (prefix < 1 || prefix > 32) {
+                throw new ParameterException(cl, "--addr: prefix length must be 1..32, not " + prefix);
+            }
+            if (gateway != null) {
+                try {
+                    Ipv4Address.parse(gateway);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(cl, "--gw: " + gateway + ": " + e.getMessage());
+                }
+            }
+            if (mtu < 68 || mtu > 65535) {
+                throw new ParameterException(cl, "--mtu must be 68..65535, not " + mtu);
+            }
+        }
+    }
+
+    final RumpKernel kernel;
+    final NetStack net = new NetStack();
+    final String iface;
+
+    private TapKernel(Hypercalls host, Options o) throws ErrnoException {
+        kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
+        try {
+            iface = "tap:" + o.tap;
+            net.addInterface(iface, NicOptions.mtu(o.mtu));
+            net.addAddress(iface, o.address, o.prefix);
+            if (o.gateway != null) {
+                net.addDefaultRoute(Ipv4Address.parse(o.gateway));
+            }
+        } catch (ErrnoException | RuntimeException e) {
+            kernel.close();
+            throw e;
+        }
+    }
+
+    /** Boots the kernel on the Linux host and configures the TAP interface; ENODEV without that host. */
+    static TapKernel boot(Options o) throws ErrnoException {
+        for (HostProvider p : ServiceLoader.load(HostProvider.class)) {
+            if (!p.name().equals(HOST)) {
+                continue;
+            }
+            if (p.unavailableReason().isPresent()) {
+                throw new ErrnoException(Errno.ENODEV, "the linux host cannot run here: " + p.unavailableReason().get());
+            }
+            Hypercalls host = p.createDefault("rump").orElseThrow(
+                    () -> new ErrnoException(Errno.ENODEV, "the linux host offers no default instance"));
+            return new TapKernel(host, o);
+        }
+        throw new ErrnoException(Errno.ENODEV, "no linux host on the class path (hosts/linux)");
+    }
+
+    Sockets sockets() {
+        return net.sockets();
+    }
+
+    @Override
+    public void close() {
+        kernel.close();
+    }
+}
