@@ -1,6 +1,6 @@
 /**
- * The native Linux host: the JVM host extended with TAP interfaces, raw block devices and FUSE
- * channels through JNA. Not implemented yet (see docs/features.md); only the build and the native
- * binding are in place.
+ * The native Linux host: the JVM host extended with TAP interfaces ({@code tap:IFNAME}) and
+ * {@code O_DIRECT} files and raw block devices ({@code direct:PATH}, {@code /dev/...}), through JNA
+ * in {@link io.jrump.host.linux.nat}. FUSE channels and vnet headers are not implemented yet.
  */
 package io.jrump.host.linux;

@@ -1,0 +1,46 @@
+package io.jrump.host.linux.nat;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Platform;
+import com.sun.jna.Pointer;
+
+/**
+ * The libc functions the Linux host calls, bound by JNA direct mapping. Every call returns the raw
+ * result; {@link Sys} checks it and reads {@code errno}. Only for 64-bit Linux: {@code size_t},
+ * {@code ssize_t} and {@code off_t} are Java {@code long}s.
+ */
+final class LibC {
+    static {
+        Native.register(LibC.class, NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
+    }
+
+    private LibC() {
+    }
+
+    static native int open(String path, int flags, int mode);
+
+    static native int close(int fd);
+
+    static native long read(int fd, Pointer buf, long count);
+
+    static native long write(int fd, Pointer buf, long count);
+
+    static native long pread(int fd, Pointer buf, long count, long offset);
+
+    static native long pwrite(int fd, Pointer buf, long count, long offset);
+
+    static native long lseek(int fd, long offset, int whence);
+
+    static native int ftruncate(int fd, long length);
+
+    static native int fdatasync(int fd);
+
+    static native int fallocate(int fd, int mode, long offset, long length);
+
+    static native int ioctl(int fd, long request, Pointer arg);
+
+    static native int poll(Pointer fds, long nfds, int timeoutMillis);
+
+    static native int socket(int domain, int type, int protocol);
+}

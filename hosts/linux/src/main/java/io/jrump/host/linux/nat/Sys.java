@@ -1,0 +1,337 @@
+package io.jrump.host.linux.nat;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+import com.sun.jna.Pointer;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Linux system calls the host needs, as plain Java methods: file descriptors are {@code int}s,
+ * buffers are direct {@link ByteBuffer}s (transferring from their position), and every failure is
+ * an {@link ErrnoException} carrying the call's {@code errno} and a message that names the call and
+ * the path or device, e.g. {@code "open /dev/net/tun: No such file or directory (ENOENT)"}.
+ *
+ * <p>{@code EINTR} is retried here. Thread-safe: it holds no state. Usable only where
+ * {@link #unavailableReason()} is empty (64-bit Linux with JNA's native library); elsewhere the
+ * first call throws {@link UnsatisfiedLinkError} or {@link ExceptionInInitializerError}.
+ */
+public final class Sys {
+    private static final Logger LOG = LoggerFactory.getLogger(Sys.class);
+
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0100;
+    public static final int O_EXCL = 0200;
+    public static final int O_NONBLOCK = 04000;
+    public static final int O_CLOEXEC = 02000000;
+    /** 040000 in the asm-generic and x86 tables, 0200000 on arm64. */
+    public static final int O_DIRECT = "aarch64".equals(System.getProperty("os.arch")) ? 0200000 : 040000;
+
+    public static final int FALLOC_FL_KEEP_SIZE = 1;
+    public static final int FALLOC_FL_PUNCH_HOLE = 2;
+
+    public static final short IFF_TAP = 0x0002;
+    public static final short IFF_NO_PI = 0x1000;
+    /** Interface names are at most 15 bytes and a NUL. */
+    public static final int IFNAMSIZ = 16;
+
+    public static final short POLLIN = 0x1;
+    public static final short POLLERR = 0x8;
+    public static final short POLLHUP = 0x10;
+
+    private static final int SEEK_END = 2;
+    private static final long TUNSETIFF = 0x400454caL; // _IOW('T', 202, int)
+    private static final long SIOCGIFMTU = 0x8921;
+    private static final long SIOCGIFHWADDR = 0x8927;
+    private static final long BLKSSZGET = 0x1268; // _IO(0x12, 104)
+    private static final long BLKGETSIZE64 = 0x80081272L; // _IOR(0x12, 114, size_t)
+    private static final int IFREQ_SIZE = 40; // 16-byte name, 24-byte union
+    private static final int AF_INET = 2;
+    private static final int SOCK_DGRAM = 2;
+
+    private Sys() {
+    }
+
+    /** Why these calls cannot work here, or empty if they can. Never throws. */
+    public static Optional<String> unavailableReason() {
+        if (!Platform.isLinux()) {
+            return Optional.of("not Linux: " + System.getProperty("os.name"));
+        }
+        if (!Platform.is64Bit()) {
+            return Optional.of("not a 64-bit JVM");
+        }
+        try {
+            LibC.lseek(-1, 0, SEEK_END); // loads and links libc; fails harmlessly with EBADF
+            return Optional.empty();
+        } catch (LinkageError e) {
+            return Optional.of("JNA cannot bind libc: " + e);
+        }
+    }
+
+    /** Whether {@link #unavailableReason()} is empty. */
+    public static boolean isAvailable() {
+        return unavailableReason().isEmpty();
+    }
+
+    /** The errno of the last failed call on this thread, as an exception naming {@code what}. */
+    static ErrnoException lastError(String what) {
+        int n = Native.getLastError();
+        Errno e;
+        if (Errno.isKnown(n)) {
+            e = Errno.ofNumber(n);
+        } else {
+            LOG.warn("{}: errno {} has no Errno; reporting EIO", what, n);
+            e = Errno.EIO;
+        }
+        return new ErrnoException(e, what);
+    }
+
+    private static boolean interrupted() {
+        return Native.getLastError() == Errno.EINTR.number();
+    }
+
+    /** {@code open(2)}; {@code mode} matters only with {@link #O_CREAT}. */
+    public static int open(String path, int flags, int mode) throws ErrnoException {
+        if (path.indexOf('\0') >= 0) {
+            throw new ErrnoException(Errno.EINVAL, "open: NUL in path");
+        }
+        while (true) {
+            int fd = LibC.open(path, flags | O_CLOEXEC, mode);
+            if (fd >= 0) {
+                return fd;
+            }
+            if (!interrupted()) {
+                throw lastError("open " + path);
+            }
+        }
+    }
+
+    /** {@code close(2)}; a failure is logged, as nothing useful can follow it. */
+    public static void close(int fd, String what) {
+        if (LibC.close(fd) < 0) {
+            LOG.warn("{}", lastError("close " + what).getMessage());
+        }
+    }
+
+    private static Pointer at(ByteBuffer buf) {
+        if (!buf.isDirect()) {
+            throw new IllegalArgumentException("not a direct buffer");
+        }
+        return Native.getDirectBufferPointer(buf).share(buf.position());
+    }
+
+    /**
+     * {@code read(2)} into {@code buf}'s remaining space; returns the count (0 at end of file), or
+     * -1 if the descriptor is non-blocking and has nothing ({@code EAGAIN}). Moves no position.
+     */
+    public static int read(int fd, ByteBuffer buf, String what) throws ErrnoException {
+        while (true) {
+            long n = LibC.read(fd, at(buf), buf.remaining());
+            if (n >= 0) {
+                return (int) n;
+            }
+            int errno = Native.getLastError();
+            if (errno == Errno.EAGAIN.number()) {
+                return -1;
+            }
+            if (errno != Errno.EINTR.number()) {
+                throw lastError("read " + what);
+            }
+        }
+    }
+
+    /** {@code write(2)} of {@code buf}'s remaining bytes; returns the count written. Moves no position. */
+    public static int write(int fd, ByteBuffer buf, String what) throws ErrnoException {
+        while (true) {
+            long n = LibC.write(fd, at(buf), buf.remaining());
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (!interrupted()) {
+                throw lastError("write " + what);
+            }
+        }
+    }
+
+    /** {@code pread(2)} into {@code buf}'s remaining space at {@code offset}; 0 at end of file. */
+    public static int pread(int fd, ByteBuffer buf, long offset, String what) throws ErrnoException {
+        while (true) {
+            long n = LibC.pread(fd, at(buf), buf.remaining(), offset);
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (!interrupted()) {
+                throw lastError("pread " + what + " at 0x" + Long.toHexString(offset));
+            }
+        }
+    }
+
+    /** {@code pwrite(2)} of {@code buf}'s remaining bytes at {@code offset}; returns the count. */
+    public static int pwrite(int fd, ByteBuffer buf, long offset, String what) throws ErrnoException {
+        while (true) {
+            long n = LibC.pwrite(fd, at(buf), buf.remaining(), offset);
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (!interrupted()) {
+                throw lastError("pwrite " + what + " at 0x" + Long.toHexString(offset));
+            }
+        }
+    }
+
+    /** The file's size: {@code lseek(fd, 0, SEEK_END)}. */
+    public static long seekEnd(int fd, String what) throws ErrnoException {
+        long n = LibC.lseek(fd, 0, SEEK_END);
+        if (n < 0) {
+            throw lastError("lseek " + what);
+        }
+        return n;
+    }
+
+    public static void ftruncate(int fd, long length, String what) throws ErrnoException {
+        while (LibC.ftruncate(fd, length) < 0) {
+            if (!interrupted()) {
+                throw lastError("ftruncate " + what + " to " + length);
+            }
+        }
+    }
+
+    public static void fdatasync(int fd, String what) throws ErrnoException {
+        while (LibC.fdatasync(fd) < 0) {
+            if (!interrupted()) {
+                throw lastError("fdatasync " + what);
+            }
+        }
+    }
+
+    public static void fallocate(int fd, int mode, long offset, long length, String what) throws ErrnoException {
+        while (LibC.fallocate(fd, mode, offset, length) < 0) {
+            if (!interrupted()) {
+                throw lastError("fallocate " + what + " mode " + mode + " at 0x" + Long.toHexString(offset)
+                        + " length " + length);
+            }
+        }
+    }
+
+    /** The logical sector size of a block device: {@code BLKSSZGET}. */
+    public static int blockSectorSize(int fd, String what) throws ErrnoException {
+        try (Memory m = new Memory(8)) {
+            m.clear();
+            if (LibC.ioctl(fd, BLKSSZGET, m) < 0) {
+                throw lastError("ioctl BLKSSZGET " + what);
+            }
+            return m.getInt(0);
+        }
+    }
+
+    /** The size in bytes of a block device: {@code BLKGETSIZE64}. */
+    public static long blockDeviceSize(int fd, String what) throws ErrnoException {
+        try (Memory m = new Memory(8)) {
+            m.clear();
+            if (LibC.ioctl(fd, BLKGETSIZE64, m) < 0) {
+                throw lastError("ioctl BLKGETSIZE64 " + what);
+            }
+            return m.getLong(0);
+        }
+    }
+
+    private static Memory ifreq(String ifname) throws ErrnoException {
+        byte[] n = ifname.getBytes(StandardCharsets.US_ASCII);
+        if (n.length >= IFNAMSIZ || ifname.indexOf('\0') >= 0) {
+            throw new ErrnoException(Errno.EINVAL, "interface name '" + ifname + "' longer than "
+                    + (IFNAMSIZ - 1) + " bytes or with a NUL");
+        }
+        Memory m = new Memory(IFREQ_SIZE);
+        m.clear();
+        m.write(0, n, 0, n.length);
+        return m;
+    }
+
+    private static String ifname(Memory ifr) {
+        return ifr.getString(0, StandardCharsets.US_ASCII.name());
+    }
+
+    /**
+     * {@code TUNSETIFF} on an open {@code /dev/net/tun}: attaches it to the interface {@code ifname}
+     * (created if there is none; the kernel picks a name if {@code ifname} is empty) with
+     * {@code flags}. Returns the interface's name.
+     */
+    public static String tunSetIff(int fd, String ifname, short flags) throws ErrnoException {
+        try (Memory ifr = ifreq(ifname)) {
+            ifr.setShort(IFNAMSIZ, flags);
+            if (LibC.ioctl(fd, TUNSETIFF, ifr) < 0) {
+                throw lastError("ioctl TUNSETIFF " + (ifname.isEmpty() ? "(new)" : ifname));
+            }
+            return ifname(ifr);
+        }
+    }
+
+    /** The MTU of a network interface in this process's namespace: {@code SIOCGIFMTU}. */
+    public static int interfaceMtu(String ifname) throws ErrnoException {
+        int s = socket("SIOCGIFMTU " + ifname);
+        try (Memory ifr = ifreq(ifname)) {
+            if (LibC.ioctl(s, SIOCGIFMTU, ifr) < 0) {
+                throw lastError("ioctl SIOCGIFMTU " + ifname);
+            }
+            return ifr.getInt(IFNAMSIZ);
+        } finally {
+            close(s, "socket for " + ifname);
+        }
+    }
+
+    /** The hardware address of a network interface: {@code SIOCGIFHWADDR}; six bytes. */
+    public static byte[] interfaceHardwareAddress(String ifname) throws ErrnoException {
+        int s = socket("SIOCGIFHWADDR " + ifname);
+        try (Memory ifr = ifreq(ifname)) {
+            if (LibC.ioctl(s, SIOCGIFHWADDR, ifr) < 0) {
+                throw lastError("ioctl SIOCGIFHWADDR " + ifname);
+            }
+            return ifr.getByteArray(IFNAMSIZ + 2, 6); // after sockaddr.sa_family
+        } finally {
+            close(s, "socket for " + ifname);
+        }
+    }
+
+    private static int socket(String what) throws ErrnoException {
+        int s = LibC.socket(AF_INET, SOCK_DGRAM | O_CLOEXEC, 0);
+        if (s < 0) {
+            throw lastError("socket for " + what);
+        }
+        return s;
+    }
+
+    /**
+     * {@code poll(2)} on one descriptor: the {@code revents}, or 0 on timeout or {@code EINTR}.
+     */
+    public static int poll(int fd, short events, int timeoutMillis, String what) throws ErrnoException {
+        try (Memory p = new Memory(8)) {
+            p.setInt(0, fd);
+            p.setShort(4, events);
+            p.setShort(6, (short) 0);
+            int n = LibC.poll(p, 1, timeoutMillis);
+            if (n < 0) {
+                if (interrupted()) {
+                    return 0;
+                }
+                throw lastError("poll " + what);
+            }
+            return n == 0 ? 0 : Short.toUnsignedInt(p.getShort(6));
+        }
+    }
+
+    /**
+     * A direct buffer of {@code size} bytes whose first byte is aligned to {@code alignment} (a power
+     * of two), as {@code O_DIRECT} needs. Zero-filled; freed by the garbage collector.
+     */
+    public static ByteBuffer alignedBuffer(int size, int alignment) {
+        int rounded = (size + alignment - 1) & -alignment;
+        return ByteBuffer.allocateDirect(rounded + alignment).alignedSlice(alignment).limit(size).slice();
+    }
+}
