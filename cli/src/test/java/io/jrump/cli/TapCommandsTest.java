@@ -1,0 +1,57 @@
+package io.jrump.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.jrump.net.Ipv4Address;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The parts of the TAP commands that need no TAP device: what serve may hand out, and URL parsing. */
+class TapCommandsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void serveHandsOutOnlyRegularFilesUnderItsRoot() throws Exception {
+        Path root = Files.createDirectory(tmp.resolve("www")).toRealPath();
+        Files.writeString(root.resolve("a b.txt"), "x");
+        Files.createDirectory(root.resolve("sub"));
+        Files.writeString(root.resolve("sub/f"), "y");
+        Files.writeString(tmp.resolve("secret"), "no");
+        Files.createSymbolicLink(root.resolve("out"), tmp.resolve("secret"));
+        Files.createSymbolicLink(root.resolve("in"), root.resolve("sub/f"));
+
+        assertEquals(root.resolve("a b.txt"), TapCommands.Serve.resolve(root, "/a%20b.txt"));
+        assertEquals(root.resolve("sub/f"), TapCommands.Serve.resolve(root, "/sub/f?x=1"));
+        assertEquals(root.resolve("sub/f"), TapCommands.Serve.resolve(root, "/in"), "a link that stays inside");
+        assertNull(TapCommands.Serve.resolve(root, "/../secret"));
+        assertNull(TapCommands.Serve.resolve(root, "/sub/%2e%2e/%2e%2e/secret"));
+        assertNull(TapCommands.Serve.resolve(root, "/out"), "a link that leads outside");
+        assertNull(TapCommands.Serve.resolve(root, "/sub"), "a directory");
+        assertNull(TapCommands.Serve.resolve(root, "/"));
+        assertNull(TapCommands.Serve.resolve(root, "/missing"));
+        assertNull(TapCommands.Serve.resolve(root, "/a%00b"));
+        assertNull(TapCommands.Serve.resolve(root, "/%zz"));
+    }
+
+    @Test
+    void fetchTakesHttpUrlsWithIpv4LiteralsOnly() {
+        CommandLine cl = new CommandLine(new TapCommands.Fetch());
+        TapCommands.Url u = TapCommands.Url.parse(cl, "http://198.18.0.1:8000/dir/f?q=1");
+        assertEquals(Ipv4Address.parse("198.18.0.1"), u.address());
+        assertEquals(8000, u.port());
+        assertEquals("/dir/f?q=1", u.target());
+        assertEquals("198.18.0.1:8000", u.hostHeader());
+        TapCommands.Url d = TapCommands.Url.parse(cl, "http://198.18.0.1");
+        assertEquals(80, d.port());
+        assertEquals("/", d.target());
+        assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "https://198.18.0.1/"));
+        assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "http://example.org/"));
+        assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "not a url"));
+    }
+}
