@@ -43,4 +43,14 @@ final class LibC {
     static native int poll(Pointer fds, long nfds, int timeoutMillis);
 
     static native int socket(int domain, int type, int protocol);
+
+    static native int mount(String source, String target, String fstype, long flags, String data);
+
+    static native int umount2(String target, int flags);
+
+    static native int getuid();
+
+    static native int getgid();
+
+    static native int geteuid();
 }

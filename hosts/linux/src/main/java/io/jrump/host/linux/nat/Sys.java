@@ -326,6 +326,42 @@ public final class Sys {
         }
     }
 
+    public static final long MS_RDONLY = 1;
+    public static final long MS_NOSUID = 2;
+    public static final long MS_NODEV = 4;
+    public static final int MNT_DETACH = 2;
+
+    /** {@code mount(2)}; {@code data} may be null. */
+    public static void mount(String source, String target, String fstype, long flags, String data)
+            throws ErrnoException {
+        while (LibC.mount(source, target, fstype, flags, data) < 0) {
+            if (!interrupted()) {
+                throw lastError("mount " + fstype + " " + source + " on " + target);
+            }
+        }
+    }
+
+    /** {@code umount2(2)}. */
+    public static void umount2(String target, int flags) throws ErrnoException {
+        while (LibC.umount2(target, flags) < 0) {
+            if (!interrupted()) {
+                throw lastError("umount " + target);
+            }
+        }
+    }
+
+    public static int getuid() {
+        return LibC.getuid();
+    }
+
+    public static int getgid() {
+        return LibC.getgid();
+    }
+
+    public static int geteuid() {
+        return LibC.geteuid();
+    }
+
     /**
      * A direct buffer of {@code size} bytes whose first byte is aligned to {@code alignment} (a power
      * of two), as {@code O_DIRECT} needs. Zero-filled; freed by the garbage collector.
