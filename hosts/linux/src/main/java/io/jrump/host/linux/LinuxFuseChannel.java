@@ -11,8 +11,9 @@ import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
- * A {@code /dev/fuse} connection mounted with {@code mount(2)} (root only; without root the open
- * fails with {@code EPERM}: the {@code fusermount3} helper is not used yet). Reads and writes go
+ * A {@code /dev/fuse} connection mounted with {@code mount(2)} as root, or, when that fails with
+ * {@code EPERM}, through the setuid {@code fusermount3} helper, which passes the descriptor back
+ * over a unix socket (as libfuse does). Reads and writes go
  * straight to the descriptor, through a per-thread direct buffer when the caller's is on the heap.
  * Thread-safe.
  */
@@ -34,8 +35,16 @@ final class LinuxFuseChannel implements HostFuseChannel {
         this.onClose = onClose;
     }
 
+    /** How to mount: {@code mount(2)} (falling back to fusermount3 on EPERM), or fusermount3 only. */
+    enum Via { AUTO, FUSERMOUNT }
+
     static LinuxFuseChannel open(String mountpoint, String fsName, boolean readOnly, boolean allowOther,
             Consumer<Object> onClose) throws ErrnoException {
+        return open(mountpoint, fsName, readOnly, allowOther, onClose, Via.AUTO);
+    }
+
+    static LinuxFuseChannel open(String mountpoint, String fsName, boolean readOnly, boolean allowOther,
+            Consumer<Object> onClose, Via via) throws ErrnoException {
         if (mountpoint.isEmpty() || mountpoint.indexOf('\0') >= 0 || fsName.indexOf('\0') >= 0
                 || fsName.indexOf(',') >= 0) {
             throw new ErrnoException(Errno.EINVAL, "FUSE mount: malformed mountpoint or name '"
@@ -49,6 +58,9 @@ final class LinuxFuseChannel implements HostFuseChannel {
             throw new ErrnoException(Errno.ENOTDIR, "FUSE mount on " + mountpoint);
         }
         String target = dir.toString();
+        if (via == Via.FUSERMOUNT) {
+            return new LinuxFuseChannel(target, fusermount(target, fsName, readOnly, allowOther), onClose);
+        }
         int fd = Sys.open(DEV_FUSE, Sys.O_RDWR | Sys.O_CLOEXEC, 0);
         try {
             String data = "fd=" + fd + ",rootmode=40000,user_id=" + Sys.getuid() + ",group_id=" + Sys.getgid()
@@ -65,17 +77,70 @@ final class LinuxFuseChannel implements HostFuseChannel {
                     Sys.mount(fsName.isEmpty() ? "jrump" : fsName, target, "fuse", flags, data);
                 }
             } catch (ErrnoException e) {
-                if (e.errno() == Errno.EPERM) {
-                    throw new ErrnoException(Errno.EPERM, e.getMessage() + "; mounting FUSE needs root (uid "
-                            + Sys.geteuid() + "): mounting through fusermount3 is not supported yet");
+                if (e.errno() != Errno.EPERM) {
+                    throw e;
                 }
-                throw e;
+                Sys.close(fd, DEV_FUSE);
+                fd = -1;
+                int passed;
+                try {
+                    passed = fusermount(target, fsName, readOnly, allowOther);
+                } catch (ErrnoException f) {
+                    throw new ErrnoException(Errno.EPERM, e.getMessage() + " (uid " + Sys.geteuid()
+                            + ", not root), and fusermount3 failed: " + f.getMessage());
+                }
+                return new LinuxFuseChannel(target, passed, onClose);
             }
         } catch (ErrnoException | RuntimeException e) {
-            Sys.close(fd, DEV_FUSE);
+            if (fd >= 0) {
+                Sys.close(fd, DEV_FUSE);
+            }
             throw e;
         }
         return new LinuxFuseChannel(target, fd, onClose);
+    }
+
+    /**
+     * Mounts through the setuid helper, as libfuse does: {@code fusermount3 -o OPTS -- MOUNTPOINT}
+     * with {@code _FUSE_COMMFD} naming one end of a unix socket pair, over which it passes back
+     * the {@code /dev/fuse} descriptor it mounted. Returns that descriptor.
+     */
+    static int fusermount(String target, String fsName, boolean readOnly, boolean allowOther) throws ErrnoException {
+        int[] sv = Sys.unixSocketPair("fusermount3");
+        try {
+            int childFd = sv[1] == 3 ? 4 : 3;
+            String opts = (readOnly ? "ro" : "rw") + ",nosuid,nodev,default_permissions,fsname="
+                    + (fsName.isEmpty() ? "jrump" : fsName) + ",subtype=jrump" + (allowOther ? ",allow_other" : "");
+            java.util.List<String> env = new java.util.ArrayList<>();
+            System.getenv().forEach((k, v) -> {
+                if (!k.equals("_FUSE_COMMFD")) {
+                    env.add(k + "=" + v);
+                }
+            });
+            env.add("_FUSE_COMMFD=" + childFd);
+            int status;
+            try {
+                status = Sys.spawnAndWait(new String[] {"fusermount3", "-o", opts, "--", target},
+                        env.toArray(String[]::new), sv[1], childFd);
+            } catch (ErrnoException e) {
+                throw new ErrnoException(e.errno(), e.getMessage() + " (is fusermount3 installed?)");
+            }
+            if (status != 0) {
+                throw new ErrnoException(Errno.EPERM, "fusermount3 -o " + opts + " -- " + target + ": exit " + status);
+            }
+            Sys.close(sv[1], "fusermount3 socket");
+            sv[1] = -1;
+            int fd = Sys.receiveDescriptor(sv[0], "fusermount3");
+            if (fd < 0) {
+                throw new ErrnoException(Errno.EIO, "fusermount3 passed no /dev/fuse descriptor for " + target);
+            }
+            return fd;
+        } finally {
+            Sys.close(sv[0], "fusermount3 socket");
+            if (sv[1] >= 0) {
+                Sys.close(sv[1], "fusermount3 socket");
+            }
+        }
     }
 
     @Override
@@ -146,9 +211,27 @@ final class LinuxFuseChannel implements HostFuseChannel {
         try {
             Sys.umount2(mountpoint, Sys.MNT_DETACH);
         } catch (ErrnoException e) {
-            if (e.errno() != Errno.EINVAL && e.errno() != Errno.ENOENT) {
+            if (e.errno() == Errno.EPERM) {
+                fusermountUnmount();
+            } else if (e.errno() != Errno.EINVAL && e.errno() != Errno.ENOENT) {
                 throw e; // EINVAL: not a mount point any more (unmounted by someone else)
             }
+        }
+    }
+
+    /** Without root: {@code fusermount3 -u -z MOUNTPOINT}. */
+    private void fusermountUnmount() throws ErrnoException {
+        try {
+            Process p = new ProcessBuilder("fusermount3", "-u", "-z", mountpoint).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0) {
+                throw new ErrnoException(Errno.EPERM, "fusermount3 -u -z " + mountpoint + ": " + out);
+            }
+        } catch (java.io.IOException e) {
+            throw new ErrnoException(Errno.EPERM, "umount " + mountpoint + ": not root, and no fusermount3: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ErrnoException(Errno.EINTR, "fusermount3 -u " + mountpoint);
         }
     }
 

@@ -44,8 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Block {@code direct:PATH}: the regular file or block device {@code PATH} opened with
  *       {@code O_DIRECT}; a {@code PATH} that is a block device, without the prefix: that device
  *       through the page cache ({@link LinuxBlockDevice}). Any other name goes to the JVM host.
- *   <li>FUSE channels ({@link #fuse()}): {@code /dev/fuse} mounted with {@code mount(2)} as root
- *       ({@link LinuxFuseChannel}).
+ *   <li>FUSE channels ({@link #fuse()}): {@code /dev/fuse} mounted with {@code mount(2)} as root,
+ *       else through {@code fusermount3} ({@link LinuxFuseChannel}).
  * </ul>
  *
  * <p>One instance serves one kernel. Thread-safe.

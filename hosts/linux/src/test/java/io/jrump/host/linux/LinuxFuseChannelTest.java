@@ -85,6 +85,29 @@ class LinuxFuseChannelTest {
         ch.close();
     }
 
+    /** The non-root path, forced: fusermount3 mounts and passes the descriptor back. */
+    @Test
+    void mountThroughFusermount3() throws Exception {
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        HostFuseChannel ch = LinuxFuseChannel.open(mnt.toString(), "fm-src", false, false, d -> { },
+                LinuxFuseChannel.Via.FUSERMOUNT);
+        try {
+            String line = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .filter(l -> l.contains(" " + mnt + " ")).findFirst().orElseThrow();
+            assertTrue(line.contains("fuse.jrump") && line.contains("fm-src"), line);
+            ByteBuffer buf = ByteBuffer.allocateDirect(132 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+            int n = ch.read(buf);
+            assertEquals(FUSE_INIT, buf.getInt(4), "the first request is INIT");
+            assertEquals(n, buf.getInt(0));
+            ch.unmount();
+            assertFalse(mounted(mnt));
+            ErrnoException e = assertThrows(ErrnoException.class, () -> ch.read(buf.clear()));
+            assertEquals(Errno.ENODEV, e.errno());
+        } finally {
+            ch.close();
+        }
+    }
+
     @Test
     void readOnlyMountIsReadOnly() throws Exception {
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
