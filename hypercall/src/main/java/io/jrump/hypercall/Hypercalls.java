@@ -63,6 +63,15 @@ public interface Hypercalls extends AutoCloseable {
     }
 
     /**
+     * FUSE channels, if this host can mount them (the Linux host can); empty by default. A default
+     * method, so hosts that offer none need no change: the contract version stays 2. Equivalent to
+     * {@code optional(FuseChannels.class)}.
+     */
+    default Optional<FuseChannels> fuse() {
+        return optional(FuseChannels.class);
+    }
+
+    /**
      * Releases the host: closes every device opened through it, stops its event loop and drops
      * tasks not yet run. Idempotent. After it, calls fail with {@link Errno#ESHUTDOWN} (device
      * opens) or {@link IllegalStateException} (scheduling). May be called from the event loop,

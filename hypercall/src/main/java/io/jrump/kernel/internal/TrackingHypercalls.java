@@ -148,6 +148,11 @@ public final class TrackingHypercalls implements Hypercalls {
         return host.optional(group);
     }
 
+    @Override
+    public Optional<io.jrump.hypercall.FuseChannels> fuse() {
+        return host.fuse();
+    }
+
     /** Components do not close the host; the kernel does. This closes their devices only. */
     @Override
     public void close() {

@@ -1,6 +1,7 @@
 package io.jrump.fs.fuse;
 
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostFuseChannel;
 import java.nio.ByteBuffer;
 
 /**
@@ -25,4 +26,27 @@ public interface FuseChannel {
      *     server), {@code ENODEV} once unmounted
      */
     void write(ByteBuffer reply) throws ErrnoException;
+
+    /**
+     * The channel of a host's FUSE mount ({@code Hypercalls.fuse()}): reads and writes go straight
+     * to it. Unmounting and closing stay with the caller, who owns {@code host}.
+     */
+    static FuseChannel of(HostFuseChannel host) {
+        return new FuseChannel() {
+            @Override
+            public int read(ByteBuffer into) throws ErrnoException {
+                return host.read(into);
+            }
+
+            @Override
+            public void write(ByteBuffer reply) throws ErrnoException {
+                host.write(reply);
+            }
+
+            @Override
+            public String toString() {
+                return "FuseChannel[" + host + "]";
+            }
+        };
+    }
 }

@@ -5,7 +5,9 @@ import io.jrump.host.linux.nat.Sys;
 import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.FuseChannels;
 import io.jrump.hypercall.HostBlockDevice;
+import io.jrump.hypercall.HostFuseChannel;
 import io.jrump.hypercall.HostClock;
 import io.jrump.hypercall.HostConsole;
 import io.jrump.hypercall.HostNic;
@@ -42,6 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Block {@code direct:PATH}: the regular file or block device {@code PATH} opened with
  *       {@code O_DIRECT}; a {@code PATH} that is a block device, without the prefix: that device
  *       through the page cache ({@link LinuxBlockDevice}). Any other name goes to the JVM host.
+ *   <li>FUSE channels ({@link #fuse()}): {@code /dev/fuse} mounted with {@code mount(2)} as root,
+ *       else through {@code fusermount3} ({@link LinuxFuseChannel}).
  * </ul>
  *
  * <p>One instance serves one kernel. Thread-safe.
@@ -231,6 +235,32 @@ public final class LinuxHost implements Hypercalls {
         };
     }
 
+    /**
+     * FUSE channels ({@link LinuxFuseChannel}): {@code /dev/fuse} mounted with {@code mount(2)},
+     * which needs root.
+     */
+    @Override
+    public Optional<FuseChannels> fuse() {
+        return Optional.of((mountpoint, fsName, readOnly, allowOther) -> {
+            checkOpen();
+            LinuxFuseChannel ch = LinuxFuseChannel.open(mountpoint, fsName, readOnly, allowOther, this::unregister);
+            try {
+                return register(ch);
+            } catch (ErrnoException e) {
+                ch.close();
+                throw e;
+            }
+        });
+    }
+
+    @Override
+    public <T> Optional<T> optional(Class<T> group) {
+        if (group == FuseChannels.class) {
+            return fuse().map(group::cast);
+        }
+        return Optional.empty();
+    }
+
     private synchronized <T> T register(T device) throws ErrnoException {
         if (closed) {
             if (device instanceof HostBlockDevice b) {
@@ -267,6 +297,8 @@ public final class LinuxHost implements Hypercalls {
                 b.close();
             } else if (d instanceof HostNic n) {
                 n.close();
+            } else if (d instanceof HostFuseChannel f) {
+                f.close();
             }
         }
         io.shutdown();

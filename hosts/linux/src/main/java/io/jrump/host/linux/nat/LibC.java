@@ -43,4 +43,28 @@ final class LibC {
     static native int poll(Pointer fds, long nfds, int timeoutMillis);
 
     static native int socket(int domain, int type, int protocol);
+
+    static native int mount(String source, String target, String fstype, long flags, String data);
+
+    static native int umount2(String target, int flags);
+
+    static native int getuid();
+
+    static native int getgid();
+
+    static native int geteuid();
+
+    static native int socketpair(int domain, int type, int protocol, int[] sv);
+
+    static native long recvmsg(int fd, Pointer msg, int flags);
+
+    static native int posix_spawn_file_actions_init(Pointer actions);
+
+    static native int posix_spawn_file_actions_adddup2(Pointer actions, int fd, int newfd);
+
+    static native int posix_spawn_file_actions_destroy(Pointer actions);
+
+    static native int posix_spawnp(int[] pid, String file, Pointer actions, Pointer attrp, Pointer argv, Pointer envp);
+
+    static native int waitpid(int pid, int[] status, int options);
 }

@@ -326,6 +326,125 @@ public final class Sys {
         }
     }
 
+    public static final long MS_RDONLY = 1;
+    public static final long MS_NOSUID = 2;
+    public static final long MS_NODEV = 4;
+    public static final int MNT_DETACH = 2;
+
+    /** {@code mount(2)}; {@code data} may be null. */
+    public static void mount(String source, String target, String fstype, long flags, String data)
+            throws ErrnoException {
+        while (LibC.mount(source, target, fstype, flags, data) < 0) {
+            if (!interrupted()) {
+                throw lastError("mount " + fstype + " " + source + " on " + target);
+            }
+        }
+    }
+
+    /** {@code umount2(2)}. */
+    public static void umount2(String target, int flags) throws ErrnoException {
+        while (LibC.umount2(target, flags) < 0) {
+            if (!interrupted()) {
+                throw lastError("umount " + target);
+            }
+        }
+    }
+
+    private static final int AF_UNIX = 1;
+    private static final int SOCK_STREAM = 1;
+    private static final int SOL_SOCKET = 1;
+    private static final int SCM_RIGHTS = 1;
+
+    /** {@code socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC)}: two connected descriptors. */
+    public static int[] unixSocketPair(String what) throws ErrnoException {
+        int[] sv = new int[2];
+        if (LibC.socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, sv) < 0) {
+            throw lastError("socketpair for " + what);
+        }
+        return sv;
+    }
+
+    /**
+     * Receives one descriptor passed with {@code SCM_RIGHTS} on the unix socket {@code fd} (and the
+     * byte that carries it); -1 if the peer closed without sending one.
+     */
+    public static int receiveDescriptor(int fd, String what) throws ErrnoException {
+        try (Memory msg = new Memory(56); Memory iov = new Memory(16); Memory data = new Memory(8);
+                Memory control = new Memory(64)) {
+            msg.clear();
+            control.clear();
+            iov.setPointer(0, data);
+            iov.setLong(8, 1);
+            msg.setPointer(16, iov);
+            msg.setLong(24, 1);
+            msg.setPointer(32, control);
+            msg.setLong(40, 24); // CMSG_SPACE(sizeof(int))
+            long n;
+            while ((n = LibC.recvmsg(fd, msg, 0x40000000)) < 0) { // MSG_CMSG_CLOEXEC
+                if (!interrupted()) {
+                    throw lastError("recvmsg for " + what);
+                }
+            }
+            if (n == 0 || msg.getLong(40) < 20) {
+                return -1;
+            }
+            if (control.getInt(8) != SOL_SOCKET || control.getInt(12) != SCM_RIGHTS) {
+                return -1;
+            }
+            return control.getInt(16);
+        }
+    }
+
+    /**
+     * Runs {@code argv} (looked up on PATH) with the environment {@code env} ("NAME=value"), the
+     * descriptor {@code passFd} made the child's {@code childFd}, stdin/stdout/stderr inherited;
+     * waits for it and returns its exit status (128 + signal if killed).
+     */
+    public static int spawnAndWait(String[] argv, String[] env, int passFd, int childFd) throws ErrnoException {
+        try (Memory actions = new Memory(256)) {
+            actions.clear();
+            int r = LibC.posix_spawn_file_actions_init(actions);
+            if (r != 0) {
+                throw new ErrnoException(Errno.isKnown(r) ? Errno.ofNumber(r) : Errno.EIO, "posix_spawn_file_actions_init");
+            }
+            try {
+                r = LibC.posix_spawn_file_actions_adddup2(actions, passFd, childFd);
+                if (r != 0) {
+                    throw new ErrnoException(Errno.isKnown(r) ? Errno.ofNumber(r) : Errno.EIO, "posix_spawn dup2");
+                }
+                int[] pid = new int[1];
+                com.sun.jna.StringArray a = new com.sun.jna.StringArray(argv);
+                com.sun.jna.StringArray e = new com.sun.jna.StringArray(env);
+                r = LibC.posix_spawnp(pid, argv[0], actions, null, a, e);
+                if (r != 0) {
+                    throw new ErrnoException(Errno.isKnown(r) ? Errno.ofNumber(r) : Errno.EIO, "spawn " + argv[0]);
+                }
+                int[] status = new int[1];
+                while (LibC.waitpid(pid[0], status, 0) < 0) {
+                    if (!interrupted()) {
+                        throw lastError("waitpid " + argv[0]);
+                    }
+                }
+                int st = status[0];
+                return (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f);
+            } finally {
+                LibC.posix_spawn_file_actions_destroy(actions);
+            }
+        }
+    }
+
+    public static int getuid() {
+        return LibC.getuid();
+    }
+
+    public static int getgid() {
+        return LibC.getgid();
+    }
+
+    public static int geteuid() {
+        return LibC.geteuid();
+    }
+
     /**
      * A direct buffer of {@code size} bytes whose first byte is aligned to {@code alignment} (a power
      * of two), as {@code O_DIRECT} needs. Zero-filled; freed by the garbage collector.

@@ -1,0 +1,299 @@
+package io.jrump.cli;
+
+import io.jrump.fs.Mounts;
+import io.jrump.fs.fuse.FuseChannel;
+import io.jrump.fs.fuse.FuseDispatcher;
+import io.jrump.fs.fuse.FuseServer;
+import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.host.linux.LinuxHost;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.FuseChannels;
+import io.jrump.hypercall.HostFuseChannel;
+import io.jrump.kernel.RumpKernel;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code rump mount} and {@code rump umount}: an image's filesystem through the kernel's FUSE driver. */
+final class MountCommand {
+    private MountCommand() {
+    }
+
+    /** Whether {@code mountpoint} (absolute, normalized) is a mount point now, per /proc/self/mountinfo. */
+    static boolean isMounted(Path mountpoint) {
+        String want = escape(mountpoint.toString());
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
+                String[] f = line.split(" ");
+                if (f.length > 4 && f[4].equals(want)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    /** Octal escapes of mountinfo: space, tab, newline, backslash. */
+    private static String escape(String path) {
+        return path.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011").replace("\n", "\\012");
+    }
+
+    static Path absolute(String path) {
+        return Path.of(path).toAbsolutePath().normalize();
+    }
+
+    @Command(name = "mount", description = {
+        "Mount an image's ext2/3/4 filesystem on a directory through the kernel's FUSE driver (Linux, root).",
+        "Without --foreground the serving process goes to the background once the mount is up; "
+            + "'rump umount' (or umount/fusermount3 -u) ends it, leaving the filesystem cleanly unmounted."})
+    static final class Mount implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "IMG[:PART]", description = "Image (raw or qcow2), or a partition of it.")
+        String location;
+
+        @Parameters(index = "1", paramLabel = "MOUNTPOINT", description = "An existing directory.")
+        String mountpoint;
+
+        @Option(names = "-o", paramLabel = "OPTS", split = ",",
+                description = "Mount options: ro, rw (default), allow_other.")
+        List<String> options = new ArrayList<>();
+
+        @Option(names = {"-f", "--foreground"}, description = "Serve in this process until unmounted.")
+        boolean foreground;
+
+        @Option(names = "--threads", paramLabel = "N", defaultValue = "4",
+                description = "Worker threads serving FUSE requests (default ${DEFAULT-VALUE}).")
+        int threads;
+
+        @Option(names = "--log", paramLabel = "FILE",
+                description = "Where the background process writes its output (default: a file in the temporary directory).")
+        Path log;
+
+        @Override
+        public Integer call() throws Exception {
+            boolean readOnly = false;
+            boolean allowOther = false;
+            for (String o : options) {
+                switch (o.trim()) {
+                    case "ro" -> readOnly = true;
+                    case "rw" -> readOnly = false;
+                    case "allow_other" -> allowOther = true;
+                    case "" -> { }
+                    default -> throw new ParameterException(spec.commandLine(), "unknown mount option '" + o + "'");
+                }
+            }
+            if (threads < 1 || threads > 256) {
+                throw new ParameterException(spec.commandLine(), "--threads must be 1 to 256, not " + threads);
+            }
+            Path mnt = absolute(mountpoint);
+            if (!Files.exists(mnt)) {
+                throw new ErrnoException(Errno.ENOENT, "mount point " + mountpoint);
+            }
+            if (!Files.isDirectory(mnt)) {
+                throw new ErrnoException(Errno.ENOTDIR, "mount point " + mountpoint);
+            }
+            FsCommand.Location loc = FsCommand.Location.parse(spec, FsCommand.wholeFilesystem(location));
+            if (!loc.path().equals("/")) {
+                throw new ParameterException(spec.commandLine(), "'" + location + "' is not IMG[:PART]");
+            }
+            if (!foreground) {
+                return background(mnt, readOnly, allowOther);
+            }
+            return serve(loc, mnt, readOnly, allowOther);
+        }
+
+        private int serve(FsCommand.Location loc, Path mnt, boolean readOnly, boolean allowOther) throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            RumpKernel kernel = RumpKernel.boot(LinuxHost.create("rump-mount"));
+            try {
+                FuseChannels fuse = kernel.host().fuse()
+                        .orElseThrow(() -> new ErrnoException(Errno.ENOSYS, "this host cannot mount FUSE"));
+                FileSystemOps fs = Mounts.openImage(kernel.host(), loc.image(),
+                        Mounts.Options.defaults().withPartition(loc.partition()).withReadOnly(readOnly));
+                boolean fsClosed = false;
+                try {
+                    String source = "rump:" + absolute(loc.image()) + (loc.partition() == null ? "" : ":" + loc.partition());
+                    HostFuseChannel channel = fuse.open(mnt.toString(), source.replace(",", "_"), readOnly, allowOther);
+                    CountDownLatch cleanedUp = new CountDownLatch(1);
+                    Thread hook = new Thread(() -> {
+                        try {
+                            channel.unmount();
+                            cleanedUp.await(30, TimeUnit.SECONDS);
+                        } catch (ErrnoException | InterruptedException e) {
+                            // exiting anyway
+                        }
+                    }, "rump-mount-shutdown");
+                    Runtime.getRuntime().addShutdownHook(hook);
+                    AtomicInteger index = new AtomicInteger();
+                    ExecutorService workers = Executors.newFixedThreadPool(threads, r -> {
+                        Thread t = new Thread(r, "rump-fuse-" + index.incrementAndGet());
+                        t.setDaemon(true);
+                        return t;
+                    });
+                    try {
+                        FuseServer server = new FuseServer(FuseChannel.of(channel),
+                                new FuseDispatcher(fs, kernel.host().clock()::wallNanos));
+                        CompletableFuture<Void> done = server.start(workers, threads);
+                        out.printf("%s mounted on %s (%s, %d threads)%n", location, mnt, readOnly ? "ro" : "rw", threads);
+                        out.flush();
+                        try {
+                            done.get();
+                        } catch (ExecutionException e) {
+                            channel.unmount();
+                            throw e.getCause() instanceof Exception c ? c : e;
+                        }
+                    } finally {
+                        workers.shutdown();
+                        workers.awaitTermination(10, TimeUnit.SECONDS);
+                        channel.close();
+                        fs.close();
+                        fsClosed = true;
+                        cleanedUp.countDown();
+                        try {
+                            Runtime.getRuntime().removeShutdownHook(hook);
+                        } catch (IllegalStateException e) {
+                            // shutting down
+                        }
+                    }
+                    out.printf("%s unmounted from %s%n", location, mnt);
+                    return 0;
+                } finally {
+                    if (!fsClosed) {
+                        fs.close();
+                    }
+                }
+            } finally {
+                kernel.close();
+            }
+        }
+
+        /** Runs this command again with --foreground as a background process; returns once it has mounted. */
+        private int background(Path mnt, boolean readOnly, boolean allowOther) throws Exception {
+            String java = ProcessHandle.current().info().command()
+                    .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                    Rump.class.getName(), "mount", location, mnt.toString(), "--foreground", "--threads",
+                    Integer.toString(threads)));
+            List<String> o = new ArrayList<>();
+            o.add(readOnly ? "ro" : "rw");
+            if (allowOther) {
+                o.add("allow_other");
+            }
+            cmd.add("-o");
+            cmd.add(String.join(",", o));
+            Path logFile = log != null ? log
+                    : Path.of(System.getProperty("java.io.tmpdir"), "rump-mount-" + ProcessHandle.current().pid() + "-"
+                            + System.nanoTime() + ".log");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline) {
+                if (isMounted(mnt)) {
+                    spec.commandLine().getOut().printf("%s mounted on %s by process %d (log: %s)%n", location, mnt,
+                            p.pid(), logFile);
+                    return 0;
+                }
+                if (p.waitFor(50, TimeUnit.MILLISECONDS)) {
+                    String text = Files.exists(logFile) ? Files.readString(logFile).strip() : "";
+                    spec.commandLine().getErr().println(text.isEmpty() ? "rump: mount failed (exit " + p.exitValue() + ")" : text);
+                    return p.exitValue() == 0 ? 1 : p.exitValue();
+                }
+            }
+            p.destroy();
+            throw new ErrnoException(Errno.ETIMEDOUT, "mount on " + mnt + " did not appear; see " + logFile);
+        }
+    }
+
+    @Command(name = "umount", description = "Unmount a 'rump mount' and wait for its serving process to finish.")
+    static final class Umount implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "MOUNTPOINT", description = "Where the image is mounted.")
+        String mountpoint;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
+                description = "How long to wait for the serving process (default ${DEFAULT-VALUE}).")
+        int timeoutSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            Path mnt = absolute(mountpoint);
+            if (!isMounted(mnt)) {
+                throw new ErrnoException(Errno.EINVAL, mountpoint + ": not mounted");
+            }
+            List<ProcessHandle> servers = servers(mnt);
+            boolean root = "root".equals(System.getProperty("user.name"));
+            List<String> cmd = root ? List.of("umount", mnt.toString()) : List.of("fusermount3", "-u", mnt.toString());
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0) {
+                throw new IOException(String.join(" ", cmd) + " failed: " + text);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+            for (ProcessHandle h : servers) {
+                long left = deadline - System.nanoTime();
+                try {
+                    h.onExit().get(Math.max(0, left), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new ErrnoException(Errno.ETIMEDOUT, "process " + h.pid() + " serving " + mnt + " still running");
+                }
+            }
+            return 0;
+        }
+
+        /** The other processes running 'rump mount ... MOUNTPOINT --foreground'. */
+        private static List<ProcessHandle> servers(Path mnt) {
+            long self = ProcessHandle.current().pid();
+            List<ProcessHandle> found = new ArrayList<>();
+            try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+                for (Path d : (Iterable<Path>) procs::iterator) {
+                    String name = d.getFileName().toString();
+                    if (!name.chars().allMatch(Character::isDigit) || Long.parseLong(name) == self) {
+                        continue;
+                    }
+                    List<String> args;
+                    try {
+                        args = List.of(new String(Files.readAllBytes(d.resolve("cmdline")), StandardCharsets.UTF_8).split("\0"));
+                    } catch (IOException e) {
+                        continue;
+                    }
+                    if (args.contains(Rump.class.getName()) && args.contains("mount") && args.contains("--foreground")
+                            && args.contains(mnt.toString())) {
+                        Optional<ProcessHandle> h = ProcessHandle.of(Long.parseLong(name));
+                        h.ifPresent(found::add);
+                    }
+                }
+            } catch (IOException e) {
+                return found;
+            }
+            return found;
+        }
+    }
+}

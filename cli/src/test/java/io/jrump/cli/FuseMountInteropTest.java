@@ -1,0 +1,269 @@
+package io.jrump.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code rump mount} against the Linux kernel's FUSE driver and e2fsprogs: an image made by
+ * {@code mke2fs -t ext4 -d SRC}, mounted with {@code rump mount --foreground} (in this JVM, on a
+ * background thread), read with {@code diff -r}, written with cp, mkdir, rm, mv and shell
+ * appends, unmounted with {@code rump umount}; then {@code e2fsck -fn} is clean and
+ * {@code debugfs} reads the changes. Needs root and {@code /dev/fuse}: without them it fails.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class FuseMountInteropTest {
+    @TempDir
+    Path dir;
+
+    private Path src;
+    private Path img;
+    private Path mnt;
+    private final List<Path> mounts = new ArrayList<>();
+
+    record Tool(int exit, String out) {
+    }
+
+    private static Tool tool(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getInputStream().readAllBytes();
+            } catch (java.io.IOException e) {
+                return new byte[0];
+            }
+        });
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("timed out: " + String.join(" ", cmd));
+        }
+        return new Tool(p.exitValue(), new String(out.get(), StandardCharsets.UTF_8));
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Tool t = tool(cmd);
+        assertEquals(0, t.exit(), String.join(" ", cmd) + "\n" + t.out());
+        return t.out();
+    }
+
+    /** debugfs's stdout only. */
+    private static String debugfs(Path img, String request) throws Exception {
+        Process p = new ProcessBuilder("debugfs", "-R", request, img.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor());
+        return out;
+    }
+
+    @BeforeEach
+    void image() throws Exception {
+        assertTrue(Files.exists(Path.of("/dev/fuse")), "/dev/fuse is missing: these tests need the FUSE driver");
+        assertEquals("root", System.getProperty("user.name"), "these tests mount with mount(2) and need root");
+        src = dir.resolve("src");
+        Files.createDirectories(src.resolve("sub/deeper"));
+        Files.writeString(src.resolve("hello.txt"), "hello, fuse\n");
+        Files.writeString(src.resolve("sub/notes.md"), "# notes\n".repeat(100));
+        byte[] big = new byte[300_000];
+        new java.util.Random(7).nextBytes(big);
+        Files.write(src.resolve("sub/deeper/big.bin"), big);
+        Files.createSymbolicLink(src.resolve("link"), Path.of("sub/notes.md"));
+        img = dir.resolve("disk.img");
+        run("mke2fs", "-q", "-F", "-t", "ext4", "-d", src.toString(), img.toString(), "64M");
+        mnt = dir.resolve("mnt");
+        Files.createDirectories(mnt);
+    }
+
+    @AfterEach
+    void unmountLeftovers() throws Exception {
+        for (Path m : mounts) {
+            if (MountCommand.isMounted(m.toAbsolutePath().normalize())) {
+                tool("umount", "-l", m.toString());
+            }
+        }
+    }
+
+    /** Starts 'rump mount IMG MNT --foreground ARGS' on a thread and waits for the mount. */
+    private CompletableFuture<RumpRun> mount(String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of("mount", img.toString(), mnt.toString(), "--foreground"));
+        args.addAll(Arrays.asList(extra));
+        mounts.add(mnt);
+        CompletableFuture<RumpRun> run = CompletableFuture.supplyAsync(() -> {
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            int code = Rump.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
+            return new RumpRun(code, out.toString(), err.toString());
+        }, r -> {
+            Thread t = new Thread(r, "rump-mount-test");
+            t.setDaemon(true);
+            t.start();
+        });
+        Path abs = mnt.toAbsolutePath().normalize();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!MountCommand.isMounted(abs)) {
+            if (run.isDone()) {
+                fail("rump mount ended before mounting: " + run.get().all());
+            }
+            if (System.nanoTime() > deadline) {
+                fail("no mount on " + abs + " after 30 s");
+            }
+            Thread.sleep(20);
+        }
+        return run;
+    }
+
+    private void umountAndCheck(CompletableFuture<RumpRun> served) throws Exception {
+        RumpRun.expect(0, "umount", mnt.toString());
+        RumpRun r = served.get(60, TimeUnit.SECONDS);
+        assertEquals(0, r.code(), r.all());
+        assertFalse(MountCommand.isMounted(mnt.toAbsolutePath().normalize()));
+        Tool fsck = tool("e2fsck", "-fn", img.toString());
+        assertEquals(0, fsck.exit(), "e2fsck -fn\n" + fsck.out());
+    }
+
+    @Test
+    void readsTreeWritesThroughMountAndLeavesCleanImage() throws Exception {
+        CompletableFuture<RumpRun> served = mount();
+        assertTrue(Files.readString(Path.of("/proc/mounts")).contains(mnt.toAbsolutePath().normalize().toString()));
+        run("diff", "-r", "--no-dereference", "-x", "lost+found", src.toString(), mnt.toString());
+        assertEquals("sub/notes.md", run("readlink", mnt.resolve("link").toString()).strip());
+
+        Path m = mnt;
+        run("cp", src.resolve("sub/deeper/big.bin").toString(), m.resolve("copy.bin").toString());
+        run("mkdir", "-p", m.resolve("new/dir").toString());
+        run("sh", "-c", "echo made >" + m.resolve("new/dir/file.txt"));
+        run("rm", m.resolve("hello.txt").toString());
+        run("mv", m.resolve("sub/notes.md").toString(), m.resolve("new/moved.md").toString());
+        run("sh", "-c", "echo x >> " + m.resolve("new/moved.md"));
+        run("cmp", src.resolve("sub/deeper/big.bin").toString(), m.resolve("copy.bin").toString());
+        assertEquals("# notes\n".repeat(100) + "x\n", Files.readString(m.resolve("new/moved.md")));
+        assertFalse(Files.exists(m.resolve("hello.txt")));
+
+        umountAndCheck(served);
+
+        assertEquals("made\n", debugfs(img, "cat /new/dir/file.txt"));
+        assertEquals("# notes\n".repeat(100) + "x\n", debugfs(img, "cat /new/moved.md"));
+        Path back = dir.resolve("back.bin");
+        run("debugfs", "-R", "dump /copy.bin " + back, img.toString());
+        assertEquals(-1, Files.mismatch(src.resolve("sub/deeper/big.bin"), back));
+        assertTrue(debugfs(img, "ls -l /").contains("link"));
+        assertFalse(debugfs(img, "ls /").contains("hello.txt"));
+        assertFalse(debugfs(img, "ls /sub").contains("notes.md"));
+    }
+
+    @Test
+    void concurrentWritersAndReaders() throws Exception {
+        CompletableFuture<RumpRun> served = mount("--threads", "4");
+        int workers = 4;
+        int files = 10;
+        ExecutorService pool = Executors.newFixedThreadPool(workers);
+        try {
+            List<Future<?>> all = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                int id = w;
+                all.add(pool.submit(() -> {
+                    Path d = mnt.resolve("w" + id);
+                    Files.createDirectory(d);
+                    java.util.Random rnd = new java.util.Random(id);
+                    for (int i = 0; i < files; i++) {
+                        byte[] data = new byte[1000 + rnd.nextInt(200_000)];
+                        rnd.nextBytes(data);
+                        Path f = d.resolve("f" + i);
+                        Files.write(f, data);
+                        byte[] back = Files.readAllBytes(f);
+                        if (!Arrays.equals(data, back)) {
+                            throw new AssertionError(f + " read back differently");
+                        }
+                        // readers of the shared tree at the same time
+                        if (!Files.readString(mnt.resolve("hello.txt")).equals("hello, fuse\n")) {
+                            throw new AssertionError("hello.txt changed");
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : all) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        umountAndCheck(served);
+        for (int w = 0; w < workers; w++) {
+            String ls = debugfs(img, "ls /w" + w);
+            for (int i = 0; i < files; i++) {
+                assertTrue(ls.contains("f" + i), "/w" + w + "/f" + i + " missing: " + ls);
+            }
+        }
+    }
+
+    @Test
+    void readOnlyMountRefusesWrites() throws Exception {
+        CompletableFuture<RumpRun> served = mount("-o", "ro");
+        run("diff", "-r", "--no-dereference", "-x", "lost+found", src.toString(), mnt.toString());
+        Tool t = tool("sh", "-c", "echo x > " + mnt.resolve("new.txt"));
+        assertTrue(t.exit() != 0 && t.out().contains("Read-only"), t.out());
+        umountAndCheck(served);
+    }
+
+    /** The background process's pid, from 'rump mount' without --foreground. */
+    private long mountInBackground() throws Exception {
+        mounts.add(mnt);
+        Path log = dir.resolve("mount.log");
+        RumpRun r = RumpRun.expect(0, "mount", img.toString(), mnt.toString(), "--log", log.toString());
+        assertTrue(MountCommand.isMounted(mnt.toAbsolutePath().normalize()), r.all());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("by process (\\d+)").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void backgroundMountEndsWithUmount() throws Exception {
+        long pid = mountInBackground();
+        ProcessHandle server = ProcessHandle.of(pid).orElseThrow();
+        run("diff", "-r", "--no-dereference", "-x", "lost+found", src.toString(), mnt.toString());
+        run("sh", "-c", "echo background >> " + mnt.resolve("hello.txt"));
+        RumpRun.expect(0, "umount", mnt.toString());
+        assertFalse(server.isAlive(), "rump umount returned before the serving process ended");
+        run("e2fsck", "-fn", img.toString());
+        assertEquals("hello, fuse\nbackground\n", debugfs(img, "cat /hello.txt"));
+    }
+
+    @Test
+    void sigtermUnmountsCleanly() throws Exception {
+        long pid = mountInBackground();
+        ProcessHandle server = ProcessHandle.of(pid).orElseThrow();
+        run("cp", "-r", src.resolve("sub").toString(), mnt.resolve("sub2").toString());
+        assertTrue(server.destroy(), "SIGTERM");
+        server.onExit().get(60, TimeUnit.SECONDS);
+        assertFalse(MountCommand.isMounted(mnt.toAbsolutePath().normalize()));
+        run("e2fsck", "-fn", img.toString());
+        assertEquals("# notes\n".repeat(100), debugfs(img, "cat /sub2/notes.md"));
+    }
+
+    @Test
+    void missingMountpointIsAnError() throws Exception {
+        RumpRun r = RumpRun.expect(1, "mount", img.toString(), dir.resolve("nowhere").toString(), "--foreground");
+        assertTrue(r.err().contains("No such file or directory"), r.err());
+        RumpRun.expect(1, "umount", mnt.toString());
+    }
+}
