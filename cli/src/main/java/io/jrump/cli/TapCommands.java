@@ -16,7 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -110,16 +112,19 @@ final class TapCommands {
                     s.listen(listener, 128);
                     out.printf("rump net serve: http://%s:%d/ serves %s on %s%n", tap.address, port, root, tap.tap);
                     out.flush();
+                    List<Thread> handlers = new ArrayList<>();
                     for (long n = 0; requests == null || n < requests; n++) {
                         int fd = s.accept(listener);
                         Thread t = new Thread(() -> handle(s, fd, root), "rump-http-" + fd);
                         t.setDaemon(true);
                         t.start();
-                        if (requests != null && n + 1 == requests) {
-                            t.join();
-                        }
+                        handlers.removeIf(h -> !h.isAlive());
+                        handlers.add(t);
                     }
                     s.close(listener);
+                    for (Thread t : handlers) {
+                        t.join(); // every response out before the kernel goes down with its connections
+                    }
                 } finally {
                     stopCapture(k, pc);
                 }

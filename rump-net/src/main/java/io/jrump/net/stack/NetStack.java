@@ -47,6 +47,7 @@ import java.util.Map;
  */
 public final class NetStack implements Component {
     public static final int DEFAULT_TTL = 64;
+    private volatile boolean stopped;
     private static final long TICK_NANOS = 500_000_000L;
 
     private Hypercalls host;
@@ -88,6 +89,7 @@ public final class NetStack implements Component {
 
     @Override
     public void stop() {
+        stopped = true; // frames already queued on the loop are dropped, not run into a stopped kernel
         timer.stop();
         for (Interface i : interfaces.values()) {
             i.arp.flush();
@@ -252,6 +254,9 @@ public final class NetStack implements Component {
 
     /** A frame from a NIC, on the event loop. Anything malformed is counted and dropped. */
     private void frameIn(Interface i, ByteBuffer frame) {
+        if (stopped) {
+            return;
+        }
         ByteBuf buf = Unpooled.wrappedBuffer(frame);
         capture(i, buf);
         stats.count("eth.in");
