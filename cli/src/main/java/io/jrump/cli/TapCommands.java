@@ -115,6 +115,8 @@ final class TapCommands {
                     List<Thread> handlers = new ArrayList<>();
                     for (long n = 0; requests == null || n < requests; n++) {
                         int fd = s.accept(listener);
+                        // Responses are written whole: Nagle would only hold back their tails.
+                        s.setsockopt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
                         Thread t = new Thread(() -> handle(s, fd, root), "rump-http-" + fd);
                         t.setDaemon(true);
                         t.start();
