@@ -84,24 +84,13 @@ final class DemoHttpCommand implements Callable<Integer> {
      */
     static NetPair.Source serve(Sockets s, int fd, long size) throws IOException {
         byte[] head = new byte[Http.MAX_HEAD];
-        int len = 0;
-        int end = -1;
-        ByteBuffer buf = ByteBuffer.allocate(Http.MAX_HEAD);
-        while (end < 0) {
-            if (len == head.length) {
-                return error(431, "Request Header Fields Too Large");
-            }
-            buf.clear().limit(head.length - len);
-            int n = s.recv(fd, buf, 0).length();
-            if (n == 0) {
-                throw new IOException("the client closed before the end of its request (" + len + " bytes)");
-            }
-            System.arraycopy(buf.array(), 0, head, len, n);
-            len += n;
-            end = Http.headEnd(head, len);
-        }
+        int[] partial = new int[1];
         Http.Request req;
         try {
+            int end = Http.readRequestHead(s, fd, head, partial);
+            if (end < 0) {
+                throw new IOException("the client closed before the end of its request (" + partial[0] + " bytes)");
+            }
             req = Http.parseRequest(head, end);
         } catch (Http.HttpException e) {
             return error(e.status, e.status == 431 ? "Request Header Fields Too Large"

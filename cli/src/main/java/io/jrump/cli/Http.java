@@ -54,6 +54,33 @@ final class Http {
         return -1;
     }
 
+    /**
+     * Reads a request's head from {@code fd} into {@code head}: returns its length (just past the
+     * blank line), -1 if the peer closed first (after {@code *partial[0]} bytes), and throws 431
+     * when it does not fit. What follows the head in the last read is not kept (no request bodies).
+     */
+    static int readRequestHead(io.jrump.net.stack.Sockets s, int fd, byte[] head, int[] partial) throws IOException {
+        int len = 0;
+        ByteBuffer buf = ByteBuffer.allocate(head.length);
+        while (true) {
+            if (len == head.length) {
+                throw new HttpException(431, "the request head exceeds " + head.length + " bytes");
+            }
+            buf.clear().limit(head.length - len);
+            int n = s.recv(fd, buf, 0).length();
+            if (n == 0) {
+                partial[0] = len;
+                return -1;
+            }
+            System.arraycopy(buf.array(), 0, head, len, n);
+            len += n;
+            int end = headEnd(head, len);
+            if (end >= 0) {
+                return end;
+            }
+        }
+    }
+
     static Request parseRequest(byte[] head, int len) throws HttpException {
         String[] lines = lines(head, len);
         Matcher m = REQUEST_LINE.matcher(lines[0]);

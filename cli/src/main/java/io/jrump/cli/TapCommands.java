@@ -149,28 +149,16 @@ final class TapCommands {
 
         private static void respond(Sockets s, int fd, Path root) throws IOException {
             byte[] head = new byte[Http.MAX_HEAD];
-            int len = 0;
-            int end = -1;
-            ByteBuffer buf = ByteBuffer.allocate(Http.MAX_HEAD);
-            while (end < 0) {
-                if (len == head.length) {
-                    error(s, fd, 431, "Request Header Fields Too Large");
-                    return;
-                }
-                buf.clear().limit(head.length - len);
-                int n = s.recv(fd, buf, 0).length();
-                if (n == 0) {
-                    return; // the client went away before asking
-                }
-                System.arraycopy(buf.array(), 0, head, len, n);
-                len += n;
-                end = Http.headEnd(head, len);
-            }
             Http.Request req;
             try {
+                int end = Http.readRequestHead(s, fd, head, new int[1]);
+                if (end < 0) {
+                    return; // the client went away before asking
+                }
                 req = Http.parseRequest(head, end);
             } catch (Http.HttpException e) {
-                error(s, fd, e.status, e.status == 501 ? "Not Implemented" : "Bad Request");
+                error(s, fd, e.status, e.status == 431 ? "Request Header Fields Too Large"
+                        : e.status == 501 ? "Not Implemented" : "Bad Request");
                 return;
             }
             boolean headOnly = req.method().equals("HEAD");
