@@ -420,15 +420,28 @@ public final class Sockets {
         });
     }
 
+    /** getsockname(2): the local address and port, of a TCP or UDP socket. */
     public SocketAddress getsockname(int fd) throws ErrnoException {
         return calls.run(() -> {
+            if (any(fd) instanceof StreamSocket t) {
+                TcpConnection c = t.connection;
+                return c != null ? new SocketAddress(c.localAddress, c.localPort)
+                        : new SocketAddress(t.localAddress, t.localPort);
+            }
             DatagramSocket s = socket(fd);
             return new SocketAddress(s.localAddress, s.localPort);
         });
     }
 
+    /** getpeername(2): the peer of a connected TCP or UDP socket; ENOTCONN otherwise. */
     public SocketAddress getpeername(int fd) throws ErrnoException {
         return calls.run(() -> {
+            if (any(fd) instanceof StreamSocket t) {
+                if (t.connection == null) {
+                    throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
+                }
+                return new SocketAddress(t.connection.remoteAddress, t.connection.remotePort);
+            }
             DatagramSocket s = socket(fd);
             if (!s.connected()) {
                 throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);

@@ -153,4 +153,17 @@ class StackTcpTest {
         Sockets.Received r = sb.recv(fds[1], ByteBuffer.allocate(20_000), 0);
         assertTrue(r.length() >= 10_000, "a blocking recv waited for 10,000 bytes, got " + r.length());
     }
+
+    @Test
+    void getsocknameAndGetpeernameNameBothEndsOfAConnection() throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(71, 1500);
+        int[] fds = connect(p, 80);
+        Sockets.SocketAddress client = p.a.sockets().getsockname(fds[0]);
+        assertEquals(client, p.b.sockets().getpeername(fds[1]));
+        assertEquals(new Sockets.SocketAddress(StackSimTest.B, 80), p.a.sockets().getpeername(fds[0]));
+        assertEquals(new Sockets.SocketAddress(StackSimTest.B, 80), p.b.sockets().getsockname(fds[1]));
+        int unconnected = p.a.sockets().socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        assertEquals(io.jrump.hypercall.Errno.ENOTCONN,
+                assertThrows(io.jrump.hypercall.ErrnoException.class, () -> p.a.sockets().getpeername(unconnected)).errno());
+    }
 }
