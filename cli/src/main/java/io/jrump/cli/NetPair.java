@@ -163,7 +163,7 @@ final class NetPair implements AutoCloseable {
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EDEADLK && simulated()) {
                 // The simulation stalled: show where each connection stood, as ss -tin would.
-                throw new ErrnoException(Errno.EDEADLK, e.getMessage() + "; connections:\n  a " + String.join(
+                throw new ErrnoException(Errno.EDEADLK, e.detail() + "; connections:\n  a " + String.join(
                         "\n  a ", a.tcpConnections().stream().map(Object::toString).toList()) + "\n  b "
                         + String.join("\n  b ", b.tcpConnections().stream().map(Object::toString).toList()), e);
             }
@@ -209,7 +209,7 @@ final class NetPair implements AutoCloseable {
                 n = receiveOnce(to, toFd, buf, sink);
             } catch (ErrnoException e) {
                 throw new ErrnoException(e.errno(), "after " + got + " of " + sent + " bytes sent"
-                        + (sourceDone ? ", all" : "") + ": " + e.getMessage(), e);
+                        + (sourceDone ? ", all" : "") + ": " + e.detail(), e);
             }
             if (n < 0) {
                 if (!sourceDone || got < sent) {

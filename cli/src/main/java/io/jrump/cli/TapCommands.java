@@ -2,7 +2,6 @@ package io.jrump.cli;
 
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
-import io.jrump.net.pcap.PcapWriter;
 import io.jrump.net.stack.Sockets;
 import io.jrump.net.stack.Sockets.SocketAddress;
 import java.io.IOException;
@@ -41,28 +40,6 @@ final class TapCommands {
     private TapCommands() {
     }
 
-    /** Starts a pcap capture of the TAP interface if asked; the writer must be closed by the caller. */
-    private static FileChannel capture(TapKernel k, Path pcap) throws IOException, ErrnoException {
-        if (pcap == null) {
-            return null;
-        }
-        FileChannel ch = FileChannel.open(pcap, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
-        k.net.capture(k.iface, PcapWriter.open(ch));
-        return ch;
-    }
-
-    private static void stopCapture(TapKernel k, FileChannel ch) throws IOException {
-        if (ch != null) {
-            try {
-                k.net.capture(k.iface, null);
-            } catch (ErrnoException ignored) {
-                // the stack is gone: nothing more is written
-            }
-            ch.close();
-        }
-    }
-
     private static void sendAll(Sockets s, int fd, ByteBuffer b) throws ErrnoException {
         while (b.hasRemaining()) {
             s.send(fd, b, 0);
@@ -84,9 +61,6 @@ final class TapCommands {
         @Option(names = "--port", defaultValue = "8080", description = "TCP port (default: ${DEFAULT-VALUE}).")
         int port;
 
-        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
-        Path pcap;
-
         @Option(names = "--requests", paramLabel = "N", description = "Stop after N requests (default: serve until killed).")
         Long requests;
 
@@ -103,32 +77,27 @@ final class TapCommands {
             Path root = dir.toRealPath();
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap)) {
-                FileChannel pc = capture(k, pcap);
-                try {
-                    Sockets s = k.sockets();
-                    int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                    s.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
-                    s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
-                    s.listen(listener, 128);
-                    out.printf("rump net serve: http://%s:%d/ serves %s on %s%n", tap.address, port, root, tap.tap);
-                    out.flush();
-                    List<Thread> handlers = new ArrayList<>();
-                    for (long n = 0; requests == null || n < requests; n++) {
-                        int fd = s.accept(listener);
-                        // Responses are written whole: Nagle would only hold back their tails.
-                        s.setsockopt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
-                        Thread t = new Thread(() -> handle(s, fd, root), "rump-http-" + fd);
-                        t.setDaemon(true);
-                        t.start();
-                        handlers.removeIf(h -> !h.isAlive());
-                        handlers.add(t);
-                    }
-                    s.close(listener);
-                    for (Thread t : handlers) {
-                        t.join(); // every response out before the kernel goes down with its connections
-                    }
-                } finally {
-                    stopCapture(k, pc);
+                Sockets s = k.sockets();
+                int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                s.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
+                s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
+                s.listen(listener, 128);
+                out.printf("rump net serve: http://%s:%d/ serves %s on %s%n", tap.address, port, root, tap.tap);
+                out.flush();
+                List<Thread> handlers = new ArrayList<>();
+                for (long n = 0; requests == null || n < requests; n++) {
+                    int fd = s.accept(listener);
+                    // Responses are written whole: Nagle would only hold back their tails.
+                    s.setsockopt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
+                    Thread t = new Thread(() -> handle(s, fd, root), "rump-http-" + fd);
+                    t.setDaemon(true);
+                    t.start();
+                    handlers.removeIf(h -> !h.isAlive());
+                    handlers.add(t);
+                }
+                s.close(listener);
+                for (Thread t : handlers) {
+                    t.join(); // every response out before the kernel goes down with its connections
                 }
             }
             return 0;
@@ -271,72 +240,65 @@ final class TapCommands {
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Where to write the body.")
         Path output;
 
-        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
-        Path pcap;
-
         @Override
         public Integer call() throws Exception {
             CommandLine cl = spec.commandLine();
             tap.validate(cl);
             Url u = Url.parse(cl, url);
             PrintWriter out = cl.getOut();
-            try (TapKernel k = TapKernel.boot(tap)) {
-                FileChannel pc = capture(k, pcap);
-                try (FileChannel file = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-                    Sockets s = k.sockets();
-                    int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                    long start = System.nanoTime();
-                    s.connect(fd, new SocketAddress(u.address(), u.port()));
-                    sendAll(s, fd, ByteBuffer.wrap(("GET " + u.target() + " HTTP/1.1\r\nHost: " + u.hostHeader()
-                            + "\r\nUser-Agent: rump\r\nAccept: */*\r\nConnection: close\r\n\r\n")
-                            .getBytes(StandardCharsets.US_ASCII)));
-                    NetPair.Sha256Sink body = new NetPair.Sha256Sink() {
-                        @Override
-                        public void accept(ByteBuffer b) {
-                            ByteBuffer copy = b.duplicate();
-                            super.accept(b);
-                            try {
-                                while (copy.hasRemaining()) {
-                                    file.write(copy);
-                                }
-                            } catch (IOException e) {
-                                throw new java.io.UncheckedIOException(e); // unwrapped below
+            try (TapKernel k = TapKernel.boot(tap);
+                    FileChannel file = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING)) {
+                Sockets s = k.sockets();
+                int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                long start = System.nanoTime();
+                s.connect(fd, new SocketAddress(u.address(), u.port()));
+                sendAll(s, fd, ByteBuffer.wrap(("GET " + u.target() + " HTTP/1.1\r\nHost: " + u.hostHeader()
+                        + "\r\nUser-Agent: rump\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII)));
+                NetPair.Sha256Sink body = new NetPair.Sha256Sink() {
+                    @Override
+                    public void accept(ByteBuffer b) {
+                        ByteBuffer copy = b.duplicate();
+                        super.accept(b);
+                        try {
+                            while (copy.hasRemaining()) {
+                                file.write(copy);
                             }
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e); // unwrapped below
                         }
-                    };
-                    Http.ResponseReader reader = new Http.ResponseReader(body);
-                    ByteBuffer buf = ByteBuffer.allocate(CHUNK);
-                    try {
-                        while (true) {
-                            buf.clear();
-                            int n = s.recv(fd, buf, 0).length();
-                            if (n == 0) {
-                                reader.end();
-                                break;
-                            }
-                            buf.flip();
-                            reader.accept(buf);
-                        }
-                    } catch (java.io.UncheckedIOException e) {
-                        throw new IOException(output + ": " + e.getCause().getMessage(), e.getCause());
                     }
-                    s.close(fd);
-                    long nanos = System.nanoTime() - start;
-                    Http.ResponseHead head = reader.response();
-                    out.printf("%s: HTTP/1.1 %d %s, %d bytes in %.3f s, %.3f Gbit/s%n", url, head.status(), head.reason(),
-                            body.count, nanos / 1e9, NetPair.gbits(body.count, nanos));
-                    out.println("sha256 " + NetPair.hex(body.digest()));
-                    return head.status() / 100 == 2 ? 0 : 1;
-                } finally {
-                    stopCapture(k, pc);
+                };
+                Http.ResponseReader reader = new Http.ResponseReader(body);
+                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                try {
+                    while (true) {
+                        buf.clear();
+                        int n = s.recv(fd, buf, 0).length();
+                        if (n == 0) {
+                            reader.end();
+                            break;
+                        }
+                        buf.flip();
+                        reader.accept(buf);
+                    }
+                } catch (java.io.UncheckedIOException e) {
+                    throw new IOException(output + ": " + e.getCause().getMessage(), e.getCause());
                 }
+                s.close(fd);
+                long nanos = System.nanoTime() - start;
+                Http.ResponseHead head = reader.response();
+                out.printf("%s: HTTP/1.1 %d %s, %d bytes in %.3f s, %.3f Gbit/s%n", url, head.status(), head.reason(),
+                        body.count, nanos / 1e9, NetPair.gbits(body.count, nanos));
+                out.println("sha256 " + NetPair.hex(body.digest()));
+                return head.status() / 100 == 2 ? 0 : 1;
             }
         }
     }
 
     @Command(name = "send", mixinStandardHelpOptions = true,
-            description = "Bulk TCP from our stack on a TAP device to a Linux peer (socat, nc, iperf3 -s's port is not TCP-only: use a sink).")
+            description = "Bulk TCP from our stack on a TAP device to a Linux listener (socat, nc), printing throughput.")
     static final class Send implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -349,9 +311,6 @@ final class TapCommands {
 
         @Option(names = "--bytes", defaultValue = "1G", paramLabel = "SIZE", description = "How much (default: ${DEFAULT-VALUE}).")
         String bytes;
-
-        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
-        Path pcap;
 
         @Override
         public Integer call() throws Exception {
@@ -368,30 +327,25 @@ final class TapCommands {
             }
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap)) {
-                FileChannel pc = capture(k, pcap);
-                try {
-                    Sockets s = k.sockets();
-                    int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                    s.connect(fd, peer);
-                    NetPair.Pattern source = new NetPair.Pattern(1, n);
-                    long start = System.nanoTime();
-                    for (ByteBuffer c = source.next(CHUNK); c != null; c = source.next(CHUNK)) {
-                        sendAll(s, fd, c);
-                    }
-                    s.shutdown(fd, Sockets.SHUT_WR);
-                    // Wait for the peer to close: then every byte was acknowledged and read.
-                    ByteBuffer rest = ByteBuffer.allocate(4096);
-                    while (s.recv(fd, rest.clear(), 0).length() > 0) {
-                        // a sink sends nothing; anything it does send is ignored
-                    }
-                    long nanos = System.nanoTime() - start;
-                    s.close(fd);
-                    out.printf(Locale.ROOT, "sent %d bytes to %s in %.3f s: %.3f Gbit/s, %d retransmissions%n", n, peer,
-                            nanos / 1e9, NetPair.gbits(n, nanos), k.net.stats().get("tcp.out.retransmitted"));
-                    return 0;
-                } finally {
-                    stopCapture(k, pc);
+                Sockets s = k.sockets();
+                int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                s.connect(fd, peer);
+                NetPair.Pattern source = new NetPair.Pattern(1, n);
+                long start = System.nanoTime();
+                for (ByteBuffer c = source.next(CHUNK); c != null; c = source.next(CHUNK)) {
+                    sendAll(s, fd, c);
                 }
+                s.shutdown(fd, Sockets.SHUT_WR);
+                // Wait for the peer to close: then every byte was acknowledged and read.
+                ByteBuffer rest = ByteBuffer.allocate(4096);
+                while (s.recv(fd, rest.clear(), 0).length() > 0) {
+                    // a sink sends nothing; anything it does send is ignored
+                }
+                long nanos = System.nanoTime() - start;
+                s.close(fd);
+                out.printf(Locale.ROOT, "sent %d bytes to %s in %.3f s: %.3f Gbit/s, %d retransmissions%n", n, peer,
+                        nanos / 1e9, NetPair.gbits(n, nanos), k.net.stats().get("tcp.out.retransmitted"));
+                return 0;
             }
         }
     }
@@ -408,9 +362,6 @@ final class TapCommands {
         @Option(names = "--port", required = true, description = "TCP port to listen on.")
         int port;
 
-        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE.")
-        Path pcap;
-
         @Override
         public Integer call() throws Exception {
             CommandLine cl = spec.commandLine();
@@ -420,39 +371,34 @@ final class TapCommands {
             }
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap)) {
-                FileChannel pc = capture(k, pcap);
-                try {
-                    Sockets s = k.sockets();
-                    int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                    s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
-                    s.listen(listener, 1);
-                    out.printf("rump net sink: listening on %s:%d%n", tap.address, port);
-                    out.flush();
-                    int fd = s.accept(listener);
-                    s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);
-                    NetPair.Sha256Sink sink = new NetPair.Sha256Sink();
-                    ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-                    long start = System.nanoTime();
-                    while (true) {
-                        buf.clear();
-                        int n = s.recv(fd, buf, 0).length();
-                        if (n == 0) {
-                            break;
-                        }
-                        buf.flip();
-                        sink.accept(buf);
+                Sockets s = k.sockets();
+                int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
+                s.listen(listener, 1);
+                out.printf("rump net sink: listening on %s:%d%n", tap.address, port);
+                out.flush();
+                int fd = s.accept(listener);
+                s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);
+                NetPair.Sha256Sink sink = new NetPair.Sha256Sink();
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+                long start = System.nanoTime();
+                while (true) {
+                    buf.clear();
+                    int n = s.recv(fd, buf, 0).length();
+                    if (n == 0) {
+                        break;
                     }
-                    long nanos = System.nanoTime() - start;
-                    SocketAddress from = s.getpeername(fd);
-                    s.close(fd);
-                    s.close(listener);
-                    out.printf(Locale.ROOT, "received %d bytes from %s in %.3f s: %.3f Gbit/s%n", sink.count, from,
-                            nanos / 1e9, NetPair.gbits(sink.count, nanos));
-                    out.println("sha256 " + NetPair.hex(sink.digest()));
-                    return 0;
-                } finally {
-                    stopCapture(k, pc);
+                    buf.flip();
+                    sink.accept(buf);
                 }
+                long nanos = System.nanoTime() - start;
+                SocketAddress from = s.getpeername(fd);
+                s.close(fd);
+                s.close(listener);
+                out.printf(Locale.ROOT, "received %d bytes from %s in %.3f s: %.3f Gbit/s%n", sink.count, from,
+                        nanos / 1e9, NetPair.gbits(sink.count, nanos));
+                out.println("sha256 " + NetPair.hex(sink.digest()));
+                return 0;
             }
         }
     }

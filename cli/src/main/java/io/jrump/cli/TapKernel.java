@@ -8,8 +8,13 @@ import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.pcap.PcapWriter;
 import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.ServiceLoader;
 import picocli.CommandLine;
@@ -36,6 +41,9 @@ final class TapKernel implements AutoCloseable {
 
         @Option(names = "--gw", paramLabel = "A.B.C.D", description = "Default gateway.")
         String gateway;
+
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE (pcap).")
+        Path pcap;
 
         @Option(names = "--mtu", defaultValue = "1500", description = "MTU of our interface, 68..65535 (default: ${DEFAULT-VALUE}).")
         int mtu;
@@ -76,24 +84,30 @@ final class TapKernel implements AutoCloseable {
     final RumpKernel kernel;
     final NetStack net = new NetStack();
     final String iface;
+    private FileChannel pcap;
 
-    private TapKernel(Hypercalls host, Options o) throws ErrnoException {
+    private TapKernel(Hypercalls host, Options o) throws ErrnoException, IOException {
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
+        iface = "tap:" + o.tap;
         try {
-            iface = "tap:" + o.tap;
             net.addInterface(iface, NicOptions.mtu(o.mtu));
+            if (o.pcap != null) { // before the address, to see the gratuitous ARP
+                pcap = FileChannel.open(o.pcap, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING);
+                net.capture(iface, PcapWriter.open(pcap));
+            }
             net.addAddress(iface, o.address, o.prefix);
             if (o.gateway != null) {
                 net.addDefaultRoute(Ipv4Address.parse(o.gateway));
             }
-        } catch (ErrnoException | RuntimeException e) {
-            kernel.close();
+        } catch (IOException | RuntimeException e) {
+            close();
             throw e;
         }
     }
 
     /** Boots the kernel on the Linux host and configures the TAP interface; ENODEV without that host. */
-    static TapKernel boot(Options o) throws ErrnoException {
+    static TapKernel boot(Options o) throws ErrnoException, IOException {
         for (HostProvider p : ServiceLoader.load(HostProvider.class)) {
             if (!p.name().equals(HOST)) {
                 continue;
@@ -112,8 +126,20 @@ final class TapKernel implements AutoCloseable {
         return net.sockets();
     }
 
+    /** Stops the capture, if any, and shuts the kernel down. */
     @Override
-    public void close() {
-        kernel.close();
+    public void close() throws IOException {
+        try {
+            if (pcap != null) {
+                try {
+                    net.capture(iface, null);
+                } catch (ErrnoException ignored) {
+                    // the stack is gone: nothing more is written
+                }
+                pcap.close();
+            }
+        } finally {
+            kernel.close();
+        }
     }
 }

@@ -58,6 +58,15 @@ class StackTcpWindowTest {
         }
     }
 
+    /** Blocking reads until the end of the stream. */
+    private static void readToEnd(Sockets s, int fd, ByteArrayOutputStream into) throws ErrnoException {
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+        int n;
+        while ((n = s.recv(fd, buf.clear(), 0).length()) > 0) {
+            into.write(buf.array(), 0, n);
+        }
+    }
+
     /** A pair whose receiver's buffer is full and whose sender has less than a segment of window left. */
     private static int[] shutWindow(StackSimTest.Pair p, ByteArrayOutputStream sent) throws Exception {
         p.world.link("lan").setDelay(MS, 0);
@@ -87,11 +96,7 @@ class StackTcpWindowTest {
 
         sent.write(fill(p.a.sockets(), fds[0], 2)); // top the send buffer up, then close and read to the end
         p.a.sockets().shutdown(fds[0], Sockets.SHUT_WR);
-        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
-        int n;
-        while ((n = p.b.sockets().recv(fds[1], buf.clear(), 0).length()) > 0) {
-            got.write(buf.array(), 0, n);
-        }
+        readToEnd(p.b.sockets(), fds[1], got);
         assertArrayEquals(sent.toByteArray(), got.toByteArray());
     }
 
@@ -113,11 +118,7 @@ class StackTcpWindowTest {
         p.world.runFor(Duration.ofMillis(5));
         assertTrue(p.a.sockets().onLoop(() -> c.sndWnd) > 1 << 16, "the probe's answer carried the open window");
         p.a.sockets().shutdown(fds[0], Sockets.SHUT_WR);
-        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
-        int n;
-        while ((n = p.b.sockets().recv(fds[1], buf.clear(), 0).length()) > 0) {
-            got.write(buf.array(), 0, n);
-        }
+        readToEnd(p.b.sockets(), fds[1], got);
         assertArrayEquals(sent.toByteArray(), got.toByteArray());
     }
 
