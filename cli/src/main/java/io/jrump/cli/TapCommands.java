@@ -36,8 +36,20 @@ import picocli.CommandLine.Spec;
  */
 final class TapCommands {
     private static final int CHUNK = 256 * 1024;
+    /**
+     * How long a close waits for the peer to acknowledge what is still in flight. Our kernel lives
+     * only as long as the command: without this, a command that exits right after its last close
+     * takes unacknowledged data (and its retransmissions) down with it, as serve once did to the
+     * tail of a response.
+     */
+    static final int LINGER_SECONDS = 10;
 
     private TapCommands() {
+    }
+
+    /** SO_LINGER, so that close blocks until the peer has acknowledged everything, FIN included. */
+    private static void lingerOnClose(Sockets s, int fd) throws ErrnoException {
+        s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_LINGER, LINGER_SECONDS);
     }
 
     private static void sendAll(Sockets s, int fd, ByteBuffer b) throws ErrnoException {
@@ -76,7 +88,7 @@ final class TapCommands {
             }
             Path root = dir.toRealPath();
             PrintWriter out = cl.getOut();
-            try (TapKernel k = TapKernel.boot(tap)) {
+            try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();
                 int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
                 s.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
@@ -87,8 +99,10 @@ final class TapCommands {
                 List<Thread> handlers = new ArrayList<>();
                 for (long n = 0; requests == null || n < requests; n++) {
                     int fd = s.accept(listener);
-                    // Responses are written whole: Nagle would only hold back their tails.
+                    // A response's head and body go out in a few large writes: Nagle would only hold back
+                    // the last partial segment for a delayed ACK's round trip.
                     s.setsockopt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
+                    lingerOnClose(s, fd);
                     Thread t = new Thread(() -> handle(s, fd, root), "rump-http-" + fd);
                     t.setDaemon(true);
                     t.start();
@@ -246,11 +260,12 @@ final class TapCommands {
             tap.validate(cl);
             Url u = Url.parse(cl, url);
             PrintWriter out = cl.getOut();
-            try (TapKernel k = TapKernel.boot(tap);
+            try (TapKernel k = TapKernel.boot(tap, cl.getErr());
                     FileChannel file = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                             StandardOpenOption.TRUNCATE_EXISTING)) {
                 Sockets s = k.sockets();
                 int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                lingerOnClose(s, fd);
                 long start = System.nanoTime();
                 s.connect(fd, new SocketAddress(u.address(), u.port()));
                 sendAll(s, fd, ByteBuffer.wrap(("GET " + u.target() + " HTTP/1.1\r\nHost: " + u.hostHeader()
@@ -326,9 +341,10 @@ final class TapCommands {
                 throw new ParameterException(cl, "--to must be A.B.C.D:PORT, not " + to);
             }
             PrintWriter out = cl.getOut();
-            try (TapKernel k = TapKernel.boot(tap)) {
+            try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();
                 int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+                lingerOnClose(s, fd);
                 s.connect(fd, peer);
                 NetPair.Pattern source = new NetPair.Pattern(1, n);
                 long start = System.nanoTime();
@@ -370,7 +386,7 @@ final class TapCommands {
                 throw new ParameterException(cl, "--port must be 1..65535, not " + port);
             }
             PrintWriter out = cl.getOut();
-            try (TapKernel k = TapKernel.boot(tap)) {
+            try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();
                 int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
                 s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
@@ -379,6 +395,7 @@ final class TapCommands {
                 out.flush();
                 int fd = s.accept(listener);
                 s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);
+                lingerOnClose(s, fd);
                 NetPair.Sha256Sink sink = new NetPair.Sha256Sink();
                 ByteBuffer buf = ByteBuffer.allocate(1 << 20);
                 long start = System.nanoTime();

@@ -11,7 +11,9 @@ import io.jrump.net.Ipv4Address;
 import io.jrump.net.pcap.PcapWriter;
 import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
+import io.jrump.net.stack.TcpInfo;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -84,9 +86,11 @@ final class TapKernel implements AutoCloseable {
     final RumpKernel kernel;
     final NetStack net = new NetStack();
     final String iface;
+    private final PrintWriter err;
     private FileChannel pcap;
 
-    private TapKernel(Hypercalls host, Options o) throws ErrnoException, IOException {
+    private TapKernel(Hypercalls host, Options o, PrintWriter err) throws ErrnoException, IOException {
+        this.err = err;
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
         iface = "tap:" + o.tap;
         try {
@@ -106,8 +110,11 @@ final class TapKernel implements AutoCloseable {
         }
     }
 
-    /** Boots the kernel on the Linux host and configures the TAP interface; ENODEV without that host. */
-    static TapKernel boot(Options o) throws ErrnoException, IOException {
+    /**
+     * Boots the kernel on the Linux host and configures the TAP interface; ENODEV without that
+     * host. {@code err} hears of connections the shutdown cuts off.
+     */
+    static TapKernel boot(Options o, PrintWriter err) throws ErrnoException, IOException {
         for (HostProvider p : ServiceLoader.load(HostProvider.class)) {
             if (!p.name().equals(HOST)) {
                 continue;
@@ -117,7 +124,7 @@ final class TapKernel implements AutoCloseable {
             }
             Hypercalls host = p.createDefault("rump").orElseThrow(
                     () -> new ErrnoException(Errno.ENODEV, "the linux host offers no default instance"));
-            return new TapKernel(host, o);
+            return new TapKernel(host, o, err);
         }
         throw new ErrnoException(Errno.ENODEV, "no linux host on the class path (hosts/linux)");
     }
@@ -126,9 +133,21 @@ final class TapKernel implements AutoCloseable {
         return net.sockets();
     }
 
-    /** Stops the capture, if any, and shuts the kernel down. */
+    /**
+     * Stops the capture, if any, and shuts the kernel down. A connection that still has bytes to
+     * send or to be acknowledged is lost with the kernel; that is said on stderr, with its state.
+     */
     @Override
     public void close() throws IOException {
+        try {
+            for (TcpInfo c : net.tcpConnections()) {
+                if (c.sendQueued() > 0) {
+                    err.println("rump: shut down with unacknowledged data on " + c);
+                }
+            }
+        } catch (ErrnoException e) {
+            // the stack did not start: it has no connections
+        }
         try {
             if (pcap != null) {
                 try {

@@ -2,6 +2,7 @@ package io.jrump.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -198,6 +199,7 @@ class TapInteropTest {
         }
         RumpRun r = server.get(60, TimeUnit.SECONDS);
         assertEquals(0, r.code(), r.all());
+        assertFalse(r.err().contains("unacknowledged"), r.err()); // every response acknowledged before exit
     }
 
     @Test
@@ -233,6 +235,46 @@ class TapInteropTest {
         assertArrayEquals(sha256(www.resolve("f")), sha256(got));
         assertTrue(r.out().contains("sha256 " + HexFormat.of().formatHex(sha256(got))), r.out());
         cleanToTshark(pcap);
+    }
+
+    @Test
+    void sendDeliversItsPatternToSocatByteExact() throws Exception {
+        long bytes = 48L << 20;
+        Path got = tmp.resolve("sent.got");
+        Process socat = new ProcessBuilder("ip", "netns", "exec", ns, "socat", "-u", "TCP-LISTEN:5001,reuseaddr",
+                "CREATE:" + got).redirectErrorStream(true).redirectOutput(tmp.resolve("socat.log").toFile()).start();
+        processes.add(socat);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!inNs("ss", "-ltn").contains(":5001")) {
+            assertTrue(System.nanoTime() < deadline, "socat did not listen: " + Files.readString(tmp.resolve("socat.log")));
+            Thread.sleep(50);
+        }
+        CompletableFuture<RumpRun> send = rump("net", "send", "--tap", tap, "--addr", OURS + "/24", "--to",
+                LINUX + ":5001", "--bytes", String.valueOf(bytes));
+        RumpRun r = send.get(120, TimeUnit.SECONDS);
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().startsWith("sent " + bytes + " bytes to " + LINUX + ":5001 in "), r.out());
+        assertTrue(socat.waitFor(30, TimeUnit.SECONDS), "socat did not finish");
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        NetPair.Pattern pattern = new NetPair.Pattern(1, bytes);
+        for (var b = pattern.next(1 << 20); b != null; b = pattern.next(1 << 20)) {
+            md.update(b);
+        }
+        assertEquals(bytes, Files.size(got));
+        assertArrayEquals(md.digest(), sha256(got), "socat received what send's pattern holds");
+    }
+
+    @Test
+    void sinkReceivesFromSocatAndReportsTheDigest() throws Exception {
+        Path src = tmp.resolve("src");
+        randomFile(src, 48L << 20, 5);
+        CompletableFuture<RumpRun> sink = rump("net", "sink", "--tap", tap, "--addr", OURS + "/24", "--port", "5002");
+        inNs("socat", "-u", "OPEN:" + src, "TCP:" + OURS + ":5002,retry=40,interval=0.25");
+        RumpRun r = sink.get(120, TimeUnit.SECONDS);
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("received " + Files.size(src) + " bytes from " + LINUX + ":"), r.out());
+        assertTrue(r.out().contains("sha256 " + HexFormat.of().formatHex(sha256(src))), r.out());
+        assertFalse(r.err().contains("unacknowledged"), r.err());
     }
 
     @Test
