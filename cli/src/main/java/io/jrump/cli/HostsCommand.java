@@ -50,7 +50,9 @@ final class HostsCommand implements Runnable {
                     c.dependencies().isEmpty() ? "" : " (needs " + String.join(", ", c.dependencies()) + ")");
         }
         if (components.isEmpty()) {
-            out.println("  (none yet: rump-blk, rump-fs and rump-net register theirs as they land)");
+            // rump-blk and rump-fs are libraries called directly; rump-net's NetStack is handed to
+            // RumpKernel.boot as an instance (BootOptions.withComponentInstances).
+            out.println("  (none registered for discovery: components are passed to boot as instances)");
         }
     }
 }

@@ -46,6 +46,16 @@ class RumpTest {
     }
 
     @Test
+    void hostsSaysWhatTheLinuxHostCanOpenHere() {
+        // CI runs as root on Linux: the host is there, and can create TAPs and mount directly.
+        RumpRun r = RumpRun.of("hosts");
+        assertTrue(Pattern.compile("(?m)^\\s+linux\\s+available").matcher(r.out()).find(), r.out());
+        assertTrue(r.out().contains("nic   tap:IFNAME"), r.out());
+        assertTrue(r.out().contains("(here: can create and attach)"), r.out());
+        assertTrue(r.out().contains("fuse  MOUNTPOINT   a FUSE mount through /dev/fuse (here: mount(2) directly)"), r.out());
+    }
+
+    @Test
     void demoOnTheJvmHostCompletesEveryRound() {
         RumpRun r = RumpRun.of("demo", "--rounds", "4");
         assertEquals(0, r.code(), r.err());

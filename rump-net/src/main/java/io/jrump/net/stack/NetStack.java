@@ -40,7 +40,7 @@ import java.util.Map;
 /**
  * The IPv4 stack of one kernel: interfaces on the host's NICs and a loopback, ARP, IPv4 with
  * routing, fragmentation and reassembly, ICMP (echo, and rate-limited unreachable errors) and
- * UDP; TCP joins it later. All state lives on the kernel's event loop: frames arrive there, and
+ * UDP and TCP. All state lives on the kernel's event loop: frames arrive there, and
  * calls from application threads are handed to it ({@link LoopCalls}), so the simulation host
  * runs a stack deterministically. A host (a router) is not what this is: packets for other
  * addresses are dropped, not forwarded.
