@@ -203,12 +203,23 @@ class TapInteropTest {
     }
 
     @Test
-    void aCaptureOfServingIsCleanToTshark() throws Exception {
+    void capturesOfServingOnBothSidesAreCleanToTshark() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
         randomFile(www.resolve("f"), 2L << 20, 4);
         Path pcap = tmp.resolve("serve.pcap");
         CompletableFuture<RumpRun> server = rump("net", "serve", "--tap", tap, "--addr", OURS + "/24", "--http",
                 www.toString(), "--port", "8080", "--requests", "3", "--pcap", pcap.toString());
+        // The Linux side's own view too: dumpcap on the TAP device in the namespace.
+        Path linuxPcap = tmp.resolve("linux.pcapng");
+        Path dumpcapLog = tmp.resolve("dumpcap.log");
+        Process dumpcap = new ProcessBuilder("ip", "netns", "exec", ns, "dumpcap", "-i", tap, "-w", linuxPcap.toString())
+                .redirectErrorStream(true).redirectOutput(dumpcapLog.toFile()).start();
+        processes.add(dumpcap);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.readString(dumpcapLog).contains("Capturing on")) {
+            assertTrue(dumpcap.isAlive() && System.nanoTime() < deadline, "dumpcap did not start: " + Files.readString(dumpcapLog));
+            Thread.sleep(50);
+        }
         for (String path : List.of("/f", "/missing", "/../etc/passwd")) {
             Process p = new ProcessBuilder("ip", "netns", "exec", ns, "curl", "-sS", "--retry", "20", "--retry-connrefused",
                     "--retry-delay", "1", "--path-as-is", "-o", "/dev/null",
@@ -219,6 +230,9 @@ class TapInteropTest {
         }
         assertEquals(0, server.get(60, TimeUnit.SECONDS).code());
         cleanToTshark(pcap);
+        dumpcap.destroy(); // SIGTERM: dumpcap finishes the file
+        assertTrue(dumpcap.waitFor(30, TimeUnit.SECONDS), "dumpcap did not stop");
+        cleanToTshark(linuxPcap);
     }
 
     @Test
