@@ -1,5 +1,6 @@
 /**
- * Building blocks for host implementations: argument checks every block device makes, sparse
+ * Building blocks for host implementations: argument checks every block device makes, the
+ * request bookkeeping around them (in-flight count, completion on the loop), sparse
  * memory for memory disks, and the forwarding table of a learning Ethernet switch. Components do
  * not use this package.
  */

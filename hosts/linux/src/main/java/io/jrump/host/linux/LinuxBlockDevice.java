@@ -6,9 +6,9 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostBlockDevice;
 import io.jrump.hypercall.HostScheduler;
 import io.jrump.hypercall.hostkit.BlockRequests;
+import io.jrump.hypercall.hostkit.DeviceRequests;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * Flush is {@code fdatasync(2)}; discard is {@code fallocate(PUNCH_HOLE|KEEP_SIZE)}, which on a
  * block device needs sector-aligned ranges (others fail with {@code EOPNOTSUPP}).
  *
- * <p>Operations run on the host's I/O threads and complete on the event loop. Thread-safe.
+ * <p>Operations run as {@link DeviceRequests} places them (on the caller's thread when alone, else on
+ * the host's I/O threads) and complete on the event loop. Thread-safe.
  */
 final class LinuxBlockDevice implements HostBlockDevice {
     private static final Logger LOG = LoggerFactory.getLogger(LinuxBlockDevice.class);
@@ -43,13 +44,10 @@ final class LinuxBlockDevice implements HostBlockDevice {
     private final boolean blockDevice;
     private final boolean direct;
     private final int sector;
-    private final HostScheduler loop;
-    private final Executor io;
+    private final DeviceRequests requests;
     private final Consumer<LinuxBlockDevice> onClose;
     private final ReadWriteLock sectors = new ReentrantReadWriteLock();
     private volatile long size;
-    private int inFlight;
-    private boolean closed;
 
     private LinuxBlockDevice(String name, int fd, boolean readOnly, boolean blockDevice, boolean direct, int sector,
             long size, HostScheduler loop, Executor io, Consumer<LinuxBlockDevice> onClose) {
@@ -60,8 +58,13 @@ final class LinuxBlockDevice implements HostBlockDevice {
         this.direct = direct;
         this.sector = sector;
         this.size = size;
-        this.loop = loop;
-        this.io = io;
+        this.requests = new DeviceRequests(name, io, task -> {
+            try {
+                loop.execute(task);
+            } catch (IllegalStateException e) {
+                LOG.debug("{}: completion dropped, the host has closed", name);
+            }
+        }, loop::inEventLoop, e -> e instanceof ErrnoException x ? x.errno() : Errno.EIO);
         this.onClose = onClose;
     }
 
@@ -127,7 +130,7 @@ final class LinuxBlockDevice implements HostBlockDevice {
     public void read(long offset, ByteBuffer dst, IoCompletion completion) {
         ByteBuffer view = dst.duplicate();
         int n = view.remaining();
-        submit(completion, () -> BlockRequests.checkRead(offset, view, size), () -> {
+        requests.submit(completion, () -> BlockRequests.checkRead(offset, view, size), () -> {
             sectors.readLock().lock();
             try {
                 if (view.isDirect() && (!direct || aligned(offset, n, view))) {
@@ -164,7 +167,7 @@ final class LinuxBlockDevice implements HostBlockDevice {
     public void write(long offset, ByteBuffer src, IoCompletion completion) {
         ByteBuffer view = src.duplicate();
         int n = view.remaining();
-        submit(completion, () -> BlockRequests.checkWrite(offset, n, size, readOnly, !blockDevice), () -> {
+        requests.submit(completion, () -> BlockRequests.checkWrite(offset, n, size, readOnly, !blockDevice), () -> {
             // With O_DIRECT whole sectors are written, which may carry a file past its end even
             // when the request itself does not.
             boolean grows = (direct ? end(offset, n) : offset + n) > size;
@@ -221,7 +224,7 @@ final class LinuxBlockDevice implements HostBlockDevice {
 
     @Override
     public void flush(IoCompletion completion) {
-        submit(completion, () -> null, () -> {
+        requests.submit(completion, () -> null, () -> {
             if (!readOnly) {
                 Sys.fdatasync(fd, name);
             }
@@ -231,7 +234,7 @@ final class LinuxBlockDevice implements HostBlockDevice {
 
     @Override
     public void discard(long offset, long length, IoCompletion completion) {
-        submit(completion, () -> {
+        requests.submit(completion, () -> {
             Errno invalid = BlockRequests.checkDiscard(offset, length, size, readOnly);
             if (invalid == null && blockDevice && (offset % sector != 0 || length % sector != 0)) {
                 return Errno.EOPNOTSUPP;
@@ -250,92 +253,12 @@ final class LinuxBlockDevice implements HostBlockDevice {
         });
     }
 
-    private interface Check {
-        Errno run();
-    }
-
-    private interface Op {
-        long run() throws ErrnoException;
-    }
-
-    private synchronized boolean begin() {
-        if (closed) {
-            return false;
-        }
-        inFlight++;
-        return true;
-    }
-
-    private synchronized void end() {
-        if (--inFlight == 0) {
-            notifyAll();
-        }
-    }
-
-    private void complete(IoCompletion completion, long bytes, Errno error) {
-        try {
-            loop.execute(() -> completion.done(error == null ? bytes : 0, error));
-        } catch (IllegalStateException e) {
-            LOG.debug("{}: completion dropped, the host has closed", name);
-        }
-    }
-
-    private void submit(IoCompletion completion, Check check, Op op) {
-        if (!begin()) {
-            complete(completion, 0, Errno.EBADF);
-            return;
-        }
-        Errno invalid = check.run();
-        if (invalid != null) {
-            end();
-            complete(completion, 0, invalid);
-            return;
-        }
-        Runnable work = () -> {
-            long n = 0;
-            Errno error = null;
-            try {
-                n = op.run();
-            } catch (ErrnoException e) {
-                error = e.errno();
-                LOG.debug("{}: I/O failed: {}", name, e.getMessage());
-            } catch (RuntimeException e) {
-                error = Errno.EIO; // a bug, but the kernel waiting on this completion must hear of it
-                LOG.error("{}: I/O failed unexpectedly", name, e);
-            } finally {
-                end();
-            }
-            complete(completion, n, error);
-        };
-        try {
-            io.execute(work);
-        } catch (RejectedExecutionException e) {
-            end();
-            complete(completion, 0, Errno.ESHUTDOWN);
-        }
-    }
-
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            boolean interrupted = false;
-            while (inFlight > 0) {
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        if (requests.close()) {
+            Sys.close(fd, name);
+            onClose.accept(this);
         }
-        Sys.close(fd, name);
-        onClose.accept(this);
     }
 
     @Override
