@@ -1,6 +1,7 @@
 /**
  * Building blocks for host implementations: argument checks every block device makes, the
- * request bookkeeping around them (in-flight count, completion on the loop), sparse
+ * request bookkeeping around them (in-flight count, completion on the loop), the registry of
+ * what a host has open, sparse
  * memory for memory disks, and the forwarding table of a learning Ethernet switch. Components do
  * not use this package.
  */

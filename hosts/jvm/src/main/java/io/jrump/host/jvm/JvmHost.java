@@ -14,6 +14,7 @@ import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.NicOptions;
+import io.jrump.hypercall.hostkit.OpenDevices;
 import io.jrump.hypercall.hostkit.SparseMemory;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -26,12 +27,10 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -65,13 +64,13 @@ public final class JvmHost implements Hypercalls {
     private final ExecutorService io;
     private final SecureRandom secureRandom = new SecureRandom();
     private final Map<String, MemoryBlockDevice.MemoryDisk> memoryDisks = new ConcurrentHashMap<>();
-    private final Set<Object> openDevices = new LinkedHashSet<>();
+    private final OpenDevices open;
     private final Map<String, String> params;
-    private boolean closed;
 
     private JvmHost(Builder b) {
         this.name = b.name != null ? b.name : "jvm" + INSTANCES.incrementAndGet();
         this.switches = b.switches;
+        this.open = new OpenDevices(name);
         this.loop = new EventLoop("jrump-loop-" + name, clock,
                 e -> console.error("[{}] kernel task failed", name, e));
         int ioThreads = b.ioThreads > 0 ? b.ioThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -205,20 +204,16 @@ public final class JvmHost implements Hypercalls {
         return this::openNic;
     }
 
-    private synchronized <T> T register(T device) throws ErrnoException {
-        checkOpen();
-        openDevices.add(device);
-        return device;
+    private HostBlockDevice register(HostBlockDevice device) throws ErrnoException {
+        return open.register(device, device::close);
     }
 
-    private synchronized void unregister(Object device) {
-        openDevices.remove(device);
+    private void unregister(Object device) {
+        open.unregister(device);
     }
 
-    private synchronized void checkOpen() throws ErrnoException {
-        if (closed) {
-            throw new ErrnoException(Errno.ESHUTDOWN, "host " + name() + " is closed");
-        }
+    private void checkOpen() throws ErrnoException {
+        open.checkOpen();
     }
 
     private HostBlockDevice openBlock(String device, boolean readOnly) throws ErrnoException {
@@ -316,12 +311,7 @@ public final class JvmHost implements Hypercalls {
         }
         SwitchPort port = new SwitchPort(sw, name(), mac, options.mtuOrDefault(), receiver, loop, this::unregister);
         sw.attach(port);
-        try {
-            return register(port);
-        } catch (ErrnoException e) {
-            port.close();
-            throw e;
-        }
+        return open.register(port, port::close);
     }
 
     /** Memory disks created on this host, by name. */
@@ -331,20 +321,8 @@ public final class JvmHost implements Hypercalls {
 
     @Override
     public void close() {
-        List<Object> devices;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            devices = new ArrayList<>(openDevices);
-        }
-        for (Object d : devices) {
-            if (d instanceof HostBlockDevice b) {
-                b.close();
-            } else if (d instanceof HostNic n) {
-                n.close();
-            }
+        if (!open.closeAll()) {
+            return;
         }
         io.shutdown();
         loop.close();

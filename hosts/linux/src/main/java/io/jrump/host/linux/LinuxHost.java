@@ -7,10 +7,8 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.FuseChannels;
 import io.jrump.hypercall.HostBlockDevice;
-import io.jrump.hypercall.HostFuseChannel;
 import io.jrump.hypercall.HostClock;
 import io.jrump.hypercall.HostConsole;
-import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.HostParams;
 import io.jrump.hypercall.HostRandom;
 import io.jrump.hypercall.HostScheduler;
@@ -18,16 +16,13 @@ import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.NicOptions;
+import io.jrump.hypercall.hostkit.OpenDevices;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -61,11 +56,11 @@ public final class LinuxHost implements Hypercalls {
 
     private final JvmHost jvm;
     private final ExecutorService io;
-    private final Set<Object> openDevices = new LinkedHashSet<>();
-    private boolean closed;
+    private final OpenDevices open;
 
     private LinuxHost(JvmHost jvm) {
         this.jvm = jvm;
+        this.open = new OpenDevices(jvm.name());
         int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
         AtomicInteger index = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
@@ -139,8 +134,9 @@ public final class LinuxHost implements Hypercalls {
                 if (target == null) {
                     return fallback.open(device, mode);
                 }
-                return register(LinuxBlockDevice.open(device, target.path, target.blockDevice,
-                        mode == OpenMode.READ_ONLY, target.direct, -1, jvm.scheduler(), io, LinuxHost.this::unregister));
+                LinuxBlockDevice d = LinuxBlockDevice.open(device, target.path, target.blockDevice,
+                        mode == OpenMode.READ_ONLY, target.direct, -1, jvm.scheduler(), io, open::unregister);
+                return open.register(d, d::close);
             }
 
             @Override
@@ -153,8 +149,9 @@ public final class LinuxHost implements Hypercalls {
                 if (size < 0) {
                     throw new ErrnoException(Errno.EINVAL, "create " + device + ": negative size " + size);
                 }
-                return register(LinuxBlockDevice.open(device, target.path, target.blockDevice, false, target.direct,
-                        size, jvm.scheduler(), io, LinuxHost.this::unregister));
+                LinuxBlockDevice d = LinuxBlockDevice.open(device, target.path, target.blockDevice, false,
+                        target.direct, size, jvm.scheduler(), io, open::unregister);
+                return open.register(d, d::close);
             }
         };
     }
@@ -225,13 +222,8 @@ public final class LinuxHost implements Hypercalls {
             } else if (mac.isMulticast()) {
                 throw new ErrnoException(Errno.EINVAL, "MAC " + mac + " is a multicast address");
             }
-            TapNic nic = TapNic.open(name, ifname, mac, options.mtu(), receiver, jvm.scheduler(), this::unregister);
-            try {
-                return register(nic);
-            } catch (ErrnoException e) {
-                nic.close();
-                throw e;
-            }
+            TapNic nic = TapNic.open(name, ifname, mac, options.mtu(), receiver, jvm.scheduler(), open::unregister);
+            return open.register(nic, nic::close);
         };
     }
 
@@ -243,13 +235,8 @@ public final class LinuxHost implements Hypercalls {
     public Optional<FuseChannels> fuse() {
         return Optional.of((mountpoint, fsName, readOnly, allowOther) -> {
             checkOpen();
-            LinuxFuseChannel ch = LinuxFuseChannel.open(mountpoint, fsName, readOnly, allowOther, this::unregister);
-            try {
-                return register(ch);
-            } catch (ErrnoException e) {
-                ch.close();
-                throw e;
-            }
+            LinuxFuseChannel ch = LinuxFuseChannel.open(mountpoint, fsName, readOnly, allowOther, open::unregister);
+            return open.register(ch, ch::close);
         });
     }
 
@@ -261,45 +248,14 @@ public final class LinuxHost implements Hypercalls {
         return Optional.empty();
     }
 
-    private synchronized <T> T register(T device) throws ErrnoException {
-        if (closed) {
-            if (device instanceof HostBlockDevice b) {
-                b.close();
-            }
-            throw new ErrnoException(Errno.ESHUTDOWN, "host " + name() + " is closed");
-        }
-        openDevices.add(device);
-        return device;
-    }
-
-    private synchronized void unregister(Object device) {
-        openDevices.remove(device);
-    }
-
-    private synchronized void checkOpen() throws ErrnoException {
-        if (closed) {
-            throw new ErrnoException(Errno.ESHUTDOWN, "host " + name() + " is closed");
-        }
+    private void checkOpen() throws ErrnoException {
+        open.checkOpen();
     }
 
     @Override
     public void close() {
-        List<Object> devices;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            devices = new ArrayList<>(openDevices);
-        }
-        for (Object d : devices) {
-            if (d instanceof HostBlockDevice b) {
-                b.close();
-            } else if (d instanceof HostNic n) {
-                n.close();
-            } else if (d instanceof HostFuseChannel f) {
-                f.close();
-            }
+        if (!open.closeAll()) {
+            return;
         }
         io.shutdown();
         jvm.close();
