@@ -15,6 +15,9 @@ public final class SparseMemory {
     /** Page size in bytes. */
     public static final int PAGE = 64 * 1024;
 
+    /** A page of zeros to read holes from and compare against (never written). */
+    private static final byte[] ZEROS = new byte[PAGE];
+
     private final Map<Long, byte[]> pages = new HashMap<>();
 
     /** Copies {@code dst.remaining()} bytes at {@code offset} into {@code dst}, leaving its position. */
@@ -27,9 +30,7 @@ public final class SparseMemory {
             int n = Math.min(left, PAGE - within);
             byte[] page = pages.get(index);
             if (page == null) {
-                for (int i = 0; i < n; i++) {
-                    dst.put(pos + i, (byte) 0);
-                }
+                dst.put(pos, ZEROS, 0, n);
             } else {
                 dst.put(pos, page, within, n);
             }
@@ -92,12 +93,8 @@ public final class SparseMemory {
         return c;
     }
 
+    /** A bulk compare (vectorised by the JDK), not a loop over bytes: memory disks copy whole images. */
     private static boolean allZero(ByteBuffer b, int pos, int n) {
-        for (int i = 0; i < n; i++) {
-            if (b.get(pos + i) != 0) {
-                return false;
-            }
-        }
-        return true;
+        return b.slice(pos, n).mismatch(ByteBuffer.wrap(ZEROS, 0, n)) == -1;
     }
 }
