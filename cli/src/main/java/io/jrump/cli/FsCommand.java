@@ -3,9 +3,9 @@ package io.jrump.cli;
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.part.Partitions;
 import io.jrump.fs.ext.ExtFs;
-import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.Hypercalls;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -67,7 +67,7 @@ final class FsCommand implements Runnable {
 
     static void withFs(CommandSpec spec, String location, FsWork work) throws ErrnoException, IOException {
         Location loc = Location.parse(spec, location);
-        try (JvmHost host = JvmHost.create("rump-fs"); BlockDevice disk = DiskImages.open(host, loc.image(), true)) {
+        try (Hypercalls host = ImageHosts.create("rump-fs"); BlockDevice disk = DiskImages.open(host, loc.image(), true)) {
             BlockDevice dev = disk;
             if (loc.partition() != null) {
                 dev = loc.partition().matches("\\d+") ? Partitions.open(disk, Integer.parseInt(loc.partition()))

@@ -5,9 +5,9 @@ import io.jrump.blk.part.Partitions;
 import io.jrump.fs.Mounts;
 import io.jrump.fs.ext.Mkfs;
 import io.jrump.fs.vfs.Vfs;
-import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.Hypercalls;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -61,7 +61,7 @@ final class FsWriteCommand {
 
     /** The images a command has mounted, one {@link Vfs} per image and partition; closing unmounts all. */
     static final class Session implements AutoCloseable {
-        private final JvmHost host = JvmHost.create("rump-fs");
+        private final Hypercalls host = ImageHosts.create("rump-fs");
         private final Map<String, FsTree.Image> mounted = new LinkedHashMap<>();
 
         FsTree.Image mount(FsCommand.Location loc, boolean readOnly) throws ErrnoException {
@@ -465,11 +465,17 @@ final class FsWriteCommand {
                 return false;
             }
             String head = text.substring(0, i);
-            if (Files.isRegularFile(Path.of(head))) {
+            if (isDisk(head)) {
                 return true;
             }
             int colon = head.lastIndexOf(':');
-            return colon > 0 && Files.isRegularFile(Path.of(head.substring(0, colon)));
+            return colon > 0 && isDisk(head.substring(0, colon));
+        }
+
+        /** An image file or a block device (anything but a directory that exists). */
+        private static boolean isDisk(String path) {
+            Path p = Path.of(path);
+            return Files.exists(p) && !Files.isDirectory(p);
         }
 
         @Override
@@ -479,7 +485,7 @@ final class FsWriteCommand {
             boolean dstImage = isImage(dstText);
             if (!dstImage && sources.stream().noneMatch(Cp::isImage)) {
                 String missing = args.stream().filter(a -> a.indexOf(":/") > 0).map(a -> a.substring(0, a.indexOf(":/")))
-                        .findFirst().map(i -> " (no image file '" + i + "')").orElse("");
+                        .findFirst().map(i -> " (no image or block device '" + i + "')").orElse("");
                 throw new ParameterException(spec.commandLine(), "neither the sources nor '" + dstText
                         + "' are in an image" + missing + "; use cp for host files");
             }
@@ -606,7 +612,7 @@ final class FsWriteCommand {
             }
             long bytes = size == null ? -1 : ImageCommand.parseSize(spec, size);
             PrintWriter out = spec.commandLine().getOut();
-            try (JvmHost host = JvmHost.create("rump-mkfs")) {
+            try (Hypercalls host = ImageHosts.create("rump-mkfs")) {
                 if (!Files.exists(Path.of(image))) {
                     if (bytes < 0 || partition != null) {
                         throw new ErrnoException(Errno.ENOENT, image + (partition != null ? ""

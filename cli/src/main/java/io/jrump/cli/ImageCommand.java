@@ -7,11 +7,11 @@ import io.jrump.blk.image.Qcow2Check;
 import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.part.Partition;
 import io.jrump.blk.part.PartitionTable;
-import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostBlockDevice;
+import io.jrump.hypercall.Hypercalls;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.util.Locale;
@@ -36,7 +36,7 @@ final class ImageCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    private static ImageFile openFile(JvmHost host, String path) throws ErrnoException {
+    private static ImageFile openFile(Hypercalls host, String path) throws ErrnoException {
         return new ImageFile(host.blockDevices().open(path, OpenMode.READ_ONLY), host.scheduler());
     }
 
@@ -51,7 +51,7 @@ final class ImageCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
-            try (JvmHost host = JvmHost.create("rump-image")) {
+            try (Hypercalls host = ImageHosts.create("rump-image")) {
                 ImageFormat format;
                 long fileSize;
                 try (ImageFile f = openFile(host, image)) {
@@ -116,7 +116,7 @@ final class ImageCommand implements Runnable {
             if (backing != null && !fmt.equals("qcow2")) {
                 throw new ParameterException(spec.commandLine(), "--backing needs --format qcow2");
             }
-            try (JvmHost host = JvmHost.create("rump-image")) {
+            try (Hypercalls host = ImageHosts.create("rump-image")) {
                 createImage(host, image, fmt, bytes, backing, backing == null ? null : backingFormat);
             }
             spec.commandLine().getOut().printf("%s: %s, %s%n", image, fmt, Sizes.human(bytes));
@@ -141,7 +141,7 @@ final class ImageCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException {
             String fmt = outputFormat(spec, format);
-            try (JvmHost host = JvmHost.create("rump-image"); BlockDevice src = DiskImages.open(host, source, true)) {
+            try (Hypercalls host = ImageHosts.create("rump-image"); BlockDevice src = DiskImages.open(host, source, true)) {
                 long size = src.size();
                 createImage(host, target, fmt, size, null, null);
                 try (BlockDevice dst = DiskImages.open(host, target, false)) {
@@ -188,7 +188,7 @@ final class ImageCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
-            try (JvmHost host = JvmHost.create("rump-image"); ImageFile f = openFile(host, image)) {
+            try (Hypercalls host = ImageHosts.create("rump-image"); ImageFile f = openFile(host, image)) {
                 ImageFormat format = ImageFormat.detect(f);
                 if (format != ImageFormat.QCOW2) {
                     out.printf("%s: %s image: no metadata to check%n", image, format.displayName());
@@ -210,7 +210,7 @@ final class ImageCommand implements Runnable {
     }
 
     /** Creates an empty image: a sparse raw file, or a qcow2 image with an optional backing file. */
-    static void createImage(JvmHost host, String path, String format, long size, String backing, String backingFormat)
+    static void createImage(Hypercalls host, String path, String format, long size, String backing, String backingFormat)
             throws ErrnoException {
         if (format.equals("raw")) {
             host.blockDevices().create(path, size).close();

@@ -3,11 +3,11 @@ package io.jrump.cli;
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.part.Partition;
 import io.jrump.blk.part.PartitionEditor;
-import io.jrump.blk.part.PartitionTable;
 import io.jrump.blk.part.PartitionTable.Scheme;
-import io.jrump.host.jvm.JvmHost;
+import io.jrump.blk.part.PartitionTable;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.Hypercalls;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -33,11 +33,11 @@ final class PartCommand implements Runnable {
 
     /** Runs {@code body} on a disk opened on a fresh JVM host, closing both. */
     interface DiskWork {
-        void run(JvmHost host, BlockDevice disk) throws ErrnoException;
+        void run(Hypercalls host, BlockDevice disk) throws ErrnoException;
     }
 
     static void withDisk(String image, boolean readOnly, DiskWork body) throws ErrnoException {
-        try (JvmHost host = JvmHost.create("rump-part"); BlockDevice disk = DiskImages.open(host, image, readOnly)) {
+        try (Hypercalls host = ImageHosts.create("rump-part"); BlockDevice disk = DiskImages.open(host, image, readOnly)) {
             body.run(host, disk);
         }
     }
