@@ -745,12 +745,18 @@ final class TcpConnection {
         return Math.max(0, SeqNum.diff(sndNxt, sndUna));
     }
 
-    /** Sends what the windows allow: full segments, a last small one when Nagle lets it, then a FIN. */
+    /**
+     * Sends what the windows allow: full segments, a last small one when Nagle lets it, then a FIN.
+     * When the interface segments TCP (TSO), one segment may carry many MSS of data, which the NIC
+     * cuts into MSS-sized ones; such a segment never holds more than the windows allow, and a small
+     * tail only where one small segment would have been sent on its own.
+     */
     void trySend() {
         if (state != State.ESTABLISHED && state != State.CLOSE_WAIT && state != State.FIN_WAIT_1
                 && state != State.LAST_ACK && state != State.CLOSING) {
             return;
         }
+        int limit = tcp.segmentLimit(remoteAddress, mss);
         while (true) {
             if (scoreboard != null && SeqNum.lt(sndNxt, sndMax) && scoreboard.isSacked(sndNxt)) {
                 SackBlock hole = scoreboard.nextHole(sndNxt);
@@ -767,7 +773,12 @@ final class TcpConnection {
                 armPersistIfIdle();
                 break;
             }
-            int n = (int) Math.min(Math.min(unsent, mss), room);
+            int n = (int) Math.min(Math.min(unsent, limit), room);
+            if (n > mss && n % mss != 0 && !(n == unsent && options.noDelay)) {
+                // The tail would be a small segment sent while the rest is in flight: Nagle (or
+                // the window) holds it back, as the MSS-at-a-time loop would.
+                n -= n % mss;
+            }
             if (n < mss && n < unsent && n < maxSndWnd / 2) {
                 // RFC 1122 4.2.3.4: wait for a fuller window (silly window syndrome), with the persist
                 // timer as the override should no ACK come to open it.
@@ -796,7 +807,7 @@ final class TcpConnection {
     }
 
     /** Sends {@code len} bytes from sequence {@code seq} (which must be in the send queue). */
-    private void sendData(int seq, int len, boolean retransmission) {
+    private void sendData(int seq, int len, boolean retransmission) { // len > mss: a TSO segment
         retransmission |= SeqNum.lt(seq, sndMax); // go-back after a timeout resends through trySend
         int offset = SeqNum.diff(seq, sndUna);
         byte[] payload = new byte[len];
@@ -831,7 +842,7 @@ final class TcpConnection {
         delayedAckTimer.stop();
         persistTimer.stop();
         persistBackoff = 0;
-        tcp.output(this, seg);
+        tcp.output(this, seg, mss);
         if (!retransmitTimer.isPending()) {
             armRetransmit();
         }

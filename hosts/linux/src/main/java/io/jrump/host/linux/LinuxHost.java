@@ -225,7 +225,7 @@ public final class LinuxHost implements Hypercalls {
             } else if (mac.isMulticast()) {
                 throw new ErrnoException(Errno.EINVAL, "MAC " + mac + " is a multicast address");
             }
-            TapNic nic = TapNic.open(name, ifname, mac, options.mtu(), receiver, jvm.scheduler(), this::unregister);
+            TapNic nic = TapNic.open(name, ifname, mac, options.mtu(), options.offloads(), receiver, jvm.scheduler(), this::unregister);
             try {
                 return register(nic);
             } catch (ErrnoException e) {
