@@ -52,6 +52,12 @@ import java.util.Set;
  */
 public final class NetStack implements Component {
     public static final int DEFAULT_TTL = 64;
+    /**
+     * Room a transport leaves before its header for the IPv4 and Ethernet headers: a payload whose
+     * reader index leaves this much is the sender's own buffer, and the headers are written in
+     * place in front of it instead of copying the packet twice more.
+     */
+    static final int HEADROOM = EthernetFrame.HEADER_LENGTH + Ipv4Packet.MIN_HEADER_LENGTH;
     private volatile boolean stopped;
     private static final long TICK_NANOS = 500_000_000L;
 
@@ -592,11 +598,17 @@ public final class NetStack implements Component {
             finishChecksum(payload, offload);
             offload = null;
         }
-        ByteBuf packet = Unpooled.buffer(ip.totalLength());
-        ip.emit(packet, 0);
-        packet.writerIndex(ip.headerLength());
-        packet.writeBytes(payload);
-        payload.release();
+        ByteBuf packet;
+        if (payload.readerIndex() >= ip.headerLength() + EthernetFrame.HEADER_LENGTH) {
+            packet = payload.readerIndex(payload.readerIndex() - ip.headerLength()); // headroom: no copy
+            ip.emit(packet, packet.readerIndex());
+        } else {
+            packet = Unpooled.buffer(ip.totalLength());
+            ip.emit(packet, 0);
+            packet.writerIndex(ip.headerLength());
+            packet.writeBytes(payload);
+            payload.release();
+        }
         stats.count("ip.out");
         if (i.isLoopback()) {
             host.scheduler().execute(() -> ipIn(i, packet)); // later, as if it came back in
@@ -624,7 +636,8 @@ public final class NetStack implements Component {
                 sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, i.sourceFor(hop), MacAddress.of(0L), hop);
                 return;
             }
-            finishChecksum(packet.slice(ip.headerLength(), packet.readableBytes() - ip.headerLength()), offload);
+            finishChecksum(packet.slice(packet.readerIndex() + ip.headerLength(), packet.readableBytes() - ip.headerLength()),
+                    offload);
             frameOffload = FrameOffload.NONE;
         }
         ArpCache.Resolution r = i.arp.resolve(hop, packet, now());
@@ -644,11 +657,17 @@ public final class NetStack implements Component {
 
     private void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload, FrameOffload offload) {
         EthernetRepr eth = new EthernetRepr(to, i.mac, type);
-        ByteBuf frame = Unpooled.buffer(eth.headerLength() + payload.readableBytes());
-        eth.emit(frame, 0);
-        frame.writerIndex(eth.headerLength());
-        frame.writeBytes(payload);
-        payload.release();
+        ByteBuf frame;
+        if (payload.readerIndex() >= eth.headerLength()) {
+            frame = payload.readerIndex(payload.readerIndex() - eth.headerLength()); // headroom: no copy
+            eth.emit(frame, frame.readerIndex());
+        } else {
+            frame = Unpooled.buffer(eth.headerLength() + payload.readableBytes());
+            eth.emit(frame, 0);
+            frame.writerIndex(eth.headerLength());
+            frame.writeBytes(payload);
+            payload.release();
+        }
         capture(i, frame);
         try {
             if (offload.needsChecksum()) {

@@ -304,9 +304,9 @@ final class Tcp {
      */
     private void send(Ipv4Address from, Ipv4Address to, TcpRepr seg, int segmentSize) {
         boolean offload = stack.txOffloads(to).contains(NicOffload.TX_CHECKSUM);
-        ByteBuf b = Unpooled.buffer(seg.bufferLength());
-        seg.emit(b, 0, from, to, offload);
-        b.writerIndex(seg.bufferLength());
+        ByteBuf b = Unpooled.buffer(NetStack.HEADROOM + seg.bufferLength());
+        seg.emit(b, NetStack.HEADROOM, from, to, offload);
+        b.setIndex(NetStack.HEADROOM, NetStack.HEADROOM + seg.bufferLength());
         count("tcp.out");
         stack.ipOut(from, to, IpProtocol.TCP, b, NetStack.DEFAULT_TTL,
                 offload ? new NetStack.L4Offload(TcpSegment.CHECKSUM, segmentSize, seg.headerLength()) : null);

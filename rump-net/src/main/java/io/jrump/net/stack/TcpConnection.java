@@ -810,7 +810,8 @@ final class TcpConnection {
     private void sendData(int seq, int len, boolean retransmission) { // len > mss: a TSO segment
         retransmission |= SeqNum.lt(seq, sndMax); // go-back after a timeout resends through trySend
         int offset = SeqNum.diff(seq, sndUna);
-        byte[] payload = new byte[len];
+        // The payload is a view of the queued chunks, copied once, when the segment is emitted.
+        List<ByteBuf> parts = new ArrayList<>(4);
         int copied = 0;
         int skip = offset + sendHeadOffset;
         for (byte[] chunk : sendQueue) {
@@ -822,12 +823,13 @@ final class TcpConnection {
                 continue;
             }
             int n = Math.min(chunk.length - skip, len - copied);
-            System.arraycopy(chunk, skip, payload, copied, n);
+            parts.add(Unpooled.wrappedBuffer(chunk, skip, n));
             copied += n;
             skip = 0;
         }
+        ByteBuf payload = parts.size() == 1 ? parts.get(0) : Unpooled.wrappedBuffer(parts.size(), parts.toArray(new ByteBuf[0]));
         int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(sndUna, (int) sendQueued) ? PSH : 0);
-        TcpRepr seg = segment(seq, flags, Unpooled.wrappedBuffer(payload, 0, copied));
+        TcpRepr seg = segment(seq, flags, payload);
         if (!retransmission && !rttSampling) {
             rttSampling = true;
             rttSampleSeq = SeqNum.add(seq, len);
