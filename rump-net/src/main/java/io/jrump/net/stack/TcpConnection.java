@@ -534,7 +534,9 @@ final class TcpConnection {
         if (!inOrder || !outOfOrder.isEmpty()) {
             tcp.count("tcp.in.out_of_order");
             sendAck(); // a duplicate ACK tells the sender of the hole at once
-        } else if (++unackedSegments >= 2) {
+        } else if ((unackedSegments += len > mss ? 2 : 1) >= 2) {
+            // A segment of more than one MSS (the sender's TSO, taken whole) counts as the
+            // several it stands for, and is ACKed at once, as Linux's receiver does.
             sendAck();
         } else if (!delayedAckTimer.isPending()) {
             delayedAckTimer.schedule(DELAYED_ACK_NANOS, this::sendAck);
