@@ -12,6 +12,8 @@ package io.jrump.hypercall;
  * ({@code segmentSize > 0}) the frame is one TCP/IPv4 segment whose IP header carries the whole
  * length and DF; the host sends it as segments of {@code segmentSize} payload bytes (the last may
  * be shorter), each with its own IP length, identification and checksums, as TSO does.
+ * Immutable; the constructor throws {@link IllegalArgumentException} for a request no frame could
+ * satisfy (a programming error), the host {@link Errno#EINVAL} for one that does not fit the frame.
  *
  * @param checksumStart where the checksummed range starts (the TCP or UDP header), at least
  *     {@link HostNic#ETHERNET_HEADER}; -1 for no checksum request

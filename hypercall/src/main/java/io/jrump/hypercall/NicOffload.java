@@ -10,7 +10,7 @@ import java.util.Set;
  * {@link NicOptions#offloads()}; the host grants a subset ({@link HostNic#offloads()}). The
  * transmit ones are used per frame through {@link HostNic#send(java.nio.ByteBuffer, FrameOffload)};
  * the receive ones let the host flag frames through
- * {@link NetworkInterfaces.FrameReceiver#frameReceived(java.nio.ByteBuffer, int)}.
+ * {@link NetworkInterfaces.FrameReceiver#frameReceived(java.nio.ByteBuffer, int)}. Immutable.
  */
 public enum NicOffload {
     /**

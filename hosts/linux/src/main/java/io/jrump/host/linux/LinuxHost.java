@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <ul>
  *   <li>NIC {@code tap:IFNAME}: the Linux TAP interface {@code IFNAME}, created if there is none
- *       ({@link TapNic}); any other NIC name is an in-process switch of the JVM host.
+ *       ({@link TapNic}), with {@code IFF_VNET_HDR} offloads when {@code NicOptions.offloads()} asks
+ *       for any; any other NIC name is an in-process switch of the JVM host.
  *   <li>Block {@code direct:PATH}: the regular file or block device {@code PATH} opened with
  *       {@code O_DIRECT}; a {@code PATH} that is a block device, without the prefix: that device
  *       through the page cache ({@link LinuxBlockDevice}). Any other name goes to the JVM host.
