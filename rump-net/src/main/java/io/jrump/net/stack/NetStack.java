@@ -615,17 +615,17 @@ public final class NetStack implements Component {
             return;
         }
         Ipv4Address hop = route.nextHop();
-        boolean broadcast = hop.isBroadcast() || i.addresses.stream().anyMatch(a -> a.broadcast().equals(hop));
-        if (broadcast) {
-            ethernetOut(i, MacAddress.BROADCAST, EtherType.IPV4, packet);
-            return;
-        }
         FrameOffload frameOffload = FrameOffload.NONE;
         if (offload != null) {
             int start = EthernetFrame.HEADER_LENGTH + ip.headerLength();
             frameOffload = offload.segmentSize() > 0
                     ? FrameOffload.tcp4Segmentation(start, start + offload.headerLength(), offload.segmentSize())
                     : FrameOffload.checksum(start, offload.checksumOffset());
+        }
+        boolean broadcast = hop.isBroadcast() || i.addresses.stream().anyMatch(a -> a.broadcast().equals(hop));
+        if (broadcast) {
+            ethernetOut(i, MacAddress.BROADCAST, EtherType.IPV4, packet, frameOffload);
+            return;
         }
         if (offload != null && i.arp.lookup(hop, now()) == null) {
             // The packet would wait in the ARP queue, which keeps no offload: complete it now, or
