@@ -6,11 +6,13 @@
 #  2. a MIB-MiB cp into and out of a `rump mount` against the same through fuse2fs on the same
 #     kind of image (goal: ours at least 1.5x fuse2fs).
 # Usage: bench/linux-bench.sh [DIR] [MIB]   Needs: the built rump jar (./rump builds it), socat,
-# iperf3, fuse2fs, e2fsprogs.
+# iperf3, fuse2fs, e2fsprogs. Environment: SKIP_FUSE=1 runs the network half only;
+# RUMP_NET_FLAGS (say --no-offload) is added to our side's net send/sink; RUMP_JAR another jar.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:-/tmp/jrump-linux-bench}"; mib="${2:-256}"
-jar="$root/cli/target/rump.jar"
+jar="${RUMP_JAR:-$root/cli/target/rump.jar}"
+flags="${RUMP_NET_FLAGS:-}"
 ns="jrbench$$"
 mkdir -p "$dir/mnt"
 now() { date +%s%N; }
@@ -26,9 +28,9 @@ ip netns exec "$ns" ip addr add 198.18.0.1/24 dev jrbt0; ip netns exec "$ns" ip 
 echo "# bulk TCP, ${mib} MiB, MTU 1500"
 ip netns exec "$ns" socat -u TCP-LISTEN:5001,reuseaddr OPEN:/dev/null &
 sleep 0.5
-ip netns exec "$ns" java -jar "$jar" net send --tap jrbt0 --addr 198.18.0.2/24 --to 198.18.0.1:5001 --bytes "${mib}M" | sed 's/^/ours -> linux: /'
+ip netns exec "$ns" java -jar "$jar" net send $flags --tap jrbt0 --addr 198.18.0.2/24 --to 198.18.0.1:5001 --bytes "${mib}M" | sed 's/^/ours -> linux: /'
 wait
-ip netns exec "$ns" java -jar "$jar" net sink --tap jrbt0 --addr 198.18.0.2/24 --port 5002 > "$dir/sink.out" &
+ip netns exec "$ns" java -jar "$jar" net sink $flags --tap jrbt0 --addr 198.18.0.2/24 --port 5002 > "$dir/sink.out" &
 sleep 3
 head -c "$bytes" /dev/zero > "$dir/zero"
 s=$(now); ip netns exec "$ns" socat -u "OPEN:$dir/zero" TCP:198.18.0.2:5002,retry=20,interval=0.5; e=$(now)
@@ -41,6 +43,7 @@ ip netns exec "$ns" ip addr add 198.18.1.2/24 dev jrbv1; ip netns exec "$ns" ip 
 for o in tso gso gro; do ethtool -K jrbv0 "$o" off >/dev/null 2>&1 || true; ip netns exec "$ns" ethtool -K jrbv1 "$o" off >/dev/null 2>&1 || true; done
 ip netns exec "$ns" iperf3 -s -1 -D; sleep 0.5
 echo "linux -> linux over veth (iperf3, tso/gso/gro off): $(iperf3 -c 198.18.1.2 -t 3 -f g | awk '/receiver/ {print $7, $8}')"
+[ -n "${SKIP_FUSE:-}" ] && exit 0
 
 echo "# ${mib} MiB cp into and out of a FUSE mount of a fresh ext4 image (seconds)"
 head -c "$bytes" /dev/urandom > "$dir/src"

@@ -4,6 +4,7 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostProvider;
 import io.jrump.hypercall.Hypercalls;
+import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
@@ -26,7 +27,7 @@ import picocli.CommandLine.ParameterException;
 /**
  * One kernel with a network stack on a Linux TAP device, for the commands that talk to the Linux
  * kernel's own stack: the options they share ({@code --tap}, {@code --addr}, {@code --gw},
- * {@code --mtu}) and the boot. The host is found by name ({@code linux}) through
+ * {@code --mtu}, {@code --no-offload}) and the boot. The host is found by name ({@code linux}) through
  * {@link ServiceLoader}, and opens the NIC {@code tap:NAME}.
  */
 final class TapKernel implements AutoCloseable {
@@ -46,6 +47,10 @@ final class TapKernel implements AutoCloseable {
 
         @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE (pcap).")
         Path pcap;
+
+        @Option(names = "--no-offload",
+                description = "Open the TAP without IFF_VNET_HDR: no checksum offload, no large segments (TSO/GRO).")
+        boolean noOffload;
 
         @Option(names = "--mtu", defaultValue = "1500", description = "MTU of our interface, 68..65535 (default: ${DEFAULT-VALUE}).")
         int mtu;
@@ -94,7 +99,7 @@ final class TapKernel implements AutoCloseable {
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
         iface = "tap:" + o.tap;
         try {
-            net.addInterface(iface, NicOptions.mtu(o.mtu));
+            net.addInterface(iface, NicOptions.mtu(o.mtu).withOffloads(o.noOffload ? NicOffload.NONE : NicOffload.ALL));
             if (o.pcap != null) { // before the address, to see the gratuitous ARP
                 pcap = FileChannel.open(o.pcap, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING);

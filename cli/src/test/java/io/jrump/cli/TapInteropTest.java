@@ -264,6 +264,7 @@ class TapInteropTest {
         }
         assertEquals(0, server.get(60, TimeUnit.SECONDS).code());
         cleanToTshark(pcap);
+        assertTrue(maxFrameLength(pcap) > 1514, "our TSO segments, captured as the stack sent them");
         dumpcap.destroy(); // SIGTERM: dumpcap finishes the file
         assertTrue(dumpcap.waitFor(30, TimeUnit.SECONDS), "dumpcap did not stop");
         cleanToTshark(linuxPcap);
@@ -283,6 +284,33 @@ class TapInteropTest {
         assertArrayEquals(sha256(www.resolve("f")), sha256(got));
         assertTrue(r.out().contains("sha256 " + HexFormat.of().formatHex(sha256(got))), r.out());
         cleanToTshark(pcap);
+        assertTrue(maxFrameLength(pcap) > 1514, "Linux's TSO segments, taken whole (TUN_F_TSO4)");
+    }
+
+    /** The old path: a TAP opened without IFF_VNET_HDR, every frame within the MTU. */
+    @Test
+    void fetchWithoutOffloadsMovesOnlyMtuSizedFrames() throws Exception {
+        Path www = Files.createDirectory(tmp.resolve("www"));
+        randomFile(www.resolve("f"), 8L << 20, 3);
+        pythonHttpServer(www, tmp.resolve("http.log"));
+        Path got = tmp.resolve("f.got");
+        Path pcap = tmp.resolve("fetch.pcap");
+        CompletableFuture<RumpRun> fetch = rump("net", "fetch", "--no-offload", "--tap", tap, "--addr", OURS + "/24",
+                "http://" + LINUX + ":8000/f", "-o", got.toString(), "--pcap", pcap.toString());
+        RumpRun r = fetch.get(120, TimeUnit.SECONDS);
+        assertEquals(0, r.code(), r.all());
+        assertArrayEquals(sha256(www.resolve("f")), sha256(got));
+        cleanToTshark(pcap);
+        assertTrue(maxFrameLength(pcap) <= 1514, "no large segments without offloads");
+    }
+
+    /** The longest frame in a capture, by tshark. */
+    private static int maxFrameLength(Path pcap) throws Exception {
+        Process p = new ProcessBuilder("tshark", "-r", pcap.toString(), "-T", "fields", "-e", "frame.len")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "tshark timed out");
+        return out.lines().filter(l -> !l.isBlank()).mapToInt(l -> Integer.parseInt(l.strip())).max().orElse(0);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.jrump.hypercall;
 
 import java.nio.ByteBuffer;
+import java.util.Set;
 
 /**
  * One open network interface: a port on a host Ethernet segment. Thread-safe.
@@ -11,6 +12,12 @@ public interface HostNic {
     int ETHERNET_HEADER = 14;
     /** Room for one 802.1Q tag in a frame. */
     int VLAN_TAG = 4;
+
+    /**
+     * The longest frame an offload lets through: an Ethernet header, a VLAN tag and an IPv4 packet
+     * of the largest total length (65,535).
+     */
+    int MAX_OFFLOAD_FRAME_LENGTH = ETHERNET_HEADER + VLAN_TAG + 65535;
 
     /** The name it was opened by. */
     String name();
@@ -37,6 +44,32 @@ public interface HostNic {
      *     after {@link #close()}, {@link Errno#ENOBUFS} if the host's queue is full
      */
     void send(ByteBuffer frame) throws ErrnoException;
+
+    /**
+     * The offloads this NIC does (a subset of those asked for in {@link NicOptions#offloads()}).
+     * Constant. The default, for hosts that offer none: the empty set.
+     */
+    default Set<NicOffload> offloads() {
+        return NicOffload.NONE;
+    }
+
+    /**
+     * Sends one frame as {@link #send(ByteBuffer)} does, asking the host to finish it as
+     * {@code offload} says (see {@link FrameOffload} for the checksum field's contents). With
+     * {@link FrameOffload#needsSegmentation()} the frame may be up to
+     * {@link #MAX_OFFLOAD_FRAME_LENGTH} bytes. The default sends a frame that needs nothing and
+     * refuses any other.
+     *
+     * @throws ErrnoException {@link Errno#EOPNOTSUPP} if {@code offload} asks for something
+     *     {@link #offloads()} lacks; {@link Errno#EINVAL} if its offsets do not fit the frame;
+     *     else as {@link #send(ByteBuffer)}
+     */
+    default void send(ByteBuffer frame, FrameOffload offload) throws ErrnoException {
+        if (offload.needsChecksum()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, "NIC " + name() + " does no transmit offloads");
+        }
+        send(frame);
+    }
 
     /** Leaves the segment; no frame is delivered to the receiver after this returns. Idempotent. */
     void close();

@@ -2,6 +2,7 @@ package io.jrump.kernel.internal;
 
 import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostBlockDevice;
 import io.jrump.hypercall.HostClock;
@@ -13,6 +14,7 @@ import io.jrump.hypercall.HostScheduler;
 import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
+import io.jrump.hypercall.NicOffload;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -245,8 +247,23 @@ public final class TrackingHypercalls implements Hypercalls {
         }
 
         @Override
+        public int maxFrameLength() {
+            return nic.maxFrameLength();
+        }
+
+        @Override
+        public Set<NicOffload> offloads() {
+            return nic.offloads();
+        }
+
+        @Override
         public void send(ByteBuffer frame) throws ErrnoException {
             nic.send(frame);
+        }
+
+        @Override
+        public void send(ByteBuffer frame, FrameOffload offload) throws ErrnoException {
+            nic.send(frame, offload); // a wrapper must pass the offloads through, or they are lost
         }
 
         @Override

@@ -2,12 +2,14 @@ package io.jrump.net.stack;
 
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.MacAddress;
+import io.jrump.hypercall.NicOffload;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.arp.ArpCache;
 import io.jrump.net.pcap.PcapWriter;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One network interface of the stack: an Ethernet port on a host NIC, or the loopback. Holds its
@@ -30,6 +32,7 @@ public final class Interface {
     final HostNic nic; // null for the loopback
     final MacAddress mac;
     final int mtu;
+    final Set<NicOffload> offloads; // what the NIC does for us; none on the loopback
     final List<Address> addresses = new ArrayList<>();
     final ArpCache<ByteBuf> arp;
     PcapWriter capture;
@@ -39,6 +42,7 @@ public final class Interface {
         this.nic = nic;
         this.mac = mac;
         this.mtu = mtu;
+        this.offloads = nic == null ? NicOffload.NONE : nic.offloads();
         this.arp = arp;
     }
 
@@ -52,6 +56,21 @@ public final class Interface {
 
     public int mtu() {
         return mtu;
+    }
+
+    /**
+     * The offloads its NIC does: with {@link NicOffload#TX_CHECKSUM} and
+     * {@link NicOffload#TX_TCP4_SEGMENTATION}, TCP sends segments of up to 64 KiB with partial
+     * checksums; with the receive ones, flagged frames skip checksum verification and large TCP
+     * segments are taken.
+     */
+    public Set<NicOffload> offloads() {
+        return offloads;
+    }
+
+    /** Whether TCP may hand this interface large segments (TSO) with partial checksums. */
+    boolean segmentsTcp() {
+        return offloads.contains(NicOffload.TX_CHECKSUM) && offloads.contains(NicOffload.TX_TCP4_SEGMENTATION);
     }
 
     public boolean isLoopback() {
@@ -93,6 +112,6 @@ public final class Interface {
 
     @Override
     public String toString() {
-        return name + " " + mac + " mtu " + mtu + " " + addresses;
+        return name + " " + mac + " mtu " + mtu + " " + addresses + (offloads.isEmpty() ? "" : " offloads " + offloads);
     }
 }

@@ -2,9 +2,12 @@ package io.jrump.net.stack;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
+import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
+import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.Callout;
 import io.jrump.kernel.Component;
@@ -18,6 +21,7 @@ import io.jrump.net.pcap.PcapWriter;
 import io.jrump.net.socket.LoopCalls;
 import io.jrump.net.wire.ArpPacket;
 import io.jrump.net.wire.ArpRepr;
+import io.jrump.net.wire.Checksum;
 import io.jrump.net.wire.EtherType;
 import io.jrump.net.wire.EthernetFrame;
 import io.jrump.net.wire.EthernetRepr;
@@ -36,6 +40,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The IPv4 stack of one kernel: interfaces on the host's NICs and a loopback, ARP, IPv4 with
@@ -47,6 +52,12 @@ import java.util.Map;
  */
 public final class NetStack implements Component {
     public static final int DEFAULT_TTL = 64;
+    /**
+     * Room a transport leaves before its header for the IPv4 and Ethernet headers: a payload whose
+     * reader index leaves this much is the sender's own buffer, and the headers are written in
+     * place in front of it instead of copying the packet twice more.
+     */
+    static final int HEADROOM = EthernetFrame.HEADER_LENGTH + Ipv4Packet.MIN_HEADER_LENGTH;
     private volatile boolean stopped;
     private static final long TICK_NANOS = 500_000_000L;
 
@@ -143,14 +154,28 @@ public final class NetStack implements Component {
 
     // ---- configuration (any thread) --------------------------------------------------------
 
-    /** Attaches an interface to the host NIC (or switch, or link) {@code nicName}. */
+    /**
+     * Attaches an interface to the host NIC (or switch, or link) {@code nicName}. The stack handles
+     * every {@link NicOffload}; it asks the host for those in {@code options.offloads()} (none
+     * unless asked for: {@code options.withOffloads(NicOffload.ALL)}).
+     */
     public Interface addInterface(String nicName, NicOptions options) throws ErrnoException {
         return calls.run(() -> {
             if (interfaces.containsKey(nicName)) {
                 throw new ErrnoException(Errno.EEXIST, "interface " + nicName);
             }
             Interface[] self = new Interface[1];
-            HostNic nic = host.networkInterfaces().open(nicName, options, frame -> frameIn(self[0], frame));
+            HostNic nic = host.networkInterfaces().open(nicName, options, new FrameReceiver() {
+                @Override
+                public void frameReceived(ByteBuffer frame) {
+                    frameIn(self[0], frame, 0);
+                }
+
+                @Override
+                public void frameReceived(ByteBuffer frame, int rxFlags) {
+                    frameIn(self[0], frame, rxFlags);
+                }
+            });
             Interface i = new Interface(nicName, nic, nic.mac(), nic.mtu(), newArpCache());
             self[0] = i;
             interfaces.put(nicName, i);
@@ -252,14 +277,26 @@ public final class NetStack implements Component {
 
     // ---- input --------------------------------------------------------------------------------
 
-    /** A frame from a NIC, on the event loop. Anything malformed is counted and dropped. */
-    private void frameIn(Interface i, ByteBuffer frame) {
+    /**
+     * A frame from a NIC, on the event loop, with the host's receive flags (honoured only for the
+     * offloads the NIC has). Anything malformed is counted and dropped, as is a frame longer than
+     * the NIC's maximum that is not a large segment the NIC said it delivers.
+     */
+    private void frameIn(Interface i, ByteBuffer frame, int rxFlags) {
         if (stopped) {
             return;
         }
         ByteBuf buf = Unpooled.wrappedBuffer(frame);
         capture(i, buf);
         stats.count("eth.in");
+        int flags = rxFlags & rxFlagMask(i);
+        if (frame.remaining() > i.nic.maxFrameLength() && (flags & FrameReceiver.RX_LARGE_SEGMENT) == 0) {
+            stats.count("eth.drop.oversized");
+            return;
+        }
+        if ((flags & FrameReceiver.RX_LARGE_SEGMENT) != 0) {
+            stats.count("eth.in.large_segment");
+        }
         try {
             EthernetFrame eth = EthernetFrame.parse(buf);
             if (!eth.destination().equals(i.mac) && !eth.destination().equals(MacAddress.BROADCAST)) {
@@ -269,7 +306,7 @@ public final class NetStack implements Component {
             if (eth.etherType().equals(EtherType.ARP)) {
                 arpIn(i, eth.payload());
             } else if (eth.etherType().equals(EtherType.IPV4)) {
-                ipIn(i, eth.payload());
+                ipIn(i, eth.payload(), flags);
             } else {
                 stats.count("eth.drop.unknown_ethertype");
             }
@@ -311,8 +348,29 @@ public final class NetStack implements Component {
         ethernetOut(i, to, EtherType.ARP, b);
     }
 
+    /** The receive flags an interface's NIC may set: those of the offloads it has. */
+    private static int rxFlagMask(Interface i) {
+        int mask = 0;
+        if (i.offloads.contains(NicOffload.RX_CHECKSUM)) {
+            mask |= FrameReceiver.RX_CHECKSUM_VALID | FrameReceiver.RX_CHECKSUM_PARTIAL;
+            if (i.offloads.contains(NicOffload.RX_TCP4_LARGE_SEGMENTS)) {
+                mask |= FrameReceiver.RX_LARGE_SEGMENT;
+            }
+        }
+        return mask;
+    }
+
     /** An IPv4 packet from an interface (or the loopback). */
     void ipIn(Interface i, ByteBuf payload) {
+        ipIn(i, payload, 0);
+    }
+
+    /**
+     * An IPv4 packet with the NIC's receive flags: with a checksum flag the TCP or UDP checksum is
+     * not verified (it was, or it is a host's partial sum that cannot be).
+     */
+    private void ipIn(Interface i, ByteBuf payload, int rxFlags) {
+        boolean checksumTrusted = (rxFlags & (FrameReceiver.RX_CHECKSUM_VALID | FrameReceiver.RX_CHECKSUM_PARTIAL)) != 0;
         Ipv4Packet packet;
         Ipv4Repr ip;
         try {
@@ -338,6 +396,7 @@ public final class NetStack implements Component {
                 return;
             }
             stats.count("ip.reassembled");
+            checksumTrusted = false; // the flags spoke of one fragment, not the datagram
             data = Unpooled.wrappedBuffer(whole);
             ip = new Ipv4Repr(ip.source(), ip.destination(), ip.protocol(), whole.length, ip.ttl(),
                     ip.identification(), false, false, 0, ip.dscp(), ip.ecn());
@@ -346,9 +405,9 @@ public final class NetStack implements Component {
         if (ip.protocol().equals(IpProtocol.ICMP)) {
             icmpIn(ip, data);
         } else if (ip.protocol().equals(IpProtocol.UDP)) {
-            udpIn(ip, data, quote);
+            udpIn(ip, data, quote, checksumTrusted);
         } else if (ip.protocol().equals(IpProtocol.TCP)) {
-            tcp.input(ip, data);
+            tcp.input(ip, data, checksumTrusted);
         } else {
             stats.count("ip.drop.unknown_protocol");
             sendUnreachable(ip, quote, 2); // protocol unreachable
@@ -403,15 +462,15 @@ public final class NetStack implements Component {
         return b;
     }
 
-    private void udpIn(Ipv4Repr ip, ByteBuf data, Quote original) {
+    private void udpIn(Ipv4Repr ip, ByteBuf data, Quote original, boolean checksumTrusted) {
         UdpRepr repr;
         try {
             UdpDatagram d = UdpDatagram.parse(data);
-            if (d.checksum() != 0 && !d.verifyChecksum(ip.source(), ip.destination())) {
+            if (!checksumTrusted && d.checksum() != 0 && !d.verifyChecksum(ip.source(), ip.destination())) {
                 stats.count("udp.drop.bad_checksum");
                 return;
             }
-            repr = UdpRepr.parse(d, ip.source(), ip.destination());
+            repr = UdpRepr.parse(d, ip.source(), ip.destination(), !checksumTrusted);
         } catch (ErrnoException e) {
             stats.count("udp.drop.malformed");
             return;
@@ -443,21 +502,54 @@ public final class NetStack implements Component {
      * outgoing interface's address), fragmenting to the interface's MTU.
      */
     void ipOut(Ipv4Address src, Ipv4Address dst, IpProtocol protocol, ByteBuf payload, int ttl) {
+        ipOut(src, dst, protocol, payload, ttl, null);
+    }
+
+    /**
+     * What the transport asks of the NIC for one packet: its checksum, at {@code checksumOffset}
+     * in the transport header, holds the pseudo-header sum for the NIC to complete; with
+     * {@code segmentSize > 0} it is a TCP segment longer than the MTU for the NIC to cut into
+     * segments of that many payload bytes (its header is {@code headerLength} bytes).
+     */
+    record L4Offload(int checksumOffset, int segmentSize, int headerLength) {
+    }
+
+    /**
+     * The transmit offloads of the interface a packet to {@code dst} leaves by, as TCP asks before
+     * it builds segments: none for the loopback or without a route.
+     */
+    Set<NicOffload> txOffloads(Ipv4Address dst) {
+        try {
+            return route(dst).iface().offloads;
+        } catch (ErrnoException e) {
+            return NicOffload.NONE;
+        }
+    }
+
+    /**
+     * As {@link #ipOut(Ipv4Address, Ipv4Address, IpProtocol, ByteBuf, int)}, with {@code offload}
+     * (or null) saying what the NIC completes. A packet with an offload is never fragmented: it
+     * goes with DF, and a large one carries its whole length in the one IP header.
+     */
+    void ipOut(Ipv4Address src, Ipv4Address dst, IpProtocol protocol, ByteBuf payload, int ttl, L4Offload offload) {
         try {
             Route route = route(dst);
             Ipv4Address from = src.isUnspecified() ? route.iface().sourceFor(dst) : src;
             int id = nextIpId++ & 0xffff;
             int mtu = route.iface().mtu;
             int len = payload.readableBytes();
-            if (len + 20 <= mtu) {
-                sendIp(route, new Ipv4Repr(from, dst, protocol, len, ttl, id, true, false, 0, 0, 0), payload);
+            if (len + 20 <= mtu || offload != null && offload.segmentSize() > 0) {
+                sendIp(route, new Ipv4Repr(from, dst, protocol, len, ttl, id, true, false, 0, 0, 0), payload, offload);
                 return;
+            }
+            if (offload != null) {
+                finishChecksum(payload, offload); // fragments: no NIC completes a checksum across them
             }
             int per = (mtu - 20) / 8 * 8;
             for (int off = 0; off < len; off += per) {
                 int n = Math.min(per, len - off);
                 ByteBuf part = payload.retainedSlice(payload.readerIndex() + off, n);
-                sendIp(route, new Ipv4Repr(from, dst, protocol, n, ttl, id, false, off + n < len, off, 0, 0), part);
+                sendIp(route, new Ipv4Repr(from, dst, protocol, n, ttl, id, false, off + n < len, off, 0, 0), part, null);
             }
             stats.count("ip.out.fragmented");
             payload.release();
@@ -487,27 +579,70 @@ public final class NetStack implements Component {
         return new Route(iface(r.iface()), r.isDirect() ? dst : r.gateway());
     }
 
-    private void sendIp(Route route, Ipv4Repr ip, ByteBuf payload) {
-        ByteBuf packet = Unpooled.buffer(ip.totalLength());
-        ip.emit(packet, 0);
-        packet.writerIndex(ip.headerLength());
-        packet.writeBytes(payload);
-        payload.release();
-        stats.count("ip.out");
+    /** Completes a partial transport checksum in software: what the NIC would have done. */
+    private static void finishChecksum(ByteBuf segment, L4Offload offload) {
+        int at = segment.readerIndex();
+        segment.setShort(at + offload.checksumOffset(), Checksum.compute(segment, at, segment.readableBytes()));
+    }
+
+    private void sendIp(Route route, Ipv4Repr ip, ByteBuf payload, L4Offload offload) {
         Interface i = route.iface();
+        if (offload != null && !i.offloads.contains(NicOffload.TX_CHECKSUM)
+                || offload != null && offload.segmentSize() > 0 && !i.segmentsTcp()) {
+            // The route changed under a sender that asked the old interface.
+            if (offload.segmentSize() > 0) {
+                stats.count("ip.drop.offload_unsupported");
+                payload.release();
+                return;
+            }
+            finishChecksum(payload, offload);
+            offload = null;
+        }
+        ByteBuf packet;
+        if (payload.readerIndex() >= ip.headerLength() + EthernetFrame.HEADER_LENGTH) {
+            packet = payload.readerIndex(payload.readerIndex() - ip.headerLength()); // headroom: no copy
+            ip.emit(packet, packet.readerIndex());
+        } else {
+            packet = Unpooled.buffer(ip.totalLength());
+            ip.emit(packet, 0);
+            packet.writerIndex(ip.headerLength());
+            packet.writeBytes(payload);
+            payload.release();
+        }
+        stats.count("ip.out");
         if (i.isLoopback()) {
             host.scheduler().execute(() -> ipIn(i, packet)); // later, as if it came back in
             return;
         }
         Ipv4Address hop = route.nextHop();
+        FrameOffload frameOffload = FrameOffload.NONE;
+        if (offload != null) {
+            int start = EthernetFrame.HEADER_LENGTH + ip.headerLength();
+            frameOffload = offload.segmentSize() > 0
+                    ? FrameOffload.tcp4Segmentation(start, start + offload.headerLength(), offload.segmentSize())
+                    : FrameOffload.checksum(start, offload.checksumOffset());
+        }
         boolean broadcast = hop.isBroadcast() || i.addresses.stream().anyMatch(a -> a.broadcast().equals(hop));
         if (broadcast) {
-            ethernetOut(i, MacAddress.BROADCAST, EtherType.IPV4, packet);
+            ethernetOut(i, MacAddress.BROADCAST, EtherType.IPV4, packet, frameOffload);
             return;
+        }
+        if (offload != null && i.arp.lookup(hop, now()) == null) {
+            // The packet would wait in the ARP queue, which keeps no offload: complete it now, or
+            // drop a large segment and ask for the neighbour (TCP sends it again on its timer).
+            if (offload.segmentSize() > 0) {
+                stats.count("ip.drop.offload_unresolved");
+                packet.release();
+                sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, i.sourceFor(hop), MacAddress.of(0L), hop);
+                return;
+            }
+            finishChecksum(packet.slice(packet.readerIndex() + ip.headerLength(), packet.readableBytes() - ip.headerLength()),
+                    offload);
+            frameOffload = FrameOffload.NONE;
         }
         ArpCache.Resolution r = i.arp.resolve(hop, packet, now());
         if (r.resolved()) {
-            ethernetOut(i, r.mac(), EtherType.IPV4, packet);
+            ethernetOut(i, r.mac(), EtherType.IPV4, packet, frameOffload);
         } else {
             if (r.sendRequest()) {
                 sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, i.sourceFor(hop), MacAddress.of(0L), hop);
@@ -517,15 +652,30 @@ public final class NetStack implements Component {
     }
 
     private void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload) {
+        ethernetOut(i, to, type, payload, FrameOffload.NONE);
+    }
+
+    private void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload, FrameOffload offload) {
         EthernetRepr eth = new EthernetRepr(to, i.mac, type);
-        ByteBuf frame = Unpooled.buffer(eth.headerLength() + payload.readableBytes());
-        eth.emit(frame, 0);
-        frame.writerIndex(eth.headerLength());
-        frame.writeBytes(payload);
-        payload.release();
+        ByteBuf frame;
+        if (payload.readerIndex() >= eth.headerLength()) {
+            frame = payload.readerIndex(payload.readerIndex() - eth.headerLength()); // headroom: no copy
+            eth.emit(frame, frame.readerIndex());
+        } else {
+            frame = Unpooled.buffer(eth.headerLength() + payload.readableBytes());
+            eth.emit(frame, 0);
+            frame.writerIndex(eth.headerLength());
+            frame.writeBytes(payload);
+            payload.release();
+        }
         capture(i, frame);
         try {
-            i.nic.send(frame.nioBuffer());
+            if (offload.needsChecksum()) {
+                i.nic.send(frame.nioBuffer(), offload);
+                stats.count(offload.needsSegmentation() ? "eth.out.large_segment" : "eth.out.checksum_offload");
+            } else {
+                i.nic.send(frame.nioBuffer());
+            }
             stats.count("eth.out");
         } catch (ErrnoException e) {
             stats.count("eth.drop.send_" + e.errno().name().toLowerCase());

@@ -7,6 +7,7 @@ import static io.jrump.net.wire.TcpSegment.SYN;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.NicOffload;
 import io.jrump.kernel.Callout;
 import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
@@ -168,9 +169,14 @@ final class Tcp {
     // ---- input -----------------------------------------------------------------------------------
 
     void input(Ipv4Repr ip, ByteBuf data) {
+        input(ip, data, false);
+    }
+
+    /** A segment; {@code checksumTrusted} when the NIC verified its checksum or left it partial. */
+    void input(Ipv4Repr ip, ByteBuf data, boolean checksumTrusted) {
         TcpRepr seg;
         try {
-            seg = TcpRepr.parse(TcpSegment.parse(data), ip.source(), ip.destination());
+            seg = TcpRepr.parse(TcpSegment.parse(data), ip.source(), ip.destination(), !checksumTrusted);
         } catch (ErrnoException e) {
             count("tcp.drop.malformed");
             return;
@@ -235,7 +241,7 @@ final class Tcp {
         count("tcp.syncookies.sent");
         send(ip.destination(), ip.source(), new TcpRepr(syn.destinationPort(), syn.sourcePort(), cookie,
                 syn.sequenceNumber() + 1, SYN | ACK, Math.min(65535, l.options.receiveBuffer), 0, mssFor(ip.source()),
-                -1, false, null, List.of(), Unpooled.EMPTY_BUFFER));
+                -1, false, null, List.of(), Unpooled.EMPTY_BUFFER), 0);
     }
 
     /** An ACK for a listener: if it returns a valid cookie, the connection is made, established. */
@@ -262,16 +268,48 @@ final class Tcp {
 
     // ---- output ----------------------------------------------------------------------------------
 
-    void output(TcpConnection c, TcpRepr seg) {
-        send(c.localAddress, c.remoteAddress, seg);
+    /**
+     * The most payload one segment toward {@code remote} may carry: {@code mss}, or, when the
+     * outgoing interface segments TCP for us (TSO), the largest multiple of {@code mss} that fits
+     * an IPv4 packet with the longest TCP header.
+     */
+    int segmentLimit(Ipv4Address remote, int mss) {
+        boolean tso = false;
+        try {
+            tso = stack.route(remote).iface().segmentsTcp();
+        } catch (ErrnoException e) {
+            // no route: ordinary segments, which IP drops and counts
+        }
+        if (!tso) {
+            return mss;
+        }
+        return Math.max(mss, TSO_MAX_PAYLOAD / mss * mss);
     }
 
-    private void send(Ipv4Address from, Ipv4Address to, TcpRepr seg) {
-        ByteBuf b = Unpooled.buffer(seg.bufferLength());
-        seg.emit(b, 0, from, to);
-        b.writerIndex(seg.bufferLength());
+    /** 65,535 IP bytes less a 20-byte IP header and a TCP header with 40 bytes of options. */
+    static final int TSO_MAX_PAYLOAD = 65535 - 20 - 60;
+
+    void output(TcpConnection c, TcpRepr seg) {
+        send(c.localAddress, c.remoteAddress, seg, 0);
+    }
+
+    /** A segment whose payload may exceed the MSS, to be cut by the NIC into {@code mss}-byte ones. */
+    void output(TcpConnection c, TcpRepr seg, int mss) {
+        send(c.localAddress, c.remoteAddress, seg, seg.payload().readableBytes() > mss ? mss : 0);
+    }
+
+    /**
+     * Emits and sends a segment: with a partial checksum when the outgoing NIC completes it, and
+     * with {@code segmentSize > 0} as one large segment for the NIC to cut (TSO).
+     */
+    private void send(Ipv4Address from, Ipv4Address to, TcpRepr seg, int segmentSize) {
+        boolean offload = stack.txOffloads(to).contains(NicOffload.TX_CHECKSUM);
+        ByteBuf b = Unpooled.buffer(NetStack.HEADROOM + seg.bufferLength());
+        seg.emit(b, NetStack.HEADROOM, from, to, offload);
+        b.setIndex(NetStack.HEADROOM, NetStack.HEADROOM + seg.bufferLength());
         count("tcp.out");
-        stack.ipOut(from, to, IpProtocol.TCP, b, NetStack.DEFAULT_TTL);
+        stack.ipOut(from, to, IpProtocol.TCP, b, NetStack.DEFAULT_TTL,
+                offload ? new NetStack.L4Offload(TcpSegment.CHECKSUM, segmentSize, seg.headerLength()) : null);
     }
 
     void sendReset(TcpConnection c, int seq, int ack, boolean withAck) {
@@ -281,6 +319,6 @@ final class Tcp {
     private void reset(Ipv4Address from, int fromPort, Ipv4Address to, int toPort, int seq, int ack, boolean withAck) {
         count("tcp.out.reset");
         send(from, to, TcpRepr.of(fromPort, toPort, seq, withAck ? ack : 0, RST | (withAck ? ACK : 0), 0,
-                Unpooled.EMPTY_BUFFER));
+                Unpooled.EMPTY_BUFFER), 0);
     }
 }

@@ -534,7 +534,9 @@ final class TcpConnection {
         if (!inOrder || !outOfOrder.isEmpty()) {
             tcp.count("tcp.in.out_of_order");
             sendAck(); // a duplicate ACK tells the sender of the hole at once
-        } else if (++unackedSegments >= 2) {
+        } else if ((unackedSegments += len > mss ? 2 : 1) >= 2) {
+            // A segment of more than one MSS (the sender's TSO, taken whole) counts as the
+            // several it stands for, and is ACKed at once, as Linux's receiver does.
             sendAck();
         } else if (!delayedAckTimer.isPending()) {
             delayedAckTimer.schedule(DELAYED_ACK_NANOS, this::sendAck);
@@ -745,12 +747,18 @@ final class TcpConnection {
         return Math.max(0, SeqNum.diff(sndNxt, sndUna));
     }
 
-    /** Sends what the windows allow: full segments, a last small one when Nagle lets it, then a FIN. */
+    /**
+     * Sends what the windows allow: full segments, a last small one when Nagle lets it, then a FIN.
+     * When the interface segments TCP (TSO), one segment may carry many MSS of data, which the NIC
+     * cuts into MSS-sized ones; such a segment never holds more than the windows allow, and a small
+     * tail only where one small segment would have been sent on its own.
+     */
     void trySend() {
         if (state != State.ESTABLISHED && state != State.CLOSE_WAIT && state != State.FIN_WAIT_1
                 && state != State.LAST_ACK && state != State.CLOSING) {
             return;
         }
+        int limit = tcp.segmentLimit(remoteAddress, mss);
         while (true) {
             if (scoreboard != null && SeqNum.lt(sndNxt, sndMax) && scoreboard.isSacked(sndNxt)) {
                 SackBlock hole = scoreboard.nextHole(sndNxt);
@@ -767,7 +775,12 @@ final class TcpConnection {
                 armPersistIfIdle();
                 break;
             }
-            int n = (int) Math.min(Math.min(unsent, mss), room);
+            int n = (int) Math.min(Math.min(unsent, limit), room);
+            if (n > mss && n % mss != 0 && !(n == unsent && options.noDelay)) {
+                // The tail would be a small segment sent while the rest is in flight: Nagle (or
+                // the window) holds it back, as the MSS-at-a-time loop would.
+                n -= n % mss;
+            }
             if (n < mss && n < unsent && n < maxSndWnd / 2) {
                 // RFC 1122 4.2.3.4: wait for a fuller window (silly window syndrome), with the persist
                 // timer as the override should no ACK come to open it.
@@ -796,10 +809,11 @@ final class TcpConnection {
     }
 
     /** Sends {@code len} bytes from sequence {@code seq} (which must be in the send queue). */
-    private void sendData(int seq, int len, boolean retransmission) {
+    private void sendData(int seq, int len, boolean retransmission) { // len > mss: a TSO segment
         retransmission |= SeqNum.lt(seq, sndMax); // go-back after a timeout resends through trySend
         int offset = SeqNum.diff(seq, sndUna);
-        byte[] payload = new byte[len];
+        // The payload is a view of the queued chunks, copied once, when the segment is emitted.
+        List<ByteBuf> parts = new ArrayList<>(4);
         int copied = 0;
         int skip = offset + sendHeadOffset;
         for (byte[] chunk : sendQueue) {
@@ -811,12 +825,13 @@ final class TcpConnection {
                 continue;
             }
             int n = Math.min(chunk.length - skip, len - copied);
-            System.arraycopy(chunk, skip, payload, copied, n);
+            parts.add(Unpooled.wrappedBuffer(chunk, skip, n));
             copied += n;
             skip = 0;
         }
+        ByteBuf payload = parts.size() == 1 ? parts.get(0) : Unpooled.wrappedBuffer(parts.size(), parts.toArray(new ByteBuf[0]));
         int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(sndUna, (int) sendQueued) ? PSH : 0);
-        TcpRepr seg = segment(seq, flags, Unpooled.wrappedBuffer(payload, 0, copied));
+        TcpRepr seg = segment(seq, flags, payload);
         if (!retransmission && !rttSampling) {
             rttSampling = true;
             rttSampleSeq = SeqNum.add(seq, len);
@@ -831,7 +846,7 @@ final class TcpConnection {
         delayedAckTimer.stop();
         persistTimer.stop();
         persistBackoff = 0;
-        tcp.output(this, seg);
+        tcp.output(this, seg, mss);
         if (!retransmitTimer.isPending()) {
             armRetransmit();
         }

@@ -101,7 +101,16 @@ public record TcpRepr(
      */
     public static TcpRepr parse(TcpSegment segment, Ipv4Address source, Ipv4Address destination)
             throws ErrnoException {
-        if (!segment.verifyChecksum(source, destination)) {
+        return parse(segment, source, destination, true);
+    }
+
+    /**
+     * As {@link #parse(TcpSegment, Ipv4Address, Ipv4Address)}, verifying the checksum only if
+     * {@code verifyChecksum}: a NIC that checked it, or a host stack that left it partial, says not to.
+     */
+    public static TcpRepr parse(TcpSegment segment, Ipv4Address source, Ipv4Address destination,
+            boolean verifyChecksum) throws ErrnoException {
+        if (verifyChecksum && !segment.verifyChecksum(source, destination)) {
             throw Wire.malformed(String.format(Locale.ROOT, "TCP Checksum 0x%04x at offset 16 does not verify", segment.checksum()));
         }
         ByteBuf o = segment.options();
@@ -224,6 +233,15 @@ public record TcpRepr(
 
     /** Writes the segment, checksum included, at absolute {@code offset}. */
     public void emit(ByteBuf buf, int offset, Ipv4Address source, Ipv4Address destination) {
+        emit(buf, offset, source, destination, false);
+    }
+
+    /**
+     * Writes the segment at absolute {@code offset}; with {@code partialChecksum} the Checksum field
+     * holds only the pseudo-header sum over this segment's length, folded and not complemented, for
+     * a NIC to complete (checksum offload, virtio {@code NEEDS_CSUM}), and the data is not summed.
+     */
+    public void emit(ByteBuf buf, int offset, Ipv4Address source, Ipv4Address destination, boolean partialChecksum) {
         int header = headerLength();
         int length = bufferLength();
         Wire.checkRange(buf, offset, length);
@@ -242,6 +260,10 @@ public record TcpRepr(
         buf.setZero(i, end - i); // EOL, then zero padding
         buf.setBytes(end, payload, payload.readerIndex(), payload.readableBytes());
         long sum = Checksum.pseudoHeader(source, destination, IpProtocol.TCP.value(), length);
+        if (partialChecksum) {
+            buf.setShort(offset + TcpSegment.CHECKSUM, Checksum.fold(sum));
+            return;
+        }
         buf.setShort(offset + TcpSegment.CHECKSUM, Checksum.finish(Checksum.add(sum, buf, offset, length)));
     }
 

@@ -24,7 +24,8 @@ public final class TcpSegment {
     static final int DATA_OFFSET = 12; // high 4 bits; the low 4 are reserved
     static final int FLAGS = 13; // CWR ECE URG ACK PSH RST SYN FIN
     static final int WINDOW = 14;
-    static final int CHECKSUM = 16;
+    /** RFC 9293 Checksum: where a NIC completing the checksum finds the field. */
+    public static final int CHECKSUM = 16;
     static final int URGENT_POINTER = 18;
 
     public static final int FIN = 0x01;

@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <ul>
  *   <li>NIC {@code tap:IFNAME}: the Linux TAP interface {@code IFNAME}, created if there is none
- *       ({@link TapNic}); any other NIC name is an in-process switch of the JVM host.
+ *       ({@link TapNic}), with {@code IFF_VNET_HDR} offloads when {@code NicOptions.offloads()} asks
+ *       for any; any other NIC name is an in-process switch of the JVM host.
  *   <li>Block {@code direct:PATH}: the regular file or block device {@code PATH} opened with
  *       {@code O_DIRECT}; a {@code PATH} that is a block device, without the prefix: that device
  *       through the page cache ({@link LinuxBlockDevice}). Any other name goes to the JVM host.
@@ -222,7 +223,8 @@ public final class LinuxHost implements Hypercalls {
             } else if (mac.isMulticast()) {
                 throw new ErrnoException(Errno.EINVAL, "MAC " + mac + " is a multicast address");
             }
-            TapNic nic = TapNic.open(name, ifname, mac, options.mtu(), receiver, jvm.scheduler(), open::unregister);
+            TapNic nic = TapNic.open(name, ifname, mac, options.mtu(), options.offloads(), receiver, jvm.scheduler(),
+                    open::unregister);
             return open.register(nic, nic::close);
         };
     }

@@ -40,6 +40,9 @@ final class LibC {
 
     static native int ioctl(int fd, long request, Pointer arg);
 
+    /** {@code ioctl(2)} whose argument is a value, not a pointer ({@code TUNSETOFFLOAD}). */
+    static native int ioctl(int fd, long request, long arg);
+
     static native int poll(Pointer fds, long nfds, int timeoutMillis);
 
     static native int socket(int domain, int type, int protocol);

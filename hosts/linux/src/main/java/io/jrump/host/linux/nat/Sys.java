@@ -39,6 +39,12 @@ public final class Sys {
 
     public static final short IFF_TAP = 0x0002;
     public static final short IFF_NO_PI = 0x1000;
+    /** Every frame read or written starts with a {@code struct virtio_net_hdr}. */
+    public static final short IFF_VNET_HDR = 0x4000;
+    /** {@code TUNSETOFFLOAD}: we take frames with partial checksums ({@code NEEDS_CSUM}). */
+    public static final int TUN_F_CSUM = 0x01;
+    /** {@code TUNSETOFFLOAD}: we take TCP/IPv4 GSO frames (needs {@link #TUN_F_CSUM}). */
+    public static final int TUN_F_TSO4 = 0x02;
     /** Interface names are at most 15 bytes and a NUL. */
     public static final int IFNAMSIZ = 16;
 
@@ -48,6 +54,9 @@ public final class Sys {
 
     private static final int SEEK_END = 2;
     private static final long TUNSETIFF = 0x400454caL; // _IOW('T', 202, int)
+    private static final long TUNGETFEATURES = 0x800454cfL; // _IOR('T', 207, unsigned int)
+    private static final long TUNSETOFFLOAD = 0x400454d0L; // _IOW('T', 208, unsigned int)
+    private static final long TUNSETVNETHDRSZ = 0x400454d8L; // _IOW('T', 216, int)
     private static final long SIOCGIFMTU = 0x8921;
     private static final long SIOCGIFHWADDR = 0x8927;
     private static final long BLKSSZGET = 0x1268; // _IO(0x12, 104)
@@ -270,6 +279,34 @@ public final class Sys {
                 throw lastError("ioctl TUNSETIFF " + (ifname.isEmpty() ? "(new)" : ifname));
             }
             return ifname(ifr);
+        }
+    }
+
+    /** {@code TUNGETFEATURES}: the {@code IFF_*} flags this kernel's TUN driver supports. */
+    public static int tunFeatures(int fd) throws ErrnoException {
+        try (Memory m = new Memory(4)) {
+            m.clear();
+            if (LibC.ioctl(fd, TUNGETFEATURES, m) < 0) {
+                throw lastError("ioctl TUNGETFEATURES");
+            }
+            return m.getInt(0);
+        }
+    }
+
+    /** {@code TUNSETVNETHDRSZ}: the length of the virtio-net header before each frame (10 or 12). */
+    public static void tunSetVnetHeaderSize(int fd, int size, String what) throws ErrnoException {
+        try (Memory m = new Memory(4)) {
+            m.setInt(0, size);
+            if (LibC.ioctl(fd, TUNSETVNETHDRSZ, m) < 0) {
+                throw lastError("ioctl TUNSETVNETHDRSZ " + size + " " + what);
+            }
+        }
+    }
+
+    /** {@code TUNSETOFFLOAD}: which {@code TUN_F_*} frames the kernel may hand us. */
+    public static void tunSetOffload(int fd, int flags, String what) throws ErrnoException {
+        if (LibC.ioctl(fd, TUNSETOFFLOAD, (long) flags) < 0) {
+            throw lastError("ioctl TUNSETOFFLOAD 0x" + Integer.toHexString(flags) + " " + what);
         }
     }
 
