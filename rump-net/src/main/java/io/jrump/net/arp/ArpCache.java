@@ -27,7 +27,12 @@ public final class ArpCache<P> {
         }
     }
 
-    /** What to do with a packet for an address: send it to {@code mac} now, or it waits (and maybe ask). */
+    /**
+     * What to do with a packet for an address: send it to {@code mac} now, or it waits (and maybe
+     * ask). With a {@code mac} and {@code sendRequest}, the entry is in its last quarter of life
+     * and in use: ask the neighbour again, by unicast to that MAC, to refresh it before it expires
+     * (Linux's PROBE state), and send the packet meanwhile.
+     */
     public record Resolution(MacAddress mac, boolean sendRequest) {
         public boolean resolved() {
             return mac != null;
@@ -42,6 +47,7 @@ public final class ArpCache<P> {
         MacAddress mac; // null while unresolved
         long deadline; // expiry when resolved; next retry when not
         int requests;
+        long nextRefresh; // resolved: when an entry in use may be asked about again
         final ArrayDeque<P> queue = new ArrayDeque<>();
     }
 
@@ -66,11 +72,15 @@ public final class ArpCache<P> {
      * oldest dropped if the queue is full) and a request is due if none is outstanding.
      */
     public Resolution resolve(Ipv4Address ip, P packet, long now) {
-        MacAddress known = lookup(ip, now);
-        if (known != null) {
-            return new Resolution(known, false);
-        }
         Entry<P> e = entries.get(ip);
+        if (e != null && e.mac != null && now < e.deadline) {
+            // An entry in use is refreshed before it expires, so a long flow never waits for ARP.
+            boolean refresh = now >= e.deadline - config.reachableNanos() / 4 && now >= e.nextRefresh;
+            if (refresh) {
+                e.nextRefresh = now + config.retryNanos();
+            }
+            return new Resolution(e.mac, refresh);
+        }
         boolean ask = false;
         if (e == null || e.mac != null) { // new, or resolved but expired: start over
             if (e == null) {
@@ -107,6 +117,7 @@ public final class ArpCache<P> {
         e.mac = mac;
         e.deadline = now + config.reachableNanos();
         e.requests = 0;
+        e.nextRefresh = 0;
         List<P> waiting = new ArrayList<>(e.queue);
         e.queue.clear();
         return waiting;

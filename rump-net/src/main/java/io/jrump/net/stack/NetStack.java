@@ -642,6 +642,10 @@ public final class NetStack implements Component {
         }
         ArpCache.Resolution r = i.arp.resolve(hop, packet, now());
         if (r.resolved()) {
+            if (r.sendRequest()) { // refresh an entry in use before it expires: ask its MAC directly
+                stats.count("arp.out.refresh");
+                sendArp(i, ArpRepr.Operation.REQUEST, r.mac(), i.sourceFor(hop), MacAddress.of(0L), hop);
+            }
             ethernetOut(i, r.mac(), EtherType.IPV4, packet, frameOffload);
         } else {
             if (r.sendRequest()) {

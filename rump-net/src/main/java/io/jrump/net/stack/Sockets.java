@@ -345,6 +345,7 @@ public final class Sockets {
                 }
                 case SO_SNDBUF -> {
                     o.sendBuffer = doubled(value, TcpSocketOptions.MAX_SEND_BUFFER);
+                    o.sendBufferLocked = true;
                     if (c != null) {
                         c.sendBufferLimit = o.sendBuffer;
                         if (c.sendSpace() > 0 && c.error == null) {

@@ -48,6 +48,8 @@ final class TcpConnection {
     static final int MAX_RETRANSMISSIONS = 15;
     /** Linux's tcp_rmem[2]: how far autotuning may grow a receive buffer nobody sized with SO_RCVBUF. */
     static final int AUTOTUNE_MAX_BUFFER = 6 << 20;
+    /** Linux's tcp_wmem[2]: how far a send buffer nobody sized with SO_SNDBUF grows with the window. */
+    static final int AUTOTUNE_MAX_SEND_BUFFER = 4 << 20;
     static final int MAX_SYN_RETRANSMISSIONS = 6;
     static final int WINDOW_SCALE = 7;
     static final int TIMESTAMPS_LENGTH = 12; // NOP, NOP, kind 8 (RFC 7323 appendix A layout)
@@ -452,6 +454,7 @@ final class TcpConnection {
             retransmissions = 0;
             boolean partial = cc != null && dataAcked > 0
                     && cc.onAck(ack, dataAcked, rtt.srttNanos(), tcp.now(), inFlight());
+            expandSendBuffer();
             if (partial) {
                 retransmitNextHole(); // RFC 6582 / 6675: the next hole, not only the first segment
             }
@@ -597,6 +600,22 @@ final class TcpConnection {
      */
     long receiveWindow() {
         return Math.max(0, receiveBufferLimit - received);
+    }
+
+    /**
+     * Send-buffer autotuning, as Linux's tcp_sndbuf_expand: room for twice the congestion window,
+     * so that a window's worth can be in flight while the application fills the next. Without it a
+     * fixed buffer, not the path, bounds the throughput of a long fat pipe. Never shrinks; off once
+     * SO_SNDBUF is set.
+     */
+    private void expandSendBuffer() {
+        if (options.sendBufferLocked || cc == null) {
+            return;
+        }
+        long want = Math.min(AUTOTUNE_MAX_SEND_BUFFER, 2 * cc.cwnd());
+        if (want > sendBufferLimit) {
+            sendBufferLimit = (int) want;
+        }
     }
 
     long sendSpace() {

@@ -16,6 +16,8 @@ final class TcpSocketOptions {
     int receiveBuffer = TcpConnection.DEFAULT_BUFFER;
     /** SO_RCVBUF was set: no autotuning (Linux's SOCK_RCVBUF_LOCK). */
     boolean receiveBufferLocked;
+    /** SO_SNDBUF was set: the send buffer does not grow with the window (SOCK_SNDBUF_LOCK). */
+    boolean sendBufferLocked;
     boolean noDelay;
     boolean keepAlive;
     int keepIdleSeconds = 7200;
@@ -31,6 +33,7 @@ final class TcpSocketOptions {
         o.sendBuffer = sendBuffer;
         o.receiveBuffer = receiveBuffer;
         o.receiveBufferLocked = receiveBufferLocked;
+        o.sendBufferLocked = sendBufferLocked;
         o.noDelay = noDelay;
         o.keepAlive = keepAlive;
         o.keepIdleSeconds = keepIdleSeconds;

@@ -1,7 +1,7 @@
 package io.jrump.net.tcp;
 
 /**
- * What NewReno and CUBIC share: slow start with appropriate byte counting, and RFC 5681/6582 fast retransmit and
+ * What NewReno and CUBIC share: slow start by byte counting, and RFC 5681/6582 fast retransmit and
  * fast recovery around a {@code recover} point. Subclasses say how much the window shrinks on a congestion event
  * ({@link #ssthreshAfterLoss}) and how it grows in congestion avoidance ({@link #congestionAvoidance}).
  *
@@ -11,9 +11,6 @@ package io.jrump.net.tcp;
 public abstract class AbstractCongestionControl implements CongestionControl {
     /** RFC 6928: an initial window of up to 10 segments. */
     public static final int DEFAULT_INITIAL_SEGMENTS = 10;
-    /** RFC 3465 (and RFC 5681 3.1): slow start grows by at most L = 2 segments per ACK. */
-    public static final int ABC_LIMIT_SEGMENTS = 2;
-
     protected final int mss;
     protected long cwnd;
     protected long ssthresh = Long.MAX_VALUE;
@@ -92,10 +89,9 @@ public abstract class AbstractCongestionControl implements CongestionControl {
             cwnd = Math.max(mss, cwnd - ackedBytes + (ackedBytes >= mss ? mss : 0));
             return true;
         }
-        if (cwnd < ssthresh) {
-            slowStart(ackedBytes);
-        } else {
-            congestionAvoidance(ackedBytes, rttNanos, nowNanos);
+        long rest = cwnd < ssthresh ? slowStart(ackedBytes) : ackedBytes;
+        if (rest > 0) {
+            congestionAvoidance(rest, rttNanos, nowNanos);
         }
         return false;
     }
@@ -151,9 +147,18 @@ public abstract class AbstractCongestionControl implements CongestionControl {
         recover = sndNxt; // RFC 6582 3.2 step 4
     }
 
-    /** RFC 5681 slow start with RFC 3465 L = 2: grow by the acknowledged bytes, at most two segments per ACK. */
-    protected void slowStart(long ackedBytes) {
-        cwnd += Math.min(ackedBytes, (long) ABC_LIMIT_SEGMENTS * mss);
+    /**
+     * Slow start, as Linux's tcp_slow_start: grow by every byte acknowledged up to ssthresh, and
+     * return what is left over for congestion avoidance. RFC 3465's limit of L = 2 segments per
+     * ACK is not applied: the ACK of a large (TSO or GRO) segment stands for dozens of segments,
+     * and with the limit the window would grow by two of them. Bursts stay bounded by the window
+     * itself, which at most doubles per round trip.
+     */
+    protected long slowStart(long ackedBytes) {
+        long grown = Math.min(cwnd + ackedBytes, ssthresh);
+        long rest = ackedBytes - (grown - cwnd);
+        cwnd = grown;
+        return rest;
     }
 
     /**

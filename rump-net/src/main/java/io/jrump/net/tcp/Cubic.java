@@ -88,9 +88,9 @@ public final class Cubic extends AbstractCongestionControl {
     }
 
     @Override
-    protected void slowStart(long ackedBytes) {
+    protected long slowStart(long ackedBytes) {
         inEpoch = false; // a new congestion-avoidance stage starts when slow start ends
-        super.slowStart(ackedBytes);
+        return super.slowStart(ackedBytes);
     }
 
     @Override

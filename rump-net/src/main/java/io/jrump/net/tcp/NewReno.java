@@ -1,9 +1,10 @@
 package io.jrump.net.tcp;
 
 /**
- * NewReno (RFC 5681 with RFC 6582): slow start with byte counting (L = 2), congestion avoidance that adds one MSS
- * once a full window of bytes has been acknowledged (RFC 5681 3.1's byte-counting variant), and on loss
- * {@code ssthresh = max(FlightSize / 2, 2 * SMSS)} (RFC 5681 equation 4).
+ * NewReno (RFC 5681 with RFC 6582): slow start counting every byte acknowledged (as Linux does),
+ * congestion avoidance that adds one MSS once a full window of bytes has been acknowledged (RFC
+ * 5681 3.1's byte-counting variant), and on loss {@code ssthresh = max(FlightSize / 2, 2 * SMSS)}
+ * (RFC 5681 equation 4).
  *
  * <p>Not thread-safe; see {@link CongestionControl}.
  */

@@ -55,6 +55,21 @@ class ArpCacheTest {
     }
 
     @Test
+    void anEntryInUseIsRefreshedBeforeItExpiresAndNeverStopsResolving() {
+        cache.learned(a, mac, true, 0);
+        assertFalse(cache.resolve(a, "p", 44 * S).sendRequest(), "young: no refresh");
+        ArpCache.Resolution late = cache.resolve(a, "p", 45 * S);
+        assertEquals(mac, late.mac(), "still sent at once");
+        assertTrue(late.sendRequest(), "the last quarter of its life: ask again");
+        assertFalse(cache.resolve(a, "p", 45 * S + S / 2).sendRequest(), "one refresh per retry interval");
+        assertTrue(cache.resolve(a, "p", 46 * S).sendRequest(), "unanswered: ask again a second later");
+        cache.learned(a, mac, false, 47 * S); // the answer
+        assertEquals(mac, cache.lookup(a, 106 * S), "refreshed: good for another 60 s");
+        assertFalse(cache.resolve(a, "p", 80 * S).sendRequest(), "young again");
+        assertTrue(dropped.isEmpty(), "nothing waited");
+    }
+
+    @Test
     void memoryStaysBoundedUnderAFloodOfAddresses() {
         Random r = new Random(3);
         for (int i = 0; i < 10_000; i++) {

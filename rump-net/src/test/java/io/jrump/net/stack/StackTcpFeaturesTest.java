@@ -310,19 +310,26 @@ class StackTcpFeaturesTest {
         assertEquals(TcpConnection.State.FIN_WAIT_1, qa.onLoop(() -> cq.state));
     }
 
-    /** Streams {@code data} from A to B as fast as they go (non-blocking sends); returns the virtual nanoseconds taken. */
+    /**
+     * Streams {@code data} from A to B as fast as they go; returns the virtual nanoseconds taken.
+     * Sends are non-blocking while B has bytes on their way; when B has read all that was sent,
+     * a send of up to 64 KiB blocks instead (a blocking recv then would wait forever: the sender's buffer may be
+     * full of bytes B has but not yet acknowledged, which only the delayed ACK frees).
+     */
     private static long stream(StackSimTest.Pair p, int[] fds, byte[] data) throws Exception {
         Sockets sa = p.a.sockets();
         Sockets sb = p.b.sockets();
-        sa.setNonBlocking(fds[0], true);
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         int sent = 0;
         long start = p.world.now();
         while (got.size() < data.length) {
             if (sent < data.length) {
+                boolean inFlight = got.size() < sent;
+                sa.setNonBlocking(fds[0], inFlight);
+                int n = inFlight ? data.length - sent : Math.min(data.length - sent, 64 << 10);
                 try {
-                    sent += sa.send(fds[0], ByteBuffer.wrap(data, sent, data.length - sent), 0);
+                    sent += sa.send(fds[0], ByteBuffer.wrap(data, sent, n), 0);
                 } catch (ErrnoException e) {
                     assertEquals(Errno.EAGAIN, e.errno());
                 }
@@ -360,6 +367,34 @@ class StackTcpFeaturesTest {
         assertTrue(buffer[0] > TcpConnection.DEFAULT_BUFFER && buffer[0] <= TcpConnection.AUTOTUNE_MAX_BUFFER,
                 "autotuned to " + buffer[0]);
         assertEquals(256 << 10, buffer[1], "fixed by SO_RCVBUF");
+        assertTrue(took[0] * 2 < took[1], "autotuned " + took[0] + " ns, fixed " + took[1] + " ns");
+    }
+
+    @Test
+    void theSendBufferGrowsWithTheWindowUnlessSoSndbufFixesIt() throws Exception {
+        byte[] data = random(16 << 20, 43);
+        long[] took = new long[2];
+        int[] buffer = new int[2];
+        for (int i = 0; i < 2; i++) {
+            StackSimTest.Pair p = new StackSimTest.Pair(43, 1500);
+            p.world.link("lan").setDelay(10 * MS, 0);
+            Sockets sb = p.b.sockets();
+            int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            sb.bind(listener, new SocketAddress(Ipv4Address.ANY, 80));
+            sb.listen(listener, 4);
+            Sockets sa = p.a.sockets();
+            int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            if (i == 1) {
+                sa.setsockopt(client, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, 128 << 10);
+            }
+            sa.connect(client, new SocketAddress(B, 80));
+            int server = sb.accept(listener);
+            took[i] = stream(p, new int[] {client, server}, data);
+            buffer[i] = sa.getsockopt(client, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF);
+        }
+        assertTrue(buffer[0] > TcpConnection.DEFAULT_BUFFER && buffer[0] <= TcpConnection.AUTOTUNE_MAX_SEND_BUFFER,
+                "autotuned to " + buffer[0]);
+        assertEquals(256 << 10, buffer[1], "fixed by SO_SNDBUF");
         assertTrue(took[0] * 2 < took[1], "autotuned " + took[0] + " ns, fixed " + took[1] + " ns");
     }
 }

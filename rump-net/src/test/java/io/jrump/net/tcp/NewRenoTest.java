@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** Window values below are worked out by hand from RFC 5681, RFC 3465 (L = 2) and RFC 6582, with MSS 1000. */
+/** Window values below are worked out by hand from RFC 5681, RFC 3465 (no L limit, as Linux) and RFC 6582, with MSS 1000. */
 class NewRenoTest {
     private static final int MSS = 1000;
 
@@ -43,16 +43,20 @@ class NewRenoTest {
     }
 
     @Test
-    void slowStartCountsBytesUpToTwoSegmentsPerAck() {
+    void slowStartCountsEveryByteAcknowledgedUpToSsthresh() {
         NewReno r = new NewReno(MSS);
         r.onAck(1000, 1000, 0, 0, 9000);
         assertEquals(11_000, r.cwnd());
         r.onAck(3000, 2000, 0, 0, 9000);
         assertEquals(13_000, r.cwnd());
-        r.onAck(8000, 5000, 0, 0, 9000); // a stretch ACK still adds only L * SMSS
-        assertEquals(15_000, r.cwnd());
-        r.onAck(8500, 500, 0, 0, 9000);
-        assertEquals(15_500, r.cwnd());
+        r.onAck(48_000, 45_000, 0, 0, 9000); // the ACK of a TSO segment counts all it covers
+        assertEquals(58_000, r.cwnd());
+        r.onAck(48_500, 500, 0, 0, 9000);
+        assertEquals(58_500, r.cwnd());
+        NewReno capped = new NewReno(MSS);
+        capped.onRetransmitTimeout(0, 20_000, 0); // ssthresh 10000, cwnd 1000
+        capped.onAck(0, 45_000, 0, 0, 0);
+        assertEquals(11_000, capped.cwnd(), "slow start stops at ssthresh; the 36000 bytes past it add one MSS in CA");
     }
 
     @Test
@@ -104,7 +108,7 @@ class NewRenoTest {
         assertFalse(r.inRecovery());
         assertEquals(9000, r.cwnd(), "min(ssthresh, FlightSize + SMSS)");
         r.onAck(nxt + 2000, 2000, 0, 0, 8000);
-        assertEquals(11_000, r.cwnd(), "below ssthresh: slow start again");
+        assertEquals(10_000, r.cwnd(), "below ssthresh: slow start again, up to ssthresh; the rest counts toward CA");
     }
 
     @Test
