@@ -6,7 +6,7 @@
 #  2. a MIB-MiB cp into and out of a `rump mount` against the same through fuse2fs on the same
 #     kind of image (goal: ours at least 1.5x fuse2fs).
 # Usage: bench/linux-bench.sh [DIR] [MIB]   Needs: the built rump jar (./rump builds it), socat,
-# iperf3, fuse2fs, e2fsprogs.
+# iperf3, fuse2fs, e2fsprogs. PARTS=fuse runs only the second half, PARTS=net only the first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:-/tmp/jrump-linux-bench}"; mib="${2:-256}"
@@ -19,7 +19,9 @@ gbit() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.3f", b * 8 / s / 1e9 }'; }
 cleanup() { umount -l "$dir/mnt" 2>/dev/null || true; ip netns del "$ns" 2>/dev/null || true; ip link del jrbv0 2>/dev/null || true; }
 trap cleanup EXIT
 bytes=$((mib * 1048576))
+parts="${PARTS:-net,fuse}"
 
+if [[ ",$parts," == *,net,* ]]; then
 ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" ip tuntap add dev jrbt0 mode tap
 ip netns exec "$ns" ip addr add 198.18.0.1/24 dev jrbt0; ip netns exec "$ns" ip link set jrbt0 up
@@ -41,6 +43,8 @@ ip netns exec "$ns" ip addr add 198.18.1.2/24 dev jrbv1; ip netns exec "$ns" ip 
 for o in tso gso gro; do ethtool -K jrbv0 "$o" off >/dev/null 2>&1 || true; ip netns exec "$ns" ethtool -K jrbv1 "$o" off >/dev/null 2>&1 || true; done
 ip netns exec "$ns" iperf3 -s -1 -D; sleep 0.5
 echo "linux -> linux over veth (iperf3, tso/gso/gro off): $(iperf3 -c 198.18.1.2 -t 3 -f g | awk '/receiver/ {print $7, $8}')"
+fi
+[[ ",$parts," == *,fuse,* ]] || exit 0
 
 echo "# ${mib} MiB cp into and out of a FUSE mount of a fresh ext4 image (seconds)"
 head -c "$bytes" /dev/urandom > "$dir/src"
