@@ -236,10 +236,11 @@ final class MountCommand {
 
     /**
      * The serving process's JVM options: this process's own (so {@code RUMP_JAVA_OPTS} reach it),
-     * then, unless they choose otherwise, C1 only and the serial collector. Measured on two vCPUs
-     * (docs/performance.md): a mount serves a few hundred large requests per GiB, too few for C2 to
-     * pay back its compile time, which cost as much CPU as the copying itself, while the request
-     * path ran interpreted until compiled; the garbage is small, so one GC thread is plenty.
+     * then, unless they choose otherwise, C1 only, compiling after a twentieth of the usual calls,
+     * and the serial collector. Measured on two vCPUs (docs/performance.md): a 256 MiB copy is
+     * about 260 requests of 1 MiB, too few for C2 to repay its compiling (which took as much CPU
+     * as the copy) and so few that with the usual thresholds half of them ran interpreted; the
+     * garbage is small, so one GC thread is plenty.
      */
     static List<String> serverJvmOptions(List<String> own) {
         List<String> opts = new ArrayList<>(own);
@@ -248,6 +249,9 @@ final class MountCommand {
         }
         if (own.stream().noneMatch(o -> o.matches("-XX:[+-]Use\\w*GC"))) {
             opts.add("-XX:+UseSerialGC");
+        }
+        if (own.stream().noneMatch(o -> o.startsWith("-XX:CompileThresholdScaling"))) {
+            opts.add("-XX:CompileThresholdScaling=0.05");
         }
         return opts;
     }
