@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +28,7 @@ final class FileBlockDevice extends JvmBlockDevice {
 
     private final FileChannel channel;
     private final Executor io;
-    private final java.util.concurrent.atomic.AtomicLong size;
+    private final AtomicLong size;
 
     FileBlockDevice(String name, FileChannel channel, boolean readOnly, EventLoop loop, Executor io,
             Consumer<JvmBlockDevice> onClose) {
@@ -40,7 +41,7 @@ final class FileBlockDevice extends JvmBlockDevice {
         } catch (IOException e) {
             length = 0; // a channel that cannot say its size fails every operation anyway
         }
-        this.size = new java.util.concurrent.atomic.AtomicLong(length);
+        this.size = new AtomicLong(length);
     }
 
     @Override
@@ -80,8 +81,7 @@ final class FileBlockDevice extends JvmBlockDevice {
             while (view.hasRemaining()) {
                 pos += channel.write(view, pos);
             }
-            long end = pos;
-            size.accumulateAndGet(end, Math::max);
+            size.accumulateAndGet(pos, Math::max);
             return n;
         });
     }

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -32,7 +33,7 @@ final class LinuxFuseChannel implements HostFuseChannel {
     private final int fd;
     private final Consumer<Object> onClose;
     private final ThreadLocal<ByteBuffer> bounce = new ThreadLocal<>();
-    private final java.util.concurrent.atomic.AtomicBoolean tuned = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean tuned = new AtomicBoolean();
     private boolean mounted = true;
     private boolean closed;
 
