@@ -13,6 +13,7 @@ import io.jrump.hypercall.HostFuseChannel;
 import io.jrump.kernel.RumpKernel;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -157,7 +158,7 @@ final class MountCommand {
                     });
                     try {
                         FuseServer server = new FuseServer(FuseChannel.of(channel),
-                                new FuseDispatcher(fs, kernel.host().clock()::wallNanos));
+                                new FuseDispatcher(fs, kernel.host().clock()::wallNanos, FuseDispatcher.Options.fast()));
                         CompletableFuture<Void> done = server.start(workers, threads);
                         out.printf("%s mounted on %s (%s, %d threads)%n", location, mnt, readOnly ? "ro" : "rw", threads);
                         out.flush();
@@ -196,7 +197,10 @@ final class MountCommand {
         private int background(Path mnt, boolean readOnly, boolean allowOther) throws Exception {
             String java = ProcessHandle.current().info().command()
                     .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+            List<String> cmd = new ArrayList<>();
+            cmd.add(java);
+            cmd.addAll(serverJvmOptions(ManagementFactory.getRuntimeMXBean().getInputArguments()));
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                     Rump.class.getName(), "mount", location, mnt.toString(), "--foreground", "--threads",
                     Integer.toString(threads)));
             List<String> o = new ArrayList<>();
@@ -228,6 +232,28 @@ final class MountCommand {
             p.destroy();
             throw new ErrnoException(Errno.ETIMEDOUT, "mount on " + mnt + " did not appear; see " + logFile);
         }
+    }
+
+    /**
+     * The serving process's JVM options: this process's own (so {@code RUMP_JAVA_OPTS} reach it),
+     * then, unless they choose otherwise, C1 only, compiling after a twentieth of the usual calls,
+     * and the serial collector. Measured on two vCPUs (docs/performance.md): a 256 MiB copy is
+     * about 260 requests of 1 MiB, too few for C2 to repay its compiling (which took as much CPU
+     * as the copy) and so few that with the usual thresholds half of them ran interpreted; the
+     * garbage is small, so one GC thread is plenty.
+     */
+    static List<String> serverJvmOptions(List<String> own) {
+        List<String> opts = new ArrayList<>(own);
+        if (own.stream().noneMatch(o -> o.startsWith("-XX:TieredStopAtLevel") || o.endsWith("TieredCompilation"))) {
+            opts.add("-XX:TieredStopAtLevel=1");
+        }
+        if (own.stream().noneMatch(o -> o.matches("-XX:[+-]Use\\w*GC"))) {
+            opts.add("-XX:+UseSerialGC");
+        }
+        if (own.stream().noneMatch(o -> o.startsWith("-XX:CompileThresholdScaling"))) {
+            opts.add("-XX:CompileThresholdScaling=0.05");
+        }
+        return opts;
     }
 
     @Command(name = "umount", description = "Unmount a 'rump mount' and wait for its serving process to finish.")

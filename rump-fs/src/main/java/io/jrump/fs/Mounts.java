@@ -44,6 +44,9 @@ public final class Mounts {
         }
     }
 
+    /** Requests from this size up bypass the buffer cache. */
+    static final int STREAM_BYTES = 64 * 1024;
+
     private Mounts() {
     }
 
@@ -82,8 +85,10 @@ public final class Mounts {
         BlockDevice below = dev;
         BufferCache cache = null;
         if (options.cacheBytes() > 0) {
-            cache = new BufferCache(dev, CacheOptions.defaults().withBudget(Math.max(1 << 20, options.cacheBytes())),
-                    clock);
+            // File data moves in extents of 64 KiB and more; it goes around the cache, which keeps
+            // metadata (a file streamed once would otherwise evict all of it, and cost two copies).
+            cache = new BufferCache(dev, CacheOptions.defaults().withBudget(Math.max(1 << 20, options.cacheBytes()))
+                    .withStreamBytes(STREAM_BYTES), clock);
             below = cache;
         }
         ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()

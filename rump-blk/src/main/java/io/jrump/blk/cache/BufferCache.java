@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * Reads that continue the previous read fetch ahead of demand, doubling the window up to
  * {@link CacheOptions#maxReadAhead()}.
  *
- * <p>Requests of at least {@link CacheOptions#maxIoBytes()} go around the cache, as streaming I/O
+ * <p>Requests of at least {@link CacheOptions#streamBytes()} go around the cache, as streaming I/O
  * should: a large read of blocks none of which is cached goes straight to the device below, and a
  * large write goes straight down after updating (and cleaning) any copies the cache holds, so
  * bulk transfers cost one copy, not three, and do not flush the cache's working set.
@@ -206,7 +206,7 @@ public final class BufferCache implements BlockDevice {
     private void readLocked(long offset, ByteBuffer dst) throws ErrnoException {
         long first = offset / blockSize;
         long last = (offset + dst.remaining() - 1) / blockSize;
-        if (dst.remaining() >= options.maxIoBytes() && noneCached(first, last)) {
+        if (dst.remaining() >= options.streamBytes() && noneCached(first, last)) {
             lower.read(offset, dst);
             misses += last - first + 1;
             nextSequential = last + 1;
@@ -250,7 +250,7 @@ public final class BufferCache implements BlockDevice {
         long end = offset + src.remaining();
         long first = offset / blockSize;
         long last = (end - 1) / blockSize;
-        if (src.remaining() >= options.maxIoBytes()) {
+        if (src.remaining() >= options.streamBytes()) {
             writeAround(offset, src, first, last);
             return;
         }

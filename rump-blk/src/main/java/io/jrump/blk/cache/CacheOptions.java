@@ -9,8 +9,10 @@ package io.jrump.blk.cache;
  * @param maxIoBytes      the largest single write-back or read-ahead request sent below
  * @param maxReadAhead    the largest read-ahead window in bytes, reached by doubling on sequential
  *                        reads; 0 turns read-ahead off
+ * @param streamBytes     requests at least this large are streaming I/O and go around the cache
+ *                        (reads only when none of their blocks is cached); at least one block
  */
-public record CacheOptions(long budgetBytes, int blockSize, int maxIoBytes, int maxReadAhead) {
+public record CacheOptions(long budgetBytes, int blockSize, int maxIoBytes, int maxReadAhead, int streamBytes) {
     public static final long DEFAULT_BUDGET = 64L << 20;
     public static final int DEFAULT_BLOCK = 4096;
 
@@ -26,6 +28,14 @@ public record CacheOptions(long budgetBytes, int blockSize, int maxIoBytes, int 
             throw new IllegalArgumentException("max I/O " + maxIoBytes + " below the block size, or read-ahead "
                     + maxReadAhead + " negative");
         }
+        if (streamBytes < blockSize) {
+            throw new IllegalArgumentException("streaming threshold " + streamBytes + " below the block size");
+        }
+    }
+
+    /** Streaming from {@code maxIoBytes} up. */
+    public CacheOptions(long budgetBytes, int blockSize, int maxIoBytes, int maxReadAhead) {
+        this(budgetBytes, blockSize, maxIoBytes, maxReadAhead, maxIoBytes);
     }
 
     /** 64 MiB of 4 KiB blocks, 1 MiB requests, read-ahead up to 1 MiB. */
@@ -34,14 +44,23 @@ public record CacheOptions(long budgetBytes, int blockSize, int maxIoBytes, int 
     }
 
     public CacheOptions withBudget(long bytes) {
-        return new CacheOptions(bytes, blockSize, maxIoBytes, Math.min(maxReadAhead, (int) Math.min(Integer.MAX_VALUE, bytes / 4)));
+        return new CacheOptions(bytes, blockSize, maxIoBytes, Math.min(maxReadAhead, (int) Math.min(Integer.MAX_VALUE, bytes / 4)),
+                streamBytes);
     }
 
     public CacheOptions withBlockSize(int bytes) {
-        return new CacheOptions(budgetBytes, bytes, Math.max(maxIoBytes, bytes), maxReadAhead);
+        return new CacheOptions(budgetBytes, bytes, Math.max(maxIoBytes, bytes), maxReadAhead, Math.max(streamBytes, bytes));
     }
 
     public CacheOptions withReadAhead(int bytes) {
-        return new CacheOptions(budgetBytes, blockSize, maxIoBytes, bytes);
+        return new CacheOptions(budgetBytes, blockSize, maxIoBytes, bytes, streamBytes);
+    }
+
+    /**
+     * Requests of at least {@code bytes} go around the cache: file data read or written in large
+     * pieces then costs one copy and does not push metadata out of the cache.
+     */
+    public CacheOptions withStreamBytes(int bytes) {
+        return new CacheOptions(budgetBytes, blockSize, maxIoBytes, maxReadAhead, bytes);
     }
 }

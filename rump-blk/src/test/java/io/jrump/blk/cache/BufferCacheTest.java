@@ -31,6 +31,25 @@ class BufferCacheTest {
     }
 
     @Test
+    void requestsFromTheStreamingSizeUpGoAroundTheCache() throws Exception {
+        SimWorld world = new SimWorld(1);
+        SimHost host = world.newHost("t");
+        HostDisk disk = HostDisk.create(host, "d", SIZE);
+        BufferCache cache = new BufferCache(disk, CacheOptions.defaults().withStreamBytes(64 * 1024), host.clock());
+        byte[] data = new byte[64 * 1024];
+        new Random(3).nextBytes(data);
+        cache.write(1 << 20, ByteBuffer.wrap(data));
+        assertEquals(0, cache.cacheStats().bytesCached(), "a 64 KiB write goes straight down");
+        assertArrayEquals(data, read(cache, 1 << 20, data.length));
+        assertEquals(0, cache.cacheStats().bytesCached(), "so does a 64 KiB read of uncached blocks");
+        read(cache, 1 << 20, 4096);
+        assertEquals(4096, cache.cacheStats().bytesCached(), "a small read is cached");
+        byte[] got = read(cache, 1 << 20, data.length);
+        assertArrayEquals(data, got, "a large read over a cached block goes through the cache");
+        assertThrows(IllegalArgumentException.class, () -> CacheOptions.defaults().withStreamBytes(512));
+    }
+
+    @Test
     void randomReadsWritesDiscardsAndFlushesMatchAByteArrayModel() throws Exception {
         for (long seed = 1; seed <= 20; seed++) {
             SimWorld world = new SimWorld(seed);

@@ -702,8 +702,24 @@ final class ExtWriter {
                 }
             }
             if (tree != null && !extents.isEmpty()) {
-                ExtentTree.Extent e = extents.get(extents.size() - 1);
-                return e.physical() + e.length();
+                // As ext4_ext_find_goal: where lb lies if the file is contiguous with its nearest
+                // mapped neighbour, so writes that arrive out of order (several FUSE workers, the
+                // kernel's writeback) still fill one run instead of interleaving their extents.
+                ExtentTree.Extent before = null;
+                ExtentTree.Extent after = null;
+                for (ExtentTree.Extent e : extents) {
+                    if (e.logical() <= lb) {
+                        before = e;
+                    } else {
+                        after = e;
+                        break;
+                    }
+                }
+                if (before != null) {
+                    return before.physical() + (lb - before.logical());
+                }
+                long below = after.physical() - (after.logical() - lb);
+                return below > 0 ? below : after.physical() + after.length();
             }
             return goalFor(n.number);
         }

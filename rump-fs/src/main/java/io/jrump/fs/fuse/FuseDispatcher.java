@@ -34,6 +34,14 @@ import java.util.function.LongSupplier;
  * caller's uid and primary gid. New files belong to the caller's uid and gid; the kernel has
  * already applied the umask ({@code FUSE_DONT_MASK} is not offered).
  *
+ * <p>Kernel caching ({@link Options}): with {@code writebackCache} (and a read-write filesystem)
+ * {@code FUSE_WRITEBACK_CACHE} is offered, so the kernel gathers writes in its page cache and sends
+ * them as large WRITEs, keeps {@code i_size} and {@code mtime} itself (sending them back with
+ * SETATTR) and applies {@code O_APPEND} itself; the server then writes at the offsets given and lets
+ * the kernel READ through write-only handles, which it does to fill partly written pages. With
+ * {@code keepCache} opens answer {@code FOPEN_KEEP_CACHE}: the kernel keeps a file's cached pages
+ * across opens, which is right because every change goes through this mount.
+ *
  * <p>Not supported (ENOSYS, which the kernel remembers): xattrs, locks, ioctl, poll, fallocate,
  * lseek, copy_file_range, interrupts, {@code RENAME2} with flags. Protocol minors below 12 are
  * refused with {@code EPROTO}.
@@ -67,7 +75,11 @@ public final class FuseDispatcher {
     public static final int FUSE_BIG_WRITES = 1 << 5;
     public static final int FUSE_DO_READDIRPLUS = 1 << 13;
     public static final int FUSE_READDIRPLUS_AUTO = 1 << 14;
+    public static final int FUSE_WRITEBACK_CACHE = 1 << 16;
     public static final int FUSE_MAX_PAGES = 1 << 22;
+
+    // fuse_open_out.open_flags
+    public static final int FOPEN_KEEP_CACHE = 1 << 1;
 
     // fuse_setattr_in.valid
     static final int FATTR_MODE = 1;
@@ -110,11 +122,43 @@ public final class FuseDispatcher {
         }
     }
 
+    /**
+     * How the server asks the kernel to cache.
+     *
+     * @param maxWrite the largest WRITE (and READ) offered, 128 KiB to 1 MiB, a multiple of 4096;
+     *     above 128 KiB it needs {@code FUSE_MAX_PAGES}
+     * @param cacheNanos how long the kernel may cache entries and attributes
+     * @param writebackCache offer {@code FUSE_WRITEBACK_CACHE} (ignored on a read-only filesystem)
+     * @param keepCache answer opens of regular files with {@code FOPEN_KEEP_CACHE}
+     */
+    public record Options(int maxWrite, long cacheNanos, boolean writebackCache, boolean keepCache) {
+        public Options {
+            if (maxWrite < 128 * 1024 || maxWrite > 1024 * 1024 || maxWrite % PAGE != 0) {
+                throw new IllegalArgumentException("max_write " + maxWrite + " not in 128 KiB..1 MiB pages");
+            }
+            if (cacheNanos < 0) {
+                throw new IllegalArgumentException("cache time " + cacheNanos);
+            }
+        }
+
+        /** 128 KiB writes, one second of entry and attribute caching, no writeback or kept page cache. */
+        public static Options defaults() {
+            return new Options(128 * 1024, 1_000_000_000L, false, false);
+        }
+
+        /** What {@code rump mount} uses: 1 MiB requests, the writeback cache, pages kept across opens. */
+        public static Options fast() {
+            return new Options(1024 * 1024, 1_000_000_000L, true, true);
+        }
+    }
+
     private final FileSystemOps fs;
     private final LongSupplier wallNanos;
     private final int maxWrite;
     private final long entryValidNanos;
     private final long attrValidNanos;
+    private final boolean offerWriteback;
+    private final boolean keepCache;
     private final long root;
 
     private final Map<Long, Long> lookups = new HashMap<>();
@@ -122,6 +166,7 @@ public final class FuseDispatcher {
     private final Map<Long, Integer> openCounts = new HashMap<>();
     private long nextFh = 1;
     private volatile int minor = -1;
+    private volatile boolean writeback;
     private volatile boolean destroyed;
     private final AtomicLong badRequests = new AtomicLong();
 
@@ -132,24 +177,41 @@ public final class FuseDispatcher {
      * @param cacheNanos how long the kernel may cache entries and attributes
      */
     public FuseDispatcher(FileSystemOps fs, LongSupplier wallNanos, int maxWrite, long cacheNanos) {
-        if (maxWrite < 128 * 1024 || maxWrite > 1024 * 1024 || maxWrite % PAGE != 0) {
-            throw new IllegalArgumentException("max_write " + maxWrite + " not in 128 KiB..1 MiB pages");
-        }
-        this.fs = fs;
-        this.wallNanos = wallNanos;
-        this.maxWrite = maxWrite;
-        this.entryValidNanos = cacheNanos;
-        this.attrValidNanos = cacheNanos;
-        this.root = fs.rootInode();
+        this(fs, wallNanos, new Options(maxWrite, cacheNanos, false, false));
     }
 
     public FuseDispatcher(FileSystemOps fs, LongSupplier wallNanos) {
-        this(fs, wallNanos, 128 * 1024, 1_000_000_000L);
+        this(fs, wallNanos, Options.defaults());
+    }
+
+    /**
+     * @param fs the filesystem served (not closed here)
+     * @param wallNanos the wall clock for {@code *_NOW} times, from the host
+     */
+    public FuseDispatcher(FileSystemOps fs, LongSupplier wallNanos, Options options) {
+        this.fs = fs;
+        this.wallNanos = wallNanos;
+        this.maxWrite = options.maxWrite();
+        this.entryValidNanos = options.cacheNanos();
+        this.attrValidNanos = options.cacheNanos();
+        this.offerWriteback = options.writebackCache() && !fs.isReadOnly();
+        this.keepCache = options.keepCache();
+        this.root = fs.rootInode();
     }
 
     /** The size a channel's read buffer needs: the largest WRITE and its headers. */
     public int requestBufferSize() {
         return maxWrite + PAGE;
+    }
+
+    /** The size of a reply area for {@link #handle(ByteBuffer, ByteBuffer)}: the largest READ reply. */
+    public int replyBufferSize() {
+        return OUT_HEADER_SIZE + 1024 * 1024;
+    }
+
+    /** Whether INIT granted {@code FUSE_WRITEBACK_CACHE}: the kernel owns size and mtime while it caches. */
+    public boolean writebackCache() {
+        return writeback;
     }
 
     /** How many requests were malformed. */
@@ -246,7 +308,19 @@ public final class FuseDispatcher {
     }
 
     private static ByteBuffer reply(long unique, int bodyLength) {
-        ByteBuffer r = ByteBuffer.allocate(OUT_HEADER_SIZE + bodyLength).order(ByteOrder.LITTLE_ENDIAN);
+        return header(ByteBuffer.allocate(OUT_HEADER_SIZE + bodyLength), unique, bodyLength);
+    }
+
+    /** A reply built in {@code area} when it is large enough (no allocation, no copy to a direct buffer), else a fresh one. */
+    private static ByteBuffer reply(long unique, int bodyLength, ByteBuffer area) {
+        if (area == null || area.capacity() < OUT_HEADER_SIZE + bodyLength) {
+            return reply(unique, bodyLength);
+        }
+        return header(area.clear().limit(OUT_HEADER_SIZE + bodyLength), unique, bodyLength);
+    }
+
+    private static ByteBuffer header(ByteBuffer r, long unique, int bodyLength) {
+        r.order(ByteOrder.LITTLE_ENDIAN);
         r.putInt(0, OUT_HEADER_SIZE + bodyLength);
         r.putInt(4, 0);
         r.putLong(8, unique);
@@ -271,6 +345,16 @@ public final class FuseDispatcher {
      * request too short to say whom to answer).
      */
     public ByteBuffer handle(ByteBuffer request) {
+        return handle(request, null);
+    }
+
+    /**
+     * Like {@link #handle(ByteBuffer)}, but large replies (READ data) are built in {@code area}, a
+     * buffer of {@link #replyBufferSize()} bytes the caller owns (direct, so that the channel
+     * writes it without a copy); the reply returned may then be {@code area} itself, valid until
+     * the area's next use. Null: every reply is a fresh buffer.
+     */
+    public ByteBuffer handle(ByteBuffer request, ByteBuffer area) {
         ByteBuffer b = request.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int start = b.position();
         int length = b.remaining();
@@ -293,7 +377,7 @@ public final class FuseDispatcher {
             if (minor < 0 && opcode != FuseOpcode.INIT) {
                 throw new BadRequest(Errno.EIO, FuseOpcode.name(opcode) + " before INIT");
             }
-            return dispatch(opcode, unique, nodeid, Integer.toUnsignedLong(uid), Integer.toUnsignedLong(gid), in);
+            return dispatch(opcode, unique, nodeid, Integer.toUnsignedLong(uid), Integer.toUnsignedLong(gid), in, area);
         } catch (BadRequest e) {
             badRequests.incrementAndGet();
             return opcode == FuseOpcode.FORGET || opcode == FuseOpcode.BATCH_FORGET ? null : error(unique, e.errno);
@@ -306,7 +390,7 @@ public final class FuseDispatcher {
         }
     }
 
-    private ByteBuffer dispatch(int opcode, long unique, long nodeid, long uid, long gid, In in)
+    private ByteBuffer dispatch(int opcode, long unique, long nodeid, long uid, long gid, In in, ByteBuffer area)
             throws BadRequest, ErrnoException {
         switch (opcode) {
             case FuseOpcode.INIT:
@@ -433,7 +517,7 @@ public final class FuseDispatcher {
             case FuseOpcode.OPENDIR:
                 return open(unique, nodeid, opcode == FuseOpcode.OPENDIR, in);
             case FuseOpcode.READ:
-                return read(unique, nodeid, in);
+                return read(unique, nodeid, in, area);
             case FuseOpcode.WRITE:
                 return write(unique, nodeid, in);
             case FuseOpcode.RELEASE:
@@ -500,6 +584,9 @@ public final class FuseDispatcher {
         if (maxWrite > 128 * 1024) {
             ours |= FUSE_MAX_PAGES;
         }
+        if (offerWriteback) {
+            ours |= FUSE_WRITEBACK_CACHE;
+        }
         int granted = flags & ours;
         int size = negotiated < 23 ? 24 : 64;
         ByteBuffer r = reply(unique, size);
@@ -516,6 +603,7 @@ public final class FuseDispatcher {
             r.putShort((short) ((granted & FUSE_MAX_PAGES) != 0 ? maxWrite / PAGE : 0));
             r.position(OUT_HEADER_SIZE + size);
         }
+        writeback = (granted & FUSE_WRITEBACK_CACHE) != 0;
         minor = negotiated;
         return done(r);
     }
@@ -767,7 +855,7 @@ public final class FuseDispatcher {
         }
         long fh = install(new Handle(nodeid, ino, dir, flags));
         ByteBuffer r = reply(unique, OPEN_OUT_SIZE);
-        r.putLong(fh).putInt(0).putInt(0);
+        r.putLong(fh).putInt(!dir && keepCache ? FOPEN_KEEP_CACHE : 0).putInt(0);
         return done(r);
     }
 
@@ -784,18 +872,19 @@ public final class FuseDispatcher {
         long ino = fs.create(dir, name, Attributes.S_IFREG | (mode & 07777), uid, gid, 0);
         ByteBuffer r = entry(unique, ino, OPEN_OUT_SIZE);
         long fh = install(new Handle(nodeid(ino), ino, false, flags));
-        r.putLong(fh).putInt(0).putInt(0);
+        r.putLong(fh).putInt(keepCache ? FOPEN_KEEP_CACHE : 0).putInt(0);
         return done(r);
     }
 
-    private ByteBuffer read(long unique, long nodeid, In in) throws BadRequest, ErrnoException {
+    private ByteBuffer read(long unique, long nodeid, In in, ByteBuffer area) throws BadRequest, ErrnoException {
         ino(nodeid);
         in.need(24, "fuse_read_in");
         long fh = in.u64();
         long offset = in.u64();
         int size = in.u32();
         Handle h = handle(nodeid, fh, false);
-        if ((h.flags & OpenFlags.O_ACCMODE) == OpenFlags.O_WRONLY) {
+        if ((h.flags & OpenFlags.O_ACCMODE) == OpenFlags.O_WRONLY && !writeback) {
+            // With the writeback cache the kernel reads through any handle to fill a page it caches.
             throw new ErrnoException(Errno.EBADF, "fh " + fh + " is not open for reading");
         }
         if (offset < 0) {
@@ -804,16 +893,12 @@ public final class FuseDispatcher {
         if (size < 0 || size > 1024 * 1024) {
             throw new BadRequest(Errno.EINVAL, "READ of " + Integer.toUnsignedString(size) + " bytes");
         }
-        ByteBuffer r = reply(unique, size);
+        ByteBuffer r = reply(unique, size, area);
         ByteBuffer dst = r.slice(OUT_HEADER_SIZE, size);
-        long fileSize = fs.getattr(h.ino).size();
-        if (offset < fileSize) {
-            dst.limit((int) Math.min(size, fileSize - offset));
-            while (dst.hasRemaining()) {
-                int n = fs.read(h.ino, offset + dst.position(), dst);
-                if (n <= 0) {
-                    break;
-                }
+        while (dst.hasRemaining()) {
+            int n = fs.read(h.ino, offset + dst.position(), dst); // stops at the end of the file
+            if (n <= 0) {
+                break;
             }
         }
         r.position(OUT_HEADER_SIZE + dst.position());

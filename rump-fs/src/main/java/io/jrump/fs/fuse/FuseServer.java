@@ -14,6 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fail the same way. {@code EINTR}, {@code EAGAIN} and {@code ENOENT} on read are retried; a reply
  * the kernel refuses with {@code ENOENT} (the request was interrupted) is dropped.
  *
+ * <p>Each worker owns two direct buffers, one for requests and one for large replies, so a
+ * 1 MiB WRITE or READ crosses no Java heap on its way between the channel and the block device.
+ *
  * <p>The server makes no threads of its own: {@link #start} runs its workers on the executor the
  * host gives it, and {@link #serve} runs one worker on the calling thread. Thread-safe; both block.
  */
@@ -63,7 +66,9 @@ public final class FuseServer {
     }
 
     private void loop() throws ErrnoException {
-        ByteBuffer buf = ByteBuffer.allocate(dispatcher.requestBufferSize());
+        // Direct, so that a host channel reads requests and writes READ data without a bounce copy.
+        ByteBuffer buf = ByteBuffer.allocateDirect(dispatcher.requestBufferSize());
+        ByteBuffer replyArea = ByteBuffer.allocateDirect(dispatcher.replyBufferSize());
         while (true) {
             buf.clear();
             int n;
@@ -78,7 +83,7 @@ public final class FuseServer {
                 }
                 throw e;
             }
-            ByteBuffer reply = dispatcher.handle(buf.position(0).limit(n));
+            ByteBuffer reply = dispatcher.handle(buf.position(0).limit(n), replyArea);
             if (reply == null) {
                 continue;
             }

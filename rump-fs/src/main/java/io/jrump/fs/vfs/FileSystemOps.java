@@ -42,6 +42,7 @@ public interface FileSystemOps extends AutoCloseable {
 
     String readlink(long ino) throws ErrnoException;
 
+    /** Reads at {@code pos} into {@code dst}, moving its position; returns the count, 0 at or past the end. */
     int read(long ino, long pos, ByteBuffer dst) throws ErrnoException;
 
     int write(long ino, long pos, ByteBuffer src) throws ErrnoException;

@@ -102,6 +102,31 @@ class ExtWriteTest {
         return img;
     }
 
+    /** Several FUSE workers hand writes to the filesystem out of order; the file must still be one run. */
+    @Test
+    void writesArrivingOutOfOrderStillLayTheFileOutContiguously() throws Exception {
+        Path img = image("ext4", 4096, "64M");
+        byte[] data = random(4 << 20, 7);
+        try (ExtVfs fs = mount(img)) {
+            long ino = fs.create(fs.rootInode(), "f", Attributes.S_IFREG | 0644, 0, 0, 0);
+            int mib = 1 << 20;
+            for (int piece : new int[] {0, 2, 3, 1}) {
+                fs.write(ino, (long) piece * mib, ByteBuffer.wrap(data, piece * mib, mib));
+            }
+            ExtFs ext = fs.ext();
+            ExtFs.Mapping first;
+            ext.lock.lock();
+            try {
+                first = ext.map(ext.inode(ino), 0);
+            } finally {
+                ext.lock.unlock();
+            }
+            assertEquals(1024, first.run(), "one extent of 1024 blocks from logical block 0");
+            assertArrayEquals(data, readFile(fs, "/f"));
+        }
+        assertClean(img);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"ext2:1024", "ext2:4096", "ext3:2048", "ext4:1024", "ext4:4096"})
     void aSequenceOfChangesLeavesE2fsckClean(String spec) throws Exception {

@@ -252,6 +252,86 @@ class FuseDispatcherTest {
     }
 
     @Test
+    void fastOptionsNegotiateTheWritebackCacheAndKeepPagesAcrossOpens() throws Exception {
+        dispatcher = new FuseDispatcher(fs, () -> NOW, FuseDispatcher.Options.fast());
+        server = new FuseServer(channel, dispatcher);
+        Reply r = init();
+        int flags = r.u32(12);
+        assertEquals(FuseDispatcher.FUSE_WRITEBACK_CACHE, flags & FuseDispatcher.FUSE_WRITEBACK_CACHE);
+        assertEquals(FuseDispatcher.FUSE_MAX_PAGES, flags & FuseDispatcher.FUSE_MAX_PAGES);
+        assertEquals(1024 * 1024, r.u32(20), "max_write");
+        assertTrue(dispatcher.writebackCache());
+        long[] f = create(1, "f");
+        Reply created = ok(FuseOpcode.CREATE, 1, body().u32(O_RDWR).u32(0100644).u32(022).u32(0).cstr("g").bytes());
+        assertEquals(FuseDispatcher.FOPEN_KEEP_CACHE, created.u32(128 + 8), "CREATE's open_flags");
+        Reply opened = ok(FuseOpcode.OPEN, f[0], body().u32(0).u32(0).bytes());
+        assertEquals(FuseDispatcher.FOPEN_KEEP_CACHE, opened.u32(8), "OPEN's open_flags");
+        long dh = ok(FuseOpcode.OPENDIR, 1, body().u32(0).u32(0).bytes()).u64(0);
+        ok(FuseOpcode.RELEASEDIR, 1, body().u64(dh).u32(0).u32(0).u64(0).bytes());
+    }
+
+    @Test
+    void withTheWritebackCacheTheKernelMayReadThroughAWriteOnlyHandle() throws Exception {
+        dispatcher = new FuseDispatcher(fs, () -> NOW, FuseDispatcher.Options.fast());
+        server = new FuseServer(channel, dispatcher);
+        init();
+        long[] f = create(1, "f");
+        byte[] data = "partly written page".getBytes(StandardCharsets.US_ASCII);
+        ok(FuseOpcode.WRITE, f[0], writeIn(f[1], 0, data));
+        long wo = ok(FuseOpcode.OPEN, f[0], body().u32(1 /* O_WRONLY */).u32(0).bytes()).u64(0);
+        Reply page = ok(FuseOpcode.READ, f[0], readIn(wo, 0, 4096));
+        assertEquals(16 + data.length, page.len(), "short at the end of the file");
+        // The kernel keeps O_APPEND to itself: a WRITE lands at the offset it gives.
+        long ap = ok(FuseOpcode.OPEN, f[0], body().u32(1 | 02000 /* O_WRONLY|O_APPEND */).u32(0).bytes()).u64(0);
+        ok(FuseOpcode.WRITE, f[0], writeIn(ap, 0, "P".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals('P', ok(FuseOpcode.READ, f[0], readIn(f[1], 0, 1)).body().get(0));
+        assertEquals(data.length, fs.getattr(f[0]).size());
+    }
+
+    @Test
+    void withoutTheWritebackCacheAWriteOnlyHandleCannotRead() throws Exception {
+        init();
+        long[] f = create(1, "f");
+        long wo = ok(FuseOpcode.OPEN, f[0], body().u32(1 /* O_WRONLY */).u32(0).bytes()).u64(0);
+        assertEquals(0, ok(FuseOpcode.OPEN, f[0], body().u32(0).u32(0).bytes()).u32(8), "no FOPEN_KEEP_CACHE by default");
+        assertErrno(Errno.EBADF, call(FuseOpcode.READ, f[0], readIn(wo, 0, 4096)));
+    }
+
+    @Test
+    void theWritebackCacheIsNotOfferedOnAReadOnlyFilesystem() throws Exception {
+        fs.close();
+        BlockDevice dev = HostDisk.open(host, dir.resolve("fs.img").toString(), OpenMode.READ_ONLY);
+        fs = ExtVfs.mount(dev, ExtFs.MountOptions.readOnlyMount()).closing(dev);
+        dispatcher = new FuseDispatcher(fs, () -> NOW, FuseDispatcher.Options.fast());
+        server = new FuseServer(channel, dispatcher);
+        assertEquals(0, init().u32(12) & FuseDispatcher.FUSE_WRITEBACK_CACHE);
+        assertTrue(!dispatcher.writebackCache());
+    }
+
+    @Test
+    void aOneMiBReadOfAContiguousFileComesBackWholeAndStopsAtTheEnd() throws Exception {
+        dispatcher = new FuseDispatcher(fs, () -> NOW, FuseDispatcher.Options.fast());
+        server = new FuseServer(channel, dispatcher);
+        init();
+        long[] f = create(1, "big");
+        byte[] big = new byte[3 << 20];
+        new Random(5).nextBytes(big);
+        for (int off = 0; off < big.length; off += 1 << 20) {
+            ok(FuseOpcode.WRITE, f[0], writeIn(f[1], off, java.util.Arrays.copyOfRange(big, off, off + (1 << 20))));
+        }
+        for (int off = 0; off < big.length; off += 1 << 20) {
+            Reply r = ok(FuseOpcode.READ, f[0], readIn(f[1], off, 1 << 20));
+            assertEquals(16 + (1 << 20), r.len());
+            byte[] got = new byte[1 << 20];
+            r.body().get(0, got);
+            assertArrayEquals(java.util.Arrays.copyOfRange(big, off, off + (1 << 20)), got, "MiB at " + off);
+        }
+        Reply tail = ok(FuseOpcode.READ, f[0], readIn(f[1], big.length - 100, 1 << 20));
+        assertEquals(16 + 100, tail.len(), "short at the end");
+        assertEquals(16, ok(FuseOpcode.READ, f[0], readIn(f[1], big.length + 4096, 4096)).len(), "empty past it");
+    }
+
+    @Test
     void initWithAnOlderKernelAnswersItsMinorInTheOldLayout() throws Exception {
         Reply r = ok(FuseOpcode.INIT, 0, body().u32(7).u32(22).u32(65536).u32(FuseDispatcher.FUSE_ASYNC_READ).bytes());
         assertEquals(16 + 24, r.len(), "FUSE_COMPAT_22_INIT_OUT_SIZE");

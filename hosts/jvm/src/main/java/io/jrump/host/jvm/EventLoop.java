@@ -120,11 +120,23 @@ final class EventLoop implements HostScheduler {
         }
     }
 
+    /**
+     * Waits for the future. When the loop is idle the waiter first runs its ready tasks itself,
+     * as {@link #runIfIdle} does: a blocking read whose I/O ran inline has its completion queued
+     * already, and running it here saves waking the loop thread and then being woken by it.
+     */
     @Override
     public <T> T await(CompletableFuture<T> future) throws ErrnoException {
         if (inEventLoop() && !future.isDone()) {
             throw new ErrnoException(Errno.EDEADLK, "blocking wait on event loop " + thread.getName()
                     + ": the awaited work could never run");
+        }
+        if (!future.isDone() && runner.tryLock()) {
+            try {
+                drain();
+            } finally {
+                runner.unlock();
+            }
         }
         return Futures.join(future);
     }

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,27 +18,35 @@ import org.slf4j.LoggerFactory;
  * host's I/O threads with positional reads and writes, so many can be in flight at once; writes
  * past the end grow the file, and untouched ranges stay holes. Flush is {@code fdatasync(2)}
  * ({@code force(false)}). Discard is not supported: the JDK cannot punch holes.
+ *
+ * <p>The size is read from the file once, at open, and then follows this device's own writes:
+ * {@code fstat(2)} on every request cost more than small requests themselves. Another process
+ * changing the file's length meanwhile is not seen; devices are not shared that way.
  */
 final class FileBlockDevice extends JvmBlockDevice {
     private static final Logger LOG = LoggerFactory.getLogger(FileBlockDevice.class);
 
     private final FileChannel channel;
     private final Executor io;
+    private final AtomicLong size;
 
     FileBlockDevice(String name, FileChannel channel, boolean readOnly, EventLoop loop, Executor io,
             Consumer<JvmBlockDevice> onClose) {
         super(name, readOnly, loop, onClose);
         this.channel = channel;
         this.io = io;
+        long length;
+        try {
+            length = channel.size();
+        } catch (IOException e) {
+            length = 0; // a channel that cannot say its size fails every operation anyway
+        }
+        this.size = new AtomicLong(length);
     }
 
     @Override
     public long size() {
-        try {
-            return channel.size();
-        } catch (IOException e) {
-            return 0; // only after close; every operation then fails with EBADF anyway
-        }
+        return size.get();
     }
 
     @Override
@@ -72,6 +81,7 @@ final class FileBlockDevice extends JvmBlockDevice {
             while (view.hasRemaining()) {
                 pos += channel.write(view, pos);
             }
+            size.accumulateAndGet(pos, Math::max);
             return n;
         });
     }

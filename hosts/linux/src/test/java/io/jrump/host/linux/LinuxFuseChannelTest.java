@@ -85,6 +85,25 @@ class LinuxFuseChannelTest {
         ch.close();
     }
 
+    /** The INIT reply sizes the kernel's read-ahead window (128 KiB at most); the channel then raises it. */
+    @Test
+    void afterTheInitReplyTheReadAheadWindowIsOneMiB() throws Exception {
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        try (HostFuseChannel ch = fuse.open(mnt.toString(), "ra-src", false, false)) {
+            String dev = LinuxFuseChannel.mountDevice(mnt.toAbsolutePath().toString());
+            assertTrue(dev != null && dev.matches("\\d+:\\d+"), "device " + dev);
+            ByteBuffer buf = ByteBuffer.allocateDirect(132 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(buf);
+            assertEquals(FUSE_INIT, buf.getInt(4));
+            ByteBuffer reply = ByteBuffer.allocateDirect(16 + 64).order(ByteOrder.LITTLE_ENDIAN);
+            reply.putInt(16 + 64).putInt(0).putLong(buf.getLong(8)); // fuse_out_header
+            reply.putInt(7).putInt(31).putInt(128 * 1024).putInt(0); // major, minor, max_readahead, flags
+            reply.putShort((short) 16).putShort((short) 12).putInt(128 * 1024).putInt(1); // ..., max_write, time_gran
+            ch.write(reply.position(0));
+            assertEquals("1024", Files.readString(Path.of("/sys/class/bdi", dev, "read_ahead_kb")).strip());
+        }
+    }
+
     /** The non-root path, forced: fusermount3 mounts and passes the descriptor back. */
     @Test
     void mountThroughFusermount3() throws Exception {
