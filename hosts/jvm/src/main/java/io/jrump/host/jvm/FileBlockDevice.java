@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -27,14 +26,12 @@ final class FileBlockDevice extends JvmBlockDevice {
     private static final Logger LOG = LoggerFactory.getLogger(FileBlockDevice.class);
 
     private final FileChannel channel;
-    private final Executor io;
     private final AtomicLong size;
 
     FileBlockDevice(String name, FileChannel channel, boolean readOnly, EventLoop loop, Executor io,
             Consumer<JvmBlockDevice> onClose) {
-        super(name, readOnly, loop, onClose);
+        super(name, readOnly, loop, io, onClose);
         this.channel = channel;
-        this.io = io;
         long length;
         try {
             length = channel.size();
@@ -57,7 +54,7 @@ final class FileBlockDevice extends JvmBlockDevice {
     @Override
     public void read(long offset, ByteBuffer dst, IoCompletion completion) {
         ByteBuffer view = dst.duplicate();
-        submit(completion, () -> BlockRequests.checkRead(offset, view, size()), () -> {
+        requests.submit(completion, () -> BlockRequests.checkRead(offset, view, size()), () -> {
             long n = view.remaining();
             long pos = offset;
             while (view.hasRemaining()) {
@@ -75,7 +72,7 @@ final class FileBlockDevice extends JvmBlockDevice {
     @Override
     public void write(long offset, ByteBuffer src, IoCompletion completion) {
         ByteBuffer view = src.duplicate();
-        submit(completion, () -> BlockRequests.checkWrite(offset, view.remaining(), size(), isReadOnly(), true), () -> {
+        requests.submit(completion, () -> BlockRequests.checkWrite(offset, view.remaining(), size(), isReadOnly(), true), () -> {
             long n = view.remaining();
             long pos = offset;
             while (view.hasRemaining()) {
@@ -88,7 +85,7 @@ final class FileBlockDevice extends JvmBlockDevice {
 
     @Override
     public void flush(IoCompletion completion) {
-        submit(completion, () -> null, () -> {
+        requests.submit(completion, () -> null, () -> {
             if (!isReadOnly()) {
                 channel.force(false);
             }
@@ -99,58 +96,7 @@ final class FileBlockDevice extends JvmBlockDevice {
     @Override
     public void discard(long offset, long length, IoCompletion completion) {
         Errno invalid = BlockRequests.checkDiscard(offset, length, size(), isReadOnly());
-        submit(completion, () -> invalid != null ? invalid : Errno.EOPNOTSUPP, () -> length);
-    }
-
-    private interface Check {
-        Errno run();
-    }
-
-    private interface Op {
-        long run() throws IOException;
-    }
-
-    private void submit(IoCompletion completion, Check check, Op op) {
-        if (!begin()) {
-            complete(completion, 0, Errno.EBADF);
-            return;
-        }
-        Errno invalid = check.run();
-        if (invalid != null) {
-            end();
-            complete(completion, 0, invalid);
-            return;
-        }
-        Runnable work = () -> {
-            long n = 0;
-            Errno error = null;
-            try {
-                n = op.run();
-            } catch (IOException e) {
-                error = IoErrors.errnoOf(e);
-                LOG.debug("{}: I/O failed: {}", name(), e.toString());
-            } catch (RuntimeException e) {
-                // A bug, but the kernel waiting on this completion must still hear of it.
-                error = Errno.EIO;
-                LOG.error("{}: I/O failed unexpectedly", name(), e);
-            } finally {
-                end();
-            }
-            complete(completion, n, error);
-        };
-        // A lone request from an application thread does its I/O right here: handing it to an I/O
-        // thread would only add a wake-up to its latency. The event loop never blocks on I/O, and
-        // requests that overlap others go to the pool so that they run in parallel.
-        if (!onEventLoop() && alone()) {
-            work.run();
-            return;
-        }
-        try {
-            io.execute(work);
-        } catch (RejectedExecutionException e) {
-            end();
-            complete(completion, 0, Errno.ESHUTDOWN);
-        }
+        requests.submit(completion, () -> invalid != null ? invalid : Errno.EOPNOTSUPP, () -> length);
     }
 
     @Override

@@ -1,28 +1,28 @@
 package io.jrump.host.jvm;
 
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.HostBlockDevice;
+import io.jrump.hypercall.hostkit.DeviceRequests;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
- * What file and memory devices share: the open/closed state, a count of operations in flight so
- * that {@link #close()} can wait for them, and delivery of completions on the event loop.
- *
- * <p>Thread-safe; the object's lock guards the state and the in-flight count.
+ * What file and memory devices share: the name, the read-only flag, and the request bookkeeping
+ * ({@link DeviceRequests}: operations counted in flight so that {@link #close()} can wait for
+ * them, completions delivered on the event loop). Thread-safe.
  */
 abstract class JvmBlockDevice implements HostBlockDevice {
     private final String name;
     private final boolean readOnly;
-    private final EventLoop loop;
     private final Consumer<JvmBlockDevice> onClose;
-    private int inFlight;
-    private boolean closed;
+    /** The requests: checked, run here or on {@code io}, completed on the loop. */
+    final DeviceRequests requests;
 
-    JvmBlockDevice(String name, boolean readOnly, EventLoop loop, Consumer<JvmBlockDevice> onClose) {
+    JvmBlockDevice(String name, boolean readOnly, EventLoop loop, Executor io, Consumer<JvmBlockDevice> onClose) {
         this.name = name;
         this.readOnly = readOnly;
-        this.loop = loop;
         this.onClose = onClose;
+        // A completion for a loop that has closed is dropped (offer), as the host is gone.
+        this.requests = new DeviceRequests(name, io, loop::offer, loop::inEventLoop, IoErrors::errnoOf);
     }
 
     @Override
@@ -40,57 +40,12 @@ abstract class JvmBlockDevice implements HostBlockDevice {
         return 512;
     }
 
-    /** Registers an operation; false once closed. */
-    final synchronized boolean begin() {
-        if (closed) {
-            return false;
-        }
-        inFlight++;
-        return true;
-    }
-
-    /** Whether only the caller's own operation is in flight. */
-    final synchronized boolean alone() {
-        return inFlight == 1;
-    }
-
-    /** Whether the calling thread is the event loop, which must never block on host I/O. */
-    final boolean onEventLoop() {
-        return loop.inEventLoop();
-    }
-
-    final synchronized void end() {
-        if (--inFlight == 0) {
-            notifyAll();
-        }
-    }
-
-    /** Reports on the event loop; dropped if the host has closed its loop meanwhile. */
-    final void complete(IoCompletion completion, long bytes, Errno error) {
-        loop.offer(() -> completion.done(error == null ? bytes : 0, error));
-    }
-
     @Override
     public final void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            boolean interrupted = false;
-            while (inFlight > 0) {
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        if (requests.close()) {
+            release();
+            onClose.accept(this);
         }
-        release();
-        onClose.accept(this);
     }
 
     /** Frees what the device holds, after the last operation has ended. */

@@ -19,7 +19,7 @@ final class MemoryBlockDevice extends JvmBlockDevice {
 
     MemoryBlockDevice(String name, MemoryDisk disk, boolean readOnly, EventLoop loop,
             Consumer<JvmBlockDevice> onClose) {
-        super(name, readOnly, loop, onClose);
+        super(name, readOnly, loop, Runnable::run, onClose); // never submits: copies on the caller's thread
         this.disk = disk;
     }
 
@@ -67,18 +67,18 @@ final class MemoryBlockDevice extends JvmBlockDevice {
     }
 
     private void run(IoCompletion completion, Errno invalid, Op op) {
-        if (!begin()) {
-            complete(completion, 0, Errno.EBADF);
+        if (!requests.begin()) {
+            requests.complete(completion, 0, Errno.EBADF);
             return;
         }
         try {
             if (invalid != null) {
-                complete(completion, 0, invalid);
+                requests.complete(completion, 0, invalid);
             } else {
-                complete(completion, op.run(), null);
+                requests.complete(completion, op.run(), null);
             }
         } finally {
-            end();
+            requests.end();
         }
     }
 
