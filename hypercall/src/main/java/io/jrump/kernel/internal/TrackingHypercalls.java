@@ -5,21 +5,16 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostBlockDevice;
-import io.jrump.hypercall.HostClock;
-import io.jrump.hypercall.HostConsole;
 import io.jrump.hypercall.HostNic;
-import io.jrump.hypercall.HostParams;
-import io.jrump.hypercall.HostRandom;
-import io.jrump.hypercall.HostScheduler;
 import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.NicOffload;
+import io.jrump.hypercall.hostkit.ForwardingHypercalls;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -27,8 +22,7 @@ import java.util.Set;
  * devices opened through it are remembered so that the kernel's shutdown can close what the
  * components left open. Thread-safe; the lock guards only the set of open devices.
  */
-public final class TrackingHypercalls implements Hypercalls {
-    private final Hypercalls host;
+public final class TrackingHypercalls extends ForwardingHypercalls {
     private final Set<Runnable> openDevices = new LinkedHashSet<>();
     private boolean shut;
 
@@ -49,7 +43,7 @@ public final class TrackingHypercalls implements Hypercalls {
     private final NetworkInterfaces networkInterfaces;
 
     public TrackingHypercalls(Hypercalls host) {
-        this.host = host;
+        super(host);
         this.networkInterfaces = (name, options, receiver) -> {
             checkOpen();
             return track(host.networkInterfaces().open(name, options, receiver));
@@ -101,41 +95,6 @@ public final class TrackingHypercalls implements Hypercalls {
     }
 
     @Override
-    public int version() {
-        return host.version();
-    }
-
-    @Override
-    public String name() {
-        return host.name();
-    }
-
-    @Override
-    public HostParams params() {
-        return host.params();
-    }
-
-    @Override
-    public HostClock clock() {
-        return host.clock();
-    }
-
-    @Override
-    public HostScheduler scheduler() {
-        return host.scheduler();
-    }
-
-    @Override
-    public HostRandom random() {
-        return host.random();
-    }
-
-    @Override
-    public HostConsole console() {
-        return host.console();
-    }
-
-    @Override
     public BlockDevices blockDevices() {
         return blockDevices;
     }
@@ -143,16 +102,6 @@ public final class TrackingHypercalls implements Hypercalls {
     @Override
     public NetworkInterfaces networkInterfaces() {
         return networkInterfaces;
-    }
-
-    @Override
-    public <T> Optional<T> optional(Class<T> group) {
-        return host.optional(group);
-    }
-
-    @Override
-    public Optional<io.jrump.hypercall.FuseChannels> fuse() {
-        return host.fuse();
     }
 
     /** Components do not close the host; the kernel does. This closes their devices only. */

@@ -1,20 +1,15 @@
 package io.jrump.net.stack;
 
-import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.FrameOffload;
-import io.jrump.hypercall.HostClock;
-import io.jrump.hypercall.HostConsole;
 import io.jrump.hypercall.HostNic;
-import io.jrump.hypercall.HostParams;
-import io.jrump.hypercall.HostRandom;
-import io.jrump.hypercall.HostScheduler;
 import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
 import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
+import io.jrump.hypercall.hostkit.ForwardingHypercalls;
 import io.jrump.hypercall.hostkit.FrameChecks;
 import io.jrump.net.wire.Checksum;
 import io.netty.buffer.ByteBuf;
@@ -166,55 +161,10 @@ final class OffloadNic implements HostNic {
             nics.add(nic);
             return nic;
         };
-        return new Hypercalls() {
-            @Override
-            public int version() {
-                return host.version();
-            }
-
-            @Override
-            public String name() {
-                return host.name();
-            }
-
-            @Override
-            public HostParams params() {
-                return host.params();
-            }
-
-            @Override
-            public HostClock clock() {
-                return host.clock();
-            }
-
-            @Override
-            public HostScheduler scheduler() {
-                return host.scheduler();
-            }
-
-            @Override
-            public HostRandom random() {
-                return host.random();
-            }
-
-            @Override
-            public HostConsole console() {
-                return host.console();
-            }
-
-            @Override
-            public BlockDevices blockDevices() {
-                return host.blockDevices();
-            }
-
+        return new ForwardingHypercalls(host) {
             @Override
             public NetworkInterfaces networkInterfaces() {
                 return interfaces;
-            }
-
-            @Override
-            public void close() {
-                host.close();
             }
         };
     }

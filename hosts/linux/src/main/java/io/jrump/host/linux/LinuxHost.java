@@ -7,15 +7,10 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.FuseChannels;
 import io.jrump.hypercall.HostBlockDevice;
-import io.jrump.hypercall.HostClock;
-import io.jrump.hypercall.HostConsole;
-import io.jrump.hypercall.HostParams;
-import io.jrump.hypercall.HostRandom;
-import io.jrump.hypercall.HostScheduler;
-import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.NicOptions;
+import io.jrump.hypercall.hostkit.ForwardingHypercalls;
 import io.jrump.hypercall.hostkit.OpenDevices;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,7 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>One instance serves one kernel. Thread-safe.
  */
-public final class LinuxHost implements Hypercalls {
+public final class LinuxHost extends ForwardingHypercalls {
     /** Prefix of NIC names that are TAP interfaces. */
     public static final String TAP_PREFIX = "tap:";
     /** Prefix of block-device names opened with {@code O_DIRECT}. */
@@ -60,6 +55,7 @@ public final class LinuxHost implements Hypercalls {
     private final OpenDevices open;
 
     private LinuxHost(JvmHost jvm) {
+        super(jvm);
         this.jvm = jvm;
         this.open = new OpenDevices(jvm.name());
         int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -90,38 +86,8 @@ public final class LinuxHost implements Hypercalls {
     }
 
     @Override
-    public int version() {
-        return jvm.version();
-    }
-
-    @Override
     public String name() {
         return "linux:" + jvm.name().substring(jvm.name().indexOf(':') + 1);
-    }
-
-    @Override
-    public HostParams params() {
-        return jvm.params();
-    }
-
-    @Override
-    public HostClock clock() {
-        return jvm.clock();
-    }
-
-    @Override
-    public HostScheduler scheduler() {
-        return jvm.scheduler();
-    }
-
-    @Override
-    public HostRandom random() {
-        return jvm.random();
-    }
-
-    @Override
-    public HostConsole console() {
-        return jvm.console();
     }
 
     @Override
