@@ -470,7 +470,7 @@ public final class NetStack implements Component {
                 stats.count("udp.drop.bad_checksum");
                 return;
             }
-            repr = UdpRepr.parse(d, ip.source(), ip.destination(), !checksumTrusted);
+            repr = UdpRepr.parse(d, ip.source(), ip.destination(), false); // verified just above
         } catch (ErrnoException e) {
             stats.count("udp.drop.malformed");
             return;
