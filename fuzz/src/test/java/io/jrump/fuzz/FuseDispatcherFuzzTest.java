@@ -24,7 +24,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Requests chosen by the fuzzer, after a proper INIT, into a FUSE server over a fresh ext4: the
+ * Requests chosen by the fuzzer, after a proper INIT, into a FUSE server over a fresh ext4 (set
+ * up with the defaults, or as {@code rump mount} sets it up, with the writeback cache): the
  * opcodes it serves and others, on node ids and file handles it handed out or made up, with
  * bodies of any length and content. Every reply must be well formed (its length, the request's
  * unique, an errno or success, nothing but the header with an error); the filesystem must never
@@ -74,13 +75,18 @@ class FuseDispatcherFuzzTest {
                         throw e.getCause();
                     }
                 });
-        FuseDispatcher fuse = new FuseDispatcher(watched, () -> NOW);
+        // Both ways the server can be set up: the defaults, and what rump mount uses (writeback cache,
+        // kept page cache, 1 MiB requests, replies built in a caller's direct area).
+        boolean fast = data.consumeBoolean();
+        FuseDispatcher fuse = new FuseDispatcher(watched, () -> NOW,
+                fast ? FuseDispatcher.Options.fast() : FuseDispatcher.Options.defaults());
+        ByteBuffer area = fast ? ByteBuffer.allocateDirect(fuse.replyBufferSize()) : null;
         List<Long> nodes = new ArrayList<>(List.of(1L));
         List<Long> handles = new ArrayList<>(List.of(0L));
         long unique = 1;
         ByteBuffer init = request(FuseOpcode.INIT, unique++, 0, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
                 .putInt(7).putInt(31).putInt(128 * 1024).putInt(data.consumeInt()).array());
-        check(fuse.handle(init), unique - 1);
+        check(fuse.handle(init, area), unique - 1);
         int requests = data.consumeInt(1, 48);
         for (int i = 0; i < requests && data.remainingBytes() > 0; i++) {
             int opcode = data.consumeBoolean() ? OPCODES[data.consumeInt(0, OPCODES.length - 1)] : data.consumeInt();
@@ -97,13 +103,13 @@ class FuseDispatcherFuzzTest {
                 default -> data.consumeBytes(data.consumeInt(0, 8192));
             };
             long u = unique++;
-            ByteBuffer reply = fuse.handle(request(opcode, u, nodeid, concat(fixed.array(), tail)));
+            ByteBuffer reply = fuse.handle(request(opcode, u, nodeid, concat(fixed.array(), tail)), area);
             if (check(reply, u) == 0 && reply != null) {
                 learn(opcode, reply, nodes, handles);
             }
         }
         assertTrue(bugs.isEmpty(), () -> "the filesystem threw: " + bugs);
-        check(fuse.handle(request(FuseOpcode.DESTROY, unique, 0, new byte[0])), unique);
+        check(fuse.handle(request(FuseOpcode.DESTROY, unique, 0, new byte[0]), area), unique);
         ext.close();
         ExtCheck.Result r = ExtCheck.check(ExtFs.open(d.disk()));
         assertTrue(r.isClean(), () -> "not clean after FUSE requests: " + r.problems());
