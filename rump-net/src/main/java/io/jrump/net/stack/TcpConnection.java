@@ -638,13 +638,15 @@ final class TcpConnection {
 
     /** Takes up to {@code max} received bytes; an empty array means none (check finReceived for the end). */
     byte[] read(int max) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        while (max > 0 && !receiveQueue.isEmpty()) {
+        // One copy, into an array of the exact size (received counts exactly what the queue holds).
+        byte[] bytes = new byte[(int) Math.min(max, received)];
+        int done = 0;
+        while (done < bytes.length) {
             byte[] head = receiveQueue.peek();
-            int n = Math.min(max, head.length - receiveHeadOffset);
-            out.write(head, receiveHeadOffset, n);
+            int n = Math.min(bytes.length - done, head.length - receiveHeadOffset);
+            System.arraycopy(head, receiveHeadOffset, bytes, done, n);
             receiveHeadOffset += n;
-            max -= n;
+            done += n;
             received -= n;
             if (receiveHeadOffset == head.length) {
                 receiveQueue.poll();
@@ -654,7 +656,6 @@ final class TcpConnection {
         if (received < lowWater() && !finReceived && error == null) {
             readiness.remove(Readiness.POLLIN);
         }
-        byte[] bytes = out.toByteArray();
         if (bytes.length > 0 && autotuning()) {
             autotune(bytes.length);
         }
