@@ -27,8 +27,13 @@ final class NetOptions {
         if (seed != null && !host.equals("sim")) {
             throw new ParameterException(cl, "--seed needs --host sim");
         }
-        if (mtu < 68 || mtu > 65535) {
-            throw new ParameterException(cl, "--mtu must be 68..65535, not " + mtu);
+        checkRange(cl, "--mtu", mtu, 68, 65535);
+    }
+
+    /** A ParameterException unless {@code min <= value <= max}: "--port must be 1..65535, not 0". */
+    static void checkRange(CommandLine cl, String option, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new ParameterException(cl, option + " must be " + min + ".." + max + ", not " + value);
         }
     }
 

@@ -83,9 +83,7 @@ final class TapCommands {
             if (!Files.isDirectory(dir)) {
                 throw new ParameterException(cl, "--http: " + dir + " is not a directory");
             }
-            if (port < 1 || port > 65535) {
-                throw new ParameterException(cl, "--port must be 1..65535, not " + port);
-            }
+            NetOptions.checkRange(cl, "--port", port, 1, 65535);
             Path root = dir.toRealPath();
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
@@ -382,9 +380,7 @@ final class TapCommands {
         public Integer call() throws Exception {
             CommandLine cl = spec.commandLine();
             tap.validate(cl);
-            if (port < 1 || port > 65535) {
-                throw new ParameterException(cl, "--port must be 1..65535, not " + port);
-            }
+            NetOptions.checkRange(cl, "--port", port, 1, 65535);
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();

@@ -82,9 +82,7 @@ final class TapKernel implements AutoCloseable {
                     throw new ParameterException(cl, "--gw: " + gateway + ": " + e.getMessage());
                 }
             }
-            if (mtu < 68 || mtu > 65535) {
-                throw new ParameterException(cl, "--mtu must be 68..65535, not " + mtu);
-            }
+            NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
         }
     }
 
