@@ -94,6 +94,11 @@ public final class FuseDispatcher {
 
     static final int FUSE_GETATTR_FH = 1;
     static final int PAGE = 4096;
+    /**
+     * The largest request served: max_write, and the size a READ or READDIR may ask for. The
+     * reply area ({@link #replyBufferSize()}) is sized from it, so the two cannot drift apart.
+     */
+    static final int MAX_TRANSFER = 1024 * 1024;
 
     /** A request that breaks the protocol: stackless, answered with its errno and counted. */
     static final class BadRequest extends Exception {
@@ -133,7 +138,7 @@ public final class FuseDispatcher {
      */
     public record Options(int maxWrite, long cacheNanos, boolean writebackCache, boolean keepCache) {
         public Options {
-            if (maxWrite < 128 * 1024 || maxWrite > 1024 * 1024 || maxWrite % PAGE != 0) {
+            if (maxWrite < 128 * 1024 || maxWrite > MAX_TRANSFER || maxWrite % PAGE != 0) {
                 throw new IllegalArgumentException("max_write " + maxWrite + " not in 128 KiB..1 MiB pages");
             }
             if (cacheNanos < 0) {
@@ -148,7 +153,7 @@ public final class FuseDispatcher {
 
         /** What {@code rump mount} uses: 1 MiB requests, the writeback cache, pages kept across opens. */
         public static Options fast() {
-            return new Options(1024 * 1024, 1_000_000_000L, true, true);
+            return new Options(MAX_TRANSFER, 1_000_000_000L, true, true);
         }
     }
 
@@ -206,7 +211,7 @@ public final class FuseDispatcher {
 
     /** The size of a reply area for {@link #handle(ByteBuffer, ByteBuffer)}: the largest READ reply. */
     public int replyBufferSize() {
-        return OUT_HEADER_SIZE + 1024 * 1024;
+        return OUT_HEADER_SIZE + MAX_TRANSFER;
     }
 
     /** Whether INIT granted {@code FUSE_WRITEBACK_CACHE}: the kernel owns size and mtime while it caches. */
@@ -890,7 +895,7 @@ public final class FuseDispatcher {
         if (offset < 0) {
             throw new ErrnoException(Errno.EINVAL, "offset " + Long.toUnsignedString(offset));
         }
-        if (size < 0 || size > 1024 * 1024) {
+        if (size < 0 || size > MAX_TRANSFER) {
             throw new BadRequest(Errno.EINVAL, "READ of " + Integer.toUnsignedString(size) + " bytes");
         }
         ByteBuffer r = reply(unique, size, area);
@@ -943,7 +948,7 @@ public final class FuseDispatcher {
         long fh = in.u64();
         long offset = in.u64();
         int size = in.u32();
-        if (size < 0 || size > 1024 * 1024) {
+        if (size < 0 || size > MAX_TRANSFER) {
             throw new BadRequest(Errno.EINVAL, "READDIR of " + Integer.toUnsignedString(size) + " bytes");
         }
         Handle h = handle(nodeid, fh, true);
