@@ -240,8 +240,13 @@ final class Tcp {
                 syn.sequenceNumber(), Math.min(peerMss, mssFor(ip.source())), now());
         count("tcp.syncookies.sent");
         send(ip.destination(), ip.source(), new TcpRepr(syn.destinationPort(), syn.sourcePort(), cookie,
-                syn.sequenceNumber() + 1, SYN | ACK, Math.min(65535, l.options.receiveBuffer), 0, mssFor(ip.source()),
+                syn.sequenceNumber() + 1, SYN | ACK, cookieWindow(l.options), 0, mssFor(ip.source()),
                 -1, false, null, List.of(), Unpooled.EMPTY_BUFFER), 0);
+    }
+
+    /** The window a cookie's SYN-ACK offers (unscaled: the cookie keeps no window scale). */
+    static int cookieWindow(TcpSocketOptions options) {
+        return Math.min(65535, options.receiveBuffer);
     }
 
     /** An ACK for a listener: if it returns a valid cookie, the connection is made, established. */

@@ -53,6 +53,12 @@ final class TcpConnection {
     static final int MAX_SYN_RETRANSMISSIONS = 6;
     static final int WINDOW_SCALE = 7;
     static final int TIMESTAMPS_LENGTH = 12; // NOP, NOP, kind 8 (RFC 7323 appendix A layout)
+    /**
+     * At most one ACK per this interval in reply to unacceptable segments that carry no data (pure
+     * ACKs, probes, SYNs, in-window RSTs): Linux's {@code tcp_invalid_ratelimit}, 500 ms. Two stacks
+     * that each find the other's ACKs unacceptable would otherwise answer each other at line rate.
+     */
+    static final long UNACCEPTABLE_ACK_INTERVAL_NANOS = 500_000_000L;
     /** RFC 7323 5.5: TS.Recent is invalid after 24 days idle. */
     static final long PAWS_IDLE_NANOS = 24L * 24 * 3600 * 1_000_000_000L;
 
@@ -91,7 +97,8 @@ final class TcpConnection {
     int irs;
     int rcvNxt;
     int rcvScale; // our shift, if the peer agreed
-    int rcvAdvertisedEdge; // rcv.nxt + the window in the last segment sent: where the peer may send up to
+    int rcvAdvertisedEdge; // the furthest right edge offered (rcv.nxt + window): where the peer may send up to
+    int synWindow; // the (unscaled) window our SYN offered, until the SYN-ACK tells us rcv.nxt
     final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
     long received; // bytes waiting for the application
     int receiveHeadOffset;
@@ -111,6 +118,12 @@ final class TcpConnection {
     final Callout persistTimer; // armed only while nothing is in flight and queued data waits for window
     int persistProbes; // zero-window probes the peer has not answered
     int persistBackoff; // probes since the window last let data out: the timer doubles with each
+    long probesSent; // zero-window probes, over the connection's life
+    long unacceptableAcks; // ACKs sent in reply to unacceptable segments (challenge ACKs included)
+    long unacceptableAcksLimited; // replies the rate limit held back
+    long lastUnacceptableAckNanos;
+    boolean unacceptableAckSent;
+    final java.util.TreeMap<String, Long> drops = new java.util.TreeMap<>(); // reason → segments dropped
     final Callout delayedAckTimer;
     final Callout timeWaitTimer;
     int retransmissions;
@@ -217,8 +230,12 @@ final class TcpConnection {
     private void sendSyn(boolean ack) {
         boolean ts = ack ? tsOn : tcp.timestampsEnabled;
         boolean sackPermitted = ack ? sackOn : tcp.sackEnabled;
+        synWindow = (int) Math.min(65535, receiveWindow()); // a SYN's window is never scaled
+        if (ack) {
+            rcvAdvertisedEdge = SeqNum.add(rcvNxt, synWindow);
+        }
         TcpRepr syn = new TcpRepr(localPort, remotePort, iss, ack ? rcvNxt : 0, SYN | (ack ? ACK : 0),
-                (int) Math.min(65535, receiveWindow()), 0, tcp.mssFor(remoteAddress),
+                synWindow, 0, tcp.mssFor(remoteAddress),
                 ack ? (rcvScale > 0 ? WINDOW_SCALE : -1) : WINDOW_SCALE, sackPermitted,
                 ts ? new TcpRepr.Timestamps(tsNow(), ack ? tsRecent : 0) : null, List.of(), Unpooled.EMPTY_BUFFER);
         if (ack) {
@@ -260,6 +277,7 @@ final class TcpConnection {
         }
         irs = seg.sequenceNumber();
         rcvNxt = irs + 1;
+        rcvAdvertisedEdge = SeqNum.add(rcvNxt, synWindow); // what our SYN offered
         outOfOrder = newReassemblyQueue();
         peerOptions(seg);
         if (ack) {
@@ -311,6 +329,7 @@ final class TcpConnection {
         tsOn = false;
         sackOn = false;
         mss = Math.max(64, Math.min(cookieMss, tcp.mssFor(remoteAddress)));
+        rcvAdvertisedEdge = SeqNum.add(rcvNxt, Tcp.cookieWindow(options)); // what the cookie's SYN-ACK offered
         setSendWindow(seg.window());
         sndWl1 = seg.sequenceNumber();
         sndWl2 = seg.acknowledgmentNumber();
@@ -321,9 +340,17 @@ final class TcpConnection {
         }
     }
 
-    /** Whether a segment of {@code len} at {@code seq} is acceptable (RFC 9293 3.10.7.4). */
-    private boolean acceptable(int seq, int len) {
-        long wnd = receiveWindow();
+    /**
+     * RCV.WND: the window offered, from RCV.NXT to the furthest right edge sent. Segments are judged
+     * against it, not against the buffer space, which may have grown since without the peer knowing.
+     */
+    long rcvWnd() {
+        return Math.max(0, SeqNum.diff(rcvAdvertisedEdge, rcvNxt));
+    }
+
+    /** Whether a segment of {@code len} at {@code seq} is acceptable: RFC 9293 3.10.7.4's table, exactly. */
+    boolean acceptable(int seq, int len) {
+        long wnd = rcvWnd();
         if (len == 0) {
             return wnd == 0 ? seq == rcvNxt : SeqNum.le(rcvNxt, seq) && SeqNum.lt(seq, SeqNum.add(rcvNxt, wnd));
         }
@@ -336,11 +363,12 @@ final class TcpConnection {
     }
 
     private void synchronizedInput(TcpRepr seg) {
-        int len = seg.payload().readableBytes() + (seg.hasFlags(SYN) ? 1 : 0) + (seg.hasFlags(FIN) ? 1 : 0);
+        int payload = seg.payload().readableBytes();
+        int len = payload + (seg.hasFlags(SYN) ? 1 : 0) + (seg.hasFlags(FIN) ? 1 : 0);
         TcpRepr.Timestamps ts = seg.timestamps();
         if (tsOn && !seg.hasFlags(RST)) {
             if (ts == null) {
-                tcp.count("tcp.drop.no_timestamp"); // RFC 7323 3.2: silently dropped
+                drop("no_timestamp"); // RFC 7323 3.2: silently dropped
                 return;
             }
             if (SeqNum.lt(ts.value(), tsRecent)) {
@@ -350,18 +378,22 @@ final class TcpConnection {
                     tsRecent = ts.value();
                     tsRecentNanos = tcp.now();
                 } else {
-                    tcp.count("tcp.drop.paws"); // RFC 7323 5.3 R1: not acceptable; ACK it
-                    sendAck();
+                    replyToUnacceptable(seg, "paws"); // RFC 7323 5.3 R1: not acceptable; ACK it
                     return;
                 }
             }
         }
+        // RFC 9293 3.10.7.4: "If the RCV.WND is zero, no segments will be acceptable, but special
+        // allowance should be made to accept valid ACKs, URGs, and RSTs": a segment at exactly RCV.NXT
+        // is processed for its ACK, window and RST; its text is not taken.
+        boolean zeroWindow = false;
         if (!acceptable(seg.sequenceNumber(), len)) {
-            if (!seg.hasFlags(RST)) {
-                sendAck(); // RFC 9293: an unacceptable segment gets an ACK (this is also the challenge ACK)
+            if (rcvWnd() == 0 && seg.sequenceNumber() == rcvNxt && !seg.hasFlags(SYN)) {
+                zeroWindow = true;
+            } else {
+                replyToUnacceptable(seg, "out_of_window"); // RFC 9293: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+                return;
             }
-            tcp.count("tcp.drop.out_of_window");
-            return;
         }
         lastHeardNanos = tcp.now();
         keepaliveProbes = 0;
@@ -371,8 +403,8 @@ final class TcpConnection {
         }
         if (seg.hasFlags(RST)) {
             if (seg.sequenceNumber() != rcvNxt) {
-                sendAck(); // RFC 5961 3.2: a challenge ACK; the RST is not believed
                 tcp.count("tcp.challenge_ack");
+                replyToUnacceptable(seg, "rst_in_window"); // RFC 5961 3.2: a challenge ACK; the RST is not believed
                 return;
             }
             tcp.count("tcp.in.reset");
@@ -384,8 +416,8 @@ final class TcpConnection {
                 sendSyn(true); // our SYN-ACK was lost: the peer sent its SYN again
                 return;
             }
-            sendAck(); // RFC 5961 4.2: a SYN on a synchronized connection earns a challenge ACK
             tcp.count("tcp.challenge_ack");
+            replyToUnacceptable(seg, "syn_synchronized"); // RFC 5961 4.2: a SYN on a synchronized connection
             return;
         }
         if (!seg.hasFlags(ACK)) {
@@ -402,27 +434,80 @@ final class TcpConnection {
             sndWl2 = seg.acknowledgmentNumber();
             established();
         }
-        ackInput(seg);
-        if (state == State.CLOSED) {
+        if (!ackInput(seg) || state == State.CLOSED) {
             return;
         }
-        dataInput(seg);
-        if (seg.hasFlags(FIN) && SeqNum.add(seg.sequenceNumber(), seg.payload().readableBytes()) == rcvNxt
-                && !finReceived) {
+        if (payload > 0) {
+            if (zeroWindow) {
+                drop("zero_window"); // the ACK was taken above; the text waits for the window to open
+                sendAck();
+            } else {
+                dataInput(seg);
+            }
+        }
+        // A FIN is taken where it falls at RCV.NXT after the text. A bare FIN is taken at a zero
+        // window too, as Linux does: it needs no buffer space, and refusing it would only hold the
+        // close back until the sender's retransmission timer, backed off, fires again.
+        if (seg.hasFlags(FIN) && !finReceived && (!zeroWindow || payload == 0)
+                && SeqNum.add(seg.sequenceNumber(), payload) == rcvNxt) {
             finInput();
         }
         trySend();
     }
 
-    private void ackInput(TcpRepr seg) {
+    /**
+     * The reply RFC 9293 asks for to an unacceptable segment — an ACK, unless the segment is a RST —
+     * and, per RFC 5961 7, at most one per {@link #UNACCEPTABLE_ACK_INTERVAL_NANOS} for segments that
+     * carry no data or carry a SYN: those are what two stacks could otherwise bounce between them for
+     * ever. A data segment is always answered: its sender needs to learn RCV.NXT.
+     */
+    private void replyToUnacceptable(TcpRepr seg, String reason) {
+        drop(reason);
+        if (seg.hasFlags(RST)) {
+            return;
+        }
+        boolean mayLoop = seg.payload().readableBytes() == 0 && !seg.hasFlags(FIN) || seg.hasFlags(SYN);
+        long now = tcp.now();
+        if (mayLoop && unacceptableAckSent && now - lastUnacceptableAckNanos < UNACCEPTABLE_ACK_INTERVAL_NANOS) {
+            unacceptableAcksLimited++;
+            tcp.count("tcp.out.unacceptable_ack_limited");
+            return;
+        }
+        if (mayLoop) {
+            unacceptableAckSent = true;
+            lastUnacceptableAckNanos = now;
+        }
+        unacceptableAcks++;
+        tcp.count("tcp.out.unacceptable_ack");
+        sendAck();
+    }
+
+    /** Counts a dropped segment (or the dropped part of one) by reason, for the stack and the connection. */
+    private void drop(String reason) {
+        tcp.count("tcp.drop." + reason);
+        drops.merge(reason, 1L, Long::sum);
+    }
+
+    /**
+     * The ACK field (RFC 9293 3.10.7.4, fifth check) and the window. Returns false when the segment
+     * is to be dropped: it acknowledges what was never sent, or lies further below SND.UNA than
+     * any window the peer has offered (RFC 5961 5.2); each earns an ACK (rate-limited).
+     */
+    private boolean ackInput(TcpRepr seg) {
         int ack = seg.acknowledgmentNumber();
         if (SeqNum.gt(ack, sndMax)) {
-            sendAck(); // acknowledges what we never sent
-            return;
+            replyToUnacceptable(seg, "ack_unsent");
+            return false;
+        }
+        if (SeqNum.lt(ack, SeqNum.add(sndUna, (int) -Math.min(maxSndWnd, Integer.MAX_VALUE)))) {
+            replyToUnacceptable(seg, "ack_too_old");
+            return false;
         }
         long window = (long) seg.window() << sndScale;
         persistProbes = 0; // the peer is there: it answered
-        if (SeqNum.gt(ack, sndUna)) {
+        boolean old = SeqNum.lt(ack, sndUna);
+        boolean advanced = SeqNum.gt(ack, sndUna);
+        if (advanced) {
             int acked = SeqNum.diff(ack, sndUna);
             boolean finAcked = finSent && SeqNum.ge(ack, finSeq + 1);
             long dataAcked = acked - (finAcked ? 1 : 0);
@@ -482,11 +567,18 @@ final class TcpConnection {
         } else {
             onSackBlocks(seg);
         }
-        if (SeqNum.lt(sndWl1, seg.sequenceNumber()) || sndWl1 == seg.sequenceNumber() && SeqNum.le(sndWl2, ack)) {
+        // RFC 9293: if SND.UNA =< SEG.ACK =< SND.NXT, update the window when SND.WL1 < SEG.SEQ, or
+        // SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK. Also whenever the ACK moved SND.UNA, as Linux's
+        // tcp_may_update_window does: the usable window is SND.UNA + SND.WND - SND.NXT, so a window
+        // left stale while SND.UNA advances moves the right edge past what the peer offered — and
+        // a peer that went back after a timeout sends current ACKs under older sequence numbers.
+        if (!old && (advanced || SeqNum.lt(sndWl1, seg.sequenceNumber())
+                || sndWl1 == seg.sequenceNumber() && SeqNum.le(sndWl2, ack))) {
             setSendWindow(window);
             sndWl1 = seg.sequenceNumber();
             sndWl2 = ack;
         }
+        return true;
     }
 
     private void onSackBlocks(TcpRepr seg) {
@@ -524,7 +616,7 @@ final class TcpConnection {
         }
         int seq = seg.sequenceNumber();
         // Keep only what fits the window we offered: up to rcv.nxt + rcv.wnd.
-        long windowEnd = receiveWindow() - SeqNum.diff(seq, rcvNxt);
+        long windowEnd = rcvWnd() - SeqNum.diff(seq, rcvNxt);
         int keep = (int) Math.max(0, Math.min(len, windowEnd));
         byte[] data = new byte[keep];
         p.getBytes(p.readerIndex(), data);
@@ -886,8 +978,25 @@ final class TcpConnection {
         }
     }
 
+    /**
+     * The window field to send. The right edge stays where it was offered (RFC 9293 3.8.6.2.2: a
+     * receiver SHOULD NOT shrink the window) and moves right only by a useful amount, at least one
+     * MSS or half the buffer if that is less (receiver-side SWS avoidance, RFC 1122 4.2.3.3).
+     *
+     * <p>With window scaling the field counts units of 2^shift bytes, so an edge that is not on a
+     * unit from RCV.NXT can only be shown rounded: rounded down, the field retracts it by less than
+     * a unit, and the receiver still takes data up to the edge it offered before — RFC 7323
+     * appendix F, and what {@link #rcvWnd()} judges by. (Rounding up instead keeps the field from
+     * ever retracting, but each segment then pushes the edge up to a unit past the buffer: a peer
+     * sending tiny segments could open the window without bound. Before, the rounded-down field
+     * was also taken as the new edge, so up to 127 bytes already sent into the old one were cut
+     * off and had to be retransmitted.)
+     */
     int advertisedWindow() {
-        return (int) Math.min(65535, receiveWindow() >> rcvScale);
+        long offered = rcvWnd();
+        long free = receiveWindow();
+        long window = free - offered >= Math.min(mss, Math.max(1, receiveBufferLimit / 2)) ? free : offered;
+        return (int) Math.min(65535, window >> rcvScale);
     }
 
     void sendAck() {
@@ -896,7 +1005,19 @@ final class TcpConnection {
         if (state == State.CLOSED || state == State.SYN_SENT) {
             return;
         }
-        tcp.output(this, segment(sndNxt, ACK, Unpooled.EMPTY_BUFFER));
+        tcp.output(this, segment(ackSeq(), ACK, Unpooled.EMPTY_BUFFER));
+    }
+
+    /**
+     * The sequence number of a segment without data: RFC 9293's SND.NXT, the highest sequence
+     * number sent (FreeBSD's snd_max for a pure ACK; going back after a timeout rewinds sndNxt, and
+     * an ACK under that older number lies below the peer's window, so the peer would drop it
+     * unread). With the peer's window zero, SND.UNA: a receiver with a zero window takes a segment
+     * only at its RCV.NXT (Linux's tcp_acceptable_seq clamps to the window's edge alike). A peer
+     * that drops our ACKs never learns that its own data arrived: that was the deadlock.
+     */
+    int ackSeq() {
+        return sndWnd == 0 ? sndUna : sndMax;
     }
 
     /** The 1 ms timestamp clock (RFC 7323 5.4), offset at random per connection. */
@@ -923,9 +1044,12 @@ final class TcpConnection {
         if ((flags & ACK) != 0) {
             lastAckSent = rcvNxt;
         }
-        rcvAdvertisedEdge = SeqNum.add(rcvNxt, advertisedWindow() << rcvScale);
-        return new TcpRepr(localPort, remotePort, seq, rcvNxt, flags, advertisedWindow(), 0, -1, -1, false, ts, sack,
-                payload);
+        int window = advertisedWindow();
+        int edge = SeqNum.add(rcvNxt, window << rcvScale);
+        if (SeqNum.gt(edge, rcvAdvertisedEdge)) {
+            rcvAdvertisedEdge = edge; // never back: see advertisedWindow
+        }
+        return new TcpRepr(localPort, remotePort, seq, rcvNxt, flags, window, 0, -1, -1, false, ts, sack, payload);
     }
 
     /**
@@ -951,7 +1075,7 @@ final class TcpConnection {
             return;
         }
         long queuedAfter = sendQueued - SeqNum.diff(hole.left(), sndUna);
-        int n = (int) Math.min(Math.min(mss, hole.length()), queuedAfter);
+        int n = withinWindow(hole.left(), (int) Math.min(Math.min(mss, hole.length()), queuedAfter));
         if (n <= 0) {
             return;
         }
@@ -970,13 +1094,23 @@ final class TcpConnection {
             return;
         }
         long unacked = Math.min(sendQueued, SeqNum.diff(sndMax, sndUna));
-        int n = (int) Math.min(mss, unacked);
+        int n = withinWindow(sndUna, (int) Math.min(mss, unacked));
         if (n > 0) {
             sendData(sndUna, n, true);
             int end = SeqNum.add(sndUna, n);
             highRxt = SeqNum.max(highRxt, end);
             sndNxt = SeqNum.max(sndNxt, end);
         }
+    }
+
+    /**
+     * How much of {@code n} bytes from {@code seq} lies inside the peer's window. RFC 9293 3.8.6.2.2:
+     * when the peer shrank its window, retransmit the old data between SND.UNA and SND.UNA+SND.WND;
+     * a zero window is probed, never sent into.
+     */
+    private int withinWindow(int seq, int n) {
+        long room = Math.min(sndWnd, Integer.MAX_VALUE) - SeqNum.diff(seq, sndUna);
+        return (int) Math.max(0, Math.min(n, room));
     }
 
     private void setSendWindow(long window) {
@@ -1029,18 +1163,32 @@ final class TcpConnection {
             sndMax = SeqNum.max(sndMax, sndNxt);
             return;
         }
-        tcp.count("tcp.persist.probe");
-        persistBackoff++;
-        tcp.output(this, segment(SeqNum.add(sndUna, -1), ACK, Unpooled.EMPTY_BUFFER));
+        sendProbe();
         armPersistIfIdle();
     }
 
-    /** The retransmission timer (or the persist timer, with a zero window) fired. */
+    /**
+     * A zero-window probe: an ACK at SND.UNA - 1, which takes no sequence space, so it can never
+     * leave data beyond the window or wedge a receiver, and which the peer must answer with an ACK
+     * carrying its current window (RFC 9293 3.10.7.4: an unacceptable segment is answered).
+     */
+    private void sendProbe() {
+        tcp.count("tcp.persist.probe");
+        probesSent++;
+        persistBackoff++;
+        tcp.output(this, segment(SeqNum.add(sndUna, -1), ACK, Unpooled.EMPTY_BUFFER));
+    }
+
+    /** The retransmission timer fired. */
     private void retransmitTimeout() {
         if (state == State.CLOSED || state == State.TIME_WAIT) {
             return;
         }
         int limit = state == State.SYN_SENT || state == State.SYN_RECEIVED ? MAX_SYN_RETRANSMISSIONS : MAX_RETRANSMISSIONS;
+        if (sndWnd == 0 && sendQueued > 0 && cc != null) {
+            zeroWindowUnderData();
+            return;
+        }
         if (++retransmissions > limit) {
             tcp.count("tcp.timeout");
             fail(Errno.ETIMEDOUT);
@@ -1072,6 +1220,22 @@ final class TcpConnection {
                 armRetransmit();
             }
         }
+    }
+
+    /**
+     * The retransmission timer fired while the peer's window is zero: it shut the window on data in
+     * flight (RFC 9293 3.8.6.2.2). That data is not retransmitted into the window, and the
+     * connection is not timed out for it: everything past SND.UNA counts as unsent again, and the
+     * window is probed as any zero window is, by the persist timer (Linux keeps such a connection
+     * for as long as the peer answers, too).
+     */
+    private void zeroWindowUnderData() {
+        tcp.count("tcp.rto.zero_window");
+        rttSampling = false;
+        sndNxt = sndUna;
+        highRxt = sndUna;
+        retransmitTimer.stop();
+        persistTimeout();
     }
 
     // ---- keepalive ------------------------------------------------------------------------------
@@ -1113,7 +1277,7 @@ final class TcpConnection {
         }
         keepaliveProbes++;
         tcp.count("tcp.keepalive.probe");
-        tcp.output(this, segment(sndNxt - 1, ACK, Unpooled.EMPTY_BUFFER));
+        tcp.output(this, segment(ackSeq() - 1, ACK, Unpooled.EMPTY_BUFFER));
         keepaliveTimer.schedule(options.keepIntervalSeconds * 1_000_000_000L, this::keepaliveTimeout);
     }
 

@@ -75,7 +75,9 @@ class StackTcpWindowTest {
         p.world.runFor(Duration.ofMillis(100));
         TcpConnection c = p.a.sockets().connectionOf(fds[0]);
         TcpConnection s = p.b.sockets().connectionOf(fds[1]);
-        assertTrue(p.a.sockets().onLoop(() -> c.sndWnd - c.inFlight() < c.mss), "the receiver's buffer is full");
+        assertTrue(p.a.sockets().onLoop(() -> c.sndWnd - c.inFlight() < c.mss), "the receiver's buffer is full: "
+                + p.a.sockets().onLoop(() -> c.sndWnd + " " + c.inFlight() + " " + c.sendQueued) + " / "
+                + p.b.sockets().onLoop(() -> s.received + " " + s.rcvWnd() + " " + s.receiveBufferLimit));
         assertTrue(p.b.sockets().onLoop(s::receiveWindow) < p.b.sockets().onLoop(() -> s.mss));
         return fds;
     }
