@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -287,6 +288,14 @@ final class NetCommand implements Runnable {
                 int[] fds = p.connect(5001, false);
                 NetPair.Sha256Sink sink = new NetPair.Sha256Sink();
                 p.pump(sa, fds[0], sb, fds[1], new NetPair.Pattern(1, 256 << 10), sink);
+                // Per connection, as ss -tin shows it: windows, timers with their backoff, probes,
+                // replies to unacceptable segments and drops by reason.
+                out.printf("%nTCP connections, before closing:%n");
+                for (NetStack stack : List.of(p.a, p.b)) {
+                    for (io.jrump.net.stack.TcpInfo c : stack.tcpConnections()) {
+                        out.printf("  %s %s%n", stack == p.a ? "a" : "b", c);
+                    }
+                }
                 sb.close(fds[1]);
                 sa.close(fds[0]);
                 print(out, "a (198.18.0.1)", p.a);

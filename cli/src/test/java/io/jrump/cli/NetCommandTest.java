@@ -100,6 +100,11 @@ class NetCommandTest {
             assertTrue(Pattern.compile("(?m)^  " + Pattern.quote(counter) + " +[1-9]\\d*$").matcher(r.out()).find(),
                     counter + " in\n" + r.out());
         }
+        // Each connection as ss -tin would show it, with what explains a stall.
+        for (String end : List.of("a", "b")) {
+            assertTrue(Pattern.compile("(?m)^  " + end + " ESTABLISHED .* snd una=\\d+ .* wnd=\\d+ .* timers=\\S+ probes=\\d+"
+                    + " unacceptable_acks=\\d+\\(\\+\\d+ limited\\) drops=.+$").matcher(r.out()).find(), r.out());
+        }
         String[] sections = r.out().split("\nkernel ");
         for (int s = 1; s < sections.length; s++) {
             List<String> names = sections[s].lines().skip(1).filter(l -> l.startsWith("  "))

@@ -658,6 +658,7 @@ public final class Sockets {
                 t.connection.abort();
             } else {
                 t.connection.closeSending();
+                t.connection.orphan();
             }
             t.connection.readiness.failWaiters(new ErrnoException(Errno.EBADF, "socket closed"));
         }

@@ -44,6 +44,8 @@ final class TcpConnection {
 
     static final int DEFAULT_BUFFER = 256 * 1024;
     static final long TIME_WAIT_NANOS = 60_000_000_000L; // 2·MSL with Linux's MSL of 30 s
+    /** How long a connection the application closed may wait in FIN_WAIT_2: Linux's tcp_fin_timeout. */
+    static final long FIN_WAIT_2_ORPHAN_NANOS = 60_000_000_000L;
     static final long DELAYED_ACK_NANOS = 40_000_000L;
     static final int MAX_RETRANSMISSIONS = 15;
     /** Linux's tcp_rmem[2]: how far autotuning may grow a receive buffer nobody sized with SO_RCVBUF. */
@@ -92,6 +94,7 @@ final class TcpConnection {
     boolean finQueued; // the application closed its side
     boolean finSent;
     int finSeq;
+    boolean orphaned; // the application closed its socket: nobody will read or write again
 
     // Receive side.
     int irs;
@@ -595,7 +598,10 @@ final class TcpConnection {
     private void finAcked() {
         endLinger();
         switch (state) {
-            case FIN_WAIT_1 -> state = State.FIN_WAIT_2;
+            case FIN_WAIT_1 -> {
+                state = State.FIN_WAIT_2;
+                armOrphanTimeout();
+            }
             case CLOSING -> timeWait();
             case LAST_ACK -> closed();
             default -> { }
@@ -845,10 +851,29 @@ final class TcpConnection {
         }
     }
 
+    /**
+     * close(2) on the socket: the application is gone. A connection then left in FIN_WAIT_2 waits
+     * for the peer's FIN only {@link #FIN_WAIT_2_ORPHAN_NANOS}, as Linux's tcp_fin_timeout: a peer
+     * that vanished (its RST lost, or it crashed) would otherwise hold it for ever, no timer armed.
+     */
+    void orphan() {
+        orphaned = true;
+        armOrphanTimeout();
+    }
+
+    private void armOrphanTimeout() {
+        if (orphaned && state == State.FIN_WAIT_2) {
+            timeWaitTimer.schedule(FIN_WAIT_2_ORPHAN_NANOS, () -> {
+                tcp.count("tcp.fin_wait_2.timeout");
+                closed();
+            });
+        }
+    }
+
     /** SO_LINGER with a zero timeout, or close with unread data: RST, and gone. */
     void abort() {
         if (state != State.CLOSED && state != State.SYN_SENT && state != State.TIME_WAIT) {
-            tcp.sendReset(this, sndNxt, 0, false);
+            tcp.sendReset(this, ackSeq(), 0, false); // at SND.NXT, where the peer's window takes it
         }
         closed();
     }

@@ -1,35 +1,52 @@
 package io.jrump.net.stack;
 
+import io.jrump.kernel.Callout;
 import io.jrump.net.Ipv4Address;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * A snapshot of one TCP connection, the fields {@code ss -tin} shows on Linux: the four-tuple and
- * state, the send side (unacknowledged, next, the peer's window, the congestion window, bytes
- * queued), the receive side (next expected, the window offered, bytes waiting for the reader),
- * the round-trip estimate, and which timers are armed. Taken on the event loop, so consistent.
+ * A snapshot of one TCP connection, the fields {@code ss -tin} shows on Linux and what explains a
+ * stall: the four-tuple and state; the send side (unacknowledged, next, the peer's window, the
+ * congestion window, bytes queued); the receive side (next expected, the window offered, bytes
+ * waiting for the reader); the round-trip estimate; the timers armed, each with the time left and
+ * its backoff ({@code rto} with the retransmissions so far, {@code persist} with the probes since
+ * the window last let data out); zero-window probes sent; ACKs sent in reply to unacceptable
+ * segments and those the rate limit held back; and the segments dropped, by reason. Taken on the
+ * event loop, so consistent. Immutable.
  */
 public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
         String state, long sndUna, long sndNxt, long sndWnd, long cwnd, long sendQueued, int mss,
         long rcvNxt, long rcvWnd, long receiveQueued, long srttMicros, long rtoMicros, int retransmissions,
-        String timers) {
+        String timers, int persistBackoff, long probesSent, long unacceptableAcks, long unacceptableAcksLimited,
+        Map<String, Long> drops) {
+
+    public TcpInfo {
+        drops = Map.copyOf(drops);
+    }
 
     static TcpInfo of(TcpConnection c) {
+        long now = c.tcp.now();
         StringBuilder timers = new StringBuilder();
-        timer(timers, "rto", c.retransmitTimer.isPending());
-        timer(timers, "persist", c.persistTimer.isPending());
-        timer(timers, "delack", c.delayedAckTimer.isPending());
-        timer(timers, "keepalive", c.keepaliveTimer.isPending());
-        timer(timers, "timewait", c.timeWaitTimer.isPending());
+        timer(timers, "rto", c.retransmitTimer, now, "x" + c.retransmissions);
+        timer(timers, "persist", c.persistTimer, now, "x" + c.persistBackoff);
+        timer(timers, "delack", c.delayedAckTimer, now, null);
+        timer(timers, "keepalive", c.keepaliveTimer, now, null);
+        timer(timers, "timewait", c.timeWaitTimer, now, null);
         return new TcpInfo(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, c.state.name(),
                 Integer.toUnsignedLong(c.sndUna), Integer.toUnsignedLong(c.sndNxt), c.sndWnd,
                 c.cc != null ? c.cc.cwnd() : 0, c.sendQueued, c.mss, Integer.toUnsignedLong(c.rcvNxt),
-                c.receiveWindow(), c.received, c.rtt.srttNanos() / 1000, c.rtt.rtoNanos() / 1000, c.retransmissions,
-                timers.isEmpty() ? "-" : timers.toString());
+                c.rcvWnd(), c.received, c.rtt.srttNanos() / 1000, c.rtt.rtoNanos() / 1000, c.retransmissions,
+                timers.isEmpty() ? "-" : timers.toString(), c.persistBackoff, c.probesSent, c.unacceptableAcks,
+                c.unacceptableAcksLimited, new TreeMap<>(c.drops));
     }
 
-    private static void timer(StringBuilder out, String name, boolean pending) {
-        if (pending) {
-            out.append(out.isEmpty() ? "" : ",").append(name);
+    /** A timer as {@code name(left ms[,backoff])}, if armed. */
+    private static void timer(StringBuilder out, String name, Callout timer, long now, String backoff) {
+        if (timer.isPending()) {
+            out.append(out.isEmpty() ? "" : ",").append(name).append('(')
+                    .append(Math.max(0, timer.deadlineNanos() - now) / 1_000_000).append("ms")
+                    .append(backoff != null ? "," + backoff : "").append(')');
         }
     }
 
@@ -37,8 +54,10 @@ public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remot
     @Override
     public String toString() {
         return String.format("%-11s %s:%d -> %s:%d snd una=%d nxt=%d wnd=%d cwnd=%d queued=%d mss=%d"
-                + " rcv nxt=%d wnd=%d queued=%d rtt=%dus rto=%dus retrans=%d timers=%s", state, localAddress,
-                localPort, remoteAddress, remotePort, sndUna, sndNxt, sndWnd, cwnd, sendQueued, mss, rcvNxt, rcvWnd,
-                receiveQueued, srttMicros, rtoMicros, retransmissions, timers);
+                + " rcv nxt=%d wnd=%d queued=%d rtt=%dus rto=%dus retrans=%d timers=%s probes=%d"
+                + " unacceptable_acks=%d(+%d limited) drops=%s", state, localAddress, localPort, remoteAddress,
+                remotePort, sndUna, sndNxt, sndWnd, cwnd, sendQueued, mss, rcvNxt, rcvWnd, receiveQueued, srttMicros,
+                rtoMicros, retransmissions, timers, probesSent, unacceptableAcks, unacceptableAcksLimited,
+                drops.isEmpty() ? "-" : new TreeMap<>(drops).toString());
     }
 }
