@@ -37,6 +37,12 @@ import java.util.List;
  * <p>Also: timestamps (RFC 7323: RTT samples from TSecr, retransmissions included, and PAWS),
  * SACK (RFC 2018, with an RFC 6675-lite sender that retransmits one hole per ACK during recovery),
  * keepalive (RFC 1122 4.2.3.6, Linux's knobs), and connections made from SYN cookies.
+ *
+ * <p>Segments are accepted exactly by RFC 9293 3.10.7.4's table against the furthest right edge
+ * offered, with the zero-window allowance for ACKs, windows and RSTs; replies to unacceptable
+ * segments without data are rate-limited; nothing is sent or retransmitted past the peer's window,
+ * and a zero window is probed, never sent into (see docs/rump-net.md, "Segment acceptance and
+ * windows").
  */
 final class TcpConnection {
     enum State { CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING,
