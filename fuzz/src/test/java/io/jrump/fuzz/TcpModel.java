@@ -172,7 +172,7 @@ final class TcpModel {
     }
 
     private void step() throws ErrnoException {
-        world.runFor(MS * (1 + choose.pick(20)));
+        world.runFor(100_000L * (1 + choose.pick(50))); // 0.1 to 5 ms between the applications' steps
         long now = world.now();
         // The link: now and then a partition of up to 30 s, always healed.
         if (partitionEnds >= 0 && now >= partitionEnds) {
@@ -305,7 +305,7 @@ final class TcpModel {
             this.s = s;
             this.fd = fd;
             this.key = key;
-            long[] totals = {0, 1, 1000, 100_000, 300_000};
+            long[] totals = {0, 1, 1000, 100_000, 300_000, 300_000, 2_000_000};
             this.total = totals[choose.pick(totals.length)] + choose.pick(5000);
             s.setNonBlocking(fd, true);
         }

@@ -10,14 +10,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ends of one to three connections, over a link with loss, reordering, duplication, delay and
  * partitions; delivery, liveness, storm and closing invariants after every step. A failure names
  * its seed and the command that replays it: {@code -Djrump.tcp.seed=N} runs that seed alone
- * (the sim host is deterministic, so it fails the same way).
+ * (the sim host is deterministic, so it fails the same way); {@code -Djrump.tcp.seeds=N} runs
+ * seeds 1 to N.
  */
 class TcpModelTest {
     static final int SEEDS = 300;
 
     static LongStream seeds() {
         String one = System.getProperty("jrump.tcp.seed");
-        return one != null ? LongStream.of(Long.parseLong(one)) : LongStream.range(1, SEEDS + 1);
+        int count = Integer.getInteger("jrump.tcp.seeds", SEEDS);
+        return one != null ? LongStream.of(Long.parseLong(one)) : LongStream.range(1, count + 1);
     }
 
     @ParameterizedTest(name = "seed {0}")
