@@ -393,11 +393,14 @@ final class TcpConnection {
             }
         }
         // RFC 9293 3.10.7.4: "If the RCV.WND is zero, no segments will be acceptable, but special
-        // allowance should be made to accept valid ACKs, URGs, and RSTs": a segment at exactly RCV.NXT
-        // is processed for its ACK, window and RST; its text is not taken.
+        // allowance should be made to accept valid ACKs, URGs, and RSTs". So a segment the table
+        // refuses is still processed for a valid ACK (RFC 5961's range) and its window, and for a RST
+        // at exactly RCV.NXT; its text is not taken. Not only at RCV.NXT: a peer whose view of SND.UNA
+        // is stale sends its ACKs under other sequence numbers, and a receiver that drops them all
+        // never learns that its own data arrived (the deadlock the soak found with that narrower rule).
         boolean zeroWindow = false;
         if (!acceptable(seg.sequenceNumber(), len)) {
-            if (rcvWnd() == 0 && seg.sequenceNumber() == rcvNxt && !seg.hasFlags(SYN)) {
+            if (rcvWnd() == 0 && !seg.hasFlags(SYN)) {
                 zeroWindow = true;
             } else {
                 replyToUnacceptable(seg, "out_of_window"); // RFC 9293: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
@@ -446,18 +449,19 @@ final class TcpConnection {
         if (!ackInput(seg) || state == State.CLOSED) {
             return;
         }
-        if (payload > 0) {
-            if (zeroWindow) {
-                drop("zero_window"); // the ACK was taken above; the text waits for the window to open
-                sendAck();
-            } else {
-                dataInput(seg);
-            }
+        boolean bareFinAtRcvNxt = seg.hasFlags(FIN) && payload == 0 && seg.sequenceNumber() == rcvNxt;
+        if (zeroWindow && payload > 0) {
+            drop("zero_window"); // the ACK was taken above; the text waits for the window to open
+            sendAck();
+        } else if (zeroWindow && !bareFinAtRcvNxt) {
+            replyToUnacceptable(seg, "zero_window"); // its ACK taken, its sequence number still refused
+        } else if (payload > 0) {
+            dataInput(seg);
         }
         // A FIN is taken where it falls at RCV.NXT after the text. A bare FIN is taken at a zero
         // window too, as Linux does: it needs no buffer space, and refusing it would only hold the
         // close back until the sender's retransmission timer, backed off, fires again.
-        if (seg.hasFlags(FIN) && !finReceived && (!zeroWindow || payload == 0)
+        if (seg.hasFlags(FIN) && !finReceived && (!zeroWindow || bareFinAtRcvNxt)
                 && SeqNum.add(seg.sequenceNumber(), payload) == rcvNxt) {
             finInput();
         }

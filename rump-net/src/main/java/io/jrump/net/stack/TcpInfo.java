@@ -7,7 +7,8 @@ import java.util.TreeMap;
 
 /**
  * A snapshot of one TCP connection, the fields {@code ss -tin} shows on Linux and what explains a
- * stall: the four-tuple and state; the send side (unacknowledged, next, the peer's window, the
+ * stall: the four-tuple and state; the send side (unacknowledged, next, the highest sent — next
+ * is wound back to unacknowledged by a retransmission timeout — the peer's window, the
  * congestion window, bytes queued); the receive side (next expected, the window offered, bytes
  * waiting for the reader); the round-trip estimate; the timers armed, each with the time left and
  * its backoff ({@code rto} with the retransmissions so far, {@code persist} with the probes since
@@ -16,7 +17,7 @@ import java.util.TreeMap;
  * event loop, so consistent. Immutable.
  */
 public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
-        String state, long sndUna, long sndNxt, long sndWnd, long cwnd, long sendQueued, int mss,
+        String state, long sndUna, long sndNxt, long sndMax, long sndWnd, long cwnd, long sendQueued, int mss,
         long rcvNxt, long rcvWnd, long receiveQueued, long srttMicros, long rtoMicros, int retransmissions,
         String timers, int persistBackoff, long probesSent, long unacceptableAcks, long unacceptableAcksLimited,
         Map<String, Long> drops) {
@@ -34,7 +35,7 @@ public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remot
         timer(timers, "keepalive", c.keepaliveTimer, now, null);
         timer(timers, "timewait", c.timeWaitTimer, now, null);
         return new TcpInfo(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, c.state.name(),
-                Integer.toUnsignedLong(c.sndUna), Integer.toUnsignedLong(c.sndNxt), c.sndWnd,
+                Integer.toUnsignedLong(c.sndUna), Integer.toUnsignedLong(c.sndNxt), Integer.toUnsignedLong(c.sndMax), c.sndWnd,
                 c.cc != null ? c.cc.cwnd() : 0, c.sendQueued, c.mss, Integer.toUnsignedLong(c.rcvNxt),
                 c.rcvWnd(), c.received, c.rtt.srttNanos() / 1000, c.rtt.rtoNanos() / 1000, c.retransmissions,
                 timers.isEmpty() ? "-" : timers.toString(), c.persistBackoff, c.probesSent, c.unacceptableAcks,
@@ -53,10 +54,10 @@ public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remot
     /** One line, in the manner of {@code ss -tin}. */
     @Override
     public String toString() {
-        return String.format("%-11s %s:%d -> %s:%d snd una=%d nxt=%d wnd=%d cwnd=%d queued=%d mss=%d"
+        return String.format("%-11s %s:%d -> %s:%d snd una=%d nxt=%d max=%d wnd=%d cwnd=%d queued=%d mss=%d"
                 + " rcv nxt=%d wnd=%d queued=%d rtt=%dus rto=%dus retrans=%d timers=%s probes=%d"
                 + " unacceptable_acks=%d(+%d limited) drops=%s", state, localAddress, localPort, remoteAddress,
-                remotePort, sndUna, sndNxt, sndWnd, cwnd, sendQueued, mss, rcvNxt, rcvWnd, receiveQueued, srttMicros,
+                remotePort, sndUna, sndNxt, sndMax, sndWnd, cwnd, sendQueued, mss, rcvNxt, rcvWnd, receiveQueued, srttMicros,
                 rtoMicros, retransmissions, timers, probesSent, unacceptableAcks, unacceptableAcksLimited,
                 drops.isEmpty() ? "-" : new TreeMap<>(drops).toString());
     }
