@@ -1044,15 +1044,18 @@ final class TcpConnection {
     }
 
     /**
-     * The sequence number of a segment without data: RFC 9293's SND.NXT, the highest sequence
-     * number sent (FreeBSD's snd_max for a pure ACK; going back after a timeout rewinds sndNxt, and
-     * an ACK under that older number lies below the peer's window, so the peer would drop it
-     * unread). With the peer's window zero, SND.UNA: a receiver with a zero window takes a segment
-     * only at its RCV.NXT (Linux's tcp_acceptable_seq clamps to the window's edge alike). A peer
-     * that drops our ACKs never learns that its own data arrived: that was the deadlock.
+     * The sequence number of a segment without data: RFC 9293's SND.NXT, which its model never
+     * winds back — the highest sequence number sent (FreeBSD's snd_max for a pure ACK). Going back
+     * after a timeout rewinds sndNxt, and an ACK under that older number lies below the peer's
+     * window, so the peer would drop it unread. Never anything lower either (an earlier version
+     * sent SND.UNA while the peer's window was zero): a peer takes a window update only from a
+     * segment whose sequence number is not below the last one it took a window from (SND.WL1), so
+     * an ACK that goes back in sequence can never reopen that peer's view of our window — a soak
+     * deadlocked on exactly that. A peer whose window is zero takes the ACK whatever its sequence
+     * number (RFC 9293's allowance for valid ACKs; {@link #synchronizedInput}).
      */
     int ackSeq() {
-        return sndWnd == 0 ? sndUna : sndMax;
+        return sndMax;
     }
 
     /** The 1 ms timestamp clock (RFC 7323 5.4), offset at random per connection. */
