@@ -10,7 +10,6 @@ import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
-import io.jrump.net.stack.TcpInfo;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -231,16 +230,7 @@ final class TcpModel {
         StringBuilder s = new StringBuilder("TCP model, seed " + seed + ", at " + world.now() / MS + " ms: " + what
                 + "\n  replay: mvn -pl fuzz -am verify -Dtest=TcpModelTest -Djrump.tcp.seed=" + seed
                 + " -Dsurefire.failIfNoSpecifiedTests=false\n");
-        for (NetStack st : List.of(a, b)) {
-            try {
-                for (TcpInfo i : st.tcpConnections()) {
-                    s.append("  ").append(st == a ? "a " : "b ").append(i).append('\n');
-                }
-            } catch (ErrnoException e) {
-                s.append("  ").append(e).append('\n');
-            }
-            s.append("  counters ").append(st.stats().snapshot()).append('\n');
-        }
+        s.append(a.tcpReport("  a ")).append(b.tcpReport("  b "));
         for (Connection c : connections) {
             for (End e : c.ends) {
                 s.append("  app ").append(e).append('\n');

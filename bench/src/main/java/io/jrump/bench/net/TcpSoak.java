@@ -189,17 +189,7 @@ public final class TcpSoak {
     }
 
     private String report(NetStack a, NetStack b, PcapRing ring) {
-        StringBuilder s = new StringBuilder();
-        for (NetStack st : List.of(a, b)) {
-            try {
-                for (TcpInfo i : st.tcpConnections()) {
-                    s.append("  ").append(st == a ? "a " : "b ").append(i).append('\n');
-                }
-            } catch (ErrnoException e) {
-                s.append("  ").append(e).append('\n');
-            }
-            s.append("  counters ").append(st.stats().snapshot()).append('\n');
-        }
+        StringBuilder s = new StringBuilder(a.tcpReport("  a ")).append(b.tcpReport("  b "));
         try {
             Path file = reportDir.resolve("soak-" + seed + "-last-frames.pcap");
             ring.writeTo(file);

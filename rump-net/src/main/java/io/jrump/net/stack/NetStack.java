@@ -228,6 +228,23 @@ public final class NetStack implements Component {
         return calls.run(tcp::connectionInfo);
     }
 
+    /**
+     * What explains a stall, for a report: each TCP connection as one {@link TcpInfo} line, each
+     * prefixed with {@code prefix}, then a line of the stack's counters. Never throws: a stack that
+     * cannot answer says so in the text.
+     */
+    public String tcpReport(String prefix) {
+        StringBuilder s = new StringBuilder();
+        try {
+            for (TcpInfo i : tcpConnections()) {
+                s.append(prefix).append(i).append('\n');
+            }
+        } catch (ErrnoException e) {
+            s.append(prefix).append("(no connection state: ").append(e.getMessage()).append(")\n");
+        }
+        return s.append(prefix).append("counters ").append(stats().snapshot()).append('\n').toString();
+    }
+
     public List<Interface> interfaces() throws ErrnoException {
         return calls.run(() -> List.copyOf(interfaces.values()));
     }

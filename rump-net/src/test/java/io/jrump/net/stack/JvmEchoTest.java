@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.host.jvm.SwitchRegistry;
-import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
@@ -125,15 +124,6 @@ class JvmEchoTest {
     }
 
     static String dump(String name, NetStack stack) {
-        StringBuilder out = new StringBuilder(name).append(":\n");
-        try {
-            for (TcpInfo i : stack.tcpConnections()) {
-                out.append("  ").append(i).append('\n');
-            }
-        } catch (ErrnoException e) {
-            out.append("  (no connection state: ").append(e.getMessage()).append(")\n");
-        }
-        out.append("  counters ").append(stack.stats().snapshot()).append('\n');
-        return out.toString();
+        return name + ":\n" + stack.tcpReport("  ");
     }
 }

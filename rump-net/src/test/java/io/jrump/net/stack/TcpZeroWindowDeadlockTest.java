@@ -87,5 +87,8 @@ class TcpZeroWindowDeadlockTest {
         peer.run(50);
         assertEquals(rcvNxt + 1000, (int) s.onLoop(() -> c.rcvNxt), "the retransmitted segment is taken");
         assertEquals(TcpConnection.State.ESTABLISHED, s.onLoop(() -> c.state));
+        String report = peer.stack.tcpReport("> ");
+        assertTrue(report.contains("> ESTABLISHED ") && report.contains("drops={zero_window=")
+                && report.contains("> counters {"), report);
     }
 }
