@@ -143,6 +143,35 @@ public final class NetStack implements Component {
         });
     }
 
+    /**
+     * Sets a stack-wide sysctl that takes a name: {@code net.ipv4.tcp_congestion_control}, the
+     * congestion control of connections whose socket did not choose one with TCP_CONGESTION
+     * ({@code cubic}, the default, or {@code reno}); it applies to connections established
+     * afterwards. {@code ENOENT} for another sysctl or an algorithm not available here.
+     */
+    public void sysctl(String name, String value) throws ErrnoException {
+        calls.run(() -> {
+            if (!name.equals("net.ipv4.tcp_congestion_control")) {
+                throw new ErrnoException(Errno.ENOENT, "sysctl " + name);
+            }
+            tcp.defaultCongestion = io.jrump.net.tcp.CongestionControls.check(value);
+            return null;
+        });
+    }
+
+    /**
+     * Reads a sysctl that holds a name: {@code net.ipv4.tcp_congestion_control} and
+     * {@code net.ipv4.tcp_available_congestion_control} (space-separated, as Linux shows it).
+     */
+    public String sysctlString(String name) throws ErrnoException {
+        return calls.run(() -> switch (name) {
+            case "net.ipv4.tcp_congestion_control" -> tcp.defaultCongestion;
+            case "net.ipv4.tcp_available_congestion_control" ->
+                    String.join(" ", io.jrump.net.tcp.CongestionControls.AVAILABLE);
+            default -> throw new ErrnoException(Errno.ENOENT, "sysctl " + name);
+        });
+    }
+
     /** The BSD-like socket API of this stack. */
     public Sockets sockets() {
         return sockets;

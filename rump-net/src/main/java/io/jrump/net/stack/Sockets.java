@@ -398,6 +398,40 @@ public final class Sockets {
         };
     }
 
+    public static final int TCP_CONGESTION = 13;
+
+    /**
+     * setsockopt(2) for an option whose value is a name: TCP_CONGESTION at IPPROTO_TCP on a TCP
+     * socket — {@code cubic} or {@code reno}; before connect or listen it chooses the algorithm, on
+     * a connection the new one takes over from the current congestion window. {@code ENOENT} for
+     * an algorithm not available here (as Linux), {@code ENOPROTOOPT} for another option.
+     */
+    public void setsockopt(int fd, int level, int option, String value) throws ErrnoException {
+        calls.run(() -> {
+            if (level != IPPROTO_TCP || option != TCP_CONGESTION) {
+                throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level + " option " + option + " takes a number");
+            }
+            StreamSocket t = stream(fd);
+            t.options.congestion = io.jrump.net.tcp.CongestionControls.check(value);
+            if (t.connection != null) {
+                t.connection.congestionChanged();
+            }
+            return null;
+        });
+    }
+
+    /** getsockopt(2) for TCP_CONGESTION: the algorithm the socket's connection uses, or will. */
+    public String getsockoptString(int fd, int level, int option) throws ErrnoException {
+        return calls.run(() -> {
+            if (level != IPPROTO_TCP || option != TCP_CONGESTION) {
+                throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level + " option " + option + " is a number");
+            }
+            StreamSocket t = stream(fd);
+            return t.connection != null ? t.connection.congestionName()
+                    : t.options.congestion != null ? t.options.congestion : tcp.defaultCongestion;
+        });
+    }
+
     /** getsockopt(2) for the options {@link #setsockopt} takes, and SO_ERROR. */
     public int getsockopt(int fd, int level, int option) throws ErrnoException {
         return calls.run(() -> {

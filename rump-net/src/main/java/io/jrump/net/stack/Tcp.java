@@ -49,6 +49,8 @@ final class Tcp {
     boolean sackEnabled = true;
     boolean timestampsEnabled = true;
     boolean synCookiesEnabled = true;
+    /** net.ipv4.tcp_congestion_control: the algorithm of connections whose socket did not choose one. */
+    String defaultCongestion = io.jrump.net.tcp.CongestionControls.CUBIC;
 
     Tcp(NetStack stack, RumpKernel kernel) {
         this.stack = stack;

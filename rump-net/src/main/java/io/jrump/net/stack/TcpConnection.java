@@ -12,7 +12,7 @@ import io.jrump.kernel.Callout;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControl;
-import io.jrump.net.tcp.Cubic;
+import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.tcp.ReassemblyQueue;
 import io.jrump.net.tcp.RttEstimator;
 import io.jrump.net.tcp.SackBlock;
@@ -180,6 +180,21 @@ final class TcpConnection {
         this.lingerTimer = tcp.newCallout("tcp-linger");
     }
 
+    /** The algorithm this connection uses: its socket's TCP_CONGESTION, else the stack's default. */
+    String congestionName() {
+        return options.congestion != null ? options.congestion : tcp.defaultCongestion;
+    }
+
+    /**
+     * TCP_CONGESTION on a connection already open: the new algorithm takes over from the current
+     * congestion window (Linux re-initialises the algorithm alike), with its own state afresh.
+     */
+    void congestionChanged() {
+        if (cc != null && !cc.name().equals(congestionName())) {
+            cc = CongestionControls.create(congestionName(), mss, Math.max(mss, cc.cwnd()));
+        }
+    }
+
     // ---- opening ---------------------------------------------------------------------------------
 
     /** An active open: SYN_SENT. */
@@ -311,7 +326,7 @@ final class TcpConnection {
             rtt.afterHandshakeRetransmit();
         }
         retransmissions = 0;
-        cc = new Cubic(mss);
+        cc = CongestionControls.create(congestionName(), mss, io.jrump.net.tcp.AbstractCongestionControl.initialWindow(mss));
         scoreboard = sackOn ? new SackScoreboard(sndUna) : null;
         highRxt = sndUna;
         lastHeardNanos = tcp.now();

@@ -18,7 +18,8 @@ import java.util.TreeMap;
  */
 public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
         String state, long sndUna, long sndNxt, long sndMax, long sndWnd, long cwnd, long sendQueued, int mss,
-        long rcvNxt, long rcvWnd, long receiveQueued, long srttMicros, long rtoMicros, int retransmissions,
+        long rcvNxt, long rcvWnd, long receiveQueued, String congestion, long srttMicros, long rtoMicros,
+        int retransmissions,
         String timers, int persistBackoff, long probesSent, long unacceptableAcks, long unacceptableAcksLimited,
         Map<String, Long> drops) {
 
@@ -37,7 +38,7 @@ public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remot
         return new TcpInfo(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, c.state.name(),
                 Integer.toUnsignedLong(c.sndUna), Integer.toUnsignedLong(c.sndNxt), Integer.toUnsignedLong(c.sndMax), c.sndWnd,
                 c.cc != null ? c.cc.cwnd() : 0, c.sendQueued, c.mss, Integer.toUnsignedLong(c.rcvNxt),
-                c.rcvWnd(), c.received, c.rtt.srttNanos() / 1000, c.rtt.rtoNanos() / 1000, c.retransmissions,
+                c.rcvWnd(), c.received, c.congestionName(), c.rtt.srttNanos() / 1000, c.rtt.rtoNanos() / 1000, c.retransmissions,
                 timers.isEmpty() ? "-" : timers.toString(), c.persistBackoff, c.probesSent, c.unacceptableAcks,
                 c.unacceptableAcksLimited, new TreeMap<>(c.drops));
     }
@@ -55,9 +56,9 @@ public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remot
     @Override
     public String toString() {
         return String.format("%-11s %s:%d -> %s:%d snd una=%d nxt=%d max=%d wnd=%d cwnd=%d queued=%d mss=%d"
-                + " rcv nxt=%d wnd=%d queued=%d rtt=%dus rto=%dus retrans=%d timers=%s probes=%d"
+                + " rcv nxt=%d wnd=%d queued=%d %s rtt=%dus rto=%dus retrans=%d timers=%s probes=%d"
                 + " unacceptable_acks=%d(+%d limited) drops=%s", state, localAddress, localPort, remoteAddress,
-                remotePort, sndUna, sndNxt, sndMax, sndWnd, cwnd, sendQueued, mss, rcvNxt, rcvWnd, receiveQueued, srttMicros,
+                remotePort, sndUna, sndNxt, sndMax, sndWnd, cwnd, sendQueued, mss, rcvNxt, rcvWnd, receiveQueued, congestion, srttMicros,
                 rtoMicros, retransmissions, timers, probesSent, unacceptableAcks, unacceptableAcksLimited,
                 drops.isEmpty() ? "-" : new TreeMap<>(drops).toString());
     }

@@ -3,7 +3,7 @@ package io.jrump.net.stack;
 /**
  * The options a TCP socket carries into its connection: buffer sizes (already doubled, as Linux
  * reports them), Nagle, keepalive (Linux's defaults: 7200 s idle, 75 s between probes, 9 probes)
- * and SO_LINGER. A listener's options are copied into each connection it accepts. Owned by the
+ * SO_LINGER, and the congestion control algorithm (TCP_CONGESTION). A listener's options are copied into each connection it accepts. Owned by the
  * event loop; not thread-safe.
  */
 final class TcpSocketOptions {
@@ -27,6 +27,8 @@ final class TcpSocketOptions {
     int lingerSeconds = -1;
     /** SO_RCVLOWAT: how many bytes make the socket readable and end a blocking recv. */
     int receiveLowWater = 1;
+    /** TCP_CONGESTION, or null for the stack's default (net.ipv4.tcp_congestion_control). */
+    String congestion;
 
     TcpSocketOptions copy() {
         TcpSocketOptions o = new TcpSocketOptions();
@@ -41,6 +43,7 @@ final class TcpSocketOptions {
         o.keepCount = keepCount;
         o.lingerSeconds = lingerSeconds;
         o.receiveLowWater = receiveLowWater;
+        o.congestion = congestion;
         return o;
     }
 }
