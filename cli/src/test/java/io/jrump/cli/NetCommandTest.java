@@ -45,7 +45,8 @@ class NetCommandTest {
         RumpRun r = ok("net bench --bytes 4M " + host);
         assertEquals(4 << 20, number(r, "^bytes:\\s+(\\d+)$"), r.out());
         assertTrue(r.out().contains("intact:          yes"), r.out());
-        assertTrue(Pattern.compile("(?m)^throughput:\\s+\\d+\\.\\d{3} Gbit/s$").matcher(r.out()).find(), r.out());
+        assertTrue(Pattern.compile("(?m)^throughput:\\s+\\d+\\.\\d{3} Gbit/s"
+                + (r.out().contains("host sim") ? " \\(virtual time\\)" : "") + "$").matcher(r.out()).find(), r.out());
     }
 
     @Test
@@ -167,7 +168,10 @@ class NetCommandTest {
         ok(line + " --pcap " + pcap);
         String all = tshark("-r", pcap.toString());
         assertTrue(all.lines().count() > 3, "frames in the capture:\n" + all);
-        assertEquals("", tshark("-r", pcap.toString(), "-Y", "_ws.malformed || _ws.expert.severity >= error"),
+        // The payload is random: a segment that happens to start like a Thrift message would be
+        // "malformed Thrift" to tshark's heuristic dissector, which says nothing about our frames.
+        assertEquals("", tshark("-r", pcap.toString(), "--disable-protocol", "thrift", "-Y",
+                        "_ws.malformed || _ws.expert.severity >= error"),
                 "malformed or erroneous frames in the capture of: " + line);
     }
 
