@@ -36,6 +36,7 @@ public final class BlockBench {
     }
 
     public static void main(String[] args) throws Exception {
+        io.jrump.bench.Memory.watch(); // peak heap over the whole run
         if (args.length < 2) {
             System.err.println("usage: BlockBench seqwrite FILE BYTES BS | seqread FILE BS | randread FILE QD COUNT cached|uncached");
             System.exit(2);

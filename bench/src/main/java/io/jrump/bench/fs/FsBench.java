@@ -30,6 +30,7 @@ public final class FsBench {
     }
 
     public static void main(String[] args) throws Exception {
+        io.jrump.bench.Memory.watch(); // peak heap over the whole run
         if (args.length < 3) {
             System.err.println("usage: FsBench write IMG SRC | read IMG OUT | smallfiles IMG N");
             System.exit(2);

@@ -53,6 +53,7 @@ public final class TcpBench {
     }
 
     public static void main(String[] args) throws Exception {
+        io.jrump.bench.Memory.watch(); // peak heap over the whole run
         if (args.length < 2) {
             System.err.println("usage: TcpBench bulk MTU BYTES | rr COUNT | conns N");
             System.exit(2);
