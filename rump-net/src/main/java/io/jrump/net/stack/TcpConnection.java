@@ -15,10 +15,10 @@ import io.jrump.net.tcp.CongestionControl;
 import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.tcp.ReassemblyQueue;
 import io.jrump.net.tcp.RttEstimator;
-import io.jrump.net.tcp.SackBlock;
 import io.jrump.net.tcp.SackScoreboard;
 import io.jrump.net.tcp.SeqNum;
 import io.jrump.net.wire.TcpRepr;
+import io.jrump.net.wire.TcpRepr.SackBlock;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayDeque;
@@ -613,11 +613,7 @@ final class TcpConnection {
         if (scoreboard == null || seg.sackBlocks().isEmpty()) {
             return;
         }
-        List<SackBlock> blocks = new ArrayList<>(seg.sackBlocks().size());
-        for (TcpRepr.SackBlock b : seg.sackBlocks()) {
-            blocks.add(new SackBlock(b.left(), b.right()));
-        }
-        scoreboard.onSack(blocks, sndMax);
+        scoreboard.onSack(seg.sackBlocks(), sndMax);
     }
 
     private void finAcked() {
@@ -1085,14 +1081,9 @@ final class TcpConnection {
      */
     private TcpRepr segment(int seq, int flags, io.netty.buffer.ByteBuf payload) {
         TcpRepr.Timestamps ts = tsOn ? new TcpRepr.Timestamps(tsNow(), tsRecent) : null;
-        List<TcpRepr.SackBlock> sack = List.of();
+        List<SackBlock> sack = List.of();
         if (sackOn && payload.readableBytes() == 0 && outOfOrder != null && !outOfOrder.isEmpty()) {
-            List<SackBlock> blocks = outOfOrder.sackBlocks(tsOn ? 3 : 4);
-            List<TcpRepr.SackBlock> out = new ArrayList<>(blocks.size());
-            for (SackBlock b : blocks) {
-                out.add(new TcpRepr.SackBlock(b.left(), b.right()));
-            }
-            sack = out;
+            sack = outOfOrder.sackBlocks(tsOn ? 3 : 4);
         }
         if ((flags & ACK) != 0) {
             lastAckSent = rcvNxt;

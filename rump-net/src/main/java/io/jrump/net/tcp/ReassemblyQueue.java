@@ -1,5 +1,6 @@
 package io.jrump.net.tcp;
 
+import io.jrump.net.wire.TcpRepr.SackBlock;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;

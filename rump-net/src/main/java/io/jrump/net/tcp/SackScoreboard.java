@@ -1,5 +1,6 @@
 package io.jrump.net.tcp;
 
+import io.jrump.net.wire.TcpRepr.SackBlock;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;

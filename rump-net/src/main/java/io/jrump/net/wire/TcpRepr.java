@@ -57,8 +57,23 @@ public record TcpRepr(
         }
     }
 
-    /** One SACK block (RFC 2018 §3): the left edge and the sequence number just past the right edge. */
+    /**
+     * One SACK block (RFC 2018 §3): the sequence number of the first byte received and the one just
+     * past the last, so the block holds {@code right - left} bytes, modulo 2^32. The one type for a
+     * SACK block, on the wire and in TCP's scoreboard and reassembly queue. Compares by value; says
+     * nothing about validity, which the receiver (the scoreboard) checks. Immutable.
+     */
     public record SackBlock(int left, int right) {
+        /** The bytes in the block, modulo 2^32. */
+        public long length() {
+            return Integer.toUnsignedLong(right - left);
+        }
+
+        /** Whether {@code seq} lies in the block (modulo 2^32). */
+        public boolean contains(int seq) {
+            return Integer.compareUnsigned(seq - left, right - left) < 0;
+        }
+
         @Override
         public String toString() {
             return Integer.toUnsignedString(left) + ":" + Integer.toUnsignedString(right);

@@ -1,5 +1,6 @@
 package io.jrump.net.tcp;
 
+import io.jrump.net.wire.TcpRepr.SackBlock;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
