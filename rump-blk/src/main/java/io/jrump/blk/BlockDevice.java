@@ -66,7 +66,12 @@ public interface BlockDevice extends AutoCloseable {
         return new RangeDevice(this, name, offset, length);
     }
 
-    /** Releases the device; calls afterwards fail with {@code EBADF}. Idempotent. */
+    /**
+     * Writes back what the device holds, then releases it; calls afterwards fail with
+     * {@code EBADF}. Idempotent. The device is released even when writing back fails, and then the
+     * data it held is lost: close fails with the errno of the failed write, so the caller learns
+     * of it (call {@link #flush()} first to keep the device open on such a failure).
+     */
     @Override
-    void close();
+    void close() throws ErrnoException;
 }

@@ -61,7 +61,7 @@ public abstract class ForwardingBlockDevice implements BlockDevice {
     }
 
     @Override
-    public void close() {
+    public void close() throws ErrnoException {
         below.close();
     }
 }

@@ -11,8 +11,6 @@ import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.TreeSet;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A write-back block cache over another device, with a fixed memory budget it never exceeds.
@@ -39,7 +37,6 @@ import org.slf4j.LoggerFactory;
  * it. One scratch buffer of {@code maxIoBytes} is held outside the budget.
  */
 public final class BufferCache implements BlockDevice {
-    private static final Logger LOG = LoggerFactory.getLogger(BufferCache.class);
 
     private final BlockDevice lower;
     private final CacheOptions options;
@@ -438,27 +435,33 @@ public final class BufferCache implements BlockDevice {
     }
 
     /**
-     * Writes back every dirty block, flushes the device below and drops the cache. Call
-     * {@link #flush()} first to learn of write errors: here they can only be logged, and the
-     * blocks that could not be written are lost. Does not close the device below.
+     * Writes back every dirty block, flushes the device below and drops the cache. Does not close
+     * the device below. If writing back fails the cache is dropped all the same, and close fails
+     * with that errno, naming how many dirty blocks were lost (call {@link #flush()} first to keep
+     * them on such a failure).
      */
     @Override
-    public void close() {
+    public void close() throws ErrnoException {
         synchronized (this) {
             if (closed) {
                 return;
             }
+            ErrnoException lost = null;
             try {
                 writeBackAll();
                 lower.flush();
             } catch (ErrnoException e) {
-                LOG.error("{}: {} dirty cache blocks lost at close: {}", name(), dirty.size(), e.getMessage());
+                lost = new ErrnoException(e.errno(), name() + ": " + dirty.size() + " dirty cache blocks lost at close: "
+                        + e.getMessage());
             }
             closed = true;
             blocks.clear();
             dirty.clear();
             spare.clear();
             allocatedBlocks = 0;
+            if (lost != null) {
+                throw lost;
+            }
         }
     }
 

@@ -683,22 +683,30 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     @Override
-    public synchronized void close() {
+    public synchronized void close() throws ErrnoException {
         if (closed) {
             return;
         }
         closed = true;
+        ErrnoException lost = null;
         try {
             if (!readOnly && broken == null) {
                 commitPending();
                 file.flush();
             }
         } catch (ErrnoException e) {
-            org.slf4j.LoggerFactory.getLogger(Qcow2Image.class).error("{}: flush at close failed: {}", name(), e.getMessage());
+            lost = new ErrnoException(e.errno(), name() + ": metadata not written at close, the image may be"
+                    + " inconsistent: " + e.getMessage());
         }
-        file.close();
-        if (backing != null) {
-            backing.close();
+        try {
+            file.close();
+        } finally {
+            if (backing != null) {
+                backing.close();
+            }
+        }
+        if (lost != null) {
+            throw lost;
         }
     }
 

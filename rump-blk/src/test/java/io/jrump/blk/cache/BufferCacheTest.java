@@ -226,6 +226,24 @@ class BufferCacheTest {
     }
 
     @Test
+    void aCloseThatLosesDirtyDataFailsTheCallerAndStillReleasesTheCache() throws Exception {
+        SimWorld world = new SimWorld(10);
+        SimHost host = world.newHost("t");
+        SimDisk sim = world.createDisk("d", SIZE);
+        HostDisk disk = HostDisk.open(host, "d", OpenMode.READ_WRITE);
+        BufferCache cache = new BufferCache(disk, CacheOptions.defaults(), host.clock());
+        cache.write(0, ByteBuffer.wrap(new byte[4096]).put(0, (byte) 9));
+        cache.write(8192, ByteBuffer.wrap(new byte[4096]).put(0, (byte) 9));
+        sim.failOperation(1, Errno.EIO);
+        ErrnoException e = assertThrows(ErrnoException.class, cache::close, "lost data is not a quiet close");
+        assertEquals(Errno.EIO, e.errno());
+        assertTrue(e.getMessage().contains("dirty cache blocks lost at close"), e.getMessage());
+        assertEquals(Errno.EBADF, assertThrows(ErrnoException.class,
+                () -> cache.read(0, ByteBuffer.allocate(512))).errno(), "closed all the same");
+        cache.close(); // idempotent, and quiet the second time
+    }
+
+    @Test
     void devicesWhoseSizeIsNotAMultipleOfTheBlockWork() throws Exception {
         SimWorld world = new SimWorld(9);
         SimHost host = world.newHost("t");
