@@ -29,6 +29,8 @@ import org.xml.sax.SAXException;
  *       hosts never on a component; nothing on cli, fuzz or bench; the hypercall module on no
  *       other module;</li>
  *   <li>JNA only in the Linux host; Netty only in rump-net (and the tools);</li>
+ *   <li>components log only through the host's console, never SLF4J, and use no host-side
+ *       piece ({@code io.jrump.hypercall.hostkit});</li>
  *   <li>components and the kernel base take time, threads and randomness only from the hypercall
  *       interface: no {@code System.nanoTime}, {@code Thread.sleep}, {@code new Thread},
  *       executors, unseeded randomness.</li>
@@ -68,7 +70,6 @@ public final class ArchitectureRules {
             .map(Pattern::compile).toList();
 
     private static final Pattern IMPORT = Pattern.compile("^\\s*import\\s+(?:static\\s+)?([\\w.]+)", Pattern.MULTILINE);
-    private static final Pattern COMMENTS = Pattern.compile("//[^\\n]*|/\\*.*?\\*/", Pattern.DOTALL);
 
     private ArchitectureRules() {
     }
@@ -124,8 +125,48 @@ public final class ArchitectureRules {
         return null;
     }
 
+    /**
+     * The source with its comments blanked out, string and character literals (text blocks too)
+     * kept as they are: a {@code //} inside a string starts no comment, and a rule must still see
+     * the code after it.
+     */
+    static String stripComments(String source) {
+        StringBuilder out = new StringBuilder(source.length());
+        int i = 0;
+        int n = source.length();
+        while (i < n) {
+            char c = source.charAt(i);
+            if (c == '/' && i + 1 < n && source.charAt(i + 1) == '/') {
+                while (i < n && source.charAt(i) != '\n') {
+                    i++;
+                }
+            } else if (c == '/' && i + 1 < n && source.charAt(i + 1) == '*') {
+                int end = source.indexOf("*/", i + 2);
+                i = end < 0 ? n : end + 2;
+                out.append(' ');
+            } else if (source.startsWith("\"\"\"", i)) {
+                int end = source.indexOf("\"\"\"", i + 3);
+                int stop = end < 0 ? n : end + 3;
+                out.append(source, i, stop);
+                i = stop;
+            } else if (c == '"' || c == '\'') {
+                int j = i + 1;
+                while (j < n && source.charAt(j) != c && source.charAt(j) != '\n') {
+                    j += source.charAt(j) == '\\' ? 2 : 1;
+                }
+                int stop = Math.min(n, j + 1);
+                out.append(source, i, stop);
+                i = stop;
+            } else {
+                out.append(c);
+                i++;
+            }
+        }
+        return out.toString();
+    }
+
     private static void checkSource(String file, String artifact, Kind kind, String source, List<String> out) {
-        String code = COMMENTS.matcher(source).replaceAll(" ");
+        String code = stripComments(source);
         Matcher m = IMPORT.matcher(code);
         while (m.find()) {
             String imported = m.group(1);
@@ -135,6 +176,9 @@ public final class ArchitectureRules {
             if (imported.startsWith("io.netty") && !NETTY_ALLOWED.contains(artifact)) {
                 out.add(file + ": imports " + imported + ": Netty belongs in rump-net only");
             }
+            if (imported.startsWith("io.jrump.hypercall.hostkit") && kind == Kind.COMPONENT) {
+                out.add(file + ": imports " + imported + ": hostkit is for hosts; components use the hypercalls");
+            }
             if (imported.startsWith("io.jrump.host.") && (kind == Kind.COMPONENT || kind == Kind.CONTRACT)) {
                 out.add(file + ": imports " + imported + ": components never depend on a host");
             }
@@ -142,6 +186,9 @@ public final class ArchitectureRules {
                     || imported.startsWith("io.jrump.net")) && kind == Kind.HOST) {
                 out.add(file + ": imports " + imported + ": hosts never depend on a component");
             }
+        }
+        if (kind == Kind.COMPONENT && code.contains("org.slf4j.")) { // imports and qualified names alike
+            out.add(file + ": names org.slf4j: components log through the host's console, not SLF4J");
         }
         if (kind == Kind.COMPONENT || kind == Kind.CONTRACT) {
             for (Pattern p : FORBIDDEN_CALLS) {

@@ -120,6 +120,28 @@ class ArchitectureRulesTest {
     }
 
     @Test
+    void slf4jAndHostkitInAComponentAreReported() throws IOException {
+        source("rump-net", "io/jrump/net/Log.java", "package io.jrump.net;\nimport org.slf4j.Logger;\nclass Log {}\n");
+        assertOneViolation("Log.java", "not SLF4J");
+        Files.delete(root.resolve("rump-net/src/main/java/io/jrump/net/Log.java"));
+        source("rump-net", "io/jrump/net/Log2.java",
+                "package io.jrump.net;\nclass Log2 { Object l = org.slf4j.LoggerFactory.getLogger(Log2.class); }\n");
+        assertOneViolation("Log2.java", "names org.slf4j");
+        Files.delete(root.resolve("rump-net/src/main/java/io/jrump/net/Log2.java"));
+        source("rump-net", "io/jrump/net/Kit.java", "package io.jrump.net;\nimport io.jrump.hypercall.hostkit.FrameChecks;\nclass Kit {}\n");
+        assertOneViolation("Kit.java", "hostkit is for hosts");
+    }
+
+    @Test
+    void codeAfterAStringHoldingSlashesIsStillChecked() throws IOException {
+        source("rump-net", "io/jrump/net/Url.java",
+                "package io.jrump.net;\nclass Url { String u = \"http://x\"; long t = System.nanoTime(); }\n");
+        assertOneViolation("Url.java", "System.nanoTime");
+        assertEquals("a \"//b\" c   d", ArchitectureRules.stripComments("a \"//b\" c /* x */ d"));
+        assertEquals("'\\'' e ", ArchitectureRules.stripComments("'\\'' e // f"));
+    }
+
+    @Test
     void hostsMayUseRealTime() throws IOException {
         source("hosts/jvm", "io/jrump/host/jvm/Clock.java",
                 "package io.jrump.host.jvm;\nclass Clock { long t = System.nanoTime(); }\n");
