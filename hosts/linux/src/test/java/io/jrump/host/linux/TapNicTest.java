@@ -198,13 +198,15 @@ class TapNicTest {
         HostNic nic = openAndMoveIntoNamespace(NicOptions.defaults().withOffloads(NicOffload.ALL));
         Process listener = new ProcessBuilder("ip", "netns", "exec", ns, "python3", "-c",
                 "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('198.18.0.1',9999));"
-                        + "s.settimeout(10);print(s.recv(100).decode(),flush=True)")
+                        + "print('bound',flush=True);s.settimeout(10);print(s.recv(100).decode(),flush=True)")
                 .redirectErrorStream(true).start();
-        Thread.sleep(500); // python binds
+        java.io.BufferedReader said = new java.io.BufferedReader(
+                new java.io.InputStreamReader(listener.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("bound", said.readLine(), "the listener is bound before the datagram is sent");
         byte[] frame = udpFrame(nic.mac(), parseMac(Commands.run("ip", "netns", "exec", ns, "cat",
                 "/sys/class/net/" + ifname + "/address").strip()), "offloaded".getBytes());
         nic.send(ByteBuffer.wrap(frame), FrameOffload.checksum(34, 6));
-        String out = new String(listener.getInputStream().readAllBytes()).strip();
+        String out = String.valueOf(said.readLine()).strip();
         assertTrue(listener.waitFor(15, TimeUnit.SECONDS));
         assertEquals("offloaded", out, "Linux took the datagram whose checksum the TAP completed");
     }
