@@ -75,8 +75,9 @@ public final class TcpSoak {
             System.err.println("usage: TcpSoak CONNECTIONS BYTES SEED");
             System.exit(2);
         }
+        // A stall's pcap goes to the temporary directory, not into whatever tree the soak ran from.
         System.out.println(new TcpSoak(Integer.parseInt(args[0]), Long.parseLong(args[1]), Long.parseLong(args[2]),
-                Path.of(".")).run());
+                Path.of(System.getProperty("java.io.tmpdir"))).run());
     }
 
     /** Runs the soak; throws an AssertionError with the diagnostics on a stall or a wrong hash. */
