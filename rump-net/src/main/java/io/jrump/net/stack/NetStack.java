@@ -19,6 +19,7 @@ import io.jrump.net.ip.RouteTable;
 import io.jrump.net.ip.TokenBucket;
 import io.jrump.net.pcap.PcapWriter;
 import io.jrump.net.socket.LoopCalls;
+import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.wire.ArpPacket;
 import io.jrump.net.wire.ArpRepr;
 import io.jrump.net.wire.Checksum;
@@ -154,7 +155,7 @@ public final class NetStack implements Component {
             if (!name.equals("net.ipv4.tcp_congestion_control")) {
                 throw new ErrnoException(Errno.ENOENT, "sysctl " + name);
             }
-            tcp.defaultCongestion = io.jrump.net.tcp.CongestionControls.check(value);
+            tcp.defaultCongestion = CongestionControls.check(value);
             return null;
         });
     }
@@ -167,7 +168,7 @@ public final class NetStack implements Component {
         return calls.run(() -> switch (name) {
             case "net.ipv4.tcp_congestion_control" -> tcp.defaultCongestion;
             case "net.ipv4.tcp_available_congestion_control" ->
-                    String.join(" ", io.jrump.net.tcp.CongestionControls.AVAILABLE);
+                    String.join(" ", CongestionControls.AVAILABLE);
             default -> throw new ErrnoException(Errno.ENOENT, "sysctl " + name);
         });
     }

@@ -5,6 +5,7 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.LoopCalls;
 import io.jrump.net.socket.Readiness;
+import io.jrump.net.tcp.CongestionControls;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
@@ -412,7 +413,7 @@ public final class Sockets {
                 throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level + " option " + option + " takes a number");
             }
             StreamSocket t = stream(fd);
-            t.options.congestion = io.jrump.net.tcp.CongestionControls.check(value);
+            t.options.congestion = CongestionControls.check(value);
             if (t.connection != null) {
                 t.connection.congestionChanged();
             }
@@ -427,8 +428,7 @@ public final class Sockets {
                 throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level + " option " + option + " is a number");
             }
             StreamSocket t = stream(fd);
-            return t.connection != null ? t.connection.congestionName()
-                    : t.options.congestion != null ? t.options.congestion : tcp.defaultCongestion;
+            return tcp.congestionFor(t.connection != null ? t.connection.options : t.options);
         });
     }
 

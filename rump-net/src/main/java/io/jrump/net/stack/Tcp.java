@@ -13,6 +13,7 @@ import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.PortTable;
 import io.jrump.net.socket.Readiness;
+import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.tcp.IsnGenerator;
 import io.jrump.net.tcp.SynCookies;
 import io.jrump.net.wire.IpProtocol;
@@ -50,7 +51,7 @@ final class Tcp {
     boolean timestampsEnabled = true;
     boolean synCookiesEnabled = true;
     /** net.ipv4.tcp_congestion_control: the algorithm of connections whose socket did not choose one. */
-    String defaultCongestion = io.jrump.net.tcp.CongestionControls.CUBIC;
+    String defaultCongestion = CongestionControls.CUBIC;
 
     Tcp(NetStack stack, RumpKernel kernel) {
         this.stack = stack;
@@ -62,6 +63,11 @@ final class Tcp {
         byte[] cookieSecret = new byte[16];
         stack.host().random().nextBytes(cookieSecret);
         this.cookies = new SynCookies(cookieSecret);
+    }
+
+    /** The congestion control a socket with {@code options} uses: its TCP_CONGESTION, else the stack's default. */
+    String congestionFor(TcpSocketOptions options) {
+        return options.congestion != null ? options.congestion : defaultCongestion;
     }
 
     int randomInt() {

@@ -12,6 +12,7 @@ import io.jrump.kernel.Callout;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControl;
+import io.jrump.net.tcp.AbstractCongestionControl;
 import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.tcp.ReassemblyQueue;
 import io.jrump.net.tcp.RttEstimator;
@@ -182,7 +183,7 @@ final class TcpConnection {
 
     /** The algorithm this connection uses: its socket's TCP_CONGESTION, else the stack's default. */
     String congestionName() {
-        return options.congestion != null ? options.congestion : tcp.defaultCongestion;
+        return tcp.congestionFor(options);
     }
 
     /**
@@ -326,7 +327,7 @@ final class TcpConnection {
             rtt.afterHandshakeRetransmit();
         }
         retransmissions = 0;
-        cc = CongestionControls.create(congestionName(), mss, io.jrump.net.tcp.AbstractCongestionControl.initialWindow(mss));
+        cc = CongestionControls.create(congestionName(), mss, AbstractCongestionControl.initialWindow(mss));
         scoreboard = sackOn ? new SackScoreboard(sndUna) : null;
         highRxt = sndUna;
         lastHeardNanos = tcp.now();
