@@ -149,7 +149,14 @@ final class ManualHost implements Hypercalls {
                 if (!future.isDone()) {
                     throw new ErrnoException(Errno.EDEADLK, "nothing left to run");
                 }
-                return io.jrump.hypercall.hostkit.Futures.join(future);
+                try {
+                    return future.join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    if (e.getCause() instanceof ErrnoException ee) {
+                        throw ee;
+                    }
+                    throw e;
+                }
             }
         };
     }

@@ -10,7 +10,7 @@ import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.NicOffload;
-import io.jrump.hypercall.hostkit.ForwardingHypercalls;
+import io.jrump.hypercall.ForwardingHypercalls;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

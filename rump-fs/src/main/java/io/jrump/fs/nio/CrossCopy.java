@@ -2,18 +2,23 @@ package io.jrump.fs.nio;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.CopyOption;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.spi.FileSystemProvider;
 
 /**
- * Copy or move between two rump filesystems (two images): through streams, as {@link Files}
- * does across providers; a move copies then deletes the source, and cannot be atomic.
+ * Copy or move between two rump filesystems (two images): through streams, as
+ * {@link java.nio.file.Files} does across providers; a move copies then deletes the source, and
+ * cannot be atomic.
  */
 final class CrossCopy {
     private CrossCopy() {
@@ -38,24 +43,26 @@ final class CrossCopy {
             }
         }
         LinkOption[] links = follow ? new LinkOption[0] : new LinkOption[] {LinkOption.NOFOLLOW_LINKS};
-        PosixFileAttributes sa = Files.readAttributes(source, PosixFileAttributes.class, links);
-        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        FileSystemProvider p = source.getFileSystem().provider();
+        PosixFileAttributes sa = p.readAttributes(source, PosixFileAttributes.class, links);
+        if (exists(p, target)) {
             if (!replace) {
                 throw new FileAlreadyExistsException(target.toString());
             }
-            Files.delete(target);
+            p.delete(target);
         }
         if (sa.isDirectory()) {
-            Files.createDirectory(target);
+            p.createDirectory(target);
         } else if (sa.isSymbolicLink()) {
-            Files.createSymbolicLink(target, target.getFileSystem().getPath(Files.readSymbolicLink(source).toString()));
+            p.createSymbolicLink(target, target.getFileSystem().getPath(p.readSymbolicLink(source).toString()));
         } else {
-            try (InputStream in = Files.newInputStream(source)) {
-                Files.copy(in, target);
+            try (InputStream in = p.newInputStream(source);
+                    OutputStream out = p.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                in.transferTo(out);
             }
         }
         if (copyAttributes) {
-            PosixFileAttributeView v = Files.getFileAttributeView(target, PosixFileAttributeView.class,
+            PosixFileAttributeView v = p.getFileAttributeView(target, PosixFileAttributeView.class,
                     LinkOption.NOFOLLOW_LINKS);
             if (!sa.isSymbolicLink()) {
                 v.setPermissions(sa.permissions());
@@ -65,7 +72,16 @@ final class CrossCopy {
             v.setTimes(sa.lastModifiedTime(), sa.lastAccessTime(), null);
         }
         if (move) {
-            Files.delete(source);
+            p.delete(source);
+        }
+    }
+
+    private static boolean exists(FileSystemProvider p, RumpPath path) throws IOException {
+        try {
+            p.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
         }
     }
 }

@@ -1,13 +1,15 @@
 package io.jrump.fs.nio;
 
+import io.jrump.blk.HostDisk;
 import io.jrump.fs.Mounts;
 import io.jrump.fs.vfs.Vfs;
+import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostProvider;
 import io.jrump.hypercall.Hypercalls;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.net.URISyntaxException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
@@ -19,7 +21,6 @@ import java.nio.file.FileSystem;
 import java.nio.file.FileSystemAlreadyExistsException;
 import java.nio.file.FileSystemNotFoundException;
 import java.nio.file.FileSystems;
-import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -150,7 +151,13 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
     public FileSystem newFileSystem(URI uri, Map<String, ?> env) throws IOException {
         Path image = imageOf(uri);
         Env e = Env.parse(env);
-        return open(image.toRealPath(), e);
+        Hypercalls owned = e.host() == null ? createHost("nio-" + image.getFileName()) : null;
+        try {
+            return open(image.toRealPath(), e, owned);
+        } catch (IOException | RuntimeException | Error x) {
+            closeQuietly(owned, x);
+            throw x;
+        }
     }
 
     /**
@@ -159,45 +166,54 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
      */
     @Override
     public FileSystem newFileSystem(Path path, Map<String, ?> env) throws IOException {
-        if (path.getFileSystem() != FileSystems.getDefault() || !Files.isRegularFile(path)) {
+        if (path.getFileSystem() != FileSystems.getDefault()) {
             throw new UnsupportedOperationException(path + " is not an image file");
         }
-        if (!looksLikeImage(path, env.containsKey("partition"))) {
-            throw new UnsupportedOperationException(path + " holds no ext filesystem, qcow2 image or partition table");
+        // The image is read through a host, like every other file a component touches.
+        Hypercalls given = env.get("host") instanceof Hypercalls h ? h : null;
+        Hypercalls owned = given == null ? createHost("nio-" + path.getFileName()) : null;
+        Hypercalls host = given == null ? owned : given;
+        try {
+            if (!looksLikeImage(host, path.toString(), env.containsKey("partition"))) {
+                throw new UnsupportedOperationException(path + " holds no ext filesystem, qcow2 image or partition table");
+            }
+            return open(path.toRealPath(), Env.parse(env), owned); // keys are checked only once the file is ours
+        } catch (IOException | RuntimeException | Error x) {
+            closeQuietly(owned, x);
+            throw x;
         }
-        return open(path.toRealPath(), Env.parse(env)); // keys are checked only once the file is ours
     }
 
-    private static boolean looksLikeImage(Path path, boolean partitionNamed) throws IOException {
-        byte[] head = new byte[1084];
-        int n;
-        try (InputStream in = Files.newInputStream(path)) {
-            n = in.readNBytes(head, 0, head.length);
+    /** Whether the host storage {@code name} starts like an image this provider reads. */
+    private static boolean looksLikeImage(Hypercalls host, String name, boolean partitionNamed) {
+        ByteBuffer head;
+        try (HostDisk disk = HostDisk.open(host, name, OpenMode.READ_ONLY)) {
+            int n = (int) Math.min(2048, disk.size());
+            head = ByteBuffer.allocate(n);
+            disk.read(0, head);
+        } catch (ErrnoException e) {
+            return false; // missing, a directory, unreadable: not ours to open
         }
-        boolean qcow2 = n >= 4 && head[0] == 'Q' && head[1] == 'F' && head[2] == 'I' && (head[3] & 0xff) == 0xfb;
-        boolean ext = n >= 1082 && (head[1080] & 0xff) == 0x53 && (head[1081] & 0xff) == 0xef;
-        boolean gpt = n >= 520 && new String(head, 512, 8, java.nio.charset.StandardCharsets.ISO_8859_1)
-                .equals("EFI PART");
-        boolean mbr = n >= 512 && (head[510] & 0xff) == 0x55 && (head[511] & 0xff) == 0xaa;
+        int n = head.capacity();
+        boolean qcow2 = n >= 4 && head.getInt(0) == 0x514649fb;
+        boolean ext = n >= 1082 && (head.get(1080) & 0xff) == 0x53 && (head.get(1081) & 0xff) == 0xef;
+        boolean gpt = n >= 520 && head.getLong(512) == 0x4546492050415254L; // "EFI PART"
+        boolean mbr = n >= 512 && (head.get(510) & 0xff) == 0x55 && (head.get(511) & 0xff) == 0xaa;
         return qcow2 || ext || gpt || (mbr && partitionNamed);
     }
 
-    private RumpFileSystem open(Path real, Env e) throws IOException {
+    /** Mounts the image; {@code owned}, a host made for it (null if the env gave one), closes with it. */
+    private RumpFileSystem open(Path real, Env e, Hypercalls owned) throws IOException {
         synchronized (filesystems) {
             if (filesystems.containsKey(real)) {
                 throw new FileSystemAlreadyExistsException(real.toString());
             }
-            Hypercalls owned = e.host() == null ? createHost("nio-" + real.getFileName()) : null;
-            Hypercalls host = e.host() == null ? owned : e.host();
+            Hypercalls host = owned == null ? e.host() : owned;
             Vfs vfs;
             try {
                 vfs = Mounts.mountImage(host, real.toString(), e.options());
             } catch (ErrnoException x) {
-                closeQuietly(owned, x);
                 throw Errors.translate(x, real.toString(), null);
-            } catch (RuntimeException | Error x) {
-                closeQuietly(owned, x);
-                throw x;
             }
             RumpFileSystem fs = new RumpFileSystem(this, real, vfs, owned, e.options().readOnly());
             filesystems.put(real, fs);

@@ -66,6 +66,24 @@ class RumpFileSystemTest {
         return FileSystems.newFileSystem(img, env);
     }
 
+    @Test
+    void filesThatAreNoImageAreLeftToOtherProviders() throws Exception {
+        FileSystemProvider rump = FileSystemProvider.installedProviders().stream()
+                .filter(p -> p.getScheme().equals("rump")).findFirst().orElseThrow();
+        Path text = Files.writeString(tmp.resolve("notes.txt"), "not a disk\n");
+        assertThrows(UnsupportedOperationException.class, () -> rump.newFileSystem(text, Map.of()));
+        assertThrows(UnsupportedOperationException.class, () -> rump.newFileSystem(tmp, Map.of()));
+        assertThrows(UnsupportedOperationException.class, () -> rump.newFileSystem(tmp.resolve("missing.img"), Map.of()));
+        // With jrump installed, a zip still opens through the JDK's own provider.
+        Path zip = tmp.resolve("a.zip");
+        try (FileSystem z = FileSystems.newFileSystem(zip, Map.of("create", "true"))) {
+            Files.writeString(z.getPath("/x"), "x");
+        }
+        try (FileSystem z = FileSystems.newFileSystem(zip, Map.of())) {
+            assertEquals("x", Files.readString(z.getPath("/x")));
+        }
+    }
+
     /** A host tree with small, empty, multi-block and sparse-ish files, nested directories and a symlink. */
     private Path hostTree() throws IOException {
         Path root = tmp.resolve("tree");

@@ -4,7 +4,7 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
 import io.jrump.hypercall.HostScheduler;
-import io.jrump.hypercall.hostkit.Futures;
+import io.jrump.host.kit.Futures;
 import java.util.ArrayDeque;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;

@@ -2,7 +2,7 @@ package io.jrump.host.jvm;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.hypercall.hostkit.BlockRequests;
+import io.jrump.host.kit.BlockRequests;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -1,7 +1,7 @@
 package io.jrump.host.jvm;
 
 import io.jrump.hypercall.HostBlockDevice;
-import io.jrump.hypercall.hostkit.DeviceRequests;
+import io.jrump.host.kit.DeviceRequests;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 

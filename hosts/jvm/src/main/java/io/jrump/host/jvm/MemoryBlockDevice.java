@@ -1,8 +1,8 @@
 package io.jrump.host.jvm;
 
 import io.jrump.hypercall.Errno;
-import io.jrump.hypercall.hostkit.BlockRequests;
-import io.jrump.hypercall.hostkit.SparseMemory;
+import io.jrump.host.kit.BlockRequests;
+import io.jrump.host.kit.SparseMemory;
 import java.nio.ByteBuffer;
 import java.util.function.Consumer;
 

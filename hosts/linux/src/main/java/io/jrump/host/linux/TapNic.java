@@ -1,5 +1,7 @@
 package io.jrump.host.linux;
 
+import io.jrump.host.kit.FrameChecks;
+import io.jrump.host.kit.VirtioNetHeader;
 import io.jrump.host.linux.nat.Sys;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -9,7 +11,6 @@ import io.jrump.hypercall.HostScheduler;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
 import io.jrump.hypercall.NicOffload;
-import io.jrump.hypercall.hostkit.FrameChecks;
 import java.nio.ByteBuffer;
 import java.util.EnumSet;
 import java.util.Set;

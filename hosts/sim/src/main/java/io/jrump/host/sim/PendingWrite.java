@@ -1,6 +1,6 @@
 package io.jrump.host.sim;
 
-import io.jrump.hypercall.hostkit.SparseMemory;
+import io.jrump.host.kit.SparseMemory;
 import java.nio.ByteBuffer;
 
 /**

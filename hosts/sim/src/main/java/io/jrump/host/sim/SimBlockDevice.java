@@ -2,7 +2,7 @@ package io.jrump.host.sim;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.HostBlockDevice;
-import io.jrump.hypercall.hostkit.BlockRequests;
+import io.jrump.host.kit.BlockRequests;
 import java.nio.ByteBuffer;
 import java.util.Objects;
 

@@ -2,8 +2,8 @@ package io.jrump.host.sim;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.HostBlockDevice.IoCompletion;
-import io.jrump.hypercall.hostkit.BlockRequests;
-import io.jrump.hypercall.hostkit.SparseMemory;
+import io.jrump.host.kit.BlockRequests;
+import io.jrump.host.kit.SparseMemory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;

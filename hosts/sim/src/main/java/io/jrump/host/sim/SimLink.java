@@ -3,7 +3,7 @@ package io.jrump.host.sim;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.MacAddress;
-import io.jrump.hypercall.hostkit.LearningTable;
+import io.jrump.host.kit.LearningTable;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -4,7 +4,7 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
-import io.jrump.hypercall.hostkit.FrameChecks;
+import io.jrump.host.kit.FrameChecks;
 import java.nio.ByteBuffer;
 
 /**

@@ -2,7 +2,7 @@ package io.jrump.host.sim;
 
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostScheduler;
-import io.jrump.hypercall.hostkit.Futures;
+import io.jrump.host.kit.Futures;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 

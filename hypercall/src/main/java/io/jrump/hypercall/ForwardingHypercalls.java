@@ -1,4 +1,4 @@
-package io.jrump.hypercall.hostkit;
+package io.jrump.hypercall;
 
 import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.FuseChannels;

@@ -1,4 +1,4 @@
-package io.jrump.host.linux;
+package io.jrump.host.kit;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -21,13 +21,13 @@ import java.nio.ByteOrder;
  * attached to by anyone with the rights): every field is checked against the frame behind it.
  * Stateless and thread-safe.
  */
-final class VirtioNetHeader {
-    static final int LENGTH = 10;
-    static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-    static final int VIRTIO_NET_HDR_F_DATA_VALID = 2;
-    static final int VIRTIO_NET_HDR_GSO_NONE = 0;
-    static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
-    static final int VIRTIO_NET_HDR_GSO_ECN = 0x80;
+public final class VirtioNetHeader {
+    public static final int LENGTH = 10;
+    public static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+    public static final int VIRTIO_NET_HDR_F_DATA_VALID = 2;
+    public static final int VIRTIO_NET_HDR_GSO_NONE = 0;
+    public static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+    public static final int VIRTIO_NET_HDR_GSO_ECN = 0x80;
     private static final int FLAGS = 0;
     private static final int GSO_TYPE = 1;
     private static final int HDR_LEN = 2;
@@ -47,7 +47,7 @@ final class VirtioNetHeader {
      * @param allowLarge whether a TCP/IPv4 GSO frame may come (we asked for {@code TUN_F_TSO4})
      * @throws ErrnoException {@code EBADMSG} naming the field that is out of range
      */
-    static int parse(ByteBuffer buf, int offset, int frameLength, boolean rxChecksum, boolean allowLarge) throws ErrnoException {
+    public static int parse(ByteBuffer buf, int offset, int frameLength, boolean rxChecksum, boolean allowLarge) throws ErrnoException {
         ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int flags = Byte.toUnsignedInt(b.get(offset + FLAGS));
         int gsoType = Byte.toUnsignedInt(b.get(offset + GSO_TYPE));
@@ -104,7 +104,7 @@ final class VirtioNetHeader {
     }
 
     /** Writes the header for {@code offload} at {@code buf}'s absolute {@code offset}. */
-    static void emit(ByteBuffer buf, int offset, FrameOffload offload) {
+    public static void emit(ByteBuffer buf, int offset, FrameOffload offload) {
         ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         boolean csum = offload.needsChecksum();
         boolean gso = offload.needsSegmentation();

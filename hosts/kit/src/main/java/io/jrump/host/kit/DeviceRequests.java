@@ -1,4 +1,4 @@
-package io.jrump.hypercall.hostkit;
+package io.jrump.host.kit;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.HostBlockDevice.IoCompletion;

@@ -1,4 +1,4 @@
-package io.jrump.host.linux;
+package io.jrump.host.kit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

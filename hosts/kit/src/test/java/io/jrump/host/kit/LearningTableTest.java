@@ -1,4 +1,4 @@
-package io.jrump.hypercall.hostkit;
+package io.jrump.host.kit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
