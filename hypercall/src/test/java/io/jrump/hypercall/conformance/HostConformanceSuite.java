@@ -519,7 +519,7 @@ public abstract class HostConformanceSuite {
         send(a, MacAddress.BROADCAST, "hello all");
         fixture.runUntil(() -> b.received.size() == 1 && c.received.size() == 1, LIMIT);
         assertArrayEquals(frame(MacAddress.BROADCAST, a.nic.mac(), "hello all"), b.received.get(0));
-        fixture.runFor(Duration.ofMillis(50));
+        fixture.settle();
         assertTrue(a.received.isEmpty(), "the sender does not hear itself");
         assertFalse(b.offLoop.get(), "frames are delivered on the receiver's event loop");
         assertFalse(b.writable.get(), "received frames are read-only");
@@ -536,7 +536,7 @@ public abstract class HostConformanceSuite {
         send(a, c.nic.mac(), "to c only");
         fixture.runUntil(() -> c.received.size() == 1, LIMIT);
         assertArrayEquals(frame(c.nic.mac(), a.nic.mac(), "to c only"), c.received.get(0));
-        fixture.runFor(Duration.ofMillis(50));
+        fixture.settle();
         assertEquals(1, b.received.size(), "b saw only the broadcast");
     }
 
@@ -587,7 +587,7 @@ public abstract class HostConformanceSuite {
         b.nic.close();
         send(a, MacAddress.BROADCAST, "after close");
         fixture.runUntil(() -> c.received.size() == 1, LIMIT);
-        fixture.runFor(Duration.ofMillis(50));
+        fixture.settle();
         assertTrue(b.received.isEmpty());
         assertErrno(Errno.EBADF, () -> send(b, MacAddress.BROADCAST, "from the dead"));
     }

@@ -26,8 +26,11 @@ public interface HostFixture extends AutoCloseable {
      */
     void runUntil(BooleanSupplier condition, Duration limit);
 
-    /** Lets the hosts run for a while, so that events that should not happen get their chance. */
-    void runFor(Duration time);
+    /**
+     * Returns once every frame sent so far has been handed to its receiver (or dropped), so that a
+     * test can then assert that something did <em>not</em> arrive without sleeping and hoping.
+     */
+    void settle();
 
     @Override
     void close() throws java.io.IOException;

@@ -7,6 +7,6 @@ import io.jrump.hypercall.conformance.HostFixture;
 class JvmHostMemoryDiskConformanceTest extends HostConformanceSuite {
     @Override
     protected HostFixture newFixture() throws Exception {
-        return new JvmHostConformanceTest.JvmFixture(true);
+        return JvmHostConformanceTest.fixture(true);
     }
 }

@@ -7,6 +7,6 @@ import io.jrump.hypercall.conformance.HostFixture;
 class LinuxHostFileConformanceTest extends HostConformanceSuite {
     @Override
     protected HostFixture newFixture() throws Exception {
-        return new LinuxHostConformanceTest.LinuxFixture("");
+        return LinuxHostConformanceTest.fixture("");
     }
 }
