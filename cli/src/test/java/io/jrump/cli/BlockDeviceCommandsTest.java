@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -18,6 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * path through the Linux host. Needs root, losetup, sgdisk, mke2fs and e2fsck, as CI has: a
  * missing one fails the test.
  */
+@Tag("root")
+@EnabledIfSystemProperty(named = "user.name", matches = "root",
+        disabledReason = "needs root (losetup); ./run-tests, as root, runs it")
 class BlockDeviceCommandsTest {
     @TempDir
     Path dir;

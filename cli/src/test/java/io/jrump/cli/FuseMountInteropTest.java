@@ -20,8 +20,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,9 +31,12 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code mke2fs -t ext4 -d SRC}, mounted with {@code rump mount --foreground} (in this JVM, on a
  * background thread), read with {@code diff -r}, written with cp, mkdir, rm, mv and shell
  * appends, unmounted with {@code rump umount}; then {@code e2fsck -fn} is clean and
- * {@code debugfs} reads the changes. Needs root and {@code /dev/fuse}: without them it fails.
+ * {@code debugfs} reads the changes. Needs root (other users skip it, and say so) and {@code /dev/fuse}: fails without it.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
+@Tag("root")
+@EnabledIfSystemProperty(named = "user.name", matches = "root",
+        disabledReason = "needs root (mount(2) of /dev/fuse); ./run-tests, as root, runs it")
 class FuseMountInteropTest {
     @TempDir
     Path dir;

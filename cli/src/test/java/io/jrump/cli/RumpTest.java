@@ -8,7 +8,9 @@ import io.jrump.hypercall.Hypercalls;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /** The rump command as a user sees it: output, exit codes, error lines. */
 class RumpTest {
@@ -46,6 +48,9 @@ class RumpTest {
     }
 
     @Test
+    @Tag("root")
+    @EnabledIfSystemProperty(named = "user.name", matches = "root",
+            disabledReason = "needs root (creating TAPs and mount(2)); ./run-tests, as root, runs it")
     void hostsSaysWhatTheLinuxHostCanOpenHere() {
         // CI runs as root on Linux: the host is there, and can create TAPs and mount directly.
         RumpRun r = RumpRun.of("hosts");

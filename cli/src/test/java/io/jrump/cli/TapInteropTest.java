@@ -20,7 +20,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,6 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * address, and the namespace, with the device, is deleted afterwards. Needs root, ip, ping,
  * curl, python3 and tshark: a missing one fails the test.
  */
+@Tag("root")
+@EnabledIfSystemProperty(named = "user.name", matches = "root",
+        disabledReason = "needs root (TAP devices and network namespaces); ./run-tests, as root, runs it")
 class TapInteropTest {
     private static final String LINUX = "198.18.0.1";
     private static final String OURS = "198.18.0.2";

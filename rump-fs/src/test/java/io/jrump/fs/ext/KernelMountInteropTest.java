@@ -17,6 +17,8 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -26,6 +28,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * fails rather than skips without one): it mounts a filesystem we made and filled and reads our
  * files; then it writes, and we read what it wrote, and e2fsck is clean at the end.
  */
+@Tag("root")
+@EnabledIfSystemProperty(named = "user.name", matches = "root",
+        disabledReason = "needs root (mount -o loop); ./run-tests, as root, runs it")
 class KernelMountInteropTest {
     @TempDir
     Path dir;

