@@ -1,7 +1,6 @@
 package io.jrump.cli;
 
 import io.jrump.fs.Mounts;
-import io.jrump.fs.fuse.FuseChannel;
 import io.jrump.fs.fuse.FuseDispatcher;
 import io.jrump.fs.fuse.FuseServer;
 import io.jrump.fs.vfs.FileSystemOps;
@@ -157,7 +156,7 @@ final class MountCommand {
                         return t;
                     });
                     try {
-                        FuseServer server = new FuseServer(FuseChannel.of(channel),
+                        FuseServer server = new FuseServer(channel,
                                 new FuseDispatcher(fs, kernel.host().clock()::wallNanos, FuseDispatcher.Options.fast()));
                         CompletableFuture<Void> done = server.start(workers, threads);
                         out.printf("%s mounted on %s (%s, %d threads)%n", location, mnt, readOnly ? "ro" : "rw", threads);

@@ -2,14 +2,15 @@ package io.jrump.fs.fuse;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostFuseChannel;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The FUSE request loop: each worker reads a request from the {@link FuseChannel}, has the
- * {@link FuseDispatcher} answer it and writes the reply. A read that fails with {@code ENODEV}
+ * The FUSE request loop: each worker reads a request from the host's FUSE channel
+ * ({@link HostFuseChannel}), has the {@link FuseDispatcher} answer it and writes the reply. A read that fails with {@code ENODEV}
  * means the filesystem was unmounted: that worker stops, and so do the others as their reads
  * fail the same way. {@code EINTR}, {@code EAGAIN} and {@code ENOENT} on read are retried; a reply
  * the kernel refuses with {@code ENOENT} (the request was interrupted) is dropped.
@@ -21,10 +22,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * host gives it, and {@link #serve} runs one worker on the calling thread. Thread-safe; both block.
  */
 public final class FuseServer {
-    private final FuseChannel channel;
+    private final HostFuseChannel channel;
     private final FuseDispatcher dispatcher;
 
-    public FuseServer(FuseChannel channel, FuseDispatcher dispatcher) {
+    public FuseServer(HostFuseChannel channel, FuseDispatcher dispatcher) {
         this.channel = channel;
         this.dispatcher = dispatcher;
     }

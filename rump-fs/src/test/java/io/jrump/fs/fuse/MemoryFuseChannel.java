@@ -2,13 +2,14 @@ package io.jrump.fs.fuse;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostFuseChannel;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
-/** A FuseChannel over queues: canned requests in, replies collected; ENODEV (unmounted) once the requests run out. */
-final class MemoryFuseChannel implements FuseChannel {
+/** A FUSE channel over queues: canned requests in, replies collected; ENODEV (unmounted) once the requests run out. */
+final class MemoryFuseChannel implements HostFuseChannel {
     private final ConcurrentLinkedQueue<byte[]> requests = new ConcurrentLinkedQueue<>();
     private final List<byte[]> replies = new ArrayList<>();
 
@@ -34,6 +35,21 @@ final class MemoryFuseChannel implements FuseChannel {
         byte[] b = new byte[reply.remaining()];
         reply.get(b);
         replies.add(b);
+    }
+
+    @Override
+    public String mountpoint() {
+        return "/memory";
+    }
+
+    @Override
+    public void unmount() {
+        requests.clear();
+    }
+
+    @Override
+    public void close() {
+        requests.clear();
     }
 
     synchronized List<byte[]> takeReplies() {
