@@ -4,13 +4,13 @@ import io.jrump.blk.BlockDevice;
 import io.jrump.blk.part.Partitions;
 import io.jrump.fs.Mounts;
 import io.jrump.fs.ext.Mkfs;
+import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -628,9 +628,10 @@ final class FsWriteCommand {
                     BlockDevice dev = partition == null ? disk
                             : partition.matches("\\d{1,3}") ? Partitions.open(disk, Integer.parseInt(partition))
                             : Partitions.openByName(disk, partition);
-                    if (!force && hasExtMagic(dev)) {
-                        spec.commandLine().getErr().println("rump: " + location
-                                + ": already holds an ext filesystem; use --force to overwrite it");
+                    var existing = force ? java.util.Optional.<FileSystemTypes.Match>empty() : FileSystemTypes.probe(dev);
+                    if (existing.isPresent()) {
+                        spec.commandLine().getErr().println("rump: " + location + ": already holds a filesystem ("
+                                + existing.get().description() + "); use --force to overwrite it");
                         return 1;
                     }
                     if (!force && partition == null && hasPartitionTable(dev)) {
@@ -667,15 +668,6 @@ final class FsWriteCommand {
             ByteBuffer b = ByteBuffer.allocate(512);
             dev.read(0, b);
             return (b.get(510) & 0xff) == 0x55 && (b.get(511) & 0xff) == 0xAA;
-        }
-
-        static boolean hasExtMagic(BlockDevice dev) throws ErrnoException {
-            if (dev.size() < 2048) {
-                return false;
-            }
-            ByteBuffer b = ByteBuffer.allocate(2048).order(ByteOrder.LITTLE_ENDIAN);
-            dev.read(0, b);
-            return (b.getShort(1080) & 0xffff) == 0xEF53;
         }
     }
 }

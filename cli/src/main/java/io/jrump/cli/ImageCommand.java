@@ -7,6 +7,8 @@ import io.jrump.blk.image.Qcow2Check;
 import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.part.Partition;
 import io.jrump.blk.part.PartitionTable;
+import io.jrump.blk.part.Partitions;
+import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -76,17 +78,26 @@ final class ImageCommand implements Runnable {
                             out.printf("  %d: sectors %d-%d, %s, %s%s%n", p.number(), p.firstLba(), p.lastLba(),
                                     Sizes.human(p.sizeBytes(d.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
                                     p.name().isEmpty() ? "" : " '" + p.name() + "'");
+                            try (BlockDevice part = Partitions.open(d, p.number())) {
+                                out.printf("     filesystem: %s%n", filesystem(part));
+                            }
                         }
                         for (String w : t.warnings()) {
                             out.printf("  warning: %s%n", w);
                         }
                     } catch (ErrnoException e) {
                         out.printf("partition table: %s%n", e.errno() == Errno.ENOENT ? "none" : e.getMessage());
+                        out.printf("filesystem: %s%n", filesystem(d));
                     }
                 }
             }
             return 0;
         }
+    }
+
+    /** What a filesystem type finds on the device, or "none recognized". */
+    static String filesystem(BlockDevice dev) throws ErrnoException {
+        return FileSystemTypes.probe(dev).map(FileSystemTypes.Match::description).orElse("none recognized");
     }
 
     @Command(name = "create", description = "Create an empty image (raw files are sparse).")

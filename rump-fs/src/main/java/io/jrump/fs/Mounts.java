@@ -5,16 +5,15 @@ import io.jrump.blk.cache.BufferCache;
 import io.jrump.blk.cache.CacheOptions;
 import io.jrump.blk.image.Images;
 import io.jrump.blk.part.Partitions;
-import io.jrump.fs.ext.ExtFs;
-import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.FileSystemType;
+import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.fs.vfs.Vfs;
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
 import io.jrump.hypercall.Hypercalls;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 
 
 /**
@@ -56,13 +55,14 @@ public final class Mounts {
      */
     public static FileSystemOps openImage(Hypercalls host, String image, Options options) throws ErrnoException {
         BlockDevice disk = Images.open(host, image, options.readOnly());
+        BlockDevice dev;
         try {
-            BlockDevice dev = options.partition() == null ? disk : partition(disk, options.partition());
-            return open(dev, options, host.clock(), disk);
+            dev = options.partition() == null ? disk : partition(disk, options.partition());
         } catch (ErrnoException | RuntimeException e) {
             disk.close();
             throw e;
         }
+        return open(dev, options, host.clock(), disk); // closes the disk if it fails
     }
 
     private static BlockDevice partition(BlockDevice disk, String spec) throws ErrnoException {
@@ -73,32 +73,43 @@ public final class Mounts {
     }
 
     /**
-     * The filesystem on a block device, under a buffer cache of {@code options.cacheBytes()}
-     * (none if 0); timestamps from {@code clock}. {@code owned} are closed after the filesystem is unmounted.
+     * The filesystem on a block device, of whichever type recognizes it ({@link FileSystemTypes}),
+     * under a buffer cache of {@code options.cacheBytes()} (none if 0); timestamps from
+     * {@code clock}. {@code owned} are closed after the filesystem is unmounted, or at once if
+     * the mount fails.
+     *
+     * @throws ErrnoException {@code EINVAL} saying what the device holds if no type recognizes it
      */
     public static FileSystemOps open(BlockDevice dev, Options options, HostClock clock, AutoCloseable... owned)
             throws ErrnoException {
-        String type = probe(dev);
-        if (!type.equals("ext")) {
-            throw new ErrnoException(Errno.EINVAL, dev.name() + ": " + type);
+        List<AutoCloseable> closeAfter = new ArrayList<>();
+        FileSystemType type;
+        try {
+            type = FileSystemTypes.identify(dev).type();
+            if (options.cacheBytes() > 0) {
+                // File data moves in extents of 64 KiB and more; it goes around the cache, which keeps
+                // metadata (a file streamed once would otherwise evict all of it, and cost two copies).
+                BufferCache cache = new BufferCache(dev, CacheOptions.defaults()
+                        .withBudget(Math.max(1 << 20, options.cacheBytes())).withStreamBytes(STREAM_BYTES), clock);
+                closeAfter.add(cache);
+                dev = cache;
+            }
+        } catch (ErrnoException | RuntimeException e) {
+            closeQuietly(List.of(owned), e);
+            throw e;
         }
-        BlockDevice below = dev;
-        BufferCache cache = null;
-        if (options.cacheBytes() > 0) {
-            // File data moves in extents of 64 KiB and more; it goes around the cache, which keeps
-            // metadata (a file streamed once would otherwise evict all of it, and cost two copies).
-            cache = new BufferCache(dev, CacheOptions.defaults().withBudget(Math.max(1 << 20, options.cacheBytes()))
-                    .withStreamBytes(STREAM_BYTES), clock);
-            below = cache;
+        closeAfter.addAll(List.of(owned));
+        return type.mount(dev, FileSystemType.Options.of(options.readOnly(), clock::wallNanos).withOwned(closeAfter));
+    }
+
+    private static void closeQuietly(List<AutoCloseable> things, Throwable failure) {
+        for (AutoCloseable c : things) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
         }
-        ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()
-                : ExtFs.MountOptions.readWrite(clock::wallNanos);
-        ExtVfs fs = ExtVfs.mount(below, mo);
-        if (cache != null) {
-            fs.closing(cache);
-        }
-        fs.closing(owned);
-        return fs;
     }
 
     /** A VFS with the image's filesystem mounted at "/". */
@@ -107,22 +118,5 @@ public final class Mounts {
         Vfs vfs = new Vfs(host.clock()::wallNanos);
         vfs.mount("/", fs, options.readOnly());
         return vfs;
-    }
-
-    /** What the device holds: {@code ext} for ext2/3/4, else a sentence saying what was found. */
-    static String probe(BlockDevice dev) throws ErrnoException {
-        if (dev.size() < 2048) {
-            return "too small to hold a filesystem";
-        }
-        ByteBuffer b = ByteBuffer.allocate(2048).order(ByteOrder.LITTLE_ENDIAN);
-        dev.read(0, b);
-        if ((b.getShort(1024 + 56) & 0xffff) == 0xEF53) {
-            return "ext";
-        }
-        if ((b.get(510) & 0xff) == 0x55 && (b.get(511) & 0xff) == 0xAA) {
-            return "no ext filesystem here; it starts with a boot sector (a partition table? name a partition, "
-                    + "or a FAT filesystem, which is not supported yet)";
-        }
-        return "no filesystem this library knows (ext2/3/4)";
     }
 }

@@ -2,6 +2,7 @@ package io.jrump.fs.nio;
 
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.Mounts;
+import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.ErrnoException;
@@ -175,7 +176,8 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
         Hypercalls host = given == null ? owned : given;
         try {
             if (!looksLikeImage(host, path.toString(), env.containsKey("partition"))) {
-                throw new UnsupportedOperationException(path + " holds no ext filesystem, qcow2 image or partition table");
+                throw new UnsupportedOperationException(path + " holds no filesystem this provider reads, qcow2 image "
+                        + "or partition table");
             }
             return open(path.toRealPath(), Env.parse(env), owned); // keys are checked only once the file is ours
         } catch (IOException | RuntimeException | Error x) {
@@ -184,22 +186,23 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
         }
     }
 
-    /** Whether the host storage {@code name} starts like an image this provider reads. */
+    /**
+     * Whether the host storage {@code name} looks like an image this provider reads: a qcow2
+     * header, a GPT, a boot sector when a partition is named, or a filesystem some
+     * {@link FileSystemTypes type} recognizes.
+     */
     private static boolean looksLikeImage(Hypercalls host, String name, boolean partitionNamed) {
-        ByteBuffer head;
         try (HostDisk disk = HostDisk.open(host, name, OpenMode.READ_ONLY)) {
-            int n = (int) Math.min(2048, disk.size());
-            head = ByteBuffer.allocate(n);
+            int n = (int) Math.min(1024, disk.size());
+            ByteBuffer head = ByteBuffer.allocate(n);
             disk.read(0, head);
+            boolean qcow2 = n >= 4 && head.getInt(0) == 0x514649fb;
+            boolean gpt = n >= 520 && head.getLong(512) == 0x4546492050415254L; // "EFI PART"
+            boolean mbr = n >= 512 && (head.get(510) & 0xff) == 0x55 && (head.get(511) & 0xff) == 0xaa;
+            return qcow2 || gpt || (mbr && partitionNamed) || FileSystemTypes.probe(disk).isPresent();
         } catch (ErrnoException e) {
             return false; // missing, a directory, unreadable: not ours to open
         }
-        int n = head.capacity();
-        boolean qcow2 = n >= 4 && head.getInt(0) == 0x514649fb;
-        boolean ext = n >= 1082 && (head.get(1080) & 0xff) == 0x53 && (head.get(1081) & 0xff) == 0xef;
-        boolean gpt = n >= 520 && head.getLong(512) == 0x4546492050415254L; // "EFI PART"
-        boolean mbr = n >= 512 && (head.get(510) & 0xff) == 0x55 && (head.get(511) & 0xff) == 0xaa;
-        return qcow2 || ext || gpt || (mbr && partitionNamed);
     }
 
     /** Mounts the image; {@code owned}, a host made for it (null if the env gave one), closes with it. */

@@ -7,6 +7,7 @@ import static io.jrump.fs.vfs.OpenFlags.O_EXCL;
 import static io.jrump.fs.vfs.OpenFlags.O_NOFOLLOW;
 import static io.jrump.fs.vfs.OpenFlags.O_TRUNC;
 
+import io.jrump.blk.BlockDevice;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
@@ -155,6 +156,42 @@ public final class Vfs implements AutoCloseable {
             throw new ErrnoException(Errno.EBUSY, path + ": something is mounted there already");
         }
         mounts.add(new Mount(fs, canonical(path), at.mount(), at.ino(), ro));
+    }
+
+    /**
+     * Mounts the filesystem on {@code dev} at {@code path}, as mount(2) with a type: {@code type}
+     * names a {@link FileSystemType} ({@code "ext4"}, an alias, or {@code "auto"} for whichever
+     * recognizes the device). The filesystem is mounted read-only if {@code options} say so.
+     *
+     * @throws ErrnoException {@code ENODEV} for an unknown type, {@code EINVAL} if no type
+     *     recognizes the device under "auto", what the type's mount says of a device that is not
+     *     its kind; as {@link #mount(String, FileSystemOps, boolean)}
+     */
+    public void mount(String path, String type, BlockDevice dev, FileSystemType.Options options) throws ErrnoException {
+        FileSystemType t;
+        try {
+            t = type.equals("auto") ? FileSystemTypes.identify(dev).type() : FileSystemTypes.byName(type);
+        } catch (ErrnoException | RuntimeException e) {
+            for (AutoCloseable c : options.owned()) {
+                try {
+                    c.close();
+                } catch (Exception again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
+        }
+        FileSystemOps fs = t.mount(dev, options);
+        try {
+            mount(path, fs, options.readOnly());
+        } catch (ErrnoException | RuntimeException e) {
+            try {
+                fs.close();
+            } catch (ErrnoException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
     }
 
     /** Unmounts the filesystem mounted at {@code path}; {@code EBUSY} while files are open on it or below it. */

@@ -1,0 +1,102 @@
+package io.jrump.fs.ext;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.FileSystemType;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * ext2, ext3 and ext4 as a {@link FileSystemType}: recognized by the superblock magic, named the
+ * way blkid names them (a journal makes ext3; extents, flex_bg, 64bit, huge_file, metadata_csum
+ * or other ext4-only features make ext4), mounted through {@link ExtVfs}. No mount options yet.
+ */
+public final class ExtFileSystemType implements FileSystemType {
+    private static final int EXT4_INCOMPAT = Superblock.INCOMPAT_EXTENTS | Superblock.INCOMPAT_64BIT
+            | Superblock.INCOMPAT_FLEX_BG | Superblock.INCOMPAT_MMP | Superblock.INCOMPAT_EA_INODE
+            | Superblock.INCOMPAT_CSUM_SEED | Superblock.INCOMPAT_LARGEDIR | Superblock.INCOMPAT_INLINE_DATA
+            | Superblock.INCOMPAT_ENCRYPT | Superblock.INCOMPAT_CASEFOLD;
+    private static final int EXT4_RO_COMPAT = Superblock.RO_COMPAT_HUGE_FILE | Superblock.RO_COMPAT_GDT_CSUM
+            | Superblock.RO_COMPAT_METADATA_CSUM | 0x20 /* dir_nlink */ | 0x40 /* extra_isize */;
+
+    @Override
+    public String name() {
+        return "ext4";
+    }
+
+    @Override
+    public List<String> aliases() {
+        return List.of("ext2", "ext3", "ext");
+    }
+
+    @Override
+    public Optional<String> probe(BlockDevice dev) throws ErrnoException {
+        if (dev.size() < Superblock.OFFSET + Superblock.SIZE) {
+            return Optional.empty();
+        }
+        ByteBuffer b = ByteBuffer.allocate(Superblock.OFFSET + Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        dev.read(0, b);
+        int sb = Superblock.OFFSET;
+        if ((b.getShort(sb + 56) & 0xffff) != Superblock.MAGIC) { // s_magic
+            return Optional.empty();
+        }
+        int compat = b.getInt(sb + 92);     // s_feature_compat
+        int incompat = b.getInt(sb + 96);   // s_feature_incompat
+        int roCompat = b.getInt(sb + 100);  // s_feature_ro_compat
+        String kind = (incompat & EXT4_INCOMPAT) != 0 || (roCompat & EXT4_RO_COMPAT) != 0 ? "ext4"
+                : (compat & Superblock.COMPAT_HAS_JOURNAL) != 0 ? "ext3" : "ext2";
+        int logBlock = b.getInt(sb + 24);   // s_log_block_size
+        StringBuilder d = new StringBuilder(kind);
+        if (logBlock >= 0 && logBlock <= 6) {
+            d.append(", ").append(1024 << logBlock).append("-byte blocks");
+        } else {
+            d.append(", bad block size (s_log_block_size ").append(Integer.toUnsignedString(logBlock)).append(')');
+        }
+        long blocks = Integer.toUnsignedLong(b.getInt(sb + 4)); // s_blocks_count_lo
+        if ((incompat & Superblock.INCOMPAT_64BIT) != 0) {
+            blocks |= Integer.toUnsignedLong(b.getInt(sb + 0x150)) << 32; // s_blocks_count_hi
+        }
+        d.append(", ").append(blocks).append(" blocks");
+        byte[] label = new byte[16]; // s_volume_name
+        b.get(sb + 120, label);
+        int n = 0;
+        while (n < label.length && label[n] != 0) {
+            n++;
+        }
+        if (n > 0) {
+            d.append(", label '").append(new String(label, 0, n, StandardCharsets.UTF_8)).append('\'');
+        }
+        return Optional.of(d.toString());
+    }
+
+    @Override
+    public FileSystemOps mount(BlockDevice dev, Options options) throws ErrnoException {
+        try {
+            if (!options.options().isEmpty()) {
+                throw new ErrnoException(Errno.EINVAL, dev.name() + ": ext4 takes no mount options yet, not "
+                        + String.join(",", options.options().keySet()));
+            }
+            ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()
+                    : ExtFs.MountOptions.readWrite(options.wallNanos());
+            return ExtVfs.mount(dev, mo).closing(options.owned().toArray(new AutoCloseable[0]));
+        } catch (ErrnoException | RuntimeException | Error e) {
+            closeAll(options.owned(), e);
+            throw e;
+        }
+    }
+
+    private static void closeAll(List<AutoCloseable> owned, Throwable failure) {
+        for (AutoCloseable c : owned) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
+        }
+    }
+}

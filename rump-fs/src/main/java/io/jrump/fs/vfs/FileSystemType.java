@@ -1,0 +1,73 @@
+package io.jrump.fs.vfs;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.hypercall.ErrnoException;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.LongSupplier;
+
+/**
+ * A kind of filesystem, as NetBSD's {@code vfsops} or Linux's {@code file_system_type}: a name, a
+ * probe that says whether a block device holds one, and a mount. Implementations are found
+ * through {@link java.util.ServiceLoader} ({@code META-INF/services/io.jrump.fs.vfs.FileSystemType})
+ * by {@link FileSystemTypes}, which every way in — {@code Mounts}, the nio provider, {@code rump fs},
+ * {@code rump mount}, {@code rump image info} — asks; a new filesystem is one more such class.
+ * Implementations are stateless and thread-safe.
+ */
+public interface FileSystemType {
+
+    /**
+     * How to mount: read-only or not, the wall clock for timestamps, filesystem-specific options
+     * (as {@code mount -o}; a type refuses any it does not know with {@code EINVAL}), and what to
+     * close after the filesystem is unmounted, or at once if the mount fails.
+     */
+    record Options(boolean readOnly, LongSupplier wallNanos, Map<String, String> options, List<AutoCloseable> owned) {
+        public Options {
+            Objects.requireNonNull(wallNanos, "wallNanos");
+            options = Map.copyOf(options);
+            owned = List.copyOf(owned);
+        }
+
+        /** Read-write unless {@code readOnly}, no extra options, nothing owned. */
+        public static Options of(boolean readOnly, LongSupplier wallNanos) {
+            return new Options(readOnly, wallNanos, Map.of(), List.of());
+        }
+
+        public Options withOwned(List<AutoCloseable> things) {
+            return new Options(readOnly, wallNanos, options, things);
+        }
+
+        public Options withOptions(Map<String, String> o) {
+            return new Options(readOnly, wallNanos, o, owned);
+        }
+    }
+
+    /** The type's name, as {@code mount -t} takes it: {@code ext4}, {@code vfat}, ... */
+    String name();
+
+    /** Other names the type answers to ({@code ext2} and {@code ext3} for {@code ext4}). */
+    default List<String> aliases() {
+        return List.of();
+    }
+
+    /**
+     * What the device holds, if it is this type: one line such as {@code "ext4, 4096-byte blocks,
+     * 65536 blocks, label 'root'"}; empty if it is not. Reads at most the first few KiB; never
+     * writes.
+     *
+     * @throws ErrnoException only when the device cannot be read
+     */
+    Optional<String> probe(BlockDevice dev) throws ErrnoException;
+
+    /**
+     * Mounts the filesystem on {@code dev}. Closing the result unmounts it, then closes
+     * {@code options.owned()}.
+     *
+     * @throws ErrnoException {@code EINVAL} for an unknown option, {@code EUCLEAN} or {@code EIO}
+     *     naming the structure for a damaged filesystem, whatever the device reports; the owned
+     *     resources are closed in every case
+     */
+    FileSystemOps mount(BlockDevice dev, Options options) throws ErrnoException;
+}

@@ -1,0 +1,132 @@
+package io.jrump.fs.ext;
+
+import static io.jrump.fs.ext.ExtTools.mke2fs;
+import static io.jrump.fs.ext.ExtTools.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.blk.HostDisk;
+import io.jrump.fs.Mounts;
+import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.FileSystemType;
+import io.jrump.fs.vfs.FileSystemTypes;
+import io.jrump.fs.vfs.Vfs;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * ext as a {@link FileSystemType} found through ServiceLoader: it names what mke2fs made as blkid
+ * does (the outside oracle), mounts it, and devices no type reads get one message everywhere.
+ */
+class ExtFileSystemTypeTest {
+    @TempDir
+    Path dir;
+    private final JvmHost host = JvmHost.create("fstype");
+
+    @AfterEach
+    void close() {
+        host.close();
+    }
+
+    @Test
+    void theServiceLoaderFindsExtUnderAllItsNames() throws Exception {
+        List<FileSystemType> all = FileSystemTypes.all();
+        assertTrue(all.stream().anyMatch(t -> t instanceof ExtFileSystemType), all.toString());
+        for (String name : List.of("ext4", "ext3", "ext2", "EXT4")) {
+            assertInstanceOf(ExtFileSystemType.class, FileSystemTypes.byName(name));
+        }
+        ErrnoException e = assertThrows(ErrnoException.class, () -> FileSystemTypes.byName("vfat"));
+        assertEquals(Errno.ENODEV, e.errno());
+        assertTrue(e.getMessage().contains("unknown filesystem type 'vfat'") && e.getMessage().contains("ext4"),
+                e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ext2", "ext3", "ext4"})
+    void theProbeNamesWhatMke2fsMadeAsBlkidDoes(String type) throws Exception {
+        Path img = dir.resolve(type + ".img");
+        mke2fs(img, type, 1024, "8M", "-L", "lbl-" + type);
+        String blkid = run("blkid", "-p", "-o", "value", "-s", "TYPE", img.toString()).trim();
+        assertEquals(type, blkid, "blkid's view of what mke2fs -t " + type + " made");
+        try (HostDisk d = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)) {
+            FileSystemTypes.Match m = FileSystemTypes.identify(d);
+            assertEquals(blkid + ", 1024-byte blocks, 8192 blocks, label 'lbl-" + type + "'", m.description());
+            try (FileSystemOps fs = m.type().mount(d, FileSystemType.Options.of(true, () -> 0L))) {
+                assertTrue(fs.getattr(fs.rootInode()).isDirectory());
+            }
+        }
+    }
+
+    @Test
+    void unknownMountOptionsAreRefusedAndWhatTheMountOwnedIsClosed() throws Exception {
+        Path img = dir.resolve("e.img");
+        mke2fs(img, "ext4", 1024, "8M");
+        HostDisk d = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY);
+        FileSystemType.Options o = FileSystemType.Options.of(true, () -> 0L).withOptions(Map.of("data", "journal"))
+                .withOwned(List.of(d));
+        ErrnoException e = assertThrows(ErrnoException.class, () -> new ExtFileSystemType().mount(d, o));
+        assertEquals(Errno.EINVAL, e.errno());
+        assertTrue(e.getMessage().contains("data"), e.getMessage());
+        assertEquals(Errno.EBADF, assertThrows(ErrnoException.class, () -> d.read(0, ByteBuffer.allocate(512))).errno(),
+                "the device the failed mount owned is closed");
+    }
+
+    @Test
+    void theVfsMountsByTypeNameOrByProbing() throws Exception {
+        Path img = dir.resolve("v.img");
+        mke2fs(img, "ext3", 1024, "8M");
+        Path blank = dir.resolve("blank.img");
+        Files.write(blank, new byte[1 << 20]);
+        try (Vfs vfs = new Vfs(() -> 0L)) {
+            HostDisk d = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY);
+            vfs.mount("/", "auto", d, FileSystemType.Options.of(true, () -> 0L).withOwned(List.of(d)));
+            assertTrue(vfs.stat("/lost+found").isDirectory());
+            HostDisk again = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY);
+            vfs.mount("/lost+found", "ext3", again, FileSystemType.Options.of(true, () -> 0L).withOwned(List.of(again)));
+            assertTrue(vfs.stat("/lost+found/lost+found").isDirectory());
+            HostDisk none = HostDisk.open(host, blank.toString(), OpenMode.READ_ONLY);
+            ErrnoException e = assertThrows(ErrnoException.class, () -> vfs.mount("/lost+found", "auto", none,
+                    FileSystemType.Options.of(true, () -> 0L).withOwned(List.of(none))));
+            assertEquals(Errno.EINVAL, e.errno());
+            assertEquals(Errno.EBADF, assertThrows(ErrnoException.class,
+                    () -> none.read(0, ByteBuffer.allocate(512))).errno(), "a failed mount closes what it owned");
+            assertEquals(Errno.ENODEV, assertThrows(ErrnoException.class, () -> vfs.mount("/lost+found", "vfat", none,
+                    FileSystemType.Options.of(true, () -> 0L))).errno());
+        }
+    }
+
+    @Test
+    void devicesNoTypeReadsGetOneMessageThatSaysWhatIsThere() throws Exception {
+        Path zeros = dir.resolve("zeros.img");
+        Files.write(zeros, new byte[1 << 20]);
+        Path mbr = dir.resolve("mbr.img");
+        byte[] b = new byte[1 << 20];
+        b[510] = 0x55;
+        b[511] = (byte) 0xAA;
+        Files.write(mbr, b);
+        ErrnoException plain = assertThrows(ErrnoException.class,
+                () -> Mounts.openImage(host, zeros.toString(), Mounts.Options.defaults().withReadOnly(true)));
+        assertEquals(Errno.EINVAL, plain.errno());
+        assertTrue(plain.getMessage().contains("no filesystem this library reads (ext4/ext2/ext3/ext)"), plain.getMessage());
+        ErrnoException boot = assertThrows(ErrnoException.class,
+                () -> Mounts.openImage(host, mbr.toString(), Mounts.Options.defaults().withReadOnly(true)));
+        assertTrue(boot.getMessage().contains("starts with a boot sector: a partition table"), boot.getMessage());
+        try (HostDisk d = HostDisk.open(host, zeros.toString(), OpenMode.READ_ONLY)) {
+            assertTrue(FileSystemTypes.probe(d).isEmpty());
+        }
+    }
+}
