@@ -95,6 +95,18 @@ class ArchitectureRulesTest {
     }
 
     @Test
+    void theBuildRulesMayDependOnEveryModuleInTestScopeOnly() throws IOException {
+        String cliInTests = "<dependency><groupId>io.jrump</groupId><artifactId>cli</artifactId>"
+                + "<scope>test</scope></dependency>";
+        module("build-rules", "build-rules", cliInTests);
+        write("pom.xml", "<project><modules><module>hypercall</module><module>rump-net</module>"
+                + "<module>hosts/jvm</module><module>cli</module><module>build-rules</module></modules></project>");
+        assertEquals(List.of(), violations());
+        module("build-rules", "build-rules", dep("io.jrump", "cli"));
+        assertOneViolation("build-rules depends on io.jrump:cli", "nothing may depend on cli");
+    }
+
+    @Test
     void jnaOutsideTheLinuxHostIsReportedInPomsAndImports() throws IOException {
         module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall") + dep("net.java.dev.jna", "jna"));
         assertOneViolation("JNA belongs in hosts/linux only");
