@@ -84,26 +84,26 @@ final class TcpConnection {
     // Send side: SND.UNA .. SND.NXT in flight, sendQueue holds bytes from SND.UNA on.
     final SendSequence snd = new SendSequence();
     int mss = 536;
-    final ArrayDeque<byte[]> sendQueue = new ArrayDeque<>();
+    private final ArrayDeque<byte[]> sendQueue = new ArrayDeque<>();
     long sendQueued; // bytes in sendQueue not yet acknowledged, from SND.UNA on
-    int sendHeadOffset; // bytes of the first queued array already acknowledged
+    private int sendHeadOffset; // bytes of the first queued array already acknowledged
     int sendBufferLimit;
     boolean finQueued; // the application closed its side
-    boolean orphaned; // the application closed its socket: nobody will read or write again
+    private boolean orphaned; // the application closed its socket: nobody will read or write again
 
     // Receive side.
     final ReceiveSequence rcv = new ReceiveSequence();
-    final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
+    private final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
     long received; // bytes waiting for the application
-    int receiveHeadOffset;
+    private int receiveHeadOffset;
     int receiveBufferLimit;
-    ReassemblyQueue outOfOrder;
+    private ReassemblyQueue outOfOrder;
     boolean finReceived;
-    int unackedSegments;
+    private int unackedSegments;
     // Receive-buffer autotuning (Linux's dynamic right-sizing, simplified).
-    long receiverRttNanos; // from the TSecr of arriving data, or 0
-    long autotuneStartNanos;
-    long autotuneCopied;
+    private long receiverRttNanos; // from the TSecr of arriving data, or 0
+    private long autotuneStartNanos;
+    private long autotuneCopied;
 
     // Timers and estimators.
     final TcpTimers timers;
@@ -111,22 +111,22 @@ final class TcpConnection {
     long probesSent; // zero-window probes, over the connection's life
     long unacceptableAcks; // ACKs sent in reply to unacceptable segments (challenge ACKs included)
     long unacceptableAcksLimited; // replies the rate limit held back
-    long lastUnacceptableAckNanos;
-    boolean unacceptableAckSent;
+    private long lastUnacceptableAckNanos;
+    private boolean unacceptableAckSent;
     final java.util.TreeMap<String, Long> drops = new java.util.TreeMap<>(); // reason → segments dropped
 
     // Timestamps (RFC 7323).
     boolean tsOn;
-    int tsOffset;
+    private int tsOffset;
     int tsRecent;
     long tsRecentNanos;
 
     // SACK (RFC 2018, RFC 6675-lite).
     boolean sackOn;
-    SackScoreboard scoreboard;
-    int highRxt; // RFC 6675 HighRxt: the end of the last hole retransmitted
+    private SackScoreboard scoreboard;
+    private int highRxt; // RFC 6675 HighRxt: the end of the last hole retransmitted
 
-    java.util.concurrent.CompletableFuture<Void> lingering; // a close waiting under SO_LINGER
+    private java.util.concurrent.CompletableFuture<Void> lingering; // a close waiting under SO_LINGER
 
     TcpConnection(Tcp tcp, Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
             TcpSocketOptions options) {
