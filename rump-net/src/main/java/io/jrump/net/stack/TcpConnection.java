@@ -14,6 +14,7 @@ import io.jrump.net.tcp.CongestionControl;
 import io.jrump.net.tcp.AbstractCongestionControl;
 import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.tcp.ReassemblyQueue;
+import io.jrump.net.tcp.RttEstimator;
 import io.jrump.net.tcp.SackScoreboard;
 import io.jrump.net.tcp.SeqNum;
 import io.jrump.net.wire.TcpRepr;
@@ -236,7 +237,8 @@ final class TcpConnection {
 
     private void synSentInput(TcpRepr seg) {
         boolean ack = seg.hasFlags(ACK);
-        if (ack && (SeqNum.le(seg.acknowledgmentNumber(), snd.iss()) || SeqNum.gt(seg.acknowledgmentNumber(), snd.nxt()))) {
+        if (ack && (SeqNum.le(seg.acknowledgmentNumber(), snd.iss())
+                || SeqNum.gt(seg.acknowledgmentNumber(), snd.nxt()))) {
             if (!seg.hasFlags(RST)) {
                 tcp.sendReset(this, seg.acknowledgmentNumber(), 0, false);
             }
@@ -287,7 +289,7 @@ final class TcpConnection {
      * MSS is the one the cookie encodes.
      */
     void acceptCookie(TcpRepr seg, int cookieMss) {
-        rcv.openFromCookie(seg.sequenceNumber(), Tcp.cookieWindow(options)); // the window the cookie's SYN-ACK offered
+        rcv.openFromCookie(seg.sequenceNumber(), Tcp.cookieWindow(options)); // what the cookie's SYN-ACK offered
         outOfOrder = newReassemblyQueue();
         snd.openFromCookie(seg.acknowledgmentNumber());
         snd.scale(0);
@@ -340,7 +342,8 @@ final class TcpConnection {
             }
         }
         timers.heard(tcp.now());
-        if (tsOn && ts != null && SeqNum.le(seg.sequenceNumber(), rcv.lastAckSent()) && SeqNum.ge(ts.value(), tsRecent)) {
+        if (tsOn && ts != null && SeqNum.le(seg.sequenceNumber(), rcv.lastAckSent())
+                && SeqNum.ge(ts.value(), tsRecent)) {
             tsRecent = ts.value(); // RFC 7323 4.3
             tsRecentNanos = tcp.now();
         }
@@ -715,7 +718,8 @@ final class TcpConnection {
      * and without an RTT estimate (no timestamps and nothing sent yet).
      */
     private void autotune(int n) {
-        long rttNanos = receiverRttNanos > 0 ? receiverRttNanos : timers.rtt().hasSample() ? timers.rtt().srttNanos() : 0;
+        RttEstimator rtt = timers.rtt();
+        long rttNanos = receiverRttNanos > 0 ? receiverRttNanos : rtt.hasSample() ? rtt.srttNanos() : 0;
         if (rttNanos <= 0) {
             return;
         }
@@ -859,7 +863,8 @@ final class TcpConnection {
             sendData(snd.nxt(), n, false);
             snd.sent(n);
         }
-        if (finQueued && (!snd.finSent() || snd.nxt() == snd.finSeq()) && sendQueued == SeqNum.diff(snd.nxt(), snd.una())) {
+        if (finQueued && (!snd.finSent() || snd.nxt() == snd.finSeq())
+                && sendQueued == SeqNum.diff(snd.nxt(), snd.una())) {
             snd.finAt();
             sendFin();
             snd.sent(1);
