@@ -8,7 +8,6 @@ import static io.jrump.net.wire.TcpSegment.SYN;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.kernel.Callout;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControl;
@@ -44,16 +43,16 @@ import java.util.List;
  * segments without data are rate-limited; nothing is sent or retransmitted past the peer's window,
  * and a zero window is probed, never sent into (see docs/rump-net.md, "Segment acceptance and
  * windows").
+ *
+ * <p>The send and receive sequence variables and the timers live in {@link SendSequence},
+ * {@link ReceiveSequence} and {@link TcpTimers}, which keep their own invariants; this class holds
+ * the state machine, the buffers and the options agreed.
  */
 final class TcpConnection {
     enum State { CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING,
         LAST_ACK, TIME_WAIT }
 
     static final int DEFAULT_BUFFER = 256 * 1024;
-    static final long TIME_WAIT_NANOS = 60_000_000_000L; // 2·MSL with Linux's MSL of 30 s
-    /** How long a connection the application closed may wait in FIN_WAIT_2: Linux's tcp_fin_timeout. */
-    static final long FIN_WAIT_2_ORPHAN_NANOS = 60_000_000_000L;
-    static final long DELAYED_ACK_NANOS = 40_000_000L;
     static final int MAX_RETRANSMISSIONS = 15;
     /** Linux's tcp_rmem[2]: how far autotuning may grow a receive buffer nobody sized with SO_RCVBUF. */
     static final int AUTOTUNE_MAX_BUFFER = 6 << 20;
@@ -83,83 +82,52 @@ final class TcpConnection {
     boolean listenerCounted; // still counted among the listener's embryonic connections
     final TcpSocketOptions options;
 
-    // Send side: sndUna .. sndNxt in flight, sendBuffer holds bytes from sndUna on.
-    int iss;
-    int sndUna;
-    int sndNxt;
-    int sndMax; // highest sequence number sent, for retransmission after a timeout rewinds sndNxt
-    long sndWnd; // the peer's window, scaled
-    long maxSndWnd; // the largest window the peer has offered (RFC 1122 4.2.3.4's Max(SND.WND))
-    int sndWl1;
-    int sndWl2;
-    int sndScale; // the peer's shift
+    // Send side: SND.UNA .. SND.NXT in flight, sendQueue holds bytes from SND.UNA on.
+    final SendSequence snd = new SendSequence();
     int mss = 536;
-    final ArrayDeque<byte[]> sendQueue = new ArrayDeque<>();
-    long sendQueued; // bytes in sendQueue not yet acknowledged, from sndUna on
-    int sendHeadOffset; // bytes of the first queued array already acknowledged
+    private final ArrayDeque<byte[]> sendQueue = new ArrayDeque<>();
+    long sendQueued; // bytes in sendQueue not yet acknowledged, from SND.UNA on
+    private int sendHeadOffset; // bytes of the first queued array already acknowledged
     int sendBufferLimit;
     boolean finQueued; // the application closed its side
-    boolean finSent;
-    int finSeq;
-    boolean orphaned; // the application closed its socket: nobody will read or write again
+    private boolean orphaned; // the application closed its socket: nobody will read or write again
 
     // Receive side.
-    int irs;
-    int rcvNxt;
-    int rcvScale; // our shift, if the peer agreed
-    int rcvAdvertisedEdge; // the furthest right edge offered (rcv.nxt + window): where the peer may send up to
-    int synWindow; // the (unscaled) window our SYN offered, until the SYN-ACK tells us rcv.nxt
-    final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
+    final ReceiveSequence rcv = new ReceiveSequence();
+    private final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
     long received; // bytes waiting for the application
-    int receiveHeadOffset;
+    private int receiveHeadOffset;
     int receiveBufferLimit;
-    ReassemblyQueue outOfOrder;
+    private ReassemblyQueue outOfOrder;
     boolean finReceived;
-    int unackedSegments;
+    private int unackedSegments;
     // Receive-buffer autotuning (Linux's dynamic right-sizing, simplified).
-    long receiverRttNanos; // from the TSecr of arriving data, or 0
-    long autotuneStartNanos;
-    long autotuneCopied;
+    private long receiverRttNanos; // from the TSecr of arriving data, or 0
+    private long autotuneStartNanos;
+    private long autotuneCopied;
 
     // Timers and estimators.
-    final RttEstimator rtt = new RttEstimator();
+    final TcpTimers timers;
     CongestionControl cc;
-    final Callout retransmitTimer;
-    final Callout persistTimer; // armed only while nothing is in flight and queued data waits for window
-    int persistProbes; // zero-window probes the peer has not answered
-    int persistBackoff; // probes since the window last let data out: the timer doubles with each
     long probesSent; // zero-window probes, over the connection's life
     long unacceptableAcks; // ACKs sent in reply to unacceptable segments (challenge ACKs included)
     long unacceptableAcksLimited; // replies the rate limit held back
-    long lastUnacceptableAckNanos;
-    boolean unacceptableAckSent;
+    private long lastUnacceptableAckNanos;
+    private boolean unacceptableAckSent;
     final java.util.TreeMap<String, Long> drops = new java.util.TreeMap<>(); // reason → segments dropped
-    final Callout delayedAckTimer;
-    final Callout timeWaitTimer;
-    int retransmissions;
-    long rttSampleSeqNanos;
-    int rttSampleSeq;
-    boolean rttSampling;
-    boolean retransmittedSinceAck; // for counting timestamp samples Karn would have refused
 
     // Timestamps (RFC 7323).
     boolean tsOn;
-    int tsOffset;
+    private int tsOffset;
     int tsRecent;
     long tsRecentNanos;
-    int lastAckSent;
 
     // SACK (RFC 2018, RFC 6675-lite).
     boolean sackOn;
-    SackScoreboard scoreboard;
-    int highRxt; // RFC 6675 HighRxt: the end of the last hole retransmitted
+    private SackScoreboard scoreboard;
+    private int highRxt; // RFC 6675 HighRxt: the end of the last hole retransmitted
 
-    // Keepalive (RFC 1122 4.2.3.6).
-    final Callout keepaliveTimer;
-    final Callout lingerTimer;
-    java.util.concurrent.CompletableFuture<Void> lingering; // a close waiting under SO_LINGER
-    long lastHeardNanos;
-    int keepaliveProbes;
+    private java.util.concurrent.CompletableFuture<Void> lingering; // a close waiting under SO_LINGER
 
     TcpConnection(Tcp tcp, Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
             TcpSocketOptions options) {
@@ -168,17 +136,11 @@ final class TcpConnection {
         this.sendBufferLimit = options.sendBuffer;
         this.receiveBufferLimit = options.receiveBuffer;
         this.tsOffset = tcp.randomInt();
-        this.lastHeardNanos = tcp.now();
         this.localAddress = localAddress;
         this.localPort = localPort;
         this.remoteAddress = remoteAddress;
         this.remotePort = remotePort;
-        this.retransmitTimer = tcp.newCallout("tcp-rto");
-        this.persistTimer = tcp.newCallout("tcp-persist");
-        this.delayedAckTimer = tcp.newCallout("tcp-delack");
-        this.timeWaitTimer = tcp.newCallout("tcp-timewait");
-        this.keepaliveTimer = tcp.newCallout("tcp-keepalive");
-        this.lingerTimer = tcp.newCallout("tcp-linger");
+        this.timers = new TcpTimers(tcp);
     }
 
     /** The algorithm this connection uses: its socket's TCP_CONGESTION, else the stack's default. */
@@ -200,32 +162,25 @@ final class TcpConnection {
 
     /** An active open: SYN_SENT. */
     void connect(int isn) {
-        iss = isn;
-        sndUna = iss;
-        sndNxt = iss;
-        sndMax = iss;
+        snd.open(isn);
         state = State.SYN_SENT;
         sendSyn(false);
     }
 
     /** A passive open from a listener's SYN: SYN_RECEIVED, SYN-ACK sent. */
     void acceptSyn(TcpRepr syn, int isn) {
-        irs = syn.sequenceNumber();
-        rcvNxt = irs + 1;
+        rcv.open(syn.sequenceNumber());
         outOfOrder = newReassemblyQueue();
         peerOptions(syn);
-        iss = isn;
-        sndUna = iss;
-        sndNxt = iss;
-        sndMax = iss;
-        setSendWindow(syn.window()); // a SYN's window is never scaled
+        snd.open(isn);
+        snd.window(syn.window()); // a SYN's window is never scaled
         state = State.SYN_RECEIVED;
         sendSyn(true);
     }
 
     private ReassemblyQueue newReassemblyQueue() {
         // Out-of-order bytes lie within the window offered, which autotuning may grow.
-        return new ReassemblyQueue(rcvNxt, Math.max(receiveBufferLimit, autotuning() ? AUTOTUNE_MAX_BUFFER : 0), 64);
+        return new ReassemblyQueue(rcv.nxt(), Math.max(receiveBufferLimit, autotuning() ? AUTOTUNE_MAX_BUFFER : 0), 64);
     }
 
     private boolean autotuning() {
@@ -244,30 +199,27 @@ final class TcpConnection {
         // RFC 7323 / Linux: the MSS counts the options every segment carries.
         mss = Math.max(64, Math.min(peerMss, tcp.mssFor(remoteAddress)) - (tsOn ? TIMESTAMPS_LENGTH : 0));
         if (syn.windowScale() >= 0) {
-            sndScale = Math.min(14, syn.windowScale());
-            rcvScale = WINDOW_SCALE;
+            snd.scale(Math.min(14, syn.windowScale()));
+            rcv.scale(WINDOW_SCALE);
         } else {
-            sndScale = 0;
-            rcvScale = 0;
+            snd.scale(0);
+            rcv.scale(0);
         }
     }
 
     private void sendSyn(boolean ack) {
         boolean ts = ack ? tsOn : tcp.timestampsEnabled;
         boolean sackPermitted = ack ? sackOn : tcp.sackEnabled;
-        synWindow = (int) Math.min(65535, receiveWindow()); // a SYN's window is never scaled
-        if (ack) {
-            rcvAdvertisedEdge = SeqNum.add(rcvNxt, synWindow);
-        }
-        TcpRepr syn = new TcpRepr(localPort, remotePort, iss, ack ? rcvNxt : 0, SYN | (ack ? ACK : 0),
+        int synWindow = (int) Math.min(65535, receiveWindow()); // a SYN's window is never scaled
+        rcv.synOffered(synWindow, ack);
+        TcpRepr syn = new TcpRepr(localPort, remotePort, snd.iss(), ack ? rcv.nxt() : 0, SYN | (ack ? ACK : 0),
                 synWindow, 0, tcp.mssFor(remoteAddress),
-                ack ? (rcvScale > 0 ? WINDOW_SCALE : -1) : WINDOW_SCALE, sackPermitted,
+                ack ? (rcv.scale() > 0 ? WINDOW_SCALE : -1) : WINDOW_SCALE, sackPermitted,
                 ts ? new TcpRepr.Timestamps(tsNow(), ack ? tsRecent : 0) : null, List.of(), Unpooled.EMPTY_BUFFER);
         if (ack) {
-            lastAckSent = rcvNxt;
+            rcv.ackSent();
         }
-        sndNxt = iss + 1;
-        sndMax = SeqNum.max(sndMax, sndNxt);
+        snd.synSent();
         tcp.output(this, syn);
         armRetransmit();
     }
@@ -285,7 +237,8 @@ final class TcpConnection {
 
     private void synSentInput(TcpRepr seg) {
         boolean ack = seg.hasFlags(ACK);
-        if (ack && (SeqNum.le(seg.acknowledgmentNumber(), iss) || SeqNum.gt(seg.acknowledgmentNumber(), sndNxt))) {
+        if (ack && (SeqNum.le(seg.acknowledgmentNumber(), snd.iss())
+                || SeqNum.gt(seg.acknowledgmentNumber(), snd.nxt()))) {
             if (!seg.hasFlags(RST)) {
                 tcp.sendReset(this, seg.acknowledgmentNumber(), 0, false);
             }
@@ -300,37 +253,31 @@ final class TcpConnection {
         if (!seg.hasFlags(SYN)) {
             return;
         }
-        irs = seg.sequenceNumber();
-        rcvNxt = irs + 1;
-        rcvAdvertisedEdge = SeqNum.add(rcvNxt, synWindow); // what our SYN offered
+        rcv.open(seg.sequenceNumber());
+        rcv.synWindowTaken(); // what our SYN offered
         outOfOrder = newReassemblyQueue();
         peerOptions(seg);
         if (ack) {
-            sndUna = seg.acknowledgmentNumber();
-            setSendWindow(seg.window()); // RFC 7323 2.2: the window of a SYN-ACK is never scaled
-            sndWl1 = seg.sequenceNumber();
-            sndWl2 = seg.acknowledgmentNumber();
+            snd.acknowledge(seg.acknowledgmentNumber());
+            // RFC 7323 2.2: the window of a SYN-ACK is never scaled
+            snd.updateWindow(seg.window(), seg.sequenceNumber(), seg.acknowledgmentNumber());
             established();
             sendAck();
         } else {
             // Simultaneous open: SYN_RECEIVED, and our SYN again with an ACK.
             state = State.SYN_RECEIVED;
-            setSendWindow(seg.window());
+            snd.window(seg.window());
             sendSyn(true);
         }
     }
 
     private void established() {
         state = State.ESTABLISHED;
-        retransmitTimer.stop();
-        if (retransmissions > 0) {
-            rtt.afterHandshakeRetransmit();
-        }
-        retransmissions = 0;
+        timers.handshakeCompleted();
         cc = CongestionControls.create(congestionName(), mss, AbstractCongestionControl.initialWindow(mss));
-        scoreboard = sackOn ? new SackScoreboard(sndUna) : null;
-        highRxt = sndUna;
-        lastHeardNanos = tcp.now();
+        scoreboard = sackOn ? new SackScoreboard(snd.una()) : null;
+        highRxt = snd.una();
+        timers.idleFrom(tcp.now());
         armKeepalive();
         readiness.add(Readiness.POLLOUT);
         tcp.established(this);
@@ -342,49 +289,20 @@ final class TcpConnection {
      * MSS is the one the cookie encodes.
      */
     void acceptCookie(TcpRepr seg, int cookieMss) {
-        irs = seg.sequenceNumber() - 1;
-        rcvNxt = seg.sequenceNumber();
+        rcv.openFromCookie(seg.sequenceNumber(), Tcp.cookieWindow(options)); // what the cookie's SYN-ACK offered
         outOfOrder = newReassemblyQueue();
-        iss = seg.acknowledgmentNumber() - 1;
-        sndUna = seg.acknowledgmentNumber();
-        sndNxt = sndUna;
-        sndMax = sndUna;
-        sndScale = 0;
-        rcvScale = 0;
+        snd.openFromCookie(seg.acknowledgmentNumber());
+        snd.scale(0);
+        rcv.scale(0);
         tsOn = false;
         sackOn = false;
         mss = Math.max(64, Math.min(cookieMss, tcp.mssFor(remoteAddress)));
-        rcvAdvertisedEdge = SeqNum.add(rcvNxt, Tcp.cookieWindow(options)); // what the cookie's SYN-ACK offered
-        setSendWindow(seg.window());
-        sndWl1 = seg.sequenceNumber();
-        sndWl2 = seg.acknowledgmentNumber();
-        lastAckSent = rcvNxt;
+        snd.updateWindow(seg.window(), seg.sequenceNumber(), seg.acknowledgmentNumber());
+        rcv.ackSent();
         established();
         if (state == State.ESTABLISHED && (seg.payload().readableBytes() > 0 || seg.hasFlags(FIN))) {
             synchronizedInput(seg);
         }
-    }
-
-    /**
-     * RCV.WND: the window offered, from RCV.NXT to the furthest right edge sent. Segments are judged
-     * against it, not against the buffer space, which may have grown since without the peer knowing.
-     */
-    long rcvWnd() {
-        return Math.max(0, SeqNum.diff(rcvAdvertisedEdge, rcvNxt));
-    }
-
-    /** Whether a segment of {@code len} at {@code seq} is acceptable: RFC 9293 3.10.7.4's table, exactly. */
-    boolean acceptable(int seq, int len) {
-        long wnd = rcvWnd();
-        if (len == 0) {
-            return wnd == 0 ? seq == rcvNxt : SeqNum.le(rcvNxt, seq) && SeqNum.lt(seq, SeqNum.add(rcvNxt, wnd));
-        }
-        if (wnd == 0) {
-            return false;
-        }
-        int last = seq + len - 1;
-        return (SeqNum.le(rcvNxt, seq) && SeqNum.lt(seq, SeqNum.add(rcvNxt, wnd)))
-                || (SeqNum.le(rcvNxt, last) && SeqNum.lt(last, SeqNum.add(rcvNxt, wnd)));
     }
 
     private void synchronizedInput(TcpRepr seg) {
@@ -415,22 +333,22 @@ final class TcpConnection {
         // is stale sends its ACKs under other sequence numbers, and a receiver that drops them all
         // never learns that its own data arrived (the deadlock the soak found with that narrower rule).
         boolean zeroWindow = false;
-        if (!acceptable(seg.sequenceNumber(), len)) {
-            if (rcvWnd() == 0 && !seg.hasFlags(SYN)) {
+        if (!rcv.acceptable(seg.sequenceNumber(), len)) {
+            if (rcv.wnd() == 0 && !seg.hasFlags(SYN)) {
                 zeroWindow = true;
             } else {
                 replyToUnacceptable(seg, "out_of_window"); // RFC 9293: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
                 return;
             }
         }
-        lastHeardNanos = tcp.now();
-        keepaliveProbes = 0;
-        if (tsOn && ts != null && SeqNum.le(seg.sequenceNumber(), lastAckSent) && SeqNum.ge(ts.value(), tsRecent)) {
+        timers.heard(tcp.now());
+        if (tsOn && ts != null && SeqNum.le(seg.sequenceNumber(), rcv.lastAckSent())
+                && SeqNum.ge(ts.value(), tsRecent)) {
             tsRecent = ts.value(); // RFC 7323 4.3
             tsRecentNanos = tcp.now();
         }
         if (seg.hasFlags(RST)) {
-            if (seg.sequenceNumber() != rcvNxt) {
+            if (seg.sequenceNumber() != rcv.nxt()) {
                 tcp.count("tcp.challenge_ack");
                 replyToUnacceptable(seg, "rst_in_window"); // RFC 5961 3.2: a challenge ACK; the RST is not believed
                 return;
@@ -440,7 +358,7 @@ final class TcpConnection {
             return;
         }
         if (seg.hasFlags(SYN)) {
-            if (state == State.SYN_RECEIVED && seg.sequenceNumber() == irs) {
+            if (state == State.SYN_RECEIVED && seg.sequenceNumber() == rcv.irs()) {
                 sendSyn(true); // our SYN-ACK was lost: the peer sent its SYN again
                 return;
             }
@@ -452,20 +370,18 @@ final class TcpConnection {
             return;
         }
         if (state == State.SYN_RECEIVED) {
-            if (SeqNum.le(seg.acknowledgmentNumber(), iss) || SeqNum.gt(seg.acknowledgmentNumber(), sndNxt)) {
+            if (SeqNum.le(seg.acknowledgmentNumber(), snd.iss()) || SeqNum.gt(seg.acknowledgmentNumber(), snd.nxt())) {
                 tcp.sendReset(this, seg.acknowledgmentNumber(), 0, false);
                 return;
             }
-            sndUna = iss + 1; // the ACK of our SYN: its sequence number is not data
-            setSendWindow((long) seg.window() << sndScale);
-            sndWl1 = seg.sequenceNumber();
-            sndWl2 = seg.acknowledgmentNumber();
+            snd.acknowledge(snd.iss() + 1); // the ACK of our SYN: its sequence number is not data
+            snd.updateWindow((long) seg.window() << snd.scale(), seg.sequenceNumber(), seg.acknowledgmentNumber());
             established();
         }
         if (!ackInput(seg) || state == State.CLOSED) {
             return;
         }
-        boolean bareFinAtRcvNxt = seg.hasFlags(FIN) && payload == 0 && seg.sequenceNumber() == rcvNxt;
+        boolean bareFinAtRcvNxt = seg.hasFlags(FIN) && payload == 0 && seg.sequenceNumber() == rcv.nxt();
         if (zeroWindow && payload > 0) {
             drop("zero_window"); // the ACK was taken above; the text waits for the window to open
             sendAck();
@@ -478,7 +394,7 @@ final class TcpConnection {
         // window too, as Linux does: it needs no buffer space, and refusing it would only hold the
         // close back until the sender's retransmission timer, backed off, fires again.
         if (seg.hasFlags(FIN) && !finReceived && (!zeroWindow || bareFinAtRcvNxt)
-                && SeqNum.add(seg.sequenceNumber(), payload) == rcvNxt) {
+                && SeqNum.add(seg.sequenceNumber(), payload) == rcv.nxt()) {
             finInput();
         }
         trySend();
@@ -524,21 +440,21 @@ final class TcpConnection {
      */
     private boolean ackInput(TcpRepr seg) {
         int ack = seg.acknowledgmentNumber();
-        if (SeqNum.gt(ack, sndMax)) {
+        if (snd.acksUnsent(ack)) {
             replyToUnacceptable(seg, "ack_unsent");
             return false;
         }
-        if (SeqNum.lt(ack, SeqNum.add(sndUna, (int) -Math.min(maxSndWnd, Integer.MAX_VALUE)))) {
+        if (snd.ackTooOld(ack)) {
             replyToUnacceptable(seg, "ack_too_old");
             return false;
         }
-        long window = (long) seg.window() << sndScale;
-        persistProbes = 0; // the peer is there: it answered
-        boolean old = SeqNum.lt(ack, sndUna);
-        boolean advanced = SeqNum.gt(ack, sndUna);
+        long window = (long) seg.window() << snd.scale();
+        timers.peerAnswered();
+        boolean old = SeqNum.lt(ack, snd.una());
+        boolean advanced = SeqNum.gt(ack, snd.una());
         if (advanced) {
-            int acked = SeqNum.diff(ack, sndUna);
-            boolean finAcked = finSent && SeqNum.ge(ack, finSeq + 1);
+            int acked = SeqNum.diff(ack, snd.una());
+            boolean finAcked = snd.finAcked(ack);
             long dataAcked = acked - (finAcked ? 1 : 0);
             dropAcked(dataAcked);
             TcpRepr.Timestamps ts = seg.timestamps();
@@ -546,34 +462,30 @@ final class TcpConnection {
                 // RFC 7323 4.1: a sample from TSecr, valid even for retransmitted data (no Karn needed).
                 long ms = SeqNum.diff(tsNow(), ts.echoReply());
                 if (ms >= 0 && ms < 1L << 30) {
-                    rtt.onSample(Math.max(1, ms) * 1_000_000L, false);
-                    if (retransmittedSinceAck) {
+                    timers.rtt().onSample(Math.max(1, ms) * 1_000_000L, false);
+                    if (timers.retransmittedSinceAck()) {
                         tcp.count("tcp.rtt.timestamp_sample_after_retransmission");
                     }
                 }
-                rttSampling = false;
-            } else if (rttSampling && SeqNum.ge(ack, rttSampleSeq)) {
-                rtt.onSample(tcp.now() - rttSampleSeqNanos, false);
-                rttSampling = false;
+                timers.stopTiming();
+            } else if (timers.timedSegmentAcked(ack)) {
+                timers.sampleTimedSegment(tcp.now());
             }
-            retransmittedSinceAck = false;
-            sndUna = ack;
-            if (SeqNum.lt(sndNxt, sndUna)) {
-                sndNxt = sndUna;
-            }
+            timers.acked();
+            snd.acknowledge(ack);
             if (scoreboard != null) {
                 scoreboard.advance(ack);
                 onSackBlocks(seg);
             }
-            retransmissions = 0;
+            timers.progress();
             boolean partial = cc != null && dataAcked > 0
-                    && cc.onAck(ack, dataAcked, rtt.srttNanos(), tcp.now(), inFlight());
+                    && cc.onAck(ack, dataAcked, timers.rtt().srttNanos(), tcp.now(), inFlight());
             expandSendBuffer();
             if (partial) {
                 retransmitNextHole(); // RFC 6582 / 6675: the next hole, not only the first segment
             }
-            if (sndUna == sndMax) {
-                retransmitTimer.stop();
+            if (snd.allAcknowledged()) {
+                timers.stopRetransmit();
             } else {
                 armRetransmit();
             }
@@ -581,14 +493,14 @@ final class TcpConnection {
                 finAcked();
             }
             readiness.add(sendSpace() > 0 ? Readiness.POLLOUT : 0);
-        } else if (ack == sndUna && seg.payload().readableBytes() == 0 && !seg.hasFlags(FIN) && window == sndWnd
-                && sndUna != sndMax && cc != null) {
+        } else if (ack == snd.una() && seg.payload().readableBytes() == 0 && !seg.hasFlags(FIN) && window == snd.wnd()
+                && !snd.allAcknowledged() && cc != null) {
             tcp.count("tcp.in.dup_ack");
             onSackBlocks(seg);
             boolean wasInRecovery = cc.inRecovery();
-            if (cc.onDupAck(ack, sndMax, inFlight(), tcp.now())) {
+            if (cc.onDupAck(ack, snd.max(), inFlight(), tcp.now())) {
                 tcp.count("tcp.fast_retransmit");
-                highRxt = sndUna;
+                highRxt = snd.una();
                 retransmitNextHole();
             } else if (wasInRecovery && scoreboard != null) {
                 retransmitNextHole(); // RFC 6675-lite: one more hole for each ACK during recovery
@@ -601,11 +513,8 @@ final class TcpConnection {
         // tcp_may_update_window does: the usable window is SND.UNA + SND.WND - SND.NXT, so a window
         // left stale while SND.UNA advances moves the right edge past what the peer offered — and
         // a peer that went back after a timeout sends current ACKs under older sequence numbers.
-        if (!old && (advanced || SeqNum.lt(sndWl1, seg.sequenceNumber())
-                || sndWl1 == seg.sequenceNumber() && SeqNum.le(sndWl2, ack))) {
-            setSendWindow(window);
-            sndWl1 = seg.sequenceNumber();
-            sndWl2 = ack;
+        if (!old && (advanced || snd.newerWindow(seg.sequenceNumber(), ack))) {
+            snd.updateWindow(window, seg.sequenceNumber(), ack);
         }
         return true;
     }
@@ -614,7 +523,7 @@ final class TcpConnection {
         if (scoreboard == null || seg.sackBlocks().isEmpty()) {
             return;
         }
-        scoreboard.onSack(seg.sackBlocks(), sndMax);
+        scoreboard.onSack(seg.sackBlocks(), snd.max());
     }
 
     private void finAcked() {
@@ -644,15 +553,15 @@ final class TcpConnection {
         }
         int seq = seg.sequenceNumber();
         // Keep only what fits the window we offered: up to rcv.nxt + rcv.wnd.
-        long windowEnd = rcvWnd() - SeqNum.diff(seq, rcvNxt);
+        long windowEnd = rcv.wnd() - SeqNum.diff(seq, rcv.nxt());
         int keep = (int) Math.max(0, Math.min(len, windowEnd));
         byte[] data = new byte[keep];
         p.getBytes(p.readerIndex(), data);
-        boolean inOrder = SeqNum.le(seq, rcvNxt);
+        boolean inOrder = SeqNum.le(seq, rcv.nxt());
         byte[] ready = outOfOrder.offer(seq, data);
         if (ready.length > 0) {
             deliver(ready);
-            rcvNxt = outOfOrder.rcvNxt();
+            rcv.advanceTo(outOfOrder.rcvNxt());
         }
         if (!inOrder || !outOfOrder.isEmpty()) {
             tcp.count("tcp.in.out_of_order");
@@ -661,8 +570,8 @@ final class TcpConnection {
             // A segment of more than one MSS (the sender's TSO, taken whole) counts as the
             // several it stands for, and is ACKed at once, as Linux's receiver does.
             sendAck();
-        } else if (!delayedAckTimer.isPending()) {
-            delayedAckTimer.schedule(DELAYED_ACK_NANOS, this::sendAck);
+        } else {
+            timers.delayAck(this::sendAck);
         }
     }
 
@@ -693,7 +602,7 @@ final class TcpConnection {
 
     private void finInput() {
         finReceived = true;
-        rcvNxt = rcvNxt + 1;
+        rcv.finTaken();
         sendAck();
         readiness.add(Readiness.POLLIN); // readable: recv returns 0 at the end
         switch (state) {
@@ -706,8 +615,8 @@ final class TcpConnection {
 
     private void timeWait() {
         state = State.TIME_WAIT;
-        retransmitTimer.stop();
-        timeWaitTimer.schedule(TIME_WAIT_NANOS, this::closed);
+        timers.stopRetransmit();
+        timers.armTimeWait(this::closed);
     }
 
     // ---- the application's side ----------------------------------------------------------------
@@ -796,9 +705,9 @@ final class TcpConnection {
         if (state != State.ESTABLISHED && state != State.FIN_WAIT_1 && state != State.FIN_WAIT_2) {
             return false; // nothing more will arrive once the peer has sent its FIN
         }
-        long offered = Math.max(0, SeqNum.diff(rcvAdvertisedEdge, rcvNxt));
-        long now = (long) advertisedWindow() << rcvScale;
-        long useful = Math.min(mss, Math.max(1, receiveBufferLimit / 2));
+        long offered = rcv.wnd();
+        long now = (long) advertisedWindow() << rcv.scale();
+        long useful = usefulWindowGrowth();
         return 2 * offered <= receiveBufferLimit && now >= 2 * offered && now - offered >= useful;
     }
 
@@ -809,6 +718,7 @@ final class TcpConnection {
      * and without an RTT estimate (no timestamps and nothing sent yet).
      */
     private void autotune(int n) {
+        RttEstimator rtt = timers.rtt();
         long rttNanos = receiverRttNanos > 0 ? receiverRttNanos : rtt.hasSample() ? rtt.srttNanos() : 0;
         if (rttNanos <= 0) {
             return;
@@ -854,18 +764,18 @@ final class TcpConnection {
      */
     java.util.concurrent.CompletableFuture<Void> lingerUntilSent(long nanos) {
         if (state == State.CLOSED || state == State.FIN_WAIT_2 || state == State.TIME_WAIT
-                || finSent && SeqNum.gt(sndUna, finSeq)) {
+                || snd.finSent() && SeqNum.gt(snd.una(), snd.finSeq())) {
             return java.util.concurrent.CompletableFuture.completedFuture(null);
         }
         if (lingering == null) {
             lingering = new java.util.concurrent.CompletableFuture<>();
-            lingerTimer.schedule(nanos, this::endLinger);
+            timers.armLinger(nanos, this::endLinger);
         }
         return lingering;
     }
 
     private void endLinger() {
-        lingerTimer.stop();
+        timers.stopLinger();
         if (lingering != null) {
             java.util.concurrent.CompletableFuture<Void> f = lingering;
             lingering = null;
@@ -885,7 +795,7 @@ final class TcpConnection {
 
     private void armOrphanTimeout() {
         if (orphaned && state == State.FIN_WAIT_2) {
-            timeWaitTimer.schedule(FIN_WAIT_2_ORPHAN_NANOS, () -> {
+            timers.armFinWait2(() -> {
                 tcp.count("tcp.fin_wait_2.timeout");
                 closed();
             });
@@ -903,7 +813,7 @@ final class TcpConnection {
     // ---- output ---------------------------------------------------------------------------------
 
     long inFlight() {
-        return Math.max(0, SeqNum.diff(sndNxt, sndUna));
+        return snd.inFlight();
     }
 
     /**
@@ -919,13 +829,14 @@ final class TcpConnection {
         }
         int limit = tcp.segmentLimit(remoteAddress, mss);
         while (true) {
-            if (scoreboard != null && SeqNum.lt(sndNxt, sndMax) && scoreboard.isSacked(sndNxt)) {
-                SackBlock hole = scoreboard.nextHole(sndNxt);
-                sndNxt = hole != null ? hole.left() : scoreboard.highSacked();
+            if (scoreboard != null && SeqNum.lt(snd.nxt(), snd.max()) && scoreboard.isSacked(snd.nxt())) {
+                SackBlock hole = scoreboard.nextHole(snd.nxt());
+                snd.skipTo(hole != null ? hole.left() : scoreboard.highSacked());
                 continue;
             }
-            long unsent = sendQueued - SeqNum.diff(sndNxt, sndUna) + (finSent && SeqNum.gt(sndNxt, finSeq) ? 1 : 0);
-            long window = Math.min(sndWnd, cc.cwnd());
+            long unsent = sendQueued - SeqNum.diff(snd.nxt(), snd.una())
+                    + (snd.finSent() && SeqNum.gt(snd.nxt(), snd.finSeq()) ? 1 : 0);
+            long window = Math.min(snd.wnd(), cc.cwnd());
             long room = window - inFlight();
             if (unsent <= 0) {
                 break;
@@ -940,7 +851,7 @@ final class TcpConnection {
                 // the window) holds it back, as the MSS-at-a-time loop would.
                 n -= n % mss;
             }
-            if (n < mss && n < unsent && n < maxSndWnd / 2) {
+            if (n < mss && n < unsent && n < snd.maxWnd() / 2) {
                 // RFC 1122 4.2.3.4: wait for a fuller window (silly window syndrome), with the persist
                 // timer as the override should no ACK come to open it.
                 armPersistIfIdle();
@@ -949,28 +860,26 @@ final class TcpConnection {
             if (n < mss && !options.noDelay && inFlight() > 0) {
                 break; // Nagle: a small segment only when nothing is in flight
             }
-            sendData(sndNxt, n, false);
-            sndNxt = SeqNum.add(sndNxt, n);
-            sndMax = SeqNum.max(sndMax, sndNxt);
+            sendData(snd.nxt(), n, false);
+            snd.sent(n);
         }
-        if (finQueued && (!finSent || sndNxt == finSeq) && sendQueued == SeqNum.diff(sndNxt, sndUna)) {
-            finSeq = sndNxt;
-            finSent = true;
+        if (finQueued && (!snd.finSent() || snd.nxt() == snd.finSeq())
+                && sendQueued == SeqNum.diff(snd.nxt(), snd.una())) {
+            snd.finAt();
             sendFin();
-            sndNxt = SeqNum.add(sndNxt, 1);
-            sndMax = SeqNum.max(sndMax, sndNxt);
+            snd.sent(1);
         }
     }
 
     private void sendFin() {
-        tcp.output(this, segment(finSeq, FIN | ACK, Unpooled.EMPTY_BUFFER));
+        tcp.output(this, segment(snd.finSeq(), FIN | ACK, Unpooled.EMPTY_BUFFER));
         armRetransmit();
     }
 
     /** Sends {@code len} bytes from sequence {@code seq} (which must be in the send queue). */
     private void sendData(int seq, int len, boolean retransmission) { // len > mss: a TSO segment
-        retransmission |= SeqNum.lt(seq, sndMax); // go-back after a timeout resends through trySend
-        int offset = SeqNum.diff(seq, sndUna);
+        retransmission |= SeqNum.lt(seq, snd.max()); // go-back after a timeout resends through trySend
+        int offset = SeqNum.diff(seq, snd.una());
         // The payload is a view of the queued chunks, copied once, when the segment is emitted.
         List<ByteBuf> parts = new ArrayList<>(4);
         int copied = 0;
@@ -989,24 +898,21 @@ final class TcpConnection {
             skip = 0;
         }
         ByteBuf payload = parts.size() == 1 ? parts.get(0) : Unpooled.wrappedBuffer(parts.size(), parts.toArray(new ByteBuf[0]));
-        int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(sndUna, (int) sendQueued) ? PSH : 0);
+        int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(snd.una(), (int) sendQueued) ? PSH : 0);
         TcpRepr seg = segment(seq, flags, payload);
-        if (!retransmission && !rttSampling) {
-            rttSampling = true;
-            rttSampleSeq = SeqNum.add(seq, len);
-            rttSampleSeqNanos = tcp.now();
+        if (!retransmission && !timers.timing()) {
+            timers.startTiming(SeqNum.add(seq, len), tcp.now());
         }
         tcp.count(retransmission ? "tcp.out.retransmitted" : "tcp.out.data");
         if (retransmission) {
             tcp.add("tcp.out.retransmitted_bytes", copied);
-            retransmittedSinceAck = true;
+            timers.retransmitted();
         }
         unackedSegments = 0;
-        delayedAckTimer.stop();
-        persistTimer.stop();
-        persistBackoff = 0;
+        timers.stopDelayedAck();
+        timers.windowLetDataOut();
         tcp.output(this, seg, mss);
-        if (!retransmitTimer.isPending()) {
+        if (!timers.retransmitPending()) {
             armRetransmit();
         }
     }
@@ -1033,21 +939,23 @@ final class TcpConnection {
      * <p>With window scaling the field counts units of 2^shift bytes, so an edge that is not on a
      * unit from RCV.NXT can only be shown rounded: rounded down, the field retracts it by less than
      * a unit, and the receiver still takes data up to the edge it offered before — RFC 7323
-     * appendix F, and what {@link #rcvWnd()} judges by. (Rounding up instead keeps the field from
-     * ever retracting, but each segment then pushes the edge up to a unit past the buffer: a peer
-     * sending tiny segments could open the window without bound. Before, the rounded-down field
-     * was also taken as the new edge, so up to 127 bytes already sent into the old one were cut
-     * off and had to be retransmitted.)
+     * appendix F, and what {@link ReceiveSequence#wnd()} judges by. (Rounding up instead keeps the
+     * field from ever retracting, but each segment then pushes the edge up to a unit past the buffer:
+     * a peer sending tiny segments could open the window without bound. Before, the rounded-down
+     * field was also taken as the new edge, so up to 127 bytes already sent into the old one were
+     * cut off and had to be retransmitted.)
      */
     int advertisedWindow() {
-        long offered = rcvWnd();
-        long free = receiveWindow();
-        long window = free - offered >= Math.min(mss, Math.max(1, receiveBufferLimit / 2)) ? free : offered;
-        return (int) Math.min(65535, window >> rcvScale);
+        return rcv.windowField(receiveWindow(), usefulWindowGrowth());
+    }
+
+    /** How much more window is worth offering: one MSS, or half a buffer smaller than two. */
+    private long usefulWindowGrowth() {
+        return Math.min(mss, Math.max(1, receiveBufferLimit / 2));
     }
 
     void sendAck() {
-        delayedAckTimer.stop();
+        timers.stopDelayedAck();
         unackedSegments = 0;
         if (state == State.CLOSED || state == State.SYN_SENT) {
             return;
@@ -1058,7 +966,7 @@ final class TcpConnection {
     /**
      * The sequence number of a segment without data: RFC 9293's SND.NXT, which its model never
      * winds back — the highest sequence number sent (FreeBSD's snd_max for a pure ACK). Going back
-     * after a timeout rewinds sndNxt, and an ACK under that older number lies below the peer's
+     * after a timeout rewinds SND.NXT, and an ACK under that older number lies below the peer's
      * window, so the peer would drop it unread. Never anything lower either (an earlier version
      * sent SND.UNA while the peer's window was zero): a peer takes a window update only from a
      * segment whose sequence number is not below the last one it took a window from (SND.WL1), so
@@ -1067,7 +975,7 @@ final class TcpConnection {
      * number (RFC 9293's allowance for valid ACKs; {@link #synchronizedInput}).
      */
     int ackSeq() {
-        return sndMax;
+        return snd.max();
     }
 
     /** The 1 ms timestamp clock (RFC 7323 5.4), offset at random per connection. */
@@ -1087,14 +995,11 @@ final class TcpConnection {
             sack = outOfOrder.sackBlocks(tsOn ? 3 : 4);
         }
         if ((flags & ACK) != 0) {
-            lastAckSent = rcvNxt;
+            rcv.ackSent();
         }
         int window = advertisedWindow();
-        int edge = SeqNum.add(rcvNxt, window << rcvScale);
-        if (SeqNum.gt(edge, rcvAdvertisedEdge)) {
-            rcvAdvertisedEdge = edge; // never back: see advertisedWindow
-        }
-        return new TcpRepr(localPort, remotePort, seq, rcvNxt, flags, window, 0, -1, -1, false, ts, sack, payload);
+        rcv.advertised(window);
+        return new TcpRepr(localPort, remotePort, seq, rcv.nxt(), flags, window, 0, -1, -1, false, ts, sack, payload);
     }
 
     /**
@@ -1106,21 +1011,21 @@ final class TcpConnection {
             retransmitFirst();
             return;
         }
-        int from = SeqNum.max(highRxt, sndUna);
+        int from = SeqNum.max(highRxt, snd.una());
         SackBlock hole = scoreboard.nextHole(from);
         if (hole == null) {
-            if (SeqNum.le(highRxt, sndUna)) {
+            if (SeqNum.le(highRxt, snd.una())) {
                 retransmitFirst();
             }
             return;
         }
-        if (finSent && hole.left() == finSeq) {
+        if (snd.finSent() && hole.left() == snd.finSeq()) {
             sendFin();
-            highRxt = finSeq + 1;
+            highRxt = snd.finSeq() + 1;
             return;
         }
-        long queuedAfter = sendQueued - SeqNum.diff(hole.left(), sndUna);
-        int n = withinWindow(hole.left(), (int) Math.min(Math.min(mss, hole.length()), queuedAfter));
+        long queuedAfter = sendQueued - SeqNum.diff(hole.left(), snd.una());
+        int n = snd.withinWindow(hole.left(), (int) Math.min(Math.min(mss, hole.length()), queuedAfter));
         if (n <= 0) {
             return;
         }
@@ -1130,41 +1035,26 @@ final class TcpConnection {
     }
 
     private void retransmitFirst() {
-        if (sndUna == sndMax) {
+        if (snd.allAcknowledged()) {
             return;
         }
-        if (finSent && sndUna == finSeq) {
+        if (snd.finSent() && snd.una() == snd.finSeq()) {
             sendFin();
-            sndNxt = SeqNum.max(sndNxt, finSeq + 1);
+            snd.retransmittedTo(snd.finSeq() + 1);
             return;
         }
-        long unacked = Math.min(sendQueued, SeqNum.diff(sndMax, sndUna));
-        int n = withinWindow(sndUna, (int) Math.min(mss, unacked));
+        long unacked = Math.min(sendQueued, SeqNum.diff(snd.max(), snd.una()));
+        int n = snd.withinWindow(snd.una(), (int) Math.min(mss, unacked));
         if (n > 0) {
-            sendData(sndUna, n, true);
-            int end = SeqNum.add(sndUna, n);
+            sendData(snd.una(), n, true);
+            int end = SeqNum.add(snd.una(), n);
             highRxt = SeqNum.max(highRxt, end);
-            sndNxt = SeqNum.max(sndNxt, end);
+            snd.retransmittedTo(end);
         }
-    }
-
-    /**
-     * How much of {@code n} bytes from {@code seq} lies inside the peer's window. RFC 9293 3.8.6.2.2:
-     * when the peer shrank its window, retransmit the old data between SND.UNA and SND.UNA+SND.WND;
-     * a zero window is probed, never sent into.
-     */
-    private int withinWindow(int seq, int n) {
-        long room = Math.min(sndWnd, Integer.MAX_VALUE) - SeqNum.diff(seq, sndUna);
-        return (int) Math.max(0, Math.min(n, room));
-    }
-
-    private void setSendWindow(long window) {
-        sndWnd = window;
-        maxSndWnd = Math.max(maxSndWnd, window);
     }
 
     private void armRetransmit() {
-        retransmitTimer.schedule(rtt.rtoNanos(), this::retransmitTimeout);
+        timers.armRetransmit(this::retransmitTimeout);
     }
 
     // ---- the persist timer ----------------------------------------------------------------------
@@ -1174,9 +1064,8 @@ final class TcpConnection {
      * coming that could open the window, and a lost window update would stall the connection.
      */
     private void armPersistIfIdle() {
-        if (inFlight() == 0 && !persistTimer.isPending()) {
-            long backedOff = rtt.rtoNanos() << Math.min(persistBackoff, 20);
-            persistTimer.schedule(Math.min(RttEstimator.DEFAULT_MAX_RTO_NANOS, backedOff), this::persistTimeout);
+        if (inFlight() == 0) {
+            timers.armPersist(this::persistTimeout);
         }
     }
 
@@ -1192,20 +1081,19 @@ final class TcpConnection {
         if (state == State.CLOSED || state == State.TIME_WAIT || inFlight() > 0) {
             return; // data in flight: the retransmission timer watches the peer
         }
-        if (++persistProbes > MAX_RETRANSMISSIONS) {
+        if (timers.persistProbeUnanswered() > MAX_RETRANSMISSIONS) {
             tcp.count("tcp.timeout");
             fail(Errno.ETIMEDOUT);
-            tcp.sendReset(this, sndNxt, 0, false);
+            tcp.sendReset(this, snd.nxt(), 0, false);
             return;
         }
-        long unsent = sendQueued - SeqNum.diff(sndNxt, sndUna);
-        long room = Math.min(sndWnd, unsent);
+        long unsent = sendQueued - SeqNum.diff(snd.nxt(), snd.una());
+        long room = Math.min(snd.wnd(), unsent);
         if (room > 0) {
             tcp.count("tcp.persist.sws_override");
             int n = (int) Math.min(room, mss);
-            sendData(sndNxt, n, false);
-            sndNxt = SeqNum.add(sndNxt, n);
-            sndMax = SeqNum.max(sndMax, sndNxt);
+            sendData(snd.nxt(), n, false);
+            snd.sent(n);
             return;
         }
         sendProbe();
@@ -1220,8 +1108,8 @@ final class TcpConnection {
     private void sendProbe() {
         tcp.count("tcp.persist.probe");
         probesSent++;
-        persistBackoff++;
-        tcp.output(this, segment(SeqNum.add(sndUna, -1), ACK, Unpooled.EMPTY_BUFFER));
+        timers.probeSent();
+        tcp.output(this, segment(SeqNum.add(snd.una(), -1), ACK, Unpooled.EMPTY_BUFFER));
     }
 
     /** The retransmission timer fired. */
@@ -1230,37 +1118,36 @@ final class TcpConnection {
             return;
         }
         int limit = state == State.SYN_SENT || state == State.SYN_RECEIVED ? MAX_SYN_RETRANSMISSIONS : MAX_RETRANSMISSIONS;
-        if (sndWnd == 0 && sendQueued > 0 && cc != null) {
+        if (snd.wnd() == 0 && sendQueued > 0 && cc != null) {
             zeroWindowUnderData();
             return;
         }
-        if (++retransmissions > limit) {
+        if (timers.retransmissionTimedOut() > limit) {
             tcp.count("tcp.timeout");
             fail(Errno.ETIMEDOUT);
-            tcp.sendReset(this, sndNxt, 0, false);
+            tcp.sendReset(this, snd.nxt(), 0, false);
             return;
         }
-        rtt.backoff();
-        rttSampling = false; // Karn: nothing sent before now times a round trip
+        timers.backOff();
         tcp.count("tcp.rto");
         switch (state) {
             case SYN_SENT -> sendSyn(false);
             case SYN_RECEIVED -> sendSyn(true);
             default -> {
                 if (cc != null) {
-                    cc.onRetransmitTimeout(sndMax, inFlight(), tcp.now());
+                    cc.onRetransmitTimeout(snd.max(), inFlight(), tcp.now());
                 }
-                if (scoreboard != null && retransmissions > 1) {
+                if (scoreboard != null && timers.retransmissions() > 1) {
                     // RFC 2018 8 / RFC 6675 5.1 say to forget the SACKs after a timeout, in case the receiver
                     // reneged. Like Linux, keep them after the first one (the go-back then skips SACKed data)
                     // and forget them only when a second timeout follows without progress.
-                    scoreboard = new SackScoreboard(sndUna);
+                    scoreboard = new SackScoreboard(snd.una());
                 }
-                // Go back: resend the first unacknowledged segment now (sndNxt just past it), the rest
-                // through trySend as ACKs open the window. (Before, sndNxt stayed at sndUna after this
+                // Go back: resend the first unacknowledged segment now (SND.NXT just past it), the rest
+                // through trySend as ACKs open the window. (Before, SND.NXT stayed at SND.UNA after this
                 // retransmission, so trySend sent the same segment again as new data, RTT-timed.)
-                sndNxt = sndUna;
-                highRxt = sndUna;
+                snd.goBack();
+                highRxt = snd.una();
                 retransmitFirst();
                 armRetransmit();
             }
@@ -1276,10 +1163,10 @@ final class TcpConnection {
      */
     private void zeroWindowUnderData() {
         tcp.count("tcp.rto.zero_window");
-        rttSampling = false;
-        sndNxt = sndUna;
-        highRxt = sndUna;
-        retransmitTimer.stop();
+        timers.stopTiming();
+        snd.goBack();
+        highRxt = snd.una();
+        timers.stopRetransmit();
         persistTimeout();
     }
 
@@ -1288,9 +1175,9 @@ final class TcpConnection {
     /** Starts (or stops) the keepalive timer after SO_KEEPALIVE or its knobs changed. */
     void armKeepalive() {
         if (options.keepAlive && state != State.CLOSED && state != State.SYN_SENT && state != State.TIME_WAIT) {
-            keepaliveTimer.schedule(options.keepIdleSeconds * 1_000_000_000L, this::keepaliveTimeout);
+            timers.armKeepalive(options.keepIdleSeconds * 1_000_000_000L, this::keepaliveTimeout);
         } else {
-            keepaliveTimer.stop();
+            timers.stopKeepalive();
         }
     }
 
@@ -1305,25 +1192,25 @@ final class TcpConnection {
             return;
         }
         long idleNanos = options.keepIdleSeconds * 1_000_000_000L;
-        long idle = tcp.now() - lastHeardNanos;
-        if (keepaliveProbes == 0 && idle < idleNanos) {
-            keepaliveTimer.schedule(idleNanos - idle, this::keepaliveTimeout);
+        long idle = tcp.now() - timers.lastHeardNanos();
+        if (timers.keepaliveProbes() == 0 && idle < idleNanos) {
+            timers.armKeepalive(idleNanos - idle, this::keepaliveTimeout);
             return;
         }
-        if (sndUna != sndMax || state == State.SYN_RECEIVED) {
-            keepaliveTimer.schedule(idleNanos, this::keepaliveTimeout);
+        if (!snd.allAcknowledged() || state == State.SYN_RECEIVED) {
+            timers.armKeepalive(idleNanos, this::keepaliveTimeout);
             return;
         }
-        if (keepaliveProbes >= options.keepCount) {
+        if (timers.keepaliveProbes() >= options.keepCount) {
             tcp.count("tcp.keepalive.timeout");
-            tcp.sendReset(this, sndNxt, 0, false);
+            tcp.sendReset(this, snd.nxt(), 0, false);
             fail(Errno.ETIMEDOUT);
             return;
         }
-        keepaliveProbes++;
+        timers.keepaliveProbeSent();
         tcp.count("tcp.keepalive.probe");
         tcp.output(this, segment(ackSeq() - 1, ACK, Unpooled.EMPTY_BUFFER));
-        keepaliveTimer.schedule(options.keepIntervalSeconds * 1_000_000_000L, this::keepaliveTimeout);
+        timers.armKeepalive(options.keepIntervalSeconds * 1_000_000_000L, this::keepaliveTimeout);
     }
 
     // ---- ending ---------------------------------------------------------------------------------
@@ -1338,11 +1225,7 @@ final class TcpConnection {
 
     void closed() {
         state = State.CLOSED;
-        retransmitTimer.stop();
-        persistTimer.stop();
-        delayedAckTimer.stop();
-        timeWaitTimer.stop();
-        keepaliveTimer.stop();
+        timers.stopAll();
         endLinger();
         readiness.add(Readiness.POLLHUP | Readiness.POLLIN);
         tcp.forget(this);

@@ -1,6 +1,5 @@
 package io.jrump.net.stack;
 
-import io.jrump.kernel.Callout;
 import io.jrump.net.Ipv4Address;
 import java.util.Map;
 import java.util.TreeMap;
@@ -29,27 +28,13 @@ public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remot
 
     static TcpInfo of(TcpConnection c) {
         long now = c.tcp.now();
-        StringBuilder timers = new StringBuilder();
-        timer(timers, "rto", c.retransmitTimer, now, "x" + c.retransmissions);
-        timer(timers, "persist", c.persistTimer, now, "x" + c.persistBackoff);
-        timer(timers, "delack", c.delayedAckTimer, now, null);
-        timer(timers, "keepalive", c.keepaliveTimer, now, null);
-        timer(timers, "timewait", c.timeWaitTimer, now, null);
         return new TcpInfo(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, c.state.name(),
-                Integer.toUnsignedLong(c.sndUna), Integer.toUnsignedLong(c.sndNxt), Integer.toUnsignedLong(c.sndMax), c.sndWnd,
-                c.cc != null ? c.cc.cwnd() : 0, c.sendQueued, c.mss, Integer.toUnsignedLong(c.rcvNxt),
-                c.rcvWnd(), c.received, c.congestionName(), c.rtt.srttNanos() / 1000, c.rtt.rtoNanos() / 1000, c.retransmissions,
-                timers.isEmpty() ? "-" : timers.toString(), c.persistBackoff, c.probesSent, c.unacceptableAcks,
+                Integer.toUnsignedLong(c.snd.una()), Integer.toUnsignedLong(c.snd.nxt()),
+                Integer.toUnsignedLong(c.snd.max()), c.snd.wnd(), c.cc != null ? c.cc.cwnd() : 0, c.sendQueued, c.mss,
+                Integer.toUnsignedLong(c.rcv.nxt()), c.rcv.wnd(), c.received, c.congestionName(),
+                c.timers.rtt().srttNanos() / 1000, c.timers.rtt().rtoNanos() / 1000, c.timers.retransmissions(),
+                c.timers.describe(now), c.timers.persistBackoff(), c.probesSent, c.unacceptableAcks,
                 c.unacceptableAcksLimited, new TreeMap<>(c.drops));
-    }
-
-    /** A timer as {@code name(left ms[,backoff])}, if armed. */
-    private static void timer(StringBuilder out, String name, Callout timer, long now, String backoff) {
-        if (timer.isPending()) {
-            out.append(out.isEmpty() ? "" : ",").append(name).append('(')
-                    .append(Math.max(0, timer.deadlineNanos() - now) / 1_000_000).append("ms")
-                    .append(backoff != null ? "," + backoff : "").append(')');
-        }
     }
 
     /** One line, in the manner of {@code ss -tin}. */

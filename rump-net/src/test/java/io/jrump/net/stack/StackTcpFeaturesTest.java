@@ -53,7 +53,7 @@ class StackTcpFeaturesTest {
         p.world.link("lan").setLoss(0.02);
         byte[] data = random(1 << 20, 31);
         assertArrayEquals(data, transfer(p.a.sockets(), fds[0], p.b.sockets(), fds[1], data));
-        long srtt = p.a.sockets().onLoop(c.rtt::srttNanos);
+        long srtt = p.a.sockets().onLoop(c.timers.rtt()::srttNanos);
         assertTrue(srtt >= 39 * MS && srtt <= 60 * MS, "SRTT " + srtt + " ns for a 40 ms round trip");
         assertTrue(p.a.stats().get("tcp.out.retransmitted") > 0);
         assertTrue(p.a.stats().get("tcp.rtt.timestamp_sample_after_retransmission") > 0,
@@ -77,7 +77,7 @@ class StackTcpFeaturesTest {
         Sockets sb = p.b.sockets();
         // An old duplicate: in the window, but its TSval is older than TS.Recent.
         long before = sb.onLoop(() -> {
-            TcpRepr old = new TcpRepr(s.remotePort, s.localPort, s.rcvNxt, s.sndNxt, TcpSegment.ACK, 1000, 0, -1, -1,
+            TcpRepr old = new TcpRepr(s.remotePort, s.localPort, s.rcv.nxt(), s.snd.nxt(), TcpSegment.ACK, 1000, 0, -1, -1,
                     false, new TcpRepr.Timestamps(s.tsRecent - 5000, 0), List.of(),
                     Unpooled.wrappedBuffer("stale".getBytes()));
             long r = s.received;
@@ -89,7 +89,7 @@ class StackTcpFeaturesTest {
         // 24 days on, TS.Recent is no longer valid: the same kind of segment is taken (RFC 7323 5.5).
         long after = sb.onLoop(() -> {
             s.tsRecentNanos -= TcpConnection.PAWS_IDLE_NANOS + 1;
-            TcpRepr old = new TcpRepr(s.remotePort, s.localPort, s.rcvNxt, s.sndNxt, TcpSegment.ACK, 1000, 0, -1, -1,
+            TcpRepr old = new TcpRepr(s.remotePort, s.localPort, s.rcv.nxt(), s.snd.nxt(), TcpSegment.ACK, 1000, 0, -1, -1,
                     false, new TcpRepr.Timestamps(s.tsRecent - 5000, 0), List.of(),
                     Unpooled.wrappedBuffer("fresh".getBytes()));
             long r = s.received;
@@ -233,7 +233,7 @@ class StackTcpFeaturesTest {
         // A connection made from a cookie carries bulk data both ways (MSS from the cookie, no window scaling).
         int k = n - 1;
         TcpConnection c = sb.connectionOf(servers[k]);
-        assertEquals(0, (int) sb.onLoop(() -> c.rcvScale), "made from a cookie");
+        assertEquals(0, (int) sb.onLoop(() -> c.rcv.scale()), "made from a cookie");
         byte[] data = random(300_000, 37);
         assertArrayEquals(data, transfer(sa, clientOf[k], sb, servers[k], data));
         assertArrayEquals(data, transfer(sb, servers[k], sa, clientOf[k], data));

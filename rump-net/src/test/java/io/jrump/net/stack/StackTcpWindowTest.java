@@ -75,9 +75,9 @@ class StackTcpWindowTest {
         p.world.runFor(Duration.ofMillis(100));
         TcpConnection c = p.a.sockets().connectionOf(fds[0]);
         TcpConnection s = p.b.sockets().connectionOf(fds[1]);
-        assertTrue(p.a.sockets().onLoop(() -> c.sndWnd - c.inFlight() < c.mss), "the receiver's buffer is full: "
-                + p.a.sockets().onLoop(() -> c.sndWnd + " " + c.inFlight() + " " + c.sendQueued) + " / "
-                + p.b.sockets().onLoop(() -> s.received + " " + s.rcvWnd() + " " + s.receiveBufferLimit));
+        assertTrue(p.a.sockets().onLoop(() -> c.snd.wnd() - c.inFlight() < c.mss), "the receiver's buffer is full: "
+                + p.a.sockets().onLoop(() -> c.snd.wnd() + " " + c.inFlight() + " " + c.sendQueued) + " / "
+                + p.b.sockets().onLoop(() -> s.received + " " + s.rcv.wnd() + " " + s.receiveBufferLimit));
         assertTrue(p.b.sockets().onLoop(s::receiveWindow) < p.b.sockets().onLoop(() -> s.mss));
         return fds;
     }
@@ -92,7 +92,7 @@ class StackTcpWindowTest {
         drain(p.b.sockets(), fds[1], got);
         long dataBefore = p.a.stats().get("tcp.out.data");
         p.world.runFor(Duration.ofMillis(3)); // a round trip and a little
-        assertTrue(p.a.sockets().onLoop(() -> c.sndWnd) > 1 << 16, "the window update arrived within a round trip");
+        assertTrue(p.a.sockets().onLoop(() -> c.snd.wnd()) > 1 << 16, "the window update arrived within a round trip");
         assertTrue(p.a.stats().get("tcp.out.data") > dataBefore, "and the sender sent again");
         assertEquals(0, p.a.stats().get("tcp.persist.probe"), "without needing a probe");
 
@@ -113,12 +113,12 @@ class StackTcpWindowTest {
         drain(p.b.sockets(), fds[1], got);
         p.world.runFor(Duration.ofMillis(5));
         p.world.link("lan").heal();
-        assertTrue(p.a.sockets().onLoop(() -> c.sndWnd) < p.a.sockets().onLoop(() -> c.mss),
+        assertTrue(p.a.sockets().onLoop(() -> c.snd.wnd()) < p.a.sockets().onLoop(() -> c.mss),
                 "the sender never heard of the open window");
         assertTrue(p.world.runUntil(() -> p.a.stats().get("tcp.persist.probe") > 0, Duration.ofSeconds(5)),
                 "the persist timer probed");
         p.world.runFor(Duration.ofMillis(5));
-        assertTrue(p.a.sockets().onLoop(() -> c.sndWnd) > 1 << 16, "the probe's answer carried the open window");
+        assertTrue(p.a.sockets().onLoop(() -> c.snd.wnd()) > 1 << 16, "the probe's answer carried the open window");
         p.a.sockets().shutdown(fds[0], Sockets.SHUT_WR);
         readToEnd(p.b.sockets(), fds[1], got);
         assertArrayEquals(sent.toByteArray(), got.toByteArray());

@@ -150,7 +150,7 @@ class TcpSegmentAcceptanceTest {
         Sockets s = peer.sockets();
         TcpConnection c = s.connectionOf(conn.fd);
         s.send(conn.fd, ByteBuffer.wrap(new byte[IN_FLIGHT]), 0);
-        int una = s.onLoop(() -> c.sndUna);
+        int una = s.onLoop(() -> c.snd.una());
         assertEquals(IN_FLIGHT, count(peer.run(1)), "the stack sent its 3000 bytes");
         int fill = rcvWnd.equals("ZERO") ? BUFFER : 1000;
         for (int sent = 0; sent < fill; sent += 1000) {
@@ -158,8 +158,8 @@ class TcpSegmentAcceptanceTest {
             conn.peerNxt += 1000;
         }
         peer.run(50); // the stack's (delayed) ACKs
-        int rcvNxt = s.onLoop(() -> c.rcvNxt);
-        long window = s.onLoop(c::rcvWnd);
+        int rcvNxt = s.onLoop(() -> c.rcv.nxt());
+        long window = s.onLoop(c.rcv::wnd);
         assertEquals(rcvWnd.equals("ZERO") ? 0 : BUFFER - 1000, window, "RCV.WND before the segment");
         assertEquals(conn.peerNxt, rcvNxt);
 
@@ -193,17 +193,17 @@ class TcpSegmentAcceptanceTest {
             assertEquals(rcvNxt + rcvNxtAdvance, r.acknowledgmentNumber(), what + "ACK = RCV.NXT");
             assertEquals(una + IN_FLIGHT, r.sequenceNumber(), what + "SEQ = SND.NXT, acceptable to the peer");
         }
-        assertEquals(rcvNxt + rcvNxtAdvance, (int) s.onLoop(() -> c.rcvNxt), what + "RCV.NXT");
+        assertEquals(rcvNxt + rcvNxtAdvance, (int) s.onLoop(() -> c.rcv.nxt()), what + "RCV.NXT");
         int expectedUna = switch (sndUnaAfter) {
             case "SAME" -> una;
             case "PARTIAL" -> una + 1000;
             case "NXT" -> una + IN_FLIGHT;
             default -> throw new AssertionError(sndUnaAfter);
         };
-        assertEquals(expectedUna, (int) s.onLoop(() -> c.sndUna), what + "SND.UNA");
-        assertEquals(windowTaken.equals("NEW") ? NEW_WINDOW : OLD_WINDOW, (long) s.onLoop(() -> c.sndWnd),
+        assertEquals(expectedUna, (int) s.onLoop(() -> c.snd.una()), what + "SND.UNA");
+        assertEquals(windowTaken.equals("NEW") ? NEW_WINDOW : OLD_WINDOW, (long) s.onLoop(() -> c.snd.wnd()),
                 what + "SND.WND");
-        assertEquals(retransmitTimer.equals("ARMED"), s.onLoop(c.retransmitTimer::isPending),
+        assertEquals(retransmitTimer.equals("ARMED"), s.onLoop(c.timers::retransmitPending),
                 what + "retransmission timer");
         Map<String, Long> drops = s.onLoop(() -> Map.copyOf(c.drops));
         assertEquals(dropReason.equals("-") ? Map.of() : Map.of(dropReason, 1L), drops, what + "drops");

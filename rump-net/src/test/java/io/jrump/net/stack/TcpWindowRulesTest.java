@@ -34,7 +34,7 @@ class TcpWindowRulesTest {
     private static int inFlight(ScriptedPeer peer, ScriptedPeer.Connection conn, int bytes) throws Exception {
         Sockets s = peer.sockets();
         TcpConnection c = s.connectionOf(conn.fd);
-        int una = s.onLoop(() -> c.sndUna);
+        int una = s.onLoop(() -> c.snd.una());
         s.send(conn.fd, ByteBuffer.wrap(new byte[bytes]), 0);
         assertEquals(bytes, payload(peer.run(1)));
         return una;
@@ -77,7 +77,7 @@ class TcpWindowRulesTest {
         }
         peer.send(ScriptedPeer.segment(conn.peerNxt, una + 3000, ACK, 20000, 0));
         assertEquals(5000, payload(peer.run(5)), "the queued data went out as soon as the window opened");
-        assertEquals(false, s.onLoop(c.persistTimer::isPending));
+        assertEquals(false, s.onLoop(c.timers::persistPending));
     }
 
     @Test
@@ -152,7 +152,7 @@ class TcpWindowRulesTest {
             conn.peerNxt += 1000;
         }
         peer.run(50);
-        assertEquals(0, (long) s.onLoop(c::rcvWnd), "the window is shut");
+        assertEquals(0, (long) s.onLoop(c.rcv::wnd), "the window is shut");
         s.recv(conn.fd, ByteBuffer.allocate(100), 0);
         assertEquals(List.of(), peer.run(50), "100 bytes read: no window update");
         peer.send(ScriptedPeer.segment(conn.peerNxt - 1, conn.peerRcvNxt, ACK, 20000, 0)); // a probe
@@ -195,7 +195,7 @@ class TcpWindowRulesTest {
             assertTrue(s.onLoop(() -> c.received) <= 64 * 1024, "never more than the buffer is held");
         }
         assertEquals(0, peer.stack.stats().get("tcp.drop.out_of_window"), "every byte sent within an offered edge was taken");
-        assertEquals(conn.peerNxt, (int) s.onLoop(() -> c.rcvNxt));
+        assertEquals(conn.peerNxt, (int) s.onLoop(() -> c.rcv.nxt()));
         assertTrue(taken > 200_000, taken + " bytes crossed");
     }
 
@@ -217,7 +217,7 @@ class TcpWindowRulesTest {
                 }
             }
         }
-        assertEquals(0, (long) s.onLoop(c::rcvWnd), "the window closed");
+        assertEquals(0, (long) s.onLoop(c.rcv::wnd), "the window closed");
         assertTrue(s.onLoop(() -> c.received) <= 16 * 1024, s.onLoop(() -> c.received) + " bytes held");
     }
 
@@ -234,8 +234,8 @@ class TcpWindowRulesTest {
         // The peer went back: its retransmission starts before SND.WL1 and ends past RCV.NXT.
         peer.send(ScriptedPeer.segment(conn.peerNxt - 1300, una + 3000, ACK, 1000, 1400));
         peer.run(1);
-        assertEquals(una + 3000, (int) s.onLoop(() -> c.sndUna));
-        assertEquals(1000, (long) s.onLoop(() -> c.sndWnd),
+        assertEquals(una + 3000, (int) s.onLoop(() -> c.snd.una()));
+        assertEquals(1000, (long) s.onLoop(() -> c.snd.wnd()),
                 "the window came with the ACK that moved SND.UNA, so it is taken (RFC 9293's SND.WL1 test alone would"
                         + " keep 20,000 and put the right edge 3,000 bytes past the peer's)");
     }

@@ -36,7 +36,7 @@ class TcpZeroWindowDeadlockTest {
         // The server sends: 20,000 bytes fill the client's window, and its send buffer holds more.
         s.setsockopt(conn.fd, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, 10_000);
         s.setNonBlocking(conn.fd, true);
-        int serverUna = s.onLoop(() -> c.sndUna);
+        int serverUna = s.onLoop(() -> c.snd.una());
         int queued = s.send(conn.fd, ByteBuffer.wrap(new byte[40_000]), 0);
         assertEquals(20_000, queued, "its send buffer (SO_SNDBUF doubled) is full");
         int sent = 0;
@@ -50,16 +50,16 @@ class TcpZeroWindowDeadlockTest {
             conn.peerNxt += 1000;
         }
         peer.run(50);
-        assertEquals(0, (long) s.onLoop(c::rcvWnd), "the server's window is shut");
+        assertEquals(0, (long) s.onLoop(c.rcv::wnd), "the server's window is shut");
 
         // The client sends a full segment beyond the shut window, acknowledging all the server sent.
         int rcvNxt = conn.peerNxt;
-        int serverNxt = s.onLoop(() -> c.sndMax);
+        int serverNxt = s.onLoop(() -> c.snd.max());
         peer.send(ScriptedPeer.segment(rcvNxt, serverNxt, ACK, 65535, 1000));
         List<TcpRepr> answer = peer.run(5);
-        assertEquals(serverNxt, (int) s.onLoop(() -> c.sndUna),
+        assertEquals(serverNxt, (int) s.onLoop(() -> c.snd.una()),
                 "RFC 9293's zero-window allowance took the ACK: the server learns its data arrived");
-        assertEquals(65535, (long) s.onLoop(() -> c.sndWnd), "and the client's open window");
+        assertEquals(65535, (long) s.onLoop(() -> c.snd.wnd()), "and the client's open window");
         assertTrue(answer.stream().anyMatch(t -> t.acknowledgmentNumber() == rcvNxt && t.window() == 0),
                 "the text was not taken and the ACK says so: " + answer);
         assertTrue(answer.stream().anyMatch(t -> t.payload().readableBytes() > 0), "the server sends again at once");
@@ -68,7 +68,7 @@ class TcpZeroWindowDeadlockTest {
 
         // From then on the client's ACKs carry SEQ = RCV.NXT + 1000: unacceptable at a zero window,
         // and answered at most once per 500 ms, however fast they come.
-        int acked = s.onLoop(() -> c.sndMax);
+        int acked = s.onLoop(() -> c.snd.max());
         long answeredBefore = s.onLoop(() -> c.unacceptableAcks);
         for (int i = 0; i < 200; i++) { // 2 s of them, every 10 ms: the storm's fuel
             peer.send(ScriptedPeer.segment(rcvNxt + 1000, acked, ACK, 65535, 0));
@@ -85,7 +85,7 @@ class TcpZeroWindowDeadlockTest {
         peer.run(5);
         peer.send(ScriptedPeer.segment(rcvNxt, acked, ACK, 65535, 1000));
         peer.run(50);
-        assertEquals(rcvNxt + 1000, (int) s.onLoop(() -> c.rcvNxt), "the retransmitted segment is taken");
+        assertEquals(rcvNxt + 1000, (int) s.onLoop(() -> c.rcv.nxt()), "the retransmitted segment is taken");
         assertEquals(TcpConnection.State.ESTABLISHED, s.onLoop(() -> c.state));
         String report = peer.stack.tcpReport("> ");
         assertTrue(report.contains("> ESTABLISHED ") && report.contains("drops={zero_window=")
