@@ -1,11 +1,11 @@
 package io.jrump.cli;
 
-import io.jrump.fs.vfs.Attributes;
-import io.jrump.fs.vfs.DirEntry;
-import io.jrump.fs.vfs.OpenFlags;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.OpenFlags;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

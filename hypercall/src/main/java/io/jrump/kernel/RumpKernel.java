@@ -5,6 +5,8 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
 import io.jrump.kernel.internal.ComponentGraph;
 import io.jrump.kernel.internal.TrackingHypercalls;
+import io.jrump.kernel.sys.DescriptorTable;
+import io.jrump.kernel.sys.Syscalls;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -38,6 +40,7 @@ public final class RumpKernel implements AutoCloseable {
     private final BootOptions options;
     private final List<Component> started = new ArrayList<>();
     private final Set<Callout> pendingCallouts = ConcurrentHashMap.newKeySet();
+    private final Syscalls sys = new Syscalls(new DescriptorTable());
     private volatile State state = State.BOOTING;
 
     private RumpKernel(Hypercalls realHost, BootOptions options) {
@@ -119,6 +122,14 @@ public final class RumpKernel implements AutoCloseable {
      */
     public Hypercalls host() {
         return host;
+    }
+
+    /**
+     * The kernel's system calls: files, mounts and sockets on one descriptor table, served by the
+     * components that booted (a call whose component is missing fails with {@code ENOSYS}).
+     */
+    public Syscalls sys() {
+        return sys;
     }
 
     /** A property from the boot options. */

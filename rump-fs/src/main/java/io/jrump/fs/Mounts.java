@@ -57,19 +57,12 @@ public final class Mounts {
         BlockDevice disk = Images.open(host, image, options.readOnly());
         BlockDevice dev;
         try {
-            dev = options.partition() == null ? disk : partition(disk, options.partition());
+            dev = options.partition() == null ? disk : Partitions.open(disk, options.partition());
         } catch (ErrnoException | RuntimeException e) {
             disk.close();
             throw e;
         }
         return open(dev, options, host.clock(), disk); // closes the disk if it fails
-    }
-
-    private static BlockDevice partition(BlockDevice disk, String spec) throws ErrnoException {
-        if (spec.matches("\\d{1,3}")) {
-            return Partitions.open(disk, Integer.parseInt(spec));
-        }
-        return Partitions.openByName(disk, spec);
     }
 
     /**
@@ -82,10 +75,19 @@ public final class Mounts {
      */
     public static FileSystemOps open(BlockDevice dev, Options options, HostClock clock, AutoCloseable... owned)
             throws ErrnoException {
+        return open(dev, "auto", options, clock, owned);
+    }
+
+    /**
+     * As {@link #open(BlockDevice, Options, HostClock, AutoCloseable...)}, as filesystem type
+     * {@code typeName} ({@code "auto"} to probe; else {@code ENODEV} for a type nobody knows).
+     */
+    public static FileSystemOps open(BlockDevice dev, String typeName, Options options, HostClock clock,
+            AutoCloseable... owned) throws ErrnoException {
         List<AutoCloseable> closeAfter = new ArrayList<>();
         FileSystemType type;
         try {
-            type = FileSystemTypes.identify(dev).type();
+            type = typeName.equals("auto") ? FileSystemTypes.identify(dev).type() : FileSystemTypes.byName(typeName);
             if (options.cacheBytes() > 0) {
                 // File data moves in extents of 64 KiB and more; it goes around the cache, which keeps
                 // metadata (a file streamed once would otherwise evict all of it, and cost two copies).

@@ -2,16 +2,16 @@ package io.jrump.bench.fs;
 
 import io.jrump.bench.Memory;
 import io.jrump.fs.Mounts;
-import io.jrump.fs.vfs.Attributes;
-import io.jrump.fs.vfs.DirEntry;
-import io.jrump.fs.vfs.OpenFlags;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.host.jvm.JvmHost;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.OpenFlags;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**

@@ -1,17 +1,17 @@
 package com.example.consumer;
 
 import io.jrump.fs.Mounts;
-import io.jrump.fs.vfs.DirEntry;
-import io.jrump.fs.vfs.OpenFlags;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.OpenFlags;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.stack.NetStack;
-import io.jrump.net.stack.Sockets;
 import io.jrump.net.stack.Sockets.SocketAddress;
+import io.jrump.net.stack.Sockets;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -17,6 +17,14 @@ public final class Partitions {
         return slice(disk, p);
     }
 
+    /** A partition by number ({@code "2"}) or, failing that, by GPT name ({@code "root"}). */
+    public static BlockDevice open(BlockDevice disk, String spec) throws ErrnoException {
+        if (spec.matches("\\d{1,3}")) {
+            return open(disk, Integer.parseInt(spec));
+        }
+        return openByName(disk, spec);
+    }
+
     /** The GPT partition with this name. */
     public static BlockDevice openByName(BlockDevice disk, String name) throws ErrnoException {
         PartitionTable t = PartitionTable.read(disk);

@@ -1,12 +1,12 @@
 package io.jrump.fs.ext;
 
 import io.jrump.blk.BlockDevice;
-import io.jrump.fs.vfs.Attributes;
-import io.jrump.fs.vfs.DirEntry;
 import io.jrump.fs.vfs.FileSystemOps;
-import io.jrump.fs.vfs.StatVfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.StatVfs;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,6 +1,6 @@
 package io.jrump.fs.nio;
 
-import io.jrump.fs.vfs.DirEntry;
+import io.jrump.kernel.sys.DirEntry;
 import java.io.IOException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;

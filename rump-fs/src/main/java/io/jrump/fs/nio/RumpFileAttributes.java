@@ -1,6 +1,6 @@
 package io.jrump.fs.nio;
 
-import io.jrump.fs.vfs.Attributes;
+import io.jrump.kernel.sys.Attributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributes;

@@ -1,6 +1,6 @@
 package io.jrump.fs.nio;
 
-import io.jrump.fs.vfs.OpenFlags;
+import io.jrump.kernel.sys.OpenFlags;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;

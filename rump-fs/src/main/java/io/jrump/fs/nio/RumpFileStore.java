@@ -1,6 +1,6 @@
 package io.jrump.fs.nio;
 
-import io.jrump.fs.vfs.StatVfs;
+import io.jrump.kernel.sys.StatVfs;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.attribute.BasicFileAttributeView;

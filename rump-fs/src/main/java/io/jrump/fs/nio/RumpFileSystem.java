@@ -1,22 +1,22 @@
 package io.jrump.fs.nio;
 
-import static io.jrump.fs.vfs.OpenFlags.O_APPEND;
-import static io.jrump.fs.vfs.OpenFlags.O_CREAT;
-import static io.jrump.fs.vfs.OpenFlags.O_EXCL;
-import static io.jrump.fs.vfs.OpenFlags.O_NOFOLLOW;
-import static io.jrump.fs.vfs.OpenFlags.O_RDONLY;
-import static io.jrump.fs.vfs.OpenFlags.O_RDWR;
-import static io.jrump.fs.vfs.OpenFlags.O_TRUNC;
-import static io.jrump.fs.vfs.OpenFlags.O_WRONLY;
+import static io.jrump.kernel.sys.OpenFlags.O_APPEND;
+import static io.jrump.kernel.sys.OpenFlags.O_CREAT;
+import static io.jrump.kernel.sys.OpenFlags.O_EXCL;
+import static io.jrump.kernel.sys.OpenFlags.O_NOFOLLOW;
+import static io.jrump.kernel.sys.OpenFlags.O_RDONLY;
+import static io.jrump.kernel.sys.OpenFlags.O_RDWR;
+import static io.jrump.kernel.sys.OpenFlags.O_TRUNC;
+import static io.jrump.kernel.sys.OpenFlags.O_WRONLY;
 
-import io.jrump.fs.vfs.Attributes;
-import io.jrump.fs.vfs.DirEntry;
-import io.jrump.fs.vfs.OpenFlags;
-import io.jrump.fs.vfs.StatVfs;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.OpenFlags;
+import io.jrump.kernel.sys.StatVfs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -1,6 +1,9 @@
 package io.jrump.fs.vfs;
 
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.StatVfs;
 import java.nio.ByteBuffer;
 import java.util.List;
 

@@ -1,15 +1,22 @@
 package io.jrump.fs.vfs;
 
-import static io.jrump.fs.vfs.OpenFlags.O_APPEND;
-import static io.jrump.fs.vfs.OpenFlags.O_CREAT;
-import static io.jrump.fs.vfs.OpenFlags.O_DIRECTORY;
-import static io.jrump.fs.vfs.OpenFlags.O_EXCL;
-import static io.jrump.fs.vfs.OpenFlags.O_NOFOLLOW;
-import static io.jrump.fs.vfs.OpenFlags.O_TRUNC;
+import static io.jrump.kernel.sys.OpenFlags.O_APPEND;
+import static io.jrump.kernel.sys.OpenFlags.O_CREAT;
+import static io.jrump.kernel.sys.OpenFlags.O_DIRECTORY;
+import static io.jrump.kernel.sys.OpenFlags.O_EXCL;
+import static io.jrump.kernel.sys.OpenFlags.O_NOFOLLOW;
+import static io.jrump.kernel.sys.OpenFlags.O_TRUNC;
 
 import io.jrump.blk.BlockDevice;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.Credentials;
+import io.jrump.kernel.sys.DescriptorTable;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.FileCalls;
+import io.jrump.kernel.sys.OpenFlags;
+import io.jrump.kernel.sys.StatVfs;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -35,27 +42,10 @@ import java.util.function.LongSupplier;
  * and each filesystem by itself. Concurrent {@code O_APPEND} writers through different
  * descriptors are not atomic against each other.
  */
-public final class Vfs implements AutoCloseable {
+public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseable {
     public static final int MAX_SYMLINKS = 40;
     public static final int PATH_MAX = 4096;
     public static final int NAME_MAX = 255;
-
-    /** Who is calling: root (uid 0) unless set otherwise. */
-    public record Credentials(long uid, long gid, long[] groups) {
-        public static final Credentials ROOT = new Credentials(0, 0, new long[0]);
-
-        boolean inGroup(long g) {
-            if (g == gid) {
-                return true;
-            }
-            for (long x : groups) {
-                if (x == g) {
-                    return true;
-                }
-            }
-            return false;
-        }
-    }
 
     /** A mounted filesystem: where it sits (null parent for the root) and how. */
     private static final class Mount {
@@ -98,9 +88,8 @@ public final class Vfs implements AutoCloseable {
     }
 
     private final LongSupplier wallNanos;
-    private final int maxOpenFiles;
+    private final DescriptorTable table;
     private final List<Mount> mounts = new ArrayList<>();
-    private final Map<Integer, OpenFile> fds = new HashMap<>();
     private final Map<Key, Integer> openCounts = new HashMap<>();
     private Mount root;
     private volatile Node cwd;
@@ -109,17 +98,28 @@ public final class Vfs implements AutoCloseable {
 
     /**
      * @param wallNanos the wall clock for {@code UTIME_NOW}, from the host
-     * @param maxOpenFiles the descriptor limit ({@code EMFILE} beyond it)
+     * @param descriptors the table its descriptors go in: a kernel's, shared with its sockets
      */
-    public Vfs(LongSupplier wallNanos, int maxOpenFiles) {
+    public Vfs(LongSupplier wallNanos, DescriptorTable descriptors) {
         this.wallNanos = wallNanos;
-        this.maxOpenFiles = maxOpenFiles;
+        this.table = descriptors;
+    }
+
+    /** A VFS with a table of its own, {@code EMFILE} past {@code maxOpenFiles} descriptors. */
+    public Vfs(LongSupplier wallNanos, int maxOpenFiles) {
+        this(wallNanos, new DescriptorTable(maxOpenFiles));
     }
 
     public Vfs(LongSupplier wallNanos) {
         this(wallNanos, 1024);
     }
 
+    @Override
+    public String kind() {
+        return "file";
+    }
+
+    @Override
     public void setCredentials(Credentials c) {
         this.credentials = c;
     }
@@ -206,8 +206,8 @@ public final class Vfs implements AutoCloseable {
                 throw new ErrnoException(Errno.EBUSY, path + ": " + other.path + " is mounted below it");
             }
         }
-        for (OpenFile f : fds.values()) {
-            if (f.node.mount() == m) {
+        for (Object o : table.files(this)) {
+            if (((OpenFile) o).node.mount() == m) {
                 throw new ErrnoException(Errno.EBUSY, path + ": files are open on it");
             }
         }
@@ -234,7 +234,7 @@ public final class Vfs implements AutoCloseable {
     @Override
     public synchronized void close() throws ErrnoException {
         ErrnoException first = null;
-        for (Integer fd : new ArrayList<>(fds.keySet())) {
+        for (int fd : table.descriptors(this)) {
             try {
                 close(fd);
             } catch (ErrnoException e) {
@@ -467,24 +467,13 @@ public final class Vfs implements AutoCloseable {
     // ---- descriptors -------------------------------------------------------------------------------
 
     private synchronized int install(OpenFile f) throws ErrnoException {
-        if (fds.size() >= maxOpenFiles) {
-            throw new ErrnoException(Errno.EMFILE, fds.size() + " files open");
-        }
-        int fd = 0;
-        while (fds.containsKey(fd)) {
-            fd++;
-        }
-        fds.put(fd, f);
+        int fd = table.allocate(this, f);
         openCounts.merge(new Key(f.node.mount(), f.node.ino()), 1, Integer::sum);
         return fd;
     }
 
-    private synchronized OpenFile file(int fd) throws ErrnoException {
-        OpenFile f = fds.get(fd);
-        if (f == null) {
-            throw new ErrnoException(Errno.EBADF, "fd " + fd);
-        }
-        return f;
+    private OpenFile file(int fd) throws ErrnoException {
+        return (OpenFile) table.get(fd, this, Errno.EBADF);
     }
 
     private synchronized boolean isOpen(Mount m, long ino) {
@@ -547,10 +536,7 @@ public final class Vfs implements AutoCloseable {
         OpenFile f;
         boolean last;
         synchronized (this) {
-            f = fds.remove(fd);
-            if (f == null) {
-                throw new ErrnoException(Errno.EBADF, "fd " + fd);
-            }
+            f = (OpenFile) table.remove(fd, this);
             Key k = new Key(f.node.mount(), f.node.ino());
             int left = openCounts.merge(k, -1, Integer::sum);
             last = left == 0;

@@ -11,12 +11,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.HostDisk;
-import io.jrump.fs.vfs.Attributes;
-import io.jrump.fs.vfs.DirEntry;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.DirEntry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -12,6 +12,7 @@ import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.Callout;
 import io.jrump.kernel.Component;
 import io.jrump.kernel.RumpKernel;
+import io.jrump.kernel.sys.Syscalls;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.arp.ArpCache;
 import io.jrump.net.ip.Reassembly;
@@ -73,6 +74,8 @@ public final class NetStack implements Component {
     private Udp udp;
     private Tcp tcp;
     private Sockets sockets;
+    private SocketSyscalls socketCalls;
+    private Syscalls sys;
     private int nextIpId;
 
     @Override
@@ -88,7 +91,10 @@ public final class NetStack implements Component {
         icmpErrors = new TokenBucket(1_000_000, 50, now());
         udp = new Udp(this);
         tcp = new Tcp(this, kernel);
-        sockets = new Sockets(this, calls, udp, tcp);
+        sockets = new Sockets(this, calls, udp, tcp, kernel.sys().descriptors());
+        socketCalls = new SocketSyscalls(sockets);
+        kernel.sys().provide(socketCalls);
+        sys = kernel.sys();
         nextIpId = (int) (host.random().nextLong() & 0xffff);
         calls.run(() -> {
             Interface lo = new Interface("lo", null, MacAddress.of(0L), 65536, newArpCache());
@@ -101,6 +107,7 @@ public final class NetStack implements Component {
 
     @Override
     public void stop() {
+        sys.withdraw(socketCalls);
         stopped = true; // frames already queued on the loop are dropped, not run into a stopped kernel
         timer.stop();
         for (Interface i : interfaces.values()) {

@@ -2,13 +2,12 @@ package io.jrump.net.stack;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.DescriptorTable;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.LoopCalls;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControls;
 import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -22,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  * <p>TCP ({@code SOCK_STREAM}: listen, accept, connect, send, recv, shutdown), UDP, and ICMP
  * echo ("ping") sockets as Linux has them ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)}).
  */
-public final class Sockets {
+public final class Sockets implements DescriptorTable.Owner {
     public static final int AF_INET = 2;
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
@@ -53,28 +52,40 @@ public final class Sockets {
     public record Received(int length, SocketAddress from, boolean truncated) {
     }
 
-    private static final int MAX_SOCKETS = 65536;
-
     private final NetStack stack;
     private final LoopCalls calls;
     private final Udp udp;
     private final Tcp tcp;
-    /** Descriptor → a DatagramSocket or a StreamSocket. */
-    private final Map<Integer, Object> fds = new HashMap<>();
+    /** Descriptor → a DatagramSocket or a StreamSocket, in the kernel's table beside its files. */
+    private final DescriptorTable fds;
 
-    Sockets(NetStack stack, LoopCalls calls, Udp udp, Tcp tcp) {
+    Sockets(NetStack stack, LoopCalls calls, Udp udp, Tcp tcp, DescriptorTable fds) {
         this.stack = stack;
         this.calls = calls;
         this.udp = udp;
         this.tcp = tcp;
+        this.fds = fds;
+    }
+
+    @Override
+    public String kind() {
+        return "socket";
+    }
+
+    /** read(2) on a socket: recv with no flags. */
+    @Override
+    public int read(int fd, ByteBuffer dst) throws ErrnoException {
+        return recv(fd, dst, 0).length();
+    }
+
+    /** write(2) on a socket: send with no flags. */
+    @Override
+    public int write(int fd, ByteBuffer src) throws ErrnoException {
+        return send(fd, src, 0);
     }
 
     private Object any(int fd) throws ErrnoException {
-        Object s = fds.get(fd);
-        if (s == null) {
-            throw new ErrnoException(Errno.EBADF, "socket " + fd);
-        }
-        return s;
+        return fds.get(fd, this, Errno.ENOTSOCK);
     }
 
     private DatagramSocket socket(int fd) throws ErrnoException {
@@ -92,15 +103,7 @@ public final class Sockets {
     }
 
     private int install(Object socket) throws ErrnoException {
-        if (fds.size() >= MAX_SOCKETS) {
-            throw new ErrnoException(Errno.EMFILE, fds.size() + " sockets open");
-        }
-        int fd = 0;
-        while (fds.containsKey(fd)) {
-            fd++;
-        }
-        fds.put(fd, socket);
-        return fd;
+        return fds.allocate(this, socket);
     }
 
     /** socket(2). */
@@ -490,10 +493,11 @@ public final class Sockets {
      * SO_LINGER with a positive time (and a blocking socket), waits until the peer has acknowledged
      * everything, FIN included, or that time has passed; with 0, resets the connection.
      */
+    @Override
     public void close(int fd) throws ErrnoException {
         calls.call(() -> {
             if (any(fd) instanceof StreamSocket t) {
-                fds.remove(fd);
+                fds.remove(fd, this);
                 closeStream(t);
                 TcpConnection c = t.connection;
                 if (c != null && t.options.lingerSeconds > 0 && !t.nonBlocking) {
@@ -502,7 +506,7 @@ public final class Sockets {
                 return CompletableFuture.completedFuture(null);
             }
             DatagramSocket s = socket(fd);
-            fds.remove(fd);
+            fds.remove(fd, this);
             udp.unbind(s);
             s.closed = true;
             s.readiness.failWaiters(new ErrnoException(Errno.EBADF, "socket " + fd + " closed"));

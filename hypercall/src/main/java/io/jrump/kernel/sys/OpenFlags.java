@@ -1,4 +1,4 @@
-package io.jrump.fs.vfs;
+package io.jrump.kernel.sys;
 
 /** {@code open(2)} flags, access modes and {@code lseek}/{@code access}/{@code utimensat} constants, with Linux's values. */
 public final class OpenFlags {
@@ -29,17 +29,17 @@ public final class OpenFlags {
     public static final long UTIME_OMIT = Long.MIN_VALUE;
 
     /** The flags open(2) knows; any other bit is EINVAL. */
-    static final int KNOWN = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW;
+    public static final int KNOWN = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW;
 
     private OpenFlags() {
     }
 
-    static boolean readable(int flags) {
+    public static boolean readable(int flags) {
         int acc = flags & O_ACCMODE;
         return acc == O_RDONLY || acc == O_RDWR;
     }
 
-    static boolean writable(int flags) {
+    public static boolean writable(int flags) {
         int acc = flags & O_ACCMODE;
         return acc == O_WRONLY || acc == O_RDWR;
     }

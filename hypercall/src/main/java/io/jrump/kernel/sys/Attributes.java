@@ -1,4 +1,4 @@
-package io.jrump.fs.vfs;
+package io.jrump.kernel.sys;
 
 /** What {@code stat(2)} reports of an inode; times in nanoseconds since the epoch. */
 public record Attributes(long ino, int mode, int nlink, long uid, long gid, long rdev, long size, long blocks512,

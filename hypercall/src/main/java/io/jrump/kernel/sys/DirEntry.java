@@ -1,4 +1,4 @@
-package io.jrump.fs.vfs;
+package io.jrump.kernel.sys;
 
 /** One directory entry as {@code getdents} returns it; {@code type} is a {@code DT_*} value (0 if unknown). */
 public record DirEntry(String name, long ino, int type) {

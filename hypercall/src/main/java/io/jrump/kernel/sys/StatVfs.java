@@ -1,4 +1,4 @@
-package io.jrump.fs.vfs;
+package io.jrump.kernel.sys;
 
 /** What {@code statvfs(3)} reports of a mounted filesystem. */
 public record StatVfs(int blockSize, long blocks, long freeBlocks, long availableBlocks, long files, long freeFiles,

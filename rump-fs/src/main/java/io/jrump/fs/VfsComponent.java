@@ -1,0 +1,111 @@
+package io.jrump.fs;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.BlockLayer;
+import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.Vfs;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostClock;
+import io.jrump.kernel.Component;
+import io.jrump.kernel.RumpKernel;
+import io.jrump.kernel.sys.MountCalls;
+import io.jrump.kernel.sys.Syscalls;
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The filesystem layer as a kernel component ({@code "vfs"}, after {@code "blk"}): one {@link Vfs}
+ * whose descriptors live in the kernel's table beside its sockets, offered as the kernel's file
+ * calls, and {@code mount(2)} over the block layer and the filesystem types on the class path.
+ * Found through ServiceLoader. Stopping it closes every file and unmounts everything.
+ */
+public final class VfsComponent implements Component, MountCalls {
+    /** {@code MS_RDONLY}: mount read-only. */
+    public static final int MS_RDONLY = 1;
+
+    private Vfs vfs;
+    private BlockLayer blk;
+    private HostClock clock;
+    private Syscalls sys;
+    private RumpKernel kernel;
+
+    @Override
+    public String name() {
+        return "vfs";
+    }
+
+    @Override
+    public Set<String> dependencies() {
+        return Set.of("blk");
+    }
+
+    @Override
+    public void start(RumpKernel k) throws ErrnoException {
+        kernel = k;
+        blk = k.component(BlockLayer.class).orElseThrow(
+                () -> new ErrnoException(Errno.ENOENT, "vfs needs the block layer component (blk)"));
+        clock = k.host().clock();
+        sys = k.sys();
+        vfs = new Vfs(clock::wallNanos, sys.descriptors());
+        sys.provide(vfs, this);
+    }
+
+    /** The kernel's VFS, for what the system calls do not cover (mounting a {@link FileSystemOps}). */
+    public Vfs vfs() {
+        return vfs;
+    }
+
+    /**
+     * Mounts {@code source} at {@code target}: {@code source} is an image or device the host can
+     * open, optionally followed by {@code :N} or {@code :NAME} for a partition (a colon followed by
+     * no slash). {@code flags} may hold {@link #MS_RDONLY}; no other flag is known ({@code EINVAL}).
+     */
+    @Override
+    public void mount(String source, String target, String type, int flags) throws ErrnoException {
+        if ((flags & ~MS_RDONLY) != 0) {
+            throw new ErrnoException(Errno.EINVAL, "mount " + source + ": unknown flags 0x" + Integer.toHexString(flags));
+        }
+        boolean readOnly = (flags & MS_RDONLY) != 0;
+        String image = source;
+        String partition = null;
+        int colon = source.lastIndexOf(':');
+        if (colon > 0 && colon < source.length() - 1 && source.indexOf('/', colon) < 0) {
+            image = source.substring(0, colon);
+            partition = source.substring(colon + 1);
+        }
+        BlockDevice dev = blk.open(image, partition, readOnly);
+        FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly), clock, dev);
+        try {
+            vfs.mount(target, fs, readOnly);
+        } catch (ErrnoException | RuntimeException e) {
+            try {
+                fs.close();
+            } catch (ErrnoException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void unmount(String target) throws ErrnoException {
+        vfs.unmount(target);
+    }
+
+    @Override
+    public List<String> mountPoints() {
+        return vfs.mountPoints();
+    }
+
+    @Override
+    public void stop() {
+        sys.withdraw(this);
+        try {
+            vfs.close();
+        } catch (ErrnoException e) {
+            kernel.host().console().log(Level.ERROR, "vfs: unmounting at shutdown: " + e.getMessage());
+        }
+    }
+}
