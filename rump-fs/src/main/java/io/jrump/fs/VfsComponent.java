@@ -24,12 +24,15 @@ import java.util.Set;
 public final class VfsComponent implements Component, MountCalls {
     /** {@code MS_RDONLY}: mount read-only. */
     public static final int MS_RDONLY = 1;
+    /** Boot property: the buffer cache under each mount, in bytes (0 for none; 32 MiB by default). */
+    public static final String CACHE_BYTES = "vfs.cache_bytes";
 
     private Vfs vfs;
     private BlockLayer blk;
     private HostClock clock;
     private Syscalls sys;
     private RumpKernel kernel;
+    private long cacheBytes;
 
     @Override
     public String name() {
@@ -47,6 +50,15 @@ public final class VfsComponent implements Component, MountCalls {
         blk = k.component(BlockLayer.class).orElseThrow(
                 () -> new ErrnoException(Errno.ENOENT, "vfs needs the block layer component (blk)"));
         clock = k.host().clock();
+        String cache = k.property(CACHE_BYTES).orElse(Long.toString(Mounts.Options.DEFAULT_CACHE));
+        try {
+            cacheBytes = Long.parseLong(cache);
+        } catch (NumberFormatException e) {
+            cacheBytes = -1;
+        }
+        if (cacheBytes < 0) {
+            throw new ErrnoException(Errno.EINVAL, CACHE_BYTES + ": '" + cache + "' is not a byte count");
+        }
         sys = k.sys();
         vfs = new Vfs(clock::wallNanos, sys.descriptors());
         sys.provide(vfs, this);
@@ -76,7 +88,8 @@ public final class VfsComponent implements Component, MountCalls {
             partition = source.substring(colon + 1);
         }
         BlockDevice dev = blk.open(image, partition, readOnly);
-        FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly), clock, dev);
+        FileSystemOps fs = Mounts.open(dev, type,
+                Mounts.Options.defaults().withReadOnly(readOnly).withCacheBytes(cacheBytes), clock, dev);
         try {
             vfs.mount(target, fs, readOnly);
         } catch (ErrnoException | RuntimeException e) {

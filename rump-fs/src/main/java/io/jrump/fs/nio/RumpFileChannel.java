@@ -113,7 +113,7 @@ final class RumpFileChannel extends FileChannel {
     /** One write call of the loop: the VFS, and how much of the buffer went already. */
     @FunctionalInterface
     private interface WriteStep {
-        int write(io.jrump.fs.vfs.Vfs vfs, int done) throws io.jrump.hypercall.ErrnoException;
+        int write(io.jrump.kernel.sys.Syscalls sys, int done) throws io.jrump.hypercall.ErrnoException;
     }
 
     /** Writes until the buffer is empty (or the VFS takes nothing), then fsyncs if SYNC/DSYNC asked. */

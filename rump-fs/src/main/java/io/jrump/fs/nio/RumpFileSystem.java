@@ -9,6 +9,7 @@ import static io.jrump.kernel.sys.OpenFlags.O_RDWR;
 import static io.jrump.kernel.sys.OpenFlags.O_TRUNC;
 import static io.jrump.kernel.sys.OpenFlags.O_WRONLY;
 
+import io.jrump.fs.VfsComponent;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -16,7 +17,9 @@ import io.jrump.hypercall.Hypercalls;
 import io.jrump.kernel.sys.Attributes;
 import io.jrump.kernel.sys.DirEntry;
 import io.jrump.kernel.sys.OpenFlags;
+import io.jrump.kernel.RumpKernel;
 import io.jrump.kernel.sys.StatVfs;
+import io.jrump.kernel.sys.Syscalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -60,7 +63,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.regex.Pattern;
 
 /**
- * The filesystem of one disk image, mounted at "/" of its own {@link Vfs}. Every operation runs
+ * The filesystem of one disk image, mounted at "/" of a kernel of its own (blk and vfs) and used
+ * through its system calls ({@link Syscalls}). Every operation runs
  * as root with umask 022 and ends in VFS calls whose errno {@link Errors} turns into the
  * standard exception. {@link #close} unmounts (writing everything back), closes the image and
  * the host if this filesystem made it; afterwards every operation throws
@@ -78,13 +82,13 @@ public final class RumpFileSystem extends FileSystem {
     /** A VFS call; its ErrnoException is translated by {@link #call}. */
     @FunctionalInterface
     interface VfsCall<T> {
-        T call(Vfs vfs) throws ErrnoException;
+        T call(Syscalls sys) throws ErrnoException;
     }
 
     private final RumpFileSystemProvider provider;
     private final Path image;
-    private final Vfs vfs;
-    private final AutoCloseable ownedHost;
+    private final RumpKernel kernel;
+    private final Syscalls sys;
     private final boolean readOnly;
     private final String type;
     /** Stands in for st_dev, which the VFS does not report: unique per open filesystem. */
@@ -94,13 +98,13 @@ public final class RumpFileSystem extends FileSystem {
     private volatile boolean open = true;
     private final Set<RumpFileChannel> channels = ConcurrentHashMap.newKeySet();
 
-    RumpFileSystem(RumpFileSystemProvider provider, Path image, Vfs vfs, Hypercalls ownedHost, boolean readOnly) {
+    RumpFileSystem(RumpFileSystemProvider provider, Path image, RumpKernel kernel, boolean readOnly) throws ErrnoException {
         this.provider = provider;
         this.image = image;
-        this.vfs = vfs;
-        this.ownedHost = ownedHost;
+        this.kernel = kernel;
+        this.sys = kernel.sys();
         this.readOnly = readOnly;
-        List<String> mounts = vfs.mountPoints();
+        List<String> mounts = sys.mountPoints();
         this.type = mounts.isEmpty() ? "unknown" : mounts.get(0).split(" ")[1];
     }
 
@@ -128,7 +132,7 @@ public final class RumpFileSystem extends FileSystem {
             if (!open) {
                 throw new ClosedFileSystemException();
             }
-            return c.call(vfs);
+            return c.call(sys);
         } catch (ErrnoException e) {
             throw Errors.translate(e, String.valueOf(file), other == null ? null : other.toString());
         } finally {
@@ -177,17 +181,12 @@ public final class RumpFileSystem extends FileSystem {
         }
         provider.removed(this);
         try {
-            vfs.close(); // and any descriptor opened meanwhile
+            // Unmounted here, not only by the kernel's shutdown, so that data lost on the way fails this close.
+            kernel.component(VfsComponent.class).orElseThrow().vfs().close(); // and any descriptor opened meanwhile
         } catch (ErrnoException e) {
             failure = Errors.translate(e, image.toString(), null);
         } finally {
-            if (ownedHost != null) {
-                try {
-                    ownedHost.close();
-                } catch (Exception e) {
-                    failure = new IOException("closing the host of " + image, e);
-                }
-            }
+            kernel.close(); // and the host, unless the env gave it
         }
         if (failure != null) {
             throw failure;
@@ -565,7 +564,7 @@ public final class RumpFileSystem extends FileSystem {
         lock.readLock().lock();
         try {
             ensureOpen();
-            return new RumpPath(this, vfs.readlink(link.vfsPath()));
+            return new RumpPath(this, sys.readlink(link.vfsPath()));
         } catch (ErrnoException e) {
             throw Errors.translateReadlink(e, link.toString());
         } finally {

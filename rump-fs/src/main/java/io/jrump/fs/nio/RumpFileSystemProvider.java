@@ -1,11 +1,15 @@
 package io.jrump.fs.nio;
 
 import io.jrump.blk.HostDisk;
+import io.jrump.blk.BlockLayer;
 import io.jrump.fs.Mounts;
+import io.jrump.fs.VfsComponent;
+import io.jrump.kernel.BootOptions;
+import io.jrump.kernel.RumpKernel;
 import io.jrump.fs.vfs.FileSystemTypes;
-import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.ForwardingHypercalls;
 import io.jrump.hypercall.HostProvider;
 import io.jrump.hypercall.Hypercalls;
 import java.io.IOException;
@@ -211,14 +215,29 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
             if (filesystems.containsKey(real)) {
                 throw new FileSystemAlreadyExistsException(real.toString());
             }
-            Hypercalls host = owned == null ? e.host() : owned;
-            Vfs vfs;
+            // A host the env gave stays the caller's: the kernel gets a view whose close leaves it open.
+            Hypercalls host = owned != null ? owned : new ForwardingHypercalls(e.host()) {
+                @Override
+                public void close() {
+                }
+            };
+            Mounts.Options o = e.options();
+            RumpFileSystem fs;
             try {
-                vfs = Mounts.mountImage(host, real.toString(), e.options());
+                RumpKernel kernel = RumpKernel.boot(host, BootOptions.defaults().withName("nio-" + real.getFileName())
+                        .withComponentInstances(List.of(new BlockLayer(), new VfsComponent()))
+                        .withProperty(VfsComponent.CACHE_BYTES, Long.toString(o.cacheBytes())));
+                try {
+                    kernel.sys().mount(o.partition() == null ? real.toString() : real + ":" + o.partition(), "/", "auto",
+                            o.readOnly() ? VfsComponent.MS_RDONLY : 0);
+                    fs = new RumpFileSystem(this, real, kernel, o.readOnly());
+                } catch (ErrnoException | RuntimeException | Error x) {
+                    kernel.close();
+                    throw x;
+                }
             } catch (ErrnoException x) {
                 throw Errors.translate(x, real.toString(), null);
             }
-            RumpFileSystem fs = new RumpFileSystem(this, real, vfs, owned, e.options().readOnly());
             filesystems.put(real, fs);
             return fs;
         }
