@@ -1,6 +1,6 @@
 package io.jrump.cli;
 
-import io.jrump.fs.Mounts;
+import io.jrump.fs.VfsComponent;
 import io.jrump.fs.fuse.FuseDispatcher;
 import io.jrump.fs.fuse.FuseServer;
 import io.jrump.fs.vfs.FileSystemOps;
@@ -133,8 +133,10 @@ final class MountCommand {
             try {
                 FuseChannels fuse = kernel.host().fuse()
                         .orElseThrow(() -> new ErrnoException(Errno.ENOSYS, "this host cannot mount FUSE"));
-                FileSystemOps fs = Mounts.openImage(kernel.host(), loc.image(),
-                        Mounts.Options.defaults().withPartition(loc.partition()).withReadOnly(readOnly));
+                String device = loc.partition() == null ? loc.image() : loc.image() + ":" + loc.partition();
+                kernel.sys().mount(device, "/", "auto", readOnly ? VfsComponent.MS_RDONLY : 0);
+                // FUSE speaks vnode operations: it serves the filesystem the kernel mounted, below the syscalls.
+                FileSystemOps fs = kernel.component(VfsComponent.class).orElseThrow().vfs().mounted("/");
                 boolean fsClosed = false;
                 try {
                     String source = "rump:" + absolute(loc.image()) + (loc.partition() == null ? "" : ":" + loc.partition());
@@ -171,8 +173,8 @@ final class MountCommand {
                         workers.shutdown();
                         workers.awaitTermination(10, TimeUnit.SECONDS);
                         channel.close();
-                        fs.close();
                         fsClosed = true;
+                        kernel.sys().unmount("/"); // data lost on the way fails the command
                         cleanedUp.countDown();
                         try {
                             Runtime.getRuntime().removeShutdownHook(hook);
@@ -184,7 +186,7 @@ final class MountCommand {
                     return 0;
                 } finally {
                     if (!fsClosed) {
-                        fs.close();
+                        kernel.sys().unmount("/");
                     }
                 }
             } finally {

@@ -221,6 +221,17 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         }
     }
 
+    /** The filesystem mounted exactly at {@code path}; {@code EINVAL} if {@code path} is no mount point. */
+    public synchronized FileSystemOps mounted(String path) throws ErrnoException {
+        String p = canonical(path);
+        for (Mount m : mounts) {
+            if (m.path.equals(p)) {
+                return m.fs;
+            }
+        }
+        throw new ErrnoException(Errno.EINVAL, path + ": not a mount point");
+    }
+
     /** Where each filesystem is mounted, root first. */
     public synchronized List<String> mountPoints() {
         List<String> out = new ArrayList<>();
