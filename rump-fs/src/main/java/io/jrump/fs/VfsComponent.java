@@ -90,16 +90,7 @@ public final class VfsComponent implements Component, MountCalls {
         BlockDevice dev = blk.open(image, partition, readOnly);
         FileSystemOps fs = Mounts.open(dev, type,
                 Mounts.Options.defaults().withReadOnly(readOnly).withCacheBytes(cacheBytes), clock, dev);
-        try {
-            vfs.mount(target, fs, readOnly);
-        } catch (ErrnoException | RuntimeException e) {
-            try {
-                fs.close();
-            } catch (ErrnoException again) {
-                e.addSuppressed(again);
-            }
-            throw e;
-        }
+        vfs.mountOrClose(target, fs, readOnly);
     }
 
     @Override

@@ -181,9 +181,13 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             }
             throw e;
         }
-        FileSystemOps fs = t.mount(dev, options);
+        mountOrClose(path, t.mount(dev, options), options.readOnly());
+    }
+
+    /** As {@link #mount(String, FileSystemOps, boolean)}, but a filesystem that cannot be mounted is closed. */
+    public void mountOrClose(String path, FileSystemOps fs, boolean readOnly) throws ErrnoException {
         try {
-            mount(path, fs, options.readOnly());
+            mount(path, fs, readOnly);
         } catch (ErrnoException | RuntimeException e) {
             try {
                 fs.close();
