@@ -12,6 +12,7 @@ import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
+import io.jrump.hypercall.HostConsole;
 import io.jrump.hypercall.Hypercalls;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -58,7 +59,7 @@ public final class Mounts {
         BlockDevice disk = Images.open(host, image, options.readOnly());
         try {
             BlockDevice dev = options.partition() == null ? disk : partition(disk, options.partition());
-            return open(dev, options, host.clock(), disk);
+            return open(dev, options, host.clock(), host.console(), disk);
         } catch (ErrnoException | RuntimeException e) {
             disk.close();
             throw e;
@@ -78,6 +79,15 @@ public final class Mounts {
      */
     public static FileSystemOps open(BlockDevice dev, Options options, HostClock clock, AutoCloseable... owned)
             throws ErrnoException {
+        return open(dev, options, clock, (HostConsole) null, owned);
+    }
+
+    /**
+     * As {@link #open(BlockDevice, Options, HostClock, AutoCloseable...)}, with the filesystem's
+     * warnings (damage it works around, such as an htree index it cannot use) written to {@code console}.
+     */
+    public static FileSystemOps open(BlockDevice dev, Options options, HostClock clock, HostConsole console,
+            AutoCloseable... owned) throws ErrnoException {
         String type = probe(dev);
         if (!type.equals("ext")) {
             throw new ErrnoException(Errno.EINVAL, dev.name() + ": " + type);
@@ -93,6 +103,9 @@ public final class Mounts {
         }
         ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()
                 : ExtFs.MountOptions.readWrite(clock::wallNanos);
+        if (console != null) {
+            mo = mo.withConsole(console);
+        }
         ExtVfs fs = ExtVfs.mount(below, mo);
         if (cache != null) {
             fs.closing(cache);

@@ -132,7 +132,7 @@ public final class ExtVfs implements FileSystemOps {
     public List<DirEntry> readdir(long dir) throws ErrnoException {
         return locked(() -> {
             List<DirEntry> out = new ArrayList<>();
-            for (ExtFs.DirEntry e : fs.readDir(fs.inode(dir))) {
+            for (Dirent e : fs.readDir(fs.inode(dir))) {
                 out.add(new DirEntry(e.name(), e.inode(), dtype(e.fileType())));
             }
             return out;
@@ -284,11 +284,7 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public StatVfs statvfs() throws ErrnoException {
-        return locked(() -> {
-            ExtFs.StatVfs v = fs.statvfs();
-            return new StatVfs(v.blockSize(), v.blocks(), v.freeBlocks(), v.availableBlocks(), v.inodes(), v.freeInodes(),
-                    v.nameMax(), fs.isReadOnly());
-        });
+        return locked(fs::statvfs);
     }
 
     @Override

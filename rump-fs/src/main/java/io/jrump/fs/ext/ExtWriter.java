@@ -258,7 +258,7 @@ final class ExtWriter {
     }
 
     private boolean isEmpty(RawInode dir) throws ErrnoException {
-        for (ExtFs.DirEntry e : fs.readDir(dir.parsed())) {
+        for (Dirent e : fs.readDir(dir.parsed())) {
             if (!e.name().equals(".") && !e.name().equals("..")) {
                 return false;
             }

@@ -1,0 +1,305 @@
+package io.jrump.fs.ext;
+
+import static io.jrump.fs.ext.ExtTools.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.ForwardingBlockDevice;
+import io.jrump.blk.HostDisk;
+import io.jrump.fs.vfs.Attributes;
+import io.jrump.fs.vfs.DirEntry;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Name lookups through htree indexes that e2fsprogs built. Fixtures: a directory {@code /big} of
+ * 2,500 empty files with 95-byte names, put in by {@code mke2fs -q -F -t ext4 -b 1024 [-O
+ * ^metadata_csum] -d tree img 32M} and indexed by {@code e2fsck -fyD img}: a two-level index
+ * (dx_root, dx_nodes) over some 300 leaf blocks. Damaged copies are made by overwriting bytes of
+ * the dx_root, found with {@code debugfs -R 'bmap /big 0'}. The test fails if e2fsprogs is missing.
+ */
+class HtreeLookupTest {
+    private static final int NAMES = 2500;
+
+    @TempDir
+    static Path shared;
+    @TempDir
+    Path dir;
+    private static Path withCsum;
+    private static Path withoutCsum;
+    private static final List<String> names = new ArrayList<>();
+    private final JvmHost host = JvmHost.create("htree");
+    private final List<String> console = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void images() throws Exception {
+        Path tree = shared.resolve("tree");
+        Files.createDirectories(tree.resolve("big"));
+        String stem = "x".repeat(90);
+        for (int i = 0; i < NAMES; i++) {
+            String name = stem + String.format("-%04d", i);
+            Files.createFile(tree.resolve("big").resolve(name));
+            names.add(name);
+        }
+        withCsum = indexed(tree, "csum");
+        withoutCsum = indexed(tree, "plain", "-O", "^metadata_csum");
+        String htree = run("debugfs", "-R", "htree /big", withCsum.toString());
+        assertTrue(htree.contains("Indirect levels: 1"), "a two-level index:\n" + htree.substring(0, 300));
+    }
+
+    private static Path indexed(Path tree, String name, String... options) throws Exception {
+        Path img = shared.resolve(name);
+        List<String> cmd = new ArrayList<>(List.of("mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024"));
+        cmd.addAll(List.of(options));
+        cmd.addAll(List.of("-d", tree.toString(), img.toString(), "32M"));
+        run(cmd.toArray(new String[0]));
+        int rc = ExtTools.exec(new StringBuilder(), "e2fsck", "-fyD", img.toString());
+        assertTrue(rc == 0 || rc == 1, "e2fsck -fyD exited " + rc); // 1: it changed the filesystem
+        return img;
+    }
+
+    @AfterEach
+    void close() {
+        host.close();
+    }
+
+    /** Counts the reads that reach the disk. */
+    private static final class Counting extends ForwardingBlockDevice {
+        int reads;
+
+        Counting(BlockDevice below) {
+            super(below);
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer dst) throws ErrnoException {
+            reads++;
+            super.read(offset, dst);
+        }
+    }
+
+    private Counting device;
+
+    private ExtVfs mount(Path img, boolean readOnly) throws ErrnoException {
+        device = new Counting(HostDisk.open(host, img.toString(), readOnly ? OpenMode.READ_ONLY : OpenMode.READ_WRITE));
+        ExtFs.MountOptions o = readOnly ? ExtFs.MountOptions.readOnlyMount()
+                : ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW);
+        return ExtVfs.mount(device, o.withConsole((level, m) -> console.add(level + " " + m))).closing(device);
+    }
+
+    /** Every name of /big with its inode, read by a linear scan of the directory. */
+    private static Map<String, Long> linear(ExtVfs fs, long big) throws ErrnoException {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (DirEntry e : fs.readdir(big)) {
+            out.put(e.name(), e.ino());
+        }
+        return out;
+    }
+
+    private static void everyNameFound(ExtVfs fs, long big) throws ErrnoException {
+        Map<String, Long> want = linear(fs, big);
+        assertEquals(NAMES + 2, want.size());
+        for (String n : names) {
+            assertEquals(want.get(n), fs.lookup(big, n), n);
+        }
+        assertEquals(big, fs.lookup(big, "."));
+        assertEquals(ExtFs.ROOT_INODE, fs.lookup(big, ".."));
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void everyNameIsFoundThroughTheIndex(boolean csum) throws Exception {
+        try (ExtVfs fs = mount(csum ? withCsum : withoutCsum, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            assertTrue(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(big)), "the fixture is indexed");
+            everyNameFound(fs, big);
+            assertEquals(List.of(), fs.ext().warnings());
+            assertEquals(List.of(), console);
+        }
+    }
+
+    @Test
+    void aLookupReadsAFewBlocksNotTheWholeDirectory() throws Exception {
+        try (ExtVfs fs = mount(withCsum, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            long dirBlocks = fs.getattr(big).size() / 1024;
+            assertTrue(dirBlocks > 250, dirBlocks + " blocks");
+            int most = 0;
+            for (int i = 0; i < NAMES; i += 97) {
+                int before = device.reads;
+                fs.lookup(big, names.get(i));
+                most = Math.max(most, device.reads - before);
+            }
+            // The directory's inode, dx_root, one dx_node, one leaf (and the next, in a hash collision).
+            assertTrue(most <= 5, "a lookup read " + most + " blocks of a directory of " + dirBlocks);
+        }
+    }
+
+    @Test
+    void aMissingNameIsEnoent() throws Exception {
+        try (ExtVfs fs = mount(withCsum, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            for (String missing : List.of("nope", names.get(7) + "x", names.get(7).substring(1), "")) {
+                ErrnoException e = assertThrows(ErrnoException.class, () -> fs.lookup(big, missing));
+                assertEquals(Errno.ENOENT, e.errno(), missing);
+            }
+            ExtPaths p = ExtPaths.of(fs.ext());
+            assertEquals(Errno.ENOENT, assertThrows(ErrnoException.class, () -> p.lstat("/big/absent")).errno());
+            Attributes a = p.lstat("/big/" + names.get(2499));
+            assertTrue(a.isRegular());
+        }
+    }
+
+    /** The physical block of /big's logical block 0, the dx_root. */
+    private static long rootBlock(Path img) throws Exception {
+        String out = run("debugfs", "-R", "bmap /big 0", img.toString());
+        Matcher m = Pattern.compile("(?m)^(\\d+)\\s*$").matcher(out);
+        assertTrue(m.find(), out);
+        return Long.parseLong(m.group(1));
+    }
+
+    private Path damaged(Path from, int offset, byte[] bytes) throws Exception {
+        Path img = dir.resolve("damaged");
+        Files.copy(from, img, StandardCopyOption.REPLACE_EXISTING);
+        long at = rootBlock(img) * 1024 + offset;
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.seek(at);
+            f.write(bytes);
+        }
+        return img;
+    }
+
+    @Test
+    void aRootCountAboveItsLimitFallsBackToALinearScanAndSaysSo() throws Exception {
+        // dx_root: count/limit at byte 32 (limit 123 for 1 KiB blocks with a dx_tail); count := 124.
+        Path img = damaged(withCsum, 34, new byte[] {124, 0});
+        try (ExtVfs fs = mount(img, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            everyNameFound(fs, big);
+            assertEquals(Errno.ENOENT, assertThrows(ErrnoException.class, () -> fs.lookup(big, "nope")).errno());
+            List<String> w = fs.ext().warnings();
+            assertEquals(1, w.size(), "said once for the directory: " + w);
+            assertTrue(w.get(0).contains("directory inode " + big) && w.get(0).contains("count 124 (limit 123)")
+                    && w.get(0).contains("linear scan"), w.get(0));
+            assertEquals(List.of("WARNING " + w.get(0)), console);
+        }
+    }
+
+    @Test
+    void anIndexEntryPointingOutsideTheDirectoryFallsBack() throws Exception {
+        // dx_root entry 1 ({hash, block} at byte 40): its block := 0x00ffffff, past the directory's end.
+        Path img = damaged(withoutCsum, 44, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0});
+        try (ExtVfs fs = mount(img, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            everyNameFound(fs, big);
+            List<String> w = fs.ext().warnings();
+            assertEquals(1, w.size(), w.toString());
+            assertTrue(w.get(0).contains("points at block 16777215, outside the directory"), w.get(0));
+        }
+    }
+
+    @Test
+    void aBrokenIndexChecksumFallsBack() throws Exception {
+        // A hash in dx_root entry 1 changed: order and bounds still hold, the dx_tail checksum does not.
+        Path img = damaged(withCsum, 40, new byte[] {1});
+        try (ExtVfs fs = mount(img, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            everyNameFound(fs, big);
+            List<String> w = fs.ext().warnings();
+            assertEquals(1, w.size(), w.toString());
+            assertTrue(w.get(0).contains("dx_root: checksum"), w.get(0));
+        }
+    }
+
+    @Test
+    void namesAddedToAnIndexedDirectoryAreFoundAndE2fsckAgrees() throws Exception {
+        Path img = dir.resolve("written");
+        Files.copy(withCsum, img);
+        try (ExtVfs fs = mount(img, false)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            long before = fs.lookup(big, names.get(5));
+            long made = fs.create(big, "new-file", 0100644, 0, 0, 0);
+            assertEquals(made, fs.lookup(big, "new-file"));
+            assertEquals(before, fs.lookup(big, names.get(5)));
+            fs.unlink(big, names.get(6), false);
+            assertEquals(Errno.ENOENT, assertThrows(ErrnoException.class, () -> fs.lookup(big, names.get(6))).errno());
+            long sub = fs.create(big, "sub", 040755, 0, 0, 0);
+            fs.rename(big, "sub", fs.rootInode(), "moved", ino -> false);
+            assertEquals(sub, fs.lookup(fs.rootInode(), "moved"));
+            // The indexed directory itself moves: its ".." is in the dx_root.
+            fs.rename(fs.rootInode(), "big", sub, "big", ino -> false);
+            assertEquals(big, fs.lookup(sub, "big"));
+            assertEquals(sub, fs.lookup(big, ".."));
+            assertEquals(List.of(), fs.ext().warnings());
+        }
+        ExtTools.assertClean(img);
+        try (ExtVfs fs = mount(img, true)) {
+            long moved = fs.lookup(fs.rootInode(), "moved");
+            long big = fs.lookup(moved, "big");
+            assertTrue(fs.lookup(big, "new-file") > 0);
+            assertEquals(moved, fs.lookup(big, ".."), "'..' of a moved directory");
+            for (String n : names.subList(7, NAMES)) {
+                assertTrue(fs.lookup(big, n) > 0, n);
+            }
+            assertEquals(List.of(), fs.ext().warnings());
+        }
+    }
+
+    /**
+     * Every hash an index can use: {@code debugfs -w -R 'ssv def_hash_version V'} and {@code ssv
+     * flags F} (1 signed, 2 unsigned char) on an image made by {@code mke2fs -t ext4 -b 1024 -d},
+     * then {@code e2fsck -fyD} builds the index with them. Names have bytes above 0x7f, where the
+     * signed and unsigned variants part.
+     */
+    @ParameterizedTest
+    @CsvSource({"legacy,1", "legacy,2", "half_md4,1", "half_md4,2", "tea,1", "tea,2"})
+    void everyHashVersionIsFollowed(String version, int flags) throws Exception {
+        Path tree = dir.resolve("tree");
+        Files.createDirectories(tree.resolve("d"));
+        List<String> mine = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            String n = "ñämé-" + "ü".repeat(i % 20) + "-" + i;
+            Files.createFile(tree.resolve("d").resolve(n));
+            mine.add(n);
+        }
+        Path img = dir.resolve("img");
+        run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-d", tree.toString(), img.toString(), "8M");
+        run("debugfs", "-w", "-R", "ssv def_hash_version " + version, img.toString());
+        run("debugfs", "-w", "-R", "ssv flags " + flags, img.toString());
+        int rc = ExtTools.exec(new StringBuilder(), "e2fsck", "-fyD", img.toString());
+        assertTrue(rc == 0 || rc == 1, "e2fsck -fyD exited " + rc);
+        try (ExtVfs fs = mount(img, true)) {
+            long d = fs.lookup(fs.rootInode(), "d");
+            assertTrue(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(d)));
+            assertEquals(flags == 2, fs.ext().superblock().unsignedHash());
+            Map<String, Long> want = linear(fs, d);
+            for (String n : mine) {
+                assertEquals(want.get(n), fs.lookup(d, n), n);
+            }
+            assertEquals(List.of(), fs.ext().warnings());
+        }
+    }
+}
