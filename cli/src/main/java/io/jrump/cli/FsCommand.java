@@ -78,7 +78,12 @@ final class FsCommand implements Runnable {
             FileSystemOps fs = Mounts.openImage(host, loc.image(),
                     Mounts.Options.defaults().withPartition(loc.partition()).withReadOnly(true));
             try (Vfs vfs = new Vfs(host.clock()::wallNanos)) {
-                vfs.mount("/", fs, true);
+                try {
+                    vfs.mount("/", fs, true);
+                } catch (ErrnoException | RuntimeException e) {
+                    fs.close(); // not mounted, so the VFS will not close it
+                    throw e;
+                }
                 work.run(vfs, fs, loc.path());
             }
         }
@@ -131,8 +136,13 @@ final class FsCommand implements Runnable {
 
         @Override
         public Integer call() throws ErrnoException, IOException {
-            PrintWriter out = spec.commandLine().getOut();
-            withFs(spec, location, (vfs, fs, path) -> list(vfs, path, out, 0));
+            // Buffered: the command's writer flushes at every line, a write(2) per entry of a large directory.
+            PrintWriter out = new PrintWriter(new java.io.BufferedWriter(spec.commandLine().getOut(), 1 << 16), false);
+            try {
+                withFs(spec, location, (vfs, fs, path) -> list(vfs, path, out, 0));
+            } finally {
+                out.flush();
+            }
             return 0;
         }
 

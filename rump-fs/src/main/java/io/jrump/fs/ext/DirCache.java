@@ -10,11 +10,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Name lookup in directories. An htree-indexed directory is looked up through its index
- * ({@link Htree}): a few blocks per name, nothing kept here. A linear directory — or one whose
- * index is damaged, which is said once per directory through {@link ExtFs#warn} — has its names
- * read once into a map, for the last 64 such directories, so that looking names up in, or adding
- * them to, a directory of many thousands of entries does not parse it each time. Directories we
+ * Name lookup in directories. A directory with a name map here is looked up in it; else an
+ * htree-indexed directory is looked up through its index ({@link Htree}): a few blocks per name,
+ * nothing kept. A linear directory — or one whose index is damaged, which is said once per
+ * directory through {@link ExtFs#warn} — has its names read once into a map, as has any
+ * directory just listed whole by readdir; maps are kept for the last 64 directories, so that
+ * looking names up in, or adding them to, a directory of many thousands of entries does not
+ * parse it each time. Directories we
  * change are made linear first ({@link DirWriter}), and the writer keeps the maps in step.
  * Guarded by the filesystem lock.
  */
@@ -78,6 +80,20 @@ final class DirCache {
             dirs.put(dir, m);
         }
         return m;
+    }
+
+    /**
+     * The whole of a directory, just read by {@code readdir}: kept as its name map, so that the
+     * lookups that usually follow ({@code ls -l} stat-ing each name) cost no block reads.
+     */
+    void read(long dir, List<Dirent> entries) {
+        if (!dirs.containsKey(dir)) {
+            Map<String, Long> m = new HashMap<>(entries.size() * 2);
+            for (Dirent e : entries) {
+                m.put(e.name(), e.inode());
+            }
+            dirs.put(dir, m);
+        }
     }
 
     void added(long dir, String name, long ino) {

@@ -40,7 +40,7 @@ final class Htree {
 
     /** Whether lookups in {@code dir} go through its index: an indexed directory on a dir_index filesystem. */
     static boolean isIndexed(Superblock sb, Inode dir) {
-        return sb.hasDirIndex() && (dir.flags() & RawInode.INDEX_FL) != 0 && !dir.hasInlineData();
+        return dir.isDir() && sb.hasDirIndex() && (dir.flags() & RawInode.INDEX_FL) != 0 && !dir.hasInlineData();
     }
 
     /** The deepest indirect_levels this filesystem allows (0: the root points at leaves). */

@@ -9,7 +9,6 @@ import io.jrump.blk.BlockDevice;
 import io.jrump.blk.ForwardingBlockDevice;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.vfs.Attributes;
-import io.jrump.fs.vfs.DirEntry;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
@@ -110,11 +109,14 @@ class HtreeLookupTest {
         return ExtVfs.mount(device, o.withConsole((level, m) -> console.add(level + " " + m))).closing(device);
     }
 
-    /** Every name of /big with its inode, read by a linear scan of the directory. */
+    /**
+     * Every name of /big with its inode, read by a linear scan of the directory — below ExtVfs,
+     * whose readdir would fill the name cache and spare the lookups their index.
+     */
     private static Map<String, Long> linear(ExtVfs fs, long big) throws ErrnoException {
         Map<String, Long> out = new LinkedHashMap<>();
-        for (DirEntry e : fs.readdir(big)) {
-            out.put(e.name(), e.ino());
+        for (Dirent e : fs.ext().readDir(fs.ext().inode(big))) {
+            out.put(e.name(), e.inode());
         }
         return out;
     }
@@ -155,6 +157,13 @@ class HtreeLookupTest {
             }
             // The directory's inode, dx_root, one dx_node, one leaf (and the next, in a hash collision).
             assertTrue(most <= 5, "a lookup read " + most + " blocks of a directory of " + dirBlocks);
+            // Listed whole, the directory joins the name cache: then a lookup reads nothing.
+            assertEquals(NAMES + 2, fs.readdir(big).size());
+            int before = device.reads;
+            for (String n : names) {
+                fs.lookup(big, n);
+            }
+            assertEquals(before, device.reads, "lookups after readdir");
         }
     }
 
