@@ -243,6 +243,83 @@ class HtreeLookupTest {
         }
     }
 
+    /** The image with one block's bytes served from memory, so a test can damage it without copying the image. */
+    private static final class Patched extends ForwardingBlockDevice {
+        private final long at;
+        private final byte[] bytes;
+
+        Patched(BlockDevice below, long at, byte[] bytes) {
+            super(below);
+            this.at = at;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer dst) throws ErrnoException {
+            int pos = dst.position();
+            int len = dst.remaining();
+            super.read(offset, dst);
+            for (int i = 0; i < len; i++) {
+                long o = offset + i;
+                if (o >= at && o < at + bytes.length) {
+                    dst.put(pos + i, bytes[(int) (o - at)]);
+                }
+            }
+        }
+    }
+
+    /**
+     * Seeded damage to the index (1-8 random bytes of the dx_root or the first dx_node, past the
+     * root's "." and ".."; no metadata_csum, so damage reaches every check): each lookup finishes
+     * with the right inode, ENOENT (a hash changed in a way no check can see sends the lookup to
+     * another leaf, as it would on ext4) or EUCLEAN — never an unchecked exception, never a hang.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void craftedIndexesNeitherThrowNorLoop() throws Exception {
+        long rootPhys;
+        long nodePhys;
+        Map<String, Long> want;
+        try (ExtVfs fs = mount(withoutCsum, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            Inode in = fs.ext().inode(big);
+            want = linear(fs, big);
+            rootPhys = fs.ext().map(in, 0).physical();
+            ByteBuffer root = fs.ext().block(rootPhys, "dx_root");
+            nodePhys = fs.ext().map(in, root.getInt(36) & 0x0fffffff).physical();
+        }
+        java.util.Random rnd = new java.util.Random(13);
+        int fellBack = 0;
+        for (int round = 0; round < 300; round++) {
+            long block = rnd.nextBoolean() ? rootPhys : nodePhys;
+            byte[] bytes;
+            try (RandomAccessFile f = new RandomAccessFile(withoutCsum.toFile(), "r")) {
+                bytes = new byte[1024];
+                f.seek(block * 1024);
+                f.readFully(bytes);
+            }
+            for (int k = 1 + rnd.nextInt(8); k > 0; k--) {
+                bytes[24 + rnd.nextInt(1000)] = (byte) rnd.nextInt(256);
+            }
+            HostDisk disk = HostDisk.open(host, withoutCsum.toString(), OpenMode.READ_ONLY);
+            try (ExtVfs fs = ExtVfs.mount(new Patched(disk, block * 1024, bytes), ExtFs.MountOptions.readOnlyMount())
+                    .closing(disk)) {
+                long big = fs.lookup(fs.rootInode(), "big");
+                for (int i = 0; i < 20; i++) {
+                    String n = names.get(rnd.nextInt(NAMES));
+                    try {
+                        assertEquals(want.get(n), fs.lookup(big, n), "round " + round + ": " + n);
+                    } catch (ErrnoException e) {
+                        assertTrue(e.errno() == Errno.ENOENT || e.errno() == Errno.EUCLEAN, e.toString());
+                        assertTrue(!e.getMessage().contains("internal error"), e.getMessage());
+                    }
+                }
+                fellBack += fs.ext().warnings().size();
+            }
+        }
+        assertTrue(fellBack > 50, "most damage is caught and falls back: " + fellBack + " of 300");
+    }
+
     @Test
     void namesAddedToAnIndexedDirectoryAreFoundAndE2fsckAgrees() throws Exception {
         Path img = dir.resolve("written");
