@@ -320,6 +320,60 @@ class HtreeLookupTest {
         assertTrue(fellBack > 50, "most damage is caught and falls back: " + fellBack + " of 300");
     }
 
+    /**
+     * A run of equal hashes across two leaves, made from the fixture (no real half_md4 collision
+     * is at hand): in the first dx_node, entry 1 — the second leaf — gets the hash of the last
+     * name of that leaf with the collision bit set. A lookup of that name lands on the first leaf,
+     * misses, and must go on to the next because its hash continues the run.
+     */
+    @Test
+    void aLookupFollowsARunOfEqualHashesIntoTheNextLeaf() throws Exception {
+        long nodePhys;
+        String last = null;
+        int lastHash = 0;
+        long lastIno = 0;
+        try (ExtVfs fs = mount(withoutCsum, true)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            Inode in = fs.ext().inode(big);
+            ExtFs ext = fs.ext();
+            ByteBuffer root = ext.block(ext.map(in, 0).physical(), "dx_root");
+            nodePhys = ext.map(in, root.getInt(36) & 0x0fffffff).physical();
+            ByteBuffer node = ext.block(nodePhys, "dx_node");
+            long leafB = node.getInt(8 + 8 + 4) & 0x0fffffff;
+            ByteBuffer leaf = ext.block(ext.map(in, leafB).physical(), "leaf");
+            int[] seed = ext.superblock().hashSeed();
+            for (int at = 0; at < 1024; at += leaf.getShort(at + 4) & 0xffff) {
+                int len = leaf.get(at + 6) & 0xff;
+                if (leaf.getInt(at) == 0 || len == 0) {
+                    continue;
+                }
+                byte[] name = new byte[len];
+                leaf.get(at + 8, name);
+                int h = DxHash.hash(DxHash.HALF_MD4, name, seed);
+                if (last == null || Integer.compareUnsigned(h, lastHash) > 0) {
+                    last = new String(name, java.nio.charset.StandardCharsets.UTF_8);
+                    lastHash = h;
+                    lastIno = Integer.toUnsignedLong(leaf.getInt(at));
+                }
+            }
+        }
+        byte[] bytes = new byte[1024];
+        try (RandomAccessFile f = new RandomAccessFile(withoutCsum.toFile(), "r")) {
+            f.seek(nodePhys * 1024);
+            f.readFully(bytes);
+        }
+        ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(8 + 8, lastHash | 1);
+        HostDisk disk = HostDisk.open(host, withoutCsum.toString(), OpenMode.READ_ONLY);
+        Counting counting = new Counting(new Patched(disk, nodePhys * 1024, bytes));
+        try (ExtVfs fs = ExtVfs.mount(counting, ExtFs.MountOptions.readOnlyMount()).closing(disk)) {
+            long big = fs.lookup(fs.rootInode(), "big");
+            int before = counting.reads;
+            assertEquals(lastIno, fs.lookup(big, last), last);
+            assertEquals(5, counting.reads - before, "inode, dx_root, dx_node, the first leaf and the next");
+            assertEquals(List.of(), fs.ext().warnings(), "a collision run is not damage");
+        }
+    }
+
     @Test
     void namesAddedToAnIndexedDirectoryAreFoundAndE2fsckAgrees() throws Exception {
         Path img = dir.resolve("written");
