@@ -1,11 +1,16 @@
 package io.jrump.cli;
 
-import io.jrump.blk.BlockDevice;
-import io.jrump.blk.part.Partitions;
-import io.jrump.fs.ext.ExtFs;
+import io.jrump.fs.Mounts;
+import io.jrump.fs.ext.ExtVfs;
+import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.kernel.sys.DirEntry;
+import io.jrump.kernel.sys.OpenFlags;
+import io.jrump.kernel.sys.StatVfs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -61,19 +66,26 @@ final class FsCommand implements Runnable {
         }
     }
 
+    /** Work on an image's filesystem: {@code fs} mounted read-only at "/" of {@code vfs}. */
     interface FsWork {
-        void run(ExtFs fs, String path) throws ErrnoException, IOException;
+        void run(Vfs vfs, FileSystemOps fs, String path) throws ErrnoException, IOException;
     }
 
+    /** Mounts the filesystem a location names read-only (with the buffer cache below it), runs {@code work}, unmounts. */
     static void withFs(CommandSpec spec, String location, FsWork work) throws ErrnoException, IOException {
         Location loc = Location.parse(spec, location);
-        try (Hypercalls host = ImageHosts.create("rump-fs"); BlockDevice disk = DiskImages.open(host, loc.image(), true)) {
-            BlockDevice dev = disk;
-            if (loc.partition() != null) {
-                dev = loc.partition().matches("\\d+") ? Partitions.open(disk, Integer.parseInt(loc.partition()))
-                        : Partitions.openByName(disk, loc.partition());
+        try (Hypercalls host = ImageHosts.create("rump-fs")) {
+            FileSystemOps fs = Mounts.openImage(host, loc.image(),
+                    Mounts.Options.defaults().withPartition(loc.partition()).withReadOnly(true));
+            try (Vfs vfs = new Vfs(host.clock()::wallNanos)) {
+                try {
+                    vfs.mount("/", fs, true);
+                } catch (ErrnoException | RuntimeException e) {
+                    fs.close(); // not mounted, so the VFS will not close it
+                    throw e;
+                }
+                work.run(vfs, fs, loc.path());
             }
-            work.run(ExtFs.open(dev), loc.path());
         }
     }
 
@@ -124,12 +136,17 @@ final class FsCommand implements Runnable {
 
         @Override
         public Integer call() throws ErrnoException, IOException {
-            PrintWriter out = spec.commandLine().getOut();
-            withFs(spec, location, (fs, path) -> list(fs, path, out, 0));
+            // Buffered: the command's writer flushes at every line, a write(2) per entry of a large directory.
+            PrintWriter out = new PrintWriter(new java.io.BufferedWriter(spec.commandLine().getOut(), 1 << 16), false);
+            try {
+                withFs(spec, location, (vfs, fs, path) -> list(vfs, path, out, 0));
+            } finally {
+                out.flush();
+            }
             return 0;
         }
 
-        private void list(ExtFs fs, String path, PrintWriter out, int depth) throws ErrnoException {
+        private void list(Vfs vfs, String path, PrintWriter out, int depth) throws ErrnoException {
             if (depth > 64) {
                 throw new ErrnoException(Errno.ELOOP, path + ": directories nest deeper than 64");
             }
@@ -137,19 +154,20 @@ final class FsCommand implements Runnable {
                 out.println(path + ":");
             }
             List<String> subdirs = new ArrayList<>();
-            List<ExtFs.DirEntry> entries = new ArrayList<>(fs.list(path));
+            List<DirEntry> entries = new ArrayList<>(vfs.readdir(path));
             entries.sort((a, b) -> a.name().compareTo(b.name()));
-            for (ExtFs.DirEntry e : entries) {
+            for (DirEntry e : entries) {
                 boolean dot = e.name().equals(".") || e.name().equals("..");
                 if (dot && !all) {
                     continue;
                 }
                 String child = path.endsWith("/") ? path + e.name() : path + "/" + e.name();
-                ExtFs.Stat st = fs.lstat(child);
+                // Without -l or -R the name is all there is to print: no lstat, as ls does not either.
+                Attributes st = longFormat || recursive ? vfs.lstat(child) : null;
                 if (longFormat) {
-                    out.printf("%s %3d %5d %5d %10d %s %s%s%n", modeString(st.mode()), st.links(), st.uid(), st.gid(),
-                            st.size(), TIME.format(Instant.ofEpochSecond(st.mtime())), e.name(),
-                            st.isSymlink() ? " -> " + fs.readlink(child) : "");
+                    out.printf("%s %3d %5d %5d %10d %s %s%s%n", modeString(st.mode()), st.nlink(), st.uid(), st.gid(),
+                            st.size(), TIME.format(Instant.ofEpochSecond(Math.floorDiv(st.mtimeNanos(), 1_000_000_000L))),
+                            e.name(), st.isSymlink() ? " -> " + vfs.readlink(child) : "");
                 } else {
                     out.println(e.name());
                 }
@@ -159,7 +177,7 @@ final class FsCommand implements Runnable {
             }
             for (String d : subdirs) {
                 out.println();
-                list(fs, d, out, depth + 1);
+                list(vfs, d, out, depth + 1);
             }
         }
     }
@@ -178,13 +196,16 @@ final class FsCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException, IOException {
             spec.commandLine().getOut().flush();
-            withFs(spec, location, (fs, path) -> {
+            withFs(spec, location, (vfs, fs, path) -> {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-                long pos = 0;
-                int n;
-                while ((n = fs.read(path, pos, buf.clear())) > 0) {
-                    sink.write(buf.array(), 0, n);
-                    pos += n;
+                int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
+                try {
+                    int n;
+                    while ((n = vfs.read(fd, buf.clear())) > 0) {
+                        sink.write(buf.array(), 0, n);
+                    }
+                } finally {
+                    vfs.close(fd);
                 }
                 sink.flush();
             });
@@ -204,8 +225,11 @@ final class FsCommand implements Runnable {
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
             int[] exit = {0};
-            withFs(spec, wholeFilesystem(location), (fs, path) -> {
-                io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(fs);
+            withFs(spec, wholeFilesystem(location), (vfs, fs, path) -> {
+                if (!(fs instanceof ExtVfs ext)) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4 only, not " + fs.type());
+                }
+                io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(ext.ext());
                 r.problems().forEach(out::println);
                 out.printf("%s: %d inodes, %d directories, %d blocks checked: %s%n", location, r.inodesChecked(),
                         r.directoriesChecked(), r.blocksClaimed(), r.isClean() ? "clean" : r.problems().size() + " problems");
@@ -226,8 +250,8 @@ final class FsCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
-            withFs(spec, wholeFilesystem(location), (fs, path) -> {
-                ExtFs.StatVfs v = fs.statvfs();
+            withFs(spec, wholeFilesystem(location), (vfs, fs, path) -> {
+                StatVfs v = vfs.statvfs("/");
                 long k = v.blockSize() / 1024;
                 long used = v.blocks() - v.freeBlocks();
                 out.printf("%-24s %12s %12s %12s %5s %10s %10s%n", "Filesystem", "1K-blocks", "Used", "Available", "Use%",
@@ -235,7 +259,7 @@ final class FsCommand implements Runnable {
                 long usePct = used + v.availableBlocks() == 0 ? 0
                         : (used * 100 + used + v.availableBlocks() - 1) / (used + v.availableBlocks());
                 out.printf("%-24s %12d %12d %12d %4d%% %10d %10d%n", location + " (" + fs.type() + ")", v.blocks() * k,
-                        used * k, v.availableBlocks() * k, usePct, v.inodes(), v.freeInodes());
+                        used * k, v.availableBlocks() * k, usePct, v.files(), v.freeFiles());
             });
             return 0;
         }
@@ -252,12 +276,13 @@ final class FsCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
-            withFs(spec, location, (fs, path) -> {
-                ExtFs.Stat st = fs.lstat(path);
-                out.printf("  File: %s%s%n", path, st.isSymlink() ? " -> " + fs.readlink(path) : "");
-                out.printf("  Size: %d\tBlocks: %d\tInode: %d\tLinks: %d%n", st.size(), st.blocks512(), st.inode(), st.links());
+            withFs(spec, location, (vfs, fs, path) -> {
+                Attributes st = vfs.lstat(path);
+                out.printf("  File: %s%s%n", path, st.isSymlink() ? " -> " + vfs.readlink(path) : "");
+                out.printf("  Size: %d\tBlocks: %d\tInode: %d\tLinks: %d%n", st.size(), st.blocks512(), st.ino(), st.nlink());
                 out.printf("Access: (%04o/%s)  Uid: %d  Gid: %d%n", st.mode() & 07777, modeString(st.mode()), st.uid(), st.gid());
-                out.printf("Modify: %s.%09d UTC%n", SECONDS.format(Instant.ofEpochSecond(st.mtime())), st.mtimeNs());
+                out.printf("Modify: %s.%09d UTC%n", SECONDS.format(Instant.ofEpochSecond(Math.floorDiv(st.mtimeNanos(), 1_000_000_000L))),
+                        Math.floorMod(st.mtimeNanos(), 1_000_000_000L));
             });
             return 0;
         }

@@ -11,6 +11,7 @@ import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
+import io.jrump.hypercall.HostConsole;
 import io.jrump.hypercall.Hypercalls;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +63,7 @@ public final class Mounts {
             disk.close();
             throw e;
         }
-        return open(dev, options, host.clock(), disk); // closes the disk if it fails
+        return open(dev, "auto", options, host.clock(), host.console(), disk); // closes the disk if it fails
     }
 
     /**
@@ -75,15 +76,17 @@ public final class Mounts {
      */
     public static FileSystemOps open(BlockDevice dev, Options options, HostClock clock, AutoCloseable... owned)
             throws ErrnoException {
-        return open(dev, "auto", options, clock, owned);
+        return open(dev, "auto", options, clock, null, owned);
     }
 
     /**
      * As {@link #open(BlockDevice, Options, HostClock, AutoCloseable...)}, as filesystem type
-     * {@code typeName} ({@code "auto"} to probe; else {@code ENODEV} for a type nobody knows).
+     * {@code typeName} ({@code "auto"} to probe; else {@code ENODEV} for a type nobody knows), with
+     * the filesystem's warnings (damage it works around, such as an htree index it cannot use)
+     * written to {@code console} if not null.
      */
     public static FileSystemOps open(BlockDevice dev, String typeName, Options options, HostClock clock,
-            AutoCloseable... owned) throws ErrnoException {
+            HostConsole console, AutoCloseable... owned) throws ErrnoException {
         List<AutoCloseable> closeAfter = new ArrayList<>();
         FileSystemType type;
         try {
@@ -101,7 +104,8 @@ public final class Mounts {
             throw e;
         }
         closeAfter.addAll(List.of(owned));
-        return type.mount(dev, FileSystemType.Options.of(options.readOnly(), clock::wallNanos).withOwned(closeAfter));
+        return type.mount(dev, FileSystemType.Options.of(options.readOnly(), clock::wallNanos).withOwned(closeAfter)
+                .withConsole(console));
     }
 
     private static void closeQuietly(List<AutoCloseable> things, Throwable failure) {

@@ -88,8 +88,8 @@ public final class VfsComponent implements Component, MountCalls {
             partition = source.substring(colon + 1);
         }
         BlockDevice dev = blk.open(image, partition, readOnly);
-        FileSystemOps fs = Mounts.open(dev, type,
-                Mounts.Options.defaults().withReadOnly(readOnly).withCacheBytes(cacheBytes), clock, dev);
+        FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
+                .withCacheBytes(cacheBytes), clock, kernel.host().console(), dev);
         vfs.mountOrClose(target, fs, readOnly);
     }
 

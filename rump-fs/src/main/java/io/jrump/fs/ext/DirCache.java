@@ -1,16 +1,24 @@
 package io.jrump.fs.ext;
 
+import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Names of recently used directories, so that looking a name up in — or adding one to — a
- * directory of many thousands of entries does not parse the whole directory each time (ext4
- * would use its htree for this; directories we change are kept linear). Kept in step by the
- * directory writer; guarded by the filesystem lock.
+ * Name lookup in directories. A directory with a name map here is looked up in it; else an
+ * htree-indexed directory is looked up through its index ({@link Htree}): a few blocks per name,
+ * nothing kept. A linear directory — or one whose index is damaged, which is said once per
+ * directory through {@link ExtFs#warn} — has its names read once into a map, as has any
+ * directory just listed whole by readdir; maps are kept for the last 64 directories, so that
+ * looking names up in, or adding them to, a directory of many thousands of entries does not
+ * parse it each time. Directories we
+ * change are made linear first ({@link DirWriter}), and the writer keeps the maps in step.
+ * Guarded by the filesystem lock.
  */
 final class DirCache {
     private static final int MAX_DIRS = 64;
@@ -23,27 +31,69 @@ final class DirCache {
         }
     };
 
+    private static final int MAX_DAMAGED = 4096;
+    /** Indexed directories whose index failed a check: looked up linearly from then on. */
+    private final Set<Long> damaged = new HashSet<>();
+
     DirCache(ExtFs fs) {
         this.fs = fs;
     }
 
     /** The inode {@code name} names in directory {@code dir}, or 0. */
     long lookup(long dir, String name) throws ErrnoException {
-        Long ino = names(dir).get(name);
+        Map<String, Long> m = dirs.get(dir);
+        if (m == null) {
+            Inode d = fs.inode(dir);
+            if (Htree.isIndexed(fs.superblock(), d) && !damaged.contains(dir)) {
+                try {
+                    return fs.htree.lookup(d, name);
+                } catch (Htree.Damaged e) {
+                    damaged(dir, e.getMessage());
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EUCLEAN) {
+                        throw e;
+                    }
+                    damaged(dir, e.getMessage()); // a linear scan reports it again if it is not in the index alone
+                }
+            }
+            m = names(d);
+        }
+        Long ino = m.get(name);
         return ino == null ? 0 : ino;
     }
 
-    private Map<String, Long> names(long dir) throws ErrnoException {
+    private void damaged(long dir, String what) {
+        if (damaged.size() < MAX_DAMAGED && damaged.add(dir)) {
+            fs.warn("directory inode " + dir + ": htree index damaged (" + what + "); looking names up by a linear scan");
+        }
+    }
+
+    private Map<String, Long> names(Inode d) throws ErrnoException {
+        long dir = d.number();
         Map<String, Long> m = dirs.get(dir);
         if (m == null) {
-            List<ExtFs.DirEntry> entries = fs.readDir(fs.inode(dir));
+            List<Dirent> entries = fs.readDir(d);
             m = new HashMap<>(entries.size() * 2);
-            for (ExtFs.DirEntry e : entries) {
+            for (Dirent e : entries) {
                 m.put(e.name(), e.inode());
             }
             dirs.put(dir, m);
         }
         return m;
+    }
+
+    /**
+     * The whole of a directory, just read by {@code readdir}: kept as its name map, so that the
+     * lookups that usually follow ({@code ls -l} stat-ing each name) cost no block reads.
+     */
+    void read(long dir, List<Dirent> entries) {
+        if (!dirs.containsKey(dir)) {
+            Map<String, Long> m = new HashMap<>(entries.size() * 2);
+            for (Dirent e : entries) {
+                m.put(e.name(), e.inode());
+            }
+            dirs.put(dir, m);
+        }
     }
 
     void added(long dir, String name, long ino) {

@@ -144,8 +144,12 @@ final class DirWriter {
         return ino;
     }
 
-    /** Points "{@code ..}" at a new parent. */
+    /**
+     * Points "{@code ..}" at a new parent. An htree directory is made linear first: its ".."
+     * lies in the dx_root, whose checksum is not a directory block's tail.
+     */
     void setParent(RawInode dir, long parent) throws ErrnoException {
+        unindex(dir);
         find(dir, "..", false, parent, -1);
         fs.dirCache.added(dir.number, "..", parent);
     }

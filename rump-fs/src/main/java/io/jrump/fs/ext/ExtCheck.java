@@ -57,14 +57,14 @@ public final class ExtCheck {
         while (!dirs.isEmpty()) {
             long[] d = dirs.poll();
             dirCount++;
-            List<ExtFs.DirEntry> entries;
+            List<Dirent> entries;
             try {
                 entries = fs.readDir(fs.inode(d[0]));
             } catch (ErrnoException e) {
                 damaged(problems, e); // a bad checksum or a broken block: report it, check the rest
                 continue;
             }
-            for (ExtFs.DirEntry e : entries) {
+            for (Dirent e : entries) {
                 if (e.inode() < 1 || e.inode() > sb.inodesCount() || !inodeUsed.get((int) e.inode())) {
                     report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' names inode " + e.inode()
                             + ", which is not in use");

@@ -83,6 +83,9 @@ public final class ExtFileSystemType implements FileSystemType {
             }
             ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()
                     : ExtFs.MountOptions.readWrite(options.wallNanos());
+            if (options.console() != null) {
+                mo = mo.withConsole(options.console());
+            }
             return ExtVfs.mount(dev, mo).closing(options.owned().toArray(new AutoCloseable[0]));
         } catch (ErrnoException | RuntimeException | Error e) {
             closeAll(options.owned(), e);

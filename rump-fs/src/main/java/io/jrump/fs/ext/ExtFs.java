@@ -3,30 +3,34 @@ package io.jrump.fs.ext;
 import io.jrump.blk.BlockDevice;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostConsole;
+import io.jrump.kernel.sys.StatVfs;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.LongSupplier;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 
 /**
- * A read-only ext2/ext3/ext4 filesystem on a block device: paths, directories, file contents,
- * symlinks and inode attributes. Every on-disk number is checked before it is used: block
- * numbers against the filesystem, extent trees for depth, magic and bounds, directory entries for
- * their record lengths; corruption is {@code EUCLEAN} naming the inode and block. With
- * metadata_csum, superblock and inode checksums are verified.
+ * The ext2/ext3/ext4 filesystem on a block device, at the level of inodes: superblock, group
+ * descriptors, inodes, block maps, directory blocks (through their htree index where there is
+ * one), symlinks, extended attributes, the journal and the running transaction. It has no path
+ * API of its own: files are reached by path through {@link ExtVfs} and the VFS above it. Every
+ * on-disk number is checked before it is used: block numbers against the filesystem, extent
+ * trees for depth, magic and bounds, directory entries for their record lengths; corruption is
+ * {@code EUCLEAN} naming the inode and block. With metadata_csum, superblock and inode checksums
+ * are verified.
  *
- * <p>Thread-safe: it holds no mutable state; the device below must be thread-safe.
+ * <p>Thread-safe only under {@link #lock}, which {@link ExtVfs} takes around every operation;
+ * the device below must be thread-safe.
  */
 public final class ExtFs {
     public static final long ROOT_INODE = 2;
-    /** Symlinks followed in one lookup before {@code ELOOP}, as Linux allows. */
-    static final int MAX_SYMLINKS = 40;
     static final int MAX_EXTENT_DEPTH = 5;
     static final int EXTENT_MAGIC = 0xF30A;
 
@@ -40,6 +44,12 @@ public final class ExtFs {
     /** Guards every operation: one writer or reader at a time, as the metadata buffers are shared. */
     final ReentrantLock lock = new ReentrantLock();
     final DirCache dirCache = new DirCache(this);
+    final Htree htree = new Htree(this);
+    /** Where warnings go besides {@link #warnings()}: the host's console; null for none. */
+    private HostConsole console;
+    /** The last warnings, oldest first, at most {@link #MAX_WARNINGS}. */
+    private final java.util.ArrayDeque<String> warnings = new java.util.ArrayDeque<>();
+    private static final int MAX_WARNINGS = 64;
     // Read-write state; null/unused on a read-only mount.
     private final LongSupplier wallNanos;
     private final Map<Long, byte[]> dirty = new LinkedHashMap<>();
@@ -360,6 +370,36 @@ public final class ExtFs {
         }
     }
 
+    /** Checks the checksum tail of directory block {@code logical} of {@code dir}. */
+    void verifyDirTail(Inode dir, ByteBuffer block, long logical) throws ErrnoException {
+        verifyTail(dir, block, sb.blockSize() - 12, sb.blockSize() - 4, "directory block " + logical);
+    }
+
+    /**
+     * Reports damage this mount works around (an htree index it cannot use): kept for
+     * {@link #warnings()} and written to the host console at WARNING, if the mount has one.
+     */
+    void warn(String message) {
+        String m = dev.name() + ": " + message;
+        if (warnings.size() == MAX_WARNINGS) {
+            warnings.removeFirst();
+        }
+        warnings.addLast(m);
+        if (console != null) {
+            console.log(System.Logger.Level.WARNING, m);
+        }
+    }
+
+    /** The warnings this mount has given, oldest first (the last 64). */
+    public List<String> warnings() {
+        lock.lock();
+        try {
+            return List.copyOf(warnings);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Where a file's logical block lives: a physical block (0 for a hole) and how many follow it in a row. */
     record Mapping(long physical, long run, boolean unwritten) {
     }
@@ -520,11 +560,7 @@ public final class ExtFs {
 
     // ---- directories and paths -----------------------------------------------------------------
 
-    /** One directory entry. */
-    public record DirEntry(String name, long inode, int fileType) {
-    }
-
-    List<DirEntry> readDir(Inode dir) throws ErrnoException {
+    List<Dirent> readDir(Inode dir) throws ErrnoException {
         if (!dir.isDir()) {
             throw new ErrnoException(Errno.ENOTDIR, dev.name() + ": inode " + dir.number() + " is not a directory");
         }
@@ -535,7 +571,7 @@ public final class ExtFs {
         if (dir.size() < 0 || dir.size() % bs != 0 || dir.size() > (1L << 32)) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + " has size " + dir.size());
         }
-        List<DirEntry> out = new ArrayList<>();
+        List<Dirent> out = new ArrayList<>();
         ByteBuffer block = ByteBuffer.allocate(bs).order(ByteOrder.LITTLE_ENDIAN);
         for (long lb = 0; lb < dir.size() / bs; lb++) {
             block.clear();
@@ -558,7 +594,7 @@ public final class ExtFs {
                 if (ino != 0 && nameLen > 0) {
                     byte[] name = new byte[nameLen];
                     block.get(at + 8, name);
-                    out.add(new DirEntry(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
+                    out.add(new Dirent(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
                 }
                 at += recLen;
             }
@@ -570,18 +606,18 @@ public final class ExtFs {
      * An inline directory: the parent's inode number in the first 4 bytes, then entries in the rest
      * of i_block and in the system.data attribute, each area parsed on its own.
      */
-    private List<DirEntry> readInlineDir(Inode dir) throws ErrnoException {
+    private List<Dirent> readInlineDir(Inode dir) throws ErrnoException {
         byte[] data = inlineData(dir);
         ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-        List<DirEntry> out = new ArrayList<>();
-        out.add(new DirEntry(".", dir.number(), 2));
-        out.add(new DirEntry("..", Integer.toUnsignedLong(b.getInt(0)), 2));
+        List<Dirent> out = new ArrayList<>();
+        out.add(new Dirent(".", dir.number(), 2));
+        out.add(new Dirent("..", Integer.toUnsignedLong(b.getInt(0)), 2));
         parseEntries(dir, b, 4, 60, "inline area", out);
         parseEntries(dir, b, 60, data.length, "system.data", out);
         return out;
     }
 
-    private void parseEntries(Inode dir, ByteBuffer block, int from, int to, String where, List<DirEntry> out)
+    private void parseEntries(Inode dir, ByteBuffer block, int from, int to, String where, List<Dirent> out)
             throws ErrnoException {
         int at = from;
         while (at < to) {
@@ -599,7 +635,7 @@ public final class ExtFs {
             if (ino != 0 && nameLen > 0) {
                 byte[] name = new byte[nameLen];
                 block.get(at + 8, name);
-                out.add(new DirEntry(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
+                out.add(new Dirent(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
             }
             at += recLen;
         }
@@ -630,55 +666,6 @@ public final class ExtFs {
         ByteBuffer b = ByteBuffer.allocate((int) link.size());
         read(link, 0, b);
         return new String(b.array(), StandardCharsets.UTF_8);
-    }
-
-    /** The inode a path names, following symlinks (the last one too if {@code follow}). */
-    long lookup(String path, boolean follow) throws ErrnoException {
-        return walk(ROOT_INODE, path, follow, new int[1]);
-    }
-
-    private long walk(long start, String path, boolean follow, int[] links) throws ErrnoException {
-        long cur = path.startsWith("/") ? ROOT_INODE : start;
-        String[] parts = path.split("/");
-        for (int i = 0; i < parts.length; i++) {
-            String part = parts[i];
-            if (part.isEmpty() || part.equals(".")) {
-                continue;
-            }
-            Inode dir = inode(cur);
-            if (!dir.isDir()) {
-                throw new ErrnoException(Errno.ENOTDIR, path + ": " + part + " is under a non-directory");
-            }
-            long next = -1;
-            for (DirEntry e : readDir(dir)) {
-                if (e.name().equals(part)) {
-                    next = e.inode();
-                    break;
-                }
-            }
-            if (next < 0) {
-                throw new ErrnoException(Errno.ENOENT, path);
-            }
-            boolean last = i == parts.length - 1 || allEmpty(parts, i + 1);
-            Inode target = inode(next);
-            if (target.isSymlink() && (!last || follow)) {
-                if (++links[0] > MAX_SYMLINKS) {
-                    throw new ErrnoException(Errno.ELOOP, path);
-                }
-                next = walk(cur, readlink(target), true, links);
-            }
-            cur = next;
-        }
-        return cur;
-    }
-
-    private static boolean allEmpty(String[] parts, int from) {
-        for (int i = from; i < parts.length; i++) {
-            if (!parts[i].isEmpty() && !parts[i].equals(".")) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---- extended attributes and inline data ----------------------------------------------------
@@ -731,13 +718,24 @@ public final class ExtFs {
      * How to mount: read-only or not, the wall clock for timestamps (a component takes time only
      * from its host), and how many metadata blocks a transaction may gather before it commits.
      */
-    public record MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks) {
+    public record MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks,
+                               HostConsole console) {
+        /** Without a console: warnings are kept only for {@link ExtFs#warnings()}. */
+        public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks) {
+            this(readOnly, wallNanos, maxTransactionBlocks, null);
+        }
+
         public static MountOptions readOnlyMount() {
             return new MountOptions(true, () -> 0L, 0);
         }
 
         public static MountOptions readWrite(LongSupplier wallNanos) {
             return new MountOptions(false, wallNanos, 4096);
+        }
+
+        /** The same, with warnings (a damaged htree index worked around) also written to {@code console}. */
+        public MountOptions withConsole(HostConsole console) {
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console);
         }
     }
 
@@ -750,6 +748,12 @@ public final class ExtFs {
      * @throws ErrnoException as {@link #open}; {@code EROFS} for read-write on a read-only device
      */
     public static ExtFs mount(BlockDevice dev, MountOptions options) throws ErrnoException {
+        ExtFs fs = mountWithoutConsole(dev, options);
+        fs.console = options.console();
+        return fs;
+    }
+
+    private static ExtFs mountWithoutConsole(BlockDevice dev, MountOptions options) throws ErrnoException {
         ExtFs opened;
         try {
             opened = open(dev);
@@ -1229,69 +1233,14 @@ public final class ExtFs {
         }
     }
 
-    // ---- the public face -----------------------------------------------------------------------
+    // ---- what the VFS reports ------------------------------------------------------------------
 
-    /** What {@code statvfs} tells of the filesystem, from the superblock's counters. */
-    public record StatVfs(int blockSize, long blocks, long freeBlocks, long availableBlocks, long inodes,
-                          long freeInodes, int nameMax) {
-    }
-
-    public StatVfs statvfs() {
+    /** What {@code statvfs} tells of the filesystem, from the superblock's (or the allocator's) counters. */
+    StatVfs statvfs() {
         long free = allocator != null ? allocator.freeBlocks() : sb.freeBlocks();
         long freeInodes = allocator != null ? allocator.freeInodes() : sb.freeInodes();
         long avail = Math.max(0, free - sb.reservedBlocks());
-        return new StatVfs(sb.blockSize(), sb.blocksCount(), free, avail, sb.inodesCount(), freeInodes, 255);
-    }
-
-    /** What {@code stat} tells of a file. */
-    public record Stat(long inode, int mode, long uid, long gid, long size, int links, long blocks512, long atime,
-                       long mtime, long ctime, int mtimeNs) {
-        public boolean isDirectory() {
-            return (mode & Inode.S_IFMT) == Inode.S_IFDIR;
-        }
-
-        public boolean isSymlink() {
-            return (mode & Inode.S_IFMT) == Inode.S_IFLNK;
-        }
-
-        public boolean isRegular() {
-            return (mode & Inode.S_IFMT) == Inode.S_IFREG;
-        }
-    }
-
-    public Stat stat(String path) throws ErrnoException {
-        return stat(inode(lookup(path, true)));
-    }
-
-    public Stat lstat(String path) throws ErrnoException {
-        return stat(inode(lookup(path, false)));
-    }
-
-    private static Stat stat(Inode i) {
-        return new Stat(i.number(), i.mode(), i.uid(), i.gid(), i.size(), i.linksCount(), i.blocks512(), i.atime(),
-                i.mtime(), i.ctime(), i.mtimeNs());
-    }
-
-    /** The names in a directory, "." and ".." included, in on-disk order. */
-    public List<DirEntry> list(String path) throws ErrnoException {
-        return readDir(inode(lookup(path, true)));
-    }
-
-    /** Reads from a file at {@code pos}; returns the bytes read, 0 at the end. */
-    public int read(String path, long pos, ByteBuffer dst) throws ErrnoException {
-        Inode i = inode(lookup(path, true));
-        if (i.isDir()) {
-            throw new ErrnoException(Errno.EISDIR, path);
-        }
-        return read(i, pos, dst);
-    }
-
-    /** The extended attributes of a file (symlinks not followed), by full name such as {@code user.comment}. */
-    public Map<String, byte[]> listXattrs(String path) throws ErrnoException {
-        return xattrs(inode(lookup(path, false)));
-    }
-
-    public String readlink(String path) throws ErrnoException {
-        return readlink(inode(lookup(path, false)));
+        return new StatVfs(sb.blockSize(), sb.blocksCount(), free, avail, sb.inodesCount(), freeInodes, 255,
+                writer == null);
     }
 }

@@ -17,7 +17,8 @@ import java.util.function.LongPredicate;
 /**
  * ext2/3/4 as the VFS sees it: the vnode operations on an {@link ExtFs}, each under the
  * filesystem's lock, with the running transaction committed when it has grown large. Lookups go
- * through the filesystem's directory name cache.
+ * through the filesystem's directory name cache, then a directory's htree index, then a linear
+ * scan; a directory listed whole by readdir joins the name cache.
  */
 public final class ExtVfs implements FileSystemOps {
     private final ExtFs fs;
@@ -131,8 +132,10 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public List<DirEntry> readdir(long dir) throws ErrnoException {
         return locked(() -> {
-            List<DirEntry> out = new ArrayList<>();
-            for (ExtFs.DirEntry e : fs.readDir(fs.inode(dir))) {
+            List<Dirent> entries = fs.readDir(fs.inode(dir));
+            fs.dirCache.read(dir, entries);
+            List<DirEntry> out = new ArrayList<>(entries.size());
+            for (Dirent e : entries) {
                 out.add(new DirEntry(e.name(), e.inode(), dtype(e.fileType())));
             }
             return out;
@@ -284,11 +287,7 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public StatVfs statvfs() throws ErrnoException {
-        return locked(() -> {
-            ExtFs.StatVfs v = fs.statvfs();
-            return new StatVfs(v.blockSize(), v.blocks(), v.freeBlocks(), v.availableBlocks(), v.inodes(), v.freeInodes(),
-                    v.nameMax(), fs.isReadOnly());
-        });
+        return locked(fs::statvfs);
     }
 
     @Override

@@ -97,7 +97,8 @@ final class ExtWriter {
         }
         boolean directory = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
         if (directory && d.links() >= LINK_MAX && !dirNlink()) {
-            throw new ErrnoException(Errno.EMLINK, name + ": parent has " + d.links() + " links");
+            throw new ErrnoException(Errno.EMLINK, name + ": directory inode " + dir + " has " + d.links()
+                    + " links and the filesystem lacks dir_nlink");
         }
         RawInode n = newInode(dir, mode, uid, gid, directory);
         int t = mode & Inode.S_IFMT;
@@ -118,7 +119,7 @@ final class ExtWriter {
             n.links(2);
             long pb = appendBlock(n, 0);
             dirs.initBlock(n, pb, dir);
-            d.links(d.links() >= LINK_MAX - 1 ? 1 : d.links() + 1);
+            d.links(withSubdirectory(d.links()));
         }
         store(n);
         dirs.add(d, name, n.number, fs.fileTypeCode(mode));
@@ -128,7 +129,17 @@ final class ExtWriter {
     }
 
     private boolean dirNlink() {
-        return (sb.featureRoCompat() & 0x20) != 0;
+        return sb.hasDirNlink();
+    }
+
+    /**
+     * A directory's link count once it has one more subdirectory, as ext4 counts with dir_nlink:
+     * past {@link #LINK_MAX} the count is 1 ("many"), and a count of 1 stays 1. Without
+     * dir_nlink callers refuse with EMLINK before the count would pass the limit.
+     */
+    static int withSubdirectory(int links) {
+        int n = links + 1;
+        return n > LINK_MAX || n == 2 ? 1 : n;
     }
 
     private RawInode newInode(long parent, int mode, long uid, long gid, boolean directory) throws ErrnoException {
@@ -258,7 +269,7 @@ final class ExtWriter {
     }
 
     private boolean isEmpty(RawInode dir) throws ErrnoException {
-        for (ExtFs.DirEntry e : fs.readDir(dir.parsed())) {
+        for (Dirent e : fs.readDir(dir.parsed())) {
             if (!e.name().equals(".") && !e.name().equals("..")) {
                 return false;
             }
@@ -388,6 +399,10 @@ final class ExtWriter {
         boolean directory = isDir(n);
         if (directory && fromDir != toDir) {
             checkNotAncestor(ino, toDir); // before anything else, as Linux checks it
+            if (d.links() >= LINK_MAX && !dirNlink()) {
+                throw new ErrnoException(Errno.EMLINK, toName + ": directory inode " + toDir + " has " + d.links()
+                        + " links and the filesystem lacks dir_nlink");
+            }
         }
         long target = entry(d, toName);
         if (target == ino) {
@@ -417,7 +432,7 @@ final class ExtWriter {
             if (s.links() > 2) {
                 s.links(s.links() - 1);
             }
-            d.links(d.links() >= LINK_MAX - 1 || d.links() == 1 ? 1 : d.links() + 1);
+            d.links(withSubdirectory(d.links()));
         }
         if (t != null && isDir(t) && d.links() > 2) {
             d.links(d.links() - 1); // the replaced directory's ".." no longer counts

@@ -11,13 +11,15 @@ import java.util.List;
 /**
  * The ext2/3/4 superblock (1024 bytes at byte 1024 of the device), parsed and checked: magic,
  * sizes, counts against the device, feature flags, and the metadata_csum checksum. Field names
- * follow the kernel's {@code struct ext4_super_block}. Immutable.
+ * follow the kernel's {@code struct ext4_super_block}; {@code hashSeed}, {@code defHashVersion} and
+ * {@code flags} are s_hash_seed, s_def_hash_version and s_flags. Immutable.
  */
 record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int blockSize, long blocksPerGroup,
                   long inodesPerGroup, int inodeSize, int revLevel, long firstIno, int featureCompat,
                   int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
                   int checksumSeed, long groupCount, long journalInum, long freeBlocks, long freeInodes,
-                  long reservedBlocks, int reservedGdtBlocks, int[] backupGroups) {
+                  long reservedBlocks, int reservedGdtBlocks, int[] backupGroups, int[] hashSeed,
+                  int defHashVersion, int flags) {
 
     static final int OFFSET = 1024;
     static final int SIZE = 1024;
@@ -42,6 +44,10 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
     static final int RO_COMPAT_METADATA_CSUM = 0x400;
     static final int RO_COMPAT_GDT_CSUM = 0x10;
     static final int RO_COMPAT_HUGE_FILE = 0x8;
+    static final int RO_COMPAT_DIR_NLINK = 0x20;
+    static final int COMPAT_DIR_INDEX = 0x20;
+    /** s_flags: directory hashes treat name bytes as unsigned chars (set by mke2fs where char is unsigned). */
+    static final int FLAG_UNSIGNED_HASH = 0x2;
 
     /** Incompatible features this reader handles; any other refuses the mount. */
     static final int INCOMPAT_SUPPORTED = INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_64BIT
@@ -57,6 +63,23 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     boolean hasMetadataCsum() {
         return (featureRoCompat & RO_COMPAT_METADATA_CSUM) != 0;
+    }
+
+    boolean hasDirIndex() {
+        return (featureCompat & COMPAT_DIR_INDEX) != 0;
+    }
+
+    boolean hasLargeDir() {
+        return (featureIncompat & INCOMPAT_LARGEDIR) != 0;
+    }
+
+    boolean hasDirNlink() {
+        return (featureRoCompat & RO_COMPAT_DIR_NLINK) != 0;
+    }
+
+    /** Whether s_flags says directory hashes use unsigned chars (the {@code *_unsigned} hash versions). */
+    boolean unsignedHash() {
+        return (flags & FLAG_UNSIGNED_HASH) != 0;
     }
 
     boolean hasJournal() {
@@ -150,7 +173,9 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
                 firstIno, b.getInt(92), incompat, roCompat, uuid, new String(label, 0, len, StandardCharsets.ISO_8859_1),
                 descSize, seed, groups, Integer.toUnsignedLong(b.getInt(0xE0)),
                 wide(b, 12, 0x158, incompat), Integer.toUnsignedLong(b.getInt(16)), wide(b, 8, 0x154, incompat),
-                b.getShort(0xCE) & 0xffff, new int[] {b.getInt(0x24C), b.getInt(0x250)});
+                b.getShort(0xCE) & 0xffff, new int[] {b.getInt(0x24C), b.getInt(0x250)},
+                new int[] {b.getInt(0xEC), b.getInt(0xF0), b.getInt(0xF4), b.getInt(0xF8)}, b.get(0xFC) & 0xff,
+                b.getInt(0x160));
     }
 
     static final int COMPAT_RESIZE_INODE = 0x10;

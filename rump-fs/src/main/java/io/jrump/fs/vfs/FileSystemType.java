@@ -2,6 +2,7 @@ package io.jrump.fs.vfs;
 
 import io.jrump.blk.BlockDevice;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostConsole;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -20,10 +21,12 @@ public interface FileSystemType {
 
     /**
      * How to mount: read-only or not, the wall clock for timestamps, filesystem-specific options
-     * (as {@code mount -o}; a type refuses any it does not know with {@code EINVAL}), and what to
-     * close after the filesystem is unmounted, or at once if the mount fails.
+     * (as {@code mount -o}; a type refuses any it does not know with {@code EINVAL}), what to
+     * close after the filesystem is unmounted, or at once if the mount fails, and the console that
+     * warnings about damage the filesystem works around go to (none if null).
      */
-    record Options(boolean readOnly, LongSupplier wallNanos, Map<String, String> options, List<AutoCloseable> owned) {
+    record Options(boolean readOnly, LongSupplier wallNanos, Map<String, String> options, List<AutoCloseable> owned,
+                   HostConsole console) {
         public Options {
             Objects.requireNonNull(wallNanos, "wallNanos");
             options = Map.copyOf(options);
@@ -32,15 +35,19 @@ public interface FileSystemType {
 
         /** Read-write unless {@code readOnly}, no extra options, nothing owned. */
         public static Options of(boolean readOnly, LongSupplier wallNanos) {
-            return new Options(readOnly, wallNanos, Map.of(), List.of());
+            return new Options(readOnly, wallNanos, Map.of(), List.of(), null);
         }
 
         public Options withOwned(List<AutoCloseable> things) {
-            return new Options(readOnly, wallNanos, options, things);
+            return new Options(readOnly, wallNanos, options, things, console);
         }
 
         public Options withOptions(Map<String, String> o) {
-            return new Options(readOnly, wallNanos, o, owned);
+            return new Options(readOnly, wallNanos, o, owned, console);
+        }
+
+        public Options withConsole(HostConsole c) {
+            return new Options(readOnly, wallNanos, options, owned, c);
         }
     }
 

@@ -64,7 +64,7 @@ class ExtBadInputTest {
     private ErrnoException fails(Path img, Errno errno, String fragment, String path) {
         ErrnoException e = assertThrows(ErrnoException.class, () -> {
             ExtFs fs = ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY));
-            fs.read(path, 0, ByteBuffer.allocate(20_000));
+            ExtPaths.of(fs).read(path, 0, ByteBuffer.allocate(20_000));
         });
         assertEquals(errno, e.errno(), e.getMessage());
         assertTrue(e.getMessage().contains(fragment), e.getMessage() + " should mention " + fragment);
@@ -95,7 +95,7 @@ class ExtBadInputTest {
     void aDamagedInodeFailsItsChecksum() throws Exception {
         Path img = mkfs();
         ExtFs fs = ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY));
-        long ino = fs.stat("/file").inode();
+        long ino = ExtPaths.of(fs).stat("/file").ino();
         Inode inode = fs.inode(ino);
         // Find the inode's bytes: group 0 for the first inodes of a small filesystem.
         ByteBuffer sb = ByteBuffer.allocate(1024);

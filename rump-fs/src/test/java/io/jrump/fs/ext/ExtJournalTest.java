@@ -71,7 +71,7 @@ class ExtJournalTest {
         ExtFs fs = ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY));
         assertTrue(fs.readsThroughJournal());
         ByteBuffer got = ByteBuffer.allocate(text.length);
-        fs.read("/f", 0, got);
+        ExtPaths.of(fs).read("/f", 0, got);
         assertEquals("replayed from the journal\n".substring(0, "original contents\n".length()),
                 new String(got.array(), 0, "original contents\n".length(), StandardCharsets.UTF_8),
                 "the file reads the journal's copy of its block");

@@ -10,6 +10,7 @@ import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.Attributes;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -89,12 +90,12 @@ class ExtReadInteropTest {
         }
     }
 
-    private ExtFs mkfs(String type, int block) throws Exception {
+    private ExtPaths mkfs(String type, int block) throws Exception {
         return mkfs(type, block, false);
     }
 
     /** With {@code htree}, {@code e2fsck -fyD} then indexes every directory, as a busy kernel would have. */
-    private ExtFs mkfs(String type, int block, boolean htree, String... options) throws Exception {
+    private ExtPaths mkfs(String type, int block, boolean htree, String... options) throws Exception {
         Path img = dir.resolve(type + "-" + block + ".img");
         List<String> cmd = new java.util.ArrayList<>(List.of("mke2fs", "-q", "-F", "-t", type, "-b", Integer.toString(block)));
         cmd.addAll(List.of(options));
@@ -106,23 +107,23 @@ class ExtReadInteropTest {
             int exit = p.waitFor();
             assertTrue(exit == 0 || exit == 1, "e2fsck -fyD exited " + exit); // 1: it changed the filesystem
         }
-        return ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY));
+        return ExtPaths.of(ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)));
     }
 
     @ParameterizedTest
     @CsvSource({"ext2,1024,false", "ext2,4096,false", "ext3,1024,false", "ext3,2048,false", "ext4,1024,false",
         "ext4,2048,false", "ext4,4096,false", "ext4,1024,true", "ext3,4096,true"})
     void treesWrittenByMke2fsReadBackIdentical(String type, int block, boolean htree) throws Exception {
-        ExtFs fs = mkfs(type, block, htree);
-        assertEquals(type, fs.type());
-        assertEquals(block, fs.blockSize());
+        ExtPaths fs = mkfs(type, block, htree);
+        assertEquals(type, fs.fs.type());
+        assertEquals(block, fs.fs.blockSize());
         List<Path> paths;
         try (Stream<Path> s = Files.walk(tree)) {
             paths = s.filter(p -> !p.equals(tree)).toList();
         }
         for (Path p : paths) {
             String rel = "/" + tree.relativize(p).toString();
-            ExtFs.Stat st = fs.lstat(rel);
+            Attributes st = fs.lstat(rel);
             if (Files.isSymbolicLink(p)) {
                 assertTrue(st.isSymlink(), rel);
                 assertEquals(Files.readSymbolicLink(p).toString(), fs.readlink(rel), rel);
@@ -132,7 +133,7 @@ class ExtReadInteropTest {
                 try (Stream<Path> s = Files.list(p)) {
                     expected = s.map(x -> x.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
                 }
-                Set<String> got = fs.list(rel).stream().map(ExtFs.DirEntry::name)
+                Set<String> got = fs.names(rel).stream()
                         .filter(n -> !n.equals(".") && !n.equals("..") && !n.equals("lost+found"))
                         .collect(Collectors.toCollection(TreeSet::new));
                 assertEquals(expected, got, rel);
@@ -150,9 +151,9 @@ class ExtReadInteropTest {
                 assertEquals(perms, st.mode() & 0777, rel + " permissions");
             }
         }
-        assertEquals(fs.stat("/hello.txt").inode(), fs.stat("/hard-link").inode(), "hard links share an inode");
-        assertEquals(2, fs.stat("/hello.txt").links());
-        assertEquals(fs.stat("/hello.txt").inode(), fs.stat("/fast-link").inode(), "stat follows symlinks");
+        assertEquals(fs.stat("/hello.txt").ino(), fs.stat("/hard-link").ino(), "hard links share an inode");
+        assertEquals(2, fs.stat("/hello.txt").nlink());
+        assertEquals(fs.stat("/hello.txt").ino(), fs.stat("/fast-link").ino(), "stat follows symlinks");
         ByteBuffer mid = ByteBuffer.allocate(10);
         assertEquals(10, fs.read("/big.bin", 1_234_567, mid));
         byte[] big = Files.readAllBytes(tree.resolve("big.bin"));
@@ -166,10 +167,10 @@ class ExtReadInteropTest {
      */
     @Test
     void inlineDataFilesAndDirectoriesReadBackIdentical() throws Exception {
-        ExtFs fs = mkfs("ext4", 4096, false, "-O", "inline_data");
+        ExtPaths fs = mkfs("ext4", 4096, false, "-O", "inline_data");
         assertEquals("hello, ext\n", read(fs, "/hello.txt"));
         assertEquals("a long name", read(fs, "/" + "n".repeat(200) + ".long"));
-        assertEquals(Set.of(".", "..", "deep.bin"), fs.list("/a/b/c/d/e/f/g").stream().map(ExtFs.DirEntry::name)
+        assertEquals(Set.of(".", "..", "deep.bin"), fs.names("/a/b/c/d/e/f/g").stream()
                 .collect(Collectors.toSet()));
         byte[] deep = Files.readAllBytes(tree.resolve("a/b/c/d/e/f/g/deep.bin"));
         ByteBuffer got = ByteBuffer.allocate(deep.length);
@@ -186,13 +187,13 @@ class ExtReadInteropTest {
                 Files.getFileAttributeView(f, java.nio.file.attribute.UserDefinedFileAttributeView.class);
         view.write("comment", StandardCharsets.UTF_8.encode("a note"));
         view.write("big", ByteBuffer.wrap(new byte[3000]));
-        ExtFs fs = mkfs("ext4", 4096, false);
-        java.util.Map<String, byte[]> x = fs.listXattrs("/hello.txt");
+        ExtPaths fs = mkfs("ext4", 4096, false);
+        java.util.Map<String, byte[]> x = fs.xattrs("/hello.txt");
         assertEquals("a note", new String(x.get("user.comment"), StandardCharsets.UTF_8));
         assertEquals(3000, x.get("user.big").length, "a value too big for the inode lives in the xattr block");
     }
 
-    private static String read(ExtFs fs, String path) throws Exception {
+    private static String read(ExtPaths fs, String path) throws Exception {
         ByteBuffer b = ByteBuffer.allocate((int) fs.stat(path).size());
         fs.read(path, 0, b);
         return new String(b.array(), StandardCharsets.UTF_8);
@@ -200,7 +201,7 @@ class ExtReadInteropTest {
 
     @Test
     void lookupErrorsAreThoseOfLinux() throws Exception {
-        ExtFs fs = mkfs("ext4", 4096);
+        ExtPaths fs = mkfs("ext4", 4096);
         assertEquals(Errno.ENOENT, assertThrows(ErrnoException.class, () -> fs.stat("/nope")).errno());
         assertEquals(Errno.ENOTDIR, assertThrows(ErrnoException.class, () -> fs.stat("/hello.txt/x")).errno());
         assertEquals(Errno.EISDIR, assertThrows(ErrnoException.class,

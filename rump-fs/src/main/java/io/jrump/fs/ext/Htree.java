@@ -1,0 +1,260 @@
+package io.jrump.fs.ext;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Looking a name up through a directory's htree index (an ext3/ext4 directory with
+ * {@code EXT4_INDEX_FL} on a filesystem with dir_index): the dx_root in logical block 0, at most
+ * two levels of dx_node below it (three with large_dir), then the leaf block that holds the
+ * name's hash — and the leaves after it while they continue a run of the same hash. A lookup
+ * reads {@code indirect_levels + 2} blocks, not the whole directory.
+ *
+ * <p>Every field of the index is checked before it is used: the root's header (reserved zero,
+ * hash version, info length, depth), each node's limit against the block size, its count
+ * against the limit, its hashes for order, its block numbers against the directory's size and,
+ * with metadata_csum, its dx_tail checksum. A failed check is {@link Damaged}, on which the
+ * caller falls back to a linear scan as ext4 does. The walk is bounded by the depth and by the
+ * number of blocks in the directory. Callers hold the filesystem lock.
+ */
+final class Htree {
+    /** The index is inconsistent; the message says where and how. Stackless: it is expected input, not a bug. */
+    static final class Damaged extends Exception {
+        Damaged(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private static final int ROOT_COUNT_OFFSET = 32;
+    private static final int NODE_COUNT_OFFSET = 8;
+    private static final int DX_TAIL = 8;
+
+    private final ExtFs fs;
+
+    Htree(ExtFs fs) {
+        this.fs = fs;
+    }
+
+    /** Whether lookups in {@code dir} go through its index: an indexed directory on a dir_index filesystem. */
+    static boolean isIndexed(Superblock sb, Inode dir) {
+        return dir.isDir() && sb.hasDirIndex() && (dir.flags() & RawInode.INDEX_FL) != 0 && !dir.hasInlineData();
+    }
+
+    /** The deepest indirect_levels this filesystem allows (0: the root points at leaves). */
+    static int maxIndirectLevels(Superblock sb) {
+        return sb.hasLargeDir() ? 2 : 1;
+    }
+
+    /** One level of the walk: an index block, where its count/limit header is, and the entry chosen. */
+    private static final class Level {
+        ByteBuffer block;
+        long logical;
+        int countOffset;
+        int count;
+        int at;
+    }
+
+    /**
+     * The inode {@code name} names in the indexed directory {@code dir}, or 0 if the index says
+     * there is none.
+     *
+     * @throws Damaged if the index is inconsistent
+     * @throws ErrnoException if a block cannot be read, or a leaf holds a bad entry
+     */
+    long lookup(Inode dir, String name) throws Damaged, ErrnoException {
+        int bs = fs.blockSize();
+        Superblock sb = fs.superblock();
+        if (dir.size() < 2L * bs || dir.size() % bs != 0 || dir.size() > (1L << 32)) {
+            throw new Damaged("directory size " + dir.size() + " cannot hold an index");
+        }
+        long blocks = dir.size() / bs;
+        ByteBuffer root = block(dir, 0);
+        // The root begins with "." and "..", whose ".." record spans the rest of the block.
+        if ((root.getShort(4) & 0xffff) != 12 || (root.get(6) & 0xff) != 1 || root.get(8) != '.'
+                || (root.getShort(12 + 4) & 0xffff) != bs - 12 || (root.get(12 + 6) & 0xff) != 2) {
+            throw new Damaged("dx_root does not begin with '.' and '..'");
+        }
+        if (name.equals(".")) {
+            return Integer.toUnsignedLong(root.getInt(0));
+        }
+        if (name.equals("..")) {
+            return Integer.toUnsignedLong(root.getInt(12));
+        }
+        int reserved = root.getInt(24);
+        int hashVersion = root.get(28) & 0xff;
+        int infoLength = root.get(29) & 0xff;
+        int indirect = root.get(30) & 0xff;
+        if (reserved != 0) {
+            throw new Damaged("dx_root reserved_zero is " + reserved);
+        }
+        if (infoLength != 8) {
+            throw new Damaged("dx_root info_length " + infoLength + ", not 8");
+        }
+        if (hashVersion > DxHash.TEA) {
+            throw new Damaged("dx_root hash_version " + hashVersion + " unknown");
+        }
+        if (indirect > maxIndirectLevels(sb)) {
+            throw new Damaged("dx_root indirect_levels " + indirect + " above " + maxIndirectLevels(sb)
+                    + (sb.hasLargeDir() ? "" : " (no large_dir)"));
+        }
+        int version = hashVersion + (sb.unsignedHash() ? DxHash.LEGACY_UNSIGNED : 0);
+        int hash = DxHash.hash(version, name.getBytes(StandardCharsets.UTF_8), sb.hashSeed());
+
+        Level[] path = new Level[indirect + 1];
+        path[0] = level(dir, root, 0, ROOT_COUNT_OFFSET);
+        for (int l = 0; ; l++) {
+            Level lv = path[l];
+            lv.at = search(lv, hash);
+            if (l == indirect) {
+                break;
+            }
+            long child = child(lv, blocks);
+            path[l + 1] = node(dir, child);
+        }
+        long leaf = child(path[indirect], blocks);
+        // Leaves in hash order: scan this one, then the next while its hash continues ours (a collision run).
+        for (long scanned = 0; scanned < blocks; scanned++) {
+            long ino = scanLeaf(dir, leaf, name);
+            if (ino != 0) {
+                return ino;
+            }
+            int l = indirect;
+            while (l >= 0 && path[l].at + 1 >= path[l].count) {
+                l--;
+            }
+            if (l < 0) {
+                return 0; // the last leaf
+            }
+            path[l].at++;
+            int next = entryHash(path[l], path[l].at);
+            if ((next & ~1) != hash) {
+                return 0;
+            }
+            for (int k = l; k < indirect; k++) {
+                path[k + 1] = node(dir, child(path[k], blocks));
+                path[k + 1].at = 0;
+            }
+            leaf = child(path[indirect], blocks);
+        }
+        throw new Damaged("the leaves of hash 0x" + Integer.toHexString(hash) + " run on past the directory's "
+                + blocks + " blocks");
+    }
+
+    private ByteBuffer block(Inode dir, long logical) throws ErrnoException {
+        ExtFs.Mapping m = fs.map(dir, logical);
+        if (m.physical() == 0) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number()
+                    + ": hole at block " + logical);
+        }
+        return fs.block(m.physical(), "directory inode " + dir.number() + " block " + logical);
+    }
+
+    /** An interior node: a fake entry spanning the block, then the count/limit header. */
+    private Level node(Inode dir, long logical) throws Damaged, ErrnoException {
+        ByteBuffer b = block(dir, logical);
+        int bs = fs.blockSize();
+        int recLen = b.getShort(4) & 0xffff;
+        if (b.getInt(0) != 0 || !(recLen == bs || recLen == 0 && bs == 65536) || (b.get(6) & 0xff) != 0) {
+            throw new Damaged("block " + logical + " is not a dx_node (its first record is not an empty one spanning it)");
+        }
+        return level(dir, b, logical, NODE_COUNT_OFFSET);
+    }
+
+    private Level level(Inode dir, ByteBuffer b, long logical, int countOffset) throws Damaged {
+        int bs = fs.blockSize();
+        boolean csum = fs.superblock().hasMetadataCsum();
+        int limit = b.getShort(countOffset) & 0xffff;
+        int count = b.getShort(countOffset + 2) & 0xffff;
+        int expected = (bs - countOffset - (csum ? DX_TAIL : 0)) / 8;
+        String what = logical == 0 ? "dx_root" : "dx_node in block " + logical;
+        if (limit != expected) {
+            throw new Damaged(what + ": limit " + limit + ", expected " + expected + " for " + bs + "-byte blocks");
+        }
+        if (count == 0 || count > limit) {
+            throw new Damaged(what + ": count " + count + " (limit " + limit + ")");
+        }
+        if (csum) {
+            int tail = countOffset + limit * 8;
+            int crc = Crc32c.update(fs.inodeSeed(dir.number(), dir.generation()), b, 0, countOffset + count * 8);
+            crc = Crc32c.update(crc, b, tail, 4);
+            crc = Crc32c.updateInt(crc, 0);
+            if (b.getInt(tail + 4) != crc) {
+                throw new Damaged(String.format("%s: checksum 0x%08x, expected 0x%08x", what, b.getInt(tail + 4), crc));
+            }
+        }
+        Level lv = new Level();
+        lv.block = b;
+        lv.logical = logical;
+        lv.countOffset = countOffset;
+        lv.count = count;
+        for (int i = 2; i < count; i++) {
+            if (Integer.compareUnsigned(entryHash(lv, i), entryHash(lv, i - 1)) < 0) {
+                throw new Damaged(what + ": hashes out of order at entry " + i);
+            }
+        }
+        return lv;
+    }
+
+    /** The hash of entry {@code i} (entry 0 has none: it covers every hash below entry 1's). */
+    private static int entryHash(Level lv, int i) {
+        return i == 0 ? 0 : lv.block.getInt(lv.countOffset + 8 * i);
+    }
+
+    /** The last entry whose hash is at most {@code hash}. */
+    private static int search(Level lv, int hash) {
+        int lo = 1;
+        int hi = lv.count - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (Integer.compareUnsigned(entryHash(lv, mid), hash) > 0) {
+                hi = mid - 1;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo - 1;
+    }
+
+    /** The logical block the chosen entry points at, which must be inside the directory and not the root. */
+    private static long child(Level lv, long blocks) throws Damaged {
+        long b = Integer.toUnsignedLong(lv.block.getInt(lv.countOffset + 8 * lv.at + 4)) & 0x0fffffff;
+        if (b == 0 || b >= blocks) {
+            throw new Damaged((lv.logical == 0 ? "dx_root" : "dx_node in block " + lv.logical) + ": entry " + lv.at
+                    + " points at block " + b + ", outside the directory's 1-" + (blocks - 1));
+        }
+        return b;
+    }
+
+    /** Looks {@code name} up in one leaf block; 0 if it is not there. */
+    private long scanLeaf(Inode dir, long logical, String name) throws ErrnoException {
+        ByteBuffer b = block(dir, logical);
+        int bs = fs.blockSize();
+        if (fs.superblock().hasMetadataCsum() && ExtFs.hasDirTail(b, bs)) {
+            fs.verifyDirTail(dir, b, logical);
+        }
+        byte[] want = name.getBytes(StandardCharsets.UTF_8);
+        int at = 0;
+        while (at < bs) {
+            long ino = Integer.toUnsignedLong(b.getInt(at));
+            int recLen = b.getShort(at + 4) & 0xffff;
+            if (recLen == 0 && bs == 65536) {
+                recLen = 65536;
+            }
+            int nameLen = b.get(at + 6) & 0xff;
+            if (recLen < 12 || recLen % 4 != 0 || at + recLen > bs || nameLen + 8 > recLen) {
+                throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number()
+                        + ", block " + logical + ", offset " + at + ": bad entry (rec_len " + recLen + ", name_len "
+                        + nameLen + ")");
+            }
+            if (ino != 0 && nameLen == want.length && Arrays.equals(b.array(), b.arrayOffset() + at + 8,
+                    b.arrayOffset() + at + 8 + nameLen, want, 0, want.length)) {
+                return ino;
+            }
+            at += recLen;
+        }
+        return 0;
+    }
+}
