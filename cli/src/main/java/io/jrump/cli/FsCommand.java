@@ -1,16 +1,19 @@
 package io.jrump.cli;
 
-import io.jrump.fs.Mounts;
+import io.jrump.blk.BlockLayer;
+import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.vfs.FileSystemOps;
-import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
+import io.jrump.kernel.BootOptions;
+import io.jrump.kernel.RumpKernel;
 import io.jrump.kernel.sys.Attributes;
 import io.jrump.kernel.sys.DirEntry;
 import io.jrump.kernel.sys.OpenFlags;
 import io.jrump.kernel.sys.StatVfs;
+import io.jrump.kernel.sys.Syscalls;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -51,6 +54,11 @@ final class FsCommand implements Runnable {
 
     /** A parsed {@code IMG[:PART]:/path}. */
     record Location(String image, String partition, String path) {
+        /** What mount(2) takes: the image, and {@code :PART} if a partition is named. */
+        String device() {
+            return partition == null ? image : image + ":" + partition;
+        }
+
         static Location parse(CommandSpec spec, String text) {
             int slash = text.indexOf(":/");
             if (slash < 0) {
@@ -66,27 +74,26 @@ final class FsCommand implements Runnable {
         }
     }
 
-    /** Work on an image's filesystem: {@code fs} mounted read-only at "/" of {@code vfs}. */
+    /** Work on an image's filesystem: {@code fs}, mounted read-only at "/" of a kernel whose system calls are {@code sys}. */
     interface FsWork {
-        void run(Vfs vfs, FileSystemOps fs, String path) throws ErrnoException, IOException;
+        void run(Syscalls sys, FileSystemOps fs, String path) throws ErrnoException, IOException;
     }
 
     /** Mounts the filesystem a location names read-only (with the buffer cache below it), runs {@code work}, unmounts. */
     static void withFs(CommandSpec spec, String location, FsWork work) throws ErrnoException, IOException {
         Location loc = Location.parse(spec, location);
-        try (Hypercalls host = ImageHosts.create("rump-fs")) {
-            FileSystemOps fs = Mounts.openImage(host, loc.image(),
-                    Mounts.Options.defaults().withPartition(loc.partition()).withReadOnly(true));
-            try (Vfs vfs = new Vfs(host.clock()::wallNanos)) {
-                try {
-                    vfs.mount("/", fs, true);
-                } catch (ErrnoException | RuntimeException e) {
-                    fs.close(); // not mounted, so the VFS will not close it
-                    throw e;
-                }
-                work.run(vfs, fs, loc.path());
-            }
+        try (RumpKernel kernel = bootFs(ImageHosts.create("rump-fs"))) {
+            kernel.sys().mount(loc.device(), "/", "auto", VfsComponent.MS_RDONLY);
+            FileSystemOps fs = kernel.component(VfsComponent.class).orElseThrow().vfs().mounted("/");
+            work.run(kernel.sys(), fs, loc.path());
+            kernel.sys().unmount("/"); // a failure here is the command's, not only a line on the console
         }
+    }
+
+    /** A kernel with the block and filesystem components only: the image commands need no network. */
+    static RumpKernel bootFs(Hypercalls host) throws ErrnoException {
+        return RumpKernel.boot(host, BootOptions.defaults().withName(host.name())
+                .withComponentInstances(List.of(new BlockLayer(), new VfsComponent())));
     }
 
     /** {@code IMG[:PART]} as a location of the filesystem's root, for commands about the whole filesystem. */
@@ -139,14 +146,14 @@ final class FsCommand implements Runnable {
             // Buffered: the command's writer flushes at every line, a write(2) per entry of a large directory.
             PrintWriter out = new PrintWriter(new java.io.BufferedWriter(spec.commandLine().getOut(), 1 << 16), false);
             try {
-                withFs(spec, location, (vfs, fs, path) -> list(vfs, path, out, 0));
+                withFs(spec, location, (sys, fs, path) -> list(sys, path, out, 0));
             } finally {
                 out.flush();
             }
             return 0;
         }
 
-        private void list(Vfs vfs, String path, PrintWriter out, int depth) throws ErrnoException {
+        private void list(Syscalls sys, String path, PrintWriter out, int depth) throws ErrnoException {
             if (depth > 64) {
                 throw new ErrnoException(Errno.ELOOP, path + ": directories nest deeper than 64");
             }
@@ -154,7 +161,7 @@ final class FsCommand implements Runnable {
                 out.println(path + ":");
             }
             List<String> subdirs = new ArrayList<>();
-            List<DirEntry> entries = new ArrayList<>(vfs.readdir(path));
+            List<DirEntry> entries = new ArrayList<>(sys.readdir(path));
             entries.sort((a, b) -> a.name().compareTo(b.name()));
             for (DirEntry e : entries) {
                 boolean dot = e.name().equals(".") || e.name().equals("..");
@@ -163,11 +170,11 @@ final class FsCommand implements Runnable {
                 }
                 String child = path.endsWith("/") ? path + e.name() : path + "/" + e.name();
                 // Without -l or -R the name is all there is to print: no lstat, as ls does not either.
-                Attributes st = longFormat || recursive ? vfs.lstat(child) : null;
+                Attributes st = longFormat || recursive ? sys.lstat(child) : null;
                 if (longFormat) {
                     out.printf("%s %3d %5d %5d %10d %s %s%s%n", modeString(st.mode()), st.nlink(), st.uid(), st.gid(),
                             st.size(), TIME.format(Instant.ofEpochSecond(Math.floorDiv(st.mtimeNanos(), 1_000_000_000L))),
-                            e.name(), st.isSymlink() ? " -> " + vfs.readlink(child) : "");
+                            e.name(), st.isSymlink() ? " -> " + sys.readlink(child) : "");
                 } else {
                     out.println(e.name());
                 }
@@ -177,7 +184,7 @@ final class FsCommand implements Runnable {
             }
             for (String d : subdirs) {
                 out.println();
-                list(vfs, d, out, depth + 1);
+                list(sys, d, out, depth + 1);
             }
         }
     }
@@ -196,16 +203,16 @@ final class FsCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException, IOException {
             spec.commandLine().getOut().flush();
-            withFs(spec, location, (vfs, fs, path) -> {
+            withFs(spec, location, (sys, fs, path) -> {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-                int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
+                int fd = sys.open(path, OpenFlags.O_RDONLY, 0);
                 try {
                     int n;
-                    while ((n = vfs.read(fd, buf.clear())) > 0) {
+                    while ((n = sys.read(fd, buf.clear())) > 0) {
                         sink.write(buf.array(), 0, n);
                     }
                 } finally {
-                    vfs.close(fd);
+                    sys.close(fd);
                 }
                 sink.flush();
             });
@@ -225,7 +232,7 @@ final class FsCommand implements Runnable {
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
             int[] exit = {0};
-            withFs(spec, wholeFilesystem(location), (vfs, fs, path) -> {
+            withFs(spec, wholeFilesystem(location), (sys, fs, path) -> {
                 if (!(fs instanceof ExtVfs ext)) {
                     throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4 only, not " + fs.type());
                 }
@@ -250,8 +257,8 @@ final class FsCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
-            withFs(spec, wholeFilesystem(location), (vfs, fs, path) -> {
-                StatVfs v = vfs.statvfs("/");
+            withFs(spec, wholeFilesystem(location), (sys, fs, path) -> {
+                StatVfs v = sys.statvfs("/");
                 long k = v.blockSize() / 1024;
                 long used = v.blocks() - v.freeBlocks();
                 out.printf("%-24s %12s %12s %12s %5s %10s %10s%n", "Filesystem", "1K-blocks", "Used", "Available", "Use%",
@@ -276,9 +283,9 @@ final class FsCommand implements Runnable {
         @Override
         public Integer call() throws ErrnoException, IOException {
             PrintWriter out = spec.commandLine().getOut();
-            withFs(spec, location, (vfs, fs, path) -> {
-                Attributes st = vfs.lstat(path);
-                out.printf("  File: %s%s%n", path, st.isSymlink() ? " -> " + vfs.readlink(path) : "");
+            withFs(spec, location, (sys, fs, path) -> {
+                Attributes st = sys.lstat(path);
+                out.printf("  File: %s%s%n", path, st.isSymlink() ? " -> " + sys.readlink(path) : "");
                 out.printf("  Size: %d\tBlocks: %d\tInode: %d\tLinks: %d%n", st.size(), st.blocks512(), st.ino(), st.nlink());
                 out.printf("Access: (%04o/%s)  Uid: %d  Gid: %d%n", st.mode() & 07777, modeString(st.mode()), st.uid(), st.gid());
                 out.printf("Modify: %s.%09d UTC%n", SECONDS.format(Instant.ofEpochSecond(Math.floorDiv(st.mtimeNanos(), 1_000_000_000L))),

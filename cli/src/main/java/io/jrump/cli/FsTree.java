@@ -1,11 +1,11 @@
 package io.jrump.cli;
 
-import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.kernel.sys.Attributes;
 import io.jrump.kernel.sys.DirEntry;
 import io.jrump.kernel.sys.OpenFlags;
+import io.jrump.kernel.sys.Syscalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One side of a copy: a directory tree in an image (through a {@link Vfs}) or on the host. Paths
+ * One side of a copy: a directory tree in an image (through a kernel's {@link Syscalls}) or on the host. Paths
  * are strings in the side's own syntax. Every failure is an {@link ErrnoException} whose detail is
  * the path as the user would write it ({@code disk.img:/etc/passwd}, {@code ./out/passwd}).
  *
@@ -109,16 +109,16 @@ interface FsTree {
 
     /** The filesystem in an image, mounted in {@code vfs} at "/". */
     final class Image implements FsTree {
-        private final Vfs vfs;
+        private final Syscalls vfs;
         private final String prefix;
 
         /** @param prefix {@code IMG[:PART]}, for messages and to tell images apart */
-        Image(Vfs vfs, String prefix) {
+        Image(Syscalls vfs, String prefix) {
             this.vfs = vfs;
             this.prefix = prefix;
         }
 
-        Vfs vfs() {
+        Syscalls sys() {
             return vfs;
         }
 

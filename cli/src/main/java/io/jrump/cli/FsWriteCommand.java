@@ -2,13 +2,15 @@ package io.jrump.cli;
 
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.part.Partitions;
-import io.jrump.fs.Mounts;
+import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.Mkfs;
 import io.jrump.fs.vfs.FileSystemTypes;
-import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.ForwardingHypercalls;
 import io.jrump.hypercall.Hypercalls;
+import io.jrump.kernel.RumpKernel;
+import io.jrump.kernel.sys.Syscalls;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -59,18 +61,28 @@ final class FsWriteCommand {
         return loc.partition() == null ? loc.image() : loc.image() + ":" + loc.partition();
     }
 
-    /** The images a command has mounted, one {@link Vfs} per image and partition; closing unmounts all. */
+    /**
+     * The images a command has mounted, one kernel (blk and vfs, on one host they share) per image
+     * and partition; closing unmounts all, and fails if writing one back failed.
+     */
     static final class Session implements AutoCloseable {
         private final Hypercalls host = ImageHosts.create("rump-fs");
         private final Map<String, FsTree.Image> mounted = new LinkedHashMap<>();
+        private final List<RumpKernel> kernels = new ArrayList<>();
 
         FsTree.Image mount(FsCommand.Location loc, boolean readOnly) throws ErrnoException {
             String key = Path.of(loc.image()).toAbsolutePath().normalize() + "\0" + loc.partition();
             FsTree.Image img = mounted.get(key);
             if (img == null) {
-                Vfs vfs = Mounts.mountImage(host, loc.image(),
-                        Mounts.Options.defaults().withPartition(loc.partition()).withReadOnly(readOnly));
-                img = new FsTree.Image(vfs, prefix(loc));
+                RumpKernel kernel = FsCommand.bootFs(ForwardingHypercalls.lent(host));
+                try {
+                    kernel.sys().mount(loc.device(), "/", "auto", readOnly ? VfsComponent.MS_RDONLY : 0);
+                } catch (ErrnoException | RuntimeException e) {
+                    kernel.close();
+                    throw e;
+                }
+                kernels.add(kernel);
+                img = new FsTree.Image(kernel.sys(), prefix(loc));
                 mounted.put(key, img);
             }
             return img;
@@ -79,12 +91,13 @@ final class FsWriteCommand {
         @Override
         public void close() throws ErrnoException {
             ErrnoException first = null;
-            List<FsTree.Image> all = new ArrayList<>(mounted.values());
-            for (int i = all.size() - 1; i >= 0; i--) {
+            for (int i = kernels.size() - 1; i >= 0; i--) {
                 try {
-                    all.get(i).vfs().close();
+                    kernels.get(i).sys().unmount("/"); // after closing what was left open
                 } catch (ErrnoException e) {
                     first = first == null ? e : first;
+                } finally {
+                    kernels.get(i).close();
                 }
             }
             host.close();
@@ -150,7 +163,7 @@ final class FsWriteCommand {
         public Integer call() throws ErrnoException {
             int m = mode == null ? -1 : parseMode(spec, mode);
             return forEach(spec, dirs, (img, path) -> {
-                Vfs vfs = img.vfs();
+                Syscalls vfs = img.sys();
                 if (!parents) {
                     try {
                         vfs.mkdir(path, 0777);
@@ -226,7 +239,7 @@ final class FsWriteCommand {
 
         private static void unlink(FsTree.Image img, String path) throws ErrnoException {
             try {
-                img.vfs().unlink(path);
+                img.sys().unlink(path);
             } catch (ErrnoException e) {
                 throw img.named(path, e);
             }
@@ -250,7 +263,7 @@ final class FsWriteCommand {
                 }
             }
             try {
-                img.vfs().rmdir(dir);
+                img.sys().rmdir(dir);
             } catch (ErrnoException e) {
                 throw img.named(dir, e);
             }
@@ -293,7 +306,7 @@ final class FsWriteCommand {
                     throw new ErrnoException(Errno.EBUSY, img.display(src));
                 }
                 try {
-                    img.vfs().rename(src, dst);
+                    img.sys().rename(src, dst);
                 } catch (ErrnoException e) {
                     throw new ErrnoException(e.errno(), img.display(src) + " -> " + img.display(dst), e);
                 }
@@ -332,9 +345,9 @@ final class FsWriteCommand {
                 }
                 try {
                     if (symbolic) {
-                        img.vfs().symlink(tgt, path);
+                        img.sys().symlink(tgt, path);
                     } else {
-                        img.vfs().link(tgt, path);
+                        img.sys().link(tgt, path);
                     }
                 } catch (ErrnoException e) {
                     throw new ErrnoException(e.errno(), e.detail().equals(tgt) ? img.display(tgt) : img.display(path), e);
@@ -430,9 +443,9 @@ final class FsWriteCommand {
             return forEach(spec, paths, (img, path) -> walk(img, path, recursive, (i, p, follow) -> {
                 try {
                     if (follow) {
-                        i.vfs().chown(p, uid, gid);
+                        i.sys().chown(p, uid, gid);
                     } else {
-                        i.vfs().lchown(p, uid, gid);
+                        i.sys().lchown(p, uid, gid);
                     }
                 } catch (ErrnoException e) {
                     throw i.named(p, e);

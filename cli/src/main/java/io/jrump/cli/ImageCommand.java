@@ -87,8 +87,8 @@ final class ImageCommand implements Runnable {
                         }
                     } catch (ErrnoException e) {
                         out.printf("partition table: %s%n", e.errno() == Errno.ENOENT ? "none" : e.getMessage());
-                        out.printf("filesystem: %s%n", filesystem(d));
                     }
+                    out.printf("filesystem: %s%n", filesystem(d)); // of the whole device
                 }
             }
             return 0;

@@ -1,14 +1,5 @@
 package io.jrump.hypercall;
 
-import io.jrump.hypercall.BlockDevices;
-import io.jrump.hypercall.FuseChannels;
-import io.jrump.hypercall.HostClock;
-import io.jrump.hypercall.HostConsole;
-import io.jrump.hypercall.HostParams;
-import io.jrump.hypercall.HostRandom;
-import io.jrump.hypercall.HostScheduler;
-import io.jrump.hypercall.Hypercalls;
-import io.jrump.hypercall.NetworkInterfaces;
 import java.util.Optional;
 
 /**
@@ -22,6 +13,18 @@ public abstract class ForwardingHypercalls implements Hypercalls {
 
     protected ForwardingHypercalls(Hypercalls host) {
         this.host = host;
+    }
+
+    /**
+     * {@code host} lent to someone who closes what it is given (a kernel closes its host at
+     * shutdown): closing the view leaves {@code host} open for its owner.
+     */
+    public static Hypercalls lent(Hypercalls host) {
+        return new ForwardingHypercalls(host) {
+            @Override
+            public void close() {
+            }
+        };
     }
 
     @Override

@@ -216,11 +216,7 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
                 throw new FileSystemAlreadyExistsException(real.toString());
             }
             // A host the env gave stays the caller's: the kernel gets a view whose close leaves it open.
-            Hypercalls host = owned != null ? owned : new ForwardingHypercalls(e.host()) {
-                @Override
-                public void close() {
-                }
-            };
+            Hypercalls host = owned != null ? owned : ForwardingHypercalls.lent(e.host());
             Mounts.Options o = e.options();
             RumpFileSystem fs;
             try {
