@@ -51,6 +51,7 @@ public final class ArchitectureRules {
             Map.entry("rump-blk", Kind.COMPONENT),
             Map.entry("rump-fs", Kind.COMPONENT),
             Map.entry("rump-net", Kind.COMPONENT),
+            Map.entry("rump-nio", Kind.COMPONENT),
             Map.entry("host-kit", Kind.HOST),
             Map.entry("host-jvm", Kind.HOST),
             Map.entry("host-sim", Kind.HOST),

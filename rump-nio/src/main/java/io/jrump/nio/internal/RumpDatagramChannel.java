@@ -1,0 +1,457 @@
+package io.jrump.nio.internal;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.socket.Readiness;
+import io.jrump.net.stack.Sockets;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.ProtocolFamily;
+import java.net.SocketAddress;
+import java.net.SocketOption;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.AlreadyBoundException;
+import java.nio.channels.AlreadyConnectedException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.MembershipKey;
+import java.nio.channels.NotYetConnectedException;
+import java.nio.channels.SelectionKey;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A UDP {@link DatagramChannel} on a jrump stack (IPv4; no multicast). {@code disconnect} opens a new
+ * kernel socket bound to the same local address, since the stack has no {@code connect(AF_UNSPEC)}.
+ * Thread-safe as the JDK's: one reader and one writer at a time, state under {@code stateLock}, taken last.
+ */
+public final class RumpDatagramChannel extends DatagramChannel implements RumpChannel {
+    private final Stack stack;
+    private final Sockets sockets;
+    private final Object readLock = new Object();
+    private final Object writeLock = new Object();
+    private final Object stateLock = new Object();
+    private final DeferredClose closer = new DeferredClose(this::closeKernelSocket);
+    private volatile int fd;
+    private volatile SocketWatch watch;
+    private volatile InetSocketAddress local;
+    private volatile InetSocketAddress remote;
+    private volatile boolean boundExplicitly;
+    private volatile int trafficClass;
+    private volatile int sendBuffer = 212_992; // Linux's default wmem, doubled as it reads back
+    private DatagramSocket adaptor;
+
+    public RumpDatagramChannel(Stack stack) throws IOException {
+        super(stack.provider());
+        this.stack = stack;
+        this.sockets = stack.sockets();
+        openKernelSocket();
+    }
+
+    private void openKernelSocket() throws IOException {
+        try {
+            fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
+            sockets.setNonBlocking(fd, true);
+            SocketWatch w = new SocketWatch(sockets, stack.loop(), fd);
+            if (watch != null) {
+                watch.moveSelectorsTo(w);
+                watch.detach();
+            }
+            watch = w;
+            w.attach();
+        } catch (ErrnoException e) {
+            throw Errors.of(e);
+        }
+    }
+
+    @Override
+    public SocketWatch watch() {
+        return watch;
+    }
+
+    private void ensureOpen() throws ClosedChannelException {
+        if (!isOpen()) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    @Override
+    public DatagramChannel bind(SocketAddress localAddress) throws IOException {
+        synchronized (readLock) {
+            synchronized (writeLock) {
+                synchronized (stateLock) {
+                    ensureOpen();
+                    if (local != null) {
+                        throw new AlreadyBoundException();
+                    }
+                    bindTo(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress));
+                    boundExplicitly = true;
+                }
+            }
+        }
+        return this;
+    }
+
+    private void bindTo(InetSocketAddress isa) throws IOException {
+        try {
+            sockets.bind(fd, Addresses.toKernel(isa));
+            local = Addresses.fromKernel(sockets.getsockname(fd));
+        } catch (ErrnoException e) {
+            throw Errors.of(e);
+        }
+    }
+
+    private void bindIfUnbound() throws IOException {
+        synchronized (stateLock) {
+            if (local == null) {
+                bindTo(new InetSocketAddress(0));
+            }
+        }
+    }
+
+    @Override
+    public DatagramChannel connect(SocketAddress remoteAddress) throws IOException {
+        InetSocketAddress isa = Addresses.check(remoteAddress);
+        synchronized (readLock) {
+            synchronized (writeLock) {
+                synchronized (stateLock) {
+                    ensureOpen();
+                    if (remote != null) {
+                        throw new AlreadyConnectedException();
+                    }
+                    try {
+                        sockets.connect(fd, Addresses.toKernelPeer(isa));
+                        local = Addresses.fromKernel(sockets.getsockname(fd));
+                    } catch (ErrnoException e) {
+                        throw Errors.of(e);
+                    }
+                    remote = isa;
+                }
+            }
+        }
+        return this;
+    }
+
+    @Override
+    public DatagramChannel disconnect() throws IOException {
+        synchronized (readLock) {
+            synchronized (writeLock) {
+                synchronized (stateLock) {
+                    if (!isOpen() || remote == null) {
+                        return this;
+                    }
+                    InetSocketAddress was = local;
+                    int old = fd;
+                    try {
+                        boolean reuse = sockets.getsockopt(old, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR) != 0;
+                        boolean broadcast = sockets.getsockopt(old, Sockets.SOL_SOCKET, Sockets.SO_BROADCAST) != 0;
+                        sockets.close(old);
+                        openKernelSocket();
+                        sockets.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, reuse ? 1 : 0);
+                        sockets.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_BROADCAST, broadcast ? 1 : 0);
+                    } catch (ErrnoException e) {
+                        throw Errors.of(e);
+                    }
+                    remote = null;
+                    local = null;
+                    // The port stays; the address too if bind chose it, else the wildcard again (as Linux after AF_UNSPEC).
+                    bindTo(boundExplicitly ? was : new InetSocketAddress(was.getPort()));
+                }
+            }
+        }
+        return this;
+    }
+
+    @Override
+    public boolean isConnected() {
+        return remote != null;
+    }
+
+    @Override
+    public SocketAddress receive(ByteBuffer dst) throws IOException {
+        return receive(dst, 0);
+    }
+
+    /** receive, in blocking mode waiting {@code timeoutNanos} at most (0: no limit) before SocketTimeoutException. */
+    SocketAddress receive(ByteBuffer dst, long timeoutNanos) throws IOException {
+        Objects.requireNonNull(dst);
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
+        }
+        synchronized (readLock) {
+            ensureOpen();
+            bindIfUnbound();
+            boolean blocking = isBlocking();
+            long deadline = stack.loop().deadline(timeoutNanos);
+            InetSocketAddress from = null;
+            try {
+                closer.enter();
+                begin();
+                for (;;) {
+                    if (!isOpen()) {
+                        break;
+                    }
+                    try {
+                        Sockets.Received r = sockets.recvfrom(fd, dst, Sockets.MSG_DONTWAIT);
+                        from = Addresses.fromKernel(r.from());
+                        break;
+                    } catch (ErrnoException e) {
+                        if (!isOpen()) {
+                            break;
+                        }
+                        if (e.errno() != Errno.EAGAIN) {
+                            throw Errors.of(e);
+                        }
+                    }
+                    if (!blocking) {
+                        break;
+                    }
+                    if (deadline != 0 && stack.loop().now() >= deadline) {
+                        throw new SocketTimeoutException("Receive timed out");
+                    }
+                    try {
+                        watch.await(Readiness.POLLIN, deadline);
+                    } catch (ErrnoException e) {
+                        throw Errors.of(e);
+                    }
+                }
+            } finally {
+                try {
+                    end(from != null);
+                } finally {
+                    closer.exit();
+                }
+            }
+            return from;
+        }
+    }
+
+    @Override
+    public int send(ByteBuffer src, SocketAddress target) throws IOException {
+        Objects.requireNonNull(src);
+        InetSocketAddress isa = Addresses.check(target);
+        synchronized (writeLock) {
+            ensureOpen();
+            InetSocketAddress peer = remote;
+            if (peer != null && !peer.equals(isa)) {
+                throw new AlreadyConnectedException();
+            }
+            bindIfUnbound();
+            int n = 0;
+            try {
+                closer.enter();
+                begin();
+                n = sockets.sendto(fd, src, peer != null ? null : Addresses.toKernelPeer(isa), 0);
+                return n;
+            } catch (ErrnoException e) {
+                if (!isOpen()) {
+                    return 0;
+                }
+                throw Errors.of(e);
+            } finally {
+                try {
+                    end(n > 0 || !src.hasRemaining());
+                } finally {
+                    closer.exit();
+                }
+            }
+        }
+    }
+
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        if (remote == null) {
+            ensureOpen();
+            throw new NotYetConnectedException();
+        }
+        int before = dst.position();
+        return receive(dst) == null ? 0 : dst.position() - before;
+    }
+
+    @Override
+    public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, dsts.length);
+        if (remote == null) {
+            ensureOpen();
+            throw new NotYetConnectedException();
+        }
+        long room = 0;
+        for (int i = offset; i < offset + length; i++) {
+            room += dsts[i].remaining();
+        }
+        ByteBuffer one = ByteBuffer.allocate((int) Math.min(room, 65_536));
+        if (receive(one) == null) {
+            return 0;
+        }
+        one.flip();
+        long n = one.remaining();
+        for (int i = offset; i < offset + length && one.hasRemaining(); i++) {
+            ByteBuffer part = one.slice();
+            part.limit(Math.min(part.remaining(), dsts[i].remaining()));
+            dsts[i].put(part);
+            one.position(one.position() + part.limit());
+        }
+        return n;
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+        InetSocketAddress peer = remote;
+        if (peer == null) {
+            ensureOpen();
+            throw new NotYetConnectedException();
+        }
+        return send(src, peer);
+    }
+
+    @Override
+    public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, srcs.length);
+        InetSocketAddress peer = remote;
+        if (peer == null) {
+            ensureOpen();
+            throw new NotYetConnectedException();
+        }
+        ByteBuffer one = RumpSocketChannel.gather(srcs, offset, length, 65_536);
+        int n = send(one, peer);
+        RumpSocketChannel.advance(srcs, offset, length, n);
+        return n;
+    }
+
+    @Override
+    public DatagramSocket socket() {
+        synchronized (stateLock) {
+            if (adaptor == null) {
+                adaptor = DatagramSocketAdaptor.of(this);
+            }
+            return adaptor;
+        }
+    }
+
+    @Override
+    public SocketAddress getLocalAddress() throws IOException {
+        ensureOpen();
+        return local;
+    }
+
+    InetSocketAddress localAddress() {
+        return local;
+    }
+
+    @Override
+    public SocketAddress getRemoteAddress() throws IOException {
+        ensureOpen();
+        return remote;
+    }
+
+    InetSocketAddress remoteAddress() {
+        return remote;
+    }
+
+    @Override
+    public <T> DatagramChannel setOption(SocketOption<T> name, T value) throws IOException {
+        Objects.requireNonNull(name);
+        if (!supportedOptions().contains(name)) {
+            throw new UnsupportedOperationException("'" + name + "' not supported");
+        }
+        synchronized (stateLock) {
+            ensureOpen();
+            if (name == StandardSocketOptions.IP_TOS) {
+                Options.set(sockets, fd, name, value);
+                trafficClass = (Integer) value;
+            } else if (name == StandardSocketOptions.SO_SNDBUF) {
+                int v = Options.toKernel(name, value); // the stack sends datagrams at once: kept, not used
+                sendBuffer = (int) Math.max(4608, Math.min(2L * v, Integer.MAX_VALUE));
+            } else {
+                Options.set(sockets, fd, name, value);
+            }
+        }
+        return this;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> T getOption(SocketOption<T> name) throws IOException {
+        Objects.requireNonNull(name);
+        if (!supportedOptions().contains(name)) {
+            throw new UnsupportedOperationException("'" + name + "' not supported");
+        }
+        synchronized (stateLock) {
+            ensureOpen();
+            if (name == StandardSocketOptions.IP_TOS) {
+                return (T) Integer.valueOf(trafficClass);
+            }
+            if (name == StandardSocketOptions.SO_SNDBUF) {
+                return (T) Integer.valueOf(sendBuffer);
+            }
+            return Options.get(sockets, fd, name);
+        }
+    }
+
+    @Override
+    public Set<SocketOption<?>> supportedOptions() {
+        return Options.DATAGRAM;
+    }
+
+    @Override
+    public MembershipKey join(InetAddress group, NetworkInterface interf) {
+        throw new UnsupportedOperationException("multicast is not supported by the jrump stack");
+    }
+
+    @Override
+    public MembershipKey join(InetAddress group, NetworkInterface interf, InetAddress source) {
+        throw new UnsupportedOperationException("multicast is not supported by the jrump stack");
+    }
+
+    @Override
+    public int translateReadyOps(int events, int interestOps) {
+        if ((events & (Readiness.POLLERR | Readiness.POLLHUP)) != 0) {
+            return interestOps;
+        }
+        int ready = 0;
+        if ((events & Readiness.POLLIN) != 0) {
+            ready |= SelectionKey.OP_READ;
+        }
+        if ((events & Readiness.POLLOUT) != 0) {
+            ready |= SelectionKey.OP_WRITE;
+        }
+        return ready;
+    }
+
+    @Override
+    protected void implConfigureBlocking(boolean block) {
+        watch.wakeAll();
+    }
+
+    @Override
+    protected void implCloseSelectableChannel() throws IOException {
+        watch.detach();
+        closer.close();
+    }
+
+    private void closeKernelSocket() throws IOException {
+        try {
+            sockets.close(fd);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EBADF) {
+                throw Errors.of(e);
+            }
+        }
+    }
+
+    /** The protocol family this channel speaks. */
+    static ProtocolFamily family() {
+        return java.net.StandardProtocolFamily.INET;
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[" + (!isOpen() ? "closed" : "local=" + local + (remote != null
+                ? " remote=" + remote : "")) + "]";
+    }
+}
