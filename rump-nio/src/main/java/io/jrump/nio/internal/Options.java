@@ -9,7 +9,7 @@ import java.util.Set;
 
 /**
  * {@link StandardSocketOptions} onto the stack's setsockopt/getsockopt, as the JDK maps them on Linux:
- * buffer sizes are doubled by the kernel and read back doubled, {@code SO_LINGER} is seconds with -1
+ * buffer sizes are doubled by the kernel and halved again when read, {@code SO_LINGER} is seconds with -1
  * for off (values above 65535 taken as 65535), a negative buffer size is an
  * {@link IllegalArgumentException}. {@code IP_TOS} is kept by the channel (the stack sends no TOS).
  */
@@ -58,7 +58,7 @@ final class Options {
         }
         int v = (Integer) value;
         if ((name == StandardSocketOptions.SO_SNDBUF || name == StandardSocketOptions.SO_RCVBUF) && v < 0) {
-            throw new IllegalArgumentException("Invalid " + name + " value");
+            throw new IllegalArgumentException("Invalid send/receive buffer size");
         }
         if (name == StandardSocketOptions.SO_LINGER) {
             return v < 0 ? -1 : Math.min(v, 65535);
@@ -69,6 +69,9 @@ final class Options {
     static Object fromKernel(SocketOption<?> name, int v) {
         if (name.type() == Boolean.class) {
             return v != 0;
+        }
+        if (name == StandardSocketOptions.SO_SNDBUF || name == StandardSocketOptions.SO_RCVBUF) {
+            return v / 2; // the kernel doubles what it is given; the JDK on Linux halves it back
         }
         return v;
     }

@@ -43,7 +43,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     private volatile InetSocketAddress remote;
     private volatile boolean boundExplicitly;
     private volatile int trafficClass;
-    private volatile int sendBuffer = 212_992; // Linux's default wmem, doubled as it reads back
+    private volatile int sendBuffer = 106_496; // Linux's default wmem_default, halved as the JDK reads it
     private DatagramSocket adaptor;
 
     public RumpDatagramChannel(Stack stack) throws IOException {
@@ -366,7 +366,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
                 trafficClass = (Integer) value;
             } else if (name == StandardSocketOptions.SO_SNDBUF) {
                 int v = Options.toKernel(name, value); // the stack sends datagrams at once: kept, not used
-                sendBuffer = (int) Math.max(4608, Math.min(2L * v, Integer.MAX_VALUE));
+                sendBuffer = Math.max(2304, v);
             } else {
                 Options.set(sockets, fd, name, value);
             }

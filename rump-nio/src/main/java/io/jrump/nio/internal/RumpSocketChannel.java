@@ -419,7 +419,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         synchronized (writeLock) {
             ensureConnected();
             if (outputShut) {
-                throw new ClosedChannelException();
+                throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
             }
             boolean blocking = isBlocking();
             int total = 0;
@@ -476,7 +476,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 return 0;
             }
             if (e.errno() == Errno.EPIPE && outputShut) {
-                throw new ClosedChannelException();
+                throw new AsynchronousCloseException();
             }
             throw Errors.ofStream(e);
         }
@@ -492,7 +492,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         synchronized (writeLock) {
             ensureConnected();
             if (outputShut) {
-                throw new ClosedChannelException();
+                throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
             }
             boolean blocking = isBlocking();
             long total = 0;
