@@ -521,4 +521,81 @@ class RumpChannelsTest {
         assertThrows(ClosedChannelException.class, () -> c.connect(TwoStacks.server(7)));
         assertTrue(Arrays.asList(c.socket().isClosed()).contains(true));
     }
+
+    @Test
+    void closingAListenerUnderABlockedAcceptIsAsynchronousCloseException() throws Exception {
+        ServerSocketChannel ss = listen(7);
+        AtomicReference<Throwable> got = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                ss.accept();
+            } catch (Throwable e) {
+                got.set(e);
+            }
+        });
+        t.start();
+        awaitBlocked(t);
+        ss.close();
+        t.join(5000);
+        assertSame(AsynchronousCloseException.class, got.get().getClass());
+    }
+
+    @Test
+    void aThreadInterruptedBeforeItReadsGetsClosedByInterruptException() throws Exception {
+        try (ServerSocketChannel ss = listen(7); SocketChannel c = net.client.openSocketChannel()) {
+            c.connect(TwoStacks.server(7));
+            ss.accept();
+            Thread.currentThread().interrupt();
+            try {
+                assertThrows(ClosedByInterruptException.class, () -> c.read(ByteBuffer.allocate(1)));
+                assertTrue(Thread.currentThread().isInterrupted());
+                assertFalse(c.isOpen());
+            } finally {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    @Test
+    void closingADatagramChannelUnderABlockedReceiveIsAsynchronousCloseException() throws Exception {
+        DatagramChannel d = net.client.openDatagramChannel().bind(new InetSocketAddress(5353));
+        AtomicReference<Throwable> got = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                d.receive(ByteBuffer.allocate(10));
+            } catch (Throwable e) {
+                got.set(e);
+            }
+        });
+        t.start();
+        awaitBlocked(t);
+        d.close();
+        t.join(5000);
+        assertSame(AsynchronousCloseException.class, got.get().getClass());
+    }
+
+    @Test
+    void aConnectWithATimeoutToNobodyIsSocketTimeoutExceptionAndClosesTheSocket() throws Exception {
+        Socket s = net.client.openSocketChannel().socket();
+        long t0 = System.nanoTime();
+        SocketTimeoutException e = assertThrows(SocketTimeoutException.class,
+                () -> s.connect(new InetSocketAddress("198.18.0.99", 80), 300)); // no host answers ARP there
+        assertEquals("Connect timed out", e.getMessage());
+        assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(250));
+        assertTrue(s.isClosed());
+    }
+
+    @Test
+    void theSelectFormsThatTakeAnActionSeeEachReadyKeyOnce() throws Exception {
+        try (ServerSocketChannel ss = listen(7); Selector sel = net.server.openSelector()) {
+            ss.configureBlocking(false);
+            SelectionKey k = ss.register(sel, SelectionKey.OP_ACCEPT);
+            net.client.openSocketChannel().connect(TwoStacks.server(7));
+            java.util.List<SelectionKey> seen = new java.util.ArrayList<>();
+            assertEquals(1, sel.select(seen::add, 5000));
+            assertEquals(java.util.List.of(k), seen);
+            assertTrue(sel.selectedKeys().isEmpty());
+            assertEquals(1, sel.selectNow(key -> assertTrue(key.isAcceptable())));
+        }
+    }
 }
