@@ -79,7 +79,8 @@ public final class RumpSelectorProvider extends SelectorProvider {
         this.kernel = Objects.requireNonNull(kernel);
         this.stack = Objects.requireNonNull(stack);
         Hypercalls host = kernel.host();
-        this.shared = new Stack(this, stack.sockets(), new Loop(host.scheduler(), host.clock()));
+        this.shared = new Stack(this, stack.sockets(), new Loop(host.scheduler(), host.clock(),
+                () -> kernel.state() == RumpKernel.State.RUNNING));
     }
 
     /**

@@ -5,12 +5,15 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
 import io.jrump.hypercall.HostScheduler;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 
 /**
  * The host's scheduler and clock as the channels use them: work run on the stack's event loop in one
  * hop, waits that an interrupt does not cut short (a channel's interrupt closes the channel, a
  * selector's wakes it, and either completes the future waited on), and deadlines on the host's
- * monotonic clock. Thread-safe.
+ * monotonic clock. Once the kernel has shut down, new work fails with {@code ENETDOWN}, and a wait
+ * that an interrupt reaches gives up with it (work the stopped loop dropped would never answer).
+ * Thread-safe.
  */
 public final class Loop {
     /** Work for the event loop. */
@@ -21,10 +24,17 @@ public final class Loop {
 
     private final HostScheduler scheduler;
     private final HostClock clock;
+    private final BooleanSupplier running;
 
-    public Loop(HostScheduler scheduler, HostClock clock) {
+    /** {@code running}: whether the kernel still runs. */
+    public Loop(HostScheduler scheduler, HostClock clock, BooleanSupplier running) {
         this.scheduler = scheduler;
         this.clock = clock;
+        this.running = running;
+    }
+
+    private ErrnoException down() {
+        return new ErrnoException(Errno.ENETDOWN, "the kernel has shut down");
     }
 
     public long now() {
@@ -40,6 +50,9 @@ public final class Loop {
     public <T> T run(Work<T> work) throws ErrnoException {
         if (scheduler.inEventLoop()) {
             return work.run();
+        }
+        if (!running.getAsBoolean()) {
+            throw down();
         }
         CompletableFuture<T> result = new CompletableFuture<>();
         Runnable task = () -> {
@@ -72,6 +85,9 @@ public final class Loop {
                     }
                     Thread.interrupted(); // the host set it again; keep waiting, restore it after
                     interrupted = true;
+                    if (!running.getAsBoolean() && !future.isDone()) {
+                        throw down();
+                    }
                 }
             }
         } finally {
