@@ -197,7 +197,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
                         break;
                     }
                     try {
-                        Sockets.Received r = sockets.recvfrom(fd, dst, Sockets.MSG_DONTWAIT);
+                        Sockets.Received r = stack.loop().run(() -> sockets.recvfrom(fd, dst, Sockets.MSG_DONTWAIT));
                         from = Addresses.fromKernel(r.from());
                         break;
                     } catch (ErrnoException e) {

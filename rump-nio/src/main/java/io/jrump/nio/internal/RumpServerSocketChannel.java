@@ -103,7 +103,7 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
                         break;
                     }
                     try {
-                        conn = sockets.accept(fd);
+                        conn = stack.loop().run(() -> sockets.accept(fd));
                         break;
                     } catch (ErrnoException e) {
                         if (!isOpen()) {

@@ -344,7 +344,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
             return 0;
         }
         try {
-            int n = sockets.recv(fd, dst, Sockets.MSG_DONTWAIT).length();
+            int n = stack.loop().run(() -> sockets.recv(fd, dst, Sockets.MSG_DONTWAIT).length()); // one hop, not three
             if (n == 0) {
                 eof = true;
                 return -1;
@@ -467,7 +467,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     /** One non-blocking send: the bytes queued, 0 when the send buffer is full. */
     private int writeNow(ByteBuffer src) throws IOException {
         try {
-            return sockets.send(fd, src, Sockets.MSG_DONTWAIT);
+            return stack.loop().run(() -> sockets.send(fd, src, Sockets.MSG_DONTWAIT)); // one hop, not two
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EAGAIN) {
                 return 0;
