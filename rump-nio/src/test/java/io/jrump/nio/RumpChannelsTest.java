@@ -598,4 +598,16 @@ class RumpChannelsTest {
             assertEquals(1, sel.selectNow(key -> assertTrue(key.isAcceptable())));
         }
     }
+
+    @Test
+    void afterTheKernelShutsDownCallsSayNetworkIsDownAndCloseStillWorks() throws Exception {
+        SocketChannel c = net.client.openSocketChannel();
+        net.clientKernel.close();
+        java.net.SocketException e = assertThrows(java.net.SocketException.class,
+                () -> c.getOption(StandardSocketOptions.TCP_NODELAY));
+        assertEquals("Network is down", e.getMessage());
+        assertThrows(java.net.SocketException.class, net.client::openSocketChannel);
+        c.close();
+        assertFalse(c.isOpen());
+    }
 }

@@ -33,6 +33,18 @@ public final class Loop {
         this.running = running;
     }
 
+    /** Whether the kernel still runs. */
+    public boolean running() {
+        return running.getAsBoolean();
+    }
+
+    /** ENETDOWN once the kernel has shut down: for calls that go to the stack's sockets directly. */
+    public void checkRunning() throws ErrnoException {
+        if (!running.getAsBoolean()) {
+            throw down();
+        }
+    }
+
     private ErrnoException down() {
         return new ErrnoException(Errno.ENETDOWN, "the kernel has shut down");
     }

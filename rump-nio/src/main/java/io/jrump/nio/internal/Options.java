@@ -77,15 +77,15 @@ final class Options {
     }
 
     /** setsockopt for a TCP socket, but for IP_TOS, which the caller keeps. */
-    static void setStream(Sockets sockets, int fd, SocketOption<?> name, Object value) throws IOException {
-        set(sockets, fd, name, value);
+    static void setStream(Loop loop, Sockets sockets, int fd, SocketOption<?> name, Object value) throws IOException {
+        set(loop, sockets, fd, name, value);
     }
 
-    static <T> T getStream(Sockets sockets, int fd, SocketOption<T> name) throws IOException {
-        return get(sockets, fd, name);
+    static <T> T getStream(Loop loop, Sockets sockets, int fd, SocketOption<T> name) throws IOException {
+        return get(loop, sockets, fd, name);
     }
 
-    static void set(Sockets sockets, int fd, SocketOption<?> name, Object value) throws IOException {
+    static void set(Loop loop, Sockets sockets, int fd, SocketOption<?> name, Object value) throws IOException {
         if (name == StandardSocketOptions.IP_TOS) {
             int tos = (Integer) value;
             if (tos < 0 || tos > 255) {
@@ -94,6 +94,7 @@ final class Options {
             return;
         }
         try {
+            loop.checkRunning();
             sockets.setsockopt(fd, level(name), number(name), toKernel(name, value));
         } catch (ErrnoException e) {
             throw Errors.of(e);
@@ -101,8 +102,9 @@ final class Options {
     }
 
     @SuppressWarnings("unchecked")
-    static <T> T get(Sockets sockets, int fd, SocketOption<T> name) throws IOException {
+    static <T> T get(Loop loop, Sockets sockets, int fd, SocketOption<T> name) throws IOException {
         try {
+            loop.checkRunning();
             return (T) fromKernel(name, sockets.getsockopt(fd, level(name), number(name)));
         } catch (ErrnoException e) {
             throw Errors.of(e);

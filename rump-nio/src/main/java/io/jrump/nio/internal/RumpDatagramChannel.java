@@ -55,6 +55,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     private void openKernelSocket() throws IOException {
         try {
+            stack.loop().checkRunning();
             fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
             sockets.setNonBlocking(fd, true);
             SocketWatch w = new SocketWatch(sockets, stack.loop(), fd);
@@ -362,13 +363,13 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
         synchronized (stateLock) {
             ensureOpen();
             if (name == StandardSocketOptions.IP_TOS) {
-                Options.set(sockets, fd, name, value);
+                Options.set(stack.loop(), sockets, fd, name, value);
                 trafficClass = (Integer) value;
             } else if (name == StandardSocketOptions.SO_SNDBUF) {
                 int v = Options.toKernel(name, value); // the stack sends datagrams at once: kept, not used
                 sendBuffer = Math.max(2304, v);
             } else {
-                Options.set(sockets, fd, name, value);
+                Options.set(stack.loop(), sockets, fd, name, value);
             }
         }
         return this;
@@ -389,7 +390,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
             if (name == StandardSocketOptions.SO_SNDBUF) {
                 return (T) Integer.valueOf(sendBuffer);
             }
-            return Options.get(sockets, fd, name);
+            return Options.get(stack.loop(), sockets, fd, name);
         }
     }
 
@@ -435,6 +436,9 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     }
 
     private void closeKernelSocket() throws IOException {
+        if (!stack.loop().running()) {
+            return; // the kernel closed its sockets as it shut down
+        }
         try {
             sockets.close(fd);
         } catch (ErrnoException e) {

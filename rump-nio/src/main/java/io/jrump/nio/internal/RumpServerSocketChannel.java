@@ -40,6 +40,7 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
         this.stack = stack;
         this.sockets = stack.sockets();
         try {
+            stack.loop().checkRunning();
             fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
             sockets.setNonBlocking(fd, true);
             sockets.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
@@ -164,7 +165,7 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
         }
         synchronized (stateLock) {
             ensureOpen();
-            Options.set(sockets, fd, name, value);
+            Options.set(stack.loop(), sockets, fd, name, value);
         }
         return this;
     }
@@ -177,7 +178,7 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
         }
         synchronized (stateLock) {
             ensureOpen();
-            return Options.get(sockets, fd, name);
+            return Options.get(stack.loop(), sockets, fd, name);
         }
     }
 
@@ -206,6 +207,9 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
     }
 
     private void closeKernelSocket() throws IOException {
+        if (!stack.loop().running()) {
+            return; // the kernel closed its sockets as it shut down
+        }
         try {
             sockets.close(fd);
         } catch (ErrnoException e) {

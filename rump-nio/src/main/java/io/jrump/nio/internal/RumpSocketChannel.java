@@ -62,6 +62,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         this.stack = stack;
         this.sockets = stack.sockets();
         try {
+            stack.loop().checkRunning();
             fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
             sockets.setNonBlocking(fd, true);
         } catch (ErrnoException e) {
@@ -627,7 +628,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         }
         synchronized (stateLock) {
             ensureOpen();
-            Options.setStream(sockets, fd, name, value);
+            Options.setStream(stack.loop(), sockets, fd, name, value);
             if (name == StandardSocketOptions.IP_TOS) {
                 int tos = (Integer) value;
                 if (tos < 0 || tos > 255) {
@@ -651,7 +652,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
             if (name == StandardSocketOptions.IP_TOS) {
                 return (T) Integer.valueOf(trafficClass);
             }
-            return Options.getStream(sockets, fd, name);
+            return Options.getStream(stack.loop(), sockets, fd, name);
         }
     }
 
@@ -696,6 +697,9 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     }
 
     private void closeKernelSocket() throws IOException {
+        if (!stack.loop().running()) {
+            return; // the kernel closed its sockets as it shut down
+        }
         try {
             if (isBlocking() && lingers()) {
                 sockets.setNonBlocking(fd, false); // close waits, as SO_LINGER asks of a blocking socket
