@@ -166,7 +166,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                     boolean done = false;
                     try {
                         closer.enter();
-                begin();
+                        begin();
                         try {
                             sockets.connect(fd, Addresses.toKernelPeer(isa));
                         } catch (ErrnoException e) {
@@ -190,10 +190,10 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                         return done;
                     } finally {
                         try {
-                    end(done);
-                } finally {
-                    closer.exit();
-                }
+                            end(done);
+                        } finally {
+                            closer.exit();
+                        }
                     }
                 } catch (ErrnoException e) {
                     close();
