@@ -607,6 +607,8 @@ class RumpChannelsTest {
                 () -> c.getOption(StandardSocketOptions.TCP_NODELAY));
         assertEquals("Network is down", e.getMessage());
         assertThrows(java.net.SocketException.class, net.client::openSocketChannel);
+        assertThrows(java.net.SocketException.class, () -> c.connect(TwoStacks.server(7)));
+        assertFalse(c.isOpen()); // a failed connect closes the channel, as the JDK's
         c.close();
         assertFalse(c.isOpen());
     }

@@ -100,6 +100,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     private void bindTo(InetSocketAddress isa) throws IOException {
         try {
+            stack.loop().checkRunning();
             sockets.bind(fd, Addresses.toKernel(isa));
             local = Addresses.fromKernel(sockets.getsockname(fd));
         } catch (ErrnoException e) {
@@ -126,6 +127,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
                         throw new AlreadyConnectedException();
                     }
                     try {
+                        stack.loop().checkRunning();
                         sockets.connect(fd, Addresses.toKernelPeer(isa));
                         local = Addresses.fromKernel(sockets.getsockname(fd));
                     } catch (ErrnoException e) {
@@ -247,6 +249,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
             try {
                 closer.enter();
                 begin();
+                stack.loop().checkRunning();
                 n = sockets.sendto(fd, src, peer != null ? null : Addresses.toKernelPeer(isa), 0);
                 return n;
             } catch (ErrnoException e) {

@@ -70,6 +70,7 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
             }
             InetSocketAddress isa = localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress);
             try {
+                stack.loop().checkRunning();
                 sockets.bind(fd, Addresses.toKernel(isa));
                 sockets.listen(fd, backlog < 1 ? 50 : backlog);
                 local = Addresses.fromKernel(sockets.getsockname(fd));

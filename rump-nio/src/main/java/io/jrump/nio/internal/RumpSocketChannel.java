@@ -131,6 +131,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                     InetSocketAddress isa = localAddress == null ? new InetSocketAddress(0)
                             : Addresses.check(localAddress);
                     try {
+                        stack.loop().checkRunning();
                         sockets.bind(fd, Addresses.toKernel(isa));
                         local = Addresses.fromKernel(sockets.getsockname(fd));
                     } catch (ErrnoException e) {
@@ -167,6 +168,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                     try {
                         closer.enter();
                         begin();
+                        stack.loop().checkRunning();
                         try {
                             sockets.connect(fd, Addresses.toKernelPeer(isa));
                         } catch (ErrnoException e) {
@@ -569,6 +571,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
             }
             if (!outputShut) {
                 try {
+                    stack.loop().checkRunning();
                     sockets.shutdown(fd, Sockets.SHUT_WR);
                 } catch (ErrnoException e) {
                     throw Errors.of(e);
