@@ -517,8 +517,9 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
             if (error == 0 && (events & Readiness.POLLOUT) != 0) {
                 boolean wasActive = isActive();
                 active = true;
+                boolean nowActive = isActive(); // before the promise's listeners, which may close the channel
                 boolean promised = p.trySuccess();
-                if (!wasActive && isActive()) {
+                if (!wasActive && nowActive) {
                     pipeline().fireChannelActive();
                 }
                 if (!promised) {

@@ -5,6 +5,7 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.stack.NetStack;
+import io.jrump.netty.RumpDatagramChannel;
 import io.jrump.netty.RumpEventLoopGroup;
 import io.jrump.netty.RumpServerSocketChannel;
 import io.jrump.netty.RumpSocketChannel;
@@ -63,5 +64,23 @@ final class RumpSocketTestPermutation {
 
     static List<BootstrapFactory<ServerBootstrap>> serverSocket() {
         return List.of(() -> new ServerBootstrap().group(GROUP).channel(RumpServerSocketChannel.class));
+    }
+
+    static List<BootstrapComboFactory<Bootstrap, Bootstrap>> datagram() {
+        return List.of(new BootstrapComboFactory<>() {
+            @Override
+            public Bootstrap newServerInstance() {
+                return new Bootstrap().group(GROUP).channel(RumpDatagramChannel.class);
+            }
+
+            @Override
+            public Bootstrap newClientInstance() {
+                return new Bootstrap().group(GROUP).channel(RumpDatagramChannel.class);
+            }
+        });
+    }
+
+    static List<BootstrapFactory<Bootstrap>> datagramSocket() {
+        return List.of(() -> new Bootstrap().group(GROUP).channel(RumpDatagramChannel.class));
     }
 }
