@@ -81,9 +81,14 @@ public final class RumpEventLoopGroup extends MultithreadEventLoopGroup implemen
         return stack;
     }
 
-    /** Boots a kernel with {@code options} (which must give it a {@link NetStack}) on this group's loop. */
+    /**
+     * Boots a kernel with {@code options} (which must give it a {@link NetStack}) on this group's
+     * loop. As {@link RumpKernel#boot}, the host is closed if booting fails; {@code EDEADLK} if
+     * called on the loop itself, which booting waits for.
+     */
     public RumpKernel boot(Hypercalls host, BootOptions options) throws ErrnoException {
         if (loop().inEventLoop()) {
+            host.close();
             throw new ErrnoException(Errno.EDEADLK, "booting a kernel from its own event loop");
         }
         RumpKernel kernel = RumpKernel.boot(new LoopHost(host, loop(), wires()), options);
