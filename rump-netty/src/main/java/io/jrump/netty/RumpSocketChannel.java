@@ -49,6 +49,7 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     /** At most this much goes to the socket per call: the send buffer takes less, and the rest would be copied for nothing. */
     private static final int MAX_WRITE = 256 * 1024;
+    private static final int MIN_WRITE = 4 * 1024;
 
     private final RumpSocketChannelConfig config = new RumpSocketChannelConfig(this);
     private boolean active;
@@ -66,6 +67,10 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     private Future<?> connectTimeout;
     private SocketAddress requestedRemote;
     private final WritableByteChannel target = new SocketTarget();
+    /** How much the next send offers the socket at most (see {@link #send}). */
+    private int writeOffer = 64 * 1024;
+    /** The last send found the socket's send buffer full (took less than offered). */
+    private boolean socketFull;
 
     /** A channel for {@code Bootstrap}; its socket opens when it registers with a {@link RumpEventLoopGroup}. */
     public RumpSocketChannel() {
@@ -330,21 +335,35 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
         }
     }
 
-    /** Sends what the socket takes now of {@code src} (advancing it): 0 when its send buffer is full. */
+    /**
+     * Sends what the socket takes now of {@code src} (advancing it): 0 when its send buffer is full.
+     * The socket API copies what it is offered before it knows how much fits, so the offer follows
+     * what the socket took lately: halved to what it took after a short write, doubled after a
+     * full one, between {@link #MIN_WRITE} and {@link #MAX_WRITE}.
+     */
     private int send(ByteBuffer src) throws IOException {
         ByteBuffer part = src;
-        if (src.remaining() > MAX_WRITE) {
+        if (src.remaining() > writeOffer) {
             part = src.duplicate();
-            part.limit(part.position() + MAX_WRITE);
+            part.limit(part.position() + writeOffer);
         }
+        int offered = part.remaining();
         try {
             int n = sockets.send(fd, part, Sockets.MSG_DONTWAIT);
             if (part != src) {
                 src.position(src.position() + n);
             }
+            socketFull = n < offered;
+            if (socketFull) {
+                writeOffer = Math.max(MIN_WRITE, n);
+            } else if (offered == writeOffer) {
+                writeOffer = Math.min(MAX_WRITE, writeOffer * 2);
+            }
             return n;
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EAGAIN) {
+                socketFull = true;
+                writeOffer = MIN_WRITE;
                 return 0;
             }
             throw io(e);
@@ -364,14 +383,14 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
                 int count = in.nioBufferCount();
                 long written = 0;
                 boolean full = false;
-                for (int i = 0; i < count; i++) {
+                for (int i = 0; i < count && !full; i++) {
                     ByteBuffer b = buffers[i];
-                    int want = b.remaining();
-                    int n = send(b);
-                    written += n;
-                    if (n < want) {
-                        full = true;
-                        break;
+                    while (b.hasRemaining()) {
+                        written += send(b);
+                        if (socketFull) {
+                            full = true;
+                            break;
+                        }
                     }
                 }
                 in.removeBytes(written);
@@ -384,13 +403,14 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
                     in.remove();
                     continue;
                 }
+                socketFull = false;
                 long n = region.transferTo(target, region.transferred());
                 if (n > 0) {
                     in.progress(n);
                 }
                 if (region.transferred() >= region.count()) {
                     in.remove();
-                } else if (n <= 0) {
+                } else if (n <= 0 || socketFull) {
                     writeInterest = true;
                     return;
                 }
