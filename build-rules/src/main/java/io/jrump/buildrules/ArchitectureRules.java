@@ -28,7 +28,10 @@ import org.xml.sax.SAXException;
  *   <li>components never depend on a host (their tests may run on one: test scope is allowed);
  *       hosts never on a component; nothing on cli, fuzz or bench; the hypercall module on
  *       nothing at all (build-rules may depend on any module in test scope: it checks their jars);</li>
- *   <li>JNA only in the Linux host; Netty only in rump-net (and the tools);</li>
+ *   <li>JNA only in the Linux host; Netty only in rump-net, the Netty transport (and the tools);</li>
+ *   <li>an adapter (the Netty transport) sits on components like an application: it never depends
+ *       on a host and nothing but the tools depends on it; it runs its framework's threads, so the
+ *       time-and-threads rule of components does not apply to it, the others do;</li>
  *   <li>components log only through the host's console, never SLF4J, use no host-side piece
  *       ({@code io.jrump.host.kit}) and reach host files only through a host: no
  *       {@code java.nio.file.Files}, {@code FileChannel.open} or {@code java.io.File*};</li>
@@ -43,7 +46,9 @@ public final class ArchitectureRules {
 
     /** What a module is, by artifactId. */
     enum Kind {
-        CONTRACT, COMPONENT, HOST, TOOL, BUILD, OTHER
+        CONTRACT, COMPONENT, HOST, TOOL, BUILD, OTHER,
+        /** Drives components from a framework's own threads (the Netty transport): a component's rules but time and threads. */
+        ADAPTER
     }
 
     static final Map<String, Kind> KINDS = Map.ofEntries(
@@ -52,6 +57,7 @@ public final class ArchitectureRules {
             Map.entry("rump-fs", Kind.COMPONENT),
             Map.entry("rump-net", Kind.COMPONENT),
             Map.entry("rump-nio", Kind.COMPONENT),
+            Map.entry("rump-netty", Kind.ADAPTER),
             Map.entry("host-kit", Kind.HOST),
             Map.entry("host-jvm", Kind.HOST),
             Map.entry("host-sim", Kind.HOST),
@@ -62,7 +68,7 @@ public final class ArchitectureRules {
             Map.entry("build-rules", Kind.BUILD));
 
     private static final Set<String> JNA_ALLOWED = Set.of("host-linux");
-    private static final Set<String> NETTY_ALLOWED = Set.of("rump-net", "cli", "fuzz", "bench");
+    private static final Set<String> NETTY_ALLOWED = Set.of("rump-net", "rump-netty", "cli", "fuzz", "bench");
 
     /** Calls that read real time, make threads or draw unseeded randomness. */
     private static final List<Pattern> FORBIDDEN_CALLS = Stream.of(
@@ -131,6 +137,12 @@ public final class ArchitectureRules {
         }
         if (kind == Kind.HOST && depKind == Kind.COMPONENT) {
             return "hosts never depend on a component";
+        }
+        if (kind == Kind.ADAPTER && depKind == Kind.HOST && !testScope) {
+            return "adapters never depend on a host";
+        }
+        if (depKind == Kind.ADAPTER && kind != Kind.TOOL && kind != Kind.ADAPTER && !testScope) {
+            return "only the tools depend on an adapter";
         }
         if ("net.java.dev.jna".equals(group) && !JNA_ALLOWED.contains(artifact)) {
             return "JNA belongs in hosts/linux only";
@@ -206,6 +218,9 @@ public final class ArchitectureRules {
             if (imported.startsWith("io.jrump.host.") && (kind == Kind.COMPONENT || kind == Kind.CONTRACT)) {
                 out.add(file + ": imports " + imported + ": components never depend on a host");
             }
+            if (imported.startsWith("io.jrump.host.") && kind == Kind.ADAPTER) {
+                out.add(file + ": imports " + imported + ": adapters never depend on a host");
+            }
             if ((imported.startsWith("io.jrump.blk") || imported.startsWith("io.jrump.fs")
                     || imported.startsWith("io.jrump.net")) && kind == Kind.HOST) {
                 out.add(file + ": imports " + imported + ": hosts never depend on a component");
@@ -214,7 +229,7 @@ public final class ArchitectureRules {
         if (kind == Kind.COMPONENT && code.contains("org.slf4j.")) { // imports and qualified names alike
             out.add(file + ": names org.slf4j: components log through the host's console, not SLF4J");
         }
-        if (kind == Kind.COMPONENT || kind == Kind.CONTRACT) {
+        if (kind == Kind.COMPONENT || kind == Kind.CONTRACT || kind == Kind.ADAPTER) {
             for (Pattern p : HOST_FILE_ACCESS) {
                 Matcher use = p.matcher(code);
                 if (use.find()) {
@@ -222,7 +237,7 @@ public final class ArchitectureRules {
                             + "': components reach host files only through the host's block devices");
                 }
             }
-            for (Pattern p : FORBIDDEN_CALLS) {
+            for (Pattern p : kind == Kind.ADAPTER ? List.<Pattern>of() : FORBIDDEN_CALLS) {
                 Matcher call = p.matcher(code);
                 if (call.find()) {
                     out.add(file + ": uses '" + call.group().replaceAll("\\s+", " ")

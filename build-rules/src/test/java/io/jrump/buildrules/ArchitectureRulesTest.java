@@ -184,4 +184,23 @@ class ArchitectureRulesTest {
                 "package io.jrump.host.jvm;\nclass Clock { long t = System.nanoTime(); }\n");
         assertEquals(List.of(), violations());
     }
+
+    @Test
+    void anAdapterMayRunThreadsButNeverDependsOnAHostAndOnlyToolsDependOnIt() throws IOException {
+        write("pom.xml", "<project><modules><module>hypercall</module><module>rump-net</module>"
+                + "<module>rump-netty</module><module>hosts/jvm</module><module>cli</module></modules></project>");
+        module("rump-netty", "rump-netty", dep("io.jrump", "rump-net") + dep("io.netty", "netty-transport"));
+        source("rump-netty", "io/jrump/netty/Loop.java",
+                "package io.jrump.netty;\nclass Loop { long t = System.nanoTime(); Thread th = new Thread(() -> { }); }\n");
+        module("cli", "cli", dep("io.jrump", "rump-netty") + dep("io.jrump", "host-jvm"));
+        assertEquals(List.of(), violations());
+        module("rump-netty", "rump-netty", dep("io.jrump", "rump-net") + dep("io.jrump", "host-jvm"));
+        assertOneViolation("rump-netty depends on io.jrump:host-jvm", "adapters never depend on a host");
+        module("rump-netty", "rump-netty", dep("io.jrump", "rump-net"));
+        source("rump-netty", "io/jrump/netty/Bad.java", "package io.jrump.netty;\nimport io.jrump.host.jvm.JvmHost;\nclass Bad {}\n");
+        assertOneViolation("Bad.java", "adapters never depend on a host");
+        Files.delete(root.resolve("rump-netty/src/main/java/io/jrump/netty/Bad.java"));
+        module("rump-net", "rump-net", dep("io.jrump", "hypercall") + dep("io.jrump", "rump-netty"));
+        assertOneViolation("rump-net depends on io.jrump:rump-netty", "only the tools depend on an adapter");
+    }
 }

@@ -14,6 +14,8 @@ public final class Readiness {
     public static final int POLLOUT = 0x4;
     public static final int POLLERR = 0x8;
     public static final int POLLHUP = 0x10;
+    /** The peer has shut down its sending side (a FIN arrived), as Linux's POLLRDHUP; reported only when asked for. */
+    public static final int POLLRDHUP = 0x2000;
 
     /** Told of every change, on the event loop. */
     @FunctionalInterface

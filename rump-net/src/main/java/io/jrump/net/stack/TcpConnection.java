@@ -604,7 +604,7 @@ final class TcpConnection {
         finReceived = true;
         rcv.finTaken();
         sendAck();
-        readiness.add(Readiness.POLLIN); // readable: recv returns 0 at the end
+        readiness.add(Readiness.POLLIN | Readiness.POLLRDHUP); // readable: recv returns 0 at the end
         switch (state) {
             case SYN_RECEIVED, ESTABLISHED -> state = State.CLOSE_WAIT;
             case FIN_WAIT_1 -> state = State.CLOSING; // our FIN is not acknowledged yet, or we would be in FIN_WAIT_2

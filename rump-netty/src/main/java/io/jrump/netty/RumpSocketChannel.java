@@ -1,0 +1,633 @@
+package io.jrump.netty;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.socket.Readiness;
+import io.jrump.net.stack.NetStack;
+import io.jrump.net.stack.Sockets;
+import io.jrump.netty.internal.Addresses;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelMetadata;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.channel.FileRegion;
+import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.Future;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.AlreadyConnectedException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ConnectionPendingException;
+import java.nio.channels.NotYetConnectedException;
+import java.nio.channels.WritableByteChannel;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A TCP connection of a jrump stack, the transport's {@code NioSocketChannel}: a non-blocking
+ * socket driven from its event loop, which is also the stack's, so reads and writes are direct
+ * calls into TCP. Reads fill buffers from the channel's allocator (pooled by default); writes go to
+ * the socket until its send buffer is full, then wait for POLLOUT — so the outbound buffer grows
+ * and the channel turns unwritable at the high water mark, as over a real socket. Half-closure
+ * (ALLOW_HALF_CLOSURE, shutdownOutput as SHUT_WR) and {@link FileRegion}s (copied through the
+ * socket) work as on NIO; shutdownInput is kept by the channel (the stack has no SHUT_RD): later
+ * data is not read. Used on its loop, as Netty channels are.
+ */
+public final class RumpSocketChannel extends AbstractRumpChannel implements SocketChannel {
+    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
+    /** At most this much goes to the socket per call: the send buffer takes less, and the rest would be copied for nothing. */
+    private static final int MAX_WRITE = 256 * 1024;
+    private static final int MIN_WRITE = 4 * 1024;
+
+    private final RumpSocketChannelConfig config = new RumpSocketChannelConfig(this);
+    private boolean active;
+    private boolean inputShutdown;
+    private boolean outputShutdown;
+    /** The end of input has been seen after the input was shut down (ChannelInputShutdownReadComplete fired). */
+    private boolean inputDone;
+    private boolean readPending;
+    private boolean writeInterest;
+    /** The peer's FIN has been seen (POLLRDHUP) and acted on once. */
+    private boolean peerShutdownSeen;
+    /** A read is owed whatever the interest: the end of input follows the input-shutdown event. */
+    private boolean forceRead;
+    private ChannelPromise connectPromise;
+    private Future<?> connectTimeout;
+    private SocketAddress requestedRemote;
+    private final WritableByteChannel target = new SocketTarget();
+    /** How much the next send offers the socket at most (see {@link #send}). */
+    private int writeOffer = 64 * 1024;
+    /** The last send found the socket's send buffer full (took less than offered). */
+    private boolean socketFull;
+
+    /** A channel for {@code Bootstrap}; its socket opens when it registers with a {@link RumpEventLoopGroup}. */
+    public RumpSocketChannel() {
+        super(null);
+    }
+
+    RumpSocketChannel(RumpServerSocketChannel parent, NetStack stack, int fd) {
+        super(parent, stack, fd);
+        active = true;
+    }
+
+    @Override
+    NetStack chosenStack() {
+        return config.stack;
+    }
+
+    @Override
+    int openSocket() throws ErrnoException {
+        return sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+    }
+
+    @Override
+    void applyOptions() throws ErrnoException {
+        config.apply(sockets, fd);
+    }
+
+    @Override
+    protected void doRegister() throws Exception {
+        super.doRegister();
+        if (active) {
+            try {
+                watch();
+            } catch (ErrnoException e) {
+                throw io(e);
+            }
+        }
+    }
+
+    @Override
+    public ServerSocketChannel parent() {
+        return (ServerSocketChannel) super.parent();
+    }
+
+    @Override
+    public RumpSocketChannelConfig config() {
+        return config;
+    }
+
+    @Override
+    public ChannelMetadata metadata() {
+        return METADATA;
+    }
+
+    @Override
+    public boolean isActive() {
+        return open && active;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) super.localAddress();
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return (InetSocketAddress) super.remoteAddress();
+    }
+
+    // ---- half-closure --------------------------------------------------------------------------
+
+    @Override
+    public boolean isInputShutdown() {
+        return inputShutdown || !isActive();
+    }
+
+    @Override
+    public boolean isOutputShutdown() {
+        return outputShutdown || !isActive();
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return isInputShutdown() && isOutputShutdown();
+    }
+
+    @Override
+    public ChannelFuture shutdownOutput() {
+        return shutdownOutput(newPromise());
+    }
+
+    @Override
+    public ChannelFuture shutdownOutput(ChannelPromise promise) {
+        EventLoop loop = eventLoop();
+        if (loop.inEventLoop()) {
+            ((AbstractUnsafe) unsafe()).shutdownOutput(promise);
+        } else {
+            loop.execute(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise));
+        }
+        return promise;
+    }
+
+    @Override
+    protected void doShutdownOutput() throws Exception {
+        if (!active) {
+            throw new NotYetConnectedException();
+        }
+        outputShutdown = true;
+        if (fd >= 0) {
+            try {
+                sockets.shutdown(fd, Sockets.SHUT_WR);
+            } catch (ErrnoException e) {
+                throw io(e);
+            }
+        }
+    }
+
+    @Override
+    public ChannelFuture shutdownInput() {
+        return shutdownInput(newPromise());
+    }
+
+    @Override
+    public ChannelFuture shutdownInput(ChannelPromise promise) {
+        EventLoop loop = eventLoop();
+        if (loop.inEventLoop()) {
+            shutdownInput0(promise);
+        } else {
+            loop.execute(() -> shutdownInput0(promise));
+        }
+        return promise;
+    }
+
+    private void shutdownInput0(ChannelPromise promise) {
+        if (!isOpen()) {
+            promise.setFailure(new ClosedChannelException());
+            return;
+        }
+        if (!isActive()) {
+            promise.setFailure(new NotYetConnectedException());
+            return;
+        }
+        inputShutdown = true;
+        promise.setSuccess();
+        if (readInterest) {
+            queueReadiness(); // the next read sees the end of the input, as after SHUT_RD
+        }
+    }
+
+    @Override
+    public ChannelFuture shutdown() {
+        return shutdown(newPromise());
+    }
+
+    @Override
+    public ChannelFuture shutdown(ChannelPromise promise) {
+        ChannelFuture output = shutdownOutput();
+        output.addListener((ChannelFutureListener) f -> {
+            ChannelFuture input = shutdownInput();
+            input.addListener((ChannelFutureListener) g -> {
+                Throwable cause = f.cause() != null ? f.cause() : g.cause();
+                if (cause != null) {
+                    promise.tryFailure(cause);
+                } else {
+                    promise.trySuccess();
+                }
+            });
+        });
+        return promise;
+    }
+
+    // ---- the life of the socket ----------------------------------------------------------------
+
+    @Override
+    protected void doDisconnect() throws Exception {
+        doClose();
+    }
+
+    @Override
+    protected void doClose() throws Exception {
+        ChannelPromise p = connectPromise;
+        if (p != null) {
+            connectPromise = null;
+            p.tryFailure(new ClosedChannelException());
+        }
+        if (connectTimeout != null) {
+            connectTimeout.cancel(false);
+            connectTimeout = null;
+        }
+        active = false;
+        super.doClose();
+    }
+
+    @Override
+    protected void doBeginRead() {
+        if (inputDone) {
+            return;
+        }
+        readPending = true;
+        readInterest = true;
+        if (active) {
+            queueReadiness();
+        }
+    }
+
+    void clearReadInterest() {
+        if (isRegistered() && !eventLoop().inEventLoop()) {
+            eventLoop().execute(this::clearReadInterest);
+            return;
+        }
+        readPending = false;
+        readInterest = false;
+    }
+
+    @Override
+    void readinessChanged(int events) {
+        if (connectPromise != null) {
+            if ((events & (Readiness.POLLOUT | Readiness.POLLERR | Readiness.POLLHUP)) != 0) {
+                ((SocketUnsafe) unsafe()).finishConnect(events);
+            }
+            return;
+        }
+        if (!isActive()) {
+            return;
+        }
+        if (writeInterest && (events & (Readiness.POLLOUT | Readiness.POLLERR | Readiness.POLLHUP)) != 0) {
+            writeInterest = false;
+            ((SocketUnsafe) unsafe()).forceFlush();
+        }
+        boolean readable = (events & (Readiness.POLLIN | Readiness.POLLERR | Readiness.POLLHUP)) != 0 || inputShutdown;
+        boolean peerShutdown = (events & Readiness.POLLRDHUP) != 0 && !peerShutdownSeen;
+        if (peerShutdown) {
+            peerShutdownSeen = true;
+        }
+        // The peer's FIN is read once even without a read pending, as the epoll transport does on
+        // EPOLLRDHUP: the pipeline learns of the half-closure (or the close) without asking.
+        if ((readInterest && readable || peerShutdown || forceRead) && !inputDone && isActive()) {
+            forceRead = false;
+            ((SocketUnsafe) unsafe()).read();
+        }
+    }
+
+    // ---- reading and writing -------------------------------------------------------------------
+
+    /** Bytes into {@code buf}: the count, 0 if none are there now, -1 at the end of the input. */
+    private int readBytes(ByteBuf buf) throws IOException {
+        if (inputShutdown) {
+            return -1;
+        }
+        ByteBuffer dst = buf.nioBuffer(buf.writerIndex(), buf.writableBytes());
+        try {
+            int n = sockets.recv(fd, dst, Sockets.MSG_DONTWAIT).length();
+            if (n == 0) {
+                return -1;
+            }
+            buf.writerIndex(buf.writerIndex() + n);
+            return n;
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                return 0;
+            }
+            throw io(e);
+        }
+    }
+
+    /**
+     * Sends what the socket takes now of {@code src} (advancing it): 0 when its send buffer is full.
+     * The socket API copies what it is offered before it knows how much fits, so the offer follows
+     * what the socket took lately: halved to what it took after a short write, doubled after a
+     * full one, between {@link #MIN_WRITE} and {@link #MAX_WRITE}.
+     */
+    private int send(ByteBuffer src) throws IOException {
+        ByteBuffer part = src;
+        if (src.remaining() > writeOffer) {
+            part = src.duplicate();
+            part.limit(part.position() + writeOffer);
+        }
+        int offered = part.remaining();
+        try {
+            int n = sockets.send(fd, part, Sockets.MSG_DONTWAIT);
+            if (part != src) {
+                src.position(src.position() + n);
+            }
+            socketFull = n < offered;
+            if (socketFull) {
+                writeOffer = Math.max(MIN_WRITE, n);
+            } else if (offered == writeOffer) {
+                writeOffer = Math.min(MAX_WRITE, writeOffer * 2);
+            }
+            return n;
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                socketFull = true;
+                writeOffer = MIN_WRITE;
+                return 0;
+            }
+            throw io(e);
+        }
+    }
+
+    @Override
+    protected void doWrite(ChannelOutboundBuffer in) throws Exception {
+        for (;;) {
+            Object msg = in.current();
+            if (msg == null) {
+                writeInterest = false;
+                return;
+            }
+            if (msg instanceof ByteBuf) {
+                ByteBuffer[] buffers = in.nioBuffers(1024, MAX_WRITE);
+                int count = in.nioBufferCount();
+                long written = 0;
+                boolean full = false;
+                for (int i = 0; i < count && !full; i++) {
+                    ByteBuffer b = buffers[i];
+                    while (b.hasRemaining()) {
+                        written += send(b);
+                        if (socketFull) {
+                            full = true;
+                            break;
+                        }
+                    }
+                }
+                in.removeBytes(written);
+                if (full) {
+                    writeInterest = true;
+                    return;
+                }
+            } else if (msg instanceof FileRegion region) {
+                if (region.transferred() >= region.count()) {
+                    in.remove();
+                    continue;
+                }
+                socketFull = false;
+                long n = region.transferTo(target, region.transferred());
+                if (n > 0) {
+                    in.progress(n);
+                }
+                if (region.transferred() >= region.count()) {
+                    in.remove();
+                } else if (n <= 0 || socketFull) {
+                    writeInterest = true;
+                    return;
+                }
+            } else {
+                throw new Error("unexpected message " + msg.getClass().getName());
+            }
+        }
+    }
+
+    @Override
+    protected Object filterOutboundMessage(Object msg) {
+        if (msg instanceof ByteBuf || msg instanceof FileRegion) {
+            return msg;
+        }
+        throw new UnsupportedOperationException("unsupported message type: " + msg.getClass().getName()
+                + " (expected: ByteBuf, FileRegion)");
+    }
+
+    /** The socket as a byte channel, for {@link FileRegion#transferTo}: takes what fits now. */
+    private final class SocketTarget implements WritableByteChannel {
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            return send(src);
+        }
+
+        @Override
+        public boolean isOpen() {
+            return RumpSocketChannel.this.isOpen();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Override
+    protected AbstractUnsafe newUnsafe() {
+        return new SocketUnsafe();
+    }
+
+    private final class SocketUnsafe extends AbstractUnsafe {
+        void forceFlush() {
+            super.flush0();
+        }
+
+        @Override
+        protected void flush0() {
+            if (writeInterest) {
+                return; // waiting for POLLOUT: the readiness task flushes
+            }
+            super.flush0();
+        }
+
+        @Override
+        public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
+            if (promise.isDone() || !ensureOpen(promise)) { // cancellable: the attempt is non-blocking
+                return;
+            }
+            if (connectPromise != null) {
+                promise.setFailure(new ConnectionPendingException());
+                return;
+            }
+            if (active) {
+                promise.setFailure(new AlreadyConnectedException());
+                return;
+            }
+            try {
+                if (local != null) {
+                    doBind(local);
+                }
+                try {
+                    Sockets.SocketAddress to = Addresses.toStack(remote);
+                    if (to.address().isUnspecified()) { // as Linux: the wildcard means this host
+                        to = new Sockets.SocketAddress(Ipv4Address.LOOPBACK, to.port());
+                    }
+                    sockets.connect(fd, to);
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EINPROGRESS) {
+                        throw io(e);
+                    }
+                }
+                connectPromise = promise;
+                requestedRemote = remote;
+                int millis = config.getConnectTimeoutMillis();
+                if (millis > 0) {
+                    connectTimeout = eventLoop().schedule(() -> {
+                        ChannelPromise p = connectPromise;
+                        if (p != null && p.tryFailure(new ConnectTimeoutException(
+                                "connection timed out after " + millis + " ms: " + remote))) {
+                            connectPromise = null;
+                            close(voidPromise());
+                        }
+                    }, millis, TimeUnit.MILLISECONDS);
+                }
+                promise.addListener((ChannelFutureListener) f -> {
+                    if (f.isCancelled()) {
+                        if (connectTimeout != null) {
+                            connectTimeout.cancel(false);
+                        }
+                        connectPromise = null;
+                        close(voidPromise());
+                    }
+                });
+                watch();
+            } catch (Throwable t) {
+                promise.tryFailure(annotateConnectException(t, remote));
+                closeIfClosed();
+            }
+        }
+
+        void finishConnect(int events) {
+            ChannelPromise p = connectPromise;
+            connectPromise = null;
+            if (connectTimeout != null) {
+                connectTimeout.cancel(false);
+                connectTimeout = null;
+            }
+            int error;
+            try {
+                error = sockets.getsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_ERROR);
+            } catch (ErrnoException e) {
+                error = e.errno().number();
+            }
+            if (error == 0 && (events & Readiness.POLLOUT) != 0) {
+                boolean wasActive = isActive();
+                active = true;
+                boolean nowActive = isActive(); // before the promise's listeners, which may close the channel
+                boolean promised = p.trySuccess();
+                if (!wasActive && nowActive) {
+                    pipeline().fireChannelActive();
+                }
+                if (!promised) {
+                    close(voidPromise());
+                } else if (readInterest || writeInterest) {
+                    queueReadiness();
+                }
+                return;
+            }
+            Errno errno = error != 0 ? Errno.ofNumber(error) : Errno.ECONNREFUSED;
+            IOException cause = io(new ErrnoException(errno, "connect to " + requestedRemote));
+            p.tryFailure(annotateConnectException(cause, requestedRemote));
+            close(voidPromise());
+        }
+
+        void read() {
+            ChannelPipeline pipeline = pipeline();
+            RecvByteBufAllocator.Handle handle = recvBufAllocHandle();
+            ByteBufAllocator allocator = config.getAllocator();
+            handle.reset(config);
+            ByteBuf buf = null;
+            boolean close = false;
+            boolean drained = false;
+            try {
+                do {
+                    buf = handle.allocate(allocator);
+                    handle.lastBytesRead(readBytes(buf));
+                    if (handle.lastBytesRead() <= 0) {
+                        buf.release();
+                        buf = null;
+                        close = handle.lastBytesRead() < 0;
+                        drained = true;
+                        break;
+                    }
+                    handle.incMessagesRead(1);
+                    readPending = false;
+                    pipeline.fireChannelRead(buf);
+                    buf = null;
+                } while (handle.continueReading());
+                handle.readComplete();
+                pipeline.fireChannelReadComplete();
+                if (close) {
+                    closeOnRead(pipeline);
+                }
+            } catch (Throwable t) {
+                if (buf != null) {
+                    if (buf.isReadable()) {
+                        readPending = false;
+                        pipeline.fireChannelRead(buf);
+                    } else {
+                        buf.release();
+                    }
+                }
+                handle.readComplete();
+                pipeline.fireChannelReadComplete();
+                pipeline.fireExceptionCaught(t);
+                if (t instanceof IOException || t instanceof OutOfMemoryError) {
+                    closeOnRead(pipeline);
+                }
+                return;
+            } finally {
+                if (!readPending && !config.isAutoRead()) {
+                    readInterest = false;
+                }
+            }
+            if (readInterest && isActive() && !inputDone && (!drained || close)) {
+                queueReadiness(); // more is there than one read took, or the end must be reported
+            }
+        }
+
+        private void closeOnRead(ChannelPipeline pipeline) {
+            if (!isOpen()) {
+                return;
+            }
+            if (!inputShutdown) {
+                if (config.isAllowHalfClosure()) {
+                    inputShutdown = true;
+                    pipeline.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+                    forceRead = true; // then ChannelInputShutdownReadComplete, as epoll reports it
+                    queueReadiness();
+                } else {
+                    close(voidPromise());
+                }
+            } else if (!inputDone) {
+                inputDone = true;
+                readInterest = false;
+                pipeline.fireUserEventTriggered(ChannelInputShutdownReadComplete.INSTANCE);
+            }
+        }
+    }
+}
