@@ -36,12 +36,25 @@ public final class Callout {
         scheduleAt(now + delayNanos, fn);
     }
 
-    /** Fires {@code fn} at a monotonic deadline, replacing any pending firing. */
+    /**
+     * Fires {@code fn} at a monotonic deadline, replacing any pending firing. While the kernel shuts
+     * down, the callout is not set: work already queued (a FIN taking a connection to TIME_WAIT,
+     * say) may still arm timers, which could never fire.
+     *
+     * @throws IllegalStateException once the kernel has shut down: nothing may use it any more
+     */
     public synchronized void scheduleAt(long deadlineNanos, Runnable fn) {
         Objects.requireNonNull(fn, "fn");
-        if (kernel.isShuttingDown()) {
+        if (kernel.state() == RumpKernel.State.SHUT_DOWN) {
             throw new IllegalStateException("callout " + name + " set on kernel " + kernel.name()
                     + " after shutdown");
+        }
+        if (kernel.isShuttingDown()) {
+            cancelPending();
+            generation++;
+            function = null;
+            kernel.calloutPending(this, false);
+            return;
         }
         cancelPending();
         long gen = ++generation;

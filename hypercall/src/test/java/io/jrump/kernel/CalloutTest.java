@@ -86,6 +86,39 @@ class CalloutTest {
     }
 
     @Test
+    void aCalloutSetWhileTheKernelShutsDownIsNotArmed() throws Exception {
+        ManualHost h = new ManualHost();
+        Callout[] late = new Callout[1];
+        RuntimeException[] thrown = new RuntimeException[1];
+        Component lingering = new Component() {
+            @Override
+            public String name() {
+                return "lingering";
+            }
+
+            @Override
+            public void start(RumpKernel k) {
+                late[0] = k.newCallout("time-wait");
+            }
+
+            @Override
+            public void stop() {
+                try {
+                    late[0].schedule(10, () -> fired.add("late")); // as queued protocol work may do
+                } catch (RuntimeException e) {
+                    thrown[0] = e;
+                }
+            }
+        };
+        RumpKernel k = RumpKernel.boot(h, BootOptions.defaults().withComponentInstances(List.of(lingering)));
+        k.close();
+        assertEquals(null, thrown[0], "setting a callout during shutdown is not an error");
+        assertFalse(late[0].isPending());
+        assertEquals(0, k.pendingCalloutCount());
+        assertTrue(fired.isEmpty());
+    }
+
+    @Test
     void negativeDelaysAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> kernel.newCallout("x").schedule(-1, () -> { }));
     }
