@@ -1084,7 +1084,7 @@ final class TcpConnection {
         if (timers.persistProbeUnanswered() > MAX_RETRANSMISSIONS) {
             tcp.count("tcp.timeout");
             fail(Errno.ETIMEDOUT);
-            tcp.sendReset(this, snd.nxt(), 0, false);
+            tcp.sendReset(this, ackSeq(), 0, false); // SND.MAX, as abort(): SND.NXT may have gone back
             return;
         }
         long unsent = sendQueued - SeqNum.diff(snd.nxt(), snd.una());
@@ -1125,7 +1125,7 @@ final class TcpConnection {
         if (timers.retransmissionTimedOut() > limit) {
             tcp.count("tcp.timeout");
             fail(Errno.ETIMEDOUT);
-            tcp.sendReset(this, snd.nxt(), 0, false);
+            tcp.sendReset(this, ackSeq(), 0, false); // SND.MAX, as abort(): SND.NXT may have gone back
             return;
         }
         timers.backOff();
@@ -1203,7 +1203,7 @@ final class TcpConnection {
         }
         if (timers.keepaliveProbes() >= options.keepCount) {
             tcp.count("tcp.keepalive.timeout");
-            tcp.sendReset(this, snd.nxt(), 0, false);
+            tcp.sendReset(this, ackSeq(), 0, false); // SND.MAX, as abort(): SND.NXT may have gone back
             fail(Errno.ETIMEDOUT);
             return;
         }

@@ -296,4 +296,22 @@ class TcpWindowRulesTest {
         peer.run(1);
         assertEquals(TcpConnection.State.CLOSED, s.onLoop(() -> c.state), "the RST was taken");
     }
+
+    @Test
+    void aConnectionThatTimesOutResetsAtTheHighestSequenceItSent() throws Exception {
+        ScriptedPeer peer = new ScriptedPeer(21);
+        ScriptedPeer.Connection conn = peer.open(20000, 0);
+        Sockets s = peer.sockets();
+        TcpConnection c = s.connectionOf(conn.fd);
+        s.setNonBlocking(conn.fd, true);
+        assertEquals(5000, s.send(conn.fd, ByteBuffer.wrap(new byte[5000]), 0));
+        int sndMax = conn.peerRcvNxt + 5000;
+        // The peer never acknowledges: retransmissions back off to the 120 s cap, then the stack gives up.
+        List<TcpRepr> sent = peer.run(30 * 60 * 1000);
+        TcpRepr last = sent.get(sent.size() - 1);
+        assertTrue(last.hasFlags(RST), "the stack gave up with a RST: " + last);
+        assertEquals(sndMax, last.sequenceNumber(), "at SND.MAX, not at a SND.NXT the timeout wound back (RFC 5961 "
+                + "takes a RST only at the peer's RCV.NXT, which has seen all that was sent): " + last);
+        assertEquals(sndMax, (int) s.onLoop(() -> c.snd.max()));
+    }
 }
