@@ -85,9 +85,24 @@ final class FsCommand implements Runnable {
         try (RumpKernel kernel = bootFs(ImageHosts.create("rump-fs"))) {
             kernel.sys().mount(loc.device(), "/", "auto", VfsComponent.MS_RDONLY);
             FileSystemOps fs = kernel.component(VfsComponent.class).orElseThrow().vfs().mounted("/");
-            work.run(kernel.sys(), fs, loc.path());
+            try {
+                work.run(kernel.sys(), fs, loc.path());
+            } catch (ErrnoException e) {
+                throw namingTheLocation(location, e);
+            }
             kernel.sys().unmount("/"); // a failure here is the command's, not only a line on the console
         }
+    }
+
+    /**
+     * A lookup failure names the location as the user typed it ({@code disk.img:/no/such}), as the
+     * write commands do, rather than the path component the VFS stopped at.
+     */
+    static ErrnoException namingTheLocation(String location, ErrnoException e) {
+        return switch (e.errno()) {
+            case ENOENT, ENOTDIR, EISDIR, ELOOP, EACCES, ENAMETOOLONG -> new ErrnoException(e.errno(), location, e);
+            default -> e;
+        };
     }
 
     /** A kernel with the block and filesystem components only: the image commands need no network. */

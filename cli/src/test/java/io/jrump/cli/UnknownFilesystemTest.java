@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A device no filesystem type reads gets one message from every command, because every command
  * asks the one probe (FileSystemTypes): the read commands, the write commands, image info, and
- * the nio provider, which declines it so that other providers may try.
+ * the nio provider, which declines it so that other providers may try. And a path that is not
+ * there is named as the user typed it, image and all.
  */
 class UnknownFilesystemTest {
     @TempDir
@@ -40,5 +41,21 @@ class UnknownFilesystemTest {
         assertTrue(info.out().contains("filesystem: none recognized"), info.out());
         // The nio provider declines it (no other provider takes a raw disk either).
         assertThrows(ProviderNotFoundException.class, () -> FileSystems.newFileSystem(img, Map.of()));
+    }
+
+    @Test
+    void aPathThatIsNotThereIsNamedAsTheUserTypedIt() throws Exception {
+        Path img = dir.resolve("e.img");
+        Process p = new ProcessBuilder("mke2fs", "-q", "-F", "-t", "ext4", img.toString(), "8M").redirectErrorStream(true)
+                .start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mke2fs");
+        for (String cmd : new String[] {"ls", "cat", "stat"}) {
+            RumpRun r = RumpRun.of("fs", cmd, img + ":/no/such");
+            assertEquals(1, r.code(), cmd + ": " + r.err());
+            assertTrue(r.err().contains("rump: " + img + ":/no/such: No such file or directory"), cmd + " said: " + r.err());
+        }
+        RumpRun dir = RumpRun.of("fs", "cat", img + ":/lost+found");
+        assertTrue(dir.err().contains("rump: " + img + ":/lost+found: Is a directory"), dir.err());
     }
 }
