@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketOption;
+import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.channels.Channel;
 import java.nio.channels.ClosedChannelException;
@@ -148,6 +149,42 @@ final class KernelSocket {
                 return (T) Integer.valueOf(trafficClass);
             }
             return Options.get(stack.loop(), sockets, fd, name);
+        }
+    }
+
+    /**
+     * Runs {@code call}, which says EAGAIN while the socket is not ready, on the kernel's loop until it
+     * succeeds; null once the channel is closed, or at once when not {@code blocking}. Blocking, it waits
+     * for {@code events} up to {@code deadline} (0: no limit), then throws SocketTimeoutException
+     * ({@code timedOut}). The caller brackets it with begin/end and the closer.
+     */
+    <T> T untilReady(Loop.Work<T> call, boolean blocking, long deadline, int events, String timedOut)
+            throws IOException {
+        for (;;) {
+            if (!channel.isOpen()) {
+                return null;
+            }
+            try {
+                return stack.loop().run(call);
+            } catch (ErrnoException e) {
+                if (!channel.isOpen()) {
+                    return null;
+                }
+                if (e.errno() != Errno.EAGAIN) {
+                    throw Errors.of(e);
+                }
+            }
+            if (!blocking) {
+                return null;
+            }
+            if (deadline != 0 && stack.loop().now() >= deadline) {
+                throw new SocketTimeoutException(timedOut);
+            }
+            try {
+                watch.await(events, deadline);
+            } catch (ErrnoException e) {
+                throw Errors.of(e);
+            }
         }
     }
 

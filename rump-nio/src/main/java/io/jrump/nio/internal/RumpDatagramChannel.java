@@ -1,6 +1,5 @@
 package io.jrump.nio.internal;
 
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.stack.Sockets;
@@ -11,7 +10,6 @@ import java.net.NetworkInterface;
 import java.net.ProtocolFamily;
 import java.net.SocketAddress;
 import java.net.SocketOption;
-import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
@@ -161,34 +159,9 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
             try {
                 kernel.closer.enter();
                 begin();
-                for (;;) {
-                    if (!isOpen()) {
-                        break;
-                    }
-                    try {
-                        Sockets.Received r = stack.loop().run(() -> sockets.recvfrom(kernel.fd, dst, Sockets.MSG_DONTWAIT));
-                        from = Addresses.fromKernel(r.from());
-                        break;
-                    } catch (ErrnoException e) {
-                        if (!isOpen()) {
-                            break;
-                        }
-                        if (e.errno() != Errno.EAGAIN) {
-                            throw Errors.of(e);
-                        }
-                    }
-                    if (!blocking) {
-                        break;
-                    }
-                    if (deadline != 0 && stack.loop().now() >= deadline) {
-                        throw new SocketTimeoutException("Receive timed out");
-                    }
-                    try {
-                        kernel.watch.await(Readiness.POLLIN, deadline);
-                    } catch (ErrnoException e) {
-                        throw Errors.of(e);
-                    }
-                }
+                Sockets.Received r = kernel.untilReady(() -> sockets.recvfrom(kernel.fd, dst, Sockets.MSG_DONTWAIT),
+                        blocking, deadline, Readiness.POLLIN, "Receive timed out");
+                from = r == null ? null : Addresses.fromKernel(r.from());
             } finally {
                 try {
                     end(from != null);

@@ -1,6 +1,5 @@
 package io.jrump.nio.internal;
 
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.stack.Sockets;
@@ -9,7 +8,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.SocketAddress;
 import java.net.SocketOption;
-import java.net.SocketTimeoutException;
 import java.nio.channels.AlreadyBoundException;
 import java.nio.channels.NotYetBoundException;
 import java.nio.channels.SelectionKey;
@@ -84,33 +82,9 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
             try {
                 kernel.closer.enter();
                 begin();
-                for (;;) {
-                    if (!isOpen()) {
-                        break;
-                    }
-                    try {
-                        conn = stack.loop().run(() -> sockets.accept(kernel.fd));
-                        break;
-                    } catch (ErrnoException e) {
-                        if (!isOpen()) {
-                            break;
-                        }
-                        if (e.errno() != Errno.EAGAIN) {
-                            throw Errors.of(e);
-                        }
-                    }
-                    if (!blocking) {
-                        break;
-                    }
-                    if (deadline != 0 && stack.loop().now() >= deadline) {
-                        throw new SocketTimeoutException("Accept timed out");
-                    }
-                    try {
-                        kernel.watch.await(Readiness.POLLIN, deadline);
-                    } catch (ErrnoException e) {
-                        throw Errors.of(e);
-                    }
-                }
+                Integer accepted = kernel.untilReady(() -> sockets.accept(kernel.fd), blocking, deadline,
+                        Readiness.POLLIN, "Accept timed out");
+                conn = accepted == null ? -1 : accepted;
             } finally {
                 try {
                     end(conn >= 0);
