@@ -223,10 +223,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
             kernel.ensureOpen();
             throw new NotYetConnectedException();
         }
-        long room = 0;
-        for (int i = offset; i < offset + length; i++) {
-            room += dsts[i].remaining();
-        }
+        long room = RumpSocketChannel.remaining(dsts, offset, length);
         ByteBuffer one = ByteBuffer.allocate((int) Math.min(room, 65_536));
         if (receive(one) == null) {
             return 0;

@@ -90,6 +90,13 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         }
     }
 
+    private void ensureWritable() throws ClosedChannelException {
+        ensureConnected();
+        if (outputShut) {
+            throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
+        }
+    }
+
     // ---- binding and connecting -------------------------------------------------------------------
 
     @Override
@@ -391,10 +398,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src);
         synchronized (writeLock) {
-            ensureConnected();
-            if (outputShut) {
-                throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
-            }
+            ensureWritable();
             boolean blocking = isBlocking();
             int total = 0;
             try {
@@ -459,15 +463,9 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     @Override
     public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
         Objects.checkFromIndexSize(offset, length, srcs.length);
-        long want = 0;
-        for (int i = offset; i < offset + length; i++) {
-            want += srcs[i].remaining();
-        }
+        long want = remaining(srcs, offset, length);
         synchronized (writeLock) {
-            ensureConnected();
-            if (outputShut) {
-                throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
-            }
+            ensureWritable();
             boolean blocking = isBlocking();
             long total = 0;
             try {
@@ -494,12 +492,17 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         }
     }
 
-    static ByteBuffer gather(ByteBuffer[] srcs, int offset, int length, int max) {
-        long want = 0;
+    /** The bytes left in {@code bufs[offset..offset+length)}. */
+    static long remaining(ByteBuffer[] bufs, int offset, int length) {
+        long n = 0;
         for (int i = offset; i < offset + length; i++) {
-            want += srcs[i].remaining();
+            n += bufs[i].remaining();
         }
-        ByteBuffer out = ByteBuffer.allocate((int) Math.min(want, max));
+        return n;
+    }
+
+    static ByteBuffer gather(ByteBuffer[] srcs, int offset, int length, int max) {
+        ByteBuffer out = ByteBuffer.allocate((int) Math.min(remaining(srcs, offset, length), max));
         for (int i = offset; i < offset + length && out.hasRemaining(); i++) {
             ByteBuffer s = srcs[i].duplicate();
             if (s.remaining() > out.remaining()) {
