@@ -65,16 +65,62 @@ final class Adaptors {
         return x;
     }
 
+    /**
+     * {@link #translate}, for the socket API's methods that declare only SocketException (options, and
+     * all of DatagramSocket's): any other IOException is wrapped in one.
+     */
+    static <T> T translateToSocketException(Io<T> io) throws SocketException {
+        try {
+            return translate(io);
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw (SocketException) new SocketException(e.getMessage()).initCause(e);
+        }
+    }
+
     static long nanos(int timeoutMillis) {
         return timeoutMillis * 1_000_000L;
     }
 
-    /** The {@link SocketImpl} behind an adaptor: a placeholder, never called. */
-    static final class NoSocketImpl extends SocketImpl {
-        private static IOException unused() {
-            return new SocketException("not used by a jrump socket adaptor");
+    /** What the socket API throws when a closed socket is used. */
+    static void ensureNotClosed(boolean closed) throws SocketException {
+        if (closed) {
+            throw new SocketException("Socket is closed");
+        }
+    }
+
+    /**
+     * An adaptor's SO_TIMEOUT: kept by the adaptor, as by the JDK's, and handed to the channel as a
+     * limit on each blocking call. Thread-safe.
+     */
+    static final class SoTimeout {
+        private volatile int millis;
+
+        void set(boolean closed, int timeout) throws SocketException {
+            ensureNotClosed(closed);
+            if (timeout < 0) {
+                throw new IllegalArgumentException("timeout < 0");
+            }
+            millis = timeout;
         }
 
+        int get(boolean closed) throws SocketException {
+            ensureNotClosed(closed);
+            return millis;
+        }
+
+        long nanos() {
+            return Adaptors.nanos(millis);
+        }
+    }
+
+    private static SocketException unused() {
+        return new SocketException("not used by a jrump socket adaptor");
+    }
+
+    /** The {@link SocketImpl} behind an adaptor: a placeholder, never called. */
+    static final class NoSocketImpl extends SocketImpl {
         @Override
         protected void create(boolean stream) throws IOException {
             throw unused();
@@ -136,22 +182,18 @@ final class Adaptors {
 
         @Override
         public void setOption(int optID, Object value) throws SocketException {
-            throw new SocketException("not used by a jrump socket adaptor");
+            throw unused();
         }
 
         @Override
         public Object getOption(int optID) throws SocketException {
-            throw new SocketException("not used by a jrump socket adaptor");
+            throw unused();
         }
     }
 
     /** The {@link DatagramSocketImpl} behind the datagram adaptor: a placeholder, never called. */
     @SuppressWarnings("deprecation")
     static final class NoDatagramSocketImpl extends DatagramSocketImpl {
-        private static SocketException unused() {
-            return new SocketException("not used by a jrump socket adaptor");
-        }
-
         @Override
         protected void create() throws SocketException {
         }

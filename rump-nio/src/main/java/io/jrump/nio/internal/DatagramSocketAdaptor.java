@@ -22,7 +22,7 @@ import java.util.Set;
  */
 final class DatagramSocketAdaptor extends DatagramSocket {
     private final RumpDatagramChannel ch;
-    private volatile int timeoutMillis;
+    private final Adaptors.SoTimeout soTimeout = new Adaptors.SoTimeout();
 
     private DatagramSocketAdaptor(RumpDatagramChannel ch) {
         super(new Adaptors.NoDatagramSocketImpl());
@@ -35,7 +35,7 @@ final class DatagramSocketAdaptor extends DatagramSocket {
 
     @Override
     public synchronized void bind(SocketAddress addr) throws SocketException {
-        io(() -> ch.bind(addr));
+        Adaptors.translateToSocketException(() -> ch.bind(addr));
     }
 
     @Override
@@ -49,7 +49,7 @@ final class DatagramSocketAdaptor extends DatagramSocket {
 
     @Override
     public void connect(SocketAddress addr) throws SocketException {
-        io(() -> ch.connect(addr));
+        Adaptors.translateToSocketException(() -> ch.connect(addr));
     }
 
     @Override
@@ -127,7 +127,7 @@ final class DatagramSocketAdaptor extends DatagramSocket {
             }
             byte[] data = p.getData();
             ByteBuffer b = ByteBuffer.wrap(data, p.getOffset(), data.length - p.getOffset());
-            SocketAddress from = ch.receive(b, Adaptors.nanos(timeoutMillis));
+            SocketAddress from = ch.receive(b, soTimeout.nanos());
             p.setSocketAddress(from);
             p.setLength(b.position() - p.getOffset());
             return null;
@@ -136,71 +136,62 @@ final class DatagramSocketAdaptor extends DatagramSocket {
 
     @Override
     public void setSoTimeout(int timeout) throws SocketException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
-        if (timeout < 0) {
-            throw new IllegalArgumentException("timeout < 0");
-        }
-        timeoutMillis = timeout;
+        soTimeout.set(isClosed(), timeout);
     }
 
     @Override
     public int getSoTimeout() throws SocketException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
-        return timeoutMillis;
+        return soTimeout.get(isClosed());
     }
 
     @Override
     public void setSendBufferSize(int size) throws SocketException {
-        io(() -> ch.setOption(StandardSocketOptions.SO_SNDBUF, size));
+        Adaptors.translateToSocketException(() -> ch.setOption(StandardSocketOptions.SO_SNDBUF, size));
     }
 
     @Override
     public int getSendBufferSize() throws SocketException {
-        return io(() -> ch.getOption(StandardSocketOptions.SO_SNDBUF));
+        return Adaptors.translateToSocketException(() -> ch.getOption(StandardSocketOptions.SO_SNDBUF));
     }
 
     @Override
     public void setReceiveBufferSize(int size) throws SocketException {
-        io(() -> ch.setOption(StandardSocketOptions.SO_RCVBUF, size));
+        Adaptors.translateToSocketException(() -> ch.setOption(StandardSocketOptions.SO_RCVBUF, size));
     }
 
     @Override
     public int getReceiveBufferSize() throws SocketException {
-        return io(() -> ch.getOption(StandardSocketOptions.SO_RCVBUF));
+        return Adaptors.translateToSocketException(() -> ch.getOption(StandardSocketOptions.SO_RCVBUF));
     }
 
     @Override
     public void setReuseAddress(boolean on) throws SocketException {
-        io(() -> ch.setOption(StandardSocketOptions.SO_REUSEADDR, on));
+        Adaptors.translateToSocketException(() -> ch.setOption(StandardSocketOptions.SO_REUSEADDR, on));
     }
 
     @Override
     public boolean getReuseAddress() throws SocketException {
-        return io(() -> ch.getOption(StandardSocketOptions.SO_REUSEADDR));
+        return Adaptors.translateToSocketException(() -> ch.getOption(StandardSocketOptions.SO_REUSEADDR));
     }
 
     @Override
     public void setBroadcast(boolean on) throws SocketException {
-        io(() -> ch.setOption(StandardSocketOptions.SO_BROADCAST, on));
+        Adaptors.translateToSocketException(() -> ch.setOption(StandardSocketOptions.SO_BROADCAST, on));
     }
 
     @Override
     public boolean getBroadcast() throws SocketException {
-        return io(() -> ch.getOption(StandardSocketOptions.SO_BROADCAST));
+        return Adaptors.translateToSocketException(() -> ch.getOption(StandardSocketOptions.SO_BROADCAST));
     }
 
     @Override
     public void setTrafficClass(int tc) throws SocketException {
-        io(() -> ch.setOption(StandardSocketOptions.IP_TOS, tc));
+        Adaptors.translateToSocketException(() -> ch.setOption(StandardSocketOptions.IP_TOS, tc));
     }
 
     @Override
     public int getTrafficClass() throws SocketException {
-        return io(() -> ch.getOption(StandardSocketOptions.IP_TOS));
+        return Adaptors.translateToSocketException(() -> ch.getOption(StandardSocketOptions.IP_TOS));
     }
 
     @Override
@@ -236,15 +227,5 @@ final class DatagramSocketAdaptor extends DatagramSocket {
     @Override
     public Set<SocketOption<?>> supportedOptions() {
         return ch.supportedOptions();
-    }
-
-    private static <T> T io(Adaptors.Io<T> io) throws SocketException {
-        try {
-            return Adaptors.translate(io);
-        } catch (SocketException e) {
-            throw e;
-        } catch (IOException e) {
-            throw (SocketException) new SocketException(e.getMessage()).initCause(e);
-        }
     }
 }

@@ -76,15 +76,7 @@ final class Options {
         return v;
     }
 
-    /** setsockopt for a TCP socket, but for IP_TOS, which the caller keeps. */
-    static void setStream(Loop loop, Sockets sockets, int fd, SocketOption<?> name, Object value) throws IOException {
-        set(loop, sockets, fd, name, value);
-    }
-
-    static <T> T getStream(Loop loop, Sockets sockets, int fd, SocketOption<T> name) throws IOException {
-        return get(loop, sockets, fd, name);
-    }
-
+    /** setsockopt; {@code IP_TOS} is only checked, since the caller keeps it. */
     static void set(Loop loop, Sockets sockets, int fd, SocketOption<?> name, Object value) throws IOException {
         if (name == StandardSocketOptions.IP_TOS) {
             int tos = (Integer) value;

@@ -1,6 +1,5 @@
 package io.jrump.nio.internal;
 
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.stack.Sockets;
@@ -11,13 +10,11 @@ import java.net.NetworkInterface;
 import java.net.ProtocolFamily;
 import java.net.SocketAddress;
 import java.net.SocketOption;
-import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.AlreadyBoundException;
 import java.nio.channels.AlreadyConnectedException;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.MembershipKey;
 import java.nio.channels.NotYetConnectedException;
@@ -28,43 +25,26 @@ import java.util.Set;
 /**
  * A UDP {@link DatagramChannel} on a jrump stack (IPv4; no multicast). {@code disconnect} opens a new
  * kernel socket bound to the same local address, since the stack has no {@code connect(AF_UNSPEC)}.
- * Thread-safe as the JDK's: one reader and one writer at a time, state under {@code stateLock}, taken last.
+ * Thread-safe as the JDK's: one reader and one writer at a time, state under the
+ * {@link KernelSocket}'s {@code stateLock}, taken last.
  */
 public final class RumpDatagramChannel extends DatagramChannel implements RumpChannel {
     private final Stack stack;
     private final Sockets sockets;
     private final Object readLock = new Object();
     private final Object writeLock = new Object();
-    private final Object stateLock = new Object();
-    private final DeferredClose closer = new DeferredClose(this::closeKernelSocket);
-    private volatile int fd;
-    private volatile SocketWatch watch;
-    private volatile InetSocketAddress local;
+    private final KernelSocket kernel;
     private volatile InetSocketAddress remote;
     private volatile boolean boundExplicitly;
-    private volatile int trafficClass;
     private volatile int sendBuffer = 106_496; // Linux's default wmem_default, halved as the JDK reads it
-    private DatagramSocket adaptor;
 
     public RumpDatagramChannel(Stack stack) throws IOException {
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
-        openKernelSocket();
-    }
-
-    private void openKernelSocket() throws IOException {
+        kernel = KernelSocket.open(stack, this, Sockets.SOCK_DGRAM, Options.DATAGRAM, () -> false);
         try {
-            stack.loop().checkRunning();
-            fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
-            sockets.setNonBlocking(fd, true);
-            SocketWatch w = new SocketWatch(sockets, stack.loop(), fd);
-            if (watch != null) {
-                watch.moveSelectorsTo(w);
-                watch.detach();
-            }
-            watch = w;
-            w.attach();
+            kernel.watch.attach();
         } catch (ErrnoException e) {
             throw Errors.of(e);
         }
@@ -72,25 +52,19 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     @Override
     public SocketWatch watch() {
-        return watch;
-    }
-
-    private void ensureOpen() throws ClosedChannelException {
-        if (!isOpen()) {
-            throw new ClosedChannelException();
-        }
+        return kernel.watch;
     }
 
     @Override
     public DatagramChannel bind(SocketAddress localAddress) throws IOException {
         synchronized (readLock) {
             synchronized (writeLock) {
-                synchronized (stateLock) {
-                    ensureOpen();
-                    if (local != null) {
+                synchronized (kernel.stateLock) {
+                    kernel.ensureOpen();
+                    if (kernel.local != null) {
                         throw new AlreadyBoundException();
                     }
-                    bindTo(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress));
+                    kernel.bind(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress));
                     boundExplicitly = true;
                 }
             }
@@ -98,20 +72,10 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
         return this;
     }
 
-    private void bindTo(InetSocketAddress isa) throws IOException {
-        try {
-            stack.loop().checkRunning();
-            sockets.bind(fd, Addresses.toKernel(isa));
-            local = Addresses.fromKernel(sockets.getsockname(fd));
-        } catch (ErrnoException e) {
-            throw Errors.of(e);
-        }
-    }
-
     private void bindIfUnbound() throws IOException {
-        synchronized (stateLock) {
-            if (local == null) {
-                bindTo(new InetSocketAddress(0));
+        synchronized (kernel.stateLock) {
+            if (kernel.local == null) {
+                kernel.bind(new InetSocketAddress(0));
             }
         }
     }
@@ -121,15 +85,15 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
         InetSocketAddress isa = Addresses.check(remoteAddress);
         synchronized (readLock) {
             synchronized (writeLock) {
-                synchronized (stateLock) {
-                    ensureOpen();
+                synchronized (kernel.stateLock) {
+                    kernel.ensureOpen();
                     if (remote != null) {
                         throw new AlreadyConnectedException();
                     }
                     try {
                         stack.loop().checkRunning();
-                        sockets.connect(fd, Addresses.toKernelPeer(isa));
-                        local = Addresses.fromKernel(sockets.getsockname(fd));
+                        sockets.connect(kernel.fd, Addresses.toKernelPeer(isa));
+                        kernel.local = Addresses.fromKernel(sockets.getsockname(kernel.fd));
                     } catch (ErrnoException e) {
                         throw Errors.of(e);
                     }
@@ -144,26 +108,26 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     public DatagramChannel disconnect() throws IOException {
         synchronized (readLock) {
             synchronized (writeLock) {
-                synchronized (stateLock) {
+                synchronized (kernel.stateLock) {
                     if (!isOpen() || remote == null) {
                         return this;
                     }
-                    InetSocketAddress was = local;
-                    int old = fd;
+                    InetSocketAddress was = kernel.local;
+                    int old = kernel.fd;
                     try {
                         boolean reuse = sockets.getsockopt(old, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR) != 0;
                         boolean broadcast = sockets.getsockopt(old, Sockets.SOL_SOCKET, Sockets.SO_BROADCAST) != 0;
                         sockets.close(old);
-                        openKernelSocket();
-                        sockets.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, reuse ? 1 : 0);
-                        sockets.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_BROADCAST, broadcast ? 1 : 0);
+                        kernel.openKernelSocket(Sockets.SOCK_DGRAM, true);
+                        sockets.setsockopt(kernel.fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, reuse ? 1 : 0);
+                        sockets.setsockopt(kernel.fd, Sockets.SOL_SOCKET, Sockets.SO_BROADCAST, broadcast ? 1 : 0);
                     } catch (ErrnoException e) {
                         throw Errors.of(e);
                     }
                     remote = null;
-                    local = null;
+                    kernel.local = null;
                     // The port stays; the address too if bind chose it, else the wildcard again (as Linux after AF_UNSPEC).
-                    bindTo(boundExplicitly ? was : new InetSocketAddress(was.getPort()));
+                    kernel.bind(boundExplicitly ? was : new InetSocketAddress(was.getPort()));
                 }
             }
         }
@@ -187,47 +151,22 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
             throw new IllegalArgumentException("Read-only buffer");
         }
         synchronized (readLock) {
-            ensureOpen();
+            kernel.ensureOpen();
             bindIfUnbound();
             boolean blocking = isBlocking();
             long deadline = stack.loop().deadline(timeoutNanos);
             InetSocketAddress from = null;
             try {
-                closer.enter();
+                kernel.closer.enter();
                 begin();
-                for (;;) {
-                    if (!isOpen()) {
-                        break;
-                    }
-                    try {
-                        Sockets.Received r = stack.loop().run(() -> sockets.recvfrom(fd, dst, Sockets.MSG_DONTWAIT));
-                        from = Addresses.fromKernel(r.from());
-                        break;
-                    } catch (ErrnoException e) {
-                        if (!isOpen()) {
-                            break;
-                        }
-                        if (e.errno() != Errno.EAGAIN) {
-                            throw Errors.of(e);
-                        }
-                    }
-                    if (!blocking) {
-                        break;
-                    }
-                    if (deadline != 0 && stack.loop().now() >= deadline) {
-                        throw new SocketTimeoutException("Receive timed out");
-                    }
-                    try {
-                        watch.await(Readiness.POLLIN, deadline);
-                    } catch (ErrnoException e) {
-                        throw Errors.of(e);
-                    }
-                }
+                Sockets.Received r = kernel.untilReady(() -> sockets.recvfrom(kernel.fd, dst, Sockets.MSG_DONTWAIT),
+                        blocking, deadline, Readiness.POLLIN, "Receive timed out");
+                from = r == null ? null : Addresses.fromKernel(r.from());
             } finally {
                 try {
                     end(from != null);
                 } finally {
-                    closer.exit();
+                    kernel.closer.exit();
                 }
             }
             return from;
@@ -239,7 +178,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
         Objects.requireNonNull(src);
         InetSocketAddress isa = Addresses.check(target);
         synchronized (writeLock) {
-            ensureOpen();
+            kernel.ensureOpen();
             InetSocketAddress peer = remote;
             if (peer != null && !peer.equals(isa)) {
                 throw new AlreadyConnectedException();
@@ -247,10 +186,10 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
             bindIfUnbound();
             int n = 0;
             try {
-                closer.enter();
+                kernel.closer.enter();
                 begin();
                 stack.loop().checkRunning();
-                n = sockets.sendto(fd, src, peer != null ? null : Addresses.toKernelPeer(isa), 0);
+                n = sockets.sendto(kernel.fd, src, peer != null ? null : Addresses.toKernelPeer(isa), 0);
                 return n;
             } catch (ErrnoException e) {
                 if (!isOpen()) {
@@ -261,7 +200,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
                 try {
                     end(n > 0 || !src.hasRemaining());
                 } finally {
-                    closer.exit();
+                    kernel.closer.exit();
                 }
             }
         }
@@ -270,7 +209,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     @Override
     public int read(ByteBuffer dst) throws IOException {
         if (remote == null) {
-            ensureOpen();
+            kernel.ensureOpen();
             throw new NotYetConnectedException();
         }
         int before = dst.position();
@@ -281,13 +220,10 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
         Objects.checkFromIndexSize(offset, length, dsts.length);
         if (remote == null) {
-            ensureOpen();
+            kernel.ensureOpen();
             throw new NotYetConnectedException();
         }
-        long room = 0;
-        for (int i = offset; i < offset + length; i++) {
-            room += dsts[i].remaining();
-        }
+        long room = RumpSocketChannel.remaining(dsts, offset, length);
         ByteBuffer one = ByteBuffer.allocate((int) Math.min(room, 65_536));
         if (receive(one) == null) {
             return 0;
@@ -307,7 +243,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     public int write(ByteBuffer src) throws IOException {
         InetSocketAddress peer = remote;
         if (peer == null) {
-            ensureOpen();
+            kernel.ensureOpen();
             throw new NotYetConnectedException();
         }
         return send(src, peer);
@@ -318,7 +254,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
         Objects.checkFromIndexSize(offset, length, srcs.length);
         InetSocketAddress peer = remote;
         if (peer == null) {
-            ensureOpen();
+            kernel.ensureOpen();
             throw new NotYetConnectedException();
         }
         ByteBuffer one = RumpSocketChannel.gather(srcs, offset, length, 65_536);
@@ -329,27 +265,21 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     @Override
     public DatagramSocket socket() {
-        synchronized (stateLock) {
-            if (adaptor == null) {
-                adaptor = DatagramSocketAdaptor.of(this);
-            }
-            return adaptor;
-        }
+        return kernel.adaptor(() -> DatagramSocketAdaptor.of(this));
     }
 
     @Override
     public SocketAddress getLocalAddress() throws IOException {
-        ensureOpen();
-        return local;
+        return kernel.localAddressIfOpen();
     }
 
     InetSocketAddress localAddress() {
-        return local;
+        return kernel.local;
     }
 
     @Override
     public SocketAddress getRemoteAddress() throws IOException {
-        ensureOpen();
+        kernel.ensureOpen();
         return remote;
     }
 
@@ -359,21 +289,15 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     @Override
     public <T> DatagramChannel setOption(SocketOption<T> name, T value) throws IOException {
-        Objects.requireNonNull(name);
-        if (!supportedOptions().contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
+        kernel.checkSupported(name);
+        if (name != StandardSocketOptions.SO_SNDBUF) {
+            kernel.setOption(name, value);
+            return this;
         }
-        synchronized (stateLock) {
-            ensureOpen();
-            if (name == StandardSocketOptions.IP_TOS) {
-                Options.set(stack.loop(), sockets, fd, name, value);
-                trafficClass = (Integer) value;
-            } else if (name == StandardSocketOptions.SO_SNDBUF) {
-                int v = Options.toKernel(name, value); // the stack sends datagrams at once: kept, not used
-                sendBuffer = Math.max(2304, v);
-            } else {
-                Options.set(stack.loop(), sockets, fd, name, value);
-            }
+        synchronized (kernel.stateLock) {
+            kernel.ensureOpen();
+            int v = Options.toKernel(name, value); // the stack sends datagrams at once: kept, not used
+            sendBuffer = Math.max(2304, v);
         }
         return this;
     }
@@ -381,19 +305,13 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     @Override
     @SuppressWarnings("unchecked")
     public <T> T getOption(SocketOption<T> name) throws IOException {
-        Objects.requireNonNull(name);
-        if (!supportedOptions().contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
+        kernel.checkSupported(name);
+        if (name != StandardSocketOptions.SO_SNDBUF) {
+            return kernel.getOption(name);
         }
-        synchronized (stateLock) {
-            ensureOpen();
-            if (name == StandardSocketOptions.IP_TOS) {
-                return (T) Integer.valueOf(trafficClass);
-            }
-            if (name == StandardSocketOptions.SO_SNDBUF) {
-                return (T) Integer.valueOf(sendBuffer);
-            }
-            return Options.get(stack.loop(), sockets, fd, name);
+        synchronized (kernel.stateLock) {
+            kernel.ensureOpen();
+            return (T) Integer.valueOf(sendBuffer);
         }
     }
 
@@ -429,26 +347,12 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     @Override
     protected void implConfigureBlocking(boolean block) {
-        watch.wakeAll();
+        kernel.watch.wakeAll();
     }
 
     @Override
     protected void implCloseSelectableChannel() throws IOException {
-        watch.detach();
-        closer.close();
-    }
-
-    private void closeKernelSocket() throws IOException {
-        if (!stack.loop().running()) {
-            return; // the kernel closed its sockets as it shut down
-        }
-        try {
-            sockets.close(fd);
-        } catch (ErrnoException e) {
-            if (e.errno() != Errno.EBADF) {
-                throw Errors.of(e);
-            }
-        }
+        kernel.close();
     }
 
     /** The protocol family this channel speaks. */
@@ -458,7 +362,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + (!isOpen() ? "closed" : "local=" + local + (remote != null
+        return getClass().getSimpleName() + "[" + (!isOpen() ? "closed" : "local=" + kernel.local + (remote != null
                 ? " remote=" + remote : "")) + "]";
     }
 }

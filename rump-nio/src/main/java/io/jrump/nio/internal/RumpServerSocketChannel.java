@@ -1,6 +1,5 @@
 package io.jrump.nio.internal;
 
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.stack.Sockets;
@@ -9,72 +8,55 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.SocketAddress;
 import java.net.SocketOption;
-import java.net.SocketTimeoutException;
 import java.nio.channels.AlreadyBoundException;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NotYetBoundException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.Objects;
 import java.util.Set;
 
 /**
  * A listening TCP {@link ServerSocketChannel} on a jrump stack; {@code SO_REUSEADDR} is on from the
  * start, as the JDK sets it on Linux. Thread-safe: one accept at a time ({@code acceptLock}), state
- * under {@code stateLock}, taken last.
+ * under the {@link KernelSocket}'s {@code stateLock}, taken last.
  */
 public final class RumpServerSocketChannel extends ServerSocketChannel implements RumpChannel {
     private final Stack stack;
     private final Sockets sockets;
-    private final int fd;
-    private final SocketWatch watch;
     private final Object acceptLock = new Object();
-    private final Object stateLock = new Object();
-    private final DeferredClose closer = new DeferredClose(this::closeKernelSocket);
-    private volatile InetSocketAddress local;
-    private ServerSocket adaptor;
+    private final KernelSocket kernel;
 
     public RumpServerSocketChannel(Stack stack) throws IOException {
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
+        kernel = KernelSocket.open(stack, this, Sockets.SOCK_STREAM, Options.LISTENER, () -> false);
         try {
-            stack.loop().checkRunning();
-            fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-            sockets.setNonBlocking(fd, true);
-            sockets.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
+            sockets.setsockopt(kernel.fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
         } catch (ErrnoException e) {
             throw Errors.of(e);
         }
-        watch = new SocketWatch(sockets, stack.loop(), fd);
     }
 
     @Override
     public SocketWatch watch() {
-        return watch;
-    }
-
-    private void ensureOpen() throws ClosedChannelException {
-        if (!isOpen()) {
-            throw new ClosedChannelException();
-        }
+        return kernel.watch;
     }
 
     @Override
     public ServerSocketChannel bind(SocketAddress localAddress, int backlog) throws IOException {
-        synchronized (stateLock) {
-            ensureOpen();
-            if (local != null) {
+        synchronized (kernel.stateLock) {
+            kernel.ensureOpen();
+            if (kernel.local != null) {
                 throw new AlreadyBoundException();
             }
             InetSocketAddress isa = localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress);
             try {
                 stack.loop().checkRunning();
-                sockets.bind(fd, Addresses.toKernel(isa));
-                sockets.listen(fd, backlog < 1 ? 50 : backlog);
-                local = Addresses.fromKernel(sockets.getsockname(fd));
-                watch.attach();
+                sockets.bind(kernel.fd, Addresses.toKernel(isa));
+                sockets.listen(kernel.fd, backlog < 1 ? 50 : backlog);
+                kernel.local = Addresses.fromKernel(sockets.getsockname(kernel.fd));
+                kernel.watch.attach();
             } catch (ErrnoException e) {
                 throw Errors.of(e);
             }
@@ -90,48 +72,24 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
     /** accept, in blocking mode waiting {@code timeoutNanos} at most (0: no limit) before SocketTimeoutException. */
     SocketChannel accept(long timeoutNanos) throws IOException {
         synchronized (acceptLock) {
-            ensureOpen();
-            if (local == null) {
+            kernel.ensureOpen();
+            if (kernel.local == null) {
                 throw new NotYetBoundException();
             }
             boolean blocking = isBlocking();
             long deadline = stack.loop().deadline(timeoutNanos);
             int conn = -1;
             try {
-                closer.enter();
+                kernel.closer.enter();
                 begin();
-                for (;;) {
-                    if (!isOpen()) {
-                        break;
-                    }
-                    try {
-                        conn = stack.loop().run(() -> sockets.accept(fd));
-                        break;
-                    } catch (ErrnoException e) {
-                        if (!isOpen()) {
-                            break;
-                        }
-                        if (e.errno() != Errno.EAGAIN) {
-                            throw Errors.of(e);
-                        }
-                    }
-                    if (!blocking) {
-                        break;
-                    }
-                    if (deadline != 0 && stack.loop().now() >= deadline) {
-                        throw new SocketTimeoutException("Accept timed out");
-                    }
-                    try {
-                        watch.await(Readiness.POLLIN, deadline);
-                    } catch (ErrnoException e) {
-                        throw Errors.of(e);
-                    }
-                }
+                Integer accepted = kernel.untilReady(() -> sockets.accept(kernel.fd), blocking, deadline,
+                        Readiness.POLLIN, "Accept timed out");
+                conn = accepted == null ? -1 : accepted;
             } finally {
                 try {
                     end(conn >= 0);
                 } finally {
-                    closer.exit();
+                    kernel.closer.exit();
                 }
             }
             return conn < 0 ? null : new RumpSocketChannel(stack, conn);
@@ -140,47 +98,29 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
 
     @Override
     public ServerSocket socket() {
-        synchronized (stateLock) {
-            if (adaptor == null) {
-                adaptor = ServerSocketAdaptor.of(this);
-            }
-            return adaptor;
-        }
+        return kernel.adaptor(() -> ServerSocketAdaptor.of(this));
     }
 
     @Override
     public SocketAddress getLocalAddress() throws IOException {
-        ensureOpen();
-        return local;
+        return kernel.localAddressIfOpen();
     }
 
     InetSocketAddress localAddress() {
-        return local;
+        return kernel.local;
     }
 
     @Override
     public <T> ServerSocketChannel setOption(SocketOption<T> name, T value) throws IOException {
-        Objects.requireNonNull(name);
-        if (!supportedOptions().contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
-        }
-        synchronized (stateLock) {
-            ensureOpen();
-            Options.set(stack.loop(), sockets, fd, name, value);
-        }
+        kernel.checkSupported(name);
+        kernel.setOption(name, value);
         return this;
     }
 
     @Override
     public <T> T getOption(SocketOption<T> name) throws IOException {
-        Objects.requireNonNull(name);
-        if (!supportedOptions().contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
-        }
-        synchronized (stateLock) {
-            ensureOpen();
-            return Options.get(stack.loop(), sockets, fd, name);
-        }
+        kernel.checkSupported(name);
+        return kernel.getOption(name);
     }
 
     @Override
@@ -198,30 +138,17 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
 
     @Override
     protected void implConfigureBlocking(boolean block) {
-        watch.wakeAll();
+        kernel.watch.wakeAll();
     }
 
     @Override
     protected void implCloseSelectableChannel() throws IOException {
-        watch.detach();
-        closer.close();
-    }
-
-    private void closeKernelSocket() throws IOException {
-        if (!stack.loop().running()) {
-            return; // the kernel closed its sockets as it shut down
-        }
-        try {
-            sockets.close(fd);
-        } catch (ErrnoException e) {
-            if (e.errno() != Errno.EBADF) {
-                throw Errors.of(e);
-            }
-        }
+        kernel.close();
     }
 
     @Override
     public String toString() {
+        InetSocketAddress local = kernel.local;
         return getClass().getSimpleName() + "[" + (!isOpen() ? "closed" : local == null ? "unbound" : local.toString()) + "]";
     }
 }

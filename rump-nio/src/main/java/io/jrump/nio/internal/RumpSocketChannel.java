@@ -10,7 +10,6 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketOption;
 import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.AlreadyBoundException;
 import java.nio.channels.AlreadyConnectedException;
@@ -29,7 +28,7 @@ import java.util.Set;
  * A TCP {@link SocketChannel} on a jrump stack. The kernel socket is always non-blocking; blocking
  * mode waits for its readiness (see {@link SocketWatch}). Thread-safe as the JDK's: one reader and one
  * writer at a time ({@code readLock}, {@code writeLock}; connect takes both, in that order), state
- * under {@code stateLock}, taken last. Close wakes blocked callers (they get
+ * under the {@link KernelSocket}'s {@code stateLock}, taken last. Close wakes blocked callers (they get
  * {@link AsynchronousCloseException}, or {@link java.nio.channels.ClosedByInterruptException} when
  * an interrupt closed it) and closes the kernel socket once they have left.
  */
@@ -41,34 +40,21 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
 
     private final Stack stack;
     private final Sockets sockets;
-    private final int fd;
-    private final SocketWatch watch;
-    private final DeferredClose closer = new DeferredClose(this::closeKernelSocket);
+    private final KernelSocket kernel;
     private final Object readLock = new Object();
     private final Object writeLock = new Object();
-    private final Object stateLock = new Object();
     private volatile int state;
-    private volatile InetSocketAddress local;
     private volatile InetSocketAddress remote;
     private volatile boolean inputShut;
     private volatile boolean outputShut;
     private volatile boolean eof;
-    private volatile int trafficClass;
-    private Socket adaptor;
 
     /** A new, unconnected channel. */
     public RumpSocketChannel(Stack stack) throws IOException {
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
-        try {
-            stack.loop().checkRunning();
-            fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-            sockets.setNonBlocking(fd, true);
-        } catch (ErrnoException e) {
-            throw Errors.of(e);
-        }
-        watch = new SocketWatch(sockets, stack.loop(), fd);
+        kernel = KernelSocket.open(stack, this, Sockets.SOCK_STREAM, Options.STREAM, this::closeWaits);
     }
 
     /** A channel for a connection {@code accept} returned as {@code fd}. */
@@ -76,13 +62,12 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
-        this.fd = fd;
-        watch = new SocketWatch(sockets, stack.loop(), fd);
+        kernel = KernelSocket.of(stack, this, fd, Options.STREAM, this::closeWaits);
         try {
-            sockets.setNonBlocking(fd, true);
-            local = Addresses.fromKernel(sockets.getsockname(fd));
-            remote = Addresses.fromKernel(sockets.getpeername(fd));
-            watch.attach();
+            sockets.setNonBlocking(kernel.fd, true);
+            kernel.local = Addresses.fromKernel(sockets.getsockname(kernel.fd));
+            remote = Addresses.fromKernel(sockets.getpeername(kernel.fd));
+            kernel.watch.attach();
         } catch (ErrnoException e) {
             throw Errors.of(e);
         }
@@ -91,23 +76,24 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
 
     @Override
     public SocketWatch watch() {
-        return watch;
+        return kernel.watch;
     }
 
     Stack stack() {
         return stack;
     }
 
-    private void ensureOpen() throws ClosedChannelException {
-        if (!isOpen()) {
-            throw new ClosedChannelException();
+    private void ensureConnected() throws ClosedChannelException {
+        kernel.ensureOpen();
+        if (state != CONNECTED) {
+            throw new NotYetConnectedException();
         }
     }
 
-    private void ensureConnected() throws ClosedChannelException {
-        ensureOpen();
-        if (state != CONNECTED) {
-            throw new NotYetConnectedException();
+    private void ensureWritable() throws ClosedChannelException {
+        ensureConnected();
+        if (outputShut) {
+            throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
         }
     }
 
@@ -117,26 +103,18 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     public SocketChannel bind(SocketAddress localAddress) throws IOException {
         synchronized (readLock) {
             synchronized (writeLock) {
-                synchronized (stateLock) {
-                    ensureOpen();
+                synchronized (kernel.stateLock) {
+                    kernel.ensureOpen();
                     if (state == PENDING) {
                         throw new ConnectionPendingException();
                     }
                     if (state == CONNECTED) {
                         throw new AlreadyConnectedException();
                     }
-                    if (local != null) {
+                    if (kernel.local != null) {
                         throw new AlreadyBoundException();
                     }
-                    InetSocketAddress isa = localAddress == null ? new InetSocketAddress(0)
-                            : Addresses.check(localAddress);
-                    try {
-                        stack.loop().checkRunning();
-                        sockets.bind(fd, Addresses.toKernel(isa));
-                        local = Addresses.fromKernel(sockets.getsockname(fd));
-                    } catch (ErrnoException e) {
-                        throw Errors.of(e);
-                    }
+                    kernel.bind(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress));
                 }
             }
         }
@@ -153,8 +131,8 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
         InetSocketAddress isa = Addresses.check(remoteAddress);
         synchronized (readLock) {
             synchronized (writeLock) {
-                synchronized (stateLock) {
-                    ensureOpen();
+                synchronized (kernel.stateLock) {
+                    kernel.ensureOpen();
                     if (state == CONNECTED) {
                         throw new AlreadyConnectedException();
                     }
@@ -166,21 +144,21 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 try {
                     boolean done = false;
                     try {
-                        closer.enter();
+                        kernel.closer.enter();
                         begin();
                         stack.loop().checkRunning();
                         try {
-                            sockets.connect(fd, Addresses.toKernelPeer(isa));
+                            sockets.connect(kernel.fd, Addresses.toKernelPeer(isa));
                         } catch (ErrnoException e) {
                             if (e.errno() != Errno.EINPROGRESS) {
                                 throw e;
                             }
                         }
-                        synchronized (stateLock) {
+                        synchronized (kernel.stateLock) {
                             state = PENDING;
                             remote = isa;
                         }
-                        watch.attach();
+                        kernel.watch.attach();
                         if (!blocking) {
                             done = true;
                             return false;
@@ -194,7 +172,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                         try {
                             end(done);
                         } finally {
-                            closer.exit();
+                            kernel.closer.exit();
                         }
                     }
                 } catch (ErrnoException e) {
@@ -219,22 +197,22 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
             if (!isOpen()) {
                 return false;
             }
-            int ev = watch.poll();
+            int ev = kernel.watch.poll();
             if ((ev & (Readiness.POLLOUT | Readiness.POLLERR | Readiness.POLLHUP)) != 0) {
-                int err = sockets.getsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_ERROR);
+                int err = sockets.getsockopt(kernel.fd, Sockets.SOL_SOCKET, Sockets.SO_ERROR);
                 if (err != 0) {
                     throw new ErrnoException(Errno.ofNumber(err), "connect to " + remote);
                 }
-                synchronized (stateLock) {
+                synchronized (kernel.stateLock) {
                     state = CONNECTED;
-                    local = Addresses.fromKernel(sockets.getsockname(fd));
+                    kernel.local = Addresses.fromKernel(sockets.getsockname(kernel.fd));
                 }
                 return true;
             }
             if (!wait || deadline != 0 && stack.loop().now() >= deadline) {
                 return false;
             }
-            watch.await(Readiness.POLLOUT, deadline);
+            kernel.watch.await(Readiness.POLLOUT, deadline);
         }
     }
 
@@ -242,8 +220,8 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     public boolean finishConnect() throws IOException {
         synchronized (readLock) {
             synchronized (writeLock) {
-                synchronized (stateLock) {
-                    ensureOpen();
+                synchronized (kernel.stateLock) {
+                    kernel.ensureOpen();
                     if (state == CONNECTED) {
                         return true;
                     }
@@ -254,7 +232,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 ErrnoException failed = null;
                 boolean done = false;
                 try {
-                    closer.enter();
+                    kernel.closer.enter();
                     begin();
                     done = finish(isBlocking(), 0);
                 } catch (ErrnoException e) {
@@ -263,7 +241,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                     try {
                         end(done || failed != null);
                     } finally {
-                        closer.exit();
+                        kernel.closer.exit();
                     }
                 }
                 if (failed != null) {
@@ -307,7 +285,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
             long deadline = stack.loop().deadline(timeoutNanos);
             int n = 0;
             try {
-                closer.enter();
+                kernel.closer.enter();
                 begin();
                 n = readBlocking(dst, blocking, deadline);
                 return n == UNAVAILABLE ? 0 : n;
@@ -315,7 +293,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 try {
                     end(n > 0 || n == -1);
                 } finally {
-                    closer.exit();
+                    kernel.closer.exit();
                 }
             }
         }
@@ -334,7 +312,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 throw new SocketTimeoutException("Read timed out");
             }
             try {
-                watch.await(Readiness.POLLIN, deadline);
+                kernel.watch.await(Readiness.POLLIN, deadline);
             } catch (ErrnoException e) {
                 throw Errors.ofStream(e);
             }
@@ -347,7 +325,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
             return 0;
         }
         try {
-            int n = stack.loop().run(() -> sockets.recv(fd, dst, Sockets.MSG_DONTWAIT).length()); // one hop, not three
+            int n = stack.loop().run(() -> sockets.recv(kernel.fd, dst, Sockets.MSG_DONTWAIT).length()); // one hop, not three
             if (n == 0) {
                 eof = true;
                 return -1;
@@ -382,7 +360,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
             long total = 0;
             boolean ended = false;
             try {
-                closer.enter();
+                kernel.closer.enter();
                 begin();
                 for (int i = offset; i < offset + length; i++) {
                     ByteBuffer b = dsts[i];
@@ -408,7 +386,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 try {
                     end(total > 0 || ended);
                 } finally {
-                    closer.exit();
+                    kernel.closer.exit();
                 }
             }
         }
@@ -420,14 +398,11 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src);
         synchronized (writeLock) {
-            ensureConnected();
-            if (outputShut) {
-                throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
-            }
+            ensureWritable();
             boolean blocking = isBlocking();
             int total = 0;
             try {
-                closer.enter();
+                kernel.closer.enter();
                 begin();
                 total = writeBlocking(src, blocking);
                 return total;
@@ -435,7 +410,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 try {
                     end(total > 0 || !src.hasRemaining());
                 } finally {
-                    closer.exit();
+                    kernel.closer.exit();
                 }
             }
         }
@@ -459,7 +434,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 return total;
             }
             try {
-                watch.await(Readiness.POLLOUT, 0);
+                kernel.watch.await(Readiness.POLLOUT, 0);
             } catch (ErrnoException e) {
                 throw Errors.ofStream(e);
             }
@@ -470,7 +445,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     /** One non-blocking send: the bytes queued, 0 when the send buffer is full. */
     private int writeNow(ByteBuffer src) throws IOException {
         try {
-            return stack.loop().run(() -> sockets.send(fd, src, Sockets.MSG_DONTWAIT)); // one hop, not two
+            return stack.loop().run(() -> sockets.send(kernel.fd, src, Sockets.MSG_DONTWAIT)); // one hop, not two
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EAGAIN) {
                 return 0;
@@ -488,19 +463,13 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     @Override
     public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
         Objects.checkFromIndexSize(offset, length, srcs.length);
-        long want = 0;
-        for (int i = offset; i < offset + length; i++) {
-            want += srcs[i].remaining();
-        }
+        long want = remaining(srcs, offset, length);
         synchronized (writeLock) {
-            ensureConnected();
-            if (outputShut) {
-                throw new AsynchronousCloseException(); // as the JDK's write after shutdownOutput
-            }
+            ensureWritable();
             boolean blocking = isBlocking();
             long total = 0;
             try {
-                closer.enter();
+                kernel.closer.enter();
                 begin();
                 // Gathered into one send of at most 1 MiB at a time, as writev would hand the kernel.
                 while (total < want && isOpen()) {
@@ -517,18 +486,23 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 try {
                     end(total > 0 || want == 0);
                 } finally {
-                    closer.exit();
+                    kernel.closer.exit();
                 }
             }
         }
     }
 
-    static ByteBuffer gather(ByteBuffer[] srcs, int offset, int length, int max) {
-        long want = 0;
+    /** The bytes left in {@code bufs[offset..offset+length)}. */
+    static long remaining(ByteBuffer[] bufs, int offset, int length) {
+        long n = 0;
         for (int i = offset; i < offset + length; i++) {
-            want += srcs[i].remaining();
+            n += bufs[i].remaining();
         }
-        ByteBuffer out = ByteBuffer.allocate((int) Math.min(want, max));
+        return n;
+    }
+
+    static ByteBuffer gather(ByteBuffer[] srcs, int offset, int length, int max) {
+        ByteBuffer out = ByteBuffer.allocate((int) Math.min(remaining(srcs, offset, length), max));
         for (int i = offset; i < offset + length && out.hasRemaining(); i++) {
             ByteBuffer s = srcs[i].duplicate();
             if (s.remaining() > out.remaining()) {
@@ -551,28 +525,28 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
 
     @Override
     public SocketChannel shutdownInput() throws IOException {
-        synchronized (stateLock) {
-            ensureOpen();
+        synchronized (kernel.stateLock) {
+            kernel.ensureOpen();
             if (state != CONNECTED) {
                 throw new NotYetConnectedException();
             }
             inputShut = true; // the stack has no SHUT_RD: reads return -1 from now on, as after Linux's
         }
-        watch.wakeAll();
+        kernel.watch.wakeAll();
         return this;
     }
 
     @Override
     public SocketChannel shutdownOutput() throws IOException {
-        synchronized (stateLock) {
-            ensureOpen();
+        synchronized (kernel.stateLock) {
+            kernel.ensureOpen();
             if (state != CONNECTED) {
                 throw new NotYetConnectedException();
             }
             if (!outputShut) {
                 try {
                     stack.loop().checkRunning();
-                    sockets.shutdown(fd, Sockets.SHUT_WR);
+                    sockets.shutdown(kernel.fd, Sockets.SHUT_WR);
                 } catch (ErrnoException e) {
                     throw Errors.of(e);
                 }
@@ -592,27 +566,21 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
 
     @Override
     public Socket socket() {
-        synchronized (stateLock) {
-            if (adaptor == null) {
-                adaptor = SocketAdaptor.of(this);
-            }
-            return adaptor;
-        }
+        return kernel.adaptor(() -> SocketAdaptor.of(this));
     }
 
     @Override
     public SocketAddress getLocalAddress() throws IOException {
-        ensureOpen();
-        return local;
+        return kernel.localAddressIfOpen();
     }
 
     InetSocketAddress localAddress() {
-        return local;
+        return kernel.local;
     }
 
     @Override
     public SocketAddress getRemoteAddress() throws IOException {
-        ensureOpen();
+        kernel.ensureOpen();
         return state == CONNECTED ? remote : null;
     }
 
@@ -622,41 +590,18 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
 
     @Override
     public <T> SocketChannel setOption(SocketOption<T> name, T value) throws IOException {
-        Objects.requireNonNull(name);
-        if (!supportedOptions().contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
-        }
+        kernel.checkSupported(name);
         if (!name.type().isInstance(value)) {
             throw new IllegalArgumentException("Invalid value '" + value + "'");
         }
-        synchronized (stateLock) {
-            ensureOpen();
-            Options.setStream(stack.loop(), sockets, fd, name, value);
-            if (name == StandardSocketOptions.IP_TOS) {
-                int tos = (Integer) value;
-                if (tos < 0 || tos > 255) {
-                    throw new IllegalArgumentException("Invalid IP_TOS value");
-                }
-                trafficClass = tos;
-            }
-        }
+        kernel.setOption(name, value);
         return this;
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public <T> T getOption(SocketOption<T> name) throws IOException {
-        Objects.requireNonNull(name);
-        if (!supportedOptions().contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
-        }
-        synchronized (stateLock) {
-            ensureOpen();
-            if (name == StandardSocketOptions.IP_TOS) {
-                return (T) Integer.valueOf(trafficClass);
-            }
-            return Options.getStream(stack.loop(), sockets, fd, name);
-        }
+        kernel.checkSupported(name);
+        return kernel.getOption(name);
     }
 
     @Override
@@ -690,34 +635,22 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
 
     @Override
     protected void implConfigureBlocking(boolean block) {
-        watch.wakeAll(); // a caller blocked under the old mode looks again
+        kernel.watch.wakeAll(); // a caller blocked under the old mode looks again
     }
 
     @Override
     protected void implCloseSelectableChannel() throws IOException {
-        watch.detach(); // blocked readers, writers and connects return and see the channel closed
-        closer.close();
+        kernel.close();
     }
 
-    private void closeKernelSocket() throws IOException {
-        if (!stack.loop().running()) {
-            return; // the kernel closed its sockets as it shut down
-        }
-        try {
-            if (isBlocking() && lingers()) {
-                sockets.setNonBlocking(fd, false); // close waits, as SO_LINGER asks of a blocking socket
-            }
-            sockets.close(fd);
-        } catch (ErrnoException e) {
-            if (e.errno() != Errno.EBADF) {
-                throw Errors.of(e);
-            }
-        }
+    /** Whether closing the socket should wait for unsent data: a blocking channel with SO_LINGER on. */
+    private boolean closeWaits() {
+        return isBlocking() && lingers();
     }
 
     private boolean lingers() {
         try {
-            return sockets.getsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_LINGER) > 0;
+            return sockets.getsockopt(kernel.fd, Sockets.SOL_SOCKET, Sockets.SO_LINGER) > 0;
         } catch (ErrnoException e) {
             return false;
         }
@@ -740,8 +673,8 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                 case CONNECTED -> "connected";
                 default -> "unconnected";
             });
-            if (local != null) {
-                b.append(" local=").append(local);
+            if (kernel.local != null) {
+                b.append(" local=").append(kernel.local);
             }
             if (remote != null) {
                 b.append(" remote=").append(remote);

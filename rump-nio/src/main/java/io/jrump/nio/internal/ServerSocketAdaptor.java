@@ -20,7 +20,7 @@ import java.util.Set;
  */
 final class ServerSocketAdaptor extends ServerSocket {
     private final RumpServerSocketChannel ch;
-    private volatile int timeoutMillis;
+    private final Adaptors.SoTimeout soTimeout = new Adaptors.SoTimeout();
 
     private ServerSocketAdaptor(RumpServerSocketChannel ch) throws IOException {
         super(new Adaptors.NoSocketImpl());
@@ -68,7 +68,7 @@ final class ServerSocketAdaptor extends ServerSocket {
             if (!ch.isBlocking()) {
                 throw new IllegalBlockingModeException();
             }
-            return ch.accept(Adaptors.nanos(timeoutMillis));
+            return ch.accept(soTimeout.nanos());
         });
         return sc.socket();
     }
@@ -95,21 +95,12 @@ final class ServerSocketAdaptor extends ServerSocket {
 
     @Override
     public void setSoTimeout(int timeout) throws SocketException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
-        if (timeout < 0) {
-            throw new IllegalArgumentException("timeout < 0");
-        }
-        timeoutMillis = timeout;
+        soTimeout.set(isClosed(), timeout);
     }
 
     @Override
     public int getSoTimeout() throws IOException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
-        return timeoutMillis;
+        return soTimeout.get(isClosed());
     }
 
     @Override
@@ -136,23 +127,11 @@ final class ServerSocketAdaptor extends ServerSocket {
     }
 
     private <T> void option(SocketOption<T> name, T value) throws SocketException {
-        try {
-            Adaptors.translate(() -> ch.setOption(name, value));
-        } catch (SocketException e) {
-            throw e;
-        } catch (IOException e) {
-            throw (SocketException) new SocketException(e.getMessage()).initCause(e);
-        }
+        Adaptors.translateToSocketException(() -> ch.setOption(name, value));
     }
 
     private <T> T option(SocketOption<T> name) throws SocketException {
-        try {
-            return Adaptors.translate(() -> ch.getOption(name));
-        } catch (SocketException e) {
-            throw e;
-        } catch (IOException e) {
-            throw (SocketException) new SocketException(e.getMessage()).initCause(e);
-        }
+        return Adaptors.translateToSocketException(() -> ch.getOption(name));
     }
 
     @Override

@@ -24,7 +24,7 @@ import java.util.Set;
  */
 final class SocketAdaptor extends Socket {
     private final RumpSocketChannel ch;
-    private volatile int timeoutMillis;
+    private final Adaptors.SoTimeout soTimeout = new Adaptors.SoTimeout();
 
     private SocketAdaptor(RumpSocketChannel ch) throws SocketException {
         super(new Adaptors.NoSocketImpl());
@@ -107,9 +107,7 @@ final class SocketAdaptor extends Socket {
 
     @Override
     public InputStream getInputStream() throws IOException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
+        Adaptors.ensureNotClosed(isClosed());
         if (!isConnected()) {
             throw new SocketException("Socket is not connected");
         }
@@ -137,7 +135,7 @@ final class SocketAdaptor extends Socket {
                 }
                 int n = Adaptors.translate(() -> {
                     ch.ensureBlocking();
-                    return ch.read(ByteBuffer.wrap(b, off, len), Adaptors.nanos(timeoutMillis));
+                    return ch.read(ByteBuffer.wrap(b, off, len), soTimeout.nanos());
                 });
                 if (n < 0) {
                     eof = true;
@@ -147,9 +145,7 @@ final class SocketAdaptor extends Socket {
 
             @Override
             public int available() throws IOException {
-                if (isClosed()) {
-                    throw new SocketException("Socket is closed");
-                }
+                Adaptors.ensureNotClosed(isClosed());
                 return 0;
             }
 
@@ -162,9 +158,7 @@ final class SocketAdaptor extends Socket {
 
     @Override
     public OutputStream getOutputStream() throws IOException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
+        Adaptors.ensureNotClosed(isClosed());
         if (!isConnected()) {
             throw new SocketException("Socket is not connected");
         }
@@ -194,23 +188,11 @@ final class SocketAdaptor extends Socket {
     }
 
     private <T> void set(SocketOption<T> name, T value) throws SocketException {
-        try {
-            Adaptors.translate(() -> ch.setOption(name, value));
-        } catch (SocketException e) {
-            throw e;
-        } catch (IOException e) {
-            throw (SocketException) new SocketException(e.getMessage()).initCause(e);
-        }
+        Adaptors.translateToSocketException(() -> ch.setOption(name, value));
     }
 
     private <T> T get(SocketOption<T> name) throws SocketException {
-        try {
-            return Adaptors.translate(() -> ch.getOption(name));
-        } catch (SocketException e) {
-            throw e;
-        } catch (IOException e) {
-            throw (SocketException) new SocketException(e.getMessage()).initCause(e);
-        }
+        return Adaptors.translateToSocketException(() -> ch.getOption(name));
     }
 
     @Override
@@ -250,29 +232,18 @@ final class SocketAdaptor extends Socket {
 
     @Override
     public boolean getOOBInline() throws SocketException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
+        Adaptors.ensureNotClosed(isClosed());
         return false;
     }
 
     @Override
     public void setSoTimeout(int timeout) throws SocketException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
-        if (timeout < 0) {
-            throw new IllegalArgumentException("timeout < 0");
-        }
-        timeoutMillis = timeout;
+        soTimeout.set(isClosed(), timeout);
     }
 
     @Override
     public int getSoTimeout() throws SocketException {
-        if (isClosed()) {
-            throw new SocketException("Socket is closed");
-        }
-        return timeoutMillis;
+        return soTimeout.get(isClosed());
     }
 
     @Override
