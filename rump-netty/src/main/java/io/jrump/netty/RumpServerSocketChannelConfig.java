@@ -20,6 +20,8 @@ import java.util.Map;
  */
 public final class RumpServerSocketChannelConfig extends DefaultChannelConfig implements ServerSocketChannelConfig {
     private final RumpServerSocketChannel ch;
+    private final OpenSocket socket;
+    private final ConfigOptions options;
     private volatile int backlog = NetUtil.SOMAXCONN;
     private volatile boolean reuseAddress;
     private volatile int receiveBuffer = -1;
@@ -28,6 +30,12 @@ public final class RumpServerSocketChannelConfig extends DefaultChannelConfig im
     RumpServerSocketChannelConfig(RumpServerSocketChannel ch) {
         super(ch);
         this.ch = ch;
+        this.socket = new OpenSocket(ch);
+        this.options = new ConfigOptions()
+                .add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
+                .add(ChannelOption.SO_REUSEADDR, this::isReuseAddress, this::setReuseAddress)
+                .add(ChannelOption.SO_BACKLOG, this::getBacklog, this::setBacklog)
+                .addUnlisted(RumpChannelOption.STACK, () -> stack, v -> stack = v);
     }
 
     void apply(Sockets s, int fd) throws ErrnoException {
@@ -41,43 +49,18 @@ public final class RumpServerSocketChannelConfig extends DefaultChannelConfig im
 
     @Override
     public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_RCVBUF, ChannelOption.SO_REUSEADDR,
-                ChannelOption.SO_BACKLOG);
+        return getOptions(super.getOptions(), options.listed());
     }
 
-    @SuppressWarnings("unchecked")
     @Override
     public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_RCVBUF) {
-            return (T) Integer.valueOf(getReceiveBufferSize());
-        }
-        if (option == ChannelOption.SO_REUSEADDR) {
-            return (T) Boolean.valueOf(isReuseAddress());
-        }
-        if (option == ChannelOption.SO_BACKLOG) {
-            return (T) Integer.valueOf(getBacklog());
-        }
-        if (option == RumpChannelOption.STACK) {
-            return (T) stack;
-        }
-        return super.getOption(option);
+        return options.holds(option) ? options.get(option) : super.getOption(option);
     }
 
     @Override
     public <T> boolean setOption(ChannelOption<T> option, T value) {
         validate(option, value);
-        if (option == ChannelOption.SO_RCVBUF) {
-            setReceiveBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_REUSEADDR) {
-            setReuseAddress((Boolean) value);
-        } else if (option == ChannelOption.SO_BACKLOG) {
-            setBacklog((Integer) value);
-        } else if (option == RumpChannelOption.STACK) {
-            stack = (NetStack) value;
-        } else {
-            return super.setOption(option, value);
-        }
-        return true;
+        return options.set(option, value) || super.setOption(option, value);
     }
 
     @Override
@@ -99,13 +82,7 @@ public final class RumpServerSocketChannelConfig extends DefaultChannelConfig im
     @Override
     public RumpServerSocketChannelConfig setReuseAddress(boolean on) {
         reuseAddress = on;
-        if (ch.fd >= 0) {
-            try {
-                ch.sockets.setsockopt(ch.fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on ? 1 : 0);
-            } catch (ErrnoException e) {
-                throw new io.netty.channel.ChannelException(e);
-            }
-        }
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on ? 1 : 0);
         return this;
     }
 
