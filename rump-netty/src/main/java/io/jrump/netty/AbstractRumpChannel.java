@@ -36,12 +36,17 @@ abstract class AbstractRumpChannel extends AbstractChannel {
     private InetSocketAddress local;
     private InetSocketAddress remote;
 
-    AbstractRumpChannel(Channel parent) {
+    /** {@code Sockets.SOCK_STREAM} or {@code SOCK_DGRAM}: what registering opens. */
+    private final int socketType;
+
+    AbstractRumpChannel(Channel parent, int socketType) {
         super(parent);
+        this.socketType = socketType;
     }
 
     AbstractRumpChannel(Channel parent, NetStack stack, int fd) {
         super(parent);
+        this.socketType = Sockets.SOCK_STREAM; // accepted: the socket is open already
         this.stack = stack;
         this.sockets = stack.sockets();
         this.fd = fd;
@@ -49,9 +54,6 @@ abstract class AbstractRumpChannel extends AbstractChannel {
 
     /** The stack a new channel on {@code loop} would use: the one its config names, or the loop's first. */
     abstract NetStack chosenStack();
-
-    /** socket(2) for a channel registering without one. */
-    abstract int openSocket() throws ErrnoException;
 
     /** Applies the options set before the socket existed. */
     abstract void applyOptions() throws ErrnoException;
@@ -70,25 +72,22 @@ abstract class AbstractRumpChannel extends AbstractChannel {
 
     @Override
     protected void doRegister() throws Exception {
-        if (fd < 0 && open) {
-            if (stack == null) {
-                stack = chosenStack() != null ? chosenStack() : ((RumpEventLoop) eventLoop()).defaultStack();
-                sockets = stack.sockets();
+        if (fd < 0 && !open) {
+            return; // closed before it registered: no socket to open
+        }
+        if (fd < 0 && stack == null) {
+            stack = chosenStack() != null ? chosenStack() : ((RumpEventLoop) eventLoop()).defaultStack();
+            sockets = stack.sockets();
+        }
+        try {
+            if (fd < 0) {
+                fd = sockets.socket(Sockets.AF_INET, socketType, 0);
             }
-            try {
-                fd = openSocket();
-                sockets.setNonBlocking(fd, true);
-                applyOptions();
-            } catch (ErrnoException e) {
-                throw io(e);
-            }
-        } else if (fd >= 0) {
-            try {
-                sockets.setNonBlocking(fd, true);
-                applyOptions();
-            } catch (ErrnoException e) {
-                throw io(e);
-            }
+            // opened here or accepted by a listener, every socket starts non-blocking with its config applied
+            sockets.setNonBlocking(fd, true);
+            applyOptions();
+        } catch (ErrnoException e) {
+            throw io(e);
         }
     }
 

@@ -42,17 +42,12 @@ public final class RumpDatagramChannel extends AbstractRumpChannel implements Da
     private boolean connected;
 
     public RumpDatagramChannel() {
-        super(null);
+        super(null, Sockets.SOCK_DGRAM);
     }
 
     @Override
     NetStack chosenStack() {
         return config.stack;
-    }
-
-    @Override
-    int openSocket() throws ErrnoException {
-        return sockets.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
     }
 
     @Override

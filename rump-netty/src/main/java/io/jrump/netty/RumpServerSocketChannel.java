@@ -25,17 +25,12 @@ public final class RumpServerSocketChannel extends AbstractRumpChannel implement
     private boolean listening;
 
     public RumpServerSocketChannel() {
-        super(null);
+        super(null, Sockets.SOCK_STREAM);
     }
 
     @Override
     NetStack chosenStack() {
         return config.stack;
-    }
-
-    @Override
-    int openSocket() throws ErrnoException {
-        return sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
     }
 
     @Override

@@ -74,7 +74,7 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
 
     /** A channel for {@code Bootstrap}; its socket opens when it registers with a {@link RumpEventLoopGroup}. */
     public RumpSocketChannel() {
-        super(null);
+        super(null, Sockets.SOCK_STREAM);
     }
 
     RumpSocketChannel(RumpServerSocketChannel parent, NetStack stack, int fd) {
@@ -85,11 +85,6 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     @Override
     NetStack chosenStack() {
         return config.stack;
-    }
-
-    @Override
-    int openSocket() throws ErrnoException {
-        return sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
     }
 
     @Override
@@ -163,13 +158,7 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
 
     @Override
     public ChannelFuture shutdownOutput(ChannelPromise promise) {
-        EventLoop loop = eventLoop();
-        if (loop.inEventLoop()) {
-            ((AbstractUnsafe) unsafe()).shutdownOutput(promise);
-        } else {
-            loop.execute(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise));
-        }
-        return promise;
+        return onLoop(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise), promise);
     }
 
     @Override
@@ -194,11 +183,16 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
 
     @Override
     public ChannelFuture shutdownInput(ChannelPromise promise) {
+        return onLoop(() -> shutdownInput0(promise), promise);
+    }
+
+    /** Runs a shutdown step on the loop (at once if already there), since it touches the loop's socket. */
+    private ChannelFuture onLoop(Runnable step, ChannelPromise promise) {
         EventLoop loop = eventLoop();
         if (loop.inEventLoop()) {
-            shutdownInput0(promise);
+            step.run();
         } else {
-            loop.execute(() -> shutdownInput0(promise));
+            loop.execute(step);
         }
         return promise;
     }
