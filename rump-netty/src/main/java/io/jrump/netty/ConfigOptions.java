@@ -10,10 +10,10 @@ import java.util.function.Supplier;
 
 /**
  * The {@link ChannelOption}s one of this package's configs answers itself, each with the getter and
- * setter behind it, so that {@code getOption}, {@code setOption} and {@code getOptions} read one
- * table instead of three parallel if-chains. Options it does not hold are left to
- * {@link io.netty.channel.DefaultChannelConfig}. Built in the config's constructor, read-only after:
- * thread-safe as the accessors it calls.
+ * setter behind it, which {@link AbstractRumpChannelConfig}'s {@code getOption}, {@code setOption}
+ * and {@code getOptions} read; options it does not hold are left to
+ * {@link io.netty.channel.DefaultChannelConfig}. Filled in the config's constructor, read-only
+ * after: thread-safe as the accessors it calls.
  */
 final class ConfigOptions {
     private record Accessors(Supplier<?> getter, Consumer<Object> setter) {}

@@ -30,13 +30,9 @@ final class OpenSocket {
 
     /** The socket's value, or {@code whenClosed} if there is no socket yet or the stack refuses. */
     int getOr(int level, int option, int whenClosed) {
-        int fd = ch.fd;
-        if (fd < 0) {
-            return whenClosed;
-        }
         try {
-            return ch.sockets.getsockopt(fd, level, option);
-        } catch (ErrnoException e) {
+            return get(level, option, whenClosed);
+        } catch (ChannelException e) {
             return whenClosed;
         }
     }

@@ -1,11 +1,9 @@
 package io.jrump.netty;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
@@ -13,7 +11,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.DatagramChannelConfig;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
-import java.util.Map;
 
 /**
  * The options of a {@link RumpDatagramChannel}: SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR mapped to the
@@ -21,10 +18,8 @@ import java.util.Map;
  * stack sends each datagram at once, TOS 0, and has no multicast). Datagrams are read into
  * 2048-byte buffers by default, as Netty's NIO transport reads them. Thread-safe as Netty's configs.
  */
-public final class RumpDatagramChannelConfig extends DefaultChannelConfig implements DatagramChannelConfig {
+public final class RumpDatagramChannelConfig extends AbstractRumpChannelConfig implements DatagramChannelConfig {
     private final RumpDatagramChannel ch;
-    private final OpenSocket socket;
-    private final ConfigOptions options;
     private volatile boolean broadcast;
     private volatile boolean reuseAddress;
     private volatile int receiveBuffer = -1;
@@ -34,16 +29,13 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
     private volatile boolean loopbackModeDisabled;
     private volatile InetAddress multicastInterface;
     private volatile NetworkInterface networkInterface;
-    volatile NetStack stack;
     volatile boolean activeOnRegistration;
 
     @SuppressWarnings("deprecation") // DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION
     RumpDatagramChannelConfig(RumpDatagramChannel ch) {
         super(ch, new FixedRecvByteBufAllocator(2048));
         this.ch = ch;
-        this.socket = new OpenSocket(ch);
-        this.options = new ConfigOptions()
-                .add(ChannelOption.SO_BROADCAST, this::isBroadcast, this::setBroadcast)
+        options.add(ChannelOption.SO_BROADCAST, this::isBroadcast, this::setBroadcast)
                 .add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
                 .add(ChannelOption.SO_SNDBUF, this::getSendBufferSize, this::setSendBufferSize)
                 .add(ChannelOption.SO_REUSEADDR, this::isReuseAddress, this::setReuseAddress)
@@ -53,7 +45,6 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
                 .add(ChannelOption.IP_MULTICAST_IF, this::getNetworkInterface, this::setNetworkInterface)
                 .add(ChannelOption.IP_MULTICAST_TTL, this::getTimeToLive, this::setTimeToLive)
                 .add(ChannelOption.IP_TOS, this::getTrafficClass, this::setTrafficClass)
-                .addUnlisted(RumpChannelOption.STACK, () -> stack, v -> stack = v)
                 // active once registered, bound or not, as NIO's option makes it
                 .addUnlisted(ChannelOption.DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION, () -> activeOnRegistration,
                         v -> activeOnRegistration = v);
@@ -69,22 +60,6 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
         if (receiveBuffer > 0) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer);
         }
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), options.listed());
-    }
-
-    @Override
-    public <T> T getOption(ChannelOption<T> option) {
-        return options.holds(option) ? options.get(option) : super.getOption(option);
-    }
-
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        return options.set(option, value) || super.setOption(option, value);
     }
 
     @Override

@@ -1,41 +1,32 @@
 package io.jrump.netty;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ServerSocketChannelConfig;
 import io.netty.util.NetUtil;
-import java.util.Map;
 
 /**
  * The options of a {@link RumpServerSocketChannel}: SO_BACKLOG, SO_REUSEADDR, SO_RCVBUF (which
  * accepted connections start with) and {@link RumpChannelOption#STACK}; kept until the socket is
  * opened. Thread-safe as Netty's configs.
  */
-public final class RumpServerSocketChannelConfig extends DefaultChannelConfig implements ServerSocketChannelConfig {
+public final class RumpServerSocketChannelConfig extends AbstractRumpChannelConfig implements ServerSocketChannelConfig {
     private final RumpServerSocketChannel ch;
-    private final OpenSocket socket;
-    private final ConfigOptions options;
     private volatile int backlog = NetUtil.SOMAXCONN;
     private volatile boolean reuseAddress;
     private volatile int receiveBuffer = -1;
-    volatile NetStack stack;
 
     RumpServerSocketChannelConfig(RumpServerSocketChannel ch) {
         super(ch);
         this.ch = ch;
-        this.socket = new OpenSocket(ch);
-        this.options = new ConfigOptions()
-                .add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
+        options.add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
                 .add(ChannelOption.SO_REUSEADDR, this::isReuseAddress, this::setReuseAddress)
-                .add(ChannelOption.SO_BACKLOG, this::getBacklog, this::setBacklog)
-                .addUnlisted(RumpChannelOption.STACK, () -> stack, v -> stack = v);
+                .add(ChannelOption.SO_BACKLOG, this::getBacklog, this::setBacklog);
     }
 
     void apply(Sockets s, int fd) throws ErrnoException {
@@ -45,22 +36,6 @@ public final class RumpServerSocketChannelConfig extends DefaultChannelConfig im
         if (receiveBuffer > 0) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer);
         }
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), options.listed());
-    }
-
-    @Override
-    public <T> T getOption(ChannelOption<T> option) {
-        return options.holds(option) ? options.get(option) : super.getOption(option);
-    }
-
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        return options.set(option, value) || super.setOption(option, value);
     }
 
     @Override

@@ -1,16 +1,13 @@
 package io.jrump.netty;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannelConfig;
-import java.util.Map;
 
 /**
  * The options of a {@link RumpSocketChannel}, mapped to the stack's socket options: SO_RCVBUF,
@@ -20,10 +17,8 @@ import java.util.Map;
  * applied when it is opened. IP_TOS is kept but not sent (the stack sends TOS 0). Thread-safe as
  * Netty's configs: a setter from another thread runs its socket call on the loop.
  */
-public final class RumpSocketChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
+public final class RumpSocketChannelConfig extends AbstractRumpChannelConfig implements SocketChannelConfig {
     private final RumpSocketChannel ch;
-    private final OpenSocket socket;
-    private final ConfigOptions options;
     private volatile boolean tcpNoDelay = true;
     private volatile boolean keepAlive;
     private volatile boolean reuseAddress;
@@ -32,22 +27,18 @@ public final class RumpSocketChannelConfig extends DefaultChannelConfig implemen
     private volatile int receiveBuffer = -1;
     private volatile int trafficClass;
     private volatile boolean allowHalfClosure;
-    volatile NetStack stack;
 
     RumpSocketChannelConfig(RumpSocketChannel ch) {
         super(ch);
         this.ch = ch;
-        this.socket = new OpenSocket(ch);
-        this.options = new ConfigOptions()
-                .add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
+        options.add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
                 .add(ChannelOption.SO_SNDBUF, this::getSendBufferSize, this::setSendBufferSize)
                 .add(ChannelOption.TCP_NODELAY, this::isTcpNoDelay, this::setTcpNoDelay)
                 .add(ChannelOption.SO_KEEPALIVE, this::isKeepAlive, this::setKeepAlive)
                 .add(ChannelOption.SO_REUSEADDR, this::isReuseAddress, this::setReuseAddress)
                 .add(ChannelOption.SO_LINGER, this::getSoLinger, this::setSoLinger)
                 .add(ChannelOption.IP_TOS, this::getTrafficClass, this::setTrafficClass)
-                .add(ChannelOption.ALLOW_HALF_CLOSURE, this::isAllowHalfClosure, this::setAllowHalfClosure)
-                .addUnlisted(RumpChannelOption.STACK, () -> stack, v -> stack = v);
+                .add(ChannelOption.ALLOW_HALF_CLOSURE, this::isAllowHalfClosure, this::setAllowHalfClosure);
     }
 
     /** Pushes every option to the socket just opened. */
@@ -68,22 +59,6 @@ public final class RumpSocketChannelConfig extends DefaultChannelConfig implemen
         if (receiveBuffer > 0) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer);
         }
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), options.listed());
-    }
-
-    @Override
-    public <T> T getOption(ChannelOption<T> option) {
-        return options.holds(option) ? options.get(option) : super.getOption(option);
-    }
-
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        return options.set(option, value) || super.setOption(option, value);
     }
 
     @Override
