@@ -8,6 +8,7 @@ import io.jrump.net.stack.Sockets;
 import io.jrump.netty.internal.Addresses;
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelMetadata;
 import io.netty.channel.EventLoop;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -22,6 +23,8 @@ import java.nio.channels.ClosedChannelException;
  * only, as Netty channels are.
  */
 abstract class AbstractRumpChannel extends AbstractChannel {
+    /** No disconnect; up to 16 messages a read, as Netty's NIO channels. */
+    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     /** The stack, chosen at registration (or given by the listener for an accepted channel). */
     NetStack stack;
     Sockets sockets;
@@ -52,11 +55,23 @@ abstract class AbstractRumpChannel extends AbstractChannel {
         this.fd = fd;
     }
 
-    /** The stack a new channel on {@code loop} would use: the one its config names, or the loop's first. */
-    abstract NetStack chosenStack();
+    @Override
+    public abstract AbstractRumpChannelConfig config();
+
+    /** The stack a new channel would use: the one its config names, or (null) the loop's first. */
+    private NetStack chosenStack() {
+        return config().stack;
+    }
 
     /** Applies the options set before the socket existed. */
-    abstract void applyOptions() throws ErrnoException;
+    void applyOptions() throws ErrnoException {
+        config().apply(sockets, fd);
+    }
+
+    @Override
+    public ChannelMetadata metadata() {
+        return METADATA;
+    }
 
     /** What to do now that the socket's readiness may have changed (on the loop). */
     abstract void readinessChanged(int events);

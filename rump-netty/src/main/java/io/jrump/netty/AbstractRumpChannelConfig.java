@@ -1,6 +1,8 @@
 package io.jrump.netty;
 
+import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.stack.NetStack;
+import io.jrump.net.stack.Sockets;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.RecvByteBufAllocator;
@@ -29,6 +31,9 @@ abstract class AbstractRumpChannelConfig extends DefaultChannelConfig {
         socket = new OpenSocket(ch);
         options.addUnlisted(RumpChannelOption.STACK, () -> stack, v -> stack = v);
     }
+
+    /** Pushes the options kept so far to the socket just opened (or accepted). */
+    abstract void apply(Sockets sockets, int fd) throws ErrnoException;
 
     @Override
     public Map<ChannelOption<?>, Object> getOptions() {

@@ -50,6 +50,7 @@ public final class RumpDatagramChannelConfig extends AbstractRumpChannelConfig i
                         v -> activeOnRegistration = v);
     }
 
+    @Override
     void apply(Sockets s, int fd) throws ErrnoException {
         if (broadcast) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_BROADCAST, 1);

@@ -3,9 +3,7 @@ package io.jrump.netty;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
@@ -20,7 +18,6 @@ import java.net.SocketAddress;
  * same stack, registered on the same loop. Used on its loop, as Netty channels are.
  */
 public final class RumpServerSocketChannel extends AbstractRumpChannel implements ServerSocketChannel {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     private final RumpServerSocketChannelConfig config = new RumpServerSocketChannelConfig(this);
     private boolean listening;
 
@@ -29,23 +26,8 @@ public final class RumpServerSocketChannel extends AbstractRumpChannel implement
     }
 
     @Override
-    NetStack chosenStack() {
-        return config.stack;
-    }
-
-    @Override
-    void applyOptions() throws ErrnoException {
-        config.apply(sockets, fd);
-    }
-
-    @Override
     public RumpServerSocketChannelConfig config() {
         return config;
-    }
-
-    @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
     }
 
     @Override

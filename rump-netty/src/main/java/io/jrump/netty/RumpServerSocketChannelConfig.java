@@ -29,6 +29,7 @@ public final class RumpServerSocketChannelConfig extends AbstractRumpChannelConf
                 .add(ChannelOption.SO_BACKLOG, this::getBacklog, this::setBacklog);
     }
 
+    @Override
     void apply(Sockets s, int fd) throws ErrnoException {
         if (reuseAddress) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);

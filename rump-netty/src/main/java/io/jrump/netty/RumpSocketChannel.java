@@ -11,7 +11,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
@@ -46,7 +45,6 @@ import java.util.concurrent.TimeUnit;
  * data is not read. Used on its loop, as Netty channels are.
  */
 public final class RumpSocketChannel extends AbstractRumpChannel implements SocketChannel {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     /** At most this much goes to the socket per call: the send buffer takes less, and the rest would be copied for nothing. */
     private static final int MAX_WRITE = 256 * 1024;
     private static final int MIN_WRITE = 4 * 1024;
@@ -83,16 +81,6 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     }
 
     @Override
-    NetStack chosenStack() {
-        return config.stack;
-    }
-
-    @Override
-    void applyOptions() throws ErrnoException {
-        config.apply(sockets, fd);
-    }
-
-    @Override
     protected void doRegister() throws Exception {
         super.doRegister();
         if (active) {
@@ -112,11 +100,6 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     @Override
     public RumpSocketChannelConfig config() {
         return config;
-    }
-
-    @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
     }
 
     @Override

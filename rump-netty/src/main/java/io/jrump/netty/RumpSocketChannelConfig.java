@@ -41,7 +41,7 @@ public final class RumpSocketChannelConfig extends AbstractRumpChannelConfig imp
                 .add(ChannelOption.ALLOW_HALF_CLOSURE, this::isAllowHalfClosure, this::setAllowHalfClosure);
     }
 
-    /** Pushes every option to the socket just opened. */
+    @Override
     void apply(Sockets s, int fd) throws ErrnoException {
         s.setsockopt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, tcpNoDelay ? 1 : 0);
         if (keepAlive) {
