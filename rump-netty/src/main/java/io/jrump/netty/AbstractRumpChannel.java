@@ -9,7 +9,9 @@ import io.jrump.netty.internal.Addresses;
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelMetadata;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
+import io.netty.channel.RecvByteBufAllocator;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -137,6 +139,25 @@ abstract class AbstractRumpChannel extends AbstractChannel {
                 readinessChanged(events);
             }
         });
+    }
+
+    /**
+     * Ends a read of messages (datagrams, accepted connections) as Netty's NIO channels do: read
+     * complete, then the failure if any; then the read interest ends unless auto-read, and if more
+     * may be waiting another readiness pass is queued.
+     */
+    final void endMessageRead(RecvByteBufAllocator.Handle handle, Throwable failure, boolean moreMayWait) {
+        ChannelPipeline pipeline = pipeline();
+        handle.readComplete();
+        pipeline.fireChannelReadComplete();
+        if (failure != null) {
+            pipeline.fireExceptionCaught(failure);
+        }
+        if (!config().isAutoRead()) {
+            readInterest = false;
+        } else if (moreMayWait && isOpen()) {
+            queueReadiness();
+        }
     }
 
     @Override

@@ -321,16 +321,7 @@ public final class RumpDatagramChannel extends AbstractRumpChannel implements Da
             } catch (Throwable t) {
                 failure = t;
             }
-            handle.readComplete();
-            pipeline.fireChannelReadComplete();
-            if (failure != null) {
-                pipeline.fireExceptionCaught(failure);
-            }
-            if (!config.isAutoRead()) {
-                readInterest = false;
-            } else if (!drained && isOpen()) {
-                queueReadiness();
-            }
+            endMessageRead(handle, failure, !drained);
         }
     }
 }

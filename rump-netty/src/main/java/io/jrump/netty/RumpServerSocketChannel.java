@@ -125,16 +125,7 @@ public final class RumpServerSocketChannel extends AbstractRumpChannel implement
             } catch (Throwable t) {
                 failure = t;
             }
-            handle.readComplete();
-            pipeline.fireChannelReadComplete();
-            if (failure != null) {
-                pipeline.fireExceptionCaught(failure);
-            }
-            if (!config.isAutoRead()) {
-                readInterest = false;
-            } else if (isOpen()) {
-                queueReadiness(); // more may be waiting than one read took
-            }
+            endMessageRead(handle, failure, true); // more may be waiting than one read took
         }
     }
 }
