@@ -8,7 +8,10 @@ import io.jrump.net.stack.Sockets;
 import io.jrump.netty.internal.Addresses;
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelMetadata;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
+import io.netty.channel.RecvByteBufAllocator;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -22,6 +25,8 @@ import java.nio.channels.ClosedChannelException;
  * only, as Netty channels are.
  */
 abstract class AbstractRumpChannel extends AbstractChannel {
+    /** No disconnect; up to 16 messages a read, as Netty's NIO channels. */
+    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     /** The stack, chosen at registration (or given by the listener for an accepted channel). */
     NetStack stack;
     Sockets sockets;
@@ -36,25 +41,39 @@ abstract class AbstractRumpChannel extends AbstractChannel {
     private InetSocketAddress local;
     private InetSocketAddress remote;
 
-    AbstractRumpChannel(Channel parent) {
+    /** {@code Sockets.SOCK_STREAM} or {@code SOCK_DGRAM}: what registering opens. */
+    private final int socketType;
+
+    AbstractRumpChannel(Channel parent, int socketType) {
         super(parent);
+        this.socketType = socketType;
     }
 
     AbstractRumpChannel(Channel parent, NetStack stack, int fd) {
         super(parent);
+        this.socketType = Sockets.SOCK_STREAM; // accepted: the socket is open already
         this.stack = stack;
         this.sockets = stack.sockets();
         this.fd = fd;
     }
 
-    /** The stack a new channel on {@code loop} would use: the one its config names, or the loop's first. */
-    abstract NetStack chosenStack();
+    @Override
+    public abstract AbstractRumpChannelConfig config();
 
-    /** socket(2) for a channel registering without one. */
-    abstract int openSocket() throws ErrnoException;
+    /** The stack a new channel would use: the one its config names, or (null) the loop's first. */
+    private NetStack chosenStack() {
+        return config().stack;
+    }
 
     /** Applies the options set before the socket existed. */
-    abstract void applyOptions() throws ErrnoException;
+    void applyOptions() throws ErrnoException {
+        config().apply(sockets, fd);
+    }
+
+    @Override
+    public ChannelMetadata metadata() {
+        return METADATA;
+    }
 
     /** What to do now that the socket's readiness may have changed (on the loop). */
     abstract void readinessChanged(int events);
@@ -70,25 +89,22 @@ abstract class AbstractRumpChannel extends AbstractChannel {
 
     @Override
     protected void doRegister() throws Exception {
-        if (fd < 0 && open) {
-            if (stack == null) {
-                stack = chosenStack() != null ? chosenStack() : ((RumpEventLoop) eventLoop()).defaultStack();
-                sockets = stack.sockets();
+        if (fd < 0 && !open) {
+            return; // closed before it registered: no socket to open
+        }
+        if (fd < 0 && stack == null) {
+            stack = chosenStack() != null ? chosenStack() : ((RumpEventLoop) eventLoop()).defaultStack();
+            sockets = stack.sockets();
+        }
+        try {
+            if (fd < 0) {
+                fd = sockets.socket(Sockets.AF_INET, socketType, 0);
             }
-            try {
-                fd = openSocket();
-                sockets.setNonBlocking(fd, true);
-                applyOptions();
-            } catch (ErrnoException e) {
-                throw io(e);
-            }
-        } else if (fd >= 0) {
-            try {
-                sockets.setNonBlocking(fd, true);
-                applyOptions();
-            } catch (ErrnoException e) {
-                throw io(e);
-            }
+            // opened here or accepted by a listener, every socket starts non-blocking with its config applied
+            sockets.setNonBlocking(fd, true);
+            applyOptions();
+        } catch (ErrnoException e) {
+            throw io(e);
         }
     }
 
@@ -123,6 +139,25 @@ abstract class AbstractRumpChannel extends AbstractChannel {
                 readinessChanged(events);
             }
         });
+    }
+
+    /**
+     * Ends a read of messages (datagrams, accepted connections) as Netty's NIO channels do: read
+     * complete, then the failure if any; then the read interest ends unless auto-read, and if more
+     * may be waiting another readiness pass is queued.
+     */
+    final void endMessageRead(RecvByteBufAllocator.Handle handle, Throwable failure, boolean moreMayWait) {
+        ChannelPipeline pipeline = pipeline();
+        handle.readComplete();
+        pipeline.fireChannelReadComplete();
+        if (failure != null) {
+            pipeline.fireExceptionCaught(failure);
+        }
+        if (!config().isAutoRead()) {
+            readInterest = false;
+        } else if (moreMayWait && isOpen()) {
+            queueReadiness();
+        }
     }
 
     @Override

@@ -3,13 +3,11 @@ package io.jrump.netty;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.jrump.netty.internal.Addresses;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
@@ -36,39 +34,23 @@ import java.nio.channels.UnresolvedAddressException;
  * Used on its loop, as Netty channels are.
  */
 public final class RumpDatagramChannel extends AbstractRumpChannel implements DatagramChannel {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     private final RumpDatagramChannelConfig config = new RumpDatagramChannelConfig(this);
     private boolean bound;
     private boolean connected;
 
     public RumpDatagramChannel() {
-        super(null);
-    }
-
-    @Override
-    NetStack chosenStack() {
-        return config.stack;
-    }
-
-    @Override
-    int openSocket() throws ErrnoException {
-        return sockets.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
+        super(null, Sockets.SOCK_DGRAM);
     }
 
     @Override
     void applyOptions() throws ErrnoException {
-        config.apply(sockets, fd);
+        super.applyOptions();
         watch(); // a datagram socket has its readiness from the start
     }
 
     @Override
     public RumpDatagramChannelConfig config() {
         return config;
-    }
-
-    @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
     }
 
     @Override
@@ -339,16 +321,7 @@ public final class RumpDatagramChannel extends AbstractRumpChannel implements Da
             } catch (Throwable t) {
                 failure = t;
             }
-            handle.readComplete();
-            pipeline.fireChannelReadComplete();
-            if (failure != null) {
-                pipeline.fireExceptionCaught(failure);
-            }
-            if (!config.isAutoRead()) {
-                readInterest = false;
-            } else if (!drained && isOpen()) {
-                queueReadiness();
-            }
+            endMessageRead(handle, failure, !drained);
         }
     }
 }

@@ -1,12 +1,9 @@
 package io.jrump.netty;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
@@ -14,7 +11,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.DatagramChannelConfig;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
-import java.util.Map;
 
 /**
  * The options of a {@link RumpDatagramChannel}: SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR mapped to the
@@ -22,7 +18,7 @@ import java.util.Map;
  * stack sends each datagram at once, TOS 0, and has no multicast). Datagrams are read into
  * 2048-byte buffers by default, as Netty's NIO transport reads them. Thread-safe as Netty's configs.
  */
-public final class RumpDatagramChannelConfig extends DefaultChannelConfig implements DatagramChannelConfig {
+public final class RumpDatagramChannelConfig extends AbstractRumpChannelConfig implements DatagramChannelConfig {
     private final RumpDatagramChannel ch;
     private volatile boolean broadcast;
     private volatile boolean reuseAddress;
@@ -33,14 +29,28 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
     private volatile boolean loopbackModeDisabled;
     private volatile InetAddress multicastInterface;
     private volatile NetworkInterface networkInterface;
-    volatile NetStack stack;
     volatile boolean activeOnRegistration;
 
+    @SuppressWarnings("deprecation") // DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION
     RumpDatagramChannelConfig(RumpDatagramChannel ch) {
         super(ch, new FixedRecvByteBufAllocator(2048));
         this.ch = ch;
+        options.add(ChannelOption.SO_BROADCAST, this::isBroadcast, this::setBroadcast)
+                .add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
+                .add(ChannelOption.SO_SNDBUF, this::getSendBufferSize, this::setSendBufferSize)
+                .add(ChannelOption.SO_REUSEADDR, this::isReuseAddress, this::setReuseAddress)
+                .add(ChannelOption.IP_MULTICAST_LOOP_DISABLED, this::isLoopbackModeDisabled,
+                        this::setLoopbackModeDisabled)
+                .add(ChannelOption.IP_MULTICAST_ADDR, this::getInterface, this::setInterface)
+                .add(ChannelOption.IP_MULTICAST_IF, this::getNetworkInterface, this::setNetworkInterface)
+                .add(ChannelOption.IP_MULTICAST_TTL, this::getTimeToLive, this::setTimeToLive)
+                .add(ChannelOption.IP_TOS, this::getTrafficClass, this::setTrafficClass)
+                // active once registered, bound or not, as NIO's option makes it
+                .addUnlisted(ChannelOption.DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION, () -> activeOnRegistration,
+                        v -> activeOnRegistration = v);
     }
 
+    @Override
     void apply(Sockets s, int fd) throws ErrnoException {
         if (broadcast) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_BROADCAST, 1);
@@ -51,95 +61,6 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
         if (receiveBuffer > 0) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer);
         }
-    }
-
-    private void set(int option, int value) {
-        if (ch.fd >= 0) {
-            try {
-                ch.sockets.setsockopt(ch.fd, Sockets.SOL_SOCKET, option, value);
-            } catch (ErrnoException e) {
-                throw new ChannelException(e);
-            }
-        }
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_BROADCAST, ChannelOption.SO_RCVBUF,
-                ChannelOption.SO_SNDBUF, ChannelOption.SO_REUSEADDR, ChannelOption.IP_MULTICAST_LOOP_DISABLED,
-                ChannelOption.IP_MULTICAST_ADDR, ChannelOption.IP_MULTICAST_IF, ChannelOption.IP_MULTICAST_TTL,
-                ChannelOption.IP_TOS);
-    }
-
-    @SuppressWarnings({"unchecked", "deprecation"})
-    @Override
-    public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_BROADCAST) {
-            return (T) Boolean.valueOf(isBroadcast());
-        }
-        if (option == ChannelOption.SO_RCVBUF) {
-            return (T) Integer.valueOf(getReceiveBufferSize());
-        }
-        if (option == ChannelOption.SO_SNDBUF) {
-            return (T) Integer.valueOf(getSendBufferSize());
-        }
-        if (option == ChannelOption.SO_REUSEADDR) {
-            return (T) Boolean.valueOf(isReuseAddress());
-        }
-        if (option == ChannelOption.IP_MULTICAST_LOOP_DISABLED) {
-            return (T) Boolean.valueOf(isLoopbackModeDisabled());
-        }
-        if (option == ChannelOption.IP_MULTICAST_ADDR) {
-            return (T) getInterface();
-        }
-        if (option == ChannelOption.IP_MULTICAST_IF) {
-            return (T) getNetworkInterface();
-        }
-        if (option == ChannelOption.IP_MULTICAST_TTL) {
-            return (T) Integer.valueOf(getTimeToLive());
-        }
-        if (option == ChannelOption.IP_TOS) {
-            return (T) Integer.valueOf(getTrafficClass());
-        }
-        if (option == RumpChannelOption.STACK) {
-            return (T) stack;
-        }
-        if (option == ChannelOption.DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION) {
-            return (T) Boolean.valueOf(activeOnRegistration);
-        }
-        return super.getOption(option);
-    }
-
-    @SuppressWarnings("deprecation")
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        if (option == ChannelOption.SO_BROADCAST) {
-            setBroadcast((Boolean) value);
-        } else if (option == ChannelOption.SO_RCVBUF) {
-            setReceiveBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_SNDBUF) {
-            setSendBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_REUSEADDR) {
-            setReuseAddress((Boolean) value);
-        } else if (option == ChannelOption.IP_MULTICAST_LOOP_DISABLED) {
-            setLoopbackModeDisabled((Boolean) value);
-        } else if (option == ChannelOption.IP_MULTICAST_ADDR) {
-            setInterface((InetAddress) value);
-        } else if (option == ChannelOption.IP_MULTICAST_IF) {
-            setNetworkInterface((NetworkInterface) value);
-        } else if (option == ChannelOption.IP_MULTICAST_TTL) {
-            setTimeToLive((Integer) value);
-        } else if (option == ChannelOption.IP_TOS) {
-            setTrafficClass((Integer) value);
-        } else if (option == RumpChannelOption.STACK) {
-            stack = (NetStack) value;
-        } else if (option == ChannelOption.DATAGRAM_CHANNEL_ACTIVE_ON_REGISTRATION) {
-            activeOnRegistration = (Boolean) value; // active once registered, bound or not, as NIO's option makes it
-        } else {
-            return super.setOption(option, value);
-        }
-        return true;
     }
 
     @Override
@@ -155,20 +76,13 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
 
     @Override
     public int getReceiveBufferSize() {
-        if (ch.fd >= 0) {
-            try {
-                return ch.sockets.getsockopt(ch.fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF);
-            } catch (ErrnoException e) {
-                throw new ChannelException(e);
-            }
-        }
-        return receiveBuffer > 0 ? receiveBuffer * 2 : 212992;
+        return socket.get(Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer > 0 ? receiveBuffer * 2 : 212992);
     }
 
     @Override
     public RumpDatagramChannelConfig setReceiveBufferSize(int bytes) {
         receiveBuffer = bytes;
-        set(Sockets.SO_RCVBUF, bytes);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, bytes);
         return this;
     }
 
@@ -191,7 +105,7 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
     @Override
     public RumpDatagramChannelConfig setReuseAddress(boolean on) {
         reuseAddress = on;
-        set(Sockets.SO_REUSEADDR, on ? 1 : 0);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on ? 1 : 0);
         return this;
     }
 
@@ -203,7 +117,7 @@ public final class RumpDatagramChannelConfig extends DefaultChannelConfig implem
     @Override
     public RumpDatagramChannelConfig setBroadcast(boolean on) {
         broadcast = on;
-        set(Sockets.SO_BROADCAST, on ? 1 : 0);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_BROADCAST, on ? 1 : 0);
         return this;
     }
 

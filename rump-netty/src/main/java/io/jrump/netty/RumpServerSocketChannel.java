@@ -3,9 +3,7 @@ package io.jrump.netty;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
@@ -20,37 +18,16 @@ import java.net.SocketAddress;
  * same stack, registered on the same loop. Used on its loop, as Netty channels are.
  */
 public final class RumpServerSocketChannel extends AbstractRumpChannel implements ServerSocketChannel {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     private final RumpServerSocketChannelConfig config = new RumpServerSocketChannelConfig(this);
     private boolean listening;
 
     public RumpServerSocketChannel() {
-        super(null);
-    }
-
-    @Override
-    NetStack chosenStack() {
-        return config.stack;
-    }
-
-    @Override
-    int openSocket() throws ErrnoException {
-        return sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-    }
-
-    @Override
-    void applyOptions() throws ErrnoException {
-        config.apply(sockets, fd);
+        super(null, Sockets.SOCK_STREAM);
     }
 
     @Override
     public RumpServerSocketChannelConfig config() {
         return config;
-    }
-
-    @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
     }
 
     @Override
@@ -148,16 +125,7 @@ public final class RumpServerSocketChannel extends AbstractRumpChannel implement
             } catch (Throwable t) {
                 failure = t;
             }
-            handle.readComplete();
-            pipeline.fireChannelReadComplete();
-            if (failure != null) {
-                pipeline.fireExceptionCaught(failure);
-            }
-            if (!config.isAutoRead()) {
-                readInterest = false;
-            } else if (isOpen()) {
-                queueReadiness(); // more may be waiting than one read took
-            }
+            endMessageRead(handle, failure, true); // more may be waiting than one read took
         }
     }
 }

@@ -1,35 +1,35 @@
 package io.jrump.netty;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ServerSocketChannelConfig;
 import io.netty.util.NetUtil;
-import java.util.Map;
 
 /**
  * The options of a {@link RumpServerSocketChannel}: SO_BACKLOG, SO_REUSEADDR, SO_RCVBUF (which
  * accepted connections start with) and {@link RumpChannelOption#STACK}; kept until the socket is
  * opened. Thread-safe as Netty's configs.
  */
-public final class RumpServerSocketChannelConfig extends DefaultChannelConfig implements ServerSocketChannelConfig {
+public final class RumpServerSocketChannelConfig extends AbstractRumpChannelConfig implements ServerSocketChannelConfig {
     private final RumpServerSocketChannel ch;
     private volatile int backlog = NetUtil.SOMAXCONN;
     private volatile boolean reuseAddress;
     private volatile int receiveBuffer = -1;
-    volatile NetStack stack;
 
     RumpServerSocketChannelConfig(RumpServerSocketChannel ch) {
         super(ch);
         this.ch = ch;
+        options.add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
+                .add(ChannelOption.SO_REUSEADDR, this::isReuseAddress, this::setReuseAddress)
+                .add(ChannelOption.SO_BACKLOG, this::getBacklog, this::setBacklog);
     }
 
+    @Override
     void apply(Sockets s, int fd) throws ErrnoException {
         if (reuseAddress) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
@@ -37,47 +37,6 @@ public final class RumpServerSocketChannelConfig extends DefaultChannelConfig im
         if (receiveBuffer > 0) {
             s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer);
         }
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_RCVBUF, ChannelOption.SO_REUSEADDR,
-                ChannelOption.SO_BACKLOG);
-    }
-
-    @SuppressWarnings("unchecked")
-    @Override
-    public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_RCVBUF) {
-            return (T) Integer.valueOf(getReceiveBufferSize());
-        }
-        if (option == ChannelOption.SO_REUSEADDR) {
-            return (T) Boolean.valueOf(isReuseAddress());
-        }
-        if (option == ChannelOption.SO_BACKLOG) {
-            return (T) Integer.valueOf(getBacklog());
-        }
-        if (option == RumpChannelOption.STACK) {
-            return (T) stack;
-        }
-        return super.getOption(option);
-    }
-
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        if (option == ChannelOption.SO_RCVBUF) {
-            setReceiveBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_REUSEADDR) {
-            setReuseAddress((Boolean) value);
-        } else if (option == ChannelOption.SO_BACKLOG) {
-            setBacklog((Integer) value);
-        } else if (option == RumpChannelOption.STACK) {
-            stack = (NetStack) value;
-        } else {
-            return super.setOption(option, value);
-        }
-        return true;
     }
 
     @Override
@@ -99,13 +58,7 @@ public final class RumpServerSocketChannelConfig extends DefaultChannelConfig im
     @Override
     public RumpServerSocketChannelConfig setReuseAddress(boolean on) {
         reuseAddress = on;
-        if (ch.fd >= 0) {
-            try {
-                ch.sockets.setsockopt(ch.fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on ? 1 : 0);
-            } catch (ErrnoException e) {
-                throw new io.netty.channel.ChannelException(e);
-            }
-        }
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on ? 1 : 0);
         return this;
     }
 

@@ -11,7 +11,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
@@ -46,7 +45,6 @@ import java.util.concurrent.TimeUnit;
  * data is not read. Used on its loop, as Netty channels are.
  */
 public final class RumpSocketChannel extends AbstractRumpChannel implements SocketChannel {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
     /** At most this much goes to the socket per call: the send buffer takes less, and the rest would be copied for nothing. */
     private static final int MAX_WRITE = 256 * 1024;
     private static final int MIN_WRITE = 4 * 1024;
@@ -74,27 +72,12 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
 
     /** A channel for {@code Bootstrap}; its socket opens when it registers with a {@link RumpEventLoopGroup}. */
     public RumpSocketChannel() {
-        super(null);
+        super(null, Sockets.SOCK_STREAM);
     }
 
     RumpSocketChannel(RumpServerSocketChannel parent, NetStack stack, int fd) {
         super(parent, stack, fd);
         active = true;
-    }
-
-    @Override
-    NetStack chosenStack() {
-        return config.stack;
-    }
-
-    @Override
-    int openSocket() throws ErrnoException {
-        return sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-    }
-
-    @Override
-    void applyOptions() throws ErrnoException {
-        config.apply(sockets, fd);
     }
 
     @Override
@@ -117,11 +100,6 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     @Override
     public RumpSocketChannelConfig config() {
         return config;
-    }
-
-    @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
     }
 
     @Override
@@ -163,13 +141,7 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
 
     @Override
     public ChannelFuture shutdownOutput(ChannelPromise promise) {
-        EventLoop loop = eventLoop();
-        if (loop.inEventLoop()) {
-            ((AbstractUnsafe) unsafe()).shutdownOutput(promise);
-        } else {
-            loop.execute(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise));
-        }
-        return promise;
+        return onLoop(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise), promise);
     }
 
     @Override
@@ -194,11 +166,16 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
 
     @Override
     public ChannelFuture shutdownInput(ChannelPromise promise) {
+        return onLoop(() -> shutdownInput0(promise), promise);
+    }
+
+    /** Runs a shutdown step on the loop (at once if already there), since it touches the loop's socket. */
+    private ChannelFuture onLoop(Runnable step, ChannelPromise promise) {
         EventLoop loop = eventLoop();
         if (loop.inEventLoop()) {
-            shutdownInput0(promise);
+            step.run();
         } else {
-            loop.execute(() -> shutdownInput0(promise));
+            loop.execute(step);
         }
         return promise;
     }

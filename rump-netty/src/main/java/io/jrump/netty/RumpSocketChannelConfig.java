@@ -1,17 +1,13 @@
 package io.jrump.netty;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannelConfig;
-import java.util.Map;
 
 /**
  * The options of a {@link RumpSocketChannel}, mapped to the stack's socket options: SO_RCVBUF,
@@ -21,7 +17,7 @@ import java.util.Map;
  * applied when it is opened. IP_TOS is kept but not sent (the stack sends TOS 0). Thread-safe as
  * Netty's configs: a setter from another thread runs its socket call on the loop.
  */
-public final class RumpSocketChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
+public final class RumpSocketChannelConfig extends AbstractRumpChannelConfig implements SocketChannelConfig {
     private final RumpSocketChannel ch;
     private volatile boolean tcpNoDelay = true;
     private volatile boolean keepAlive;
@@ -31,14 +27,21 @@ public final class RumpSocketChannelConfig extends DefaultChannelConfig implemen
     private volatile int receiveBuffer = -1;
     private volatile int trafficClass;
     private volatile boolean allowHalfClosure;
-    volatile NetStack stack;
 
     RumpSocketChannelConfig(RumpSocketChannel ch) {
         super(ch);
         this.ch = ch;
+        options.add(ChannelOption.SO_RCVBUF, this::getReceiveBufferSize, this::setReceiveBufferSize)
+                .add(ChannelOption.SO_SNDBUF, this::getSendBufferSize, this::setSendBufferSize)
+                .add(ChannelOption.TCP_NODELAY, this::isTcpNoDelay, this::setTcpNoDelay)
+                .add(ChannelOption.SO_KEEPALIVE, this::isKeepAlive, this::setKeepAlive)
+                .add(ChannelOption.SO_REUSEADDR, this::isReuseAddress, this::setReuseAddress)
+                .add(ChannelOption.SO_LINGER, this::getSoLinger, this::setSoLinger)
+                .add(ChannelOption.IP_TOS, this::getTrafficClass, this::setTrafficClass)
+                .add(ChannelOption.ALLOW_HALF_CLOSURE, this::isAllowHalfClosure, this::setAllowHalfClosure);
     }
 
-    /** Pushes every option to the socket just opened. */
+    @Override
     void apply(Sockets s, int fd) throws ErrnoException {
         s.setsockopt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, tcpNoDelay ? 1 : 0);
         if (keepAlive) {
@@ -58,154 +61,63 @@ public final class RumpSocketChannelConfig extends DefaultChannelConfig implemen
         }
     }
 
-    private void set(int level, int option, int value) {
-        int fd = ch.fd;
-        if (fd < 0) {
-            return;
-        }
-        try {
-            ch.sockets.setsockopt(fd, level, option, value);
-        } catch (ErrnoException e) {
-            throw new ChannelException(e);
-        }
-    }
-
-    private int get(int level, int option, int fallback) {
-        int fd = ch.fd;
-        if (fd < 0) {
-            return fallback;
-        }
-        try {
-            return ch.sockets.getsockopt(fd, level, option);
-        } catch (ErrnoException e) {
-            return fallback;
-        }
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_RCVBUF, ChannelOption.SO_SNDBUF,
-                ChannelOption.TCP_NODELAY, ChannelOption.SO_KEEPALIVE, ChannelOption.SO_REUSEADDR,
-                ChannelOption.SO_LINGER, ChannelOption.IP_TOS, ChannelOption.ALLOW_HALF_CLOSURE);
-    }
-
-    @SuppressWarnings("unchecked")
-    @Override
-    public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_RCVBUF) {
-            return (T) Integer.valueOf(getReceiveBufferSize());
-        }
-        if (option == ChannelOption.SO_SNDBUF) {
-            return (T) Integer.valueOf(getSendBufferSize());
-        }
-        if (option == ChannelOption.TCP_NODELAY) {
-            return (T) Boolean.valueOf(isTcpNoDelay());
-        }
-        if (option == ChannelOption.SO_KEEPALIVE) {
-            return (T) Boolean.valueOf(isKeepAlive());
-        }
-        if (option == ChannelOption.SO_REUSEADDR) {
-            return (T) Boolean.valueOf(isReuseAddress());
-        }
-        if (option == ChannelOption.SO_LINGER) {
-            return (T) Integer.valueOf(getSoLinger());
-        }
-        if (option == ChannelOption.IP_TOS) {
-            return (T) Integer.valueOf(getTrafficClass());
-        }
-        if (option == ChannelOption.ALLOW_HALF_CLOSURE) {
-            return (T) Boolean.valueOf(isAllowHalfClosure());
-        }
-        if (option == RumpChannelOption.STACK) {
-            return (T) stack;
-        }
-        return super.getOption(option);
-    }
-
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        if (option == ChannelOption.SO_RCVBUF) {
-            setReceiveBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_SNDBUF) {
-            setSendBufferSize((Integer) value);
-        } else if (option == ChannelOption.TCP_NODELAY) {
-            setTcpNoDelay((Boolean) value);
-        } else if (option == ChannelOption.SO_KEEPALIVE) {
-            setKeepAlive((Boolean) value);
-        } else if (option == ChannelOption.SO_REUSEADDR) {
-            setReuseAddress((Boolean) value);
-        } else if (option == ChannelOption.SO_LINGER) {
-            setSoLinger((Integer) value);
-        } else if (option == ChannelOption.IP_TOS) {
-            setTrafficClass((Integer) value);
-        } else if (option == ChannelOption.ALLOW_HALF_CLOSURE) {
-            setAllowHalfClosure((Boolean) value);
-        } else if (option == RumpChannelOption.STACK) {
-            stack = (NetStack) value;
-        } else {
-            return super.setOption(option, value);
-        }
-        return true;
-    }
-
     @Override
     public boolean isTcpNoDelay() {
-        return get(Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, tcpNoDelay ? 1 : 0) != 0;
+        return socket.getOr(Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, tcpNoDelay ? 1 : 0) != 0;
     }
 
     @Override
     public RumpSocketChannelConfig setTcpNoDelay(boolean on) {
         tcpNoDelay = on;
-        set(Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, on ? 1 : 0);
+        socket.set(Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, on ? 1 : 0);
         return this;
     }
 
     @Override
     public int getSoLinger() {
-        return get(Sockets.SOL_SOCKET, Sockets.SO_LINGER, soLinger);
+        return socket.getOr(Sockets.SOL_SOCKET, Sockets.SO_LINGER, soLinger);
     }
 
     @Override
     public RumpSocketChannelConfig setSoLinger(int seconds) {
         soLinger = seconds < 0 ? -1 : seconds;
-        set(Sockets.SOL_SOCKET, Sockets.SO_LINGER, soLinger);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_LINGER, soLinger);
         return this;
     }
 
     @Override
     public int getSendBufferSize() {
-        return get(Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, sendBuffer > 0 ? sendBuffer * 2 : 16384);
+        return socket.getOr(Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, sendBuffer > 0 ? sendBuffer * 2 : 16384);
     }
 
     @Override
     public RumpSocketChannelConfig setSendBufferSize(int bytes) {
         sendBuffer = bytes;
-        set(Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, bytes);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, bytes);
         return this;
     }
 
     @Override
     public int getReceiveBufferSize() {
-        return get(Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer > 0 ? receiveBuffer * 2 : 131072);
+        return socket.getOr(Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, receiveBuffer > 0 ? receiveBuffer * 2 : 131072);
     }
 
     @Override
     public RumpSocketChannelConfig setReceiveBufferSize(int bytes) {
         receiveBuffer = bytes;
-        set(Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, bytes);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, bytes);
         return this;
     }
 
     @Override
     public boolean isKeepAlive() {
-        return get(Sockets.SOL_SOCKET, Sockets.SO_KEEPALIVE, keepAlive ? 1 : 0) != 0;
+        return socket.getOr(Sockets.SOL_SOCKET, Sockets.SO_KEEPALIVE, keepAlive ? 1 : 0) != 0;
     }
 
     @Override
     public RumpSocketChannelConfig setKeepAlive(boolean on) {
         keepAlive = on;
-        set(Sockets.SOL_SOCKET, Sockets.SO_KEEPALIVE, on ? 1 : 0);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_KEEPALIVE, on ? 1 : 0);
         return this;
     }
 
@@ -222,13 +134,13 @@ public final class RumpSocketChannelConfig extends DefaultChannelConfig implemen
 
     @Override
     public boolean isReuseAddress() {
-        return get(Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, reuseAddress ? 1 : 0) != 0;
+        return socket.getOr(Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, reuseAddress ? 1 : 0) != 0;
     }
 
     @Override
     public RumpSocketChannelConfig setReuseAddress(boolean on) {
         reuseAddress = on;
-        set(Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on ? 1 : 0);
+        socket.set(Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on ? 1 : 0);
         return this;
     }
 
