@@ -41,6 +41,29 @@ final class Errors {
         return x;
     }
 
+    /**
+     * The exception for an image that could not be mounted: as {@link #translate}, with the
+     * kernel's reason kept (a missing partition is a {@code NoSuchFileException} that says which)
+     * and the image named once, not again inside the reason.
+     */
+    static IOException translateMount(ErrnoException e, String image, String partition) {
+        String reason = e.getMessage();
+        String asPartition = image + ":" + partition + ": ";
+        if (partition != null && reason.startsWith(asPartition)) {
+            reason = "partition " + partition + ": " + reason.substring(asPartition.length());
+        } else if (reason.startsWith(image + ": ")) {
+            reason = reason.substring(image.length() + 2);
+        }
+        IOException x = switch (e.errno()) {
+            case ENOENT -> new NoSuchFileException(image, null, reason);
+            case EACCES, EPERM -> new AccessDeniedException(image, null, reason);
+            case EROFS -> throw new ReadOnlyFileSystemException();
+            default -> new FileSystemException(image, null, reason);
+        };
+        x.initCause(e);
+        return x;
+    }
+
     /** readlink(2) answers EINVAL for a file that is not a link. */
     static IOException translateReadlink(ErrnoException e, String file) {
         if (e.errno() == io.jrump.hypercall.Errno.EINVAL) {

@@ -232,7 +232,7 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
                     throw x;
                 }
             } catch (ErrnoException x) {
-                throw Errors.translate(x, real.toString(), null);
+                throw Errors.translateMount(x, real.toString(), o.partition());
             }
             filesystems.put(real, fs);
             return fs;

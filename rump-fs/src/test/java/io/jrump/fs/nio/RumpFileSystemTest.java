@@ -22,6 +22,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileStore;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystemAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileSystemLoopException;
 import java.nio.file.FileSystemNotFoundException;
 import java.nio.file.FileSystems;
@@ -82,6 +83,23 @@ class RumpFileSystemTest {
         try (FileSystem z = FileSystems.newFileSystem(zip, Map.of())) {
             assertEquals("x", Files.readString(z.getPath("/x")));
         }
+    }
+
+    @Test
+    void anImageThatCannotBeMountedSaysWhyAndNamesItOnce() throws Exception {
+        Path disk = tmp.resolve("gpt.img");
+        Files.write(disk, new byte[32 << 20]);
+        Process p = new ProcessBuilder("sgdisk", "-n", "1:2048:0", disk.toString()).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "sgdisk");
+        String image = disk.toRealPath().toString();
+        FileSystemException empty = assertThrows(FileSystemException.class,
+                () -> FileSystems.newFileSystem(disk, Map.of("partition", "1")));
+        assertEquals(image + ": partition 1: no filesystem this library reads (ext4/ext2/ext3/ext): Invalid argument (EINVAL)",
+                empty.getMessage());
+        NoSuchFileException missing = assertThrows(NoSuchFileException.class,
+                () -> FileSystems.newFileSystem(disk, Map.of("partition", "9")));
+        assertEquals(image + ": no partition 9: No such file or directory (ENOENT)", missing.getMessage());
     }
 
     /** A host tree with small, empty, multi-block and sparse-ish files, nested directories and a symlink. */
