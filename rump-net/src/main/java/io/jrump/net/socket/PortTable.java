@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntPredicate;
 import java.util.function.IntSupplier;
 
 /**
@@ -39,11 +40,21 @@ public final class PortTable<S> {
      * port. {@code EADDRINUSE} if taken, {@code EINVAL} for a port outside 0..65535.
      */
     public int bind(S socket, Ipv4Address address, int port, boolean reuseAddress) throws ErrnoException {
+        return bind(socket, address, port, reuseAddress, p -> true);
+    }
+
+    /**
+     * As {@link #bind(Object, Ipv4Address, int, boolean)}, but an ephemeral port must also pass
+     * {@code usable}: connect(2) uses it to skip ports whose four-tuple a lingering connection
+     * (TIME_WAIT, or one whose socket is closed) still holds, which this table no longer sees.
+     */
+    public int bind(S socket, Ipv4Address address, int port, boolean reuseAddress, IntPredicate usable)
+            throws ErrnoException {
         if (port < 0 || port > 65535) {
             throw new ErrnoException(Errno.EINVAL, "port " + port);
         }
         if (port == 0) {
-            port = ephemeral(address, reuseAddress);
+            port = ephemeral(address, usable);
         } else if (conflicts(address, port, reuseAddress)) {
             throw new ErrnoException(Errno.EADDRINUSE, address + ":" + port);
         }
@@ -51,12 +62,12 @@ public final class PortTable<S> {
         return port;
     }
 
-    private int ephemeral(Ipv4Address address, boolean reuseAddress) throws ErrnoException {
+    private int ephemeral(Ipv4Address address, IntPredicate usable) throws ErrnoException {
         int range = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
         int start = Math.floorMod(random.getAsInt(), range);
         for (int i = 0; i < range; i++) {
             int port = EPHEMERAL_FIRST + (start + i) % range;
-            if (!byPort.containsKey(port)) {
+            if (!byPort.containsKey(port) && usable.test(port)) {
                 return port;
             }
         }

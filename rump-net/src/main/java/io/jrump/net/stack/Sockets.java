@@ -133,7 +133,7 @@ public final class Sockets implements DescriptorTable.Owner {
                 if (t.localPort != 0) {
                     throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is already bound");
                 }
-                t.localPort = tcp.ports.bind(t, a, local.port(), t.reuseAddress);
+                t.localPort = tcp.ports.bind(t, a, local.port(), t.reuseAddress, port -> !tcp.usesLocalPort(port));
                 t.localAddress = a;
                 return null;
             }
@@ -531,7 +531,7 @@ public final class Sockets implements DescriptorTable.Owner {
                 return null;
             }
             if (t.localPort == 0) {
-                t.localPort = tcp.ports.bind(t, Ipv4Address.ANY, 0, t.reuseAddress);
+                t.localPort = tcp.ports.bind(t, Ipv4Address.ANY, 0, t.reuseAddress, port -> !tcp.usesLocalPort(port));
             }
             t.listener = tcp.listen(t.localAddress, t.localPort, backlog, t.options);
             return null;
@@ -585,7 +585,9 @@ public final class Sockets implements DescriptorTable.Owner {
                 throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is listening");
             }
             if (t.localPort == 0) {
-                t.localPort = tcp.ports.bind(t, t.localAddress, 0, t.reuseAddress);
+                Ipv4Address from = tcp.source(t.localAddress, peer.address());
+                t.localPort = tcp.ports.bind(t, t.localAddress, 0, t.reuseAddress,
+                        port -> !tcp.holds(from, port, peer.address(), peer.port()));
             }
             TcpConnection c = tcp.connect(t.localAddress, t.localPort, peer.address(), peer.port(), t.options);
             t.options = c.options;

@@ -44,6 +44,8 @@ final class Tcp {
     private final RumpKernel kernel;
     final PortTable<Object> ports;
     private final Map<Key, TcpConnection> connections = new HashMap<>();
+    /** How many connections use each local port: a closed socket's TIME_WAIT still holds its port. */
+    private final Map<Integer, Integer> connectionsByLocalPort = new HashMap<>();
     private final Map<Integer, TcpListener> listeners = new HashMap<>();
     private final IsnGenerator isn;
     private final SynCookies cookies;
@@ -134,16 +136,39 @@ final class Tcp {
         l.readiness.add(Readiness.POLLHUP);
     }
 
+    private void add(Key key, TcpConnection c) {
+        connections.put(key, c);
+        connectionsByLocalPort.merge(key.localPort(), 1, Integer::sum);
+    }
+
+    /**
+     * Whether a connection, in any state, uses {@code port} locally: bind(2) and listen(2) pick an
+     * ephemeral port no connection uses, as Linux keeps a TIME_WAIT socket's port bound.
+     */
+    boolean usesLocalPort(int port) {
+        return connectionsByLocalPort.containsKey(port);
+    }
+
+    /** Whether a connection (in any state, TIME_WAIT too) holds this four-tuple. */
+    boolean holds(Ipv4Address source, int localPort, Ipv4Address remote, int remotePort) {
+        return connections.containsKey(new Key(source, localPort, remote, remotePort));
+    }
+
+    /** The source address a connection from {@code local} (maybe the wildcard) to {@code remote} uses. */
+    Ipv4Address source(Ipv4Address local, Ipv4Address remote) throws ErrnoException {
+        return local.isUnspecified() ? stack.route(remote).iface().sourceFor(remote) : local;
+    }
+
     /** An active open from {@code local:localPort} (the port already bound) to {@code remote:remotePort}. */
     TcpConnection connect(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort,
             TcpSocketOptions options) throws ErrnoException {
-        Ipv4Address from = local.isUnspecified() ? stack.route(remote).iface().sourceFor(remote) : local;
+        Ipv4Address from = source(local, remote);
         Key key = new Key(from, localPort, remote, remotePort);
         if (connections.containsKey(key)) {
             throw new ErrnoException(Errno.EADDRINUSE, from + ":" + localPort + " > " + remote + ":" + remotePort);
         }
         TcpConnection c = new TcpConnection(this, from, localPort, remote, remotePort, options);
-        connections.put(key, c);
+        add(key, c);
         c.connect(isn.isn(from, localPort, remote, remotePort, now()));
         count("tcp.active_opens");
         return c;
@@ -167,7 +192,9 @@ final class Tcp {
     }
 
     void forget(TcpConnection c) {
-        connections.remove(new Key(c.localAddress, c.localPort, c.remoteAddress, c.remotePort));
+        if (connections.remove(new Key(c.localAddress, c.localPort, c.remoteAddress, c.remotePort)) != null) {
+            connectionsByLocalPort.computeIfPresent(c.localPort, (port, n) -> n == 1 ? null : n - 1);
+        }
         if (c.listener != null && c.listenerCounted) {
             c.listener.embryonic--;
             c.listenerCounted = false;
@@ -215,7 +242,7 @@ final class Tcp {
             n.listener = l;
             n.listenerCounted = true;
             l.embryonic++;
-            connections.put(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()), n);
+            add(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()), n);
             count("tcp.passive_opens");
             n.acceptSyn(seg, isn.isn(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(), now()));
             return;
@@ -272,7 +299,7 @@ final class Tcp {
         TcpConnection n = new TcpConnection(this, ip.destination(), seg.destinationPort(), ip.source(),
                 seg.sourcePort(), l.options);
         n.listener = l;
-        connections.put(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()), n);
+        add(new Key(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort()), n);
         count("tcp.syncookies.ok");
         count("tcp.passive_opens");
         n.acceptCookie(seg, mss.getAsInt());

@@ -77,6 +77,38 @@ class StackTcpTest {
         assertEquals(0, p.b.sockets().tcpConnections());
     }
 
+    /**
+     * The client closes first, so each of its ports stays in TIME_WAIT after its socket is gone. A
+     * new connect(2) to the same server must not pick such a port: 800 random starts in the 28,232
+     * ephemeral ports meet one many times over (the birthday bound), and each did fail with
+     * EADDRINUSE before connect(2) skipped the four-tuples still held. Every other client binds
+     * port 0 first, which must skip ports a connection still uses, as Linux's bind(2) does.
+     */
+    @Test
+    void connectSkipsEphemeralPortsStillInTimeWait() throws Exception {
+        StackSimTest.Pair p = new StackSimTest.Pair(14, 1500);
+        Sockets sa = p.a.sockets();
+        Sockets sb = p.b.sockets();
+        int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sb.bind(listener, new SocketAddress(Ipv4Address.ANY, 80));
+        sb.listen(listener, 16);
+        java.util.Set<Integer> ports = new java.util.HashSet<>();
+        for (int i = 0; i < 800; i++) {
+            int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            if (i % 2 == 1) {
+                sa.bind(client, new SocketAddress(Ipv4Address.ANY, 0));
+            }
+            sa.connect(client, new SocketAddress(B, 80));
+            ports.add(sa.getsockname(client).port());
+            int server = sb.accept(listener);
+            sa.close(client);
+            assertEquals(0, sb.recv(server, ByteBuffer.allocate(1), 0).length());
+            sb.close(server);
+        }
+        assertEquals(800, ports.size(), "no port was given twice while its four-tuple lingered");
+        assertTrue(sa.tcpConnections() > 700, "the client's ends are in TIME_WAIT: " + sa.tcpConnections());
+    }
+
     @Test
     void aClosedPortRefusesAndAnUnreachablePeerTimesOut() throws Exception {
         StackSimTest.Pair p = new StackSimTest.Pair(12, 1500);
