@@ -8,7 +8,7 @@ import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.jrump.netty.internal.Addresses;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
@@ -37,18 +37,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * A TCP connection of a jrump stack, the transport's {@code NioSocketChannel}: a non-blocking
  * socket driven from its event loop, which is also the stack's, so reads and writes are direct
- * calls into TCP. Reads fill buffers from the channel's allocator (pooled by default); writes go to
- * the socket until its send buffer is full, then wait for POLLOUT — so the outbound buffer grows
+ * calls into TCP. Neither way copies: a read hands the pipeline slices of the socket's receive
+ * queue (pooled buffers the frames were copied into), and a write hands the socket slices of the
+ * written buffer, which its send queue keeps until they are acknowledged. Writes go to the socket
+ * until its send buffer is full, then wait for POLLOUT — so the outbound buffer grows
  * and the channel turns unwritable at the high water mark, as over a real socket. Half-closure
  * (ALLOW_HALF_CLOSURE, shutdownOutput as SHUT_WR) and {@link FileRegion}s (copied through the
  * socket) work as on NIO; shutdownInput is kept by the channel (the stack has no SHUT_RD): later
  * data is not read. Used on its loop, as Netty channels are.
  */
 public final class RumpSocketChannel extends AbstractRumpChannel implements SocketChannel {
-    /** At most this much goes to the socket per call: the send buffer takes less, and the rest would be copied for nothing. */
-    private static final int MAX_WRITE = 256 * 1024;
-    private static final int MIN_WRITE = 4 * 1024;
-
     private final RumpSocketChannelConfig config = new RumpSocketChannelConfig(this);
     private boolean active;
     private boolean inputShutdown;
@@ -65,10 +63,6 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     private Future<?> connectTimeout;
     private SocketAddress requestedRemote;
     private final WritableByteChannel target = new SocketTarget();
-    /** How much the next send offers the socket at most (see {@link #send}). */
-    private int writeOffer = 64 * 1024;
-    /** The last send found the socket's send buffer full (took less than offered). */
-    private boolean socketFull;
 
     /** A channel for {@code Bootstrap}; its socket opens when it registers with a {@link RumpEventLoopGroup}. */
     public RumpSocketChannel() {
@@ -291,19 +285,28 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
 
     // ---- reading and writing -------------------------------------------------------------------
 
-    /** Bytes into {@code buf}: the count, 0 if none are there now, -1 at the end of the input. */
-    private int readBytes(ByteBuf buf) throws IOException {
+    /**
+     * Up to {@code max} received bytes as a buffer of the socket's own memory, no copy: null if none
+     * are there now, an empty buffer at the end of the input.
+     */
+    private ByteBuf readBytes(int max) throws IOException {
         if (inputShutdown) {
-            return -1;
+            return Unpooled.EMPTY_BUFFER;
         }
-        ByteBuffer dst = buf.nioBuffer(buf.writerIndex(), buf.writableBytes());
         try {
-            int n = sockets.recv(fd, dst, Sockets.MSG_DONTWAIT).length();
-            if (n == 0) {
-                return -1;
+            return sockets.recv(fd, max);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                return null;
             }
-            buf.writerIndex(buf.writerIndex() + n);
-            return n;
+            throw io(e);
+        }
+    }
+
+    /** Hands what the socket takes now of {@code buf} to it, without a copy; returns how much. */
+    private int send(ByteBuf buf) throws IOException {
+        try {
+            return sockets.send(fd, buf);
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EAGAIN) {
                 return 0;
@@ -312,35 +315,12 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
         }
     }
 
-    /**
-     * Sends what the socket takes now of {@code src} (advancing it): 0 when its send buffer is full.
-     * The socket API copies what it is offered before it knows how much fits, so the offer follows
-     * what the socket took lately: halved to what it took after a short write, doubled after a
-     * full one, between {@link #MIN_WRITE} and {@link #MAX_WRITE}.
-     */
+    /** Sends what the socket takes now of {@code src} (advancing it), copied: 0 when its send buffer is full. */
     private int send(ByteBuffer src) throws IOException {
-        ByteBuffer part = src;
-        if (src.remaining() > writeOffer) {
-            part = src.duplicate();
-            part.limit(part.position() + writeOffer);
-        }
-        int offered = part.remaining();
         try {
-            int n = sockets.send(fd, part, Sockets.MSG_DONTWAIT);
-            if (part != src) {
-                src.position(src.position() + n);
-            }
-            socketFull = n < offered;
-            if (socketFull) {
-                writeOffer = Math.max(MIN_WRITE, n);
-            } else if (offered == writeOffer) {
-                writeOffer = Math.min(MAX_WRITE, writeOffer * 2);
-            }
-            return n;
+            return sockets.send(fd, src, Sockets.MSG_DONTWAIT);
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EAGAIN) {
-                socketFull = true;
-                writeOffer = MIN_WRITE;
                 return 0;
             }
             throw io(e);
@@ -355,39 +335,31 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
                 writeInterest = false;
                 return;
             }
-            if (msg instanceof ByteBuf) {
-                ByteBuffer[] buffers = in.nioBuffers(1024, MAX_WRITE);
-                int count = in.nioBufferCount();
-                long written = 0;
-                boolean full = false;
-                for (int i = 0; i < count && !full; i++) {
-                    ByteBuffer b = buffers[i];
-                    while (b.hasRemaining()) {
-                        written += send(b);
-                        if (socketFull) {
-                            full = true;
-                            break;
-                        }
-                    }
+            if (msg instanceof ByteBuf buf) {
+                // The socket keeps slices of the buffer itself (no copy); removing the message
+                // drops only the outbound buffer's reference.
+                int n = buf.isReadable() ? send(buf) : 0;
+                if (!buf.isReadable()) {
+                    in.remove();
+                    continue;
                 }
-                in.removeBytes(written);
-                if (full) {
-                    writeInterest = true;
-                    return;
+                if (n > 0) {
+                    in.progress(n);
                 }
+                writeInterest = true; // the send buffer is full: POLLOUT flushes the rest
+                return;
             } else if (msg instanceof FileRegion region) {
                 if (region.transferred() >= region.count()) {
                     in.remove();
                     continue;
                 }
-                socketFull = false;
                 long n = region.transferTo(target, region.transferred());
                 if (n > 0) {
                     in.progress(n);
                 }
                 if (region.transferred() >= region.count()) {
                     in.remove();
-                } else if (n <= 0 || socketFull) {
+                } else if (n <= 0) {
                     writeInterest = true;
                     return;
                 }
@@ -535,17 +507,20 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
         void read() {
             ChannelPipeline pipeline = pipeline();
             RecvByteBufAllocator.Handle handle = recvBufAllocHandle();
-            ByteBufAllocator allocator = config.getAllocator();
             handle.reset(config);
             ByteBuf buf = null;
             boolean close = false;
             boolean drained = false;
             try {
                 do {
-                    buf = handle.allocate(allocator);
-                    handle.lastBytesRead(readBytes(buf));
+                    // The socket's own buffers, handed over without a copy, as many bytes as the
+                    // handle would have allocated for.
+                    buf = readBytes(Math.max(1, handle.guess()));
+                    handle.lastBytesRead(buf == null ? 0 : buf.isReadable() ? buf.readableBytes() : -1);
                     if (handle.lastBytesRead() <= 0) {
-                        buf.release();
+                        if (buf != null) {
+                            buf.release();
+                        }
                         buf = null;
                         close = handle.lastBytesRead() < 0;
                         drained = true;

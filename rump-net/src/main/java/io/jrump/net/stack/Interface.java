@@ -84,11 +84,21 @@ public final class Interface {
     /** Whether {@code ip} is one of this interface's addresses or its directed broadcast. */
     boolean accepts(Ipv4Address ip) {
         for (Address a : addresses) {
-            if (a.address().equals(ip) || a.broadcast().equals(ip)) {
+            if (a.address().equals(ip)) {
                 return true;
             }
         }
-        return ip.isBroadcast() || isLoopback() && ip.isLoopback();
+        return isSubnetBroadcast(ip) || ip.isBroadcast() || isLoopback() && ip.isLoopback();
+    }
+
+    /** Whether {@code ip} is the directed broadcast of one of this interface's subnets (no allocation: per packet). */
+    boolean isSubnetBroadcast(Ipv4Address ip) {
+        for (Address a : addresses) {
+            if ((a.address().bits() | ~Ipv4Address.mask(a.prefixLength())) == ip.bits()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean owns(Ipv4Address ip) {

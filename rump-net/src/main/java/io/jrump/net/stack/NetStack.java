@@ -39,6 +39,7 @@ import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -110,6 +111,14 @@ public final class NetStack implements Component {
         sys.withdraw(socketCalls);
         stopped = true; // frames already queued on the loop are dropped, not run into a stopped kernel
         timer.stop();
+        try {
+            calls.run(() -> { // on the loop, where the connections' queues live
+                tcp.haltAll();
+                return null;
+            });
+        } catch (ErrnoException e) {
+            host.console().log(System.Logger.Level.WARNING, "net: connections not halted: " + e.getMessage());
+        }
         for (Interface i : interfaces.values()) {
             i.arp.flush();
             if (i.nic != null) {
@@ -216,6 +225,7 @@ public final class NetStack implements Component {
             Interface i = new Interface(nicName, nic, nic.mac(), nic.mtu(), newArpCache());
             self[0] = i;
             interfaces.put(nicName, i);
+            topologyChanged();
             return i;
         });
     }
@@ -229,6 +239,7 @@ public final class NetStack implements Component {
                 throw new ErrnoException(Errno.EEXIST, iface + ": " + a);
             }
             i.addresses.add(a);
+            topologyChanged();
             Ipv4Address network = new Ipv4Address(address.bits() & Ipv4Address.mask(prefixLength));
             routes.add(new RouteTable.Route(network, prefixLength, Ipv4Address.ANY, iface, 0));
             if (i.nic != null) {
@@ -242,6 +253,7 @@ public final class NetStack implements Component {
         calls.run(() -> {
             iface(route.iface());
             routes.add(route);
+            topologyChanged();
             return null;
         });
     }
@@ -252,6 +264,7 @@ public final class NetStack implements Component {
             RouteTable.Route onLink = routes.lookup(gateway).orElseThrow(
                     () -> new ErrnoException(Errno.ENETUNREACH, "gateway " + gateway + " is on no interface's subnet"));
             routes.add(new RouteTable.Route(Ipv4Address.ANY, 0, gateway, onLink.iface(), 0));
+            topologyChanged();
             return null;
         });
     }
@@ -617,7 +630,31 @@ public final class NetStack implements Component {
     record Route(Interface iface, Ipv4Address nextHop) {
     }
 
+    /**
+     * Routes looked up lately, by destination: every segment asks (for its offloads, its size and
+     * its way out), and the answer changes only when an interface, address or route is added,
+     * which empties this. Bounded: emptied when it grows past {@link #ROUTE_CACHE_MAX}.
+     */
+    private final Map<Ipv4Address, Route> routeCache = new HashMap<>();
+    private static final int ROUTE_CACHE_MAX = 256;
+
+    private void topologyChanged() {
+        routeCache.clear();
+    }
+
     Route route(Ipv4Address dst) throws ErrnoException {
+        Route r = routeCache.get(dst);
+        if (r == null) {
+            r = lookupRoute(dst);
+            if (routeCache.size() >= ROUTE_CACHE_MAX) {
+                routeCache.clear();
+            }
+            routeCache.put(dst, r);
+        }
+        return r;
+    }
+
+    private Route lookupRoute(Ipv4Address dst) throws ErrnoException {
         if (dst.isBroadcast()) {
             for (Interface i : interfaces.values()) {
                 if (!i.isLoopback() && !i.addresses.isEmpty()) {
@@ -665,7 +702,13 @@ public final class NetStack implements Component {
         }
         stats.count("ip.out");
         if (i.isLoopback()) {
-            host.scheduler().execute(() -> ipIn(i, packet)); // later, as if it came back in
+            host.scheduler().execute(() -> { // later, as if it came back in
+                try {
+                    ipIn(i, packet);
+                } finally {
+                    packet.release();
+                }
+            });
             return;
         }
         Ipv4Address hop = route.nextHop();
@@ -676,7 +719,7 @@ public final class NetStack implements Component {
                     ? FrameOffload.tcp4Segmentation(start, start + offload.headerLength(), offload.segmentSize())
                     : FrameOffload.checksum(start, offload.checksumOffset());
         }
-        boolean broadcast = hop.isBroadcast() || i.addresses.stream().anyMatch(a -> a.broadcast().equals(hop));
+        boolean broadcast = hop.isBroadcast() || i.isSubnetBroadcast(hop);
         if (broadcast) {
             ethernetOut(i, MacAddress.BROADCAST, EtherType.IPV4, packet, frameOffload);
             return;
@@ -737,6 +780,8 @@ public final class NetStack implements Component {
             stats.count("eth.out");
         } catch (ErrnoException e) {
             stats.count("eth.drop.send_" + e.errno().name().toLowerCase());
+        } finally {
+            frame.release(); // the host took the bytes (HostNic.send's contract)
         }
     }
 

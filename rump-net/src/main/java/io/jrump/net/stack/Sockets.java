@@ -7,6 +7,7 @@ import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.LoopCalls;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControls;
+import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 
@@ -555,6 +556,7 @@ public final class Sockets implements DescriptorTable.Owner {
             }
             StreamSocket n = new StreamSocket();
             n.connection = c;
+            c.hasSocket = true;
             n.localAddress = c.localAddress;
             n.localPort = c.localPort;
             n.options = c.options;
@@ -592,6 +594,7 @@ public final class Sockets implements DescriptorTable.Owner {
             TcpConnection c = tcp.connect(t.localAddress, t.localPort, peer.address(), peer.port(), t.options);
             t.options = c.options;
             t.connection = c;
+            c.hasSocket = true;
             if (t.nonBlocking) {
                 throw new ErrnoException(Errno.EINPROGRESS, "connecting to " + peer);
             }
@@ -604,15 +607,63 @@ public final class Sockets implements DescriptorTable.Owner {
         });
     }
 
-    private int sendStream(int fd, ByteBuffer data, int flags) throws ErrnoException {
-        byte[] bytes = new byte[data.remaining()];
-        data.duplicate().get(bytes);
-        int n = calls.call(() -> sendWhenReady(fd, bytes, 0, flags));
-        data.position(data.position() + n);
-        return n;
+    /**
+     * send(2) for a Netty {@code ByteBuf}: what fits in the send buffer now joins the send queue,
+     * and {@code data}'s reader index moves past it; the caller keeps its own reference. When that
+     * reference is the only one ({@code refCnt() == 1}, as for a buffer written to a Netty
+     * channel) the queue keeps a retained slice, without copying, until the bytes are
+     * acknowledged; the bytes must then not change (Netty's rule for a written buffer). A buffer
+     * with other holders is copied. Never blocks. TCP only.
+     *
+     * @return how many bytes were taken, at least 1
+     * @throws ErrnoException {@code EAGAIN} when the send buffer is full; else as {@link #send}
+     */
+    public int send(int fd, ByteBuf data) throws ErrnoException {
+        return calls.run(() -> {
+            TcpConnection c = writableConnection(fd);
+            int n = c.write(data);
+            if (n == 0 && data.isReadable()) {
+                throw new ErrnoException(Errno.EAGAIN, "send buffer of socket " + fd + " is full");
+            }
+            return n;
+        });
     }
 
-    private CompletableFuture<Integer> sendWhenReady(int fd, byte[] bytes, int done, int flags) throws ErrnoException {
+    /**
+     * recv(2) into a buffer the caller owns and must release, without copying: up to {@code max}
+     * received bytes as retained slices of the receive queue. Empty at the end of the stream.
+     * Never blocks. TCP only.
+     *
+     * @throws ErrnoException {@code EAGAIN} when nothing is there now; else as {@link #recv}
+     */
+    public ByteBuf recv(int fd, int max) throws ErrnoException {
+        return calls.run(() -> {
+            StreamSocket t = stream(fd);
+            TcpConnection c = t.connection;
+            if (c == null) {
+                throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
+            }
+            if (readable(c, 1)) {
+                return c.readRetained(max);
+            }
+            if (c.error != null) {
+                throw c.error;
+            }
+            throw new ErrnoException(Errno.EAGAIN, "nothing to read on socket " + fd);
+        });
+    }
+
+    /**
+     * Whether a read returns now: {@code target} bytes are there, or the end of the stream, or the
+     * data before an error.
+     */
+    private static boolean readable(TcpConnection c, int target) {
+        return c.received >= target || c.finReceived || c.error == null && c.state == TcpConnection.State.CLOSED
+                || c.error != null && c.received > 0;
+    }
+
+    /** The connection of a socket that may send: {@code ENOTCONN}, its error, or {@code EPIPE} if not. */
+    private TcpConnection writableConnection(int fd) throws ErrnoException {
         StreamSocket t = stream(fd);
         TcpConnection c = t.connection;
         if (c == null) {
@@ -624,8 +675,27 @@ public final class Sockets implements DescriptorTable.Owner {
         if (t.shutWrite || c.finQueued || c.state == TcpConnection.State.CLOSED) {
             throw new ErrnoException(Errno.EPIPE, "socket " + fd + " cannot send any more");
         }
-        int sent = done + c.write(bytes, done, bytes.length - done);
-        if (sent == bytes.length) {
+        return c;
+    }
+
+    private int sendStream(int fd, ByteBuffer data, int flags) throws ErrnoException {
+        Lent lent = new Lent(data);
+        try {
+            return calls.call(() -> sendWhenReady(fd, lent, 0, flags));
+        } finally {
+            lent.revoke();
+        }
+    }
+
+    private CompletableFuture<Integer> sendWhenReady(int fd, Lent data, int done, int flags) throws ErrnoException {
+        StreamSocket t = stream(fd);
+        TcpConnection c = writableConnection(fd);
+        int took = data.writeTo(c);
+        if (took < 0) {
+            return CompletableFuture.completedFuture(done); // the caller has given up waiting
+        }
+        int sent = done + took;
+        if (data.remaining() == 0) {
             return CompletableFuture.completedFuture(sent);
         }
         if (t.nonBlocking || (flags & MSG_DONTWAIT) != 0) {
@@ -634,43 +704,77 @@ public final class Sockets implements DescriptorTable.Owner {
             }
             return CompletableFuture.completedFuture(sent);
         }
-        return c.readiness.when(Readiness.POLLOUT).thenCompose(x -> retry(() -> sendWhenReady(fd, bytes, sent, flags)));
+        return c.readiness.when(Readiness.POLLOUT).thenCompose(x -> retry(() -> sendWhenReady(fd, data, sent, flags)));
+    }
+
+    /**
+     * A caller's buffer lent to the stack for one call, so that bytes move between it and the
+     * socket's queue with one copy and no array in between. The loop may get to it after the
+     * caller stopped waiting (an interrupt, a timeout); from then on it is the caller's alone,
+     * and the lock keeps a copy from racing that moment.
+     */
+    private static final class Lent {
+        private final ByteBuffer buffer;
+        private boolean revoked;
+
+        Lent(ByteBuffer buffer) {
+            this.buffer = buffer;
+        }
+
+        /** Queues what fits into the connection's send queue; -1 once revoked. */
+        synchronized int writeTo(TcpConnection c) {
+            return revoked ? -1 : c.write(buffer);
+        }
+
+        /** Reads what is there from the connection's receive queue; -1 once revoked. */
+        synchronized int readFrom(TcpConnection c) {
+            return revoked ? -1 : c.read(buffer);
+        }
+
+        synchronized int remaining() {
+            return buffer.remaining();
+        }
+
+        synchronized void revoke() {
+            revoked = true;
+        }
     }
 
     private Received recvStream(int fd, ByteBuffer dst, int flags) throws ErrnoException {
-        int max = dst.remaining();
-        byte[] got = calls.call(() -> recvWhenReady(fd, max, flags));
-        dst.put(got);
+        Lent lent = new Lent(dst);
+        int got;
+        try {
+            got = calls.call(() -> recvWhenReady(fd, lent, dst.remaining(), flags));
+        } finally {
+            lent.revoke();
+        }
         StreamSocket t = calls.run(() -> stream(fd));
         TcpConnection c = t.connection;
-        return new Received(got.length, new SocketAddress(c.remoteAddress, c.remotePort), false);
+        return new Received(got, new SocketAddress(c.remoteAddress, c.remotePort), false);
     }
 
-    private CompletableFuture<byte[]> recvWhenReady(int fd, int max, int flags) throws ErrnoException {
+    private CompletableFuture<Integer> recvWhenReady(int fd, Lent dst, int max, int flags) throws ErrnoException {
         StreamSocket t = stream(fd);
         TcpConnection c = t.connection;
         if (c == null) {
             throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
         }
         if (max == 0) {
-            return CompletableFuture.completedFuture(new byte[0]);
+            return CompletableFuture.completedFuture(0);
         }
         boolean blocking = !t.nonBlocking && (flags & MSG_DONTWAIT) == 0;
         // A blocking recv waits for SO_RCVLOWAT bytes (or as many as asked for, if fewer).
         int target = blocking ? Math.min(c.lowWater(), max) : 1;
-        if (c.received >= target || c.finReceived || c.error == null && c.state == TcpConnection.State.CLOSED) {
-            return CompletableFuture.completedFuture(c.read(max));
+        if (readable(c, target)) {
+            return CompletableFuture.completedFuture(Math.max(0, dst.readFrom(c)));
         }
         if (c.error != null) {
-            if (c.received > 0) {
-                return CompletableFuture.completedFuture(c.read(max)); // the data before the error first
-            }
             throw c.error;
         }
         if (!blocking) {
             throw new ErrnoException(Errno.EAGAIN, "nothing to read on socket " + fd);
         }
-        return c.readiness.when(Readiness.POLLIN).thenCompose(x -> retry(() -> recvWhenReady(fd, max, flags)));
+        return c.readiness.when(Readiness.POLLIN).thenCompose(x -> retry(() -> recvWhenReady(fd, dst, max, flags)));
     }
 
     /** shutdown(2): SHUT_WR sends a FIN after the queued data. */
@@ -698,8 +802,8 @@ public final class Sockets implements DescriptorTable.Owner {
                 t.connection.abort();
             } else {
                 t.connection.closeSending();
-                t.connection.orphan();
             }
+            t.connection.orphan();
             t.connection.readiness.failWaiters(new ErrnoException(Errno.EBADF, "socket closed"));
         }
         if (t.localPort != 0 && (t.connection == null || t.connection.listener == null)) {

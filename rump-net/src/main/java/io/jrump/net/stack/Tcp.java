@@ -21,6 +21,8 @@ import io.jrump.net.wire.Ipv4Repr;
 import io.jrump.net.wire.TcpRepr;
 import io.jrump.net.wire.TcpSegment;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -329,6 +331,22 @@ final class Tcp {
     /** 65,535 IP bytes less a 20-byte IP header and a TCP header with 40 bytes of options. */
     static final int TSO_MAX_PAYLOAD = 65535 - 20 - 60;
 
+    /**
+     * Where segments and socket queues get their memory: Netty's pooled allocator, so that a
+     * steady transfer reuses the same few buffers. Every buffer taken goes back (the NIC path
+     * releases a frame once the host has taken its bytes; connections release their queues).
+     */
+    ByteBufAllocator alloc() {
+        return PooledByteBufAllocator.DEFAULT;
+    }
+
+    /** The kernel stops: every connection fails with ENETDOWN and gives its queues back to the pool. */
+    void haltAll() {
+        for (TcpConnection c : new ArrayList<>(connections.values())) {
+            c.halt();
+        }
+    }
+
     void output(TcpConnection c, TcpRepr seg) {
         send(c.localAddress, c.remoteAddress, seg, 0);
     }
@@ -344,7 +362,7 @@ final class Tcp {
      */
     private void send(Ipv4Address from, Ipv4Address to, TcpRepr seg, int segmentSize) {
         boolean offload = stack.txOffloads(to).contains(NicOffload.TX_CHECKSUM);
-        ByteBuf b = Unpooled.buffer(NetStack.HEADROOM + seg.bufferLength());
+        ByteBuf b = alloc().directBuffer(NetStack.HEADROOM + seg.bufferLength());
         seg.emit(b, NetStack.HEADROOM, from, to, offload);
         b.setIndex(NetStack.HEADROOM, NetStack.HEADROOM + seg.bufferLength());
         count("tcp.out");

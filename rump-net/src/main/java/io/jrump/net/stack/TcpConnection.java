@@ -12,6 +12,7 @@ import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControl;
 import io.jrump.net.tcp.AbstractCongestionControl;
+import io.jrump.net.tcp.ByteQueue;
 import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.tcp.ReassemblyQueue;
 import io.jrump.net.tcp.RttEstimator;
@@ -21,6 +22,7 @@ import io.jrump.net.wire.TcpRepr;
 import io.jrump.net.wire.TcpRepr.SackBlock;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,18 +87,17 @@ final class TcpConnection {
     // Send side: SND.UNA .. SND.NXT in flight, sendQueue holds bytes from SND.UNA on.
     final SendSequence snd = new SendSequence();
     int mss = 536;
-    private final ArrayDeque<byte[]> sendQueue = new ArrayDeque<>();
-    long sendQueued; // bytes in sendQueue not yet acknowledged, from SND.UNA on
-    private int sendHeadOffset; // bytes of the first queued array already acknowledged
+    private final ByteQueue sendQueue;
+    long sendQueued; // bytes in sendQueue not yet acknowledged, from SND.UNA on (its size)
     int sendBufferLimit;
     boolean finQueued; // the application closed its side
     private boolean orphaned; // the application closed its socket: nobody will read or write again
+    boolean hasSocket; // a socket holds it (connect or accept): its receive queue lives until orphan()
 
     // Receive side.
     final ReceiveSequence rcv = new ReceiveSequence();
-    private final ArrayDeque<byte[]> receiveQueue = new ArrayDeque<>();
-    long received; // bytes waiting for the application
-    private int receiveHeadOffset;
+    private final ByteQueue receiveQueue;
+    long received; // bytes waiting for the application (the receive queue's size)
     int receiveBufferLimit;
     private ReassemblyQueue outOfOrder;
     boolean finReceived;
@@ -140,6 +141,8 @@ final class TcpConnection {
         this.localPort = localPort;
         this.remoteAddress = remoteAddress;
         this.remotePort = remotePort;
+        this.sendQueue = new ByteQueue(tcp.alloc());
+        this.receiveQueue = new ByteQueue(tcp.alloc());
         this.timers = new TcpTimers(tcp);
     }
 
@@ -555,13 +558,21 @@ final class TcpConnection {
         // Keep only what fits the window we offered: up to rcv.nxt + rcv.wnd.
         long windowEnd = rcv.wnd() - SeqNum.diff(seq, rcv.nxt());
         int keep = (int) Math.max(0, Math.min(len, windowEnd));
-        byte[] data = new byte[keep];
-        p.getBytes(p.readerIndex(), data);
         boolean inOrder = SeqNum.le(seq, rcv.nxt());
-        byte[] ready = outOfOrder.offer(seq, data);
-        if (ready.length > 0) {
-            deliver(ready);
+        int old = outOfOrder.takeInOrder(seq, keep);
+        if (old >= 0) {
+            // Nothing held out of order and this segment starts at RCV.NXT: its new bytes go
+            // straight from the frame into the receive queue, the one copy on the way in.
+            deliver(p, p.readerIndex() + old, keep - old);
             rcv.advanceTo(outOfOrder.rcvNxt());
+        } else {
+            byte[] data = new byte[keep];
+            p.getBytes(p.readerIndex(), data);
+            byte[] ready = outOfOrder.offer(seq, data);
+            if (ready.length > 0) {
+                deliver(io.netty.buffer.Unpooled.wrappedBuffer(ready), 0, ready.length);
+                rcv.advanceTo(outOfOrder.rcvNxt());
+            }
         }
         if (!inOrder || !outOfOrder.isEmpty()) {
             tcp.count("tcp.in.out_of_order");
@@ -575,12 +586,12 @@ final class TcpConnection {
         }
     }
 
-    private void deliver(byte[] data) {
-        if (data.length == 0) {
+    private void deliver(ByteBuf data, int index, int length) {
+        if (length == 0) {
             return;
         }
-        receiveQueue.add(data);
-        received += data.length;
+        receiveQueue.append(data, index, length);
+        received += length;
         if (received >= lowWater()) {
             readiness.add(Readiness.POLLIN);
         }
@@ -651,47 +662,98 @@ final class TcpConnection {
         return sendBufferLimit - sendQueued;
     }
 
-    /** Queues bytes to send; returns how many fitted. */
-    int write(byte[] data, int off, int len) {
-        int n = (int) Math.max(0, Math.min(len, sendSpace())); // SO_SNDBUF may have shrunk below what is queued
+    /** Queues bytes to send, copied from {@code src} (its position advances); returns how many fitted. */
+    int write(ByteBuffer src) {
+        int n = (int) Math.max(0, Math.min(src.remaining(), sendSpace())); // SO_SNDBUF may have shrunk below what is queued
         if (n > 0) {
-            sendQueue.add(java.util.Arrays.copyOfRange(data, off, off + n));
-            sendQueued += n;
-            trySend();
+            sendQueue.append(src, n);
+            wrote(n);
         }
-        if (sendSpace() <= 0) {
-            readiness.remove(Readiness.POLLOUT);
-        }
+        updateWritable();
         return n;
     }
 
-    /** Takes up to {@code max} received bytes; an empty array means none (check finReceived for the end). */
-    byte[] read(int max) {
-        // One copy, into an array of the exact size (received counts exactly what the queue holds).
-        byte[] bytes = new byte[(int) Math.min(max, received)];
-        int done = 0;
-        while (done < bytes.length) {
-            byte[] head = receiveQueue.peek();
-            int n = Math.min(bytes.length - done, head.length - receiveHeadOffset);
-            System.arraycopy(head, receiveHeadOffset, bytes, done, n);
-            receiveHeadOffset += n;
-            done += n;
-            received -= n;
-            if (receiveHeadOffset == head.length) {
-                receiveQueue.poll();
-                receiveHeadOffset = 0;
+    /**
+     * Queues what fits of {@code data}; its reader index advances past what was taken, and the
+     * caller keeps its reference. Taken without a copy, as a retained slice, when the caller's
+     * reference is the only one: then nobody can change the bytes while they wait for their ACK.
+     * A buffer someone else also holds (a retained one, say, that its owner may reuse once the
+     * write completes) is copied.
+     */
+    int write(ByteBuf data) {
+        int n = (int) Math.max(0, Math.min(data.readableBytes(), sendSpace()));
+        if (n > 0) {
+            if (data.refCnt() == 1) {
+                sendQueue.appendOwned(data.readRetainedSlice(n));
+            } else {
+                sendQueue.append(data, data.readerIndex(), n);
+                data.skipBytes(n);
             }
+            wrote(n);
         }
+        updateWritable();
+        return n;
+    }
+
+    private void wrote(int n) {
+        sendQueued += n;
+        trySend();
+    }
+
+    private void updateWritable() {
+        if (sendSpace() <= 0) {
+            readiness.remove(Readiness.POLLOUT);
+        }
+    }
+
+    /** Takes up to {@code dst.remaining()} received bytes into {@code dst}; 0 means none (check finReceived for the end). */
+    int read(ByteBuffer dst) {
+        int n = receiveQueue.read(dst);
+        received -= n;
+        afterRead(n);
+        return n;
+    }
+
+    /** Takes up to {@code max} received bytes as a buffer the caller owns, without copying. */
+    ByteBuf readRetained(int max) {
+        ByteBuf out = receiveQueue.readRetained(max);
+        received -= out.readableBytes();
+        afterRead(out.readableBytes());
+        return out;
+    }
+
+    private void afterRead(int n) {
         if (received < lowWater() && !finReceived && error == null) {
             readiness.remove(Readiness.POLLIN);
         }
-        if (bytes.length > 0 && autotuning()) {
-            autotune(bytes.length);
+        if (n > 0 && autotuning()) {
+            autotune(n);
         }
-        if (bytes.length > 0 && windowUpdateDue()) {
+        if (n > 0 && windowUpdateDue()) {
             sendAck();
         }
-        return bytes;
+    }
+
+    /**
+     * The kernel halts: the connection fails with {@code ENETDOWN} (no RST: the NICs are going),
+     * its waiters wake, and its queues go back to the pool, so that no later call fills them again.
+     */
+    void halt() {
+        timers.stopAll();
+        if (error == null) {
+            error = new ErrnoException(Errno.ENETDOWN, "the kernel halted");
+        }
+        closed();
+        releaseBuffers();
+        readiness.add(Readiness.POLLERR | Readiness.POLLHUP | Readiness.POLLIN);
+    }
+
+    /** Gives the queues' pooled buffers back: the socket is closed and nobody reads or writes again. */
+    void releaseBuffers() {
+        sendQueue.release();
+        receiveQueue.release();
+        sendQueued = 0;
+        received = 0;
     }
 
     /**
@@ -790,6 +852,11 @@ final class TcpConnection {
      */
     void orphan() {
         orphaned = true;
+        receiveQueue.release(); // nobody reads any more
+        received = 0;
+        if (state == State.CLOSED) {
+            releaseBuffers();
+        }
         armOrphanTimeout();
     }
 
@@ -880,24 +947,10 @@ final class TcpConnection {
     private void sendData(int seq, int len, boolean retransmission) { // len > mss: a TSO segment
         retransmission |= SeqNum.lt(seq, snd.max()); // go-back after a timeout resends through trySend
         int offset = SeqNum.diff(seq, snd.una());
-        // The payload is a view of the queued chunks, copied once, when the segment is emitted.
-        List<ByteBuf> parts = new ArrayList<>(4);
-        int copied = 0;
-        int skip = offset + sendHeadOffset;
-        for (byte[] chunk : sendQueue) {
-            if (copied == len) {
-                break;
-            }
-            if (skip >= chunk.length) {
-                skip -= chunk.length;
-                continue;
-            }
-            int n = Math.min(chunk.length - skip, len - copied);
-            parts.add(Unpooled.wrappedBuffer(chunk, skip, n));
-            copied += n;
-            skip = 0;
-        }
-        ByteBuf payload = parts.size() == 1 ? parts.get(0) : Unpooled.wrappedBuffer(parts.size(), parts.toArray(new ByteBuf[0]));
+        int copied = len;
+        // The payload is a view of the queued bytes, copied once, into the frame, as the segment
+        // is emitted (Tcp.send).
+        ByteBuf payload = sendQueue.view(offset, len);
         int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(snd.una(), (int) sendQueued) ? PSH : 0);
         TcpRepr seg = segment(seq, flags, payload);
         if (!retransmission && !timers.timing()) {
@@ -919,16 +972,7 @@ final class TcpConnection {
 
     private void dropAcked(long bytes) {
         sendQueued -= bytes;
-        while (bytes > 0 && !sendQueue.isEmpty()) {
-            byte[] head = sendQueue.peek();
-            long n = Math.min(bytes, head.length - sendHeadOffset);
-            sendHeadOffset += (int) n;
-            bytes -= n;
-            if (sendHeadOffset == head.length) {
-                sendQueue.poll();
-                sendHeadOffset = 0;
-            }
-        }
+        sendQueue.drop(bytes);
     }
 
     /**
@@ -1227,6 +1271,11 @@ final class TcpConnection {
         state = State.CLOSED;
         timers.stopAll();
         endLinger();
+        sendQueue.release(); // nothing more goes out; what the application has not read stays
+        sendQueued = 0;
+        if (orphaned || !hasSocket) {
+            releaseBuffers();
+        }
         readiness.add(Readiness.POLLHUP | Readiness.POLLIN);
         tcp.forget(this);
     }

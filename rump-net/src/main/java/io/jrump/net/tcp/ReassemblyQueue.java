@@ -82,6 +82,30 @@ public final class ReassemblyQueue {
         return NOTHING;
     }
 
+    /**
+     * The fast path for a segment of {@code len} bytes at {@code seq} while nothing is held out of
+     * order: if it starts at or before RCV.NXT, RCV.NXT moves past its end and the answer is how
+     * many of its first bytes were already received (the caller appends the rest straight from
+     * the segment, with no array in between). -1 when the segment must go through {@link #offer}.
+     */
+    public int takeInOrder(int seq, int len) {
+        if (!ranges.isEmpty() || len < 0) {
+            return -1;
+        }
+        long start = base + SeqNum.diff(seq, rcvNxt);
+        long end = start + len;
+        if (start > base) {
+            return -1;
+        }
+        if (end <= base) {
+            return len; // all old
+        }
+        int old = (int) (base - start);
+        rcvNxt = SeqNum.add(rcvNxt, (int) (end - base));
+        base = end;
+        return old;
+    }
+
     /** {@link #offer(int, byte[], int, int)} for a whole array. */
     public byte[] offer(int seq, byte[] data) {
         return offer(seq, data, 0, data.length);

@@ -9,6 +9,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoop;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -17,8 +18,10 @@ import java.util.Map;
 /**
  * Ethernet segments between kernels that share one Netty event loop: a frame sent on a wire is
  * copied into a pooled buffer and delivered to every other NIC on it (a hub, so two stacks or a
- * few) by a task on the same loop — after the sender's work, never inside it, and never on another
- * thread. Used on the loop only; {@link #attach} may be called from any thread.
+ * few) on the same loop — after the sender's work, never inside it, and never on another thread.
+ * Frames wait in one queue that a single task drains, so a burst (a window of segments, the ACKs
+ * they draw) costs one task, not one per frame. Used on the loop only; {@link #attach} may be
+ * called from any thread.
  */
 public final class LoopWires {
     private final EventLoop loop;
@@ -37,10 +40,12 @@ public final class LoopWires {
         }
         Port p = new Port(name, mac, mtu, receiver);
         ports.add(p);
+        generation++;
         return p;
     }
 
-    private synchronized List<Port> peers(Port from) {
+    /** The other ports on {@code from}'s wire; a copy made only when a port joins or leaves. */
+    private synchronized Port[] peers(Port from) {
         List<Port> all = wires.getOrDefault(from.name, List.of());
         List<Port> out = new ArrayList<>(all.size());
         for (Port p : all) {
@@ -48,7 +53,47 @@ public final class LoopWires {
                 out.add(p);
             }
         }
-        return out;
+        return out.toArray(new Port[0]);
+    }
+
+    /** Frames waiting for the loop, as (port, buffer) pairs, drained by one task per burst. */
+    private final ArrayDeque<Object> pending = new ArrayDeque<>();
+    private final Runnable drain = this::drain;
+    /** Bumped when a port joins or leaves, so that senders refresh their cached peers. */
+    private volatile int generation;
+
+    private void deliverLater(Port to, ByteBuf frame) {
+        boolean first = pending.isEmpty();
+        pending.add(to);
+        pending.add(frame);
+        if (first) {
+            loop.execute(drain);
+        }
+    }
+
+    /**
+     * Delivers every waiting frame, and those the deliveries send in turn, in one task: a burst
+     * costs one wake-up of the loop, not one per frame.
+     */
+    private void drain() {
+        try {
+            Object next;
+            while ((next = pending.poll()) != null) {
+                Port to = (Port) next;
+                ByteBuf frame = (ByteBuf) pending.poll();
+                try {
+                    if (!to.closed) {
+                        to.receiver.frameReceived(frame.nioBuffer().asReadOnlyBuffer(), 0);
+                    }
+                } finally {
+                    frame.release();
+                }
+            }
+        } finally {
+            if (!pending.isEmpty()) {
+                loop.execute(drain); // a receiver threw: the loop reports it, the frames behind still go
+            }
+        }
     }
 
     private synchronized void detach(Port p) {
@@ -56,6 +101,7 @@ public final class LoopWires {
         if (ports != null) {
             ports.remove(p);
         }
+        generation++;
     }
 
     private final class Port implements HostNic {
@@ -64,6 +110,8 @@ public final class LoopWires {
         final int mtu;
         final FrameReceiver receiver;
         volatile boolean closed;
+        private Port[] peers;
+        private int peersGeneration = -1;
 
         Port(String name, MacAddress mac, int mtu, FrameReceiver receiver) {
             this.name = name;
@@ -95,18 +143,20 @@ public final class LoopWires {
             if (frame.remaining() > maxFrameLength()) {
                 throw new ErrnoException(Errno.EMSGSIZE, frame.remaining() + " bytes on " + name);
             }
-            for (Port to : peers(this)) {
+            if (peersGeneration != generation) {
+                peersGeneration = generation;
+                peers = peers(this);
+            }
+            for (Port to : peers) {
                 ByteBuf copy = PooledByteBufAllocator.DEFAULT.directBuffer(frame.remaining());
-                copy.writeBytes(frame.duplicate());
-                loop.execute(() -> {
-                    try {
-                        if (!to.closed) {
-                            to.receiver.frameReceived(copy.nioBuffer().asReadOnlyBuffer(), 0);
-                        }
-                    } finally {
-                        copy.release();
-                    }
-                });
+                int position = frame.position();
+                copy.writeBytes(frame);
+                frame.position(position); // HostNic.send leaves the caller's buffer as it was
+                if (loop.inEventLoop()) {
+                    deliverLater(to, copy);
+                } else {
+                    loop.execute(() -> deliverLater(to, copy)); // the queue is the loop's alone
+                }
             }
         }
 
