@@ -48,8 +48,9 @@ public interface NetworkInterfaces {
 
         /**
          * One whole Ethernet frame, destination MAC first, without preamble or FCS. Runs on the
-         * event loop. The buffer is read-only and valid only until this method returns: copy what
-         * must be kept.
+         * event loop. The buffer is valid only until this method returns (copy what must be
+         * kept) and is not to be written: a host may pass a read-only buffer, or its own frame
+         * buffer to save making a read-only view of it per frame.
          */
         void frameReceived(ByteBuffer frame);
 

@@ -771,11 +771,14 @@ public final class NetStack implements Component {
         }
         capture(i, frame);
         try {
+            // The buffer's own cached view where it has one: a new ByteBuffer per frame is garbage.
+            ByteBuffer bytes = frame.nioBufferCount() == 1
+                    ? frame.internalNioBuffer(frame.readerIndex(), frame.readableBytes()) : frame.nioBuffer();
             if (offload.needsChecksum()) {
-                i.nic.send(frame.nioBuffer(), offload);
+                i.nic.send(bytes, offload);
                 stats.count(offload.needsSegmentation() ? "eth.out.large_segment" : "eth.out.checksum_offload");
             } else {
-                i.nic.send(frame.nioBuffer());
+                i.nic.send(bytes);
             }
             stats.count("eth.out");
         } catch (ErrnoException e) {

@@ -67,6 +67,33 @@ class ChecksumTest {
         }
     }
 
+    /** The kinds of buffer frames arrive in: direct (little-endian view too), a slice of a slice, a composite. */
+    @Test
+    void everyKindOfBufferSumsAsByteAtATime() {
+        Random r = new Random(1624);
+        for (int round = 0; round < 3000; round++) {
+            byte[] b = new byte[64 + r.nextInt(2000)];
+            r.nextBytes(b);
+            if (round % 11 == 0) {
+                java.util.Arrays.fill(b, (byte) 0xff);
+            }
+            int from = r.nextInt(b.length);
+            int length = r.nextInt(b.length - from + 1);
+            int want = reference(b, from, length);
+            ByteBuf direct = Unpooled.directBuffer(b.length).writeBytes(b);
+            ByteBuf nested = Unpooled.wrappedBuffer(new byte[3], b).slice(3, b.length).slice(0, b.length);
+            int cut = r.nextInt(b.length);
+            ByteBuf composite = Unpooled.wrappedBuffer(Unpooled.wrappedBuffer(b, 0, cut), Unpooled.wrappedBuffer(b, cut, b.length - cut));
+            java.nio.ByteBuffer little = java.nio.ByteBuffer.wrap(b, from, length).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (ByteBuf buf : new ByteBuf[] {direct, nested, composite}) {
+                assertEquals(want, Checksum.fold(Checksum.sum(buf, from, length)), "round " + round + " " + buf.getClass().getSimpleName());
+            }
+            assertEquals(want, Checksum.fold(Checksum.add(0, little)), "round " + round + ", a little-endian ByteBuffer");
+            assertEquals(0, little.position(), "the position is left alone");
+            direct.release();
+        }
+    }
+
     @Test
     void sumsOfEvenRangesAddUp() {
         Random r = new Random(7);

@@ -73,7 +73,7 @@ public final class LoopHost extends ForwardingHypercalls {
             try {
                 scheduler.execute(() -> {
                     try {
-                        receiver.frameReceived(copy.nioBuffer(), rxFlags);
+                        receiver.frameReceived(copy.internalNioBuffer(0, copy.readableBytes()), rxFlags);
                     } finally {
                         copy.release();
                     }

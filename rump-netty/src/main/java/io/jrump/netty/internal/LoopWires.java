@@ -83,7 +83,7 @@ public final class LoopWires {
                 ByteBuf frame = (ByteBuf) pending.poll();
                 try {
                     if (!to.closed) {
-                        to.receiver.frameReceived(frame.nioBuffer().asReadOnlyBuffer(), 0);
+                        to.receiver.frameReceived(frame.internalNioBuffer(0, frame.readableBytes()), 0);
                     }
                 } finally {
                     frame.release();
