@@ -25,7 +25,7 @@ public final class ByteQueue {
 
     private final ByteBufAllocator alloc;
     /** Readable bytes of each chunk are the queued ones; the head's reader index moves as bytes drop. */
-    private final ArrayDeque<ByteBuf> chunks = new ArrayDeque<>();
+    private ArrayDeque<ByteBuf> chunks; // made at the first byte: an idle connection's queues cost two empty objects
     /** The last chunk, if this queue allocated it and may append to it; else null. */
     private ByteBuf writableTail;
     private long size;
@@ -87,15 +87,22 @@ public final class ByteQueue {
             buf.release();
             return;
         }
-        chunks.add(buf);
+        chunks().add(buf);
         writableTail = null;
         size += n;
+    }
+
+    private ArrayDeque<ByteBuf> chunks() {
+        if (chunks == null) {
+            chunks = new ArrayDeque<>(4);
+        }
+        return chunks;
     }
 
     private ByteBuf tailWithRoom(int wanted) {
         if (writableTail == null || !writableTail.isWritable()) {
             writableTail = alloc.directBuffer(Math.max(CHUNK, Math.min(wanted, 64 * 1024)));
-            chunks.add(writableTail);
+            chunks().add(writableTail);
         }
         return writableTail;
     }
@@ -218,10 +225,12 @@ public final class ByteQueue {
 
     /** Gives every chunk back; the queue is empty afterwards (and may be used again). */
     public void release() {
-        for (ByteBuf c : chunks) {
-            c.release();
+        if (chunks != null) {
+            for (ByteBuf c : chunks) {
+                c.release();
+            }
+            chunks = null;
         }
-        chunks.clear();
         writableTail = null;
         size = 0;
     }
