@@ -2,6 +2,7 @@ package io.jrump.bench.net;
 
 import io.jrump.bench.Memory;
 import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
@@ -19,7 +20,8 @@ import java.util.concurrent.CompletableFuture;
  * TCP between two kernels in one JVM, each on its own JVM host, joined by an in-process switch.
  * One line of {@code key=value} per run, for docs/performance.md:
  * <ul>
- *   <li>{@code bulk MTU BYTES} — one connection, the client sends BYTES, the server reads them;</li>
+ *   <li>{@code bulk MTU BYTES [offload]} — one connection, the client sends BYTES, the server reads
+ *       them; {@code offload}: the switch ports do the checksums, as Linux's lo and veth do by default;</li>
  *   <li>{@code rr COUNT} — 1-byte request, 1-byte response, TCP_NODELAY, COUNT times: latency percentiles;</li>
  *   <li>{@code conns N} — N established connections held at once: heap per idle connection.</li>
  * </ul>
@@ -35,6 +37,11 @@ public final class TcpBench {
     }
 
     private static Pair pair(int mtu, String name) throws Exception {
+        return pair(mtu, name, false);
+    }
+
+    /** With {@code offload}, the switch ports do checksums (as a veth or lo does by default): no software checksum at all. */
+    private static Pair pair(int mtu, String name, boolean offload) throws Exception {
         JvmHost ha = JvmHost.create(name + "-a");
         JvmHost hb = JvmHost.create(name + "-b");
         NetStack a = new NetStack();
@@ -42,8 +49,9 @@ public final class TcpBench {
         RumpKernel ka = RumpKernel.boot(ha, BootOptions.defaults().withComponentInstances(List.of(a)));
         RumpKernel kb = RumpKernel.boot(hb, BootOptions.defaults().withComponentInstances(List.of(b)));
         String sw = "bench-" + name;
-        a.addInterface(sw, NicOptions.mtu(mtu));
-        b.addInterface(sw, NicOptions.mtu(mtu));
+        NicOptions nic = offload ? NicOptions.mtu(mtu).withOffloads(NicOffload.ALL) : NicOptions.mtu(mtu);
+        a.addInterface(sw, nic);
+        b.addInterface(sw, nic);
         a.addAddress(sw, A, 24);
         b.addAddress(sw, B, 24);
         return new Pair(a, b, () -> {
@@ -55,11 +63,11 @@ public final class TcpBench {
     public static void main(String[] args) throws Exception {
         io.jrump.bench.Memory.watch(); // peak heap over the whole run
         if (args.length < 2) {
-            System.err.println("usage: TcpBench bulk MTU BYTES | rr COUNT | conns N");
+            System.err.println("usage: TcpBench bulk MTU BYTES [offload] | rr COUNT | conns N");
             System.exit(2);
         }
         switch (args[0]) {
-            case "bulk" -> bulk(Integer.parseInt(args[1]), Long.parseLong(args[2]));
+            case "bulk" -> bulk(Integer.parseInt(args[1]), Long.parseLong(args[2]), args.length > 3 && args[3].equals("offload"));
             case "rr" -> rr(Integer.parseInt(args[1]));
             case "conns" -> conns(Integer.parseInt(args[1]));
             default -> throw new IllegalArgumentException(args[0]);
@@ -78,8 +86,8 @@ public final class TcpBench {
         return new int[] {c, sb.accept(l), l};
     }
 
-    private static void bulk(int mtu, long bytes) throws Exception {
-        Pair p = pair(mtu, "bulk");
+    private static void bulk(int mtu, long bytes, boolean offload) throws Exception {
+        Pair p = pair(mtu, "bulk", offload);
         int[] fds = connect(p, 5001);
         Sockets sa = p.a().sockets();
         Sockets sb = p.b().sockets();
@@ -111,8 +119,8 @@ public final class TcpBench {
         sa.shutdown(fds[0], Sockets.SHUT_WR); // the FIN lets the last read below the low-water mark end
         long got = reader.get();
         double s = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("mode=bulk mtu=%d bytes=%d received=%d seconds=%.3f gbit_per_s=%.3f retransmitted=%d peak_heap_mib=%.1f%n",
-                mtu, bytes, got, s, got * 8 / s / 1e9, p.a().stats().get("tcp.out.retransmitted"), Memory.peakHeapMib());
+        System.out.printf("mode=bulk mtu=%d offload=%s bytes=%d received=%d seconds=%.3f gbit_per_s=%.3f retransmitted=%d peak_heap_mib=%.1f%n",
+                mtu, offload, bytes, got, s, got * 8 / s / 1e9, p.a().stats().get("tcp.out.retransmitted"), Memory.peakHeapMib());
         p.close().close();
     }
 

@@ -2,7 +2,9 @@ package io.jrump.host.jvm;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.MacAddress;
+import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
 import io.jrump.host.kit.LearningTable;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
@@ -76,22 +78,64 @@ public final class EthernetSwitch {
         table.detach(port);
     }
 
-    void send(SwitchPort from, ByteBuffer frame) {
+    /**
+     * Forwards a frame; with {@code offload} asking for a checksum, a receiver that takes partial
+     * checksums gets it as it is (flagged {@code RX_CHECKSUM_PARTIAL}), any other gets it completed.
+     */
+    void send(SwitchPort from, ByteBuffer frame, FrameOffload offload) {
         byte[] copy = new byte[frame.remaining()];
         frame.get(frame.position(), copy);
         List<SwitchPort> out;
         synchronized (this) {
             out = table.forward(ByteBuffer.wrap(copy), from);
         }
+        byte[] completed = null;
         for (SwitchPort p : out) {
-            if (copy.length > p.maxFrameLength()) {
+            byte[] bytes = copy;
+            int rxFlags = 0;
+            if (offload.needsChecksum()) {
+                if (p.takesPartialChecksums()) {
+                    rxFlags = FrameReceiver.RX_CHECKSUM_PARTIAL;
+                } else {
+                    if (completed == null) {
+                        completed = completeChecksum(copy, offload);
+                    }
+                    bytes = completed;
+                }
+            }
+            if (bytes.length > p.maxFrameLength()) {
                 droppedTooBig.incrementAndGet();
-            } else if (p.deliver(copy)) {
+            } else if (p.deliver(bytes, rxFlags)) {
                 forwarded.incrementAndGet();
             } else {
                 droppedQueueFull.incrementAndGet();
             }
         }
+    }
+
+    /**
+     * A copy of the frame with the checksum the sender left partial filled in, as a NIC would:
+     * the one's complement sum from {@code checksumStart} to the end, over the pseudo-header sum
+     * already in the field (RFC 1071).
+     */
+    static byte[] completeChecksum(byte[] frame, FrameOffload offload) {
+        byte[] out = frame.clone();
+        long sum = 0;
+        int i = offload.checksumStart();
+        for (; i + 1 < out.length; i += 2) {
+            sum += (out[i] & 0xff) << 8 | (out[i + 1] & 0xff);
+        }
+        if (i < out.length) {
+            sum += (out[i] & 0xff) << 8;
+        }
+        while (sum >>> 16 != 0) {
+            sum = (sum & 0xffff) + (sum >>> 16);
+        }
+        int at = offload.checksumStart() + offload.checksumOffset();
+        int value = ~(int) sum & 0xffff;
+        out[at] = (byte) (value >>> 8);
+        out[at + 1] = (byte) value;
+        return out;
     }
 
     @Override

@@ -309,7 +309,8 @@ public final class JvmHost implements Hypercalls {
         } else if (mac.isMulticast()) {
             throw new ErrnoException(Errno.EINVAL, "MAC " + mac + " is a multicast address");
         }
-        SwitchPort port = new SwitchPort(sw, name(), mac, options.mtuOrDefault(), receiver, loop, this::unregister);
+        SwitchPort port = new SwitchPort(sw, name(), mac, options.mtuOrDefault(), SwitchPort.grant(options.offloads()),
+                receiver, loop, this::unregister);
         sw.attach(port);
         return open.register(port, port::close);
     }

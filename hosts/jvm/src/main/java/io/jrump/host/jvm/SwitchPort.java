@@ -1,11 +1,17 @@
 package io.jrump.host.jvm;
 
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
+import io.jrump.hypercall.NicOffload;
 import io.jrump.host.kit.FrameChecks;
 import java.nio.ByteBuffer;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -24,18 +30,20 @@ final class SwitchPort implements HostNic {
     private final String owner;
     private final MacAddress mac;
     private final int mtu;
+    private final Set<NicOffload> offloads;
     private final FrameReceiver receiver;
     private final EventLoop loop;
     private final Consumer<SwitchPort> onClose;
     private final AtomicInteger queued = new AtomicInteger();
     private volatile boolean closed;
 
-    SwitchPort(EthernetSwitch sw, String owner, MacAddress mac, int mtu, FrameReceiver receiver, EventLoop loop,
-            Consumer<SwitchPort> onClose) {
+    SwitchPort(EthernetSwitch sw, String owner, MacAddress mac, int mtu, Set<NicOffload> offloads, FrameReceiver receiver,
+            EventLoop loop, Consumer<SwitchPort> onClose) {
         this.sw = sw;
         this.owner = owner;
         this.mac = mac;
         this.mtu = mtu;
+        this.offloads = offloads;
         this.receiver = receiver;
         this.loop = loop;
         this.onClose = onClose;
@@ -61,14 +69,46 @@ final class SwitchPort implements HostNic {
         return owner;
     }
 
+    /**
+     * The offloads a switch port grants of those asked for: checksums both ways, as a veth pair
+     * has them by default. Inside one JVM nothing can corrupt a frame between two ports, so a
+     * partial checksum is passed on for a receiver that takes one (and completed for one that
+     * does not). No segmentation: a frame stays within the MTU.
+     */
+    static Set<NicOffload> grant(Set<NicOffload> asked) {
+        Set<NicOffload> granted = EnumSet.noneOf(NicOffload.class);
+        for (NicOffload o : List.of(NicOffload.TX_CHECKSUM, NicOffload.RX_CHECKSUM)) {
+            if (asked.contains(o)) {
+                granted.add(o);
+            }
+        }
+        return Collections.unmodifiableSet(granted);
+    }
+
+    @Override
+    public Set<NicOffload> offloads() {
+        return offloads;
+    }
+
     @Override
     public void send(ByteBuffer frame) throws ErrnoException {
         FrameChecks.checkSend(this, closed, frame);
-        sw.send(this, frame);
+        sw.send(this, frame, FrameOffload.NONE);
     }
 
-    /** Queues a frame for the receiver; false if the queue is full or the port is gone. */
-    boolean deliver(byte[] frame) {
+    @Override
+    public void send(ByteBuffer frame, FrameOffload offload) throws ErrnoException {
+        FrameChecks.checkSend(this, closed, frame, offload);
+        sw.send(this, frame, offload);
+    }
+
+    /** Whether this port's receiver takes frames whose checksum holds only the pseudo-header sum. */
+    boolean takesPartialChecksums() {
+        return offloads.contains(NicOffload.RX_CHECKSUM);
+    }
+
+    /** Queues a frame for the receiver, with its receive flags; false if the queue is full or the port is gone. */
+    boolean deliver(byte[] frame, int rxFlags) {
         if (closed || queued.incrementAndGet() > QUEUE_LIMIT) {
             queued.decrementAndGet();
             return false;
@@ -77,7 +117,7 @@ final class SwitchPort implements HostNic {
             queued.decrementAndGet();
             synchronized (this) {
                 if (!closed) {
-                    receiver.frameReceived(ByteBuffer.wrap(frame).asReadOnlyBuffer());
+                    receiver.frameReceived(ByteBuffer.wrap(frame).asReadOnlyBuffer(), rxFlags);
                 }
             }
         });
