@@ -148,21 +148,13 @@ public final class ByteQueue {
     /** Copies up to {@code dst.remaining()} bytes from the head into {@code dst}, and drops them. */
     public int read(ByteBuffer dst) {
         int todo = (int) Math.min(dst.remaining(), size);
-        int done = 0;
-        while (done < todo) {
-            ByteBuf head = chunks.peek();
-            int n = Math.min(todo - done, head.readableBytes());
+        takeFromHead(todo, (head, n) -> {
             int limit = dst.limit();
             dst.limit(dst.position() + n);
             head.readBytes(dst);
             dst.limit(limit);
-            done += n;
-            size -= n;
-            if (!head.isReadable()) {
-                dropHead();
-            }
-        }
-        return done;
+        });
+        return todo;
     }
 
     /**
@@ -184,17 +176,7 @@ public final class ByteQueue {
             return out;
         }
         CompositeByteBuf out = alloc.compositeDirectBuffer(Integer.MAX_VALUE); // never consolidates: no copy
-        int done = 0;
-        while (done < todo) {
-            ByteBuf head = chunks.peek();
-            int n = Math.min(todo - done, head.readableBytes());
-            out.addComponent(true, head.readRetainedSlice(n));
-            done += n;
-            size -= n;
-            if (!head.isReadable()) {
-                dropHead();
-            }
-        }
+        takeFromHead(todo, (head, n) -> out.addComponent(true, head.readRetainedSlice(n)));
         return out;
     }
 
@@ -203,11 +185,22 @@ public final class ByteQueue {
         if (n < 0 || n > size) {
             throw new IllegalArgumentException("drop " + n + " of " + size);
         }
+        takeFromHead(n, ByteBuf::skipBytes);
+    }
+
+    /** What to do with the next {@code n} bytes at a chunk's reader index; it must move past them. */
+    @FunctionalInterface
+    private interface Part {
+        void take(ByteBuf chunk, int n);
+    }
+
+    /** Takes {@code n} bytes from the head, a chunk's worth at a time, dropping each chunk it empties. */
+    private void takeFromHead(long n, Part part) {
         size -= n;
         while (n > 0) {
             ByteBuf head = chunks.peek();
             int k = (int) Math.min(n, head.readableBytes());
-            head.skipBytes(k);
+            part.take(head, k);
             n -= k;
             if (!head.isReadable()) {
                 dropHead();
