@@ -4,7 +4,8 @@
 #  linux  the references: iperf3 over a veth pair between two namespaces this script makes (MTU
 #         1500), offloads off (tso gso gro tx rx sg) and then on, and iperf3 over a namespace's
 #         own lo (127.0.0.1, MTU 65536) — as root;
-#  jvm    TcpBench: bulk at MTU 1500 and 65535, 1-byte request/response, CONNS idle connections;
+#  jvm    TcpBench: bulk at MTU 1500 and 65535, 1-byte request/response, CONNS idle connections,
+#         and bulk and request/response with both kernels polled by one thread (no loop threads);
 #  netty  NettyBench: bulk over a loop: wire at MTU 1500, request/response (with Netty's NIO over
 #         lo beside them, from the same JVM);
 #  tap    our stack on a TAP device in a namespace, to and from Linux (rump net send/sink against
@@ -175,6 +176,8 @@ if has jvm; then
     bench tcp-bulk-1500 "${tcp[@]}" bulk 1500 "$bytes"
     bench tcp-bulk-65535 "${tcp[@]}" bulk 65535 "$bytes" offload # checksums offloaded, as on lo
     bench tcp-rr "${tcp[@]}" rr "$rr"
+    bench tcp-rrpoll "${tcp[@]}" rrpoll "$rr"            # both kernels polled by one thread
+    bench tcp-bulkpoll "${tcp[@]}" bulkpoll 1500 "$bytes"
     bench tcp-conns "${tcp[@]}" conns "$conns"
     echo
 fi
@@ -250,15 +253,22 @@ row() { printf '| %s | %s | %s | %s | %s | %s |\n' "$@"; }
 
 t1500="$(kv tcp-bulk-1500 mode=bulk gbit_per_s)"
 n1500="$(kv netty-bulk 'netty-bulk transport=jrump' gbit_s)"
+tpoll="$(kv tcp-bulkpoll mode=bulkpoll gbit_per_s)"
 best=""; which=""; other=""
-if num "$t1500"; then best="$t1500"; which="TcpBench"; fi
-if num "$n1500" && { [ -z "$best" ] || [ "$(calc "%d" "($n1500 > $best)")" = 1 ]; }; then best="$n1500"; which="NettyBench"; fi
-if [ "$which" = TcpBench ] && num "$n1500"; then other="; NettyBench $n1500"; fi
-if [ "$which" = NettyBench ] && num "$t1500"; then other="; TcpBench $t1500"; fi
+for cand in "TcpBench:$t1500" "TcpBench polled:$tpoll" "NettyBench:$n1500"; do
+    v="${cand##*:}"; n="${cand%%:*}"
+    num "$v" || continue
+    if [ -z "$best" ] || [ "$(calc "%d" "($v > $best)")" = 1 ]; then best="$v"; which="$n"; fi
+done
+for cand in "TcpBench:$t1500" "TcpBench polled:$tpoll" "NettyBench:$n1500"; do
+    v="${cand##*:}"; n="${cand%%:*}"
+    if num "$v" && [ "$n" != "$which" ]; then other="$other; $n $v"; fi
+done
 t65535="$(kv tcp-bulk-65535 mode=bulk gbit_per_s)"
 jp50="$(kv netty-rr 'netty-rr transport=jrump' p50_us)"; jp99="$(kv netty-rr 'netty-rr transport=jrump' p99_us)"
 np50="$(kv netty-rr 'netty-rr transport=nio-lo' p50_us)"; np99="$(kv netty-rr 'netty-rr transport=nio-lo' p99_us)"
 tp50="$(kv tcp-rr mode=rr median_us)"; tp99="$(kv tcp-rr mode=rr p99_us)"
+pp50="$(kv tcp-rrpoll mode=rrpoll median_us)"; pp99="$(kv tcp-rrpoll mode=rrpoll p99_us)"
 tsend="$(before_gbit tap-send sent)"; tsink="$(before_gbit tap-sink received)"
 per_end="$(kv tcp-conns mode=conns bytes_per_end)"; held="$(kv tcp-conns mode=conns connections)"
 per_conn=""; if [[ "$per_end" =~ ^-?[0-9]+$ ]]; then per_conn=$((per_end * 2)); fi
@@ -296,6 +306,7 @@ row "allocation per MiB moved in steady state (NettyBench bulk, jrump)" \
     "—" "—" "< 1 KiB" "$(verdict "$alloc" lt 1024)"
 echo
 if num "$nio_bulk"; then echo "Also measured: Netty NIO over lo, bulk, same JVM: $nio_bulk Gbit/s."; fi
+if num "$pp50"; then echo "Also measured: 1-byte request/response through the socket API, both kernels polled by one thread (TcpBench rrpoll): median $pp50 µs, p99 $pp99 µs."; fi
 skipped=""
 for p in linux jvm netty tap; do has "$p" || skipped="$skipped $p"; done
 if [ -n "$skipped" ]; then echo "Parts not run (PARTS=$parts):$skipped; their rows say not measured."; fi

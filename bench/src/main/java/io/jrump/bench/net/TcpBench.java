@@ -2,6 +2,8 @@ package io.jrump.bench.net;
 
 import io.jrump.bench.Memory;
 import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
@@ -23,7 +25,10 @@ import java.util.concurrent.CompletableFuture;
  *   <li>{@code bulk MTU BYTES [offload]} — one connection, the client sends BYTES, the server reads
  *       them; {@code offload}: the switch ports do the checksums, as Linux's lo and veth do by default;</li>
  *   <li>{@code rr COUNT} — 1-byte request, 1-byte response, TCP_NODELAY, COUNT times: latency percentiles;</li>
- *   <li>{@code conns N} — N established connections held at once: heap per idle connection.</li>
+ *   <li>{@code conns N} — N established connections held at once: heap per idle connection;</li>
+ *   <li>{@code rrpoll COUNT}, {@code bulkpoll MTU BYTES} — the same with both kernels on polled
+ *       JVM hosts (no loop threads), driven by the main thread alone through non-blocking calls:
+ *       run-to-completion.</li>
  * </ul>
  */
 public final class TcpBench {
@@ -42,8 +47,10 @@ public final class TcpBench {
 
     /** With {@code offload}, the switch ports do checksums (as a veth or lo does by default): no software checksum at all. */
     private static Pair pair(int mtu, String name, boolean offload) throws Exception {
-        JvmHost ha = JvmHost.create(name + "-a");
-        JvmHost hb = JvmHost.create(name + "-b");
+        return pair(mtu, name, offload, JvmHost.create(name + "-a"), JvmHost.create(name + "-b"));
+    }
+
+    private static Pair pair(int mtu, String name, boolean offload, JvmHost ha, JvmHost hb) throws Exception {
         NetStack a = new NetStack();
         NetStack b = new NetStack();
         RumpKernel ka = RumpKernel.boot(ha, BootOptions.defaults().withComponentInstances(List.of(a)));
@@ -63,13 +70,15 @@ public final class TcpBench {
     public static void main(String[] args) throws Exception {
         io.jrump.bench.Memory.watch(); // peak heap over the whole run
         if (args.length < 2) {
-            System.err.println("usage: TcpBench bulk MTU BYTES [offload] | rr COUNT | conns N");
+            System.err.println("usage: TcpBench bulk MTU BYTES [offload] | rr COUNT | conns N | rrpoll COUNT | bulkpoll MTU BYTES");
             System.exit(2);
         }
         switch (args[0]) {
             case "bulk" -> bulk(Integer.parseInt(args[1]), Long.parseLong(args[2]), args.length > 3 && args[3].equals("offload"));
             case "rr" -> rr(Integer.parseInt(args[1]));
             case "conns" -> conns(Integer.parseInt(args[1]));
+            case "rrpoll" -> rrPolled(Integer.parseInt(args[1]));
+            case "bulkpoll" -> bulkPolled(Integer.parseInt(args[1]), Long.parseLong(args[2]));
             default -> throw new IllegalArgumentException(args[0]);
         }
         System.exit(0); // event-loop threads of closed hosts do not hold the JVM, but be sure
@@ -158,6 +167,129 @@ public final class TcpBench {
         Arrays.sort(warm);
         System.out.printf("mode=rr count=%d median_us=%.1f p99_us=%.1f min_us=%.1f%n", count, warm[warm.length / 2] / 1e3,
                 warm[(int) (warm.length * 0.99)] / 1e3, warm[0] / 1e3);
+        p.close().close();
+    }
+
+    /** Two kernels without loop threads, on one switch, and a connection between them set up by polling. */
+    private static int[] polledConnect(Pair p, JvmHost ha, JvmHost hb, int port) throws Exception {
+        Sockets sa = p.a().sockets();
+        Sockets sb = p.b().sockets();
+        int l = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sb.bind(l, new SocketAddress(Ipv4Address.ANY, port));
+        sb.listen(l, 4);
+        sb.setNonBlocking(l, true);
+        int c = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        sa.setNonBlocking(c, true);
+        try {
+            sa.connect(c, new SocketAddress(B, port));
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EINPROGRESS) {
+                throw e;
+            }
+        }
+        while (true) {
+            ha.poll();
+            hb.poll();
+            try {
+                int s = sb.accept(l);
+                sb.setNonBlocking(s, true);
+                return new int[] {c, s};
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EAGAIN) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** A non-blocking recv that reports EAGAIN as 0 bytes and the end of the stream as -1. */
+    private static int recvNow(Sockets s, int fd, ByteBuffer buf) throws ErrnoException {
+        try {
+            int n = s.recv(fd, buf, Sockets.MSG_DONTWAIT).length();
+            return n == 0 ? -1 : n;
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                return 0;
+            }
+            throw e;
+        }
+    }
+
+    private static void rrPolled(int count) throws Exception {
+        JvmHost ha = JvmHost.builder().name("rrpoll-a").polled().build();
+        JvmHost hb = JvmHost.builder().name("rrpoll-b").polled().build();
+        Pair p = pair(1500, "rrpoll", false, ha, hb);
+        int[] fds = polledConnect(p, ha, hb, 5004);
+        Sockets sa = p.a().sockets();
+        Sockets sb = p.b().sockets();
+        sa.setsockopt(fds[0], Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
+        sb.setsockopt(fds[1], Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
+        long[] rtt = new long[count];
+        ByteBuffer one = ByteBuffer.allocate(1);
+        for (int i = 0; i < count; i++) {
+            long t0 = System.nanoTime();
+            sa.send(fds[0], ByteBuffer.wrap(new byte[] {(byte) i}), Sockets.MSG_DONTWAIT);
+            while (true) { // the server: echo what arrives
+                ha.poll();
+                hb.poll();
+                if (recvNow(sb, fds[1], one.clear()) > 0) {
+                    sb.send(fds[1], one.flip(), Sockets.MSG_DONTWAIT);
+                    break;
+                }
+            }
+            while (true) { // the client: wait for the echo
+                ha.poll();
+                hb.poll();
+                if (recvNow(sa, fds[0], one.clear()) > 0) {
+                    break;
+                }
+            }
+            rtt[i] = System.nanoTime() - t0;
+        }
+        long[] warm = Arrays.copyOfRange(rtt, count / 10, count);
+        Arrays.sort(warm);
+        System.out.printf("mode=rrpoll count=%d median_us=%.1f p99_us=%.1f min_us=%.1f%n", count, warm[warm.length / 2] / 1e3,
+                warm[(int) (warm.length * 0.99)] / 1e3, warm[0] / 1e3);
+        p.close().close();
+    }
+
+    private static void bulkPolled(int mtu, long bytes) throws Exception {
+        JvmHost ha = JvmHost.builder().name("bulkpoll-a").polled().build();
+        JvmHost hb = JvmHost.builder().name("bulkpoll-b").polled().build();
+        Pair p = pair(mtu, "bulkpoll", false, ha, hb);
+        int[] fds = polledConnect(p, ha, hb, 5005);
+        Sockets sa = p.a().sockets();
+        Sockets sb = p.b().sockets();
+        ByteBuffer chunk = ByteBuffer.allocate(1 << 20);
+        ByteBuffer in = ByteBuffer.allocate(1 << 20);
+        long sent = 0;
+        long got = 0;
+        long t0 = System.nanoTime();
+        while (got < bytes) {
+            if (sent < bytes) {
+                if (!chunk.hasRemaining()) {
+                    chunk.clear().limit((int) Math.min(chunk.capacity(), bytes - sent));
+                }
+                int before = chunk.position();
+                try {
+                    sa.send(fds[0], chunk, Sockets.MSG_DONTWAIT);
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EAGAIN) {
+                        throw e;
+                    }
+                }
+                sent += chunk.position() - before;
+            }
+            ha.poll();
+            hb.poll();
+            int n;
+            while ((n = recvNow(sb, fds[1], in.clear())) > 0) {
+                got += n;
+            }
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("mode=bulkpoll mtu=%d bytes=%d received=%d seconds=%.3f gbit_per_s=%.3f retransmitted=%d%n",
+                mtu, bytes, got, s, got * 8 / s / 1e9, p.a().stats().get("tcp.out.retransmitted"));
         p.close().close();
     }
 

@@ -23,7 +23,9 @@ import java.util.function.Consumer;
  * <p>The loop is a logical thread: tasks run on the loop's own thread, or — through
  * {@link #runIfIdle} — on a caller's thread while the loop has nothing running, which saves two
  * thread hand-offs for a socket call or a frame that can be handled at once. Whoever runs tasks
- * holds the runner lock, so they still run one at a time and in order.
+ * holds the runner lock, so they still run one at a time and in order. A polled loop has no
+ * thread at all: the application runs it ({@link #poll}), as smoltcp's interface is polled, and
+ * a blocking call runs it until the call can return.
  *
  * <p>Thread-safe. The lock guards both queues; tasks run without it, under the runner lock.
  */
@@ -37,17 +39,59 @@ final class EventLoop implements HostScheduler {
     private final ArrayDeque<Runnable> batch = new ArrayDeque<>(); // used only by the runner
     private final ArrayDeque<Runnable> ready = new ArrayDeque<>();
     private final PriorityQueue<Timer> timers = new PriorityQueue<>();
-    private final Thread thread;
+    private final Thread thread; // null for a polled loop
+    private final String name;
     private long sequence;
     private int cancelledInHeap;
     private boolean closed;
 
     EventLoop(String threadName, HostClock clock, Consumer<Throwable> taskFailure) {
+        this(threadName, clock, taskFailure, true);
+    }
+
+    /**
+     * @param ownThread false for a polled loop: no thread of its own; its tasks run only in
+     *     {@link #poll}, in {@link #runIfIdle}, and in {@link #await}, which polls until the future is done
+     */
+    EventLoop(String threadName, HostClock clock, Consumer<Throwable> taskFailure, boolean ownThread) {
         this.clock = clock;
         this.taskFailure = taskFailure;
-        this.thread = new Thread(this::run, threadName);
-        thread.setDaemon(true);
-        thread.start();
+        this.name = threadName;
+        this.thread = ownThread ? new Thread(this::run, threadName) : null;
+        if (thread != null) {
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /**
+     * Runs, on the calling thread, every task that is ready and every timer that is due, and
+     * those they make ready in turn; returns whether anything ran. False at once if another
+     * thread is running the loop's tasks.
+     */
+    boolean poll() {
+        if (runner.isHeldByCurrentThread() || !runner.tryLock()) {
+            return false;
+        }
+        try {
+            return drain();
+        } finally {
+            runner.unlock();
+        }
+    }
+
+    /** Nanoseconds until the next timer is due (0 if one is due or a task is ready), or -1 with none set. */
+    long nanosUntilWork() {
+        lock.lock();
+        try {
+            if (!ready.isEmpty()) {
+                return 0;
+            }
+            Timer next = timers.peek();
+            return next == null ? -1 : Math.max(0, next.deadline - clock.monotonicNanos());
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
@@ -128,8 +172,11 @@ final class EventLoop implements HostScheduler {
     @Override
     public <T> T await(CompletableFuture<T> future) throws ErrnoException {
         if (inEventLoop() && !future.isDone()) {
-            throw new ErrnoException(Errno.EDEADLK, "blocking wait on event loop " + thread.getName()
+            throw new ErrnoException(Errno.EDEADLK, "blocking wait on event loop " + name
                     + ": the awaited work could never run");
+        }
+        if (thread == null) {
+            return pollUntil(future);
         }
         if (!future.isDone() && runner.tryLock()) {
             try {
@@ -139,6 +186,43 @@ final class EventLoop implements HostScheduler {
             }
         }
         return Futures.join(future);
+    }
+
+    /** A polled loop's wait: the waiter runs the loop, sleeping only while nothing is due. */
+    private <T> T pollUntil(CompletableFuture<T> future) throws ErrnoException {
+        future.whenComplete((v, e) -> signal()); // completed elsewhere (an I/O thread): stop sleeping
+        while (!future.isDone()) {
+            poll();
+            lock.lock();
+            try {
+                while (!future.isDone() && !closed && !hasWork()) {
+                    Timer next = timers.peek();
+                    if (next == null) {
+                        wake.awaitUninterruptibly();
+                    } else if (next.deadline > clock.monotonicNanos()) {
+                        wake.awaitNanos(next.deadline - clock.monotonicNanos());
+                    }
+                }
+                if (closed && !future.isDone()) {
+                    throw new ErrnoException(Errno.ESHUTDOWN, "event loop " + name + " closed while a call waited");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ErrnoException(Errno.EINTR, "interrupted while waiting on event loop " + name);
+            } finally {
+                lock.unlock();
+            }
+        }
+        return Futures.join(future);
+    }
+
+    private void signal() {
+        lock.lock();
+        try {
+            wake.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Stops the loop and drops the tasks it has not run. Waits for the running task unless called from it. */
@@ -152,7 +236,7 @@ final class EventLoop implements HostScheduler {
         } finally {
             lock.unlock();
         }
-        if (!inEventLoop() && Thread.currentThread() != thread) {
+        if (thread != null && !inEventLoop() && Thread.currentThread() != thread) {
             try {
                 thread.join(TimeUnit.SECONDS.toMillis(30));
             } catch (InterruptedException e) {
@@ -163,7 +247,7 @@ final class EventLoop implements HostScheduler {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("event loop " + thread.getName() + " is closed");
+            throw new IllegalStateException("event loop " + name + " is closed");
         }
     }
 
@@ -205,18 +289,20 @@ final class EventLoop implements HostScheduler {
         return !ready.isEmpty() || next != null && next.deadline <= clock.monotonicNanos();
     }
 
-    /** Runs due timers and ready tasks until there are none. Called by the runner. */
-    private void drain() {
+    /** Runs due timers and ready tasks until there are none; whether any ran. Called by the runner. */
+    private boolean drain() {
+        boolean ran = false;
         while (true) {
             lock.lock();
             try {
                 if (closed || !collect(batch)) {
                     batch.clear();
-                    return;
+                    return ran;
                 }
             } finally {
                 lock.unlock();
             }
+            ran = true;
             Runnable task;
             while ((task = batch.poll()) != null) {
                 try {

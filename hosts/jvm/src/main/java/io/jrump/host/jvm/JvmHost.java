@@ -41,7 +41,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The portable userspace host: the real clock, one event-loop thread per kernel, block devices on
+ * The portable userspace host: the real clock, one event-loop thread per kernel (or none, for a
+ * kernel the application polls: {@link Builder#polled()}), block devices on
  * regular host files (a path) or in memory ({@code mem:NAME}), and NICs on in-process Ethernet
  * switches named by the NIC name.
  *
@@ -72,7 +73,7 @@ public final class JvmHost implements Hypercalls {
         this.switches = b.switches;
         this.open = new OpenDevices(name);
         this.loop = new EventLoop("jrump-loop-" + name, clock,
-                e -> console.error("[{}] kernel task failed", name, e));
+                e -> console.error("[{}] kernel task failed", name, e), !b.polled);
         int ioThreads = b.ioThreads > 0 ? b.ioThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
         AtomicInteger ioIndex = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(ioThreads, ioThreads, 30, TimeUnit.SECONDS,
@@ -104,6 +105,7 @@ public final class JvmHost implements Hypercalls {
         private String name;
         private SwitchRegistry switches = SwitchRegistry.shared();
         private int ioThreads;
+        private boolean polled;
 
         private Builder() {
         }
@@ -126,6 +128,19 @@ public final class JvmHost implements Hypercalls {
                 throw new IllegalArgumentException("ioThreads must be at least 1: " + n);
             }
             this.ioThreads = n;
+            return this;
+        }
+
+        /**
+         * No event-loop thread: the kernel runs on the application's thread, when it calls
+         * {@link JvmHost#poll()} (run-to-completion, as smoltcp's interfaces are polled), when a
+         * socket call finds the loop idle, and while a blocking call waits (it runs the loop until
+         * it can return). Timers fire only then. One thread may drive several such kernels by
+         * polling each in turn; a blocking call runs only its own kernel, so two kernels on one
+         * thread talk through non-blocking calls and polls.
+         */
+        public Builder polled() {
+            this.polled = true;
             return this;
         }
 
@@ -313,6 +328,24 @@ public final class JvmHost implements Hypercalls {
                 receiver, loop, this::unregister);
         sw.attach(port);
         return open.register(port, port::close);
+    }
+
+    /**
+     * Runs the kernel's ready work on the calling thread: tasks, due timers, frames that arrived,
+     * and what they make ready in turn. Returns whether anything ran. For a host built
+     * {@link Builder#polled()}; on any host it does nothing while another thread runs the loop.
+     */
+    public boolean poll() {
+        return loop.poll();
+    }
+
+    /**
+     * How long the application may wait before it must poll again for the kernel's timers: 0 if
+     * work is ready, -1 if no timer is set. Frames from other kernels or devices may make work
+     * ready sooner.
+     */
+    public long pollDelayNanos() {
+        return loop.nanosUntilWork();
     }
 
     /** Memory disks created on this host, by name. */
