@@ -23,7 +23,8 @@ import java.util.concurrent.CompletableFuture;
  * One line of {@code key=value} per run, for docs/performance.md:
  * <ul>
  *   <li>{@code bulk MTU BYTES [offload]} — one connection, the client sends BYTES, the server reads
- *       them; {@code offload}: the switch ports do the checksums, as Linux's lo and veth do by default;</li>
+ *       them; {@code offload}: the switch ports do the checksums, as Linux's lo and veth do by default;
+ *       {@code nolowat}: the reader leaves SO_RCVLOWAT at 1 (it wakes as data comes);</li>
  *   <li>{@code rr COUNT} — 1-byte request, 1-byte response, TCP_NODELAY, COUNT times: latency percentiles;</li>
  *   <li>{@code conns N} — N established connections held at once: heap per idle connection;</li>
  *   <li>{@code rrpoll COUNT}, {@code bulkpoll MTU BYTES} — the same with both kernels on polled
@@ -70,11 +71,14 @@ public final class TcpBench {
     public static void main(String[] args) throws Exception {
         io.jrump.bench.Memory.watch(); // peak heap over the whole run
         if (args.length < 2) {
-            System.err.println("usage: TcpBench bulk MTU BYTES [offload] | rr COUNT | conns N | rrpoll COUNT | bulkpoll MTU BYTES");
+            System.err.println("usage: TcpBench bulk MTU BYTES [offload] [nolowat] | rr COUNT | conns N | rrpoll COUNT | bulkpoll MTU BYTES");
             System.exit(2);
         }
         switch (args[0]) {
-            case "bulk" -> bulk(Integer.parseInt(args[1]), Long.parseLong(args[2]), args.length > 3 && args[3].equals("offload"));
+            case "bulk" -> {
+                List<String> flags = Arrays.asList(args).subList(3, args.length);
+                bulk(Integer.parseInt(args[1]), Long.parseLong(args[2]), flags.contains("offload"), !flags.contains("nolowat"));
+            }
             case "rr" -> rr(Integer.parseInt(args[1]));
             case "conns" -> conns(Integer.parseInt(args[1]));
             case "rrpoll" -> rrPolled(Integer.parseInt(args[1]));
@@ -95,13 +99,15 @@ public final class TcpBench {
         return new int[] {c, sb.accept(l), l};
     }
 
-    private static void bulk(int mtu, long bytes, boolean offload) throws Exception {
+    private static void bulk(int mtu, long bytes, boolean offload, boolean lowWater) throws Exception {
         Pair p = pair(mtu, "bulk", offload);
         int[] fds = connect(p, 5001);
         Sockets sa = p.a().sockets();
         Sockets sb = p.b().sockets();
-        // Wake the reader for 64 KiB at a time, not for every segment: each wake-up crosses threads.
-        sb.setsockopt(fds[1], Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);
+        if (lowWater) {
+            // Wake the reader for 64 KiB at a time, not for every segment: each wake-up crosses threads.
+            sb.setsockopt(fds[1], Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);
+        }
         CompletableFuture<Long> reader = CompletableFuture.supplyAsync(() -> {
             try {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 20);
