@@ -198,7 +198,7 @@ final class EventLoop implements HostScheduler {
                 while (!future.isDone() && !closed && !hasWork()) {
                     Timer next = timers.peek();
                     if (next == null) {
-                        wake.awaitUninterruptibly();
+                        wake.await(); // interruptible: an interrupted call ends with EINTR, as on the threaded loop
                     } else if (next.deadline > clock.monotonicNanos()) {
                         wake.awaitNanos(next.deadline - clock.monotonicNanos());
                     }

@@ -39,6 +39,27 @@ class PolledHostTest {
     }
 
     @Test
+    void aWaitWithNothingDueEndsInEintrWhenInterrupted() throws Exception {
+        try (JvmHost host = JvmHost.builder().name("polled-intr").polled().build()) {
+            Thread caller = Thread.currentThread();
+            Thread interrupter = new Thread(() -> {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                caller.interrupt();
+            });
+            interrupter.start();
+            io.jrump.hypercall.ErrnoException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.jrump.hypercall.ErrnoException.class, () -> host.scheduler().await(new CompletableFuture<Void>()));
+            assertEquals(io.jrump.hypercall.Errno.EINTR, e.errno());
+            assertTrue(Thread.interrupted(), "the interrupt stays set, as for a blocking call on a threaded loop");
+            interrupter.join();
+        }
+    }
+
+    @Test
     void aWaitEndsWhenAnotherThreadCompletesTheFuture() throws Exception {
         try (JvmHost host = JvmHost.builder().name("polled-io").polled().build()) {
             CompletableFuture<String> done = new CompletableFuture<>();
