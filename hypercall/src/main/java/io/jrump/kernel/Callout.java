@@ -6,6 +6,8 @@ import java.util.Objects;
 /**
  * A timer on the kernel's event loop, after BSD's callout(9): reset it to fire a function at a
  * time, stop it, reset it again. At most one firing is pending at a time; a reset replaces it.
+ * A reset to a later time keeps the host's timer and re-arms it for the rest when it fires, so
+ * frequent resets (TCP's retransmission timer, on every ACK) cost the host nothing each.
  *
  * <p>Thread-safe. A stop or reset that races with the firing wins if it gets the lock first: the
  * function then does not run. The function runs without the lock held.
@@ -17,6 +19,8 @@ public final class Callout {
     private Runnable function;
     private long generation;
     private long deadline;
+    /** When the host timer behind {@link #pending} fires: at or before {@link #deadline}. */
+    private long hostDeadline;
 
     Callout(RumpKernel kernel, String name) {
         this.kernel = kernel;
@@ -56,12 +60,23 @@ public final class Callout {
             kernel.calloutPending(this, false);
             return;
         }
-        cancelPending();
-        long gen = ++generation;
         function = fn;
         deadline = deadlineNanos;
-        pending = kernel.host().scheduler().executeAt(deadlineNanos, () -> fire(gen));
+        if (pending != null && hostDeadline <= deadlineNanos) {
+            // The host timer set fires no later: leave it, and go on from there for the rest
+            // (fire). A retransmission timer reset by every ACK then costs the host one timer
+            // per period, not one per ACK.
+            return;
+        }
+        cancelPending();
+        arm(deadlineNanos);
         kernel.calloutPending(this, true);
+    }
+
+    private void arm(long at) {
+        long gen = ++generation;
+        hostDeadline = at;
+        pending = kernel.host().scheduler().executeAt(at, () -> fire(gen));
     }
 
     /** Cancels the pending firing. Returns whether one was pending. */
@@ -96,6 +111,10 @@ public final class Callout {
         synchronized (this) {
             if (gen != generation || pending == null) {
                 return; // reset or stopped after the host had already begun to run us
+            }
+            if (kernel.host().clock().monotonicNanos() < deadline) {
+                arm(deadline); // moved later since this host timer was set
+                return;
             }
             pending = null;
             fn = function;

@@ -47,6 +47,36 @@ class CalloutTest {
     }
 
     @Test
+    void resetsToLaterTimesKeepTheHostTimerAndStillFireAtTheLastDeadline() {
+        Callout c = kernel.newCallout("rexmt");
+        c.schedule(100, () -> fired.add("early"));
+        for (int i = 1; i <= 50; i++) {
+            host.advance(10);
+            c.schedule(100, () -> fired.add("rexmt@" + host.now)); // as every ACK resets it
+        }
+        assertEquals(1, host.pendingTasks(), "one host timer all along");
+        assertEquals(host.now + 100, c.deadlineNanos());
+        host.advance(99);
+        assertTrue(fired.isEmpty(), "not before the last deadline");
+        host.advance(1);
+        assertEquals(List.of("rexmt@" + host.now), fired);
+        assertFalse(c.isPending());
+        assertEquals(0, host.pendingTasks());
+    }
+
+    @Test
+    void aResetToAnEarlierTimeReplacesTheHostTimer() {
+        Callout c = kernel.newCallout("persist");
+        c.schedule(500, () -> fired.add("late"));
+        c.schedule(50, () -> fired.add("soon"));
+        host.advance(50);
+        assertEquals(List.of("soon"), fired);
+        host.advance(1000);
+        assertEquals(List.of("soon"), fired);
+        assertEquals(0, host.pendingTasks());
+    }
+
+    @Test
     void stopCancelsAndReportsWhetherItWasPending() {
         Callout c = kernel.newCallout("keepalive");
         assertFalse(c.stop());
