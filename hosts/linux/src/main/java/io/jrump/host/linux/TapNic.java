@@ -80,6 +80,8 @@ final class TapNic implements HostNic {
     private final AtomicLong badHeaders = new AtomicLong();
     private final AtomicLong receiveBatches = new AtomicLong();
     private final ThreadLocal<ByteBuffer> sendBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_READ));
+    private final ThreadLocal<ByteBuffer> sendHeaders =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(VirtioNetHeader.LENGTH));
     private final Thread reader;
     private volatile boolean closed;
 
@@ -221,15 +223,26 @@ final class TapNic implements HostNic {
         write(frame, offload);
     }
 
-    /** One copy into a direct buffer with room for the header in front, one {@code write(2)}. */
+    /**
+     * One {@code write(2)}: a frame in direct memory goes out as it is, after its virtio-net header
+     * ({@code writev(2)}, no copy); any other is first copied into a direct buffer with room for
+     * the header in front.
+     */
     private void write(ByteBuffer frame, FrameOffload offload) throws ErrnoException {
-        ByteBuffer b = sendBuffers.get().clear();
-        if (vnet) {
-            VirtioNetHeader.emit(b, 0, offload);
-            b.position(VirtioNetHeader.LENGTH);
-        }
-        b.put(frame.duplicate()).flip();
         try {
+            if (vnet && frame.isDirect()) {
+                ByteBuffer header = sendHeaders.get().clear();
+                VirtioNetHeader.emit(header, 0, offload);
+                header.limit(VirtioNetHeader.LENGTH);
+                Sys.writev(fd, header, frame, what);
+                return;
+            }
+            ByteBuffer b = sendBuffers.get().clear();
+            if (vnet) {
+                VirtioNetHeader.emit(b, 0, offload);
+                b.position(VirtioNetHeader.LENGTH);
+            }
+            b.put(frame.duplicate()).flip();
             Sys.write(fd, b, what);
         } catch (ErrnoException e) {
             switch (e.errno()) {

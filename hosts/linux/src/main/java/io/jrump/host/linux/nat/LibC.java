@@ -26,6 +26,8 @@ final class LibC {
 
     static native long write(int fd, Pointer buf, long count);
 
+    static native long writev(int fd, Pointer iov, int iovcnt);
+
     static native long pread(int fd, Pointer buf, long count, long offset);
 
     static native long pwrite(int fd, Pointer buf, long count, long offset);

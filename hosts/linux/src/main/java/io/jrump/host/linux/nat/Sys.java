@@ -169,6 +169,31 @@ public final class Sys {
         }
     }
 
+    /** Two {@code struct iovec}s per thread, for {@link #writev}: no allocation per call. */
+    private static final ThreadLocal<com.sun.jna.Memory> IOVECS = ThreadLocal.withInitial(() -> new com.sun.jna.Memory(32));
+
+    /**
+     * {@code writev(2)} of {@code head}'s then {@code body}'s remaining bytes (both direct), as one
+     * write: a header and a frame go out together without being copied into one buffer. Returns
+     * the count written. Moves no position.
+     */
+    public static int writev(int fd, ByteBuffer head, ByteBuffer body, String what) throws ErrnoException {
+        com.sun.jna.Memory iov = IOVECS.get();
+        iov.setPointer(0, at(head));
+        iov.setLong(8, head.remaining());
+        iov.setPointer(16, at(body));
+        iov.setLong(24, body.remaining());
+        while (true) {
+            long n = LibC.writev(fd, iov, 2);
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (!interrupted()) {
+                throw lastError("writev " + what);
+            }
+        }
+    }
+
     /** {@code pread(2)} into {@code buf}'s remaining space at {@code offset}; 0 at end of file. */
     public static int pread(int fd, ByteBuffer buf, long offset, String what) throws ErrnoException {
         while (true) {
