@@ -658,8 +658,8 @@ public final class Sockets implements DescriptorTable.Owner {
      * data before an error.
      */
     private static boolean readable(TcpConnection c, int target) {
-        return c.received >= target || c.finReceived || c.error == null && c.state == TcpConnection.State.CLOSED
-                || c.error != null && c.received > 0;
+        return c.received() >= target || c.finReceived || c.error == null && c.state == TcpConnection.State.CLOSED
+                || c.error != null && c.received() > 0;
     }
 
     /** The connection of a socket that may send: {@code ENOTCONN}, its error, or {@code EPIPE} if not. */
@@ -797,7 +797,7 @@ public final class Sockets implements DescriptorTable.Owner {
             tcp.closeListener(t.listener);
         }
         if (t.connection != null) {
-            if (t.connection.received > 0 || t.options.lingerSeconds == 0) {
+            if (t.connection.received() > 0 || t.options.lingerSeconds == 0) {
                 // Unread data: RFC 2525 says reset, as Linux does; SO_LINGER 0: an abortive close.
                 t.connection.abort();
             } else {

@@ -88,7 +88,6 @@ final class TcpConnection {
     final SendSequence snd = new SendSequence();
     int mss = 536;
     private final ByteQueue sendQueue;
-    long sendQueued; // bytes in sendQueue not yet acknowledged, from SND.UNA on (its size)
     int sendBufferLimit;
     boolean finQueued; // the application closed its side
     private boolean orphaned; // the application closed its socket: nobody will read or write again
@@ -97,7 +96,6 @@ final class TcpConnection {
     // Receive side.
     final ReceiveSequence rcv = new ReceiveSequence();
     private final ByteQueue receiveQueue;
-    long received; // bytes waiting for the application (the receive queue's size)
     int receiveBufferLimit;
     private ReassemblyQueue outOfOrder;
     boolean finReceived;
@@ -459,7 +457,7 @@ final class TcpConnection {
             int acked = SeqNum.diff(ack, snd.una());
             boolean finAcked = snd.finAcked(ack);
             long dataAcked = acked - (finAcked ? 1 : 0);
-            dropAcked(dataAcked);
+            sendQueue.drop(dataAcked);
             TcpRepr.Timestamps ts = seg.timestamps();
             if (tsOn && ts != null && ts.echoReply() != 0) {
                 // RFC 7323 4.1: a sample from TSecr, valid even for retransmitted data (no Karn needed).
@@ -591,8 +589,7 @@ final class TcpConnection {
             return;
         }
         receiveQueue.append(data, index, length);
-        received += length;
-        if (received >= lowWater()) {
+        if (received() >= lowWater()) {
             readiness.add(Readiness.POLLIN);
         }
     }
@@ -604,7 +601,7 @@ final class TcpConnection {
 
     /** Readable: the low-water mark reached, the end of the stream, or an error. */
     void updateReadable() {
-        if (received >= lowWater() || finReceived || error != null) {
+        if (received() >= lowWater() || finReceived || error != null) {
             readiness.add(Readiness.POLLIN);
         } else {
             readiness.remove(Readiness.POLLIN);
@@ -639,7 +636,7 @@ final class TcpConnection {
      * counts only ACKs with an unchanged window) from ever starting.
      */
     long receiveWindow() {
-        return Math.max(0, receiveBufferLimit - received);
+        return Math.max(0, receiveBufferLimit - received());
     }
 
     /**
@@ -658,8 +655,18 @@ final class TcpConnection {
         }
     }
 
+    /** Bytes in the send queue: from SND.UNA on, not yet acknowledged. */
+    long sendQueued() {
+        return sendQueue.size();
+    }
+
+    /** Bytes received and waiting for the application. */
+    long received() {
+        return receiveQueue.size();
+    }
+
     long sendSpace() {
-        return sendBufferLimit - sendQueued;
+        return sendBufferLimit - sendQueued();
     }
 
     /** Queues bytes to send, copied from {@code src} (its position advances); returns how many fitted. */
@@ -667,7 +674,7 @@ final class TcpConnection {
         int n = (int) Math.max(0, Math.min(src.remaining(), sendSpace())); // SO_SNDBUF may have shrunk below what is queued
         if (n > 0) {
             sendQueue.append(src, n);
-            wrote(n);
+            trySend();
         }
         updateWritable();
         return n;
@@ -689,15 +696,10 @@ final class TcpConnection {
                 sendQueue.append(data, data.readerIndex(), n);
                 data.skipBytes(n);
             }
-            wrote(n);
+            trySend();
         }
         updateWritable();
         return n;
-    }
-
-    private void wrote(int n) {
-        sendQueued += n;
-        trySend();
     }
 
     private void updateWritable() {
@@ -709,7 +711,6 @@ final class TcpConnection {
     /** Takes up to {@code dst.remaining()} received bytes into {@code dst}; 0 means none (check finReceived for the end). */
     int read(ByteBuffer dst) {
         int n = receiveQueue.read(dst);
-        received -= n;
         afterRead(n);
         return n;
     }
@@ -717,13 +718,12 @@ final class TcpConnection {
     /** Takes up to {@code max} received bytes as a buffer the caller owns, without copying. */
     ByteBuf readRetained(int max) {
         ByteBuf out = receiveQueue.readRetained(max);
-        received -= out.readableBytes();
         afterRead(out.readableBytes());
         return out;
     }
 
     private void afterRead(int n) {
-        if (received < lowWater() && !finReceived && error == null) {
+        if (received() < lowWater() && !finReceived && error == null) {
             readiness.remove(Readiness.POLLIN);
         }
         if (n > 0 && autotuning()) {
@@ -752,8 +752,6 @@ final class TcpConnection {
     void releaseBuffers() {
         sendQueue.release();
         receiveQueue.release();
-        sendQueued = 0;
-        received = 0;
     }
 
     /**
@@ -852,11 +850,7 @@ final class TcpConnection {
      */
     void orphan() {
         orphaned = true;
-        receiveQueue.release(); // nobody reads any more
-        received = 0;
-        if (state == State.CLOSED) {
-            releaseBuffers();
-        }
+        receiveQueue.release(); // nobody reads any more; the send queue goes when the connection closes
         armOrphanTimeout();
     }
 
@@ -901,7 +895,7 @@ final class TcpConnection {
                 snd.skipTo(hole != null ? hole.left() : scoreboard.highSacked());
                 continue;
             }
-            long unsent = sendQueued - SeqNum.diff(snd.nxt(), snd.una())
+            long unsent = sendQueued() - SeqNum.diff(snd.nxt(), snd.una())
                     + (snd.finSent() && SeqNum.gt(snd.nxt(), snd.finSeq()) ? 1 : 0);
             long window = Math.min(snd.wnd(), cc.cwnd());
             long room = window - inFlight();
@@ -931,7 +925,7 @@ final class TcpConnection {
             snd.sent(n);
         }
         if (finQueued && (!snd.finSent() || snd.nxt() == snd.finSeq())
-                && sendQueued == SeqNum.diff(snd.nxt(), snd.una())) {
+                && sendQueued() == SeqNum.diff(snd.nxt(), snd.una())) {
             snd.finAt();
             sendFin();
             snd.sent(1);
@@ -951,7 +945,7 @@ final class TcpConnection {
         // The payload is a view of the queued bytes, copied once, into the frame, as the segment
         // is emitted (Tcp.send).
         ByteBuf payload = sendQueue.view(offset, len);
-        int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(snd.una(), (int) sendQueued) ? PSH : 0);
+        int flags = ACK | (SeqNum.add(seq, len) == SeqNum.add(snd.una(), (int) sendQueued()) ? PSH : 0);
         TcpRepr seg = segment(seq, flags, payload);
         if (!retransmission && !timers.timing()) {
             timers.startTiming(SeqNum.add(seq, len), tcp.now());
@@ -968,11 +962,6 @@ final class TcpConnection {
         if (!timers.retransmitPending()) {
             armRetransmit();
         }
-    }
-
-    private void dropAcked(long bytes) {
-        sendQueued -= bytes;
-        sendQueue.drop(bytes);
     }
 
     /**
@@ -1068,7 +1057,7 @@ final class TcpConnection {
             highRxt = snd.finSeq() + 1;
             return;
         }
-        long queuedAfter = sendQueued - SeqNum.diff(hole.left(), snd.una());
+        long queuedAfter = sendQueued() - SeqNum.diff(hole.left(), snd.una());
         int n = snd.withinWindow(hole.left(), (int) Math.min(Math.min(mss, hole.length()), queuedAfter));
         if (n <= 0) {
             return;
@@ -1087,7 +1076,7 @@ final class TcpConnection {
             snd.retransmittedTo(snd.finSeq() + 1);
             return;
         }
-        long unacked = Math.min(sendQueued, SeqNum.diff(snd.max(), snd.una()));
+        long unacked = Math.min(sendQueued(), SeqNum.diff(snd.max(), snd.una()));
         int n = snd.withinWindow(snd.una(), (int) Math.min(mss, unacked));
         if (n > 0) {
             sendData(snd.una(), n, true);
@@ -1131,7 +1120,7 @@ final class TcpConnection {
             tcp.sendReset(this, ackSeq(), 0, false); // SND.MAX, as abort(): SND.NXT may have gone back
             return;
         }
-        long unsent = sendQueued - SeqNum.diff(snd.nxt(), snd.una());
+        long unsent = sendQueued() - SeqNum.diff(snd.nxt(), snd.una());
         long room = Math.min(snd.wnd(), unsent);
         if (room > 0) {
             tcp.count("tcp.persist.sws_override");
@@ -1162,7 +1151,7 @@ final class TcpConnection {
             return;
         }
         int limit = state == State.SYN_SENT || state == State.SYN_RECEIVED ? MAX_SYN_RETRANSMISSIONS : MAX_RETRANSMISSIONS;
-        if (snd.wnd() == 0 && sendQueued > 0 && cc != null) {
+        if (snd.wnd() == 0 && sendQueued() > 0 && cc != null) {
             zeroWindowUnderData();
             return;
         }
@@ -1272,7 +1261,6 @@ final class TcpConnection {
         timers.stopAll();
         endLinger();
         sendQueue.release(); // nothing more goes out; what the application has not read stays
-        sendQueued = 0;
         if (orphaned || !hasSocket) {
             releaseBuffers();
         }

@@ -30,8 +30,8 @@ public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remot
         long now = c.tcp.now();
         return new TcpInfo(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, c.state.name(),
                 Integer.toUnsignedLong(c.snd.una()), Integer.toUnsignedLong(c.snd.nxt()),
-                Integer.toUnsignedLong(c.snd.max()), c.snd.wnd(), c.cc != null ? c.cc.cwnd() : 0, c.sendQueued, c.mss,
-                Integer.toUnsignedLong(c.rcv.nxt()), c.rcv.wnd(), c.received, c.congestionName(),
+                Integer.toUnsignedLong(c.snd.max()), c.snd.wnd(), c.cc != null ? c.cc.cwnd() : 0, c.sendQueued(), c.mss,
+                Integer.toUnsignedLong(c.rcv.nxt()), c.rcv.wnd(), c.received(), c.congestionName(),
                 c.timers.rtt().srttNanos() / 1000, c.timers.rtt().rtoNanos() / 1000, c.timers.retransmissions(),
                 c.timers.describe(now), c.timers.persistBackoff(), c.probesSent, c.unacceptableAcks,
                 c.unacceptableAcksLimited, new TreeMap<>(c.drops));

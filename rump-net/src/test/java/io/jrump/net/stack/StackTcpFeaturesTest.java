@@ -80,9 +80,9 @@ class StackTcpFeaturesTest {
             TcpRepr old = new TcpRepr(s.remotePort, s.localPort, s.rcv.nxt(), s.snd.nxt(), TcpSegment.ACK, 1000, 0, -1, -1,
                     false, new TcpRepr.Timestamps(s.tsRecent - 5000, 0), List.of(),
                     Unpooled.wrappedBuffer("stale".getBytes()));
-            long r = s.received;
+            long r = s.received();
             s.input(old);
-            return s.received - r;
+            return s.received() - r;
         });
         assertEquals(0, before, "PAWS dropped it");
         assertEquals(1, p.b.stats().get("tcp.drop.paws"));
@@ -92,9 +92,9 @@ class StackTcpFeaturesTest {
             TcpRepr old = new TcpRepr(s.remotePort, s.localPort, s.rcv.nxt(), s.snd.nxt(), TcpSegment.ACK, 1000, 0, -1, -1,
                     false, new TcpRepr.Timestamps(s.tsRecent - 5000, 0), List.of(),
                     Unpooled.wrappedBuffer("fresh".getBytes()));
-            long r = s.received;
+            long r = s.received();
             s.input(old);
-            return s.received - r;
+            return s.received() - r;
         });
         assertEquals(5, after);
         assertEquals(1, p.b.stats().get("tcp.drop.paws"));
@@ -262,7 +262,7 @@ class StackTcpFeaturesTest {
         p.world.runFor(Duration.ofSeconds(2));
         queued += sa.send(client, ByteBuffer.wrap(data, queued, data.length - queued), 0);
         TcpConnection s = sb.connectionOf(server);
-        assertTrue(sb.onLoop(() -> s.received) <= 32768, "the receiver holds no more than SO_RCVBUF");
+        assertTrue(sb.onLoop(() -> s.received()) <= 32768, "the receiver holds no more than SO_RCVBUF");
         assertTrue(queued >= 100_000 + 32768 - 1448 && queued <= 100_000 + 32768, queued + " queued: about the send"
                 + " buffer plus the receiver's");
         sa.setNonBlocking(client, false);

@@ -76,8 +76,8 @@ class StackTcpWindowTest {
         TcpConnection c = p.a.sockets().connectionOf(fds[0]);
         TcpConnection s = p.b.sockets().connectionOf(fds[1]);
         assertTrue(p.a.sockets().onLoop(() -> c.snd.wnd() - c.inFlight() < c.mss), "the receiver's buffer is full: "
-                + p.a.sockets().onLoop(() -> c.snd.wnd() + " " + c.inFlight() + " " + c.sendQueued) + " / "
-                + p.b.sockets().onLoop(() -> s.received + " " + s.rcv.wnd() + " " + s.receiveBufferLimit));
+                + p.a.sockets().onLoop(() -> c.snd.wnd() + " " + c.inFlight() + " " + c.sendQueued()) + " / "
+                + p.b.sockets().onLoop(() -> s.received() + " " + s.rcv.wnd() + " " + s.receiveBufferLimit));
         assertTrue(p.b.sockets().onLoop(s::receiveWindow) < p.b.sockets().onLoop(() -> s.mss));
         return fds;
     }

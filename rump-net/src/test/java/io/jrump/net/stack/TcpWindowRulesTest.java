@@ -192,7 +192,7 @@ class TcpWindowRulesTest {
                     edge = right;
                 }
             }
-            assertTrue(s.onLoop(() -> c.received) <= 64 * 1024, "never more than the buffer is held");
+            assertTrue(s.onLoop(() -> c.received()) <= 64 * 1024, "never more than the buffer is held");
         }
         assertEquals(0, peer.stack.stats().get("tcp.drop.out_of_window"), "every byte sent within an offered edge was taken");
         assertEquals(conn.peerNxt, (int) s.onLoop(() -> c.rcv.nxt()));
@@ -218,7 +218,7 @@ class TcpWindowRulesTest {
             }
         }
         assertEquals(0, (long) s.onLoop(c.rcv::wnd), "the window closed");
-        assertTrue(s.onLoop(() -> c.received) <= 16 * 1024, s.onLoop(() -> c.received) + " bytes held");
+        assertTrue(s.onLoop(() -> c.received()) <= 16 * 1024, s.onLoop(() -> c.received()) + " bytes held");
     }
 
     @Test
