@@ -3,15 +3,9 @@ package io.jrump.net.stack;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.jrump.host.jvm.JvmHost;
-import io.jrump.host.jvm.SwitchRegistry;
-import io.jrump.hypercall.NicOptions;
-import io.jrump.kernel.BootOptions;
-import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.stack.Sockets.SocketAddress;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -38,17 +32,9 @@ class JvmEchoTest {
     }
 
     private static void echoOnce(int run) throws Exception {
-        SwitchRegistry sw = new SwitchRegistry();
-        NetStack client = new NetStack();
-        NetStack server = new NetStack();
-        try (RumpKernel kc = RumpKernel.boot(JvmHost.builder().name("client").switches(sw).build(),
-                BootOptions.defaults().withName("client").withComponentInstances(List.of(client)));
-             RumpKernel ks = RumpKernel.boot(JvmHost.builder().name("server").switches(sw).build(),
-                BootOptions.defaults().withName("server").withComponentInstances(List.of(server)))) {
-            client.addInterface("sw0", NicOptions.mtu(1500));
-            server.addInterface("sw0", NicOptions.mtu(1500));
-            client.addAddress("sw0", Ipv4Address.parse("198.18.0.1"), 24);
-            server.addAddress("sw0", Ipv4Address.parse("198.18.0.2"), 24);
+        try (JvmPair p = new JvmPair("echo")) {
+            NetStack client = p.a;
+            NetStack server = p.b;
             Sockets ss = server.sockets();
             Sockets cs = client.sockets();
             AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -69,7 +55,7 @@ class JvmEchoTest {
             });
 
             int c = cs.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-            cs.connect(c, new SocketAddress(Ipv4Address.parse("198.18.0.2"), 7));
+            cs.connect(c, new SocketAddress(JvmPair.B, 7));
             byte[] data = new byte[BYTES];
             new Random(run).nextBytes(data);
             Thread writer = thread("writer", failure, () -> {

@@ -3,18 +3,10 @@ package io.jrump.net.stack;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jrump.host.jvm.JvmHost;
-import io.jrump.host.jvm.SwitchRegistry;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.hypercall.NicOptions;
-import io.jrump.kernel.BootOptions;
-import io.jrump.kernel.RumpKernel;
-import io.jrump.net.Ipv4Address;
-import io.jrump.net.stack.Sockets.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -27,25 +19,12 @@ import org.junit.jupiter.api.Test;
 class LentBufferTest {
     @Test
     void aSendGivenUpOnTakesNothingMoreFromTheCallersBuffer() throws Exception {
-        SwitchRegistry sw = new SwitchRegistry();
-        NetStack a = new NetStack();
-        NetStack b = new NetStack();
-        try (RumpKernel ka = RumpKernel.boot(JvmHost.builder().name("lend-a").switches(sw).build(),
-                BootOptions.defaults().withName("a").withComponentInstances(List.of(a)));
-             RumpKernel kb = RumpKernel.boot(JvmHost.builder().name("lend-b").switches(sw).build(),
-                BootOptions.defaults().withName("b").withComponentInstances(List.of(b)))) {
-            a.addInterface("sw0", NicOptions.mtu(1500));
-            b.addInterface("sw0", NicOptions.mtu(1500));
-            a.addAddress("sw0", Ipv4Address.parse("198.18.0.1"), 24);
-            b.addAddress("sw0", Ipv4Address.parse("198.18.0.2"), 24);
-            Sockets sa = a.sockets();
-            Sockets sb = b.sockets();
-            int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-            sb.bind(listener, new SocketAddress(Ipv4Address.ANY, 80));
-            sb.listen(listener, 4);
-            int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-            sa.connect(client, new SocketAddress(Ipv4Address.parse("198.18.0.2"), 80));
-            int server = sb.accept(listener);
+        try (JvmPair p = new JvmPair("lend")) {
+            Sockets sa = p.a.sockets();
+            Sockets sb = p.b.sockets();
+            int[] fds = p.connect(80);
+            int client = fds[0];
+            int server = fds[1];
 
             byte[] data = new byte[8 << 20]; // far more than the buffers hold: the send blocks
             Arrays.fill(data, (byte) 'A');

@@ -5,17 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.host.jvm.JvmHost;
-import io.jrump.host.jvm.SwitchRegistry;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.NicOptions;
-import io.jrump.kernel.BootOptions;
-import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.stack.Sockets.SocketAddress;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -26,17 +22,11 @@ import org.junit.jupiter.api.Test;
 class PolledStacksTest {
     @Test
     void oneThreadDrivesTwoKernelsThroughAConnection() throws Exception {
-        SwitchRegistry sw = new SwitchRegistry();
-        JvmHost ha = JvmHost.builder().name("polled-a").switches(sw).polled().build();
-        JvmHost hb = JvmHost.builder().name("polled-b").switches(sw).polled().build();
-        NetStack a = new NetStack();
-        NetStack b = new NetStack();
-        try (RumpKernel ka = RumpKernel.boot(ha, BootOptions.defaults().withName("a").withComponentInstances(List.of(a)));
-             RumpKernel kb = RumpKernel.boot(hb, BootOptions.defaults().withName("b").withComponentInstances(List.of(b)))) {
-            a.addInterface("sw0", NicOptions.mtu(1500));
-            b.addInterface("sw0", NicOptions.mtu(1500));
-            a.addAddress("sw0", Ipv4Address.parse("198.18.0.1"), 24);
-            b.addAddress("sw0", Ipv4Address.parse("198.18.0.2"), 24);
+        try (JvmPair p = new JvmPair("polled", true, NicOptions.mtu(1500), NicOptions.mtu(1500))) {
+            JvmHost ha = p.hostA;
+            JvmHost hb = p.hostB;
+            NetStack a = p.a;
+            NetStack b = p.b;
             Sockets sa = a.sockets();
             Sockets sb = b.sockets();
             int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
@@ -46,7 +36,7 @@ class PolledStacksTest {
             int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
             sa.setNonBlocking(client, true);
             try {
-                sa.connect(client, new SocketAddress(Ipv4Address.parse("198.18.0.2"), 80));
+                sa.connect(client, new SocketAddress(JvmPair.B, 80));
             } catch (ErrnoException e) {
                 assertEquals(Errno.EINPROGRESS, e.errno());
             }
