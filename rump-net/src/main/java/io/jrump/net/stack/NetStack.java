@@ -373,7 +373,7 @@ public final class NetStack implements Component {
             if (eth.etherType().equals(EtherType.ARP)) {
                 arpIn(i, eth.payload());
             } else if (eth.etherType().equals(EtherType.IPV4)) {
-                ipIn(i, eth.payload(), flags);
+                ipIn(i, buf, buf.readerIndex() + eth.payloadOffset(), eth.length() - eth.payloadOffset(), flags);
             } else {
                 stats.count("eth.drop.unknown_ethertype");
             }
@@ -428,20 +428,21 @@ public final class NetStack implements Component {
     }
 
     /** An IPv4 packet from an interface (or the loopback). */
-    void ipIn(Interface i, ByteBuf payload) {
-        ipIn(i, payload, 0);
+    void ipIn(Interface i, ByteBuf packet) {
+        ipIn(i, packet, packet.readerIndex(), packet.readableBytes(), 0);
     }
 
     /**
-     * An IPv4 packet with the NIC's receive flags: with a checksum flag the TCP or UDP checksum is
-     * not verified (it was, or it is a host's partial sum that cannot be).
+     * An IPv4 packet at {@code [offset, offset + length)} of {@code buf} (the frame: read in place,
+     * no slice per layer), with the NIC's receive flags: with a checksum flag the TCP or UDP
+     * checksum is not verified (it was, or it is a host's partial sum that cannot be).
      */
-    private void ipIn(Interface i, ByteBuf payload, int rxFlags) {
+    private void ipIn(Interface i, ByteBuf buf, int offset, int length, int rxFlags) {
         boolean checksumTrusted = (rxFlags & (FrameReceiver.RX_CHECKSUM_VALID | FrameReceiver.RX_CHECKSUM_PARTIAL)) != 0;
         Ipv4Packet packet;
         Ipv4Repr ip;
         try {
-            packet = Ipv4Packet.parse(payload);
+            packet = Ipv4Packet.parse(buf, offset, length);
             ip = Ipv4Repr.parse(packet);
         } catch (ErrnoException e) {
             stats.count("ip.drop.malformed");
@@ -452,10 +453,12 @@ public final class NetStack implements Component {
             stats.count("ip.drop.not_for_us");
             return;
         }
-        ByteBuf data = packet.payload();
+        ByteBuf data = buf;
+        int dataIndex = packet.payloadIndex();
+        int dataLength = packet.payloadLength();
         if (ip.moreFragments() || ip.fragmentOffset() != 0) {
-            byte[] bytes = new byte[data.readableBytes()];
-            data.getBytes(data.readerIndex(), bytes);
+            byte[] bytes = new byte[dataLength];
+            buf.getBytes(dataIndex, bytes);
             byte[] whole = reassembly.add(ip.source(), ip.destination(), ip.protocol().value(), ip.identification(),
                     ip.fragmentOffset(), ip.moreFragments(), bytes, now());
             armTimer();
@@ -465,16 +468,20 @@ public final class NetStack implements Component {
             stats.count("ip.reassembled");
             checksumTrusted = false; // the flags spoke of one fragment, not the datagram
             data = Unpooled.wrappedBuffer(whole);
+            dataIndex = 0;
+            dataLength = whole.length;
             ip = new Ipv4Repr(ip.source(), ip.destination(), ip.protocol(), whole.length, ip.ttl(),
                     ip.identification(), false, false, 0, ip.dscp(), ip.ecn());
         }
-        Quote quote = new Quote(payload, packet.headerLength());
+        if (ip.protocol().equals(IpProtocol.TCP)) {
+            tcp.input(ip, data, dataIndex, dataLength, checksumTrusted);
+            return;
+        }
+        Quote quote = new Quote(buf, offset, length, packet.headerLength());
         if (ip.protocol().equals(IpProtocol.ICMP)) {
-            icmpIn(ip, data);
+            icmpIn(ip, data.slice(dataIndex, dataLength));
         } else if (ip.protocol().equals(IpProtocol.UDP)) {
-            udpIn(ip, data, quote, checksumTrusted);
-        } else if (ip.protocol().equals(IpProtocol.TCP)) {
-            tcp.input(ip, data, checksumTrusted);
+            udpIn(ip, data.slice(dataIndex, dataLength), quote, checksumTrusted);
         } else {
             stats.count("ip.drop.unknown_protocol");
             sendUnreachable(ip, quote, 2); // protocol unreachable
@@ -491,10 +498,10 @@ public final class NetStack implements Component {
     }
 
     /** A received datagram as an ICMP error would quote it: its bytes from the IP header on. */
-    private record Quote(ByteBuf packet, int headerLength) {
+    private record Quote(ByteBuf buf, int offset, int length, int headerLength) {
         ByteBuf copy() {
-            int n = Math.min(packet.readableBytes(), headerLength + 8);
-            return Unpooled.copiedBuffer(packet.slice(packet.readerIndex(), n));
+            int n = Math.min(length, headerLength + 8);
+            return Unpooled.copiedBuffer(buf.slice(offset, n));
         }
     }
 

@@ -205,15 +205,14 @@ final class Tcp {
 
     // ---- input -----------------------------------------------------------------------------------
 
-    void input(Ipv4Repr ip, ByteBuf data) {
-        input(ip, data, false);
-    }
-
-    /** A segment; {@code checksumTrusted} when the NIC verified its checksum or left it partial. */
-    void input(Ipv4Repr ip, ByteBuf data, boolean checksumTrusted) {
+    /**
+     * A segment at {@code [index, index + length)} of {@code buf}; {@code checksumTrusted} when
+     * the NIC verified its checksum or left it partial.
+     */
+    void input(Ipv4Repr ip, ByteBuf buf, int index, int length, boolean checksumTrusted) {
         TcpRepr seg;
         try {
-            seg = TcpRepr.parse(TcpSegment.parse(data), ip.source(), ip.destination(), !checksumTrusted);
+            seg = TcpRepr.parse(TcpSegment.parse(buf, index, length), ip.source(), ip.destination(), !checksumTrusted);
         } catch (ErrnoException e) {
             count("tcp.drop.malformed");
             return;

@@ -2,6 +2,8 @@ package io.jrump.net.wire;
 
 import io.jrump.net.Ipv4Address;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.IllegalReferenceCountException;
+import io.netty.util.internal.PlatformDependent;
 
 /**
  * The Internet checksum of RFC 1071: the 16-bit one's complement of the one's complement sum
@@ -21,13 +23,18 @@ public final class Checksum {
     /** The unfolded sum of {@code [index, index + length)} of the buffer added to {@code sum}. */
     public static long add(long sum, ByteBuf buf, int index, int length) {
         Wire.checkRange(buf, index, length);
-        if (length >= 64 && buf.nioBufferCount() == 1) {
-            // A plain ByteBuffer's getLong compiles to one load: a derived buffer's (a slice of a
-            // slice of a frame) goes through a call per level for every 8 bytes.
-            return add(sum, buf.nioBuffer(index, length));
-        }
         int i = index;
         int end = index + length;
+        if (length >= 64 && buf.hasMemoryAddress() && PlatformDependent.hasUnsafe()) {
+            if (buf.refCnt() == 0) {
+                throw new IllegalReferenceCountException(0); // as the buffer's own reads would
+            }
+            // Straight from memory: through a derived buffer (a slice of a frame) each getLong is
+            // a chain of calls and checks; a ByteBuffer view is an object or two per call.
+            int words = length & ~7;
+            sum += nativeWordsSum(buf.memoryAddress() + index, words);
+            i += words;
+        }
         // Each 64-bit word adds as two 32-bit halves (each < 2^32), so the long cannot
         // overflow before 2^30 words: more than any ByteBuf holds.
         while (end - i >= 8) {
@@ -47,6 +54,22 @@ public final class Checksum {
             sum += buf.getUnsignedByte(i) << 8;
         }
         return sum;
+    }
+
+    /**
+     * The sum of {@code length} bytes (a multiple of 8) at a native address, as 16-bit
+     * big-endian words folded to 16 bits. Read in the machine's order: the one's complement
+     * sum does not depend on byte order, but for a swap of the bytes of its result (RFC 1071
+     * §2(B)), made once after the fold.
+     */
+    private static long nativeWordsSum(long address, int length) {
+        long s = 0;
+        for (long a = address, end = address + length; a < end; a += 8) {
+            long w = PlatformDependent.getLong(a);
+            s += (w >>> 32) + (w & 0xffff_ffffL);
+        }
+        int folded = fold(s);
+        return PlatformDependent.BIG_ENDIAN_NATIVE_ORDER ? folded : Integer.reverseBytes(folded) >>> 16;
     }
 
     /** The unfolded sum of {@code data}'s remaining bytes (its position unchanged) added to {@code sum}. */

@@ -128,9 +128,10 @@ public record TcpRepr(
         if (verifyChecksum && !segment.verifyChecksum(source, destination)) {
             throw Wire.malformed(String.format(Locale.ROOT, "TCP Checksum 0x%04x at offset 16 does not verify", segment.checksum()));
         }
-        ByteBuf o = segment.options();
-        int base = o.readerIndex();
-        int end = base + o.readableBytes();
+        // The options are read in place, not through a slice: no object per segment.
+        ByteBuf o = segment.buffer();
+        int base = segment.optionsIndex();
+        int end = base + segment.headerLength() - TcpSegment.MIN_HEADER_LENGTH;
         int mss = -1;
         int scale = -1;
         boolean sackPermitted = false;

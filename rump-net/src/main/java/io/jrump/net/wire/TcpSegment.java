@@ -115,6 +115,16 @@ public final class TcpSegment {
         return Checksum.verifies(Checksum.add(sum, buf, offset, length));
     }
 
+    /** The buffer this view reads (absolute indexes: {@link #optionsIndex()}). */
+    ByteBuf buffer() {
+        return buf;
+    }
+
+    /** Absolute index of the options area in {@link #buffer()}. */
+    int optionsIndex() {
+        return offset + MIN_HEADER_LENGTH;
+    }
+
     /** The options area as a slice (empty without options). */
     public ByteBuf options() {
         return buf.slice(offset + MIN_HEADER_LENGTH, headerLength() - MIN_HEADER_LENGTH);

@@ -1,6 +1,7 @@
 package io.jrump.net.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,17 +82,27 @@ class ChecksumTest {
             int length = r.nextInt(b.length - from + 1);
             int want = reference(b, from, length);
             ByteBuf direct = Unpooled.directBuffer(b.length).writeBytes(b);
+            // Read through its memory address: at an odd address, and through a slice's.
+            ByteBuf directSlice = Unpooled.directBuffer(b.length + 5).writeZero(5).writeBytes(b).slice(5, b.length);
             ByteBuf nested = Unpooled.wrappedBuffer(new byte[3], b).slice(3, b.length).slice(0, b.length);
             int cut = r.nextInt(b.length);
             ByteBuf composite = Unpooled.wrappedBuffer(Unpooled.wrappedBuffer(b, 0, cut), Unpooled.wrappedBuffer(b, cut, b.length - cut));
             java.nio.ByteBuffer little = java.nio.ByteBuffer.wrap(b, from, length).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            for (ByteBuf buf : new ByteBuf[] {direct, nested, composite}) {
+            for (ByteBuf buf : new ByteBuf[] {direct, directSlice, nested, composite}) {
                 assertEquals(want, Checksum.fold(Checksum.sum(buf, from, length)), "round " + round + " " + buf.getClass().getSimpleName());
             }
             assertEquals(want, Checksum.fold(Checksum.add(0, little)), "round " + round + ", a little-endian ByteBuffer");
             assertEquals(0, little.position(), "the position is left alone");
             direct.release();
+            directSlice.release();
         }
+    }
+
+    @Test
+    void aReleasedDirectBufferIsNotRead() {
+        ByteBuf direct = Unpooled.directBuffer(128).writeZero(128);
+        direct.release();
+        assertThrows(io.netty.util.IllegalReferenceCountException.class, () -> Checksum.sum(direct, 0, 128));
     }
 
     @Test
