@@ -2,32 +2,38 @@ package io.jrump.net.stack;
 
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The stack's counters, by protocol and reason, as {@code rump net stat} and {@code netstat -s}
  * show them: what arrived, what was sent, and every drop with why. Counted on the event loop;
- * read from any thread.
+ * read from any thread. A count is a hash lookup of a constant name, without a lock: several
+ * happen per packet.
  */
 public final class NetStats {
-    private final Map<String, AtomicLong> counters = new TreeMap<>();
+    private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
 
     /** Adds one to {@code name}, e.g. {@code ip.in}, {@code ip.drop.bad_checksum}. */
     public void count(String name) {
         add(name, 1);
     }
 
-    public synchronized void add(String name, long n) {
-        counters.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(n);
+    public void add(String name, long n) {
+        AtomicLong v = counters.get(name);
+        if (v == null) {
+            v = counters.computeIfAbsent(name, k -> new AtomicLong());
+        }
+        v.addAndGet(n);
     }
 
-    public synchronized long get(String name) {
+    public long get(String name) {
         AtomicLong v = counters.get(name);
         return v == null ? 0 : v.get();
     }
 
     /** Every counter that is not zero, by name. */
-    public synchronized Map<String, Long> snapshot() {
+    public Map<String, Long> snapshot() {
         Map<String, Long> out = new TreeMap<>();
         counters.forEach((k, v) -> {
             if (v.get() != 0) {

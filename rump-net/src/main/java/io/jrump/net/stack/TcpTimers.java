@@ -29,6 +29,8 @@ final class TcpTimers {
     private final Callout retransmit;
     private final Callout persist; // armed only while nothing is in flight and queued data waits for window
     private final Callout delayedAck;
+    /** Whether the delayed-ACK timer, when it fires, has an ACK to send. */
+    private boolean ackOwed;
     private final Callout timeWait;
     private final Callout keepalive;
     private final Callout linger;
@@ -183,15 +185,26 @@ final class TcpTimers {
 
     // ---- delayed ACK (RFC 1122 4.2.3.2) -----------------------------------------------------------
 
-    /** Delays an ACK, unless one is delayed already. */
+    /**
+     * Delays an ACK, unless one is delayed already. The ACK goes out when the timer fires if it is
+     * still owed then; an ACK sent before only clears the debt (as BSD's TF_DELACK flag), leaving
+     * the timer set. Stopping and setting the timer again for every other segment of a bulk
+     * transfer cost a host timer each; an ACK that comes sooner than the delay is allowed.
+     */
     void delayAck(Runnable sendAck) {
+        ackOwed = true;
         if (!delayedAck.isPending()) {
-            delayedAck.schedule(DELAYED_ACK_NANOS, sendAck);
+            delayedAck.schedule(DELAYED_ACK_NANOS, () -> {
+                if (ackOwed) {
+                    sendAck.run();
+                }
+            });
         }
     }
 
+    /** An ACK went out: none is owed any more. */
     void stopDelayedAck() {
-        delayedAck.stop();
+        ackOwed = false;
     }
 
     // ---- TIME-WAIT and FIN-WAIT-2 -----------------------------------------------------------------
@@ -252,6 +265,7 @@ final class TcpTimers {
         retransmit.stop();
         persist.stop();
         delayedAck.stop();
+        ackOwed = false;
         timeWait.stop();
         keepalive.stop();
     }
@@ -264,7 +278,9 @@ final class TcpTimers {
         StringBuilder out = new StringBuilder();
         describe(out, "rto", retransmit, now, "x" + retransmissions);
         describe(out, "persist", persist, now, "x" + persistBackoff);
-        describe(out, "delack", delayedAck, now, null);
+        if (ackOwed) {
+            describe(out, "delack", delayedAck, now, null);
+        }
         describe(out, "keepalive", keepalive, now, null);
         describe(out, "timewait", timeWait, now, null);
         return out.isEmpty() ? "-" : out.toString();
