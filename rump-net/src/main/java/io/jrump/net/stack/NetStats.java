@@ -14,6 +14,14 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class NetStats {
     private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
 
+    /**
+     * The counter behind {@code name}, for a path that counts per packet: it keeps the handle and
+     * increments it without a lookup.
+     */
+    AtomicLong counter(String name) {
+        return counters.computeIfAbsent(name, k -> new AtomicLong());
+    }
+
     /** Adds one to {@code name}, e.g. {@code ip.in}, {@code ip.drop.bad_checksum}. */
     public void count(String name) {
         add(name, 1);

@@ -30,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * TCP's demultiplexing: connections by their four-tuple, listeners by address and port, ports
@@ -50,6 +51,10 @@ final class Tcp {
     private final Map<Integer, Integer> connectionsByLocalPort = new HashMap<>();
     private final Map<Integer, TcpListener> listeners = new HashMap<>();
     private final IsnGenerator isn;
+    // Counted for every segment: held, not looked up by name each time.
+    private final AtomicLong segmentsIn;
+    private final AtomicLong segmentsOut;
+    final AtomicLong dataSegmentsOut;
     private final SynCookies cookies;
     boolean sackEnabled = true;
     boolean timestampsEnabled = true;
@@ -67,6 +72,9 @@ final class Tcp {
         byte[] cookieSecret = new byte[16];
         stack.host().random().nextBytes(cookieSecret);
         this.cookies = new SynCookies(cookieSecret);
+        this.segmentsIn = stack.statsCounter().counter("tcp.in");
+        this.segmentsOut = stack.statsCounter().counter("tcp.out");
+        this.dataSegmentsOut = stack.statsCounter().counter("tcp.out.data");
     }
 
     /** The congestion control a socket with {@code options} uses: its TCP_CONGESTION, else the stack's default. */
@@ -217,7 +225,7 @@ final class Tcp {
             count("tcp.drop.malformed");
             return;
         }
-        count("tcp.in");
+        segmentsIn.incrementAndGet();
         if (ip.destination().isBroadcast() || ip.destination().isMulticast()) {
             count("tcp.drop.broadcast");
             return;
@@ -364,7 +372,7 @@ final class Tcp {
         ByteBuf b = alloc().directBuffer(NetStack.HEADROOM + seg.bufferLength());
         seg.emit(b, NetStack.HEADROOM, from, to, offload);
         b.setIndex(NetStack.HEADROOM, NetStack.HEADROOM + seg.bufferLength());
-        count("tcp.out");
+        segmentsOut.incrementAndGet();
         stack.ipOut(from, to, IpProtocol.TCP, b, NetStack.DEFAULT_TTL,
                 offload ? new NetStack.L4Offload(TcpSegment.CHECKSUM, segmentSize, seg.headerLength()) : null);
     }

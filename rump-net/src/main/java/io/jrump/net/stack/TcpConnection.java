@@ -950,8 +950,10 @@ final class TcpConnection {
         if (!retransmission && !timers.timing()) {
             timers.startTiming(SeqNum.add(seq, len), tcp.now());
         }
-        tcp.count(retransmission ? "tcp.out.retransmitted" : "tcp.out.data");
-        if (retransmission) {
+        if (!retransmission) {
+            tcp.dataSegmentsOut.incrementAndGet();
+        } else {
+            tcp.count("tcp.out.retransmitted");
             tcp.add("tcp.out.retransmitted_bytes", copied);
             timers.retransmitted();
         }
