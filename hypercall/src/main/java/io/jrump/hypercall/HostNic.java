@@ -71,6 +71,29 @@ public interface HostNic {
         send(frame);
     }
 
+    /**
+     * Sends one frame as {@link #send(ByteBuffer, FrameOffload)} does, but lent, not copied: the
+     * host may go on reading the buffer after this returns, until it runs {@code release} — once,
+     * on any thread, perhaps before this returns, and also when it throws. Until then the caller
+     * neither writes the bytes nor reuses the buffer. A host that hands a frame to a receiver on
+     * its own loop can so skip a copy per frame, as a veth passes its buffer to the peer. The
+     * default copies as {@code send} does and releases at once.
+     *
+     * @param offload what the host finishes, or {@link FrameOffload#NONE}
+     * @throws ErrnoException as {@link #send(ByteBuffer, FrameOffload)}
+     */
+    default void sendLent(ByteBuffer frame, FrameOffload offload, Runnable release) throws ErrnoException {
+        try {
+            if (offload.needsChecksum()) {
+                send(frame, offload);
+            } else {
+                send(frame);
+            }
+        } finally {
+            release.run();
+        }
+    }
+
     /** Leaves the segment; no frame is delivered to the receiver after this returns. Idempotent. */
     void close();
 }

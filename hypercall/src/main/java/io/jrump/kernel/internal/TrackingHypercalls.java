@@ -216,6 +216,11 @@ public final class TrackingHypercalls extends ForwardingHypercalls {
         }
 
         @Override
+        public void sendLent(ByteBuffer frame, FrameOffload offload, Runnable release) throws ErrnoException {
+            nic.sendLent(frame, offload, release); // and the lending: the host's may skip a copy
+        }
+
+        @Override
         public void close() {
             remove(closer);
             nic.close();

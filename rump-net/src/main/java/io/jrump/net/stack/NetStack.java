@@ -787,17 +787,14 @@ public final class NetStack implements Component {
             // The buffer's own cached view where it has one: a new ByteBuffer per frame is garbage.
             ByteBuffer bytes = frame.nioBufferCount() == 1
                     ? frame.internalNioBuffer(frame.readerIndex(), frame.readableBytes()) : frame.nioBuffer();
+            // Lent: a host that passes it on as it is releases it when the receiver is done.
+            i.nic.sendLent(bytes, offload, frame::release);
             if (offload.needsChecksum()) {
-                i.nic.send(bytes, offload);
                 stats.count(offload.needsSegmentation() ? "eth.out.large_segment" : "eth.out.checksum_offload");
-            } else {
-                i.nic.send(bytes);
             }
             ethOut.incrementAndGet();
         } catch (ErrnoException e) {
             stats.count("eth.drop.send_" + e.errno().name().toLowerCase());
-        } finally {
-            frame.release(); // the host took the bytes (HostNic.send's contract)
         }
     }
 

@@ -2,6 +2,7 @@ package io.jrump.netty.internal;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
@@ -17,8 +18,10 @@ import java.util.Map;
 
 /**
  * Ethernet segments between kernels that share one Netty event loop: a frame sent on a wire is
- * copied into a pooled buffer and delivered to every other NIC on it (a hub, so two stacks or a
- * few) on the same loop — after the sender's work, never inside it, and never on another thread.
+ * delivered to every other NIC on it (a hub, so two stacks or a few) on the same loop — after the
+ * sender's work, never inside it, and never on another thread. A frame lent
+ * ({@link HostNic#sendLent}) to the one other port of a wire, from the loop, is delivered as it is
+ * and given back after; any other is copied into a pooled buffer.
  * Frames wait in one queue that a single task drains, so a burst (a window of segments, the ACKs
  * they draw) costs one task, not one per frame. Used on the loop only; {@link #attach} may be
  * called from any thread.
@@ -56,16 +59,21 @@ public final class LoopWires {
         return out.toArray(new Port[0]);
     }
 
-    /** Frames waiting for the loop, as (port, buffer) pairs, drained by one task per burst. */
+    /** Frames waiting for the loop, as (port, frame, release) triples, drained by one task per burst. */
     private final ArrayDeque<Object> pending = new ArrayDeque<>();
     private final Runnable drain = this::drain;
     /** Bumped when a port joins or leaves, so that senders refresh their cached peers. */
     private volatile int generation;
 
-    private void deliverLater(Port to, ByteBuf frame) {
+    private void deliverLater(Port to, ByteBuf copy) {
+        deliverLater(to, copy.internalNioBuffer(0, copy.readableBytes()), copy::release);
+    }
+
+    private void deliverLater(Port to, ByteBuffer frame, Runnable release) {
         boolean first = pending.isEmpty();
         pending.add(to);
         pending.add(frame);
+        pending.add(release);
         if (first) {
             loop.execute(drain);
         }
@@ -80,13 +88,14 @@ public final class LoopWires {
             Object next;
             while ((next = pending.poll()) != null) {
                 Port to = (Port) next;
-                ByteBuf frame = (ByteBuf) pending.poll();
+                ByteBuffer frame = (ByteBuffer) pending.poll();
+                Runnable release = (Runnable) pending.poll();
                 try {
                     if (!to.closed) {
-                        to.receiver.frameReceived(frame.internalNioBuffer(0, frame.readableBytes()), 0);
+                        to.receiver.frameReceived(frame, 0);
                     }
                 } finally {
-                    frame.release();
+                    release.run();
                 }
             }
         } finally {
@@ -137,16 +146,7 @@ public final class LoopWires {
 
         @Override
         public void send(ByteBuffer frame) throws ErrnoException {
-            if (closed) {
-                throw new ErrnoException(Errno.EBADF, "NIC " + name + " is closed");
-            }
-            if (frame.remaining() > maxFrameLength()) {
-                throw new ErrnoException(Errno.EMSGSIZE, frame.remaining() + " bytes on " + name);
-            }
-            if (peersGeneration != generation) {
-                peersGeneration = generation;
-                peers = peers(this);
-            }
+            check(frame);
             for (Port to : peers) {
                 ByteBuf copy = PooledByteBufAllocator.DEFAULT.directBuffer(frame.remaining());
                 int position = frame.position();
@@ -157,6 +157,41 @@ public final class LoopWires {
                 } else {
                     loop.execute(() -> deliverLater(to, copy)); // the queue is the loop's alone
                 }
+            }
+        }
+
+        @Override
+        public void sendLent(ByteBuffer frame, FrameOffload offload, Runnable release) throws ErrnoException {
+            boolean lent = false;
+            try {
+                if (offload.needsChecksum()) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, "NIC " + name + " does no transmit offloads");
+                }
+                check(frame);
+                if (peers.length == 1 && loop.inEventLoop()) {
+                    deliverLater(peers[0], frame, release);
+                    lent = true;
+                } else {
+                    send(frame);
+                }
+            } finally {
+                if (!lent) {
+                    release.run();
+                }
+            }
+        }
+
+        /** Checks a frame to send, and refreshes the cached peers if a port joined or left. */
+        private void check(ByteBuffer frame) throws ErrnoException {
+            if (closed) {
+                throw new ErrnoException(Errno.EBADF, "NIC " + name + " is closed");
+            }
+            if (frame.remaining() > maxFrameLength()) {
+                throw new ErrnoException(Errno.EMSGSIZE, frame.remaining() + " bytes on " + name);
+            }
+            if (peersGeneration != generation) {
+                peersGeneration = generation;
+                peers = peers(this);
             }
         }
 
