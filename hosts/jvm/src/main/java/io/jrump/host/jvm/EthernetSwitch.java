@@ -79,16 +79,52 @@ public final class EthernetSwitch {
     }
 
     /**
+     * The largest frame lent on rather than copied. Measured (TcpBench bulk): lending MTU-sized
+     * frames saves a copy and a task's garbage (+20 %), but lending 64 KiB ones costs more than it
+     * saves (-40 %): the sender's pooled buffers then come back from another thread, to a shared
+     * arena instead of its thread's cache.
+     */
+    static final int LEND_MAX = 16 * 1024;
+
+    /**
      * Forwards a frame; with {@code offload} asking for a checksum, a receiver that takes partial
      * checksums gets it as it is (flagged {@code RX_CHECKSUM_PARTIAL}), any other gets it completed.
      */
     void send(SwitchPort from, ByteBuffer frame, FrameOffload offload) {
-        byte[] copy = new byte[frame.remaining()];
-        frame.get(frame.position(), copy);
+        sendLent(from, frame, offload, null);
+    }
+
+    /**
+     * Forwards a frame as {@link #send} does; with {@code release} not null the frame is lent: if
+     * it goes to one port as it is and is at most {@link #LEND_MAX} bytes, that port's receiver
+     * gets the sender's buffer and the release runs after it (no copy); else it is copied and the
+     * caller releases it. Returns whether it was lent on.
+     */
+    boolean sendLent(SwitchPort from, ByteBuffer frame, FrameOffload offload, Runnable release) {
         List<SwitchPort> out;
         synchronized (this) {
-            out = table.forward(ByteBuffer.wrap(copy), from);
+            out = table.forward(frame, from);
         }
+        if (release != null && out.size() == 1 && frame.remaining() <= LEND_MAX) {
+            SwitchPort p = out.get(0);
+            if (!offload.needsChecksum() || p.takesPartialChecksums()) {
+                int rxFlags = offload.needsChecksum() ? FrameReceiver.RX_CHECKSUM_PARTIAL : 0;
+                if (frame.remaining() > p.maxFrameLength()) {
+                    droppedTooBig.incrementAndGet();
+                } else if (p.deliver(frame, rxFlags, release)) {
+                    forwarded.incrementAndGet();
+                    return true;
+                } else {
+                    droppedQueueFull.incrementAndGet();
+                }
+                return false;
+            }
+        }
+        if (out.isEmpty()) {
+            return false;
+        }
+        byte[] copy = new byte[frame.remaining()];
+        frame.get(frame.position(), copy);
         byte[] completed = null;
         for (SwitchPort p : out) {
             byte[] bytes = copy;
@@ -105,12 +141,13 @@ public final class EthernetSwitch {
             }
             if (bytes.length > p.maxFrameLength()) {
                 droppedTooBig.incrementAndGet();
-            } else if (p.deliver(bytes, rxFlags)) {
+            } else if (p.deliver(ByteBuffer.wrap(bytes).asReadOnlyBuffer(), rxFlags, null)) {
                 forwarded.incrementAndGet();
             } else {
                 droppedQueueFull.incrementAndGet();
             }
         }
+        return false;
     }
 
     /**

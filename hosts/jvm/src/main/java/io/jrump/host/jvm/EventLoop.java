@@ -6,6 +6,8 @@ import io.jrump.hypercall.HostClock;
 import io.jrump.hypercall.HostScheduler;
 import io.jrump.host.kit.Futures;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +32,11 @@ import java.util.function.Consumer;
  * <p>Thread-safe. The lock guards both queues; tasks run without it, under the runner lock.
  */
 final class EventLoop implements HostScheduler {
+    /** A task that holds something to give back (a lent frame) if the loop closes before it runs. */
+    interface Droppable extends Runnable {
+        void dropped();
+    }
+
     private final HostClock clock;
     private final Consumer<Throwable> taskFailure;
     private final ReentrantLock lock = new ReentrantLock();
@@ -227,14 +234,21 @@ final class EventLoop implements HostScheduler {
 
     /** Stops the loop and drops the tasks it has not run. Waits for the running task unless called from it. */
     void close() {
+        List<Runnable> dropped;
         lock.lock();
         try {
             closed = true;
+            dropped = new ArrayList<>(ready);
             ready.clear();
             timers.clear();
             wake.signal();
         } finally {
             lock.unlock();
+        }
+        for (Runnable task : dropped) {
+            if (task instanceof Droppable d) {
+                d.dropped();
+            }
         }
         if (thread != null && !inEventLoop() && Thread.currentThread() != thread) {
             try {

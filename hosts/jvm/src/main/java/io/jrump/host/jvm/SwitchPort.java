@@ -102,22 +102,53 @@ final class SwitchPort implements HostNic {
         sw.send(this, frame, offload);
     }
 
+    @Override
+    public void sendLent(ByteBuffer frame, FrameOffload offload, Runnable release) throws ErrnoException {
+        boolean lent = false;
+        try {
+            FrameChecks.checkSend(this, closed, frame, offload);
+            lent = sw.sendLent(this, frame, offload, release);
+        } finally {
+            if (!lent) {
+                release.run();
+            }
+        }
+    }
+
     /** Whether this port's receiver takes frames whose checksum holds only the pseudo-header sum. */
     boolean takesPartialChecksums() {
         return offloads.contains(NicOffload.RX_CHECKSUM);
     }
 
-    /** Queues a frame for the receiver, with its receive flags; false if the queue is full or the port is gone. */
-    boolean deliver(byte[] frame, int rxFlags) {
+    /**
+     * Queues a frame for the receiver, with its receive flags; false if the queue is full or the
+     * port is gone. A lent frame ({@code release} not null) is released after the receiver had it,
+     * or when the loop closes without running it; one not queued (false) is still the caller's.
+     */
+    boolean deliver(ByteBuffer frame, int rxFlags, Runnable release) {
         if (closed || queued.incrementAndGet() > QUEUE_LIMIT) {
             queued.decrementAndGet();
             return false;
         }
-        boolean accepted = loop.offer(() -> {
-            queued.decrementAndGet();
-            synchronized (this) {
-                if (!closed) {
-                    receiver.frameReceived(ByteBuffer.wrap(frame).asReadOnlyBuffer(), rxFlags);
+        boolean accepted = loop.offer(new EventLoop.Droppable() {
+            @Override
+            public void run() {
+                queued.decrementAndGet();
+                try {
+                    synchronized (SwitchPort.this) {
+                        if (!closed) {
+                            receiver.frameReceived(frame, rxFlags);
+                        }
+                    }
+                } finally {
+                    dropped();
+                }
+            }
+
+            @Override
+            public void dropped() {
+                if (release != null) {
+                    release.run();
                 }
             }
         });
