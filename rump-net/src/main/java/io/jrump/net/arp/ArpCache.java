@@ -45,10 +45,18 @@ public final class ArpCache<P> {
 
     private static final class Entry<P> {
         MacAddress mac; // null while unresolved
+        private Resolution resolved; // the answer for mac, kept: asked for every packet sent
         long deadline; // expiry when resolved; next retry when not
         int requests;
         long nextRefresh; // resolved: when an entry in use may be asked about again
         final ArrayDeque<P> queue = new ArrayDeque<>();
+
+        Resolution resolution() {
+            if (resolved == null || resolved.mac() != mac) {
+                resolved = new Resolution(mac, false);
+            }
+            return resolved;
+        }
     }
 
     private final Config config;
@@ -79,7 +87,7 @@ public final class ArpCache<P> {
             if (refresh) {
                 e.nextRefresh = now + config.retryNanos();
             }
-            return new Resolution(e.mac, refresh);
+            return refresh ? new Resolution(e.mac, true) : e.resolution();
         }
         boolean ask = false;
         if (e == null || e.mac != null) { // new, or resolved but expired: start over
