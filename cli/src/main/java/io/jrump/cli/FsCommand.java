@@ -248,8 +248,16 @@ final class FsCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             int[] exit = {0};
             withFs(spec, wholeFilesystem(location), (sys, fs, path) -> {
+                if (fs instanceof io.jrump.fs.fat.FatFs fat) {
+                    io.jrump.fs.fat.FatCheck.Result r = io.jrump.fs.fat.FatCheck.check(fat);
+                    r.problems().forEach(out::println);
+                    out.printf("%s: %d files, %d directories, %d clusters in use: %s%n", location, r.files(),
+                            r.directories(), r.clustersUsed(), r.isClean() ? "clean" : r.problems().size() + " problems");
+                    exit[0] = r.isClean() ? 0 : 4;
+                    return;
+                }
                 if (!(fs instanceof ExtVfs ext)) {
-                    throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4 only, not " + fs.type());
+                    throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4 and vfat, not " + fs.type());
                 }
                 io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(ext.ext());
                 r.problems().forEach(out::println);

@@ -4,6 +4,8 @@ import io.jrump.blk.BlockDevice;
 import io.jrump.blk.part.Partitions;
 import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.Mkfs;
+import io.jrump.fs.fat.FatMkfs;
+import io.jrump.fs.fat.FatType;
 import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -584,13 +586,13 @@ final class FsWriteCommand {
     }
 
     @Command(name = "mkfs", mixinStandardHelpOptions = true,
-            description = {"Make an ext2 or ext4 filesystem on an image or one of its partitions.",
+            description = {"Make an ext2, ext4 or vfat (FAT12/16/32) filesystem on an image or one of its partitions.",
         "Creates the image (raw, or qcow2 if its name ends in .qcow2) if it does not exist and --size is given."})
     static final class MkfsCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "TYPE", description = "ext2 or ext4.")
+        @Parameters(index = "0", paramLabel = "TYPE", description = "ext2, ext4 or vfat.")
         String type;
 
         @Parameters(index = "1", paramLabel = "IMG[:PART]", description = "Image, or a partition of it.")
@@ -599,8 +601,16 @@ final class FsWriteCommand {
         @Option(names = "--size", description = "Size of a new image, e.g. 64M.")
         String size;
 
-        @Option(names = {"-L", "--label"}, description = "Volume label, up to 16 bytes.")
+        @Option(names = {"-L", "--label"}, description = "Volume label, up to 16 bytes (ext) or 11 characters (vfat).")
         String label;
+
+        @Option(names = "--fat", paramLabel = "12|16|32",
+                description = "vfat: the FAT size (default: as mkfs.fat chooses, FAT32 from 512 MiB up).")
+        Integer fatBits;
+
+        @Option(names = {"-s", "--cluster-sectors"}, paramLabel = "N",
+                description = "vfat: sectors per cluster, a power of two up to 128 (default: as mkfs.fat chooses).")
+        Integer clusterSectors;
 
         @Option(names = {"-b", "--block-size"}, description = "1024, 2048 or 4096 (default).")
         Integer blockSize;
@@ -610,12 +620,29 @@ final class FsWriteCommand {
 
         @Override
         public Integer call() throws ErrnoException {
+            boolean vfat = List.of("vfat", "fat", "msdos").contains(type.toLowerCase(Locale.ROOT));
             Mkfs.Type t = switch (type.toLowerCase(Locale.ROOT)) {
                 case "ext2" -> Mkfs.Type.EXT2;
                 case "ext4" -> Mkfs.Type.EXT4;
+                case "vfat", "fat", "msdos" -> null;
                 default -> throw new ParameterException(spec.commandLine(), "unknown filesystem type '" + type
-                        + "' (ext2 or ext4)");
+                        + "' (ext2, ext4 or vfat)");
             };
+            if (!vfat && (fatBits != null || clusterSectors != null)) {
+                throw new ParameterException(spec.commandLine(), "--fat and --cluster-sectors are for vfat");
+            }
+            if (vfat && blockSize != null) {
+                throw new ParameterException(spec.commandLine(), "--block-size is for ext2/ext4; vfat takes --cluster-sectors");
+            }
+            FatType fatType = null;
+            if (fatBits != null) {
+                fatType = switch (fatBits) {
+                    case 12 -> FatType.FAT12;
+                    case 16 -> FatType.FAT16;
+                    case 32 -> FatType.FAT32;
+                    default -> throw new ParameterException(spec.commandLine(), "--fat " + fatBits + ": 12, 16 or 32");
+                };
+            }
             String image = location;
             String partition = null;
             if (!Files.exists(Path.of(location)) && location.lastIndexOf(':') > 0) {
@@ -651,6 +678,16 @@ final class FsWriteCommand {
                         spec.commandLine().getErr().println("rump: " + location + ": holds a partition table; name a "
                                 + "partition (" + image + ":1) or use --force to format the whole disk");
                         return 1;
+                    }
+                    if (vfat) {
+                        FatMkfs.Options fo = FatMkfs.Options.defaults(host.random().nextLong() & 0xffff_ffffL)
+                                .withType(fatType).withLabel(label == null ? "" : label)
+                                .withSectorsPerCluster(clusterSectors == null ? 0 : clusterSectors);
+                        FatMkfs.Layout l = FatMkfs.format(dev, fo);
+                        disk.flush();
+                        out.printf("%s: vfat (%s), %s, %d-byte clusters%s%n", location, l.type(), Sizes.human(dev.size()),
+                                l.bytesPerSector() * l.sectorsPerCluster(), label == null ? "" : ", label '" + label + "'");
+                        return 0;
                     }
                     byte[] uuid = new byte[16];
                     host.random().nextBytes(uuid);

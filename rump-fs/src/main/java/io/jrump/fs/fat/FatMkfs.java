@@ -44,7 +44,7 @@ public final class FatMkfs {
     }
 
     /** The layout chosen for a device. */
-    record Layout(FatType type, int bytesPerSector, int sectorsPerCluster, int reserved, int rootEntries,
+    public record Layout(FatType type, int bytesPerSector, int sectorsPerCluster, int reserved, int rootEntries,
                   long fatSectors, long totalSectors, long clusters, int media) {
     }
 
