@@ -134,7 +134,14 @@ final class FsCopy {
             d.chmod(dp, m.mode() & 07777);
             d.setTimes(dp, m.atimeNanos(), m.mtimeNanos());
         } else if (created) {
-            d.chmod(dp, m.mode() & 0777 & ~022);
+            try {
+                d.chmod(dp, m.mode() & 0777 & ~022);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EPERM) {
+                    throw e;
+                }
+                // A filesystem that stores no modes (vfat) shows its mount's: as cp onto it, no error.
+            }
         }
     }
 

@@ -27,15 +27,16 @@ class UnknownFilesystemTest {
         Path img = dir.resolve("boot.img");
         byte[] b = new byte[4 << 20];
         b[510] = 0x55;
-        b[511] = (byte) 0xAA; // a boot sector: a FAT filesystem or a partition table would start so
+        b[511] = (byte) 0xAA; // a boot sector, as a partition table starts, but no FAT parameters
         Files.write(img, b);
-        String expected = img + ": no filesystem this library reads (ext4/ext2/ext3/ext); it starts with a boot sector";
+        String expected = img + ": no filesystem this library reads (";
+        String hint = "it starts with a boot sector without a FAT BIOS parameter block: a partition table? Name a partition";
         for (String[] cmd : new String[][] {
             {"fs", "ls", img + ":/"}, {"fs", "df", img.toString()}, {"fs", "mkdir", img + ":/d"}, {"fs", "cat", img + ":/x"},
         }) {
             RumpRun r = RumpRun.of(cmd);
             assertEquals(1, r.code(), String.join(" ", cmd) + ": " + r.err());
-            assertTrue(r.err().contains(expected), String.join(" ", cmd) + " said: " + r.err());
+            assertTrue(r.err().contains(expected) && r.err().contains(hint), String.join(" ", cmd) + " said: " + r.err());
         }
         RumpRun info = RumpRun.of("image", "info", img.toString());
         assertTrue(info.out().contains("filesystem: none recognized"), info.out());

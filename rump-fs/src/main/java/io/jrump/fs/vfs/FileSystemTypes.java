@@ -78,8 +78,8 @@ public final class FileSystemTypes {
         ByteBuffer b = ByteBuffer.allocate(512);
         dev.read(0, b);
         if ((b.get(510) & 0xff) == 0x55 && (b.get(511) & 0xff) == 0xAA) {
-            return known + "; it starts with a boot sector: a partition table (name a partition, as in "
-                    + "disk.img:1) or a FAT filesystem, which is not supported yet";
+            return known + "; it starts with a boot sector without a FAT BIOS parameter block: a partition "
+                    + "table? Name a partition, as in disk.img:1";
         }
         return known;
     }
