@@ -111,6 +111,10 @@ public final class BootSector {
         if (total == 0) {
             throw corrupt("total sector count 0 (offsets 19 and 32)");
         }
+        if (total * bps > deviceBytes) {
+            throw corrupt("volume of " + total + " sectors of " + bps + " bytes is larger than the device ("
+                    + deviceBytes + " bytes)");
+        }
         long fatSize16 = u16(b, 22);
         long fatSize = fatSize16 != 0 ? fatSize16 : u32(b, 36);
         if (fatSize == 0) {
@@ -148,10 +152,6 @@ public final class BootSector {
         if (fatEntries < clusters + 2) {
             throw corrupt("FAT of " + fatSize + " sectors holds " + fatEntries + " entries, fewer than the "
                     + (clusters + 2) + " the volume's clusters need");
-        }
-        if (total * bps > deviceBytes) {
-            throw corrupt("volume of " + total + " sectors of " + bps + " bytes is larger than the device ("
-                    + deviceBytes + " bytes)");
         }
         BootSector bs = new BootSector(b, type, clusters);
         if (fat32) {

@@ -346,7 +346,7 @@ public final class FatCheck {
         try {
             chain = fat.chain(first, path);
         } catch (ErrnoException e) {
-            problem(e.getMessage());
+            problem(e.detail());
             return null;
         }
         for (long i = 0; i < chain.length(); i++) {

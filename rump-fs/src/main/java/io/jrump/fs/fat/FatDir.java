@@ -191,6 +191,20 @@ final class FatDir {
         return b.toString();
     }
 
+    /** Bytes of entries held. */
+    long bytes() {
+        return raw.length;
+    }
+
+    /** Puts {@code kept} (a slot object already in use, for the same entry) in the place of {@code parsed}. */
+    void replace(Slot parsed, Slot kept) {
+        int at = slots.indexOf(parsed);
+        remove(parsed);
+        add(kept);
+        slots.remove(slots.size() - 1);
+        slots.add(at, kept); // in its place: readdir's order (and FUSE's offsets into it) stay
+    }
+
     Slot find(String name) {
         return byName.get(fold(name));
     }

@@ -48,6 +48,10 @@ public final class FatFs implements FileSystemOps {
     /** Where each entry's node is: the directory's inode number and the short entry's index. */
     private final Map<Long, Long> inoByLocation = new HashMap<>();
     private final Node root;
+    /** Directories whose entries are held in memory, least recently used first. */
+    private final java.util.LinkedHashMap<Long, Node> loadedDirs = new java.util.LinkedHashMap<>(16, 0.75f, true);
+    private long loadedDirBytes;
+    private static final long DIR_CACHE_BYTES = 64L << 20;
     private long nextIno = ROOT_INO + 1;
     private boolean closed;
 
@@ -59,6 +63,7 @@ public final class FatFs implements FileSystemOps {
         ClusterChain chain; // loaded on first use
         FatDir dir; // directories, loaded on first use
         boolean orphan; // unlinked while open: the clusters go at release
+        long dirBytes; // what {@link #dir} was counted as in the directory budget
 
         Node(long ino, long parent, FatDir.Slot slot) {
             this.ino = ino;
@@ -119,7 +124,7 @@ public final class FatFs implements FileSystemOps {
         try {
             return BootSector.parse(b, dev.size());
         } catch (ErrnoException e) {
-            throw new ErrnoException(e.errno(), dev.name() + ": " + e.getMessage());
+            throw new ErrnoException(e.errno(), dev.name() + ": " + e.detail());
         }
     }
 
@@ -314,6 +319,7 @@ public final class FatFs implements FileSystemOps {
             Node node = nodeFor(d, s);
             node.chain = chain;
             node.dir = created;
+            keep(node);
             return node.ino;
         }
         e.attr = RawEntry.ATTR_ARCHIVE | ((mode & 0222) == 0 ? RawEntry.ATTR_READ_ONLY : 0);
@@ -409,6 +415,7 @@ public final class FatFs implements FileSystemOps {
         parent.delete(s);
         forget(d, s);
         freeClusters(n);
+        forgetDirectory(n);
         nodes.remove(n.ino);
     }
 
@@ -460,6 +467,7 @@ public final class FatFs implements FileSystemOps {
                 victim.orphan = true;
             } else {
                 freeClusters(victim);
+                forgetDirectory(victim);
                 nodes.remove(victim.ino);
             }
         }
@@ -765,7 +773,7 @@ public final class FatFs implements FileSystemOps {
         Long ino = inoByLocation.get(key);
         if (ino != null) {
             Node n = nodes.get(ino);
-            if (n != null && n.slot == s) {
+            if (n != null && n.slot != null && n.slot.index == s.index) {
                 return n;
             }
         }
@@ -807,21 +815,84 @@ public final class FatFs implements FileSystemOps {
     }
 
     private FatDir directory(Node n) throws ErrnoException {
-        if (n.dir == null) {
-            ClusterChain chain;
-            if (n == root) {
-                chain = bs.type == FatType.FAT32 ? fat.chain(bs.rootCluster, "root directory") : null;
-            } else {
-                chain = chain(n);
-                if (chain.isEmpty()) {
-                    throw new ErrnoException(Errno.EUCLEAN, "vfat: directory " + path(n) + " has no cluster");
-                }
-            }
-            FatDir d = new FatDir(this, path(n), chain, n == root);
-            d.load();
-            n.dir = d;
+        if (n.dir != null) {
+            loadedDirs.get(n.ino); // most recently used
+            return n.dir;
         }
-        return n.dir;
+        ClusterChain chain;
+        if (n == root) {
+            chain = bs.type == FatType.FAT32 ? fat.chain(bs.rootCluster, "root directory") : null;
+        } else {
+            chain = chain(n);
+            if (chain.isEmpty()) {
+                throw new ErrnoException(Errno.EUCLEAN, "vfat: directory " + path(n) + " has no cluster");
+            }
+            checkNotInsideItself(n);
+        }
+        FatDir d = new FatDir(this, path(n), chain, n == root);
+        d.load();
+        // Entries known as nodes keep their slot objects: the node's is the one kept up to date.
+        for (FatDir.Slot s : List.copyOf(d.slots())) {
+            Long ino = inoByLocation.get(location(n.ino, s.index));
+            Node c = ino == null ? null : nodes.get(ino);
+            if (c != null && c.slot != null && c.slot.index == s.index && c.slot != s) {
+                d.replace(s, c.slot);
+            }
+        }
+        n.dir = d;
+        keep(n);
+        return d;
+    }
+
+    /**
+     * Counts a directory read into memory. Directories read are kept within a budget: the least
+     * recently used go (and are read again when needed), so a volume of many large, or
+     * cross-linked, directories cannot fill the heap.
+     */
+    private void keep(Node n) {
+        n.dirBytes = n.dir.bytes() + 4096; // the copy, and the index over it
+        loadedDirs.put(n.ino, n);
+        loadedDirBytes += n.dirBytes;
+        for (var it = loadedDirs.entrySet().iterator(); loadedDirBytes > DIR_CACHE_BYTES && it.hasNext(); ) {
+            Node old = it.next().getValue();
+            if (old != n) {
+                drop(old);
+                it.remove();
+            }
+        }
+    }
+
+    private void drop(Node n) {
+        loadedDirBytes -= n.dirBytes;
+        n.dirBytes = 0;
+        n.dir = null;
+    }
+
+    /** A directory node goes (rmdir, replaced by rename): its entries leave memory. */
+    private void forgetDirectory(Node n) {
+        if (loadedDirs.remove(n.ino) != null) {
+            drop(n);
+        }
+    }
+
+    /**
+     * A directory whose cluster is its own or an ancestor's would make every walk endless: fsck
+     * territory, refused here.
+     */
+    private void checkNotInsideItself(Node n) throws ErrnoException {
+        long c = n.slot.entry.firstCluster;
+        if (bs.type == FatType.FAT32 && c == bs.rootCluster) {
+            throw new ErrnoException(Errno.EUCLEAN, "vfat: directory " + path(n) + " is the root directory again "
+                    + "(cluster " + c + "): the directory tree loops");
+        }
+        Node at = nodes.get(n.parent);
+        for (int depth = 0; at != null && at != root && depth < 4096; depth++) {
+            if (at.slot.entry.firstCluster == c) {
+                throw new ErrnoException(Errno.EUCLEAN, "vfat: directory " + path(n) + " is its ancestor "
+                        + path(at) + " again (cluster " + c + "): the directory tree loops");
+            }
+            at = nodes.get(at.parent);
+        }
     }
 
     private FatDir parentDir(Node n) throws ErrnoException {

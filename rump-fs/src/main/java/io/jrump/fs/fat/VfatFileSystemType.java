@@ -39,7 +39,7 @@ public final class VfatFileSystemType implements FileSystemType {
             return Optional.of(BootSector.parse(b, dev.size()).describe());
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EUCLEAN) {
-                return Optional.of("vfat, damaged: " + e.getMessage());
+                return Optional.of("vfat, damaged: " + e.detail());
             }
             return Optional.empty();
         }
