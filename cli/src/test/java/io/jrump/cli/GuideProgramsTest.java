@@ -26,7 +26,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The complete programs of the java.nio and Netty guides, taken from the Markdown as they stand,
+ * The complete programs of the java.nio, Netty and rump-fs guides, taken from the Markdown as they stand,
  * compiled and run: each must print what its guide says it prints. (DocJavaBlocksTest compiles
  * every block; rump-net's DocExamplesTest runs the socket-API programs.)
  */
@@ -37,6 +37,7 @@ class GuideProgramsTest {
     @CsvSource({
         "../docs/nio-channels.md, NioEcho, 'echo: hello over jrump'",
         "../docs/netty-transport.md, NettyEcho, 'hello, jrump'",
+        "../docs/rump-fs.md, FatCard, 'size by another case: 14'",
     })
     void theGuideProgramPrintsWhatItsGuideSays(String markdown, String className, String expected, @TempDir Path out)
             throws Exception {
