@@ -757,7 +757,9 @@ public final class FatFs implements FileSystemOps {
         if (!fsInfoValid(b)) {
             return; // not ours to make: fsck.fat reports it
         }
-        b.putInt(488, fat.freeCountKnown() ? (int) fat.freeCount() : -1);
+        // The real count, counted if need be: "unknown" (0xFFFFFFFF) is allowed, but tools that
+        // decrement it blindly (fusefat) then leave a wrong summary, and Windows trusts the count.
+        b.putInt(488, (int) fat.freeCount());
         b.putInt(492, (int) fat.nextFreeHint());
         io.write(at, b.clear());
     }

@@ -195,11 +195,6 @@ final class FatTable {
         return freeCount;
     }
 
-    /** Whether the free count is known without a scan. */
-    boolean freeCountKnown() {
-        return freeCount >= 0;
-    }
-
     /**
      * Starts the search for free clusters where FSInfo says, if that is a cluster. (Its free
      * count is not taken: it is only a hint, often stale after another system wrote; the first
