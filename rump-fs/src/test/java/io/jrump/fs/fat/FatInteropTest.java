@@ -30,9 +30,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * FAT12, FAT16 and FAT32 against dosfstools and mtools: images made by {@code mkfs.fat} and
- * filled by {@code mcopy} read back identical; what we write, {@code fsck.fat -n} finds clean
- * and {@code mcopy} extracts identical.
+ * FAT12, FAT16 and FAT32 against dosfstools, mtools and 7-Zip: images made by {@code mkfs.fat}
+ * and filled by {@code mcopy} read back identical; what we write, {@code fsck.fat -n} finds
+ * clean and {@code mcopy} and {@code 7zz x} extract identical.
  */
 class FatInteropTest {
     @TempDir
@@ -153,6 +153,10 @@ class FatInteropTest {
             assertTrue(s.count() > 0);
         }
         assertSameTree(want, tree(out));
+        // 7-Zip, a third reader of FAT: the same tree.
+        Path out7 = dir.resolve("out7");
+        run("7zz", "x", "-y", "-o" + out7, img.toString());
+        assertSameTree(want, tree(out7));
         // And we read it back after a fresh mount.
         try (Vfs vfs = mount(host, img, true, Map.of())) {
             assertSameTree(want, tree(vfs, "/"));
