@@ -533,7 +533,7 @@ public final class FatFs implements FileSystemOps {
         long end = pos + count;
         RawEntry e = n.slot.entry;
         if (end > e.size) {
-            grow(n, end);
+            grow(n, end, pos, end);
         }
         transfer(chain(n), pos, src.slice(), true);
         src.position(src.limit());
@@ -564,19 +564,17 @@ public final class FatFs implements FileSystemOps {
         }
     }
 
-    /** Makes the file {@code size} bytes long: clusters added as needed, the new bytes zeros. */
-    private void grow(Node n, long size) throws ErrnoException {
+    /**
+     * Makes the file {@code size} bytes long: clusters added as needed, the new bytes zeros —
+     * except {@code [dataFrom, dataTo)}, which the caller is about to write (a file written in
+     * one go is not written twice).
+     */
+    private void grow(Node n, long size, long dataFrom, long dataTo) throws ErrnoException {
         RawEntry e = n.slot.entry;
         ClusterChain chain = chain(n);
         long cb = bs.clusterBytes();
         long need = (size + cb - 1) / cb;
         long old = e.size;
-        // The tail of the last cluster past the old size may hold old bytes: FAT files have no
-        // holes, so what lies between the old end and the new reads as zeros.
-        if (old % cb != 0 && chain.length() > 0) {
-            long zeroTo = Math.min(size, (old / cb + 1) * cb);
-            io.zero(bs.clusterOffset(chain.get(old / cb)) + old % cb, zeroTo - old);
-        }
         while (chain.length() < need) {
             long c = fat.allocate(chain.isEmpty() ? 0 : chain.last());
             if (chain.isEmpty()) {
@@ -585,9 +583,25 @@ public final class FatFs implements FileSystemOps {
                 fat.set(chain.last(), c);
             }
             chain.append(c);
-            io.zero(bs.clusterOffset(c), cb);
         }
+        // FAT files have no holes: what lies between the old end and the new reads as zeros,
+        // including old bytes in the last cluster's tail.
+        zero(chain, old, Math.min(size, dataFrom));
+        zero(chain, Math.max(old, dataTo), size);
         e.size = size;
+    }
+
+    /** Writes zeros over {@code [from, to)} of the file, a run of clusters per request. */
+    private void zero(ClusterChain chain, long from, long to) throws ErrnoException {
+        long cb = bs.clusterBytes();
+        long p = from;
+        while (p < to) {
+            long index = p / cb;
+            long within = p % cb;
+            long n = Math.min(to - p, chain.contiguousFrom(index) * cb - within);
+            io.zero(bs.clusterOffset(chain.get(index)) + within, n);
+            p += n;
+        }
     }
 
     @Override
@@ -599,7 +613,7 @@ public final class FatFs implements FileSystemOps {
         }
         RawEntry e = n.slot.entry;
         if (size > e.size) {
-            grow(n, size);
+            grow(n, size, size, size);
         } else if (size < e.size) {
             ClusterChain chain = chain(n);
             long cb = bs.clusterBytes();
