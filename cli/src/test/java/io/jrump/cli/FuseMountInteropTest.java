@@ -175,6 +175,37 @@ class FuseMountInteropTest {
         assertFalse(debugfs(img, "ls /sub").contains("notes.md"));
     }
 
+    /** A FAT32 image from mkfs.fat and mcopy, served the same way: the kernel's FUSE driver over our vfat. */
+    @Test
+    void aFatImageThroughTheKernel() throws Exception {
+        img = dir.resolve("fat.img");
+        run("mkfs.fat", "-C", "-F", "32", img.toString(), "65536");
+        Files.delete(src.resolve("link")); // FAT has no symbolic links
+        ProcessBuilder pb = new ProcessBuilder("mcopy", "-s", "-i", img.toString(), src.resolve("hello.txt").toString(),
+                src.resolve("sub").toString(), "::").redirectErrorStream(true);
+        pb.environment().put("MTOOLS_SKIP_CHECK", "1");
+        Process p = pb.start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mcopy");
+        CompletableFuture<RumpRun> served = mount();
+        run("diff", "-r", src.toString(), mnt.toString());
+        run("mkdir", "-p", mnt.resolve("A New Directory").toString());
+        run("cp", src.resolve("sub/deeper/big.bin").toString(), mnt.resolve("A New Directory/Big Copy.bin").toString());
+        run("mv", mnt.resolve("hello.txt").toString(), mnt.resolve("A New Directory/Moved Hello.txt").toString());
+        run("cmp", src.resolve("sub/deeper/big.bin").toString(), mnt.resolve("a new directory/BIG COPY.BIN").toString());
+        Tool ln = tool("ln", "-s", "x", mnt.resolve("link").toString());
+        assertTrue(ln.exit() != 0 && ln.out().contains("Operation not permitted"), ln.out());
+        RumpRun.expect(0, "umount", mnt.toString());
+        assertEquals(0, served.get(60, TimeUnit.SECONDS).code());
+        run("fsck.fat", "-n", img.toString());
+        ProcessBuilder mt = new ProcessBuilder("mtype", "-i", img.toString(), "::A New Directory/Moved Hello.txt")
+                .redirectErrorStream(true);
+        mt.environment().put("MTOOLS_SKIP_CHECK", "1");
+        Process t = mt.start();
+        assertEquals("hello, fuse\n", new String(t.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        assertEquals(0, t.waitFor());
+    }
+
     @Test
     void concurrentWritersAndReaders() throws Exception {
         CompletableFuture<RumpRun> served = mount("--threads", "4");
