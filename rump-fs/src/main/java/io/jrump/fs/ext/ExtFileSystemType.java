@@ -88,18 +88,8 @@ public final class ExtFileSystemType implements FileSystemType {
             }
             return ExtVfs.mount(dev, mo).closing(options.owned().toArray(new AutoCloseable[0]));
         } catch (ErrnoException | RuntimeException | Error e) {
-            closeAll(options.owned(), e);
+            options.closeOwned(e);
             throw e;
-        }
-    }
-
-    private static void closeAll(List<AutoCloseable> owned, Throwable failure) {
-        for (AutoCloseable c : owned) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                failure.addSuppressed(e);
-            }
         }
     }
 }

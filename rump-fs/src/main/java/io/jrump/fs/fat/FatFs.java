@@ -373,18 +373,24 @@ public final class FatFs implements FileSystemOps {
         throw new ErrnoException(Errno.EPERM, "vfat: " + name + ": FAT has no hard links");
     }
 
+    /** The entry {@code name} names, which must be a directory or must not be: else ENOENT, ENOTDIR, EISDIR. */
+    private static FatDir.Slot existing(FatDir parent, String name, boolean directory) throws ErrnoException {
+        FatDir.Slot s = parent.find(name);
+        if (s == null) {
+            throw new ErrnoException(Errno.ENOENT, name);
+        }
+        if (s.entry.isDirectory() != directory) {
+            throw new ErrnoException(directory ? Errno.ENOTDIR : Errno.EISDIR, name);
+        }
+        return s;
+    }
+
     @Override
     public synchronized void unlink(long dir, String name, boolean open) throws ErrnoException {
         checkWritable();
         Node d = directoryNode(dir);
         FatDir parent = directory(d);
-        FatDir.Slot s = parent.find(name);
-        if (s == null) {
-            throw new ErrnoException(Errno.ENOENT, name);
-        }
-        if (s.entry.isDirectory()) {
-            throw new ErrnoException(Errno.EISDIR, name);
-        }
+        FatDir.Slot s = existing(parent, name, false);
         Node n = nodeFor(d, s);
         parent.delete(s);
         forget(d, s);
@@ -401,13 +407,7 @@ public final class FatFs implements FileSystemOps {
         checkWritable();
         Node d = directoryNode(dir);
         FatDir parent = directory(d);
-        FatDir.Slot s = parent.find(name);
-        if (s == null) {
-            throw new ErrnoException(Errno.ENOENT, name);
-        }
-        if (!s.entry.isDirectory()) {
-            throw new ErrnoException(Errno.ENOTDIR, name);
-        }
+        FatDir.Slot s = existing(parent, name, true);
         Node n = nodeFor(d, s);
         if (!directory(n).isEmpty()) {
             throw new ErrnoException(Errno.ENOTEMPTY, name);

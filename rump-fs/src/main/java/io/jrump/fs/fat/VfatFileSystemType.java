@@ -52,13 +52,7 @@ public final class VfatFileSystemType implements FileSystemType {
             return FatFs.mount(dev, mo, options.readOnly(), options.wallNanos(), options.console())
                     .closing(options.owned().toArray(new AutoCloseable[0]));
         } catch (ErrnoException | RuntimeException | Error e) {
-            for (AutoCloseable c : options.owned()) {
-                try {
-                    c.close();
-                } catch (Exception x) {
-                    e.addSuppressed(x);
-                }
-            }
+            options.closeOwned(e);
             throw e;
         }
     }

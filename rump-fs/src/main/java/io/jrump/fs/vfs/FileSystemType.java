@@ -49,6 +49,17 @@ public interface FileSystemType {
         public Options withConsole(HostConsole c) {
             return new Options(readOnly, wallNanos, options, owned, c);
         }
+
+        /** Closes what the mount owns, after a failed mount: its errors go to {@code failure} as suppressed. */
+        public void closeOwned(Throwable failure) {
+            for (AutoCloseable c : owned) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
     }
 
     /** The type's name, as {@code mount -t} takes it: {@code ext4}, {@code vfat}, ... */

@@ -172,13 +172,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         try {
             t = type.equals("auto") ? FileSystemTypes.identify(dev).type() : FileSystemTypes.byName(type);
         } catch (ErrnoException | RuntimeException e) {
-            for (AutoCloseable c : options.owned()) {
-                try {
-                    c.close();
-                } catch (Exception again) {
-                    e.addSuppressed(again);
-                }
-            }
+            options.closeOwned(e);
             throw e;
         }
         mountOrClose(path, t.mount(dev, options), options.readOnly());
