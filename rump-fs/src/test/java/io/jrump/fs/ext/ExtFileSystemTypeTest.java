@@ -49,9 +49,9 @@ class ExtFileSystemTypeTest {
         for (String name : List.of("ext4", "ext3", "ext2", "EXT4")) {
             assertInstanceOf(ExtFileSystemType.class, FileSystemTypes.byName(name));
         }
-        ErrnoException e = assertThrows(ErrnoException.class, () -> FileSystemTypes.byName("vfat"));
+        ErrnoException e = assertThrows(ErrnoException.class, () -> FileSystemTypes.byName("nosuchfs"));
         assertEquals(Errno.ENODEV, e.errno());
-        assertTrue(e.getMessage().contains("unknown filesystem type 'vfat'") && e.getMessage().contains("ext4"),
+        assertTrue(e.getMessage().contains("unknown filesystem type 'nosuchfs'") && e.getMessage().contains("ext4"),
                 e.getMessage());
     }
 
@@ -104,7 +104,7 @@ class ExtFileSystemTypeTest {
             assertEquals(Errno.EINVAL, e.errno());
             assertEquals(Errno.EBADF, assertThrows(ErrnoException.class,
                     () -> none.read(0, ByteBuffer.allocate(512))).errno(), "a failed mount closes what it owned");
-            assertEquals(Errno.ENODEV, assertThrows(ErrnoException.class, () -> vfs.mount("/lost+found", "vfat", none,
+            assertEquals(Errno.ENODEV, assertThrows(ErrnoException.class, () -> vfs.mount("/lost+found", "nosuchfs", none,
                     FileSystemType.Options.of(true, () -> 0L))).errno());
         }
     }
@@ -121,10 +121,11 @@ class ExtFileSystemTypeTest {
         ErrnoException plain = assertThrows(ErrnoException.class,
                 () -> Mounts.openImage(host, zeros.toString(), Mounts.Options.defaults().withReadOnly(true)));
         assertEquals(Errno.EINVAL, plain.errno());
-        assertTrue(plain.getMessage().contains("no filesystem this library reads (ext4/ext2/ext3/ext)"), plain.getMessage());
+        assertTrue(plain.getMessage().contains("no filesystem this library reads (ext4/ext2/ext3/ext, "), plain.getMessage());
         ErrnoException boot = assertThrows(ErrnoException.class,
                 () -> Mounts.openImage(host, mbr.toString(), Mounts.Options.defaults().withReadOnly(true)));
-        assertTrue(boot.getMessage().contains("starts with a boot sector: a partition table"), boot.getMessage());
+        assertTrue(boot.getMessage().contains("starts with a boot sector without a FAT BIOS parameter block: a partition table?"),
+                boot.getMessage());
         try (HostDisk d = HostDisk.open(host, zeros.toString(), OpenMode.READ_ONLY)) {
             assertTrue(FileSystemTypes.probe(d).isEmpty());
         }

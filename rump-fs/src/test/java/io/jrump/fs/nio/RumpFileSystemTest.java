@@ -95,8 +95,8 @@ class RumpFileSystemTest {
         String image = disk.toRealPath().toString();
         FileSystemException empty = assertThrows(FileSystemException.class,
                 () -> FileSystems.newFileSystem(disk, Map.of("partition", "1")));
-        assertEquals(image + ": partition 1: no filesystem this library reads (ext4/ext2/ext3/ext): Invalid argument (EINVAL)",
-                empty.getMessage());
+        assertTrue(empty.getMessage().startsWith(image + ": partition 1: no filesystem this library reads (ext4/ext2/ext3/ext, ")
+                && empty.getMessage().endsWith("): Invalid argument (EINVAL)"), empty.getMessage());
         NoSuchFileException missing = assertThrows(NoSuchFileException.class,
                 () -> FileSystems.newFileSystem(disk, Map.of("partition", "9")));
         assertEquals(image + ": no partition 9: No such file or directory (ENOENT)", missing.getMessage());
