@@ -106,7 +106,9 @@ class KernelSyscallsTest {
             assertEquals(Errno.EINVAL, assertThrows(ErrnoException.class,
                     () -> sys.mount(img.toString(), "/", "auto", 0x40)).errno());
             assertEquals(Errno.ENODEV, assertThrows(ErrnoException.class,
-                    () -> sys.mount(img.toString(), "/", "vfat", 0)).errno());
+                    () -> sys.mount(img.toString(), "/", "nosuchfs", 0)).errno());
+            assertEquals(Errno.EINVAL, assertThrows(ErrnoException.class,
+                    () -> sys.mount(img.toString(), "/", "vfat", 0)).errno(), "ext3 is the wrong fs type for vfat");
             sys.mount(img.toString(), "/", "ext3", VfsComponent.MS_RDONLY);
             assertEquals(List.of("/ ext3 ro"), sys.mountPoints());
             assertEquals(Errno.EROFS, assertThrows(ErrnoException.class, () -> sys.mkdir("/d", 0755)).errno());
