@@ -123,8 +123,10 @@ final class RockRidge {
                     any = true;
                     long high = DirRecord.le32(a, pos + 4);
                     long low = DirRecord.le32(a, pos + 12);
-                    // As Linux: a high half of 0 with a low half above 255 holds an old 16-bit dev_t.
-                    rdev = high == 0 && (low & ~0xffL) != 0 ? makedev(low >> 8, low & 0xff) : makedev(high, low);
+                    // genisoimage writes major and minor in the two halves; libisofs (xorriso) a
+                    // whole dev_t in the low half, high 0. Either way, Linux's encoding, as
+                    // Attributes.rdev holds it.
+                    rdev = high != 0 ? makedev(high, low) : low;
                 }
                 case 0x534C -> { // SL
                     need(entry, len, 5);
