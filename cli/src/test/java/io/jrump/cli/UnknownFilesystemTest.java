@@ -29,7 +29,7 @@ class UnknownFilesystemTest {
         b[510] = 0x55;
         b[511] = (byte) 0xAA; // a boot sector: a FAT filesystem or a partition table would start so
         Files.write(img, b);
-        String expected = img + ": no filesystem this library reads (ext4/ext2/ext3/ext); it starts with a boot sector";
+        String expected = img + ": no filesystem this library reads (ext4/ext2/ext3/ext, iso9660/iso/cd9660); it starts with a boot sector";
         for (String[] cmd : new String[][] {
             {"fs", "ls", img + ":/"}, {"fs", "df", img.toString()}, {"fs", "mkdir", img + ":/d"}, {"fs", "cat", img + ":/x"},
         }) {

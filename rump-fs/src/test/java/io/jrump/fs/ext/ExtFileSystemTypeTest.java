@@ -121,7 +121,7 @@ class ExtFileSystemTypeTest {
         ErrnoException plain = assertThrows(ErrnoException.class,
                 () -> Mounts.openImage(host, zeros.toString(), Mounts.Options.defaults().withReadOnly(true)));
         assertEquals(Errno.EINVAL, plain.errno());
-        assertTrue(plain.getMessage().contains("no filesystem this library reads (ext4/ext2/ext3/ext)"), plain.getMessage());
+        assertTrue(plain.getMessage().contains("no filesystem this library reads (ext4/ext2/ext3/ext, iso9660/iso/cd9660)"), plain.getMessage());
         ErrnoException boot = assertThrows(ErrnoException.class,
                 () -> Mounts.openImage(host, mbr.toString(), Mounts.Options.defaults().withReadOnly(true)));
         assertTrue(boot.getMessage().contains("starts with a boot sector: a partition table"), boot.getMessage());

@@ -95,7 +95,7 @@ class RumpFileSystemTest {
         String image = disk.toRealPath().toString();
         FileSystemException empty = assertThrows(FileSystemException.class,
                 () -> FileSystems.newFileSystem(disk, Map.of("partition", "1")));
-        assertEquals(image + ": partition 1: no filesystem this library reads (ext4/ext2/ext3/ext): Invalid argument (EINVAL)",
+        assertEquals(image + ": partition 1: no filesystem this library reads (ext4/ext2/ext3/ext, iso9660/iso/cd9660): Invalid argument (EINVAL)",
                 empty.getMessage());
         NoSuchFileException missing = assertThrows(NoSuchFileException.class,
                 () -> FileSystems.newFileSystem(disk, Map.of("partition", "9")));
