@@ -26,7 +26,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The complete programs of the java.nio and Netty guides, taken from the Markdown as they stand,
+ * The complete programs of the java.nio and Netty guides and of rump-fs.md's ISO9660 section, taken from the Markdown as they stand,
  * compiled and run: each must print what its guide says it prints. (DocJavaBlocksTest compiles
  * every block; rump-net's DocExamplesTest runs the socket-API programs.)
  */
@@ -36,6 +36,7 @@ class GuideProgramsTest {
     @ParameterizedTest(name = "{0}: {1}")
     @CsvSource({
         "../docs/nio-channels.md, NioEcho, 'echo: hello over jrump'",
+        "../docs/rump-fs.md, IsoList, 'hello from an ISO'",
         "../docs/netty-transport.md, NettyEcho, 'hello, jrump'",
     })
     void theGuideProgramPrintsWhatItsGuideSays(String markdown, String className, String expected, @TempDir Path out)
