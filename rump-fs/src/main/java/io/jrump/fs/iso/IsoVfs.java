@@ -432,19 +432,27 @@ public final class IsoVfs implements FileSystemOps {
 
     @Override
     public int read(long ino, long pos, ByteBuffer dst) throws ErrnoException {
-        return locked(() -> {
-            IsoNode n = node(ino);
-            if (n.isDirectory()) {
-                throw new ErrnoException(Errno.EISDIR, "iso9660: inode " + ino);
-            }
-            if (!n.attributes.isRegular()) {
-                throw new ErrnoException(Errno.EINVAL, "iso9660: inode " + ino + " is not a regular file");
-            }
-            if (n.unreadable != null) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, "iso9660: inode " + ino + ": " + n.unreadable);
-            }
-            return readData(n, pos, dst);
-        });
+        // Only the lookup is under the lock: a node never changes once made, and the device is
+        // thread-safe, so reads of several files (or one) proceed in parallel.
+        IsoNode n = locked(() -> node(ino));
+        try {
+            return readNode(ino, n, pos, dst);
+        } catch (RuntimeException e) {
+            throw new ErrnoException(Errno.EIO, dev.name() + ": iso9660: internal error: " + e, e);
+        }
+    }
+
+    private int readNode(long ino, IsoNode n, long pos, ByteBuffer dst) throws ErrnoException {
+        if (n.isDirectory()) {
+            throw new ErrnoException(Errno.EISDIR, "iso9660: inode " + ino);
+        }
+        if (!n.attributes.isRegular()) {
+            throw new ErrnoException(Errno.EINVAL, "iso9660: inode " + ino + " is not a regular file");
+        }
+        if (n.unreadable != null) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, "iso9660: inode " + ino + ": " + n.unreadable);
+        }
+        return readData(n, pos, dst);
     }
 
     private int readData(IsoNode n, long pos, ByteBuffer dst) throws ErrnoException {
