@@ -36,12 +36,14 @@ PY
     xorriso -as mkisofs -R -J -o "$dir/tree.iso" "$dir/tree" 2>/dev/null
 fi
 echo "# image: $(du -h --apparent-size "$dir/tree.iso" | cut -f1), $(find "$dir/tree" -type f | wc -l) files"
+# Each side starts from a removed output tree, synced, caches dropped; the order alternates per
+# round, so neither always pays for the other's deferred writeback.
+run_ours() { rm -rf "$dir/ours"; drop; s=$(now)
+    o=$(java -Xmx256m -cp "$jar" io.jrump.bench.fs.IsoExtractBench "$dir/tree.iso" "$dir/ours"); e=$(now); ours=$(secs "$s" "$e"); }
+run_xorriso() { rm -rf "$dir/xorriso"; drop; s=$(now)
+    xorriso -osirrox on -indev "$dir/tree.iso" -extract / "$dir/xorriso" >/dev/null 2>&1; e=$(now); theirs=$(secs "$s" "$e"); }
 for r in $(seq "$rounds"); do
-    rm -rf "$dir/ours" "$dir/xorriso"; drop
-    s=$(now); o=$(java -Xmx256m -cp "$jar" io.jrump.bench.fs.IsoExtractBench "$dir/tree.iso" "$dir/ours"); e=$(now)
-    ours=$(secs "$s" "$e"); drop
-    s=$(now); xorriso -osirrox on -indev "$dir/tree.iso" -extract / "$dir/xorriso" >/dev/null 2>&1; e=$(now)
-    theirs=$(secs "$s" "$e")
+    if [ $((r % 2)) -eq 1 ]; then run_ours; run_xorriso; first=ours; else run_xorriso; run_ours; first=xorriso; fi
     diff -r "$dir/ours" "$dir/xorriso" >/dev/null || { echo "extracted trees differ" >&2; exit 1; }
-    echo "round $r: ours ${ours}s xorriso ${theirs}s ratio $(ratio "$theirs" "$ours")x  ($o)"
+    echo "round $r ($first first): ours ${ours}s xorriso ${theirs}s ratio $(ratio "$theirs" "$ours")x  ($o)"
 done

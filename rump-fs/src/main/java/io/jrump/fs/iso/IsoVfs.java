@@ -85,7 +85,7 @@ public final class IsoVfs implements FileSystemOps {
      */
     static IsoVfs mount(BlockDevice dev, IsoMountOptions options, List<AutoCloseable> owned) throws ErrnoException {
         try {
-            return new IsoVfs(new IsoDevice(dev), options, owned);
+            return new IsoVfs(new IsoDevice(dev, true), options, owned);
         } catch (RuntimeException e) {
             throw new ErrnoException(Errno.EIO, dev.name() + ": iso9660: internal error: " + e, e);
         }
