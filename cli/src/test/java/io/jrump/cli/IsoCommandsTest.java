@@ -71,6 +71,40 @@ class IsoCommandsTest {
         assertTrue(info.contains("  boot entry 2: UEFI, bootable, no emulation"), info);
     }
 
+    /** With -appended_part_as_gpt xorriso writes a GPT: the ISO as partitions 1 and 2, the appended EFI image as 3. */
+    @Test
+    void gptHybridListsItsPartitionsAndReadsWhole() throws Exception {
+        Path efi = dir.resolve("efipart.img");
+        Files.write(efi, new byte[1440 * 1024]);
+        Path img = dir.resolve("gpt-hybrid.iso");
+        exec("xorriso", "-as", "mkisofs", "-R", "-J", "-V", "GPTHYB", "-b", "boot.img", "-no-emul-boot",
+                "-boot-load-size", "4", "-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot",
+                "-isohybrid-mbr", dir.resolve("mbr.bin").toString(), "-isohybrid-gpt-basdat",
+                "-append_partition", "2", "0xef", efi.toString(), "-appended_part_as_gpt",
+                "-o", img.toString(), tree.toString());
+        String info = RumpRun.expect(0, "image", "info", img.toString()).all();
+        assertTrue(info.contains("partition table: gpt, 3 partitions"), info);
+        assertTrue(info.contains("  1: sectors 0-"), info);
+        assertTrue(info.contains("accepted: an isohybrid image, whose partitions cover its ISO9660 volume"), info);
+        assertTrue(info.contains("filesystem: iso9660, volume 'GPTHYB'"), info);
+        assertTrue(info.contains("  boot entry 2: UEFI, bootable"), info);
+        String ls = RumpRun.expect(0, "fs", "ls", img + ":/").all();
+        assertTrue(ls.contains("hello.txt") && ls.contains("docs"), ls);
+    }
+
+    /** Plain -isohybrid-mbr: one MBR entry of type 0x17 from sector 0 over the whole ISO, accepted with a warning. */
+    @Test
+    void mbrHybridEntryFromSectorZeroIsListed() throws Exception {
+        Path img = dir.resolve("mbr-hybrid.iso");
+        exec("xorriso", "-as", "mkisofs", "-R", "-b", "boot.img", "-no-emul-boot", "-isohybrid-mbr",
+                dir.resolve("mbr.bin").toString(), "-o", img.toString(), tree.toString());
+        String info = RumpRun.expect(0, "image", "info", img.toString()).all();
+        assertTrue(info.contains("partition table: mbr, 1 partitions"), info);
+        assertTrue(info.contains("  1: sectors 0-"), info);
+        assertTrue(info.contains("     filesystem: iso9660"), info);
+        assertTrue(info.contains("filesystem: iso9660, "), info);
+    }
+
     @Test
     void fsCommandsReadTheWholeHybridImageAsIso9660() throws Exception {
         String img = hybrid().toString();
