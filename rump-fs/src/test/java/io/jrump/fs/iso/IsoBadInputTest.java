@@ -169,6 +169,50 @@ class IsoBadInputTest {
         assertTrue(m.contains("run past the end of the device"), m);
     }
 
+    /** A CE that points at itself: the walk stops after 32 continuation areas. */
+    @Test
+    void continuationAreaLoop() throws Exception {
+        Path t = tree();
+        Files.createSymbolicLink(t.resolve("long-link"), Path.of("x".repeat(200) + "/" + "y".repeat(200) + "/"
+                + "z".repeat(200)));
+        Path img = dir.resolve("celoop.iso");
+        run("xorriso", "-as", "mkisofs", "-R", "-o", img.toString(), t.toString());
+        byte[] b = Files.readAllBytes(img);
+        int ce = find(b, new byte[] {'C', 'E', 28, 1}, rootBlock(b) * B + 34);
+        both32(b, ce + 4, ce / B);
+        both32(b, ce + 12, ce % B);
+        both32(b, ce + 20, 28);
+        Files.write(img, b);
+        String m = walkFails(img).getMessage();
+        assertTrue(m.contains("more than 32 SUSP continuation areas"), m);
+    }
+
+    /** A directory that claims 100 MiB is refused before anything is read or allocated. */
+    @Test
+    void hugeDirectoryIsRefused() throws Exception {
+        Path img = dir.resolve("hugedir.iso");
+        run("xorriso", "-as", "mkisofs", "-o", img.toString(), tree().toString());
+        byte[] b = Files.readAllBytes(img);
+        int sub = record(b, rootBlock(b), "SUB");
+        both32(b, sub + 10, 100L << 20);
+        Files.write(img, b);
+        String m = walkFails(img).getMessage();
+        assertTrue(m.contains("104857600 bytes, more than the 16777216 this reader takes"), m);
+    }
+
+    @Test
+    void timestampsShortAndLongFormWithTheirGmtOffsets() {
+        // 2023-11-14 23:15:23 at GMT+1 (4 quarter hours): 22:15:23 UTC, 1700000123 s after the epoch.
+        byte[] shortForm = {123, 11, 14, 23, 15, 23, 4};
+        assertEquals(1_700_000_123L * 1_000_000_000L, IsoTime.short7(shortForm, 0));
+        byte[] longForm = "2023111423152350".getBytes(StandardCharsets.US_ASCII);
+        byte[] withOffset = java.util.Arrays.copyOf(longForm, 17);
+        withOffset[16] = 4;
+        assertEquals(1_700_000_123L * 1_000_000_000L + 500_000_000L, IsoTime.long17(withOffset, 0));
+        assertEquals(IsoTime.NONE, IsoTime.long17(new byte[17], 0), "all zeros: not specified");
+        assertEquals(IsoTime.NONE, IsoTime.short7(new byte[] {1, 13, 40, 0, 0, 0, 0}, 0), "month 13: no date");
+    }
+
     @Test
     void directoryWhoseExtentIsItsParent() throws Exception {
         Path img = dir.resolve("self.iso");
