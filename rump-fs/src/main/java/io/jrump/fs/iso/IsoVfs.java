@@ -238,7 +238,7 @@ public final class IsoVfs implements FileSystemOps {
                 throw IsoErrors.corrupt(rec.where() + ": directory at block " + rec.dataBlock()
                         + " contains itself (a directory loop)");
             }
-            if (p == root) {
+            if (p == root || p == null) {
                 break;
             }
             if (depth > MAX_DEPTH) {
