@@ -8,6 +8,7 @@ import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.part.Partition;
 import io.jrump.blk.part.PartitionTable;
 import io.jrump.blk.part.Partitions;
+import io.jrump.fs.iso.IsoFileSystemType;
 import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
@@ -16,6 +17,7 @@ import io.jrump.hypercall.HostBlockDevice;
 import io.jrump.hypercall.Hypercalls;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -89,9 +91,25 @@ final class ImageCommand implements Runnable {
                         out.printf("partition table: %s%n", e.errno() == Errno.ENOENT ? "none" : e.getMessage());
                     }
                     out.printf("filesystem: %s%n", filesystem(d)); // of the whole device
+                    bootEntries(out, d);
                 }
             }
             return 0;
+        }
+    }
+
+    /** An ISO9660 device's El Torito boot entries, one a line; nothing for other devices. */
+    private static void bootEntries(PrintWriter out, BlockDevice d) throws ErrnoException {
+        try {
+            List<String> entries = IsoFileSystemType.bootEntries(d);
+            for (int i = 0; i < entries.size(); i++) {
+                out.printf("  boot entry %d: %s%n", i + 1, entries.get(i));
+            }
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EUCLEAN) {
+                throw e;
+            }
+            out.printf("  boot catalog: %s%n", e.getMessage()); // the probe line already says it is damaged
         }
     }
 

@@ -36,6 +36,7 @@ class GuideProgramsTest {
     @ParameterizedTest(name = "{0}: {1}")
     @CsvSource({
         "../docs/nio-channels.md, NioEcho, 'echo: hello over jrump'",
+        "../docs/rump-fs.md, IsoList, 'hello from an ISO'",
         "../docs/netty-transport.md, NettyEcho, 'hello, jrump'",
         "../docs/rump-fs.md, FatCard, 'size by another case: 14'",
     })

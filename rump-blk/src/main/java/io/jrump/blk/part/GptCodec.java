@@ -181,7 +181,7 @@ final class GptCodec {
             parts.add(new Partition(i + 1, first, last, type.toString(), PartitionType.describeGpt(type),
                     name(array, at + 56), Guid.read(array, at + 16), b.getLong(at + 48)));
         }
-        MbrCodec.checkLayout(disk.name(), parts, h.firstUsable(), h.lastUsable(), "GPT");
+        MbrCodec.checkLayout(disk, parts, h.firstUsable(), h.lastUsable(), "GPT", warnings);
         return new PartitionTable(PartitionTable.Scheme.GPT, h.diskGuid().toString(), disk.sectorSize(), h.firstUsable(),
                 h.lastUsable(), parts, warnings);
     }

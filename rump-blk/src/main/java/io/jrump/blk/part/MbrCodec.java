@@ -93,7 +93,8 @@ final class MbrCodec {
             if (e.isEmpty()) {
                 continue;
             }
-            if (e.sectors() == 0 || e.firstLba() == 0) {
+            // isohybrid images start an entry at sector 0 over the ISO volume: checkLayout warns of it.
+            if (e.sectors() == 0 || (e.firstLba() == 0 && !isIsoHybrid(disk))) {
                 throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": MBR entry " + (i + 1) + " (offset "
                         + (ENTRIES + i * ENTRY_SIZE) + ") starts at sector " + e.firstLba() + " with " + e.sectors()
                         + " sectors");
@@ -111,7 +112,7 @@ final class MbrCodec {
             Entry ext = Entry.read(mbr, extendedSlot);
             readLogicals(disk, ext, parts);
         }
-        checkLayout(disk.name(), parts, 1, lastLba, "MBR");
+        checkLayout(disk, parts, 1, lastLba, "MBR", warnings);
         String id = String.format("0x%08x", mbr.duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(DISK_SIGNATURE));
         return new PartitionTable(PartitionTable.Scheme.MBR, id, disk.sectorSize(), 1, lastLba, parts, warnings);
     }
@@ -163,9 +164,50 @@ final class MbrCodec {
 
     /** Every partition inside [first, last] and none overlapping another (the extended one excepted). */
     static void checkLayout(String disk, List<Partition> parts, long first, long last, String what) throws ErrnoException {
+        List<String> problems = layoutProblems(disk, parts, first, last, what);
+        if (!problems.isEmpty()) {
+            throw new ErrnoException(Errno.EUCLEAN, problems.get(0));
+        }
+    }
+
+    /**
+     * As {@link #checkLayout(String, List, long, long, String)}, but on an isohybrid image (an
+     * ISO9660 volume at byte 32768, as {@code xorriso -isohybrid-mbr} and
+     * {@code -isohybrid-gpt-basdat} make) partitions that start at sector 0 or overlap — they
+     * cover the ISO volume on purpose — are accepted with a warning, as long as each lies on the disk.
+     */
+    static void checkLayout(BlockDevice disk, List<Partition> parts, long first, long last, String what,
+            List<String> warnings) throws ErrnoException {
+        List<String> problems = layoutProblems(disk.name(), parts, first, last, what);
+        if (problems.isEmpty()) {
+            return;
+        }
+        boolean onDisk = parts.stream().allMatch(p -> p.firstLba() >= 0 && p.lastLba() >= p.firstLba()
+                && p.lastLba() < disk.sectorCount());
+        if (!onDisk || !isIsoHybrid(disk)) {
+            throw new ErrnoException(Errno.EUCLEAN, problems.get(0));
+        }
+        for (String problem : problems) {
+            warnings.add(problem + "; accepted: an isohybrid image, whose partitions cover its ISO9660 volume");
+        }
+    }
+
+    /** Whether an ISO9660 volume descriptor ("CD001") sits at byte 32768, where isohybrid images have it. */
+    static boolean isIsoHybrid(BlockDevice disk) throws ErrnoException {
+        int n = Math.max(2048, disk.sectorSize());
+        if (disk.size() < 32768L + n || 32768 % disk.sectorSize() != 0) {
+            return false;
+        }
+        ByteBuffer b = ByteBuffer.allocate(n);
+        disk.read(32768, b);
+        return b.get(1) == 'C' && b.get(2) == 'D' && b.get(3) == '0' && b.get(4) == '0' && b.get(5) == '1';
+    }
+
+    private static List<String> layoutProblems(String disk, List<Partition> parts, long first, long last, String what) {
+        List<String> problems = new ArrayList<>();
         for (Partition p : parts) {
             if (p.firstLba() < first || p.lastLba() > last || p.lastLba() < p.firstLba()) {
-                throw new ErrnoException(Errno.EUCLEAN, disk + ": " + what + " partition " + p.number() + " (sectors "
+                problems.add(disk + ": " + what + " partition " + p.number() + " (sectors "
                         + p.firstLba() + "-" + p.lastLba() + ") lies outside sectors " + first + "-" + last);
             }
         }
@@ -181,10 +223,11 @@ final class MbrCodec {
             Partition a = sorted.get(i - 1);
             Partition b = sorted.get(i);
             if (b.firstLba() <= a.lastLba()) {
-                throw new ErrnoException(Errno.EUCLEAN, disk + ": " + what + " partitions " + a.number() + " (sectors "
+                problems.add(disk + ": " + what + " partitions " + a.number() + " (sectors "
                         + a.firstLba() + "-" + a.lastLba() + ") and " + b.number() + " (sectors " + b.firstLba() + "-"
                         + b.lastLba() + ") overlap");
             }
         }
+        return problems;
     }
 }

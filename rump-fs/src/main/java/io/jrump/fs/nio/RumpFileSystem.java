@@ -103,9 +103,10 @@ public final class RumpFileSystem extends FileSystem {
         this.image = image;
         this.kernel = kernel;
         this.sys = kernel.sys();
-        this.readOnly = readOnly;
         List<String> mounts = sys.mountPoints();
         this.type = mounts.isEmpty() ? "unknown" : mounts.get(0).split(" ")[1];
+        // A filesystem that is read-only whatever was asked (iso9660) is mounted "ro": say so.
+        this.readOnly = readOnly || (!mounts.isEmpty() && mounts.get(0).endsWith(" ro"));
     }
 
     /** The image file, as a real path of the default filesystem. */
