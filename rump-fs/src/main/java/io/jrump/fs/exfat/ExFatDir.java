@@ -314,7 +314,7 @@ final class ExFatDir {
         }
         flush(e.index, e.index + e.count());
         entries.remove(e);
-        byName.remove(fs.upcase.up(e.name));
+        byName.remove(fs.upcase.up(e.name), e); // a rename by case has put its new set there already
     }
 
     /** Builds a new set for {@code name} with {@code attr}, unallocated and empty. */
