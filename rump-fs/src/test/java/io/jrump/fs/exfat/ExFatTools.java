@@ -54,17 +54,23 @@ final class ExFatTools {
         return vfs;
     }
 
-    /** Mounts through exfat-fuse (root only) and returns what unmounts it. */
+    /**
+     * Mounts through exfat-fuse (root only) and returns what unmounts it. Run as root, exfat-fuse
+     * mounts only block devices ("blkdev" FUSE mounts), so the image goes on a loop device first;
+     * unmounting a blkdev FUSE mount waits for the daemon to write everything back.
+     */
     static AutoCloseable fuse(Path img, Path mnt, String options) throws Exception {
+        String loop = FatTools.run("losetup", "-f", "--show", img.toString()).trim();
         StringBuilder out = new StringBuilder();
-        assertEquals(0, FatTools.exec(out, "mount.exfat-fuse", "-o", options, img.toString(), mnt.toString()),
-                "mount.exfat-fuse: " + out);
+        if (FatTools.exec(out, "mount.exfat-fuse", "-o", options, loop, mnt.toString()) != 0) {
+            FatTools.exec(new StringBuilder(), "losetup", "-d", loop);
+            assertEquals("", out.toString(), "mount.exfat-fuse failed");
+        }
         return () -> {
             StringBuilder u = new StringBuilder();
-            if (FatTools.exec(u, "fusermount", "-u", mnt.toString()) != 0
-                    && FatTools.exec(u, "fusermount3", "-u", mnt.toString()) != 0) {
-                assertEquals(0, FatTools.exec(u, "umount", mnt.toString()), "umount: " + u);
-            }
+            int rc = FatTools.exec(u, "umount", mnt.toString());
+            FatTools.exec(u, "losetup", "-d", loop);
+            assertEquals(0, rc, "umount " + mnt + ": " + u);
         };
     }
 }
