@@ -51,6 +51,7 @@ public final class ExFatFs implements FileSystemOps {
     /** Clusters in use, bit {@code c - 2} for cluster {@code c}. */
     private BitSet used;
     private ClusterChain bitmapChain;
+    private ClusterChain upcaseChain;
     private final BitSet dirtyBitmapBytes = new BitSet();
     private long usedCount;
     private final Map<Long, Node> nodes = new HashMap<>();
@@ -213,7 +214,8 @@ public final class ExFatFs implements FileSystemOps {
                     + " marked in use, past the last cluster " + (boot.clusterCount + 1));
         }
         usedCount = used.cardinality();
-        byte[] table = readChain(fatChain(upFirst, upLength, "up-case table"), (int) upLength);
+        upcaseChain = fatChain(upFirst, upLength, "up-case table");
+        byte[] table = readChain(upcaseChain, (int) upLength);
         upcase = ExFatUpcase.parse(table, upSum);
     }
 
@@ -254,6 +256,23 @@ public final class ExFatFs implements FileSystemOps {
     public synchronized String label() throws ErrnoException {
         String l = directory(root).label;
         return l == null ? "" : l;
+    }
+
+    // ---- for ExFatCheck ------------------------------------------------------------------------
+
+    /** The clusters holding an inode's data (a directory's entries). */
+    synchronized ClusterChain clustersOf(long ino) throws ErrnoException {
+        return chain(node(ino));
+    }
+
+    /** A copy of the allocation bitmap as read and changed: bit {@code c - 2} for cluster {@code c}. */
+    synchronized BitSet bitmap() {
+        return (BitSet) used.clone();
+    }
+
+    /** The allocation bitmap's, the up-case table's and the root directory's clusters. */
+    synchronized List<ClusterChain> metadataChains() throws ErrnoException {
+        return List.of(bitmapChain, upcaseChain, chain(root));
     }
 
     // ---- the FAT --------------------------------------------------------------------------------

@@ -237,6 +237,43 @@ class ExFatBadInputTest {
         named(walkFails(image), "loops", "Sub Directory");
     }
 
+    private static ExFatCheck.Result check(byte[] image) throws Exception {
+        HostDisk disk = disk(image);
+        try (ExFatFs fs = ExFatFs.mount(disk, ExFatMountOptions.defaults(), true, () -> NOW, null)) {
+            return ExFatCheck.check(fs);
+        } finally {
+            disk.close();
+        }
+    }
+
+    @Test
+    void checkFindsLostFreeAndCrossLinkedClusters() throws Exception {
+        ExFatCheck.Result clean = check(seedImage());
+        assertTrue(clean.isClean(), clean.problems().toString());
+        assertEquals(16, clean.files());
+        assertEquals(3, clean.directories());
+
+        byte[] lost = seedImage();
+        int at = fileEntry(lost, "blocker.bin");
+        for (int k = 0; k < 3; k++) {
+            lost[at + 32 * k] &= 0x7f; // the entry set deleted, its clusters left marked in use
+        }
+        ExFatCheck.Result r = check(lost);
+        assertEquals(1, r.problems().size(), r.problems().toString());
+        assertTrue(r.problems().get(0).contains("2 clusters are marked in use but belong to nothing (lost)"),
+                r.problems().toString());
+
+        byte[] cross = seedImage();
+        int a = fileEntry(cross, "file4.txt");
+        int b = fileEntry(cross, "file6.txt");
+        le(cross).putInt(b + 32 + 20, le(cross).getInt(a + 32 + 20));
+        reseal(cross, b);
+        r = check(cross);
+        assertTrue(r.problems().stream().anyMatch(p -> p.contains("file6.txt") && p.contains("cross-linked")),
+                r.problems().toString());
+        assertTrue(r.problems().stream().anyMatch(p -> p.contains("lost")), r.problems().toString());
+    }
+
     @Test
     void randomlyDamagedImagesAreHandled() throws Exception {
         byte[] seedImage = seedImage();
@@ -278,6 +315,11 @@ class ExFatBadInputTest {
                 disk.close();
                 defined(e);
                 return;
+            }
+            try {
+                ExFatCheck.check(fs);
+            } catch (ErrnoException e) {
+                defined(e);
             }
             Vfs vfs = new Vfs(() -> NOW);
             vfs.mount("/", fs, readOnly);

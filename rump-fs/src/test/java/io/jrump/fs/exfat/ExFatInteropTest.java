@@ -166,6 +166,8 @@ class ExFatInteropTest {
         assertFsckClean(img);
         try (Vfs vfs = mount(host, img, true, Map.of())) {
             assertSameTree(want, tree(vfs, "/"));
+            ExFatCheck.Result r = ExFatCheck.check((ExFatFs) vfs.mounted("/"));
+            assertEquals(java.util.List.of(), r.problems());
         }
         String label = FatTools.run("exfatlabel", img.toString());
         assertEquals(true, label.contains("OURS"), label);
