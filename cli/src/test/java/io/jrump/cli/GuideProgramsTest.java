@@ -38,6 +38,7 @@ class GuideProgramsTest {
         "../docs/nio-channels.md, NioEcho, 'echo: hello over jrump'",
         "../docs/netty-transport.md, NettyEcho, 'hello, jrump'",
         "../docs/rump-fs.md, FatCard, 'size by another case: 14'",
+        "../docs/rump-fs.md, ExFatStick, 'grown to 10485760'",
     })
     void theGuideProgramPrintsWhatItsGuideSays(String markdown, String className, String expected, @TempDir Path out)
             throws Exception {
