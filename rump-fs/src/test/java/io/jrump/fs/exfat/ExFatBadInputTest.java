@@ -196,6 +196,33 @@ class ExFatBadInputTest {
     }
 
     @Test
+    void anUnknownCriticalEntryIsRefusedByName() throws Exception {
+        byte[] image = seedImage();
+        image[fileEntry(image, "file2.txt")] = (byte) 0x86; // critical, primary, in use: no such type
+        ErrnoException e = walkFails(image);
+        assertEquals(Errno.EOPNOTSUPP, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().contains("0x86") && e.getMessage().contains("/dir one"), e.getMessage());
+    }
+
+    @Test
+    void anUnknownBenignSecondaryIsSkipped() throws Exception {
+        byte[] image = seedImage();
+        // blocker.bin's set: File, Stream, one File Name; the entry after it becomes a vendor extension (0xE0).
+        int at = fileEntry(image, "blocker.bin");
+        assertEquals(0, image[at + 96] & 0x80, "the entry after blocker.bin's set is unused");
+        image[at + 96] = (byte) 0xE0;
+        image[at + 1] = 3;
+        reseal(image, at);
+        HostDisk disk = disk(image);
+        try (ExFatFs fs = ExFatFs.mount(disk, ExFatMountOptions.defaults(), true, () -> NOW, null)) {
+            Vfs vfs = new Vfs(() -> NOW);
+            vfs.mount("/", fs, true);
+            assertEquals(600, vfs.stat("/blocker.bin").size());
+            assertEquals(18, FatTools.tree(vfs, "/").size());
+        }
+    }
+
+    @Test
     void aBitmapPastTheVolumeIsNamed() throws Exception {
         byte[] image = seedImage();
         for (int at = 0; at < image.length; at += 32) {

@@ -95,6 +95,12 @@ class ExFatInteropTest {
             vfs.unlink("/many/file number " + i + " with a name of some length.txt");
             want.remove("/many/file number " + i + " with a name of some length.txt");
         }
+        // The root grows too (a FAT chain from mkfs, unlike new directories).
+        for (int i = 0; i < 70; i++) {
+            String p = "/root file " + i + " with a longer name.txt";
+            writeAll(vfs, p, new byte[i]);
+            want.put(p, new byte[i]);
+        }
         // Renames: across directories, a directory, in place by case.
         vfs.rename("/Dir One/Sub/big.bin", "/moved big.bin");
         want.put("/moved big.bin", want.remove("/Dir One/Sub/big.bin"));
