@@ -113,6 +113,8 @@ final class ExFatDir {
 
     final String path;
     final ClusterChain chain;
+    /** The inode number of the directory these entries belong to. */
+    final long ino;
     private final ExFatFs fs;
     private byte[] data;
     private final List<Entry> entries = new ArrayList<>();
@@ -121,8 +123,9 @@ final class ExFatDir {
     String label;
     int labelIndex = -1;
 
-    ExFatDir(ExFatFs fs, String path, ClusterChain chain) {
+    ExFatDir(ExFatFs fs, String path, ClusterChain chain, long ino) {
         this.fs = fs;
+        this.ino = ino;
         this.path = path;
         this.chain = chain;
     }
@@ -287,6 +290,12 @@ final class ExFatDir {
         entries.add(e);
         byName.put(key, e);
         return secondaries + 1;
+    }
+
+    /** Puts {@code kept} (the same set, as a node holds it) where the freshly read {@code read} is. */
+    void replace(Entry read, Entry kept) {
+        entries.set(entries.indexOf(read), kept);
+        byName.put(fs.upcase.up(read.name), kept);
     }
 
     // ---- changes -------------------------------------------------------------------------------

@@ -58,6 +58,10 @@ public final class ExFatFs implements FileSystemOps {
     private final Map<Long, Long> inoByLocation = new HashMap<>();
     private final Node root;
     private long nextIno = ROOT_INO + 1;
+    /** Directories whose entries are held in memory, least recently used first, within a budget. */
+    private final LinkedHashMap<Long, Node> loadedDirs = new LinkedHashMap<>(16, 0.75f, true);
+    private long loadedDirBytes;
+    private long dirCacheBytes = 64L << 20;
     private boolean closed;
     /** FAT sectors read lately, written through. */
     private final Map<Long, ByteBuffer> fatCache = new LinkedHashMap<>(64, 0.75f, true) {
@@ -73,6 +77,7 @@ public final class ExFatFs implements FileSystemOps {
         ExFatDir.Entry entry; // null for the root
         ClusterChain chain;
         ExFatDir dir;
+        long dirBytes; // what {@link #dir} was counted as in the directory budget
         boolean orphan;
 
         Node(long ino, long parent, ExFatDir.Entry entry) {
@@ -256,6 +261,11 @@ public final class ExFatFs implements FileSystemOps {
     public synchronized String label() throws ErrnoException {
         String l = directory(root).label;
         return l == null ? "" : l;
+    }
+
+    /** Tests: a smaller budget for directories in memory (every load then evicts others). */
+    synchronized void dirCacheBudget(long bytes) {
+        dirCacheBytes = bytes;
     }
 
     // ---- for ExFatCheck ------------------------------------------------------------------------
@@ -591,9 +601,10 @@ public final class ExFatFs implements FileSystemOps {
         Node node = nodeFor(d, e);
         node.chain = chain;
         if (isDir) {
-            ExFatDir created = new ExFatDir(this, path(node), chain);
+            ExFatDir created = new ExFatDir(this, path(node), chain, node.ino);
             created.load(false);
             node.dir = created;
+            keep(node);
         }
         return node.ino;
     }
@@ -654,7 +665,7 @@ public final class ExFatFs implements FileSystemOps {
         parent.delete(e);
         forget(d, e);
         freeClusters(n);
-        n.dir = null;
+        forgetDirectory(n);
         nodes.remove(n.ino);
     }
 
@@ -706,7 +717,7 @@ public final class ExFatFs implements FileSystemOps {
                 victim.orphan = true;
             } else {
                 freeClusters(victim);
-                victim.dir = null;
+                forgetDirectory(victim);
                 nodes.remove(victim.ino);
             }
         }
@@ -852,14 +863,8 @@ public final class ExFatFs implements FileSystemOps {
 
     /** A directory full: one more zeroed cluster, and its length in the parent's entry. */
     void growDirectory(ExFatDir d) throws ErrnoException {
-        Node n = null;
-        for (Node c : nodes.values()) {
-            if (c.dir == d) {
-                n = c;
-                break;
-            }
-        }
-        if (n == null) {
+        Node n = nodes.get(d.ino);
+        if (n == null || chain(n) != d.chain) {
             throw new ErrnoException(Errno.EIO, "exfat: directory " + d.path + " is not known");
         }
         long cb = boot.clusterBytes();
@@ -1061,6 +1066,7 @@ public final class ExFatFs implements FileSystemOps {
 
     private ExFatDir directory(Node n) throws ErrnoException {
         if (n.dir != null) {
+            loadedDirs.get(n.ino); // most recently used
             return n.dir;
         }
         if (n != root) {
@@ -1069,10 +1075,49 @@ public final class ExFatFs implements FileSystemOps {
             }
             checkNotInsideItself(n);
         }
-        ExFatDir d = new ExFatDir(this, path(n), chain(n));
+        ExFatDir d = new ExFatDir(this, path(n), chain(n), n.ino);
         d.load(n == root);
+        // Entries known as nodes keep their objects: the node's is the one kept up to date.
+        for (ExFatDir.Entry e : List.copyOf(d.entries())) {
+            Long ino = inoByLocation.get(location(n.ino, e.index));
+            Node c = ino == null ? null : nodes.get(ino);
+            if (c != null && c.entry != null && c.entry != e && c.entry.index == e.index && !c.orphan
+                    && c.parent == n.ino) {
+                d.replace(e, c.entry);
+            }
+        }
         n.dir = d;
+        keep(n);
         return d;
+    }
+
+    /**
+     * Counts a directory read into memory. Directories read are kept within a budget: the least
+     * recently used go (and are read again when needed), so a volume of many large, or
+     * cross-linked, directories cannot fill the heap.
+     */
+    private void keep(Node n) {
+        n.dirBytes = n.dir.bytes() + 4096L; // the copy, and the index over it
+        loadedDirs.put(n.ino, n);
+        loadedDirBytes += n.dirBytes;
+        for (var it = loadedDirs.entrySet().iterator(); loadedDirBytes > dirCacheBytes && it.hasNext(); ) {
+            Node old = it.next().getValue();
+            if (old != n) {
+                loadedDirBytes -= old.dirBytes;
+                old.dirBytes = 0;
+                old.dir = null;
+                it.remove();
+            }
+        }
+    }
+
+    /** A directory node goes (rmdir, replaced by rename): its entries leave memory. */
+    private void forgetDirectory(Node n) {
+        if (loadedDirs.remove(n.ino) != null) {
+            loadedDirBytes -= n.dirBytes;
+            n.dirBytes = 0;
+        }
+        n.dir = null;
     }
 
     /** A directory whose first cluster is the root's or an ancestor's would make every walk endless. */

@@ -180,4 +180,21 @@ class ExFatSemanticsTest {
             assertEquals(3, vfs.stat("/e/x").size());
         }
     }
+
+    /** Directories evicted from memory at every turn read back what was written through them. */
+    @Test
+    void directoriesReadAgainAfterEvictionStayInStep() throws Exception {
+        ExFatFs fs = ExFatFs.mount(disk, ExFatMountOptions.defaults(), false, () -> NOW, null);
+        fs.dirCacheBudget(1);
+        Map<String, byte[]> want;
+        try (Vfs vfs = new Vfs(() -> NOW)) {
+            vfs.mount("/", fs, false);
+            want = ExFatInteropTest.writeTree(vfs, 5);
+            FatTools.assertSameTree(want, FatTools.tree(vfs, "/"));
+            assertEquals(List.of(), ExFatCheck.check(fs).problems());
+        }
+        try (Vfs vfs = mount(true, Map.of())) {
+            FatTools.assertSameTree(want, FatTools.tree(vfs, "/"));
+        }
+    }
 }
