@@ -273,8 +273,12 @@ final class ExFatDir {
         if (Long.compareUnsigned(e.validLength(), e.length()) > 0 || e.length() < 0) {
             throw bad(i, "'" + e.name + "': ValidDataLength " + e.validLength() + " exceeds DataLength " + e.length());
         }
+        long cb = fs.boot.clusterBytes();
+        if (e.length() > fs.boot.clusterCount * cb) {
+            throw bad(i, "'" + e.name + "': DataLength " + e.length() + " is more than the cluster heap holds ("
+                    + fs.boot.clusterCount * cb + " bytes)");
+        }
         if (e.length() > 0) {
-            long cb = fs.boot.clusterBytes();
             long clusters = (e.length() + cb - 1) / cb;
             long first = e.firstCluster();
             if (first < 2 || first > fs.boot.clusterCount + 1

@@ -223,6 +223,15 @@ class ExFatBadInputTest {
     }
 
     @Test
+    void aDataLengthPastTheHeapIsNamed() throws Exception {
+        byte[] image = seedImage();
+        int at = fileEntry(image, "file2.txt");
+        le(image).putLong(at + 32 + 24, Long.MAX_VALUE); // rounding it up to clusters would overflow
+        reseal(image, at);
+        named(walkFails(image), "DataLength 9223372036854775807 is more than the cluster heap holds", "file2.txt");
+    }
+
+    @Test
     void aBitmapPastTheVolumeIsNamed() throws Exception {
         byte[] image = seedImage();
         for (int at = 0; at < image.length; at += 32) {
