@@ -36,6 +36,7 @@ public final class ExFatCheck {
         if (fs.isReadOnly() && fs.boot.dirty()) {
             problems.add("boot sector: VolumeDirty is set (not cleanly unmounted)");
         }
+        backupBootRegion(fs, problems);
         BitSet bitmap = fs.bitmap();
         BitSet claimed = new BitSet();
         List<ClusterChain> meta = fs.metadataChains();
@@ -89,6 +90,26 @@ public final class ExFatCheck {
                     + (lost.nextSetBit(0) + 2L));
         }
         return new Result(files, directories, claimed.cardinality(), List.copyOf(problems));
+    }
+
+    /**
+     * The backup boot region (sectors 12-23) repeats the main one but for VolumeFlags and
+     * PercentInUse, which change in the main one only.
+     */
+    private static void backupBootRegion(ExFatFs fs, List<String> problems) throws ErrnoException {
+        int sb = fs.boot.sectorBytes();
+        byte[] both = new byte[24 * sb];
+        fs.io.read(0, java.nio.ByteBuffer.wrap(both));
+        for (int i = 0; i < 12 * sb; i++) {
+            if (i == ExFatBoot.OFF_VOLUME_FLAGS || i == ExFatBoot.OFF_VOLUME_FLAGS + 1 || i == ExFatBoot.OFF_PERCENT_IN_USE) {
+                continue;
+            }
+            if (both[i] != both[12 * sb + i]) {
+                problems.add("backup boot region: sector " + (12 + i / sb) + " differs from sector " + (i / sb)
+                        + " at offset " + (i % sb));
+                return;
+            }
+        }
     }
 
     /** Claims a chain's clusters for {@code what}; false if it overlaps what another claimed (not walked further). */

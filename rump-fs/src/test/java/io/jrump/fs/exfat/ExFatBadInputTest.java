@@ -21,6 +21,7 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -298,6 +299,11 @@ class ExFatBadInputTest {
         assertEquals(1, r.problems().size(), r.problems().toString());
         assertTrue(r.problems().get(0).contains("2 clusters are marked in use but belong to nothing (lost)"),
                 r.problems().toString());
+
+        byte[] backup = seedImage();
+        backup[12 * 512 + 300] ^= 1;
+        r = check(backup);
+        assertEquals(List.of("backup boot region: sector 12 differs from sector 0 at offset 300"), r.problems());
 
         byte[] cross = seedImage();
         int a = fileEntry(cross, "file4.txt");

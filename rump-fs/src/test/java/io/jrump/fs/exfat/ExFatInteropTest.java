@@ -148,6 +148,7 @@ class ExFatInteropTest {
         assertFsckClean(img);
         try (Vfs vfs = mount(host, img, true, Map.of())) {
             assertSameTree(want, tree(vfs, "/"));
+            assertEquals(java.util.List.of(), ExFatCheck.check((ExFatFs) vfs.mounted("/")).problems());
         }
         try (BlockDevice dev = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)) {
             assertEquals("exfat, 4096-byte clusters, 15872 clusters, label 'THEIRS'",
