@@ -137,7 +137,7 @@ public final class ExFatFs implements FileSystemOps {
             throw new ErrnoException(Errno.EINVAL, "too small for an exFAT volume (" + dev.size() + " bytes)");
         }
         ByteBuffer b = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN);
-        dev.read(0, b);
+        new VolumeIo(dev).read(0, b); // whole device sectors, whatever their size
         ExFatBoot boot = ExFatBoot.parse(b.clear(), dev.size());
         byte[] region = new byte[12 * boot.sectorBytes()];
         new VolumeIo(dev).read(0, ByteBuffer.wrap(region));

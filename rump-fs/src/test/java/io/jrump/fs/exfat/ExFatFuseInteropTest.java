@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * exfat-fuse, an exFAT driver nobody here wrote, through the kernel's FUSE: it reads what we
- * wrote, and we read what it wrote, tree for tree.
+ * wrote, and we read what it wrote, tree for tree. Needs root: /dev/fuse, and a free loop device
+ * (exfat-fuse run by root mounts only block devices).
  */
 @Tag("root")
 @EnabledIfSystemProperty(named = "user.name", matches = "root",
