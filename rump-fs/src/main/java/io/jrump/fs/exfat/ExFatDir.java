@@ -119,9 +119,8 @@ final class ExFatDir {
     private byte[] data;
     private final List<Entry> entries = new ArrayList<>();
     private final Map<String, Entry> byName = new HashMap<>();
-    /** Root only: the label, bitmap and up-case entries. */
+    /** Root only: the volume label (bitmap and up-case entries are read at mount). */
     String label;
-    int labelIndex = -1;
 
     ExFatDir(ExFatFs fs, String path, ClusterChain chain, long ino) {
         this.fs = fs;
@@ -199,7 +198,6 @@ final class ExFatDir {
                         c[k] = b.getChar(i * 32 + 2 + 2 * k);
                     }
                     label = new String(c);
-                    labelIndex = i;
                 }
                 i++; // bitmap and up-case were read at mount
             } else if ((t & 0x40) != 0) {
@@ -397,21 +395,5 @@ final class ExFatDir {
         flush(at, at + need);
         entries.add(e);
         byName.put(fs.upcase.up(e.name), e);
-    }
-
-    /** The root's volume label entry rewritten (mkfs made one). */
-    void setLabel(String l) throws ErrnoException {
-        if (labelIndex < 0) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, "exFAT: the root directory has no volume label entry");
-        }
-        int at = labelIndex * 32;
-        java.util.Arrays.fill(data, at + 1, at + 32, (byte) 0);
-        data[at + 1] = (byte) l.length();
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-        for (int k = 0; k < l.length(); k++) {
-            b.putChar(at + 2 + 2 * k, l.charAt(k));
-        }
-        flush(labelIndex, labelIndex + 1);
-        label = l;
     }
 }
