@@ -599,6 +599,7 @@ public final class ExFatFs implements FileSystemOps {
             throw full;
         }
         Node node = nodeFor(d, e);
+        touchDirectory(d);
         node.chain = chain;
         if (isDir) {
             ExFatDir created = new ExFatDir(this, path(node), chain, node.ino);
@@ -607,6 +608,14 @@ public final class ExFatFs implements FileSystemOps {
             keep(node);
         }
         return node.ino;
+    }
+
+    /** A directory's entries changed: its modification time, as Linux sets it (the root has none). */
+    private void touchDirectory(Node d) throws ErrnoException {
+        if (d.entry != null) {
+            touch(d.entry, false);
+            updateEntry(d);
+        }
     }
 
     private long lastCluster(Node d) throws ErrnoException {
@@ -643,6 +652,7 @@ public final class ExFatFs implements FileSystemOps {
         ExFatDir.Entry e = existing(parent, name, false);
         Node n = nodeFor(d, e);
         parent.delete(e);
+        touchDirectory(d);
         forget(d, e);
         if (open) {
             n.orphan = true; // its clusters stay until the last descriptor closes (released)
@@ -663,6 +673,7 @@ public final class ExFatFs implements FileSystemOps {
             throw new ErrnoException(Errno.ENOTEMPTY, name);
         }
         parent.delete(e);
+        touchDirectory(d);
         forget(d, e);
         freeClusters(n);
         forgetDirectory(n);
@@ -732,6 +743,10 @@ public final class ExFatFs implements FileSystemOps {
         moving.entry = moved;
         moving.parent = to.ino;
         inoByLocation.put(location(to.ino, moved.index), moving.ino);
+        touchDirectory(from);
+        if (to != from) {
+            touchDirectory(to);
+        }
     }
 
     @Override

@@ -178,6 +178,9 @@ class ExFatSemanticsTest {
             errno(Errno.ENOTEMPTY, () -> vfs.rmdir("/e"));
             vfs.rename("/g", "/e/x"); // replaces
             assertEquals(3, vfs.stat("/e/x").size());
+            vfs.utimensat("/e", 0, 0, false);
+            FatTools.writeAll(vfs, "/e/new", new byte[1]);
+            assertEquals(NOW, vfs.stat("/e").mtimeNanos(), "a directory's mtime moves when an entry is added");
         }
     }
 
