@@ -256,8 +256,17 @@ final class FsCommand implements Runnable {
                     exit[0] = r.isClean() ? 0 : 4;
                     return;
                 }
+                if (fs instanceof io.jrump.fs.exfat.ExFatFs exfat) {
+                    io.jrump.fs.exfat.ExFatCheck.Result r = io.jrump.fs.exfat.ExFatCheck.check(exfat);
+                    r.problems().forEach(out::println);
+                    out.printf("%s: %d files, %d directories, %d clusters in use: %s%n", location, r.files(),
+                            r.directories(), r.clustersUsed(), r.isClean() ? "clean" : r.problems().size() + " problems");
+                    exit[0] = r.isClean() ? 0 : 4;
+                    return;
+                }
                 if (!(fs instanceof ExtVfs ext)) {
-                    throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4 and vfat, not " + fs.type());
+                    throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4, vfat and exfat, not "
+                            + fs.type());
                 }
                 io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(ext.ext());
                 r.problems().forEach(out::println);

@@ -4,6 +4,7 @@ import io.jrump.blk.BlockDevice;
 import io.jrump.blk.part.Partitions;
 import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.Mkfs;
+import io.jrump.fs.exfat.ExFatMkfs;
 import io.jrump.fs.fat.FatMkfs;
 import io.jrump.fs.fat.FatType;
 import io.jrump.fs.vfs.FileSystemTypes;
@@ -586,13 +587,13 @@ final class FsWriteCommand {
     }
 
     @Command(name = "mkfs", mixinStandardHelpOptions = true,
-            description = {"Make an ext2, ext4 or vfat (FAT12/16/32) filesystem on an image or one of its partitions.",
+            description = {"Make an ext2, ext4, vfat (FAT12/16/32) or exfat filesystem on an image or one of its partitions.",
         "Creates the image (raw, or qcow2 if its name ends in .qcow2) if it does not exist and --size is given."})
     static final class MkfsCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "TYPE", description = "ext2, ext4 or vfat.")
+        @Parameters(index = "0", paramLabel = "TYPE", description = "ext2, ext4, vfat or exfat.")
         String type;
 
         @Parameters(index = "1", paramLabel = "IMG[:PART]", description = "Image, or a partition of it.")
@@ -601,7 +602,7 @@ final class FsWriteCommand {
         @Option(names = "--size", description = "Size of a new image, e.g. 64M.")
         String size;
 
-        @Option(names = {"-L", "--label"}, description = "Volume label, up to 16 bytes (ext) or 11 characters (vfat).")
+        @Option(names = {"-L", "--label"}, description = "Volume label, up to 16 bytes (ext) or 11 characters (vfat, exfat).")
         String label;
 
         @Option(names = "--fat", paramLabel = "12|16|32",
@@ -612,6 +613,10 @@ final class FsWriteCommand {
                 description = "vfat: sectors per cluster, a power of two up to 128 (default: as mkfs.fat chooses).")
         Integer clusterSectors;
 
+        @Option(names = "--cluster-size", paramLabel = "BYTES",
+                description = "exfat: cluster size, a power of two from 512 bytes to 32 MiB (default: as mkfs.exfat chooses).")
+        Long clusterBytes;
+
         @Option(names = {"-b", "--block-size"}, description = "1024, 2048 or 4096 (default).")
         Integer blockSize;
 
@@ -621,13 +626,21 @@ final class FsWriteCommand {
         @Override
         public Integer call() throws ErrnoException {
             boolean vfat = List.of("vfat", "fat", "msdos").contains(type.toLowerCase(Locale.ROOT));
+            boolean exfat = type.equalsIgnoreCase("exfat");
             Mkfs.Type t = switch (type.toLowerCase(Locale.ROOT)) {
                 case "ext2" -> Mkfs.Type.EXT2;
                 case "ext4" -> Mkfs.Type.EXT4;
-                case "vfat", "fat", "msdos" -> null;
+                case "vfat", "fat", "msdos", "exfat" -> null;
                 default -> throw new ParameterException(spec.commandLine(), "unknown filesystem type '" + type
-                        + "' (ext2, ext4 or vfat)");
+                        + "' (ext2, ext4, vfat or exfat)");
             };
+            if (!exfat && clusterBytes != null) {
+                throw new ParameterException(spec.commandLine(), "--cluster-size is for exfat");
+            }
+            if (exfat && (fatBits != null || clusterSectors != null || blockSize != null)) {
+                throw new ParameterException(spec.commandLine(), "--fat, --cluster-sectors and --block-size are not for "
+                        + "exfat; it takes --cluster-size");
+            }
             if (!vfat && (fatBits != null || clusterSectors != null)) {
                 throw new ParameterException(spec.commandLine(), "--fat and --cluster-sectors are for vfat");
             }
@@ -678,6 +691,16 @@ final class FsWriteCommand {
                         spec.commandLine().getErr().println("rump: " + location + ": holds a partition table; name a "
                                 + "partition (" + image + ":1) or use --force to format the whole disk");
                         return 1;
+                    }
+                    if (exfat) {
+                        ExFatMkfs.Options eo = ExFatMkfs.Options.defaults(host.random().nextLong() & 0xffff_ffffL)
+                                .withLabel(label == null ? "" : label)
+                                .withClusterBytes(clusterBytes == null ? 0 : clusterBytes);
+                        ExFatMkfs.Layout l = ExFatMkfs.format(dev, eo);
+                        disk.flush();
+                        out.printf("%s: exfat, %s, %d-byte clusters, %d clusters%s%n", location, Sizes.human(dev.size()),
+                                l.clusterBytes(), l.clusterCount(), label == null ? "" : ", label '" + label + "'");
+                        return 0;
                     }
                     if (vfat) {
                         FatMkfs.Options fo = FatMkfs.Options.defaults(host.random().nextLong() & 0xffff_ffffL)

@@ -206,6 +206,30 @@ class FuseMountInteropTest {
         assertEquals(0, t.waitFor());
     }
 
+    /** An image from mkfs.exfat, filled and changed through the kernel's FUSE driver over our exfat. */
+    @Test
+    void anExFatImageThroughTheKernel() throws Exception {
+        img = dir.resolve("exfat.img");
+        run("truncate", "-s", "64M", img.toString());
+        run("mkfs.exfat", "-L", "FUSED", img.toString());
+        Files.delete(src.resolve("link")); // exFAT has no symbolic links
+        CompletableFuture<RumpRun> served = mount();
+        run("cp", "-r", src.resolve("hello.txt").toString(), src.resolve("sub").toString(), mnt.toString());
+        run("diff", "-r", src.toString(), mnt.toString());
+        run("mkdir", "-p", mnt.resolve("A New Directory").toString());
+        run("cp", src.resolve("sub/deeper/big.bin").toString(), mnt.resolve("A New Directory/Big Copy.bin").toString());
+        run("mv", mnt.resolve("hello.txt").toString(), mnt.resolve("A New Directory/Moved Hello.txt").toString());
+        run("cmp", src.resolve("sub/deeper/big.bin").toString(), mnt.resolve("a new directory/BIG COPY.BIN").toString());
+        Tool ln = tool("ln", "-s", "x", mnt.resolve("link").toString());
+        assertTrue(ln.exit() != 0 && ln.out().contains("Operation not permitted"), ln.out());
+        RumpRun.expect(0, "umount", mnt.toString());
+        assertEquals(0, served.get(60, TimeUnit.SECONDS).code());
+        run("fsck.exfat", "-n", img.toString());
+        Path back = dir.resolve("back.txt");
+        RumpRun.expect(0, "fs", "cp", img + ":/A New Directory/Moved Hello.txt", back.toString());
+        assertEquals("hello, fuse\n", Files.readString(back));
+    }
+
     @Test
     void concurrentWritersAndReaders() throws Exception {
         CompletableFuture<RumpRun> served = mount("--threads", "4");

@@ -39,6 +39,7 @@ class GuideProgramsTest {
         "../docs/rump-fs.md, IsoList, 'hello from an ISO'",
         "../docs/netty-transport.md, NettyEcho, 'hello, jrump'",
         "../docs/rump-fs.md, FatCard, 'size by another case: 14'",
+        "../docs/rump-fs.md, ExFatStick, 'grown to 10485760'",
     })
     void theGuideProgramPrintsWhatItsGuideSays(String markdown, String className, String expected, @TempDir Path out)
             throws Exception {

@@ -7,29 +7,29 @@ import java.util.Arrays;
  * go is one run, so finding the cluster for an offset is a binary search over few runs, not a
  * walk of the FAT. Not thread-safe.
  */
-final class ClusterChain {
+public final class ClusterChain {
     private long[] starts = new long[4];
     /** {@code ends[i]}: how many clusters runs 0..i hold together. */
     private long[] ends = new long[4];
     private int runs;
 
-    long length() {
+    public long length() {
         return runs == 0 ? 0 : ends[runs - 1];
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return runs == 0;
     }
 
-    long first() {
+    public long first() {
         return runs == 0 ? 0 : starts[0];
     }
 
-    long last() {
+    public long last() {
         return runs == 0 ? 0 : starts[runs - 1] + (ends[runs - 1] - (runs > 1 ? ends[runs - 2] : 0)) - 1;
     }
 
-    void append(long cluster) {
+    public void append(long cluster) {
         if (runs > 0 && cluster == last() + 1) {
             ends[runs - 1]++;
             return;
@@ -44,7 +44,7 @@ final class ClusterChain {
     }
 
     /** The cluster at position {@code index} (0-based) of the chain. */
-    long get(long index) {
+    public long get(long index) {
         if (index < 0 || index >= length()) {
             throw new IndexOutOfBoundsException("cluster " + index + " of a chain of " + length());
         }
@@ -54,13 +54,13 @@ final class ClusterChain {
     }
 
     /** How many clusters from {@code index} on are consecutive on disk (at least 1). */
-    long contiguousFrom(long index) {
+    public long contiguousFrom(long index) {
         int r = run(index);
         return ends[r] - index;
     }
 
     /** Keeps the first {@code n} clusters. */
-    void truncate(long n) {
+    public void truncate(long n) {
         if (n >= length()) {
             return;
         }

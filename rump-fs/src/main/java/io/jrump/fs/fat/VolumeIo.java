@@ -10,21 +10,21 @@ import java.nio.ByteBuffer;
  * structures are 32-byte directory entries and 12-bit FAT entries, so most metadata writes are
  * partial; the buffer cache below makes the read of such a sector cheap.
  */
-final class VolumeIo {
+public final class VolumeIo {
     private final BlockDevice dev;
     private final int sector;
 
-    VolumeIo(BlockDevice dev) {
+    public VolumeIo(BlockDevice dev) {
         this.dev = dev;
         this.sector = dev.sectorSize();
     }
 
-    BlockDevice device() {
+    public BlockDevice device() {
         return dev;
     }
 
     /** Reads {@code dst.remaining()} bytes at {@code offset}; the position moves to the limit. */
-    void read(long offset, ByteBuffer dst) throws ErrnoException {
+    public void read(long offset, ByteBuffer dst) throws ErrnoException {
         int n = dst.remaining();
         if (n == 0) {
             return;
@@ -42,7 +42,7 @@ final class VolumeIo {
     }
 
     /** Writes {@code src.remaining()} bytes at {@code offset}; the position moves to the limit. */
-    void write(long offset, ByteBuffer src) throws ErrnoException {
+    public void write(long offset, ByteBuffer src) throws ErrnoException {
         int n = src.remaining();
         if (n == 0) {
             return;
@@ -63,7 +63,7 @@ final class VolumeIo {
     }
 
     /** Writes {@code length} zero bytes at {@code offset}, in pieces of at most 1 MiB. */
-    void zero(long offset, long length) throws ErrnoException {
+    public void zero(long offset, long length) throws ErrnoException {
         ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
         long done = 0;
         while (done < length) {

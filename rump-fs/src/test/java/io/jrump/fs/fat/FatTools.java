@@ -28,14 +28,14 @@ import java.util.stream.Stream;
  * does not skip it. mtools runs with {@code MTOOLS_SKIP_CHECK=1} (it would refuse images whose
  * geometry a floppy could not have) and {@code TZ=UTC} (it keeps local times, as DOS does).
  */
-final class FatTools {
+public final class FatTools {
     /** 2026-12-07 12:34:56 UTC, an even second (FAT keeps two-second steps). */
-    static final long NOW = 1_796_647_296_000_000_000L;
+    public static final long NOW = 1_796_647_296_000_000_000L;
 
     private FatTools() {
     }
 
-    static int exec(StringBuilder out, String... cmd) throws Exception {
+    public static int exec(StringBuilder out, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("MTOOLS_SKIP_CHECK", "1");
         pb.environment().put("TZ", "UTC");
@@ -46,14 +46,14 @@ final class FatTools {
         return p.exitValue();
     }
 
-    static String run(String... cmd) throws Exception {
+    public static String run(String... cmd) throws Exception {
         StringBuilder out = new StringBuilder();
         assertEquals(0, exec(out, cmd), String.join(" ", cmd) + ":\n" + out);
         return out.toString();
     }
 
     /** {@code fsck.fat -n} finds nothing wrong: exit 0 and no complaint in its output. */
-    static void assertFsckClean(Path img) throws Exception {
+    public static void assertFsckClean(Path img) throws Exception {
         StringBuilder out = new StringBuilder();
         int rc = exec(out, "fsck.fat", "-n", "-v", img.toString());
         assertEquals(0, rc, "fsck.fat -n " + img + ":\n" + out);
@@ -65,7 +65,7 @@ final class FatTools {
     }
 
     /** Mounts an image read-write (or read-only) on a new VFS; closing the VFS unmounts and closes the image. */
-    static Vfs mount(JvmHost host, Path img, boolean readOnly, Map<String, String> options) throws Exception {
+    public static Vfs mount(JvmHost host, Path img, boolean readOnly, Map<String, String> options) throws Exception {
         BlockDevice dev = HostDisk.open(host, img.toString(), readOnly ? OpenMode.READ_ONLY : OpenMode.READ_WRITE);
         Vfs vfs = new Vfs(() -> NOW);
         vfs.mount("/", "vfat", dev, FileSystemType.Options.of(readOnly, () -> NOW).withOptions(options)
@@ -73,7 +73,7 @@ final class FatTools {
         return vfs;
     }
 
-    static byte[] readAll(Vfs vfs, String path) throws Exception {
+    public static byte[] readAll(Vfs vfs, String path) throws Exception {
         int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
         try {
             long size = vfs.stat(path).size();
@@ -87,7 +87,7 @@ final class FatTools {
         }
     }
 
-    static void writeAll(Vfs vfs, String path, byte[] data) throws Exception {
+    public static void writeAll(Vfs vfs, String path, byte[] data) throws Exception {
         int fd = vfs.open(path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, 0644);
         try {
             ByteBuffer b = ByteBuffer.wrap(data);
@@ -100,7 +100,7 @@ final class FatTools {
     }
 
     /** Every file and directory under {@code root} of the VFS: path to contents (null for a directory). */
-    static Map<String, byte[]> tree(Vfs vfs, String root) throws Exception {
+    public static Map<String, byte[]> tree(Vfs vfs, String root) throws Exception {
         Map<String, byte[]> out = new TreeMap<>();
         List<String> dirs = new ArrayList<>(List.of(root));
         while (!dirs.isEmpty()) {
@@ -122,7 +122,7 @@ final class FatTools {
     }
 
     /** The same for a host directory, paths starting with "/". */
-    static Map<String, byte[]> tree(Path root) throws IOException {
+    public static Map<String, byte[]> tree(Path root) throws IOException {
         Map<String, byte[]> out = new TreeMap<>();
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : (Iterable<Path>) s::iterator) {
@@ -137,7 +137,7 @@ final class FatTools {
     }
 
     /** Asserts two trees hold the same paths and the same bytes. */
-    static void assertSameTree(Map<String, byte[]> want, Map<String, byte[]> got) {
+    public static void assertSameTree(Map<String, byte[]> want, Map<String, byte[]> got) {
         assertEquals(want.keySet(), got.keySet(), "the same names");
         for (Map.Entry<String, byte[]> e : want.entrySet()) {
             byte[] g = got.get(e.getKey());

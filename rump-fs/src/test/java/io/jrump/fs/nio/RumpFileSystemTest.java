@@ -95,7 +95,8 @@ class RumpFileSystemTest {
         String image = disk.toRealPath().toString();
         FileSystemException empty = assertThrows(FileSystemException.class,
                 () -> FileSystems.newFileSystem(disk, Map.of("partition", "1")));
-        assertTrue(empty.getMessage().startsWith(image + ": partition 1: no filesystem this library reads (ext4/ext2/ext3/ext, ")
+        assertTrue(empty.getMessage().startsWith(image + ": partition 1: no filesystem this library reads (")
+                && empty.getMessage().contains("ext4/ext2/ext3/ext")
                 && empty.getMessage().endsWith("): Invalid argument (EINVAL)"), empty.getMessage());
         NoSuchFileException missing = assertThrows(NoSuchFileException.class,
                 () -> FileSystems.newFileSystem(disk, Map.of("partition", "9")));
