@@ -21,8 +21,9 @@ import java.util.Set;
 /**
  * Arbitrary bytes as a FAT image on a 64 KiB disk: checked, mounted read-only and walked — every
  * directory listed, every entry stat-ed, every file read — then mounted read-write and changed
- * (a file written, a directory made, a rename, an unlink, a truncate). Each step works or fails
- * with a defined errno; never an unchecked exception or a hang. Seed: {@code mkfs.fat -C -F 12
+ * (a file written, a directory made, a rename, an unlink, a truncate), then checked again. Each
+ * step works or fails with a defined errno; never an unchecked exception or a hang. Seed:
+ * {@code mkfs.fat -C -F 12
  * -s 1 -r 16 img 64} filled by {@code mcopy -s} with long names, a subdirectory and a
  * multi-cluster file.
  */
@@ -60,6 +61,12 @@ class FatFsFuzzTest {
             } catch (ErrnoException e) {
                 defined(e);
             }
+        }
+        // What was written is checked again: the check stays total on our own output.
+        try (FatFs after = FatFs.mount(disk, FatMountOptions.defaults(), true, () -> 0L, null)) {
+            FatCheck.check(after);
+        } catch (ErrnoException e) {
+            defined(e);
         }
     }
 
