@@ -62,6 +62,12 @@ class ExFatFsFuzzTest {
                 defined(e);
             }
         }
+        // What was written is checked again: the check stays total on our own output.
+        try (ExFatFs after = ExFatFs.mount(disk, ExFatMountOptions.defaults(), true, () -> 0L, null)) {
+            ExFatCheck.check(after);
+        } catch (ErrnoException e) {
+            defined(e);
+        }
     }
 
     private static void walk(Vfs vfs) {
