@@ -3,6 +3,7 @@ package io.jrump.fs.exfat;
 import io.jrump.blk.BlockDevice;
 import io.jrump.fs.fat.ClusterChain;
 import io.jrump.fs.fat.VolumeIo;
+import io.jrump.fs.vfs.DirectoryBudget;
 import io.jrump.fs.vfs.FileSystemOps;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -59,9 +60,7 @@ public final class ExFatFs implements FileSystemOps {
     private final Node root;
     private long nextIno = ROOT_INO + 1;
     /** Directories whose entries are held in memory, least recently used first, within a budget. */
-    private final LinkedHashMap<Long, Node> loadedDirs = new LinkedHashMap<>(16, 0.75f, true);
-    private long loadedDirBytes;
-    private long dirCacheBytes = 64L << 20;
+    private final DirectoryBudget heldDirs = new DirectoryBudget(64L << 20, this::dropDirectory);
     private boolean closed;
     /** FAT sectors read lately, written through. */
     private final Map<Long, ByteBuffer> fatCache = new LinkedHashMap<>(64, 0.75f, true) {
@@ -77,7 +76,6 @@ public final class ExFatFs implements FileSystemOps {
         ExFatDir.Entry entry; // null for the root
         ClusterChain chain;
         ExFatDir dir;
-        long dirBytes; // what {@link #dir} was counted as in the directory budget
         boolean orphan;
 
         Node(long ino, long parent, ExFatDir.Entry entry) {
@@ -265,7 +263,7 @@ public final class ExFatFs implements FileSystemOps {
 
     /** Tests: a smaller budget for directories in memory (every load then evicts others). */
     synchronized void dirCacheBudget(long bytes) {
-        dirCacheBytes = bytes;
+        heldDirs.budget(bytes);
     }
 
     // ---- for ExFatCheck ------------------------------------------------------------------------
@@ -1081,7 +1079,7 @@ public final class ExFatFs implements FileSystemOps {
 
     private ExFatDir directory(Node n) throws ErrnoException {
         if (n.dir != null) {
-            loadedDirs.get(n.ino); // most recently used
+            heldDirs.touch(n.ino);
             return n.dir;
         }
         if (n != root) {
@@ -1106,32 +1104,21 @@ public final class ExFatFs implements FileSystemOps {
         return d;
     }
 
-    /**
-     * Counts a directory read into memory. Directories read are kept within a budget: the least
-     * recently used go (and are read again when needed), so a volume of many large, or
-     * cross-linked, directories cannot fill the heap.
-     */
+    /** Counts a directory read into memory (its copy, and the index over it) against the budget. */
     private void keep(Node n) {
-        n.dirBytes = n.dir.bytes() + 4096L; // the copy, and the index over it
-        loadedDirs.put(n.ino, n);
-        loadedDirBytes += n.dirBytes;
-        for (var it = loadedDirs.entrySet().iterator(); loadedDirBytes > dirCacheBytes && it.hasNext(); ) {
-            Node old = it.next().getValue();
-            if (old != n) {
-                loadedDirBytes -= old.dirBytes;
-                old.dirBytes = 0;
-                old.dir = null;
-                it.remove();
-            }
+        heldDirs.hold(n.ino, n.dir.bytes() + 4096L);
+    }
+
+    private void dropDirectory(long ino) {
+        Node n = nodes.get(ino);
+        if (n != null) {
+            n.dir = null;
         }
     }
 
     /** A directory node goes (rmdir, replaced by rename): its entries leave memory. */
     private void forgetDirectory(Node n) {
-        if (loadedDirs.remove(n.ino) != null) {
-            loadedDirBytes -= n.dirBytes;
-            n.dirBytes = 0;
-        }
+        heldDirs.forget(n.ino);
         n.dir = null;
     }
 

@@ -1,6 +1,7 @@
 package io.jrump.fs.fat;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.fs.vfs.DirectoryBudget;
 import io.jrump.fs.vfs.FileSystemOps;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -49,9 +50,7 @@ public final class FatFs implements FileSystemOps {
     private final Map<Long, Long> inoByLocation = new HashMap<>();
     private final Node root;
     /** Directories whose entries are held in memory, least recently used first. */
-    private final java.util.LinkedHashMap<Long, Node> loadedDirs = new java.util.LinkedHashMap<>(16, 0.75f, true);
-    private long loadedDirBytes;
-    private static final long DIR_CACHE_BYTES = 64L << 20;
+    private final DirectoryBudget heldDirs = new DirectoryBudget(64L << 20, this::dropDirectory);
     private long nextIno = ROOT_INO + 1;
     private boolean closed;
 
@@ -63,7 +62,6 @@ public final class FatFs implements FileSystemOps {
         ClusterChain chain; // loaded on first use
         FatDir dir; // directories, loaded on first use
         boolean orphan; // unlinked while open: the clusters go at release
-        long dirBytes; // what {@link #dir} was counted as in the directory budget
 
         Node(long ino, long parent, FatDir.Slot slot) {
             this.ino = ino;
@@ -832,7 +830,7 @@ public final class FatFs implements FileSystemOps {
 
     private FatDir directory(Node n) throws ErrnoException {
         if (n.dir != null) {
-            loadedDirs.get(n.ino); // most recently used
+            heldDirs.touch(n.ino);
             return n.dir;
         }
         ClusterChain chain;
@@ -860,35 +858,22 @@ public final class FatFs implements FileSystemOps {
         return d;
     }
 
-    /**
-     * Counts a directory read into memory. Directories read are kept within a budget: the least
-     * recently used go (and are read again when needed), so a volume of many large, or
-     * cross-linked, directories cannot fill the heap.
-     */
+    /** Counts a directory read into memory (its copy, and the index over it) against the budget. */
     private void keep(Node n) {
-        n.dirBytes = n.dir.bytes() + 4096; // the copy, and the index over it
-        loadedDirs.put(n.ino, n);
-        loadedDirBytes += n.dirBytes;
-        for (var it = loadedDirs.entrySet().iterator(); loadedDirBytes > DIR_CACHE_BYTES && it.hasNext(); ) {
-            Node old = it.next().getValue();
-            if (old != n) {
-                drop(old);
-                it.remove();
-            }
-        }
+        heldDirs.hold(n.ino, n.dir.bytes() + 4096);
     }
 
-    private void drop(Node n) {
-        loadedDirBytes -= n.dirBytes;
-        n.dirBytes = 0;
-        n.dir = null;
+    private void dropDirectory(long ino) {
+        Node n = nodes.get(ino);
+        if (n != null) {
+            n.dir = null;
+        }
     }
 
     /** A directory node goes (rmdir, replaced by rename): its entries leave memory. */
     private void forgetDirectory(Node n) {
-        if (loadedDirs.remove(n.ino) != null) {
-            drop(n);
-        }
+        heldDirs.forget(n.ino);
+        n.dir = null;
     }
 
     /**
