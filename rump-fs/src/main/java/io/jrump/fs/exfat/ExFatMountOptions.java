@@ -1,6 +1,7 @@
 package io.jrump.fs.exfat;
 
 import io.jrump.hypercall.Errno;
+import io.jrump.fs.vfs.MountOptionValues;
 import io.jrump.hypercall.ErrnoException;
 import java.util.Map;
 
@@ -63,19 +64,6 @@ public record ExFatMountOptions(long uid, long gid, int fmask, int dmask, int of
     }
 
     private static long number(String key, String v, int radix, long min, long max) throws ErrnoException {
-        if (v == null || v.isEmpty()) {
-            throw new ErrnoException(Errno.EINVAL, "exfat: " + key + " needs a value");
-        }
-        long n;
-        try {
-            n = Long.parseLong(v, radix);
-        } catch (NumberFormatException e) {
-            throw new ErrnoException(Errno.EINVAL, "exfat: " + key + "=" + v + " is not a"
-                    + (radix == 8 ? "n octal" : "") + " number");
-        }
-        if (n < min || n > max) {
-            throw new ErrnoException(Errno.EINVAL, "exfat: " + key + "=" + v + " is out of range");
-        }
-        return n;
+        return MountOptionValues.number("exfat", key, v, radix, min, max);
     }
 }

@@ -1,6 +1,7 @@
 package io.jrump.fs.fat;
 
 import io.jrump.hypercall.Errno;
+import io.jrump.fs.vfs.MountOptionValues;
 import io.jrump.hypercall.ErrnoException;
 import java.util.Map;
 
@@ -84,19 +85,6 @@ public record FatMountOptions(long uid, long gid, int fmask, int dmask, int offs
     }
 
     private static long number(String key, String v, int radix, long min, long max) throws ErrnoException {
-        if (v == null || v.isEmpty()) {
-            throw new ErrnoException(Errno.EINVAL, "vfat: " + key + " needs a value");
-        }
-        long n;
-        try {
-            n = Long.parseLong(v, radix);
-        } catch (NumberFormatException e) {
-            throw new ErrnoException(Errno.EINVAL, "vfat: " + key + "=" + v + " is not a"
-                    + (radix == 8 ? "n octal" : "") + " number");
-        }
-        if (n < min || n > max) {
-            throw new ErrnoException(Errno.EINVAL, "vfat: " + key + "=" + v + " is out of range");
-        }
-        return n;
+        return MountOptionValues.number("vfat", key, v, radix, min, max);
     }
 }

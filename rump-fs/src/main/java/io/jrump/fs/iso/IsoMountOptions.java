@@ -1,6 +1,7 @@
 package io.jrump.fs.iso;
 
 import io.jrump.hypercall.Errno;
+import io.jrump.fs.vfs.MountOptionValues;
 import io.jrump.hypercall.ErrnoException;
 import java.util.Map;
 import java.util.TreeMap;
@@ -59,15 +60,6 @@ record IsoMountOptions(boolean rock, boolean joliet, boolean mapNormal, long uid
     }
 
     private static long number(String key, String value, int radix, long max) throws ErrnoException {
-        try {
-            long v = Long.parseLong(value, radix);
-            if (v < 0 || v > max) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new ErrnoException(Errno.EINVAL, "iso9660: option " + key + "=" + value + ": not a "
-                    + (radix == 8 ? "mode in octal" : "number") + " up to " + Long.toString(max, radix));
-        }
+        return MountOptionValues.number("iso9660", key, value, radix, 0, max);
     }
 }
