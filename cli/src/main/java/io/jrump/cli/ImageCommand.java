@@ -56,13 +56,13 @@ final class ImageCommand implements Runnable {
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
             try (Hypercalls host = ImageHosts.create("rump-image")) {
-                ImageFormat format;
+                ImageFormat.Detection format;
                 long fileSize;
                 try (ImageFile f = openFile(host, image)) {
-                    format = ImageFormat.detect(f);
+                    format = ImageFormat.identify(f);
                     fileSize = f.size();
                 }
-                out.printf("image: %s%nformat: %s%n", image, format.displayName());
+                out.printf("image: %s%nformat: %s (%s)%n", image, format.format().displayName(), format.evidence());
                 try (BlockDevice d = DiskImages.open(host, image, true)) {
                     out.printf("virtual size: %s (%d bytes)%n", Sizes.human(d.size()), d.size());
                     out.printf("file size: %s (%d bytes)%n", Sizes.human(fileSize), fileSize);

@@ -44,6 +44,23 @@ class ImageCommandTest {
         assertTrue(run(0, "image", "info", raw).contains("format: raw"));
     }
 
+    /** A container jrump does not read is named with its evidence, never shown or copied as a raw disk. */
+    @Test
+    void aVdiImageIsNamedNotTakenForRaw() throws Exception {
+        String vdi = dir.resolve("disk.vdi").toString();
+        qemuImg(0, "create", "-f", "vdi", vdi, "16M");
+        RumpRun info = RumpRun.of("image", "info", vdi);
+        assertTrue(info.out().contains("format: vdi (VDI signature 0xbeda107f at byte 0x40)"), info.out());
+        assertEquals(1, info.code());
+        assertTrue(info.err().contains("VDI images are not supported yet"), info.err());
+        RumpRun convert = RumpRun.of("image", "convert", vdi, dir.resolve("out.raw").toString());
+        assertEquals(1, convert.code(), convert.out());
+        assertTrue(convert.err().contains("VDI images are not supported yet"), convert.err());
+        RumpRun ls = RumpRun.of("fs", "ls", vdi + ":/");
+        assertEquals(1, ls.code());
+        assertTrue(ls.err().contains("VDI images are not supported yet"), ls.err());
+    }
+
     @Test
     void checkExitsTwoOnCorruption() throws Exception {
         String q = dir.resolve("bad.qcow2").toString();

@@ -26,13 +26,14 @@ public final class Images {
             throws ErrnoException {
         HostBlockDevice dev = host.blockDevices().open(path, readOnly ? OpenMode.READ_ONLY : OpenMode.READ_WRITE);
         ImageFile file = new ImageFile(dev, host.scheduler());
-        ImageFormat format;
+        ImageFormat.Detection detected;
         try {
-            format = ImageFormat.detect(file);
+            detected = ImageFormat.identify(file);
         } catch (ErrnoException e) {
             file.close();
             throw e;
         }
+        ImageFormat format = detected.format();
         if (expectedFormat != null && !expectedFormat.equalsIgnoreCase(format.displayName())) {
             file.close();
             throw new ErrnoException(Errno.EINVAL, path + ": backing format says " + expectedFormat + " but the file is "
@@ -54,8 +55,9 @@ public final class Images {
             }
             default -> {
                 file.close();
-                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.displayName()
-                        + " images are not supported yet (raw and qcow2 are)");
+                // Never read as raw: the container's bytes are not the disk's.
+                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
+                        + " (raw and qcow2 are); found " + detected.evidence());
             }
         }
     }
