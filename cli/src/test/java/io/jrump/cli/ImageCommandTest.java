@@ -61,6 +61,22 @@ class ImageCommandTest {
         assertTrue(ls.err().contains("VDI images are not supported yet"), ls.err());
     }
 
+    /** A VHD that qemu-img made from a FAT image: its format, and the filesystem inside, read. */
+    @Test
+    void aVhdIsReadAndItsFilesystemListed() throws Exception {
+        String fat = dir.resolve("fat.img").toString();
+        String vhd = dir.resolve("disk.vhd").toString();
+        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "INVHD", fat, "16384").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mkfs.fat");
+        qemuImg(0, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on", fat, vhd);
+        String info = run(0, "image", "info", vhd);
+        assertTrue(info.contains("format: vhd (VHD footer copy \"conectix\" at byte 0") && info.contains("label 'INVHD'"), info);
+        RumpRun ls = RumpRun.of("fs", "df", vhd);
+        assertEquals(0, ls.code(), ls.err());
+        assertTrue(ls.out().contains("(vfat)"), ls.out());
+    }
+
     @Test
     void checkExitsTwoOnCorruption() throws Exception {
         String q = dir.resolve("bad.qcow2").toString();

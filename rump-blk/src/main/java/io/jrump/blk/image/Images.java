@@ -53,6 +53,14 @@ public final class Images {
                     throw e;
                 }
             }
+            case VHD -> {
+                try {
+                    return VhdImage.open(file, readOnly, host.clock());
+                } catch (ErrnoException | RuntimeException e) {
+                    file.close();
+                    throw e;
+                }
+            }
             default -> {
                 file.close();
                 // Never read as raw: the container's bytes are not the disk's.
