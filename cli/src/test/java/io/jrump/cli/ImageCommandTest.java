@@ -46,19 +46,19 @@ class ImageCommandTest {
 
     /** A container jrump does not read is named with its evidence, never shown or copied as a raw disk. */
     @Test
-    void aVdiImageIsNamedNotTakenForRaw() throws Exception {
-        String vdi = dir.resolve("disk.vdi").toString();
-        qemuImg(0, "create", "-f", "vdi", vdi, "16M");
-        RumpRun info = RumpRun.of("image", "info", vdi);
-        assertTrue(info.out().contains("format: vdi (VDI signature 0xbeda107f at byte 0x40)"), info.out());
+    void aVhdxImageIsNamedNotTakenForRaw() throws Exception {
+        String vhdx = dir.resolve("disk.vhdx").toString();
+        qemuImg(0, "create", "-f", "vhdx", vhdx, "16M");
+        RumpRun info = RumpRun.of("image", "info", vhdx);
+        assertTrue(info.out().contains("format: vhdx (VHDX file identifier \"vhdxfile\" at byte 0)"), info.out());
         assertEquals(1, info.code());
-        assertTrue(info.err().contains("VDI images are not supported yet"), info.err());
-        RumpRun convert = RumpRun.of("image", "convert", vdi, dir.resolve("out.raw").toString());
+        assertTrue(info.err().contains("VHDX images are not supported yet"), info.err());
+        RumpRun convert = RumpRun.of("image", "convert", vhdx, dir.resolve("out.raw").toString());
         assertEquals(1, convert.code(), convert.out());
-        assertTrue(convert.err().contains("VDI images are not supported yet"), convert.err());
-        RumpRun ls = RumpRun.of("fs", "ls", vdi + ":/");
+        assertTrue(convert.err().contains("VHDX images are not supported yet"), convert.err());
+        RumpRun ls = RumpRun.of("fs", "ls", vhdx + ":/");
         assertEquals(1, ls.code());
-        assertTrue(ls.err().contains("VDI images are not supported yet"), ls.err());
+        assertTrue(ls.err().contains("VHDX images are not supported yet"), ls.err());
     }
 
     /** A VHD that qemu-img made from a FAT image: its format, and the filesystem inside, read. */

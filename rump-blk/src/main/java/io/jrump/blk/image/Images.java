@@ -53,9 +53,10 @@ public final class Images {
                     throw e;
                 }
             }
-            case VHD -> {
+            case VHD, VDI -> {
                 try {
-                    return VhdImage.open(file, readOnly, host.clock());
+                    return format == ImageFormat.VHD ? VhdImage.open(file, readOnly, host.clock())
+                            : VdiImage.open(file, readOnly, host.clock());
                 } catch (ErrnoException | RuntimeException e) {
                     file.close();
                     throw e;
@@ -65,7 +66,7 @@ public final class Images {
                 file.close();
                 // Never read as raw: the container's bytes are not the disk's.
                 throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
-                        + " (raw and qcow2 are); found " + detected.evidence());
+                        + " (raw, qcow2, and VHD and VDI read-only, are); found " + detected.evidence());
             }
         }
     }
