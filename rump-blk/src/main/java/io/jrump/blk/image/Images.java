@@ -66,7 +66,7 @@ public final class Images {
                 file.close();
                 // Never read as raw: the container's bytes are not the disk's.
                 throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
-                        + " (raw, qcow2, and VHD and VDI read-only, are); found " + detected.evidence());
+                        + " (jrump reads raw, qcow2, VHD and VDI images); found " + detected.evidence());
             }
         }
     }
