@@ -75,6 +75,10 @@ class ImageCommandTest {
         RumpRun ls = RumpRun.of("fs", "df", vhd);
         assertEquals(0, ls.code(), ls.err());
         assertTrue(ls.out().contains("(vfat)"), ls.out());
+        // Converted to raw, it is the disk qemu sees.
+        String raw = dir.resolve("from-vhd.raw").toString();
+        run(0, "image", "convert", vhd, raw);
+        qemuImg(0, "compare", "-f", "vpc", "-F", "raw", vhd, raw);
     }
 
     @Test
