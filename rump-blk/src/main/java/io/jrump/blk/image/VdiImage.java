@@ -1,8 +1,5 @@
 package io.jrump.blk.image;
 
-import io.jrump.blk.BlockDevice;
-import io.jrump.blk.BlockStats;
-import io.jrump.blk.internal.Requests;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
@@ -17,7 +14,7 @@ import java.nio.ByteOrder;
  * count that covers the disk (the map is read whole only then, so its size is bounded by the
  * file's), and every allocated entry pointing at a block that lies in the file. Thread-safe.
  */
-public final class VdiImage implements BlockDevice {
+public final class VdiImage extends ReadOnlyBlockImage {
     private static final int SIGNATURE = 0xbeda107f;
     private static final int VERSION_1_1 = 0x00010001;
     private static final int TYPE_DYNAMIC = 1;
@@ -25,23 +22,15 @@ public final class VdiImage implements BlockDevice {
     private static final long UNALLOCATED = 0xFFFF_FFFFL;
     private static final long ZERO = 0xFFFF_FFFEL;
 
-    private final ImageFile file;
-    private final String name;
-    private final long size;
     private final int blockSize;
     private final long dataOffset;
     private final int[] map;
-    private final BlockStats stats;
-    private boolean closed;
 
     private VdiImage(ImageFile file, long size, int blockSize, long dataOffset, int[] map, HostClock clock) {
-        this.file = file;
-        this.name = file.name();
-        this.size = size;
+        super(file, "VDI", size, blockSize, clock);
         this.blockSize = blockSize;
         this.dataOffset = dataOffset;
         this.map = map;
-        this.stats = new BlockStats(clock);
     }
 
     /**
@@ -125,82 +114,8 @@ public final class VdiImage implements BlockDevice {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int sectorSize() {
-        return 512;
-    }
-
-    @Override
-    public long size() {
-        return size;
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return true;
-    }
-
-    @Override
-    public BlockStats stats() {
-        return stats;
-    }
-
-    @Override
-    public synchronized void read(long offset, ByteBuffer dst) throws ErrnoException {
-        if (closed) {
-            throw new ErrnoException(Errno.EBADF, name + " is closed");
-        }
-        int length = dst.remaining();
-        Requests.checkRead(name, 512, size, offset, length);
-        stats.time(BlockStats.Op.READ, length, () -> {
-            int done = 0;
-            while (done < length) {
-                long pos = offset + done;
-                int block = (int) (pos / blockSize);
-                int within = (int) (pos % blockSize);
-                int n = Math.min(length - done, blockSize - within);
-                ByteBuffer part = dst.duplicate().position(dst.position() + done).limit(dst.position() + done + n);
-                long e = Integer.toUnsignedLong(map[block]);
-                if (e == UNALLOCATED || e == ZERO) {
-                    while (part.hasRemaining()) {
-                        part.put((byte) 0);
-                    }
-                } else {
-                    file.read(dataOffset + e * blockSize + within, part);
-                }
-                done += n;
-            }
-        });
-    }
-
-    @Override
-    public void write(long offset, ByteBuffer src) throws ErrnoException {
-        throw new ErrnoException(Errno.EROFS, name + ": opened read-only (writing VDI is not supported yet)");
-    }
-
-    @Override
-    public void flush() {
-    }
-
-    @Override
-    public void discard(long offset, long length) throws ErrnoException {
-        throw new ErrnoException(Errno.EROFS, name + ": opened read-only");
-    }
-
-    @Override
-    public synchronized void close() throws ErrnoException {
-        if (!closed) {
-            closed = true;
-            file.close();
-        }
-    }
-
-    @Override
-    public String toString() {
-        return "VdiImage[" + name + ", " + size + " bytes]";
+    long blockOffset(int block) {
+        long e = Integer.toUnsignedLong(map[block]);
+        return e == UNALLOCATED || e == ZERO ? ZEROS : dataOffset + e * blockSize;
     }
 }

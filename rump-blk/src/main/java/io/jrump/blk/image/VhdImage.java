@@ -1,8 +1,5 @@
 package io.jrump.blk.image;
 
-import io.jrump.blk.BlockDevice;
-import io.jrump.blk.BlockStats;
-import io.jrump.blk.internal.Requests;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
@@ -21,7 +18,7 @@ import java.nio.charset.StandardCharsets;
  * Hyper-V, disk2vhd, XenServer and newer qemu, and whenever the geometry is the largest CHS can
  * hold. Thread-safe.
  */
-public final class VhdImage implements BlockDevice {
+public final class VhdImage extends ReadOnlyBlockImage {
     static final int FOOTER = 512;
     private static final long COOKIE = 0x636f6e6563746978L; // "conectix"
     private static final long SPARSE_COOKIE = 0x6378737061727365L; // "cxsparse"
@@ -31,25 +28,18 @@ public final class VhdImage implements BlockDevice {
     private static final long MAX_CHS_SECTORS = 65535L * 16 * 255;
     private static final long UNALLOCATED = 0xFFFF_FFFFL;
 
-    private final ImageFile file;
-    private final String name;
-    private final long size;
+    /** A fixed disk is read as blocks of this size laid out in order. */
+    private static final int FIXED_BLOCK = 1 << 20;
+
     private final boolean fixed;
-    private final int blockSize;
     private final int bitmapBytes;
     private final int[] bat;
-    private final BlockStats stats;
-    private boolean closed;
 
     private VhdImage(ImageFile file, long size, boolean fixed, int blockSize, int[] bat, HostClock clock) {
-        this.file = file;
-        this.name = file.name();
-        this.size = size;
+        super(file, "VHD", size, fixed ? FIXED_BLOCK : blockSize, clock);
         this.fixed = fixed;
-        this.blockSize = blockSize;
         this.bitmapBytes = fixed ? 0 : roundUp(blockSize / 512 / 8, 512);
         this.bat = bat;
-        this.stats = new BlockStats(clock);
     }
 
     /**
@@ -171,92 +161,17 @@ public final class VhdImage implements BlockDevice {
         return (x + unit - 1) / unit * unit;
     }
 
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int sectorSize() {
-        return 512;
-    }
-
-    @Override
-    public long size() {
-        return size;
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return true;
-    }
-
-    @Override
-    public BlockStats stats() {
-        return stats;
-    }
-
     /** Whether this is a fixed disk (else dynamic). */
     public boolean isFixed() {
         return fixed;
     }
 
     @Override
-    public synchronized void read(long offset, ByteBuffer dst) throws ErrnoException {
-        if (closed) {
-            throw new ErrnoException(Errno.EBADF, name + " is closed");
+    long blockOffset(int block) {
+        if (fixed) {
+            return (long) block * FIXED_BLOCK;
         }
-        int length = dst.remaining();
-        Requests.checkRead(name, 512, size, offset, length);
-        stats.time(BlockStats.Op.READ, length, () -> {
-            if (fixed) {
-                file.read(offset, dst.duplicate());
-                return;
-            }
-            int done = 0;
-            while (done < length) {
-                long pos = offset + done;
-                int block = (int) (pos / blockSize);
-                int within = (int) (pos % blockSize);
-                int n = Math.min(length - done, blockSize - within);
-                ByteBuffer part = dst.duplicate().position(dst.position() + done).limit(dst.position() + done + n);
-                long sector = Integer.toUnsignedLong(bat[block]);
-                if (sector == UNALLOCATED) {
-                    while (part.hasRemaining()) {
-                        part.put((byte) 0);
-                    }
-                } else {
-                    file.read(sector * 512 + bitmapBytes + within, part);
-                }
-                done += n;
-            }
-        });
-    }
-
-    @Override
-    public void write(long offset, ByteBuffer src) throws ErrnoException {
-        throw new ErrnoException(Errno.EROFS, name + ": opened read-only (writing VHD is not supported yet)");
-    }
-
-    @Override
-    public void flush() {
-    }
-
-    @Override
-    public void discard(long offset, long length) throws ErrnoException {
-        throw new ErrnoException(Errno.EROFS, name + ": opened read-only");
-    }
-
-    @Override
-    public synchronized void close() throws ErrnoException {
-        if (!closed) {
-            closed = true;
-            file.close();
-        }
-    }
-
-    @Override
-    public String toString() {
-        return "VhdImage[" + name + ", " + (fixed ? "fixed" : "dynamic") + ", " + size + " bytes]";
+        long sector = Integer.toUnsignedLong(bat[block]);
+        return sector == UNALLOCATED ? ZEROS : sector * 512 + bitmapBytes;
     }
 }
