@@ -10,12 +10,6 @@ import io.jrump.fs.fat.FatMountOptions;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.kernel.sys.Attributes;
-import io.jrump.kernel.sys.DirEntry;
-import io.jrump.kernel.sys.OpenFlags;
-import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Set;
 
 /**
@@ -52,9 +46,9 @@ class FatFsFuzzTest {
             }
             Vfs vfs = new Vfs(() -> 0L);
             vfs.mount("/", fs, readOnly);
-            walk(vfs);
+            FsExercise.walk(vfs, FatFsFuzzTest::defined);
             if (!readOnly) {
-                change(vfs);
+                FsExercise.change(vfs, FatFsFuzzTest::defined);
             }
             try {
                 vfs.close();
@@ -67,65 +61,6 @@ class FatFsFuzzTest {
             FatCheck.check(after);
         } catch (ErrnoException e) {
             defined(e);
-        }
-    }
-
-    private static void walk(Vfs vfs) {
-        Deque<String> dirs = new ArrayDeque<>();
-        dirs.add("/");
-        int visited = 0;
-        while (!dirs.isEmpty() && visited++ < 200) {
-            String dir = dirs.poll();
-            try {
-                for (DirEntry e : vfs.readdir(dir)) {
-                    if (e.name().equals(".") || e.name().equals("..") || e.name().contains("/")) {
-                        continue;
-                    }
-                    String path = dir.endsWith("/") ? dir + e.name() : dir + "/" + e.name();
-                    try {
-                        Attributes st = vfs.stat(path);
-                        if (st.isDirectory()) {
-                            dirs.add(path);
-                        } else {
-                            int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
-                            try {
-                                vfs.read(fd, ByteBuffer.allocate(8192));
-                            } finally {
-                                vfs.close(fd);
-                            }
-                        }
-                    } catch (ErrnoException err) {
-                        defined(err);
-                    }
-                }
-            } catch (ErrnoException err) {
-                defined(err);
-            }
-        }
-    }
-
-    private static void change(Vfs vfs) {
-        String[][] ops = {{"write", "/fuzz new file.txt"}, {"mkdir", "/fuzz dir"}, {"rename", "/SHORT.TXT", "/fuzz dir/moved"},
-            {"unlink", "/Long Directory Name/a file.txt"}, {"truncate", "/Long Directory Name/sub/data.bin"}};
-        for (String[] op : ops) {
-            try {
-                switch (op[0]) {
-                    case "write" -> {
-                        int fd = vfs.open(op[1], OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644);
-                        try {
-                            vfs.write(fd, ByteBuffer.allocate(3000));
-                        } finally {
-                            vfs.close(fd);
-                        }
-                    }
-                    case "mkdir" -> vfs.mkdir(op[1], 0755);
-                    case "rename" -> vfs.rename(op[1], op[2]);
-                    case "unlink" -> vfs.unlink(op[1]);
-                    default -> vfs.truncate(op[1], 100);
-                }
-            } catch (ErrnoException e) {
-                defined(e);
-            }
         }
     }
 
