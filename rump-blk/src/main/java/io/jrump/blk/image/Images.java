@@ -12,7 +12,7 @@ import java.nio.file.Path;
 /**
  * Opens a disk image of any supported format as a {@link BlockDevice}: raw images as they are,
  * qcow2 through {@link Qcow2Image} with its backing chain opened read-only, names resolved against
- * the directory of the image that names them, as qemu does.
+ * the directory of the image that names them, as qemu does; VHD, VDI and VHDX through their classes.
  */
 public final class Images {
     private Images() {
@@ -62,11 +62,19 @@ public final class Images {
                     throw e;
                 }
             }
+            case VHDX -> {
+                try {
+                    return VhdxImage.open(file, readOnly, host.clock(), host.random());
+                } catch (ErrnoException | RuntimeException e) {
+                    file.close();
+                    throw e;
+                }
+            }
             default -> {
                 file.close();
                 // Never read as raw: the container's bytes are not the disk's.
                 throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
-                        + " (jrump reads raw, qcow2, VHD and VDI images); found " + detected.evidence());
+                        + " (jrump reads raw, qcow2, VHD, VHDX and VDI images); found " + detected.evidence());
             }
         }
     }

@@ -1,0 +1,501 @@
+package io.jrump.blk.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * VHDX against qemu-img: images qemu-img converts from a raw disk with data and holes read the
+ * same bytes as qemu's own raw conversion; images jrump creates and writes pass {@code qemu-img
+ * check} and {@code qemu-img compare} equal to the raw truth; logs built here from the spec
+ * (committed, stale, torn and foreign entries) are replayed to the same disk qemu replays them
+ * to; damaged headers, region tables, metadata, BATs and lying logs give EUCLEAN naming them.
+ */
+class VhdxImageTest {
+    /** 40 MiB and three sectors: the last block of any size is partial. */
+    private static final long SIZE = (40L << 20) + 1536;
+
+    @TempDir
+    Path dir;
+    private final JvmHost host = JvmHost.create("vhdx");
+
+    @AfterEach
+    void close() {
+        host.close();
+    }
+
+    private static int run(boolean mustSucceed, String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        if (mustSucceed) {
+            assertEquals(0, p.exitValue(), String.join(" ", cmd) + ":\n" + out);
+        }
+        return p.exitValue();
+    }
+
+    private static void qemuImg(String... args) throws Exception {
+        String[] cmd = new String[args.length + 1];
+        cmd[0] = "qemu-img";
+        System.arraycopy(args, 0, cmd, 1, args.length);
+        run(true, cmd);
+    }
+
+    /** Random data in some places, holes elsewhere; the last sector is data. */
+    private Path truth() throws Exception {
+        Path raw = dir.resolve("truth.raw");
+        Random r = new Random(17);
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.setLength(SIZE);
+            for (long at : new long[] {0, 3L << 20, (5L << 20) + 4096, 17L << 20, (33L << 20) - 4096, SIZE - 8192}) {
+                byte[] b = new byte[8192];
+                r.nextBytes(b);
+                f.seek(at);
+                f.write(b);
+            }
+        }
+        return raw;
+    }
+
+    private byte[] readAll(BlockDevice d) throws ErrnoException {
+        ByteBuffer b = ByteBuffer.allocate((int) d.size());
+        d.read(0, b);
+        return b.array();
+    }
+
+    private Path qemuVhdx(String options) throws Exception {
+        Path vhdx = dir.resolve("disk.vhdx");
+        Files.deleteIfExists(vhdx);
+        qemuImg("convert", "-q", "-f", "raw", "-O", "vhdx", "-o", options, truth().toString(), vhdx.toString());
+        return vhdx;
+    }
+
+    private byte[] qemuView(Path vhdx) throws Exception {
+        Path raw = dir.resolve("qemu-view.raw");
+        Files.deleteIfExists(raw);
+        qemuImg("convert", "-q", "-f", "vhdx", "-O", "raw", vhdx.toString(), raw.toString());
+        return Files.readAllBytes(raw);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"subformat=dynamic,block_size=1M", "subformat=dynamic,block_size=8M",
+        "subformat=dynamic,block_size=32M", "subformat=fixed,block_size=1M", "subformat=fixed,block_size=8M",
+        "subformat=dynamic,block_size=1M,block_state_zero=off", "subformat=fixed,block_size=32M,block_state_zero=off",
+        "subformat=dynamic,block_size=1M,log_size=4M"})
+    void readsWhatQemuImgWroteAsQemuReadsIt(String options) throws Exception {
+        Path vhdx = qemuVhdx(options);
+        byte[] qemu = qemuView(vhdx);
+        assertArrayEquals(Files.readAllBytes(truth()), qemu);
+        try (BlockDevice d = Images.open(host, vhdx.toString(), true)) {
+            assertTrue(d instanceof VhdxImage, d.toString());
+            assertEquals(512, d.sectorSize());
+            assertEquals(qemu.length, d.size());
+            assertArrayEquals(qemu, readAll(d));
+        }
+    }
+
+    // ---- writing ----
+
+    /** Writes the truth's non-zero 64 KiB pieces into {@code d}. */
+    private void copyTruth(BlockDevice d) throws Exception {
+        byte[] t = Files.readAllBytes(truth());
+        for (int at = 0; at < t.length; at += 65536) {
+            int n = Math.min(65536, t.length - at);
+            byte[] piece = Arrays.copyOfRange(t, at, at + n);
+            if (!Arrays.equals(piece, new byte[n])) {
+                d.write(at, ByteBuffer.wrap(piece));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "block {0}, fixed {1}")
+    @CsvSource({"1048576, false", "8388608, false", "33554432, false", "1048576, true", "8388608, true"})
+    void imagesJrumpCreatesAndWritesAreWhatQemuReads(int blockSize, boolean fixed) throws Exception {
+        Path img = dir.resolve("ours.vhdx");
+        try (ImageFile f = new ImageFile(host.blockDevices().create(img.toString(), 0), host.scheduler())) {
+            VhdxImage.create(f, SIZE, blockSize, fixed, 512, host.random());
+        }
+        qemuImg("check", "-q", "-f", "vhdx", img.toString());
+        try (BlockDevice d = Images.open(host, img.toString(), false)) {
+            assertEquals(SIZE, d.size());
+            assertEquals(fixed, ((VhdxImage) d).isFullyAllocated());
+            copyTruth(d);
+            assertArrayEquals(Files.readAllBytes(truth()), readAll(d));
+        }
+        qemuImg("check", "-q", "-f", "vhdx", img.toString());
+        qemuImg("compare", "-q", "-f", "vhdx", "-F", "raw", img.toString(), truth().toString());
+        assertArrayEquals(Files.readAllBytes(truth()), qemuView(img));
+    }
+
+    /**
+     * qemu reads only 512-byte-sector VHDX images: a 4096-byte-sector image jrump makes and
+     * writes is read back by jrump, then, its Logical Sector Size item set to 512 (for a disk this
+     * small the BAT interleaving is the same: one chunk either way), read by qemu.
+     */
+    @Test
+    void fourKibSectorImageJrumpCreatesHoldsWhatWasWritten() throws Exception {
+        Path img = dir.resolve("4k.vhdx");
+        try (ImageFile f = new ImageFile(host.blockDevices().create(img.toString(), 0), host.scheduler())) {
+            VhdxImage.create(f, 40L << 20, 1 << 20, false, 4096, host.random());
+        }
+        byte[] want = new byte[40 << 20];
+        new Random(3).nextBytes(want);
+        Arrays.fill(want, 1 << 20, 9 << 20, (byte) 0);
+        try (BlockDevice d = Images.open(host, img.toString(), false)) {
+            assertEquals(4096, d.sectorSize());
+            ErrnoException e = assertThrows(ErrnoException.class, () -> d.write(512, ByteBuffer.allocate(512)));
+            assertEquals(Errno.EINVAL, e.errno());
+            d.write(0, ByteBuffer.wrap(want, 0, 1 << 20));
+            d.write(9 << 20, ByteBuffer.wrap(want, 9 << 20, 31 << 20));
+        }
+        try (BlockDevice d = Images.open(host, img.toString(), true)) {
+            assertEquals(4096, d.sectorSize());
+            assertArrayEquals(want, readAll(d));
+        }
+        patch(img, metadataItem(img, Vhdx.LOGICAL_SECTOR_SIZE), le32(512));
+        qemuImg("check", "-q", "-f", "vhdx", img.toString());
+        assertArrayEquals(want, qemuView(img));
+    }
+
+    /** A qemu-made image with its Logical Sector Size item set to 4096 (which qemu then refuses to open). */
+    @Test
+    void fourKibSectorImageQemuMadeIsRead() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, metadataItem(vhdx, Vhdx.LOGICAL_SECTOR_SIZE), le32(4096));
+        patch(vhdx, metadataItem(vhdx, Vhdx.VIRTUAL_DISK_SIZE), le64(40L << 20)); // a multiple of 4096
+        try (VhdxImage d = (VhdxImage) Images.open(host, vhdx.toString(), true)) {
+            assertEquals(4096, d.sectorSize());
+            assertArrayEquals(Arrays.copyOf(Files.readAllBytes(truth()), 40 << 20), readAll(d));
+        }
+    }
+
+    @Test
+    void writesIntoAQemuImageAreWhatQemuReads() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        byte[] want = Files.readAllBytes(truth());
+        byte[] patch = new byte[3 << 20];
+        new Random(5).nextBytes(patch);
+        int at = (2 << 20) + 512; // over an allocated block (3 MiB) and unallocated ones
+        System.arraycopy(patch, 0, want, at, patch.length);
+        try (BlockDevice d = Images.open(host, vhdx.toString(), false)) {
+            d.write(at, ByteBuffer.wrap(patch));
+            d.flush();
+            assertArrayEquals(want, readAll(d));
+        }
+        qemuImg("check", "-q", "-f", "vhdx", vhdx.toString());
+        assertArrayEquals(want, qemuView(vhdx));
+    }
+
+    // ---- the structures, as a test reads and changes them ----
+
+    private static ByteBuffer le(byte[] b) {
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static byte[] le32(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
+    }
+
+    private static byte[] le64(long v) {
+        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array();
+    }
+
+    private static void patch(Path img, long at, byte... bytes) throws Exception {
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.seek(at);
+            f.write(bytes);
+        }
+    }
+
+    private static byte[] readAt(Path img, long at, int n) throws Exception {
+        byte[] b = new byte[n];
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "r")) {
+            f.seek(at);
+            f.readFully(b);
+        }
+        return b;
+    }
+
+    /** The file offset of a region (BAT or metadata) and its length, from the first region table. */
+    private static long[] region(Path img, byte[] guid) throws Exception {
+        ByteBuffer t = le(readAt(img, 0x30000, 65536));
+        for (int i = 0; i < t.getInt(8); i++) {
+            if (Arrays.equals(Vhdx.guidAt(t, 16 + 32 * i), guid)) {
+                return new long[] {t.getLong(32 + 32 * i), t.getInt(40 + 32 * i), 16 + 32 * i};
+            }
+        }
+        throw new AssertionError("no region");
+    }
+
+    private static long metadataItem(Path img, byte[] guid) throws Exception {
+        long meta = region(img, Vhdx.METADATA_REGION)[0];
+        ByteBuffer t = le(readAt(img, meta, 65536));
+        for (int i = 0; i < (t.getShort(10) & 0xffff); i++) {
+            if (Arrays.equals(Vhdx.guidAt(t, 32 + 32 * i), guid)) {
+                return meta + t.getInt(48 + 32 * i);
+            }
+        }
+        throw new AssertionError("no item");
+    }
+
+    /** Changes both region tables with {@code edit} and fixes their checksums. */
+    private static void editRegionTables(Path img, java.util.function.Consumer<ByteBuffer> edit) throws Exception {
+        for (long at : Vhdx.REGION_TABLES) {
+            ByteBuffer t = le(readAt(img, at, 65536));
+            edit.accept(t);
+            t.putInt(4, Vhdx.crc(t, 4));
+            patch(img, at, t.array());
+        }
+    }
+
+    /** The current header and its slot. */
+    private static Object[] currentHeader(Path img) throws Exception {
+        VhdxHeader best = null;
+        int slot = -1;
+        for (int i = 0; i < 2; i++) {
+            Object h = VhdxHeader.parse(le(readAt(img, Vhdx.HEADERS[i], 4096)));
+            if (h instanceof VhdxHeader vh && (best == null || vh.sequence() > best.sequence())) {
+                best = vh;
+                slot = i;
+            }
+        }
+        return new Object[] {best, slot};
+    }
+
+    private void assertFails(Path img, boolean readOnly, Errno errno, String what) {
+        ErrnoException e = assertThrows(ErrnoException.class, () -> Images.open(host, img.toString(), readOnly).close());
+        assertEquals(errno, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().contains(what), e.getMessage());
+    }
+
+    // ---- bad input ----
+
+    @Test
+    void oneDamagedHeaderLeavesTheOtherBothDamagedAreNamed() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        int slot = (int) currentHeader(vhdx)[1];
+        patch(vhdx, Vhdx.HEADERS[slot] + 100, (byte) 0x55); // the current copy's checksum fails
+        try (BlockDevice d = Images.open(host, vhdx.toString(), true)) {
+            assertArrayEquals(Files.readAllBytes(truth()), readAll(d));
+        }
+        patch(vhdx, Vhdx.HEADERS[1 - slot], (byte) 'x');
+        assertFails(vhdx, true, Errno.EUCLEAN, "both headers are damaged");
+    }
+
+    @Test
+    void regionTablesAreCheckedAndTheSecondCopyServes() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, 0x30000 + 40, (byte) 0x7f); // the first table's checksum fails
+        try (BlockDevice d = Images.open(host, vhdx.toString(), true)) {
+            assertArrayEquals(Files.readAllBytes(truth()), readAll(d));
+        }
+        patch(vhdx, 0x40000 + 40, (byte) 0x7f);
+        assertFails(vhdx, true, Errno.EUCLEAN, "both region tables are damaged");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        int batEntry = (int) region(vhdx, Vhdx.BAT_REGION)[2];
+        editRegionTables(vhdx, t -> t.putLong(batEntry + 16, 0x7f000L << 20)); // the BAT past the file
+        assertFails(vhdx, true, Errno.EUCLEAN, "region table at 0x30000 entry");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        editRegionTables(vhdx, t -> t.putLong(batEntry + 16, 0x100000)); // the BAT over the log
+        assertFails(vhdx, true, Errno.EUCLEAN, "overlaps the log");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        editRegionTables(vhdx, t -> {
+            int e = 16 + 32 * t.getInt(8);
+            t.putInt(8, t.getInt(8) + 1);
+            t.put(e, Vhdx.guid("01234567-89AB-CDEF-0123-456789ABCDEF")).putLong(e + 16, 0x100000).putInt(e + 24, 0x100000);
+            t.putInt(e + 28, 1); // required
+        });
+        assertFails(vhdx, true, Errno.EOPNOTSUPP, "required region 01234567-89AB-CDEF-0123-456789ABCDEF");
+    }
+
+    @Test
+    void metadataLiesAreNamed() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, metadataItem(vhdx, Vhdx.VIRTUAL_DISK_SIZE), le64(1L << 62));
+        assertFails(vhdx, true, Errno.EUCLEAN, "Virtual Disk Size");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, metadataItem(vhdx, Vhdx.VIRTUAL_DISK_SIZE), le64(1L << 40)); // 1 Mi blocks: the 1 MiB BAT is too small
+        assertFails(vhdx, true, Errno.EUCLEAN, "BAT region of 1048576 bytes");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, metadataItem(vhdx, Vhdx.VIRTUAL_DISK_SIZE), le64(60L << 40)); // more entries than held in memory
+        assertFails(vhdx, true, Errno.EOPNOTSUPP, "jrump holds at most");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, metadataItem(vhdx, Vhdx.FILE_PARAMETERS), le32(3 << 20));
+        assertFails(vhdx, true, Errno.EUCLEAN, "block size 3145728");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, metadataItem(vhdx, Vhdx.FILE_PARAMETERS) + 4, le32(2)); // HasParent
+        assertFails(vhdx, true, Errno.EOPNOTSUPP, "differencing VHDX");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, metadataItem(vhdx, Vhdx.LOGICAL_SECTOR_SIZE), le32(1024));
+        assertFails(vhdx, true, Errno.EUCLEAN, "Logical Sector Size 1024");
+    }
+
+    @Test
+    void batEntriesOutsideTheFileAreNamed() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        long bat = region(vhdx, Vhdx.BAT_REGION)[0];
+        patch(vhdx, bat + 8 * 2, le64((0x7f000L << 20) | 6)); // block 2 at 0x7f000 MiB
+        assertFails(vhdx, true, Errno.EUCLEAN, "BAT entry 2 at " + Vhdx.hex(bat + 16) + " places block 2 at 0x7f00000000");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, bat, le64((1L << 20) | 6)); // block 0 over the log at 1 MiB
+        assertFails(vhdx, true, Errno.EUCLEAN, "over the log");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        patch(vhdx, bat + 8, le64(7)); // PARTIALLY_PRESENT without a parent
+        assertFails(vhdx, true, Errno.EUCLEAN, "PARTIALLY_PRESENT");
+    }
+
+    // ---- the log ----
+
+    /** Appends a 1 MiB block of {@code fill}'s data at the (1 MiB aligned) end of the file; its offset. */
+    private static long appendBlock(Path img, byte[] data) throws Exception {
+        long at = Files.size(img);
+        assertEquals(0, at % (1 << 20));
+        patch(img, at, data);
+        return at;
+    }
+
+    private static byte[] batSector(Path img, long bat, long... entries) throws Exception {
+        byte[] s = readAt(img, bat, 4096);
+        for (int i = 0; i < entries.length; i += 2) {
+            le(s).putLong((int) entries[i] * 8, entries[i + 1]);
+        }
+        return s;
+    }
+
+    /**
+     * A dirty log in a qemu-made image (1 MiB blocks): a stale but valid sequence (seq 3), the
+     * active sequence (seq 5, then 6 with its tail at 5), a torn entry (seq 7, bad checksum) and
+     * an entry of another log GUID (seq 100). The active sequence puts block 10 on a new block at
+     * the end of the file, then (entry 6) also block 0 to ZERO and zeros 8 KiB of the new block.
+     * Returns the disk the log says.
+     */
+    private byte[] dirtyLog(Path vhdx) throws Exception {
+        byte[] want = Files.readAllBytes(truth());
+        long bat = region(vhdx, Vhdx.BAT_REGION)[0];
+        byte[] block = new byte[1 << 20];
+        new Random(9).nextBytes(block);
+        long newBlock = appendBlock(vhdx, block);
+        long last = newBlock + (1 << 20);
+        Object[] cur = currentHeader(vhdx);
+        VhdxHeader h = (VhdxHeader) cur[0];
+        byte[] guid = Vhdx.guid("11112222-3333-4444-5555-666677778888");
+        long log = h.logOffset();
+        long full = (newBlock >> 20) << 20 | 6;
+        byte[] e5 = VhdxLog.encode(5, 0, guid, newBlock, last,
+                List.of(new VhdxLog.Update(bat, batSector(vhdx, bat, 10, full), 0)));
+        byte[] e6 = VhdxLog.encode(6, 0, guid, newBlock, last,
+                List.of(new VhdxLog.Update(bat, batSector(vhdx, bat, 10, full, 0, 2), 0),
+                    new VhdxLog.Update(newBlock + 8192, null, 8192)));
+        byte[] e7 = VhdxLog.encode(7, 0, guid, newBlock, last,
+                List.of(new VhdxLog.Update(bat, batSector(vhdx, bat, 1, 2), 0)));
+        e7[200] ^= 1; // torn: its checksum fails
+        long staleAt = 64 << 10;
+        byte[] e3 = VhdxLog.encode(3, staleAt, guid, newBlock, last,
+                List.of(new VhdxLog.Update(bat, batSector(vhdx, bat, 3, 2), 0)));
+        long foreignAt = 128 << 10;
+        byte[] e100 = VhdxLog.encode(100, foreignAt, Vhdx.guid("99999999-3333-4444-5555-666677778888"), newBlock,
+                last, List.of(new VhdxLog.Update(bat, batSector(vhdx, bat, 17, 2), 0)));
+        patch(vhdx, log, e5);
+        patch(vhdx, log + e5.length, e6);
+        patch(vhdx, log + e5.length + e6.length, e7);
+        patch(vhdx, log + staleAt, e3);
+        patch(vhdx, log + foreignAt, e100);
+        VhdxHeader dirty = h.next(h.fileWriteGuid(), h.dataWriteGuid(), guid);
+        patch(vhdx, Vhdx.HEADERS[1 - (int) cur[1]], dirty.encode().array());
+        // Block 10 (10 MiB) is the new block with 8 KiB zeroed; block 0 reads zeros.
+        System.arraycopy(block, 0, want, 10 << 20, 1 << 20);
+        Arrays.fill(want, (10 << 20) + 8192, (10 << 20) + 16384, (byte) 0);
+        Arrays.fill(want, 0, 1 << 20, (byte) 0);
+        return want;
+    }
+
+    @Test
+    void aDirtyLogIsReplayedAsQemuReplaysIt() throws Exception {
+        Path ours = qemuVhdx("subformat=dynamic,block_size=1M");
+        byte[] want = dirtyLog(ours);
+        Path theirs = dir.resolve("theirs.vhdx");
+        Files.copy(ours, theirs);
+        // qemu replays a log only when it opens the image read-write: check -r all does.
+        assertFails(ours, true, Errno.EROFS, "must be replayed");
+        assertFalse(run(false, "qemu-img", "convert", "-f", "vhdx", "-O", "raw", theirs.toString(),
+                dir.resolve("x.raw").toString()) == 0, "qemu also refuses to read past a dirty log read-only");
+        qemuImg("check", "-q", "-r", "all", "-f", "vhdx", theirs.toString());
+        assertArrayEquals(want, qemuView(theirs));
+        try (BlockDevice d = Images.open(host, ours.toString(), false)) {
+            assertArrayEquals(want, readAll(d));
+        }
+        assertTrue(Vhdx.isZero(((VhdxHeader) currentHeader(ours)[0]).logGuid()), "the log GUID is cleared");
+        qemuImg("check", "-q", "-f", "vhdx", ours.toString());
+        try (BlockDevice d = Images.open(host, ours.toString(), true)) {
+            assertArrayEquals(want, readAll(d));
+        }
+    }
+
+    @Test
+    void aLogWithNoValidEntryIsEmpty() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        Object[] cur = currentHeader(vhdx);
+        VhdxHeader h = (VhdxHeader) cur[0];
+        patch(vhdx, Vhdx.HEADERS[1 - (int) cur[1]],
+                h.next(h.fileWriteGuid(), h.dataWriteGuid(), Vhdx.guid("11112222-3333-4444-5555-666677778888")).encode().array());
+        try (BlockDevice d = Images.open(host, vhdx.toString(), true)) {
+            assertArrayEquals(Files.readAllBytes(truth()), readAll(d));
+        }
+        assertArrayEquals(Files.readAllBytes(truth()), qemuView(vhdx));
+    }
+
+    @Test
+    void lyingLogEntriesAreNamed() throws Exception {
+        Path vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        Object[] cur = currentHeader(vhdx);
+        VhdxHeader h = (VhdxHeader) cur[0];
+        byte[] guid = Vhdx.guid("11112222-3333-4444-5555-666677778888");
+        long size = Files.size(vhdx);
+        patch(vhdx, h.logOffset(), VhdxLog.encode(1, 0, guid, size, size,
+                List.of(new VhdxLog.Update(0x10000, new byte[4096], 0))));
+        patch(vhdx, Vhdx.HEADERS[1 - (int) cur[1]], h.next(h.fileWriteGuid(), h.dataWriteGuid(), guid).encode().array());
+        assertFails(vhdx, false, Errno.EUCLEAN, "log entry 1 at log offset 0x0: data descriptor for 4096 bytes at 0x10000"
+                + " writes into the 1 MiB header section");
+
+        patch(vhdx, h.logOffset(), VhdxLog.encode(1, 0, guid, size + (1 << 20), size,
+                List.of(new VhdxLog.Update(size - 4096, new byte[4096], 0))));
+        assertFails(vhdx, false, Errno.EUCLEAN, "truncated");
+
+        patch(vhdx, h.logOffset(), VhdxLog.encode(1, 0, guid, size, size,
+                List.of(new VhdxLog.Update(1L << 50, null, 1L << 40))));
+        assertFails(vhdx, false, Errno.EUCLEAN, "past the file's end");
+    }
+}
