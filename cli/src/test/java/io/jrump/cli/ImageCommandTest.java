@@ -46,19 +46,40 @@ class ImageCommandTest {
 
     /** A container jrump does not read is named with its evidence, never shown or copied as a raw disk. */
     @Test
-    void aVhdxImageIsNamedNotTakenForRaw() throws Exception {
-        String vhdx = dir.resolve("disk.vhdx").toString();
-        qemuImg(0, "create", "-f", "vhdx", vhdx, "16M");
-        RumpRun info = RumpRun.of("image", "info", vhdx);
-        assertTrue(info.out().contains("format: vhdx (VHDX file identifier \"vhdxfile\" at byte 0)"), info.out());
+    void aQedImageIsNamedNotTakenForRaw() throws Exception {
+        String qed = dir.resolve("disk.qed").toString();
+        qemuImg(0, "create", "-f", "qed", qed, "16M");
+        RumpRun info = RumpRun.of("image", "info", qed);
+        assertTrue(info.out().contains("format: qed (QED magic \"QED\\0\" at byte 0)"), info.out());
         assertEquals(1, info.code());
-        assertTrue(info.err().contains("VHDX images are not supported yet"), info.err());
-        RumpRun convert = RumpRun.of("image", "convert", vhdx, dir.resolve("out.raw").toString());
+        assertTrue(info.err().contains("qed images are not supported yet"), info.err());
+        RumpRun convert = RumpRun.of("image", "convert", qed, dir.resolve("out.raw").toString());
         assertEquals(1, convert.code(), convert.out());
-        assertTrue(convert.err().contains("VHDX images are not supported yet"), convert.err());
-        RumpRun ls = RumpRun.of("fs", "ls", vhdx + ":/");
+        assertTrue(convert.err().contains("qed images are not supported yet"), convert.err());
+        RumpRun ls = RumpRun.of("fs", "ls", qed + ":/");
         assertEquals(1, ls.code());
-        assertTrue(ls.err().contains("VHDX images are not supported yet"), ls.err());
+        assertTrue(ls.err().contains("qed images are not supported yet"), ls.err());
+    }
+
+    /** A VHDX that qemu-img made from a FAT image: its format, and the filesystem inside, read. */
+    @Test
+    void aVhdxIsReadAndItsFilesystemListed() throws Exception {
+        String fat = dir.resolve("fat.img").toString();
+        String vhdx = dir.resolve("disk.vhdx").toString();
+        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "INVHDX", fat, "16384").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mkfs.fat");
+        qemuImg(0, "convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic,block_size=1M", fat, vhdx);
+        String info = run(0, "image", "info", vhdx);
+        assertTrue(info.contains("format: vhdx (VHDX file identifier \"vhdxfile\" at byte 0") && info.contains("label 'INVHDX'"),
+                info);
+        RumpRun ls = RumpRun.of("fs", "df", vhdx);
+        assertEquals(0, ls.code(), ls.err());
+        assertTrue(ls.out().contains("(vfat)"), ls.out());
+        // Converted to raw, it is the disk qemu sees.
+        String raw = dir.resolve("from-vhdx.raw").toString();
+        run(0, "image", "convert", vhdx, raw);
+        qemuImg(0, "compare", "-f", "vhdx", "-F", "raw", vhdx, raw);
     }
 
     /** A VHD that qemu-img made from a FAT image: its format, and the filesystem inside, read. */
