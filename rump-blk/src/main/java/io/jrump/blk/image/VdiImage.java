@@ -14,7 +14,7 @@ import java.nio.ByteOrder;
  * count that covers the disk (the map is read whole only then, so its size is bounded by the
  * file's), and every allocated entry pointing at a block that lies in the file. Thread-safe.
  */
-public final class VdiImage extends ReadOnlyBlockImage {
+public final class VdiImage extends BlockMapImage {
     private static final int SIGNATURE = 0xbeda107f;
     private static final int VERSION_1_1 = 0x00010001;
     private static final int TYPE_DYNAMIC = 1;
@@ -27,7 +27,7 @@ public final class VdiImage extends ReadOnlyBlockImage {
     private final int[] map;
 
     private VdiImage(ImageFile file, long size, int blockSize, long dataOffset, int[] map, HostClock clock) {
-        super(file, "VDI", size, blockSize, clock);
+        super(file, "VDI", size, blockSize, true, clock);
         this.blockSize = blockSize;
         this.dataOffset = dataOffset;
         this.map = map;

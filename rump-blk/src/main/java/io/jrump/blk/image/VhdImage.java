@@ -18,7 +18,7 @@ import java.nio.charset.StandardCharsets;
  * Hyper-V, disk2vhd, XenServer and newer qemu, and whenever the geometry is the largest CHS can
  * hold. Thread-safe.
  */
-public final class VhdImage extends ReadOnlyBlockImage {
+public final class VhdImage extends BlockMapImage {
     static final int FOOTER = 512;
     private static final long COOKIE = 0x636f6e6563746978L; // "conectix"
     private static final long SPARSE_COOKIE = 0x6378737061727365L; // "cxsparse"
@@ -36,7 +36,7 @@ public final class VhdImage extends ReadOnlyBlockImage {
     private final int[] bat;
 
     private VhdImage(ImageFile file, long size, boolean fixed, int blockSize, int[] bat, HostClock clock) {
-        super(file, "VHD", size, fixed ? FIXED_BLOCK : blockSize, clock);
+        super(file, "VHD", size, fixed ? FIXED_BLOCK : blockSize, true, clock);
         this.fixed = fixed;
         this.bitmapBytes = fixed ? 0 : roundUp(blockSize / 512 / 8, 512);
         this.bat = bat;
