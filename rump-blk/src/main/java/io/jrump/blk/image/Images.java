@@ -55,7 +55,9 @@ public final class Images {
             }
             case VHD, VDI -> {
                 try {
-                    return format == ImageFormat.VHD ? VhdImage.open(file, readOnly, host.clock())
+                    return format == ImageFormat.VHD
+                            ? VhdImage.open(file, readOnly, host.clock(),
+                                    (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d), depth)
                             : VdiImage.open(file, readOnly, host.clock());
                 } catch (ErrnoException | RuntimeException e) {
                     file.close();
