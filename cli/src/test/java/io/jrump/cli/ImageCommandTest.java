@@ -120,8 +120,70 @@ class ImageCommandTest {
     @Test
     void badArgumentsAreUsageErrors() {
         run(2, "image", "create", dir.resolve("x").toString(), "--size", "lots");
-        run(2, "image", "create", dir.resolve("x").toString(), "--size", "1M", "--format", "vdi");
+        run(2, "image", "create", dir.resolve("x").toString(), "--size", "1M", "--format", "vdx");
+        String option = run(1, "image", "create", dir.resolve("y").toString(), "--size", "1M", "--format", "vdi",
+                "-o", "cluster_size=64k");
+        assertTrue(option.contains("vdi images take no option cluster_size"), option);
         String missing = run(1, "image", "info", dir.resolve("none.img").toString());
         assertTrue(missing.contains("(ENOENT)"), missing);
+    }
+
+    /** Every written format, converted into from a FAT disk and on into the next: each is the same disk to qemu-img. */
+    @Test
+    void convertBetweenEveryWrittenFormat() throws Exception {
+        String fat = dir.resolve("fat.img").toString();
+        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "CHAIN", fat, "20480").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mkfs.fat");
+        String previous = fat;
+        String[][] chain = {{"vhd", "vpc", "subformat=fixed"}, {"vdi", "vdi", "subformat=static"},
+            {"vhd", "vpc", "subformat=dynamic"}, {"vdi", "vdi", "subformat=dynamic"}, {"qcow2", "qcow2", null}, {"raw", "raw", null}};
+        for (int i = 0; i < chain.length; i++) {
+            String[] step = chain[i];
+            String out = dir.resolve("step" + i + "." + step[0]).toString();
+            if (step[2] == null) {
+                run(0, "image", "convert", "--format", step[0], previous, out);
+            } else {
+                run(0, "image", "convert", "-O", step[0], "-o", step[2], previous, out);
+            }
+            qemuImg(0, "compare", "-F", "raw", "-f", step[1], out, fat);
+            String info = run(0, "image", "info", out);
+            assertTrue(info.contains("format: " + step[0]) && info.contains("label 'CHAIN'"), info);
+            if (step[2] != null) {
+                assertTrue(info.contains("subformat: " + step[2].substring("subformat=".length())), info);
+                String check = run(0, "image", "check", out);
+                assertTrue(check.contains("No errors were found"), check);
+            }
+            if (step[0].equals("vdi") || step[0].equals("qcow2")) {
+                qemuImg(0, "check", "-f", step[1], out);
+            }
+            previous = out;
+        }
+    }
+
+    /** {@code --format raw} takes a container as the bytes it is; a format that is not the file's is refused. */
+    @Test
+    void formatRawTakesAnyFileAsItsBytes() throws Exception {
+        String vdi = dir.resolve("disk.vdi").toString();
+        qemuImg(0, "create", "-f", "vdi", vdi, "4M");
+        long fileSize = java.nio.file.Files.size(Path.of(vdi));
+        String info = run(0, "image", "info", "--format", "raw", vdi);
+        assertTrue(info.contains("format: raw (as given with --format; by its content it is vdi: VDI signature"), info);
+        assertTrue(info.contains("virtual size: ") && info.contains("(" + fileSize / 512 * 512 + " bytes)"), info);
+        String copy = dir.resolve("bytes.raw").toString();
+        run(0, "image", "convert", "--source-format", "raw", vdi, copy);
+        assertEquals(-1L, java.nio.file.Files.mismatch(Path.of(vdi), Path.of(copy)));
+        RumpRun wrong = RumpRun.of("image", "info", "--format", "vhd", vdi);
+        assertEquals(1, wrong.code());
+        assertTrue(wrong.err().contains("the format given is vhd but the file is vdi"), wrong.err());
+        RumpRun damaged = RumpRun.of("image", "check", vdi);
+        assertEquals(0, damaged.code(), damaged.all());
+        try (RandomAccessFile f = new RandomAccessFile(vdi, "rw")) {
+            f.seek(0x178); // the block size: 3 bytes, not a power of two
+            f.write(new byte[] {3, 0, 0, 0});
+        }
+        damaged = RumpRun.of("image", "check", vdi);
+        assertEquals(2, damaged.code(), damaged.all());
+        assertTrue(damaged.out().contains("block size 3"), damaged.out());
     }
 }
