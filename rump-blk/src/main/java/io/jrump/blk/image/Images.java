@@ -118,7 +118,8 @@ public final class Images {
     /**
      * Creates an empty image of {@code size} bytes in a new file, with qemu-img's option names:
      * raw (sparse); qcow2 ({@code backing_file}, {@code backing_fmt}); vhd/vpc
-     * ({@code subformat=dynamic|fixed}); vdi ({@code subformat=dynamic|static}). An option the
+     * ({@code subformat=dynamic|fixed}); vdi ({@code subformat=dynamic|static}); vhdx
+     * ({@code subformat=dynamic|fixed}, {@code block_size}, {@code log_size}, {@code block_state_zero}). An option the
      * format does not take is {@code EINVAL}, naming it.
      */
     public static void create(Hypercalls host, String path, String format, long size, Map<String, String> options)
@@ -153,8 +154,43 @@ public final class Images {
                     VdiImage.create(file, size, sub.equals("static"), randomId(host));
                 }
             }
+            case "vhdx" -> {
+                String sub = subformat(rest, "dynamic", "dynamic", "fixed");
+                long blockSize = bytes(rest.remove("block_size"), VhdxImage.DEFAULT_BLOCK_SIZE);
+                long logSize = bytes(rest.remove("log_size"), 1 << 20);
+                String zero = rest.remove("block_state_zero");
+                refuseOthers(f, rest);
+                if (zero != null && !zero.equals("on") && !zero.equals("off")) {
+                    throw new ErrnoException(Errno.EINVAL, "block_state_zero '" + zero + "' (on or off)");
+                }
+                if (blockSize > Integer.MAX_VALUE) {
+                    throw new ErrnoException(Errno.EINVAL, "block_size " + blockSize + " (1 MiB to 256 MiB)");
+                }
+                try (ImageFile file = newFile(host, path)) {
+                    VhdxImage.create(file, size, (int) blockSize, logSize, sub.equals("fixed"), !"off".equals(zero), 512,
+                            host.random());
+                }
+            }
             default -> throw new ErrnoException(Errno.EOPNOTSUPP, "creating " + f + " images is not supported"
-                    + " (jrump creates raw, qcow2, vhd and vdi images)");
+                    + " (jrump creates raw, qcow2, vhd, vhdx and vdi images)");
+        }
+    }
+
+    /** A size as qemu-img options spell it: bytes, or a number with K, M, G (powers of 1024). */
+    private static long bytes(String value, long fallback) throws ErrnoException {
+        if (value == null) {
+            return fallback;
+        }
+        String v = value.trim().toUpperCase(java.util.Locale.ROOT);
+        int shift = v.endsWith("K") ? 10 : v.endsWith("M") ? 20 : v.endsWith("G") ? 30 : 0;
+        try {
+            long n = Long.parseLong(shift == 0 ? v : v.substring(0, v.length() - 1));
+            if (n < 0 || n > (Long.MAX_VALUE >> shift)) {
+                throw new NumberFormatException();
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new ErrnoException(Errno.EINVAL, "size '" + value + "' (bytes, or a number with K, M or G)");
         }
     }
 

@@ -4,9 +4,6 @@ import static io.jrump.blk.image.Vhdx.MIB;
 import static io.jrump.blk.image.Vhdx.corrupt;
 import static io.jrump.blk.image.Vhdx.hex;
 
-import io.jrump.blk.BlockDevice;
-import io.jrump.blk.BlockStats;
-import io.jrump.blk.internal.Requests;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
@@ -30,16 +27,18 @@ import java.util.List;
  * read-only open of such an image is refused ({@code EROFS}), as qemu does: jrump never reads
  * past a log that still holds updates.
  *
- * <p>Writing: a write into a block that is not present places a new block at the end of the file
- * (1 MiB aligned), writes the data there and flushes it, and only then records the block in the
- * BAT, through the log as the spec requires: a log entry holding the new BAT sector is written
- * and flushed, then the BAT sector itself, then flushed. A crash before the log entry leaves an
- * unreferenced block at the end of the file (space, never wrong data); after it, replay writes the
- * same BAT sector again. The first write of an open sets new FileWriteGuid and DataWriteGuid in
- * the header; {@link #flush} clears the LogGuid again once the BAT writes are stable, so an image
- * at rest has an empty log. Thread-safe: requests are serialized.
+ * <p>Writing ({@link BlockMapImage} cuts requests at block boundaries; all-zero pieces of absent
+ * blocks allocate nothing): a block that is not present is placed at the 1 MiB-aligned end of the
+ * file as a sparse hole of zeros (the file grown past it and flushed), then recorded in the BAT
+ * through the log as the spec requires: a log entry holding the new BAT sector is written and
+ * flushed, then the BAT sector itself, then flushed; only then is the data written. A crash
+ * before the log entry is stable leaves unreferenced space at the end of the file; after it,
+ * replay writes the same BAT sector again, and the block reads as zeros until its data lands —
+ * what the absent block read before. The first write of an open sets new FileWriteGuid and
+ * DataWriteGuid in the header; {@link #flush} clears the LogGuid again (every BAT write is
+ * already stable), so an image at rest has an empty log. Thread-safe: requests are serialized.
  */
-public final class VhdxImage implements BlockDevice {
+public final class VhdxImage extends BlockMapImage {
     static final int NOT_PRESENT = 0;
     static final int UNDEFINED = 1;
     static final int ZERO = 2;
@@ -54,13 +53,8 @@ public final class VhdxImage implements BlockDevice {
     /** Block size of {@link #create(ImageFile, long, boolean, HostRandom)}: Hyper-V's and qemu's default. */
     public static final int DEFAULT_BLOCK_SIZE = 32 << 20;
 
-    private final ImageFile file;
-    private final String name;
-    private final boolean readOnly;
     private final HostRandom random;
-    private final BlockStats stats;
     private final long size;
-    private final int blockSize;
     private final int logicalSectorSize;
     private final int physicalSectorSize;
     private final long chunkRatio;
@@ -71,19 +65,14 @@ public final class VhdxImage implements BlockDevice {
     private boolean guidsRenewed;
     private long logHead;
     private long logSequence;
-    private boolean closed;
 
     private VhdxImage(ImageFile file, boolean readOnly, HostClock clock, HostRandom random, VhdxHeader header,
             int headerSlot, Metadata m, long batOffset, long[] bat) {
-        this.file = file;
-        this.name = file.name();
-        this.readOnly = readOnly;
+        super(file, "VHDX", m.size, m.blockSize, readOnly, clock);
         this.random = random;
-        this.stats = new BlockStats(clock);
         this.header = header;
         this.headerSlot = headerSlot;
         this.size = m.size;
-        this.blockSize = m.blockSize;
         this.logicalSectorSize = m.logicalSectorSize;
         this.physicalSectorSize = m.physicalSectorSize;
         this.chunkRatio = m.chunkRatio();
@@ -486,8 +475,8 @@ public final class VhdxImage implements BlockDevice {
 
     /**
      * Writes a new VHDX image of {@code virtualSize} bytes into an empty file: the file identifier,
-     * two headers, two region tables, a 1 MiB log at 1 MiB, the metadata region at 2 MiB, the BAT
-     * from 3 MiB; a fixed disk then has every block present, in order, after the BAT (the file is
+     * two headers, two region tables, a 1 MiB log at 1 MiB, the metadata region (1 MiB) after it,
+     * then the BAT; a fixed disk then has every block present, in order, after the BAT (the file is
      * grown sparsely, its blocks read as zeros); a dynamic disk has every block in the ZERO state.
      *
      * @param blockSize a power of two from 1 MiB to 256 MiB
@@ -495,7 +484,21 @@ public final class VhdxImage implements BlockDevice {
      */
     public static void create(ImageFile file, long virtualSize, int blockSize, boolean fixed, int logicalSectorSize,
             HostRandom random) throws ErrnoException {
+        create(file, virtualSize, blockSize, MIB, fixed, true, logicalSectorSize, random);
+    }
+
+    /**
+     * {@link #create(ImageFile, long, int, boolean, int, HostRandom)} with a log of
+     * {@code logSize} bytes (1 to 64 MiB, whole MiB; qemu-img's {@code log_size}) and, for a
+     * dynamic disk, its blocks in the ZERO state or, {@code blockStateZero} false, NOT_PRESENT
+     * (qemu-img's {@code block_state_zero}; both read as zeros).
+     */
+    static void create(ImageFile file, long virtualSize, int blockSize, long logSize, boolean fixed,
+            boolean blockStateZero, int logicalSectorSize, HostRandom random) throws ErrnoException {
         String n = file.name();
+        if (logSize < MIB || logSize > VhdxLog.MAX_LOG_BYTES || logSize % MIB != 0) {
+            throw new ErrnoException(Errno.EINVAL, n + ": log size " + logSize + " is not a whole number of MiB from 1 to 64");
+        }
         if (file.size() != 0) {
             throw new ErrnoException(Errno.EEXIST, n + ": a VHDX image is created in an empty file");
         }
@@ -517,8 +520,8 @@ public final class VhdxImage implements BlockDevice {
                     + " need " + total + " BAT entries, more than the " + MAX_BAT_ENTRIES + " jrump holds");
         }
         long logOffset = MIB;
-        long metaOffset = 2 * MIB;
-        long batOffset = 3 * MIB;
+        long metaOffset = logOffset + logSize;
+        long batOffset = metaOffset + MIB;
         long batLength = Vhdx.roundUp(total * 8, MIB);
         long dataStart = batOffset + batLength;
 
@@ -571,7 +574,7 @@ public final class VhdxImage implements BlockDevice {
                         entry = (next / MIB) << 20 | FULLY_PRESENT;
                         next += blockSize;
                     } else {
-                        entry = ZERO;
+                        entry = blockStateZero ? ZERO : NOT_PRESENT;
                     }
                 }
                 batBytes.putLong(k * 8, entry);
@@ -586,7 +589,7 @@ public final class VhdxImage implements BlockDevice {
         byte[] dataWrite = new byte[16];
         random.nextBytes(fileWrite);
         random.nextBytes(dataWrite);
-        VhdxHeader h = new VhdxHeader(1, fileWrite, dataWrite, Vhdx.ZERO_GUID, 0, 1, MIB, logOffset);
+        VhdxHeader h = new VhdxHeader(1, fileWrite, dataWrite, Vhdx.ZERO_GUID, 0, 1, logSize, logOffset);
         file.write(Vhdx.HEADERS[0], h.encode());
         file.write(Vhdx.HEADERS[1], h.next(fileWrite, dataWrite, Vhdx.ZERO_GUID).encode());
         file.flush();
@@ -594,15 +597,10 @@ public final class VhdxImage implements BlockDevice {
 
     // ---- the block device ----
 
-    /** Where payload block {@code block}'s data starts in the file, or -1 when it reads as zeros. */
-    long blockOffset(long block) {
-        long e = bat[(int) (block + block / chunkRatio)];
-        return (e & 7) == FULLY_PRESENT ? (e >>> 20) * MIB : -1;
-    }
-
     @Override
-    public String name() {
-        return name;
+    long blockOffset(int block) {
+        long e = bat[(int) (block + block / chunkRatio)];
+        return (e & 7) == FULLY_PRESENT ? (e >>> 20) * MIB : ZEROS;
     }
 
     @Override
@@ -615,14 +613,10 @@ public final class VhdxImage implements BlockDevice {
         return physicalSectorSize;
     }
 
-    public int blockSize() {
-        return blockSize;
-    }
-
     /** Whether every block is present (a fixed disk, or a dynamic one written full). */
     public boolean isFullyAllocated() {
-        for (long b = 0; b * blockSize < size; b++) {
-            if (blockOffset(b) < 0) {
+        for (long b = 0; b * blockSize() < size; b++) {
+            if (blockOffset((int) b) == ZEROS) {
                 return false;
             }
         }
@@ -630,91 +624,29 @@ public final class VhdxImage implements BlockDevice {
     }
 
     @Override
-    public long size() {
-        return size;
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return readOnly;
-    }
-
-    @Override
-    public BlockStats stats() {
-        return stats;
-    }
-
-    private void checkOpen() throws ErrnoException {
-        if (closed) {
-            throw new ErrnoException(Errno.EBADF, name + " is closed");
+    void writePiece(int block, int within, ByteBuffer part) throws ErrnoException {
+        if (!guidsRenewed) {
+            // [MS-VHDX] 2.2.2: new write GUIDs in the header before the first change to the file.
+            updateHeader(header.next(randomGuid(), randomGuid(), header.logGuid()));
+            guidsRenewed = true;
         }
-    }
-
-    @Override
-    public synchronized void read(long offset, ByteBuffer dst) throws ErrnoException {
-        checkOpen();
-        int length = dst.remaining();
-        Requests.checkRead(name, logicalSectorSize, size, offset, length);
-        stats.time(BlockStats.Op.READ, length, () -> {
-            int done = 0;
-            while (done < length) {
-                long pos = offset + done;
-                int within = (int) (pos % blockSize);
-                int k = (int) Math.min(length - done, (long) blockSize - within);
-                ByteBuffer part = dst.duplicate().position(dst.position() + done).limit(dst.position() + done + k);
-                long at = blockOffset(pos / blockSize);
-                if (at < 0) {
-                    while (part.hasRemaining()) {
-                        part.put((byte) 0);
-                    }
-                } else {
-                    file.read(at + within, part);
-                }
-                done += k;
-            }
-        });
-    }
-
-    @Override
-    public synchronized void write(long offset, ByteBuffer src) throws ErrnoException {
-        checkOpen();
-        int length = src.remaining();
-        Requests.checkWrite(name, logicalSectorSize, size, readOnly, offset, length);
-        stats.time(BlockStats.Op.WRITE, length, () -> {
-            if (!guidsRenewed && length > 0) {
-                // [MS-VHDX] 2.2.2: new write GUIDs before the first change a reader could see.
-                updateHeader(header.next(randomGuid(), randomGuid(), header.logGuid()));
-                guidsRenewed = true;
-            }
-            int done = 0;
-            while (done < length) {
-                long pos = offset + done;
-                int within = (int) (pos % blockSize);
-                int k = (int) Math.min(length - done, (long) blockSize - within);
-                ByteBuffer part = src.duplicate().position(src.position() + done).limit(src.position() + done + k);
-                long block = pos / blockSize;
-                long at = blockOffset(block);
-                if (at < 0) {
-                    writeNewBlock(block, within, part);
-                } else {
-                    file.write(at + within, part);
-                }
-                done += k;
-            }
-        });
+        super.writePiece(block, within, part);
     }
 
     /**
-     * Places block {@code block} at the end of the file with {@code part} at {@code within}, the
-     * rest zeros (the file is grown past it, sparsely), makes that stable, then records it.
+     * Places block {@code block} at the 1 MiB-aligned end of the file, as a sparse hole of zeros
+     * (the file is grown past it and flushed), then records it through the log. Until the BAT
+     * entry is stable the block is unreferenced space; from then on it reads as zeros until the
+     * caller's data lands: what the absent block read before.
      */
-    private void writeNewBlock(long block, int within, ByteBuffer part) throws ErrnoException {
+    @Override
+    long allocateBlock(int block) throws ErrnoException {
         long at = Vhdx.roundUp(file.size(), MIB);
-        long end = at + blockSize;
+        long end = at + blockSize();
         file.write(end - Vhdx.SECTOR, ByteBuffer.allocate(Vhdx.SECTOR));
-        file.write(at + within, part);
         file.flush();
         setBatEntry(block + block / chunkRatio, (at / MIB) << 20 | FULLY_PRESENT);
+        return at;
     }
 
     /** Changes one BAT entry through the log: the log entry, flush, the BAT sector, flush. */
@@ -729,13 +661,11 @@ public final class VhdxImage implements BlockDevice {
         file.read(sectorAt, sector);
         sector.putLong((int) (batOffset + index * 8 - sectorAt), entry);
         long fileSize = file.size();
+        if (logHead + 2 * Vhdx.SECTOR > header.logLength()) {
+            logHead = 0; // the ring wraps; every earlier entry is already in place
+        }
         byte[] logEntry = VhdxLog.encode(logSequence, logHead, header.logGuid(), fileSize / MIB * MIB,
                 Vhdx.roundUp(fileSize, MIB), List.of(new VhdxLog.Update(sectorAt, sector.array(), 0)));
-        if (logHead + logEntry.length > header.logLength()) {
-            logHead = 0;
-            logEntry = VhdxLog.encode(logSequence, 0, header.logGuid(), fileSize / MIB * MIB,
-                    Vhdx.roundUp(fileSize, MIB), List.of(new VhdxLog.Update(sectorAt, sector.array(), 0)));
-        }
         file.write(header.logOffset() + logHead, ByteBuffer.wrap(logEntry));
         file.flush();
         file.write(sectorAt, sector.clear());
@@ -745,46 +675,14 @@ public final class VhdxImage implements BlockDevice {
         bat[(int) index] = entry;
     }
 
-    /** Makes every write stable, then marks the log empty (every logged BAT update is in place). */
+    /**
+     * Every BAT update was made stable when it was made; marks the log empty again, so that the
+     * image at rest needs no replay.
+     */
     @Override
-    public synchronized void flush() throws ErrnoException {
-        checkOpen();
-        if (readOnly) {
-            return;
-        }
-        file.flush();
+    void flushMetadata() throws ErrnoException {
         if (!Vhdx.isZero(header.logGuid())) {
             updateHeader(header.next(header.fileWriteGuid(), header.dataWriteGuid(), Vhdx.ZERO_GUID));
         }
-    }
-
-    /** Discard is advisory; this image keeps its blocks. */
-    @Override
-    public synchronized void discard(long offset, long length) throws ErrnoException {
-        checkOpen();
-        if (readOnly) {
-            throw new ErrnoException(Errno.EROFS, name + " is read-only");
-        }
-        Requests.checkRead(name, logicalSectorSize, size, offset, length);
-    }
-
-    @Override
-    public synchronized void close() throws ErrnoException {
-        if (closed) {
-            return;
-        }
-        try {
-            if (!readOnly) {
-                flush();
-            }
-        } finally {
-            closed = true;
-            file.close();
-        }
-    }
-
-    @Override
-    public String toString() {
-        return "VHDX[" + name + ", " + size + " bytes, " + (blockSize >> 20) + " MiB blocks]";
     }
 }

@@ -18,13 +18,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -131,23 +132,82 @@ class VhdxImageTest {
         }
     }
 
-    @ParameterizedTest(name = "block {0}, fixed {1}")
-    @CsvSource({"1048576, false", "8388608, false", "33554432, false", "1048576, true", "8388608, true"})
-    void imagesJrumpCreatesAndWritesAreWhatQemuReads(int blockSize, boolean fixed) throws Exception {
-        Path img = dir.resolve("ours.vhdx");
-        try (ImageFile f = new ImageFile(host.blockDevices().create(img.toString(), 0), host.scheduler())) {
-            VhdxImage.create(f, SIZE, blockSize, fixed, 512, host.random());
+    private static Map<String, String> options(String text) {
+        Map<String, String> m = new TreeMap<>();
+        for (String kv : text.split(",")) {
+            String[] p = kv.split("=", 2);
+            m.put(p[0], p[1]);
         }
+        return m;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"subformat=dynamic,block_size=1M", "subformat=dynamic,block_size=8M,log_size=2M",
+        "block_size=32M", "subformat=fixed,block_size=1M", "subformat=fixed,block_size=8M",
+        "subformat=dynamic,block_size=1M,block_state_zero=off"})
+    void imagesJrumpCreatesAndWritesAreWhatQemuReads(String opts) throws Exception {
+        Path img = dir.resolve("ours.vhdx");
+        Images.create(host, img.toString(), "vhdx", SIZE, options(opts));
         qemuImg("check", "-q", "-f", "vhdx", img.toString());
+        byte[] before = Files.readAllBytes(img);
         try (BlockDevice d = Images.open(host, img.toString(), false)) {
             assertEquals(SIZE, d.size());
-            assertEquals(fixed, ((VhdxImage) d).isFullyAllocated());
+            assertEquals(opts.contains("fixed"), ((VhdxImage) d).isFullyAllocated());
             copyTruth(d);
             assertArrayEquals(Files.readAllBytes(truth()), readAll(d));
         }
         qemuImg("check", "-q", "-f", "vhdx", img.toString());
         qemuImg("compare", "-q", "-f", "vhdx", "-F", "raw", img.toString(), truth().toString());
         assertArrayEquals(Files.readAllBytes(truth()), qemuView(img));
+        // The first write renewed both write GUIDs; the log is empty again at rest.
+        VhdxHeader was = (VhdxHeader) VhdxHeader.parse(le(Arrays.copyOfRange(before, 0x20000, 0x21000)));
+        VhdxHeader now = (VhdxHeader) currentHeader(img)[0];
+        assertFalse(Arrays.equals(was.fileWriteGuid(), now.fileWriteGuid()));
+        assertFalse(Arrays.equals(was.dataWriteGuid(), now.dataWriteGuid()));
+        assertTrue(Vhdx.isZero(now.logGuid()));
+    }
+
+    @Test
+    void createRefusesWhatItCannotMake() throws Exception {
+        for (String opts : new String[] {"block_size=3M", "block_size=512K", "log_size=100K", "subformat=static",
+            "block_state_zero=maybe", "cluster_size=64K"}) {
+            Path img = dir.resolve("bad" + Math.abs(opts.hashCode()) + ".vhdx");
+            ErrnoException e = assertThrows(ErrnoException.class,
+                    () -> Images.create(host, img.toString(), "vhdx", SIZE, options(opts)), opts);
+            assertEquals(Errno.EINVAL, e.errno(), e.getMessage());
+        }
+    }
+
+    /**
+     * A write cut by a crash after its log entry was flushed and before the BAT sector was
+     * written (its data written, as if by a later write: only the BAT is rolled back): qemu and
+     * jrump replay jrump's log entry to the same disk, which holds the data.
+     */
+    @Test
+    void qemuReplaysTheLogEntriesJrumpWrites() throws Exception {
+        Path img = dir.resolve("ours.vhdx");
+        Images.create(host, img.toString(), "vhdx", SIZE, options("block_size=1M"));
+        long bat = region(img, Vhdx.BAT_REGION)[0];
+        byte[] batBefore = readAt(img, bat, 4096);
+        byte[] data = new byte[8192];
+        new Random(11).nextBytes(data);
+        byte[] want = new byte[(int) SIZE];
+        System.arraycopy(data, 0, want, 5 << 20, data.length);
+        Path crashed = dir.resolve("crashed.vhdx");
+        try (BlockDevice d = Images.open(host, img.toString(), false)) {
+            d.write(5 << 20, ByteBuffer.wrap(data));
+            Files.copy(img, crashed); // before flush(): the header still names the log
+        }
+        patch(crashed, bat, batBefore);
+        assertFalse(Vhdx.isZero(((VhdxHeader) currentHeader(crashed)[0]).logGuid()));
+        Path theirs = dir.resolve("theirs.vhdx");
+        Files.copy(crashed, theirs);
+        qemuImg("check", "-q", "-r", "all", "-f", "vhdx", theirs.toString());
+        assertArrayEquals(want, qemuView(theirs));
+        try (BlockDevice d = Images.open(host, crashed.toString(), false)) {
+            assertArrayEquals(want, readAll(d));
+        }
+        qemuImg("check", "-q", "-f", "vhdx", crashed.toString());
     }
 
     /**
