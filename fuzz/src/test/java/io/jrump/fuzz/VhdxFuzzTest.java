@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.jrump.blk.image.ImageFile;
+import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.image.VhdxImage;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
@@ -40,7 +41,7 @@ import java.util.zip.CRC32C;
  */
 class VhdxFuzzTest {
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EIO, Errno.EUCLEAN, Errno.EOPNOTSUPP,
-            Errno.EROFS, Errno.ENOSPC);
+            Errno.EROFS, Errno.ENOSPC, Errno.ELOOP, Errno.ENOENT);
     private static final long MIB = 1 << 20;
     static final long[][] SEGMENTS = {{0, 8}, {0x10000, 4096}, {0x20000, 4096}, {0x30000, 4096}, {0x40000, 4096},
         {MIB, 16384}, {2 * MIB, 4096}, {2 * MIB + 0x10000, 4096}, {3 * MIB, 4096}, {3 * MIB + 0x10000, 4096},
@@ -56,7 +57,13 @@ class VhdxFuzzTest {
         MemoryFile disk = image(input);
         SimWorld world = new SimWorld(1);
         SimHost host = world.newHost("fuzz");
-        try (VhdxImage img = VhdxImage.open(new ImageFile(disk.handle(true), host.scheduler()), true, host.clock(), null)) {
+        // A differencing disk's parent is the same file again: its locator is parsed, its linkage
+        // checked, and the chain ends at the depth bound.
+        Qcow2Image.BackingOpener[] self = new Qcow2Image.BackingOpener[1];
+        self[0] = (name, format, depth) -> VhdxImage.open(new ImageFile(disk.handle(true), host.scheduler()), true,
+                host.clock(), null, self[0], depth);
+        try (VhdxImage img = VhdxImage.open(new ImageFile(disk.handle(true), host.scheduler()), true, host.clock(), null,
+                self[0], 0)) {
             long step = Math.max(img.sectorSize(), img.size() / 16 / img.sectorSize() * img.sectorSize());
             for (long off = 0; off + 4096 <= img.size() && off < 64 * step; off += step) {
                 img.read(off, ByteBuffer.allocate(4096));

@@ -100,7 +100,8 @@ public final class Images {
             }
             case VHDX -> {
                 try {
-                    return VhdxImage.open(file, readOnly, host.clock(), host.random());
+                    return VhdxImage.open(file, readOnly, host.clock(), host.random(),
+                            (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d), depth);
                 } catch (ErrnoException | RuntimeException e) {
                     file.close();
                     throw e;

@@ -20,7 +20,9 @@ import java.util.List;
  * two region tables (the BAT and metadata regions; an unknown required region is refused), the
  * metadata items (file parameters, virtual disk size, page 83 data, logical and physical sector
  * size; an unknown required item is refused) and the whole BAT, every field checked against the
- * file. Differencing disks (HasParent) are refused ({@code EOPNOTSUPP}).
+ * file. A differencing disk (HasParent) is read over its parent, found by its Parent Locator
+ * ({@link VhdxParent}) and checked to be the disk it was made from; writing one is refused
+ * ({@code EOPNOTSUPP}).
  *
  * <p>A log left by a crash (the header's LogGuid set and a valid active sequence in the log) is
  * replayed on a read-write open before anything else is read, then the LogGuid is cleared. A
@@ -65,6 +67,8 @@ public final class VhdxImage extends BlockMapImage {
     private boolean guidsRenewed;
     private long logHead;
     private long logSequence;
+    private boolean hasParent;
+    private VhdxImage parent;
 
     private VhdxImage(ImageFile file, boolean readOnly, HostClock clock, HostRandom random, VhdxHeader header,
             int headerSlot, Metadata m, long batOffset, long[] bat) {
@@ -76,6 +80,7 @@ public final class VhdxImage extends BlockMapImage {
         this.logicalSectorSize = m.logicalSectorSize;
         this.physicalSectorSize = m.physicalSectorSize;
         this.chunkRatio = m.chunkRatio();
+        this.hasParent = m.hasParent;
         this.batOffset = batOffset;
         this.bat = bat;
     }
@@ -89,6 +94,7 @@ public final class VhdxImage extends BlockMapImage {
         boolean leaveBlocksAllocated;
         boolean hasParent;
         byte[] page83;
+        ByteBuffer parentLocator;
 
         long chunkRatio() {
             return (1L << 23) * logicalSectorSize / blockSize;
@@ -96,6 +102,13 @@ public final class VhdxImage extends BlockMapImage {
 
         long dataBlocks() {
             return (size + blockSize - 1) / blockSize;
+        }
+
+        /** Entries in the BAT: a differencing disk's ends with its last chunk's sector-bitmap entry. */
+        long batEntries() {
+            long blocks = dataBlocks();
+            long ratio = chunkRatio();
+            return hasParent ? (blocks + ratio - 1) / ratio * (ratio + 1) : blocks + (blocks - 1) / ratio;
         }
     }
 
@@ -116,7 +129,22 @@ public final class VhdxImage extends BlockMapImage {
      */
     public static VhdxImage open(ImageFile file, boolean readOnly, HostClock clock, HostRandom random)
             throws ErrnoException {
+        return open(file, readOnly, clock, random, null, 0);
+    }
+
+    /**
+     * Opens a VHDX image; a differencing disk's parent is opened read-only through
+     * {@code parents} (by the path its locator gives, relative to the child's directory), at most
+     * 16 deep ({@code ELOOP} beyond, so a chain that loops fails).
+     *
+     * @param parents opens a parent by name and depth; null refuses differencing disks
+     */
+    public static VhdxImage open(ImageFile file, boolean readOnly, HostClock clock, HostRandom random,
+            Qcow2Image.BackingOpener parents, int depth) throws ErrnoException {
         String n = file.name();
+        if (depth > Qcow2Image.MAX_BACKING_DEPTH) {
+            throw new ErrnoException(Errno.ELOOP, n + ": VHDX parent chain deeper than " + Qcow2Image.MAX_BACKING_DEPTH);
+        }
         if (!readOnly && random == null) {
             throw new ErrnoException(Errno.EINVAL, n + ": a read-write VHDX open needs a source of random GUIDs");
         }
@@ -171,7 +199,25 @@ public final class VhdxImage extends BlockMapImage {
         if (!Vhdx.isZero(current.logGuid()) && log.length > 0) {
             o.replayLog();
         }
-        return o.finish(clock, log);
+        VhdxImage img = o.finish(clock, log);
+        if (img.hasParent) {
+            try {
+                if (parents == null) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, n + ": differencing VHDX image: no way to open its parent here");
+                }
+                VhdxImage parent = VhdxParent.open(n, VhdxParent.parse(n, o.parentLocator), parents, depth);
+                if (parent.sectorSize() != img.sectorSize()) {
+                    parent.close();
+                    throw corrupt(n, "parent " + parent.name() + " has " + parent.sectorSize() + "-byte sectors, the child "
+                            + img.sectorSize());
+                }
+                img.parent = parent;
+            } catch (ErrnoException | RuntimeException e) {
+                img.hasParent = false; // so that closing it does not look for the parent
+                throw e;
+            }
+        }
+        return img;
     }
 
     /** The state of an open in progress: the header may change when the log is replayed. */
@@ -182,6 +228,7 @@ public final class VhdxImage extends BlockMapImage {
         final HostRandom random;
         VhdxHeader header;
         int slot;
+        ByteBuffer parentLocator;
 
         Opening(ImageFile file, boolean readOnly, HostRandom random, VhdxHeader header, int slot) {
             this.file = file;
@@ -216,6 +263,7 @@ public final class VhdxImage extends BlockMapImage {
             Region meta = regions[1];
             Metadata m = readMetadata(meta);
             long[] entries = readBat(m, bat, fileSize, new Region[] {log, bat, meta});
+            parentLocator = m.parentLocator;
             return new VhdxImage(file, readOnly, clock, random, header, slot, m, bat.offset, entries);
         }
 
@@ -335,7 +383,7 @@ public final class VhdxImage extends BlockMapImage {
                 } else if (Arrays.equals(guid, Vhdx.PAGE_83)) {
                     page83 = need(item, 16, w);
                 } else if (Arrays.equals(guid, Vhdx.PARENT_LOCATOR)) {
-                    continue; // only read for a differencing disk, which is refused below
+                    m.parentLocator = item;
                 } else if (required) {
                     throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VHDX " + w + " is a required metadata item jrump does not know");
                 }
@@ -369,9 +417,12 @@ public final class VhdxImage extends BlockMapImage {
                         + " is not a multiple of the " + m.logicalSectorSize + "-byte sector up to 64 TiB");
             }
             m.page83 = Vhdx.guidAt(page83, 0);
-            if (m.hasParent) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, n + ": differencing VHDX images (File Parameters HasParent)"
-                        + " are not supported yet");
+            if (m.hasParent && m.parentLocator == null) {
+                throw corrupt(n, where + ": File Parameters say HasParent but there is no Parent Locator item");
+            }
+            if (m.hasParent && !readOnly) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, n + ": writing differencing VHDX images is not supported yet;"
+                        + " open it read-only");
             }
             return m;
         }
@@ -385,8 +436,7 @@ public final class VhdxImage extends BlockMapImage {
 
         private long[] readBat(Metadata m, Region batRegion, long fileSize, Region[] regions) throws ErrnoException {
             long ratio = m.chunkRatio();
-            long blocks = m.dataBlocks();
-            long total = blocks + (blocks - 1) / ratio;
+            long total = m.batEntries();
             if (total > MAX_BAT_ENTRIES) {
                 throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VHDX BAT of " + total + " entries; jrump holds at most "
                         + MAX_BAT_ENTRIES);
@@ -417,31 +467,44 @@ public final class VhdxImage extends BlockMapImage {
                     if (state != 0 && state != FULLY_PRESENT) {
                         throw corrupt(n, w + ": sector bitmap state " + state + " (0 not present, 6 present)");
                     }
+                    if (state == FULLY_PRESENT && m.hasParent) {
+                        inFile(w, "the sector bitmap of chunk " + i / (ratio + 1), at, MIB, fileSize, regions);
+                    }
                     continue;
                 }
                 long block = i - i / (ratio + 1);
+                long len = Math.min(m.blockSize, m.size - block * m.blockSize);
                 switch (state) {
                     case NOT_PRESENT, UNDEFINED, ZERO, UNMAPPED, UNMAPPED_V095 -> {
                     }
-                    case FULLY_PRESENT -> {
-                        long len = Math.min(m.blockSize, m.size - block * m.blockSize);
-                        if (at < MIB || at > fileSize - len) {
-                            throw corrupt(n, w + " places block " + block + " at " + hex(at) + ", outside the file ("
-                                    + hex(fileSize) + " bytes) or in its header section");
+                    case FULLY_PRESENT -> inFile(w, "block " + block, at, len, fileSize, regions);
+                    case PARTIALLY_PRESENT -> {
+                        if (!m.hasParent) {
+                            throw corrupt(n, w + ": block " + block + " is PARTIALLY_PRESENT in a disk without a parent");
                         }
-                        for (Region r : regions) {
-                            if (r.overlaps(at, len)) {
-                                throw corrupt(n, w + " places block " + block + " at " + hex(at) + ", over the " + r.what
-                                        + " at " + hex(r.offset));
-                            }
+                        inFile(w, "block " + block, at, len, fileSize, regions);
+                        long bitmap = (i / (ratio + 1)) * (ratio + 1) + ratio;
+                        if (bitmap >= total || (bat[(int) bitmap] & 7) != FULLY_PRESENT) {
+                            throw corrupt(n, w + ": block " + block + " is PARTIALLY_PRESENT but the sector bitmap of its chunk"
+                                    + " (BAT entry " + bitmap + ") is not present");
                         }
                     }
-                    case PARTIALLY_PRESENT -> throw corrupt(n, w + ": block " + block
-                            + " is PARTIALLY_PRESENT in a disk without a parent");
                     default -> throw corrupt(n, w + ": block " + block + " has the reserved state " + state);
                 }
             }
             return bat;
+        }
+
+        private void inFile(String w, String what, long at, long len, long fileSize, Region[] regions) throws ErrnoException {
+            if (at < MIB || at > fileSize - len) {
+                throw corrupt(n, w + " places " + what + " at " + hex(at) + ", outside the file (" + hex(fileSize)
+                        + " bytes) or in its header section");
+            }
+            for (Region r : regions) {
+                if (r.overlaps(at, len)) {
+                    throw corrupt(n, w + " places " + what + " at " + hex(at) + ", over the " + r.what + " at " + hex(r.offset));
+                }
+            }
         }
     }
 
@@ -673,6 +736,95 @@ public final class VhdxImage extends BlockMapImage {
         logHead += logEntry.length;
         logSequence++;
         bat[(int) index] = entry;
+    }
+
+    /** The header's DataWriteGuid, which a differencing child records as its parent_linkage. */
+    byte[] dataWriteGuid() {
+        return header.dataWriteGuid().clone();
+    }
+
+    /** The parent of a differencing disk, or null. */
+    public VhdxImage parent() {
+        return parent;
+    }
+
+    /**
+     * A differencing disk reads by block state: FULLY_PRESENT from this file, ZERO and UNMAPPED
+     * as zeros, NOT_PRESENT and UNDEFINED from the parent, PARTIALLY_PRESENT sector by sector
+     * as its chunk's sector bitmap says (a set bit: this file; clear: the parent).
+     */
+    @Override
+    void readPiece(int block, int within, ByteBuffer part) throws ErrnoException {
+        if (parent == null) {
+            super.readPiece(block, within, part);
+            return;
+        }
+        long e = bat[(int) (block + block / chunkRatio)];
+        long at = (e >>> 20) * MIB;
+        long pos = (long) block * blockSize() + within;
+        switch ((int) (e & 7)) {
+            case FULLY_PRESENT -> file.read(at + within, part);
+            case NOT_PRESENT, UNDEFINED -> readParent(pos, part);
+            case PARTIALLY_PRESENT -> {
+                long chunk = block / chunkRatio;
+                long bitmapAt = (bat[(int) (chunk * (chunkRatio + 1) + chunkRatio)] >>> 20) * MIB;
+                long first = (block % chunkRatio) * (blockSize() / logicalSectorSize) + within / logicalSectorSize;
+                int sectors = part.remaining() / logicalSectorSize;
+                byte[] bits = new byte[(int) ((first + sectors - 1) / 8 - first / 8 + 1)];
+                file.read(bitmapAt + first / 8, ByteBuffer.wrap(bits));
+                int done = 0;
+                while (done < sectors) {
+                    boolean here = bit(bits, first, done);
+                    int run = 1;
+                    while (done + run < sectors && bit(bits, first, done + run) == here) {
+                        run++;
+                    }
+                    int from = part.position() + done * logicalSectorSize;
+                    ByteBuffer piece = part.duplicate().position(from).limit(from + run * logicalSectorSize);
+                    long off = (long) done * logicalSectorSize;
+                    if (here) {
+                        file.read(at + within + off, piece);
+                    } else {
+                        readParent(pos + off, piece);
+                    }
+                    done += run;
+                }
+            }
+            default -> zeros(part);
+        }
+    }
+
+    private static boolean bit(byte[] bits, long first, int i) {
+        long b = first % 8 + i;
+        return (bits[(int) (b / 8)] >> (b % 8) & 1) != 0;
+    }
+
+    /** The parent's bytes; zeros past its end (a parent smaller than its child). */
+    private void readParent(long pos, ByteBuffer part) throws ErrnoException {
+        long have = Math.max(0, Math.min(part.remaining(), parent.size() - pos));
+        if (have > 0) {
+            parent.read(pos, part.duplicate().limit(part.position() + (int) have));
+        }
+        zeros(part.duplicate().position(part.position() + (int) have));
+    }
+
+    private static void zeros(ByteBuffer b) {
+        while (b.hasRemaining()) {
+            b.put((byte) 0);
+        }
+    }
+
+    @Override
+    public synchronized void close() throws ErrnoException {
+        try {
+            super.close();
+        } finally {
+            if (parent != null) {
+                VhdxImage p = parent;
+                parent = null;
+                p.close();
+            }
+        }
     }
 
     /**

@@ -67,11 +67,15 @@ class VhdxImageTest {
 
     /** Random data in some places, holes elsewhere; the last sector is data. */
     private Path truth() throws Exception {
-        Path raw = dir.resolve("truth.raw");
+        return truth(SIZE);
+    }
+
+    private Path truth(long size) throws Exception {
+        Path raw = dir.resolve(size == SIZE ? "truth.raw" : "truth-" + size + ".raw");
         Random r = new Random(17);
         try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
-            f.setLength(SIZE);
-            for (long at : new long[] {0, 3L << 20, (5L << 20) + 4096, 17L << 20, (33L << 20) - 4096, SIZE - 8192}) {
+            f.setLength(size);
+            for (long at : new long[] {0, 3L << 20, (5L << 20) + 4096, 17L << 20, (33L << 20) - 4096, size - 8192}) {
                 byte[] b = new byte[8192];
                 r.nextBytes(b);
                 f.seek(at);
@@ -413,8 +417,8 @@ class VhdxImageTest {
         assertFails(vhdx, true, Errno.EUCLEAN, "block size 3145728");
 
         vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
-        patch(vhdx, metadataItem(vhdx, Vhdx.FILE_PARAMETERS) + 4, le32(2)); // HasParent
-        assertFails(vhdx, true, Errno.EOPNOTSUPP, "differencing VHDX");
+        patch(vhdx, metadataItem(vhdx, Vhdx.FILE_PARAMETERS) + 4, le32(2)); // HasParent, and no locator
+        assertFails(vhdx, true, Errno.EUCLEAN, "HasParent but there is no Parent Locator item");
 
         vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
         patch(vhdx, metadataItem(vhdx, Vhdx.LOGICAL_SECTOR_SIZE), le32(1024));
@@ -557,5 +561,140 @@ class VhdxImageTest {
         patch(vhdx, h.logOffset(), VhdxLog.encode(1, 0, guid, size, size,
                 List.of(new VhdxLog.Update(1L << 50, null, 1L << 40))));
         assertFails(vhdx, false, Errno.EUCLEAN, "past the file's end");
+    }
+
+    // ---- differencing disks ----
+
+    /** The Parent Locator item: a VHDX locator with these keys and values (UTF-16LE). */
+    private static byte[] locator(String... keyValues) {
+        int count = keyValues.length / 2;
+        ByteBuffer b = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(0, VhdxParent.VHDX_LOCATOR).putShort(18, (short) count);
+        int at = 20 + 12 * count;
+        for (int i = 0; i < keyValues.length; i++) {
+            byte[] text = keyValues[i].getBytes(StandardCharsets.UTF_16LE);
+            int e = 20 + 12 * (i / 2);
+            b.putInt(e + (i % 2) * 4, at).putShort(e + 8 + (i % 2) * 2, (short) text.length);
+            b.put(at, text);
+            at += text.length;
+        }
+        return Arrays.copyOf(b.array(), at);
+    }
+
+    /** Adds an item to the metadata table, its data at 128 KiB into the region. */
+    private static void addMetadataItem(Path img, byte[] guid, byte[] data, int flags) throws Exception {
+        long meta = region(img, Vhdx.METADATA_REGION)[0];
+        ByteBuffer t = le(readAt(img, meta, 64));
+        int count = t.getShort(10) & 0xffff;
+        ByteBuffer e = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
+        e.put(0, guid).putInt(16, 0x20000).putInt(20, data.length).putInt(24, flags);
+        patch(img, meta + 32 + 32L * count, e.array());
+        patch(img, meta + 10, (byte) (count + 1), (byte) ((count + 1) >> 8));
+        patch(img, meta + 0x20000, data);
+    }
+
+    private static String linkage(Path parent) throws Exception {
+        return "{" + Vhdx.guidText(((VhdxHeader) currentHeader(parent)[0]).dataWriteGuid()) + "}";
+    }
+
+    /** The size of the differencing disks: 7-Zip reads VHDX images only of whole blocks. */
+    private static final long DIFF_SIZE = 40L << 20;
+
+    /** A qemu-made dynamic parent of {@link #DIFF_SIZE} bytes, 1 MiB blocks. */
+    private Path parent() throws Exception {
+        Path vhdx = dir.resolve("parent.vhdx");
+        qemuImg("convert", "-q", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic,block_size=1M",
+                truth(DIFF_SIZE).toString(), vhdx.toString());
+        return vhdx;
+    }
+
+    /**
+     * A differencing child of {@code parent} built from the specification over a qemu-made empty
+     * image (qemu does not make or read them): every block NOT_PRESENT (the parent's) but block 3
+     * FULLY_PRESENT, block 5 PARTIALLY_PRESENT (its sectors 0–7 and 100–163 here, the rest the
+     * parent's) with chunk 0's sector bitmap, block 17 ZERO. Returns the disk it reads as.
+     */
+    private byte[] differencingChild(Path parent, Path child, String... locatorKeyValues) throws Exception {
+        qemuImg("create", "-q", "-f", "vhdx", "-o", "block_size=1M", child.toString(), Long.toString(DIFF_SIZE));
+        long bat = region(child, Vhdx.BAT_REGION)[0];
+        patch(child, bat, new byte[4097 * 8]); // every payload entry NOT_PRESENT, the bitmap entry too
+        byte[] x = new byte[1 << 20];
+        byte[] y = new byte[1 << 20];
+        new Random(21).nextBytes(x);
+        new Random(22).nextBytes(y);
+        long xAt = appendBlock(child, x);
+        long yAt = appendBlock(child, y);
+        byte[] bitmap = new byte[1 << 20];
+        int first = 5 * 2048; // block 5's first sector in chunk 0
+        for (int k = 0; k < 164; k++) {
+            if (k < 8 || k >= 100) {
+                bitmap[(first + k) / 8] |= (byte) (1 << ((first + k) % 8));
+            }
+        }
+        long bitmapAt = appendBlock(child, bitmap);
+        patch(child, bat + 3 * 8, le64(xAt | 6));
+        patch(child, bat + 5 * 8, le64(yAt | 7));
+        patch(child, bat + 17 * 8, le64(2));
+        patch(child, bat + 4096 * 8, le64(bitmapAt | 6));
+        long params = metadataItem(child, Vhdx.FILE_PARAMETERS);
+        patch(child, params + 4, le32(2)); // HasParent
+        addMetadataItem(child, Vhdx.PARENT_LOCATOR, locator(locatorKeyValues), 4);
+        byte[] want = Files.readAllBytes(truth(DIFF_SIZE));
+        System.arraycopy(x, 0, want, 3 << 20, x.length);
+        System.arraycopy(y, 0, want, 5 << 20, 8 * 512);
+        System.arraycopy(y, 100 * 512, want, (5 << 20) + 100 * 512, 64 * 512);
+        Arrays.fill(want, 17 << 20, 18 << 20, (byte) 0);
+        return want;
+    }
+
+    @Test
+    void aDifferencingDiskReadsOverItsParent() throws Exception {
+        Path parent = parent();
+        Path child = dir.resolve("child.vhdx");
+        byte[] want = differencingChild(parent, child, "parent_linkage", linkage(parent),
+                "relative_path", ".\\parent.vhdx", "absolute_win32_path", "C:\\nowhere\\parent.vhdx");
+        try (VhdxImage d = (VhdxImage) Images.open(host, child.toString(), true)) {
+            assertTrue(d.parent() != null && d.parent().name().endsWith("parent.vhdx"), String.valueOf(d.parent()));
+            assertArrayEquals(want, readAll(d));
+        }
+        // 7-Zip reads differencing VHDX images over their parent too: the same disk.
+        Path out = dir.resolve("7z");
+        run(true, "7zz", "x", "-y", "-o" + out, child.toString());
+        try (var files = Files.list(out)) {
+            Path extracted = files.findFirst().orElseThrow();
+            assertArrayEquals(want, Files.readAllBytes(extracted));
+        }
+        assertFails(child, false, Errno.EOPNOTSUPP, "writing differencing VHDX images is not supported yet");
+    }
+
+    @Test
+    void aDifferencingDiskNeedsItsOwnParent() throws Exception {
+        Path parent = parent();
+        Path child = dir.resolve("child.vhdx");
+        differencingChild(parent, child, "parent_linkage", "{01234567-89AB-CDEF-0123-456789ABCDEF}",
+                "relative_path", ".\\parent.vhdx");
+        assertFails(child, true, Errno.EUCLEAN, "the parent changed since");
+
+        Files.delete(child);
+        differencingChild(parent, child, "parent_linkage", linkage(parent), "relative_path", "gone.vhdx");
+        assertFails(child, true, Errno.ENOENT, "VHDX parent not found at [gone.vhdx]");
+
+        Files.delete(child);
+        differencingChild(parent, child, "parent_linkage", linkage(parent));
+        assertFails(child, true, Errno.EUCLEAN, "neither relative_path nor absolute_win32_path");
+
+        // A child naming itself: the chain loops until the depth bound.
+        Files.delete(child);
+        differencingChild(parent, child, "parent_linkage", "{00000000-0000-0000-0000-000000000000}",
+                "relative_path", "child.vhdx");
+        patch(child, metadataItem(child, Vhdx.PARENT_LOCATOR), locator("parent_linkage", linkage(child),
+                "relative_path", "child.vhdx"));
+        assertFails(child, true, Errno.ELOOP, "parent chain deeper than");
+
+        // A partially present block needs its chunk's sector bitmap.
+        Files.delete(child);
+        differencingChild(parent, child, "parent_linkage", linkage(parent), "relative_path", "parent.vhdx");
+        patch(child, region(child, Vhdx.BAT_REGION)[0] + 4096 * 8, le64(0));
+        assertFails(child, true, Errno.EUCLEAN, "BAT entry 5 at");
     }
 }
