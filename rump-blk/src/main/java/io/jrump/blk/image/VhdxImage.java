@@ -26,8 +26,9 @@ import java.util.List;
  *
  * <p>A log left by a crash (the header's LogGuid set and a valid active sequence in the log) is
  * replayed on a read-write open before anything else is read, then the LogGuid is cleared. A
- * read-only open of such an image is refused ({@code EROFS}), as qemu does: jrump never reads
- * past a log that still holds updates.
+ * read-only open replays it in memory instead ({@link VhdxLog.Overlay}: every read of the file
+ * sees the updates, the file is not written), where qemu refuses to open the image: jrump never
+ * reads past a log that still holds updates.
  *
  * <p>Writing ({@link BlockMapImage} cuts requests at block boundaries; all-zero pieces of absent
  * blocks allocate nothing): a block that is not present is placed at the 1 MiB-aligned end of the
@@ -69,6 +70,8 @@ public final class VhdxImage extends BlockMapImage {
     private long logSequence;
     private boolean hasParent;
     private VhdxImage parent;
+    /** A read-only open's replay of a log in memory, or null. */
+    private VhdxLog.Overlay overlay;
 
     private VhdxImage(ImageFile file, boolean readOnly, HostClock clock, HostRandom random, VhdxHeader header,
             int headerSlot, Metadata m, long batOffset, long[] bat) {
@@ -124,8 +127,7 @@ public final class VhdxImage extends BlockMapImage {
      *
      * @param random draws the GUIDs a write sets in the header; may be null for a read-only open
      * @throws ErrnoException {@code EUCLEAN} naming the structure and its offset for a damaged
-     *     image, {@code EOPNOTSUPP} for a differencing disk or an unknown required region or item,
-     *     {@code EROFS} for a read-only open of an image whose log must be replayed
+     *     image, {@code EOPNOTSUPP} for a differencing disk or an unknown required region or item
      */
     public static VhdxImage open(ImageFile file, boolean readOnly, HostClock clock, HostRandom random)
             throws ErrnoException {
@@ -229,6 +231,7 @@ public final class VhdxImage extends BlockMapImage {
         VhdxHeader header;
         int slot;
         ByteBuffer parentLocator;
+        VhdxLog.Overlay overlay;
 
         Opening(ImageFile file, boolean readOnly, HostRandom random, VhdxHeader header, int slot) {
             this.file = file;
@@ -242,12 +245,10 @@ public final class VhdxImage extends BlockMapImage {
         void replayLog() throws ErrnoException {
             List<VhdxLog.Entry> active = VhdxLog.findActive(file, header);
             if (readOnly) {
-                if (!active.isEmpty()) {
-                    throw new ErrnoException(Errno.EROFS, n + ": VHDX log (GUID " + Vhdx.guidText(header.logGuid())
-                            + ") holds " + active.size() + " entries that must be replayed before the image is read;"
-                            + " open it read-write once to replay them");
-                }
-                return; // a log GUID with no valid sequence: nothing was committed (qemu opens it too)
+                // Replayed in memory: every later read sees the updates; the file is not written.
+                // (A LogGuid with no valid sequence: nothing was committed, qemu opens it too.)
+                overlay = active.isEmpty() ? null : new VhdxLog.Overlay(active, file.size());
+                return;
             }
             if (!active.isEmpty()) {
                 VhdxLog.replay(file, active);
@@ -257,14 +258,25 @@ public final class VhdxImage extends BlockMapImage {
         }
 
         VhdxImage finish(HostClock clock, Region log) throws ErrnoException {
-            long fileSize = file.size();
+            long fileSize = overlay == null ? file.size() : overlay.size();
             Region[] regions = readRegionTable(fileSize, log);
             Region bat = regions[0];
             Region meta = regions[1];
             Metadata m = readMetadata(meta);
             long[] entries = readBat(m, bat, fileSize, new Region[] {log, bat, meta});
             parentLocator = m.parentLocator;
-            return new VhdxImage(file, readOnly, clock, random, header, slot, m, bat.offset, entries);
+            VhdxImage img = new VhdxImage(file, readOnly, clock, random, header, slot, m, bat.offset, entries);
+            img.overlay = overlay;
+            return img;
+        }
+
+        /** Reads the file as the log says it is. */
+        private void read(long at, ByteBuffer b) throws ErrnoException {
+            if (overlay == null) {
+                file.read(at, b);
+            } else {
+                overlay.read(file, at, b);
+            }
         }
 
         /** The BAT and the metadata region of the first valid region table. */
@@ -337,7 +349,7 @@ public final class VhdxImage extends BlockMapImage {
 
         private Metadata readMetadata(Region meta) throws ErrnoException {
             ByteBuffer t = Vhdx.le(Vhdx.KIB64);
-            file.read(meta.offset, t);
+            read(meta.offset, t);
             String where = "metadata table at " + hex(meta.offset);
             if (t.getLong(0) != Vhdx.METADATA_SIGNATURE) {
                 throw corrupt(n, where + ": signature is not \"metadata\"");
@@ -370,7 +382,7 @@ public final class VhdxImage extends BlockMapImage {
                 }
                 ByteBuffer item = Vhdx.le((int) length);
                 if (length > 0) {
-                    file.read(meta.offset + offset, item);
+                    read(meta.offset + offset, item);
                 }
                 if (Arrays.equals(guid, Vhdx.FILE_PARAMETERS)) {
                     params = need(item, 8, w);
@@ -450,7 +462,7 @@ public final class VhdxImage extends BlockMapImage {
             for (int done = 0; done < total; ) {
                 int k = (int) Math.min(MIB / 8, total - done);
                 chunk.clear().limit(k * 8);
-                file.read(batRegion.offset + done * 8L, chunk);
+                read(batRegion.offset + done * 8L, chunk);
                 chunk.position(0).limit(k * 8); // the host read may or may not move the position
                 chunk.asLongBuffer().get(bat, done, k);
                 done += k;
@@ -755,23 +767,25 @@ public final class VhdxImage extends BlockMapImage {
      */
     @Override
     void readPiece(int block, int within, ByteBuffer part) throws ErrnoException {
-        if (parent == null) {
-            super.readPiece(block, within, part);
-            return;
-        }
         long e = bat[(int) (block + block / chunkRatio)];
         long at = (e >>> 20) * MIB;
         long pos = (long) block * blockSize() + within;
         switch ((int) (e & 7)) {
-            case FULLY_PRESENT -> file.read(at + within, part);
-            case NOT_PRESENT, UNDEFINED -> readParent(pos, part);
-            case PARTIALLY_PRESENT -> {
+            case FULLY_PRESENT -> readFile(at + within, part);
+            case NOT_PRESENT, UNDEFINED -> {
+                if (parent != null) {
+                    readParent(pos, part);
+                } else {
+                    zeros(part);
+                }
+            }
+            case PARTIALLY_PRESENT -> { // only in a differencing disk (checked at open)
                 long chunk = block / chunkRatio;
                 long bitmapAt = (bat[(int) (chunk * (chunkRatio + 1) + chunkRatio)] >>> 20) * MIB;
                 long first = (block % chunkRatio) * (blockSize() / logicalSectorSize) + within / logicalSectorSize;
                 int sectors = part.remaining() / logicalSectorSize;
                 byte[] bits = new byte[(int) ((first + sectors - 1) / 8 - first / 8 + 1)];
-                file.read(bitmapAt + first / 8, ByteBuffer.wrap(bits));
+                readFile(bitmapAt + first / 8, ByteBuffer.wrap(bits));
                 int done = 0;
                 while (done < sectors) {
                     boolean here = bit(bits, first, done);
@@ -783,7 +797,7 @@ public final class VhdxImage extends BlockMapImage {
                     ByteBuffer piece = part.duplicate().position(from).limit(from + run * logicalSectorSize);
                     long off = (long) done * logicalSectorSize;
                     if (here) {
-                        file.read(at + within + off, piece);
+                        readFile(at + within + off, piece);
                     } else {
                         readParent(pos + off, piece);
                     }
@@ -791,6 +805,15 @@ public final class VhdxImage extends BlockMapImage {
                 }
             }
             default -> zeros(part);
+        }
+    }
+
+    /** Reads the file, through the in-memory replay of a read-only open's log if there is one. */
+    private void readFile(long at, ByteBuffer dst) throws ErrnoException {
+        if (overlay == null) {
+            file.read(at, dst);
+        } else {
+            overlay.read(file, at, dst);
         }
     }
 

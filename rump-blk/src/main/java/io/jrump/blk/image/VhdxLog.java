@@ -19,7 +19,8 @@ import java.util.List;
  * {@link #findActive} finds the active sequence by the spec's scan (2.3.3): runs of valid entries
  * with consecutive sequence numbers and this file's log GUID, valid when the newest entry's tail
  * lies inside the run; the newest such run wins. {@link #replay} writes its updates in order.
- * {@link #encode} builds one entry, for writing BAT updates through the log.
+ * {@link #encode} builds one entry, for writing BAT updates through the log; an {@link Overlay}
+ * shows the replayed file to a read-only open without writing it.
  */
 final class VhdxLog {
     /** The log is read whole to be scanned; a dirty log larger than this is refused. */
@@ -259,5 +260,56 @@ final class VhdxLog {
         }
         b.putInt(4, Vhdx.crc(b, 4));
         return b.array();
+    }
+
+    /**
+     * The file as an active sequence says it is, without writing it (a read-only open): reads
+     * see the file's bytes (zeros past its end) with the sequence's updates applied in order.
+     */
+    static final class Overlay {
+        private final List<Update> updates = new ArrayList<>();
+        private final long size;
+
+        Overlay(List<Entry> active, long fileSize) {
+            long end = Math.max(fileSize, active.get(active.size() - 1).lastFileOffset());
+            for (Entry e : active) {
+                for (Update u : e.updates()) {
+                    updates.add(u);
+                    end = Math.max(end, u.fileOffset() + u.length());
+                }
+            }
+            this.size = end;
+        }
+
+        /** The size the file has once the sequence is replayed. */
+        long size() {
+            return size;
+        }
+
+        void read(ImageFile file, long at, ByteBuffer dst) throws ErrnoException {
+            int n = dst.remaining();
+            int p = dst.position();
+            long inFile = Math.max(0, Math.min(n, file.size() - at));
+            if (inFile > 0) {
+                file.read(at, dst.duplicate().limit(p + (int) inFile));
+            }
+            for (int i = (int) inFile; i < n; i++) {
+                dst.put(p + i, (byte) 0);
+            }
+            for (Update u : updates) {
+                long from = Math.max(at, u.fileOffset());
+                long to = Math.min(at + n, u.fileOffset() + u.length());
+                if (from >= to) {
+                    continue;
+                }
+                if (u.data() != null) {
+                    dst.put(p + (int) (from - at), u.data(), (int) (from - u.fileOffset()), (int) (to - from));
+                } else {
+                    for (long k = from; k < to; k++) {
+                        dst.put(p + (int) (k - at), (byte) 0);
+                    }
+                }
+            }
+        }
     }
 }
