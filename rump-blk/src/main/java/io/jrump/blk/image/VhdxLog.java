@@ -62,11 +62,23 @@ final class VhdxLog {
         long bestSequence = 0;
         long tail = 0;
         long oldTail = 0;
+        // Each 4 KiB position is parsed once; a position whose run was found invalid starts no
+        // valid run either (its run is a suffix with the same newest entry), so it is skipped:
+        // the scan stays linear in the log's size however the entries lie.
+        int slots = log.length / SECTOR;
+        Entry[] parsed = new Entry[slots];
+        boolean[] tried = new boolean[slots];
+        boolean[] inInvalidRun = new boolean[slots];
         while (true) {
             List<Entry> run = new ArrayList<>();
             long head = tail;
-            while (run.size() <= log.length / SECTOR) {
-                Entry e = parse(log, head, h.logGuid());
+            while (run.size() <= slots && !inInvalidRun[(int) (tail / SECTOR)]) {
+                int slot = (int) (head / SECTOR);
+                if (!tried[slot]) {
+                    tried[slot] = true;
+                    parsed[slot] = parse(log, head, h.logGuid());
+                }
+                Entry e = parsed[slot];
                 if (e == null || (!run.isEmpty() && e.sequence() != run.get(run.size() - 1).sequence() + 1)) {
                     break;
                 }
@@ -84,6 +96,11 @@ final class VhdxLog {
                 if (from >= 0 && newest.sequence() > bestSequence) {
                     best = List.copyOf(run.subList(from, run.size()));
                     bestSequence = newest.sequence();
+                }
+                if (from < 0) {
+                    for (Entry e : run) {
+                        inInvalidRun[(int) (e.at() / SECTOR)] = true;
+                    }
                 }
             }
             if (from < 0) {

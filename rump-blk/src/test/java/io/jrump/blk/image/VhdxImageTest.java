@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.blk.BlockDevice;
@@ -16,6 +17,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -545,6 +547,31 @@ class VhdxImageTest {
             assertArrayEquals(Files.readAllBytes(truth()), readAll(d));
         }
         assertArrayEquals(Files.readAllBytes(truth()), qemuView(vhdx));
+    }
+
+    /**
+     * A 64 MiB log full of valid, consecutive entries whose newest names a tail outside them: no
+     * valid sequence, found in linear time (each start would otherwise walk the whole run again).
+     */
+    @Test
+    void aLogFullOfEntriesWithNoValidSequenceIsScannedQuickly() throws Exception {
+        Path img = dir.resolve("biglog.vhdx");
+        Images.create(host, img.toString(), "vhdx", 8 << 20, options("block_size=1M,log_size=64M"));
+        Object[] cur = currentHeader(img);
+        VhdxHeader h = (VhdxHeader) cur[0];
+        byte[] guid = Vhdx.guid("11112222-3333-4444-5555-666677778888");
+        int slots = (int) (h.logLength() / 4096);
+        ByteBuffer log = ByteBuffer.allocate((int) h.logLength());
+        for (int i = 0; i < slots - 1; i++) {
+            log.put(VhdxLog.encode(100 + i, (long) (slots - 1) * 4096, guid, 0, 0, List.of()));
+        }
+        patch(img, h.logOffset(), log.array());
+        patch(img, Vhdx.HEADERS[1 - (int) cur[1]], h.next(h.fileWriteGuid(), h.dataWriteGuid(), guid).encode().array());
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            try (BlockDevice d = Images.open(host, img.toString(), true)) {
+                assertArrayEquals(new byte[8 << 20], readAll(d));
+            }
+        });
     }
 
     @Test
