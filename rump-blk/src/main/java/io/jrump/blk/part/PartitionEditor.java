@@ -91,8 +91,28 @@ public final class PartitionEditor {
         if (t.scheme() == Scheme.MBR && t.partitions().stream().anyMatch(p -> p.number() > 4)) {
             throw new ErrnoException(Errno.EOPNOTSUPP, disk.name() + ": editing an MBR with logical partitions is not supported");
         }
-        return new PartitionEditor(sectors, t.scheme(), t.diskId(), t.firstUsableLba(), t.lastUsableLba(), random,
-                t.partitions());
+        long firstUsable = t.firstUsableLba();
+        long lastUsable = t.lastUsableLba();
+        if (t.scheme() == Scheme.GPT) {
+            // What this editor writes: 128 entries after LBA 1 and before the backup header in the
+            // disk's last sector (which, on a disk that shrank, is not where the table said).
+            long arraySectors = GptCodec.arraySectors(GptCodec.ENTRY_COUNT, GptCodec.ENTRY_SIZE, sectorSize);
+            firstUsable = Math.max(firstUsable, 2 + arraySectors);
+            lastUsable = Math.min(lastUsable, sectors.sectorCount() - 2 - arraySectors);
+            for (Partition p : t.partitions()) {
+                if (p.number() > GptCodec.ENTRY_COUNT) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, disk.name() + ": partition " + p.number() + " is past entry "
+                            + GptCodec.ENTRY_COUNT + "; editing a GPT of more entries is not supported");
+                }
+                if (!p.isBad() && (p.firstLba() < firstUsable || p.lastLba() > lastUsable)) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, disk.name() + ": partition " + p.number() + " (sectors "
+                            + p.firstLba() + "-" + p.lastLba() + ") lies where a GPT of " + GptCodec.ENTRY_COUNT
+                            + " entries keeps its arrays (usable sectors " + firstUsable + "-" + lastUsable
+                            + "); editing it is not supported");
+                }
+            }
+        }
+        return new PartitionEditor(sectors, t.scheme(), t.diskId(), firstUsable, lastUsable, random, t.partitions());
     }
 
     /** The table as edited so far. */
