@@ -99,6 +99,10 @@ public final class PartitionEditor {
             long arraySectors = GptCodec.arraySectors(GptCodec.ENTRY_COUNT, GptCodec.ENTRY_SIZE, sectorSize);
             firstUsable = Math.max(firstUsable, 2 + arraySectors);
             lastUsable = Math.min(lastUsable, sectors.sectorCount() - 2 - arraySectors);
+            if (lastUsable < firstUsable) {
+                throw new ErrnoException(Errno.ENOSPC, disk.name() + ": " + disk.size()
+                        + " bytes is too small for a GPT of " + GptCodec.ENTRY_COUNT + " entries");
+            }
             for (Partition p : t.partitions()) {
                 if (p.number() > GptCodec.ENTRY_COUNT) {
                     throw new ErrnoException(Errno.EOPNOTSUPP, disk.name() + ": partition " + p.number() + " is past entry "

@@ -275,6 +275,14 @@ class PartitionTableBadInputTest {
         assertTrue(all.contains("GPT partition 2 (sectors 6144-10239) runs past the end of the disk"), all);
         assertEquals(2L << 20, Partitions.open(d, "whole").size());
         refusesToOpen(d, 2, "runs past the end of the disk");
+        // Mended by deleting the cut partition: the table is rewritten to fit the disk as it is.
+        PartitionEditor mend = PartitionEditor.open(d, host.random());
+        mend.delete(2);
+        mend.write();
+        PartitionTable after = PartitionTable.read(d);
+        assertTrue(after.warnings().isEmpty(), after.warnings().toString());
+        assertEquals(8191 - 33, after.lastUsableLba());
+        assertEquals(java.util.List.of("whole"), after.partitions().stream().map(Partition::name).toList());
     }
 
     private HostDisk overlapping() throws ErrnoException {
