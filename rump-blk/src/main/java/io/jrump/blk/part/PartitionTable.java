@@ -74,10 +74,19 @@ public record PartitionTable(Scheme scheme, String diskId, int sectorSize, long 
     /**
      * The sector unit of the disk's table: where a GPT header is found, at LBA 1 (one sector in)
      * or else at the last LBA (the backup); a header whose CRC checks wins over one that does not.
-     * The device's own sector size if no GPT header is found, or if both units hold a sound one.
+     * The device's own sector size if sector 0 holds no protective MBR, if no GPT header is found,
+     * or if both units hold a sound one.
      */
     public static int detectSectorSize(BlockDevice disk) throws ErrnoException {
         int own = disk.sectorSize();
+        if (disk.size() < 2L * own) {
+            return own;
+        }
+        ByteBuffer mbr = ByteBuffer.allocate(own);
+        disk.read(0, mbr);
+        if (!MbrCodec.hasSignature(mbr) || !MbrCodec.isProtective(mbr)) {
+            return own; // an MBR, or no table: only a GPT says its unit
+        }
         int signed = 0;
         for (boolean primary : new boolean[] {true, false}) {
             int sound = 0;
