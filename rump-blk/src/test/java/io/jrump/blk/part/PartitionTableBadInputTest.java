@@ -424,4 +424,28 @@ class PartitionTableBadInputTest {
         PartitionEditor mbr = PartitionEditor.create(disk(8 << 20), Scheme.MBR, 4096, host.random());
         assertEquals(256, mbr.add(1 << 20, "linux", "", -1).firstLba());
     }
+
+    /**
+     * The other way round: a table of 512-byte sectors on a device of 4096-byte ones is read (and
+     * edited) when asked for, its sectors read and written inside whole device sectors.
+     */
+    @Test
+    void aTableOf512ByteSectorsOnA4096ByteDeviceIsReadWhenAskedFor() throws Exception {
+        HostDisk small = disk(16 << 20);
+        PartitionEditor ed = PartitionEditor.create(small, Scheme.GPT, host.random());
+        ed.add(2 << 20, "linux", "a", -1);
+        ed.write();
+        HostDisk big = HostDisk.open(host, small.name(), io.jrump.hypercall.BlockDevices.OpenMode.READ_WRITE, 4096);
+        assertEquals(4096, PartitionTable.detectSectorSize(big)); // the device's: no 4096-byte GPT, none looked for in 512
+        assertEquals(Errno.EUCLEAN, assertThrows(ErrnoException.class, () -> PartitionTable.read(big)).errno());
+        PartitionTable t = PartitionTable.read(big, 512);
+        assertEquals(2048, t.partition(1).orElseThrow().firstLba());
+        assertEquals(2L << 20, Partitions.open(big, "1", 512).size());
+        PartitionEditor again = PartitionEditor.open(big, 512, host.random());
+        again.add(1 << 20, "swap", "b", -1);
+        again.write();
+        PartitionTable after = PartitionTable.read(small);
+        assertEquals(java.util.List.of("a", "b"), after.partitions().stream().map(Partition::name).toList());
+        assertTrue(after.warnings().isEmpty(), after.warnings().toString());
+    }
 }
