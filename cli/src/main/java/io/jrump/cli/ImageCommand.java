@@ -60,6 +60,9 @@ final class ImageCommand implements Runnable {
                 + "the default), or raw to take any file as the disk it holds byte for byte, or a format name to insist on.")
         String format;
 
+        @Option(names = "--sector-size", paramLabel = "BYTES", description = PartCommand.SECTOR_SIZE_HELP)
+        Integer sectorSize;
+
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
@@ -90,14 +93,19 @@ final class ImageCommand implements Runnable {
                         out.printf("subformat: %s%n", v.subformat());
                     }
                     try {
-                        PartitionTable t = PartitionTable.read(d);
-                        out.printf("partition table: %s, %d partitions%n", t.scheme().name().toLowerCase(Locale.ROOT),
-                                t.partitions().size());
+                        PartitionTable t = PartitionTable.read(d, PartCommand.sectorSize(spec, sectorSize, d));
+                        out.printf("partition table: %s, %d partitions%s%n", t.scheme().name().toLowerCase(Locale.ROOT),
+                                t.partitions().size(), t.sectorSize() == d.sectorSize() ? ""
+                                        : ", sectors of " + t.sectorSize() + " bytes");
                         for (Partition p : t.partitions()) {
                             out.printf("  %d: sectors %d-%d, %s, %s%s%n", p.number(), p.firstLba(), p.lastLba(),
-                                    Sizes.human(p.sizeBytes(d.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
+                                    Sizes.human(p.sizeBytes(t.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
                                     p.name().isEmpty() ? "" : " '" + p.name() + "'");
-                            try (BlockDevice part = Partitions.open(d, p.number())) {
+                            if (p.isBad()) {
+                                out.printf("     not opened: %s%n", p.problem());
+                                continue;
+                            }
+                            try (BlockDevice part = Partitions.open(d, t, p.number())) {
                                 out.printf("     filesystem: %s%n", filesystem(part));
                             }
                         }
