@@ -105,6 +105,10 @@ final class ImageCommand implements Runnable {
                                 out.printf("     not opened: %s%n", p.problem());
                                 continue;
                             }
+                            if (p.isExtended()) {
+                                out.printf("     extended partition: holds the logical partitions%n");
+                                continue;
+                            }
                             try (BlockDevice part = Partitions.open(d, t, p.number())) {
                                 out.printf("     filesystem: %s%n", filesystem(part));
                             }

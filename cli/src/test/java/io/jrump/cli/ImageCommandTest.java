@@ -165,4 +165,22 @@ class ImageCommandTest {
         assertEquals(2, damaged.code(), damaged.all());
         assertTrue(damaged.out().contains("block size 3"), damaged.out());
     }
+
+    /** An MBR with an extended partition: the container is named, the logical partitions inside probed. */
+    @Test
+    void anExtendedPartitionIsShownAsTheContainerItIs() throws Exception {
+        String img = dir.resolve("mbr.img").toString();
+        try (RandomAccessFile f = new RandomAccessFile(img, "rw")) {
+            f.setLength(64L << 20);
+        }
+        Process p = new ProcessBuilder("sfdisk", "-q", img).redirectErrorStream(true).start();
+        p.getOutputStream().write("label: dos\n,16M,L\n,,E\n,16M,L\n".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String sfdisk = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), sfdisk);
+        String info = run(0, "image", "info", img);
+        assertTrue(info.contains("extended partition: holds the logical partitions"), info);
+        assertTrue(info.contains("  5: sectors"), info);
+        assertTrue(!info.contains("EINVAL") && !info.contains("Invalid argument"), info);
+    }
 }

@@ -29,6 +29,11 @@ public record Partition(int number, long firstLba, long lastLba, String type, St
     }
 
     /** Whether the table describes this partition in a way that makes it unsafe to open. */
+    /** Whether this is an MBR extended partition: a container of logical partitions, not a volume. */
+    public boolean isExtended() {
+        return PartitionType.isExtendedType(this);
+    }
+
     public boolean isBad() {
         return !problem.isEmpty();
     }
