@@ -4,7 +4,10 @@
 # format, each a whole process on both sides:
 #   write    qemu-img create + qemu-io -c 'write -P 0xab 0 SIZE'  vs  BlockBench imagewrite
 #   read     qemu-io -c 'read 0 SIZE' of qemu's image              vs  BlockBench imageread of ours
-#   convert  qemu-img convert -O FMT truth.raw                     vs  BlockBench imageconvert truth.raw FMT
+#   convert  qemu-img convert -t writeback -O FMT truth.raw        vs  BlockBench imageconvert truth.raw FMT
+# qemu-img convert's default cache mode is "unsafe" (it never flushes); ours ends with a flush, as
+# rump image convert does, so qemu runs with -t writeback, which flushes at the end, to compare
+# the same durability.
 # Every round checks the results: our image is the same disk as qemu's (qemu-img compare), and
 # clean to qemu-img check where qemu checks the format.
 # Usage: bench/image-bench.sh [DIR] [SIZE_MIB] [ROUNDS] [FORMATS]   (as root, to drop the page cache)
@@ -43,7 +46,7 @@ for fmt in $formats; do
         drop; s=$(now); qemu-io -f "$q" -c "read 0 ${mib}M" "$dir/qemu.$fmt" > /dev/null; e=$(now); qr=$(secs "$s" "$e")
         drop; oursr=$("${java[@]}" imageread "$dir/ours.$fmt" 1048576); orr=$(field seconds "$oursr")
         rm -f "$dir/qconv.$fmt"; drop; s=$(now)
-        qemu-img convert -f raw -O "$q" "$dir/truth.raw" "$dir/qconv.$fmt"; e=$(now); qc=$(secs "$s" "$e")
+        qemu-img convert -t writeback -f raw -O "$q" "$dir/truth.raw" "$dir/qconv.$fmt"; e=$(now); qc=$(secs "$s" "$e")
         drop; oursc=$("${java[@]}" imageconvert "$dir/truth.raw" "$fmt" "$dir/oconv.$fmt"); oc=$(field seconds "$oursc")
         qemu-img compare -q -f "$q" -F raw "$dir/oconv.$fmt" "$dir/truth.raw" || { echo "$fmt: converted image differs" >&2; exit 1; }
         echo "$fmt round $r: write qemu ${qw}s ours ${ow}s $(ratio "$qw" "$ow")x; read qemu ${qr}s ours ${orr}s" \

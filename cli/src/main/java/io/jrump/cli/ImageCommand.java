@@ -1,6 +1,7 @@
 package io.jrump.cli;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.blk.image.ImageCopy;
 import io.jrump.blk.image.ImageFile;
 import io.jrump.blk.image.ImageFormat;
 import io.jrump.blk.image.Images;
@@ -221,35 +222,12 @@ final class ImageCommand implements Runnable {
                 long size = src.size();
                 Images.create(host, target, fmt, size, options);
                 try (BlockDevice dst = DiskImages.open(host, target, fmt, false)) {
-                    copy(src, dst, size, new Progress(spec.commandLine().getErr(), size));
-                    dst.flush();
+                    Progress progress = new Progress(spec.commandLine().getErr(), size);
+                    ImageCopy.copy(src, dst, progress::update);
+                    progress.done();
                 }
             }
             return 0;
-        }
-
-        /** Copies in 1 MiB steps, leaving all-zero chunks unwritten so the target stays sparse. */
-        private static void copy(BlockDevice src, BlockDevice dst, long size, Progress progress) throws ErrnoException {
-            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-            for (long off = 0; off < size; off += buf.capacity()) {
-                int n = (int) Math.min(buf.capacity(), size - off);
-                ByteBuffer chunk = buf.duplicate().position(0).limit(n);
-                src.read(off, chunk);
-                if (!allZero(chunk)) {
-                    dst.write(off, chunk);
-                }
-                progress.update(off + n);
-            }
-            progress.done();
-        }
-
-        private static boolean allZero(ByteBuffer b) {
-            for (int i = b.position(); i < b.limit(); i += 8) {
-                if (b.limit() - i >= 8 ? b.getLong(i) != 0 : b.get(i) != 0) {
-                    return false;
-                }
-            }
-            return true;
         }
     }
 

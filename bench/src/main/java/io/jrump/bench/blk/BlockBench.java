@@ -149,29 +149,12 @@ public final class BlockBench {
             bytes = in.size();
             Images.create(host, dst.toString(), format, bytes, java.util.Map.of());
             try (BlockDevice out = Images.open(host, dst.toString(), format, false)) {
-                ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-                for (long off = 0; off < bytes; off += buf.capacity()) {
-                    ByteBuffer chunk = buf.clear().limit((int) Math.min(buf.capacity(), bytes - off));
-                    in.read(off, chunk);
-                    if (!isZero(chunk)) {
-                        out.write(off, chunk);
-                    }
-                }
-                out.flush();
+                io.jrump.blk.image.ImageCopy.copy(in, out, done -> { });
             }
         }
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf("mode=imageconvert format=%s bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f%n", format,
                 bytes, s, bytes / 1048576.0 / s, peakHeapMib());
-    }
-
-    private static boolean isZero(ByteBuffer b) {
-        for (int i = b.position(); i + 8 <= b.limit(); i += 8) {
-            if (b.getLong(i) != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**
