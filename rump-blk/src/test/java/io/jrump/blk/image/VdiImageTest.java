@@ -41,9 +41,10 @@ class VdiImageTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"static=off", "static=on"})
+    @ValueSource(strings = {"static=off", "static=on", "static=off full", "static=on full"})
     void readsWhatQemuImgWrote(String options) throws Exception {
-        Path raw = truth();
+        Path raw = options.endsWith(" full") ? ImageTools.full(dir, 6L << 20) : truth();
+        options = options.replace(" full", "");
         Path vdi = dir.resolve("disk.vdi");
         qemuImg("convert", "-q", "-f", "raw", "-O", "vdi", "-o", options, raw.toString(), vdi.toString());
         try (BlockDevice d = Images.open(host, vdi.toString(), true)) {
