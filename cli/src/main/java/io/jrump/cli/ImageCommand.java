@@ -90,6 +90,9 @@ final class ImageCommand implements Runnable {
                         }
                     } else if (d instanceof VhdImage v) {
                         out.printf("subformat: %s%n", v.subformat());
+                        if (v.parentName() != null) {
+                            out.printf("parent: %s%n", v.parentName());
+                        }
                     } else if (d instanceof VdiImage v) {
                         out.printf("subformat: %s%n", v.subformat());
                     }
@@ -165,7 +168,8 @@ final class ImageCommand implements Runnable {
         @Option(names = "-o", paramLabel = "KEY=VALUE", description = OPTIONS)
         Map<String, String> options = new LinkedHashMap<>();
 
-        @Option(names = "--backing", description = "Backing file (qcow2 only), relative to the new image.")
+        @Option(names = "--backing", description = "Backing file (qcow2), or parent (vhd: a differencing disk), relative to"
+                + " the new image.")
         String backing;
 
         @Option(names = "--backing-format", defaultValue = "qcow2", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
@@ -178,7 +182,7 @@ final class ImageCommand implements Runnable {
             Map<String, String> opts = new LinkedHashMap<>(options);
             if (backing != null) {
                 opts.put("backing_file", backing);
-                opts.put("backing_fmt", backingFormat);
+                opts.put("backing_fmt", fmt.equals("qcow2") ? backingFormat : fmt);
             }
             long actual;
             try (Hypercalls host = ImageHosts.create("rump-image")) {
@@ -292,7 +296,7 @@ final class ImageCommand implements Runnable {
 
     static final String FORMATS = "Format of the new image: raw (the default), qcow2, vhd (or vpc), vdi.";
     static final String OPTIONS = "Format option, as qemu-img's -o: subformat=dynamic|fixed (vhd), subformat=dynamic|static (vdi),"
-            + " backing_file=, backing_fmt= (qcow2). Repeatable.";
+            + " backing_file=, backing_fmt= (qcow2; backing_file= for vhd makes a differencing disk). Repeatable.";
 
     /**
      * A format whose structures are all checked when it is opened (VHD, VDI: headers, checksums,

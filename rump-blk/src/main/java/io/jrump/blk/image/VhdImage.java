@@ -241,6 +241,11 @@ public final class VhdImage extends BlockMapImage {
         return type == TYPE_DIFFERENCING;
     }
 
+    /** A differencing disk's parent as opened (its name), or null. */
+    public String parentName() {
+        return parent == null ? null : parent.name();
+    }
+
     /** The disk type: "fixed", "dynamic" or "differencing". */
     public String subformat() {
         return type == TYPE_FIXED ? "fixed" : type == TYPE_DYNAMIC ? "dynamic" : "differencing";
