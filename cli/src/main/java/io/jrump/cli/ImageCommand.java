@@ -1,6 +1,7 @@
 package io.jrump.cli;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.blk.image.ImageCopy;
 import io.jrump.blk.image.ImageFile;
 import io.jrump.blk.image.ImageFormat;
 import io.jrump.blk.image.Images;
@@ -60,6 +61,9 @@ final class ImageCommand implements Runnable {
                 + "the default), or raw to take any file as the disk it holds byte for byte, or a format name to insist on.")
         String format;
 
+        @Option(names = "--sector-size", paramLabel = "BYTES", description = PartCommand.SECTOR_SIZE_HELP)
+        Integer sectorSize;
+
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
@@ -86,18 +90,30 @@ final class ImageCommand implements Runnable {
                         }
                     } else if (d instanceof VhdImage v) {
                         out.printf("subformat: %s%n", v.subformat());
+                        if (v.parentName() != null) {
+                            out.printf("parent: %s%n", v.parentName());
+                        }
                     } else if (d instanceof VdiImage v) {
                         out.printf("subformat: %s%n", v.subformat());
                     }
                     try {
-                        PartitionTable t = PartitionTable.read(d);
-                        out.printf("partition table: %s, %d partitions%n", t.scheme().name().toLowerCase(Locale.ROOT),
-                                t.partitions().size());
+                        PartitionTable t = PartitionTable.read(d, PartCommand.sectorSize(spec, sectorSize, d));
+                        out.printf("partition table: %s, %d partitions%s%n", t.scheme().name().toLowerCase(Locale.ROOT),
+                                t.partitions().size(), t.sectorSize() == d.sectorSize() ? ""
+                                        : ", sectors of " + t.sectorSize() + " bytes");
                         for (Partition p : t.partitions()) {
                             out.printf("  %d: sectors %d-%d, %s, %s%s%n", p.number(), p.firstLba(), p.lastLba(),
-                                    Sizes.human(p.sizeBytes(d.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
+                                    Sizes.human(p.sizeBytes(t.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
                                     p.name().isEmpty() ? "" : " '" + p.name() + "'");
-                            try (BlockDevice part = Partitions.open(d, p.number())) {
+                            if (p.isBad()) {
+                                out.printf("     not opened: %s%n", p.problem());
+                                continue;
+                            }
+                            if (p.isExtended()) {
+                                out.printf("     extended partition: holds the logical partitions%n");
+                                continue;
+                            }
+                            try (BlockDevice part = Partitions.open(d, t, p.number())) {
                                 out.printf("     filesystem: %s%n", filesystem(part));
                             }
                         }
@@ -152,7 +168,8 @@ final class ImageCommand implements Runnable {
         @Option(names = "-o", paramLabel = "KEY=VALUE", description = OPTIONS)
         Map<String, String> options = new LinkedHashMap<>();
 
-        @Option(names = "--backing", description = "Backing file (qcow2 only), relative to the new image.")
+        @Option(names = "--backing", description = "Backing file (qcow2), or parent (vhd: a differencing disk), relative to"
+                + " the new image.")
         String backing;
 
         @Option(names = "--backing-format", defaultValue = "qcow2", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
@@ -165,7 +182,7 @@ final class ImageCommand implements Runnable {
             Map<String, String> opts = new LinkedHashMap<>(options);
             if (backing != null) {
                 opts.put("backing_file", backing);
-                opts.put("backing_fmt", backingFormat);
+                opts.put("backing_fmt", fmt.equals("qcow2") ? backingFormat : fmt);
             }
             long actual;
             try (Hypercalls host = ImageHosts.create("rump-image")) {
@@ -209,35 +226,12 @@ final class ImageCommand implements Runnable {
                 long size = src.size();
                 Images.create(host, target, fmt, size, options);
                 try (BlockDevice dst = DiskImages.open(host, target, fmt, false)) {
-                    copy(src, dst, size, new Progress(spec.commandLine().getErr(), size));
-                    dst.flush();
+                    Progress progress = new Progress(spec.commandLine().getErr(), size);
+                    ImageCopy.copy(src, dst, progress::update);
+                    progress.done();
                 }
             }
             return 0;
-        }
-
-        /** Copies in 1 MiB steps, leaving all-zero chunks unwritten so the target stays sparse. */
-        private static void copy(BlockDevice src, BlockDevice dst, long size, Progress progress) throws ErrnoException {
-            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-            for (long off = 0; off < size; off += buf.capacity()) {
-                int n = (int) Math.min(buf.capacity(), size - off);
-                ByteBuffer chunk = buf.duplicate().position(0).limit(n);
-                src.read(off, chunk);
-                if (!allZero(chunk)) {
-                    dst.write(off, chunk);
-                }
-                progress.update(off + n);
-            }
-            progress.done();
-        }
-
-        private static boolean allZero(ByteBuffer b) {
-            for (int i = b.position(); i < b.limit(); i += 8) {
-                if (b.limit() - i >= 8 ? b.getLong(i) != 0 : b.get(i) != 0) {
-                    return false;
-                }
-            }
-            return true;
         }
     }
 
@@ -302,7 +296,7 @@ final class ImageCommand implements Runnable {
 
     static final String FORMATS = "Format of the new image: raw (the default), qcow2, vhd (or vpc), vdi.";
     static final String OPTIONS = "Format option, as qemu-img's -o: subformat=dynamic|fixed (vhd), subformat=dynamic|static (vdi),"
-            + " backing_file=, backing_fmt= (qcow2). Repeatable.";
+            + " backing_file=, backing_fmt= (qcow2; backing_file= for vhd makes a differencing disk). Repeatable.";
 
     /**
      * A format whose structures are all checked when it is opened (VHD, VDI: headers, checksums,

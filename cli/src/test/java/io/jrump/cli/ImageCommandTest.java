@@ -186,4 +186,54 @@ class ImageCommandTest {
         assertEquals(2, damaged.code(), damaged.all());
         assertTrue(damaged.out().contains("block size 3"), damaged.out());
     }
+
+    /** An MBR with an extended partition: the container is named, the logical partitions inside probed. */
+    @Test
+    void anExtendedPartitionIsShownAsTheContainerItIs() throws Exception {
+        String img = dir.resolve("mbr.img").toString();
+        try (RandomAccessFile f = new RandomAccessFile(img, "rw")) {
+            f.setLength(64L << 20);
+        }
+        Process p = new ProcessBuilder("sfdisk", "-q", img).redirectErrorStream(true).start();
+        p.getOutputStream().write("label: dos\n,16M,L\n,,E\n,16M,L\n".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String sfdisk = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), sfdisk);
+        String info = run(0, "image", "info", img);
+        assertTrue(info.contains("extended partition: holds the logical partitions"), info);
+        assertTrue(info.contains("  5: sectors"), info);
+        assertTrue(!info.contains("EINVAL") && !info.contains("Invalid argument"), info);
+    }
+
+    /** A differencing VHD over a VHD of a FAT disk: files written into the child, the parent unchanged, 7-Zip agrees. */
+    @Test
+    void aDifferencingVhdTakesWritesAndLeavesItsParent() throws Exception {
+        String fat = dir.resolve("fat.img").toString();
+        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "PARENT", fat, "16384").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mkfs.fat");
+        String parent = dir.resolve("parent.vhd").toString();
+        String child = dir.resolve("child.vhd").toString();
+        run(0, "image", "convert", "-O", "vhd", fat, parent);
+        long size = Long.parseLong(run(0, "image", "info", parent).replaceAll("(?s).*virtual size: [^(]*\\((\\d+) bytes\\).*", "$1"));
+        run(0, "image", "create", child, "-O", "vhd", "--backing", "parent.vhd", "--size", Long.toString(size));
+        String info = run(0, "image", "info", child);
+        assertTrue(info.contains("subformat: differencing") && info.contains("parent: " + parent), info);
+        java.nio.file.Path note = dir.resolve("note.txt");
+        java.nio.file.Files.writeString(note, "only in the child\n");
+        run(0, "fs", "cp", note.toString(), child + ":/NOTE.TXT");
+        assertTrue(run(0, "fs", "ls", child + ":/").contains("NOTE.TXT"));
+        assertTrue(!run(0, "fs", "ls", parent + ":/").contains("NOTE.TXT"), "the parent is unchanged");
+        qemuImg(0, "compare", "-f", "vpc", "-F", "raw", parent, fat);
+        // 7-Zip opens the child with its parent, and the FAT inside with its own reader: the file is there.
+        java.nio.file.Path out = dir.resolve("7z");
+        Process z = new ProcessBuilder("7zz", "e", "-y", "-o" + out, child).redirectErrorStream(true).start();
+        String zout = new String(z.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, z.waitFor(), zout);
+        assertEquals("only in the child\n", java.nio.file.Files.readString(out.resolve("NOTE.TXT")));
+        RumpRun wrong = RumpRun.of("image", "create", dir.resolve("c2.vhd").toString(), "-O", "vhd", "--backing",
+                "parent.vhd", "--size", "1M");
+        assertEquals(1, wrong.code());
+        assertTrue(wrong.err().contains("has its parent's size"), wrong.err());
+    }
 }

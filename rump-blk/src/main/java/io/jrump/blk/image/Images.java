@@ -119,8 +119,9 @@ public final class Images {
     /**
      * Creates an empty image of {@code size} bytes in a new file, with qemu-img's option names:
      * raw (sparse); qcow2 ({@code backing_file}, {@code backing_fmt}); vhd/vpc
-     * ({@code subformat=dynamic|fixed}); vdi ({@code subformat=dynamic|static}); vhdx
-     * ({@code subformat=dynamic|fixed}, {@code block_size}, {@code log_size}, {@code block_state_zero}). An option the
+     * ({@code subformat=dynamic|fixed}, or {@code backing_file} for a differencing disk of its
+     * parent's size); vdi ({@code subformat=dynamic|static}); vhdx ({@code subformat=dynamic|fixed},
+     * {@code block_size}, {@code log_size}, {@code block_state_zero}). An option the
      * format does not take is {@code EINVAL}, naming it.
      */
     public static void create(Hypercalls host, String path, String format, long size, Map<String, String> options)
@@ -142,6 +143,17 @@ public final class Images {
                 }
             }
             case "vhd" -> {
+                String parent = rest.remove("backing_file");
+                String parentFormat = rest.remove("backing_fmt");
+                if (parent != null) {
+                    if (parentFormat != null && !canonicalName(parentFormat).equals("vhd")) {
+                        throw new ErrnoException(Errno.EINVAL, path + ": a differencing VHD's parent is a VHD, not "
+                                + parentFormat);
+                    }
+                    refuseOthers(f, rest);
+                    createDifferencingVhd(host, path, parent, size);
+                    return;
+                }
                 String sub = subformat(rest, "dynamic", "dynamic", "fixed");
                 refuseOthers(f, rest);
                 try (ImageFile file = newFile(host, path)) {
@@ -192,6 +204,21 @@ public final class Images {
             return n << shift;
         } catch (NumberFormatException e) {
             throw new ErrnoException(Errno.EINVAL, "size '" + value + "' (bytes, or a number with K, M or G)");
+        }
+    }
+
+    /** A differencing VHD over {@code parent} (relative to the new file's directory, as qemu resolves backing files). */
+    private static void createDifferencingVhd(Hypercalls host, String path, String parent, long size) throws ErrnoException {
+        String parentPath = resolve(path, parent);
+        try (BlockDevice p = open(host, parentPath, "vhd", true, 1)) {
+            if (size >= 0 && size != p.size()) {
+                throw new ErrnoException(Errno.EINVAL, path + ": a differencing VHD has its parent's size (" + p.size()
+                        + " bytes), not " + size);
+            }
+            try (ImageFile file = newFile(host, path)) {
+                VhdImage.createDifferencing(file, (VhdImage) p, parent, Path.of(parentPath).toAbsolutePath().toString(),
+                        randomId(host), host.clock().wallNanos());
+            }
         }
     }
 

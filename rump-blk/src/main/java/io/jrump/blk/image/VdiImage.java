@@ -104,6 +104,11 @@ public final class VdiImage extends BlockMapImage {
             throw corrupt(n, "block map of " + blocks + " entries at byte " + blocksAt + " runs past the file's "
                     + fileSize + " bytes");
         }
+        if (blocksAt < 0x190 || dataAt < blocksAt + blocks * 4) {
+            // Blocks written over the header or the map would corrupt them.
+            throw corrupt(n, "block map at byte " + blocksAt + " (" + blocks + " entries) and data area at byte " + dataAt
+                    + " overlap each other or the header");
+        }
         if (dataAt > fileSize) {
             throw corrupt(n, "data offset " + dataAt + " at byte 0x158 lies past the file's end");
         }

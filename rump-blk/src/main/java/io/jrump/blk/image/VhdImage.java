@@ -139,6 +139,10 @@ public final class VhdImage extends BlockMapImage {
                 throw corrupt(n, "BAT entry " + i + " places its block at sector " + sector + ", past the file's end");
             }
         }
+        if (!readOnly) {
+            checkBlocksApart(n, bat, bitmap + blockSize, new long[][] {{0, 512}, {headerAt, 1024}, {batAt, entries * 4},
+                {footerAt, FOOTER}});
+        }
         BlockDevice parent = null;
         if (type == TYPE_DIFFERENCING) {
             String parentName = VhdParent.locate(file, h, n);
@@ -151,6 +155,37 @@ public final class VhdImage extends BlockMapImage {
             }
         }
         return new VhdImage(file, virtualSize, type, (int) blockSize, bat, batAt, footer, parent, readOnly, clock);
+    }
+
+    /**
+     * For a read-write open: no two blocks overlap, and none overlaps a metadata range
+     * ({start, length}); writing into one would change the other.
+     */
+    private static void checkBlocksApart(String n, int[] bat, long blockBytes, long[][] metadata) throws ErrnoException {
+        long[] starts = new long[bat.length];
+        int count = 0;
+        for (int entry : bat) {
+            if (Integer.toUnsignedLong(entry) != UNALLOCATED) {
+                starts[count++] = Integer.toUnsignedLong(entry) * 512;
+            }
+        }
+        long[] sorted = java.util.Arrays.copyOf(starts, count);
+        java.util.Arrays.sort(sorted);
+        for (int i = 1; i < sorted.length; i++) {
+            if (sorted[i] - sorted[i - 1] < blockBytes) {
+                throw corrupt(n, "blocks at bytes " + sorted[i - 1] + " and " + sorted[i] + " overlap; opening it for"
+                        + " writing would change both");
+            }
+        }
+        for (long[] m : metadata) {
+            // The first block starting at or past the range's end, and the one before it.
+            int i = java.util.Arrays.binarySearch(sorted, m[0] + m[1]);
+            int before = (i >= 0 ? i : -i - 1) - 1;
+            if (before >= 0 && sorted[before] + blockBytes > m[0]) {
+                throw corrupt(n, "block at byte " + sorted[before] + " overlaps metadata at bytes " + m[0] + "-"
+                        + (m[0] + m[1] - 1) + "; opening it for writing would overwrite it");
+            }
+        }
     }
 
     /** The virtual size as qemu computes it (block/vpc.c's creator-app table). */
@@ -204,6 +239,11 @@ public final class VhdImage extends BlockMapImage {
     /** Whether this is a differencing disk (reads what it lacks from its parent). */
     public boolean isDifferencing() {
         return type == TYPE_DIFFERENCING;
+    }
+
+    /** A differencing disk's parent as opened (its name), or null. */
+    public String parentName() {
+        return parent == null ? null : parent.name();
     }
 
     /** The disk type: "fixed", "dynamic" or "differencing". */

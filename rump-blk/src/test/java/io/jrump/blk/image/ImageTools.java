@@ -51,6 +51,15 @@ final class ImageTools {
         return raw;
     }
 
+    /** A raw disk of {@code size} bytes with no holes: random data in every sector. */
+    static Path full(Path dir, long size) throws Exception {
+        Path raw = dir.resolve("full.raw");
+        byte[] b = new byte[(int) size];
+        new Random(23).nextBytes(b);
+        java.nio.file.Files.write(raw, b);
+        return raw;
+    }
+
     static byte[] readAll(BlockDevice d) throws ErrnoException {
         ByteBuffer b = ByteBuffer.allocate((int) d.size());
         d.read(0, b);

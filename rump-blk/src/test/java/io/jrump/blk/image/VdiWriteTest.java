@@ -110,4 +110,16 @@ class VdiWriteTest {
         assertEquals(Errno.EUCLEAN, e.errno());
         assertTrue(e.getMessage().contains("block map entry 1 names data block 0"), e.getMessage());
     }
+
+    @Test
+    void aDataAreaOverTheMapIsRefused() throws Exception {
+        Path vdi = create("overlap.vdi", 4L << 20, false);
+        try (RandomAccessFile f = new RandomAccessFile(vdi.toFile(), "rw")) {
+            f.seek(0x158); // the data offset, moved onto the block map
+            f.write(new byte[] {0, 2, 0, 0});
+        }
+        ErrnoException e = assertThrows(ErrnoException.class, () -> Images.open(host, vdi.toString(), true));
+        assertEquals(Errno.EUCLEAN, e.errno());
+        assertTrue(e.getMessage().contains("overlap"), e.getMessage());
+    }
 }

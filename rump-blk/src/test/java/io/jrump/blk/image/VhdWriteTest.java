@@ -171,4 +171,26 @@ class VhdWriteTest {
         e = assertThrows(ErrnoException.class, () -> Images.open(host, childPath.toString(), true));
         assertEquals(Errno.ENOENT, e.errno(), e.getMessage());
     }
+
+    @Test
+    void blocksThatOverlapAreRefusedForWriting() throws Exception {
+        Path vhd = create("shared.vhd", 8L << 20, false);
+        byte[] sector = new byte[512];
+        sector[0] = 7;
+        try (BlockDevice d = Images.open(host, vhd.toString(), false)) {
+            d.write(0, ByteBuffer.wrap(sector));
+            d.write(2 << 20, ByteBuffer.wrap(sector));
+        }
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(vhd.toFile(), "rw")) {
+            f.seek(1536); // the BAT: entry 1 made to name entry 0's block
+            int first = f.readInt();
+            f.writeInt(first);
+        }
+        try (BlockDevice d = Images.open(host, vhd.toString(), true)) {
+            assertEquals(7, readAll(d)[2 << 20], "read-only opens still read it");
+        }
+        ErrnoException e = assertThrows(ErrnoException.class, () -> Images.open(host, vhd.toString(), false));
+        assertEquals(Errno.EUCLEAN, e.errno());
+        assertTrue(e.getMessage().contains("overlap"), e.getMessage());
+    }
 }
