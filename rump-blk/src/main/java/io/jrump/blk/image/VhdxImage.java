@@ -504,7 +504,39 @@ public final class VhdxImage extends BlockMapImage {
                     default -> throw corrupt(n, w + ": block " + block + " has the reserved state " + state);
                 }
             }
+            if (!readOnly) {
+                refuseSharedBlocks(m, bat, batRegion);
+            }
             return bat;
+        }
+
+        /**
+         * Two BAT entries placing blocks over each other: writing one would change the other, so a
+         * read-write open refuses it (a read-only open still reads such an image).
+         */
+        private void refuseSharedBlocks(Metadata m, long[] bat, Region batRegion) throws ErrnoException {
+            long ratio = m.chunkRatio();
+            long[] placed = new long[bat.length];
+            int count = 0;
+            for (int i = 0; i < bat.length; i++) {
+                int state = (int) (bat[i] & 7);
+                if (state == FULLY_PRESENT || state == PARTIALLY_PRESENT) {
+                    placed[count++] = (bat[i] >>> 20) << 23 | i; // offsets are inside the file: < 2^40 MiB
+                }
+            }
+            Arrays.sort(placed, 0, count);
+            for (int k = 1; k < count; k++) {
+                int a = (int) (placed[k - 1] & ((1 << 23) - 1));
+                int b = (int) (placed[k] & ((1 << 23) - 1));
+                long aAt = (bat[a] >>> 20) * MIB;
+                long bAt = (bat[b] >>> 20) * MIB;
+                long aLen = (a + 1) % (ratio + 1) == 0 ? MIB : m.blockSize;
+                if (bAt < aAt + aLen) {
+                    throw corrupt(n, "BAT entries " + a + " and " + b + " (at " + hex(batRegion.offset + a * 8L) + " and "
+                            + hex(batRegion.offset + b * 8L) + ") place blocks over each other at " + hex(bAt)
+                            + "; writing one would change the other (a read-only open reads it)");
+                }
+            }
         }
 
         private void inFile(String w, String what, long at, long len, long fileSize, Region[] regions) throws ErrnoException {

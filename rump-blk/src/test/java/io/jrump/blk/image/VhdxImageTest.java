@@ -440,6 +440,15 @@ class VhdxImageTest {
         assertFails(vhdx, true, Errno.EUCLEAN, "over the log");
 
         vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
+        long block0 = le(readAt(vhdx, bat, 8)).getLong(0);
+        patch(vhdx, bat + 8 * 4, le64(block0)); // block 4 shares block 0's place
+        try (BlockDevice d = Images.open(host, vhdx.toString(), true)) {
+            byte[] all = readAll(d);
+            assertArrayEquals(Arrays.copyOfRange(all, 0, 1 << 20), Arrays.copyOfRange(all, 4 << 20, 5 << 20));
+        }
+        assertFails(vhdx, false, Errno.EUCLEAN, "BAT entries 0 and 4");
+
+        vhdx = qemuVhdx("subformat=dynamic,block_size=1M");
         patch(vhdx, bat + 8, le64(7)); // PARTIALLY_PRESENT without a parent
         assertFails(vhdx, true, Errno.EUCLEAN, "PARTIALLY_PRESENT");
     }
