@@ -121,7 +121,8 @@ public final class Images {
      * raw (sparse); qcow2 ({@code backing_file}, {@code backing_fmt}); vhd/vpc
      * ({@code subformat=dynamic|fixed}, or {@code backing_file} for a differencing disk of its
      * parent's size); vdi ({@code subformat=dynamic|static}); vhdx ({@code subformat=dynamic|fixed},
-     * {@code block_size}, {@code log_size}, {@code block_state_zero}). An option the
+     * {@code block_size}, {@code log_size}, {@code block_state_zero}, or {@code backing_file} for a
+     * differencing disk of its parent's size). An option the
      * format does not take is {@code EINVAL}, naming it.
      */
     public static void create(Hypercalls host, String path, String format, long size, Map<String, String> options)
@@ -168,6 +169,17 @@ public final class Images {
                 }
             }
             case "vhdx" -> {
+                String parent = rest.remove("backing_file");
+                String parentFormat = rest.remove("backing_fmt");
+                if (parent != null) {
+                    if (parentFormat != null && !canonicalName(parentFormat).equals("vhdx")) {
+                        throw new ErrnoException(Errno.EINVAL, path + ": a differencing VHDX's parent is a VHDX, not "
+                                + parentFormat);
+                    }
+                    refuseOthers(f, rest);
+                    createDifferencingVhdx(host, path, parent, size);
+                    return;
+                }
                 String sub = subformat(rest, "dynamic", "dynamic", "fixed");
                 long blockSize = bytes(rest.remove("block_size"), VhdxImage.DEFAULT_BLOCK_SIZE);
                 long logSize = bytes(rest.remove("log_size"), 1 << 20);
@@ -218,6 +230,21 @@ public final class Images {
             try (ImageFile file = newFile(host, path)) {
                 VhdImage.createDifferencing(file, (VhdImage) p, parent, Path.of(parentPath).toAbsolutePath().toString(),
                         randomId(host), host.clock().wallNanos());
+            }
+        }
+    }
+
+    private static void createDifferencingVhdx(Hypercalls host, String path, String parent, long size)
+            throws ErrnoException {
+        String parentPath = resolve(path, parent);
+        try (BlockDevice p = open(host, parentPath, "vhdx", true, 1)) {
+            if (size >= 0 && size != p.size()) {
+                throw new ErrnoException(Errno.EINVAL, path + ": a differencing VHDX has its parent's size (" + p.size()
+                        + " bytes), not " + size);
+            }
+            try (ImageFile file = newFile(host, path)) {
+                VhdxImage.createDifferencing(file, (VhdxImage) p, parent, Path.of(parentPath).toAbsolutePath().toString(),
+                        host.random());
             }
         }
     }

@@ -21,8 +21,8 @@ import java.util.List;
  * metadata items (file parameters, virtual disk size, page 83 data, logical and physical sector
  * size; an unknown required item is refused) and the whole BAT, every field checked against the
  * file. A differencing disk (HasParent) is read over its parent, found by its Parent Locator
- * ({@link VhdxParent}) and checked to be the disk it was made from; writing one is refused
- * ({@code EOPNOTSUPP}).
+ * ({@link VhdxParent}) and checked to be the disk it was made from; writes go to the child, each
+ * block made whole from the parent before it is marked present ({@link #allocateBlock}).
  *
  * <p>A log left by a crash (the header's LogGuid set and a valid active sequence in the log) is
  * replayed on a read-write open before anything else is read, then the LogGuid is cleared. A
@@ -432,10 +432,6 @@ public final class VhdxImage extends BlockMapImage {
             if (m.hasParent && m.parentLocator == null) {
                 throw corrupt(n, where + ": File Parameters say HasParent but there is no Parent Locator item");
             }
-            if (m.hasParent && !readOnly) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, n + ": writing differencing VHDX images is not supported yet;"
-                        + " open it read-only");
-            }
             return m;
         }
 
@@ -602,6 +598,30 @@ public final class VhdxImage extends BlockMapImage {
      */
     static void create(ImageFile file, long virtualSize, int blockSize, long logSize, boolean fixed,
             boolean blockStateZero, int logicalSectorSize, HostRandom random) throws ErrnoException {
+        create(file, virtualSize, blockSize, logSize, fixed, blockStateZero, logicalSectorSize, null, random);
+    }
+
+    /**
+     * Writes a new, empty differencing image of {@code parent} into an empty file: its size,
+     * block size and sector size, every block NOT_PRESENT (read from the parent), and a Parent
+     * Locator naming the parent by {@code relativePath} (relative to the child's directory; kept
+     * with backslashes, as Windows writes it) and {@code absolutePath}, linked to the parent's
+     * current DataWriteGuid. Writing to the parent afterwards changes that GUID and breaks the
+     * link, as the specification intends.
+     */
+    public static void createDifferencing(ImageFile file, VhdxImage parent, String relativePath, String absolutePath,
+            HostRandom random) throws ErrnoException {
+        String rel = relativePath.replace('/', '\\');
+        if (!rel.startsWith(".\\") && !rel.startsWith("..\\") && !rel.startsWith("\\")) {
+            rel = ".\\" + rel;
+        }
+        byte[] locator = VhdxParent.encode("parent_linkage", "{" + Vhdx.guidText(parent.dataWriteGuid()) + "}",
+                "relative_path", rel, "absolute_win32_path", absolutePath);
+        create(file, parent.size(), parent.blockSize(), MIB, false, false, parent.sectorSize(), locator, random);
+    }
+
+    private static void create(ImageFile file, long virtualSize, int blockSize, long logSize, boolean fixed,
+            boolean blockStateZero, int logicalSectorSize, byte[] parentLocator, HostRandom random) throws ErrnoException {
         String n = file.name();
         if (logSize < MIB || logSize > VhdxLog.MAX_LOG_BYTES || logSize % MIB != 0) {
             throw new ErrnoException(Errno.EINVAL, n + ": log size " + logSize + " is not a whole number of MiB from 1 to 64");
@@ -621,7 +641,7 @@ public final class VhdxImage extends BlockMapImage {
         }
         long ratio = (1L << 23) * logicalSectorSize / blockSize;
         long blocks = (virtualSize + blockSize - 1) / blockSize;
-        long total = blocks + (blocks - 1) / ratio;
+        long total = parentLocator != null ? (blocks + ratio - 1) / ratio * (ratio + 1) : blocks + (blocks - 1) / ratio;
         if (total > MAX_BAT_ENTRIES) {
             throw new ErrnoException(Errno.EFBIG, n + ": " + virtualSize + " bytes in blocks of " + blockSize
                     + " need " + total + " BAT entries, more than the " + MAX_BAT_ENTRIES + " jrump holds");
@@ -645,8 +665,8 @@ public final class VhdxImage extends BlockMapImage {
             file.write(at, regions.duplicate().clear());
         }
 
-        ByteBuffer meta = Vhdx.le(Vhdx.KIB64 + 64);
-        meta.putLong(0, Vhdx.METADATA_SIGNATURE).putShort(10, (short) 5);
+        ByteBuffer meta = Vhdx.le(Vhdx.KIB64 + 64 + (parentLocator == null ? 0 : parentLocator.length));
+        meta.putLong(0, Vhdx.METADATA_SIGNATURE).putShort(10, (short) (parentLocator == null ? 5 : 6));
         byte[][] items = {Vhdx.FILE_PARAMETERS, Vhdx.VIRTUAL_DISK_SIZE, Vhdx.PAGE_83, Vhdx.LOGICAL_SECTOR_SIZE,
             Vhdx.PHYSICAL_SECTOR_SIZE};
         int[] lengths = {8, 8, 16, 4, 4};
@@ -656,7 +676,7 @@ public final class VhdxImage extends BlockMapImage {
             int flags = i == 0 ? 4 : 6; // IsRequired; the disk's own items also IsVirtualDisk
             meta.put(e, items[i]).putInt(e + 16, itemAt).putInt(e + 20, lengths[i]).putInt(e + 24, flags);
             switch (i) {
-                case 0 -> meta.putInt(itemAt, blockSize).putInt(itemAt + 4, fixed ? 1 : 0);
+                case 0 -> meta.putInt(itemAt, blockSize).putInt(itemAt + 4, (fixed ? 1 : 0) | (parentLocator != null ? 2 : 0));
                 case 1 -> meta.putLong(itemAt, virtualSize);
                 case 2 -> {
                     byte[] g = new byte[16];
@@ -666,6 +686,11 @@ public final class VhdxImage extends BlockMapImage {
                 default -> meta.putInt(itemAt, logicalSectorSize);
             }
             itemAt += lengths[i];
+        }
+        if (parentLocator != null) {
+            int e = 32 + 32 * items.length;
+            meta.put(e, Vhdx.PARENT_LOCATOR).putInt(e + 16, itemAt).putInt(e + 20, parentLocator.length).putInt(e + 24, 4);
+            meta.put(itemAt, parentLocator);
         }
         file.write(metaOffset, meta);
 
@@ -737,7 +762,16 @@ public final class VhdxImage extends BlockMapImage {
             updateHeader(header.next(randomGuid(), randomGuid(), header.logGuid()));
             guidsRenewed = true;
         }
-        super.writePiece(block, within, part);
+        if (parent == null) {
+            super.writePiece(block, within, part);
+            return;
+        }
+        // A differencing disk: zeros written over the parent's data must be kept too.
+        long at = blockOffset(block);
+        if (at == ZEROS) {
+            at = allocateBlock(block);
+        }
+        file.write(at + within, part);
     }
 
     /**
@@ -748,11 +782,30 @@ public final class VhdxImage extends BlockMapImage {
      */
     @Override
     long allocateBlock(int block) throws ErrnoException {
-        long at = Vhdx.roundUp(file.size(), MIB);
-        long end = at + blockSize();
-        file.write(end - Vhdx.SECTOR, ByteBuffer.allocate(Vhdx.SECTOR));
+        long index = block + block / chunkRatio;
+        int state = (int) (bat[(int) index] & 7);
+        boolean partial = state == PARTIALLY_PRESENT;
+        long at = partial ? (bat[(int) index] >>> 20) * MIB : Vhdx.roundUp(file.size(), MIB);
+        if (!partial) {
+            long end = at + blockSize();
+            file.write(end - Vhdx.SECTOR, ByteBuffer.allocate(Vhdx.SECTOR));
+        }
+        if (parent != null && state != ZERO && state != UNMAPPED && state != UNMAPPED_V095) {
+            // A differencing disk's block is made whole before it is FULLY_PRESENT: what it reads
+            // now (the parent's sectors, and a partial block's own) is written into it first.
+            long len = Math.min(blockSize(), size - (long) block * blockSize());
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(MIB, len));
+            for (long off = 0; off < len; off += buf.capacity()) {
+                int k = (int) Math.min(buf.capacity(), len - off);
+                buf.clear().limit(k);
+                readPiece(block, (int) off, buf.duplicate());
+                if (partial || !isZero(buf)) {
+                    file.write(at + off, buf.duplicate());
+                }
+            }
+        }
         file.flush();
-        setBatEntry(block + block / chunkRatio, (at / MIB) << 20 | FULLY_PRESENT);
+        setBatEntry(index, (at / MIB) << 20 | FULLY_PRESENT);
         return at;
     }
 

@@ -133,4 +133,25 @@ final class VhdxParent {
         }
         return t.toUpperCase(Locale.ROOT).equals(guid);
     }
+
+    /** A VHDX Parent Locator item holding these keys and values, as {@link #parse} reads it. */
+    static byte[] encode(String... keyValues) {
+        int count = keyValues.length / 2;
+        byte[][] text = new byte[keyValues.length][];
+        int length = 20 + 12 * count;
+        for (int i = 0; i < keyValues.length; i++) {
+            text[i] = keyValues[i].getBytes(StandardCharsets.UTF_16LE);
+            length += text[i].length;
+        }
+        ByteBuffer b = Vhdx.le(length);
+        b.put(0, VHDX_LOCATOR).putShort(18, (short) count);
+        int at = 20 + 12 * count;
+        for (int i = 0; i < keyValues.length; i++) {
+            int e = 20 + 12 * (i / 2);
+            b.putInt(e + (i % 2) * 4, at).putShort(e + 8 + (i % 2) * 2, (short) text[i].length);
+            b.put(at, text[i]);
+            at += text[i].length;
+        }
+        return b.array();
+    }
 }

@@ -710,7 +710,6 @@ class VhdxImageTest {
         }
         // 7-Zip reads differencing VHDX images over their parent too: the same disk.
         assertArrayEquals(want, sevenZip(child));
-        assertFails(child, false, Errno.EOPNOTSUPP, "writing differencing VHDX images is not supported yet");
     }
 
     @Test
@@ -742,5 +741,74 @@ class VhdxImageTest {
         differencingChild(parent, child, "parent_linkage", linkage(parent), "relative_path", "parent.vhdx");
         patch(child, region(child, Vhdx.BAT_REGION)[0] + 4096 * 8, le64(0));
         assertFails(child, true, Errno.EUCLEAN, "BAT entry 5 at");
+    }
+
+    /** Writes {@code data} at {@code at} in {@code d} and in {@code want}. */
+    private static void write(BlockDevice d, byte[] want, long at, byte[] data) throws ErrnoException {
+        d.write(at, ByteBuffer.wrap(data));
+        System.arraycopy(data, 0, want, (int) at, data.length);
+    }
+
+    /**
+     * Writes into every kind of block of a differencing disk: NOT_PRESENT (the parent's data
+     * copied up around the write), PARTIALLY_PRESENT (made whole from its bitmap), ZERO, FULLY_PRESENT,
+     * and zeros over the parent's data. The child reads as written, to jrump and to 7-Zip; the
+     * parent is untouched.
+     */
+    @Test
+    void writesToADifferencingDiskStayInTheChild() throws Exception {
+        Path parent = parent();
+        Path child = dir.resolve("child.vhdx");
+        byte[] want = differencingChild(parent, child, "parent_linkage", linkage(parent), "relative_path",
+                ".\\parent.vhdx");
+        byte[] parentBytes = Files.readAllBytes(parent);
+        Random r = new Random(31);
+        byte[] a = new byte[8192];
+        r.nextBytes(a);
+        try (BlockDevice d = Images.open(host, child.toString(), false)) {
+            write(d, want, (5L << 20) + 50 * 512, a); // partial block 5, between its own sectors
+            write(d, want, (17L << 20) + 4096, a); // ZERO block 17
+            write(d, want, (3L << 20) + 1024, a); // FULLY_PRESENT block 3
+            write(d, want, (10L << 20) + 512, a); // NOT_PRESENT block 10 (parent zeros)
+            write(d, want, (33L << 20) - 4096, new byte[4096]); // zeros over the parent's data, block 32
+            write(d, want, (5L << 20) + 4096 + 1024, new byte[1024]); // and over parent sectors in block 5
+            assertArrayEquals(want, readAll(d));
+        }
+        try (BlockDevice d = Images.open(host, child.toString(), true)) {
+            assertArrayEquals(want, readAll(d));
+        }
+        assertArrayEquals(want, sevenZip(child));
+        assertArrayEquals(parentBytes, Files.readAllBytes(parent), "the parent is not written");
+    }
+
+    /** A differencing disk Images.create makes (qemu-img's backing_file) over a qemu-made parent. */
+    @Test
+    void aDifferencingDiskJrumpCreatesReadsAsItsParentThenAsWritten() throws Exception {
+        Path parent = parent();
+        Path child = dir.resolve("child.vhdx");
+        ErrnoException e = assertThrows(ErrnoException.class, () -> Images.create(host, child.toString(), "vhdx",
+                1 << 20, options("backing_file=parent.vhdx")));
+        assertEquals(Errno.EINVAL, e.errno(), e.getMessage());
+        Files.deleteIfExists(child);
+        Images.create(host, child.toString(), "vhdx", -1, options("backing_file=parent.vhdx"));
+        byte[] want = Files.readAllBytes(truth(DIFF_SIZE));
+        assertArrayEquals(want, sevenZip(child));
+        byte[] a = new byte[65536];
+        new Random(41).nextBytes(a);
+        try (BlockDevice d = Images.open(host, child.toString(), false)) {
+            assertTrue(((VhdxImage) d).parent() != null);
+            assertArrayEquals(want, readAll(d));
+            write(d, want, 17L << 20, a);
+            write(d, want, (20L << 20) + 4096, a);
+        }
+        try (BlockDevice d = Images.open(host, child.toString(), true)) {
+            assertArrayEquals(want, readAll(d));
+        }
+        assertArrayEquals(want, sevenZip(child));
+        // Writing the parent changes its DataWriteGuid: the child no longer opens over it.
+        try (BlockDevice d = Images.open(host, parent.toString(), false)) {
+            d.write(0, ByteBuffer.allocate(512));
+        }
+        assertFails(child, true, Errno.EUCLEAN, "the parent changed since");
     }
 }
