@@ -63,6 +63,8 @@ public final class VhdxImage extends BlockMapImage {
     private final long chunkRatio;
     private final long batOffset;
     private final long[] bat;
+    /** The end of the last structure or block in the file: where a fixed-size device allocates. */
+    private long dataEnd;
     private VhdxHeader header;
     private int headerSlot;
     private boolean guidsRenewed;
@@ -267,6 +269,19 @@ public final class VhdxImage extends BlockMapImage {
             parentLocator = m.parentLocator;
             VhdxImage img = new VhdxImage(file, readOnly, clock, random, header, slot, m, bat.offset, entries);
             img.overlay = overlay;
+            long end = MIB;
+            for (Region r : new Region[] {log, bat, meta}) {
+                end = Math.max(end, r.offset + r.length);
+            }
+            long ratio = m.chunkRatio();
+            for (int i = 0; i < entries.length; i++) {
+                int state = (int) (entries[i] & 7);
+                if (state == FULLY_PRESENT || state == PARTIALLY_PRESENT) {
+                    long len = (i + 1) % (ratio + 1) == 0 ? MIB : m.blockSize;
+                    end = Math.max(end, (entries[i] >>> 20) * MIB + len);
+                }
+            }
+            img.dataEnd = end;
             return img;
         }
 
@@ -577,7 +592,8 @@ public final class VhdxImage extends BlockMapImage {
     }
 
     /**
-     * Writes a new VHDX image of {@code virtualSize} bytes into an empty file: the file identifier,
+     * Writes a new VHDX image of {@code virtualSize} bytes into an empty file (or over a
+     * fixed-size device, which it must fit): the file identifier,
      * two headers, two region tables, a 1 MiB log at 1 MiB, the metadata region (1 MiB) after it,
      * then the BAT; a fixed disk then has every block present, in order, after the BAT (the file is
      * grown sparsely, its blocks read as zeros); a dynamic disk has every block in the ZERO state.
@@ -626,7 +642,7 @@ public final class VhdxImage extends BlockMapImage {
         if (logSize < MIB || logSize > VhdxLog.MAX_LOG_BYTES || logSize % MIB != 0) {
             throw new ErrnoException(Errno.EINVAL, n + ": log size " + logSize + " is not a whole number of MiB from 1 to 64");
         }
-        if (file.size() != 0) {
+        if (file.isGrowable() && file.size() != 0) {
             throw new ErrnoException(Errno.EEXIST, n + ": a VHDX image is created in an empty file");
         }
         if (logicalSectorSize != 512 && logicalSectorSize != 4096) {
@@ -714,8 +730,24 @@ public final class VhdxImage extends BlockMapImage {
             file.write(batOffset + done, batBytes);
         }
         long end = fixed ? next : dataStart;
-        // The log region is zeros; writing the file's last sector makes it that long, sparsely.
-        file.write(end - Vhdx.SECTOR, ByteBuffer.allocate(Vhdx.SECTOR));
+        if (file.isGrowable()) {
+            // The log region is zeros; writing the file's last sector makes it that long, sparsely.
+            file.write(end - Vhdx.SECTOR, ByteBuffer.allocate(Vhdx.SECTOR));
+        } else {
+            // A fixed-size device holds old data: the log is zeroed (its entries are found by the
+            // LogGuid, which is new, but zeros are plainer), and a fixed disk's blocks.
+            if (end > file.size()) {
+                throw new ErrnoException(Errno.ENOSPC, n + ": a VHDX image of " + end + " bytes does not fit the device's "
+                        + file.size());
+            }
+            ByteBuffer zeros = ByteBuffer.allocate((int) MIB);
+            for (long at = logOffset; at < logOffset + logSize; at += MIB) {
+                file.write(at, zeros.duplicate());
+            }
+            for (long at = dataStart; at < end; at += MIB) {
+                file.write(at, zeros.duplicate());
+            }
+        }
         file.flush();
         byte[] fileWrite = new byte[16];
         byte[] dataWrite = new byte[16];
@@ -785,27 +817,47 @@ public final class VhdxImage extends BlockMapImage {
         long index = block + block / chunkRatio;
         int state = (int) (bat[(int) index] & 7);
         boolean partial = state == PARTIALLY_PRESENT;
-        long at = partial ? (bat[(int) index] >>> 20) * MIB : Vhdx.roundUp(file.size(), MIB);
-        if (!partial) {
-            long end = at + blockSize();
-            file.write(end - Vhdx.SECTOR, ByteBuffer.allocate(Vhdx.SECTOR));
+        long at;
+        boolean fresh; // past the end of the file: a hole that reads as zeros
+        if (partial) {
+            at = (bat[(int) index] >>> 20) * MIB;
+            fresh = false;
+        } else if (file.isGrowable()) {
+            at = Vhdx.roundUp(Math.max(file.size(), dataEnd), MIB);
+            fresh = true;
+            file.write(at + blockSize() - Vhdx.SECTOR, ByteBuffer.allocate(Vhdx.SECTOR));
+        } else {
+            // A fixed-size device (a block device): after the last block, within the device; what
+            // lies there is old data, so the block is written whole below.
+            at = Vhdx.roundUp(dataEnd, MIB);
+            fresh = false;
+            if (at > file.size() - blockSize()) {
+                throw new ErrnoException(Errno.ENOSPC, file.name() + ": no room for a VHDX block of " + blockSize()
+                        + " bytes at " + hex(at) + " on a device of " + file.size() + " bytes");
+            }
         }
-        if (parent != null && state != ZERO && state != UNMAPPED && state != UNMAPPED_V095) {
-            // A differencing disk's block is made whole before it is FULLY_PRESENT: what it reads
-            // now (the parent's sectors, and a partial block's own) is written into it first.
-            long len = Math.min(blockSize(), size - (long) block * blockSize());
+        long len = Math.min(blockSize(), size - (long) block * blockSize());
+        boolean fromParent = parent != null && state != ZERO && state != UNMAPPED && state != UNMAPPED_V095;
+        if (fromParent || !fresh) {
+            // The block must read now as it read before (the parent's sectors, a partial block's
+            // own, or zeros) before it is marked FULLY_PRESENT: that is written into it first.
             ByteBuffer buf = ByteBuffer.allocate((int) Math.min(MIB, len));
             for (long off = 0; off < len; off += buf.capacity()) {
                 int k = (int) Math.min(buf.capacity(), len - off);
                 buf.clear().limit(k);
-                readPiece(block, (int) off, buf.duplicate());
-                if (partial || !isZero(buf)) {
+                if (fromParent || partial) {
+                    readPiece(block, (int) off, buf.duplicate());
+                } else {
+                    java.util.Arrays.fill(buf.array(), 0, k, (byte) 0);
+                }
+                if (!fresh || !isZero(buf)) {
                     file.write(at + off, buf.duplicate());
                 }
             }
         }
         file.flush();
         setBatEntry(index, (at / MIB) << 20 | FULLY_PRESENT);
+        dataEnd = Math.max(dataEnd, at + blockSize());
         return at;
     }
 
