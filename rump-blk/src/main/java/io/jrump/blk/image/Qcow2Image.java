@@ -11,8 +11,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 
 /**
  * A qcow2 image (versions 2 and 3) as a block device of its virtual size.
@@ -49,6 +47,9 @@ public final class Qcow2Image implements BlockDevice {
     private static final long COMPRESSED = 1L << 62;
     private static final long ZERO = 1L;
     private static final int L2_CACHE = 64;
+    /** Decompressed clusters kept: a few, and never more than 4 MiB (two 2 MiB clusters at most). */
+    private static final int DECOMPRESSED_CACHE = 8;
+    private static final long DECOMPRESSED_BUDGET = 4L << 20;
     private static final int MAX_BACKING_DEPTH = 16;
 
     private final ImageFile file;
@@ -59,6 +60,19 @@ public final class Qcow2Image implements BlockDevice {
     private final long[] l1;
     private final Qcow2Refcounts refcounts;
     private final Map<Long, long[]> l2Cache = new LinkedHashMap<>(L2_CACHE, 0.75f, true);
+    /**
+     * Recently decompressed clusters by their L2 entry: a compressed cluster's bytes never change
+     * in place (a write maps new clusters, and freed clusters are not reused), so the entry names
+     * the contents. Small reads of one compressed cluster decompress it once.
+     */
+    private final Map<Long, byte[]> decompressed = new LinkedHashMap<>(DECOMPRESSED_CACHE, 0.75f, true);
+    private long decompressions;
+    /** The virtual size: the header's, or a snapshot's. */
+    private final long virtualSize;
+    /** The snapshot this device shows, or null for the active image. */
+    private final Qcow2Snapshot snapshot;
+    /** Whether the autoclear bits of features we do not keep up (bitmaps) are cleared in the file. */
+    private boolean autoclearDone;
     private final BlockStats stats;
     private boolean closed;
     /** Why a commit failed; memory and file differ since, and writes are refused. */
@@ -66,14 +80,34 @@ public final class Qcow2Image implements BlockDevice {
     private final Changes pending = new Changes();
     private int commitClusters = COMMIT_CLUSTERS;
 
-    private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, boolean readOnly, HostClock clock)
-            throws ErrnoException {
+    private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, boolean readOnly, HostClock clock,
+            Qcow2Snapshot snapshot) throws ErrnoException {
         this.file = file;
         this.header = header;
         this.backing = backing;
         this.readOnly = readOnly;
         this.cluster = header.clusterSize();
-        this.l1 = readTable(header.l1TableOffset(), header.l1Size());
+        this.snapshot = snapshot;
+        if (snapshot == null) {
+            this.l1 = readTable(header.l1TableOffset(), header.l1Size());
+            this.virtualSize = header.size();
+        } else {
+            String problem = snapshot.l1Problem(file, cluster);
+            long perL1 = cluster * (cluster / 8);
+            if (problem == null && snapshot.diskSize() >= 0 && snapshot.diskSize() <= (1L << 60)
+                    && (snapshot.diskSize() + perL1 - 1) / perL1 > snapshot.l1Size()) {
+                problem = "L1 table of " + snapshot.l1Size() + " entries is too small for its disk size of "
+                        + snapshot.diskSize() + " bytes";
+            } else if (problem == null && (snapshot.diskSize() < 0 || snapshot.diskSize() > (1L << 60))) {
+                problem = "disk size " + Long.toUnsignedString(snapshot.diskSize());
+            }
+            if (problem != null) {
+                throw new ErrnoException(Errno.EUCLEAN, file.name() + ": snapshot " + snapshot.id() + " ('" + snapshot.name()
+                        + "'): " + problem);
+            }
+            this.l1 = readTable(snapshot.l1Offset(), snapshot.l1Size());
+            this.virtualSize = snapshot.diskSize();
+        }
         this.refcounts = readOnly ? null : new Qcow2Refcounts(file, header);
         this.stats = new BlockStats(clock);
     }
@@ -108,7 +142,59 @@ public final class Qcow2Image implements BlockDevice {
             }
             backing = backings.open(h.backingFile(), h.backingFormat(), depth + 1);
         }
-        return new Qcow2Image(file, h, backing, ro, clock);
+        return new Qcow2Image(file, h, backing, ro, clock, null);
+    }
+
+    /** The internal snapshots the snapshot table lists, in table order. */
+    public synchronized List<Qcow2Snapshot> snapshots() throws ErrnoException {
+        checkOpen();
+        return Qcow2Snapshot.readTable(file, header);
+    }
+
+    /**
+     * The snapshot with this ID or, failing that, this name: {@code ENOENT} if none. IDs are
+     * matched first, as qemu-img does.
+     */
+    public synchronized Qcow2Snapshot findSnapshot(String idOrName) throws ErrnoException {
+        List<Qcow2Snapshot> all = snapshots();
+        for (Qcow2Snapshot s : all) {
+            if (s.id().equals(idOrName)) {
+                return s;
+            }
+        }
+        for (Qcow2Snapshot s : all) {
+            if (s.name().equals(idOrName)) {
+                return s;
+            }
+        }
+        throw new ErrnoException(Errno.ENOENT, name() + ": no snapshot with ID or name '" + idOrName + "'");
+    }
+
+    /**
+     * Opens an internal snapshot of an image read-only, as a device of the disk size the snapshot
+     * recorded, reading through its own L1 table (and the image's backing chain). {@code ENOENT} if
+     * there is none by that ID or name; {@code EUCLEAN} if its table entry is damaged.
+     */
+    public static Qcow2Image openSnapshot(ImageFile file, String idOrName, HostClock clock, BackingOpener backings,
+            int depth) throws ErrnoException {
+        Qcow2Image active = open(file, true, clock, backings, depth);
+        Qcow2Snapshot s = active.findSnapshot(idOrName);
+        return new Qcow2Image(file, active.header, active.backing, true, clock, s);
+    }
+
+    /** The snapshot this device shows, or null for the image's active state. */
+    public Qcow2Snapshot snapshot() {
+        return snapshot;
+    }
+
+    /** How many clusters were decompressed since open: reads served from the cache do not count. */
+    synchronized long decompressions() {
+        return decompressions;
+    }
+
+    /** The compression type of compressed clusters: "deflate" or "zstd". */
+    public String compressionType() {
+        return header.compressionType() == Qcow2Header.COMPRESSION_ZSTD ? "zstd" : "deflate";
     }
 
     /** The parsed header, for {@code rump image info}. */
@@ -145,7 +231,7 @@ public final class Qcow2Image implements BlockDevice {
 
     @Override
     public long size() {
-        return header.size() / 512 * 512;
+        return virtualSize / 512 * 512;
     }
 
     @Override
@@ -189,7 +275,7 @@ public final class Qcow2Image implements BlockDevice {
     private void readClusterPart(long vcluster, int within, ByteBuffer dst) throws ErrnoException {
         long entry = l2Entry(vcluster);
         if ((entry & COMPRESSED) != 0) {
-            byte[] c = inflate(vcluster, entry);
+            byte[] c = decompressedCluster(vcluster, entry);
             dst.put(dst.position(), c, within, dst.remaining());
             return;
         }
@@ -269,7 +355,22 @@ public final class Qcow2Image implements BlockDevice {
         return 62 - (header.clusterBits() - 8);
     }
 
-    private byte[] inflate(long vcluster, long entry) throws ErrnoException {
+    /** A compressed cluster's contents, from the cache or decompressed (and then cached). */
+    private byte[] decompressedCluster(long vcluster, long entry) throws ErrnoException {
+        byte[] c = decompressed.get(entry);
+        if (c == null) {
+            c = decompress(vcluster, entry);
+            decompressions++;
+            int keep = (int) Math.max(1, Math.min(DECOMPRESSED_CACHE, DECOMPRESSED_BUDGET / cluster));
+            while (decompressed.size() >= keep) {
+                decompressed.remove(decompressed.keySet().iterator().next());
+            }
+            decompressed.put(entry, c);
+        }
+        return c;
+    }
+
+    private byte[] decompress(long vcluster, long entry) throws ErrnoException {
         int x = compressedShift();
         long offset = entry & ((1L << x) - 1);
         long sectors = ((entry & ~COMPRESSED & ~COPIED) >>> x) + 1;
@@ -282,26 +383,11 @@ public final class Qcow2Image implements BlockDevice {
         ByteBuffer in = ByteBuffer.allocate((int) length);
         file.read(offset, in);
         byte[] out = new byte[(int) cluster];
-        Inflater inf = new Inflater(true);
         try {
-            inf.setInput(in.array());
-            int n = 0;
-            while (n < out.length && !inf.finished()) {
-                int got = inf.inflate(out, n, out.length - n);
-                if (got == 0 && (inf.needsInput() || inf.needsDictionary())) {
-                    break;
-                }
-                n += got;
-            }
-            if (n < out.length) {
-                throw new ErrnoException(Errno.EUCLEAN, name() + ": compressed cluster " + vcluster + " at 0x"
-                        + Long.toHexString(offset) + " inflates to " + n + " bytes, not " + out.length);
-            }
-        } catch (DataFormatException e) {
+            Qcow2Decompressor.decompress(header.compressionType(), in.array(), out);
+        } catch (Qcow2Decompressor.BadData e) {
             throw new ErrnoException(Errno.EUCLEAN, name() + ": compressed cluster " + vcluster + " at 0x"
                     + Long.toHexString(offset) + ": " + e.getMessage());
-        } finally {
-            inf.end();
         }
         return out;
     }
@@ -358,11 +444,29 @@ public final class Qcow2Image implements BlockDevice {
         Requests.checkWrite(name(), 512, size(), readOnly, offset, length);
         checkNotBroken();
         stats.time(BlockStats.Op.WRITE, length, () -> {
+            clearForeignAutoclear();
             writeData(offset, src, pending);
             if (pending.isLarge()) {
                 commitPending();
             }
         });
+    }
+
+    /**
+     * Before the first write: clears the autoclear bits of what this writer does not keep up to
+     * date (persistent dirty bitmaps), as the qcow2 spec asks of such a writer, so that no one
+     * trusts a bitmap that missed these writes. Their clusters then count as leaked in a check.
+     */
+    private void clearForeignAutoclear() throws ErrnoException {
+        if (autoclearDone || header.version() < 3) {
+            return;
+        }
+        long keep = header.autoclear() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW;
+        if (keep != header.autoclear()) {
+            file.write(88, ByteBuffer.allocate(8).putLong(0, keep));
+            file.flush();
+        }
+        autoclearDone = true;
     }
 
     /** Writes the data of a request, in place or into new clusters, staging the metadata changes. */

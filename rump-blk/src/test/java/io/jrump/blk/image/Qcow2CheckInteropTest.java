@@ -1,0 +1,258 @@
+package io.jrump.blk.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.blk.Tool;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.hypercall.ErrnoException;
+import java.io.RandomAccessFile;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link Qcow2Check} against {@code qemu-img check} on the same file, image by image: images made
+ * by qemu-img with snapshots and persistent bitmaps, then single fields damaged. The verdicts are
+ * compared by exit class: 0 clean, 2 corruptions, 3 leaks only, 1 refused. Where qemu refuses to
+ * open an image (1), ours must refuse too or report corruption, never clean.
+ */
+class Qcow2CheckInteropTest {
+    @TempDir
+    Path dir;
+    private final JvmHost host = JvmHost.create("qcow2-check");
+
+    @AfterEach
+    void close() {
+        host.close();
+    }
+
+    /** Our verdict as qemu-img check's exit code. */
+    private int ours(Path img) {
+        try (ImageFile f = new ImageFile(host.blockDevices().open(img.toString(), OpenMode.READ_ONLY), host.scheduler())) {
+            Qcow2Check.Result r = Qcow2Check.check(f);
+            return r.corruptions() > 0 ? 2 : r.leaks() > 0 ? 3 : 0;
+        } catch (ErrnoException e) {
+            return 1;
+        }
+    }
+
+    private static int qemu(Path img) {
+        return Tool.run("qemu-img", "check", img.toString()).exit();
+    }
+
+    /** Asserts qemu's verdict is {@code expected} (the damage did what the case says) and ours agrees. */
+    private void agree(Path img, int expected, String what) {
+        Tool.Result q = Tool.run("qemu-img", "check", img.toString());
+        assertEquals(expected, q.exit(), what + ": qemu-img check said\n" + q.out());
+        int o = ours(img);
+        if (expected == 1) {
+            assertTrue(o == 1 || o == 2, what + ": qemu refuses, we said " + o);
+        } else {
+            assertEquals(expected, o, what + ": qemu-img check said\n" + q.out());
+        }
+    }
+
+    private Path image(String name, String... script) {
+        Path p = dir.resolve(name);
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", p.toString(), "4M");
+        for (String s : script) {
+            if (s.startsWith("snapshot ")) {
+                Tool.ok("qemu-img", "snapshot", "-c", s.substring(9), p.toString());
+            } else if (s.startsWith("bitmap ")) {
+                Tool.ok("qemu-img", "bitmap", "--add", p.toString(), s.substring(7));
+            } else {
+                Tool.ok("qemu-io", "-c", s, p.toString());
+            }
+        }
+        return p;
+    }
+
+    static long get(Path p, long offset, int width) throws Exception {
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "r")) {
+            f.seek(offset);
+            return switch (width) {
+                case 8 -> f.readLong();
+                case 4 -> f.readInt() & 0xffffffffL;
+                case 2 -> f.readShort() & 0xffff;
+                default -> f.read();
+            };
+        }
+    }
+
+    static void put(Path p, long offset, long value, int width) throws Exception {
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            f.seek(offset);
+            switch (width) {
+                case 8 -> f.writeLong(value);
+                case 4 -> f.writeInt((int) value);
+                case 2 -> f.writeShort((int) value);
+                default -> f.write((int) value);
+            }
+        }
+    }
+
+    /** The offset of header extension {@code type}'s data, or -1. */
+    static long extension(Path p, int type) throws Exception {
+        long at = get(p, 100, 4);
+        for (int i = 0; i < 64; i++) {
+            long t = get(p, at, 4);
+            long len = get(p, at + 4, 4);
+            if (t == (type & 0xffffffffL)) {
+                return at + 8;
+            }
+            if (t == 0) {
+                return -1;
+            }
+            at += 8 + ((len + 7) & ~7);
+        }
+        return -1;
+    }
+
+    private Path withSnapshots() {
+        return image("snap.qcow2", "write -P 1 0 256k", "snapshot s1", "write -P 2 64k 64k", "snapshot s2",
+                "write -P 3 1M 64k");
+    }
+
+    private Path withBitmap() {
+        // The bitmap is enabled on open; qemu-io's writes make it dirty, so it has data clusters.
+        return image("bm.qcow2", "write -P 1 0 64k", "bitmap b0", "write -P 2 1M 64k", "write -P 3 3M 64k");
+    }
+
+    @Test
+    void cleanImagesAgreeIncludingSnapshotsBitmapsAndSizeZero() throws Exception {
+        agree(image("plain.qcow2", "write -P 1 0 256k"), 0, "plain");
+        Path zero = dir.resolve("zero.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", zero.toString(), "0");
+        agree(zero, 0, "size 0");
+        agree(withSnapshots(), 0, "two snapshots");
+        Path bm = withBitmap();
+        assertTrue(extension(bm, 0x23852875) > 0, "qemu-img made a bitmaps extension");
+        long dir = get(bm, extension(bm, 0x23852875) + 16, 8);
+        long table = get(bm, dir, 8);
+        assertNotEquals(0, get(bm, table, 8) & 0x00ff_ffff_ffff_fe00L, "the bitmap has a data cluster");
+        agree(bm, 0, "dirty bitmap");
+        Path both = image("both.qcow2", "bitmap b1", "write -P 1 0 128k", "snapshot s1", "write -P 2 0 64k");
+        agree(both, 0, "bitmap and snapshot");
+    }
+
+    @Test
+    void reservedBitsInL1L2AndRefcountTableEntriesAreCorruptions() throws Exception {
+        Path a = image("l1.qcow2", "write -P 1 0 256k");
+        long l1 = get(a, 40, 8);
+        put(a, l1, get(a, l1, 8) | 2, 8);
+        agree(a, 2, "L1 entry bit 1");
+        Path b = image("l1hi.qcow2", "write -P 1 0 256k");
+        put(b, l1, get(b, l1, 8) | (1L << 56), 8);
+        agree(b, 2, "L1 entry bit 56");
+        Path c = image("l2.qcow2", "write -P 1 0 256k");
+        long l2 = get(c, l1, 8) & 0x00ff_ffff_ffff_fe00L;
+        put(c, l2, get(c, l2, 8) | 0x100, 8);
+        agree(c, 2, "L2 entry bit 8");
+        Path d = image("l2hi.qcow2", "write -P 1 0 256k");
+        put(d, l2 + 8, get(d, l2 + 8, 8) | (1L << 61), 8);
+        agree(d, 2, "L2 entry bit 61");
+        Path e = image("rt.qcow2", "write -P 1 0 256k");
+        long rt = get(e, 48, 8);
+        put(e, rt, get(e, rt, 8) | 4, 8);
+        agree(e, 2, "refcount table entry bit 2");
+    }
+
+    @Test
+    void leaksAreLeaksInSnapshotImagesToo() throws Exception {
+        Path p = withSnapshots();
+        // Bump the refcount of the active L1 table's cluster from 1 to 2: a leak.
+        long rt = get(p, 48, 8);
+        long block = get(p, rt, 8);
+        long l1Cluster = get(p, 40, 8) / 65536;
+        put(p, block + 2 * l1Cluster, 2, 2);
+        agree(p, 3, "refcount 2 on the active L1 table");
+    }
+
+    @Test
+    void withoutTheSnapshotWalkSharedClustersWouldBeErrors() throws Exception {
+        // A snapshot's L1 entry dropped: the clusters only it referenced are leaks for both tools.
+        Path p = withSnapshots();
+        long snapTable = get(p, 64, 8);
+        long snapL1 = get(p, snapTable, 8);
+        put(p, snapL1, 0, 8);
+        agree(p, 3, "snapshot L1 entry cleared");
+    }
+
+    @Test
+    void damagedSnapshotTableEntries() throws Exception {
+        Path a = withSnapshots();
+        long t = get(a, 64, 8);
+        put(a, t, get(a, t, 8) + 512, 8);
+        agree(a, 2, "snapshot L1 table misaligned");
+        Path b = withSnapshots();
+        put(b, t + 8, 0x7fff_ffff, 4);
+        agree(b, 2, "snapshot L1 table too large");
+        Path c = withSnapshots();
+        put(c, t + 36, 0x10000, 4);
+        agree(c, 1, "snapshot extra data of 64 KiB");
+        Path d = withSnapshots();
+        put(d, 60, 65537, 4);
+        agree(d, 1, "nb_snapshots beyond qemu's limit");
+        Path e = withSnapshots();
+        put(e, 64, get(e, 64, 8) + 4096, 8);
+        agree(e, 1, "snapshot table misaligned");
+    }
+
+    @Test
+    void damagedBitmaps() throws Exception {
+        Path a = withBitmap();
+        long ext = extension(a, 0x23852875);
+        long dirOffset = get(a, ext + 16, 8);
+        long table = get(a, dirOffset, 8);
+        long entry = get(a, table, 8);
+        put(a, table, entry | 2, 8);
+        agree(a, 1, "bitmap table entry reserved bit (qemu cannot load the bitmap)");
+        Path b = withBitmap();
+        put(b, ext + 16, dirOffset + 512, 8);
+        agree(b, 1, "bitmap directory misaligned");
+        Path c = withBitmap();
+        put(c, 88, 0, 8); // autoclear bit 0 clear: the extension is stale, its clusters leaked
+        agree(c, 3, "bitmaps extension not valid");
+    }
+
+    @Test
+    void compressionTypeAndItsFeatureBitMustAgree() throws Exception {
+        Path a = dir.resolve("z.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "compression_type=zstd", a.toString(), "4M");
+        agree(a, 0, "zstd image");
+        assertEquals(1, get(a, 104, 1));
+        put(a, 72, get(a, 72, 8) & ~8L, 8);
+        agree(a, 1, "compression_type zstd without the incompatible bit");
+        Path b = image("zlib.qcow2", "write -P 1 0 64k");
+        put(b, 72, get(b, 72, 8) | 8L, 8);
+        agree(b, 1, "the compression bit with compression_type zlib");
+        Path c = image("type9.qcow2", "write -P 1 0 64k");
+        put(c, 72, get(c, 72, 8) | 8L, 8);
+        put(c, 104, 9, 1);
+        agree(c, 1, "compression type 9");
+    }
+
+    @Test
+    void headerFieldsQemuValidates() throws Exception {
+        Object[][] cases = {
+            {20, 8L, 4, "cluster_bits 8"}, {20, 22L, 4, "cluster_bits 22"}, {96, 7L, 4, "refcount_order 7"},
+            {100, 96L, 4, "header_length 96"}, {100, 0x20000L, 4, "header_length beyond the cluster"},
+            {56, 0L, 4, "no refcount table"}, {48, 0x10200L, 8, "refcount table misaligned"},
+            {40, 0x30200L, 8, "L1 table misaligned"}, {36, 0x1000_0000L, 4, "L1 table too large"},
+            {4, 4L, 4, "version 4"}, {72, 1L << 40, 8, "unknown incompatible bit"}, {32, 3L, 4, "crypt_method 3"},
+            {8, 0x20000L, 8, "backing file offset beyond the cluster"},
+        };
+        for (Object[] c : cases) {
+            Path p = image("h" + c[3].hashCode() + ".qcow2", "write -P 1 0 64k");
+            put(p, (int) c[0], (long) c[1], (int) c[2]);
+            Tool.Result q = Tool.run("qemu-img", "check", p.toString());
+            assertNotEquals(0, q.exit(), c[3] + ": qemu-img check said\n" + q.out());
+            int o = ours(p);
+            assertTrue(o == 1 || o == 2, c[3] + ": qemu said " + q.exit() + ", we said " + o);
+        }
+    }
+}
