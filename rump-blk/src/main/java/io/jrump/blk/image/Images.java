@@ -47,7 +47,9 @@ public final class Images {
             case QCOW2 -> {
                 try {
                     return Qcow2Image.open(file, readOnly, host.clock(),
-                            (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d), depth);
+                            (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d),
+                            (name, ro) -> new ImageFile(host.blockDevices().open(resolve(path, name),
+                                    ro ? OpenMode.READ_ONLY : OpenMode.READ_WRITE), host.scheduler()), depth);
                 } catch (ErrnoException | RuntimeException e) {
                     file.close();
                     throw e;

@@ -152,11 +152,17 @@ public final class Qcow2Check {
             if (active) {
                 copiedFlag.put(l2 / cluster, l1e < 0);
             }
-            long[] t = readLongs(l2, h.l2Entries());
-            for (int j = 0; j < t.length; j++) {
-                long e = t[j];
+            int stride = h.extendedL2() ? 2 : 1;
+            boolean external = (h.incompatible() & Qcow2Header.INCOMPAT_EXTERNAL_DATA) != 0;
+            long[] t = readLongs(l2, (int) (cluster / 8));
+            for (int j = 0; j < h.l2Entries(); j++) {
+                long e = t[j * stride];
                 long vcluster = (long) i * h.l2Entries() + j;
                 if ((e & (1L << 62)) != 0) {
+                    if (stride == 2 && t[j * stride + 1] != 0) {
+                        corrupt(label + " L2 entry " + j + " of the table at 0x" + Long.toHexString(l2)
+                                + ": compressed cluster with a subcluster bitmap 0x" + Long.toHexString(t[j * stride + 1]));
+                    }
                     long off = e & ((1L << compressedShift) - 1);
                     long sectors = ((e & ~(3L << 62)) >>> compressedShift) + 1;
                     long end = off + sectors * 512 - (off & 511);
@@ -169,7 +175,17 @@ public final class Qcow2Check {
                     corrupt(label + " L2 entry " + j + " of the table at 0x" + Long.toHexString(l2)
                             + " has reserved bits set: 0x" + Long.toHexString(e));
                 }
+                if (stride == 2) {
+                    long bitmap = t[j * stride + 1];
+                    if ((bitmap & (bitmap >>> 32) & 0xffff_ffffL) != 0) {
+                        corrupt(label + " L2 entry " + j + " of the table at 0x" + Long.toHexString(l2)
+                                + ": subclusters both allocated and zero, bitmap 0x" + Long.toHexString(bitmap));
+                    }
+                }
                 long host = e & OFFSET_MASK;
+                if (external) {
+                    continue; // guest clusters in an external data file are not refcounted
+                }
                 if (host != 0 && ref(host, label + " data cluster " + vcluster) && active) {
                     copiedFlag.put(host / cluster, e < 0);
                 }

@@ -50,9 +50,14 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         return 1L << clusterBits;
     }
 
-    /** L2 entries per table. */
+    /** L2 entries per table: 8 bytes each, or 16 with extended L2 entries. */
     int l2Entries() {
-        return 1 << (clusterBits - 3);
+        return 1 << (clusterBits - (extendedL2() ? 4 : 3));
+    }
+
+    /** Whether L2 entries carry a subcluster bitmap (32 subclusters a cluster). */
+    boolean extendedL2() {
+        return (incompatible & INCOMPAT_EXTENDED_L2) != 0;
     }
 
     int refcountBits() {
@@ -145,11 +150,12 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
             if (unknown != 0) {
                 throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unknown incompatible feature bits 0x" + Long.toHexString(unknown));
             }
-            if ((incompat & INCOMPAT_EXTERNAL_DATA) != 0) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: external data file");
+            if ((incompat & INCOMPAT_EXTENDED_L2) != 0 && clusterBits < 14) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": extended L2 entries with clusters of "
+                        + (1 << clusterBits) + " bytes (at least 16384)");
             }
-            if ((incompat & INCOMPAT_EXTENDED_L2) != 0) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: extended L2 entries (subclusters)");
+            if ((autoclear & AUTOCLEAR_DATA_FILE_RAW) != 0 && (incompat & INCOMPAT_EXTERNAL_DATA) == 0) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": data_file_raw without an external data file");
             }
             if (compressionType != COMPRESSION_DEFLATE && compressionType != COMPRESSION_ZSTD) {
                 throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: compression type "
@@ -172,7 +178,8 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         }
         int l1Size = h.getInt(36);
         long l1Offset = h.getLong(40);
-        long needL1 = (size + cluster * (cluster / 8) - 1) / (cluster * (cluster / 8));
+        long perL2 = cluster * (cluster / ((incompat & INCOMPAT_EXTENDED_L2) != 0 ? 16 : 8));
+        long needL1 = (size + perL2 - 1) / perL2;
         if (l1Size < 0 || (long) l1Size * 8 > MAX_L1_BYTES || l1Size < needL1) {
             throw new ErrnoException(Errno.EUCLEAN, where + ": l1_size " + Integer.toUnsignedString(l1Size)
                     + " for a virtual size of " + size + " bytes (needs " + needL1 + ")");

@@ -53,6 +53,10 @@ public final class Qcow2Image implements BlockDevice {
     private static final int MAX_BACKING_DEPTH = 16;
 
     private final ImageFile file;
+    /** The external data file guest clusters live in (at their guest offsets), or null: they live in {@link #file}. */
+    private final ImageFile data;
+    /** 64-bit words per L2 entry: 2 with extended L2 entries (the entry, then its subcluster bitmap), else 1. */
+    private final int stride;
     private final Qcow2Header header;
     private final BlockDevice backing;
     private final boolean readOnly;
@@ -80,9 +84,11 @@ public final class Qcow2Image implements BlockDevice {
     private final Changes pending = new Changes();
     private int commitClusters = COMMIT_CLUSTERS;
 
-    private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, boolean readOnly, HostClock clock,
-            Qcow2Snapshot snapshot) throws ErrnoException {
+    private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, ImageFile data, boolean readOnly,
+            HostClock clock, Qcow2Snapshot snapshot) throws ErrnoException {
         this.file = file;
+        this.data = data;
+        this.stride = header.extendedL2() ? 2 : 1;
         this.header = header;
         this.backing = backing;
         this.readOnly = readOnly;
@@ -117,12 +123,26 @@ public final class Qcow2Image implements BlockDevice {
         BlockDevice open(String name, String format, int depth) throws ErrnoException;
     }
 
+    /** Something that opens an external data file by its name, relative to the image that names it. */
+    public interface DataFileOpener {
+        ImageFile open(String name, boolean readOnly) throws ErrnoException;
+    }
+
     /**
      * Opens an image. A read-write open of an image marked corrupt or dirty is refused
      * ({@code EROFS} / {@code EUCLEAN}); read-only opens work.
      */
     public static Qcow2Image open(ImageFile file, boolean readOnly, HostClock clock, BackingOpener backings, int depth)
             throws ErrnoException {
+        return open(file, readOnly, clock, backings, null, depth);
+    }
+
+    /**
+     * Opens an image whose guest clusters may live in an external data file, which
+     * {@code dataFiles} opens (read-only with the image, or read-write).
+     */
+    public static Qcow2Image open(ImageFile file, boolean readOnly, HostClock clock, BackingOpener backings,
+            DataFileOpener dataFiles, int depth) throws ErrnoException {
         if (depth > MAX_BACKING_DEPTH) {
             throw new ErrnoException(Errno.ELOOP, file.name() + ": backing chain deeper than " + MAX_BACKING_DEPTH);
         }
@@ -134,15 +154,37 @@ public final class Qcow2Image implements BlockDevice {
         if (!ro && (h.incompatible() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
             throw new ErrnoException(Errno.EUCLEAN, file.name() + ": image is dirty (refcounts need repair: qemu-img check -r all)");
         }
-        BlockDevice backing = null;
-        if (h.backingFile() != null) {
-            if (backings == null) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": has a backing file " + h.backingFile()
+        ImageFile data = null;
+        if ((h.incompatible() & Qcow2Header.INCOMPAT_EXTERNAL_DATA) != 0) {
+            if (h.dataFile() == null || h.dataFile().isEmpty()) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": uses an external data file but does not name"
+                        + " it (qemu's data-file option): not supported");
+            }
+            if (dataFiles == null) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": has an external data file " + h.dataFile()
                         + " and no way to open it was given");
             }
-            backing = backings.open(h.backingFile(), h.backingFormat(), depth + 1);
+            data = dataFiles.open(h.dataFile(), ro);
         }
-        return new Qcow2Image(file, h, backing, ro, clock, null);
+        BlockDevice backing = null;
+        try {
+            if (h.backingFile() != null) {
+                if (backings == null) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": has a backing file " + h.backingFile()
+                            + " and no way to open it was given");
+                }
+                backing = backings.open(h.backingFile(), h.backingFormat(), depth + 1);
+            }
+            return new Qcow2Image(file, h, backing, data, ro, clock, null);
+        } catch (ErrnoException | RuntimeException e) {
+            if (data != null) {
+                data.close();
+            }
+            if (backing != null) {
+                backing.close();
+            }
+            throw e;
+        }
     }
 
     /** The internal snapshots the snapshot table lists, in table order. */
@@ -178,8 +220,13 @@ public final class Qcow2Image implements BlockDevice {
     public static Qcow2Image openSnapshot(ImageFile file, String idOrName, HostClock clock, BackingOpener backings,
             int depth) throws ErrnoException {
         Qcow2Image active = open(file, true, clock, backings, depth);
-        Qcow2Snapshot s = active.findSnapshot(idOrName);
-        return new Qcow2Image(file, active.header, active.backing, true, clock, s);
+        try {
+            Qcow2Snapshot s = active.findSnapshot(idOrName);
+            return new Qcow2Image(file, active.header, active.backing, active.data, true, clock, s);
+        } catch (ErrnoException | RuntimeException e) {
+            active.close();
+            throw e;
+        }
     }
 
     /** The snapshot this device shows, or null for the image's active state. */
@@ -275,8 +322,16 @@ public final class Qcow2Image implements BlockDevice {
     private void readClusterPart(long vcluster, int within, ByteBuffer dst) throws ErrnoException {
         long entry = l2Entry(vcluster);
         if ((entry & COMPRESSED) != 0) {
+            if (data != null) {
+                throw new ErrnoException(Errno.EUCLEAN, name() + ": compressed cluster " + vcluster
+                        + " in an image with an external data file");
+            }
             byte[] c = decompressedCluster(vcluster, entry);
             dst.put(dst.position(), c, within, dst.remaining());
+            return;
+        }
+        if (stride == 2) {
+            readSubclusters(vcluster, entry, l2Bitmap(vcluster), within, dst);
             return;
         }
         long host = entry & L1_OFFSET_MASK;
@@ -284,12 +339,69 @@ public final class Qcow2Image implements BlockDevice {
             fill(dst, 0);
             return;
         }
-        if (host == 0) {
+        if (!mapped(entry)) {
             readBacking(vcluster * cluster + within, dst);
             return;
         }
-        checkCluster(host, "data cluster " + vcluster);
-        file.read(host + within, dst);
+        readData(vcluster, host, within, dst);
+    }
+
+    /** Whether a standard entry maps a host cluster: a nonzero offset, or offset 0 in a data file (COPIED set). */
+    private boolean mapped(long entry) {
+        return (entry & L1_OFFSET_MASK) != 0 || (data != null && (entry & COPIED) != 0);
+    }
+
+    /** Reads guest data at {@code within} of the host cluster {@code host} of the image or its data file. */
+    private void readData(long vcluster, long host, int within, ByteBuffer dst) throws ErrnoException {
+        ImageFile where = dataFile();
+        if (data == null) {
+            checkDataCluster(host, vcluster);
+        } else if (host != vcluster * cluster) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": data cluster " + vcluster + " maps to 0x"
+                    + Long.toHexString(host) + " of the data file, not to its guest offset");
+        }
+        // A data file grows as clusters are written, and qemu leaves the last cluster of an image
+        // short when it wrote only some of its subclusters: beyond the end of the file reads as zeros.
+        long at = host + within;
+        int inside = (int) Math.max(0, Math.min(dst.remaining(), where.size() - at));
+        if (inside > 0) {
+            where.read(at, dst.duplicate().limit(dst.position() + inside));
+        }
+        fill(dst.duplicate().position(dst.position() + inside), 0);
+    }
+
+    /**
+     * Reads part of a cluster of an image with extended L2 entries, subcluster by subcluster:
+     * allocated ones from the host cluster, zero ones as zeros, the rest from the backing file.
+     */
+    private void readSubclusters(long vcluster, long entry, long bitmap, int within, ByteBuffer dst)
+            throws ErrnoException {
+        long host = entry & L1_OFFSET_MASK;
+        int sub = (int) (cluster / 32);
+        if ((bitmap & (bitmap >>> 32) & 0xffff_ffffL) != 0) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": cluster " + vcluster + " has subclusters both allocated"
+                    + " and zero (bitmap 0x" + Long.toHexString(bitmap) + ")");
+        }
+        if ((bitmap & 0xffff_ffffL) != 0 && !mapped(entry)) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": cluster " + vcluster + " has allocated subclusters"
+                    + " but no host cluster (bitmap 0x" + Long.toHexString(bitmap) + ")");
+        }
+        int done = 0;
+        int length = dst.remaining();
+        while (done < length) {
+            int at = within + done;
+            int index = at / sub;
+            int n = Math.min(length - done, (index + 1) * sub - at);
+            ByteBuffer part = dst.duplicate().position(dst.position() + done).limit(dst.position() + done + n);
+            if ((bitmap >>> (32 + index) & 1) != 0) {
+                fill(part, 0);
+            } else if ((bitmap >>> index & 1) != 0) {
+                readData(vcluster, host, at, part);
+            } else {
+                readBacking(vcluster * cluster + at, part);
+            }
+            done += n;
+        }
     }
 
     private void readBacking(long offset, ByteBuffer dst) throws ErrnoException {
@@ -317,13 +429,22 @@ public final class Qcow2Image implements BlockDevice {
 
     /** The L2 entry for a virtual cluster, 0 if no L2 table maps it. */
     private long l2Entry(long vcluster) throws ErrnoException {
+        return l2Word(vcluster, 0);
+    }
+
+    /** The subcluster bitmap of a virtual cluster (extended L2 entries only), 0 if no L2 table maps it. */
+    private long l2Bitmap(long vcluster) throws ErrnoException {
+        return l2Word(vcluster, 1);
+    }
+
+    private long l2Word(long vcluster, int word) throws ErrnoException {
         int l1Index = (int) (vcluster / header.l2Entries());
         int l2Index = (int) (vcluster % header.l2Entries());
         long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
         if (l2Offset == 0) {
             return 0;
         }
-        return l2Table(l1Index, l2Offset)[l2Index];
+        return l2Table(l1Index, l2Offset)[l2Index * stride + word];
     }
 
     private long[] l2Table(int l1Index, long l2Offset) throws ErrnoException {
@@ -333,13 +454,22 @@ public final class Qcow2Image implements BlockDevice {
         }
         if (t == null) {
             checkCluster(l2Offset, "L2 table (L1 index " + l1Index + ")");
-            t = readTable(l2Offset, header.l2Entries());
+            t = readTable(l2Offset, (int) (cluster / 8)); // one cluster of 64-bit words
             if (l2Cache.size() >= L2_CACHE) {
                 l2Cache.remove(l2Cache.keySet().iterator().next());
             }
             l2Cache.put(l2Offset, t);
         }
         return t;
+    }
+
+    /** A data cluster must be aligned, past the header and start inside the file (it may end past it). */
+    private void checkDataCluster(long offset, long vcluster) throws ErrnoException {
+        if (offset % cluster != 0 || offset < cluster || offset >= file.size()) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": data cluster " + vcluster + " at 0x" + Long.toHexString(offset)
+                    + (offset % cluster != 0 ? " is not cluster-aligned" : offset < cluster ? " points into the header"
+                            : " lies beyond the end of the file (" + file.size() + " bytes)"));
+        }
     }
 
     /** A host cluster pointer must be aligned, past the header and inside the file. */
@@ -430,9 +560,10 @@ public final class Qcow2Image implements BlockDevice {
             releasedClusters.clear();
         }
 
-        void l2Entry(long l2Offset, long[] table, int index) {
+        /** Stages the 64-bit words {@code from} to {@code to} of an L2 table as changed. */
+        void l2Words(long l2Offset, long[] table, int from, int to) {
             l2Tables.put(l2Offset, table);
-            l2Ranges.merge(l2Offset, new int[] {index, index + 1},
+            l2Ranges.merge(l2Offset, new int[] {from, to},
                     (a, n) -> new int[] {Math.min(a[0], n[0]), Math.max(a[1], n[1])});
         }
     }
@@ -479,7 +610,7 @@ public final class Qcow2Image implements BlockDevice {
             long vcluster = pos / cluster;
             long host = ownCluster(vcluster);
             int n = (int) Math.min(length - done, cluster - within);
-            if (host != 0) {
+            if (host >= 0) {
                 // Whole clusters in a row that are already this image's own are written in one request.
                 while (within == 0 && n + done < length && n % cluster == 0) {
                     long next = ownCluster(vcluster + n / cluster);
@@ -488,7 +619,7 @@ public final class Qcow2Image implements BlockDevice {
                     }
                     n += (int) Math.min(length - done - n, cluster);
                 }
-                file.write(host + within, src.duplicate().position(src.position() + done).limit(src.position() + done + n));
+                dataFile().write(host + within, src.duplicate().position(src.position() + done).limit(src.position() + done + n));
             } else {
                 n = writeNewRun(vcluster, within, src.duplicate().position(src.position() + done)
                         .limit(src.position() + length), changes);
@@ -497,17 +628,35 @@ public final class Qcow2Image implements BlockDevice {
         }
     }
 
-    /** The host offset of a cluster this image owns outright (mapped, refcount 1), or 0. */
+    /**
+     * The host offset of a cluster this image owns outright (mapped, refcount 1, and with extended
+     * L2 entries every subcluster allocated), or -1.
+     */
     private long ownCluster(long vcluster) throws ErrnoException {
         long e = l2Entry(vcluster);
-        if ((e & COPIED) == 0 || (e & COMPRESSED) != 0 || (e & ZERO) != 0) {
-            return 0;
+        if ((e & COPIED) == 0 || (e & COMPRESSED) != 0 || (stride == 1 && (e & ZERO) != 0)) {
+            return -1;
+        }
+        if (stride == 2 && l2Bitmap(vcluster) != ALL_ALLOCATED) {
+            return -1; // written whole into a new cluster, its old subclusters copied: simple and right
         }
         long host = e & L1_OFFSET_MASK;
-        if (host != 0) {
-            checkCluster(host, "data cluster " + vcluster);
+        if (data != null) {
+            return host == vcluster * cluster ? host : -1;
         }
+        if (host == 0) {
+            return -1;
+        }
+        checkDataCluster(host, vcluster);
         return host;
+    }
+
+    /** The subcluster bitmap of a cluster written whole: all 32 subclusters allocated, none zero. */
+    private static final long ALL_ALLOCATED = 0xffff_ffffL;
+
+    /** Where guest clusters live: the external data file, or the image file. */
+    private ImageFile dataFile() {
+        return data != null ? data : file;
     }
 
     /** Most clusters one {@link #writeNewRun} allocates: 16 MiB at 64 KiB clusters. */
@@ -537,28 +686,37 @@ public final class Qcow2Image implements BlockDevice {
             data.put(within, src, src.position(), bytes);
         } else {
             long max = Math.min(Math.min(src.remaining() / cluster, MAX_RUN), l2Entries - vcluster % l2Entries);
-            while (count < max && ownCluster(vcluster + count) == 0) {
+            while (count < max && ownCluster(vcluster + count) < 0) {
                 count++;
             }
             bytes = (int) (count * cluster);
             data = src.duplicate().limit(src.position() + bytes);
         }
-        long host = refcounts.allocate(count);
-        for (int i = 0; i < count; i++) {
-            refcounts.set(host + i * cluster, 1); // staged now, so refcount blocks get their room now
+        long host;
+        if (this.data != null) {
+            host = vcluster * cluster; // a data file holds each guest cluster at its guest offset, not refcounted
+        } else {
+            host = refcounts.allocate(count);
+            for (int i = 0; i < count; i++) {
+                refcounts.set(host + i * cluster, 1); // staged now, so refcount blocks get their room now
+            }
         }
-        file.write(host, data);
+        dataFile().write(host, data);
         int l1Index = (int) (vcluster / l2Entries);
         long[] table = ownL2Table(l1Index, changes);
         long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
         int first = (int) (vcluster % l2Entries);
         changes.counted += count;
         for (int i = 0; i < count; i++) {
-            if (table[first + i] != 0) {
-                changes.releasedEntries.add(table[first + i]);
+            int w = (first + i) * stride;
+            if (table[w] != 0 && this.data == null) {
+                changes.releasedEntries.add(table[w]);
             }
-            table[first + i] = (host + i * cluster) | COPIED;
-            changes.l2Entry(l2Offset, table, first + i);
+            table[w] = (host + i * cluster) | COPIED;
+            if (stride == 2) {
+                table[w + 1] = ALL_ALLOCATED;
+            }
+            changes.l2Words(l2Offset, table, w, w + stride);
         }
         return bytes;
     }
@@ -569,7 +727,7 @@ public final class Qcow2Image implements BlockDevice {
         if (l2Offset != 0 && (l1[l1Index] & COPIED) != 0) {
             return l2Table(l1Index, l2Offset);
         }
-        long[] t = l2Offset == 0 ? new long[header.l2Entries()] : l2Table(l1Index, l2Offset).clone();
+        long[] t = l2Offset == 0 ? new long[(int) (cluster / 8)] : l2Table(l1Index, l2Offset).clone();
         long fresh = refcounts.allocate(1);
         if (l2Cache.size() >= L2_CACHE) {
             l2Cache.remove(l2Cache.keySet().iterator().next());
@@ -616,6 +774,9 @@ public final class Qcow2Image implements BlockDevice {
     private void commit(Changes changes) throws ErrnoException {
         if (changes.isEmpty() && !refcounts.isDirty()) {
             return;
+        }
+        if (data != null) {
+            data.flush(); // guest data durable before any L2 entry points at it
         }
         if (refcounts.isDirty()) {
             file.flush();
@@ -805,6 +966,9 @@ public final class Qcow2Image implements BlockDevice {
         try {
             file.close();
         } finally {
+            if (data != null) {
+                data.close();
+            }
             if (backing != null) {
                 backing.close();
             }
