@@ -219,12 +219,24 @@ public final class Qcow2Image implements BlockDevice {
      */
     public static Qcow2Image openSnapshot(ImageFile file, String idOrName, HostClock clock, BackingOpener backings,
             int depth) throws ErrnoException {
-        Qcow2Image active = open(file, true, clock, backings, depth);
+        return openSnapshot(file, idOrName, clock, backings, null, depth);
+    }
+
+    /** {@link #openSnapshot} of an image that may have an external data file. */
+    public static Qcow2Image openSnapshot(ImageFile file, String idOrName, HostClock clock, BackingOpener backings,
+            DataFileOpener dataFiles, int depth) throws ErrnoException {
+        Qcow2Image active = open(file, true, clock, backings, dataFiles, depth);
         try {
             Qcow2Snapshot s = active.findSnapshot(idOrName);
             return new Qcow2Image(file, active.header, active.backing, active.data, true, clock, s);
         } catch (ErrnoException | RuntimeException e) {
-            active.close();
+            // As open: the caller closes the file on failure; what the image opened, it closes.
+            if (active.data != null) {
+                active.data.close();
+            }
+            if (active.backing != null) {
+                active.backing.close();
+            }
             throw e;
         }
     }

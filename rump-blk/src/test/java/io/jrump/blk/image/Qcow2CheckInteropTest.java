@@ -255,4 +255,30 @@ class Qcow2CheckInteropTest {
             assertTrue(o == 1 || o == 2, c[3] + ": qemu said " + q.exit() + ", we said " + o);
         }
     }
+
+    @Test
+    void extendedL2AndDataFileImages() throws Exception {
+        Path x = dir.resolve("x.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on", x.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 2k 2k", "-c", "write -z 8k 4k", "-c", "write -P 2 1M 64k", x.toString());
+        agree(x, 0, "extended L2");
+        long l2 = get(x, get(x, 40, 8), 8) & 0x00ff_ffff_ffff_fe00L;
+        long bitmap = get(x, l2 + 8, 8);
+        put(x, l2 + 8, bitmap | (bitmap << 32), 8); // allocated subclusters also marked zero
+        agree(x, 2, "subclusters both allocated and zero");
+        Path d = dir.resolve("d.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "data_file=" + dir.resolve("d.data"), d.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 0 128k", "-c", "write -P 2 2M 64k", d.toString());
+        agree(d, 0, "external data file");
+    }
+
+    @Test
+    void ourWriteToAnImageWithBitmapsClearsTheirAutoclearBit() throws Exception {
+        Path p = withBitmap();
+        try (io.jrump.blk.BlockDevice d = Images.open(host, p.toString(), false)) {
+            d.write(0, java.nio.ByteBuffer.allocate(4096));
+        }
+        assertEquals(0, get(p, 88, 8), "the bitmaps are no longer valid: they missed our write");
+        agree(p, 3, "stale bitmaps' clusters are leaked, as qemu sees them");
+    }
 }
