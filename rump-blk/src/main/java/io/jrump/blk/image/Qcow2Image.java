@@ -154,6 +154,7 @@ public final class Qcow2Image implements BlockDevice {
         if (!ro && (h.incompatible() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
             throw new ErrnoException(Errno.EUCLEAN, file.name() + ": image is dirty (refcounts need repair: qemu-img check -r all)");
         }
+        Qcow2Snapshot.readTable(file, h); // a damaged snapshot table: refused, as qemu refuses it
         ImageFile data = null;
         if ((h.incompatible() & Qcow2Header.INCOMPAT_EXTERNAL_DATA) != 0) {
             if (h.dataFile() == null || h.dataFile().isEmpty()) {
