@@ -16,9 +16,13 @@ import java.util.Map;
  * A qcow2 image (versions 2 and 3) as a block device of its virtual size.
  *
  * <p>Reads follow L1 and L2 tables: unallocated clusters come from the backing image or read as
- * zeros, zero clusters read as zeros, compressed clusters are inflated (deflate, never beyond one
- * cluster). Writes go to the top image only: clusters that are not yet this image's own (unmapped,
- * zero, compressed, in the backing file, or shared with a snapshot) get new clusters after the last
+ * zeros, zero clusters read as zeros, compressed clusters are decompressed (deflate or zstd, never
+ * beyond one cluster; the last few are cached). With extended L2 entries each of a cluster's 32
+ * subclusters is allocated, zero or unallocated on its own; with an external data file guest
+ * clusters live there at their guest offsets. An internal snapshot opens read-only through its own
+ * L1 table ({@link #openSnapshot}). Writes go to the top image only: clusters that are not yet this
+ * image's own (unmapped, zero, compressed, in the backing file, shared with a snapshot, or with
+ * subclusters not all allocated) get new clusters after the last
  * one in use, filled from their old contents, all the clusters of one request in one allocation.
  * The image file grows; on a device of fixed size, allocation stays within it ({@code ENOSPC}
  * beyond). L2 tables and refcount blocks are allocated as needed and the refcount table grows
@@ -33,9 +37,10 @@ import java.util.Map;
  * then may be lost. Overwriting clusters the image owns changes no metadata. Freed clusters are
  * not reused.
  *
- * <p>Not supported, each with {@code EOPNOTSUPP} naming it: encryption, external data files,
- * extended L2 entries, zstd compression, writing compressed clusters, snapshot I/O (the active
- * layer of an image with snapshots works). A refcount table beyond qemu's 8 MiB limit is
+ * <p>Not supported, each with {@code EOPNOTSUPP} naming it: encryption, compression types other
+ * than deflate and zstd, writing compressed clusters. Snapshot devices are read-only. Persistent
+ * bitmaps are not kept up to date: the first write clears their autoclear bit. A refcount table
+ * beyond qemu's 8 MiB limit is
  * {@code ENOSPC}. After a commit fails (an I/O error), memory and file differ: later writes and
  * flushes fail with {@code EIO}, and the file holds the image as of the last good flush.
  *
