@@ -65,8 +65,11 @@ public final class Qcow2Check {
 
     public static Result check(ImageFile file) throws ErrnoException {
         Qcow2Header h = Qcow2Header.read(file);
-        List<Qcow2Snapshot> snapshots = Qcow2Snapshot.readTable(file, h);
-        return new Qcow2Check(file, h).run(snapshots);
+        List<String> incomplete = new ArrayList<>();
+        List<Qcow2Snapshot> snapshots = Qcow2Snapshot.readTable(file, h, incomplete);
+        Qcow2Check c = new Qcow2Check(file, h);
+        incomplete.forEach(c::corrupt);
+        return c.run(snapshots);
     }
 
     private void corrupt(String message) {

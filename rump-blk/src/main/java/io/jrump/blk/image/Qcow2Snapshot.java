@@ -37,10 +37,23 @@ public record Qcow2Snapshot(String id, String name, long l1Offset, int l1Size, l
      * refuses to open such an image. The L1 tables the entries name are checked where they are used.
      */
     static List<Qcow2Snapshot> readTable(ImageFile file, Qcow2Header h) throws ErrnoException {
+        return readTable(file, h, null);
+    }
+
+    /**
+     * {@link #readTable}, but an entry that runs past the end of the file ends the table and is
+     * added to {@code incomplete} (if not null) instead of failing: {@code qemu-img check} reports
+     * such an entry as a corruption. Extra data beyond qemu's limit still fails, as it does there.
+     */
+    static List<Qcow2Snapshot> readTable(ImageFile file, Qcow2Header h, List<String> incomplete) throws ErrnoException {
         List<Qcow2Snapshot> list = new ArrayList<>();
         long at = h.snapshotsOffset();
         for (int i = 0; i < h.nbSnapshots(); i++) {
             String where = file.name() + ": snapshot table entry " + i + " at 0x" + Long.toHexString(at);
+            if (incomplete != null && at + ENTRY_HEADER > file.size()) {
+                incomplete.add(where + " is incomplete: past the end of the file (" + file.size() + " bytes)");
+                return list;
+            }
             if (at - h.snapshotsOffset() > Qcow2Header.MAX_SNAPSHOTS_BYTES - ENTRY_HEADER || at + ENTRY_HEADER > file.size()) {
                 throw new ErrnoException(Errno.EUCLEAN, where + ": the table of " + h.nbSnapshots()
                         + " entries runs past the end of the file (" + file.size() + " bytes) or beyond 64 MiB");
@@ -61,6 +74,11 @@ public record Qcow2Snapshot(String id, String name, long l1Offset, int l1Size, l
                         + " bytes (at most " + MAX_EXTRA_DATA + ")");
             }
             long length = ENTRY_HEADER + (long) extraSize + idSize + nameSize;
+            if (incomplete != null && at + length > file.size()) {
+                incomplete.add(where + " is incomplete: its " + length + " bytes run past the end of the file ("
+                        + file.size() + " bytes)");
+                return list;
+            }
             if (at + length > file.size() || at + length - h.snapshotsOffset() > Qcow2Header.MAX_SNAPSHOTS_BYTES) {
                 throw new ErrnoException(Errno.EUCLEAN, where + ": entry of " + length + " bytes runs past the end of the file ("
                         + file.size() + " bytes) or beyond 64 MiB of table");

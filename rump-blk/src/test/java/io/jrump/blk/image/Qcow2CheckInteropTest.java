@@ -281,4 +281,47 @@ class Qcow2CheckInteropTest {
         assertEquals(0, get(p, 88, 8), "the bitmaps are no longer valid: they missed our write");
         agree(p, 3, "stale bitmaps' clusters are leaked, as qemu sees them");
     }
+
+    @Test
+    void moreHeaderAndTableCases() throws Exception {
+        Path a = withSnapshots();
+        long t = get(a, 64, 8);
+        put(a, t + 36, 0, 4);
+        agree(a, 1, "v3 snapshot without extra data");
+        Path b = image("ac.qcow2", "write -P 1 0 64k");
+        put(b, 88, 1, 8);
+        agree(b, 0, "bitmaps autoclear bit without the extension");
+        Path c = image("dirty.qcow2", "write -P 1 0 64k");
+        put(c, 72, 1, 8);
+        agree(c, 0, "dirty bit, refcounts right");
+        Path d = image("corrupt.qcow2", "write -P 1 0 64k");
+        put(d, 72, 2, 8);
+        agree(d, 0, "corrupt bit, nothing wrong");
+        Path e = image("hl.qcow2", "write -P 1 0 64k");
+        put(e, 100, 108, 4);
+        agree(e, 1, "header_length 108");
+        Path f = image("l1small.qcow2", "write -P 1 0 64k");
+        put(f, 24, 1L << 40, 8);
+        agree(f, 1, "virtual size beyond the L1 table");
+        Path g = image("bf.qcow2", "write -P 1 0 64k");
+        put(g, 8, 0x200, 8);
+        put(g, 16, 2000, 4);
+        agree(g, 1, "backing file name of 2000 bytes");
+        Path h = withSnapshots();
+        put(h, 64, 1L << 40, 8);
+        agree(h, 2, "snapshot table past the end of the file");
+        Path k = withBitmap();
+        long ext = extension(k, 0x23852875);
+        put(k, ext, 2, 4);
+        agree(k, 1, "two bitmaps claimed, one in the directory");
+        Path m = withBitmap();
+        put(m, get(m, ext + 16, 8) + 16, 2, 1);
+        agree(m, 1, "bitmap type 2");
+        Path v2 = dir.resolve("v2.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "compat=0.10", v2.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 0 64k", v2.toString());
+        Tool.ok("qemu-img", "snapshot", "-c", "s", v2.toString());
+        Tool.ok("qemu-io", "-c", "write -P 2 0 64k", v2.toString());
+        agree(v2, 0, "compat 0.10 with a snapshot");
+    }
 }
