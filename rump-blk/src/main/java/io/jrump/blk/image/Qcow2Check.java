@@ -184,6 +184,11 @@ public final class Qcow2Check {
                         corrupt(label + " L2 entry " + j + " of the table at 0x" + Long.toHexString(l2)
                                 + ": subclusters both allocated and zero, bitmap 0x" + Long.toHexString(bitmap));
                     }
+                    boolean mapped = (e & OFFSET_MASK) != 0 || (external && e < 0);
+                    if ((bitmap & 0xffff_ffffL) != 0 && !mapped) {
+                        corrupt(label + " L2 entry " + j + " of the table at 0x" + Long.toHexString(l2)
+                                + ": unallocated cluster with allocated subclusters, bitmap 0x" + Long.toHexString(bitmap));
+                    }
                 }
                 long host = e & OFFSET_MASK;
                 if (external) {

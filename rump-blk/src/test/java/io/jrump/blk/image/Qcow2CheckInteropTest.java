@@ -9,6 +9,7 @@ import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.ErrnoException;
 import java.io.RandomAccessFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -323,5 +324,51 @@ class Qcow2CheckInteropTest {
         Tool.ok("qemu-img", "snapshot", "-c", "s", v2.toString());
         Tool.ok("qemu-io", "-c", "write -P 2 0 64k", v2.toString());
         agree(v2, 0, "compat 0.10 with a snapshot");
+    }
+
+    @Test
+    void extendedL2DataFileAndRefcountBlockDamage() throws Exception {
+        Path x = dir.resolve("x1.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on", x.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 2k 2k", x.toString());
+        long l2 = get(x, get(x, 40, 8), 8) & 0x00ff_ffff_ffff_fe00L;
+        put(x, l2, 0, 8);
+        agree(x, 2, "extended: allocated subclusters, no host");
+        x = dir.resolve("x2.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on", x.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 2k 2k", x.toString());
+        put(x, l2, get(x, l2, 8) | 1, 8);
+        agree(x, 0, "extended: bit 0 set");
+        Path c = dir.resolve("c.qcow2");
+        Files.write(dir.resolve("c.raw"), new byte[1 << 20]);
+        byte[] data = new byte[1 << 20];
+        java.util.Arrays.fill(data, (byte) 3);
+        Files.write(dir.resolve("c.raw"), data);
+        Tool.ok("qemu-img", "convert", "-c", "-O", "qcow2", "-o", "extended_l2=on", dir.resolve("c.raw").toString(), c.toString());
+        long cl2 = get(c, get(c, 40, 8), 8) & 0x00ff_ffff_ffff_fe00L;
+        put(c, cl2 + 8, 1, 8);
+        agree(c, 2, "extended: compressed with a bitmap");
+        Path d = dir.resolve("d.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "data_file=" + dir.resolve("d.data"), d.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 0 128k", d.toString());
+        long dl2 = get(d, get(d, 40, 8), 8) & 0x00ff_ffff_ffff_fe00L;
+        put(d, dl2, (1L << 63) | 0x30000, 8);
+        agree(d, 0, "data file: cluster 0 at 0x30000");
+        Path e = dir.resolve("e.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", e.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 0 128k", e.toString());
+        long el2 = get(e, get(e, 40, 8), 8) & 0x00ff_ffff_ffff_fe00L;
+        put(e, el2, (1L << 62) | (1L << 40), 8);
+        agree(e, 2, "compressed cluster past the end");
+        Path f = dir.resolve("f.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", f.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 0 128k", f.toString());
+        put(f, get(f, 48, 8), 0x10200, 8);
+        agree(f, 1, "refcount block misaligned");
+        Path g = dir.resolve("g.qcow2");
+        Tool.ok("qemu-img", "create", "-q", "-f", "qcow2", g.toString(), "4M");
+        Tool.ok("qemu-io", "-c", "write -P 1 0 128k", g.toString());
+        put(g, get(g, 48, 8), 1L << 40, 8);
+        agree(g, 2, "refcount block past the end");
     }
 }
