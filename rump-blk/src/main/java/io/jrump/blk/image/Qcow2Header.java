@@ -189,7 +189,7 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         }
         long rtOffset = h.getLong(48);
         int rtClusters = h.getInt(56);
-        if (rtClusters <= 0 || rtClusters > (MAX_L1_BYTES >> clusterBits) + 1) {
+        if (rtClusters <= 0 || rtClusters > Math.max(1, MAX_REFTABLE_BYTES >> clusterBits)) { // qemu's limit
             throw new ErrnoException(Errno.EUCLEAN, where + ": refcount_table_clusters " + Integer.toUnsignedString(rtClusters));
         }
         checkTable(file, where + ": refcount table", rtOffset, rtClusters * cluster, cluster);

@@ -255,6 +255,13 @@ class Qcow2CheckInteropTest {
             int o = ours(p);
             assertTrue(o == 1 || o == 2, c[3] + ": qemu said " + q.exit() + ", we said " + o);
         }
+        // A refcount table of 129 clusters, all inside the file: beyond qemu's 8 MiB limit only.
+        Path big = image("rt129.qcow2", "write -P 1 0 64k");
+        try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(f.length() + 130L * 65536);
+        }
+        put(big, 56, 129, 4);
+        agree(big, 1, "refcount table of 129 clusters");
     }
 
     @Test
