@@ -77,6 +77,12 @@ final class ImageCommand implements Runnable {
                             out.printf("backing file: %s%n", q.backingFile());
                         }
                         out.printf("compression type: %s%n", q.compressionType());
+                        if (q.extendedL2()) {
+                            out.printf("extended L2 entries: yes (32 subclusters of %d bytes)%n", q.clusterSize() / 32);
+                        }
+                        if (q.dataFileName() != null) {
+                            out.printf("data file: %s%n", q.dataFileName());
+                        }
                         List<Qcow2Snapshot> snaps = q.snapshots();
                         if (!snaps.isEmpty()) {
                             out.printf("snapshots: %d (rump image snapshot list)%n", snaps.size());

@@ -78,7 +78,7 @@ class Qcow2CommandsTest {
     }
 
     @Test
-    void zeroSizeAndZstdImages() throws Exception {
+    void zeroSizeZstdExtendedL2AndDataFileImages() throws Exception {
         String zero = dir.resolve("zero.qcow2").toString();
         tool(0, "qemu-img", "create", "-q", "-f", "qcow2", zero, "0");
         assertTrue(RumpRun.expect(0, "image", "info", zero).out().contains("virtual size: 0"));
@@ -92,6 +92,11 @@ class Qcow2CommandsTest {
         String z = dir.resolve("z.qcow2").toString();
         tool(0, "qemu-img", "convert", "-c", "-O", "qcow2", "-o", "compression_type=zstd", raw, z);
         assertTrue(RumpRun.expect(0, "image", "info", z).out().contains("compression type: zstd"));
+        String x = dir.resolve("x.qcow2").toString();
+        tool(0, "qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on,data_file=" + dir.resolve("x.data"), x, "1M");
+        String info = RumpRun.expect(0, "image", "info", x).out();
+        assertTrue(info.contains("extended L2 entries: yes (32 subclusters of 2048 bytes)")
+                && info.contains("data file: " + dir.resolve("x.data")), info);
         String back = dir.resolve("back.raw").toString();
         RumpRun.expect(0, "image", "convert", z, back);
         assertArrayEquals(data, Files.readAllBytes(Path.of(back)));

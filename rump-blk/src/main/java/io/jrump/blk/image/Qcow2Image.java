@@ -257,6 +257,16 @@ public final class Qcow2Image implements BlockDevice {
         return decompressions;
     }
 
+    /** Whether L2 entries are extended: 32 subclusters a cluster, each allocated on its own. */
+    public boolean extendedL2() {
+        return header.extendedL2();
+    }
+
+    /** The external data file's name as the header holds it, or null when guest data is in the image. */
+    public String dataFileName() {
+        return data == null ? null : header.dataFile();
+    }
+
     /** The compression type of compressed clusters: "deflate" or "zstd". */
     public String compressionType() {
         return header.compressionType() == Qcow2Header.COMPRESSION_ZSTD ? "zstd" : "deflate";

@@ -160,4 +160,22 @@ class Qcow2SubclusterDataFileTest {
         assertEquals(Errno.EOPNOTSUPP, e.errno());
         assertTrue(e.getMessage().contains("does not name"), e.getMessage());
     }
+
+    @Test
+    void snapshotsOfAnExtendedL2ImageReadAsQemuReadsThem() throws Exception {
+        String top = subclusterOverlay("65536");
+        Tool.ok("qemu-img", "snapshot", "-c", "s1", top);
+        Tool.ok("qemu-io", "-c", "write -P 0x66 0 8k", "-c", "write -P 0x67 100k 2k", top);
+        Path snap = dir.resolve("s1.raw");
+        Tool.ok("qemu-img", "convert", "-O", "raw", "-l", "snapshot.name=s1", top, snap.toString());
+        try (BlockDevice d = Images.openQcow2Snapshot(host, top, "s1")) {
+            ByteBuffer b = ByteBuffer.allocate((int) d.size());
+            d.read(0, b);
+            assertArrayEquals(Files.readAllBytes(snap), b.array());
+        }
+        assertArrayEquals(truth(top), readAll(top));
+        try (ImageFile f = new ImageFile(host.blockDevices().open(top, OpenMode.READ_ONLY), host.scheduler())) {
+            assertTrue(Qcow2Check.check(f).isClean(), Qcow2Check.check(f).toString());
+        }
+    }
 }
