@@ -104,7 +104,7 @@ public final class Qcow2Image implements BlockDevice {
             this.virtualSize = header.size();
         } else {
             String problem = snapshot.l1Problem(file, cluster);
-            long perL1 = cluster * (cluster / 8);
+            long perL1 = cluster * header.l2Entries(); // bytes one L1 entry maps
             if (problem == null && snapshot.diskSize() >= 0 && snapshot.diskSize() <= (1L << 60)
                     && (snapshot.diskSize() + perL1 - 1) / perL1 > snapshot.l1Size()) {
                 problem = "L1 table of " + snapshot.l1Size() + " entries is too small for its disk size of "
