@@ -47,6 +47,7 @@ public record Qcow2Snapshot(String id, String name, long l1Offset, int l1Size, l
      */
     static List<Qcow2Snapshot> readTable(ImageFile file, Qcow2Header h, List<String> incomplete) throws ErrnoException {
         List<Qcow2Snapshot> list = new ArrayList<>();
+        Window window = new Window(file);
         long at = h.snapshotsOffset();
         for (int i = 0; i < h.nbSnapshots(); i++) {
             String where = file.name() + ": snapshot table entry " + i + " at 0x" + Long.toHexString(at);
@@ -58,8 +59,7 @@ public record Qcow2Snapshot(String id, String name, long l1Offset, int l1Size, l
                 throw new ErrnoException(Errno.EUCLEAN, where + ": the table of " + h.nbSnapshots()
                         + " entries runs past the end of the file (" + file.size() + " bytes) or beyond 64 MiB");
             }
-            ByteBuffer e = ByteBuffer.allocate(ENTRY_HEADER);
-            file.read(at, e);
+            ByteBuffer e = window.bytes(at, ENTRY_HEADER);
             long l1Offset = e.getLong(0);
             int l1Size = e.getInt(8);
             int idSize = e.getShort(12) & 0xffff;
@@ -83,8 +83,7 @@ public record Qcow2Snapshot(String id, String name, long l1Offset, int l1Size, l
                 throw new ErrnoException(Errno.EUCLEAN, where + ": entry of " + length + " bytes runs past the end of the file ("
                         + file.size() + " bytes) or beyond 64 MiB of table");
             }
-            ByteBuffer rest = ByteBuffer.allocate((int) (length - ENTRY_HEADER));
-            file.read(at + ENTRY_HEADER, rest);
+            ByteBuffer rest = window.bytes(at + ENTRY_HEADER, (int) (length - ENTRY_HEADER));
             long diskSize = h.size();
             if (extraSize >= 8) {
                 vmState = rest.getLong(0); // vm_state_size_large supersedes the 32-bit field
@@ -101,6 +100,29 @@ public record Qcow2Snapshot(String id, String name, long l1Offset, int l1Size, l
             at += (length + 7) & ~7L;
         }
         return list;
+    }
+
+    /** The table read in windows of 64 KiB, not two reads an entry. */
+    private static final class Window {
+        private static final int SIZE = 64 << 10;
+        private final ImageFile file;
+        private ByteBuffer buffer = ByteBuffer.allocate(0);
+        private long start;
+
+        Window(ImageFile file) {
+            this.file = file;
+        }
+
+        /** {@code n} bytes at {@code offset}, which the caller has checked lie inside the file. */
+        ByteBuffer bytes(long offset, int n) throws ErrnoException {
+            if (offset < start || offset + n > start + buffer.capacity()) {
+                int length = (int) Math.min(file.size() - offset, Math.max(n, SIZE));
+                buffer = ByteBuffer.allocate(length);
+                file.read(offset, buffer);
+                start = offset;
+            }
+            return buffer.slice((int) (offset - start), n);
+        }
     }
 
     /** Bytes the table occupies in the file, from its start to the end of its last entry. */
