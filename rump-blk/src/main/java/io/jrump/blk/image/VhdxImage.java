@@ -60,6 +60,7 @@ public final class VhdxImage extends BlockMapImage {
     private final long size;
     private final int logicalSectorSize;
     private final int physicalSectorSize;
+    private final byte[] virtualDiskId;
     private final long chunkRatio;
     private final long batOffset;
     private final long[] bat;
@@ -84,6 +85,7 @@ public final class VhdxImage extends BlockMapImage {
         this.size = m.size;
         this.logicalSectorSize = m.logicalSectorSize;
         this.physicalSectorSize = m.physicalSectorSize;
+        this.virtualDiskId = m.page83;
         this.chunkRatio = m.chunkRatio();
         this.hasParent = m.hasParent;
         this.batOffset = batOffset;
@@ -775,6 +777,11 @@ public final class VhdxImage extends BlockMapImage {
     /** The physical sector size the metadata gives (512 or 4096). */
     public int physicalSectorSize() {
         return physicalSectorSize;
+    }
+
+    /** The Page 83 Data item: the disk's identity for SCSI (VPD page 0x83), as a GUID. */
+    public String virtualDiskId() {
+        return Vhdx.guidText(virtualDiskId);
     }
 
     /** Whether every block is present (a fixed disk, or a dynamic one written full). */

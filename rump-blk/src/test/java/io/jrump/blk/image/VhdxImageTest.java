@@ -119,6 +119,8 @@ class VhdxImageTest {
         try (BlockDevice d = Images.open(host, vhdx.toString(), true)) {
             assertTrue(d instanceof VhdxImage, d.toString());
             assertEquals(512, d.sectorSize());
+            VhdxImage v = (VhdxImage) d;
+            assertEquals(Vhdx.guidText(le(readAt(vhdx, metadataItem(vhdx, Vhdx.PAGE_83), 16)).array()), v.virtualDiskId());
             assertEquals(qemu.length, d.size());
             assertArrayEquals(qemu, readAll(d));
         }
