@@ -7,6 +7,7 @@ import io.jrump.blk.image.ImageFormat;
 import io.jrump.blk.image.Images;
 import io.jrump.blk.image.VdiImage;
 import io.jrump.blk.image.VhdImage;
+import io.jrump.blk.image.VhdxImage;
 import io.jrump.blk.image.Qcow2Check;
 import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.image.Qcow2Snapshot;
@@ -38,7 +39,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code rump image}: inspect, create, convert and check disk images. */
-@Command(name = "image", description = "Inspect, create, convert and check disk images (raw, qcow2, VHD, VDI).",
+@Command(name = "image", description = "Inspect, create, convert and check disk images (raw, qcow2, VHD, VDI, VHDX).",
         subcommands = {ImageCommand.Info.class, ImageCommand.Create.class, ImageCommand.Convert.class,
             ImageCommand.Check.class, ImageCommand.Snapshot.class})
 final class ImageCommand implements Runnable {
@@ -111,6 +112,12 @@ final class ImageCommand implements Runnable {
                         }
                     } else if (d instanceof VdiImage v) {
                         out.printf("subformat: %s%n", v.subformat());
+                    } else if (d instanceof VhdxImage v) {
+                        out.printf("subformat: %s%nblock size: %d%nsector size: %d logical, %d physical%n", v.subformat(),
+                                v.blockSize(), v.sectorSize(), v.physicalSectorSize());
+                        if (v.parent() != null) {
+                            out.printf("parent: %s%n", v.parent().name());
+                        }
                     }
                     try {
                         PartitionTable t = PartitionTable.read(d, PartCommand.sectorSize(spec, sectorSize, d));
@@ -184,7 +191,7 @@ final class ImageCommand implements Runnable {
         @Option(names = "-o", paramLabel = "KEY=VALUE", description = OPTIONS)
         Map<String, String> options = new LinkedHashMap<>();
 
-        @Option(names = "--backing", description = "Backing file (qcow2), or parent (vhd: a differencing disk), relative to"
+        @Option(names = "--backing", description = "Backing file (qcow2), or parent (vhd, vhdx: a differencing disk), relative to"
                 + " the new image.")
         String backing;
 
@@ -387,7 +394,7 @@ final class ImageCommand implements Runnable {
     /** The format a new image named {@code path} is made in by its extension: raw unless it names another. */
     static String formatByExtension(String path) {
         String lower = path.toLowerCase(Locale.ROOT);
-        for (String ext : new String[] {"qcow2", "vhd", "vdi"}) {
+        for (String ext : new String[] {"qcow2", "vhdx", "vhd", "vdi"}) {
             if (lower.endsWith("." + ext)) {
                 return ext;
             }
@@ -396,7 +403,7 @@ final class ImageCommand implements Runnable {
     }
 
     /** The formats {@code rump image create|convert} write. */
-    static final List<String> WRITTEN = List.of("raw", "qcow2", "vhd", "vpc", "vdi");
+    static final List<String> WRITTEN = List.of("raw", "qcow2", "vhd", "vpc", "vdi", "vhdx");
 
     static String outputFormat(CommandSpec spec, String text) {
         String fmt = text.toLowerCase(Locale.ROOT);
@@ -407,9 +414,10 @@ final class ImageCommand implements Runnable {
         return fmt;
     }
 
-    static final String FORMATS = "Format of the new image: raw (the default), qcow2, vhd (or vpc), vdi.";
-    static final String OPTIONS = "Format option, as qemu-img's -o: subformat=dynamic|fixed (vhd), subformat=dynamic|static (vdi),"
-            + " backing_file=, backing_fmt= (qcow2; backing_file= for vhd makes a differencing disk). Repeatable.";
+    static final String FORMATS = "Format of the new image: raw (the default), qcow2, vhd (or vpc), vdi, vhdx.";
+    static final String OPTIONS = "Format option, as qemu-img's -o: subformat=dynamic|fixed (vhd, vhdx), subformat=dynamic|static"
+            + " (vdi), block_size=, log_size=, block_state_zero=on|off (vhdx), backing_file=, backing_fmt= (qcow2; backing_file="
+            + " for vhd and vhdx makes a differencing disk). Repeatable.";
 
     /**
      * A format whose structures are all checked when it is opened (VHD, VDI: headers, checksums,

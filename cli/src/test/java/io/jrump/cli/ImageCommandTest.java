@@ -137,7 +137,8 @@ class ImageCommandTest {
         assertEquals(0, p.waitFor(), "mkfs.fat");
         String previous = fat;
         String[][] chain = {{"vhd", "vpc", "subformat=fixed"}, {"vdi", "vdi", "subformat=static"},
-            {"vhd", "vpc", "subformat=dynamic"}, {"vdi", "vdi", "subformat=dynamic"}, {"qcow2", "qcow2", null}, {"raw", "raw", null}};
+            {"vhdx", "vhdx", "subformat=fixed"}, {"vhd", "vpc", "subformat=dynamic"}, {"vdi", "vdi", "subformat=dynamic"},
+            {"vhdx", "vhdx", "subformat=dynamic"}, {"qcow2", "qcow2", null}, {"raw", "raw", null}};
         for (int i = 0; i < chain.length; i++) {
             String[] step = chain[i];
             String out = dir.resolve("step" + i + "." + step[0]).toString();
@@ -154,7 +155,7 @@ class ImageCommandTest {
                 String check = run(0, "image", "check", out);
                 assertTrue(check.contains("No errors were found"), check);
             }
-            if (step[0].equals("vdi") || step[0].equals("qcow2")) {
+            if (step[0].equals("vdi") || step[0].equals("qcow2") || step[0].equals("vhdx")) {
                 qemuImg(0, "check", "-f", step[1], out);
             }
             previous = out;

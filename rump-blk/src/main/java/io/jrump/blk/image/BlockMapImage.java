@@ -80,7 +80,8 @@ abstract class BlockMapImage implements BlockDevice {
         file.write(at + within, part);
     }
 
-    final int blockSize() {
+    /** The size of the format's blocks (VHD's and VHDX's blocks, VDI's, VMDK's grains). */
+    public final int blockSize() {
         return blockSize;
     }
 

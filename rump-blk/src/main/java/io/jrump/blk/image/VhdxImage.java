@@ -72,6 +72,7 @@ public final class VhdxImage extends BlockMapImage {
     private long logHead;
     private long logSequence;
     private boolean hasParent;
+    private final boolean leaveBlocksAllocated;
     private VhdxImage parent;
     /** A read-only open's replay of a log in memory, or null. */
     private VhdxLog.Overlay overlay;
@@ -88,6 +89,7 @@ public final class VhdxImage extends BlockMapImage {
         this.virtualDiskId = m.page83;
         this.chunkRatio = m.chunkRatio();
         this.hasParent = m.hasParent;
+        this.leaveBlocksAllocated = m.leaveBlocksAllocated;
         this.batOffset = batOffset;
         this.bat = bat;
     }
@@ -772,6 +774,11 @@ public final class VhdxImage extends BlockMapImage {
     @Override
     public int sectorSize() {
         return logicalSectorSize;
+    }
+
+    /** "differencing" (it has a parent), "fixed" (LeaveBlockAllocated: every block placed at creation) or "dynamic". */
+    public String subformat() {
+        return parent != null ? "differencing" : leaveBlocksAllocated ? "fixed" : "dynamic";
     }
 
     /** The physical sector size the metadata gives (512 or 4096). */
