@@ -11,8 +11,9 @@ import java.nio.file.Path;
 
 /**
  * Opens a disk image of any supported format as a {@link BlockDevice}: raw images as they are,
- * qcow2 through {@link Qcow2Image} with its backing chain opened read-only, names resolved against
- * the directory of the image that names them, as qemu does.
+ * qcow2 through {@link Qcow2Image} with its backing chain opened read-only, VMDK through
+ * {@link VmdkImage} with its extent files; names resolved against the directory of the image that
+ * names them, as qemu does.
  */
 public final class Images {
     private Images() {
@@ -62,11 +63,30 @@ public final class Images {
                     throw e;
                 }
             }
+            case VMDK -> {
+                try {
+                    return VmdkImage.open(file, path, readOnly, host.clock(), new VmdkImage.ExtentFiles() {
+                        @Override
+                        public String resolve(String name) {
+                            return Images.resolve(path, name);
+                        }
+
+                        @Override
+                        public ImageFile open(String extent, boolean ro) throws ErrnoException {
+                            return new ImageFile(host.blockDevices().open(extent, ro ? OpenMode.READ_ONLY
+                                    : OpenMode.READ_WRITE), host.scheduler());
+                        }
+                    });
+                } catch (ErrnoException | RuntimeException e) {
+                    file.close();
+                    throw e;
+                }
+            }
             default -> {
                 file.close();
                 // Never read as raw: the container's bytes are not the disk's.
                 throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
-                        + " (jrump reads raw, qcow2, VHD and VDI images); found " + detected.evidence());
+                        + " (jrump reads raw, qcow2, VHD, VDI and VMDK images); found " + detected.evidence());
             }
         }
     }

@@ -1,0 +1,502 @@
+package io.jrump.blk.image;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.BlockStats;
+import io.jrump.blk.internal.Requests;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostClock;
+import io.jrump.hypercall.HostRandom;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A VMware VMDK disk (Virtual Disk Format 1.1): a sequence of extents, each a hosted sparse
+ * extent ("KDMV", see {@link VmdkSparseExtent}), a flat file region, or zeros. Opened either from
+ * a sparse extent file (monolithicSparse, streamOptimized: one extent, the embedded descriptor
+ * only checked for a parent) or from a text descriptor file naming its extents
+ * (monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat, vmfs), resolved against the
+ * descriptor's directory. Child (delta) disks, ESX "COWD" and seSparse extents and raw-device
+ * extents are refused ({@code EOPNOTSUPP}).
+ *
+ * <p>Writing: into sparse (uncompressed) and flat extents of a disk opened read-write.
+ * {@link #create} makes a monolithicSparse image; {@link #writeStreamOptimized} writes a whole
+ * streamOptimized image from a source device in one pass — the only way such an image can be
+ * written, since its grains are compressed and its tables follow them. Thread-safe: requests
+ * are serialized.
+ */
+public final class VmdkImage implements BlockDevice {
+    /** How a descriptor's extent names become open files (Images resolves them against the descriptor's directory). */
+    public interface ExtentFiles {
+        /** The path of extent file {@code name}, as the descriptor names it. */
+        String resolve(String name);
+
+        ImageFile open(String path, boolean readOnly) throws ErrnoException;
+    }
+
+    private interface Extent {
+        void read(long offset, ByteBuffer dst) throws ErrnoException;
+
+        void write(long offset, ByteBuffer src) throws ErrnoException;
+
+        void flush() throws ErrnoException;
+
+        void close() throws ErrnoException;
+    }
+
+    private static final int KDMV = 0x4b444d56;
+    private static final int COWD = 0x434f5744;
+    private static final long GRAIN_SECTORS = 128;
+    private static final int GTES = 512;
+    private static final long DESCRIPTOR_SECTORS = 20;
+    /** Largest image {@link #create} makes: the grain offsets of a sparse extent are 32-bit sectors. */
+    public static final long MAX_CREATE_SIZE = 2L << 40;
+
+    private final String name;
+    private final String subformat;
+    private final long size;
+    private final boolean readOnly;
+    private final long[] starts;
+    private final Extent[] extents;
+    private final ImageFile descriptorFile;
+    private final BlockStats stats;
+    private boolean closed;
+
+    private VmdkImage(String name, String subformat, long[] starts, Extent[] extents, long size, boolean readOnly,
+            ImageFile descriptorFile, HostClock clock) {
+        this.name = name;
+        this.subformat = subformat;
+        this.starts = starts;
+        this.extents = extents;
+        this.size = size;
+        this.readOnly = readOnly;
+        this.descriptorFile = descriptorFile;
+        this.stats = new BlockStats(clock);
+    }
+
+    /**
+     * Opens a VMDK: {@code file} is a sparse extent or a descriptor file at {@code path}. On
+     * failure the caller closes {@code file}; extent files opened here are closed.
+     *
+     * @throws ErrnoException {@code EUCLEAN} naming the structure and place for damaged metadata
+     *     or a descriptor that disagrees with its extents, {@code ENOENT} naming a missing extent
+     *     file, {@code ELOOP} for a descriptor naming itself, {@code EOPNOTSUPP} for what is not
+     *     read (child disks, COWD/seSparse/raw-device extents, writing a compressed extent)
+     */
+    public static VmdkImage open(ImageFile file, String path, boolean readOnly, HostClock clock, ExtentFiles files)
+            throws ErrnoException {
+        String n = file.name();
+        long fileSize = file.size();
+        int magic = 0;
+        if (fileSize >= 4) {
+            ByteBuffer m = ByteBuffer.allocate(4);
+            file.read(0, m);
+            magic = m.getInt(0);
+        }
+        if (magic == COWD) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VMDK ESX sparse extents (\"COWD\", vmfsSparse) are not"
+                    + " supported yet");
+        }
+        if (magic == KDMV) {
+            VmdkSparseExtent sparse = VmdkSparseExtent.open(file, readOnly, clock);
+            VmdkDescriptor d = VmdkDescriptor.parse(n + " (embedded descriptor)", sparse.descriptorText());
+            refuseParent(n, d);
+            String type = d.createType().isEmpty() ? "monolithicSparse" : d.createType();
+            return new VmdkImage(n, type, new long[] {0}, new Extent[] {sparse(sparse, false)}, sparse.size(), readOnly,
+                    null, clock);
+        }
+        if (fileSize > VmdkDescriptor.MAX_BYTES) {
+            throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor file of " + fileSize + " bytes is larger than "
+                    + VmdkDescriptor.MAX_BYTES + " bytes");
+        }
+        ByteBuffer text = ByteBuffer.allocate((int) fileSize);
+        file.read(0, text);
+        VmdkDescriptor d = VmdkDescriptor.parse(n, new String(text.array(), StandardCharsets.ISO_8859_1));
+        refuseParent(n, d);
+        if (d.extents().isEmpty()) {
+            throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor names no extent");
+        }
+        List<Extent> opened = new ArrayList<>();
+        try {
+            long[] starts = new long[d.extents().size()];
+            long at = 0;
+            for (VmdkDescriptor.Extent e : d.extents()) {
+                starts[opened.size()] = at;
+                opened.add(openExtent(n, path, e, readOnly, clock, files));
+                at += e.sectors() * 512;
+            }
+            return new VmdkImage(n, d.createType(), starts, opened.toArray(new Extent[0]), at, readOnly, file, clock);
+        } catch (ErrnoException | RuntimeException ex) {
+            for (Extent e : opened) {
+                try {
+                    e.close();
+                } catch (ErrnoException ignored) {
+                    // already failing with the first error
+                }
+            }
+            throw ex;
+        }
+    }
+
+    private static void refuseParent(String n, VmdkDescriptor d) throws ErrnoException {
+        if (d.hasParent()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VMDK child (delta) disks are not supported yet (parentCID "
+                    + d.values().get("parentCID") + ", parent \"" + d.parentHint() + "\")");
+        }
+    }
+
+    private static Extent openExtent(String n, String path, VmdkDescriptor.Extent e, boolean readOnly, HostClock clock,
+            ExtentFiles files) throws ErrnoException {
+        String where = n + ": VMDK descriptor line " + e.line() + ": ";
+        String type = e.type();
+        if (e.access().equals("NOACCESS")) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, where + "NOACCESS extents are not supported");
+        }
+        if (type.equals("ZERO")) {
+            return zero(where);
+        }
+        if (!type.equals("SPARSE") && !type.equals("FLAT") && !type.equals("VMFS")) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, where + "extent type " + type + " is not supported (SPARSE, FLAT,"
+                    + " VMFS and ZERO are)");
+        }
+        String p = files.resolve(e.file());
+        if (Path.of(p).toAbsolutePath().normalize().equals(Path.of(path).toAbsolutePath().normalize())) {
+            throw new ErrnoException(Errno.ELOOP, where + "extent \"" + e.file() + "\" is the descriptor itself");
+        }
+        boolean ro = readOnly || e.access().equals("RDONLY");
+        ImageFile f;
+        try {
+            f = files.open(p, ro);
+        } catch (ErrnoException ex) {
+            throw new ErrnoException(ex.errno(), where + "extent \"" + e.file() + "\" (" + p + "): "
+                    + (ex.errno() == Errno.ENOENT ? "no such file" : ex.getMessage()));
+        }
+        try {
+            if (type.equals("SPARSE")) {
+                ByteBuffer m = ByteBuffer.allocate(4);
+                if (f.size() >= 4) {
+                    f.read(0, m);
+                }
+                if (m.getInt(0) == COWD) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, where + "extent \"" + e.file()
+                            + "\" is an ESX sparse extent (\"COWD\"), not supported yet");
+                }
+                if (m.getInt(0) != KDMV) {
+                    throw new ErrnoException(Errno.EUCLEAN, where + "SPARSE extent \"" + e.file()
+                            + "\" has no sparse extent magic \"KDMV\"");
+                }
+                VmdkSparseExtent s = VmdkSparseExtent.open(f, ro, clock);
+                if (s.header().capacity() < e.sectors()) {
+                    throw new ErrnoException(Errno.EUCLEAN, where + "says extent \"" + e.file() + "\" has " + e.sectors()
+                            + " sectors, its header's capacity is " + s.header().capacity());
+                }
+                return sparse(s, e.access().equals("RDONLY"));
+            }
+            if (e.offset() > Long.MAX_VALUE / 1024 || (e.offset() + e.sectors()) * 512 > f.size()) {
+                throw new ErrnoException(Errno.EUCLEAN, where + "FLAT extent \"" + e.file() + "\" of " + e.sectors()
+                        + " sectors from sector " + e.offset() + " runs past the end of the file (" + f.size() + " bytes)");
+            }
+            return flat(f, e.offset() * 512, e.access().equals("RDONLY"), where);
+        } catch (ErrnoException | RuntimeException ex) {
+            f.close();
+            throw ex;
+        }
+    }
+
+    private static Extent sparse(VmdkSparseExtent s, boolean rdonly) {
+        return new Extent() {
+            @Override
+            public void read(long offset, ByteBuffer dst) throws ErrnoException {
+                s.read(offset, dst);
+            }
+
+            @Override
+            public void write(long offset, ByteBuffer src) throws ErrnoException {
+                if (rdonly) {
+                    throw new ErrnoException(Errno.EROFS, s.name() + ": the descriptor makes this extent RDONLY");
+                }
+                s.write(offset, src);
+            }
+
+            @Override
+            public void flush() throws ErrnoException {
+                s.flush();
+            }
+
+            @Override
+            public void close() throws ErrnoException {
+                s.close();
+            }
+        };
+    }
+
+    private static Extent flat(ImageFile f, long base, boolean rdonly, String where) {
+        return new Extent() {
+            @Override
+            public void read(long offset, ByteBuffer dst) throws ErrnoException {
+                f.read(base + offset, dst);
+            }
+
+            @Override
+            public void write(long offset, ByteBuffer src) throws ErrnoException {
+                if (rdonly) {
+                    throw new ErrnoException(Errno.EROFS, where + "the extent is RDONLY");
+                }
+                f.write(base + offset, src);
+            }
+
+            @Override
+            public void flush() throws ErrnoException {
+                if (!f.isReadOnly()) {
+                    f.flush();
+                }
+            }
+
+            @Override
+            public void close() {
+                f.close();
+            }
+        };
+    }
+
+    private static Extent zero(String where) {
+        return new Extent() {
+            @Override
+            public void read(long offset, ByteBuffer dst) {
+                while (dst.hasRemaining()) {
+                    dst.put((byte) 0);
+                }
+            }
+
+            @Override
+            public void write(long offset, ByteBuffer src) throws ErrnoException {
+                throw new ErrnoException(Errno.EROFS, where + "a ZERO extent cannot be written");
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    /**
+     * Creates an image of {@code size} bytes in the empty {@code file} and opens it read-write.
+     * Subformat monolithicSparse (null means it): header, embedded descriptor, redundant and
+     * primary grain directories with every grain table placed (as qemu and VMware do), 64 KiB
+     * grains allocated on write. Other subformats are {@code EOPNOTSUPP}: streamOptimized is
+     * written whole by {@link #writeStreamOptimized}; the flat and twoGbMaxExtent subformats need
+     * extent files beside the descriptor.
+     */
+    public static VmdkImage create(ImageFile file, long size, String subformat, HostClock clock, HostRandom random)
+            throws ErrnoException {
+        String n = file.name();
+        if (subformat != null && !subformat.equals("monolithicSparse")) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": creating VMDK subformat " + subformat + " is not supported"
+                    + (subformat.equals("streamOptimized") ? " (a streamOptimized image is written whole from a source disk,"
+                            + " by convert)" : "") + "; jrump creates monolithicSparse and converts to streamOptimized");
+        }
+        checkNew(file, size);
+        long capacity = size / 512;
+        long tables = ceil(ceil(capacity, GRAIN_SECTORS), GTES);
+        long gdSectors = ceil(tables * 4, 512);
+        long gtSectors = GTES * 4 / 512;
+        long rgd = 1 + DESCRIPTOR_SECTORS;
+        long gd = rgd + gdSectors + tables * gtSectors;
+        long overhead = ceil(gd + gdSectors + tables * gtSectors, GRAIN_SECTORS) * GRAIN_SECTORS;
+        VmdkHeader h = new VmdkHeader(1, VmdkHeader.FLAG_NEWLINE_TEST | VmdkHeader.FLAG_REDUNDANT_GD, capacity,
+                GRAIN_SECTORS, 1, DESCRIPTOR_SECTORS, GTES, rgd, gd, overhead, 0);
+        file.write(0, h.encode());
+        file.write(512, descriptor("monolithicSparse", capacity, n, random));
+        file.write(rgd * 512, directory(tables, rgd + gdSectors));
+        file.write(gd * 512, directory(tables, gd + gdSectors));
+        // The grain tables start empty: extending the file over them leaves them zero.
+        file.write(overhead * 512 - 512, ByteBuffer.allocate(512));
+        file.flush();
+        return new VmdkImage(n, "monolithicSparse", new long[] {0},
+                new Extent[] {sparse(VmdkSparseExtent.open(file, false, clock), false)}, capacity * 512, false, null, clock);
+    }
+
+    private static void checkNew(ImageFile file, long size) throws ErrnoException {
+        if (size <= 0 || size % 512 != 0 || size > MAX_CREATE_SIZE) {
+            throw new ErrnoException(Errno.EINVAL, file.name() + ": a VMDK disk size must be a positive multiple of 512"
+                    + " bytes up to 2 TiB, not " + size);
+        }
+        if (file.size() != 0) {
+            throw new ErrnoException(Errno.EINVAL, file.name() + ": a VMDK image is written into an empty file; this one"
+                    + " has " + file.size() + " bytes");
+        }
+    }
+
+    private static ByteBuffer descriptor(String type, long capacity, String fileName, HostRandom random) {
+        String base = fileName.substring(fileName.lastIndexOf('/') + 1);
+        byte[] text = VmdkDescriptor.single(type, capacity, base, random.nextInt(Integer.MAX_VALUE))
+                .getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate((int) (DESCRIPTOR_SECTORS * 512));
+        b.put(0, text, 0, Math.min(text.length, b.capacity() - 1));
+        return b;
+    }
+
+    /** A grain directory whose tables lie one after another from sector {@code firstTable}. */
+    private static ByteBuffer directory(long tables, long firstTable) {
+        ByteBuffer b = ByteBuffer.allocate((int) (ceil(tables * 4, 512) * 512)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < tables; i++) {
+            b.putInt(i * 4, (int) (firstTable + (long) i * GTES * 4 / 512));
+        }
+        return b;
+    }
+
+    private static long ceil(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * Writes {@code source} whole as a streamOptimized image into the empty {@code out}: header
+     * (grain directory "at the end"), embedded descriptor, the grains that are not all zeros
+     * deflate-compressed behind grain markers in disk order, each grain table that has an
+     * allocated grain behind a table marker after its grains, the grain directory, the footer (a
+     * header holding the directory's place) and the end-of-stream marker — VMware's layout, read
+     * back by qemu-img and 7-Zip.
+     */
+    public static void writeStreamOptimized(ImageFile out, BlockDevice source, HostRandom random) throws ErrnoException {
+        new VmdkStreamWriter(out, source).write(descriptor("streamOptimized", source.size() / 512, out.name(), random),
+                DESCRIPTOR_SECTORS);
+    }
+
+    /** What a streamOptimized writer needs from here: the size checks. */
+    static void checkStream(ImageFile out, BlockDevice source) throws ErrnoException {
+        checkNew(out, source.size());
+    }
+
+    /** The subformat: the descriptor's createType ("monolithicSparse", "twoGbMaxExtentFlat", ...). */
+    public String subformat() {
+        return subformat;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int sectorSize() {
+        return 512;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public BlockStats stats() {
+        return stats;
+    }
+
+    private interface Piece {
+        void run(Extent e, long offset, ByteBuffer part) throws ErrnoException;
+    }
+
+    /** Cuts a request at extent boundaries. */
+    private void eachExtent(long offset, ByteBuffer buf, Piece piece) throws ErrnoException {
+        int length = buf.remaining();
+        int done = 0;
+        int i = 0;
+        while (done < length) {
+            long pos = offset + done;
+            while (i + 1 < starts.length && starts[i + 1] <= pos) {
+                i++;
+            }
+            long end = i + 1 < starts.length ? starts[i + 1] : size;
+            int n = (int) Math.min(length - done, end - pos);
+            if (n == 0) { // an empty extent
+                i++;
+                continue;
+            }
+            ByteBuffer part = buf.duplicate().position(buf.position() + done).limit(buf.position() + done + n);
+            piece.run(extents[i], pos - starts[i], part);
+            done += n;
+        }
+    }
+
+    private void checkOpen() throws ErrnoException {
+        if (closed) {
+            throw new ErrnoException(Errno.EBADF, name + " is closed");
+        }
+    }
+
+    @Override
+    public synchronized void read(long offset, ByteBuffer dst) throws ErrnoException {
+        checkOpen();
+        int length = dst.remaining();
+        Requests.checkRead(name, 512, size, offset, length);
+        stats.time(BlockStats.Op.READ, length, () -> eachExtent(offset, dst, Extent::read));
+    }
+
+    @Override
+    public synchronized void write(long offset, ByteBuffer src) throws ErrnoException {
+        checkOpen();
+        int length = src.remaining();
+        Requests.checkWrite(name, 512, size, readOnly, offset, length);
+        stats.time(BlockStats.Op.WRITE, length, () -> eachExtent(offset, src, Extent::write));
+    }
+
+    @Override
+    public synchronized void flush() throws ErrnoException {
+        checkOpen();
+        if (!readOnly) {
+            stats.time(BlockStats.Op.FLUSH, 0, () -> {
+                for (Extent e : extents) {
+                    e.flush();
+                }
+            });
+        }
+    }
+
+    /** Checked and accepted; grains stay allocated (a sparse extent cannot free one in place). */
+    @Override
+    public synchronized void discard(long offset, long length) throws ErrnoException {
+        checkOpen();
+        Requests.checkWrite(name, 512, size, readOnly, offset, length);
+    }
+
+    @Override
+    public synchronized void close() throws ErrnoException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        ErrnoException first = null;
+        for (Extent e : extents) {
+            try {
+                e.close();
+            } catch (ErrnoException ex) {
+                first = first == null ? ex : first;
+            }
+        }
+        if (descriptorFile != null) {
+            descriptorFile.close();
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VMDK " + subformat + "[" + name + ", " + size + " bytes, " + extents.length + " extent"
+                + (extents.length == 1 ? "" : "s") + "]";
+    }
+}

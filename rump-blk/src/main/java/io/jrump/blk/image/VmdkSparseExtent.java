@@ -1,0 +1,301 @@
+package io.jrump.blk.image;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostClock;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
+
+/**
+ * One VMDK hosted sparse extent ("KDMV"): a grain directory of grain tables of grains; a grain
+ * is a block of {@link BlockMapImage}. Reads plain grains, zero grains (table entry 1 with the
+ * zeroed-grain flag) and, in a streamOptimized extent, deflate-compressed grains behind their
+ * grain markers; unallocated grains read as zeros. Writes allocate grains (and, when a
+ * directory entry is empty, grain tables) at the end of the file and record them in both the
+ * primary and the redundant tables; compressed extents are not written in place.
+ *
+ * <p>The header and every grain-directory entry are checked at open; a grain table is read and
+ * its entries checked when first used, and kept in a small cache, so opening a large disk reads
+ * only its directory. Thread-safe as {@link BlockMapImage}.
+ */
+final class VmdkSparseExtent extends BlockMapImage {
+    /** Largest grain directory: 4 Mi tables (128 TiB in 64 KiB grains); it is held in memory. */
+    static final long MAX_TABLES = 1 << 22;
+    private static final int CACHED_TABLES = 256;
+    private static final int MARKER_GRAIN_HEADER = 12;
+
+    private final VmdkHeader h;
+    private final int[] gd;
+    private final int[] rgd;
+    private final Map<Integer, int[]> tables = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Integer, int[]> eldest) {
+            return size() > CACHED_TABLES;
+        }
+    };
+    /** Where the next grain or table goes: the end of the file, sector-aligned. */
+    private long end;
+    private int inflatedGrain = -1;
+    private byte[] inflated;
+
+    private VmdkSparseExtent(ImageFile file, VmdkHeader h, int[] gd, int[] rgd, boolean readOnly, HostClock clock) {
+        super(file, "VMDK", h.capacity() * 512, (int) h.grainBytes(), readOnly, clock);
+        this.h = h;
+        this.gd = gd;
+        this.rgd = rgd;
+        this.end = (file.size() + 511) / 512 * 512;
+    }
+
+    VmdkHeader header() {
+        return h;
+    }
+
+    /**
+     * Opens a sparse extent, checking its header (and a stream's footer) and grain directory.
+     *
+     * @throws ErrnoException {@code EUCLEAN} naming the field or entry for damaged metadata,
+     *     {@code EOPNOTSUPP} for a read-write open of a compressed extent
+     */
+    static VmdkSparseExtent open(ImageFile file, boolean readOnly, HostClock clock) throws ErrnoException {
+        String n = file.name();
+        long size = file.size();
+        VmdkHeader h = VmdkHeader.parse(file, 0, "header");
+        if (h.gdOffset() == VmdkHeader.GD_AT_END) {
+            h = footer(file, size);
+        }
+        if (h.compressed() && !h.markers()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VMDK compressed grains without grain markers are not supported");
+        }
+        if (!readOnly && h.compressed()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": writing into a compressed (streamOptimized) VMDK is not"
+                    + " supported; open it read-only, or convert it");
+        }
+        if (h.tables() > MAX_TABLES) {
+            throw VmdkHeader.corrupt(n, "capacity " + h.capacity() + " sectors in grains of " + h.grainSize()
+                    + " sectors needs " + h.tables() + " grain tables, more than the " + MAX_TABLES + " read");
+        }
+        int[] gd = directory(file, h, h.gdOffset(), "grain directory");
+        int[] rgd = h.redundant() ? directory(file, h, h.rgdOffset(), "redundant grain directory") : null;
+        if (h.descriptorSize() > 0 && (h.descriptorOffset() < 1
+                || h.descriptorOffset() > size / 512 || h.descriptorSize() > size / 512 - h.descriptorOffset())) {
+            throw VmdkHeader.corrupt(n, "embedded descriptor of " + h.descriptorSize() + " sectors at sector "
+                    + h.descriptorOffset() + " runs past the end of the file (0x" + Long.toHexString(size) + ")");
+        }
+        return new VmdkSparseExtent(file, h, gd, rgd, readOnly, clock);
+    }
+
+    /** A stream's footer: marker, header copy holding the real gdOffset, end-of-stream marker. */
+    private static VmdkHeader footer(ImageFile file, long size) throws ErrnoException {
+        String n = file.name();
+        if (size < 2048 || size % 512 != 0) {
+            throw VmdkHeader.corrupt(n, "header says the grain directory is in the footer, but a file of " + size
+                    + " bytes has no room for one");
+        }
+        ByteBuffer m = ByteBuffer.allocate(1536).order(ByteOrder.LITTLE_ENDIAN);
+        file.read(size - 1536, m);
+        if (m.getInt(12) != 3 || m.getInt(8) != 0) {
+            throw VmdkHeader.corrupt(n, "no footer marker at 0x" + Long.toHexString(size - 1536)
+                    + " (header gdOffset says the grain directory is in the footer)");
+        }
+        for (int i = 1024; i < 1536; i += 8) {
+            if (m.getLong(i) != 0) {
+                throw VmdkHeader.corrupt(n, "no end-of-stream marker at 0x" + Long.toHexString(size - 512));
+            }
+        }
+        VmdkHeader f = VmdkHeader.parse(file, size - 1024, "footer");
+        if (f.gdOffset() == VmdkHeader.GD_AT_END) {
+            throw VmdkHeader.corrupt(n, "footer at 0x" + Long.toHexString(size - 1024) + " also leaves gdOffset to the end");
+        }
+        return f;
+    }
+
+    private static int[] directory(ImageFile file, VmdkHeader h, long sector, String what) throws ErrnoException {
+        String n = file.name();
+        long size = file.size();
+        long bytes = h.tables() * 4;
+        if (sector < 1 || sector > size / 512 || bytes > size - sector * 512) {
+            throw VmdkHeader.corrupt(n, what + " of " + h.tables() + " entries at sector " + sector
+                    + " runs past the end of the file (0x" + Long.toHexString(size) + ")");
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        file.read(sector * 512, b);
+        int[] gd = new int[(int) h.tables()];
+        b.asIntBuffer().get(gd);
+        long gtBytes = (long) h.gtesPerGt() * 4;
+        for (int i = 0; i < gd.length; i++) {
+            long at = Integer.toUnsignedLong(gd[i]) * 512;
+            if (gd[i] != 0 && (at + gtBytes > size)) {
+                throw VmdkHeader.corrupt(n, what + " entry " + i + " (at 0x" + Long.toHexString(sector * 512 + i * 4L)
+                        + ") points at 0x" + Long.toHexString(at) + ", a grain table running past the end of the file (0x"
+                        + Long.toHexString(size) + ")");
+            }
+        }
+        return gd;
+    }
+
+    /** The embedded descriptor's text, up to its first NUL; empty when there is none. */
+    String descriptorText() throws ErrnoException {
+        if (h.descriptorSize() == 0) {
+            return "";
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) (h.descriptorSize() * 512));
+        file.read(h.descriptorOffset() * 512, b);
+        int len = 0;
+        while (len < b.capacity() && b.get(len) != 0) {
+            len++;
+        }
+        return new String(b.array(), 0, len, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Grain table {@code t}, read and checked on first use. */
+    private int[] table(int t) throws ErrnoException {
+        int[] gt = tables.get(t);
+        if (gt != null) {
+            return gt;
+        }
+        long at = Integer.toUnsignedLong(gd[t]) * 512;
+        ByteBuffer b = ByteBuffer.allocate(h.gtesPerGt() * 4).order(ByteOrder.LITTLE_ENDIAN);
+        file.read(at, b);
+        gt = new int[h.gtesPerGt()];
+        b.asIntBuffer().get(gt);
+        for (int e = 0; e < gt.length; e++) {
+            long grain = (long) t * h.gtesPerGt() + e;
+            long sector = Integer.toUnsignedLong(gt[e]);
+            if (sector == 0 || grain >= h.grains() || (sector == 1 && h.zeroGrains())) {
+                continue;
+            }
+            long need = h.compressed() ? MARKER_GRAIN_HEADER : Math.min(h.grainBytes(), size() - grain * h.grainBytes());
+            if (sector * 512 + need > end) {
+                throw VmdkHeader.corrupt(name(), "grain table " + t + " (at 0x" + Long.toHexString(at) + ") entry " + e
+                        + " points at 0x" + Long.toHexString(sector * 512) + ", past the end of the file (0x"
+                        + Long.toHexString(end) + ")");
+            }
+        }
+        tables.put(t, gt);
+        return gt;
+    }
+
+    /** The table entry of grain {@code grain}: 0 when its table is absent. */
+    private long entry(int grain) throws ErrnoException {
+        int t = grain / h.gtesPerGt();
+        return gd[t] == 0 ? 0 : Integer.toUnsignedLong(table(t)[grain % h.gtesPerGt()]);
+    }
+
+    @Override
+    long blockOffset(int block) throws ErrnoException {
+        long e = entry(block);
+        return e == 0 || (e == 1 && h.zeroGrains()) ? ZEROS : e * 512;
+    }
+
+    @Override
+    void readPiece(int block, int within, ByteBuffer part) throws ErrnoException {
+        if (!h.compressed()) {
+            super.readPiece(block, within, part);
+            return;
+        }
+        long e = entry(block);
+        if (e == 0 || (e == 1 && h.zeroGrains())) {
+            while (part.hasRemaining()) {
+                part.put((byte) 0);
+            }
+            return;
+        }
+        if (inflatedGrain != block) {
+            inflated = inflate(block, e * 512);
+            inflatedGrain = block;
+        }
+        part.put(inflated, within, part.remaining());
+    }
+
+    /** A compressed grain: marker (LBA, size) then zlib data, inflated to one grain. */
+    private byte[] inflate(int grain, long at) throws ErrnoException {
+        String where = "compressed grain " + grain + " at 0x" + Long.toHexString(at);
+        ByteBuffer m = ByteBuffer.allocate(MARKER_GRAIN_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+        file.read(at, m);
+        long lba = m.getLong(0);
+        long length = Integer.toUnsignedLong(m.getInt(8));
+        if (lba != (long) grain * h.grainSize()) {
+            throw VmdkHeader.corrupt(name(), where + ": its marker says sector " + lba + ", not "
+                    + (long) grain * h.grainSize());
+        }
+        if (length == 0 || length > 2 * h.grainBytes() + 1024 || at + MARKER_GRAIN_HEADER + length > end) {
+            throw VmdkHeader.corrupt(name(), where + ": compressed length " + length
+                    + " is empty, too large for a grain, or runs past the end of the file (0x" + Long.toHexString(end) + ")");
+        }
+        byte[] in = new byte[(int) length];
+        file.read(at + MARKER_GRAIN_HEADER, ByteBuffer.wrap(in));
+        byte[] out = new byte[(int) h.grainBytes()];
+        Inflater inflater = new Inflater();
+        try {
+            inflater.setInput(in);
+            int n = 0;
+            while (n < out.length && !inflater.finished()) {
+                int got = inflater.inflate(out, n, out.length - n);
+                if (got == 0) { // needs input (or a preset dictionary) it will not get
+                    throw VmdkHeader.corrupt(name(), where + ": the deflate stream ends before the grain does");
+                }
+                n += got;
+            }
+            if (!inflater.finished() && inflater.inflate(new byte[1]) > 0) {
+                throw VmdkHeader.corrupt(name(), where + ": inflates to more than a grain of " + out.length + " bytes");
+            }
+        } catch (DataFormatException ex) {
+            throw VmdkHeader.corrupt(name(), where + ": bad deflate data (" + ex.getMessage() + ")");
+        } finally {
+            inflater.end();
+        }
+        return out;
+    }
+
+    @Override
+    long allocateBlock(int block) throws ErrnoException {
+        int t = block / h.gtesPerGt();
+        int e = block % h.gtesPerGt();
+        if (gd[t] == 0) {
+            gd[t] = newTable(h.gdOffset(), t);
+            tables.put(t, new int[h.gtesPerGt()]);
+            if (rgd != null && rgd[t] == 0) {
+                rgd[t] = newTable(h.rgdOffset(), t);
+            }
+        }
+        int[] gt = table(t);
+        long at = claim(h.grainBytes());
+        // The grain lies past the old end of the file: writing its last sector makes it read as zeros.
+        file.write(at + h.grainBytes() - 512, ByteBuffer.allocate(512));
+        gt[e] = (int) (at / 512);
+        putEntry(gd[t], e, gt[e]);
+        if (rgd != null && rgd[t] != 0) {
+            putEntry(rgd[t], e, gt[e]);
+        }
+        return at;
+    }
+
+    /** Appends an empty grain table and records it in directory entry {@code t} at {@code dirSector}. */
+    private int newTable(long dirSector, int t) throws ErrnoException {
+        long bytes = ((long) h.gtesPerGt() * 4 + 511) / 512 * 512;
+        long at = claim(bytes);
+        file.write(at, ByteBuffer.allocate((int) bytes));
+        putEntry(dirSector, t, (int) (at / 512));
+        return (int) (at / 512);
+    }
+
+    private void putEntry(long tableSector, int index, int value) throws ErrnoException {
+        ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value);
+        file.write(tableSector * 512 + index * 4L, b);
+    }
+
+    /** Reserves {@code bytes} at the end of the file; sector numbers are 32-bit, so the file stops at 2 TiB. */
+    private long claim(long bytes) throws ErrnoException {
+        long at = end;
+        if ((at + bytes) / 512 > 0xffff_ffffL) {
+            throw new ErrnoException(Errno.EFBIG, name() + ": a VMDK sparse extent cannot grow past 2 TiB");
+        }
+        end = at + bytes;
+        return at;
+    }
+}

@@ -1,0 +1,394 @@
+package io.jrump.blk.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * VMDK against qemu-img and 7-Zip: every subformat qemu-img writes reads the same bytes as the raw
+ * disk it was converted from; a monolithicSparse image created and written by jrump passes
+ * {@code qemu-img check} and {@code qemu-img compare}; a streamOptimized image jrump writes is
+ * read back by qemu-img and 7-Zip; damaged headers, tables and descriptors give EUCLEAN, ENOENT
+ * or ELOOP naming what and where.
+ */
+class VmdkImageTest {
+    private static final long SIZE = 24L << 20;
+
+    @TempDir
+    Path dir;
+    private final JvmHost host = JvmHost.create("vmdk");
+
+    @AfterEach
+    void close() {
+        host.close();
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), String.join(" ", cmd) + ":\n" + out);
+        return out;
+    }
+
+    private static byte[] stdout(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), String.join(" ", cmd));
+        return out;
+    }
+
+    /** A raw disk with holes, scattered sectors, a whole run of random grains and a partial last grain. */
+    private Path truth(long size) throws Exception {
+        Path raw = dir.resolve("truth.raw");
+        Random r = new Random(7);
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.setLength(size);
+            for (long at : new long[] {0, 1L << 20, (7L << 20) + 512, (32L << 20) - 4096, size - 4096}) {
+                if (at + 4096 <= size) {
+                    byte[] b = new byte[4096];
+                    r.nextBytes(b);
+                    f.seek(at);
+                    f.write(b);
+                }
+            }
+            byte[] full = new byte[(int) (size / 8)];
+            r.nextBytes(full);
+            f.seek(size * 5 / 12 / 65536 * 65536);
+            f.write(full);
+        }
+        return raw;
+    }
+
+    private void assertReadsAs(BlockDevice d, Path raw) throws Exception {
+        assertEquals(Files.size(raw), d.size());
+        ByteBuffer all = ByteBuffer.allocate((int) d.size());
+        d.read(0, all);
+        assertArrayEquals(Files.readAllBytes(raw), all.array());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+        "streamOptimized"})
+    void readsWhatQemuImgWrote(String subformat) throws Exception {
+        Path raw = truth(SIZE + (64 << 10) + 512); // a last grain only partly inside the disk
+        Path vmdk = dir.resolve("disk.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=" + subformat, raw.toString(),
+                vmdk.toString());
+        try (BlockDevice d = Images.open(host, vmdk.toString(), true)) {
+            assertTrue(d instanceof VmdkImage, d.toString());
+            assertEquals(subformat, ((VmdkImage) d).subformat());
+            assertReadsAs(d, raw);
+        }
+        // qemu's own reading of the image is the truth too.
+        Path back = dir.resolve("back.raw");
+        run("qemu-img", "convert", "-q", "-f", "vmdk", "-O", "raw", vmdk.toString(), back.toString());
+        assertArrayEquals(Files.readAllBytes(raw), Files.readAllBytes(back));
+        if (subformat.equals("streamOptimized")) {
+            ErrnoException e = assertThrows(ErrnoException.class, () -> Images.open(host, vmdk.toString(), false));
+            assertEquals(Errno.EOPNOTSUPP, e.errno(), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"twoGbMaxExtentSparse", "twoGbMaxExtentFlat"})
+    void readsAcrossExtentFiles(String subformat) throws Exception {
+        long size = (2L << 30) + (8 << 20);
+        Path raw = dir.resolve("big.raw");
+        byte[] data = new byte[1 << 20];
+        new Random(3).nextBytes(data);
+        long boundary = (2L << 30) - (512 << 10); // the data runs across the first extent's end, wherever qemu puts it
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.setLength(size);
+            f.seek(boundary);
+            f.write(data);
+            f.seek(boundary + (4 << 20));
+            f.write(data);
+        }
+        Path vmdk = dir.resolve("big.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=" + subformat, raw.toString(),
+                vmdk.toString());
+        assertTrue(Files.readString(vmdk).lines().filter(l -> l.startsWith("RW ")).count() >= 2);
+        try (BlockDevice d = Images.open(host, vmdk.toString(), true)) {
+            assertEquals(size, d.size());
+            ByteBuffer b = ByteBuffer.allocate(8 << 20);
+            d.read(boundary - (1 << 20), b);
+            byte[] want = new byte[8 << 20];
+            System.arraycopy(data, 0, want, 1 << 20, data.length);
+            System.arraycopy(data, 0, want, 5 << 20, data.length);
+            assertArrayEquals(want, b.array());
+        }
+    }
+
+    private ImageFile newFile(Path p) throws Exception {
+        return new ImageFile(host.blockDevices().create(p.toString(), 0), host.scheduler());
+    }
+
+    /**
+     * Writes {@code raw} into {@code d} in 64 KiB pieces in a scrambled order, some pieces in two
+     * writes (a sector, then the rest), then once more across the first grain boundary.
+     */
+    private static void copyInto(BlockDevice d, Path raw) throws Exception {
+        byte[] all = Files.readAllBytes(raw);
+        int piece = 64 << 10;
+        int pieces = (all.length + piece - 1) / piece;
+        for (int k = 0; k < pieces; k++) {
+            int i = (int) ((k * 7919L) % pieces);
+            int from = i * piece;
+            int n = Math.min(piece, all.length - from);
+            if (i % 3 == 0 && n > 512) {
+                d.write(from, ByteBuffer.wrap(all, from, 512));
+                d.write(from + 512, ByteBuffer.wrap(all, from + 512, n - 512));
+            } else {
+                d.write(from, ByteBuffer.wrap(all, from, n));
+            }
+        }
+        d.write(piece - 512, ByteBuffer.wrap(all, piece - 512, 1024));
+    }
+
+    @Test
+    void monolithicSparseWeCreateIsCleanForQemu() throws Exception {
+        Path raw = truth(SIZE);
+        Path vmdk = dir.resolve("ours.vmdk");
+        try (VmdkImage img = VmdkImage.create(newFile(vmdk), SIZE, "monolithicSparse", host.clock(), host.random())) {
+            copyInto(img, raw);
+            assertReadsAs(img, raw);
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
+        assertTrue(Files.size(vmdk) < SIZE / 2, "stays sparse: " + Files.size(vmdk));
+        assertArrayEquals(Files.readAllBytes(raw), stdout("7zz", "x", "-so", vmdk.toString()));
+        // Reopened read-write through Images: overwrite a hole and some data, qemu sees the result.
+        byte[] patch = new byte[128 << 10];
+        new Random(9).nextBytes(patch);
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.seek(5L << 20);
+            f.write(patch);
+            f.seek(11L << 20);
+            f.write(patch);
+        }
+        try (BlockDevice d = Images.open(host, vmdk.toString(), false)) {
+            d.write(5L << 20, ByteBuffer.wrap(patch));
+            d.write(11L << 20, ByteBuffer.wrap(patch));
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
+    }
+
+    @Test
+    void writesIntoQemuImagesItReads() throws Exception {
+        Path raw = truth(SIZE);
+        for (String sub : new String[] {"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse"}) {
+            Path vmdk = dir.resolve("q-" + sub + ".vmdk");
+            run("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=" + sub, vmdk.toString(), String.valueOf(SIZE));
+            try (BlockDevice d = Images.open(host, vmdk.toString(), false)) {
+                copyInto(d, raw);
+            }
+            run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+            run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
+        }
+    }
+
+    @Test
+    void streamOptimizedWeWriteIsReadByQemuAnd7zip() throws Exception {
+        Path raw = truth(SIZE + (64 << 10) + 512);
+        Path vmdk = dir.resolve("stream.vmdk");
+        try (BlockDevice src = Images.open(host, raw.toString(), true); ImageFile out = newFile(vmdk)) {
+            VmdkImage.writeStreamOptimized(out, src, host.random());
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
+        assertTrue(Files.size(vmdk) < (4L << 20), "compressed and sparse: " + Files.size(vmdk));
+        assertArrayEquals(Files.readAllBytes(raw), stdout("7zz", "x", "-so", vmdk.toString()));
+        try (BlockDevice d = Images.open(host, vmdk.toString(), true)) {
+            assertEquals("streamOptimized", ((VmdkImage) d).subformat());
+            assertReadsAs(d, raw);
+        }
+    }
+
+    @Test
+    void createRefusesWhatItDoesNotMake() throws Exception {
+        for (String sub : new String[] {"streamOptimized", "monolithicFlat", "twoGbMaxExtentSparse"}) {
+            ErrnoException e = assertThrows(ErrnoException.class,
+                    () -> VmdkImage.create(newFile(dir.resolve(sub)), SIZE, sub, host.clock(), host.random()));
+            assertEquals(Errno.EOPNOTSUPP, e.errno());
+            assertTrue(e.getMessage().contains(sub), e.getMessage());
+        }
+        ErrnoException e = assertThrows(ErrnoException.class,
+                () -> VmdkImage.create(newFile(dir.resolve("odd")), 1000, null, host.clock(), host.random()));
+        assertEquals(Errno.EINVAL, e.errno());
+    }
+
+    private static void patch(Path img, long at, ByteBuffer bytes) throws Exception {
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.seek(at);
+            f.write(bytes.array());
+        }
+    }
+
+    private static ByteBuffer le32(long v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) v);
+    }
+
+    private static ByteBuffer le64(long v) {
+        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, v);
+    }
+
+    private ErrnoException openFails(Path img, Errno errno, String... words) {
+        ErrnoException e = assertThrows(ErrnoException.class, () -> {
+            try (BlockDevice d = Images.open(host, img.toString(), true)) {
+                d.read(0, ByteBuffer.allocate((int) Math.min(d.size(), 8 << 20)));
+            }
+        });
+        assertEquals(errno, e.errno(), e.getMessage());
+        for (String w : words) {
+            assertTrue(e.getMessage().contains(w), e.getMessage());
+        }
+        return e;
+    }
+
+    @Test
+    void damagedSparseExtentsAreNamed() throws Exception {
+        Path raw = truth(4L << 20);
+        Path vmdk = dir.resolve("bad.vmdk");
+        Object[][] cases = {
+            {0x14L, le64(3), "grainSize"},
+            {0x14L, le64(1L << 40), "grainSize"},
+            {0x2cL, le32(0x7fffffff), "numGTEsPerGT"},
+            {0xcL, le64(Long.MAX_VALUE / 1024), "capacity"},
+            {0xcL, le64(1L << 40), "grains, more than"},
+            {0xcL, le64(1L << 36), "grain directory"},
+            {0x38L, le64(0x7fffffffL), "grain directory"},
+            {0x24L, le64(1L << 30), "descriptorSize"},
+            {0x49L, ByteBuffer.wrap(new byte[] {'\n', ' ', '\n', '\n'}), "newline"},
+        };
+        for (Object[] c : cases) {
+            run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", raw.toString(), vmdk.toString());
+            patch(vmdk, (long) c[0], (ByteBuffer) c[1]);
+            openFails(vmdk, Errno.EUCLEAN, (String) c[2], "bad.vmdk");
+        }
+        // A directory entry, then a table entry, pointing past the end of the file.
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", raw.toString(), vmdk.toString());
+        ByteBuffer h = ByteBuffer.wrap(Files.readAllBytes(vmdk)).order(ByteOrder.LITTLE_ENDIAN);
+        long gd = h.getLong(0x38) * 512;
+        long gt = Integer.toUnsignedLong(h.getInt((int) gd)) * 512;
+        patch(vmdk, gd, le32(0x7ffffff0L));
+        openFails(vmdk, Errno.EUCLEAN, "grain directory entry 0", "past the end");
+        patch(vmdk, gd, le32(gt / 512));
+        patch(vmdk, gt + 4 * 16, le32(0x7ffffff0L)); // grain 16: 1 MiB in, which holds data
+        openFails(vmdk, Errno.EUCLEAN, "grain table 0", "entry 16", "past the end");
+    }
+
+    @Test
+    void damagedStreamGrainsAreNamed() throws Exception {
+        Path raw = truth(4L << 20);
+        Path vmdk = dir.resolve("bad-stream.vmdk");
+        try (BlockDevice src = Images.open(host, raw.toString(), true); ImageFile out = newFile(vmdk)) {
+            VmdkImage.writeStreamOptimized(out, src, host.random());
+        }
+        long first = 128 * 512; // the first grain (disk offset 0 holds data) follows the 64 KiB overhead
+        patch(vmdk, first + 12, ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}));
+        openFails(vmdk, Errno.EUCLEAN, "compressed grain 0", "deflate");
+        patch(vmdk, first, le64(999));
+        openFails(vmdk, Errno.EUCLEAN, "compressed grain 0", "marker says sector 999");
+        // The footer is the only place saying where the directory is.
+        long size = Files.size(vmdk);
+        patch(vmdk, size - 1536 + 12, le32(7));
+        openFails(vmdk, Errno.EUCLEAN, "footer marker");
+    }
+
+    @Test
+    void descriptorsThatLieAreRefused() throws Exception {
+        Path raw = truth(4L << 20);
+        Path vmdk = dir.resolve("d.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicFlat", raw.toString(),
+                vmdk.toString());
+        String good = Files.readString(vmdk).replace("\0", ""); // qemu pads it with NULs
+        String extent = good.lines().filter(l -> l.startsWith("RW ")).findFirst().orElseThrow();
+
+        Files.writeString(vmdk, good.replace(extent, extent.replace("RW 8192", "RW 8200")));
+        openFails(vmdk, Errno.EUCLEAN, "line 8", "runs past the end");
+
+        Files.writeString(vmdk, good.replace(extent, "RW 8192 FLAT \"missing-flat.vmdk\" 0"));
+        openFails(vmdk, Errno.ENOENT, "missing-flat.vmdk", "line 8");
+
+        Files.writeString(vmdk, good.replace(extent, "RW 8192 FLAT \"d.vmdk\" 0"));
+        openFails(vmdk, Errno.ELOOP, "d.vmdk", "descriptor itself");
+
+        Files.writeString(vmdk, good.replace(extent, "RW 8192 SPARSE \"d-flat.vmdk\""));
+        openFails(vmdk, Errno.EUCLEAN, "KDMV");
+
+        Files.writeString(vmdk, good.replace(extent, "RW banana"));
+        openFails(vmdk, Errno.EUCLEAN, "line 8", "banana");
+
+        Files.writeString(vmdk, good.replace(extent, extent + "\n" + extent.replace("FLAT", "VMFSSPARSE")));
+        openFails(vmdk, Errno.EOPNOTSUPP, "VMFSSPARSE");
+
+        Files.writeString(vmdk, good.replace("parentCID=ffffffff", "parentCID=12345678\nparentFileNameHint=\"base.vmdk\""));
+        openFails(vmdk, Errno.EOPNOTSUPP, "child", "base.vmdk");
+
+        StringBuilder many = new StringBuilder(good);
+        for (int i = 0; i < VmdkDescriptor.MAX_EXTENTS + 1; i++) {
+            many.append("RW 1 ZERO\n");
+        }
+        Files.writeString(vmdk, many);
+        openFails(vmdk, Errno.EUCLEAN, "more than 4096 extents");
+
+        byte[] huge = new byte[VmdkDescriptor.MAX_BYTES + 1];
+        Arrays.fill(huge, (byte) '#');
+        System.arraycopy("# Disk DescriptorFile\n".getBytes(StandardCharsets.US_ASCII), 0, huge, 0, 22);
+        Files.write(vmdk, huge);
+        openFails(vmdk, Errno.EUCLEAN, "larger than");
+
+        // A sparse extent shorter than its descriptor line says.
+        Path s = dir.resolve("s.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=twoGbMaxExtentSparse",
+                raw.toString(), s.toString());
+        String sd = Files.readString(s);
+        Files.writeString(s, sd.replace("RW 8192 SPARSE", "RW 8193 SPARSE"));
+        openFails(s, Errno.EUCLEAN, "8193 sectors", "capacity is 8192");
+    }
+
+    @Test
+    void cowdIsRefusedByName() throws Exception {
+        Path img = dir.resolve("esx.vmdk");
+        byte[] b = new byte[4096];
+        System.arraycopy("COWD".getBytes(StandardCharsets.US_ASCII), 0, b, 0, 4);
+        Files.write(img, b);
+        openFails(img, Errno.EOPNOTSUPP, "COWD");
+    }
+
+    @Test
+    void readOnlyHostFileStillReads() throws Exception {
+        Path raw = truth(4L << 20);
+        Path vmdk = dir.resolve("ro.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", raw.toString(), vmdk.toString());
+        ImageFile f = new ImageFile(host.blockDevices().open(vmdk.toString(), OpenMode.READ_ONLY), host.scheduler());
+        try (VmdkImage d = VmdkImage.open(f, vmdk.toString(), true, host.clock(), null)) { // closes f
+            assertTrue(d.isReadOnly());
+            assertReadsAs(d, raw);
+        }
+    }
+}
