@@ -229,6 +229,29 @@ class VmdkImageTest {
     }
 
     @Test
+    void zeroGrainsReadAsZerosAndTakeWrites() throws Exception {
+        Path vmdk = dir.resolve("z.vmdk");
+        run("qemu-img", "create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", vmdk.toString(), "4M");
+        run("qemu-io", "-f", "vmdk", "-c", "write -P 0x55 0 1M", "-c", "write -z 64k 128k", vmdk.toString());
+        ByteBuffer h = ByteBuffer.wrap(Files.readAllBytes(vmdk)).order(ByteOrder.LITTLE_ENDIAN);
+        assertTrue((h.getInt(8) & VmdkHeader.FLAG_ZERO_GRAIN) != 0);
+        long gt = Integer.toUnsignedLong(h.getInt((int) (h.getLong(0x38) * 512))) * 512;
+        assertEquals(1, h.getInt((int) gt + 4), "qemu-io wrote grain 1 as a zero grain");
+        Path raw = dir.resolve("z.raw");
+        run("qemu-img", "convert", "-q", "-f", "vmdk", "-O", "raw", vmdk.toString(), raw.toString());
+        try (BlockDevice d = Images.open(host, vmdk.toString(), false)) {
+            assertReadsAs(d, raw);
+            d.write((64 << 10) + 4096, ByteBuffer.wrap(new byte[4096]).put(0, (byte) 7));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.seek((64 << 10) + 4096);
+            f.write(7);
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
+    }
+
+    @Test
     void createRefusesWhatItDoesNotMake() throws Exception {
         for (String sub : new String[] {"streamOptimized", "monolithicFlat", "twoGbMaxExtentSparse"}) {
             ErrnoException e = assertThrows(ErrnoException.class,
