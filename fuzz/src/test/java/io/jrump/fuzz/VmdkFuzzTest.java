@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jrump.blk.BlockDevice;
 import io.jrump.blk.image.ImageFile;
 import io.jrump.blk.image.VmdkImage;
 import io.jrump.host.sim.SimHost;
@@ -51,10 +52,16 @@ class VmdkFuzzTest {
                 return new ImageFile(host.blockDevices().open(path, readOnly ? OpenMode.READ_ONLY : OpenMode.READ_WRITE),
                         host.scheduler());
             }
+
+            @Override
+            public BlockDevice openParent(String path, int depth) throws ErrnoException {
+                // Only the image itself exists: a parent is the image again, so a chain loops (ELOOP).
+                return VmdkFuzzTest.open(open(path, true), true, host, this, depth);
+            }
         };
         boolean opened = false;
         ImageFile file = new ImageFile(host.blockDevices().open("img", OpenMode.READ_ONLY), host.scheduler());
-        try (VmdkImage img = open(file, true, host, files)) {
+        try (VmdkImage img = open(file, true, host, files, 0)) {
             opened = true;
             long step = Math.max(512, img.size() / 16 / 512 * 512);
             for (long off = 0; off + 4096 <= img.size() && off < 64 * step; off += step) {
@@ -67,7 +74,7 @@ class VmdkFuzzTest {
             return;
         }
         file = new ImageFile(host.blockDevices().open("img", OpenMode.READ_WRITE), host.scheduler());
-        try (VmdkImage img = open(file, false, host, files)) {
+        try (VmdkImage img = open(file, false, host, files, 0)) {
             if (img.size() >= 4096) {
                 byte[] pattern = new byte[4096];
                 Arrays.fill(pattern, (byte) 0xa5);
@@ -84,9 +91,10 @@ class VmdkFuzzTest {
     }
 
     /** Opens as Images does: the caller's file is closed when the open fails. */
-    private static VmdkImage open(ImageFile file, boolean readOnly, SimHost host, VmdkImage.ExtentFiles files) throws ErrnoException {
+    private static VmdkImage open(ImageFile file, boolean readOnly, SimHost host, VmdkImage.ExtentFiles files,
+            int depth) throws ErrnoException {
         try {
-            return VmdkImage.open(file, "img", readOnly, host.clock(), files);
+            return VmdkImage.open(file, "img", readOnly, host.clock(), host.random(), files, depth);
         } catch (ErrnoException | RuntimeException e) {
             file.close();
             throw e;

@@ -65,7 +65,7 @@ public final class Images {
             }
             case VMDK -> {
                 try {
-                    return VmdkImage.open(file, path, readOnly, host.clock(), new VmdkImage.ExtentFiles() {
+                    return VmdkImage.open(file, path, readOnly, host.clock(), host.random(), new VmdkImage.ExtentFiles() {
                         @Override
                         public String resolve(String name) {
                             return Images.resolve(path, name);
@@ -76,7 +76,12 @@ public final class Images {
                             return new ImageFile(host.blockDevices().open(extent, ro ? OpenMode.READ_ONLY
                                     : OpenMode.READ_WRITE), host.scheduler());
                         }
-                    });
+
+                        @Override
+                        public BlockDevice openParent(String parent, int d) throws ErrnoException {
+                            return Images.open(host, parent, null, true, d);
+                        }
+                    }, depth);
                 } catch (ErrnoException | RuntimeException e) {
                     file.close();
                     throw e;

@@ -13,6 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A VMware VMDK disk (Virtual Disk Format 1.1): a sequence of extents, each a hosted sparse
@@ -36,6 +39,9 @@ public final class VmdkImage implements BlockDevice {
         String resolve(String name);
 
         ImageFile open(String path, boolean readOnly) throws ErrnoException;
+
+        /** Opens a child disk's parent (any format), read-only; {@code depth} counts the parents above the first child. */
+        BlockDevice openParent(String path, int depth) throws ErrnoException;
     }
 
     private interface Extent {
@@ -55,6 +61,9 @@ public final class VmdkImage implements BlockDevice {
     private static final long DESCRIPTOR_SECTORS = 20;
     /** Largest image {@link #create} makes: the grain offsets of a sparse extent are 32-bit sectors. */
     public static final long MAX_CREATE_SIZE = 2L << 40;
+    /** Longest chain of parents followed; beyond it (a loop) is {@code ELOOP}. */
+    static final int MAX_PARENTS = 16;
+    private static final Pattern CID_LINE = Pattern.compile("(?m)^[ \\t]*CID[ \\t]*=[ \\t]*([0-9a-fA-F]{8})[ \\t\\r]*$");
 
     private final String name;
     private final String subformat;
@@ -64,6 +73,14 @@ public final class VmdkImage implements BlockDevice {
     private final Extent[] extents;
     private final ImageFile descriptorFile;
     private final BlockStats stats;
+    private BlockDevice parent;
+    /** The disk's content ID, which changes on the first write after open so that children see it. */
+    private String cid;
+    /** Where the descriptor's CID digits lie (file and byte offset), or null when it has none. */
+    private ImageFile cidFile;
+    private long cidAt;
+    private HostRandom random;
+    private boolean written;
     private boolean closed;
 
     private VmdkImage(String name, String subformat, long[] starts, Extent[] extents, long size, boolean readOnly,
@@ -87,8 +104,8 @@ public final class VmdkImage implements BlockDevice {
      *     file, {@code ELOOP} for a descriptor naming itself, {@code EOPNOTSUPP} for what is not
      *     read (child disks, COWD/seSparse/raw-device extents, writing a compressed extent)
      */
-    public static VmdkImage open(ImageFile file, String path, boolean readOnly, HostClock clock, ExtentFiles files)
-            throws ErrnoException {
+    public static VmdkImage open(ImageFile file, String path, boolean readOnly, HostClock clock, HostRandom random,
+            ExtentFiles files, int depth) throws ErrnoException {
         String n = file.name();
         long fileSize = file.size();
         int magic = 0;
@@ -103,11 +120,17 @@ public final class VmdkImage implements BlockDevice {
         }
         if (magic == KDMV) {
             VmdkSparseExtent sparse = VmdkSparseExtent.open(file, readOnly, clock);
-            VmdkDescriptor d = VmdkDescriptor.parse(n + " (embedded descriptor)", sparse.descriptorText());
-            refuseParent(n, d);
+            String text = sparse.descriptorText();
+            VmdkDescriptor d = VmdkDescriptor.parse(n + " (embedded descriptor)", text);
             String type = d.createType().isEmpty() ? "monolithicSparse" : d.createType();
-            return new VmdkImage(n, type, new long[] {0}, new Extent[] {sparse(sparse, false)}, sparse.size(), readOnly,
-                    null, clock);
+            VmdkImage img = new VmdkImage(n, type, new long[] {0}, new Extent[] {sparse(sparse, false)}, sparse.size(),
+                    readOnly, null, clock);
+            img.identify(d, text, file, sparse.header().descriptorOffset() * 512, random);
+            if (d.hasParent()) {
+                img.parent = openParent(n, path, d, files, depth);
+                sparse.setParent(img.parent, 0);
+            }
+            return img;
         }
         if (fileSize > VmdkDescriptor.MAX_BYTES) {
             throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor file of " + fileSize + " bytes is larger than "
@@ -115,21 +138,37 @@ public final class VmdkImage implements BlockDevice {
         }
         ByteBuffer text = ByteBuffer.allocate((int) fileSize);
         file.read(0, text);
-        VmdkDescriptor d = VmdkDescriptor.parse(n, new String(text.array(), StandardCharsets.ISO_8859_1));
-        refuseParent(n, d);
+        String descriptorText = new String(text.array(), StandardCharsets.ISO_8859_1);
+        VmdkDescriptor d = VmdkDescriptor.parse(n, descriptorText);
         if (d.extents().isEmpty()) {
             throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor names no extent");
         }
         List<Extent> opened = new ArrayList<>();
+        List<VmdkSparseExtent> sparse = new ArrayList<>();
+        List<Long> sparseStarts = new ArrayList<>();
+        BlockDevice parent = null;
         try {
             long[] starts = new long[d.extents().size()];
             long at = 0;
             for (VmdkDescriptor.Extent e : d.extents()) {
                 starts[opened.size()] = at;
-                opened.add(openExtent(n, path, e, readOnly, clock, files));
+                opened.add(openExtent(n, path, e, readOnly, clock, files, s -> {
+                    sparse.add(s);
+                    sparseStarts.add(starts[opened.size()]); // the extent being opened
+                }));
                 at += e.sectors() * 512;
             }
-            return new VmdkImage(n, d.createType(), starts, opened.toArray(new Extent[0]), at, readOnly, file, clock);
+            if (d.hasParent()) {
+                parent = openParent(n, path, d, files, depth);
+                for (int i = 0; i < sparse.size(); i++) {
+                    sparse.get(i).setParent(parent, sparseStarts.get(i));
+                }
+            }
+            VmdkImage img = new VmdkImage(n, d.createType(), starts, opened.toArray(new Extent[0]), at, readOnly, file,
+                    clock);
+            img.parent = parent;
+            img.identify(d, descriptorText, file, 0, random);
+            return img;
         } catch (ErrnoException | RuntimeException ex) {
             for (Extent e : opened) {
                 try {
@@ -142,15 +181,51 @@ public final class VmdkImage implements BlockDevice {
         }
     }
 
-    private static void refuseParent(String n, VmdkDescriptor d) throws ErrnoException {
-        if (d.hasParent()) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VMDK child (delta) disks are not supported yet (parentCID "
-                    + d.values().get("parentCID") + ", parent \"" + d.parentHint() + "\")");
+    /** Opens a child disk's parent by its parentFileNameHint and checks it is the version the child was made on. */
+    private static BlockDevice openParent(String n, String path, VmdkDescriptor d, ExtentFiles files, int depth)
+            throws ErrnoException {
+        String want = d.values().get("parentCID");
+        String hint = d.values().get("parentFileNameHint");
+        if (hint == null || hint.isEmpty()) {
+            throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor names a parent (parentCID " + want
+                    + ") but no parentFileNameHint");
+        }
+        if (depth >= MAX_PARENTS) {
+            throw new ErrnoException(Errno.ELOOP, n + ": VMDK chain of more than " + MAX_PARENTS
+                    + " parents (does it loop?) at parent \"" + hint + "\"");
+        }
+        String p = files.resolve(hint);
+        if (Path.of(p).toAbsolutePath().normalize().equals(Path.of(path).toAbsolutePath().normalize())) {
+            throw new ErrnoException(Errno.ELOOP, n + ": VMDK parentFileNameHint \"" + hint + "\" names the disk itself");
+        }
+        BlockDevice parent;
+        try {
+            parent = files.openParent(p, depth + 1);
+        } catch (ErrnoException ex) {
+            throw new ErrnoException(ex.errno(), n + ": VMDK parent \"" + hint + "\" (" + p + "): "
+                    + (ex.errno() == Errno.ENOENT ? "no such file" : ex.getMessage()));
+        }
+        if (parent instanceof VmdkImage v && v.cid != null && !v.cid.equalsIgnoreCase(want)) {
+            parent.close();
+            throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK parent \"" + hint + "\" has CID " + v.cid
+                    + " but the child was made on CID " + want + ": the parent changed since");
+        }
+        return parent;
+    }
+
+    /** Records the disk's CID and, when writable, where its digits lie, to change them on the first write. */
+    private void identify(VmdkDescriptor d, String text, ImageFile f, long textAt, HostRandom random) {
+        cid = d.values().get("CID");
+        Matcher m = CID_LINE.matcher(text);
+        if (!readOnly && random != null && m.find()) {
+            cidFile = f;
+            cidAt = textAt + m.start(1);
+            this.random = random;
         }
     }
 
     private static Extent openExtent(String n, String path, VmdkDescriptor.Extent e, boolean readOnly, HostClock clock,
-            ExtentFiles files) throws ErrnoException {
+            ExtentFiles files, Consumer<VmdkSparseExtent> sparseOpened) throws ErrnoException {
         String where = n + ": VMDK descriptor line " + e.line() + ": ";
         String type = e.type();
         if (e.access().equals("NOACCESS")) {
@@ -194,6 +269,7 @@ public final class VmdkImage implements BlockDevice {
                     throw new ErrnoException(Errno.EUCLEAN, where + "says extent \"" + e.file() + "\" has " + e.sectors()
                             + " sectors, its header's capacity is " + s.header().capacity());
                 }
+                sparseOpened.accept(s);
                 return sparse(s, e.access().equals("RDONLY"));
             }
             if (e.offset() > Long.MAX_VALUE / 1024 || (e.offset() + e.sectors()) * 512 > f.size()) {
@@ -320,8 +396,7 @@ public final class VmdkImage implements BlockDevice {
         // The grain tables start empty: extending the file over them leaves them zero.
         file.write(overhead * 512 - 512, ByteBuffer.allocate(512));
         file.flush();
-        return new VmdkImage(n, "monolithicSparse", new long[] {0},
-                new Extent[] {sparse(VmdkSparseExtent.open(file, false, clock), false)}, capacity * 512, false, null, clock);
+        return open(file, n, false, clock, random, null, 0);
     }
 
     private static void checkNew(ImageFile file, long size) throws ErrnoException {
@@ -373,6 +448,19 @@ public final class VmdkImage implements BlockDevice {
     /** What a streamOptimized writer needs from here: the size checks. */
     static void checkStream(ImageFile out, BlockDevice source) throws ErrnoException {
         checkNew(out, source.size());
+    }
+
+    /** A new content ID in the descriptor, as VMware and qemu do before a disk first changes. */
+    private void newCid() throws ErrnoException {
+        if (cidFile != null) {
+            cid = String.format("%08x", random.nextInt(Integer.MAX_VALUE));
+            cidFile.write(cidAt, ByteBuffer.wrap(cid.getBytes(StandardCharsets.US_ASCII)));
+        }
+    }
+
+    /** The content ID (CID) from the descriptor, or null when it names none. */
+    public String cid() {
+        return cid;
     }
 
     /** The subformat: the descriptor's createType ("monolithicSparse", "twoGbMaxExtentFlat", ...). */
@@ -450,6 +538,10 @@ public final class VmdkImage implements BlockDevice {
         checkOpen();
         int length = src.remaining();
         Requests.checkWrite(name, 512, size, readOnly, offset, length);
+        if (!written) {
+            written = true;
+            newCid();
+        }
         stats.time(BlockStats.Op.WRITE, length, () -> eachExtent(offset, src, Extent::write));
     }
 
@@ -488,6 +580,13 @@ public final class VmdkImage implements BlockDevice {
         }
         if (descriptorFile != null) {
             descriptorFile.close();
+        }
+        if (parent != null) {
+            try {
+                parent.close();
+            } catch (ErrnoException ex) {
+                first = first == null ? ex : first;
+            }
         }
         if (first != null) {
             throw first;

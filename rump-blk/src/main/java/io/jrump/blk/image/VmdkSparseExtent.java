@@ -1,5 +1,6 @@
 package io.jrump.blk.image;
 
+import io.jrump.blk.BlockDevice;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostClock;
@@ -32,6 +33,10 @@ final class VmdkSparseExtent extends BlockMapImage {
     private final VmdkHeader h;
     private final int[] gd;
     private final int[] rgd;
+    /** A child disk's parent, read where a grain of this extent is unallocated; null for none. */
+    private BlockDevice parent;
+    /** Where this extent starts in the disk, so in the parent. */
+    private long parentBase;
     private final Map<Integer, int[]> tables = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Integer, int[]> eldest) {
@@ -49,6 +54,12 @@ final class VmdkSparseExtent extends BlockMapImage {
         this.gd = gd;
         this.rgd = rgd;
         this.end = (file.size() + 511) / 512 * 512;
+    }
+
+    /** Makes unallocated grains read from {@code parent}, from {@code base} on (a child disk's extent). */
+    void setParent(BlockDevice parent, long base) {
+        this.parent = parent;
+        this.parentBase = base;
     }
 
     VmdkHeader header() {
@@ -192,8 +203,39 @@ final class VmdkSparseExtent extends BlockMapImage {
         return e == 0 || (e == 1 && h.zeroGrains()) ? ZEROS : e * 512;
     }
 
+    /** Reads {@code part} from the parent at {@code block}/{@code within}; zeros past the parent's end. */
+    private void readParent(int block, int within, ByteBuffer part) throws ErrnoException {
+        long at = parentBase + (long) block * h.grainBytes() + within;
+        int n = (int) Math.max(0, Math.min(part.remaining(), parent.size() - at));
+        if (n > 0) {
+            parent.read(at, part.duplicate().limit(part.position() + n));
+            part.position(part.position() + n);
+        }
+        while (part.hasRemaining()) {
+            part.put((byte) 0);
+        }
+    }
+
+    @Override
+    void writePiece(int block, int within, ByteBuffer part) throws ErrnoException {
+        if (parent == null || entry(block) != 0) {
+            super.writePiece(block, within, part);
+            return;
+        }
+        // A child's unallocated grain holds the parent's data: copy it in before the write.
+        long at = allocateBlock(block);
+        ByteBuffer grain = ByteBuffer.allocate(blockSize());
+        readParent(block, 0, grain);
+        file.write(at, grain.flip());
+        file.write(at + within, part);
+    }
+
     @Override
     void readPiece(int block, int within, ByteBuffer part) throws ErrnoException {
+        if (parent != null && entry(block) == 0) {
+            readParent(block, within, part);
+            return;
+        }
         if (!h.compressed()) {
             super.readPiece(block, within, part);
             return;

@@ -251,6 +251,47 @@ class VmdkImageTest {
         run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
     }
 
+    private String qemuInfo(Path img, String key) throws Exception {
+        String out = run("qemu-img", "info", "--output=json", img.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key + "\": (\\d+)").matcher(out);
+        assertTrue(m.find(), out);
+        return String.format("%08x", Long.parseLong(m.group(1)));
+    }
+
+    @Test
+    void childDisksReadThroughTheirParentAndCopyGrainsOnWrite() throws Exception {
+        Path raw = truth(4L << 20);
+        Path base = dir.resolve("base.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", raw.toString(), base.toString());
+        Path child = dir.resolve("child.vmdk");
+        run("qemu-img", "create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", child.toString());
+        run("qemu-io", "-f", "vmdk", "-c", "write -P 0x22 512k 4k", child.toString());
+        Path want = dir.resolve("want.raw");
+        run("qemu-img", "convert", "-q", "-f", "vmdk", "-O", "raw", child.toString(), want.toString());
+        try (BlockDevice d = Images.open(host, child.toString(), true)) {
+            assertReadsAs(d, want);
+        }
+        // A sector written into a grain the child lacks: the rest of the grain still reads the parent's data.
+        String cid = qemuInfo(child, "cid");
+        try (BlockDevice d = Images.open(host, child.toString(), false)) {
+            d.write((1L << 20) + 4096, ByteBuffer.wrap(new byte[512]).put(0, (byte) 0x33));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(want.toFile(), "rw")) {
+            f.seek((1L << 20) + 4096);
+            f.write(new byte[512]);
+            f.seek((1L << 20) + 4096);
+            f.write(0x33);
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", child.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", want.toString(), child.toString());
+        assertTrue(!cid.equals(qemuInfo(child, "cid")), "the first write gives the child a new CID");
+        // Writing into the parent gives it a new CID: its child no longer matches and is refused.
+        try (BlockDevice d = Images.open(host, base.toString(), false)) {
+            d.write(0, ByteBuffer.allocate(512));
+        }
+        openFails(child, Errno.EUCLEAN, "parent \"base.vmdk\"", "changed since");
+    }
+
     @Test
     void createRefusesWhatItDoesNotMake() throws Exception {
         for (String sub : new String[] {"streamOptimized", "monolithicFlat", "twoGbMaxExtentSparse"}) {
@@ -370,7 +411,10 @@ class VmdkImageTest {
         openFails(vmdk, Errno.EOPNOTSUPP, "VMFSSPARSE");
 
         Files.writeString(vmdk, good.replace("parentCID=ffffffff", "parentCID=12345678\nparentFileNameHint=\"base.vmdk\""));
-        openFails(vmdk, Errno.EOPNOTSUPP, "child", "base.vmdk");
+        openFails(vmdk, Errno.ENOENT, "parent \"base.vmdk\"", "no such file");
+
+        Files.writeString(vmdk, good.replace("parentCID=ffffffff", "parentCID=12345678\nparentFileNameHint=\"d.vmdk\""));
+        openFails(vmdk, Errno.ELOOP, "d.vmdk");
 
         StringBuilder many = new StringBuilder(good);
         for (int i = 0; i < VmdkDescriptor.MAX_EXTENTS + 1; i++) {
@@ -409,7 +453,7 @@ class VmdkImageTest {
         Path vmdk = dir.resolve("ro.vmdk");
         run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", raw.toString(), vmdk.toString());
         ImageFile f = new ImageFile(host.blockDevices().open(vmdk.toString(), OpenMode.READ_ONLY), host.scheduler());
-        try (VmdkImage d = VmdkImage.open(f, vmdk.toString(), true, host.clock(), null)) { // closes f
+        try (VmdkImage d = VmdkImage.open(f, vmdk.toString(), true, host.clock(), null, null, 0)) { // closes f
             assertTrue(d.isReadOnly());
             assertReadsAs(d, raw);
         }
