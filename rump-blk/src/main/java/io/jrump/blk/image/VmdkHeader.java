@@ -118,6 +118,47 @@ record VmdkHeader(int version, int flags, long capacity, long grainSize, long de
         return v;
     }
 
+    /** "COWD" read little-endian: an ESX sparse extent (vmfsSparse). */
+    static final int COWD_MAGIC = 0x44574f43;
+    /** Grain-table entries in a COWD extent: fixed by the format. */
+    static final int COWD_GTES = 4096;
+
+    /**
+     * Reads and checks the header of an ESX sparse extent ("COWD", version 1): 32-bit fields for
+     * the capacity, grain size, grain directory sector and entry count; grain tables of 4096
+     * entries, no redundant directory, no compression, no embedded descriptor.
+     */
+    static VmdkHeader parseCowd(ImageFile file) throws ErrnoException {
+        String n = file.name();
+        if (file.size() < 512) {
+            throw corrupt(n, "COWD header: file of " + file.size() + " bytes is too short for it");
+        }
+        ByteBuffer h = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN);
+        file.read(0, h);
+        if (h.getInt(0) != COWD_MAGIC) {
+            throw corrupt(n, "COWD header: no magic \"COWD\"");
+        }
+        int version = h.getInt(4);
+        if (version != 1) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VMDK COWD extent version " + version
+                    + " is not supported (1 is)");
+        }
+        long capacity = Integer.toUnsignedLong(h.getInt(12));
+        long grain = Integer.toUnsignedLong(h.getInt(16));
+        long gd = Integer.toUnsignedLong(h.getInt(20));
+        long gdEntries = Integer.toUnsignedLong(h.getInt(24));
+        if (grain < 1 || grain > MAX_GRAIN_SECTORS || Long.bitCount(grain) != 1) {
+            throw corrupt(n, "COWD header field granularity " + grain + " at 0x10 is not a power of two from 1 to "
+                    + MAX_GRAIN_SECTORS + " sectors");
+        }
+        VmdkHeader v = new VmdkHeader(version, 0, capacity, grain, 0, 0, COWD_GTES, 0, gd, 0, 0);
+        if (gdEntries < v.tables()) {
+            throw corrupt(n, "COWD header: " + gdEntries + " grain directory entries at 0x18 cannot map " + capacity
+                    + " sectors in grains of " + grain + " (" + v.tables() + " needed)");
+        }
+        return v;
+    }
+
     /** The header as it lies in the file. */
     ByteBuffer encode() {
         ByteBuffer h = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN);

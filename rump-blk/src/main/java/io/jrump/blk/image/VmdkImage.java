@@ -18,13 +18,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A VMware VMDK disk (Virtual Disk Format 1.1): a sequence of extents, each a hosted sparse
- * extent ("KDMV", see {@link VmdkSparseExtent}), a flat file region, or zeros. Opened either from
- * a sparse extent file (monolithicSparse, streamOptimized: one extent, the embedded descriptor
- * only checked for a parent) or from a text descriptor file naming its extents
- * (monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat, vmfs), resolved against the
- * descriptor's directory. Child (delta) disks, ESX "COWD" and seSparse extents and raw-device
- * extents are refused ({@code EOPNOTSUPP}).
+ * A VMware VMDK disk (Virtual Disk Format 1.1): a sequence of extents, each a sparse extent
+ * (hosted "KDMV" or, read-only, ESX "COWD"; see {@link VmdkSparseExtent}), a flat file region,
+ * or zeros. Opened either from a sparse extent file (monolithicSparse, streamOptimized, a COWD
+ * file: one extent, the embedded descriptor read for the CID and parent) or from a text
+ * descriptor file naming its extents (monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat,
+ * vmfs, vmfsSparse), resolved against the descriptor's directory. A child (delta) disk reads
+ * through its parent (parentFileNameHint), opened read-only by {@link ExtentFiles#openParent}.
+ * seSparse and raw-device extents are refused ({@code EOPNOTSUPP}).
  *
  * <p>Writing: into sparse (uncompressed) and flat extents of a disk opened read-write.
  * {@link #create} makes a monolithicSparse image; {@link #writeStreamOptimized} writes a whole
@@ -102,7 +103,7 @@ public final class VmdkImage implements BlockDevice {
      * @throws ErrnoException {@code EUCLEAN} naming the structure and place for damaged metadata
      *     or a descriptor that disagrees with its extents, {@code ENOENT} naming a missing extent
      *     file, {@code ELOOP} for a descriptor naming itself, {@code EOPNOTSUPP} for what is not
-     *     read (child disks, COWD/seSparse/raw-device extents, writing a compressed extent)
+     *     read (seSparse/raw-device extents, writing a compressed or COWD extent)
      */
     public static VmdkImage open(ImageFile file, String path, boolean readOnly, HostClock clock, HostRandom random,
             ExtentFiles files, int depth) throws ErrnoException {
@@ -114,15 +115,11 @@ public final class VmdkImage implements BlockDevice {
             file.read(0, m);
             magic = m.getInt(0);
         }
-        if (magic == COWD) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VMDK ESX sparse extents (\"COWD\", vmfsSparse) are not"
-                    + " supported yet");
-        }
-        if (magic == KDMV) {
+        if (magic == KDMV || magic == COWD) {
             VmdkSparseExtent sparse = VmdkSparseExtent.open(file, readOnly, clock);
             String text = sparse.descriptorText();
             VmdkDescriptor d = VmdkDescriptor.parse(n + " (embedded descriptor)", text);
-            String type = d.createType().isEmpty() ? "monolithicSparse" : d.createType();
+            String type = !d.createType().isEmpty() ? d.createType() : magic == COWD ? "vmfsSparse" : "monolithicSparse";
             VmdkImage img = new VmdkImage(n, type, new long[] {0}, new Extent[] {sparse(sparse, false)}, sparse.size(),
                     readOnly, null, clock);
             img.identify(d, text, file, sparse.header().descriptorOffset() * 512, random);
@@ -234,9 +231,10 @@ public final class VmdkImage implements BlockDevice {
         if (type.equals("ZERO")) {
             return zero(where);
         }
-        if (!type.equals("SPARSE") && !type.equals("FLAT") && !type.equals("VMFS")) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, where + "extent type " + type + " is not supported (SPARSE, FLAT,"
-                    + " VMFS and ZERO are)");
+        boolean sparseType = type.equals("SPARSE") || type.equals("VMFSSPARSE");
+        if (!sparseType && !type.equals("FLAT") && !type.equals("VMFS")) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, where + "extent type " + type + " is not supported (SPARSE,"
+                    + " VMFSSPARSE, FLAT, VMFS and ZERO are)");
         }
         String p = files.resolve(e.file());
         if (Path.of(p).toAbsolutePath().normalize().equals(Path.of(path).toAbsolutePath().normalize())) {
@@ -251,18 +249,15 @@ public final class VmdkImage implements BlockDevice {
                     + (ex.errno() == Errno.ENOENT ? "no such file" : ex.getMessage()));
         }
         try {
-            if (type.equals("SPARSE")) {
+            if (sparseType) {
                 ByteBuffer m = ByteBuffer.allocate(4);
                 if (f.size() >= 4) {
                     f.read(0, m);
                 }
-                if (m.getInt(0) == COWD) {
-                    throw new ErrnoException(Errno.EOPNOTSUPP, where + "extent \"" + e.file()
-                            + "\" is an ESX sparse extent (\"COWD\"), not supported yet");
-                }
-                if (m.getInt(0) != KDMV) {
-                    throw new ErrnoException(Errno.EUCLEAN, where + "SPARSE extent \"" + e.file()
-                            + "\" has no sparse extent magic \"KDMV\"");
+                // Either magic for either type, as qemu reads them.
+                if (m.getInt(0) != KDMV && m.getInt(0) != COWD) {
+                    throw new ErrnoException(Errno.EUCLEAN, where + type + " extent \"" + e.file()
+                            + "\" has no sparse extent magic (\"KDMV\" or \"COWD\")");
                 }
                 VmdkSparseExtent s = VmdkSparseExtent.open(f, ro, clock);
                 if (s.header().capacity() < e.sectors()) {

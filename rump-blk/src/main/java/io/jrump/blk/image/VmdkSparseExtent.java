@@ -13,7 +13,7 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * One VMDK hosted sparse extent ("KDMV"): a grain directory of grain tables of grains; a grain
+ * One VMDK sparse extent — hosted ("KDMV") or, read-only, ESX ("COWD"): a grain directory of grain tables of grains; a grain
  * is a block of {@link BlockMapImage}. Reads plain grains, zero grains (table entry 1 with the
  * zeroed-grain flag) and, in a streamOptimized extent, deflate-compressed grains behind their
  * grain markers; unallocated grains read as zeros. Writes allocate grains (and, when a
@@ -75,7 +75,16 @@ final class VmdkSparseExtent extends BlockMapImage {
     static VmdkSparseExtent open(ImageFile file, boolean readOnly, HostClock clock) throws ErrnoException {
         String n = file.name();
         long size = file.size();
-        VmdkHeader h = VmdkHeader.parse(file, 0, "header");
+        ByteBuffer magic = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        if (size >= 4) {
+            file.read(0, magic);
+        }
+        boolean cowd = magic.getInt(0) == VmdkHeader.COWD_MAGIC;
+        if (cowd && !readOnly) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": writing VMDK ESX sparse extents (\"COWD\") is not"
+                    + " supported; open it read-only");
+        }
+        VmdkHeader h = cowd ? VmdkHeader.parseCowd(file) : VmdkHeader.parse(file, 0, "header");
         if (h.gdOffset() == VmdkHeader.GD_AT_END) {
             h = footer(file, size);
         }
@@ -85,6 +94,11 @@ final class VmdkSparseExtent extends BlockMapImage {
         if (!readOnly && h.compressed()) {
             throw new ErrnoException(Errno.EOPNOTSUPP, n + ": writing into a compressed (streamOptimized) VMDK is not"
                     + " supported; open it read-only, or convert it");
+        }
+        if (!readOnly && !cowd && h.version() == 3) {
+            // Version 3 adds changed block tracking, which writing here would not keep up to date (qemu reads only too).
+            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": writing VMDK version 3 sparse extents is not supported; open it"
+                    + " read-only");
         }
         if (h.tables() > MAX_TABLES) {
             throw VmdkHeader.corrupt(n, "capacity " + h.capacity() + " sectors in grains of " + h.grainSize()
@@ -218,16 +232,24 @@ final class VmdkSparseExtent extends BlockMapImage {
 
     @Override
     void writePiece(int block, int within, ByteBuffer part) throws ErrnoException {
-        if (parent == null || entry(block) != 0) {
-            super.writePiece(block, within, part);
+        long e = entry(block);
+        boolean zeroGrain = e == 1 && h.zeroGrains();
+        if (e != 0 && !zeroGrain) {
+            file.write(e * 512 + within, part);
             return;
         }
-        // A child's unallocated grain holds the parent's data: copy it in before the write.
-        long at = allocateBlock(block);
+        boolean fromParent = e == 0 && parent != null;
+        if (!fromParent && isZero(part)) {
+            return; // already reads as zeros
+        }
+        // The whole new grain in one write: what the grain read as (zeros, or a child's parent data) with the piece in it.
         ByteBuffer grain = ByteBuffer.allocate(blockSize());
-        readParent(block, 0, grain);
-        file.write(at, grain.flip());
-        file.write(at + within, part);
+        if (fromParent) {
+            readParent(block, 0, grain);
+        }
+        grain.put(within, part, part.position(), part.remaining());
+        part.position(part.limit());
+        place(block, grain.clear());
     }
 
     @Override
@@ -296,6 +318,15 @@ final class VmdkSparseExtent extends BlockMapImage {
 
     @Override
     long allocateBlock(int block) throws ErrnoException {
+        return place(block, ByteBuffer.allocate(blockSize()));
+    }
+
+    /**
+     * Appends {@code grain} as grain {@code block}'s data and then records it in the grain
+     * table (and the redundant one), so that a table entry never points at a grain not written;
+     * a missing grain table is appended first.
+     */
+    private long place(int block, ByteBuffer grain) throws ErrnoException {
         int t = block / h.gtesPerGt();
         int e = block % h.gtesPerGt();
         if (gd[t] == 0) {
@@ -307,8 +338,7 @@ final class VmdkSparseExtent extends BlockMapImage {
         }
         int[] gt = table(t);
         long at = claim(h.grainBytes());
-        // The grain lies past the old end of the file: writing its last sector makes it read as zeros.
-        file.write(at + h.grainBytes() - 512, ByteBuffer.allocate(512));
+        file.write(at, grain);
         gt[e] = (int) (at / 512);
         putEntry(gd[t], e, gt[e]);
         if (rgd != null && rgd[t] != 0) {

@@ -408,7 +408,10 @@ class VmdkImageTest {
         openFails(vmdk, Errno.EUCLEAN, "line 8", "banana");
 
         Files.writeString(vmdk, good.replace(extent, extent + "\n" + extent.replace("FLAT", "VMFSSPARSE")));
-        openFails(vmdk, Errno.EOPNOTSUPP, "VMFSSPARSE");
+        openFails(vmdk, Errno.EUCLEAN, "VMFSSPARSE", "COWD");
+
+        Files.writeString(vmdk, good.replace(extent, extent + "\n" + extent.replace("FLAT", "SESPARSE")));
+        openFails(vmdk, Errno.EOPNOTSUPP, "SESPARSE");
 
         Files.writeString(vmdk, good.replace("parentCID=ffffffff", "parentCID=12345678\nparentFileNameHint=\"base.vmdk\""));
         openFails(vmdk, Errno.ENOENT, "parent \"base.vmdk\"", "no such file");
@@ -438,13 +441,49 @@ class VmdkImageTest {
         openFails(s, Errno.EUCLEAN, "8193 sectors", "capacity is 8192");
     }
 
+    /** A 1 MiB ESX sparse extent in 4 KiB grains: header, directory at sector 4, one table, grains 0 and 100. */
+    private static byte[] cowd(byte[] grain0, byte[] grain100) {
+        ByteBuffer b = ByteBuffer.allocate((4 + 1 + 32 + 16) * 512).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0, VmdkHeader.COWD_MAGIC).putInt(4, 1).putInt(8, 3).putInt(12, 2048).putInt(16, 8).putInt(20, 4)
+                .putInt(24, 1).putInt(28, 4 + 1 + 32 + 16);
+        b.putInt(4 * 512, 5); // directory entry 0: the table at sector 5
+        b.putInt(5 * 512, 37).putInt(5 * 512 + 100 * 4, 45); // table: grain 0 at sector 37, grain 100 at 45
+        b.put(37 * 512, grain0).put(45 * 512, grain100);
+        // qemu reads a CID from a descriptor at byte 0x200 of a COWD file; jrump does not need one.
+        b.put(512, "CID=fffffffe\nparentCID=ffffffff\n".getBytes(StandardCharsets.US_ASCII));
+        return b.array();
+    }
+
     @Test
-    void cowdIsRefusedByName() throws Exception {
+    void esxCowdExtentsAreReadLikeQemuReadsThem() throws Exception {
+        byte[] a = new byte[4096];
+        byte[] c = new byte[4096];
+        new Random(11).nextBytes(a);
+        new Random(12).nextBytes(c);
         Path img = dir.resolve("esx.vmdk");
-        byte[] b = new byte[4096];
-        System.arraycopy("COWD".getBytes(StandardCharsets.US_ASCII), 0, b, 0, 4);
-        Files.write(img, b);
-        openFails(img, Errno.EOPNOTSUPP, "COWD");
+        Files.write(img, cowd(a, c));
+        Path raw = dir.resolve("esx.raw");
+        run("qemu-img", "convert", "-q", "-f", "vmdk", "-O", "raw", img.toString(), raw.toString());
+        byte[] truth = Files.readAllBytes(raw);
+        assertArrayEquals(a, Arrays.copyOfRange(truth, 0, 4096));
+        assertArrayEquals(c, Arrays.copyOfRange(truth, 100 * 4096, 101 * 4096));
+        try (BlockDevice d = Images.open(host, img.toString(), true)) {
+            assertEquals("vmfsSparse", ((VmdkImage) d).subformat());
+            assertReadsAs(d, raw);
+        }
+        ErrnoException e = assertThrows(ErrnoException.class, () -> Images.open(host, img.toString(), false));
+        assertEquals(Errno.EOPNOTSUPP, e.errno(), e.getMessage());
+        // Named by a descriptor as a VMFSSPARSE extent.
+        Path desc = dir.resolve("esx-desc.vmdk");
+        Files.writeString(desc, "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
+                + "createType=\"vmfsSparse\"\n\nRW 2048 VMFSSPARSE \"esx.vmdk\"\n");
+        try (BlockDevice d = Images.open(host, desc.toString(), true)) {
+            assertReadsAs(d, raw);
+        }
+        // A directory too short for the capacity.
+        ByteBuffer bad = ByteBuffer.wrap(cowd(a, c)).order(ByteOrder.LITTLE_ENDIAN).putInt(12, 64 << 20);
+        Files.write(img, bad.array());
+        openFails(img, Errno.EUCLEAN, "COWD", "grain directory entries");
     }
 
     @Test
