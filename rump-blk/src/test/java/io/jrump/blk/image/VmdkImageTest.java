@@ -198,6 +198,23 @@ class VmdkImageTest {
     }
 
     @Test
+    void largeImagesAreCreatedSparseAndWrittenAtTheirEnd() throws Exception {
+        long size = 256L << 30;
+        Path vmdk = dir.resolve("large.vmdk");
+        try (VmdkImage img = VmdkImage.create(newFile(vmdk), size, null, host.clock(), host.random())) {
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            while (b.hasRemaining()) {
+                b.put((byte) 0x5a);
+            }
+            img.write(size - 4096, b.flip());
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+        String out = run("qemu-io", "-f", "vmdk", "-c", "read -P 0x5a " + (size - 4096) + " 4096", "-c",
+                "read -P 0 0 1M", vmdk.toString());
+        assertTrue(!out.contains("Pattern verification failed"), out);
+    }
+
+    @Test
     void writesIntoQemuImagesItReads() throws Exception {
         Path raw = truth(SIZE);
         for (String sub : new String[] {"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse"}) {
