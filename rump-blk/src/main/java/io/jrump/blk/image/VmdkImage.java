@@ -12,7 +12,9 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -147,7 +149,16 @@ public final class VmdkImage implements BlockDevice {
         try {
             long[] starts = new long[d.extents().size()];
             long at = 0;
+            Map<Path, Integer> extentFiles = new HashMap<>();
             for (VmdkDescriptor.Extent e : d.extents()) {
+                if (e.file() != null) {
+                    Integer before = extentFiles.putIfAbsent(normal(files.resolve(e.file())), e.line());
+                    // Two sparse extents in one file would both allocate at its end, over each other.
+                    if (before != null && (e.type().equals("SPARSE") || e.type().equals("VMFSSPARSE"))) {
+                        throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor line " + e.line()
+                                + ": sparse extent \"" + e.file() + "\" is already an extent (line " + before + ")");
+                    }
+                }
                 starts[opened.size()] = at;
                 opened.add(openExtent(n, path, e, readOnly, clock, files, s -> {
                     sparse.add(s);
@@ -156,6 +167,11 @@ public final class VmdkImage implements BlockDevice {
                 at += e.sectors() * 512;
             }
             if (d.hasParent()) {
+                String hint = d.values().get("parentFileNameHint");
+                if (hint != null && extentFiles.containsKey(normal(files.resolve(hint)))) {
+                    throw new ErrnoException(Errno.ELOOP, n + ": VMDK parentFileNameHint \"" + hint
+                            + "\" is one of the disk's own extents");
+                }
                 parent = openParent(n, path, d, files, depth);
                 for (int i = 0; i < sparse.size(); i++) {
                     sparse.get(i).setParent(parent, sparseStarts.get(i));
@@ -192,7 +208,7 @@ public final class VmdkImage implements BlockDevice {
                     + " parents (does it loop?) at parent \"" + hint + "\"");
         }
         String p = files.resolve(hint);
-        if (Path.of(p).toAbsolutePath().normalize().equals(Path.of(path).toAbsolutePath().normalize())) {
+        if (normal(p).equals(normal(path))) {
             throw new ErrnoException(Errno.ELOOP, n + ": VMDK parentFileNameHint \"" + hint + "\" names the disk itself");
         }
         BlockDevice parent;
@@ -237,7 +253,7 @@ public final class VmdkImage implements BlockDevice {
                     + " VMFSSPARSE, FLAT, VMFS and ZERO are)");
         }
         String p = files.resolve(e.file());
-        if (Path.of(p).toAbsolutePath().normalize().equals(Path.of(path).toAbsolutePath().normalize())) {
+        if (normal(p).equals(normal(path))) {
             throw new ErrnoException(Errno.ELOOP, where + "extent \"" + e.file() + "\" is the descriptor itself");
         }
         boolean ro = readOnly || e.access().equals("RDONLY");
@@ -276,6 +292,11 @@ public final class VmdkImage implements BlockDevice {
             f.close();
             throw ex;
         }
+    }
+
+    /** A path as compared for loops: absolute, normalized (names only; symbolic links are not followed). */
+    private static Path normal(String p) {
+        return Path.of(p).toAbsolutePath().normalize();
     }
 
     private static Extent sparse(VmdkSparseExtent s, boolean rdonly) {

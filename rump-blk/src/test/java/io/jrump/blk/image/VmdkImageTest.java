@@ -424,8 +424,8 @@ class VmdkImageTest {
         Files.writeString(vmdk, good.replace(extent, "RW banana"));
         openFails(vmdk, Errno.EUCLEAN, "line 8", "banana");
 
-        Files.writeString(vmdk, good.replace(extent, extent + "\n" + extent.replace("FLAT", "VMFSSPARSE")));
-        openFails(vmdk, Errno.EUCLEAN, "VMFSSPARSE", "COWD");
+        Files.writeString(vmdk, good.replace(extent, extent + "\nRW 8192 VMFSSPARSE \"truth.raw\""));
+        openFails(vmdk, Errno.EUCLEAN, "line 9", "VMFSSPARSE", "COWD");
 
         Files.writeString(vmdk, good.replace(extent, extent + "\n" + extent.replace("FLAT", "SESPARSE")));
         openFails(vmdk, Errno.EOPNOTSUPP, "SESPARSE");
@@ -456,6 +456,12 @@ class VmdkImageTest {
         String sd = Files.readString(s);
         Files.writeString(s, sd.replace("RW 8192 SPARSE", "RW 8193 SPARSE"));
         openFails(s, Errno.EUCLEAN, "8193 sectors", "capacity is 8192");
+        String sparseLine = sd.lines().filter(l -> l.startsWith("RW ")).findFirst().orElseThrow();
+        Files.writeString(s, sd.replace(sparseLine, sparseLine + "\n" + sparseLine));
+        openFails(s, Errno.EUCLEAN, "is already an extent (line 8)");
+        String sparseFile = sparseLine.substring(sparseLine.indexOf('"') + 1, sparseLine.lastIndexOf('"'));
+        Files.writeString(s, sd.replace("parentCID=ffffffff", "parentCID=12345678\nparentFileNameHint=\"" + sparseFile + "\""));
+        openFails(s, Errno.ELOOP, "own extents");
     }
 
     /** A 1 MiB ESX sparse extent in 4 KiB grains: header, directory at sector 4, one table, grains 0 and 100. */
