@@ -137,7 +137,7 @@ public final class VmdkImage implements BlockDevice {
         }
         ByteBuffer text = ByteBuffer.allocate((int) fileSize);
         file.read(0, text);
-        String descriptorText = new String(text.array(), StandardCharsets.ISO_8859_1);
+        String descriptorText = new String(text.array(), StandardCharsets.UTF_8);
         VmdkDescriptor d = VmdkDescriptor.parse(n, descriptorText);
         if (d.extents().isEmpty()) {
             throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor names no extent");
@@ -232,7 +232,7 @@ public final class VmdkImage implements BlockDevice {
         Matcher m = CID_LINE.matcher(text);
         if (!readOnly && random != null && m.find()) {
             cidFile = f;
-            cidAt = textAt + m.start(1);
+            cidAt = textAt + text.substring(0, m.start(1)).getBytes(StandardCharsets.UTF_8).length; // bytes, not chars
             this.random = random;
         }
     }
@@ -424,15 +424,23 @@ public final class VmdkImage implements BlockDevice {
             throw new ErrnoException(Errno.EINVAL, file.name() + ": a VMDK image is written into an empty file; this one"
                     + " has " + file.size() + " bytes");
         }
+        String base = baseName(file.name());
+        if (base.isEmpty() || base.contains("\"") || base.chars().anyMatch(c -> c < 0x20)) {
+            throw new ErrnoException(Errno.EINVAL, file.name() + ": a VMDK descriptor cannot name a file \"" + base + "\"");
+        }
     }
 
     private static ByteBuffer descriptor(String type, long capacity, String fileName, HostRandom random) {
-        String base = fileName.substring(fileName.lastIndexOf('/') + 1);
+        String base = baseName(fileName);
         byte[] text = VmdkDescriptor.single(type, capacity, base, random.nextInt(Integer.MAX_VALUE))
                 .getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate((int) (DESCRIPTOR_SECTORS * 512));
         b.put(0, text, 0, Math.min(text.length, b.capacity() - 1));
         return b;
+    }
+
+    private static String baseName(String fileName) {
+        return fileName.substring(fileName.lastIndexOf('/') + 1);
     }
 
     /** A grain directory whose tables lie one after another from sector {@code firstTable}. */
@@ -468,7 +476,13 @@ public final class VmdkImage implements BlockDevice {
 
     /** A new content ID in the descriptor, as VMware and qemu do before a disk first changes. */
     private void newCid() throws ErrnoException {
-        if (cidFile != null) {
+        if (cidFile == null) {
+            return;
+        }
+        ByteBuffer old = ByteBuffer.allocate(8);
+        cidFile.read(cidAt, old);
+        // Only over the digits found (text that is not UTF-8 could shift where they lie).
+        if (new String(old.array(), StandardCharsets.US_ASCII).equalsIgnoreCase(cid)) {
             cid = String.format("%08x", random.nextInt(Integer.MAX_VALUE));
             cidFile.write(cidAt, ByteBuffer.wrap(cid.getBytes(StandardCharsets.US_ASCII)));
         }

@@ -174,7 +174,7 @@ final class VmdkSparseExtent extends BlockMapImage {
         while (len < b.capacity() && b.get(len) != 0) {
             len++;
         }
-        return new String(b.array(), 0, len, StandardCharsets.ISO_8859_1);
+        return new String(b.array(), 0, len, StandardCharsets.UTF_8);
     }
 
     /** Grain table {@code t}, read and checked on first use. */

@@ -112,6 +112,19 @@ class VmdkImageTest {
         }
     }
 
+    @Test
+    void extentNamesAreUtf8() throws Exception {
+        Path raw = truth(4L << 20);
+        Path vmdk = dir.resolve("d\u00efsk \u00e9t\u00e9.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicFlat", raw.toString(),
+                vmdk.toString());
+        try (BlockDevice d = Images.open(host, vmdk.toString(), false)) {
+            assertReadsAs(d, raw);
+            d.write(0, ByteBuffer.allocate(512)); // rewrites the CID digits in place; the descriptor stays whole
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"twoGbMaxExtentSparse", "twoGbMaxExtentFlat"})
     void readsAcrossExtentFiles(String subformat) throws Exception {
