@@ -113,6 +113,23 @@ class VmdkImageTest {
     }
 
     @Test
+    void fullDisksReadInEverySubformat() throws Exception {
+        Path raw = dir.resolve("full.raw");
+        byte[] all = new byte[6 << 20];
+        new Random(21).nextBytes(all);
+        Files.write(raw, all);
+        for (String sub : new String[] {"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+            "streamOptimized"}) {
+            Path vmdk = dir.resolve("full-" + sub + ".vmdk");
+            run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=" + sub, raw.toString(),
+                    vmdk.toString());
+            try (BlockDevice d = Images.open(host, vmdk.toString(), true)) {
+                assertReadsAs(d, raw);
+            }
+        }
+    }
+
+    @Test
     void extentNamesAreUtf8() throws Exception {
         Path raw = truth(4L << 20);
         Path vmdk = dir.resolve("d\u00efsk \u00e9t\u00e9.vmdk");
