@@ -117,14 +117,22 @@ public final class VmdkImage implements BlockDevice {
             file.read(0, m);
             magic = m.getInt(0);
         }
+        if (files == null) {
+            files = NO_FILES;
+        }
         if (magic == KDMV || magic == COWD) {
             VmdkSparseExtent sparse = VmdkSparseExtent.open(file, readOnly, clock);
             String text = sparse.descriptorText();
+            long textAt = sparse.header().descriptorOffset() * 512;
+            if (magic == KDMV && sparse.header().capacity() == 0 && !text.isEmpty()) {
+                // No grains of its own: a descriptor file in sparse-extent clothing (qemu reads these too).
+                return openDescriptor(file, path, text, textAt, readOnly, clock, random, files, depth);
+            }
             VmdkDescriptor d = VmdkDescriptor.parse(n + " (embedded descriptor)", text);
             String type = !d.createType().isEmpty() ? d.createType() : magic == COWD ? "vmfsSparse" : "monolithicSparse";
             VmdkImage img = new VmdkImage(n, type, new long[] {0}, new Extent[] {sparse(sparse, false)}, sparse.size(),
                     readOnly, null, clock);
-            img.identify(d, text, file, sparse.header().descriptorOffset() * 512, random);
+            img.identify(d, text, file, textAt, random);
             if (d.hasParent()) {
                 img.parent = openParent(n, path, d, files, depth);
                 sparse.setParent(img.parent, 0);
@@ -137,7 +145,32 @@ public final class VmdkImage implements BlockDevice {
         }
         ByteBuffer text = ByteBuffer.allocate((int) fileSize);
         file.read(0, text);
-        String descriptorText = new String(text.array(), StandardCharsets.UTF_8);
+        return openDescriptor(file, path, new String(text.array(), StandardCharsets.UTF_8), 0, readOnly, clock, random,
+                files, depth);
+    }
+
+    /** Where a caller gives no way to open other files: every extent or parent is {@code ENOENT}. */
+    private static final ExtentFiles NO_FILES = new ExtentFiles() {
+        @Override
+        public String resolve(String name) {
+            return name;
+        }
+
+        @Override
+        public ImageFile open(String path, boolean readOnly) throws ErrnoException {
+            throw new ErrnoException(Errno.ENOENT, path + ": no extent files can be opened here");
+        }
+
+        @Override
+        public BlockDevice openParent(String path, int depth) throws ErrnoException {
+            throw new ErrnoException(Errno.ENOENT, path + ": no parent can be opened here");
+        }
+    };
+
+    /** A disk described by {@code descriptorText}, which lies at byte {@code textAt} of {@code file}. */
+    private static VmdkImage openDescriptor(ImageFile file, String path, String descriptorText, long textAt,
+            boolean readOnly, HostClock clock, HostRandom random, ExtentFiles files, int depth) throws ErrnoException {
+        String n = file.name();
         VmdkDescriptor d = VmdkDescriptor.parse(n, descriptorText);
         if (d.extents().isEmpty()) {
             throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK descriptor names no extent");
@@ -180,7 +213,7 @@ public final class VmdkImage implements BlockDevice {
             VmdkImage img = new VmdkImage(n, d.createType(), starts, opened.toArray(new Extent[0]), at, readOnly, file,
                     clock);
             img.parent = parent;
-            img.identify(d, descriptorText, file, 0, random);
+            img.identify(d, descriptorText, file, textAt, random);
             return img;
         } catch (ErrnoException | RuntimeException ex) {
             for (Extent e : opened) {

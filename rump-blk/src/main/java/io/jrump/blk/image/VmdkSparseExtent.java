@@ -143,6 +143,9 @@ final class VmdkSparseExtent extends BlockMapImage {
         String n = file.name();
         long size = file.size();
         long bytes = h.tables() * 4;
+        if (bytes == 0) {
+            return new int[0]; // a disk of no sectors
+        }
         if (sector < 1 || sector > size / 512 || bytes > size - sector * 512) {
             throw VmdkHeader.corrupt(n, what + " of " + h.tables() + " entries at sector " + sector
                     + " runs past the end of the file (0x" + Long.toHexString(size) + ")");

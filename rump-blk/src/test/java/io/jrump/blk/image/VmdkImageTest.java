@@ -130,6 +130,26 @@ class VmdkImageTest {
     }
 
     @Test
+    void aSparseFileHoldingOnlyADescriptorNamesItsExtents() throws Exception {
+        Path raw = truth(4L << 20);
+        Path flat = dir.resolve("f.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicFlat", raw.toString(),
+                flat.toString());
+        byte[] text = Files.readString(flat).replace("\0", "").getBytes(StandardCharsets.UTF_8);
+        VmdkHeader h = new VmdkHeader(1, VmdkHeader.FLAG_NEWLINE_TEST, 0, 128, 1, 20, 512, 0, 0, 0, 0);
+        ByteBuffer img = ByteBuffer.allocate(21 * 512).put(0, h.encode(), 0, 512).put(512, text);
+        Path vmdk = dir.resolve("in-sparse.vmdk");
+        Files.write(vmdk, img.array());
+        Path back = dir.resolve("in-sparse.raw");
+        run("qemu-img", "convert", "-q", "-f", "vmdk", "-O", "raw", vmdk.toString(), back.toString());
+        assertArrayEquals(Files.readAllBytes(raw), Files.readAllBytes(back));
+        try (BlockDevice d = Images.open(host, vmdk.toString(), true)) {
+            assertEquals("monolithicFlat", ((VmdkImage) d).subformat());
+            assertReadsAs(d, raw);
+        }
+    }
+
+    @Test
     void extentNamesAreUtf8() throws Exception {
         Path raw = truth(4L << 20);
         Path vmdk = dir.resolve("d\u00efsk \u00e9t\u00e9.vmdk");
@@ -331,7 +351,8 @@ class VmdkImageTest {
         }
         run("qemu-img", "check", "-q", "-f", "vmdk", child.toString());
         run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", want.toString(), child.toString());
-        assertTrue(!cid.equals(qemuInfo(child, "cid")), "the first write gives the child a new CID");
+        String after = qemuInfo(child, "cid");
+        assertTrue(!cid.equals(after), "the first write gives the child a new CID: " + cid + " then " + after);
         // Writing into the parent gives it a new CID: its child no longer matches and is refused.
         try (BlockDevice d = Images.open(host, base.toString(), false)) {
             d.write(0, ByteBuffer.allocate(512));
