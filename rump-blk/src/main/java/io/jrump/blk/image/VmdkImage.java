@@ -66,7 +66,7 @@ public final class VmdkImage implements BlockDevice {
     public static final long MAX_CREATE_SIZE = 2L << 40;
     /** Longest chain of parents followed; beyond it (a loop) is {@code ELOOP}. */
     static final int MAX_PARENTS = 16;
-    private static final Pattern CID_LINE = Pattern.compile("(?m)^[ \\t]*CID[ \\t]*=[ \\t]*([0-9a-fA-F]{8})[ \\t\\r]*$");
+    private static final Pattern CID_LINE = Pattern.compile("(?m)^[ \\t]*CID[ \\t]*=[ \\t]*([0-9a-fA-F]{1,8})[ \\t\\r]*$");
 
     private final String name;
     private final String subformat;
@@ -251,12 +251,21 @@ public final class VmdkImage implements BlockDevice {
             throw new ErrnoException(ex.errno(), n + ": VMDK parent \"" + hint + "\" (" + p + "): "
                     + (ex.errno() == Errno.ENOENT ? "no such file" : ex.getMessage()));
         }
-        if (parent instanceof VmdkImage v && v.cid != null && !v.cid.equalsIgnoreCase(want)) {
+        if (parent instanceof VmdkImage v && v.cid != null && !sameCid(v.cid, want)) {
             parent.close();
             throw new ErrnoException(Errno.EUCLEAN, n + ": VMDK parent \"" + hint + "\" has CID " + v.cid
                     + " but the child was made on CID " + want + ": the parent changed since");
         }
         return parent;
+    }
+
+    /** CIDs are hexadecimal numbers, written with or without leading zeros. */
+    private static boolean sameCid(String a, String b) {
+        try {
+            return Long.parseLong(a.strip(), 16) == Long.parseLong(b.strip(), 16);
+        } catch (NumberFormatException e) {
+            return a.equalsIgnoreCase(b);
+        }
     }
 
     /** Records the disk's CID and, when writable, where its digits lie, to change them on the first write. */
@@ -512,11 +521,19 @@ public final class VmdkImage implements BlockDevice {
         if (cidFile == null) {
             return;
         }
-        ByteBuffer old = ByteBuffer.allocate(8);
+        // qemu writes a CID without leading zeros: the new one keeps the old one's width, to fit in place.
+        int width = cid.length();
+        ByteBuffer old = ByteBuffer.allocate(width);
         cidFile.read(cidAt, old);
         // Only over the digits found (text that is not UTF-8 could shift where they lie).
         if (new String(old.array(), StandardCharsets.US_ASCII).equalsIgnoreCase(cid)) {
-            cid = String.format("%08x", random.nextInt(Integer.MAX_VALUE));
+            long was = Long.parseLong(cid, 16);
+            long bound = Math.min(1L << (4 * width), Integer.MAX_VALUE);
+            long now = was;
+            while (now == was) {
+                now = random.nextInt((int) bound);
+            }
+            cid = String.format("%0" + width + "x", now);
             cidFile.write(cidAt, ByteBuffer.wrap(cid.getBytes(StandardCharsets.US_ASCII)));
         }
     }

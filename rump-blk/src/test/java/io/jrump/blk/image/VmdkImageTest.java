@@ -150,6 +150,29 @@ class VmdkImageTest {
     }
 
     @Test
+    void shortCidsAreRenewedInPlaceAndCompareAsNumbers() throws Exception {
+        Path raw = truth(4L << 20);
+        Path base = dir.resolve("b.vmdk");
+        run("qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicFlat", raw.toString(),
+                base.toString());
+        // qemu writes the CID it renews on a write without leading zeros.
+        String text = Files.readString(base).replace("\0", "");
+        Files.writeString(base, text.replaceFirst("CID=[0-9a-f]+", "CID=1a"));
+        Path child = dir.resolve("c.vmdk");
+        run("qemu-img", "create", "-q", "-f", "vmdk", "-b", "b.vmdk", "-F", "vmdk", child.toString());
+        assertTrue(new String(Files.readAllBytes(child), StandardCharsets.ISO_8859_1).contains("parentCID=1a"));
+        try (BlockDevice d = Images.open(host, child.toString(), true)) {
+            assertReadsAs(d, raw);
+        }
+        try (BlockDevice d = Images.open(host, base.toString(), false)) {
+            d.write(0, ByteBuffer.allocate(512));
+        }
+        String cid = Files.readString(base).lines().filter(l -> l.startsWith("CID=")).findFirst().orElseThrow();
+        assertTrue(cid.matches("CID=[0-9a-f]{2}") && !cid.equals("CID=1a"), cid);
+        openFails(child, Errno.EUCLEAN, "changed since");
+    }
+
+    @Test
     void extentNamesAreUtf8() throws Exception {
         Path raw = truth(4L << 20);
         Path vmdk = dir.resolve("d\u00efsk \u00e9t\u00e9.vmdk");
