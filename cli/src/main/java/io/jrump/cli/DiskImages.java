@@ -13,4 +13,9 @@ final class DiskImages {
     static BlockDevice open(Hypercalls host, String path, boolean readOnly) throws ErrnoException {
         return Images.open(host, path, readOnly);
     }
+
+    /** As {@link #open(Hypercalls, String, boolean)}, as format {@code format} ("auto": by content, "raw": byte for byte). */
+    static BlockDevice open(Hypercalls host, String path, String format, boolean readOnly) throws ErrnoException {
+        return Images.open(host, path, format, readOnly);
+    }
 }

@@ -1,6 +1,7 @@
 package io.jrump.cli;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.blk.image.Images;
 import io.jrump.blk.part.Partitions;
 import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.Mkfs;
@@ -671,7 +672,7 @@ final class FsWriteCommand {
                         throw new ErrnoException(Errno.ENOENT, image + (partition != null ? ""
                                 : " (give --size to create it)"));
                     }
-                    ImageCommand.createImage(host, image, image.endsWith(".qcow2") ? "qcow2" : "raw", bytes, null, null);
+                    Images.create(host, image, ImageCommand.formatByExtension(image), bytes, Map.of());
                     out.printf("%s: created, %s%n", image, Sizes.human(bytes));
                 } else if (bytes >= 0) {
                     throw new ParameterException(spec.commandLine(), "'" + image

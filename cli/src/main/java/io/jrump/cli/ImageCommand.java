@@ -1,8 +1,12 @@
 package io.jrump.cli;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.blk.image.ImageCopy;
 import io.jrump.blk.image.ImageFile;
 import io.jrump.blk.image.ImageFormat;
+import io.jrump.blk.image.Images;
+import io.jrump.blk.image.VdiImage;
+import io.jrump.blk.image.VhdImage;
 import io.jrump.blk.image.Qcow2Check;
 import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.part.Partition;
@@ -13,11 +17,12 @@ import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.hypercall.HostBlockDevice;
 import io.jrump.hypercall.Hypercalls;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -28,7 +33,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code rump image}: inspect, create, convert and check disk images. */
-@Command(name = "image", description = "Inspect, create, convert and check raw and qcow2 disk images.",
+@Command(name = "image", description = "Inspect, create, convert and check disk images (raw, qcow2, VHD, VDI).",
         subcommands = {ImageCommand.Info.class, ImageCommand.Create.class, ImageCommand.Convert.class,
             ImageCommand.Check.class})
 final class ImageCommand implements Runnable {
@@ -52,18 +57,30 @@ final class ImageCommand implements Runnable {
         @Parameters(paramLabel = "IMG", description = "Disk image.")
         String image;
 
+        @Option(names = {"-f", "--format"}, defaultValue = "auto", description = "The image's format: auto (by its content, "
+                + "the default), or raw to take any file as the disk it holds byte for byte, or a format name to insist on.")
+        String format;
+
+        @Option(names = "--sector-size", paramLabel = "BYTES", description = PartCommand.SECTOR_SIZE_HELP)
+        Integer sectorSize;
+
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
             try (Hypercalls host = ImageHosts.create("rump-image")) {
-                ImageFormat.Detection format;
+                ImageFormat.Detection detected;
                 long fileSize;
                 try (ImageFile f = openFile(host, image)) {
-                    format = ImageFormat.identify(f);
+                    detected = ImageFormat.identify(f);
                     fileSize = f.size();
                 }
-                out.printf("image: %s%nformat: %s (%s)%n", image, format.format().displayName(), format.evidence());
-                try (BlockDevice d = DiskImages.open(host, image, true)) {
+                if (format.equalsIgnoreCase("raw") && detected.format() != ImageFormat.RAW) {
+                    out.printf("image: %s%nformat: raw (as given with --format; by its content it is %s: %s)%n", image,
+                            detected.format().displayName(), detected.evidence());
+                } else {
+                    out.printf("image: %s%nformat: %s (%s)%n", image, detected.format().displayName(), detected.evidence());
+                }
+                try (BlockDevice d = DiskImages.open(host, image, format, true)) {
                     out.printf("virtual size: %s (%d bytes)%n", Sizes.human(d.size()), d.size());
                     out.printf("file size: %s (%d bytes)%n", Sizes.human(fileSize), fileSize);
                     if (d instanceof Qcow2Image q) {
@@ -71,16 +88,32 @@ final class ImageCommand implements Runnable {
                         if (q.backingFile() != null) {
                             out.printf("backing file: %s%n", q.backingFile());
                         }
+                    } else if (d instanceof VhdImage v) {
+                        out.printf("subformat: %s%n", v.subformat());
+                        if (v.parentName() != null) {
+                            out.printf("parent: %s%n", v.parentName());
+                        }
+                    } else if (d instanceof VdiImage v) {
+                        out.printf("subformat: %s%n", v.subformat());
                     }
                     try {
-                        PartitionTable t = PartitionTable.read(d);
-                        out.printf("partition table: %s, %d partitions%n", t.scheme().name().toLowerCase(Locale.ROOT),
-                                t.partitions().size());
+                        PartitionTable t = PartitionTable.read(d, PartCommand.sectorSize(spec, sectorSize, d));
+                        out.printf("partition table: %s, %d partitions%s%n", t.scheme().name().toLowerCase(Locale.ROOT),
+                                t.partitions().size(), t.sectorSize() == d.sectorSize() ? ""
+                                        : ", sectors of " + t.sectorSize() + " bytes");
                         for (Partition p : t.partitions()) {
                             out.printf("  %d: sectors %d-%d, %s, %s%s%n", p.number(), p.firstLba(), p.lastLba(),
-                                    Sizes.human(p.sizeBytes(d.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
+                                    Sizes.human(p.sizeBytes(t.sectorSize())), p.typeName().isEmpty() ? p.type() : p.typeName(),
                                     p.name().isEmpty() ? "" : " '" + p.name() + "'");
-                            try (BlockDevice part = Partitions.open(d, p.number())) {
+                            if (p.isBad()) {
+                                out.printf("     not opened: %s%n", p.problem());
+                                continue;
+                            }
+                            if (p.isExtended()) {
+                                out.printf("     extended partition: holds the logical partitions%n");
+                                continue;
+                            }
+                            try (BlockDevice part = Partitions.open(d, t, p.number())) {
                                 out.printf("     filesystem: %s%n", filesystem(part));
                             }
                         }
@@ -129,10 +162,14 @@ final class ImageCommand implements Runnable {
         @Option(names = "--size", required = true, description = "Virtual size, e.g. 2G.")
         String size;
 
-        @Option(names = "--format", defaultValue = "raw", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
+        @Option(names = {"-O", "--format"}, defaultValue = "raw", description = FORMATS)
         String format;
 
-        @Option(names = "--backing", description = "Backing file (qcow2 only), relative to the new image.")
+        @Option(names = "-o", paramLabel = "KEY=VALUE", description = OPTIONS)
+        Map<String, String> options = new LinkedHashMap<>();
+
+        @Option(names = "--backing", description = "Backing file (qcow2), or parent (vhd: a differencing disk), relative to"
+                + " the new image.")
         String backing;
 
         @Option(names = "--backing-format", defaultValue = "qcow2", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
@@ -142,13 +179,20 @@ final class ImageCommand implements Runnable {
         public Integer call() throws ErrnoException {
             long bytes = parseSize(spec, size);
             String fmt = outputFormat(spec, format);
-            if (backing != null && !fmt.equals("qcow2")) {
-                throw new ParameterException(spec.commandLine(), "--backing needs --format qcow2");
+            Map<String, String> opts = new LinkedHashMap<>(options);
+            if (backing != null) {
+                opts.put("backing_file", backing);
+                opts.put("backing_fmt", fmt.equals("qcow2") ? backingFormat : fmt);
             }
+            long actual;
             try (Hypercalls host = ImageHosts.create("rump-image")) {
-                createImage(host, image, fmt, bytes, backing, backing == null ? null : backingFormat);
+                Images.create(host, image, fmt, bytes, opts);
+                try (BlockDevice d = DiskImages.open(host, image, fmt, true)) {
+                    actual = d.size();
+                }
             }
-            spec.commandLine().getOut().printf("%s: %s, %s%n", image, fmt, Sizes.human(bytes));
+            spec.commandLine().getOut().printf("%s: %s, %s%s%n", image, fmt, Sizes.human(actual),
+                    actual == bytes ? "" : " (" + actual + " bytes: " + Sizes.human(bytes) + " rounded up to the format's geometry)");
             return 0;
         }
     }
@@ -164,49 +208,35 @@ final class ImageCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "DST", description = "New image; must not exist.")
         String target;
 
-        @Option(names = "--format", defaultValue = "raw", description = "raw or qcow2 (default: ${DEFAULT-VALUE}).")
+        @Option(names = {"-O", "--format"}, defaultValue = "raw", description = FORMATS)
         String format;
+
+        @Option(names = "-o", paramLabel = "KEY=VALUE", description = OPTIONS)
+        Map<String, String> options = new LinkedHashMap<>();
+
+        @Option(names = {"-f", "--source-format"}, defaultValue = "auto", description = "The source's format: auto (by its "
+                + "content, the default), raw (any file as the disk it holds), or a format name to insist on.")
+        String sourceFormat;
 
         @Override
         public Integer call() throws ErrnoException {
             String fmt = outputFormat(spec, format);
-            try (Hypercalls host = ImageHosts.create("rump-image"); BlockDevice src = DiskImages.open(host, source, true)) {
+            try (Hypercalls host = ImageHosts.create("rump-image");
+                 BlockDevice src = DiskImages.open(host, source, sourceFormat, true)) {
                 long size = src.size();
-                createImage(host, target, fmt, size, null, null);
-                try (BlockDevice dst = DiskImages.open(host, target, false)) {
-                    copy(src, dst, size, new Progress(spec.commandLine().getErr(), size));
-                    dst.flush();
+                Images.create(host, target, fmt, size, options);
+                try (BlockDevice dst = DiskImages.open(host, target, fmt, false)) {
+                    Progress progress = new Progress(spec.commandLine().getErr(), size);
+                    ImageCopy.copy(src, dst, progress::update);
+                    progress.done();
                 }
             }
             return 0;
         }
-
-        /** Copies in 1 MiB steps, leaving all-zero chunks unwritten so the target stays sparse. */
-        private static void copy(BlockDevice src, BlockDevice dst, long size, Progress progress) throws ErrnoException {
-            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-            for (long off = 0; off < size; off += buf.capacity()) {
-                int n = (int) Math.min(buf.capacity(), size - off);
-                ByteBuffer chunk = buf.duplicate().position(0).limit(n);
-                src.read(off, chunk);
-                if (!allZero(chunk)) {
-                    dst.write(off, chunk);
-                }
-                progress.update(off + n);
-            }
-            progress.done();
-        }
-
-        private static boolean allZero(ByteBuffer b) {
-            for (int i = b.position(); i < b.limit(); i += 8) {
-                if (b.limit() - i >= 8 ? b.getLong(i) != 0 : b.get(i) != 0) {
-                    return false;
-                }
-            }
-            return true;
-        }
     }
 
-    @Command(name = "check", description = "Check qcow2 metadata like qemu-img check: exit 0 clean, 2 corrupt, 3 leaks only.")
+    @Command(name = "check", description = "Check an image's metadata like qemu-img check: exit 0 clean, 2 corrupt, 3 leaks only"
+            + " (qcow2 fully; VHD and VDI headers and tables).")
     static final class Check implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -219,9 +249,12 @@ final class ImageCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             try (Hypercalls host = ImageHosts.create("rump-image"); ImageFile f = openFile(host, image)) {
                 ImageFormat format = ImageFormat.detect(f);
-                if (format != ImageFormat.QCOW2) {
-                    out.printf("%s: %s image: no metadata to check%n", image, format.displayName());
+                if (format == ImageFormat.RAW) {
+                    out.printf("%s: raw image: no metadata to check%n", image);
                     return 0;
+                }
+                if (format != ImageFormat.QCOW2) {
+                    return checkByOpening(host, image, format, out);
                 }
                 Qcow2Check.Result r = Qcow2Check.check(f);
                 r.messages().forEach(out::println);
@@ -238,26 +271,50 @@ final class ImageCommand implements Runnable {
         }
     }
 
-    /** Creates an empty image: a sparse raw file, or a qcow2 image with an optional backing file. */
-    static void createImage(Hypercalls host, String path, String format, long size, String backing, String backingFormat)
-            throws ErrnoException {
-        if (format.equals("raw")) {
-            host.blockDevices().create(path, size).close();
-            return;
+    /** The format a new image named {@code path} is made in by its extension: raw unless it names another. */
+    static String formatByExtension(String path) {
+        String lower = path.toLowerCase(Locale.ROOT);
+        for (String ext : new String[] {"qcow2", "vhd", "vdi"}) {
+            if (lower.endsWith("." + ext)) {
+                return ext;
+            }
         }
-        HostBlockDevice dev = host.blockDevices().create(path, 0);
-        try (ImageFile f = new ImageFile(dev, host.scheduler())) {
-            Qcow2Image.create(f, size, backing, backingFormat);
-        }
+        return "raw";
     }
 
-    /** The format a new image is written in: raw or qcow2. */
+    /** The formats {@code rump image create|convert} write. */
+    static final List<String> WRITTEN = List.of("raw", "qcow2", "vhd", "vpc", "vdi");
+
     static String outputFormat(CommandSpec spec, String text) {
         String fmt = text.toLowerCase(Locale.ROOT);
-        if (!fmt.equals("raw") && !fmt.equals("qcow2")) {
-            throw new ParameterException(spec.commandLine(), "--format must be raw or qcow2, not '" + text + "'");
+        if (!WRITTEN.contains(fmt)) {
+            throw new ParameterException(spec.commandLine(), "--format must be one of " + String.join(", ", WRITTEN)
+                    + ", not '" + text + "'");
         }
         return fmt;
+    }
+
+    static final String FORMATS = "Format of the new image: raw (the default), qcow2, vhd (or vpc), vdi.";
+    static final String OPTIONS = "Format option, as qemu-img's -o: subformat=dynamic|fixed (vhd), subformat=dynamic|static (vdi),"
+            + " backing_file=, backing_fmt= (qcow2; backing_file= for vhd makes a differencing disk). Repeatable.";
+
+    /**
+     * A format whose structures are all checked when it is opened (VHD, VDI: headers, checksums,
+     * every table entry against the file): the check is that open.
+     */
+    private static int checkByOpening(Hypercalls host, String image, ImageFormat format, PrintWriter out) {
+        try (BlockDevice d = DiskImages.open(host, image, "auto", true)) {
+            out.printf("No errors were found on the image (%s: headers and every table entry checked).%n",
+                    format.displayName());
+            return 0;
+        } catch (ErrnoException e) {
+            out.println(e.getMessage());
+            if (e.errno() == Errno.EUCLEAN) {
+                out.println("1 errors and 0 leaked clusters were found on the image.");
+                return 2;
+            }
+            return 1;
+        }
     }
 
     static long parseSize(CommandSpec spec, String text) {

@@ -42,6 +42,26 @@ final class PartCommand implements Runnable {
         }
     }
 
+    /** The description of {@code --sector-size}, the same on every command that reads a table. */
+    static final String SECTOR_SIZE_HELP = "The table's sector size, 512 or 4096 (default: 4096 if a GPT header is"
+            + " found at byte 4096, as on a 4Kn disk's image; else the device's, 512).";
+
+    /** The sector unit to read the table in: {@code given} (512 or 4096), or else the one its GPT shows. */
+    static int sectorSize(CommandSpec spec, Integer given, BlockDevice disk) throws ErrnoException {
+        if (given == null) {
+            return PartitionTable.detectSectorSize(disk);
+        }
+        if (given != 512 && given != 4096) {
+            throw new ParameterException(spec.commandLine(), "--sector-size must be 512 or 4096, not " + given);
+        }
+        return given;
+    }
+
+    /** What is wrong with a partition its table marks bad, or nothing. */
+    static String problemNote(Partition p) {
+        return p.isBad() ? "  BAD: " + p.problem() : "";
+    }
+
     @Command(name = "list", description = "List the partitions of an image.")
     static final class List implements Callable<Integer> {
         @Spec
@@ -50,25 +70,29 @@ final class PartCommand implements Runnable {
         @Parameters(paramLabel = "IMG", description = "Disk image.")
         String image;
 
+        @Option(names = "--sector-size", paramLabel = "BYTES", description = SECTOR_SIZE_HELP)
+        Integer sectorSize;
+
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
             withDisk(image, true, (host, disk) -> {
-                PartitionTable t = PartitionTable.read(disk);
+                PartitionTable t = PartitionTable.read(disk, sectorSize(spec, sectorSize, disk));
                 for (String w : t.warnings()) {
                     spec.commandLine().getErr().println("rump: warning: " + w);
                 }
+                int ss = t.sectorSize();
                 out.printf("%s: %s, %s sectors of %d bytes, disk id %s%n", image, t.scheme().name().toLowerCase(Locale.ROOT),
-                        disk.sectorCount(), disk.sectorSize(), t.diskId());
+                        disk.size() / ss, ss, t.diskId());
                 boolean gpt = t.scheme() == Scheme.GPT;
                 out.printf("%-4s %12s %12s %8s  %-12s %s%n", "#", "start", "end", "size", "type",
                         gpt ? "name / type GUID / partition GUID" : "");
                 for (Partition p : t.partitions()) {
                     String type = p.typeName().isEmpty() ? p.type() : p.typeName();
-                    out.printf("%-4d %12d %12d %8s  %-12s %s%n", p.number(), p.firstLba(), p.lastLba(),
-                            Sizes.human(p.sizeBytes(disk.sectorSize())), type,
+                    out.printf("%-4d %12d %12d %8s  %-12s %s%s%n", p.number(), p.firstLba(), p.lastLba(),
+                            Sizes.human(p.sizeBytes(ss)), type,
                             gpt ? "'" + p.name() + "' " + p.type() + " " + p.uuid()
-                                    : (p.attributes() & 0x80) != 0 ? "bootable" : "");
+                                    : (p.attributes() & 0x80) != 0 ? "bootable" : "", problemNote(p));
                 }
             });
             return 0;
@@ -86,6 +110,10 @@ final class PartCommand implements Runnable {
         @Option(names = "--table", required = true, description = "gpt or mbr.")
         String table;
 
+        @Option(names = "--sector-size", paramLabel = "BYTES",
+                description = "The table's sector size, 512 or 4096 (for a 4Kn disk; default: the device's, 512).")
+        Integer sectorSize;
+
         @Override
         public Integer call() throws ErrnoException {
             Scheme scheme = switch (table.toLowerCase(Locale.ROOT)) {
@@ -94,7 +122,8 @@ final class PartCommand implements Runnable {
                 default -> throw new ParameterException(spec.commandLine(), "--table must be gpt or mbr, not '" + table + "'");
             };
             withDisk(image, false, (host, disk) -> {
-                PartitionEditor ed = PartitionEditor.create(disk, scheme, host.random());
+                int ss = sectorSize == null ? disk.sectorSize() : sectorSize(spec, sectorSize, disk);
+                PartitionEditor ed = PartitionEditor.create(disk, scheme, ss, host.random());
                 ed.write();
                 spec.commandLine().getOut().printf("%s: new %s table, disk id %s%n", image, table.toLowerCase(Locale.ROOT),
                         ed.table().diskId());
@@ -124,15 +153,18 @@ final class PartCommand implements Runnable {
         @Option(names = "--start", defaultValue = "-1", description = "First sector (default: the first aligned gap).")
         long start;
 
+        @Option(names = "--sector-size", paramLabel = "BYTES", description = SECTOR_SIZE_HELP)
+        Integer sectorSize;
+
         @Override
         public Integer call() throws ErrnoException {
             long bytes = ImageCommand.parseSize(spec, size);
             withDisk(image, false, (host, disk) -> {
-                PartitionEditor ed = PartitionEditor.open(disk, host.random());
+                PartitionEditor ed = PartitionEditor.open(disk, sectorSize(spec, sectorSize, disk), host.random());
                 Partition p = ed.add(bytes, type, name, start);
                 ed.write();
                 spec.commandLine().getOut().printf("%s: partition %d, sectors %d-%d (%s)%n", image, p.number(),
-                        p.firstLba(), p.lastLba(), Sizes.human(p.sizeBytes(disk.sectorSize())));
+                        p.firstLba(), p.lastLba(), Sizes.human(p.sizeBytes(ed.sectorSize())));
             });
             return 0;
         }
@@ -149,13 +181,16 @@ final class PartCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "N", description = "Partition number.")
         int number;
 
+        @Option(names = "--sector-size", paramLabel = "BYTES", description = SECTOR_SIZE_HELP)
+        Integer sectorSize;
+
         @Override
         public Integer call() throws ErrnoException {
             if (number < 1) {
                 throw new ErrnoException(Errno.EINVAL, "partition numbers start at 1");
             }
             withDisk(image, false, (host, disk) -> {
-                PartitionEditor ed = PartitionEditor.open(disk, host.random());
+                PartitionEditor ed = PartitionEditor.open(disk, sectorSize(spec, sectorSize, disk), host.random());
                 ed.delete(number);
                 ed.write();
                 spec.commandLine().getOut().printf("%s: partition %d deleted%n", image, number);

@@ -175,6 +175,26 @@ class FuseMountInteropTest {
         assertFalse(debugfs(img, "ls /sub").contains("notes.md"));
     }
 
+    /** The ext4 image as a dynamic VHD (qemu-img's): mounted, written through the kernel, sound after. */
+    @Test
+    void aVhdImageThroughTheKernel() throws Exception {
+        Path raw = img;
+        img = dir.resolve("disk.vhd");
+        run("qemu-img", "convert", "-f", "raw", "-O", "vpc", raw.toString(), img.toString());
+        CompletableFuture<RumpRun> served = mount();
+        run("diff", "-r", "--no-dereference", "-x", "lost+found", src.toString(), mnt.toString());
+        run("cp", src.resolve("sub/deeper/big.bin").toString(), mnt.resolve("copy.bin").toString());
+        RumpRun.expect(0, "umount", mnt.toString());
+        assertEquals(0, served.get(60, TimeUnit.SECONDS).code());
+        Path back = dir.resolve("back.raw");
+        run("qemu-img", "convert", "-f", "vpc", "-O", "raw", img.toString(), back.toString());
+        Tool fsck = tool("e2fsck", "-fn", back.toString());
+        assertEquals(0, fsck.exit(), "e2fsck -fn\n" + fsck.out());
+        Path copy = dir.resolve("copy.bin");
+        run("debugfs", "-R", "dump /copy.bin " + copy, back.toString());
+        assertEquals(-1, Files.mismatch(src.resolve("sub/deeper/big.bin"), copy));
+    }
+
     /** A FAT32 image from mkfs.fat and mcopy, served the same way: the kernel's FUSE driver over our vfat. */
     @Test
     void aFatImageThroughTheKernel() throws Exception {

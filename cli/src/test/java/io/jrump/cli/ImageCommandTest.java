@@ -99,8 +99,120 @@ class ImageCommandTest {
     @Test
     void badArgumentsAreUsageErrors() {
         run(2, "image", "create", dir.resolve("x").toString(), "--size", "lots");
-        run(2, "image", "create", dir.resolve("x").toString(), "--size", "1M", "--format", "vdi");
+        run(2, "image", "create", dir.resolve("x").toString(), "--size", "1M", "--format", "vdx");
+        String option = run(1, "image", "create", dir.resolve("y").toString(), "--size", "1M", "--format", "vdi",
+                "-o", "cluster_size=64k");
+        assertTrue(option.contains("vdi images take no option cluster_size"), option);
         String missing = run(1, "image", "info", dir.resolve("none.img").toString());
         assertTrue(missing.contains("(ENOENT)"), missing);
+    }
+
+    /** Every written format, converted into from a FAT disk and on into the next: each is the same disk to qemu-img. */
+    @Test
+    void convertBetweenEveryWrittenFormat() throws Exception {
+        String fat = dir.resolve("fat.img").toString();
+        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "CHAIN", fat, "20480").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mkfs.fat");
+        String previous = fat;
+        String[][] chain = {{"vhd", "vpc", "subformat=fixed"}, {"vdi", "vdi", "subformat=static"},
+            {"vhd", "vpc", "subformat=dynamic"}, {"vdi", "vdi", "subformat=dynamic"}, {"qcow2", "qcow2", null}, {"raw", "raw", null}};
+        for (int i = 0; i < chain.length; i++) {
+            String[] step = chain[i];
+            String out = dir.resolve("step" + i + "." + step[0]).toString();
+            if (step[2] == null) {
+                run(0, "image", "convert", "--format", step[0], previous, out);
+            } else {
+                run(0, "image", "convert", "-O", step[0], "-o", step[2], previous, out);
+            }
+            qemuImg(0, "compare", "-F", "raw", "-f", step[1], out, fat);
+            String info = run(0, "image", "info", out);
+            assertTrue(info.contains("format: " + step[0]) && info.contains("label 'CHAIN'"), info);
+            if (step[2] != null) {
+                assertTrue(info.contains("subformat: " + step[2].substring("subformat=".length())), info);
+                String check = run(0, "image", "check", out);
+                assertTrue(check.contains("No errors were found"), check);
+            }
+            if (step[0].equals("vdi") || step[0].equals("qcow2")) {
+                qemuImg(0, "check", "-f", step[1], out);
+            }
+            previous = out;
+        }
+    }
+
+    /** {@code --format raw} takes a container as the bytes it is; a format that is not the file's is refused. */
+    @Test
+    void formatRawTakesAnyFileAsItsBytes() throws Exception {
+        String vdi = dir.resolve("disk.vdi").toString();
+        qemuImg(0, "create", "-f", "vdi", vdi, "4M");
+        long fileSize = java.nio.file.Files.size(Path.of(vdi));
+        String info = run(0, "image", "info", "--format", "raw", vdi);
+        assertTrue(info.contains("format: raw (as given with --format; by its content it is vdi: VDI signature"), info);
+        assertTrue(info.contains("virtual size: ") && info.contains("(" + fileSize / 512 * 512 + " bytes)"), info);
+        String copy = dir.resolve("bytes.raw").toString();
+        run(0, "image", "convert", "--source-format", "raw", vdi, copy);
+        assertEquals(-1L, java.nio.file.Files.mismatch(Path.of(vdi), Path.of(copy)));
+        RumpRun wrong = RumpRun.of("image", "info", "--format", "vhd", vdi);
+        assertEquals(1, wrong.code());
+        assertTrue(wrong.err().contains("the format given is vhd but the file is vdi"), wrong.err());
+        RumpRun damaged = RumpRun.of("image", "check", vdi);
+        assertEquals(0, damaged.code(), damaged.all());
+        try (RandomAccessFile f = new RandomAccessFile(vdi, "rw")) {
+            f.seek(0x178); // the block size: 3 bytes, not a power of two
+            f.write(new byte[] {3, 0, 0, 0});
+        }
+        damaged = RumpRun.of("image", "check", vdi);
+        assertEquals(2, damaged.code(), damaged.all());
+        assertTrue(damaged.out().contains("block size 3"), damaged.out());
+    }
+
+    /** An MBR with an extended partition: the container is named, the logical partitions inside probed. */
+    @Test
+    void anExtendedPartitionIsShownAsTheContainerItIs() throws Exception {
+        String img = dir.resolve("mbr.img").toString();
+        try (RandomAccessFile f = new RandomAccessFile(img, "rw")) {
+            f.setLength(64L << 20);
+        }
+        Process p = new ProcessBuilder("sfdisk", "-q", img).redirectErrorStream(true).start();
+        p.getOutputStream().write("label: dos\n,16M,L\n,,E\n,16M,L\n".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String sfdisk = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), sfdisk);
+        String info = run(0, "image", "info", img);
+        assertTrue(info.contains("extended partition: holds the logical partitions"), info);
+        assertTrue(info.contains("  5: sectors"), info);
+        assertTrue(!info.contains("EINVAL") && !info.contains("Invalid argument"), info);
+    }
+
+    /** A differencing VHD over a VHD of a FAT disk: files written into the child, the parent unchanged, 7-Zip agrees. */
+    @Test
+    void aDifferencingVhdTakesWritesAndLeavesItsParent() throws Exception {
+        String fat = dir.resolve("fat.img").toString();
+        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "PARENT", fat, "16384").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "mkfs.fat");
+        String parent = dir.resolve("parent.vhd").toString();
+        String child = dir.resolve("child.vhd").toString();
+        run(0, "image", "convert", "-O", "vhd", fat, parent);
+        long size = Long.parseLong(run(0, "image", "info", parent).replaceAll("(?s).*virtual size: [^(]*\\((\\d+) bytes\\).*", "$1"));
+        run(0, "image", "create", child, "-O", "vhd", "--backing", "parent.vhd", "--size", Long.toString(size));
+        String info = run(0, "image", "info", child);
+        assertTrue(info.contains("subformat: differencing") && info.contains("parent: " + parent), info);
+        java.nio.file.Path note = dir.resolve("note.txt");
+        java.nio.file.Files.writeString(note, "only in the child\n");
+        run(0, "fs", "cp", note.toString(), child + ":/NOTE.TXT");
+        assertTrue(run(0, "fs", "ls", child + ":/").contains("NOTE.TXT"));
+        assertTrue(!run(0, "fs", "ls", parent + ":/").contains("NOTE.TXT"), "the parent is unchanged");
+        qemuImg(0, "compare", "-f", "vpc", "-F", "raw", parent, fat);
+        // 7-Zip opens the child with its parent, and the FAT inside with its own reader: the file is there.
+        java.nio.file.Path out = dir.resolve("7z");
+        Process z = new ProcessBuilder("7zz", "e", "-y", "-o" + out, child).redirectErrorStream(true).start();
+        String zout = new String(z.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, z.waitFor(), zout);
+        assertEquals("only in the child\n", java.nio.file.Files.readString(out.resolve("NOTE.TXT")));
+        RumpRun wrong = RumpRun.of("image", "create", dir.resolve("c2.vhd").toString(), "-O", "vhd", "--backing",
+                "parent.vhd", "--size", "1M");
+        assertEquals(1, wrong.code());
+        assertTrue(wrong.err().contains("has its parent's size"), wrong.err());
     }
 }

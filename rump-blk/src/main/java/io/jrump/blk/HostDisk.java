@@ -9,6 +9,7 @@ import io.jrump.hypercall.HostScheduler;
 import io.jrump.hypercall.Hypercalls;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * A block device on host storage (a file, a memory disk, a simulated disk) through the hypercall
@@ -105,7 +106,7 @@ public final class HostDisk implements BlockDevice {
 
     @Override
     public void flush() throws ErrnoException {
-        scheduler.await(submit(BlockStats.Op.FLUSH, 0, (c) -> dev.flush(c), "flush"));
+        scheduler.await(submit(BlockStats.Op.FLUSH, 0, (c) -> dev.flush(c), () -> "flush"));
     }
 
     @Override
@@ -116,7 +117,7 @@ public final class HostDisk implements BlockDevice {
         Requests.checkRead(name(), sectorSize, size(), offset, length);
         try {
             scheduler.await(submit(BlockStats.Op.DISCARD, length, c -> dev.discard(offset, length, c),
-                    "discard " + Requests.describe(offset, length)));
+                    () -> "discard " + Requests.describe(offset, length)));
         } catch (ErrnoException e) {
             if (e.errno() != Errno.EOPNOTSUPP) {
                 throw e;
@@ -132,8 +133,9 @@ public final class HostDisk implements BlockDevice {
         } catch (ErrnoException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return submit(BlockStats.Op.READ, dst.remaining(), c -> dev.read(offset, dst, c),
-                "read " + Requests.describe(offset, dst.remaining()));
+        int length = dst.remaining();
+        return submit(BlockStats.Op.READ, length, c -> dev.read(offset, dst, c),
+                () -> "read " + Requests.describe(offset, length));
     }
 
     /** Starts a write and returns at once; the future completes on the host's event loop. */
@@ -143,15 +145,17 @@ public final class HostDisk implements BlockDevice {
         } catch (ErrnoException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return submit(BlockStats.Op.WRITE, src.remaining(), c -> dev.write(offset, src, c),
-                "write " + Requests.describe(offset, src.remaining()));
+        int length = src.remaining();
+        return submit(BlockStats.Op.WRITE, length, c -> dev.write(offset, src, c),
+                () -> "write " + Requests.describe(offset, length));
     }
 
     private interface Start {
         void start(HostBlockDevice.IoCompletion completion);
     }
 
-    private CompletableFuture<Void> submit(BlockStats.Op op, long bytes, Start start, String what) {
+    /** {@code what} names the request in an error message; made only when one fails. */
+    private CompletableFuture<Void> submit(BlockStats.Op op, long bytes, Start start, Supplier<String> what) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         long t0 = stats.start();
         start.start((n, error) -> {
@@ -159,7 +163,7 @@ public final class HostDisk implements BlockDevice {
             if (error == null) {
                 done.complete(null);
             } else {
-                done.completeExceptionally(new ErrnoException(error, name() + ": " + what));
+                done.completeExceptionally(new ErrnoException(error, name() + ": " + what.get()));
             }
         });
         return done;

@@ -26,6 +26,12 @@ import java.util.concurrent.CompletableFuture;
  *   <li>{@code seqwrite FILE BYTES BS} — create FILE, write BYTES through the buffer cache in BS
  *       requests, flush (fdatasync);</li>
  *   <li>{@code seqread FILE BS} — read FILE through the buffer cache in BS requests;</li>
+ *   <li>{@code imagewrite FORMAT FILE BYTES BS} — create an image of FORMAT (any {@code Images.create}
+ *       takes) and write BYTES of 0xab into it sequentially in BS requests, then flush, as
+ *       {@code qemu-io -c 'write -P 0xab 0 SIZE'} does;</li>
+ *   <li>{@code imageread FILE BS} — open an image by its content and read all of it in BS requests;</li>
+ *   <li>{@code imageconvert SRC FORMAT DST} — what {@code rump image convert} does, in process: a new
+ *       image of FORMAT, the source copied in 1 MiB steps, all-zero steps left unwritten;</li>
  *   <li>{@code randread FILE QD COUNT cached|uncached} — COUNT random 4 KiB reads at queue depth QD,
  *       straight to the host (uncached; any QD) or through the cache (QD 1).</li>
  * </ul>
@@ -46,6 +52,9 @@ public final class BlockBench {
                 case "seqwrite" -> seqWrite(host, Path.of(args[1]), Long.parseLong(args[2]), Integer.parseInt(args[3]));
                 case "seqread" -> seqRead(host, Path.of(args[1]), Integer.parseInt(args[2]));
                 case "qcow2write" -> qcow2Write(host, Path.of(args[1]), Long.parseLong(args[2]), Integer.parseInt(args[3]));
+                case "imagewrite" -> imageWrite(host, args[1], Path.of(args[2]), Long.parseLong(args[3]), Integer.parseInt(args[4]));
+                case "imageread" -> imageRead(host, Path.of(args[1]), Integer.parseInt(args[2]));
+                case "imageconvert" -> imageConvert(host, Path.of(args[1]), args[2], Path.of(args[3]));
                 case "mountls" -> mountList(host, Path.of(args[1]), Integer.parseInt(args[2]));
                 case "randread" -> randRead(host, Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                         args[4].equals("cached"));
@@ -94,6 +103,58 @@ public final class BlockBench {
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf("mode=qcow2write bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f%n", bytes, s,
                 bytes / 1048576.0 / s, peakHeapMib());
+    }
+
+    private static void imageWrite(JvmHost host, String format, Path file, long bytes, int bs) throws Exception {
+        Files.deleteIfExists(file);
+        long t0 = System.nanoTime();
+        Images.create(host, file.toString(), format, bytes, java.util.Map.of());
+        try (BlockDevice img = Images.open(host, file.toString(), false)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+            for (int i = 0; i < bs; i++) {
+                buf.put(i, (byte) 0xab);
+            }
+            for (long off = 0; off < bytes; off += bs) {
+                img.write(off, buf.limit((int) Math.min(bs, bytes - off)));
+            }
+            img.flush();
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("mode=imagewrite format=%s bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f%n", format, bytes,
+                s, bytes / 1048576.0 / s, peakHeapMib());
+    }
+
+    private static void imageRead(JvmHost host, Path file, int bs) throws Exception {
+        long t0 = System.nanoTime();
+        long sum = 0;
+        long bytes;
+        try (BlockDevice img = Images.open(host, file.toString(), true)) {
+            bytes = img.size();
+            ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+            for (long off = 0; off < bytes; off += bs) {
+                img.read(off, buf.clear().limit((int) Math.min(bs, bytes - off)));
+                sum += buf.get(0); // the data is used
+            }
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("mode=imageread bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f first_bytes_sum=%d%n", bytes, s,
+                bytes / 1048576.0 / s, peakHeapMib(), sum);
+    }
+
+    private static void imageConvert(JvmHost host, Path src, String format, Path dst) throws Exception {
+        Files.deleteIfExists(dst);
+        long t0 = System.nanoTime();
+        long bytes;
+        try (BlockDevice in = Images.open(host, src.toString(), true)) {
+            bytes = in.size();
+            Images.create(host, dst.toString(), format, bytes, java.util.Map.of());
+            try (BlockDevice out = Images.open(host, dst.toString(), format, false)) {
+                io.jrump.blk.image.ImageCopy.copy(in, out, done -> { });
+            }
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("mode=imageconvert format=%s bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f%n", format,
+                bytes, s, bytes / 1048576.0 / s, peakHeapMib());
     }
 
     /**

@@ -8,6 +8,8 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostBlockDevice;
 import io.jrump.hypercall.Hypercalls;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Opens a disk image of any supported format as a {@link BlockDevice}: raw images as they are,
@@ -21,6 +23,38 @@ public final class Images {
 
     public static BlockDevice open(Hypercalls host, String path, boolean readOnly) throws ErrnoException {
         return open(host, path, null, readOnly, 0);
+    }
+
+    /**
+     * Opens an image as format {@code format} ({@code null} or "auto": by its content). "raw"
+     * takes any file as the disk it holds byte for byte, whatever signature it carries, as
+     * {@code qemu-img -f raw} does; another name must match what the content says
+     * ({@code EINVAL} otherwise), so that a wrong guess is never read.
+     */
+    public static BlockDevice open(Hypercalls host, String path, String format, boolean readOnly) throws ErrnoException {
+        if (format == null || format.equalsIgnoreCase("auto")) {
+            return open(host, path, null, readOnly, 0);
+        }
+        String name = canonicalName(format);
+        if (name.equals("raw")) {
+            return HostDisk.open(host, path, readOnly ? OpenMode.READ_ONLY : OpenMode.READ_WRITE);
+        }
+        return open(host, path, name, readOnly, 0);
+    }
+
+    /** A format name as the user may spell it (qemu's "vpc" for VHD), lower case. */
+    static String canonicalName(String format) throws ErrnoException {
+        String f = format.toLowerCase(java.util.Locale.ROOT);
+        if (f.equals("vpc")) {
+            return "vhd";
+        }
+        for (ImageFormat known : ImageFormat.values()) {
+            if (known.displayName().equals(f)) {
+                return f;
+            }
+        }
+        throw new ErrnoException(Errno.EINVAL, "unknown image format '" + format + "' (known: raw, qcow2, vhd, vdi, vmdk, vhdx,"
+                + " and, detected only, qcow, qed, parallels, dmg, luks, cloop, bochs)");
     }
 
     private static BlockDevice open(Hypercalls host, String path, String expectedFormat, boolean readOnly, int depth)
@@ -37,8 +71,8 @@ public final class Images {
         ImageFormat format = detected.format();
         if (expectedFormat != null && !expectedFormat.equalsIgnoreCase(format.displayName())) {
             file.close();
-            throw new ErrnoException(Errno.EINVAL, path + ": backing format says " + expectedFormat + " but the file is "
-                    + format.displayName());
+            throw new ErrnoException(Errno.EINVAL, path + ": " + (depth == 0 ? "the format given is " : "its child names it as ")
+                    + expectedFormat + " but the file is " + format.displayName() + " (" + detected.evidence() + ")");
         }
         switch (format) {
             case RAW -> {
@@ -56,7 +90,9 @@ public final class Images {
             }
             case VHD, VDI -> {
                 try {
-                    return format == ImageFormat.VHD ? VhdImage.open(file, readOnly, host.clock())
+                    return format == ImageFormat.VHD
+                            ? VhdImage.open(file, readOnly, host.clock(),
+                                    (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d), depth)
                             : VdiImage.open(file, readOnly, host.clock());
                 } catch (ErrnoException | RuntimeException e) {
                     file.close();
@@ -93,6 +129,105 @@ public final class Images {
                 throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
                         + " (jrump reads raw, qcow2, VHD, VDI and VMDK images); found " + detected.evidence());
             }
+        }
+    }
+
+    /**
+     * Creates an empty image of {@code size} bytes in a new file, with qemu-img's option names:
+     * raw (sparse); qcow2 ({@code backing_file}, {@code backing_fmt}); vhd/vpc
+     * ({@code subformat=dynamic|fixed}, or {@code backing_file} for a differencing disk of its
+     * parent's size); vdi ({@code subformat=dynamic|static}). An option the
+     * format does not take is {@code EINVAL}, naming it.
+     */
+    public static void create(Hypercalls host, String path, String format, long size, Map<String, String> options)
+            throws ErrnoException {
+        String f = canonicalName(format);
+        Map<String, String> rest = new TreeMap<>(options);
+        switch (f) {
+            case "raw" -> {
+                refuseOthers(f, rest);
+                host.blockDevices().create(path, size).close();
+            }
+            case "qcow2" -> {
+                String backing = rest.remove("backing_file");
+                String backingFormat = rest.remove("backing_fmt");
+                refuseOthers(f, rest);
+                try (ImageFile file = newFile(host, path)) {
+                    Qcow2Image.create(file, size, backing, backing == null ? null
+                            : backingFormat == null ? "qcow2" : canonicalName(backingFormat));
+                }
+            }
+            case "vhd" -> {
+                String parent = rest.remove("backing_file");
+                String parentFormat = rest.remove("backing_fmt");
+                if (parent != null) {
+                    if (parentFormat != null && !canonicalName(parentFormat).equals("vhd")) {
+                        throw new ErrnoException(Errno.EINVAL, path + ": a differencing VHD's parent is a VHD, not "
+                                + parentFormat);
+                    }
+                    refuseOthers(f, rest);
+                    createDifferencingVhd(host, path, parent, size);
+                    return;
+                }
+                String sub = subformat(rest, "dynamic", "dynamic", "fixed");
+                refuseOthers(f, rest);
+                try (ImageFile file = newFile(host, path)) {
+                    VhdImage.create(file, size, sub.equals("fixed"), randomId(host), host.clock().wallNanos());
+                }
+            }
+            case "vdi" -> {
+                String sub = subformat(rest, "dynamic", "dynamic", "static");
+                refuseOthers(f, rest);
+                try (ImageFile file = newFile(host, path)) {
+                    VdiImage.create(file, size, sub.equals("static"), randomId(host));
+                }
+            }
+            default -> throw new ErrnoException(Errno.EOPNOTSUPP, "creating " + f + " images is not supported"
+                    + " (jrump creates raw, qcow2, vhd and vdi images)");
+        }
+    }
+
+    /** A differencing VHD over {@code parent} (relative to the new file's directory, as qemu resolves backing files). */
+    private static void createDifferencingVhd(Hypercalls host, String path, String parent, long size) throws ErrnoException {
+        String parentPath = resolve(path, parent);
+        try (BlockDevice p = open(host, parentPath, "vhd", true, 1)) {
+            if (size >= 0 && size != p.size()) {
+                throw new ErrnoException(Errno.EINVAL, path + ": a differencing VHD has its parent's size (" + p.size()
+                        + " bytes), not " + size);
+            }
+            try (ImageFile file = newFile(host, path)) {
+                VhdImage.createDifferencing(file, (VhdImage) p, parent, Path.of(parentPath).toAbsolutePath().toString(),
+                        randomId(host), host.clock().wallNanos());
+            }
+        }
+    }
+
+    private static ImageFile newFile(Hypercalls host, String path) throws ErrnoException {
+        return new ImageFile(host.blockDevices().create(path, 0), host.scheduler());
+    }
+
+    private static byte[] randomId(Hypercalls host) {
+        byte[] id = new byte[16];
+        host.random().nextBytes(id);
+        return id;
+    }
+
+    private static String subformat(Map<String, String> options, String fallback, String... allowed) throws ErrnoException {
+        String sub = options.remove("subformat");
+        if (sub == null) {
+            return fallback;
+        }
+        for (String a : allowed) {
+            if (a.equalsIgnoreCase(sub)) {
+                return a;
+            }
+        }
+        throw new ErrnoException(Errno.EINVAL, "subformat '" + sub + "' (this format has " + String.join(", ", allowed) + ")");
+    }
+
+    private static void refuseOthers(String format, Map<String, String> rest) throws ErrnoException {
+        if (!rest.isEmpty()) {
+            throw new ErrnoException(Errno.EINVAL, format + " images take no option " + String.join(", ", rest.keySet()));
         }
     }
 

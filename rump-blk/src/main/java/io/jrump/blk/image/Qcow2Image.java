@@ -49,7 +49,7 @@ public final class Qcow2Image implements BlockDevice {
     private static final long COMPRESSED = 1L << 62;
     private static final long ZERO = 1L;
     private static final int L2_CACHE = 64;
-    private static final int MAX_BACKING_DEPTH = 16;
+    static final int MAX_BACKING_DEPTH = 16;
 
     private final ImageFile file;
     private final Qcow2Header header;

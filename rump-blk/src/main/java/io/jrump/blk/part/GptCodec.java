@@ -1,6 +1,5 @@
 package io.jrump.blk.part;
 
-import io.jrump.blk.BlockDevice;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
@@ -62,9 +61,12 @@ final class GptCodec {
                         + " entries of " + Integer.toUnsignedString(h.entrySize()) + " bytes";
             }
             long arraySectors = arraySectors(h.entryCount(), h.entrySize(), sectorSize);
-            if (h.firstUsable() < 2 || h.lastUsable() >= lastLba || h.firstUsable() > h.lastUsable() + 1) {
+            // The usable range must lie between the two headers; it may reach past the disk's end
+            // (a truncated image), which makes partitions there bad, not the table.
+            long headerAfter = Math.max(h.myLba(), h.alternateLba());
+            if (h.firstUsable() < 2 || h.lastUsable() >= headerAfter || h.firstUsable() > h.lastUsable() + 1) {
                 return "GPT header at LBA " + lba + ": usable sectors " + h.firstUsable() + "-" + h.lastUsable()
-                        + " do not fit a disk of " + (lastLba + 1) + " sectors";
+                        + " do not fit between the headers at LBA " + h.myLba() + " and " + h.alternateLba();
             }
             boolean arrayOutside = h.entriesLba() + arraySectors - 1 < h.firstUsable() || h.entriesLba() > h.lastUsable();
             if (h.entriesLba() < 2 || h.entriesLba() > lastLba || arraySectors > lastLba - h.entriesLba() + 1 || !arrayOutside
@@ -120,70 +122,116 @@ final class GptCodec {
         return (int) crc.getValue();
     }
 
-    static PartitionTable read(BlockDevice disk) throws ErrnoException {
-        int ss = disk.sectorSize();
+    /** One copy of the table, header and entry array, both checked. */
+    record Copy(long lba, Header header, List<Partition> entries) {
+        /** Entries in use. */
+        int used() {
+            return entries.size();
+        }
+    }
+
+    /** The copy at {@code lba}, or the reason it cannot be used (a String). */
+    private static Object copy(TableSectors disk, long lba) throws ErrnoException {
+        long lastLba = disk.sectorCount() - 1;
+        if (lba < 1 || lba > lastLba) {
+            return "GPT header LBA " + lba + " lies outside the disk (its last sector is " + lastLba
+                    + "); the image may be truncated";
+        }
+        ByteBuffer sector = disk.read(lba, 1);
+        String problem = Header.problem(sector, lba, lastLba, disk.sectorSize());
+        if (problem != null) {
+            return problem;
+        }
+        Header h = Header.parse(sector);
+        ByteBuffer array = disk.read(h.entriesLba(), (int) arraySectors(h.entryCount(), h.entrySize(), disk.sectorSize()));
+        int actual = crc(array, 0, h.entryCount() * h.entrySize(), -1);
+        if (actual != h.entriesCrc()) {
+            return String.format("GPT entry array of the header at LBA %d: CRC 0x%08x, expected 0x%08x", lba,
+                    h.entriesCrc(), actual);
+        }
+        return new Copy(lba, h, entries(h, array));
+    }
+
+    /**
+     * Reads the primary copy and the backup it names (or, if the primary is unreadable, the one
+     * in the disk's last sector). As sfdisk and sgdisk do, the primary is used when it is sound,
+     * with a warning if the backup is bad or differs; but a primary that holds no entries at all
+     * (an entry count of 0) while the backup lists partitions was damaged or wiped, and the
+     * backup is used, with a warning. Partitions that run past the end of a truncated disk or
+     * overlap are listed, marked bad.
+     */
+    static PartitionTable read(TableSectors disk) throws ErrnoException {
         long lastLba = disk.sectorCount() - 1;
         List<String> warnings = new ArrayList<>();
-        String primaryProblem;
-        Header primary = null;
-        ByteBuffer primarySector = sector(disk, 1);
-        primaryProblem = Header.problem(primarySector, 1, lastLba, ss);
-        ByteBuffer primaryArray = null;
-        if (primaryProblem == null) {
-            primary = Header.parse(primarySector);
-            primaryArray = array(disk, primary);
-            primaryProblem = arrayProblem(primary, primaryArray, 1);
-        }
-        if (primaryProblem == null) {
-            long alt = primary.alternateLba();
-            String backupProblem = alt > 1 && alt <= lastLba ? Header.problem(sector(disk, alt), alt, lastLba, ss)
-                    : "GPT backup header LBA " + alt + " is outside the disk";
-            if (backupProblem != null) {
-                warnings.add(backupProblem + "; the primary GPT is intact");
+        Object primary = copy(disk, 1);
+        long backupLba = primary instanceof Copy p ? p.header().alternateLba() : lastLba;
+        Object backup = copy(disk, backupLba);
+        Copy use;
+        if (primary instanceof Copy p) {
+            use = p;
+            if (backup instanceof Copy b) {
+                if (p.header().entryCount() == 0 && b.used() > 0) {
+                    warnings.add(disk.name() + ": the primary GPT (LBA 1) has no partition entries but the backup (LBA "
+                            + b.lba() + ") lists " + b.used() + " partitions; the primary was probably damaged or wiped,"
+                            + " using the backup");
+                    use = b;
+                } else {
+                    String difference = difference(p, b);
+                    if (difference != null) {
+                        warnings.add(disk.name() + ": the primary GPT (LBA 1) and its backup (LBA " + b.lba()
+                                + ") differ: " + difference + "; using the primary, as sfdisk and sgdisk do");
+                    }
+                }
+            } else {
+                warnings.add(disk.name() + ": " + backup + "; the primary GPT is intact");
             }
-            return table(disk, primary, primaryArray, warnings);
+        } else if (backup instanceof Copy b) {
+            warnings.add(disk.name() + ": " + primary + "; using the backup GPT at LBA " + b.lba());
+            use = b;
+        } else {
+            throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": " + primary + "; backup: " + backup);
         }
-        long backupLba = primary != null && primary.alternateLba() > 1 && primary.alternateLba() <= lastLba
-                ? primary.alternateLba() : lastLba;
-        ByteBuffer backupSector = sector(disk, backupLba);
-        String backupProblem = Header.problem(backupSector, backupLba, lastLba, ss);
-        if (backupProblem == null) {
-            Header backup = Header.parse(backupSector);
-            ByteBuffer backupArray = array(disk, backup);
-            backupProblem = arrayProblem(backup, backupArray, backupLba);
-            if (backupProblem == null) {
-                warnings.add(primaryProblem + "; using the backup GPT at LBA " + backupLba);
-                return table(disk, backup, backupArray, warnings);
-            }
+        Header h = use.header();
+        if (h.lastUsable() > lastLba) {
+            warnings.add(disk.name() + ": the GPT describes usable sectors up to " + h.lastUsable()
+                    + " but the disk ends at sector " + lastLba + "; the image may be truncated");
         }
-        throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": " + primaryProblem + "; backup: " + backupProblem);
+        List<Partition> parts = PartitionLayout.check(disk.name(), "GPT", use.entries(), h.firstUsable(), h.lastUsable(),
+                lastLba, MbrCodec.isIsoHybrid(disk.disk()), warnings);
+        return new PartitionTable(PartitionTable.Scheme.GPT, h.diskGuid().toString(), disk.sectorSize(), h.firstUsable(),
+                h.lastUsable(), parts, warnings);
     }
 
-    private static String arrayProblem(Header h, ByteBuffer array, long lba) {
-        int actual = crc(array, 0, h.entryCount() * h.entrySize(), -1);
-        return actual == h.entriesCrc() ? null
-                : String.format("GPT entry array of the header at LBA %d: CRC 0x%08x, expected 0x%08x", lba,
-                        h.entriesCrc(), actual);
+    /** How two copies' partitions differ, or null if they are the same. */
+    private static String difference(Copy primary, Copy backup) {
+        if (primary.entries().equals(backup.entries())) {
+            return null;
+        }
+        if (primary.used() != backup.used()) {
+            return "the primary lists " + primary.used() + " partitions, the backup " + backup.used();
+        }
+        for (int i = 0; i < primary.used(); i++) {
+            if (!primary.entries().get(i).equals(backup.entries().get(i))) {
+                return "partition " + primary.entries().get(i).number() + " is not the same in both";
+            }
+        }
+        return "their entries differ";
     }
 
-    private static PartitionTable table(BlockDevice disk, Header h, ByteBuffer array, List<String> warnings)
-            throws ErrnoException {
+    /** The used entries of an array whose size the header check has bounded. */
+    private static List<Partition> entries(Header h, ByteBuffer array) {
         List<Partition> parts = new ArrayList<>();
+        ByteBuffer b = array.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < h.entryCount(); i++) {
             int at = i * h.entrySize();
             Guid type = Guid.read(array, at);
             if (type.isZero()) {
                 continue;
             }
-            ByteBuffer b = array.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-            long first = b.getLong(at + 32);
-            long last = b.getLong(at + 40);
-            parts.add(new Partition(i + 1, first, last, type.toString(), PartitionType.describeGpt(type),
-                    name(array, at + 56), Guid.read(array, at + 16), b.getLong(at + 48)));
+            parts.add(new Partition(i + 1, b.getLong(at + 32), b.getLong(at + 40), type.toString(),
+                    PartitionType.describeGpt(type), name(array, at + 56), Guid.read(array, at + 16), b.getLong(at + 48)));
         }
-        MbrCodec.checkLayout(disk, parts, h.firstUsable(), h.lastUsable(), "GPT", warnings);
-        return new PartitionTable(PartitionTable.Scheme.GPT, h.diskGuid().toString(), disk.sectorSize(), h.firstUsable(),
-                h.lastUsable(), parts, warnings);
+        return parts;
     }
 
     /** The UTF-16LE name, up to its first NUL. */
@@ -200,19 +248,5 @@ final class GptCodec {
     static void writeName(ByteBuffer array, int at, String name) {
         byte[] enc = name.getBytes(StandardCharsets.UTF_16LE);
         array.put(at, enc, 0, Math.min(enc.length, NAME_CHARS * 2));
-    }
-
-    private static ByteBuffer sector(BlockDevice disk, long lba) throws ErrnoException {
-        ByteBuffer b = ByteBuffer.allocate(disk.sectorSize());
-        disk.read(lba * disk.sectorSize(), b);
-        return b;
-    }
-
-    /** The entry array, sized by a header that {@link Header#problem} has already bounded. */
-    private static ByteBuffer array(BlockDevice disk, Header h) throws ErrnoException {
-        int sectors = (int) arraySectors(h.entryCount(), h.entrySize(), disk.sectorSize());
-        ByteBuffer b = ByteBuffer.allocate(sectors * disk.sectorSize());
-        disk.read(h.entriesLba() * disk.sectorSize(), b);
-        return b;
     }
 }

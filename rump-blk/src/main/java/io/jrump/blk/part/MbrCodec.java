@@ -83,7 +83,11 @@ final class MbrCodec {
         sector.put(511, (byte) 0xaa);
     }
 
-    static PartitionTable read(BlockDevice disk, ByteBuffer mbr) throws ErrnoException {
+    /**
+     * The primary entries and the logical partitions of the extended one. An entry of 0 sectors
+     * is skipped, as Linux skips it; partitions that run past the disk or overlap are listed, marked bad.
+     */
+    static PartitionTable read(TableSectors disk, ByteBuffer mbr) throws ErrnoException {
         long lastLba = disk.sectorCount() - 1;
         List<Partition> parts = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
@@ -93,11 +97,10 @@ final class MbrCodec {
             if (e.isEmpty()) {
                 continue;
             }
-            // isohybrid images start an entry at sector 0 over the ISO volume: checkLayout warns of it.
-            if (e.sectors() == 0 || (e.firstLba() == 0 && !isIsoHybrid(disk))) {
-                throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": MBR entry " + (i + 1) + " (offset "
-                        + (ENTRIES + i * ENTRY_SIZE) + ") starts at sector " + e.firstLba() + " with " + e.sectors()
-                        + " sectors");
+            if (e.sectors() == 0) {
+                warnings.add(String.format("%s: MBR entry %d (offset 0x%x) has type 0x%02x but 0 sectors; ignored",
+                        disk.name(), i + 1, ENTRIES + i * ENTRY_SIZE, e.type()));
+                continue;
             }
             if (PartitionType.isExtended(e.type())) {
                 if (extendedSlot >= 0) {
@@ -110,9 +113,10 @@ final class MbrCodec {
         }
         if (extendedSlot >= 0) {
             Entry ext = Entry.read(mbr, extendedSlot);
-            readLogicals(disk, ext, parts);
+            readLogicals(disk, ext, parts, warnings);
         }
-        checkLayout(disk, parts, 1, lastLba, "MBR", warnings);
+        // isohybrid images start an entry at sector 0 over the ISO volume: the layout check accepts it there.
+        parts = PartitionLayout.check(disk.name(), "MBR", parts, 1, lastLba, lastLba, isIsoHybrid(disk.disk()), warnings);
         String id = String.format("0x%08x", mbr.duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(DISK_SIGNATURE));
         return new PartitionTable(PartitionTable.Scheme.MBR, id, disk.sectorSize(), 1, lastLba, parts, warnings);
     }
@@ -122,13 +126,16 @@ final class MbrCodec {
                 PartitionType.describeMbr(e.type()), "", null, e.status() == 0x80 ? 0x80 : 0);
     }
 
-    /** Follows the EBR chain, bounded and loop-checked. */
-    private static void readLogicals(BlockDevice disk, Entry ext, List<Partition> parts) throws ErrnoException {
+    /**
+     * Follows the EBR chain, bounded and loop-checked. A chain that leaves the extended partition
+     * is refused; one that runs past the end of a truncated disk ends there, with a warning.
+     */
+    private static void readLogicals(TableSectors disk, Entry ext, List<Partition> parts, List<String> warnings)
+            throws ErrnoException {
         long extStart = ext.firstLba();
         long extEnd = extStart + ext.sectors() - 1;
         long ebr = extStart;
         Set<Long> seen = new HashSet<>();
-        ByteBuffer sector = ByteBuffer.allocate(disk.sectorSize());
         for (int n = 5; ; n++) {
             if (n - 5 >= MAX_LOGICAL) {
                 throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": more than " + MAX_LOGICAL
@@ -137,11 +144,17 @@ final class MbrCodec {
             if (!seen.add(ebr)) {
                 throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": EBR chain loops back to sector " + ebr);
             }
-            if (ebr < extStart || ebr > extEnd || ebr >= disk.sectorCount()) {
+            if (ebr < extStart || ebr > extEnd) {
                 throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": EBR at sector " + ebr
                         + " lies outside the extended partition (" + extStart + "-" + extEnd + ")");
             }
-            disk.read(ebr * disk.sectorSize(), sector.clear());
+            if (ebr >= disk.sectorCount()) {
+                warnings.add(disk.name() + ": EBR at sector " + ebr + " lies past the end of the disk (its last sector is "
+                        + (disk.sectorCount() - 1) + "); logical partitions from " + n
+                        + " on are not listed: the image may be truncated");
+                return;
+            }
+            ByteBuffer sector = disk.read(ebr, 1);
             if (!hasSignature(sector)) {
                 throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": EBR at sector " + ebr + " lacks the 0x55AA signature");
             }
@@ -149,46 +162,19 @@ final class MbrCodec {
             Entry next = Entry.read(sector, 1);
             if (!logical.isEmpty() && logical.sectors() > 0) {
                 long first = ebr + logical.firstLba();
+                Partition p = partition(n, logical, first);
                 if (first + logical.sectors() - 1 > extEnd) {
-                    throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": logical partition " + n + " (EBR at sector "
-                            + ebr + ") ends past its extended partition at " + extEnd);
+                    String why = "ends past its extended partition (sectors " + extStart + "-" + extEnd + ")";
+                    warnings.add(disk.name() + ": logical partition " + n + " (EBR at sector " + ebr + ") " + why
+                            + "; it is listed but cannot be opened");
+                    p = p.withProblem(why);
                 }
-                parts.add(partition(n, logical, first));
+                parts.add(p);
             }
             if (next.isEmpty() || next.sectors() == 0) {
                 return;
             }
             ebr = extStart + next.firstLba();
-        }
-    }
-
-    /** Every partition inside [first, last] and none overlapping another (the extended one excepted). */
-    static void checkLayout(String disk, List<Partition> parts, long first, long last, String what) throws ErrnoException {
-        List<String> problems = layoutProblems(disk, parts, first, last, what);
-        if (!problems.isEmpty()) {
-            throw new ErrnoException(Errno.EUCLEAN, problems.get(0));
-        }
-    }
-
-    /**
-     * As {@link #checkLayout(String, List, long, long, String)}, but on an isohybrid image (an
-     * ISO9660 volume at byte 32768, as {@code xorriso -isohybrid-mbr} and
-     * {@code -isohybrid-gpt-basdat} make) partitions that start at sector 0 or overlap — they
-     * cover the ISO volume on purpose — are accepted with a warning, as long as each lies on the disk.
-     */
-    static void checkLayout(BlockDevice disk, List<Partition> parts, long first, long last, String what,
-            List<String> warnings) throws ErrnoException {
-        List<String> problems = layoutProblems(disk.name(), parts, first, last, what);
-        if (problems.isEmpty()) {
-            return;
-        }
-        boolean onDisk = parts.stream().allMatch(p -> p.firstLba() >= 0 && p.lastLba() >= p.firstLba()
-                && p.lastLba() < disk.sectorCount());
-        if (!onDisk || !isIsoHybrid(disk)) {
-            throw new ErrnoException(Errno.EUCLEAN, problems.get(0));
-        }
-        for (String problem : problems) {
-            warnings.add(problem + "; accepted: an isohybrid image, whose partitions cover its ISO9660 volume");
         }
     }
 
@@ -201,33 +187,5 @@ final class MbrCodec {
         ByteBuffer b = ByteBuffer.allocate(n);
         disk.read(32768, b);
         return b.get(1) == 'C' && b.get(2) == 'D' && b.get(3) == '0' && b.get(4) == '0' && b.get(5) == '1';
-    }
-
-    private static List<String> layoutProblems(String disk, List<Partition> parts, long first, long last, String what) {
-        List<String> problems = new ArrayList<>();
-        for (Partition p : parts) {
-            if (p.firstLba() < first || p.lastLba() > last || p.lastLba() < p.firstLba()) {
-                problems.add(disk + ": " + what + " partition " + p.number() + " (sectors "
-                        + p.firstLba() + "-" + p.lastLba() + ") lies outside sectors " + first + "-" + last);
-            }
-        }
-        // Sorted by start, overlaps can only be between neighbours: n log n, whatever a table holds.
-        List<Partition> sorted = new ArrayList<>();
-        for (Partition p : parts) {
-            if (!PartitionType.isExtendedType(p)) {
-                sorted.add(p);
-            }
-        }
-        sorted.sort(java.util.Comparator.comparingLong(Partition::firstLba));
-        for (int i = 1; i < sorted.size(); i++) {
-            Partition a = sorted.get(i - 1);
-            Partition b = sorted.get(i);
-            if (b.firstLba() <= a.lastLba()) {
-                problems.add(disk + ": " + what + " partitions " + a.number() + " (sectors "
-                        + a.firstLba() + "-" + a.lastLba() + ") and " + b.number() + " (sectors " + b.firstLba() + "-"
-                        + b.lastLba() + ") overlap");
-            }
-        }
-        return problems;
     }
 }

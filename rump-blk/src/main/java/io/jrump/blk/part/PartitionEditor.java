@@ -16,20 +16,30 @@ import java.util.List;
  * for GPT both headers, both entry arrays and the protective MBR, with their CRCs; for MBR the
  * four primary entries, keeping the boot code. New partitions start on 1 MiB boundaries, as
  * sfdisk and sgdisk place them. Editing an MBR that has logical partitions is not supported
- * (reading it is). Not thread-safe.
+ * (reading it is). Sectors are the table's unit: 4096 bytes for a 4Kn disk, also when its image
+ * file is read through a device of 512-byte sectors.
+ *
+ * <p>A table with a bad partition ({@link Partition#problem()}: past the end of a truncated
+ * disk, overlapping another, outside the usable sectors) can only be mended by deleting a bad
+ * partition: every other edit, and writing while a bad partition remains, is refused with
+ * {@code EUCLEAN} naming it, since writing would keep or spread the damage. After a delete the
+ * layout is checked again, so deleting one of two overlapping partitions clears the other.
+ * Not thread-safe.
  */
 public final class PartitionEditor {
     private final BlockDevice disk;
+    private final TableSectors sectors;
     private final Scheme scheme;
     private final String diskId;
     private final long firstUsable;
     private final long lastUsable;
     private final HostRandom random;
-    private final List<Partition> partitions;
+    private List<Partition> partitions;
 
-    private PartitionEditor(BlockDevice disk, Scheme scheme, String diskId, long firstUsable, long lastUsable,
+    private PartitionEditor(TableSectors sectors, Scheme scheme, String diskId, long firstUsable, long lastUsable,
             HostRandom random, List<Partition> partitions) {
-        this.disk = disk;
+        this.sectors = sectors;
+        this.disk = sectors.disk();
         this.scheme = scheme;
         this.diskId = diskId;
         this.firstUsable = firstUsable;
@@ -40,8 +50,15 @@ public final class PartitionEditor {
 
     /** A new, empty table for the whole disk; nothing is written until {@link #write()}. */
     public static PartitionEditor create(BlockDevice disk, Scheme scheme, HostRandom random) throws ErrnoException {
-        long last = disk.sectorCount() - 1;
-        int ss = disk.sectorSize();
+        return create(disk, scheme, disk.sectorSize(), random);
+    }
+
+    /** As {@link #create(BlockDevice, Scheme, HostRandom)}, in sectors of {@code sectorSize} bytes (4096 for a 4Kn disk). */
+    public static PartitionEditor create(BlockDevice disk, Scheme scheme, int sectorSize, HostRandom random)
+            throws ErrnoException {
+        TableSectors sectors = new TableSectors(disk, sectorSize);
+        long last = sectors.sectorCount() - 1;
+        int ss = sectorSize;
         if (scheme == Scheme.GPT) {
             long arraySectors = GptCodec.arraySectors(GptCodec.ENTRY_COUNT, GptCodec.ENTRY_SIZE, ss);
             long firstUsable = 2 + arraySectors;
@@ -49,29 +66,80 @@ public final class PartitionEditor {
             if (lastUsable < firstUsable + alignment(ss)) {
                 throw new ErrnoException(Errno.ENOSPC, disk.name() + ": " + disk.size() + " bytes is too small for a GPT");
             }
-            return new PartitionEditor(disk, scheme, Guid.random(random).toString(), firstUsable, lastUsable, random, List.of());
+            return new PartitionEditor(sectors, scheme, Guid.random(random).toString(), firstUsable, lastUsable, random,
+                    List.of());
         }
         if (last > 0xffff_ffffL) {
             last = 0xffff_ffffL; // MBR addresses 2^32 sectors at most
         }
         String id = String.format("0x%08x", (int) random.nextLong());
-        return new PartitionEditor(disk, scheme, id, 1, last, random, List.of());
+        if (sectors.sectorCount() < 2) {
+            throw new ErrnoException(Errno.ENOSPC, disk.name() + ": " + disk.size() + " bytes is too small for an MBR");
+        }
+        return new PartitionEditor(sectors, scheme, id, 1, last, random, List.of());
     }
 
-    /** An editor over the disk's current table. */
+    /** An editor over the disk's current table, in the sector unit {@link PartitionTable#read(BlockDevice)} finds. */
     public static PartitionEditor open(BlockDevice disk, HostRandom random) throws ErrnoException {
-        PartitionTable t = PartitionTable.read(disk);
+        return open(disk, PartitionTable.detectSectorSize(disk), random);
+    }
+
+    /** An editor over the disk's current table, its LBAs taken as {@code sectorSize}-byte sectors. */
+    public static PartitionEditor open(BlockDevice disk, int sectorSize, HostRandom random) throws ErrnoException {
+        TableSectors sectors = new TableSectors(disk, sectorSize);
+        PartitionTable t = PartitionTable.read(sectors);
         if (t.scheme() == Scheme.MBR && t.partitions().stream().anyMatch(p -> p.number() > 4)) {
             throw new ErrnoException(Errno.EOPNOTSUPP, disk.name() + ": editing an MBR with logical partitions is not supported");
         }
-        return new PartitionEditor(disk, t.scheme(), t.diskId(), t.firstUsableLba(), t.lastUsableLba(), random, t.partitions());
+        long firstUsable = t.firstUsableLba();
+        long lastUsable = t.lastUsableLba();
+        if (t.scheme() == Scheme.GPT) {
+            // What this editor writes: 128 entries after LBA 1 and before the backup header in the
+            // disk's last sector (which, on a disk that shrank, is not where the table said).
+            long arraySectors = GptCodec.arraySectors(GptCodec.ENTRY_COUNT, GptCodec.ENTRY_SIZE, sectorSize);
+            firstUsable = Math.max(firstUsable, 2 + arraySectors);
+            lastUsable = Math.min(lastUsable, sectors.sectorCount() - 2 - arraySectors);
+            if (lastUsable < firstUsable) {
+                throw new ErrnoException(Errno.ENOSPC, disk.name() + ": " + disk.size()
+                        + " bytes is too small for a GPT of " + GptCodec.ENTRY_COUNT + " entries");
+            }
+            for (Partition p : t.partitions()) {
+                if (p.number() > GptCodec.ENTRY_COUNT) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, disk.name() + ": partition " + p.number() + " is past entry "
+                            + GptCodec.ENTRY_COUNT + "; editing a GPT of more entries is not supported");
+                }
+                if (!p.isBad() && (p.firstLba() < firstUsable || p.lastLba() > lastUsable)) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, disk.name() + ": partition " + p.number() + " (sectors "
+                            + p.firstLba() + "-" + p.lastLba() + ") lies where a GPT of " + GptCodec.ENTRY_COUNT
+                            + " entries keeps its arrays (usable sectors " + firstUsable + "-" + lastUsable
+                            + "); editing it is not supported");
+                }
+            }
+        }
+        return new PartitionEditor(sectors, t.scheme(), t.diskId(), firstUsable, lastUsable, random, t.partitions());
     }
 
     /** The table as edited so far. */
     public PartitionTable table() {
         List<Partition> sorted = new ArrayList<>(partitions);
         sorted.sort(Comparator.comparingInt(Partition::number));
-        return new PartitionTable(scheme, diskId, disk.sectorSize(), firstUsable, lastUsable, sorted, List.of());
+        return new PartitionTable(scheme, diskId, sectors.sectorSize(), firstUsable, lastUsable, sorted, List.of());
+    }
+
+    /** The table's sector unit in bytes. */
+    public int sectorSize() {
+        return sectors.sectorSize();
+    }
+
+    /** Refuses {@code edit} while a partition is bad: the table must be mended first (by deleting it). */
+    private void requireNoBad(String edit) throws ErrnoException {
+        for (Partition p : partitions) {
+            if (p.isBad()) {
+                throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": cannot " + edit + ": partition " + p.number()
+                        + " (sectors " + p.firstLba() + "-" + p.lastLba() + ") " + p.problem()
+                        + "; delete it first, or mend the table with sfdisk or sgdisk");
+            }
+        }
     }
 
     private static long alignment(int sectorSize) {
@@ -90,7 +158,8 @@ public final class PartitionEditor {
      *     for a bad size, start, type or name
      */
     public Partition add(long sizeBytes, String type, String name, long startLba) throws ErrnoException {
-        int ss = disk.sectorSize();
+        requireNoBad("add a partition");
+        int ss = sectors.sectorSize();
         if (sizeBytes < 0 || sizeBytes % ss != 0) {
             throw new ErrnoException(Errno.EINVAL, disk.name() + ": partition size " + sizeBytes
                     + " is not a non-negative multiple of the " + ss + "-byte sector");
@@ -125,15 +194,31 @@ public final class PartitionEditor {
         return p;
     }
 
-    /** Removes partition {@code number}. */
+    /**
+     * Removes partition {@code number}. While the table has a bad partition only a bad one may be
+     * deleted; the others are checked again afterwards (one of two overlapping ones is then sound).
+     */
     public void delete(int number) throws ErrnoException {
-        partitions.remove(find(number));
+        Partition p = find(number);
+        if (!p.isBad()) {
+            requireNoBad("delete the sound partition " + number);
+        }
+        partitions.remove(p);
+        if (p.isBad()) {
+            List<Partition> sound = new ArrayList<>();
+            for (Partition q : partitions) {
+                sound.add(q.sound());
+            }
+            partitions = new ArrayList<>(PartitionLayout.check(disk.name(), scheme.name(), sound, firstUsable, lastUsable,
+                    sectors.sectorCount() - 1, MbrCodec.isIsoHybrid(disk), new ArrayList<>()));
+        }
     }
 
     /** Gives partition {@code number} a new size, keeping its start. */
     public void resize(int number, long sizeBytes) throws ErrnoException {
+        requireNoBad("resize partition " + number);
         Partition p = find(number);
-        int ss = disk.sectorSize();
+        int ss = sectors.sectorSize();
         if (sizeBytes <= 0 || sizeBytes % ss != 0) {
             throw new ErrnoException(Errno.EINVAL, "partition size " + sizeBytes + " is not a positive multiple of " + ss);
         }
@@ -149,6 +234,7 @@ public final class PartitionEditor {
 
     /** Sets the type of partition {@code number}. */
     public void setType(int number, String type) throws ErrnoException {
+        requireNoBad("change the type of partition " + number);
         Partition p = find(number);
         String[] resolved = resolveType(type);
         partitions.remove(p);
@@ -178,6 +264,7 @@ public final class PartitionEditor {
         if (name.length() > GptCodec.NAME_CHARS) {
             throw new ErrnoException(Errno.EINVAL, "partition name '" + name + "' is longer than 36 characters");
         }
+        requireNoBad("rename partition " + number);
         Partition p = find(number);
         partitions.remove(p);
         partitions.add(new Partition(p.number(), p.firstLba(), p.lastLba(), p.type(), p.typeName(), name, p.uuid(),
@@ -220,7 +307,7 @@ public final class PartitionEditor {
 
     /** The first aligned start where {@code sectors} (or, if 0, at least one aligned unit) fit. */
     private long findGap(long sectors) throws ErrnoException {
-        long align = alignment(disk.sectorSize());
+        long align = alignment(this.sectors.sectorSize());
         long candidate = roundUp(firstUsable, align);
         List<Partition> sorted = new ArrayList<>(partitions);
         sorted.sort(Comparator.comparingLong(Partition::firstLba));
@@ -234,7 +321,7 @@ public final class PartitionEditor {
         if (candidate + need - 1 <= lastUsable) {
             return candidate;
         }
-        throw new ErrnoException(Errno.ENOSPC, disk.name() + ": no free space for " + need * disk.sectorSize()
+        throw new ErrnoException(Errno.ENOSPC, disk.name() + ": no free space for " + need * this.sectors.sectorSize()
                 + " bytes at 1 MiB alignment");
     }
 
@@ -242,8 +329,9 @@ public final class PartitionEditor {
         return (v + align - 1) / align * align;
     }
 
-    /** Writes the table to the disk and flushes it. */
+    /** Writes the table to the disk and flushes it; refused while a partition is bad. */
     public void write() throws ErrnoException {
+        requireNoBad("write the table");
         if (scheme == Scheme.GPT) {
             writeGpt();
         } else {
@@ -253,9 +341,7 @@ public final class PartitionEditor {
     }
 
     private void writeMbr() throws ErrnoException {
-        int ss = disk.sectorSize();
-        ByteBuffer mbr = ByteBuffer.allocate(ss);
-        disk.read(0, mbr);
+        ByteBuffer mbr = sectors.read(0, 1);
         for (int i = MbrCodec.ENTRIES; i < 510; i++) {
             mbr.put(i, (byte) 0);
         }
@@ -265,12 +351,12 @@ public final class PartitionEditor {
                     .write(mbr, p.number() - 1);
         }
         MbrCodec.writeSignature(mbr);
-        disk.write(0, mbr);
+        sectors.write(0, mbr);
     }
 
     private void writeGpt() throws ErrnoException {
-        int ss = disk.sectorSize();
-        long last = disk.sectorCount() - 1;
+        int ss = sectors.sectorSize();
+        long last = sectors.sectorCount() - 1;
         int arrayBytes = GptCodec.ENTRY_COUNT * GptCodec.ENTRY_SIZE;
         long arraySectors = GptCodec.arraySectors(GptCodec.ENTRY_COUNT, GptCodec.ENTRY_SIZE, ss);
         ByteBuffer array = ByteBuffer.allocate((int) (arraySectors * ss));
@@ -290,19 +376,18 @@ public final class PartitionEditor {
         ByteBuffer header = ByteBuffer.allocate(ss);
         new GptCodec.Header(last, 1, firstUsable, lastUsable, guid, backupArray, GptCodec.ENTRY_COUNT,
                 GptCodec.ENTRY_SIZE, arrayCrc).write(header);
-        disk.write(backupArray * ss, array);
-        disk.write(last * ss, header);
+        sectors.write(backupArray, array);
+        sectors.write(last, header);
         new GptCodec.Header(1, last, firstUsable, lastUsable, guid, 2, GptCodec.ENTRY_COUNT, GptCodec.ENTRY_SIZE,
                 arrayCrc).write(header);
-        disk.write(2L * ss, array);
-        disk.write(ss, header);
-        ByteBuffer mbr = ByteBuffer.allocate(ss);
-        disk.read(0, mbr);
+        sectors.write(2, array);
+        sectors.write(1, header);
+        ByteBuffer mbr = sectors.read(0, 1);
         for (int i = MbrCodec.DISK_SIGNATURE; i < 510; i++) {
             mbr.put(i, (byte) 0);
         }
         new MbrCodec.Entry(0, 0xee, 1, Math.min(last, 0xffff_ffffL)).write(mbr, 0);
         MbrCodec.writeSignature(mbr);
-        disk.write(0, mbr);
+        sectors.write(0, mbr);
     }
 }

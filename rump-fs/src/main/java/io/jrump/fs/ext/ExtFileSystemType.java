@@ -39,7 +39,13 @@ public final class ExtFileSystemType implements FileSystemType {
         if (dev.size() < Superblock.OFFSET + Superblock.SIZE) {
             return Optional.empty();
         }
-        ByteBuffer b = ByteBuffer.allocate(Superblock.OFFSET + Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        // Whole sectors: on a 4096-byte-sector device the superblock's 2048 bytes are one sector's read.
+        int sector = dev.sectorSize();
+        int length = (Superblock.OFFSET + Superblock.SIZE + sector - 1) / sector * sector;
+        if (dev.size() < length) {
+            return Optional.empty();
+        }
+        ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
         dev.read(0, b);
         int sb = Superblock.OFFSET;
         if ((b.getShort(sb + 56) & 0xffff) != Superblock.MAGIC) { // s_magic

@@ -97,8 +97,13 @@ public final class ExtFs {
 
     /** Opens; {@code verifySuperblock} false only to find the journal that mends a torn superblock. */
     private static ExtFs open(BlockDevice dev, boolean verifySuperblock) throws ErrnoException {
-        ByteBuffer raw = ByteBuffer.allocate(Superblock.SIZE);
-        dev.read(Superblock.OFFSET, raw);
+        // The whole sectors around it: on a 4096-byte-sector device the superblock is part of sector 0.
+        int sector = dev.sectorSize();
+        int first = Superblock.OFFSET / sector * sector;
+        int end = (Superblock.OFFSET + Superblock.SIZE + sector - 1) / sector * sector;
+        ByteBuffer sectors = ByteBuffer.allocate(end - first);
+        dev.read(first, sectors);
+        ByteBuffer raw = sectors.slice(Superblock.OFFSET - first, Superblock.SIZE);
         Superblock sb = Superblock.parse(raw, dev.size(), dev.name(), verifySuperblock);
         List<String> unsupported = sb.unsupportedIncompat();
         if (!unsupported.isEmpty()) {

@@ -2,6 +2,8 @@ package io.jrump.fs.nio;
 
 import io.jrump.blk.HostDisk;
 import io.jrump.blk.BlockLayer;
+import io.jrump.blk.image.ImageFile;
+import io.jrump.blk.image.ImageFormat;
 import io.jrump.fs.Mounts;
 import io.jrump.fs.VfsComponent;
 import io.jrump.kernel.BootOptions;
@@ -59,8 +61,9 @@ import java.util.regex.Pattern;
  * }
  * }</pre>
  *
- * <p>{@link #newFileSystem(Path, Map)} takes image files it recognizes (an ext superblock, a
- * qcow2 header, a GPT, or a boot sector when a partition is named) and throws
+ * <p>{@link #newFileSystem(Path, Map)} takes image files it recognizes (a filesystem's
+ * superblock, a disk-image format such as qcow2, VHD, VDI, VMDK or VHDX, a GPT, or a boot sector
+ * when a partition is named) and throws
  * {@link UnsupportedOperationException} for others, so that {@link FileSystems#newFileSystem(Path,
  * Map)} goes on to the next provider. URIs are {@code rump:file:///abs/disk.img!/path}. Env keys:
  * {@code partition}, {@code readOnly}, {@code cacheSize}, {@code host}; any other is an
@@ -180,7 +183,7 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
         Hypercalls host = given == null ? owned : given;
         try {
             if (!looksLikeImage(host, path.toString(), env.containsKey("partition"))) {
-                throw new UnsupportedOperationException(path + " holds no filesystem this provider reads, qcow2 image "
+                throw new UnsupportedOperationException(path + " holds no filesystem this provider reads, disk image "
                         + "or partition table");
             }
             return open(path.toRealPath(), Env.parse(env), owned); // keys are checked only once the file is ours
@@ -191,23 +194,32 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
     }
 
     /**
-     * Whether the host storage {@code name} looks like an image this provider reads: a qcow2
-     * header, a GPT, a boot sector when a partition is named, or a filesystem some
-     * {@link FileSystemTypes type} recognizes.
+     * Whether the host storage {@code name} looks like an image this provider reads: a disk-image
+     * format's signature (qcow2, VHD, VDI, VMDK, VHDX, or one jrump refuses by name, so that the
+     * refusal is the answer), a GPT (512- or 4096-byte sectors), a boot sector when a partition
+     * is named, or a filesystem some {@link FileSystemTypes type} recognizes.
      */
     private static boolean looksLikeImage(Hypercalls host, String name, boolean partitionNamed) {
-        try (HostDisk disk = HostDisk.open(host, name, OpenMode.READ_ONLY)) {
-            int n = (int) Math.min(1024, disk.size());
-            ByteBuffer head = ByteBuffer.allocate(n);
-            disk.read(0, head);
-            boolean qcow2 = n >= 4 && head.getInt(0) == 0x514649fb;
-            boolean gpt = n >= 520 && head.getLong(512) == 0x4546492050415254L; // "EFI PART"
-            boolean mbr = n >= 512 && (head.get(510) & 0xff) == 0x55 && (head.get(511) & 0xff) == 0xaa;
-            return qcow2 || gpt || (mbr && partitionNamed) || FileSystemTypes.probe(disk).isPresent();
+        try (ImageFile file = new ImageFile(host.blockDevices().open(name, OpenMode.READ_ONLY), host.scheduler())) {
+            if (ImageFormat.detect(file) != ImageFormat.RAW) {
+                return true;
+            }
         } catch (ErrnoException e) {
             return false; // missing, a directory, unreadable: not ours to open
         }
+        try (HostDisk disk = HostDisk.open(host, name, OpenMode.READ_ONLY)) {
+            int n = (int) Math.min(4096 + 512, disk.size());
+            ByteBuffer head = ByteBuffer.allocate(n);
+            disk.read(0, head);
+            boolean gpt = n >= 520 && head.getLong(512) == EFI_PART || n >= 4104 && head.getLong(4096) == EFI_PART;
+            boolean mbr = n >= 512 && (head.get(510) & 0xff) == 0x55 && (head.get(511) & 0xff) == 0xaa;
+            return gpt || (mbr && partitionNamed) || FileSystemTypes.probe(disk).isPresent();
+        } catch (ErrnoException e) {
+            return false;
+        }
     }
+
+    private static final long EFI_PART = 0x4546492050415254L;
 
     /** Mounts the image; {@code owned}, a host made for it (null if the env gave one), closes with it. */
     private RumpFileSystem open(Path real, Env e, Hypercalls owned) throws IOException {

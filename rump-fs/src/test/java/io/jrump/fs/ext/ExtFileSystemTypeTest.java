@@ -71,6 +71,33 @@ class ExtFileSystemTypeTest {
         }
     }
 
+    /** A device of 4096-byte sectors (a 4Kn disk, a VHDX with 4 KiB logical sectors) that refuses smaller requests. */
+    @Test
+    void theProbeAndTheMountWorkOnFourKiBSectors() throws Exception {
+        Path img = dir.resolve("4k.img");
+        mke2fs(img, "ext4", 4096, "16M", "-L", "four");
+        try (HostDisk d = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)) {
+            io.jrump.blk.BlockDevice fourKn = new io.jrump.blk.ForwardingBlockDevice(d) {
+                @Override
+                public int sectorSize() {
+                    return 4096;
+                }
+
+                @Override
+                public void read(long offset, ByteBuffer dst) throws ErrnoException {
+                    io.jrump.blk.internal.Requests.checkRead(name(), 4096, size(), offset, dst.remaining());
+                    super.read(offset, dst);
+                }
+            };
+            FileSystemTypes.Match m = FileSystemTypes.identify(fourKn);
+            assertTrue(m.description().startsWith("ext4, 4096-byte blocks") && m.description().contains("'four'"),
+                    m.description());
+            try (FileSystemOps fs = m.type().mount(fourKn, FileSystemType.Options.of(true, () -> 0L))) {
+                assertTrue(fs.getattr(fs.rootInode()).isDirectory());
+            }
+        }
+    }
+
     @Test
     void unknownMountOptionsAreRefusedAndWhatTheMountOwnedIsClosed() throws Exception {
         Path img = dir.resolve("e.img");
