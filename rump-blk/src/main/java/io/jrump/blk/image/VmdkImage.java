@@ -66,7 +66,8 @@ public final class VmdkImage implements BlockDevice {
     public static final long MAX_CREATE_SIZE = 2L << 40;
     /** Longest chain of parents followed; beyond it (a loop) is {@code ELOOP}. */
     static final int MAX_PARENTS = 16;
-    private static final Pattern CID_LINE = Pattern.compile("(?m)^[ \\t]*CID[ \\t]*=[ \\t]*([0-9a-fA-F]{1,8})[ \\t\\r]*$");
+    private static final Pattern CID_LINE = Pattern.compile("^[ \\t]*CID[ \\t]*=[ \\t]*([0-9a-fA-F]{1,8})[ \\t\\r]*$",
+            Pattern.MULTILINE | Pattern.UNIX_LINES);
 
     private final String name;
     private final String subformat;
@@ -271,8 +272,10 @@ public final class VmdkImage implements BlockDevice {
     /** Records the disk's CID and, when writable, where its digits lie, to change them on the first write. */
     private void identify(VmdkDescriptor d, String text, ImageFile f, long textAt, HostRandom random) {
         cid = d.values().get("CID");
-        Matcher m = CID_LINE.matcher(text);
-        if (!readOnly && random != null && m.find()) {
+        int nul = text.indexOf('\0');
+        // The line the parser read (lines end at \n; the text at its first NUL), holding the CID it read.
+        Matcher m = CID_LINE.matcher(nul < 0 ? text : text.substring(0, nul));
+        if (!readOnly && random != null && cid != null && m.find() && m.group(1).equals(cid)) {
             cidFile = f;
             cidAt = textAt + text.substring(0, m.start(1)).getBytes(StandardCharsets.UTF_8).length; // bytes, not chars
             this.random = random;
