@@ -136,7 +136,9 @@ public final class Images {
      * Creates an empty image of {@code size} bytes in a new file, with qemu-img's option names:
      * raw (sparse); qcow2 ({@code backing_file}, {@code backing_fmt}); vhd/vpc
      * ({@code subformat=dynamic|fixed}, or {@code backing_file} for a differencing disk of its
-     * parent's size); vdi ({@code subformat=dynamic|static}). An option the
+     * parent's size); vdi ({@code subformat=dynamic|static}); vmdk ({@code subformat=monolithicSparse},
+     * or {@code backing_file} for a child of a VMDK parent, of its size; streamOptimized is written
+     * by {@link VmdkImage#writeStreamOptimized}, the other subformats are not created). An option the
      * format does not take is {@code EINVAL}, naming it.
      */
     public static void create(Hypercalls host, String path, String format, long size, Map<String, String> options)
@@ -182,8 +184,27 @@ public final class Images {
                     VdiImage.create(file, size, sub.equals("static"), randomId(host));
                 }
             }
+            case "vmdk" -> {
+                String parent = rest.remove("backing_file");
+                String parentFormat = rest.remove("backing_fmt");
+                String sub = subformat(rest, "monolithicSparse", "monolithicSparse", "monolithicFlat",
+                        "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "streamOptimized");
+                refuseOthers(f, rest);
+                VmdkImage.refuseSubformat(path, sub);
+                if (parent != null) {
+                    if (parentFormat != null && !canonicalName(parentFormat).equals("vmdk")) {
+                        throw new ErrnoException(Errno.EINVAL, path + ": a VMDK child's parent is a VMDK, not "
+                                + parentFormat);
+                    }
+                    createVmdkChild(host, path, parent, size);
+                    return;
+                }
+                try (VmdkImage img = VmdkImage.create(newFile(host, path), size, sub, host.clock(), host.random())) {
+                    img.flush();
+                }
+            }
             default -> throw new ErrnoException(Errno.EOPNOTSUPP, "creating " + f + " images is not supported"
-                    + " (jrump creates raw, qcow2, vhd and vdi images)");
+                    + " (jrump creates raw, qcow2, vhd, vdi and vmdk images)");
         }
     }
 
@@ -198,6 +219,19 @@ public final class Images {
             try (ImageFile file = newFile(host, path)) {
                 VhdImage.createDifferencing(file, (VhdImage) p, parent, Path.of(parentPath).toAbsolutePath().toString(),
                         randomId(host), host.clock().wallNanos());
+            }
+        }
+    }
+
+    /** A monolithicSparse child of the VMDK {@code parent} (relative to the new file's directory, as qemu resolves it). */
+    private static void createVmdkChild(Hypercalls host, String path, String parent, long size) throws ErrnoException {
+        try (BlockDevice p = open(host, resolve(path, parent), "vmdk", true, 1)) {
+            if (size >= 0 && size != p.size()) {
+                throw new ErrnoException(Errno.EINVAL, path + ": a VMDK child has its parent's size (" + p.size()
+                        + " bytes), not " + size);
+            }
+            try (ImageFile file = newFile(host, path)) {
+                VmdkImage.createChild(file, (VmdkImage) p, parent, host.random());
             }
         }
     }

@@ -111,14 +111,18 @@ record VmdkDescriptor(Map<String, String> values, List<Extent> extents) {
         return new ErrnoException(Errno.EUCLEAN, name + ": VMDK descriptor line " + line + ": " + what);
     }
 
-    /** The descriptor text jrump writes for a one-extent disk (monolithicSparse, streamOptimized). */
-    static String single(String createType, long sectors, String file, int cid) {
+    /**
+     * The descriptor text jrump writes for a one-extent disk (monolithicSparse, streamOptimized);
+     * a child names its parent's CID and file ({@code parentCid} null for none).
+     */
+    static String single(String createType, long sectors, String file, int cid, String parentCid, String parentName) {
         long cylinders = Math.min(sectors / (16 * 63), 16383);
         return "# Disk DescriptorFile\n"
                 + "version=1\n"
                 + "CID=" + String.format("%08x", cid) + "\n"
-                + "parentCID=ffffffff\n"
+                + "parentCID=" + (parentCid == null ? "ffffffff" : parentCid) + "\n"
                 + "createType=\"" + createType + "\"\n"
+                + (parentCid == null ? "" : "parentFileNameHint=\"" + parentName + "\"\n")
                 + "\n"
                 + "# Extent description\n"
                 + "RW " + sectors + " SPARSE \"" + file + "\"\n"

@@ -434,14 +434,44 @@ public final class VmdkImage implements BlockDevice {
      */
     public static VmdkImage create(ImageFile file, long size, String subformat, HostClock clock, HostRandom random)
             throws ErrnoException {
-        String n = file.name();
+        refuseSubformat(file.name(), subformat);
+        checkNew(file, size);
+        layOut(file, size / 512, null, null, random);
+        return open(file, file.name(), false, clock, random, null, 0);
+    }
+
+    /**
+     * Refuses ({@code EOPNOTSUPP}) a subformat {@link #create} does not make, naming it; null and
+     * monolithicSparse pass. For callers that check before they create the file.
+     */
+    public static void refuseSubformat(String name, String subformat) throws ErrnoException {
         if (subformat != null && !subformat.equals("monolithicSparse")) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, n + ": creating VMDK subformat " + subformat + " is not supported"
+            throw new ErrnoException(Errno.EOPNOTSUPP, name + ": creating VMDK subformat " + subformat + " is not supported"
                     + (subformat.equals("streamOptimized") ? " (a streamOptimized image is written whole from a source disk,"
                             + " by convert)" : "") + "; jrump creates monolithicSparse and converts to streamOptimized");
         }
-        checkNew(file, size);
-        long capacity = size / 512;
+    }
+
+    /**
+     * Writes into the empty {@code file} a monolithicSparse child (delta) disk of {@code parent}:
+     * its size, {@code parentCID} the parent's CID, {@code parentFileNameHint} {@code parentName}
+     * (as the child will resolve it: relative to the child's directory, or absolute). Open it
+     * with {@link Images#open}.
+     */
+    public static void createChild(ImageFile file, VmdkImage parent, String parentName, HostRandom random)
+            throws ErrnoException {
+        checkNew(file, parent.size());
+        if (parent.cid() == null || parentName.isEmpty() || parentName.contains("\"")
+                || parentName.chars().anyMatch(c -> c < 0x20)) {
+            throw new ErrnoException(Errno.EINVAL, file.name() + ": a VMDK child needs a parent with a CID and a name a"
+                    + " descriptor can hold, not \"" + parentName + "\"");
+        }
+        layOut(file, parent.size() / 512, parent.cid(), parentName, random);
+    }
+
+    /** Header, embedded descriptor, both directories, every grain table placed: qemu's monolithicSparse layout. */
+    private static void layOut(ImageFile file, long capacity, String parentCid, String parentName, HostRandom random)
+            throws ErrnoException {
         long tables = ceil(ceil(capacity, GRAIN_SECTORS), GTES);
         long gdSectors = ceil(tables * 4, 512);
         long gtSectors = GTES * 4 / 512;
@@ -451,13 +481,12 @@ public final class VmdkImage implements BlockDevice {
         VmdkHeader h = new VmdkHeader(1, VmdkHeader.FLAG_NEWLINE_TEST | VmdkHeader.FLAG_REDUNDANT_GD, capacity,
                 GRAIN_SECTORS, 1, DESCRIPTOR_SECTORS, GTES, rgd, gd, overhead, 0);
         file.write(0, h.encode());
-        file.write(512, descriptor("monolithicSparse", capacity, n, random));
+        file.write(512, descriptor("monolithicSparse", capacity, file.name(), random, parentCid, parentName));
         file.write(rgd * 512, directory(tables, rgd + gdSectors));
         file.write(gd * 512, directory(tables, gd + gdSectors));
         // The grain tables start empty: extending the file over them leaves them zero.
         file.write(overhead * 512 - 512, ByteBuffer.allocate(512));
         file.flush();
-        return open(file, n, false, clock, random, null, 0);
     }
 
     private static void checkNew(ImageFile file, long size) throws ErrnoException {
@@ -475,12 +504,17 @@ public final class VmdkImage implements BlockDevice {
         }
     }
 
-    private static ByteBuffer descriptor(String type, long capacity, String fileName, HostRandom random) {
+    private static ByteBuffer descriptor(String type, long capacity, String fileName, HostRandom random, String parentCid,
+            String parentName) throws ErrnoException {
         String base = baseName(fileName);
-        byte[] text = VmdkDescriptor.single(type, capacity, base, random.nextInt(Integer.MAX_VALUE))
+        byte[] text = VmdkDescriptor.single(type, capacity, base, random.nextInt(Integer.MAX_VALUE), parentCid, parentName)
                 .getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate((int) (DESCRIPTOR_SECTORS * 512));
-        b.put(0, text, 0, Math.min(text.length, b.capacity() - 1));
+        if (text.length >= b.capacity()) {
+            throw new ErrnoException(Errno.ENAMETOOLONG, fileName + ": the VMDK descriptor (" + text.length
+                    + " bytes with its names) does not fit its " + b.capacity() + " bytes");
+        }
+        b.put(0, text);
         return b;
     }
 
@@ -510,7 +544,8 @@ public final class VmdkImage implements BlockDevice {
      * back by qemu-img and 7-Zip.
      */
     public static void writeStreamOptimized(ImageFile out, BlockDevice source, HostRandom random) throws ErrnoException {
-        new VmdkStreamWriter(out, source).write(descriptor("streamOptimized", source.size() / 512, out.name(), random),
+        new VmdkStreamWriter(out, source).write(descriptor("streamOptimized", source.size() / 512, out.name(), random,
+                null, null),
                 DESCRIPTOR_SECTORS);
     }
 

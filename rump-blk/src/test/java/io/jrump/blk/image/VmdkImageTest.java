@@ -173,6 +173,43 @@ class VmdkImageTest {
     }
 
     @Test
+    void imagesCreateMakesMonolithicSparseAndChildren() throws Exception {
+        Path raw = truth(4L << 20);
+        Path base = dir.resolve("base.vmdk");
+        Images.create(host, base.toString(), "vmdk", 4L << 20, java.util.Map.of());
+        try (BlockDevice d = Images.open(host, base.toString(), false)) {
+            copyInto(d, raw);
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", base.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), base.toString());
+
+        Path child = dir.resolve("child.vmdk");
+        Images.create(host, child.toString(), "vmdk", -1, java.util.Map.of("backing_file", "base.vmdk"));
+        assertTrue(run("qemu-img", "info", child.toString()).contains("backing file: base.vmdk"));
+        try (BlockDevice d = Images.open(host, child.toString(), false)) {
+            d.write(2L << 20, ByteBuffer.wrap(new byte[4096]).put(0, (byte) 1));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.seek(2L << 20);
+            f.write(new byte[4096]);
+            f.seek(2L << 20);
+            f.write(1);
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", child.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), child.toString());
+
+        Path stream = dir.resolve("stream.vmdk");
+        ErrnoException e = assertThrows(ErrnoException.class, () -> Images.create(host, stream.toString(), "vmdk",
+                4L << 20, java.util.Map.of("subformat", "streamOptimized")));
+        assertEquals(Errno.EOPNOTSUPP, e.errno());
+        assertTrue(e.getMessage().contains("convert"), e.getMessage());
+        assertTrue(!Files.exists(stream), "nothing created");
+        e = assertThrows(ErrnoException.class, () -> Images.create(host, dir.resolve("x.vmdk").toString(), "vmdk",
+                4L << 20, java.util.Map.of("backing_file", "base.vmdk", "backing_fmt", "qcow2")));
+        assertEquals(Errno.EINVAL, e.errno());
+    }
+
+    @Test
     void extentNamesAreUtf8() throws Exception {
         Path raw = truth(4L << 20);
         Path vmdk = dir.resolve("d\u00efsk \u00e9t\u00e9.vmdk");
