@@ -86,6 +86,11 @@ final class VmdkSparseExtent extends BlockMapImage {
         }
         VmdkHeader h = cowd ? VmdkHeader.parseCowd(file) : VmdkHeader.parse(file, 0, "header");
         if (h.gdOffset() == VmdkHeader.GD_AT_END) {
+            if (!readOnly) {
+                // New grains would go after the footer, which must stay last.
+                throw new ErrnoException(Errno.EOPNOTSUPP, n + ": writing into a VMDK whose grain directory is in its"
+                        + " footer (a stream) is not supported; open it read-only, or convert it");
+            }
             h = footer(file, size);
         }
         if (h.compressed() && !h.markers()) {
@@ -127,10 +132,8 @@ final class VmdkSparseExtent extends BlockMapImage {
             throw VmdkHeader.corrupt(n, "no footer marker at 0x" + Long.toHexString(size - 1536)
                     + " (header gdOffset says the grain directory is in the footer)");
         }
-        for (int i = 1024; i < 1536; i += 8) {
-            if (m.getLong(i) != 0) {
-                throw VmdkHeader.corrupt(n, "no end-of-stream marker at 0x" + Long.toHexString(size - 512));
-            }
+        if (m.getLong(1024) != 0 || m.getLong(1032) != 0) { // its value, size and type are 0, as qemu checks
+            throw VmdkHeader.corrupt(n, "no end-of-stream marker at 0x" + Long.toHexString(size - 512));
         }
         VmdkHeader f = VmdkHeader.parse(file, size - 1024, "footer");
         if (f.gdOffset() == VmdkHeader.GD_AT_END) {
@@ -198,6 +201,12 @@ final class VmdkSparseExtent extends BlockMapImage {
                 continue;
             }
             long need = h.compressed() ? MARKER_GRAIN_HEADER : Math.min(h.grainBytes(), size() - grain * h.grainBytes());
+            if (!isReadOnly() && sector < h.overhead()) {
+                // Writing that grain would write over the header, descriptor or tables.
+                throw VmdkHeader.corrupt(name(), "grain table " + t + " (at 0x" + Long.toHexString(at) + ") entry " + e
+                        + " points at 0x" + Long.toHexString(sector * 512) + ", inside the metadata (overHead ends at 0x"
+                        + Long.toHexString(h.overhead() * 512) + "); not written to");
+            }
             if (sector * 512 + need > end) {
                 throw VmdkHeader.corrupt(name(), "grain table " + t + " (at 0x" + Long.toHexString(at) + ") entry " + e
                         + " points at 0x" + Long.toHexString(sector * 512) + ", past the end of the file (0x"

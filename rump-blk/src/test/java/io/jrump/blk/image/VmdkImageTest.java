@@ -353,6 +353,8 @@ class VmdkImageTest {
             assertEquals("streamOptimized", ((VmdkImage) d).subformat());
             assertReadsAs(d, raw);
         }
+        ErrnoException e = assertThrows(ErrnoException.class, () -> Images.open(host, vmdk.toString(), false));
+        assertEquals(Errno.EOPNOTSUPP, e.errno(), e.getMessage());
     }
 
     @Test
@@ -491,6 +493,18 @@ class VmdkImageTest {
         patch(vmdk, gd, le32(gt / 512));
         patch(vmdk, gt + 4 * 16, le32(0x7ffffff0L)); // grain 16: 1 MiB in, which holds data
         openFails(vmdk, Errno.EUCLEAN, "grain table 0", "entry 16", "past the end");
+        // A grain inside the metadata: read as it is, never written to.
+        patch(vmdk, gt + 4 * 16, le32(2));
+        try (BlockDevice d = Images.open(host, vmdk.toString(), true)) {
+            d.read(16 * 65536, ByteBuffer.allocate(65536));
+        }
+        ErrnoException e = assertThrows(ErrnoException.class, () -> {
+            try (BlockDevice d = Images.open(host, vmdk.toString(), false)) {
+                d.write(16 * 65536, ByteBuffer.allocate(512));
+            }
+        });
+        assertEquals(Errno.EUCLEAN, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().contains("inside the metadata"), e.getMessage());
     }
 
     @Test
