@@ -25,7 +25,9 @@ import java.util.Arrays;
  * and a stream's footer is found at the end. Seeds are hand-built 1 MiB disks in 4 KiB grains
  * that qemu-img check and 7zz accept: a monolithicSparse extent with two data grains and a zero
  * grain, the same as a streamOptimized stream (compressed grains, directory in the footer), and a
- * monolithicFlat descriptor.
+ * monolithicFlat descriptor; an ESX COWD extent with one grain that qemu-img reads; a child
+ * descriptor naming a parent and extents (ENOENT here); and an input the fuzzer found (a CID
+ * line after a NUL).
  */
 class VmdkFuzzTest {
     /** Largest the in-memory file grows to; past it, writes are ENOSPC. */
