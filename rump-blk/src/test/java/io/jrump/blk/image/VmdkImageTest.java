@@ -602,6 +602,71 @@ class VmdkImageTest {
         return b.array();
     }
 
+    /**
+     * A hand-built monolithicSparse of 8 MiB in grains of {@code grain} sectors (qemu-img only
+     * writes 64 KiB): every third grain holds data, every fifth is a zero grain (table entry 1,
+     * zeroed-grain flag), the rest are unallocated.
+     */
+    private static byte[] sparse(int grain, long seed) {
+        int capacity = 16384;
+        int grains = capacity / grain;
+        int tables = (grains + 511) / 512;
+        int gdSectors = (tables * 4 + 511) / 512;
+        int firstTable = 2 + gdSectors;
+        int firstGrain = firstTable + tables * 4;
+        int data = (grains + 2) / 3;
+        ByteBuffer b = ByteBuffer.allocate((firstGrain + data * grain) * 512).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(0, new VmdkHeader(1, VmdkHeader.FLAG_NEWLINE_TEST | VmdkHeader.FLAG_ZERO_GRAIN, capacity, grain, 1, 1, 512, 0,
+                2, firstGrain, 0).encode(), 0, 512);
+        b.put(512, ("# Disk DescriptorFile\nversion=1\nCID=0000abcd\nparentCID=ffffffff\ncreateType=\"monolithicSparse\"\n"
+                + "RW " + capacity + " SPARSE \"x.vmdk\"\n").getBytes(StandardCharsets.US_ASCII));
+        Random r = new Random(seed);
+        int next = firstGrain;
+        for (int t = 0; t < tables; t++) {
+            b.putInt(2 * 512 + t * 4, firstTable + t * 4);
+        }
+        for (int g = 0; g < grains; g++) {
+            int entry = 0;
+            if (g % 3 == 0) {
+                entry = next;
+                byte[] bytes = new byte[grain * 512];
+                r.nextBytes(bytes);
+                b.put(next * 512, bytes);
+                next += grain;
+            } else if (g % 5 == 0) {
+                entry = 1;
+            }
+            b.putInt((firstTable + g / 512 * 4) * 512 + g % 512 * 4, entry);
+        }
+        return b.array();
+    }
+
+    @ParameterizedTest(name = "grains of {0} sectors")
+    @ValueSource(ints = {1, 8, 128, 2048})
+    void grainSizesQemuImgDoesNotWriteAreReadAsQemuReadsThem(int grain) throws Exception {
+        Path img = dir.resolve("g.vmdk");
+        Files.write(img, sparse(grain, grain));
+        Path raw = dir.resolve("g.raw");
+        run("qemu-img", "convert", "-q", "-f", "vmdk", "-O", "raw", img.toString(), raw.toString());
+        try (BlockDevice d = Images.open(host, img.toString(), false)) {
+            assertReadsAs(d, raw);
+            // Writes into a data grain, a zero grain and an unallocated grain.
+            d.write(0, ByteBuffer.wrap(new byte[512]).put(0, (byte) 9));
+            d.write(5L * grain * 512, ByteBuffer.wrap(new byte[512]).put(0, (byte) 9));
+            d.write(7L * grain * 512, ByteBuffer.wrap(new byte[512]).put(0, (byte) 9));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            for (long g : new long[] {0, 5, 7}) {
+                f.seek(g * grain * 512);
+                f.write(new byte[512]);
+                f.seek(g * grain * 512);
+                f.write(9);
+            }
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", img.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), img.toString());
+    }
+
     @Test
     void esxCowdExtentsAreReadLikeQemuReadsThem() throws Exception {
         byte[] a = new byte[4096];
