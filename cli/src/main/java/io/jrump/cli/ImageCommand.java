@@ -9,6 +9,8 @@ import io.jrump.blk.image.VdiImage;
 import io.jrump.blk.image.VhdImage;
 import io.jrump.blk.image.Qcow2Check;
 import io.jrump.blk.image.Qcow2Image;
+import io.jrump.blk.image.Qcow2Snapshot;
+import io.jrump.blk.image.Images;
 import io.jrump.blk.part.Partition;
 import io.jrump.blk.part.PartitionTable;
 import io.jrump.blk.part.Partitions;
@@ -21,6 +23,9 @@ import io.jrump.hypercall.Hypercalls;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
 import java.util.Locale;
@@ -35,7 +40,7 @@ import picocli.CommandLine.Spec;
 /** {@code rump image}: inspect, create, convert and check disk images. */
 @Command(name = "image", description = "Inspect, create, convert and check disk images (raw, qcow2, VHD, VDI).",
         subcommands = {ImageCommand.Info.class, ImageCommand.Create.class, ImageCommand.Convert.class,
-            ImageCommand.Check.class})
+            ImageCommand.Check.class, ImageCommand.Snapshot.class})
 final class ImageCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -87,6 +92,17 @@ final class ImageCommand implements Runnable {
                         out.printf("qcow2 version: %d%ncluster size: %d%n", q.version(), q.clusterSize());
                         if (q.backingFile() != null) {
                             out.printf("backing file: %s%n", q.backingFile());
+                        }
+                        out.printf("compression type: %s%n", q.compressionType());
+                        if (q.extendedL2()) {
+                            out.printf("extended L2 entries: yes (32 subclusters of %d bytes)%n", q.clusterSize() / 32);
+                        }
+                        if (q.dataFileName() != null) {
+                            out.printf("data file: %s%n", q.dataFileName());
+                        }
+                        List<Qcow2Snapshot> snaps = q.snapshots();
+                        if (!snaps.isEmpty()) {
+                            out.printf("snapshots: %d (rump image snapshot list)%n", snaps.size());
                         }
                     } else if (d instanceof VhdImage v) {
                         out.printf("subformat: %s%n", v.subformat());
@@ -218,11 +234,15 @@ final class ImageCommand implements Runnable {
                 + "content, the default), raw (any file as the disk it holds), or a format name to insist on.")
         String sourceFormat;
 
+        @Option(names = "--snapshot", paramLabel = "ID|NAME", description = "Copy this internal snapshot of a qcow2 SRC.")
+        String snapshot;
+
         @Override
         public Integer call() throws ErrnoException {
             String fmt = outputFormat(spec, format);
             try (Hypercalls host = ImageHosts.create("rump-image");
-                 BlockDevice src = DiskImages.open(host, source, sourceFormat, true)) {
+                 BlockDevice src = snapshot == null ? DiskImages.open(host, source, sourceFormat, true)
+                         : Images.openQcow2Snapshot(host, source, snapshot)) {
                 long size = src.size();
                 Images.create(host, target, fmt, size, options);
                 try (BlockDevice dst = DiskImages.open(host, target, fmt, false)) {
@@ -268,6 +288,99 @@ final class ImageCommand implements Runnable {
                 out.printf("%d errors and %d leaked clusters were found on the image.%n", r.corruptions(), r.leaks());
                 return r.corruptions() > 0 ? 2 : 3;
             }
+        }
+    }
+
+    @Command(name = "snapshot", description = "Internal snapshots of a qcow2 image (read-only).",
+            subcommands = {SnapshotList.class, SnapshotShow.class})
+    static final class Snapshot implements Runnable {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(spec.commandLine().getOut());
+        }
+    }
+
+    private static final DateTimeFormatter SNAPSHOT_DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
+            .withZone(ZoneOffset.UTC);
+
+    /** The guest clock as qemu-img shows it: hours:minutes:seconds.milliseconds. */
+    static String vmClock(long nanos) {
+        long ms = nanos / 1_000_000;
+        return String.format(Locale.ROOT, "%02d:%02d:%02d.%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    }
+
+    private static Qcow2Image openQcow2(Hypercalls host, String image) throws ErrnoException {
+        BlockDevice d = DiskImages.open(host, image, true);
+        if (d instanceof Qcow2Image q) {
+            return q;
+        }
+        d.close();
+        throw new ErrnoException(Errno.EINVAL, image + ": only qcow2 images have internal snapshots");
+    }
+
+    @Command(name = "list", description = "List the internal snapshots, as qemu-img snapshot -l (dates in UTC).")
+    static final class SnapshotList implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "IMG", description = "qcow2 image.")
+        String image;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            PrintWriter out = spec.commandLine().getOut();
+            try (Hypercalls host = ImageHosts.create("rump-image"); Qcow2Image q = openQcow2(host, image)) {
+                List<Qcow2Snapshot> all = q.snapshots();
+                if (all.isEmpty()) {
+                    out.printf("%s: no snapshots%n", image);
+                    return 0;
+                }
+                out.printf("%-8s  %-16s  %10s  %10s  %-19s  %s%n", "ID", "TAG", "DISK SIZE", "VM SIZE", "DATE (UTC)", "VM CLOCK");
+                for (Qcow2Snapshot s : all) {
+                    out.printf("%-8s  %-16s  %10s  %10s  %-19s  %s%n", s.id(), s.name(), Sizes.human(s.diskSize()),
+                            Sizes.human(s.vmStateSize()), SNAPSHOT_DATE.format(Instant.ofEpochSecond(s.dateSeconds())),
+                            vmClock(s.vmClockNanos()));
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "show", description = "One internal snapshot in detail, and what its disk holds.")
+    static final class SnapshotShow implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "IMG", description = "qcow2 image.")
+        String image;
+
+        @Parameters(index = "1", paramLabel = "ID|NAME", description = "Snapshot ID or name (IDs match first).")
+        String which;
+
+        @Override
+        public Integer call() throws ErrnoException {
+            PrintWriter out = spec.commandLine().getOut();
+            try (Hypercalls host = ImageHosts.create("rump-image");
+                    Qcow2Image d = Images.openQcow2Snapshot(host, image, which)) {
+                Qcow2Snapshot s = d.snapshot();
+                out.printf("id: %s%nname: %s%ndate: %s UTC%nvm clock: %s%nvm state size: %d bytes%n", s.id(), s.name(),
+                        SNAPSHOT_DATE.format(Instant.ofEpochSecond(s.dateSeconds())), vmClock(s.vmClockNanos()),
+                        s.vmStateSize());
+                out.printf("disk size: %s (%d bytes)%nL1 table: %d entries at 0x%x%n", Sizes.human(s.diskSize()),
+                        s.diskSize(), s.l1Size(), s.l1Offset());
+                try {
+                    PartitionTable t = PartitionTable.read(d);
+                    out.printf("partition table: %s, %d partitions%n", t.scheme().name().toLowerCase(Locale.ROOT),
+                            t.partitions().size());
+                } catch (ErrnoException e) {
+                    out.printf("partition table: %s%n", e.errno() == Errno.ENOENT ? "none" : e.getMessage());
+                }
+                out.printf("filesystem: %s%n", filesystem(d));
+            }
+            return 0;
         }
     }
 

@@ -82,7 +82,9 @@ public final class Images {
             case QCOW2 -> {
                 try {
                     return Qcow2Image.open(file, readOnly, host.clock(),
-                            (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d), depth);
+                            (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d),
+                            (name, ro) -> new ImageFile(host.blockDevices().open(resolve(path, name),
+                                    ro ? OpenMode.READ_ONLY : OpenMode.READ_WRITE), host.scheduler()), depth);
                 } catch (ErrnoException | RuntimeException e) {
                     file.close();
                     throw e;
@@ -273,5 +275,27 @@ public final class Images {
         }
         Path dir = Path.of(image).toAbsolutePath().getParent();
         return dir == null ? backing : dir.resolve(b).normalize().toString();
+    }
+
+    /**
+     * Opens an internal snapshot of a qcow2 image, by ID or name, read-only: {@code ENOENT} if it
+     * has none by that ID or name, {@code EINVAL} if the image is not qcow2.
+     */
+    public static Qcow2Image openQcow2Snapshot(Hypercalls host, String path, String idOrName) throws ErrnoException {
+        ImageFile file = new ImageFile(host.blockDevices().open(path, OpenMode.READ_ONLY), host.scheduler());
+        try {
+            ImageFormat.Detection detected = ImageFormat.identify(file);
+            if (detected.format() != ImageFormat.QCOW2) {
+                throw new ErrnoException(Errno.EINVAL, path + ": only qcow2 images have internal snapshots; this is "
+                        + detected.format().displayName());
+            }
+            return Qcow2Image.openSnapshot(file, idOrName, host.clock(),
+                    (name, fmt, d) -> open(host, resolve(path, name), fmt, true, d),
+                    (name, ro) -> new ImageFile(host.blockDevices().open(resolve(path, name), OpenMode.READ_ONLY),
+                            host.scheduler()), 0);
+        } catch (ErrnoException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
     }
 }

@@ -14,7 +14,11 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
                    int cryptMethod, int l1Size, long l1TableOffset, long refcountTableOffset,
                    int refcountTableClusters, int nbSnapshots, long snapshotsOffset, long incompatible,
                    long compatible, long autoclear, int refcountOrder, int headerLength, int compressionType,
-                   String backingFile, String backingFormat) {
+                   String backingFile, String backingFormat, Bitmaps bitmaps, String dataFile) {
+
+    /** The bitmaps header extension: where the bitmap directory lies (valid only with autoclear bit 0). */
+    record Bitmaps(int count, long directorySize, long directoryOffset) {
+    }
 
     static final int MAGIC = 0x514649fb; // "QFI\xfb"
     static final int V2_LENGTH = 72;
@@ -25,21 +29,35 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
     static final long INCOMPAT_COMPRESSION = 8;
     static final long INCOMPAT_EXTENDED_L2 = 16;
     static final long KNOWN_INCOMPAT = INCOMPAT_DIRTY | INCOMPAT_CORRUPT;
+    static final long AUTOCLEAR_BITMAPS = 1;
+    static final long AUTOCLEAR_DATA_FILE_RAW = 2;
+    static final int COMPRESSION_DEFLATE = 0;
+    static final int COMPRESSION_ZSTD = 1;
+    /** qemu's limit on the snapshot table (QCOW_MAX_SNAPSHOTS_SIZE). */
+    static final long MAX_SNAPSHOTS_BYTES = 64L << 20;
+    static final int MAX_SNAPSHOTS = 65536;
     /** An L1 table larger than this is refused; 32 MiB of L1 maps 2^22 L2 tables. */
     static final long MAX_L1_BYTES = 32L << 20;
     /** The refcount table grows up to this size, qemu's limit (QCOW_MAX_REFTABLE_SIZE). */
     static final long MAX_REFTABLE_BYTES = 8L << 20;
     static final int EXT_END = 0;
     static final int EXT_BACKING_FORMAT = 0xe2792aca;
+    static final int EXT_BITMAPS = 0x23852875;
+    static final int EXT_DATA_FILE = 0x44415441;
     static final int MAX_EXTENSIONS = 64;
 
     long clusterSize() {
         return 1L << clusterBits;
     }
 
-    /** L2 entries per table. */
+    /** L2 entries per table: 8 bytes each, or 16 with extended L2 entries. */
     int l2Entries() {
-        return 1 << (clusterBits - 3);
+        return 1 << (clusterBits - (extendedL2() ? 4 : 3));
+    }
+
+    /** Whether L2 entries carry a subcluster bitmap (32 subclusters a cluster). */
+    boolean extendedL2() {
+        return (incompatible & INCOMPAT_EXTENDED_L2) != 0;
     }
 
     int refcountBits() {
@@ -119,7 +137,7 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
             autoclear = h.getLong(88);
             refcountOrder = h.getInt(96);
             headerLength = h.getInt(100);
-            if (headerLength < V3_LENGTH || headerLength > cluster || headerLength > h.capacity()) {
+            if (headerLength < V3_LENGTH || headerLength % 8 != 0 || headerLength > cluster || headerLength > h.capacity()) {
                 throw new ErrnoException(Errno.EUCLEAN, where + ": header_length " + Integer.toUnsignedString(headerLength));
             }
             if (headerLength > 104) {
@@ -132,15 +150,22 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
             if (unknown != 0) {
                 throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unknown incompatible feature bits 0x" + Long.toHexString(unknown));
             }
-            if ((incompat & INCOMPAT_EXTERNAL_DATA) != 0) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: external data file");
+            if ((incompat & INCOMPAT_EXTENDED_L2) != 0 && clusterBits < 14) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": extended L2 entries with clusters of "
+                        + (1 << clusterBits) + " bytes (at least 16384)");
             }
-            if ((incompat & INCOMPAT_EXTENDED_L2) != 0) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: extended L2 entries (subclusters)");
+            if ((autoclear & AUTOCLEAR_DATA_FILE_RAW) != 0 && (incompat & INCOMPAT_EXTERNAL_DATA) == 0) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": data_file_raw without an external data file");
             }
-            if ((incompat & INCOMPAT_COMPRESSION) != 0 && compressionType != 0) {
+            if (compressionType != COMPRESSION_DEFLATE && compressionType != COMPRESSION_ZSTD) {
                 throw new ErrnoException(Errno.EOPNOTSUPP, where + ": unsupported feature: compression type "
-                        + compressionType + " (only deflate)");
+                        + compressionType + " (deflate and zstd are read)");
+            }
+            // qemu refuses both disagreements: the bit says "a reader must know compression_type".
+            if ((compressionType != COMPRESSION_DEFLATE) != ((incompat & INCOMPAT_COMPRESSION) != 0)) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": compression_type " + compressionType
+                        + " disagrees with the compression incompatible-feature bit ("
+                        + ((incompat & INCOMPAT_COMPRESSION) != 0 ? "set" : "clear") + ")");
             }
         }
         long size = h.getLong(24);
@@ -153,22 +178,31 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         }
         int l1Size = h.getInt(36);
         long l1Offset = h.getLong(40);
-        long needL1 = (size + cluster * (cluster / 8) - 1) / (cluster * (cluster / 8));
+        long perL2 = cluster * (cluster / ((incompat & INCOMPAT_EXTENDED_L2) != 0 ? 16 : 8));
+        long needL1 = (size + perL2 - 1) / perL2;
         if (l1Size < 0 || (long) l1Size * 8 > MAX_L1_BYTES || l1Size < needL1) {
             throw new ErrnoException(Errno.EUCLEAN, where + ": l1_size " + Integer.toUnsignedString(l1Size)
                     + " for a virtual size of " + size + " bytes (needs " + needL1 + ")");
         }
-        checkTable(file, where + ": L1 table", l1Offset, (long) l1Size * 8, cluster);
+        if (l1Size > 0 || l1Offset % cluster != 0) { // an image of size 0 has no L1 table (offset 0)
+            checkTable(file, where + ": L1 table", l1Offset, (long) l1Size * 8, cluster);
+        }
         long rtOffset = h.getLong(48);
         int rtClusters = h.getInt(56);
-        if (rtClusters <= 0 || rtClusters > (MAX_L1_BYTES >> clusterBits) + 1) {
+        if (rtClusters <= 0 || rtClusters > Math.max(1, MAX_REFTABLE_BYTES >> clusterBits)) { // qemu's limit
             throw new ErrnoException(Errno.EUCLEAN, where + ": refcount_table_clusters " + Integer.toUnsignedString(rtClusters));
         }
         checkTable(file, where + ": refcount table", rtOffset, rtClusters * cluster, cluster);
         int nbSnapshots = h.getInt(60);
         long snapshotsOffset = h.getLong(64);
-        if (nbSnapshots < 0 || nbSnapshots > 65536) {
+        if (nbSnapshots < 0 || nbSnapshots > MAX_SNAPSHOTS) {
             throw new ErrnoException(Errno.EUCLEAN, where + ": nb_snapshots " + Integer.toUnsignedString(nbSnapshots));
+        }
+        // Past the end of the file is left to the table's reader: qemu-img check reports it as a corruption.
+        if (nbSnapshots > 0 && (snapshotsOffset % cluster != 0 || snapshotsOffset < cluster
+                || snapshotsOffset > (1L << 56))) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": snapshot table at 0x" + Long.toHexString(snapshotsOffset)
+                    + " is misaligned, in the header or beyond 2^56");
         }
         long bfOffset = h.getLong(8);
         int bfSize = h.getInt(16);
@@ -183,38 +217,75 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
             h.get((int) bfOffset, name);
             backing = new String(name, StandardCharsets.UTF_8);
         }
-        String backingFormat = version == 3 ? readExtensions(h, headerLength, bfOffset, where) : null;
+        Extensions ext = version == 3 ? readExtensions(h, headerLength, bfOffset, where) : new Extensions();
+        Bitmaps bitmaps = (autoclear & AUTOCLEAR_BITMAPS) != 0 ? ext.bitmaps : null;
+        if (bitmaps != null) {
+            checkBitmapsExtension(file, bitmaps, cluster, where);
+        }
         return new Qcow2Header(version, bfOffset, bfSize, clusterBits, size, crypt, l1Size, l1Offset, rtOffset,
                 rtClusters, nbSnapshots, snapshotsOffset, incompat, compat, autoclear, refcountOrder, headerLength,
-                compressionType, backing, backingFormat);
+                compressionType, backing, ext.backingFormat, bitmaps, ext.dataFile);
     }
 
-    /** Walks the header extensions (bounded in count and in the header buffer); returns the backing format. */
-    private static String readExtensions(ByteBuffer h, int headerLength, long bfOffset, String where) throws ErrnoException {
+    /** qemu's limits on the bitmap directory (QCOW2_MAX_BITMAPS, QCOW2_MAX_BITMAP_DIRECTORY_SIZE). */
+    static final int MAX_BITMAPS = 65535;
+    static final long MAX_BITMAP_DIRECTORY_BYTES = 1024L * MAX_BITMAPS;
+
+    private static void checkBitmapsExtension(ImageFile file, Bitmaps b, long cluster, String where) throws ErrnoException {
+        if (b.count() <= 0 || b.count() > MAX_BITMAPS || b.directorySize() <= 0
+                || b.directorySize() > MAX_BITMAP_DIRECTORY_BYTES || b.directoryOffset() % cluster != 0
+                || b.directoryOffset() < cluster || b.directoryOffset() > file.size()
+                || b.directorySize() > file.size() - b.directoryOffset()) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": bitmaps extension: " + Integer.toUnsignedString(b.count())
+                    + " bitmaps, directory of " + b.directorySize() + " bytes at 0x" + Long.toHexString(b.directoryOffset())
+                    + " (misaligned, empty, too large or past the end of the file)");
+        }
+    }
+
+    /** What the header extensions say. */
+    private static final class Extensions {
+        String backingFormat;
+        Bitmaps bitmaps;
+        String dataFile;
+    }
+
+    /** Walks the header extensions (bounded in count and in the header buffer). */
+    private static Extensions readExtensions(ByteBuffer h, int headerLength, long bfOffset, String where) throws ErrnoException {
         int at = headerLength;
         long end = bfOffset != 0 ? bfOffset : h.capacity();
-        String backingFormat = null;
+        Extensions ext = new Extensions();
         for (int n = 0; n < MAX_EXTENSIONS; n++) {
             if (at + 8 > end) {
-                return backingFormat; // no end marker before the backing name: qemu tolerates it too
+                return ext; // no end marker before the backing name: qemu tolerates it too
             }
             int type = h.getInt(at);
             int length = h.getInt(at + 4);
             if (type == EXT_END) {
-                return backingFormat;
+                return ext;
             }
             if (length < 0 || at + 8L + length > end) {
                 throw new ErrnoException(Errno.EUCLEAN, where + ": extension 0x" + Integer.toHexString(type) + " at offset "
                         + at + " of " + Integer.toUnsignedString(length) + " bytes overruns the header");
             }
             if (type == EXT_BACKING_FORMAT) {
-                byte[] f = new byte[length];
-                h.get(at + 8, f);
-                backingFormat = new String(f, StandardCharsets.UTF_8);
+                ext.backingFormat = string(h, at + 8, length);
+            } else if (type == EXT_DATA_FILE) {
+                ext.dataFile = string(h, at + 8, length);
+            } else if (type == EXT_BITMAPS) {
+                if (length != 24) {
+                    throw new ErrnoException(Errno.EUCLEAN, where + ": bitmaps extension of " + length + " bytes, not 24");
+                }
+                ext.bitmaps = new Bitmaps(h.getInt(at + 8), h.getLong(at + 16), h.getLong(at + 24));
             }
             at += 8 + ((length + 7) & ~7);
         }
         throw new ErrnoException(Errno.EUCLEAN, where + ": more than " + MAX_EXTENSIONS + " header extensions");
+    }
+
+    private static String string(ByteBuffer h, int at, int length) {
+        byte[] f = new byte[length];
+        h.get(at, f);
+        return new String(f, StandardCharsets.UTF_8);
     }
 
     private static void checkTable(ImageFile file, String what, long offset, long bytes, long cluster)

@@ -11,16 +11,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 
 /**
  * A qcow2 image (versions 2 and 3) as a block device of its virtual size.
  *
  * <p>Reads follow L1 and L2 tables: unallocated clusters come from the backing image or read as
- * zeros, zero clusters read as zeros, compressed clusters are inflated (deflate, never beyond one
- * cluster). Writes go to the top image only: clusters that are not yet this image's own (unmapped,
- * zero, compressed, in the backing file, or shared with a snapshot) get new clusters after the last
+ * zeros, zero clusters read as zeros, compressed clusters are decompressed (deflate or zstd, never
+ * beyond one cluster; the last few are cached). With extended L2 entries each of a cluster's 32
+ * subclusters is allocated, zero or unallocated on its own; with an external data file guest
+ * clusters live there at their guest offsets. An internal snapshot opens read-only through its own
+ * L1 table ({@link #openSnapshot}). Writes go to the top image only: clusters that are not yet this
+ * image's own (unmapped, zero, compressed, in the backing file, shared with a snapshot, or with
+ * subclusters not all allocated) get new clusters after the last
  * one in use, filled from their old contents, all the clusters of one request in one allocation.
  * The image file grows; on a device of fixed size, allocation stays within it ({@code ENOSPC}
  * beyond). L2 tables and refcount blocks are allocated as needed and the refcount table grows
@@ -35,9 +37,10 @@ import java.util.zip.Inflater;
  * then may be lost. Overwriting clusters the image owns changes no metadata. Freed clusters are
  * not reused.
  *
- * <p>Not supported, each with {@code EOPNOTSUPP} naming it: encryption, external data files,
- * extended L2 entries, zstd compression, writing compressed clusters, snapshot I/O (the active
- * layer of an image with snapshots works). A refcount table beyond qemu's 8 MiB limit is
+ * <p>Not supported, each with {@code EOPNOTSUPP} naming it: encryption, compression types other
+ * than deflate and zstd, writing compressed clusters. Snapshot devices are read-only. Persistent
+ * bitmaps are not kept up to date: the first write clears their autoclear bit. A refcount table
+ * beyond qemu's 8 MiB limit is
  * {@code ENOSPC}. After a commit fails (an I/O error), memory and file differ: later writes and
  * flushes fail with {@code EIO}, and the file holds the image as of the last good flush.
  *
@@ -49,9 +52,16 @@ public final class Qcow2Image implements BlockDevice {
     private static final long COMPRESSED = 1L << 62;
     private static final long ZERO = 1L;
     private static final int L2_CACHE = 64;
+    /** Decompressed clusters kept: a few, and never more than 4 MiB (two 2 MiB clusters at most). */
+    private static final int DECOMPRESSED_CACHE = 8;
+    private static final long DECOMPRESSED_BUDGET = 4L << 20;
     static final int MAX_BACKING_DEPTH = 16;
 
     private final ImageFile file;
+    /** The external data file guest clusters live in (at their guest offsets), or null: they live in {@link #file}. */
+    private final ImageFile data;
+    /** 64-bit words per L2 entry: 2 with extended L2 entries (the entry, then its subcluster bitmap), else 1. */
+    private final int stride;
     private final Qcow2Header header;
     private final BlockDevice backing;
     private final boolean readOnly;
@@ -59,6 +69,19 @@ public final class Qcow2Image implements BlockDevice {
     private final long[] l1;
     private final Qcow2Refcounts refcounts;
     private final Map<Long, long[]> l2Cache = new LinkedHashMap<>(L2_CACHE, 0.75f, true);
+    /**
+     * Recently decompressed clusters by their L2 entry: a compressed cluster's bytes never change
+     * in place (a write maps new clusters, and freed clusters are not reused), so the entry names
+     * the contents. Small reads of one compressed cluster decompress it once.
+     */
+    private final Map<Long, byte[]> decompressed = new LinkedHashMap<>(DECOMPRESSED_CACHE, 0.75f, true);
+    private long decompressions;
+    /** The virtual size: the header's, or a snapshot's. */
+    private final long virtualSize;
+    /** The snapshot this device shows, or null for the active image. */
+    private final Qcow2Snapshot snapshot;
+    /** Whether the autoclear bits of features we do not keep up (bitmaps) are cleared in the file. */
+    private boolean autoclearDone;
     private final BlockStats stats;
     private boolean closed;
     /** Why a commit failed; memory and file differ since, and writes are refused. */
@@ -66,14 +89,36 @@ public final class Qcow2Image implements BlockDevice {
     private final Changes pending = new Changes();
     private int commitClusters = COMMIT_CLUSTERS;
 
-    private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, boolean readOnly, HostClock clock)
-            throws ErrnoException {
+    private Qcow2Image(ImageFile file, Qcow2Header header, BlockDevice backing, ImageFile data, boolean readOnly,
+            HostClock clock, Qcow2Snapshot snapshot) throws ErrnoException {
         this.file = file;
+        this.data = data;
+        this.stride = header.extendedL2() ? 2 : 1;
         this.header = header;
         this.backing = backing;
         this.readOnly = readOnly;
         this.cluster = header.clusterSize();
-        this.l1 = readTable(header.l1TableOffset(), header.l1Size());
+        this.snapshot = snapshot;
+        if (snapshot == null) {
+            this.l1 = readTable(header.l1TableOffset(), header.l1Size());
+            this.virtualSize = header.size();
+        } else {
+            String problem = snapshot.l1Problem(file, cluster);
+            long perL1 = cluster * header.l2Entries(); // bytes one L1 entry maps
+            if (problem == null && snapshot.diskSize() >= 0 && snapshot.diskSize() <= (1L << 60)
+                    && (snapshot.diskSize() + perL1 - 1) / perL1 > snapshot.l1Size()) {
+                problem = "L1 table of " + snapshot.l1Size() + " entries is too small for its disk size of "
+                        + snapshot.diskSize() + " bytes";
+            } else if (problem == null && (snapshot.diskSize() < 0 || snapshot.diskSize() > (1L << 60))) {
+                problem = "disk size " + Long.toUnsignedString(snapshot.diskSize());
+            }
+            if (problem != null) {
+                throw new ErrnoException(Errno.EUCLEAN, file.name() + ": snapshot " + snapshot.id() + " ('" + snapshot.name()
+                        + "'): " + problem);
+            }
+            this.l1 = readTable(snapshot.l1Offset(), snapshot.l1Size());
+            this.virtualSize = snapshot.diskSize();
+        }
         this.refcounts = readOnly ? null : new Qcow2Refcounts(file, header);
         this.stats = new BlockStats(clock);
     }
@@ -83,12 +128,26 @@ public final class Qcow2Image implements BlockDevice {
         BlockDevice open(String name, String format, int depth) throws ErrnoException;
     }
 
+    /** Something that opens an external data file by its name, relative to the image that names it. */
+    public interface DataFileOpener {
+        ImageFile open(String name, boolean readOnly) throws ErrnoException;
+    }
+
     /**
      * Opens an image. A read-write open of an image marked corrupt or dirty is refused
      * ({@code EROFS} / {@code EUCLEAN}); read-only opens work.
      */
     public static Qcow2Image open(ImageFile file, boolean readOnly, HostClock clock, BackingOpener backings, int depth)
             throws ErrnoException {
+        return open(file, readOnly, clock, backings, null, depth);
+    }
+
+    /**
+     * Opens an image whose guest clusters may live in an external data file, which
+     * {@code dataFiles} opens (read-only with the image, or read-write).
+     */
+    public static Qcow2Image open(ImageFile file, boolean readOnly, HostClock clock, BackingOpener backings,
+            DataFileOpener dataFiles, int depth) throws ErrnoException {
         if (depth > MAX_BACKING_DEPTH) {
             throw new ErrnoException(Errno.ELOOP, file.name() + ": backing chain deeper than " + MAX_BACKING_DEPTH);
         }
@@ -100,15 +159,117 @@ public final class Qcow2Image implements BlockDevice {
         if (!ro && (h.incompatible() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
             throw new ErrnoException(Errno.EUCLEAN, file.name() + ": image is dirty (refcounts need repair: qemu-img check -r all)");
         }
-        BlockDevice backing = null;
-        if (h.backingFile() != null) {
-            if (backings == null) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": has a backing file " + h.backingFile()
+        Qcow2Snapshot.readTable(file, h); // a damaged snapshot table: refused, as qemu refuses it
+        ImageFile data = null;
+        if ((h.incompatible() & Qcow2Header.INCOMPAT_EXTERNAL_DATA) != 0) {
+            if (h.dataFile() == null || h.dataFile().isEmpty()) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": uses an external data file but does not name"
+                        + " it (qemu's data-file option): not supported");
+            }
+            if (dataFiles == null) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": has an external data file " + h.dataFile()
                         + " and no way to open it was given");
             }
-            backing = backings.open(h.backingFile(), h.backingFormat(), depth + 1);
+            data = dataFiles.open(h.dataFile(), ro);
         }
-        return new Qcow2Image(file, h, backing, ro, clock);
+        BlockDevice backing = null;
+        try {
+            if (h.backingFile() != null) {
+                if (backings == null) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, file.name() + ": has a backing file " + h.backingFile()
+                            + " and no way to open it was given");
+                }
+                backing = backings.open(h.backingFile(), h.backingFormat(), depth + 1);
+            }
+            return new Qcow2Image(file, h, backing, data, ro, clock, null);
+        } catch (ErrnoException | RuntimeException e) {
+            if (data != null) {
+                data.close();
+            }
+            if (backing != null) {
+                backing.close();
+            }
+            throw e;
+        }
+    }
+
+    /** The internal snapshots the snapshot table lists, in table order. */
+    public synchronized List<Qcow2Snapshot> snapshots() throws ErrnoException {
+        checkOpen();
+        return Qcow2Snapshot.readTable(file, header);
+    }
+
+    /**
+     * The snapshot with this ID or, failing that, this name: {@code ENOENT} if none. IDs are
+     * matched first, as qemu-img does.
+     */
+    public synchronized Qcow2Snapshot findSnapshot(String idOrName) throws ErrnoException {
+        List<Qcow2Snapshot> all = snapshots();
+        for (Qcow2Snapshot s : all) {
+            if (s.id().equals(idOrName)) {
+                return s;
+            }
+        }
+        for (Qcow2Snapshot s : all) {
+            if (s.name().equals(idOrName)) {
+                return s;
+            }
+        }
+        throw new ErrnoException(Errno.ENOENT, name() + ": no snapshot with ID or name '" + idOrName + "'");
+    }
+
+    /**
+     * Opens an internal snapshot of an image read-only, as a device of the disk size the snapshot
+     * recorded, reading through its own L1 table (and the image's backing chain). {@code ENOENT} if
+     * there is none by that ID or name; {@code EUCLEAN} if its table entry is damaged.
+     */
+    public static Qcow2Image openSnapshot(ImageFile file, String idOrName, HostClock clock, BackingOpener backings,
+            int depth) throws ErrnoException {
+        return openSnapshot(file, idOrName, clock, backings, null, depth);
+    }
+
+    /** {@link #openSnapshot} of an image that may have an external data file. */
+    public static Qcow2Image openSnapshot(ImageFile file, String idOrName, HostClock clock, BackingOpener backings,
+            DataFileOpener dataFiles, int depth) throws ErrnoException {
+        Qcow2Image active = open(file, true, clock, backings, dataFiles, depth);
+        try {
+            Qcow2Snapshot s = active.findSnapshot(idOrName);
+            return new Qcow2Image(file, active.header, active.backing, active.data, true, clock, s);
+        } catch (ErrnoException | RuntimeException e) {
+            // As open: the caller closes the file on failure; what the image opened, it closes.
+            if (active.data != null) {
+                active.data.close();
+            }
+            if (active.backing != null) {
+                active.backing.close();
+            }
+            throw e;
+        }
+    }
+
+    /** The snapshot this device shows, or null for the image's active state. */
+    public Qcow2Snapshot snapshot() {
+        return snapshot;
+    }
+
+    /** How many clusters were decompressed since open: reads served from the cache do not count. */
+    synchronized long decompressions() {
+        return decompressions;
+    }
+
+    /** Whether L2 entries are extended: 32 subclusters a cluster, each allocated on its own. */
+    public boolean extendedL2() {
+        return header.extendedL2();
+    }
+
+    /** The external data file's name as the header holds it, or null when guest data is in the image. */
+    public String dataFileName() {
+        return data == null ? null : header.dataFile();
+    }
+
+    /** The compression type of compressed clusters: "deflate" or "zstd". */
+    public String compressionType() {
+        return header.compressionType() == Qcow2Header.COMPRESSION_ZSTD ? "zstd" : "deflate";
     }
 
     /** The parsed header, for {@code rump image info}. */
@@ -145,7 +306,7 @@ public final class Qcow2Image implements BlockDevice {
 
     @Override
     public long size() {
-        return header.size() / 512 * 512;
+        return virtualSize / 512 * 512;
     }
 
     @Override
@@ -189,8 +350,16 @@ public final class Qcow2Image implements BlockDevice {
     private void readClusterPart(long vcluster, int within, ByteBuffer dst) throws ErrnoException {
         long entry = l2Entry(vcluster);
         if ((entry & COMPRESSED) != 0) {
-            byte[] c = inflate(vcluster, entry);
+            if (data != null) {
+                throw new ErrnoException(Errno.EUCLEAN, name() + ": compressed cluster " + vcluster
+                        + " in an image with an external data file");
+            }
+            byte[] c = decompressedCluster(vcluster, entry);
             dst.put(dst.position(), c, within, dst.remaining());
+            return;
+        }
+        if (stride == 2) {
+            readSubclusters(vcluster, entry, l2Bitmap(vcluster), within, dst);
             return;
         }
         long host = entry & L1_OFFSET_MASK;
@@ -198,12 +367,69 @@ public final class Qcow2Image implements BlockDevice {
             fill(dst, 0);
             return;
         }
-        if (host == 0) {
+        if (!mapped(entry)) {
             readBacking(vcluster * cluster + within, dst);
             return;
         }
-        checkCluster(host, "data cluster " + vcluster);
-        file.read(host + within, dst);
+        readData(vcluster, host, within, dst);
+    }
+
+    /** Whether a standard entry maps a host cluster: a nonzero offset, or offset 0 in a data file (COPIED set). */
+    private boolean mapped(long entry) {
+        return (entry & L1_OFFSET_MASK) != 0 || (data != null && (entry & COPIED) != 0);
+    }
+
+    /** Reads guest data at {@code within} of the host cluster {@code host} of the image or its data file. */
+    private void readData(long vcluster, long host, int within, ByteBuffer dst) throws ErrnoException {
+        ImageFile where = dataFile();
+        if (data == null) {
+            checkDataCluster(host, vcluster);
+        } else if (host != vcluster * cluster) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": data cluster " + vcluster + " maps to 0x"
+                    + Long.toHexString(host) + " of the data file, not to its guest offset");
+        }
+        // A data file grows as clusters are written, and qemu leaves the last cluster of an image
+        // short when it wrote only some of its subclusters: beyond the end of the file reads as zeros.
+        long at = host + within;
+        int inside = (int) Math.max(0, Math.min(dst.remaining(), where.size() - at));
+        if (inside > 0) {
+            where.read(at, dst.duplicate().limit(dst.position() + inside));
+        }
+        fill(dst.duplicate().position(dst.position() + inside), 0);
+    }
+
+    /**
+     * Reads part of a cluster of an image with extended L2 entries, subcluster by subcluster:
+     * allocated ones from the host cluster, zero ones as zeros, the rest from the backing file.
+     */
+    private void readSubclusters(long vcluster, long entry, long bitmap, int within, ByteBuffer dst)
+            throws ErrnoException {
+        long host = entry & L1_OFFSET_MASK;
+        int sub = (int) (cluster / 32);
+        if ((bitmap & (bitmap >>> 32) & 0xffff_ffffL) != 0) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": cluster " + vcluster + " has subclusters both allocated"
+                    + " and zero (bitmap 0x" + Long.toHexString(bitmap) + ")");
+        }
+        if ((bitmap & 0xffff_ffffL) != 0 && !mapped(entry)) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": cluster " + vcluster + " has allocated subclusters"
+                    + " but no host cluster (bitmap 0x" + Long.toHexString(bitmap) + ")");
+        }
+        int done = 0;
+        int length = dst.remaining();
+        while (done < length) {
+            int at = within + done;
+            int index = at / sub;
+            int n = Math.min(length - done, (index + 1) * sub - at);
+            ByteBuffer part = dst.duplicate().position(dst.position() + done).limit(dst.position() + done + n);
+            if ((bitmap >>> (32 + index) & 1) != 0) {
+                fill(part, 0);
+            } else if ((bitmap >>> index & 1) != 0) {
+                readData(vcluster, host, at, part);
+            } else {
+                readBacking(vcluster * cluster + at, part);
+            }
+            done += n;
+        }
     }
 
     private void readBacking(long offset, ByteBuffer dst) throws ErrnoException {
@@ -231,13 +457,22 @@ public final class Qcow2Image implements BlockDevice {
 
     /** The L2 entry for a virtual cluster, 0 if no L2 table maps it. */
     private long l2Entry(long vcluster) throws ErrnoException {
+        return l2Word(vcluster, 0);
+    }
+
+    /** The subcluster bitmap of a virtual cluster (extended L2 entries only), 0 if no L2 table maps it. */
+    private long l2Bitmap(long vcluster) throws ErrnoException {
+        return l2Word(vcluster, 1);
+    }
+
+    private long l2Word(long vcluster, int word) throws ErrnoException {
         int l1Index = (int) (vcluster / header.l2Entries());
         int l2Index = (int) (vcluster % header.l2Entries());
         long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
         if (l2Offset == 0) {
             return 0;
         }
-        return l2Table(l1Index, l2Offset)[l2Index];
+        return l2Table(l1Index, l2Offset)[l2Index * stride + word];
     }
 
     private long[] l2Table(int l1Index, long l2Offset) throws ErrnoException {
@@ -247,13 +482,22 @@ public final class Qcow2Image implements BlockDevice {
         }
         if (t == null) {
             checkCluster(l2Offset, "L2 table (L1 index " + l1Index + ")");
-            t = readTable(l2Offset, header.l2Entries());
+            t = readTable(l2Offset, (int) (cluster / 8)); // one cluster of 64-bit words
             if (l2Cache.size() >= L2_CACHE) {
                 l2Cache.remove(l2Cache.keySet().iterator().next());
             }
             l2Cache.put(l2Offset, t);
         }
         return t;
+    }
+
+    /** A data cluster must be aligned, past the header and start inside the file (it may end past it). */
+    private void checkDataCluster(long offset, long vcluster) throws ErrnoException {
+        if (offset % cluster != 0 || offset < cluster || offset >= file.size()) {
+            throw new ErrnoException(Errno.EUCLEAN, name() + ": data cluster " + vcluster + " at 0x" + Long.toHexString(offset)
+                    + (offset % cluster != 0 ? " is not cluster-aligned" : offset < cluster ? " points into the header"
+                            : " lies beyond the end of the file (" + file.size() + " bytes)"));
+        }
     }
 
     /** A host cluster pointer must be aligned, past the header and inside the file. */
@@ -269,7 +513,22 @@ public final class Qcow2Image implements BlockDevice {
         return 62 - (header.clusterBits() - 8);
     }
 
-    private byte[] inflate(long vcluster, long entry) throws ErrnoException {
+    /** A compressed cluster's contents, from the cache or decompressed (and then cached). */
+    private byte[] decompressedCluster(long vcluster, long entry) throws ErrnoException {
+        byte[] c = decompressed.get(entry);
+        if (c == null) {
+            c = decompress(vcluster, entry);
+            decompressions++;
+            int keep = (int) Math.max(1, Math.min(DECOMPRESSED_CACHE, DECOMPRESSED_BUDGET / cluster));
+            while (decompressed.size() >= keep) {
+                decompressed.remove(decompressed.keySet().iterator().next());
+            }
+            decompressed.put(entry, c);
+        }
+        return c;
+    }
+
+    private byte[] decompress(long vcluster, long entry) throws ErrnoException {
         int x = compressedShift();
         long offset = entry & ((1L << x) - 1);
         long sectors = ((entry & ~COMPRESSED & ~COPIED) >>> x) + 1;
@@ -282,26 +541,11 @@ public final class Qcow2Image implements BlockDevice {
         ByteBuffer in = ByteBuffer.allocate((int) length);
         file.read(offset, in);
         byte[] out = new byte[(int) cluster];
-        Inflater inf = new Inflater(true);
         try {
-            inf.setInput(in.array());
-            int n = 0;
-            while (n < out.length && !inf.finished()) {
-                int got = inf.inflate(out, n, out.length - n);
-                if (got == 0 && (inf.needsInput() || inf.needsDictionary())) {
-                    break;
-                }
-                n += got;
-            }
-            if (n < out.length) {
-                throw new ErrnoException(Errno.EUCLEAN, name() + ": compressed cluster " + vcluster + " at 0x"
-                        + Long.toHexString(offset) + " inflates to " + n + " bytes, not " + out.length);
-            }
-        } catch (DataFormatException e) {
+            Qcow2Decompressor.decompress(header.compressionType(), in.array(), out);
+        } catch (Qcow2Decompressor.BadData e) {
             throw new ErrnoException(Errno.EUCLEAN, name() + ": compressed cluster " + vcluster + " at 0x"
                     + Long.toHexString(offset) + ": " + e.getMessage());
-        } finally {
-            inf.end();
         }
         return out;
     }
@@ -344,9 +588,10 @@ public final class Qcow2Image implements BlockDevice {
             releasedClusters.clear();
         }
 
-        void l2Entry(long l2Offset, long[] table, int index) {
+        /** Stages the 64-bit words {@code from} to {@code to} of an L2 table as changed. */
+        void l2Words(long l2Offset, long[] table, int from, int to) {
             l2Tables.put(l2Offset, table);
-            l2Ranges.merge(l2Offset, new int[] {index, index + 1},
+            l2Ranges.merge(l2Offset, new int[] {from, to},
                     (a, n) -> new int[] {Math.min(a[0], n[0]), Math.max(a[1], n[1])});
         }
     }
@@ -358,11 +603,29 @@ public final class Qcow2Image implements BlockDevice {
         Requests.checkWrite(name(), 512, size(), readOnly, offset, length);
         checkNotBroken();
         stats.time(BlockStats.Op.WRITE, length, () -> {
+            clearForeignAutoclear();
             writeData(offset, src, pending);
             if (pending.isLarge()) {
                 commitPending();
             }
         });
+    }
+
+    /**
+     * Before the first write: clears the autoclear bits of what this writer does not keep up to
+     * date (persistent dirty bitmaps), as the qcow2 spec asks of such a writer, so that no one
+     * trusts a bitmap that missed these writes. Their clusters then count as leaked in a check.
+     */
+    private void clearForeignAutoclear() throws ErrnoException {
+        if (autoclearDone || header.version() < 3) {
+            return;
+        }
+        long keep = header.autoclear() & Qcow2Header.AUTOCLEAR_DATA_FILE_RAW;
+        if (keep != header.autoclear()) {
+            file.write(88, ByteBuffer.allocate(8).putLong(0, keep));
+            file.flush();
+        }
+        autoclearDone = true;
     }
 
     /** Writes the data of a request, in place or into new clusters, staging the metadata changes. */
@@ -375,7 +638,7 @@ public final class Qcow2Image implements BlockDevice {
             long vcluster = pos / cluster;
             long host = ownCluster(vcluster);
             int n = (int) Math.min(length - done, cluster - within);
-            if (host != 0) {
+            if (host >= 0) {
                 // Whole clusters in a row that are already this image's own are written in one request.
                 while (within == 0 && n + done < length && n % cluster == 0) {
                     long next = ownCluster(vcluster + n / cluster);
@@ -384,7 +647,7 @@ public final class Qcow2Image implements BlockDevice {
                     }
                     n += (int) Math.min(length - done - n, cluster);
                 }
-                file.write(host + within, src.duplicate().position(src.position() + done).limit(src.position() + done + n));
+                dataFile().write(host + within, src.duplicate().position(src.position() + done).limit(src.position() + done + n));
             } else {
                 n = writeNewRun(vcluster, within, src.duplicate().position(src.position() + done)
                         .limit(src.position() + length), changes);
@@ -393,17 +656,35 @@ public final class Qcow2Image implements BlockDevice {
         }
     }
 
-    /** The host offset of a cluster this image owns outright (mapped, refcount 1), or 0. */
+    /**
+     * The host offset of a cluster this image owns outright (mapped, refcount 1, and with extended
+     * L2 entries every subcluster allocated), or -1.
+     */
     private long ownCluster(long vcluster) throws ErrnoException {
         long e = l2Entry(vcluster);
-        if ((e & COPIED) == 0 || (e & COMPRESSED) != 0 || (e & ZERO) != 0) {
-            return 0;
+        if ((e & COPIED) == 0 || (e & COMPRESSED) != 0 || (stride == 1 && (e & ZERO) != 0)) {
+            return -1;
+        }
+        if (stride == 2 && l2Bitmap(vcluster) != ALL_ALLOCATED) {
+            return -1; // written whole into a new cluster, its old subclusters copied: simple and right
         }
         long host = e & L1_OFFSET_MASK;
-        if (host != 0) {
-            checkCluster(host, "data cluster " + vcluster);
+        if (data != null) {
+            return host == vcluster * cluster ? host : -1;
         }
+        if (host == 0) {
+            return -1;
+        }
+        checkDataCluster(host, vcluster);
         return host;
+    }
+
+    /** The subcluster bitmap of a cluster written whole: all 32 subclusters allocated, none zero. */
+    private static final long ALL_ALLOCATED = 0xffff_ffffL;
+
+    /** Where guest clusters live: the external data file, or the image file. */
+    private ImageFile dataFile() {
+        return data != null ? data : file;
     }
 
     /** Most clusters one {@link #writeNewRun} allocates: 16 MiB at 64 KiB clusters. */
@@ -433,28 +714,37 @@ public final class Qcow2Image implements BlockDevice {
             data.put(within, src, src.position(), bytes);
         } else {
             long max = Math.min(Math.min(src.remaining() / cluster, MAX_RUN), l2Entries - vcluster % l2Entries);
-            while (count < max && ownCluster(vcluster + count) == 0) {
+            while (count < max && ownCluster(vcluster + count) < 0) {
                 count++;
             }
             bytes = (int) (count * cluster);
             data = src.duplicate().limit(src.position() + bytes);
         }
-        long host = refcounts.allocate(count);
-        for (int i = 0; i < count; i++) {
-            refcounts.set(host + i * cluster, 1); // staged now, so refcount blocks get their room now
+        long host;
+        if (this.data != null) {
+            host = vcluster * cluster; // a data file holds each guest cluster at its guest offset, not refcounted
+        } else {
+            host = refcounts.allocate(count);
+            for (int i = 0; i < count; i++) {
+                refcounts.set(host + i * cluster, 1); // staged now, so refcount blocks get their room now
+            }
         }
-        file.write(host, data);
+        dataFile().write(host, data);
         int l1Index = (int) (vcluster / l2Entries);
         long[] table = ownL2Table(l1Index, changes);
         long l2Offset = l1[l1Index] & L1_OFFSET_MASK;
         int first = (int) (vcluster % l2Entries);
         changes.counted += count;
         for (int i = 0; i < count; i++) {
-            if (table[first + i] != 0) {
-                changes.releasedEntries.add(table[first + i]);
+            int w = (first + i) * stride;
+            if (table[w] != 0 && this.data == null) {
+                changes.releasedEntries.add(table[w]);
             }
-            table[first + i] = (host + i * cluster) | COPIED;
-            changes.l2Entry(l2Offset, table, first + i);
+            table[w] = (host + i * cluster) | COPIED;
+            if (stride == 2) {
+                table[w + 1] = ALL_ALLOCATED;
+            }
+            changes.l2Words(l2Offset, table, w, w + stride);
         }
         return bytes;
     }
@@ -465,7 +755,7 @@ public final class Qcow2Image implements BlockDevice {
         if (l2Offset != 0 && (l1[l1Index] & COPIED) != 0) {
             return l2Table(l1Index, l2Offset);
         }
-        long[] t = l2Offset == 0 ? new long[header.l2Entries()] : l2Table(l1Index, l2Offset).clone();
+        long[] t = l2Offset == 0 ? new long[(int) (cluster / 8)] : l2Table(l1Index, l2Offset).clone();
         long fresh = refcounts.allocate(1);
         if (l2Cache.size() >= L2_CACHE) {
             l2Cache.remove(l2Cache.keySet().iterator().next());
@@ -512,6 +802,9 @@ public final class Qcow2Image implements BlockDevice {
     private void commit(Changes changes) throws ErrnoException {
         if (changes.isEmpty() && !refcounts.isDirty()) {
             return;
+        }
+        if (data != null) {
+            data.flush(); // guest data durable before any L2 entry points at it
         }
         if (refcounts.isDirty()) {
             file.flush();
@@ -701,6 +994,9 @@ public final class Qcow2Image implements BlockDevice {
         try {
             file.close();
         } finally {
+            if (data != null) {
+                data.close();
+            }
             if (backing != null) {
                 backing.close();
             }
