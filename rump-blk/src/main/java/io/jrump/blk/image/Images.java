@@ -138,9 +138,10 @@ public final class Images {
      * Creates an empty image of {@code size} bytes in a new file, with qemu-img's option names:
      * raw (sparse); qcow2 ({@code backing_file}, {@code backing_fmt}); vhd/vpc
      * ({@code subformat=dynamic|fixed}, or {@code backing_file} for a differencing disk of its
-     * parent's size); vdi ({@code subformat=dynamic|static}); vmdk ({@code subformat=monolithicSparse},
-     * or {@code backing_file} for a child of a VMDK parent, of its size; streamOptimized is written
-     * by {@link VmdkImage#writeStreamOptimized}, the other subformats are not created). An option the
+     * parent's size); vdi ({@code subformat=dynamic|static}); vmdk ({@code subformat=monolithicSparse|
+     * monolithicFlat|twoGbMaxExtentSparse|twoGbMaxExtentFlat}, or {@code backing_file} for a
+     * monolithicSparse child of a VMDK parent, of its size; streamOptimized is written by
+     * {@link VmdkImage#writeStreamOptimized}). An option the
      * format does not take is {@code EINVAL}, naming it.
      */
     public static void create(Hypercalls host, String path, String format, long size, Map<String, String> options)
@@ -192,6 +193,17 @@ public final class Images {
                 String sub = subformat(rest, "monolithicSparse", "monolithicSparse", "monolithicFlat",
                         "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "streamOptimized");
                 refuseOthers(f, rest);
+                if (sub.equals("monolithicFlat") || sub.startsWith("twoGb")) {
+                    if (parent != null) {
+                        throw new ErrnoException(Errno.EINVAL, path + ": jrump makes VMDK children monolithicSparse,"
+                                + " not " + sub);
+                    }
+                    try (ImageFile file = newFile(host, path)) {
+                        VmdkImage.createWithExtents(file, size, sub, (name, bytes) -> new ImageFile(
+                                host.blockDevices().create(resolve(path, name), bytes), host.scheduler()), host.random());
+                    }
+                    return;
+                }
                 VmdkImage.refuseSubformat(path, sub);
                 if (parent != null) {
                     if (parentFormat != null && !canonicalName(parentFormat).equals("vmdk")) {

@@ -116,6 +116,11 @@ record VmdkDescriptor(Map<String, String> values, List<Extent> extents) {
      * a child names its parent's CID and file ({@code parentCid} null for none).
      */
     static String single(String createType, long sectors, String file, int cid, String parentCid, String parentName) {
+        return text(createType, sectors, cid, parentCid, parentName, "RW " + sectors + " SPARSE \"" + file + "\"\n");
+    }
+
+    /** The descriptor text with the given extent lines (each ending in a newline). */
+    static String text(String createType, long sectors, int cid, String parentCid, String parentName, String extents) {
         long cylinders = Math.min(sectors / (16 * 63), 16383);
         return "# Disk DescriptorFile\n"
                 + "version=1\n"
@@ -125,7 +130,7 @@ record VmdkDescriptor(Map<String, String> values, List<Extent> extents) {
                 + (parentCid == null ? "" : "parentFileNameHint=\"" + parentName + "\"\n")
                 + "\n"
                 + "# Extent description\n"
-                + "RW " + sectors + " SPARSE \"" + file + "\"\n"
+                + extents
                 + "\n"
                 + "# The Disk Data Base\n"
                 + "#DDB\n"

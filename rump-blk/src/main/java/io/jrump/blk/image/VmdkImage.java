@@ -429,8 +429,8 @@ public final class VmdkImage implements BlockDevice {
      * Subformat monolithicSparse (null means it): header, embedded descriptor, redundant and
      * primary grain directories with every grain table placed (as qemu and VMware do), 64 KiB
      * grains allocated on write. Other subformats are {@code EOPNOTSUPP}: streamOptimized is
-     * written whole by {@link #writeStreamOptimized}; the flat and twoGbMaxExtent subformats need
-     * extent files beside the descriptor.
+     * written whole by {@link #writeStreamOptimized}; the flat and twoGbMaxExtent subformats are
+     * made by {@link #createWithExtents}, which creates their extent files.
      */
     public static VmdkImage create(ImageFile file, long size, String subformat, HostClock clock, HostRandom random)
             throws ErrnoException {
@@ -448,7 +448,7 @@ public final class VmdkImage implements BlockDevice {
         if (subformat != null && !subformat.equals("monolithicSparse")) {
             throw new ErrnoException(Errno.EOPNOTSUPP, name + ": creating VMDK subformat " + subformat + " is not supported"
                     + (subformat.equals("streamOptimized") ? " (a streamOptimized image is written whole from a source disk,"
-                            + " by convert)" : "") + "; jrump creates monolithicSparse and converts to streamOptimized");
+                            + " by convert)" : " here (its extent files are made by createWithExtents)"));
         }
     }
 
@@ -469,7 +469,62 @@ public final class VmdkImage implements BlockDevice {
         layOut(file, parent.size() / 512, parent.cid(), parentName, random);
     }
 
-    /** Header, embedded descriptor, both directories, every grain table placed: qemu's monolithicSparse layout. */
+    /** Creates the extent files of a descriptor-file disk, named relative to the descriptor's directory. */
+    public interface NewFiles {
+        /** A new, empty file {@code name} of {@code size} bytes (reading as zeros). */
+        ImageFile create(String name, long size) throws ErrnoException;
+    }
+
+    /** Largest extent of the twoGbMaxExtent subformats: 2 GiB, as qemu and VMware split them. */
+    static final long TWO_GB_SECTORS = 4194304;
+
+    /**
+     * Writes a disk of {@code size} bytes whose text descriptor goes into the empty
+     * {@code descriptor} file and whose extents are new files beside it, named as qemu names them
+     * ({@code disk.vmdk}: {@code disk-flat.vmdk}; {@code disk-f001.vmdk}, ... or
+     * {@code disk-s001.vmdk}, ... of at most 2 GiB each): subformat monolithicFlat,
+     * twoGbMaxExtentFlat or twoGbMaxExtentSparse. Open it with {@link Images#open}.
+     */
+    public static void createWithExtents(ImageFile descriptor, long size, String subformat, NewFiles files,
+            HostRandom random) throws ErrnoException {
+        checkNew(descriptor, size);
+        boolean sparse = subformat.equals("twoGbMaxExtentSparse");
+        boolean split = sparse || subformat.equals("twoGbMaxExtentFlat");
+        if (!split && !subformat.equals("monolithicFlat")) {
+            throw new ErrnoException(Errno.EINVAL, descriptor.name() + ": VMDK subformat " + subformat + " is not made"
+                    + " of extent files (monolithicFlat, twoGbMaxExtentFlat and twoGbMaxExtentSparse are)");
+        }
+        String base = baseName(descriptor.name());
+        int dot = base.lastIndexOf('.');
+        String stem = dot > 0 ? base.substring(0, dot) : base;
+        String ext = dot > 0 ? base.substring(dot) : "";
+        long sectors = size / 512;
+        StringBuilder lines = new StringBuilder();
+        long done = 0;
+        for (int i = 1; done < sectors; i++) {
+            long n = split ? Math.min(TWO_GB_SECTORS, sectors - done) : sectors;
+            String name = stem + (split ? String.format(sparse ? "-s%03d" : "-f%03d", i) : "-flat") + ext;
+            if (sparse) {
+                try (ImageFile f = files.create(name, 0)) {
+                    layOut(f, n, null, null, null);
+                }
+                lines.append("RW ").append(n).append(" SPARSE \"").append(name).append("\"\n");
+            } else {
+                files.create(name, n * 512).close();
+                lines.append("RW ").append(n).append(" FLAT \"").append(name).append("\" 0\n");
+            }
+            done += n;
+        }
+        byte[] text = VmdkDescriptor.text(subformat, sectors, random.nextInt(Integer.MAX_VALUE), null, null,
+                lines.toString()).getBytes(StandardCharsets.UTF_8);
+        descriptor.write(0, ByteBuffer.wrap(text));
+        descriptor.flush();
+    }
+
+    /**
+     * Header, embedded descriptor ({@code random} null: an empty descriptor area), both
+     * directories, every grain table placed: qemu's monolithicSparse layout.
+     */
     private static void layOut(ImageFile file, long capacity, String parentCid, String parentName, HostRandom random)
             throws ErrnoException {
         long tables = ceil(ceil(capacity, GRAIN_SECTORS), GTES);
@@ -481,7 +536,9 @@ public final class VmdkImage implements BlockDevice {
         VmdkHeader h = new VmdkHeader(1, VmdkHeader.FLAG_NEWLINE_TEST | VmdkHeader.FLAG_REDUNDANT_GD, capacity,
                 GRAIN_SECTORS, 1, DESCRIPTOR_SECTORS, GTES, rgd, gd, overhead, 0);
         file.write(0, h.encode());
-        file.write(512, descriptor("monolithicSparse", capacity, file.name(), random, parentCid, parentName));
+        if (random != null) { // an extent of a descriptor-file disk has an empty descriptor area
+            file.write(512, descriptor("monolithicSparse", capacity, file.name(), random, parentCid, parentName));
+        }
         file.write(rgd * 512, directory(tables, rgd + gdSectors));
         file.write(gd * 512, directory(tables, gd + gdSectors));
         // The grain tables start empty: extending the file over them leaves them zero.

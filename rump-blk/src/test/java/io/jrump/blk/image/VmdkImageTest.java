@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -207,6 +208,48 @@ class VmdkImageTest {
         e = assertThrows(ErrnoException.class, () -> Images.create(host, dir.resolve("x.vmdk").toString(), "vmdk",
                 4L << 20, java.util.Map.of("backing_file", "base.vmdk", "backing_fmt", "qcow2")));
         assertEquals(Errno.EINVAL, e.errno());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"monolithicFlat", "twoGbMaxExtentFlat", "twoGbMaxExtentSparse"})
+    void imagesCreateMakesDescriptorDisks(String subformat) throws Exception {
+        Path raw = truth(SIZE);
+        Path vmdk = dir.resolve("made.vmdk");
+        Images.create(host, vmdk.toString(), "vmdk", SIZE, java.util.Map.of("subformat", subformat));
+        try (BlockDevice d = Images.open(host, vmdk.toString(), false)) {
+            assertEquals(subformat, ((VmdkImage) d).subformat());
+            copyInto(d, raw);
+        }
+        run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+        run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
+        assertTrue(run("qemu-img", "info", vmdk.toString()).contains(subformat));
+    }
+
+    @Test
+    void twoGbDisksWeCreateSplitAsQemuDoes() throws Exception {
+        long size = (2L << 30) + (8 << 20);
+        byte[] data = new byte[1 << 20];
+        new Random(4).nextBytes(data);
+        long at = (2L << 30) - (512 << 10);
+        Path raw = dir.resolve("big.raw");
+        try (RandomAccessFile f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.setLength(size);
+            f.seek(at);
+            f.write(data);
+        }
+        for (String sub : new String[] {"twoGbMaxExtentSparse", "twoGbMaxExtentFlat"}) {
+            Path vmdk = dir.resolve("big-" + sub + ".vmdk");
+            Images.create(host, vmdk.toString(), "vmdk", size, java.util.Map.of("subformat", sub));
+            assertEquals(List.of("RW 4194304", "RW 16384"), Files.readAllLines(vmdk).stream()
+                    .filter(l -> l.startsWith("RW ")).map(l -> l.substring(0, l.indexOf(' ', 3))).toList());
+            try (BlockDevice d = Images.open(host, vmdk.toString(), false)) {
+                d.write(at, ByteBuffer.wrap(data));
+            }
+            run("qemu-img", "check", "-q", "-f", "vmdk", vmdk.toString());
+            String out = run("qemu-io", "-f", "vmdk", "-c", "read -v " + at + " 512", vmdk.toString());
+            assertTrue(out.contains(String.format("%02x", data[0])), out);
+            run("qemu-img", "compare", "-q", "-f", "raw", "-F", "vmdk", raw.toString(), vmdk.toString());
+        }
     }
 
     @Test
