@@ -91,18 +91,6 @@ record VmdkDescriptor(Map<String, String> values, List<Extent> extents) {
         return p != null && !p.equalsIgnoreCase("ffffffff");
     }
 
-    String parentHint() {
-        return values.getOrDefault("parentFileNameHint", "?");
-    }
-
-    long sectors() {
-        long s = 0;
-        for (Extent e : extents) {
-            s += e.sectors();
-        }
-        return s;
-    }
-
     private static String shorten(String line) {
         return line.length() > 80 ? line.substring(0, 80) + "..." : line;
     }
