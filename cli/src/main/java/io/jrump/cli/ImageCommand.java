@@ -1,13 +1,13 @@
 package io.jrump.cli;
 
 import io.jrump.blk.BlockDevice;
-import io.jrump.blk.image.ImageCopy;
 import io.jrump.blk.image.ImageFile;
 import io.jrump.blk.image.ImageFormat;
 import io.jrump.blk.image.Images;
 import io.jrump.blk.image.VdiImage;
 import io.jrump.blk.image.VhdImage;
 import io.jrump.blk.image.VhdxImage;
+import io.jrump.blk.image.VmdkImage;
 import io.jrump.blk.image.Qcow2Check;
 import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.image.Qcow2Snapshot;
@@ -39,7 +39,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code rump image}: inspect, create, convert and check disk images. */
-@Command(name = "image", description = "Inspect, create, convert and check disk images (raw, qcow2, VHD, VDI, VHDX).",
+@Command(name = "image", description = "Inspect, create, convert and check disk images (raw, qcow2, VHD, VDI, VHDX, VMDK).",
         subcommands = {ImageCommand.Info.class, ImageCommand.Create.class, ImageCommand.Convert.class,
             ImageCommand.Check.class, ImageCommand.Snapshot.class})
 final class ImageCommand implements Runnable {
@@ -111,6 +111,8 @@ final class ImageCommand implements Runnable {
                             out.printf("parent: %s%n", v.parentName());
                         }
                     } else if (d instanceof VdiImage v) {
+                        out.printf("subformat: %s%n", v.subformat());
+                    } else if (d instanceof VmdkImage v) {
                         out.printf("subformat: %s%n", v.subformat());
                     } else if (d instanceof VhdxImage v) {
                         out.printf("subformat: %s%nblock size: %d%nsector size: %d logical, %d physical%n", v.subformat(),
@@ -191,7 +193,7 @@ final class ImageCommand implements Runnable {
         @Option(names = "-o", paramLabel = "KEY=VALUE", description = OPTIONS)
         Map<String, String> options = new LinkedHashMap<>();
 
-        @Option(names = "--backing", description = "Backing file (qcow2), or parent (vhd, vhdx: a differencing disk), relative to"
+        @Option(names = "--backing", description = "Backing file (qcow2), or parent (vhd, vhdx, vmdk: a differencing disk), relative to"
                 + " the new image.")
         String backing;
 
@@ -250,13 +252,9 @@ final class ImageCommand implements Runnable {
             try (Hypercalls host = ImageHosts.create("rump-image");
                  BlockDevice src = snapshot == null ? DiskImages.open(host, source, sourceFormat, true)
                          : Images.openQcow2Snapshot(host, source, snapshot)) {
-                long size = src.size();
-                Images.create(host, target, fmt, size, options);
-                try (BlockDevice dst = DiskImages.open(host, target, fmt, false)) {
-                    Progress progress = new Progress(spec.commandLine().getErr(), size);
-                    ImageCopy.copy(src, dst, progress::update);
-                    progress.done();
-                }
+                Progress progress = new Progress(spec.commandLine().getErr(), src.size());
+                Images.convert(host, src, target, fmt, options, progress::update);
+                progress.done();
             }
             return 0;
         }
@@ -394,7 +392,7 @@ final class ImageCommand implements Runnable {
     /** The format a new image named {@code path} is made in by its extension: raw unless it names another. */
     static String formatByExtension(String path) {
         String lower = path.toLowerCase(Locale.ROOT);
-        for (String ext : new String[] {"qcow2", "vhdx", "vhd", "vdi"}) {
+        for (String ext : new String[] {"qcow2", "vhdx", "vhd", "vdi", "vmdk"}) {
             if (lower.endsWith("." + ext)) {
                 return ext;
             }
@@ -403,7 +401,7 @@ final class ImageCommand implements Runnable {
     }
 
     /** The formats {@code rump image create|convert} write. */
-    static final List<String> WRITTEN = List.of("raw", "qcow2", "vhd", "vpc", "vdi", "vhdx");
+    static final List<String> WRITTEN = List.of("raw", "qcow2", "vhd", "vpc", "vdi", "vhdx", "vmdk");
 
     static String outputFormat(CommandSpec spec, String text) {
         String fmt = text.toLowerCase(Locale.ROOT);
@@ -414,10 +412,11 @@ final class ImageCommand implements Runnable {
         return fmt;
     }
 
-    static final String FORMATS = "Format of the new image: raw (the default), qcow2, vhd (or vpc), vdi, vhdx.";
+    static final String FORMATS = "Format of the new image: raw (the default), qcow2, vhd (or vpc), vdi, vhdx, vmdk.";
     static final String OPTIONS = "Format option, as qemu-img's -o: subformat=dynamic|fixed (vhd, vhdx), subformat=dynamic|static"
-            + " (vdi), block_size=, log_size=, block_state_zero=on|off (vhdx), backing_file=, backing_fmt= (qcow2; backing_file="
-            + " for vhd and vhdx makes a differencing disk). Repeatable.";
+            + " (vdi), subformat=monolithicSparse|monolithicFlat|twoGbMaxExtentSparse|twoGbMaxExtentFlat|streamOptimized (vmdk;"
+            + " streamOptimized by convert only), block_size=, log_size=, block_state_zero=on|off (vhdx), backing_file=,"
+            + " backing_fmt= (qcow2; backing_file= for vhd, vhdx and vmdk makes a differencing or child disk). Repeatable.";
 
     /**
      * A format whose structures are all checked when it is opened (VHD, VDI: headers, checksums,

@@ -138,7 +138,9 @@ class ImageCommandTest {
         String previous = fat;
         String[][] chain = {{"vhd", "vpc", "subformat=fixed"}, {"vdi", "vdi", "subformat=static"},
             {"vhdx", "vhdx", "subformat=fixed"}, {"vhd", "vpc", "subformat=dynamic"}, {"vdi", "vdi", "subformat=dynamic"},
-            {"vhdx", "vhdx", "subformat=dynamic"}, {"qcow2", "qcow2", null}, {"raw", "raw", null}};
+            {"vhdx", "vhdx", "subformat=dynamic"}, {"vmdk", "vmdk", "subformat=monolithicSparse"},
+            {"vmdk", "vmdk", "subformat=streamOptimized"}, {"vmdk", "vmdk", "subformat=twoGbMaxExtentFlat"},
+            {"qcow2", "qcow2", null}, {"raw", "raw", null}};
         for (int i = 0; i < chain.length; i++) {
             String[] step = chain[i];
             String out = dir.resolve("step" + i + "." + step[0]).toString();
@@ -155,7 +157,7 @@ class ImageCommandTest {
                 String check = run(0, "image", "check", out);
                 assertTrue(check.contains("No errors were found"), check);
             }
-            if (step[0].equals("vdi") || step[0].equals("qcow2") || step[0].equals("vhdx")) {
+            if (!step[0].equals("raw") && !step[0].equals("vhd")) { // qemu-img checks these formats
                 qemuImg(0, "check", "-f", step[1], out);
             }
             previous = out;

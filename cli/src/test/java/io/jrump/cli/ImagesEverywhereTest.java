@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every image format goes everywhere images go: a GPT disk with a FAT partition made by sfdisk,
- * mkfs.fat and mcopy, converted by qemu-img into the format, is listed by {@code rump image
+ * mkfs.fat and mcopy, converted by qemu-img into the format (qcow2, VHD, VDI, VHDX, VMDK), is listed by {@code rump image
  * info}, copied from and into by {@code rump fs cp} through {@code IMG:1:/path}, and read through the
  * nio provider; converted back to raw by qemu-img, mtype reads what {@code rump fs cp} wrote.
  */
@@ -33,7 +33,7 @@ class ImagesEverywhereTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qcow2", "vpc", "vdi"})
+    @ValueSource(strings = {"qcow2", "vpc", "vdi", "vhdx", "vmdk"})
     void aPartitionedDiskInTheFormat(String qemuFormat) throws Exception {
         Path img = dir.resolve("disk." + qemuFormat);
         Files.writeString(dir.resolve("hello.txt"), "hello from mcopy\n");

@@ -147,10 +147,7 @@ public final class BlockBench {
         long bytes;
         try (BlockDevice in = Images.open(host, src.toString(), true)) {
             bytes = in.size();
-            Images.create(host, dst.toString(), format, bytes, java.util.Map.of());
-            try (BlockDevice out = Images.open(host, dst.toString(), format, false)) {
-                io.jrump.blk.image.ImageCopy.copy(in, out, done -> { });
-            }
+            Images.convert(host, in, dst.toString(), format, java.util.Map.of(), done -> { });
         }
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf("mode=imageconvert format=%s bytes=%d seconds=%.3f mib_per_s=%.1f heap_peak_mib=%.1f%n", format,

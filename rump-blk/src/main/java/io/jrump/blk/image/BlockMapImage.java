@@ -41,7 +41,7 @@ abstract class BlockMapImage implements BlockDevice {
     }
 
     /** Where block {@code block}'s data starts in the file, or {@link #ZEROS}. */
-    abstract long blockOffset(int block);
+    abstract long blockOffset(int block) throws ErrnoException;
 
     /**
      * Places block {@code block} in the file (reading as zeros), records it in the format's

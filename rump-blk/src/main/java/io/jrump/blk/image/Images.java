@@ -1,6 +1,7 @@
 package io.jrump.blk.image;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.blk.ForwardingBlockDevice;
 import io.jrump.blk.HostDisk;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
@@ -8,13 +9,16 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostBlockDevice;
 import io.jrump.hypercall.Hypercalls;
 import java.nio.file.Path;
+import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.function.LongConsumer;
 import java.util.TreeMap;
 
 /**
  * Opens a disk image of any supported format as a {@link BlockDevice}: raw images as they are,
- * qcow2 through {@link Qcow2Image} with its backing chain opened read-only, names resolved against
- * the directory of the image that names them, as qemu does; VHD, VDI and VHDX through their classes.
+ * qcow2 through {@link Qcow2Image} with its backing chain opened read-only, VMDK through
+ * {@link VmdkImage} with its extent files, VHD, VDI and VHDX through their classes; names resolved
+ * against the directory of the image that names them, as qemu does.
  */
 public final class Images {
     private Images() {
@@ -109,11 +113,35 @@ public final class Images {
                     throw e;
                 }
             }
+            case VMDK -> {
+                try {
+                    return VmdkImage.open(file, path, readOnly, host.clock(), host.random(), new VmdkImage.ExtentFiles() {
+                        @Override
+                        public String resolve(String name) {
+                            return Images.resolve(path, name);
+                        }
+
+                        @Override
+                        public ImageFile open(String extent, boolean ro) throws ErrnoException {
+                            return new ImageFile(host.blockDevices().open(extent, ro ? OpenMode.READ_ONLY
+                                    : OpenMode.READ_WRITE), host.scheduler());
+                        }
+
+                        @Override
+                        public BlockDevice openParent(String parent, int d) throws ErrnoException {
+                            return Images.open(host, parent, null, true, d);
+                        }
+                    }, depth);
+                } catch (ErrnoException | RuntimeException e) {
+                    file.close();
+                    throw e;
+                }
+            }
             default -> {
                 file.close();
                 // Never read as raw: the container's bytes are not the disk's.
                 throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
-                        + " (jrump reads raw, qcow2, VHD, VHDX and VDI images); found " + detected.evidence());
+                        + " (jrump reads raw, qcow2, VHD, VHDX, VDI and VMDK images); found " + detected.evidence());
             }
         }
     }
@@ -124,7 +152,10 @@ public final class Images {
      * ({@code subformat=dynamic|fixed}, or {@code backing_file} for a differencing disk of its
      * parent's size); vdi ({@code subformat=dynamic|static}); vhdx ({@code subformat=dynamic|fixed},
      * {@code block_size}, {@code log_size}, {@code block_state_zero}, or {@code backing_file} for a
-     * differencing disk of its parent's size). An option the
+     * differencing disk of its parent's size);
+     * vmdk ({@code subformat=monolithicSparse|monolithicFlat|twoGbMaxExtentSparse|twoGbMaxExtentFlat},
+     * or {@code backing_file} for a monolithicSparse child of a VMDK parent, of its size;
+     * streamOptimized is written by {@link VmdkImage#writeStreamOptimized}). An option the
      * format does not take is {@code EINVAL}, naming it.
      */
     public static void create(Hypercalls host, String path, String format, long size, Map<String, String> options)
@@ -170,6 +201,36 @@ public final class Images {
                     VdiImage.create(file, size, sub.equals("static"), randomId(host));
                 }
             }
+            case "vmdk" -> {
+                String parent = rest.remove("backing_file");
+                String parentFormat = rest.remove("backing_fmt");
+                String sub = subformat(rest, "monolithicSparse", "monolithicSparse", "monolithicFlat",
+                        "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "streamOptimized");
+                refuseOthers(f, rest);
+                if (sub.equals("monolithicFlat") || sub.startsWith("twoGb")) {
+                    if (parent != null) {
+                        throw new ErrnoException(Errno.EINVAL, path + ": jrump makes VMDK children monolithicSparse,"
+                                + " not " + sub);
+                    }
+                    try (ImageFile file = newFile(host, path)) {
+                        VmdkImage.createWithExtents(file, size, sub, (name, bytes) -> new ImageFile(
+                                host.blockDevices().create(resolve(path, name), bytes), host.scheduler()), host.random());
+                    }
+                    return;
+                }
+                VmdkImage.refuseSubformat(path, sub);
+                if (parent != null) {
+                    if (parentFormat != null && !canonicalName(parentFormat).equals("vmdk")) {
+                        throw new ErrnoException(Errno.EINVAL, path + ": a VMDK child's parent is a VMDK, not "
+                                + parentFormat);
+                    }
+                    createVmdkChild(host, path, parent, size);
+                    return;
+                }
+                try (VmdkImage img = VmdkImage.create(newFile(host, path), size, sub, host.clock(), host.random())) {
+                    img.flush();
+                }
+            }
             case "vhdx" -> {
                 String parent = rest.remove("backing_file");
                 String parentFormat = rest.remove("backing_fmt");
@@ -199,7 +260,7 @@ public final class Images {
                 }
             }
             default -> throw new ErrnoException(Errno.EOPNOTSUPP, "creating " + f + " images is not supported"
-                    + " (jrump creates raw, qcow2, vhd, vhdx and vdi images)");
+                    + " (jrump creates raw, qcow2, vhd, vhdx, vdi and vmdk images)");
         }
     }
 
@@ -218,6 +279,41 @@ public final class Images {
             return n << shift;
         } catch (NumberFormatException e) {
             throw new ErrnoException(Errno.EINVAL, "size '" + value + "' (bytes, or a number with K, M or G)");
+        }
+    }
+
+    /**
+     * Writes {@code src}'s contents into a new image {@code path} of {@code format}, as
+     * {@code qemu-img convert} does: {@link #create} with {@code options}, then {@link ImageCopy}
+     * (all-zero steps left unwritten); a VMDK of {@code subformat=streamOptimized}, which can only
+     * be written front to back, by {@link VmdkImage#writeStreamOptimized}. {@code progress} hears
+     * how many of the source's bytes are done.
+     */
+    public static void convert(Hypercalls host, BlockDevice src, String path, String format, Map<String, String> options,
+            LongConsumer progress) throws ErrnoException {
+        String f = canonicalName(format);
+        if (f.equals("vmdk") && "streamOptimized".equalsIgnoreCase(options.get("subformat"))) {
+            if (options.size() > 1) {
+                Map<String, String> rest = new TreeMap<>(options);
+                rest.remove("subformat");
+                refuseOthers("streamOptimized vmdk", rest);
+            }
+            BlockDevice counted = new ForwardingBlockDevice(src) {
+                @Override
+                public void read(long offset, ByteBuffer dst) throws ErrnoException {
+                    super.read(offset, dst);
+                    progress.accept(offset + dst.remaining());
+                }
+            };
+            try (ImageFile out = newFile(host, path)) {
+                VmdkImage.writeStreamOptimized(out, counted, host.random());
+                out.flush();
+            }
+            return;
+        }
+        create(host, path, f, src.size(), options);
+        try (BlockDevice dst = open(host, path, f, false)) {
+            ImageCopy.copy(src, dst, progress);
         }
     }
 
@@ -247,6 +343,19 @@ public final class Images {
             try (ImageFile file = newFile(host, path)) {
                 VhdxImage.createDifferencing(file, (VhdxImage) p, parent, Path.of(parentPath).toAbsolutePath().toString(),
                         host.random());
+            }
+        }
+    }
+
+    /** A monolithicSparse child of the VMDK {@code parent} (relative to the new file's directory, as qemu resolves it). */
+    private static void createVmdkChild(Hypercalls host, String path, String parent, long size) throws ErrnoException {
+        try (BlockDevice p = open(host, resolve(path, parent), "vmdk", true, 1)) {
+            if (size >= 0 && size != p.size()) {
+                throw new ErrnoException(Errno.EINVAL, path + ": a VMDK child has its parent's size (" + p.size()
+                        + " bytes), not " + size);
+            }
+            try (ImageFile file = newFile(host, path)) {
+                VmdkImage.createChild(file, (VmdkImage) p, parent, host.random());
             }
         }
     }
