@@ -242,6 +242,9 @@ final class VmdkSparseExtent extends BlockMapImage {
         }
     }
 
+    /** A partly written new grain is assembled here (requests are serialized). */
+    private ByteBuffer scratch;
+
     @Override
     void writePiece(int block, int within, ByteBuffer part) throws ErrnoException {
         long e = entry(block);
@@ -254,13 +257,21 @@ final class VmdkSparseExtent extends BlockMapImage {
         if (!fromParent && isZero(part)) {
             return; // already reads as zeros
         }
+        if (within == 0 && part.remaining() == blockSize()) {
+            place(block, part.duplicate()); // the piece is the whole grain: written as it is
+            return;
+        }
         // The whole new grain in one write: what the grain read as (zeros, or a child's parent data) with the piece in it.
-        ByteBuffer grain = ByteBuffer.allocate(blockSize());
+        if (scratch == null) {
+            scratch = ByteBuffer.allocate(blockSize());
+        }
+        ByteBuffer grain = scratch.clear();
         if (fromParent) {
             readParent(block, 0, grain);
+        } else {
+            java.util.Arrays.fill(grain.array(), (byte) 0);
         }
         grain.put(within, part, part.position(), part.remaining());
-        part.position(part.limit());
         place(block, grain.clear());
     }
 
