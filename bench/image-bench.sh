@@ -45,9 +45,13 @@ for fmt in $formats; do
         if checkable "$fmt"; then qemu-img check -q -f "$q" "$dir/ours.$fmt" || { echo "$fmt: check fails" >&2; exit 1; }; fi
         drop; s=$(now); qemu-io -f "$q" -c "read 0 ${mib}M" "$dir/qemu.$fmt" > /dev/null; e=$(now); qr=$(secs "$s" "$e")
         drop; oursr=$("${java[@]}" imageread "$dir/ours.$fmt" 1048576); orr=$(field seconds "$oursr")
-        rm -f "$dir/qconv.$fmt"; drop; s=$(now)
-        qemu-img convert -t writeback -f raw -O "$q" "$dir/truth.raw" "$dir/qconv.$fmt"; e=$(now); qc=$(secs "$s" "$e")
-        drop; oursc=$("${java[@]}" imageconvert "$dir/truth.raw" "$fmt" "$dir/oconv.$fmt"); oc=$(field seconds "$oursc")
+        # The converts write 512 MiB each and flush: the side that runs second may meet the
+        # host's writeback of the first, so the order alternates by round.
+        qemu_convert() { rm -f "$dir/qconv.$fmt"; drop; s=$(now)
+            qemu-img convert -t writeback -f raw -O "$q" "$dir/truth.raw" "$dir/qconv.$fmt"; e=$(now); qc=$(secs "$s" "$e"); }
+        ours_convert() { drop; oursc=$("${java[@]}" imageconvert "$dir/truth.raw" "$fmt" "$dir/oconv.$fmt")
+            oc=$(field seconds "$oursc"); }
+        if [ $((r % 2)) -eq 1 ]; then qemu_convert; ours_convert; else ours_convert; qemu_convert; fi
         qemu-img compare -q -f "$q" -F raw "$dir/oconv.$fmt" "$dir/truth.raw" || { echo "$fmt: converted image differs" >&2; exit 1; }
         echo "$fmt round $r: write qemu ${qw}s ours ${ow}s $(ratio "$qw" "$ow")x; read qemu ${qr}s ours ${orr}s" \
              "$(ratio "$qr" "$orr")x; convert qemu ${qc}s ours ${oc}s $(ratio "$qc" "$oc")x" \
