@@ -1,6 +1,7 @@
 package io.jrump.fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jrump.blk.image.VdiImage;
 
 /**
  * Arbitrary bytes as a VDI: see {@link ImageFuzz}. Seeds: {@code qemu-img create -f vdi 4K}, and
@@ -9,6 +10,6 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 class VdiFuzzTest {
     @FuzzTest(maxDuration = "60s")
     void openReadAndWriteAreTotal(byte[] input) throws Exception {
-        ImageFuzz.exercise(input);
+        ImageFuzz.exercise(input, (file, readOnly, host) -> VdiImage.open(file, readOnly, host.clock()));
     }
 }

@@ -11,12 +11,9 @@ import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.hypercall.HostBlockDevice;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.zip.CRC32C;
 
@@ -109,7 +106,7 @@ class VhdxFuzzTest {
         if (parent == null) {
             SimWorld world = new SimWorld(7);
             SimHost host = world.newHost("parent");
-            MemoryFile f = new MemoryFile(0);
+            MemoryFile f = new MemoryFile("fuzz.vhdx", 0, MAX_FILE_SIZE);
             VhdxImage.create(new ImageFile(f.handle(false), host.scheduler()), 4 * MIB, (int) MIB, false, 512,
                     host.random());
             try (VhdxImage img = VhdxImage.open(new ImageFile(f.handle(false), host.scheduler()), false, host.clock(),
@@ -129,8 +126,8 @@ class VhdxFuzzTest {
         out.put((byte) 7);
         for (long[] s : SEGMENTS) {
             ByteBuffer seg = ByteBuffer.allocate((int) s[1]);
-            if (s[0] < f.size) {
-                f.copy(s[0], seg.duplicate().limit((int) Math.min(s[1], f.size - s[0])), false);
+            if (s[0] < f.size()) {
+                f.copy(s[0], seg.duplicate().limit((int) Math.min(s[1], f.size() - s[0])), false);
             }
             out.put(seg);
         }
@@ -144,7 +141,7 @@ class VhdxFuzzTest {
     static byte[] differencingSeed() throws ErrnoException {
         SimWorld world = new SimWorld(9);
         SimHost host = world.newHost("child");
-        MemoryFile child = new MemoryFile(0);
+        MemoryFile child = new MemoryFile("fuzz.vhdx", 0, MAX_FILE_SIZE);
         MemoryFile p = parent();
         try (VhdxImage parentImg = VhdxImage.open(new ImageFile(p.handle(true), host.scheduler()), true, host.clock(),
                 null)) {
@@ -178,7 +175,7 @@ class VhdxFuzzTest {
     /** The file the input describes, its checksums recomputed as its flags ask. */
     static MemoryFile image(byte[] input) {
         int flags = input[0];
-        MemoryFile f = new MemoryFile(FILE_SIZE);
+        MemoryFile f = new MemoryFile("fuzz.vhdx", FILE_SIZE, MAX_FILE_SIZE);
         int at = 1;
         for (long[] s : SEGMENTS) {
             byte[] seg = new byte[(int) s[1]];
@@ -216,109 +213,5 @@ class VhdxFuzzTest {
         c.update(b, from + 8, length - 8);
         c.update(new byte[zeros]);
         return (int) c.getValue();
-    }
-
-    /** A sparse in-memory file that grows on writes past its end, as a host file does. */
-    static final class MemoryFile {
-        private static final int PAGE = 1 << 16;
-        private final Map<Long, byte[]> pages = new HashMap<>();
-        private long size;
-
-        MemoryFile(long size) {
-            this.size = size;
-        }
-
-        void put(long at, byte[] data) {
-            copy(at, ByteBuffer.wrap(data), true);
-        }
-
-        private void copy(long at, ByteBuffer buf, boolean write) {
-            int pos = buf.position();
-            int n = buf.remaining();
-            for (int done = 0; done < n; ) {
-                long p = (at + done) / PAGE;
-                int within = (int) ((at + done) % PAGE);
-                int k = Math.min(n - done, PAGE - within);
-                byte[] page = pages.get(p);
-                if (write) {
-                    if (page == null) {
-                        page = new byte[PAGE];
-                        pages.put(p, page);
-                    }
-                    buf.get(pos + done, page, within, k);
-                } else if (page == null) {
-                    buf.put(pos + done, new byte[k]);
-                } else {
-                    buf.put(pos + done, page, within, k);
-                }
-                done += k;
-            }
-        }
-
-        HostBlockDevice handle(boolean readOnly) {
-            return new HostBlockDevice() {
-                @Override
-                public String name() {
-                    return "fuzz.vhdx";
-                }
-
-                @Override
-                public long size() {
-                    return size;
-                }
-
-                @Override
-                public int sectorSize() {
-                    return 512;
-                }
-
-                @Override
-                public boolean isReadOnly() {
-                    return readOnly;
-                }
-
-                @Override
-                public boolean isGrowable() {
-                    return true;
-                }
-
-                @Override
-                public void read(long offset, ByteBuffer dst, IoCompletion completion) {
-                    if (offset < 0 || offset > size || dst.remaining() > size - offset) {
-                        completion.done(0, Errno.EIO);
-                        return;
-                    }
-                    copy(offset, dst, false);
-                    completion.done(dst.remaining(), null);
-                }
-
-                @Override
-                public void write(long offset, ByteBuffer src, IoCompletion completion) {
-                    if (readOnly) {
-                        completion.done(0, Errno.EROFS);
-                    } else if (offset < 0 || offset > MAX_FILE_SIZE || src.remaining() > MAX_FILE_SIZE - offset) {
-                        completion.done(0, Errno.ENOSPC);
-                    } else {
-                        copy(offset, src, true);
-                        size = Math.max(size, offset + src.remaining());
-                        completion.done(src.remaining(), null);
-                    }
-                }
-
-                @Override
-                public void flush(IoCompletion completion) {
-                    completion.done(0, null);
-                }
-
-                @Override
-                public void discard(long offset, long length, IoCompletion completion) {
-                    completion.done(0, null);
-                }
-
-                @Override
-                public void close() {
-                }
-            };
-        }
     }
 }
