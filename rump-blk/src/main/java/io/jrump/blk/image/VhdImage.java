@@ -279,7 +279,10 @@ public final class VhdImage extends BlockMapImage {
      */
     @Override
     long allocateBlock(int block) throws ErrnoException {
-        long at = end;
+        long at = (end + 511) / 512 * 512; // the BAT names sectors: a file of odd length leaves a gap
+        if (at / 512 >= UNALLOCATED) {
+            throw new ErrnoException(Errno.EFBIG, name() + ": VHD block " + block + " would start past sector 2^32 - 1");
+        }
         ByteBuffer bitmap = ByteBuffer.allocate(bitmapBytes);
         if (type == TYPE_DYNAMIC) {
             // Every sector is this disk's: the bitmap only matters to differencing disks.
