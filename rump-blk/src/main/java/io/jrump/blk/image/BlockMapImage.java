@@ -180,6 +180,20 @@ abstract class BlockMapImage implements BlockDevice {
         }
     }
 
+    /**
+     * Fills {@code part} (its position kept) from {@code parent} at {@code offset}, and with
+     * zeros past the parent's end: a differencing disk may be larger than its parent.
+     */
+    static void readParent(BlockDevice parent, long offset, ByteBuffer part) throws ErrnoException {
+        int have = (int) Math.max(0, Math.min(part.remaining(), parent.size() - offset));
+        if (have > 0) {
+            parent.read(offset, part.duplicate().limit(part.position() + have));
+        }
+        for (int i = part.position() + have; i < part.limit(); i++) {
+            part.put(i, (byte) 0);
+        }
+    }
+
     /** 64 KiB of zeros that {@link #isZero} compares against. */
     private static final ByteBuffer ZERO_BYTES = ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
 

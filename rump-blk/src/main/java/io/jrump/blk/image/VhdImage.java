@@ -312,7 +312,7 @@ public final class VhdImage extends BlockMapImage {
         long blockStart = (long) block * blockSize();
         long at = blockOffset(block);
         if (at == ZEROS) {
-            readParent(blockStart + within, part);
+            readParent(parent, blockStart + within, part);
             return;
         }
         byte[] bits = bitmap(block);
@@ -331,20 +331,9 @@ public final class VhdImage extends BlockMapImage {
             if (mine) {
                 file.read(at + inBlock, run);
             } else {
-                readParent(blockStart + inBlock, run);
+                readParent(parent, blockStart + inBlock, run);
             }
             pos = runEnd;
-        }
-    }
-
-    /** The parent's bytes; zeros past a parent smaller than this disk. */
-    private void readParent(long offset, ByteBuffer part) throws ErrnoException {
-        long have = Math.max(0, Math.min(part.remaining(), parent.size() - offset));
-        if (have > 0) {
-            parent.read(offset, part.duplicate().limit(part.position() + (int) have));
-        }
-        for (int i = part.position() + (int) have; i < part.limit(); i++) {
-            part.put(i, (byte) 0);
         }
     }
 

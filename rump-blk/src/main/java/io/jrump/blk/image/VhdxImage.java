@@ -925,7 +925,7 @@ public final class VhdxImage extends BlockMapImage {
             case FULLY_PRESENT -> readFile(at + within, part);
             case NOT_PRESENT, UNDEFINED -> {
                 if (parent != null) {
-                    readParent(pos, part);
+                    readParent(parent, pos, part);
                 } else {
                     zeros(part);
                 }
@@ -950,7 +950,7 @@ public final class VhdxImage extends BlockMapImage {
                     if (here) {
                         readFile(at + within + off, piece);
                     } else {
-                        readParent(pos + off, piece);
+                        readParent(parent, pos + off, piece);
                     }
                     done += run;
                 }
@@ -971,15 +971,6 @@ public final class VhdxImage extends BlockMapImage {
     private static boolean bit(byte[] bits, long first, int i) {
         long b = first % 8 + i;
         return (bits[(int) (b / 8)] >> (b % 8) & 1) != 0;
-    }
-
-    /** The parent's bytes; zeros past its end (a parent smaller than its child). */
-    private void readParent(long pos, ByteBuffer part) throws ErrnoException {
-        long have = Math.max(0, Math.min(part.remaining(), parent.size() - pos));
-        if (have > 0) {
-            parent.read(pos, part.duplicate().limit(part.position() + (int) have));
-        }
-        zeros(part.duplicate().position(part.position() + (int) have));
     }
 
     private static void zeros(ByteBuffer b) {

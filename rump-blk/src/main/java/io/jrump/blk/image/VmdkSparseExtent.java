@@ -231,15 +231,7 @@ final class VmdkSparseExtent extends BlockMapImage {
 
     /** Reads {@code part} from the parent at {@code block}/{@code within}; zeros past the parent's end. */
     private void readParent(int block, int within, ByteBuffer part) throws ErrnoException {
-        long at = parentBase + (long) block * h.grainBytes() + within;
-        int n = (int) Math.max(0, Math.min(part.remaining(), parent.size() - at));
-        if (n > 0) {
-            parent.read(at, part.duplicate().limit(part.position() + n));
-            part.position(part.position() + n);
-        }
-        while (part.hasRemaining()) {
-            part.put((byte) 0);
-        }
+        readParent(parent, parentBase + (long) block * h.grainBytes() + within, part);
     }
 
     /** A partly written new grain is assembled here (requests are serialized). */
