@@ -140,7 +140,7 @@ public final class Images {
             default -> {
                 file.close();
                 // Never read as raw: the container's bytes are not the disk's.
-                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported yet"
+                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + format.title() + " images are not supported"
                         + " (jrump reads raw, qcow2, VHD, VHDX, VDI and VMDK images); found " + detected.evidence());
             }
         }

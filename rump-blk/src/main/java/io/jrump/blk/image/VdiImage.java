@@ -73,7 +73,7 @@ public final class VdiImage extends BlockMapImage {
         if (type != TYPE_DYNAMIC && type != TYPE_STATIC) {
             if (type == 3 || type == 4) {
                 throw new ErrnoException(Errno.EOPNOTSUPP, n + ": VDI " + (type == 3 ? "undo" : "differencing")
-                        + " images are not supported yet");
+                        + " images are not supported");
             }
             throw corrupt(n, "image type " + type + " at byte 0x4c (1 dynamic, 2 static)");
         }
