@@ -20,8 +20,10 @@ import java.util.Set;
  * against the inodes in use, and every block an inode occupies marked in its group's block bitmap
  * and claimed by no other inode, and blocks marked in use that neither an inode nor the layout's
  * metadata (superblock and descriptor copies, reserved descriptor blocks, bitmaps, inode tables)
- * explains (leaks). Reads through the journal when it needs recovery. Not checked yet:
- * free-count summaries, htree index internals.
+ * explains (leaks); directory entries' file types and duplicate names; per inode what
+ * {@link InodeChecks} checks (dtime, flags, i_blocks, i_size); and each group's counts
+ * ({@link GroupChecks}). Reads through the journal when it needs recovery. Not checked yet:
+ * htree index internals, extent-tree interior consistency, quota and bad-blocks inodes.
  */
 public final class ExtCheck {
     /** Problems are listed up to this many; checking goes on. */
@@ -64,7 +66,11 @@ public final class ExtCheck {
                 damaged(problems, e); // a bad checksum or a broken block: report it, check the rest
                 continue;
             }
+            Set<String> names = new HashSet<>();
             for (Dirent e : entries) {
+                if (!names.add(e.name())) {
+                    report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' appears more than once");
+                }
                 if (e.inode() < 1 || e.inode() > sb.inodesCount() || !inodeUsed.get((int) e.inode())) {
                     report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' names inode " + e.inode()
                             + ", which is not in use");
@@ -92,6 +98,7 @@ public final class ExtCheck {
                     reachable.add(e.inode());
                     continue;
                 }
+                checkFileType(sb, d[0], e, child, problems);
                 if (child.isDir()) {
                     if (!reachable.add(e.inode())) {
                         report(problems, "directory inode " + e.inode() + " is reached a second time, from directory inode "
@@ -109,6 +116,7 @@ public final class ExtCheck {
         Map<Long, Long> owner = new HashMap<>();
         Set<Long> toWalk = new HashSet<>(reachable);
         Set<Long> unattached = new HashSet<>();
+        Set<Long> directories = new HashSet<>();
         for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
             if (!reachable.contains((long) ino) && ino != sb.journalInum() && linksOrZero(fs, ino, problems) > 0) {
                 unattached.add((long) ino);
@@ -137,8 +145,13 @@ public final class ExtCheck {
             if (!inodeUsed.get((int) ino)) {
                 report(problems, "inode " + ino + " is in use but free in the inode bitmap");
             }
+            if (inode.isDir()) {
+                directories.add(ino);
+            }
+            long[] occupied = {0};
             try {
                 fs.forEachBlock(inode, b -> {
+                occupied[0]++;
                 if (b <= 0 || b >= sb.blocksCount()) {
                     report(problems, "inode " + ino + ": block " + b + " is outside the filesystem");
                 } else if (claimed.get((int) b)) {
@@ -150,6 +163,7 @@ public final class ExtCheck {
                     }
                 }
                 });
+                InodeChecks.check(fs, inode, occupied[0], p -> report(problems, p));
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EUCLEAN) {
                     throw e;
@@ -158,11 +172,33 @@ public final class ExtCheck {
             }
         }
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
+        GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
         for (long ino : new java.util.TreeSet<>(unattached)) {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
         return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
+    }
+
+    /** With the filetype feature, an entry's type byte must be its inode's kind (e2fsck pass 2). */
+    private static void checkFileType(Superblock sb, long dir, Dirent e, Inode child, List<String> problems) {
+        if ((sb.featureIncompat() & Superblock.INCOMPAT_FILETYPE) == 0) {
+            return;
+        }
+        int expected = switch (child.mode() & Inode.S_IFMT) {
+            case Inode.S_IFREG -> 1;
+            case Inode.S_IFDIR -> 2;
+            case 0x2000 -> 3; // character device
+            case 0x6000 -> 4; // block device
+            case 0x1000 -> 5; // FIFO
+            case 0xC000 -> 6; // socket
+            case Inode.S_IFLNK -> 7;
+            default -> 0;
+        };
+        if (e.fileType() != expected) {
+            report(problems, "directory inode " + dir + ": entry '" + e.name() + "' has file type " + e.fileType()
+                    + ", but inode " + e.inode() + " is of type " + expected);
+        }
     }
 
     /** Inode-bitmap bits by inode number (bit n is inode n); INODE_UNINIT groups are free. */

@@ -232,6 +232,16 @@ public final class ExtFs {
         return gd.flags(group);
     }
 
+    /** A group descriptor's 16-bit count field ({@link GroupDescriptors#FREE_BLOCKS} and the like), widened. */
+    long groupCount(long group, int field) {
+        return gd.half(group, field);
+    }
+
+    /** Whether group descriptors carry checksums (uninit_bg or metadata_csum): the uninit flags and itable_unused count. */
+    boolean groupsHaveChecksums() {
+        return gd.hasChecksums();
+    }
+
     long blockBitmap(long group) {
         return gd.word(group, GroupDescriptors.BLOCK_BITMAP);
     }

@@ -1,0 +1,76 @@
+package io.jrump.fs.ext;
+
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.util.BitSet;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * e2fsck's fifth pass over the group descriptors: each group's free-block, free-inode and
+ * directory counts against its bitmaps and the directories in use, and, where descriptors carry
+ * checksums, the unused-inode count against the inodes in use. (The superblock's totals are left
+ * alone: e2fsck does not count them as errors, the kernel keeps them only approximately.)
+ */
+final class GroupChecks {
+    private GroupChecks() {
+    }
+
+    static void check(ExtFs fs, BitSet inodeUsed, Set<Long> directories, Consumer<String> report) throws ErrnoException {
+        Superblock sb = fs.superblock();
+        long ipg = sb.inodesPerGroup();
+        for (long g = 0; g < sb.groupCount(); g++) {
+            int flags = fs.groupFlags(g);
+            boolean checksums = fs.groupsHaveChecksums();
+            if (!checksums || (flags & ExtCheck.BLOCK_UNINIT) == 0) {
+                long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
+                long count = Math.min(sb.blocksPerGroup(), sb.blocksCount() - start);
+                ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
+                long free = count - ones(bitmap, count);
+                long stored = fs.groupCount(g, GroupDescriptors.FREE_BLOCKS);
+                if (stored != free) {
+                    report.accept("free blocks count wrong for group " + g + " (" + stored + ", counted=" + free + ")");
+                }
+            }
+            long freeInodes = 0;
+            long dirs = 0;
+            long highestUsed = -1;
+            for (long i = 0; i < ipg; i++) {
+                long ino = g * ipg + i + 1;
+                if (ino <= sb.inodesCount() && inodeUsed.get((int) ino)) {
+                    highestUsed = i;
+                    if (directories.contains(ino)) {
+                        dirs++;
+                    }
+                } else {
+                    freeInodes++;
+                }
+            }
+            long storedFree = fs.groupCount(g, GroupDescriptors.FREE_INODES);
+            if (storedFree != freeInodes) {
+                report.accept("free inodes count wrong for group " + g + " (" + storedFree + ", counted=" + freeInodes + ")");
+            }
+            long storedDirs = fs.groupCount(g, GroupDescriptors.USED_DIRS);
+            if (storedDirs != dirs) {
+                report.accept("directories count wrong for group " + g + " (" + storedDirs + ", counted=" + dirs + ")");
+            }
+            if (checksums) {
+                long unused = fs.groupCount(g, GroupDescriptors.ITABLE_UNUSED);
+                if (unused > storedFree || unused > ipg || highestUsed >= ipg - unused) {
+                    report.accept("group " + g + " has an invalid unused inodes count " + unused);
+                }
+            }
+        }
+    }
+
+    /** Set bits among the first {@code count} of a bitmap block. */
+    private static long ones(ByteBuffer bitmap, long count) {
+        long n = 0;
+        for (long bit = 0; bit < count; bit++) {
+            if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,104 @@
+package io.jrump.fs.ext;
+
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.Consumer;
+
+/**
+ * The checks of one inode in use that e2fsck's first pass makes and the tree walk does not: dtime
+ * set on a live inode, flags the inode's kind or the filesystem cannot have (extents on a fast
+ * symlink, inline data without the feature), {@code i_blocks} against the blocks the inode
+ * occupies, and {@code i_size} against the largest size the mapping allows and against the
+ * initialized extents it maps.
+ */
+final class InodeChecks {
+    private static final int HUGE_FILE_FL = 0x40000;
+    private static final int EOFBLOCKS_FL = 0x400000;
+    private static final int MAX_DEPTH = 5;
+
+    private InodeChecks() {
+    }
+
+    /** Checks {@code inode}, which occupies {@code blocks} blocks (data and mapping), reporting to {@code report}. */
+    static void check(ExtFs fs, Inode inode, long blocks, Consumer<String> report) throws ErrnoException {
+        Superblock sb = fs.superblock();
+        long ino = inode.number();
+        RawInode raw = fs.readRawInode(ino);
+        if (raw.dtime() != 0 && inode.linksCount() > 0 && ino != sb.journalInum()) {
+            report.accept("inode " + ino + " is in use but has dtime set");
+        }
+        boolean fastSymlink = inode.isSymlink() && !inode.hasInlineData() && inode.size() < 60
+                && inode.blocks512() - (inode.fileAcl() != 0 ? sb.blockSize() / 512 : 0) == 0;
+        if (fastSymlink && inode.usesExtents()) {
+            report.accept("fast symlink inode " + ino + " has the extents flag set");
+        }
+        if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
+            report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
+        }
+        if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
+            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512);
+            if (inode.blocks512() != expected) {
+                report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
+            }
+        }
+        if (inode.isRegular() || inode.isDir()) {
+            long max = maxBytes(sb, inode.usesExtents());
+            if (Long.compareUnsigned(inode.size(), max) > 0) {
+                report.accept("inode " + ino + ": i_size is " + Long.toUnsignedString(inode.size())
+                        + ", more than a file can hold (" + max + ")");
+            } else if (inode.usesExtents() && !inode.hasInlineData() && (inode.flags() & EOFBLOCKS_FL) == 0) {
+                long end = initializedEnd(fs, inode);
+                long sizeBlocks = (inode.size() + sb.blockSize() - 1) / sb.blockSize();
+                if (end > sizeBlocks) {
+                    report.accept("inode " + ino + ": i_size is " + inode.size() + ", but its extents map data up to "
+                            + end * sb.blockSize());
+                }
+            }
+        }
+    }
+
+    /** The largest file the mapping can address (the kernel's s_maxbytes). */
+    static long maxBytes(Superblock sb, boolean extents) {
+        long bs = sb.blockSize();
+        if (extents) {
+            return ((1L << 32) - 1) * bs;
+        }
+        long p = bs / 4;
+        long blocks = 12 + p + p * p + Math.min(p * p * p, (1L << 40));
+        return Math.min(blocks * bs, Long.MAX_VALUE / 2);
+    }
+
+    /**
+     * One past the last logical block an initialized extent maps (unwritten extents may lie past
+     * the end of the file: fallocate with KEEP_SIZE), walking the tree at most {@link #MAX_DEPTH} deep.
+     */
+    private static long initializedEnd(ExtFs fs, Inode inode) throws ErrnoException {
+        return walk(fs, inode, ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN), 60, 0);
+    }
+
+    private static long walk(ExtFs fs, Inode inode, ByteBuffer node, int bytes, int level) throws ErrnoException {
+        if (level > MAX_DEPTH || (node.getShort(0) & 0xffff) != 0xF30A) {
+            return 0; // a damaged node: the block walk reports it
+        }
+        int entries = Math.min(node.getShort(2) & 0xffff, (bytes - 12) / 12);
+        int depth = node.getShort(6) & 0xffff;
+        long end = 0;
+        for (int i = 0; i < entries; i++) {
+            int at = 12 + 12 * i;
+            if (depth == 0) {
+                int len = node.getShort(at + 4) & 0xffff;
+                if (len <= 32768) { // above: an unwritten extent of (len - 32768) blocks
+                    end = Math.max(end, Integer.toUnsignedLong(node.getInt(at)) + len);
+                }
+            } else if (i == entries - 1) { // only the last child can hold the greatest logical blocks
+                long child = Integer.toUnsignedLong(node.getInt(at + 4)) | ((long) (node.getShort(at + 8) & 0xffff) << 32);
+                if (child > 0 && child < fs.superblock().blocksCount()) {
+                    end = Math.max(end, walk(fs, inode, fs.block(child, "inode " + inode.number() + " extent block"),
+                            fs.superblock().blockSize(), level + 1));
+                }
+            }
+        }
+        return end;
+    }
+}
