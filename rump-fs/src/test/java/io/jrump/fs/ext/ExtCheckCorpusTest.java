@@ -55,11 +55,56 @@ class ExtCheckCorpusTest {
         host.close();
     }
 
+    /**
+     * {@code @rename DIR OLD NEW} (same length) or {@code @type DIR NAME CODE}: edits an entry of
+     * the directory's first block in the image file, as a stray write would.
+     */
+    private static void editEntry(Path img, String[] cmd) throws Exception {
+        StringBuilder out = new StringBuilder();
+        assertEquals(0, ExtTools.exec(out, "debugfs", "-R", "bmap " + cmd[1] + " 0", img.toString()), out.toString());
+        long block = Long.parseLong(out.toString().lines().filter(l -> l.matches("\\d+")).findFirst().orElseThrow());
+        StringBuilder stats = new StringBuilder();
+        ExtTools.exec(stats, "dumpe2fs", "-h", img.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Block size:\\s+(\\d+)").matcher(stats);
+        assertEquals(true, m.find(), stats.toString());
+        int bs = Integer.parseInt(m.group(1));
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(img.toFile(), "rw")) {
+            byte[] b = new byte[bs];
+            f.seek(block * bs);
+            f.readFully(b);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int at = 0; at + 8 <= bs; ) {
+                int recLen = buf.getShort(at + 4) & 0xffff;
+                int nameLen = b[at + 6] & 0xff;
+                String name = new String(b, at + 8, Math.min(nameLen, bs - at - 8), java.nio.charset.StandardCharsets.UTF_8);
+                if (name.equals(cmd[2])) {
+                    if (cmd[0].equals("@rename")) {
+                        byte[] n = cmd[3].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                        assertEquals(nameLen, n.length, "a rename in place keeps the length");
+                        System.arraycopy(n, 0, b, at + 8, n.length);
+                    } else {
+                        b[at + 7] = (byte) Integer.parseInt(cmd[3]);
+                    }
+                    f.seek(block * bs);
+                    f.write(b);
+                    return;
+                }
+                if (recLen < 8) {
+                    break;
+                }
+                at += recLen;
+            }
+        }
+        throw new AssertionError("no entry " + cmd[2] + " in the first block of " + cmd[1]);
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {
         // clean images of several shapes
         "ext2:1024 |", "ext3:2048 |", "ext4:1024 |", "ext4:4096 |", "ext4:1024:^metadata_csum,uninit_bg |",
-        "ext4:4096:^flex_bg |", "ext4:1024:^has_journal |",
+        "ext4:4096:^flex_bg |", "ext4:1024:^has_journal |", "ext4:1024:quota |", "ext4:1024:project,quota |",
+        "ext4:1024:inline_data |", "ext4:1024:^dir_index |", "ext4:4096:64bit |", "ext4:1024:large_dir |",
+        "ext4:1024:^extent,^64bit |", "ext3:1024:^filetype |", "ext4:1024:huge_file,dir_nlink,extra_isize |",
         // superblock totals and an invalid quota inode: e2fsck says so but does not count them as errors
         "ext4:1024 | set_super_value free_blocks_count 7", "ext4:1024 | set_super_value free_inodes_count 7",
         "ext4:1024 | set_super_value usr_quota_inum 5",
@@ -82,6 +127,9 @@ class ExtCheckCorpusTest {
         // directories and links
         "ext4:1024 | unlink /d/big", "ext4:1024 | unlink /d/e", "ext4:1024 | link /d/big /d/again",
         "ext4:1024 | kill_file /f", "ext4:1024 | rmdir /d/e",
+        // directory entries edited in place (no checksums to fix): a duplicate name, a wrong file type
+        "ext4:1024:^metadata_csum | @rename /d/e n1 n0", "ext4:1024:^metadata_csum | @type /d/e n3 2",
+        "ext4:1024:^metadata_csum | @type / f 7", "ext2:1024 | @type / s 1", "ext2:1024 | @rename /d/e n12 n10",
         // bitmaps
         "ext4:1024 | freeb 3000", "ext4:1024 | freei /f", "ext4:1024 | seti <100>", "ext2:4096 | freei /d/big",
     })
@@ -99,7 +147,9 @@ class ExtCheckCorpusTest {
         StringBuilder out = new StringBuilder();
         assertEquals(0, ExtTools.exec(out, mkfs.toArray(String[]::new)), out.toString());
         for (String command : parts[1].split(";")) {
-            if (!command.isBlank()) {
+            if (command.trim().startsWith("@")) {
+                editEntry(img, command.trim().split(" "));
+            } else if (!command.isBlank()) {
                 StringBuilder o = new StringBuilder();
                 assertEquals(0, ExtTools.exec(o, "debugfs", "-w", "-R", command.trim(), img.toString()), o.toString());
             }
