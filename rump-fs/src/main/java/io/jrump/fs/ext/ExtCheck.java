@@ -50,6 +50,12 @@ public final class ExtCheck {
         }
         List<String> problems = new ArrayList<>();
         BitSet inodeUsed = inodeBitmaps(fs, sb);
+        Inode root = fs.inode(ExtFs.ROOT_INODE);
+        if (!root.isDir()) {
+            report(problems, "root inode 2 is not a directory (mode 0" + Integer.toOctalString(root.mode()) + ")");
+            return new Result(problems, 1, 0, 0); // nothing is reachable without it
+        }
+        checkSpecialInodes(fs, sb, problems);
         Map<Long, Integer> references = new HashMap<>();
         Set<Long> reachable = new HashSet<>();
         Deque<long[]> dirs = new ArrayDeque<>(); // {dir, parent}
@@ -66,6 +72,7 @@ public final class ExtCheck {
                 damaged(problems, e); // a bad checksum or a broken block: report it, check the rest
                 continue;
             }
+            checkIndex(fs, sb, d[0], entries, problems);
             Set<String> names = new HashSet<>();
             for (Dirent e : entries) {
                 if (!names.add(e.name())) {
@@ -178,6 +185,73 @@ public final class ExtCheck {
         }
         checkLeaks(fs, sb, claimed, problems);
         return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
+    }
+
+    /**
+     * An indexed directory's index must lead to every name it holds: each entry is looked up
+     * through the index (the root, nodes and hash order checked on the way), as e2fsck's pass 2
+     * checks the tree.
+     */
+    private static void checkIndex(ExtFs fs, Superblock sb, long dir, List<Dirent> entries, List<String> problems)
+            throws ErrnoException {
+        Inode inode = fs.inode(dir);
+        if ((inode.flags() & 0x1000) == 0) { // EXT4_INDEX_FL
+            return;
+        }
+        if (!Htree.isIndexed(sb, inode)) {
+            return; // the flag without dir_index: the kernel and e2fsck read the directory linearly
+        }
+        try {
+            for (Dirent e : entries) {
+                if (e.name().equals(".") || e.name().equals("..")) {
+                    continue;
+                }
+                long found = fs.htree.lookup(inode, e.name());
+                if (found != e.inode()) {
+                    report(problems, "htree directory inode " + dir + ": '" + e.name() + "' is not in the leaf its hash"
+                            + " selects");
+                    return;
+                }
+            }
+        } catch (Htree.Damaged damaged) {
+            report(problems, "htree directory inode " + dir + " has an invalid index: " + damaged.getMessage());
+        } catch (ErrnoException err) {
+            damaged(problems, err);
+        }
+    }
+
+    /**
+     * The bad-blocks inode's blocks must be marked in use; the resize inode may only hold its
+     * double-indirect block (e2fsck pass 1 and its resize-inode check).
+     */
+    private static void checkSpecialInodes(ExtFs fs, Superblock sb, List<String> problems) throws ErrnoException {
+        ByteBuffer bad = ByteBuffer.wrap(fs.inode(1).block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 12; i++) {
+            long b = Integer.toUnsignedLong(bad.getInt(i * 4));
+            if (b != 0 && (b < sb.firstDataBlock() || b >= sb.blocksCount() || !marked(fs, sb, b))) {
+                report(problems, "bad-blocks inode 1 lists block " + b + ", which is "
+                        + (b >= sb.blocksCount() ? "outside the filesystem" : "not marked in use"));
+            }
+        }
+        if ((sb.featureCompat() & Superblock.COMPAT_RESIZE_INODE) != 0) {
+            ByteBuffer resize = ByteBuffer.wrap(fs.inode(RESIZE_INODE).block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 15; i++) {
+                if (i != 13 && resize.getInt(i * 4) != 0) {
+                    report(problems, "resize inode 7 is not valid: block pointer " + i + " is set");
+                    break;
+                }
+            }
+        }
+    }
+
+    private static boolean marked(ExtFs fs, Superblock sb, long b) throws ErrnoException {
+        long g = (b - sb.firstDataBlock()) / sb.blocksPerGroup();
+        if ((fs.groupFlags(g) & BLOCK_UNINIT) != 0) {
+            return false;
+        }
+        long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup();
+        ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
+        return (bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) != 0;
     }
 
     /** With the filetype feature, an entry's type byte must be its inode's kind (e2fsck pass 2). */

@@ -130,6 +130,15 @@ class ExtCheckCorpusTest {
         // directory entries edited in place (no checksums to fix): a duplicate name, a wrong file type
         "ext4:1024:^metadata_csum | @rename /d/e n1 n0", "ext4:1024:^metadata_csum | @type /d/e n3 2",
         "ext4:1024:^metadata_csum | @type / f 7", "ext2:1024 | @type / s 1", "ext2:1024 | @rename /d/e n12 n10",
+        // special inodes, the superblock's state, more inode fields
+        "ext4:1024 | set_inode_field <1> block[0] 3000", "ext4:1024 | set_inode_field <7> block[0] 100",
+        "ext4:1024 | set_super_value journal_inum 12", "ext4:1024 | set_super_value state 2",
+        "ext4:1024 | set_super_value last_orphan 15", "ext4:1024 | set_inode_field /f links_count 0",
+        "ext4:1024 | set_inode_field /d size 0", "ext4:1024 | set_inode_field /d/big generation 5",
+        "ext4:1024 | set_inode_field / mode 0100644", "ext4:1024 | set_inode_field /d flags 0x81000",
+        "ext4:1024 | set_inode_field /f file_acl 20000", "ext4:1024 | set_inode_field /f file_acl 3000",
+        "ext2:1024 | set_inode_field /d/big block[2] 0", "ext2:1024 | set_inode_field /d/big block[3] 5",
+        "ext3:1024 | set_inode_field /d/big block[IND] 0",
         // bitmaps
         "ext4:1024 | freeb 3000", "ext4:1024 | freei /f", "ext4:1024 | seti <100>", "ext2:4096 | freei /d/big",
     })
