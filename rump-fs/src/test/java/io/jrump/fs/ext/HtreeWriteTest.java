@@ -1,0 +1,263 @@
+package io.jrump.fs.ext;
+
+import static io.jrump.fs.ext.ExtTools.assertClean;
+import static io.jrump.fs.ext.ExtTools.mke2fs;
+import static io.jrump.fs.ext.ExtTools.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.blk.BlockDevice;
+import io.jrump.blk.HostDisk;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.kernel.sys.Attributes;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Adding, removing and renaming thousands of names in a directory keeps it htree-indexed as ext4
+ * does: images made by {@code mke2fs -t ext4 -b 1024} (with and without metadata_csum), their
+ * default hash version, seed and signed/unsigned flag set with {@code debugfs ssv}; a directory
+ * that starts linear, gets an index when its block fills, and grows to two levels; then
+ * {@code e2fsck -fn} is clean, {@code debugfs htree} walks it, {@code debugfs ls} lists exactly
+ * the names we hold, and our own lookups (through the index, after a remount) find every one.
+ * Fails if e2fsprogs is missing.
+ */
+class HtreeWriteTest {
+    @TempDir
+    Path dir;
+    private final JvmHost host = JvmHost.create("htree-write");
+
+    @AfterEach
+    void close() {
+        host.close();
+    }
+
+    private ExtVfs mount(Path img) throws Exception {
+        BlockDevice dev = HostDisk.open(host, img.toString(), OpenMode.READ_WRITE);
+        return ExtVfs.mount(dev, ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW)).closing(dev);
+    }
+
+    private Path image(boolean csum, String hash, boolean unsigned, String... extra) throws Exception {
+        Path img = dir.resolve("img");
+        List<String> opts = new ArrayList<>(List.of(csum ? "-O" : "-O", csum ? "metadata_csum" : "^metadata_csum"));
+        opts.addAll(List.of(extra));
+        mke2fs(img, "ext4", 1024, "48M", opts.toArray(new String[0]));
+        run("debugfs", "-w", "-R", "ssv def_hash_version " + hash, img.toString());
+        run("debugfs", "-w", "-R", "ssv hash_seed 3f1c2a9e-55b0-4d6e-8a11-0c9d2e7f6b48", img.toString());
+        run("debugfs", "-w", "-R", "ssv flags " + (unsigned ? 2 : 1), img.toString());
+        return img;
+    }
+
+    private static final String LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789._-";
+
+    private static String randomName(Random r, Set<String> taken) {
+        while (true) {
+            int len = r.nextInt(4) == 0 ? 1 + r.nextInt(8) : 1 + r.nextInt(r.nextBoolean() ? 60 : 255);
+            StringBuilder s = new StringBuilder(len);
+            for (int i = 0; i < len; i++) {
+                s.append(LETTERS.charAt(r.nextInt(LETTERS.length())));
+            }
+            String n = s.toString();
+            if (!n.equals(".") && !n.equals("..") && taken.add(n)) {
+                return n;
+            }
+        }
+    }
+
+    /** The names {@code debugfs ls -p} lists in a directory, with their inodes. */
+    private static Map<String, Long> debugfsLs(Path img, String path) throws Exception {
+        Map<String, Long> out = new HashMap<>();
+        for (String line : run("debugfs", "-R", "ls -p " + path, img.toString()).split("\n")) {
+            String[] f = line.split("/", -1);
+            // inode 0: an entry removed from the front of a block, which keeps its record
+            if (f.length >= 7 && !f[5].equals(".") && !f[5].equals("..") && !f[1].equals("0")) {
+                out.put(f[5], Long.parseLong(f[1]));
+            }
+        }
+        return out;
+    }
+
+    /** Equal maps, or a short message naming a few of the differences. */
+    private static void sameNames(Map<String, Long> want, Map<String, Long> got) {
+        List<String> diff = new ArrayList<>();
+        for (Map.Entry<String, Long> e : want.entrySet()) {
+            if (!e.getValue().equals(got.get(e.getKey()))) {
+                diff.add("want " + e.getKey() + "=" + e.getValue() + ", got " + got.get(e.getKey()));
+            }
+        }
+        for (String n : got.keySet()) {
+            if (!want.containsKey(n)) {
+                diff.add("extra " + n + "=" + got.get(n));
+            }
+        }
+        assertEquals(List.of(), diff.subList(0, Math.min(5, diff.size())), diff.size() + " differences of "
+                + want.size() + " names");
+    }
+
+    /**
+     * Random creates, unlinks and renames (within the directory, over existing names, in from
+     * elsewhere), then the whole directory moved to a new parent (its root's ".." rewritten).
+     */
+    private void churn(Path img, int creates, int ops, long seed) throws Exception {
+        Random r = new Random(seed);
+        Set<String> taken = new HashSet<>();
+        Map<String, Long> names = new HashMap<>();
+        List<String> order = new ArrayList<>();
+        try (ExtVfs fs = mount(img)) {
+            long root = fs.rootInode();
+            long d = fs.create(root, "d", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            long other = fs.create(root, "other", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            for (int i = 0; i < creates; i++) {
+                String n = randomName(r, taken);
+                int mode = i % 50 == 0 ? Attributes.S_IFDIR | 0755 : Attributes.S_IFREG | 0644;
+                names.put(n, fs.create(d, n, mode, 0, 0, 0));
+                order.add(n);
+            }
+            for (int i = 0; i < ops; i++) {
+                int op = r.nextInt(5);
+                String victim = order.get(r.nextInt(order.size()));
+                if (!names.containsKey(victim)) {
+                    continue;
+                }
+                boolean isDir = fs.getattr(names.get(victim)).isDirectory();
+                switch (op) {
+                    case 0 -> {
+                        if (isDir) {
+                            fs.rmdir(d, victim, false);
+                        } else {
+                            fs.unlink(d, victim, false);
+                        }
+                        names.remove(victim);
+                    }
+                    case 1 -> {
+                        String n = randomName(r, taken);
+                        names.put(n, fs.create(d, n, Attributes.S_IFREG | 0644, 0, 0, 0));
+                        order.add(n);
+                    }
+                    case 2 -> {
+                        String n = randomName(r, taken);
+                        fs.rename(d, victim, d, n, x -> false);
+                        names.put(n, names.remove(victim));
+                        order.add(n);
+                    }
+                    case 3 -> {
+                        String target = order.get(r.nextInt(order.size()));
+                        if (!isDir && names.containsKey(target) && !target.equals(victim)
+                                && !fs.getattr(names.get(target)).isDirectory()) {
+                            fs.rename(d, victim, d, target, x -> false); // replaces the target
+                            names.put(target, names.remove(victim));
+                        }
+                    }
+                    default -> {
+                        String n = randomName(r, taken);
+                        long ino = fs.create(other, "x", Attributes.S_IFREG | 0644, 0, 0, 0);
+                        fs.rename(other, "x", d, n, x -> false);
+                        names.put(n, ino);
+                        order.add(n);
+                    }
+                }
+            }
+            long p = fs.create(root, "p", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            fs.rename(root, "d", p, "d", x -> false);
+            assertEquals(List.of(), fs.ext().warnings());
+        }
+        assertClean(img);
+        String htree = run("debugfs", "-R", "htree /p/d", img.toString());
+        assertFalse(htree.toLowerCase().contains("corrupt") || htree.contains("not an index") || htree.contains("Invalid"),
+                htree.substring(0, Math.min(2000, htree.length())));
+        assertTrue(htree.contains("Indirect levels: 1"), "a two-level index:\n" + htree.substring(0, Math.min(600, htree.length())));
+        sameNames(names, debugfsLs(img, "/p/d"));
+        assertTrue(run("debugfs", "-R", "ls -p /p/d/..", img.toString()).contains("/d/"), "'..' points at /p");
+        try (ExtVfs fs = mount(img)) {
+            long d = ExtWriteTest.resolve(fs, "p/d");
+            assertTrue(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(d)));
+            for (Map.Entry<String, Long> e : names.entrySet()) {
+                assertEquals(e.getValue(), fs.ext().htree.lookup(fs.ext().inode(d), e.getKey()), e.getKey());
+            }
+            for (String gone : taken) {
+                if (!names.containsKey(gone)) {
+                    assertEquals(0, fs.ext().htree.lookup(fs.ext().inode(d), gone), gone);
+                }
+            }
+            assertEquals(ExtWriteTest.resolve(fs, "p"), fs.lookup(d, ".."));
+            assertEquals(List.of(), fs.ext().warnings());
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"true, half_md4, false", "false, half_md4, false", "true, tea, true", "false, legacy, false",
+        "true, legacy, true", "false, tea, false", "false, half_md4, true"})
+    void manyNamesKeepTheIndexTheKernelWould(boolean csum, String hash, boolean unsigned) throws Exception {
+        Path img = image(csum, hash, unsigned);
+        churn(img, 2500, 1500, hash.hashCode() * 31L + (csum ? 1 : 0) + (unsigned ? 2 : 0));
+        String stats = run("dumpe2fs", "-h", img.toString());
+        assertTrue(stats.contains("Default directory hash:   " + hash), stats);
+    }
+
+    @Test
+    void aLinearDirectoryGetsAnIndexWhenItOutgrowsItsBlock() throws Exception {
+        Path img = image(true, "half_md4", false);
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.create(fs.rootInode(), "small", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            for (int i = 0; fs.getattr(d).size() == 1024; i++) {
+                assertFalse(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(d)));
+                fs.create(d, "entry-" + "y".repeat(40) + i, Attributes.S_IFREG | 0644, 0, 0, 0);
+            }
+            assertEquals(3 * 1024, fs.getattr(d).size(), "a dx_root over two leaves");
+            assertTrue(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(d)));
+        }
+        assertClean(img);
+        assertTrue(run("debugfs", "-R", "stat /small", img.toString()).contains("Flags: 0x81000"), "the index flag");
+        String htree = run("debugfs", "-R", "htree /small", img.toString());
+        assertTrue(htree.contains("Number of entries (count): 2"), htree);
+    }
+
+    @Test
+    void anIndexE2fsckBuiltTakesNewNames() throws Exception {
+        Path img = image(false, "half_md4", false);
+        run("debugfs", "-w", "-R", "feature ^dir_index", img.toString()); // so that the 300 names stay linear
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.create(fs.rootInode(), "e", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            for (int i = 0; i < 300; i++) {
+                fs.create(d, String.format("pre-%03d-%s", i, "z".repeat(30)), Attributes.S_IFREG | 0644, 0, 0, 0);
+            }
+        }
+        run("debugfs", "-w", "-R", "feature dir_index", img.toString());
+        StringBuilder out = new StringBuilder();
+        int rc = ExtTools.exec(out, "e2fsck", "-fyD", img.toString());
+        assertTrue(rc == 0 || rc == 1, out.toString());
+        assertTrue(run("debugfs", "-R", "htree /e", img.toString()).contains("Root node dump"));
+        Map<String, Long> names = new HashMap<>();
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.lookup(fs.rootInode(), "e");
+            assertTrue(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(d)));
+            for (int i = 0; i < 300; i += 2) {
+                fs.unlink(d, String.format("pre-%03d-%s", i, "z".repeat(30)), false);
+            }
+            for (int i = 0; i < 1000; i++) {
+                String n = String.format("new-%04d-%s", i, "q".repeat(i % 200));
+                names.put(n, fs.create(d, n, Attributes.S_IFREG | 0644, 0, 0, 0));
+            }
+            for (int i = 1; i < 300; i += 2) {
+                String n = String.format("pre-%03d-%s", i, "z".repeat(30));
+                names.put(n, fs.lookup(d, n));
+            }
+            assertEquals(List.of(), fs.ext().warnings());
+        }
+        assertClean(img);
+        sameNames(names, debugfsLs(img, "/e"));
+    }
+}
