@@ -12,6 +12,7 @@ import io.jrump.blk.HostDisk;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.kernel.sys.Attributes;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Adding, removing and renaming thousands of names in a directory keeps it htree-indexed as ext4
@@ -51,17 +53,22 @@ class HtreeWriteTest {
     }
 
     private Path image(boolean csum, String hash, boolean unsigned, String... extra) throws Exception {
+        return image(1024, csum, hash, unsigned, extra);
+    }
+
+    private Path image(int blockSize, boolean csum, String hash, boolean unsigned, String... extra) throws Exception {
         Path img = dir.resolve("img");
-        List<String> opts = new ArrayList<>(List.of(csum ? "-O" : "-O", csum ? "metadata_csum" : "^metadata_csum"));
+        List<String> opts = new ArrayList<>(List.of("-O", csum ? "metadata_csum" : "^metadata_csum"));
         opts.addAll(List.of(extra));
-        mke2fs(img, "ext4", 1024, "48M", opts.toArray(new String[0]));
+        mke2fs(img, "ext4", blockSize, "48M", opts.toArray(new String[0]));
         run("debugfs", "-w", "-R", "ssv def_hash_version " + hash, img.toString());
         run("debugfs", "-w", "-R", "ssv hash_seed 3f1c2a9e-55b0-4d6e-8a11-0c9d2e7f6b48", img.toString());
         run("debugfs", "-w", "-R", "ssv flags " + (unsigned ? 2 : 1), img.toString());
         return img;
     }
 
-    private static final String LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789._-";
+    /** Some letters take two UTF-8 bytes above 0x7f, where the signed and unsigned hashes differ. */
+    private static final String LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789._-\u00e9\u00fc\u00df";
 
     private static String randomName(Random r, Set<String> taken) {
         while (true) {
@@ -71,6 +78,9 @@ class HtreeWriteTest {
                 s.append(LETTERS.charAt(r.nextInt(LETTERS.length())));
             }
             String n = s.toString();
+            while (n.getBytes(StandardCharsets.UTF_8).length > 255) {
+                n = n.substring(0, n.length() - 1);
+            }
             if (!n.equals(".") && !n.equals("..") && taken.add(n)) {
                 return n;
             }
@@ -80,7 +90,9 @@ class HtreeWriteTest {
     /** The names {@code debugfs ls -p} lists in a directory, with their inodes. */
     private static Map<String, Long> debugfsLs(Path img, String path) throws Exception {
         Map<String, Long> out = new HashMap<>();
-        for (String line : run("debugfs", "-R", "ls -p " + path, img.toString()).split("\n")) {
+        String raw = run("debugfs", "-R", "ls -p " + path, img.toString()); // bytes as ISO-8859-1 chars
+        String listing = new String(raw.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+        for (String line : listing.split("\n")) {
             String[] f = line.split("/", -1);
             // inode 0: an entry removed from the front of a block, which keeps its record
             if (f.length >= 7 && !f[5].equals(".") && !f[5].equals("..") && !f[1].equals("0")) {
@@ -111,7 +123,7 @@ class HtreeWriteTest {
      * Random creates, unlinks and renames (within the directory, over existing names, in from
      * elsewhere), then the whole directory moved to a new parent (its root's ".." rewritten).
      */
-    private void churn(Path img, int creates, int ops, long seed) throws Exception {
+    private void churn(Path img, int creates, int ops, long seed, int levels) throws Exception {
         Random r = new Random(seed);
         Set<String> taken = new HashSet<>();
         Map<String, Long> names = new HashMap<>();
@@ -178,7 +190,7 @@ class HtreeWriteTest {
         String htree = run("debugfs", "-R", "htree /p/d", img.toString());
         assertFalse(htree.toLowerCase().contains("corrupt") || htree.contains("not an index") || htree.contains("Invalid"),
                 htree.substring(0, Math.min(2000, htree.length())));
-        assertTrue(htree.contains("Indirect levels: 1"), "a two-level index:\n" + htree.substring(0, Math.min(600, htree.length())));
+        assertTrue(htree.contains("Indirect levels: " + levels), "indirect levels " + levels + ":\n" + htree.substring(0, Math.min(600, htree.length())));
         sameNames(names, debugfsLs(img, "/p/d"));
         assertTrue(run("debugfs", "-R", "ls -p /p/d/..", img.toString()).contains("/d/"), "'..' points at /p");
         try (ExtVfs fs = mount(img)) {
@@ -202,9 +214,70 @@ class HtreeWriteTest {
         "true, legacy, true", "false, tea, false", "false, half_md4, true"})
     void manyNamesKeepTheIndexTheKernelWould(boolean csum, String hash, boolean unsigned) throws Exception {
         Path img = image(csum, hash, unsigned);
-        churn(img, 2500, 1500, hash.hashCode() * 31L + (csum ? 1 : 0) + (unsigned ? 2 : 0));
+        churn(img, 2500, 1500, hash.hashCode() * 31L + (csum ? 1 : 0) + (unsigned ? 2 : 0), 1);
         String stats = run("dumpe2fs", "-h", img.toString());
         assertTrue(stats.contains("Default directory hash:   " + hash), stats);
+    }
+
+    /** With 4 KiB blocks the same churn fits under a root that points at leaves. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void fourKibBlocks(boolean csum) throws Exception {
+        Path img = image(4096, csum, "half_md4", false);
+        churn(img, 2500, 1500, 4096 + (csum ? 1 : 0), 0);
+    }
+
+    /**
+     * Fills a directory with 255-byte names until its index has three levels (large_dir) or
+     * refuses with ENOSPC (two levels full, as ext4 says "index full" without large_dir).
+     * Returns the names put in.
+     */
+    private Map<String, Long> fill(ExtVfs fs, long d, boolean largeDir) throws Exception {
+        Map<String, Long> names = new HashMap<>();
+        for (int i = 0; ; i++) {
+            String n = String.format("%06d-", i) + "w".repeat(248);
+            try {
+                names.put(n, fs.create(d, n, Attributes.S_IFREG | 0644, 0, 0, 0));
+            } catch (io.jrump.hypercall.ErrnoException e) {
+                assertFalse(largeDir, e.getMessage());
+                assertEquals(io.jrump.hypercall.Errno.ENOSPC, e.errno());
+                assertTrue(e.getMessage().contains("htree index full"), e.getMessage());
+                return names;
+            }
+            if (largeDir && i % 256 == 255) {
+                ExtFs ext = fs.ext();
+                ext.lock.lock();
+                try {
+                    if ((ext.htree.checkedRoot(ext.inode(d)).get(30) & 0xff) == 2) {
+                        return names;
+                    }
+                } finally {
+                    ext.lock.unlock();
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aFullIndexGrowsAThirdLevelWithLargeDirElseIsFull(boolean largeDir) throws Exception {
+        Path img = dir.resolve("img");
+        List<String> opts = new ArrayList<>(List.of("-N", "48000", "-O", largeDir ? "large_dir" : "^metadata_csum"));
+        mke2fs(img, "ext4", 1024, "80M", opts.toArray(new String[0]));
+        Map<String, Long> names;
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.create(fs.rootInode(), "full", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            names = fill(fs, d, largeDir);
+        }
+        assertClean(img);
+        String htree = run("debugfs", "-R", "htree /full", img.toString());
+        assertTrue(htree.contains("Indirect levels: " + (largeDir ? 2 : 1)), htree.substring(0, 600));
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.lookup(fs.rootInode(), "full");
+            for (Map.Entry<String, Long> e : names.entrySet()) {
+                assertEquals(e.getValue(), fs.ext().htree.lookup(fs.ext().inode(d), e.getKey()), e.getKey());
+            }
+        }
     }
 
     @Test
