@@ -298,6 +298,37 @@ class HtreeWriteTest {
         assertTrue(htree.contains("Number of entries (count): 2"), htree);
     }
 
+    /** A damaged index is not written through: the directory is made linear, with a warning, and stays clean. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aDamagedIndexIsMadeLinearBeforeAChange(boolean csum) throws Exception {
+        Path img = image(csum, "half_md4", false);
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.create(fs.rootInode(), "dmg", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            for (int i = 0; i < 200; i++) {
+                fs.create(d, "name-" + i + "-" + "v".repeat(40), Attributes.S_IFREG | 0644, 0, 0, 0);
+            }
+        }
+        long root = run("debugfs", "-R", "bmap /dmg 0", img.toString()).lines() // the line that is not debugfs's banner
+                .filter(l -> l.trim().matches("\\d+")).mapToLong(l -> Long.parseLong(l.trim())).findFirst().orElseThrow();
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(img.toFile(), "rw")) {
+            f.seek(root * 1024 + 34); // the dx_root's count
+            f.write(new byte[] {(byte) 0xff, 0x7f});
+        }
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.lookup(fs.rootInode(), "dmg");
+            fs.create(d, "after", Attributes.S_IFREG | 0644, 0, 0, 0);
+            fs.unlink(d, "name-7-" + "v".repeat(40), false);
+            assertFalse(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(d)));
+            assertTrue(fs.ext().warnings().stream().anyMatch(w -> w.contains("making the directory linear")),
+                    fs.ext().warnings().toString());
+        }
+        assertClean(img);
+        Map<String, Long> listed = debugfsLs(img, "/dmg");
+        assertEquals(200, listed.size());
+        assertTrue(listed.containsKey("after") && !listed.containsKey("name-7-" + "v".repeat(40)));
+    }
+
     @Test
     void anIndexE2fsckBuiltTakesNewNames() throws Exception {
         Path img = image(false, "half_md4", false);
