@@ -298,6 +298,109 @@ class HtreeWriteTest {
         assertTrue(htree.contains("Number of entries (count): 2"), htree);
     }
 
+    /**
+     * Pairs of short names with the same legacy hash, found by a birthday search over base-36
+     * numbers: a directory made of such pairs splits leaves between equal hashes, which sets
+     * the continuation bit in the index.
+     */
+    private static List<String[]> legacyCollisions(int pairs) {
+        int bits = 23;
+        int[] table = new int[1 << bits]; // hash slot -> name number + 1
+        List<String[]> out = new ArrayList<>();
+        Set<Integer> used = new HashSet<>();
+        for (int i = 0; out.size() < pairs; i++) {
+            String name = Integer.toString(i + 1_000_000, 36);
+            int h = DxHash.hash(DxHash.LEGACY, name.getBytes(StandardCharsets.US_ASCII), null);
+            int slot = (h >>> 1) & ((1 << bits) - 1);
+            for (int probe = 0; ; probe++) {
+                int at = (slot + probe) & ((1 << bits) - 1);
+                if (table[at] == 0) {
+                    table[at] = i + 1;
+                    break;
+                }
+                String other = Integer.toString(table[at] - 1 + 1_000_000, 36);
+                if (DxHash.hash(DxHash.LEGACY, other.getBytes(StandardCharsets.US_ASCII), null) == h) {
+                    if (used.add(h)) {
+                        out.add(new String[] {other, name});
+                    }
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void equalHashesStraddlingASplitAreMarkedAndFound(boolean csum) throws Exception {
+        Path img = image(csum, "legacy", false);
+        List<String[]> pairs = legacyCollisions(1500);
+        Map<String, Long> names = new HashMap<>();
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.create(fs.rootInode(), "c", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            for (String[] p : pairs) {
+                for (String n : p) {
+                    names.put(n, fs.create(d, n, Attributes.S_IFREG | 0644, 0, 0, 0));
+                }
+            }
+            for (int i = 0; i < pairs.size(); i += 3) {
+                fs.unlink(d, pairs.get(i)[i % 2], false); // through the index, past a continuation
+                names.remove(pairs.get(i)[i % 2]);
+            }
+        }
+        assertClean(img);
+        String htree = run("debugfs", "-R", "htree /c", img.toString());
+        long continued = htree.lines().filter(l -> l.matches("Entry #\\d+: Hash 0x[0-9a-f]{7}[13579bdf].*")).count();
+        assertTrue(continued > 0, "some leaves continue a run of equal hashes:\n" + htree.substring(0, 800));
+        sameNames(names, debugfsLs(img, "/c"));
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.lookup(fs.rootInode(), "c");
+            for (Map.Entry<String, Long> e : names.entrySet()) {
+                assertEquals(e.getValue(), fs.ext().htree.lookup(fs.ext().inode(d), e.getKey()), e.getKey());
+            }
+        }
+    }
+
+    /** No block left for a leaf split: the create fails with ENOSPC and changes nothing. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void noBlockForASplitFailsCleanly(boolean csum) throws Exception {
+        Path img = dir.resolve("img");
+        mke2fs(img, "ext4", 1024, "8M", "-N", "4096", "-O", csum ? "metadata_csum" : "^metadata_csum");
+        String last = null;
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.create(fs.rootInode(), "d", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            for (int i = 0; i < 100; i++) {
+                fs.create(d, "pre-" + i + "-" + "k".repeat(60), Attributes.S_IFREG | 0644, 0, 0, 0);
+            }
+            long f = fs.create(fs.rootInode(), "fill", Attributes.S_IFREG | 0644, 0, 0, 0);
+            byte[] chunk = new byte[64 << 10];
+            try {
+                for (long off = 0; ; off += chunk.length) {
+                    fs.write(f, off, java.nio.ByteBuffer.wrap(chunk));
+                }
+            } catch (io.jrump.hypercall.ErrnoException e) {
+                assertEquals(io.jrump.hypercall.Errno.ENOSPC, e.errno());
+            }
+            io.jrump.hypercall.ErrnoException full = null;
+            for (int i = 0; full == null; i++) {
+                last = "more-" + i + "-" + "k".repeat(60);
+                try {
+                    fs.create(d, last, Attributes.S_IFREG | 0644, 0, 0, 0);
+                } catch (io.jrump.hypercall.ErrnoException e) {
+                    full = e;
+                }
+            }
+            assertEquals(io.jrump.hypercall.Errno.ENOSPC, full.errno());
+            assertEquals(0, fs.ext().htree.lookup(fs.ext().inode(d), last));
+            fs.truncate(f, 0);
+            fs.sync(); // blocks freed in a transaction are reused once it is home
+            fs.create(d, last, Attributes.S_IFREG | 0644, 0, 0, 0);
+        }
+        assertClean(img);
+        assertTrue(debugfsLs(img, "/d").containsKey(last));
+    }
+
     /** A damaged index is not written through: the directory is made linear, with a warning, and stays clean. */
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
