@@ -401,6 +401,74 @@ class HtreeWriteTest {
         assertTrue(debugfsLs(img, "/d").containsKey(last));
     }
 
+    /**
+     * The kernel's ext4 driver and ours take turns on one index (through a loop mount, as root;
+     * ./run-tests runs it): it adds and removes names in the index we built, we find its names
+     * through the index and add more, and it finds every name.
+     */
+    @Test
+    @org.junit.jupiter.api.Tag("root")
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "user.name", matches = "root",
+            disabledReason = "needs root (mount -o loop); ./run-tests, as root, runs it")
+    void theKernelAndWeShareAnIndex() throws Exception {
+        Path img = image(true, "half_md4", false);
+        Map<String, Long> names = new HashMap<>();
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.create(fs.rootInode(), "k", Attributes.S_IFDIR | 0755, 0, 0, 0);
+            for (int i = 0; i < 2000; i++) {
+                String n = "ours-" + i + "-" + "o".repeat(i % 150);
+                names.put(n, fs.create(d, n, Attributes.S_IFREG | 0644, 0, 0, 0));
+            }
+        }
+        Path mnt = java.nio.file.Files.createDirectories(dir.resolve("mnt"));
+        run("mount", "-o", "loop", img.toString(), mnt.toString());
+        try {
+            for (int i = 0; i < 2000; i += 4) {
+                String n = "ours-" + i + "-" + "o".repeat(i % 150);
+                java.nio.file.Files.delete(mnt.resolve("k").resolve(n));
+                names.remove(n);
+            }
+            for (int i = 0; i < 1500; i++) {
+                java.nio.file.Files.createFile(mnt.resolve("k").resolve("kernel-" + i + "-" + "t".repeat(i % 120)));
+            }
+        } finally {
+            run("umount", mnt.toString());
+        }
+        assertClean(img);
+        try (ExtVfs fs = mount(img)) {
+            long d = fs.lookup(fs.rootInode(), "k");
+            assertTrue(Htree.isIndexed(fs.ext().superblock(), fs.ext().inode(d)));
+            for (int i = 0; i < 1500; i++) {
+                String n = "kernel-" + i + "-" + "t".repeat(i % 120);
+                long ino = fs.ext().htree.lookup(fs.ext().inode(d), n);
+                assertTrue(ino != 0, n);
+                names.put(n, ino);
+            }
+            for (int i = 0; i < 1500; i++) {
+                String n = "late-" + i + "-" + "l".repeat(i % 200);
+                names.put(n, fs.create(d, n, Attributes.S_IFREG | 0644, 0, 0, 0));
+            }
+            for (int i = 1; i < 1500; i += 3) {
+                fs.unlink(d, "kernel-" + i + "-" + "t".repeat(i % 120), false);
+                names.remove("kernel-" + i + "-" + "t".repeat(i % 120));
+            }
+            assertEquals(List.of(), fs.ext().warnings());
+        }
+        assertClean(img);
+        run("mount", "-o", "ro,loop", img.toString(), mnt.toString());
+        try {
+            for (Map.Entry<String, Long> e : names.entrySet()) {
+                Object ino = java.nio.file.Files.getAttribute(mnt.resolve("k").resolve(e.getKey()), "unix:ino");
+                assertEquals(e.getValue(), ((Number) ino).longValue(), e.getKey());
+            }
+            try (var listing = java.nio.file.Files.list(mnt.resolve("k"))) {
+                assertEquals(names.size(), listing.count());
+            }
+        } finally {
+            run("umount", mnt.toString());
+        }
+    }
+
     /** A damaged index is not written through: the directory is made linear, with a warning, and stays clean. */
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
