@@ -94,16 +94,21 @@ final class DirWriter {
         }
         // No room: a new block at the end.
         int usable = fs.blockSize() - tail();
-        boolean largeDir = (fs.superblock().featureIncompat() & Superblock.INCOMPAT_LARGEDIR) != 0;
-        if (blocks >= (largeDir ? 1L << 32 : 1L << 21)) {
-            throw new ErrnoException(Errno.ENOSPC, fs.deviceName() + ": directory inode " + dir.number + " is at its size limit");
-        }
+        checkGrowth(dir, blocks);
         long pb = writer.appendBlock(dir, blocks);
         ByteBuffer w = fs.metaZeroed(pb);
         putEntry(w, 0, ino, usable, nameBytes, fileType);
         seal(dir, w);
         roomHint.put(dir.number, blocks);
         fs.dirCache.added(dir.number, name, ino);
+    }
+
+    /** ENOSPC if a directory of {@code blocks} blocks may not take another one. */
+    void checkGrowth(RawInode dir, long blocks) throws ErrnoException {
+        boolean largeDir = (fs.superblock().featureIncompat() & Superblock.INCOMPAT_LARGEDIR) != 0;
+        if (blocks >= (largeDir ? 1L << 32 : 1L << 21)) {
+            throw new ErrnoException(Errno.ENOSPC, fs.deviceName() + ": directory inode " + dir.number + " is at its size limit");
+        }
     }
 
     /** Puts the entry in logical block {@code lb} if a record there has the slack for it. */

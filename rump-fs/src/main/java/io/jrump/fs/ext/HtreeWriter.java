@@ -174,6 +174,7 @@ final class HtreeWriter {
         int split = splitPoint(sorted);
         int hash2 = splitHash(sorted, split);
         long newLb = dir.size() / fs.blockSize();
+        dirs.checkGrowth(dir, newLb);
         long newPb = writer.appendBlock(dir, newLb);
         writeLeaf(dir, fs.metaForWrite(pb, "directory block"), sorted.subList(0, split));
         writeLeaf(dir, fs.metaZeroed(newPb), sorted.subList(split, sorted.size()));
@@ -222,6 +223,7 @@ final class HtreeWriter {
         int split = count / 2;
         int hash2 = w.getInt(co + 8 * split);
         long newLb = dir.size() / fs.blockSize();
+        dirs.checkGrowth(dir, newLb);
         long newPb = writer.appendBlock(dir, newLb);
         writeNode(dir, fs.metaZeroed(newPb), entryBytes(w, co, split, count), count - split);
         w = fs.metaForWrite(pb, "directory index block");
@@ -241,6 +243,7 @@ final class HtreeWriter {
         int count = r.getShort(co + 2) & 0xffff;
         byte[] moved = entryBytes(r, co, 0, count);
         long newLb = dir.size() / fs.blockSize();
+        dirs.checkGrowth(dir, newLb);
         long newPb = writer.appendBlock(dir, newLb);
         writeNode(dir, fs.metaZeroed(newPb), moved, count);
         ByteBuffer w = fs.metaForWrite(rootPb, "directory index block");
