@@ -177,8 +177,8 @@ final class DirWriter {
     }
 
     /**
-     * Points "{@code ..}" at a new parent. An htree directory is made linear first: its ".."
-     * lies in the dx_root, whose checksum is not a directory block's tail.
+     * Points "{@code ..}" at a new parent. In an htree directory ".." lies in the dx_root, whose
+     * checksum is its dx_tail, not a directory block's tail.
      */
     void setParent(RawInode dir, long parent) throws ErrnoException {
         if (indexed(dir)) {
