@@ -168,8 +168,9 @@ final class HtreeWriter {
         int version = Htree.hashVersion(fs.superblock(), root);
         List<Entry> sorted = entries(dir, fs.metaForRead(pb, "directory block"), 0, w.leaf, version);
         if (sorted.size() < 2) {
-            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number + ", block "
-                    + w.leaf + ": a full htree leaf with " + sorted.size() + " entries");
+            // Full of empty records, not names: packing what is left makes the room.
+            writeLeaf(dir, fs.metaForWrite(pb, "directory block"), sorted);
+            return;
         }
         int split = splitPoint(sorted);
         int hash2 = splitHash(sorted, split);
