@@ -16,8 +16,7 @@ import java.util.Set;
  * directory through {@link ExtFs#warn} — has its names read once into a map, as has any
  * directory just listed whole by readdir; maps are kept for the last 64 directories, so that
  * looking names up in, or adding them to, a directory of many thousands of entries does not
- * parse it each time. Directories we
- * change are made linear first ({@link DirWriter}), and the writer keeps the maps in step.
+ * parse it each time. The writer keeps indexes ({@link HtreeWriter}) and the maps in step.
  * Guarded by the filesystem lock.
  */
 final class DirCache {

@@ -8,10 +8,13 @@ import java.nio.charset.StandardCharsets;
 /**
  * Changing directory blocks: adding an entry where a record has slack (or in a new block at the
  * end), removing one by folding it into the record before it, rewriting "..". With
- * metadata_csum every block keeps its 12-byte checksum tail. An htree directory is turned into a
- * plain linear one before its first change — its index blocks already parse as empty entries, so
- * only the index flag and the checksum tails change — which e2fsck accepts and any later
- * {@code e2fsck -D} can index again.
+ * metadata_csum every block keeps its 12-byte checksum tail. An htree directory stays indexed:
+ * names go into, and come out of, the leaf its index selects ({@link HtreeWriter} splits leaves
+ * and index blocks as ext4 does), and a linear directory whose one block fills is given an
+ * index. Only a directory whose index fails a check is turned into a plain linear one — its
+ * index blocks already parse as empty entries, so only the index flag and the checksum tails
+ * change — which e2fsck accepts and a later {@code e2fsck -D} can index again; ext4 falls back
+ * the same way.
  */
 final class DirWriter {
     static final int TAIL = 12;
@@ -21,9 +24,12 @@ final class DirWriter {
     /** Directory inode → the logical block that last took an entry. */
     private final java.util.Map<Long, Long> roomHint = new java.util.HashMap<>();
 
+    private final HtreeWriter htree;
+
     DirWriter(ExtFs fs, ExtWriter writer) {
         this.fs = fs;
         this.writer = writer;
+        this.htree = new HtreeWriter(fs, writer, this);
     }
 
     private int tail() {
@@ -53,6 +59,11 @@ final class DirWriter {
         return m.physical();
     }
 
+    /** Whether changes to {@code dir} go through its htree index. */
+    private boolean indexed(RawInode dir) {
+        return Htree.isIndexed(fs.superblock(), dir.parsed());
+    }
+
     /** Adds {@code name → ino}; the caller has checked that the name is new. */
     void add(RawInode dir, String name, long ino, int fileType) throws ErrnoException {
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
@@ -60,43 +71,30 @@ final class DirWriter {
             throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": directory inode " + dir.number
                     + " keeps its entries inline (inline_data); changing it is not supported");
         }
+        if (indexed(dir) && htree.add(dir, nameBytes, ino, fileType)) {
+            fs.dirCache.added(dir.number, name, ino);
+            return;
+        }
         unindex(dir);
-        int need = recLenFor(nameBytes.length);
-        int bs = fs.blockSize();
-        int usable = bs - tail();
         long blocks = blocks(dir);
         // Start where the last entry went: a directory being filled has room at its end.
         long start = Math.min(roomHint.getOrDefault(dir.number, 0L), Math.max(0, blocks - 1));
         for (long k = 0; k < blocks; k++) {
             long lb = (start + k) % blocks;
-            long pb = physical(dir, lb);
-            ByteBuffer b = fs.metaForRead(pb, "directory block");
-            int at = 0;
-            while (at < usable) {
-                int recLen = recLen(b, at, dir, lb);
-                long entryIno = Integer.toUnsignedLong(b.getInt(at));
-                int used = entryIno == 0 ? 0 : recLenFor(b.get(at + 6) & 0xff);
-                if (recLen - used >= need) {
-                    ByteBuffer w = fs.metaForWrite(pb, "directory block");
-                    int newAt = at;
-                    if (used > 0) {
-                        w.putShort(at + 4, (short) used);
-                        newAt = at + used;
-                    }
-                    putEntry(w, newAt, ino, recLen - used, nameBytes, fileType);
-                    seal(dir, w);
-                    roomHint.put(dir.number, lb);
-                    fs.dirCache.added(dir.number, name, ino);
-                    return;
-                }
-                at += recLen;
+            if (insertInBlock(dir, lb, nameBytes, ino, fileType)) {
+                roomHint.put(dir.number, lb);
+                fs.dirCache.added(dir.number, name, ino);
+                return;
             }
         }
-        // No room: a new block at the end.
-        boolean largeDir = (fs.superblock().featureIncompat() & Superblock.INCOMPAT_LARGEDIR) != 0;
-        if (blocks >= (largeDir ? 1L << 32 : 1L << 21)) {
-            throw new ErrnoException(Errno.ENOSPC, fs.deviceName() + ": directory inode " + dir.number + " is at its size limit");
+        // A full single block gets an index, as ext4 does on a dir_index filesystem.
+        if (blocks == 1 && fs.superblock().hasDirIndex() && htree.makeIndexed(dir)) {
+            add(dir, name, ino, fileType);
+            return;
         }
+        // No room: a new block at the end.
+        int usable = fs.blockSize() - tail();
+        checkGrowth(dir, blocks);
         long pb = writer.appendBlock(dir, blocks);
         ByteBuffer w = fs.metaZeroed(pb);
         putEntry(w, 0, ino, usable, nameBytes, fileType);
@@ -105,7 +103,42 @@ final class DirWriter {
         fs.dirCache.added(dir.number, name, ino);
     }
 
-    private int recLen(ByteBuffer b, int at, RawInode dir, long lb) throws ErrnoException {
+    /** ENOSPC if a directory of {@code blocks} blocks may not take another one. */
+    void checkGrowth(RawInode dir, long blocks) throws ErrnoException {
+        boolean largeDir = (fs.superblock().featureIncompat() & Superblock.INCOMPAT_LARGEDIR) != 0;
+        if (blocks >= (largeDir ? 1L << 32 : 1L << 21)) {
+            throw new ErrnoException(Errno.ENOSPC, fs.deviceName() + ": directory inode " + dir.number + " is at its size limit");
+        }
+    }
+
+    /** Puts the entry in logical block {@code lb} if a record there has the slack for it. */
+    boolean insertInBlock(RawInode dir, long lb, byte[] nameBytes, long ino, int fileType) throws ErrnoException {
+        int need = recLenFor(nameBytes.length);
+        int usable = fs.blockSize() - tail();
+        long pb = physical(dir, lb);
+        ByteBuffer b = fs.metaForRead(pb, "directory block");
+        int at = 0;
+        while (at < usable) {
+            int recLen = recLen(b, at, dir, lb);
+            long entryIno = Integer.toUnsignedLong(b.getInt(at));
+            int used = entryIno == 0 ? 0 : recLenFor(b.get(at + 6) & 0xff);
+            if (recLen - used >= need) {
+                ByteBuffer w = fs.metaForWrite(pb, "directory block");
+                int newAt = at;
+                if (used > 0) {
+                    w.putShort(at + 4, (short) used);
+                    newAt = at + used;
+                }
+                putEntry(w, newAt, ino, recLen - used, nameBytes, fileType);
+                seal(dir, w);
+                return true;
+            }
+            at += recLen;
+        }
+        return false;
+    }
+
+    int recLen(ByteBuffer b, int at, RawInode dir, long lb) throws ErrnoException {
         int recLen = b.getShort(at + 4) & 0xffff;
         if (recLen == 0 && fs.blockSize() == 65536) {
             recLen = 65536;
@@ -119,7 +152,7 @@ final class DirWriter {
         return recLen;
     }
 
-    private static void putEntry(ByteBuffer w, int at, long ino, int recLen, byte[] name, int fileType) {
+    static void putEntry(ByteBuffer w, int at, long ino, int recLen, byte[] name, int fileType) {
         w.putInt(at, (int) ino);
         w.putShort(at + 4, (short) recLen);
         w.put(at + 6, (byte) name.length);
@@ -138,17 +171,29 @@ final class DirWriter {
 
     /** Removes the entry {@code name}; returns the inode it named. ENOENT if there is none. */
     long remove(RawInode dir, String name) throws ErrnoException {
-        unindex(dir);
         long ino = find(dir, name, true, 0, -1);
         fs.dirCache.removed(dir.number, name);
         return ino;
     }
 
     /**
-     * Points "{@code ..}" at a new parent. An htree directory is made linear first: its ".."
-     * lies in the dx_root, whose checksum is not a directory block's tail.
+     * Points "{@code ..}" at a new parent. In an htree directory ".." lies in the dx_root, whose
+     * checksum is its dx_tail, not a directory block's tail.
      */
     void setParent(RawInode dir, long parent) throws ErrnoException {
+        if (indexed(dir)) {
+            try {
+                fs.htree.checkedRoot(dir.parsed());
+                ByteBuffer w = fs.metaForWrite(physical(dir, 0), "directory index block");
+                w.putInt(12, (int) parent);
+                htree.sealIndex(dir, w, Htree.ROOT_COUNT_OFFSET);
+                fs.dirCache.added(dir.number, "..", parent);
+                return;
+            } catch (Htree.Damaged e) {
+                fs.warn("directory inode " + dir.number + ": htree index damaged (" + e.getMessage()
+                        + "); making the directory linear");
+            }
+        }
         unindex(dir);
         find(dir, "..", false, parent, -1);
         fs.dirCache.added(dir.number, "..", parent);
@@ -156,7 +201,6 @@ final class DirWriter {
 
     /** Repoints an existing entry at another inode (rename over an existing name). */
     void replace(RawInode dir, String name, long ino, int fileType) throws ErrnoException {
-        unindex(dir);
         find(dir, name, false, ino, fileType);
         fs.dirCache.added(dir.number, name, ino);
     }
@@ -178,7 +222,25 @@ final class DirWriter {
     /** Finds {@code name}: removes it, or repoints it at {@code newIno} (and type, unless negative). Returns the inode it named. */
     private long find(RawInode dir, String name, boolean remove, long newIno, int newType) throws ErrnoException {
         int bs = fs.blockSize();
-        for (long lb = 0; lb < blocks(dir); lb++) {
+        long first = 0;
+        long end = blocks(dir);
+        if (indexed(dir)) {
+            try {
+                long leaf = fs.htree.leafOf(dir.parsed(), name);
+                if (leaf < 0) {
+                    throw new ErrnoException(Errno.ENOENT, name);
+                }
+                first = leaf; // only the leaf the index names: the other index blocks have no checksum tail
+                end = leaf + 1;
+            } catch (Htree.Damaged e) {
+                fs.warn("directory inode " + dir.number + ": htree index damaged (" + e.getMessage()
+                        + "); making the directory linear");
+                unindex(dir);
+            }
+        } else {
+            unindex(dir);
+        }
+        for (long lb = first; lb < end; lb++) {
             long pb = physical(dir, lb);
             ByteBuffer b = fs.metaForRead(pb, "directory block");
             int prev = -1;

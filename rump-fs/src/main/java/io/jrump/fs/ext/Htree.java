@@ -28,9 +28,9 @@ final class Htree {
         }
     }
 
-    private static final int ROOT_COUNT_OFFSET = 32;
-    private static final int NODE_COUNT_OFFSET = 8;
-    private static final int DX_TAIL = 8;
+    static final int ROOT_COUNT_OFFSET = 32;
+    static final int NODE_COUNT_OFFSET = 8;
+    static final int DX_TAIL = 8;
 
     private final ExtFs fs;
 
@@ -49,12 +49,26 @@ final class Htree {
     }
 
     /** One level of the walk: an index block, where its count/limit header is, and the entry chosen. */
-    private static final class Level {
+    static final class Level {
         ByteBuffer block;
         long logical;
         int countOffset;
         int count;
         int at;
+    }
+
+    /** A walk from the root down to one hash's leaf: the index blocks on the way, each at the entry taken. */
+    static final class Walk {
+        final Level[] path;
+        final int hash;
+        final long blocks;
+        long leaf;
+
+        Walk(Level[] path, int hash, long blocks) {
+            this.path = path;
+            this.hash = hash;
+            this.blocks = blocks;
+        }
     }
 
     /**
@@ -65,23 +79,78 @@ final class Htree {
      * @throws ErrnoException if a block cannot be read, or a leaf holds a bad entry
      */
     long lookup(Inode dir, String name) throws Damaged, ErrnoException {
+        return find(dir, name)[0];
+    }
+
+    /**
+     * The logical leaf block holding {@code name} in the indexed directory {@code dir}, or -1
+     * if the index says there is none ("." and ".." live in the root, block 0).
+     */
+    long leafOf(Inode dir, String name) throws Damaged, ErrnoException {
+        long[] found = find(dir, name);
+        return found[0] == 0 ? -1 : found[1];
+    }
+
+    /** {inode, leaf block} of {@code name}; inode 0 if it is not there. */
+    private long[] find(Inode dir, String name) throws Damaged, ErrnoException {
+        ByteBuffer root = checkedRoot(dir);
+        if (name.equals(".")) {
+            return new long[] {Integer.toUnsignedLong(root.getInt(0)), 0};
+        }
+        if (name.equals("..")) {
+            return new long[] {Integer.toUnsignedLong(root.getInt(12)), 0};
+        }
+        Walk w = walk(dir, root, name.getBytes(StandardCharsets.UTF_8));
+        Level[] path = w.path;
+        int indirect = path.length - 1;
+        long blocks = w.blocks;
+        long leaf = w.leaf;
+        // Leaves in hash order: scan this one, then the next while its hash continues ours (a collision run).
+        for (long scanned = 0; scanned < blocks; scanned++) {
+            long ino = scanLeaf(dir, leaf, name);
+            if (ino != 0) {
+                return new long[] {ino, leaf};
+            }
+            int l = indirect;
+            while (l >= 0 && path[l].at + 1 >= path[l].count) {
+                l--;
+            }
+            if (l < 0) {
+                return new long[] {0, -1}; // the last leaf
+            }
+            path[l].at++;
+            int next = entryHash(path[l], path[l].at);
+            if ((next & ~1) != w.hash) {
+                return new long[] {0, -1};
+            }
+            for (int k = l; k < indirect; k++) {
+                path[k + 1] = node(dir, child(path[k], blocks));
+                path[k + 1].at = 0;
+            }
+            leaf = child(path[indirect], blocks);
+        }
+        throw new Damaged("the leaves of hash 0x" + Integer.toHexString(w.hash) + " run on past the directory's "
+                + blocks + " blocks");
+    }
+
+    /** The hash version the root names, with the superblock's unsigned-char flag applied. */
+    static int hashVersion(Superblock sb, ByteBuffer root) {
+        int v = root.get(28) & 0xff;
+        return v <= DxHash.TEA && sb.unsignedHash() ? v + DxHash.LEGACY_UNSIGNED : v;
+    }
+
+    /** The dx_root of {@code dir}, its '.', '..' and info header checked. */
+    ByteBuffer checkedRoot(Inode dir) throws Damaged, ErrnoException {
         int bs = fs.blockSize();
         Superblock sb = fs.superblock();
         if (dir.size() < 2L * bs || dir.size() % bs != 0 || dir.size() > (1L << 32)) {
             throw new Damaged("directory size " + dir.size() + " cannot hold an index");
         }
-        long blocks = dir.size() / bs;
         ByteBuffer root = block(dir, 0);
         // The root begins with "." and "..", whose ".." record spans the rest of the block.
         if ((root.getShort(4) & 0xffff) != 12 || (root.get(6) & 0xff) != 1 || root.get(8) != '.'
                 || (root.getShort(12 + 4) & 0xffff) != bs - 12 || (root.get(12 + 6) & 0xff) != 2) {
             throw new Damaged("dx_root does not begin with '.' and '..'");
-        }
-        if (name.equals(".")) {
-            return Integer.toUnsignedLong(root.getInt(0));
-        }
-        if (name.equals("..")) {
-            return Integer.toUnsignedLong(root.getInt(12));
         }
         int reserved = root.getInt(24);
         int hashVersion = root.get(28) & 0xff;
@@ -100,9 +169,14 @@ final class Htree {
             throw new Damaged("dx_root indirect_levels " + indirect + " above " + maxIndirectLevels(sb)
                     + (sb.hasLargeDir() ? "" : " (no large_dir)"));
         }
-        int version = hashVersion + (sb.unsignedHash() ? DxHash.LEGACY_UNSIGNED : 0);
-        int hash = DxHash.hash(version, name.getBytes(StandardCharsets.UTF_8), sb.hashSeed());
+        return root;
+    }
 
+    /** Walks from a checked root to the leaf that {@code name}'s hash selects. */
+    Walk walk(Inode dir, ByteBuffer root, byte[] name) throws Damaged, ErrnoException {
+        long blocks = dir.size() / fs.blockSize();
+        int indirect = root.get(30) & 0xff;
+        int hash = DxHash.hash(hashVersion(fs.superblock(), root), name, fs.superblock().hashSeed());
         Level[] path = new Level[indirect + 1];
         path[0] = level(dir, root, 0, ROOT_COUNT_OFFSET);
         for (int l = 0; ; l++) {
@@ -111,36 +185,11 @@ final class Htree {
             if (l == indirect) {
                 break;
             }
-            long child = child(lv, blocks);
-            path[l + 1] = node(dir, child);
+            path[l + 1] = node(dir, child(lv, blocks));
         }
-        long leaf = child(path[indirect], blocks);
-        // Leaves in hash order: scan this one, then the next while its hash continues ours (a collision run).
-        for (long scanned = 0; scanned < blocks; scanned++) {
-            long ino = scanLeaf(dir, leaf, name);
-            if (ino != 0) {
-                return ino;
-            }
-            int l = indirect;
-            while (l >= 0 && path[l].at + 1 >= path[l].count) {
-                l--;
-            }
-            if (l < 0) {
-                return 0; // the last leaf
-            }
-            path[l].at++;
-            int next = entryHash(path[l], path[l].at);
-            if ((next & ~1) != hash) {
-                return 0;
-            }
-            for (int k = l; k < indirect; k++) {
-                path[k + 1] = node(dir, child(path[k], blocks));
-                path[k + 1].at = 0;
-            }
-            leaf = child(path[indirect], blocks);
-        }
-        throw new Damaged("the leaves of hash 0x" + Integer.toHexString(hash) + " run on past the directory's "
-                + blocks + " blocks");
+        Walk w = new Walk(path, hash, blocks);
+        w.leaf = child(path[indirect], blocks);
+        return w;
     }
 
     private ByteBuffer block(Inode dir, long logical) throws ErrnoException {
@@ -199,7 +248,7 @@ final class Htree {
     }
 
     /** The hash of entry {@code i} (entry 0 has none: it covers every hash below entry 1's). */
-    private static int entryHash(Level lv, int i) {
+    static int entryHash(Level lv, int i) {
         return i == 0 ? 0 : lv.block.getInt(lv.countOffset + 8 * i);
     }
 
@@ -219,7 +268,7 @@ final class Htree {
     }
 
     /** The logical block the chosen entry points at, which must be inside the directory and not the root. */
-    private static long child(Level lv, long blocks) throws Damaged {
+    static long child(Level lv, long blocks) throws Damaged {
         long b = Integer.toUnsignedLong(lv.block.getInt(lv.countOffset + 8 * lv.at + 4)) & 0x0fffffff;
         if (b == 0 || b >= blocks) {
             throw new Damaged((lv.logical == 0 ? "dx_root" : "dx_node in block " + lv.logical) + ": entry " + lv.at

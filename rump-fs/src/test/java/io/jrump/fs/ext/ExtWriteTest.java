@@ -204,6 +204,7 @@ class ExtWriteTest {
             }
         }
         assertClean(img);
+        assertTrue(run("debugfs", "-R", "stat /big", img.toString()).contains("Flags: 0x81000"), "still indexed");
         // debugfs lists a block's emptied first record with inode 0, as Linux leaves it.
         Set<String> listed = new TreeSet<>(run("debugfs", "-R", "ls -p /big", img.toString()).lines()
                 .map(l -> l.split("/")).filter(a -> a.length > 5 && !a[1].equals("0")).map(a -> a[5]).collect(Collectors.toSet()));
