@@ -83,12 +83,17 @@ public final class ExtFileSystemType implements FileSystemType {
     @Override
     public FileSystemOps mount(BlockDevice dev, Options options) throws ErrnoException {
         try {
-            if (!options.options().isEmpty()) {
-                throw new ErrnoException(Errno.EINVAL, dev.name() + ": ext4 takes no mount options yet, not "
-                        + String.join(",", options.options().keySet()));
+            java.util.Set<String> unknown = new java.util.TreeSet<>(options.options().keySet());
+            boolean force = unknown.remove("force");
+            if (!unknown.isEmpty()) {
+                throw new ErrnoException(Errno.EINVAL, dev.name() + ": ext4 takes only the mount option 'force', not "
+                        + String.join(",", unknown));
             }
             ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()
                     : ExtFs.MountOptions.readWrite(options.wallNanos());
+            if (force) {
+                mo = mo.withForce();
+            }
             if (options.console() != null) {
                 mo = mo.withConsole(options.console());
             }

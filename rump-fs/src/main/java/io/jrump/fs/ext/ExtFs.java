@@ -734,10 +734,22 @@ public final class ExtFs {
      * from its host), and how many metadata blocks a transaction may gather before it commits.
      */
     public record MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks,
-                               HostConsole console) {
+                               HostConsole console, boolean force) {
         /** Without a console: warnings are kept only for {@link ExtFs#warnings()}. */
         public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks) {
-            this(readOnly, wallNanos, maxTransactionBlocks, null);
+            this(readOnly, wallNanos, maxTransactionBlocks, null, false);
+        }
+
+        public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks, HostConsole console) {
+            this(readOnly, wallNanos, maxTransactionBlocks, console, false);
+        }
+
+        /**
+         * The same, mounting read-write even a filesystem whose superblock records errors (which is
+         * otherwise refused); its error state stays set, so that e2fsck checks it next.
+         */
+        public MountOptions withForce() {
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, true);
         }
 
         public static MountOptions readOnlyMount() {
@@ -750,7 +762,7 @@ public final class ExtFs {
 
         /** The same, with warnings (a damaged htree index worked around) also written to {@code console}. */
         public MountOptions withConsole(HostConsole console) {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force);
         }
     }
 
@@ -767,6 +779,9 @@ public final class ExtFs {
         fs.console = options.console();
         return fs;
     }
+
+    /** s_state's bit for "errors detected" (the kernel's EXT2_ERROR_FS). */
+    private static final int ERROR_FS = 2;
 
     private static ExtFs mountWithoutConsole(BlockDevice dev, MountOptions options) throws ErrnoException {
         ExtFs opened;
@@ -788,6 +803,11 @@ public final class ExtFs {
             throw new ErrnoException(Errno.EROFS, dev.name() + ": the device is read-only");
         }
         Superblock sb = probe.sb;
+        if ((probe.rawSuperblock().getShort(58) & ERROR_FS) != 0 && !options.force()) {
+            // Writing into a filesystem known to be damaged can spread the damage: e2fsck first.
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": the superblock records errors (s_state ERROR_FS):"
+                    + " check it with e2fsck before mounting it read-write, or mount it with the option 'force'");
+        }
         int unknownRo = sb.featureRoCompat() & ~RO_COMPAT_WRITABLE;
         int unknownCompat = sb.featureCompat() & ~(0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x200 | 0x800 | 0x1000);
         if (unknownRo != 0 || unknownCompat != 0 || (sb.featureIncompat() & Superblock.INCOMPAT_JOURNAL_DEV) != 0) {

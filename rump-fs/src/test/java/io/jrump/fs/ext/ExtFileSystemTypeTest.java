@@ -98,6 +98,32 @@ class ExtFileSystemTypeTest {
         }
     }
 
+    /**
+     * A superblock that records errors (as the kernel's ext4_error leaves it): read-only mounts
+     * work, read-write ones are refused with the reason unless 'force' is given, and a forced
+     * mount leaves the error state for e2fsck (dumpe2fs still says "clean with errors").
+     */
+    @Test
+    void aFilesystemWithErrorsRecordedIsWrittenOnlyWhenForced() throws Exception {
+        Path img = dir.resolve("errors.img");
+        mke2fs(img, "ext4", 1024, "8M");
+        run("debugfs", "-w", "-R", "ssv state 3", img.toString());
+        FileSystemType ext = new ExtFileSystemType();
+        try (HostDisk d = HostDisk.open(host, img.toString(), OpenMode.READ_WRITE)) {
+            try (FileSystemOps fs = ext.mount(d, FileSystemType.Options.of(true, () -> 0L))) {
+                assertTrue(fs.getattr(fs.rootInode()).isDirectory(), "read-only mounts work");
+            }
+            ErrnoException e = assertThrows(ErrnoException.class, () -> ext.mount(d, FileSystemType.Options.of(false, () -> 0L)));
+            assertEquals(Errno.EUCLEAN, e.errno());
+            assertTrue(e.getMessage().contains("records errors") && e.getMessage().contains("'force'"), e.getMessage());
+            try (FileSystemOps fs = ext.mount(d, FileSystemType.Options.of(false, () -> 0L).withOptions(Map.of("force", "")))) {
+                fs.create(fs.rootInode(), "written", 0100644, 0, 0, 0);
+            }
+        }
+        assertTrue(run("dumpe2fs", "-h", img.toString()).contains("clean with errors"), "the error state is kept");
+        assertTrue(run("debugfs", "-R", "ls /", img.toString()).contains("written"));
+    }
+
     @Test
     void unknownMountOptionsAreRefusedAndWhatTheMountOwnedIsClosed() throws Exception {
         Path img = dir.resolve("e.img");
