@@ -225,7 +225,16 @@ public final class ExtCheck {
      * double-indirect block (e2fsck pass 1 and its resize-inode check).
      */
     private static void checkSpecialInodes(ExtFs fs, Superblock sb, List<String> problems) throws ErrnoException {
-        ByteBuffer bad = ByteBuffer.wrap(fs.inode(1).block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        Inode badBlocks;
+        try {
+            badBlocks = fs.inode(1);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EUCLEAN) {
+                throw e;
+            }
+            return; // never written (an all-zero inode, as mkfs may leave it: e2fsck accepts it), nothing listed
+        }
+        ByteBuffer bad = ByteBuffer.wrap(badBlocks.block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < 12; i++) {
             long b = Integer.toUnsignedLong(bad.getInt(i * 4));
             if (b != 0 && (b < sb.firstDataBlock() || b >= sb.blocksCount() || !marked(fs, sb, b))) {

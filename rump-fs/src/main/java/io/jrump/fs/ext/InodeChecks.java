@@ -42,18 +42,16 @@ final class InodeChecks {
                 report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
             }
         }
+        long end = inode.usesExtents() && !inode.hasInlineData() && !fastSymlink ? initializedEnd(fs, inode, report) : 0;
         if (inode.isRegular() || inode.isDir()) {
             long max = maxBytes(sb, inode.usesExtents());
+            long sizeBlocks = (inode.size() + sb.blockSize() - 1) / sb.blockSize();
             if (Long.compareUnsigned(inode.size(), max) > 0) {
                 report.accept("inode " + ino + ": i_size is " + Long.toUnsignedString(inode.size())
                         + ", more than a file can hold (" + max + ")");
-            } else if (inode.usesExtents() && !inode.hasInlineData() && (inode.flags() & EOFBLOCKS_FL) == 0) {
-                long end = initializedEnd(fs, inode);
-                long sizeBlocks = (inode.size() + sb.blockSize() - 1) / sb.blockSize();
-                if (end > sizeBlocks) {
-                    report.accept("inode " + ino + ": i_size is " + inode.size() + ", but its extents map data up to "
-                            + end * sb.blockSize());
-                }
+            } else if (end > sizeBlocks && (inode.flags() & EOFBLOCKS_FL) == 0) {
+                report.accept("inode " + ino + ": i_size is " + inode.size() + ", but its extents map data up to "
+                        + end * sb.blockSize());
             }
         }
     }
@@ -71,31 +69,52 @@ final class InodeChecks {
 
     /**
      * One past the last logical block an initialized extent maps (unwritten extents may lie past
-     * the end of the file: fallocate with KEEP_SIZE), walking the tree at most {@link #MAX_DEPTH} deep.
+     * the end of the file: fallocate with KEEP_SIZE); on the way, what e2fsck's extent scan
+     * reports: zero-length extents, extents out of order or overlapping, and index entries whose
+     * logical start is not their child's. At most {@link #MAX_DEPTH} levels and a bounded number of
+     * nodes, so that a tree pointing back into itself cannot make the walk long.
      */
-    private static long initializedEnd(ExtFs fs, Inode inode) throws ErrnoException {
-        return walk(fs, inode, ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN), 60, 0);
+    private static long initializedEnd(ExtFs fs, Inode inode, Consumer<String> report) throws ErrnoException {
+        int[] budget = {1 << 16};
+        return walk(fs, inode, ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN), 60, 0, -1, budget, report);
     }
 
-    private static long walk(ExtFs fs, Inode inode, ByteBuffer node, int bytes, int level) throws ErrnoException {
-        if (level > MAX_DEPTH || (node.getShort(0) & 0xffff) != 0xF30A) {
+    private static long walk(ExtFs fs, Inode inode, ByteBuffer node, int bytes, int level, long expectedStart, int[] budget,
+            Consumer<String> report) throws ErrnoException {
+        if (level > MAX_DEPTH || --budget[0] < 0 || (node.getShort(0) & 0xffff) != 0xF30A) {
             return 0; // a damaged node: the block walk reports it
         }
+        long ino = inode.number();
         int entries = Math.min(node.getShort(2) & 0xffff, (bytes - 12) / 12);
         int depth = node.getShort(6) & 0xffff;
+        if (entries > 0 && expectedStart >= 0 && Integer.toUnsignedLong(node.getInt(12)) != expectedStart) {
+            report.accept("inode " + ino + ": an extent index entry starts at logical block " + expectedStart
+                    + ", but its node at level " + level + " starts at " + Integer.toUnsignedLong(node.getInt(12)));
+        }
         long end = 0;
+        long previousEnd = -1;
         for (int i = 0; i < entries; i++) {
             int at = 12 + 12 * i;
+            long start = Integer.toUnsignedLong(node.getInt(at));
+            if (start < previousEnd) {
+                report.accept("inode " + ino + ": extents out of order or overlapping at logical block " + start);
+            }
             if (depth == 0) {
-                int len = node.getShort(at + 4) & 0xffff;
-                if (len <= 32768) { // above: an unwritten extent of (len - 32768) blocks
-                    end = Math.max(end, Integer.toUnsignedLong(node.getInt(at)) + len);
+                int raw = node.getShort(at + 4) & 0xffff;
+                int len = raw > 32768 ? raw - 32768 : raw;
+                if (len == 0) {
+                    report.accept("inode " + ino + " has a zero-length extent at logical block " + start);
                 }
-            } else if (i == entries - 1) { // only the last child can hold the greatest logical blocks
+                previousEnd = start + len;
+                if (raw <= 32768) { // above: an unwritten extent of (raw - 32768) blocks
+                    end = Math.max(end, start + len);
+                }
+            } else {
+                previousEnd = start;
                 long child = Integer.toUnsignedLong(node.getInt(at + 4)) | ((long) (node.getShort(at + 8) & 0xffff) << 32);
                 if (child > 0 && child < fs.superblock().blocksCount()) {
-                    end = Math.max(end, walk(fs, inode, fs.block(child, "inode " + inode.number() + " extent block"),
-                            fs.superblock().blockSize(), level + 1));
+                    end = Math.max(end, walk(fs, inode, fs.block(child, "inode " + ino + " extent block"),
+                            fs.superblock().blockSize(), level + 1, start, budget, report));
                 }
             }
         }

@@ -139,6 +139,10 @@ class ExtCheckCorpusTest {
         "ext4:1024 | set_inode_field /f file_acl 20000", "ext4:1024 | set_inode_field /f file_acl 3000",
         "ext2:1024 | set_inode_field /d/big block[2] 0", "ext2:1024 | set_inode_field /d/big block[3] 5",
         "ext3:1024 | set_inode_field /d/big block[IND] 0",
+        // extent trees edited through debugfs's extent commands (% FILE: commands && ...)
+        "ext4:1024 | %/d/big: root && replace_node 0 0 1173", "ext4:1024 | %/d/big: root && insert_node --after 290 10 1500",
+        "ext4:1024 | %/d/big: root && split_node && root && replace_node 2 293 1469",
+        "ext4:1024 | %/d/big: root && split_node", "ext4:1024 | %/d/big: root && replace_node --uninit 0 293 1173",
         // bitmaps
         "ext4:1024 | freeb 3000", "ext4:1024 | freei /f", "ext4:1024 | seti <100>", "ext2:4096 | freei /d/big",
     })
@@ -158,6 +162,13 @@ class ExtCheckCorpusTest {
         for (String command : parts[1].split(";")) {
             if (command.trim().startsWith("@")) {
                 editEntry(img, command.trim().split(" "));
+            } else if (command.trim().startsWith("%")) {
+                String[] fileAndCommands = command.trim().substring(1).split(":", 2);
+                Path script = dir.resolve("extent.debugfs");
+                Files.writeString(script, "extent_open " + fileAndCommands[0] + "\n"
+                        + String.join("\n", fileAndCommands[1].trim().split("\\s*&&\\s*")) + "\nextent_close\n");
+                StringBuilder o = new StringBuilder();
+                assertEquals(0, ExtTools.exec(o, "debugfs", "-w", "-f", script.toString(), img.toString()), o.toString());
             } else if (!command.isBlank()) {
                 StringBuilder o = new StringBuilder();
                 assertEquals(0, ExtTools.exec(o, "debugfs", "-w", "-R", command.trim(), img.toString()), o.toString());
