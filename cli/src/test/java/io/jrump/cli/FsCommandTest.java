@@ -64,4 +64,38 @@ class FsCommandTest {
         assertTrue(run(1, "fs", "cat", img + ":1:/missing").contains("(ENOENT)"));
         run(2, "fs", "ls", img.toString());
     }
+
+    private static void exec(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), String.join(" ", cmd) + ":\n" + out);
+    }
+
+    /**
+     * A directory whose last entry's rec_len (at byte 28 of /d's block, 1000) is made 996 with
+     * {@code debugfs -w -R 'zap_block -f /d -o 28 -l 1 -p 0xE4 0'}: the next header would start 4
+     * bytes before the block's end. {@code ls} and {@code fsck} name the place, as e2fsck does.
+     */
+    @Test
+    void aDirectoryEntryCutOffAtTheEndOfItsBlockIsNamedByLsAndFsck() throws Exception {
+        Path img = dir.resolve("cut.img");
+        exec("mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-O", "^metadata_csum", img.toString(), "8M");
+        Path a = dir.resolve("a");
+        Files.writeString(a, "abc");
+        exec("debugfs", "-w", "-R", "mkdir /d", img.toString());
+        exec("debugfs", "-w", "-R", "write " + a + " /d/a", img.toString());
+        exec("debugfs", "-w", "-R", "zap_block -f /d -o 28 -l 1 -p 0xE4 0", img.toString());
+        String ls = run(1, "fs", "ls", img + ":/d");
+        assertTrue(ls.contains("directory inode 12, block 0, offset 1020") && ls.contains("(EUCLEAN)"), ls);
+        String fsck = run(4, "fs", "fsck", img.toString());
+        assertTrue(fsck.contains("directory inode 12, block 0, offset 1020"), fsck);
+    }
+
+    @Test
+    void bigallocIsRefusedByName() throws Exception {
+        Path img = dir.resolve("bigalloc.img");
+        exec("mke2fs", "-q", "-F", "-t", "ext4", "-O", "bigalloc", "-C", "16384", img.toString(), "64M");
+        String ls = run(1, "fs", "ls", img + ":/");
+        assertTrue(ls.contains("unsupported ext feature: bigalloc") && ls.contains("(EOPNOTSUPP)"), ls);
+    }
 }

@@ -139,6 +139,10 @@ final class DirWriter {
     }
 
     int recLen(ByteBuffer b, int at, RawInode dir, long lb) throws ErrnoException {
+        if (at + DirEntries.HEADER > fs.blockSize()) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number + ", block " + lb
+                    + ", offset " + at + ": entry header cut off at the end of the block");
+        }
         int recLen = b.getShort(at + 4) & 0xffff;
         if (recLen == 0 && fs.blockSize() == 65536) {
             recLen = 65536;

@@ -133,6 +133,7 @@ public final class ExtCheck {
         if (sb.journalInum() != 0 && sb.hasJournal()) {
             toWalk.add(sb.journalInum());
         }
+        Set<Long> xattrBlocks = new HashSet<>();
         for (long ino : toWalk) {
             Inode inode;
             try {
@@ -177,6 +178,7 @@ public final class ExtCheck {
                 }
                 report(problems, e.detail()); // a damaged block map: say so and check the other inodes
             }
+            claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems);
         }
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
@@ -371,6 +373,25 @@ public final class ExtCheck {
     }
 
     /** A structure that cannot be read (checksum, bounds) is a problem to report, not a reason to stop. */
+    /** An inode's xattr block is in use; inodes may share one (h_refcount), data may not. */
+    private static void claimXattrBlock(Superblock sb, Inode inode, BitSet claimed, Map<Long, Long> owner,
+            Set<Long> xattrBlocks, List<String> problems) {
+        long b = inode.fileAcl();
+        if (b == 0 || xattrBlocks.contains(b)) {
+            return;
+        }
+        if (b >= sb.blocksCount()) {
+            report(problems, "inode " + inode.number() + ": xattr block " + b + " is outside the filesystem");
+        } else if (claimed.get((int) b)) {
+            report(problems, "block " + b + " is claimed by inode " + owner.get(b) + " and by inode " + inode.number()
+                    + " as its xattr block");
+        } else {
+            xattrBlocks.add(b);
+            claimed.set((int) b);
+            owner.put(b, inode.number());
+        }
+    }
+
     private static void damaged(List<String> problems, ErrnoException e) throws ErrnoException {
         if (e.errno() != Errno.EUCLEAN) {
             throw e;

@@ -111,7 +111,12 @@ public final class ExtChecksums {
                     continue;
                 }
                 dev.read(p * bs, b.clear());
-                if (ExtFs.hasDirTail(b, bs)) {
+                if ((parsed.flags() & RawInode.INDEX_FL) != 0 && ExtFs.isIndexBlock(b, lb, bs)) {
+                    if (sealDxTail(seed, b, lb, bs)) {
+                        dev.write(p * bs, b.clear());
+                        sealed++;
+                    }
+                } else if (ExtFs.hasDirTail(b, bs)) {
                     b.putInt(bs - 4, Crc32c.update(seed, b, 0, bs - DirWriter.TAIL));
                     dev.write(p * bs, b.clear());
                     sealed++;
@@ -129,6 +134,30 @@ public final class ExtChecksums {
             }
         }
         return sealed;
+    }
+
+    /**
+     * Seals the dx_tail of an htree index block — the root (logical block 0, count/limit after
+     * its 8-byte dx_root_info) or an interior node (count/limit after the empty record) — if its
+     * limit leaves room for the tail and its count is within the limit; returns whether it did.
+     */
+    static boolean sealDxTail(int seed, ByteBuffer b, long logical, int bs) {
+        int countOffset = logical == 0 ? 32 : 8;
+        int limit = b.getShort(countOffset) & 0xffff;
+        int count = b.getShort(countOffset + 2) & 0xffff;
+        int tail = countOffset + limit * 8;
+        if (count > limit || tail + 8 > bs) {
+            return false;
+        }
+        b.putInt(tail + 4, dxChecksum(seed, b, countOffset, count, tail));
+        return true;
+    }
+
+    /** The CRC32C of a dx block: its entries up to {@code count}, then the dx_tail's reserved word, then a zero checksum. */
+    static int dxChecksum(int seed, ByteBuffer b, int countOffset, int count, int tail) {
+        int crc = Crc32c.update(seed, b, 0, countOffset + count * 8);
+        crc = Crc32c.update(crc, b, tail, 4);
+        return Crc32c.updateInt(crc, 0);
     }
 
     /** Seals the extent blocks under {@code node} (depth-first, at most five levels). */

@@ -264,7 +264,7 @@ public final class ExtFs {
      * order; bounded by the extent depth and the file size, so a hostile inode cannot loop.
      */
     void forEachBlock(Inode inode, java.util.function.LongConsumer out) throws ErrnoException {
-        if (inode.hasInlineData() || (inode.isSymlink() && inode.size() < 60 && inode.blocks512() == 0)) {
+        if (inode.hasInlineData() || inode.isFastSymlink(sb.blockSize())) {
             return;
         }
         if (inode.usesExtents()) {
@@ -343,7 +343,27 @@ public final class ExtFs {
 
     /** Reads and checks inode {@code n}. */
     Inode inode(long n) throws ErrnoException {
-        return Inode.parse(n, checkedInodeTableBlock(n), inodeOffset(n), sb.inodeSize());
+        Inode inode = Inode.parse(n, checkedInodeTableBlock(n), inodeOffset(n), sb.inodeSize());
+        if (inode.size() < 0) {
+            // i_size_lo and i_size_high read as an unsigned 64-bit number past any loff_t: the kernel's iget refuses it too.
+            throw new ErrnoException(Errno.EUCLEAN, String.format("%s: inode %d: size 0x%s beyond any file's (i_size_high 0x%x)",
+                    dev.name(), n, Long.toUnsignedString(inode.size(), 16), inode.size() >>> 32));
+        }
+        return inode;
+    }
+
+    /**
+     * The largest file offset an inode can map, as the kernel's s_maxbytes: 2^32 - 1 blocks
+     * through extents; 12 direct blocks and three levels of indirect blocks through a block map.
+     * Reads end there, whatever a larger i_size claims.
+     */
+    long maxBytes(Inode inode) {
+        long bs = sb.blockSize();
+        if (inode.usesExtents()) {
+            return ((1L << 32) - 1) * bs;
+        }
+        long p = bs / 4;
+        return (12 + p + p * p + p * p * p) * bs;
     }
 
     /** The inode table block holding inode {@code n}, after checking its range and (metadata_csum) checksum. */
@@ -528,7 +548,7 @@ public final class ExtFs {
 
     /** Reads up to {@code dst.remaining()} bytes of the file at {@code pos}; returns how many (0 at end). */
     int read(Inode inode, long pos, ByteBuffer dst) throws ErrnoException {
-        long end = Math.min(inode.size(), pos + dst.remaining());
+        long end = Math.min(Math.min(inode.size(), maxBytes(inode)), pos + dst.remaining());
         if (inode.hasInlineData()) {
             byte[] data = inlineData(inode);
             if (inode.size() > data.length) {
@@ -587,32 +607,17 @@ public final class ExtFs {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + " has size " + dir.size());
         }
         List<Dirent> out = new ArrayList<>();
+        boolean indexed = (dir.flags() & RawInode.INDEX_FL) != 0;
         ByteBuffer block = ByteBuffer.allocate(bs).order(ByteOrder.LITTLE_ENDIAN);
         for (long lb = 0; lb < dir.size() / bs; lb++) {
             block.clear();
             read(dir, lb * bs, block);
-            if (sb.hasMetadataCsum() && hasDirTail(block, bs)) {
+            // Only leaves carry the dirent tail; an htree root or node has its own dx tail, checked where the index is used.
+            if (sb.hasMetadataCsum() && hasDirTail(block, bs) && !(indexed && isIndexBlock(block, lb, bs))) {
                 verifyTail(dir, block, bs - 12, bs - 4, "directory block " + lb);
             }
-            int at = 0;
-            while (at < bs) {
-                long ino = Integer.toUnsignedLong(block.getInt(at));
-                int recLen = block.getShort(at + 4) & 0xffff;
-                if (recLen == 0 && bs == 65536) {
-                    recLen = 65536;
-                }
-                int nameLen = block.get(at + 6) & 0xff;
-                if (recLen < 12 || recLen % 4 != 0 || at + recLen > bs || nameLen + 8 > recLen) {
-                    throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number()
-                            + ", block " + lb + ", offset " + at + ": bad entry (rec_len " + recLen + ", name_len " + nameLen + ")");
-                }
-                if (ino != 0 && nameLen > 0) {
-                    byte[] name = new byte[nameLen];
-                    block.get(at + 8, name);
-                    out.add(new Dirent(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
-                }
-                at += recLen;
-            }
+            DirEntries.parse(block, 0, bs, DirEntries.MIN_BLOCK_RECORD, dev.name() + ": directory inode " + dir.number()
+                    + ", block " + lb, out);
         }
         return out;
     }
@@ -627,33 +632,10 @@ public final class ExtFs {
         List<Dirent> out = new ArrayList<>();
         out.add(new Dirent(".", dir.number(), 2));
         out.add(new Dirent("..", Integer.toUnsignedLong(b.getInt(0)), 2));
-        parseEntries(dir, b, 4, 60, "inline area", out);
-        parseEntries(dir, b, 60, data.length, "system.data", out);
+        String where = dev.name() + ": directory inode " + dir.number() + ", ";
+        DirEntries.parse(b, 4, 60, DirEntries.HEADER, where + "inline area", out);
+        DirEntries.parse(b, 60, data.length, DirEntries.HEADER, where + "system.data", out);
         return out;
-    }
-
-    private void parseEntries(Inode dir, ByteBuffer block, int from, int to, String where, List<Dirent> out)
-            throws ErrnoException {
-        int at = from;
-        while (at < to) {
-            if (at + 8 > to) {
-                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + ", " + where
-                        + ", offset " + at + ": truncated entry");
-            }
-            long ino = Integer.toUnsignedLong(block.getInt(at));
-            int recLen = block.getShort(at + 4) & 0xffff;
-            int nameLen = block.get(at + 6) & 0xff;
-            if (recLen < 8 || recLen % 4 != 0 || at + recLen > to || nameLen + 8 > recLen) {
-                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": directory inode " + dir.number() + ", " + where
-                        + ", offset " + at + ": bad entry (rec_len " + recLen + ", name_len " + nameLen + ")");
-            }
-            if (ino != 0 && nameLen > 0) {
-                byte[] name = new byte[nameLen];
-                block.get(at + 8, name);
-                out.add(new Dirent(new String(name, StandardCharsets.UTF_8), ino, block.get(at + 7) & 0xff));
-            }
-            at += recLen;
-        }
     }
 
     /**
@@ -666,6 +648,15 @@ public final class ExtFs {
                 && (block.get(at + 7) & 0xff) == 0xDE;
     }
 
+    /**
+     * Whether block {@code logical} of an htree directory is an index block: the root (block 0),
+     * or an interior node, whose first record is an empty one spanning the whole block.
+     */
+    static boolean isIndexBlock(ByteBuffer block, long logical, int bs) {
+        int recLen = block.getShort(4) & 0xffff;
+        return logical == 0 || block.getInt(0) == 0 && (recLen == bs || recLen == 0 && bs == 65536);
+    }
+
     /** The target of a symlink. */
     String readlink(Inode link) throws ErrnoException {
         if (!link.isSymlink()) {
@@ -674,8 +665,7 @@ public final class ExtFs {
         if (link.size() > 4096) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": symlink inode " + link.number() + " of " + link.size() + " bytes");
         }
-        long eaBlocks = link.fileAcl() != 0 ? sb.blockSize() / 512 : 0;
-        if (link.size() < 60 && link.blocks512() - eaBlocks == 0) {
+        if (link.isFastSymlink(sb.blockSize())) {
             return new String(link.block(), 0, (int) link.size(), StandardCharsets.UTF_8);
         }
         ByteBuffer b = ByteBuffer.allocate((int) link.size());

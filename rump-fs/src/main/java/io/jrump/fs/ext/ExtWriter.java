@@ -362,8 +362,7 @@ final class ExtWriter {
         if ((n.flags() & Inode.INLINE_DATA_FL) != 0 || t == 0x2000 || t == 0x6000 || t == 0x1000 || t == 0xC000) {
             return false;
         }
-        long ea = n.fileAcl() != 0 ? sb.blockSize() / 512 : 0;
-        return !(t == Inode.S_IFLNK && n.blocks512() - ea == 0);
+        return !n.parsed().isFastSymlink(sb.blockSize());
     }
 
     private void releaseXattrBlock(RawInode n) throws ErrnoException {

@@ -286,18 +286,11 @@ final class Htree {
         }
         byte[] want = name.getBytes(StandardCharsets.UTF_8);
         int at = 0;
+        String where = fs.deviceName() + ": directory inode " + dir.number() + ", block " + logical;
         while (at < bs) {
+            int recLen = DirEntries.recordLength(b, at, bs, DirEntries.MIN_BLOCK_RECORD, where);
             long ino = Integer.toUnsignedLong(b.getInt(at));
-            int recLen = b.getShort(at + 4) & 0xffff;
-            if (recLen == 0 && bs == 65536) {
-                recLen = 65536;
-            }
             int nameLen = b.get(at + 6) & 0xff;
-            if (recLen < 12 || recLen % 4 != 0 || at + recLen > bs || nameLen + 8 > recLen) {
-                throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": directory inode " + dir.number()
-                        + ", block " + logical + ", offset " + at + ": bad entry (rec_len " + recLen + ", name_len "
-                        + nameLen + ")");
-            }
             if (ino != 0 && nameLen == want.length && Arrays.equals(b.array(), b.arrayOffset() + at + 8,
                     b.arrayOffset() + at + 8 + nameLen, want, 0, want.length)) {
                 return ino;

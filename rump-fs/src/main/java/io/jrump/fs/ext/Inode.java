@@ -39,6 +39,25 @@ record Inode(long number, int mode, long uid, long gid, long size, int linksCoun
         return (flags & INLINE_DATA_FL) != 0;
     }
 
+    static final int EA_INODE_FL = 0x200000;
+
+    /**
+     * Whether this is a fast symlink, its target in i_block rather than in a data block: the
+     * kernel's and e2fsck's rule, which goes by the size alone (shorter than i_block's 60 bytes,
+     * not empty) — not by i_blocks, which also counts an xattr block. Only an inode that holds an
+     * xattr value (EA_INODE_FL) goes by its data blocks. An inline-data symlink is not one: its
+     * target is inline data.
+     */
+    boolean isFastSymlink(int blockSize) {
+        if (!isSymlink() || hasInlineData()) {
+            return false;
+        }
+        if ((flags & EA_INODE_FL) != 0) {
+            return blocks512 - (fileAcl != 0 ? blockSize / 512 : 0) == 0;
+        }
+        return size > 0 && size < 60;
+    }
+
     /** Permission and type bits as {@code stat} reports them. */
     int permissions() {
         return mode & 0xFFF;

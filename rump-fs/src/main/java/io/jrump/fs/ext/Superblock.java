@@ -45,6 +45,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
     static final int RO_COMPAT_GDT_CSUM = 0x10;
     static final int RO_COMPAT_HUGE_FILE = 0x8;
     static final int RO_COMPAT_DIR_NLINK = 0x20;
+    static final int RO_COMPAT_BIGALLOC = 0x200;
     static final int COMPAT_DIR_INDEX = 0x20;
     /** s_flags: directory hashes treat name bytes as unsigned chars (set by mke2fs where char is unsigned). */
     static final int FLAG_UNSIGNED_HASH = 0x2;
@@ -114,6 +115,11 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         int blockSize = 1024 << logBlock;
         int incompat = b.getInt(96);
         int roCompat = b.getInt(100);
+        // Features before geometry: a bigalloc superblock's counts are per cluster, and would read as corruption.
+        List<String> unsupported = unsupported(incompat, roCompat);
+        if (!unsupported.isEmpty()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, device + ": unsupported ext feature: " + String.join(", ", unsupported));
+        }
         long blocks = Integer.toUnsignedLong(b.getInt(4));
         int descSize = 32;
         if ((incompat & INCOMPAT_64BIT) != 0) {
@@ -212,7 +218,19 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     /** Names of the incompatible features set that this reader does not handle; empty if none. */
     List<String> unsupportedIncompat() {
+        return unsupported(featureIncompat, featureRoCompat);
+    }
+
+    /**
+     * The features that keep this reader from reading the filesystem at all: incompatible ones it
+     * does not know, and bigalloc — read-only compatible to the kernel, but its block bitmaps,
+     * group geometry and extents count clusters, which this reader does not.
+     */
+    private static List<String> unsupported(int featureIncompat, int featureRoCompat) {
         List<String> out = new ArrayList<>();
+        if ((featureRoCompat & RO_COMPAT_BIGALLOC) != 0) {
+            out.add("bigalloc");
+        }
         int unknown = featureIncompat & ~INCOMPAT_SUPPORTED;
         for (int bit = 0; bit < 32; bit++) {
             if ((unknown & (1 << bit)) != 0) {
