@@ -238,6 +238,32 @@ public final class ExtVfs implements FileSystemOps {
     }
 
     @Override
+    public byte[] getxattr(long ino, String name) throws ErrnoException {
+        return locked(() -> new XattrStore(fs).get(ino, name));
+    }
+
+    @Override
+    public List<String> listxattr(long ino) throws ErrnoException {
+        return locked(() -> new XattrStore(fs).list(ino));
+    }
+
+    @Override
+    public void setxattr(long ino, String name, byte[] value, int flags) throws ErrnoException {
+        changing(() -> {
+            new XattrStore(fs).set(ino, name, value, flags);
+            return null;
+        });
+    }
+
+    @Override
+    public void removexattr(long ino, String name) throws ErrnoException {
+        changing(() -> {
+            new XattrStore(fs).remove(ino, name);
+            return null;
+        });
+    }
+
+    @Override
     public long seek(long ino, long offset, boolean hole) throws ErrnoException {
         return locked(() -> {
             Inode i = fs.inode(ino);

@@ -937,6 +937,98 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
                 mtimeNanos == OpenFlags.UTIME_NOW ? now : mtimeNanos);
     }
 
+    // ---- extended attributes -----------------------------------------------------------------------
+
+    /**
+     * The checks Linux's xattr_permission makes before a filesystem sees the call: security.*
+     * and system.* pass to the filesystem (but setting security.* needs root, as commoncap
+     * wants, and system.posix_acl_* the owner or root); trusted.* is root's alone (EPERM to
+     * write, ENODATA to read); user.* lives only on regular files and directories, and in a
+     * sticky directory only its owner writes it; the rest needs read or write permission.
+     */
+    private void requireXattrAccess(Node n, String name, boolean write, String path) throws ErrnoException {
+        Attributes a = getattr(n);
+        boolean root = credentials.uid() == 0;
+        if (name.startsWith("security.")) {
+            if (write && !root) {
+                throw new ErrnoException(Errno.EPERM, path + ": " + name + " needs privilege");
+            }
+            return;
+        }
+        if (name.startsWith("system.")) {
+            if (write && name.startsWith("system.posix_acl_")) {
+                requireOwner(a, path);
+            }
+            return;
+        }
+        if (name.startsWith("trusted.")) {
+            if (!root) {
+                throw new ErrnoException(write ? Errno.EPERM : Errno.ENODATA, path + ": " + name + " needs privilege");
+            }
+            return;
+        }
+        if (name.startsWith("user.")) {
+            if (!a.isRegular() && !a.isDirectory()) {
+                throw new ErrnoException(write ? Errno.EPERM : Errno.ENODATA, path + ": user.* only on files and directories");
+            }
+            if (write && a.isDirectory() && (a.mode() & 01000) != 0 && !root && credentials.uid() != a.uid()) {
+                throw new ErrnoException(Errno.EPERM, path + ": sticky directory");
+            }
+        }
+        requireAccess(a, write ? OpenFlags.W_OK : OpenFlags.R_OK, path);
+    }
+
+    /** getxattr(2) ({@code follow}) or lgetxattr(2): the whole value. */
+    public byte[] getxattr(String path, String name, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        requireXattrAccess(n, name, false, path);
+        return n.fs().getxattr(n.ino(), name);
+    }
+
+    /**
+     * getxattr(2) into a caller's buffer: with no room ({@code dst} null or empty) the size it
+     * would need, else the value copied, ERANGE when it does not fit.
+     */
+    public int getxattr(String path, String name, ByteBuffer dst, boolean follow) throws ErrnoException {
+        byte[] v = getxattr(path, name, follow);
+        if (dst == null || !dst.hasRemaining()) {
+            return v.length;
+        }
+        if (dst.remaining() < v.length) {
+            throw new ErrnoException(Errno.ERANGE, path + ": " + name + " has " + v.length + " bytes, buffer " + dst.remaining());
+        }
+        dst.put(v);
+        return v.length;
+    }
+
+    /** listxattr(2) / llistxattr(2): the names this caller may see (trusted.* only for root). */
+    public List<String> listxattr(String path, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        List<String> out = new java.util.ArrayList<>();
+        for (String name : n.fs().listxattr(n.ino())) {
+            if (!name.startsWith("trusted.") || credentials.uid() == 0) {
+                out.add(name);
+            }
+        }
+        return out;
+    }
+
+    /** setxattr(2) / lsetxattr(2) with {@link FileSystemOps#XATTR_CREATE} or {@code XATTR_REPLACE}. */
+    public void setxattr(String path, String name, byte[] value, int flags, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        requireWritable(n, path);
+        requireXattrAccess(n, name, true, path);
+        n.fs().setxattr(n.ino(), name, value, flags);
+    }
+
+    /** removexattr(2) / lremovexattr(2). */
+    public void removexattr(String path, String name, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        requireWritable(n, path);
+        requireXattrAccess(n, name, true, path);
+        n.fs().removexattr(n.ino(), name);
+    }
+
     public StatVfs statvfs(String path) throws ErrnoException {
         return resolve(path, true).fs().statvfs();
     }
