@@ -979,6 +979,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     }
 
     /** getxattr(2) ({@code follow}) or lgetxattr(2): the whole value. */
+    @Override
     public byte[] getxattr(String path, String name, boolean follow) throws ErrnoException {
         Node n = resolve(path, follow);
         requireXattrAccess(n, name, false, path);
@@ -1002,6 +1003,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     }
 
     /** listxattr(2) / llistxattr(2): the names this caller may see (trusted.* only for root). */
+    @Override
     public List<String> listxattr(String path, boolean follow) throws ErrnoException {
         Node n = resolve(path, follow);
         List<String> out = new java.util.ArrayList<>();
@@ -1014,6 +1016,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     }
 
     /** setxattr(2) / lsetxattr(2) with {@link FileSystemOps#XATTR_CREATE} or {@code XATTR_REPLACE}. */
+    @Override
     public void setxattr(String path, String name, byte[] value, int flags, boolean follow) throws ErrnoException {
         Node n = resolve(path, follow);
         requireWritable(n, path);
@@ -1022,6 +1025,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     }
 
     /** removexattr(2) / lremovexattr(2). */
+    @Override
     public void removexattr(String path, String name, boolean follow) throws ErrnoException {
         Node n = resolve(path, follow);
         requireWritable(n, path);
