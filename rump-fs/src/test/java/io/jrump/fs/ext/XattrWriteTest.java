@@ -248,20 +248,32 @@ class XattrWriteTest {
         assertArrayEquals(disk.array(), Files.readAllBytes(raw), "stored as ext4 does: version 1, short entries");
     }
 
-    /** Makes f2 share f1's xattr block, as mke2fs or the kernel's mbcache may. */
-    private static void share(Path img, long block, int blockSize) throws Exception {
+    /** Makes f2 share f1's xattr block, as mke2fs or the kernel's mbcache may; checksums resealed. */
+    private void share(Path img, long block, int blockSize) throws Exception {
         run("debugfs", "-w", "-R", "sif f2 file_acl " + block, img.toString());
         run("debugfs", "-w", "-R", "sif f2 blocks " + blockSize / 512, img.toString());
         try (RandomAccessFile raf = new RandomAccessFile(img.toFile(), "rw")) {
             raf.seek(block * blockSize + 4);
             raf.write(new byte[] {2, 0, 0, 0});
         }
+        try (BlockDevice dev = HostDisk.open(host, img.toString(), OpenMode.READ_WRITE)) {
+            ExtChecksums.rewrite(dev);
+        }
     }
 
     @Test
     void aSharedBlockIsCopiedOnWriteAndFreedAtItsLastReference() throws Exception {
+        sharedBlockCopiedOnWrite("^metadata_csum");
+    }
+
+    @Test
+    void aSharedBlockWithChecksumsIsCopiedOnWrite() throws Exception {
+        sharedBlockCopiedOnWrite("metadata_csum");
+    }
+
+    private void sharedBlockCopiedOnWrite(String csum) throws Exception {
         Path img = dir.resolve("x.img");
-        mke2fs(img, "ext4", 1024, "8M", "-I", "128", "-O", "^metadata_csum");
+        mke2fs(img, "ext4", 1024, "8M", "-I", "128", "-O", csum);
         Path empty = dir.resolve("empty");
         Files.write(empty, new byte[0]);
         run("debugfs", "-w", "-R", "write " + empty + " f1", img.toString());
