@@ -160,6 +160,38 @@ class XattrWriteTest {
     }
 
     @Test
+    void namesBeyondAsciiHashAsE2fsckExpects() throws Exception {
+        Path img = dir.resolve("x.img");
+        mke2fs(img, "ext4", 1024, "8M", "-I", "128");
+        try (ExtVfs fs = mount(img)) {
+            long f = file(fs, "f");
+            fs.setxattr(f, "user.\u00fcn\u00ef\u00e7\u00f8d\u00e9", utf8("\u00e9t\u00e9"), 0);
+            fs.setxattr(f, "user.plain", bytes(333, 5), 0);
+        }
+        assertClean(img);
+        assertArrayEquals(bytes(333, 5), eaGet(img, "f", "user.plain"));
+    }
+
+    @Test
+    void anInlineDataFileKeepsItsDataBesideNewAttributes() throws Exception {
+        Path img = dir.resolve("x.img");
+        mke2fs(img, "ext4", 4096, "8M", "-O", "inline_data");
+        Path data = dir.resolve("data");
+        Files.write(data, bytes(100, 4)); // 60 bytes in i_block, 40 in system.data
+        run("debugfs", "-w", "-R", "write " + data + " f", img.toString());
+        try (ExtVfs fs = mount(img)) {
+            long f = fs.lookup(fs.rootInode(), "f");
+            assertEquals(List.of(), fs.listxattr(f), "system.data is not listed");
+            fs.setxattr(f, "user.a", utf8("1"), 0);
+            fs.setxattr(f, "user.big", bytes(1000, 2), 0);
+            assertEquals(List.of("user.a", "user.big"), fs.listxattr(f));
+        }
+        assertClean(img);
+        assertArrayEquals(bytes(100, 4), ExtTools.debugfsCat(img, "f"));
+        assertArrayEquals(bytes(1000, 2), eaGet(img, "f", "user.big"));
+    }
+
+    @Test
     void errorsAsLinux() throws Exception {
         Path img = dir.resolve("x.img");
         mke2fs(img, "ext4", 4096, "8M");
