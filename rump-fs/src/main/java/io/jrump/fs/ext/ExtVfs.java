@@ -43,6 +43,19 @@ public final class ExtVfs implements FileSystemOps {
         return fs;
     }
 
+    private volatile boolean acls;
+
+    /** With {@code on}, the VFS checks POSIX access ACLs ({@code mount -o acl}); off by default. */
+    public ExtVfs enforcingAcls(boolean on) {
+        this.acls = on;
+        return this;
+    }
+
+    @Override
+    public boolean enforcesAcls() {
+        return acls;
+    }
+
     @FunctionalInterface
     private interface Op<T> {
         T run() throws ErrnoException;
@@ -233,6 +246,9 @@ public final class ExtVfs implements FileSystemOps {
     public void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException {
         changing(() -> {
             fs.writer().setattr(ino, mode, uid, gid, atimeNanos, mtimeNanos);
+            if (mode >= 0) {
+                new XattrStore(fs).chmodAcl(ino, mode);
+            }
             return null;
         });
     }

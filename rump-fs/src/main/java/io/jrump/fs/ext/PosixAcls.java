@@ -40,12 +40,23 @@ final class PosixAcls {
         }
         int count = (xattr.length - 4) / 8;
         int size = 4;
+        int[] seen = new int[0x21];
+        boolean anyNamed = false;
         for (int i = 0; i < count; i++) {
             int tag = in.getShort(4 + 8 * i) & 0xffff;
-            if (!known(tag)) {
-                throw new ErrnoException(Errno.EINVAL, "POSIX ACL entry " + i + " has tag 0x" + Integer.toHexString(tag));
+            int perm = in.getShort(6 + 8 * i) & 0xffff;
+            if (!known(tag) || perm > 7) {
+                throw new ErrnoException(Errno.EINVAL, "POSIX ACL entry " + i + " has tag 0x" + Integer.toHexString(tag)
+                        + ", permissions 0" + Integer.toOctalString(perm));
             }
+            seen[tag]++;
+            anyNamed |= named(tag);
             size += named(tag) ? 8 : 4;
+        }
+        if (count > 0 && (seen[USER_OBJ] != 1 || seen[GROUP_OBJ] != 1 || seen[OTHER] != 1 || seen[MASK] > 1
+                || (anyNamed && seen[MASK] != 1))) {
+            throw new ErrnoException(Errno.EINVAL, "POSIX ACL needs one owner, owning group and other entry, and a mask"
+                    + " with named entries");
         }
         ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
         out.putInt(DISK_VERSION);
@@ -57,6 +68,56 @@ final class PosixAcls {
             }
         }
         return out.array();
+    }
+
+    /** The perm of the first entry with {@code tag} in the caller's form, or -1. */
+    private static int perm(byte[] xattr, int tag) {
+        ByteBuffer in = ByteBuffer.wrap(xattr).order(ByteOrder.LITTLE_ENDIAN);
+        for (int at = 4; at + 8 <= xattr.length; at += 8) {
+            if ((in.getShort(at) & 0xffff) == tag) {
+                return in.getShort(at + 2) & 7;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The permission bits an access ACL (caller's form, validated) gives the mode, as Linux's
+     * posix_acl_update_mode: owner from the owner entry, group from the mask (or the owning group
+     * without one), other from other.
+     */
+    static int modeBits(byte[] xattr) {
+        int group = perm(xattr, MASK) >= 0 ? perm(xattr, MASK) : perm(xattr, GROUP_OBJ);
+        return perm(xattr, USER_OBJ) << 6 | group << 3 | perm(xattr, OTHER);
+    }
+
+    /** Whether the ACL says no more than the mode bits do (owner, owning group and other only). */
+    static boolean equivalentToMode(byte[] xattr) {
+        ByteBuffer in = ByteBuffer.wrap(xattr).order(ByteOrder.LITTLE_ENDIAN);
+        for (int at = 4; at + 8 <= xattr.length; at += 8) {
+            int tag = in.getShort(at) & 0xffff;
+            if (tag != USER_OBJ && tag != GROUP_OBJ && tag != OTHER) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** An access ACL after chmod, as Linux's posix_acl_chmod: owner, mask (or owning group) and other from the mode. */
+    static byte[] chmod(byte[] xattr, int mode) {
+        ByteBuffer b = ByteBuffer.wrap(xattr.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        boolean hasMask = perm(xattr, MASK) >= 0;
+        for (int at = 4; at + 8 <= xattr.length; at += 8) {
+            int tag = b.getShort(at) & 0xffff;
+            if (tag == USER_OBJ) {
+                b.putShort(at + 2, (short) (mode >> 6 & 7));
+            } else if (tag == MASK || (tag == GROUP_OBJ && !hasMask)) {
+                b.putShort(at + 2, (short) (mode >> 3 & 7));
+            } else if (tag == OTHER) {
+                b.putShort(at + 2, (short) (mode & 7));
+            }
+        }
+        return b.array();
     }
 
     /** The caller's form of a stored ACL; EUCLEAN naming {@code where} for a malformed one. */

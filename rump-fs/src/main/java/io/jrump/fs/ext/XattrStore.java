@@ -101,10 +101,24 @@ final class XattrStore {
             throw new ErrnoException(Errno.EINVAL, name + ": setxattr flags 0x" + Integer.toHexString(flags));
         }
         Xattrs.Entry e = Xattrs.resolve(name, value);
-        if (isAcl(e)) {
-            e = new Xattrs.Entry(e.index(), e.name(), PosixAcls.toDisk(e.value()));
-        }
         Stored s = load(ino);
+        if (isAcl(e)) {
+            byte[] callers = e.value();
+            e = new Xattrs.Entry(e.index(), e.name(), PosixAcls.toDisk(callers));
+            boolean empty = callers.length == 4;
+            if (e.index() == Xattrs.POSIX_ACL_ACCESS && !empty) {
+                // As Linux: the mode follows the ACL, and an ACL that says no more than the mode is not kept.
+                RawInode n = s.inode();
+                n.mode(n.mode() & ~0777 | PosixAcls.modeBits(callers));
+                if (PosixAcls.equivalentToMode(callers)) {
+                    empty = true;
+                }
+            }
+            if (empty) {
+                dropAcl(s, e, flags);
+                return;
+            }
+        }
         int i = find(s.inInode(), e);
         int k = find(s.inBlock(), e);
         boolean exists = i >= 0 || k >= 0;
@@ -138,6 +152,41 @@ final class XattrStore {
             }
         }
         store(s.inode(), inInode, blockChanged ? inBlock : null);
+    }
+
+    /** An empty ACL (or one the mode says all of) is no ACL: removed if there, else only the mode stored. */
+    private void dropAcl(Stored s, Xattrs.Entry e, int flags) throws ErrnoException {
+        int i = find(s.inInode(), e);
+        int k = find(s.inBlock(), e);
+        if ((flags & XATTR_REPLACE) != 0 && i < 0 && k < 0) {
+            throw new ErrnoException(Errno.ENODATA, e.fullName());
+        }
+        if ((flags & XATTR_CREATE) != 0 && (i >= 0 || k >= 0)) {
+            throw new ErrnoException(Errno.EEXIST, e.fullName());
+        }
+        List<Xattrs.Entry> inInode = new ArrayList<>(s.inInode());
+        List<Xattrs.Entry> inBlock = new ArrayList<>(s.inBlock());
+        if (i >= 0) {
+            inInode.remove(i);
+        }
+        if (k >= 0) {
+            inBlock.remove(k);
+        }
+        store(s.inode(), inInode, k >= 0 ? inBlock : null);
+    }
+
+    /** After chmod: an access ACL's owner, mask and other entries follow the new mode, as Linux's posix_acl_chmod. */
+    void chmodAcl(long ino, int mode) throws ErrnoException {
+        byte[] acl;
+        try {
+            acl = get(ino, "system.posix_acl_access");
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENODATA) {
+                return;
+            }
+            throw e;
+        }
+        set(ino, "system.posix_acl_access", PosixAcls.chmod(acl, mode), XATTR_REPLACE);
     }
 
     /** removexattr: ENODATA if the inode has no such attribute. */

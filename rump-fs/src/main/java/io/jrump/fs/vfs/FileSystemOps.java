@@ -55,6 +55,11 @@ public interface FileSystemOps extends AutoCloseable {
     /** Sets what is given: a negative mode/uid/gid, or a time of {@link Long#MIN_VALUE}, is left alone. */
     void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException;
 
+    /** Whether the VFS checks POSIX access ACLs ({@code system.posix_acl_access}) on this mount. */
+    default boolean enforcesAcls() {
+        return false;
+    }
+
     /** setxattr flags, as Linux numbers them: fail if the attribute exists / does not. */
     int XATTR_CREATE = 1;
     int XATTR_REPLACE = 2;

@@ -324,7 +324,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             if (!dirAttr.isDirectory()) {
                 throw new ErrnoException(Errno.ENOTDIR, path);
             }
-            requireAccess(dirAttr, OpenFlags.X_OK, path);
+            requireAccess(cur, dirAttr, OpenFlags.X_OK, path);
             Node next = step(cur, name);
             if ((!last || follow || mustBeDir) && !name.equals("..") && !name.equals(".")) {
                 Attributes a = getattr(next);
@@ -411,7 +411,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if (!a.isDirectory()) {
             throw new ErrnoException(Errno.ENOTDIR, path);
         }
-        requireAccess(a, OpenFlags.X_OK, path);
+        requireAccess(dir, a, OpenFlags.X_OK, path);
         return new Parent(dir, name);
     }
 
@@ -429,20 +429,38 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
 
     // ---- permissions -------------------------------------------------------------------------------
 
-    private void requireAccess(Attributes a, int want, String path) throws ErrnoException {
-        if (!permits(a, want)) {
+    private void requireAccess(Node n, Attributes a, int want, String path) throws ErrnoException {
+        if (!permits(n, a, want)) {
             throw new ErrnoException(Errno.EACCES, path);
         }
     }
 
-    private boolean permits(Attributes a, int want) {
+    private boolean permits(Node n, Attributes a, int want) throws ErrnoException {
         Credentials c = credentials;
         if (c.uid() == 0) {
             // Root passes all checks but execute, which needs some x bit on non-directories.
             return (want & OpenFlags.X_OK) == 0 || a.isDirectory() || (a.mode() & 0111) != 0;
         }
+        if (n.fs().enforcesAcls()) {
+            byte[] acl = accessAcl(n);
+            if (acl != null) {
+                return PosixAclCheck.permits(acl, a, c, want);
+            }
+        }
         int bits = c.uid() == a.uid() ? a.mode() >> 6 : c.inGroup(a.gid()) ? a.mode() >> 3 : a.mode();
         return (bits & want & 7) == (want & 7);
+    }
+
+    /** The node's access ACL in the caller's form, or null when it has none. */
+    private static byte[] accessAcl(Node n) throws ErrnoException {
+        try {
+            return n.fs().getxattr(n.ino(), "system.posix_acl_access");
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENODATA || e.errno() == Errno.EOPNOTSUPP) {
+                return null;
+            }
+            throw e;
+        }
     }
 
     private void requireWritable(Node n, String path) throws ErrnoException {
@@ -454,7 +472,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     /** A change to a directory's entries: the directory must be writable and searchable. */
     private void requireDirChange(Parent p, String path) throws ErrnoException {
         requireWritable(p.dir(), path);
-        requireAccess(getattr(p.dir()), OpenFlags.W_OK | OpenFlags.X_OK, path);
+        requireAccess(p.dir(), getattr(p.dir()), OpenFlags.W_OK | OpenFlags.X_OK, path);
     }
 
     /** The sticky bit: only the owner of the file or the directory (or root) may remove or rename. */
@@ -524,11 +542,11 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EISDIR, path);
         }
         if (OpenFlags.readable(flags)) {
-            requireAccess(a, OpenFlags.R_OK, path);
+            requireAccess(node, a, OpenFlags.R_OK, path);
         }
         if (write) {
             requireWritable(node, path);
-            requireAccess(a, OpenFlags.W_OK, path);
+            requireAccess(node, a, OpenFlags.W_OK, path);
         }
         if ((flags & O_TRUNC) != 0 && write && a.isRegular() && a.size() > 0) {
             node.fs().truncate(node.ino(), 0);
@@ -679,7 +697,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EISDIR, path);
         }
         requireWritable(n, path);
-        requireAccess(a, OpenFlags.W_OK, path);
+        requireAccess(n, a, OpenFlags.W_OK, path);
         truncate(n, length, path);
     }
 
@@ -879,7 +897,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if (!a.isDirectory()) {
             throw new ErrnoException(Errno.ENOTDIR, path);
         }
-        requireAccess(a, OpenFlags.R_OK, path);
+        requireAccess(n, a, OpenFlags.R_OK, path);
         return n.fs().readdir(n.ino());
     }
 
@@ -929,7 +947,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         Attributes a = getattr(n);
         boolean bothNow = atimeNanos == OpenFlags.UTIME_NOW && mtimeNanos == OpenFlags.UTIME_NOW;
         if (credentials.uid() != 0 && credentials.uid() != a.uid()
-                && !(bothNow && permits(a, OpenFlags.W_OK))) {
+                && !(bothNow && permits(n, a, OpenFlags.W_OK))) {
             throw new ErrnoException(bothNow ? Errno.EACCES : Errno.EPERM, path);
         }
         long now = wallNanos.getAsLong();
@@ -975,7 +993,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
                 throw new ErrnoException(Errno.EPERM, path + ": sticky directory");
             }
         }
-        requireAccess(a, write ? OpenFlags.W_OK : OpenFlags.R_OK, path);
+        requireAccess(n, a, write ? OpenFlags.W_OK : OpenFlags.R_OK, path);
     }
 
     /** getxattr(2) ({@code follow}) or lgetxattr(2): the whole value. */
@@ -1046,7 +1064,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if ((mode & OpenFlags.W_OK) != 0) {
             requireWritable(n, path);
         }
-        requireAccess(getattr(n), mode, path);
+        requireAccess(n, getattr(n), mode, path);
     }
 
     /** chdir(2): relative paths start there. */
@@ -1056,7 +1074,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if (!a.isDirectory()) {
             throw new ErrnoException(Errno.ENOTDIR, path);
         }
-        requireAccess(a, OpenFlags.X_OK, path);
+        requireAccess(n, a, OpenFlags.X_OK, path);
         cwd = n;
     }
 }

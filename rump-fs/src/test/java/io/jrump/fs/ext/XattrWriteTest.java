@@ -280,6 +280,94 @@ class XattrWriteTest {
         assertArrayEquals(disk.array(), Files.readAllBytes(raw), "stored as ext4 does: version 1, short entries");
     }
 
+    /** An ACL in the caller's form from (tag, perm, id) triples. */
+    private static byte[] acl(int... entries) {
+        ByteBuffer b = ByteBuffer.allocate(4 + entries.length / 3 * 8).order(ByteOrder.LITTLE_ENDIAN).putInt(2);
+        for (int i = 0; i < entries.length; i += 3) {
+            b.putShort((short) entries[i]).putShort((short) entries[i + 1]).putInt(entries[i + 2]);
+        }
+        return b.array();
+    }
+
+    private static void readAs(Vfs vfs, long uid, String path, boolean allowed) throws ErrnoException {
+        vfs.setCredentials(new Credentials(uid, uid, new long[0]));
+        try {
+            if (allowed) {
+                vfs.close(vfs.open(path, io.jrump.kernel.sys.OpenFlags.O_RDONLY, 0));
+            } else {
+                assertErrno(Errno.EACCES, () -> vfs.open(path, io.jrump.kernel.sys.OpenFlags.O_RDONLY, 0));
+            }
+        } finally {
+            vfs.setCredentials(Credentials.ROOT);
+        }
+    }
+
+    @Test
+    void aclsSetTheModeFollowChmodAndAreEnforcedWhenTheMountAsks() throws Exception {
+        Path img = dir.resolve("x.img");
+        mke2fs(img, "ext4", 4096, "8M");
+        ExtVfs ext = mount(img).enforcingAcls(true);
+        try (Vfs vfs = new Vfs(() -> NOW)) {
+            vfs.mount("/", ext, false);
+            vfs.close(vfs.open("/f", io.jrump.kernel.sys.OpenFlags.O_CREAT | io.jrump.kernel.sys.OpenFlags.O_WRONLY, 0600));
+            readAs(vfs, 1000, "/f", false);
+            // user::rw- user:1000:r-- group::--- mask::r-- other::---
+            vfs.setxattr("/f", "system.posix_acl_access", acl(1, 6, -1, 2, 4, 1000, 4, 0, -1, 0x10, 4, -1, 0x20, 0, -1), 0, true);
+            assertEquals(0640, vfs.stat("/f").mode() & 07777, "the mask becomes the group bits");
+            readAs(vfs, 1000, "/f", true);
+            readAs(vfs, 1001, "/f", false);
+            vfs.setCredentials(new Credentials(1000, 1000, new long[0]));
+            assertErrno(Errno.EACCES, () -> vfs.open("/f", io.jrump.kernel.sys.OpenFlags.O_WRONLY, 0));
+            vfs.setCredentials(Credentials.ROOT);
+
+            vfs.chmod("/f", 0604);
+            byte[] after = vfs.getxattr("/f", "system.posix_acl_access", true);
+            assertArrayEquals(acl(1, 6, -1, 2, 4, 1000, 4, 0, -1, 0x10, 0, -1, 0x20, 4, -1), after,
+                    "chmod rewrites owner, mask and other");
+            readAs(vfs, 1000, "/f", false);
+            readAs(vfs, 1001, "/f", true);
+
+            // An ACL the mode says all of is not kept: only the mode changes.
+            vfs.setxattr("/f", "system.posix_acl_access", acl(1, 7, -1, 4, 5, -1, 0x20, 1, -1), 0, true);
+            assertEquals(0751, vfs.stat("/f").mode() & 07777);
+            assertEquals(List.of(), vfs.listxattr("/f", true));
+        }
+        assertClean(img);
+        assertTrue(run("debugfs", "-R", "stat f", img.toString()).contains("Mode:  0751"));
+    }
+
+    @Test
+    void theAclMountOptionTurnsEnforcementOn() throws Exception {
+        Path img = dir.resolve("x.img");
+        mke2fs(img, "ext4", 4096, "8M");
+        io.jrump.fs.vfs.FileSystemType.Options base = io.jrump.fs.vfs.FileSystemType.Options.of(false, () -> NOW);
+        try (FileSystemOps on = new ExtFileSystemType().mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                base.withOptions(java.util.Map.of("acl", "")))) {
+            assertTrue(on.enforcesAcls());
+        }
+        try (FileSystemOps off = new ExtFileSystemType().mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                base)) {
+            assertTrue(!off.enforcesAcls());
+        }
+        assertErrno(Errno.EINVAL, () -> new ExtFileSystemType().mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                base.withOptions(java.util.Map.of("user_xattr", ""))));
+    }
+
+    @Test
+    void aclsAreNotEnforcedUnlessTheMountAsks() throws Exception {
+        Path img = dir.resolve("x.img");
+        mke2fs(img, "ext4", 4096, "8M");
+        try (Vfs vfs = new Vfs(() -> NOW)) {
+            vfs.mount("/", mount(img), false);
+            vfs.close(vfs.open("/f", io.jrump.kernel.sys.OpenFlags.O_CREAT | io.jrump.kernel.sys.OpenFlags.O_WRONLY, 0600));
+            // user:1000:r-- with mask r--: the ACL would let uid 1000 read; the mode (0640, group 0) does not
+            vfs.setxattr("/f", "system.posix_acl_access", acl(1, 6, -1, 2, 4, 1000, 4, 0, -1, 0x10, 4, -1, 0x20, 0, -1), 0, true);
+            assertEquals(0640, vfs.stat("/f").mode() & 07777);
+            readAs(vfs, 1000, "/f", false);
+        }
+        assertClean(img);
+    }
+
     /** Makes f2 share f1's xattr block, as mke2fs or the kernel's mbcache may; checksums resealed. */
     private void share(Path img, long block, int blockSize) throws Exception {
         run("debugfs", "-w", "-R", "sif f2 file_acl " + block, img.toString());
