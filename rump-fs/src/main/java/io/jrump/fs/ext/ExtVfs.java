@@ -170,7 +170,13 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public long create(long dir, String name, int mode, long uid, long gid, long rdev) throws ErrnoException {
-        return changing(() -> fs.writer().create(dir, name, mode, uid, gid, rdev));
+        return changing(() -> {
+            long ino = fs.writer().create(dir, name, mode, uid, gid, rdev);
+            if (acls) {
+                new XattrStore(fs).inherit(dir, ino, mode);
+            }
+            return ino;
+        });
     }
 
     @Override

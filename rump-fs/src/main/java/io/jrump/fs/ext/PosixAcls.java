@@ -120,6 +120,24 @@ final class PosixAcls {
         return b.array();
     }
 
+    /** An inherited ACL masked by a creation mode, as Linux's posix_acl_create_masq. */
+    static byte[] masked(byte[] xattr, int mode) {
+        ByteBuffer b = ByteBuffer.wrap(xattr.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        boolean hasMask = perm(xattr, MASK) >= 0;
+        for (int at = 4; at + 8 <= xattr.length; at += 8) {
+            int tag = b.getShort(at) & 0xffff;
+            int p = b.getShort(at + 2) & 7;
+            if (tag == USER_OBJ) {
+                b.putShort(at + 2, (short) (p & mode >> 6));
+            } else if (tag == MASK || (tag == GROUP_OBJ && !hasMask)) {
+                b.putShort(at + 2, (short) (p & mode >> 3));
+            } else if (tag == OTHER) {
+                b.putShort(at + 2, (short) (p & mode));
+            }
+        }
+        return b.array();
+    }
+
     /** The caller's form of a stored ACL; EUCLEAN naming {@code where} for a malformed one. */
     static byte[] fromDisk(byte[] disk, String where) throws ErrnoException {
         ByteBuffer in = ByteBuffer.wrap(disk).order(ByteOrder.LITTLE_ENDIAN);

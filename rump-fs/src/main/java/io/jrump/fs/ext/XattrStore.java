@@ -175,6 +175,28 @@ final class XattrStore {
         store(s.inode(), inInode, k >= 0 ? inBlock : null);
     }
 
+    /**
+     * A new inode in a directory with a default ACL, as Linux's posix_acl_create: a directory
+     * inherits the default ACL itself; the access ACL is the default masked by the creation mode
+     * (owner, mask or owning group, other), and the mode follows it (an access ACL that says no
+     * more than the mode is not kept).
+     */
+    void inherit(long dir, long ino, int mode) throws ErrnoException {
+        byte[] def;
+        try {
+            def = get(dir, "system.posix_acl_default");
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENODATA) {
+                return;
+            }
+            throw e;
+        }
+        if ((mode & Inode.S_IFMT) == Inode.S_IFDIR) {
+            set(ino, "system.posix_acl_default", def, 0);
+        }
+        set(ino, "system.posix_acl_access", PosixAcls.masked(def, mode), 0);
+    }
+
     /** After chmod: an access ACL's owner, mask and other entries follow the new mode, as Linux's posix_acl_chmod. */
     void chmodAcl(long ino, int mode) throws ErrnoException {
         byte[] acl;

@@ -451,6 +451,24 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         return (bits & want & 7) == (want & 7);
     }
 
+    /**
+     * The umask for a new file in {@code dir}: none under a default ACL on a mount that enforces
+     * ACLs (the filesystem masks the inherited ACL with the mode instead), as Linux does.
+     */
+    private int umaskIn(Node dir) throws ErrnoException {
+        if (dir.fs().enforcesAcls()) {
+            try {
+                dir.fs().getxattr(dir.ino(), "system.posix_acl_default");
+                return 0;
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.ENODATA && e.errno() != Errno.EOPNOTSUPP) {
+                    throw e;
+                }
+            }
+        }
+        return umask;
+    }
+
     /** The node's access ACL in the caller's form, or null when it has none. */
     private static byte[] accessAcl(Node n) throws ErrnoException {
         try {
@@ -522,7 +540,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             }
             if (existing == null) {
                 requireDirChange(p, path);
-                long ino = p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFREG | (mode & 07777 & ~umask),
+                long ino = p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFREG | (mode & 07777 & ~umaskIn(p.dir())),
                         credentials.uid(), credentials.gid(), 0);
                 node = new Node(p.dir().mount(), ino);
                 return install(new OpenFile(node, flags));
@@ -745,7 +763,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EEXIST, path);
         }
         requireDirChange(p, path);
-        p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFDIR | (mode & 07777 & ~umask), credentials.uid(),
+        p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFDIR | (mode & 07777 & ~umaskIn(p.dir())), credentials.uid(),
                 credentials.gid(), 0);
     }
 
@@ -763,7 +781,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EEXIST, path);
         }
         requireDirChange(p, path);
-        p.dir().fs().create(p.dir().ino(), p.name(), (type == 0 ? Attributes.S_IFREG : type) | (mode & 07777 & ~umask),
+        p.dir().fs().create(p.dir().ino(), p.name(), (type == 0 ? Attributes.S_IFREG : type) | (mode & 07777 & ~umaskIn(p.dir())),
                 credentials.uid(), credentials.gid(), rdev);
     }
 

@@ -337,6 +337,33 @@ class XattrWriteTest {
     }
 
     @Test
+    void newFilesInheritTheDefaultAclWhenTheMountEnforcesAcls() throws Exception {
+        Path img = dir.resolve("x.img");
+        mke2fs(img, "ext4", 4096, "8M");
+        // user::rwx user:1000:r-x group::r-x mask::r-x other::---
+        byte[] def = acl(1, 7, -1, 2, 5, 1000, 4, 5, -1, 0x10, 5, -1, 0x20, 0, -1);
+        try (Vfs vfs = new Vfs(() -> NOW)) {
+            vfs.mount("/", mount(img).enforcingAcls(true), false);
+            vfs.mkdir("/d", 0755);
+            vfs.setxattr("/d", "system.posix_acl_default", def, 0, true);
+            vfs.close(vfs.open("/d/f", io.jrump.kernel.sys.OpenFlags.O_CREAT | io.jrump.kernel.sys.OpenFlags.O_WRONLY, 0666));
+            vfs.mkdir("/d/sub", 0777);
+            assertEquals(0640, vfs.stat("/d/f").mode() & 07777, "the default masked by 0666, the umask not applied");
+            assertArrayEquals(acl(1, 6, -1, 2, 5, 1000, 4, 5, -1, 0x10, 4, -1, 0x20, 0, -1),
+                    vfs.getxattr("/d/f", "system.posix_acl_access", true));
+            assertEquals(List.of(), vfs.listxattr("/d/f", true).stream().filter(n -> n.contains("default")).toList());
+            assertEquals(0750, vfs.stat("/d/sub").mode() & 07777);
+            assertArrayEquals(def, vfs.getxattr("/d/sub", "system.posix_acl_default", true));
+            readAs(vfs, 1000, "/d/f", true);
+            readAs(vfs, 1001, "/d/f", false);
+            vfs.close(vfs.open("/plain", io.jrump.kernel.sys.OpenFlags.O_CREAT | io.jrump.kernel.sys.OpenFlags.O_WRONLY, 0666));
+            assertEquals(0644, vfs.stat("/plain").mode() & 07777, "no default ACL: the umask applies");
+        }
+        assertClean(img);
+        assertEquals(List.of("system.posix_acl_default", "system.posix_acl_access"), eaNames(img, "/d/sub"));
+    }
+
+    @Test
     void theAclMountOptionTurnsEnforcementOn() throws Exception {
         Path img = dir.resolve("x.img");
         mke2fs(img, "ext4", 4096, "8M");
