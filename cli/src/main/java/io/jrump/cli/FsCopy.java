@@ -110,7 +110,7 @@ final class FsCopy {
                     report(e);
                 }
             }
-            finish(d, dp, m, created);
+            finish(s, sp, d, dp, m, created);
         } else if (m.isRegular()) {
             boolean created = existing == null;
             try (FsTree.Stream in = s.openRead(sp); FsTree.Stream out = d.create(dp, m.mode() & 07777)) {
@@ -121,15 +121,16 @@ final class FsCopy {
                     progress.add(n);
                 }
             }
-            finish(d, dp, m, created);
+            finish(s, sp, d, dp, m, created);
         } else {
             warn(s.display(sp) + ": " + kind(m) + "; not copied");
         }
     }
 
     /** Mode, owner and times once the contents are in place (a directory's after its entries). */
-    private void finish(FsTree d, String dp, FsTree.Meta m, boolean created) throws ErrnoException {
+    private void finish(FsTree s, String sp, FsTree d, String dp, FsTree.Meta m, boolean created) throws ErrnoException {
         if (archive) {
+            copyXattrs(s, sp, d, dp); // before chmod: a read-only mode would refuse user.* to a non-root caller
             d.chown(dp, m.uid(), m.gid());
             d.chmod(dp, m.mode() & 07777);
             d.setTimes(dp, m.atimeNanos(), m.mtimeNanos());
@@ -141,6 +142,23 @@ final class FsCopy {
                     throw e;
                 }
                 // A filesystem that stores no modes (vfat) shows its mount's: as cp onto it, no error.
+            }
+        }
+    }
+
+    /**
+     * Extended attributes, as {@code cp -a} keeps them: best effort, so an attribute the target
+     * cannot keep (no xattrs there, trusted.* or security.* without root) is skipped silently;
+     * other failures are reported and the copy goes on.
+     */
+    private void copyXattrs(FsTree s, String sp, FsTree d, String dp) throws ErrnoException {
+        for (java.util.Map.Entry<String, byte[]> x : s.xattrs(sp).entrySet()) {
+            try {
+                d.setXattr(dp, x.getKey(), x.getValue());
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EPERM) {
+                    warn(d.display(dp) + ": setting " + x.getKey() + ": " + FsWriteCommand.describe(e));
+                }
             }
         }
     }

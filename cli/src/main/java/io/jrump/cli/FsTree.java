@@ -90,6 +90,19 @@ interface FsTree {
     /** Sets access and modification times of the file itself (symlinks not followed). */
     void setTimes(String path, long atimeNanos, long mtimeNanos) throws ErrnoException;
 
+    /**
+     * The extended attributes of the file itself (symlinks not followed), by full name
+     * ({@code user.x}); empty where the side keeps none.
+     */
+    default Map<String, byte[]> xattrs(String path) throws ErrnoException {
+        return Map.of();
+    }
+
+    /** Sets one extended attribute of the file itself; EOPNOTSUPP or EPERM where the side cannot keep it. */
+    default void setXattr(String path, String name, byte[] value) throws ErrnoException {
+        throw new ErrnoException(Errno.EOPNOTSUPP, display(path) + ": extended attributes");
+    }
+
     String child(String dir, String name);
 
     /** The path as the user would write it, for messages. */
@@ -238,6 +251,31 @@ interface FsTree {
                 vfs.symlink(target, path);
             } catch (ErrnoException e) {
                 throw e.detail().startsWith(prefix + ":") ? e : named(path, e);
+            }
+        }
+
+        @Override
+        public Map<String, byte[]> xattrs(String path) throws ErrnoException {
+            Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+            try {
+                for (String name : vfs.listxattr(path, false)) {
+                    out.put(name, vfs.getxattr(path, name, false));
+                }
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.EOPNOTSUPP) {
+                    return Map.of(); // a filesystem without xattrs (vfat, iso9660)
+                }
+                throw named(path, e);
+            }
+            return out;
+        }
+
+        @Override
+        public void setXattr(String path, String name, byte[] value) throws ErrnoException {
+            try {
+                vfs.setxattr(path, name, value, 0, false);
+            } catch (ErrnoException e) {
+                throw named(path, e);
             }
         }
 
@@ -480,6 +518,55 @@ interface FsTree {
                 Files.createSymbolicLink(p, Path.of(target));
             } catch (IOException | java.nio.file.InvalidPathException e) {
                 throw e instanceof IOException io ? error(path, io) : new ErrnoException(Errno.EINVAL, path, e);
+            }
+        }
+
+        @Override
+        public Map<String, byte[]> xattrs(String path) throws ErrnoException {
+            Path p = Path.of(path);
+            if (Files.isSymbolicLink(p)) {
+                return Map.of(); // the JDK reads a link's target's attributes; user.* is not kept on links anyway
+            }
+            java.nio.file.attribute.UserDefinedFileAttributeView v =
+                    Files.getFileAttributeView(p, java.nio.file.attribute.UserDefinedFileAttributeView.class, NOFOLLOW);
+            Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+            try {
+                if (v == null) {
+                    return out;
+                }
+                for (String name : v.list()) {
+                    ByteBuffer b = ByteBuffer.allocate(v.size(name));
+                    v.read(name, b);
+                    out.put("user." + name, b.array());
+                }
+            } catch (UnsupportedOperationException e) {
+                return Map.of();
+            } catch (IOException e) {
+                ErrnoException ee = error(path, e);
+                if (ee.errno() == Errno.EOPNOTSUPP) {
+                    return Map.of(); // a host filesystem without user xattrs
+                }
+                throw ee;
+            }
+            return out;
+        }
+
+        /** user.* through the JDK; trusted.* and security.* need root and calls the JDK lacks: EOPNOTSUPP. */
+        @Override
+        public void setXattr(String path, String name, byte[] value) throws ErrnoException {
+            Path p = writable(path);
+            if (!name.startsWith("user.") || Files.isSymbolicLink(p)) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + name + " cannot be set on the host");
+            }
+            java.nio.file.attribute.UserDefinedFileAttributeView v =
+                    Files.getFileAttributeView(p, java.nio.file.attribute.UserDefinedFileAttributeView.class, NOFOLLOW);
+            if (v == null) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": user xattrs");
+            }
+            try {
+                v.write(name.substring("user.".length()), ByteBuffer.wrap(value));
+            } catch (IOException e) {
+                throw error(path, e);
             }
         }
 

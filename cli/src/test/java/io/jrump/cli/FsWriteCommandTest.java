@@ -236,6 +236,51 @@ class FsWriteCommandTest {
         assertTrue(write(img, 1, "fs", "cp", "-r", img + ":/tree", img + ":/tree/sub").err().contains("into itself"));
     }
 
+    /** Whether the host directory keeps user.* attributes (ext4 does; tmpfs before Linux 6.6 does not). */
+    private static boolean hostKeepsUserXattrs(Path f) {
+        try {
+            Files.getFileAttributeView(f, java.nio.file.attribute.UserDefinedFileAttributeView.class)
+                    .write("probe", java.nio.ByteBuffer.wrap(new byte[] {1}));
+            Files.getFileAttributeView(f, java.nio.file.attribute.UserDefinedFileAttributeView.class).delete("probe");
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void copyArchiveKeepsExtendedAttributes() throws Exception {
+        Path img = image("ext4");
+        Path empty = dir.resolve("empty");
+        Files.writeString(empty, "data\n");
+        assertEquals(0, tool("debugfs", "-w", "-R", "write " + empty + " f", img.toString()).exit());
+        assertEquals(0, tool("debugfs", "-w", "-R", "ea_set f user.color blue", img.toString()).exit());
+        assertEquals(0, tool("debugfs", "-w", "-R", "ea_set f trusted.t secret", img.toString()).exit());
+
+        // image to image: every namespace the copier may set (it runs as root inside the image's VFS)
+        write(img, 0, "fs", "cp", "-a", img + ":/f", img + ":/g");
+        String list = debugfs(img, "ea_list /g");
+        assertTrue(list.contains("user.color (4) = \"blue\""), list);
+        assertTrue(list.contains("trusted.t (6) = \"secret\""), list);
+
+        // image to host and back: user.* where the host keeps it; silently left behind where it does not
+        Path out = dir.resolve("out");
+        Files.createDirectories(out);
+        write(img, 0, "fs", "cp", "-a", img + ":/f", out.toString());
+        Path host = out.resolve("f");
+        var view = Files.getFileAttributeView(host, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        if (hostKeepsUserXattrs(host)) {
+            assertTrue(view.list().contains("color"), view.list().toString());
+            view.write("shade", StandardCharsets.UTF_8.encode("dark"));
+            write(img, 0, "fs", "cp", "-a", host.toString(), img + ":/h");
+            String back = debugfs(img, "ea_list /h");
+            assertTrue(back.contains("user.color (4) = \"blue\""), back);
+            assertTrue(back.contains("user.shade (4) = \"dark\""), back);
+        } else {
+            assertEquals("data\n", Files.readString(host));
+        }
+    }
+
     @Test
     void namesThatCannotBeUsedOnTheHostAreRefused() {
         for (String bad : List.of("", ".", "..", "a/b", "a\0b", "/", "../etc")) {

@@ -71,4 +71,24 @@ public interface FileCalls {
     void access(String path, int mode) throws ErrnoException;
 
     void chdir(String path) throws ErrnoException;
+
+    /** getxattr(2) ({@code follow}) / lgetxattr(2): the whole value; EOPNOTSUPP unless the VFS keeps xattrs. */
+    default byte[] getxattr(String path, String name, boolean follow) throws ErrnoException {
+        throw new ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /** listxattr(2) / llistxattr(2): the names the caller may see. */
+    default List<String> listxattr(String path, boolean follow) throws ErrnoException {
+        throw new ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /** setxattr(2) / lsetxattr(2); flags XATTR_CREATE 1, XATTR_REPLACE 2. */
+    default void setxattr(String path, String name, byte[] value, int flags, boolean follow) throws ErrnoException {
+        throw new ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, "extended attributes");
+    }
+
+    /** removexattr(2) / lremovexattr(2). */
+    default void removexattr(String path, String name, boolean follow) throws ErrnoException {
+        throw new ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, "extended attributes");
+    }
 }

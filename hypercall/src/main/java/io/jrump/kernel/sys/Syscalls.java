@@ -204,6 +204,26 @@ public final class Syscalls {
         return files().readdir(path);
     }
 
+    /** {@code getxattr(2)}, or {@code lgetxattr(2)} when not {@code follow}: the whole value. */
+    public byte[] getxattr(String path, String name, boolean follow) throws ErrnoException {
+        return files().getxattr(path, name, follow);
+    }
+
+    /** {@code listxattr(2)} / {@code llistxattr(2)}. */
+    public List<String> listxattr(String path, boolean follow) throws ErrnoException {
+        return files().listxattr(path, follow);
+    }
+
+    /** {@code setxattr(2)} / {@code lsetxattr(2)}: flags XATTR_CREATE 1, XATTR_REPLACE 2. */
+    public void setxattr(String path, String name, byte[] value, int flags, boolean follow) throws ErrnoException {
+        files().setxattr(path, name, value, flags, follow);
+    }
+
+    /** {@code removexattr(2)} / {@code lremovexattr(2)}. */
+    public void removexattr(String path, String name, boolean follow) throws ErrnoException {
+        files().removexattr(path, name, follow);
+    }
+
     /** {@code chmod(2)}. */
     public void chmod(String path, int mode) throws ErrnoException {
         files().chmod(path, mode);

@@ -14,7 +14,7 @@ import java.util.Optional;
 /**
  * ext2, ext3 and ext4 as a {@link FileSystemType}: recognized by the superblock magic, named the
  * way blkid names them (a journal makes ext3; extents, flex_bg, 64bit, huge_file, metadata_csum
- * or other ext4-only features make ext4), mounted through {@link ExtVfs}. No mount options yet.
+ * or other ext4-only features make ext4), mounted through {@link ExtVfs}. Mount options: {@code acl} (POSIX ACLs enforced by the VFS) and {@code noacl}.
  */
 public final class ExtFileSystemType implements FileSystemType {
     private static final int EXT4_INCOMPAT = Superblock.INCOMPAT_EXTENTS | Superblock.INCOMPAT_64BIT
@@ -85,10 +85,12 @@ public final class ExtFileSystemType implements FileSystemType {
         try {
             java.util.Set<String> unknown = new java.util.TreeSet<>(options.options().keySet());
             boolean force = unknown.remove("force");
+            unknown.removeAll(java.util.Set.of("acl", "noacl"));
             if (!unknown.isEmpty()) {
-                throw new ErrnoException(Errno.EINVAL, dev.name() + ": ext4 takes only the mount option 'force', not "
+                throw new ErrnoException(Errno.EINVAL, dev.name() + ": ext4 takes the mount options acl, noacl and force, not "
                         + String.join(",", unknown));
             }
+            boolean acl = options.options().containsKey("acl") && !options.options().containsKey("noacl");
             ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()
                     : ExtFs.MountOptions.readWrite(options.wallNanos());
             if (force) {
@@ -97,7 +99,7 @@ public final class ExtFileSystemType implements FileSystemType {
             if (options.console() != null) {
                 mo = mo.withConsole(options.console());
             }
-            return ExtVfs.mount(dev, mo).closing(options.owned().toArray(new AutoCloseable[0]));
+            return ExtVfs.mount(dev, mo).enforcingAcls(acl).closing(options.owned().toArray(new AutoCloseable[0]));
         } catch (ErrnoException | RuntimeException | Error e) {
             options.closeOwned(e);
             throw e;

@@ -43,6 +43,19 @@ public final class ExtVfs implements FileSystemOps {
         return fs;
     }
 
+    private volatile boolean acls;
+
+    /** With {@code on}, the VFS checks POSIX access ACLs ({@code mount -o acl}); off by default. */
+    public ExtVfs enforcingAcls(boolean on) {
+        this.acls = on;
+        return this;
+    }
+
+    @Override
+    public boolean enforcesAcls() {
+        return acls;
+    }
+
     @FunctionalInterface
     private interface Op<T> {
         T run() throws ErrnoException;
@@ -157,7 +170,13 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public long create(long dir, String name, int mode, long uid, long gid, long rdev) throws ErrnoException {
-        return changing(() -> fs.writer().create(dir, name, mode, uid, gid, rdev));
+        return changing(() -> {
+            long ino = fs.writer().create(dir, name, mode, uid, gid, rdev);
+            if (acls) {
+                new XattrStore(fs).inherit(dir, ino, mode);
+            }
+            return ino;
+        });
     }
 
     @Override
@@ -233,6 +252,35 @@ public final class ExtVfs implements FileSystemOps {
     public void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException {
         changing(() -> {
             fs.writer().setattr(ino, mode, uid, gid, atimeNanos, mtimeNanos);
+            if (mode >= 0) {
+                new XattrStore(fs).chmodAcl(ino, mode);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public byte[] getxattr(long ino, String name) throws ErrnoException {
+        return locked(() -> new XattrStore(fs).get(ino, name));
+    }
+
+    @Override
+    public List<String> listxattr(long ino) throws ErrnoException {
+        return locked(() -> new XattrStore(fs).list(ino));
+    }
+
+    @Override
+    public void setxattr(long ino, String name, byte[] value, int flags) throws ErrnoException {
+        changing(() -> {
+            new XattrStore(fs).set(ino, name, value, flags);
+            return null;
+        });
+    }
+
+    @Override
+    public void removexattr(long ino, String name) throws ErrnoException {
+        changing(() -> {
+            new XattrStore(fs).remove(ino, name);
             return null;
         });
     }

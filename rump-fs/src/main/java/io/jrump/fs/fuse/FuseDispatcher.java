@@ -42,7 +42,11 @@ import java.util.function.LongSupplier;
  * {@code keepCache} opens answer {@code FOPEN_KEEP_CACHE}: the kernel keeps a file's cached pages
  * across opens, which is right because every change goes through this mount.
  *
- * <p>Not supported (ENOSYS, which the kernel remembers): xattrs, locks, ioctl, poll, fallocate,
+ * <p>Extended attributes go to the filesystem's getxattr/setxattr/listxattr/removexattr (the
+ * kernel has made Linux's xattr permission checks); LISTXATTR hides {@code trusted.*} from
+ * callers other than root. {@code FUSE_POSIX_ACL} is not offered, so ACLs are stored, not enforced.
+ *
+ * <p>Not supported (ENOSYS, which the kernel remembers): locks, ioctl, poll, fallocate,
  * lseek, copy_file_range, interrupts, {@code RENAME2} with flags. Protocol minors below 12 are
  * refused with {@code EPROTO}.
  *
@@ -333,6 +337,19 @@ public final class FuseDispatcher {
         return r;
     }
 
+    /** A GETXATTR or LISTXATTR answer: the size alone when asked with size 0, ERANGE when it does not fit. */
+    private static ByteBuffer sized(long unique, int size, byte[] data) throws ErrnoException {
+        if (size == 0) {
+            ByteBuffer r = reply(unique, 8);
+            r.putInt(data.length).putInt(0);
+            return done(r);
+        }
+        if (Integer.toUnsignedLong(size) < data.length) {
+            throw new ErrnoException(Errno.ERANGE, data.length + " bytes, buffer " + Integer.toUnsignedLong(size));
+        }
+        return done(reply(unique, data.length).put(data));
+    }
+
     private static ByteBuffer error(long unique, Errno e) {
         ByteBuffer r = reply(unique, 0);
         r.putInt(4, -e.number());
@@ -555,6 +572,45 @@ public final class FuseDispatcher {
                 in.need(8, "fuse_access_in");
                 int mask = in.u32();
                 access(ino(nodeid), mask, uid, gid);
+                return done(reply(unique, 0));
+            }
+            case FuseOpcode.SETXATTR: {
+                long ino = ino(nodeid);
+                in.need(8, "fuse_setxattr_in");
+                int size = in.u32();
+                int flags = in.u32();
+                String name = in.cstring("SETXATTR name");
+                in.need(size, "SETXATTR value");
+                byte[] value = new byte[size];
+                in.b.get(in.pos, value);
+                in.skip(size);
+                fs.setxattr(ino, name, value, flags);
+                return done(reply(unique, 0));
+            }
+            case FuseOpcode.GETXATTR: {
+                long ino = ino(nodeid);
+                in.need(8, "fuse_getxattr_in");
+                int size = in.u32();
+                in.skip(4);
+                String name = in.cstring("GETXATTR name");
+                return sized(unique, size, fs.getxattr(ino, name));
+            }
+            case FuseOpcode.LISTXATTR: {
+                long ino = ino(nodeid);
+                in.need(8, "fuse_getxattr_in");
+                int size = in.u32();
+                java.io.ByteArrayOutputStream names = new java.io.ByteArrayOutputStream();
+                for (String n : fs.listxattr(ino)) {
+                    if (uid == 0 || !n.startsWith("trusted.")) { // trusted.* is root's alone, as on Linux
+                        names.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+                        names.write(0);
+                    }
+                }
+                return sized(unique, size, names.toByteArray());
+            }
+            case FuseOpcode.REMOVEXATTR: {
+                long ino = ino(nodeid);
+                fs.removexattr(ino, in.cstring("REMOVEXATTR name"));
                 return done(reply(unique, 0));
             }
             case FuseOpcode.CREATE:

@@ -63,12 +63,13 @@ final class RumpFileStore extends FileStore {
     @Override
     public boolean supportsFileAttributeView(Class<? extends FileAttributeView> type) {
         return type == BasicFileAttributeView.class || type == PosixFileAttributeView.class
-                || type == FileOwnerAttributeView.class;
+                || type == FileOwnerAttributeView.class
+                || type == java.nio.file.attribute.UserDefinedFileAttributeView.class && fs.type().startsWith("ext");
     }
 
     @Override
     public boolean supportsFileAttributeView(String name) {
-        return RumpFileSystem.VIEWS.contains(name);
+        return RumpFileSystem.VIEWS.contains(name) || name.equals("user") && fs.type().startsWith("ext");
     }
 
     @Override

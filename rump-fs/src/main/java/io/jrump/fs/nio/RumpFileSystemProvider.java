@@ -458,6 +458,8 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
             name = "posix";
         } else if (type == FileOwnerAttributeView.class) {
             name = "owner";
+        } else if (type == java.nio.file.attribute.UserDefinedFileAttributeView.class) {
+            return type.cast(new RumpUserAttributeView(p, follow(options)));
         } else {
             return null;
         }

@@ -55,6 +55,38 @@ public interface FileSystemOps extends AutoCloseable {
     /** Sets what is given: a negative mode/uid/gid, or a time of {@link Long#MIN_VALUE}, is left alone. */
     void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException;
 
+    /** Whether the VFS checks POSIX access ACLs ({@code system.posix_acl_access}) on this mount. */
+    default boolean enforcesAcls() {
+        return false;
+    }
+
+    /** setxattr flags, as Linux numbers them: fail if the attribute exists / does not. */
+    int XATTR_CREATE = 1;
+    int XATTR_REPLACE = 2;
+
+    /**
+     * getxattr: the value of a full name such as {@code user.x}; ENODATA if the inode has no such
+     * attribute, EOPNOTSUPP if the filesystem keeps none (the default).
+     */
+    default byte[] getxattr(long ino, String name) throws ErrnoException {
+        throw new io.jrump.hypercall.ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, type() + ": extended attributes");
+    }
+
+    /** listxattr: every attribute name of the inode, prefixes included. */
+    default List<String> listxattr(long ino) throws ErrnoException {
+        throw new io.jrump.hypercall.ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, type() + ": extended attributes");
+    }
+
+    /** setxattr with {@link #XATTR_CREATE} / {@link #XATTR_REPLACE}; the VFS has checked permissions. */
+    default void setxattr(long ino, String name, byte[] value, int flags) throws ErrnoException {
+        throw new io.jrump.hypercall.ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, type() + ": extended attributes");
+    }
+
+    /** removexattr: ENODATA if the inode has no such attribute. */
+    default void removexattr(long ino, String name) throws ErrnoException {
+        throw new io.jrump.hypercall.ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, type() + ": extended attributes");
+    }
+
     /** SEEK_DATA ({@code hole} false) or SEEK_HOLE from {@code offset}; ENXIO past the end. */
     long seek(long ino, long offset, boolean hole) throws ErrnoException;
 

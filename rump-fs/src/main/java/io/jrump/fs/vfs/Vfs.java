@@ -324,7 +324,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             if (!dirAttr.isDirectory()) {
                 throw new ErrnoException(Errno.ENOTDIR, path);
             }
-            requireAccess(dirAttr, OpenFlags.X_OK, path);
+            requireAccess(cur, dirAttr, OpenFlags.X_OK, path);
             Node next = step(cur, name);
             if ((!last || follow || mustBeDir) && !name.equals("..") && !name.equals(".")) {
                 Attributes a = getattr(next);
@@ -411,7 +411,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if (!a.isDirectory()) {
             throw new ErrnoException(Errno.ENOTDIR, path);
         }
-        requireAccess(a, OpenFlags.X_OK, path);
+        requireAccess(dir, a, OpenFlags.X_OK, path);
         return new Parent(dir, name);
     }
 
@@ -429,20 +429,56 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
 
     // ---- permissions -------------------------------------------------------------------------------
 
-    private void requireAccess(Attributes a, int want, String path) throws ErrnoException {
-        if (!permits(a, want)) {
+    private void requireAccess(Node n, Attributes a, int want, String path) throws ErrnoException {
+        if (!permits(n, a, want)) {
             throw new ErrnoException(Errno.EACCES, path);
         }
     }
 
-    private boolean permits(Attributes a, int want) {
+    private boolean permits(Node n, Attributes a, int want) throws ErrnoException {
         Credentials c = credentials;
         if (c.uid() == 0) {
             // Root passes all checks but execute, which needs some x bit on non-directories.
             return (want & OpenFlags.X_OK) == 0 || a.isDirectory() || (a.mode() & 0111) != 0;
         }
+        if (n.fs().enforcesAcls()) {
+            byte[] acl = accessAcl(n);
+            if (acl != null) {
+                return PosixAclCheck.permits(acl, a, c, want);
+            }
+        }
         int bits = c.uid() == a.uid() ? a.mode() >> 6 : c.inGroup(a.gid()) ? a.mode() >> 3 : a.mode();
         return (bits & want & 7) == (want & 7);
+    }
+
+    /**
+     * The umask for a new file in {@code dir}: none under a default ACL on a mount that enforces
+     * ACLs (the filesystem masks the inherited ACL with the mode instead), as Linux does.
+     */
+    private int umaskIn(Node dir) throws ErrnoException {
+        if (dir.fs().enforcesAcls()) {
+            try {
+                dir.fs().getxattr(dir.ino(), "system.posix_acl_default");
+                return 0;
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.ENODATA && e.errno() != Errno.EOPNOTSUPP) {
+                    throw e;
+                }
+            }
+        }
+        return umask;
+    }
+
+    /** The node's access ACL in the caller's form, or null when it has none. */
+    private static byte[] accessAcl(Node n) throws ErrnoException {
+        try {
+            return n.fs().getxattr(n.ino(), "system.posix_acl_access");
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENODATA || e.errno() == Errno.EOPNOTSUPP) {
+                return null;
+            }
+            throw e;
+        }
     }
 
     private void requireWritable(Node n, String path) throws ErrnoException {
@@ -454,7 +490,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     /** A change to a directory's entries: the directory must be writable and searchable. */
     private void requireDirChange(Parent p, String path) throws ErrnoException {
         requireWritable(p.dir(), path);
-        requireAccess(getattr(p.dir()), OpenFlags.W_OK | OpenFlags.X_OK, path);
+        requireAccess(p.dir(), getattr(p.dir()), OpenFlags.W_OK | OpenFlags.X_OK, path);
     }
 
     /** The sticky bit: only the owner of the file or the directory (or root) may remove or rename. */
@@ -504,7 +540,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             }
             if (existing == null) {
                 requireDirChange(p, path);
-                long ino = p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFREG | (mode & 07777 & ~umask),
+                long ino = p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFREG | (mode & 07777 & ~umaskIn(p.dir())),
                         credentials.uid(), credentials.gid(), 0);
                 node = new Node(p.dir().mount(), ino);
                 return install(new OpenFile(node, flags));
@@ -524,11 +560,11 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EISDIR, path);
         }
         if (OpenFlags.readable(flags)) {
-            requireAccess(a, OpenFlags.R_OK, path);
+            requireAccess(node, a, OpenFlags.R_OK, path);
         }
         if (write) {
             requireWritable(node, path);
-            requireAccess(a, OpenFlags.W_OK, path);
+            requireAccess(node, a, OpenFlags.W_OK, path);
         }
         if ((flags & O_TRUNC) != 0 && write && a.isRegular() && a.size() > 0) {
             node.fs().truncate(node.ino(), 0);
@@ -679,7 +715,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EISDIR, path);
         }
         requireWritable(n, path);
-        requireAccess(a, OpenFlags.W_OK, path);
+        requireAccess(n, a, OpenFlags.W_OK, path);
         truncate(n, length, path);
     }
 
@@ -727,7 +763,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EEXIST, path);
         }
         requireDirChange(p, path);
-        p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFDIR | (mode & 07777 & ~umask), credentials.uid(),
+        p.dir().fs().create(p.dir().ino(), p.name(), Attributes.S_IFDIR | (mode & 07777 & ~umaskIn(p.dir())), credentials.uid(),
                 credentials.gid(), 0);
     }
 
@@ -745,7 +781,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
             throw new ErrnoException(Errno.EEXIST, path);
         }
         requireDirChange(p, path);
-        p.dir().fs().create(p.dir().ino(), p.name(), (type == 0 ? Attributes.S_IFREG : type) | (mode & 07777 & ~umask),
+        p.dir().fs().create(p.dir().ino(), p.name(), (type == 0 ? Attributes.S_IFREG : type) | (mode & 07777 & ~umaskIn(p.dir())),
                 credentials.uid(), credentials.gid(), rdev);
     }
 
@@ -879,7 +915,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if (!a.isDirectory()) {
             throw new ErrnoException(Errno.ENOTDIR, path);
         }
-        requireAccess(a, OpenFlags.R_OK, path);
+        requireAccess(n, a, OpenFlags.R_OK, path);
         return n.fs().readdir(n.ino());
     }
 
@@ -929,12 +965,108 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         Attributes a = getattr(n);
         boolean bothNow = atimeNanos == OpenFlags.UTIME_NOW && mtimeNanos == OpenFlags.UTIME_NOW;
         if (credentials.uid() != 0 && credentials.uid() != a.uid()
-                && !(bothNow && permits(a, OpenFlags.W_OK))) {
+                && !(bothNow && permits(n, a, OpenFlags.W_OK))) {
             throw new ErrnoException(bothNow ? Errno.EACCES : Errno.EPERM, path);
         }
         long now = wallNanos.getAsLong();
         n.fs().setattr(n.ino(), -1, -1, -1, atimeNanos == OpenFlags.UTIME_NOW ? now : atimeNanos,
                 mtimeNanos == OpenFlags.UTIME_NOW ? now : mtimeNanos);
+    }
+
+    // ---- extended attributes -----------------------------------------------------------------------
+
+    /**
+     * The checks Linux's xattr_permission makes before a filesystem sees the call: security.*
+     * and system.* pass to the filesystem (but setting security.* needs root, as commoncap
+     * wants, and system.posix_acl_* the owner or root); trusted.* is root's alone (EPERM to
+     * write, ENODATA to read); user.* lives only on regular files and directories, and in a
+     * sticky directory only its owner writes it; the rest needs read or write permission.
+     */
+    private void requireXattrAccess(Node n, String name, boolean write, String path) throws ErrnoException {
+        Attributes a = getattr(n);
+        boolean root = credentials.uid() == 0;
+        if (name.startsWith("security.")) {
+            if (write && !root) {
+                throw new ErrnoException(Errno.EPERM, path + ": " + name + " needs privilege");
+            }
+            return;
+        }
+        if (name.startsWith("system.")) {
+            if (write && name.startsWith("system.posix_acl_")) {
+                requireOwner(a, path);
+            }
+            return;
+        }
+        if (name.startsWith("trusted.")) {
+            if (!root) {
+                throw new ErrnoException(write ? Errno.EPERM : Errno.ENODATA, path + ": " + name + " needs privilege");
+            }
+            return;
+        }
+        if (name.startsWith("user.")) {
+            if (!a.isRegular() && !a.isDirectory()) {
+                throw new ErrnoException(write ? Errno.EPERM : Errno.ENODATA, path + ": user.* only on files and directories");
+            }
+            if (write && a.isDirectory() && (a.mode() & 01000) != 0 && !root && credentials.uid() != a.uid()) {
+                throw new ErrnoException(Errno.EPERM, path + ": sticky directory");
+            }
+        }
+        requireAccess(n, a, write ? OpenFlags.W_OK : OpenFlags.R_OK, path);
+    }
+
+    /** getxattr(2) ({@code follow}) or lgetxattr(2): the whole value. */
+    @Override
+    public byte[] getxattr(String path, String name, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        requireXattrAccess(n, name, false, path);
+        return n.fs().getxattr(n.ino(), name);
+    }
+
+    /**
+     * getxattr(2) into a caller's buffer: with no room ({@code dst} null or empty) the size it
+     * would need, else the value copied, ERANGE when it does not fit.
+     */
+    public int getxattr(String path, String name, ByteBuffer dst, boolean follow) throws ErrnoException {
+        byte[] v = getxattr(path, name, follow);
+        if (dst == null || !dst.hasRemaining()) {
+            return v.length;
+        }
+        if (dst.remaining() < v.length) {
+            throw new ErrnoException(Errno.ERANGE, path + ": " + name + " has " + v.length + " bytes, buffer " + dst.remaining());
+        }
+        dst.put(v);
+        return v.length;
+    }
+
+    /** listxattr(2) / llistxattr(2): the names this caller may see (trusted.* only for root). */
+    @Override
+    public List<String> listxattr(String path, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        List<String> out = new java.util.ArrayList<>();
+        for (String name : n.fs().listxattr(n.ino())) {
+            if (!name.startsWith("trusted.") || credentials.uid() == 0) {
+                out.add(name);
+            }
+        }
+        return out;
+    }
+
+    /** setxattr(2) / lsetxattr(2) with {@link FileSystemOps#XATTR_CREATE} or {@code XATTR_REPLACE}. */
+    @Override
+    public void setxattr(String path, String name, byte[] value, int flags, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        requireWritable(n, path);
+        requireXattrAccess(n, name, true, path);
+        n.fs().setxattr(n.ino(), name, value, flags);
+    }
+
+    /** removexattr(2) / lremovexattr(2). */
+    @Override
+    public void removexattr(String path, String name, boolean follow) throws ErrnoException {
+        Node n = resolve(path, follow);
+        requireWritable(n, path);
+        requireXattrAccess(n, name, true, path);
+        n.fs().removexattr(n.ino(), name);
     }
 
     public StatVfs statvfs(String path) throws ErrnoException {
@@ -950,7 +1082,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if ((mode & OpenFlags.W_OK) != 0) {
             requireWritable(n, path);
         }
-        requireAccess(getattr(n), mode, path);
+        requireAccess(n, getattr(n), mode, path);
     }
 
     /** chdir(2): relative paths start there. */
@@ -960,7 +1092,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if (!a.isDirectory()) {
             throw new ErrnoException(Errno.ENOTDIR, path);
         }
-        requireAccess(a, OpenFlags.X_OK, path);
+        requireAccess(n, a, OpenFlags.X_OK, path);
         cwd = n;
     }
 }

@@ -646,13 +646,39 @@ class FuseDispatcherTest {
         assertEquals(16L << 20, r.u64(0) * 4096);
     }
 
+    // ---- extended attributes -----------------------------------------------------------------------
+
+    @Test
+    void xattrsAreSetReadListedAndRemoved() throws Exception {
+        init();
+        long[] f = create(1, "f");
+        byte[] v = "value".getBytes(StandardCharsets.US_ASCII);
+        ok(FuseOpcode.SETXATTR, f[0], body().u32(v.length).u32(0).cstr("user.a").raw(v).bytes());
+        assertErrno(Errno.EEXIST, call(FuseOpcode.SETXATTR, f[0], body().u32(1).u32(1).cstr("user.a").raw(new byte[1]).bytes()));
+        Reply size = ok(FuseOpcode.GETXATTR, f[0], body().u32(0).u32(0).cstr("user.a").bytes());
+        assertEquals(5, size.body().getInt(0), "size 0 asks for the size");
+        assertErrno(Errno.ERANGE, call(FuseOpcode.GETXATTR, f[0], body().u32(2).u32(0).cstr("user.a").bytes()));
+        Reply value = ok(FuseOpcode.GETXATTR, f[0], body().u32(100).u32(0).cstr("user.a").bytes());
+        byte[] got = new byte[value.body().remaining()];
+        value.body().get(got);
+        assertArrayEquals(v, got);
+        Reply list = ok(FuseOpcode.LISTXATTR, f[0], body().u32(100).u32(0).bytes());
+        byte[] names = new byte[list.body().remaining()];
+        list.body().get(names);
+        assertEquals("user.a\0", new String(names, StandardCharsets.US_ASCII));
+        ok(FuseOpcode.REMOVEXATTR, f[0], body().cstr("user.a").bytes());
+        assertErrno(Errno.ENODATA, call(FuseOpcode.GETXATTR, f[0], body().u32(0).u32(0).cstr("user.a").bytes()));
+        assertErrno(Errno.ENODATA, call(FuseOpcode.REMOVEXATTR, f[0], body().cstr("user.a").bytes()));
+        assertErrno(Errno.EOPNOTSUPP, call(FuseOpcode.SETXATTR, f[0], body().u32(1).u32(0).cstr("os2.a").raw(new byte[1]).bytes()));
+        assertErrno(Errno.EINVAL, call(FuseOpcode.SETXATTR, f[0], body().u32(99).u32(0).cstr("user.a").raw(new byte[1]).bytes()));
+    }
+
     // ---- hostile input -----------------------------------------------------------------------------
 
     @Test
     void unknownOpcodesGetEnosys() throws Exception {
         init();
         assertErrno(Errno.ENOSYS, call(9999, 1, new byte[0]));
-        assertErrno(Errno.ENOSYS, call(FuseOpcode.GETXATTR, 1, body().u32(0).u32(0).cstr("user.x").bytes()));
         assertErrno(Errno.ENOSYS, call(FuseOpcode.INTERRUPT, 0, body().u64(5).bytes()));
         assertErrno(Errno.ENOSYS, call(-1, 1, new byte[0]));
     }
