@@ -28,8 +28,7 @@ final class InodeChecks {
         if (raw.dtime() != 0 && inode.linksCount() > 0 && ino != sb.journalInum()) {
             report.accept("inode " + ino + " is in use but has dtime set");
         }
-        boolean fastSymlink = inode.isSymlink() && !inode.hasInlineData() && inode.size() < 60
-                && inode.blocks512() - (inode.fileAcl() != 0 ? sb.blockSize() / 512 : 0) == 0;
+        boolean fastSymlink = inode.isFastSymlink(sb.blockSize());
         if (fastSymlink && inode.usesExtents()) {
             report.accept("fast symlink inode " + ino + " has the extents flag set");
         }
