@@ -367,14 +367,8 @@ final class ExtWriter {
 
     private void releaseXattrBlock(RawInode n) throws ErrnoException {
         long block = n.fileAcl();
-        ByteBuffer b = fs.metaForWrite(block, "inode " + n.number + " xattr block");
-        int refs = b.getInt(4);
-        if (refs <= 1) {
-            alloc.freeBlocks(block, 1);
-        } else {
-            b.putInt(4, refs - 1);
-            fs.sealXattrBlock(block, b);
-        }
+        int refs = fs.metaForRead(block, "inode " + n.number + " xattr block").getInt(4);
+        XattrStore.release(fs, n, block, refs);
         n.fileAcl(0);
         n.blocks512(Math.max(0, n.blocks512() - sb.blockSize() / 512));
     }

@@ -246,7 +246,7 @@ final class XattrStore {
         int refs = old != 0 ? fs.metaForRead(old, "inode " + n.number + " xattr block").getInt(4) : 0;
         if (entries.isEmpty()) {
             if (old != 0) {
-                release(n, old, refs);
+                release(fs, n, old, refs);
                 n.fileAcl(0);
                 n.blocks512(Math.max(0, n.blocks512() - sb.blockSize() / 512));
             }
@@ -265,7 +265,7 @@ final class XattrStore {
         Xattrs.writeBlock(b, 1, entries);
         fs.sealXattrBlock(fresh, b);
         if (old != 0) {
-            release(n, old, refs);
+            release(fs, n, old, refs);
         } else {
             n.blocks512(n.blocks512() + sb.blockSize() / 512);
         }
@@ -273,7 +273,8 @@ final class XattrStore {
     }
 
     /** Drops one reference to a block: freed at the last, else its h_refcount lowered. */
-    private void release(RawInode n, long block, int refs) throws ErrnoException {
+    /** Drops {@code n}'s reference to xattr block {@code block} ({@code refs} before): freed at the last one. */
+    static void release(ExtFs fs, RawInode n, long block, int refs) throws ErrnoException {
         if (refs <= 1) {
             fs.writer().allocator().freeBlocks(block, 1);
         } else {
