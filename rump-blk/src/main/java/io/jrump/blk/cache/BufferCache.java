@@ -38,6 +38,8 @@ import java.util.TreeSet;
  */
 public final class BufferCache implements BlockDevice {
 
+    /** The device's name, as the device below gives it (it does not change). */
+    private final String name;
     private final BlockDevice lower;
     private final CacheOptions options;
     private final int blockSize;
@@ -82,6 +84,7 @@ public final class BufferCache implements BlockDevice {
                     + " is not a multiple of the sector size " + lower.sectorSize() + " of " + lower.name());
         }
         this.lower = lower;
+        this.name = lower.name();
         this.options = options;
         this.blockSize = options.blockSize();
         this.capacityBlocks = options.budgetBytes() / blockSize;
@@ -93,7 +96,7 @@ public final class BufferCache implements BlockDevice {
 
     @Override
     public String name() {
-        return lower.name();
+        return name; // asked on every request, for its checks' messages
     }
 
     @Override
