@@ -18,6 +18,14 @@ class ImageCommandTest {
         return RumpRun.expect(expectedExit, args).all();
     }
 
+    /** A FAT image file of {@code kib} KiB made by mkfs.fat, labelled {@code label}. */
+    private static void mkfsFat(String path, String label, int kib) throws Exception {
+        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", label, path, Integer.toString(kib)).redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "mkfs.fat: " + out);
+    }
+
     private static String qemuImg(int expectedExit, String... args) throws Exception {
         String[] cmd = new String[args.length + 1];
         cmd[0] = "qemu-img";
@@ -66,9 +74,7 @@ class ImageCommandTest {
     void aVhdxIsReadAndItsFilesystemListed() throws Exception {
         String fat = dir.resolve("fat.img").toString();
         String vhdx = dir.resolve("disk.vhdx").toString();
-        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "INVHDX", fat, "16384").redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        assertEquals(0, p.waitFor(), "mkfs.fat");
+        mkfsFat(fat, "INVHDX", 16384);
         qemuImg(0, "convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic,block_size=1M", fat, vhdx);
         String info = run(0, "image", "info", vhdx);
         assertTrue(info.contains("format: vhdx (VHDX file identifier \"vhdxfile\" at byte 0") && info.contains("label 'INVHDX'"),
@@ -87,9 +93,7 @@ class ImageCommandTest {
     void aVhdIsReadAndItsFilesystemListed() throws Exception {
         String fat = dir.resolve("fat.img").toString();
         String vhd = dir.resolve("disk.vhd").toString();
-        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "INVHD", fat, "16384").redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        assertEquals(0, p.waitFor(), "mkfs.fat");
+        mkfsFat(fat, "INVHD", 16384);
         qemuImg(0, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on", fat, vhd);
         String info = run(0, "image", "info", vhd);
         assertTrue(info.contains("format: vhd (VHD footer copy \"conectix\" at byte 0") && info.contains("label 'INVHD'"), info);
@@ -132,9 +136,7 @@ class ImageCommandTest {
     @Test
     void convertBetweenEveryWrittenFormat() throws Exception {
         String fat = dir.resolve("fat.img").toString();
-        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "CHAIN", fat, "20480").redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        assertEquals(0, p.waitFor(), "mkfs.fat");
+        mkfsFat(fat, "CHAIN", 20480);
         String previous = fat;
         String[][] chain = {{"vhd", "vpc", "subformat=fixed"}, {"vdi", "vdi", "subformat=static"},
             {"vhdx", "vhdx", "subformat=fixed"}, {"vhd", "vpc", "subformat=dynamic"}, {"vdi", "vdi", "subformat=dynamic"},
@@ -212,9 +214,7 @@ class ImageCommandTest {
     @Test
     void aDifferencingVhdTakesWritesAndLeavesItsParent() throws Exception {
         String fat = dir.resolve("fat.img").toString();
-        Process p = new ProcessBuilder("mkfs.fat", "-C", "-n", "PARENT", fat, "16384").redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        assertEquals(0, p.waitFor(), "mkfs.fat");
+        mkfsFat(fat, "PARENT", 16384);
         String parent = dir.resolve("parent.vhd").toString();
         String child = dir.resolve("child.vhd").toString();
         run(0, "image", "convert", "-O", "vhd", fat, parent);
