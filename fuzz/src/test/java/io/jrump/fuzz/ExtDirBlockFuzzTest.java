@@ -15,16 +15,11 @@ import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.kernel.sys.Attributes;
-import io.jrump.kernel.sys.DirEntry;
-import io.jrump.kernel.sys.OpenFlags;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
@@ -172,45 +167,12 @@ class ExtDirBlockFuzzTest {
         return vfs;
     }
 
-    /** Lists every directory, stats every entry, reads every file and link. */
-    private static void walk(Vfs vfs) throws ErrnoException {
-        Deque<String> dirs = new ArrayDeque<>();
-        dirs.add("/");
-        int visited = 0;
-        while (!dirs.isEmpty() && visited++ < 50) {
-            String dir = dirs.poll();
-            List<DirEntry> entries;
-            try {
-                entries = vfs.readdir(dir);
-            } catch (ErrnoException e) {
-                defined(e);
-                continue;
-            }
-            // The first 40 entries of each: /big's 640 names of one inode would make each run slow.
-            for (DirEntry e : entries.subList(0, Math.min(40, entries.size()))) {
-                if (e.name().equals(".") || e.name().equals("..") || e.name().contains("/") || e.name().isEmpty()) {
-                    continue;
-                }
-                String path = dir.endsWith("/") ? dir + e.name() : dir + "/" + e.name();
-                try {
-                    Attributes st = vfs.lstat(path);
-                    if (st.isDirectory()) {
-                        dirs.add(path);
-                    } else if (st.isSymlink()) {
-                        vfs.readlink(path);
-                    } else {
-                        int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
-                        try {
-                            vfs.read(fd, ByteBuffer.allocate(64));
-                        } finally {
-                            vfs.close(fd);
-                        }
-                    }
-                } catch (ErrnoException err) {
-                    defined(err);
-                }
-            }
-        }
+    /**
+     * Lists every directory, stats every entry, reads every file and link: 50 directories, the
+     * first 40 entries of each (/big's 640 names of one inode would make each run slow).
+     */
+    private static void walk(Vfs vfs) {
+        FsExercise.walk(vfs, ExtDirBlockFuzzTest::defined, 50, 40, 64);
     }
 
     /** Adds a name to each damaged directory on a read-write mount: the writer parses the blocks too. */

@@ -11,12 +11,6 @@ import io.jrump.fs.vfs.Vfs;
 import io.jrump.host.sim.SimHost;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.kernel.sys.Attributes;
-import io.jrump.kernel.sys.DirEntry;
-import io.jrump.kernel.sys.OpenFlags;
-import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Set;
 
 /**
@@ -46,35 +40,7 @@ class ExtFsFuzzTest {
             // By path, as applications read it: the VFS over the filesystem, mounted read-only.
             Vfs vfs = new Vfs(() -> 0L);
             vfs.mount("/", new ExtVfs(fs), true);
-            Deque<String> dirs = new ArrayDeque<>();
-            dirs.add("/");
-            int visited = 0;
-            while (!dirs.isEmpty() && visited++ < 200) {
-                String dir = dirs.poll();
-                for (DirEntry e : vfs.readdir(dir)) {
-                    if (e.name().equals(".") || e.name().equals("..") || e.name().contains("/")) {
-                        continue;
-                    }
-                    String path = dir.endsWith("/") ? dir + e.name() : dir + "/" + e.name();
-                    try {
-                        Attributes st = vfs.lstat(path);
-                        if (st.isDirectory()) {
-                            dirs.add(path);
-                        } else if (st.isSymlink()) {
-                            vfs.readlink(path);
-                        } else {
-                            int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
-                            try {
-                                vfs.read(fd, ByteBuffer.allocate(8192));
-                            } finally {
-                                vfs.close(fd);
-                            }
-                        }
-                    } catch (ErrnoException err) {
-                        defined(err);
-                    }
-                }
-            }
+            FsExercise.walk(vfs, ExtFsFuzzTest::defined);
         } catch (ErrnoException e) {
             defined(e);
         }

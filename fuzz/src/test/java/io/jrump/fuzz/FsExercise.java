@@ -8,48 +8,63 @@ import io.jrump.kernel.sys.OpenFlags;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * What the FAT and exFAT fuzzers do with a mounted image, the same for both: walk the whole tree
- * (bounded) reading every file, and make a few changes. Every failure goes to {@code defined},
+ * What the filesystem fuzzers do with a mounted image: walk the whole tree (bounded) reading
+ * every file and link, and (FAT, exFAT) make a few changes. Every failure goes to {@code defined},
  * which asserts it is an errno the harness allows.
  */
 final class FsExercise {
     private FsExercise() {
     }
 
-    /** Lists every directory, stats every entry and reads every file, visiting at most 200 directories. */
+    /** Lists every directory, stats every entry, reads every file and link, visiting at most 200 directories. */
     static void walk(Vfs vfs, Consumer<ErrnoException> defined) {
+        walk(vfs, defined, 200, Integer.MAX_VALUE, 8192);
+    }
+
+    /**
+     * As {@link #walk(Vfs, Consumer)}, visiting at most {@code maxDirs} directories, the first
+     * {@code maxEntries} entries of each, reading {@code readBytes} of each regular file. A
+     * directory that cannot be listed is reported and the walk goes on.
+     */
+    static void walk(Vfs vfs, Consumer<ErrnoException> defined, int maxDirs, int maxEntries, int readBytes) {
         Deque<String> dirs = new ArrayDeque<>();
         dirs.add("/");
         int visited = 0;
-        while (!dirs.isEmpty() && visited++ < 200) {
+        while (!dirs.isEmpty() && visited++ < maxDirs) {
             String dir = dirs.poll();
+            List<DirEntry> entries;
             try {
-                for (DirEntry e : vfs.readdir(dir)) {
-                    if (e.name().equals(".") || e.name().equals("..") || e.name().contains("/")) {
-                        continue;
-                    }
-                    String path = dir.endsWith("/") ? dir + e.name() : dir + "/" + e.name();
-                    try {
-                        Attributes st = vfs.stat(path);
-                        if (st.isDirectory()) {
-                            dirs.add(path);
-                        } else {
-                            int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
-                            try {
-                                vfs.read(fd, ByteBuffer.allocate(8192));
-                            } finally {
-                                vfs.close(fd);
-                            }
-                        }
-                    } catch (ErrnoException err) {
-                        defined.accept(err);
-                    }
-                }
+                entries = vfs.readdir(dir);
             } catch (ErrnoException err) {
                 defined.accept(err);
+                continue;
+            }
+            for (DirEntry e : entries.subList(0, Math.min(maxEntries, entries.size()))) {
+                if (e.name().equals(".") || e.name().equals("..") || e.name().contains("/") || e.name().isEmpty()) {
+                    continue;
+                }
+                String path = dir.endsWith("/") ? dir + e.name() : dir + "/" + e.name();
+                try {
+                    Attributes st = vfs.lstat(path);
+                    if (st.isDirectory()) {
+                        dirs.add(path);
+                    } else if (st.isSymlink()) {
+                        vfs.readlink(path);
+                    } else if (st.isRegular()) {
+                        int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
+                        try {
+                            vfs.read(fd, ByteBuffer.allocate(readBytes));
+                        } finally {
+                            vfs.close(fd);
+                        }
+                    }
+                } catch (ErrnoException err) {
+                    defined.accept(err);
+                }
             }
         }
     }

@@ -11,12 +11,6 @@ import io.jrump.fs.vfs.FileSystemType;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.kernel.sys.Attributes;
-import io.jrump.kernel.sys.DirEntry;
-import io.jrump.kernel.sys.OpenFlags;
-import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Set;
 
 /**
@@ -48,35 +42,7 @@ class IsoFsFuzzTest {
             FileSystemOps fs = type.mount(disk, FileSystemType.Options.of(false, () -> 0L));
             Vfs vfs = new Vfs(() -> 0L);
             vfs.mount("/", fs, false);
-            Deque<String> dirs = new ArrayDeque<>();
-            dirs.add("/");
-            int visited = 0;
-            while (!dirs.isEmpty() && visited++ < 200) {
-                String dir = dirs.poll();
-                for (DirEntry e : vfs.readdir(dir)) {
-                    if (e.name().equals(".") || e.name().equals("..") || e.name().contains("/")) {
-                        continue;
-                    }
-                    String path = dir.endsWith("/") ? dir + e.name() : dir + "/" + e.name();
-                    try {
-                        Attributes st = vfs.lstat(path);
-                        if (st.isDirectory()) {
-                            dirs.add(path);
-                        } else if (st.isSymlink()) {
-                            vfs.readlink(path);
-                        } else if (st.isRegular()) {
-                            int fd = vfs.open(path, OpenFlags.O_RDONLY, 0);
-                            try {
-                                vfs.read(fd, ByteBuffer.allocate(8192));
-                            } finally {
-                                vfs.close(fd);
-                            }
-                        }
-                    } catch (ErrnoException err) {
-                        defined(err);
-                    }
-                }
-            }
+            FsExercise.walk(vfs, IsoFsFuzzTest::defined);
         } catch (ErrnoException e) {
             defined(e);
         }
