@@ -26,6 +26,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -73,6 +74,12 @@ final class FsWriteCommand {
         private final Hypercalls host = ImageHosts.create("rump-fs");
         private final Map<String, FsTree.Image> mounted = new LinkedHashMap<>();
         private final List<RumpKernel> kernels = new ArrayList<>();
+        private final String fsOptions;
+
+        /** {@code fsOptions}: the filesystem's mount options, as {@code mount -o} takes them ("" for none). */
+        Session(String fsOptions) {
+            this.fsOptions = fsOptions;
+        }
 
         FsTree.Image mount(FsCommand.Location loc, boolean readOnly) throws ErrnoException {
             String key = Path.of(loc.image()).toAbsolutePath().normalize() + "\0" + loc.partition();
@@ -80,7 +87,7 @@ final class FsWriteCommand {
             if (img == null) {
                 RumpKernel kernel = FsCommand.bootFs(ForwardingHypercalls.lent(host));
                 try {
-                    kernel.sys().mount(loc.device(), "/", "auto", readOnly ? VfsComponent.MS_RDONLY : 0);
+                    kernel.sys().mount(loc.device(), "/", "auto", readOnly ? VfsComponent.MS_RDONLY : 0, fsOptions);
                 } catch (ErrnoException | RuntimeException e) {
                     kernel.close();
                     throw e;
@@ -111,6 +118,18 @@ final class FsWriteCommand {
         }
     }
 
+    /** {@code -o OPTS}: the filesystem's own mount options, for the commands that mount images. */
+    static final class MountOpts {
+        @Option(names = "-o", paramLabel = "OPTS", split = ",",
+                description = "Filesystem mount options, as mount -o takes them (ext: force, check=none|auto|full, acl;"
+                        + " vfat and exfat: uid=, gid=, umask=, ...).")
+        List<String> options = new ArrayList<>();
+
+        String data() {
+            return String.join(",", options);
+        }
+    }
+
     interface Op {
         void run(FsTree.Image img, String path) throws ErrnoException;
     }
@@ -119,14 +138,14 @@ final class FsWriteCommand {
      * Runs {@code op} on each location, all mounted read-write; reports each failure and returns
      * the exit status.
      */
-    static int forEach(CommandSpec spec, List<String> locations, Op op) throws ErrnoException {
+    static int forEach(CommandSpec spec, MountOpts mountOpts, List<String> locations, Op op) throws ErrnoException {
         List<FsCommand.Location> locs = new ArrayList<>();
         for (String text : locations) {
             locs.add(FsCommand.Location.parse(spec, text));
         }
         PrintWriter err = spec.commandLine().getErr();
         int status = 0;
-        try (Session s = new Session()) {
+        try (Session s = new Session(mountOpts.data())) {
             for (FsCommand.Location loc : locs) {
                 FsTree.Image img = s.mount(loc, false);
                 try {
@@ -154,6 +173,9 @@ final class FsWriteCommand {
         @Spec
         CommandSpec spec;
 
+        @Mixin
+        MountOpts mountOpts;
+
         @Option(names = "-p", description = "Make parent directories as needed; no error if the directory exists.")
         boolean parents;
 
@@ -166,7 +188,7 @@ final class FsWriteCommand {
         @Override
         public Integer call() throws ErrnoException {
             int m = mode == null ? -1 : parseMode(spec, mode);
-            return forEach(spec, dirs, (img, path) -> {
+            return forEach(spec, mountOpts, dirs, (img, path) -> {
                 Syscalls vfs = img.sys();
                 if (!parents) {
                     try {
@@ -206,6 +228,9 @@ final class FsWriteCommand {
         @Spec
         CommandSpec spec;
 
+        @Mixin
+        MountOpts mountOpts;
+
         @Option(names = {"-r", "-R", "--recursive"}, description = "Remove directories and their contents.")
         boolean recursive;
 
@@ -218,7 +243,7 @@ final class FsWriteCommand {
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter err = spec.commandLine().getErr();
-            return forEach(spec, paths, (img, path) -> {
+            return forEach(spec, mountOpts, paths, (img, path) -> {
                 String name = basename(path);
                 if (path.equals("/") || name.equals(".") || name.equals("..")) {
                     throw new ErrnoException(Errno.EPERM, "refusing to remove " + img.display(path));
@@ -291,6 +316,9 @@ final class FsWriteCommand {
         @Spec
         CommandSpec spec;
 
+        @Mixin
+        MountOpts mountOpts;
+
         @Parameters(index = "0", paramLabel = "IMG[:PART]:/from", description = "What to move.")
         String from;
 
@@ -301,7 +329,7 @@ final class FsWriteCommand {
         public Integer call() throws ErrnoException {
             FsCommand.Location[] l = sameImage(spec, from, to);
             String src = clean(l[0].path());
-            return forEach(spec, List.of(to), (img, dst) -> {
+            return forEach(spec, mountOpts, List.of(to), (img, dst) -> {
                 FsTree.Meta target = img.stat(dst, true);
                 if (target != null && target.isDirectory()) {
                     dst = img.child(dst, basename(src));
@@ -324,6 +352,9 @@ final class FsWriteCommand {
         @Spec
         CommandSpec spec;
 
+        @Mixin
+        MountOpts mountOpts;
+
         @Option(names = {"-s", "--symbolic"}, description = "Make a symbolic link holding TARGET as it is written.")
         boolean symbolic;
 
@@ -342,7 +373,7 @@ final class FsWriteCommand {
                         : clean(target.startsWith("/") ? target : "/" + target);
             }
             String tgt = existing;
-            return forEach(spec, List.of(link), (img, path) -> {
+            return forEach(spec, mountOpts, List.of(link), (img, path) -> {
                 FsTree.Meta dir = img.stat(path, true);
                 if (dir != null && dir.isDirectory()) {
                     path = img.child(path, basename(tgt));
@@ -401,6 +432,9 @@ final class FsWriteCommand {
         @Spec
         CommandSpec spec;
 
+        @Mixin
+        MountOpts mountOpts;
+
         @Option(names = "-R", description = "Change directories' contents too (symlinks inside are left alone).")
         boolean recursive;
 
@@ -413,7 +447,7 @@ final class FsWriteCommand {
         @Override
         public Integer call() throws ErrnoException {
             int m = parseMode(spec, mode);
-            return forEach(spec, paths, (img, path) -> walk(img, path, recursive, (i, p, follow) -> {
+            return forEach(spec, mountOpts, paths, (img, path) -> walk(img, path, recursive, (i, p, follow) -> {
                 if (follow || !i.stat(p, false).isSymlink()) {
                     i.chmod(p, m);
                 }
@@ -426,6 +460,9 @@ final class FsWriteCommand {
     static final class Chown implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
+        @Mixin
+        MountOpts mountOpts;
 
         @Option(names = "-R", description = "Change directories' contents too (symlinks inside: the link itself).")
         boolean recursive;
@@ -444,7 +481,7 @@ final class FsWriteCommand {
             String[] parts = owner.split(":", -1);
             long uid = parts[0].isEmpty() ? -1 : Long.parseLong(parts[0]);
             long gid = parts.length > 1 ? Long.parseLong(parts[1]) : -1;
-            return forEach(spec, paths, (img, path) -> walk(img, path, recursive, (i, p, follow) -> {
+            return forEach(spec, mountOpts, paths, (img, path) -> walk(img, path, recursive, (i, p, follow) -> {
                 try {
                     if (follow) {
                         i.sys().chown(p, uid, gid);
@@ -464,6 +501,9 @@ final class FsWriteCommand {
     static final class Cp implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
+        @Mixin
+        MountOpts mountOpts;
 
         @Option(names = {"-r", "-R", "--recursive"}, description = "Copy directories; symlinks inside them stay symlinks.")
         boolean recursive;
@@ -507,7 +547,7 @@ final class FsWriteCommand {
                         + "' are in an image" + missing + "; use cp for host files");
             }
             PrintWriter err = spec.commandLine().getErr();
-            try (FsWriteCommand.Session s = new FsWriteCommand.Session()) {
+            try (FsWriteCommand.Session s = new FsWriteCommand.Session(mountOpts.data())) {
                 FsTree dst;
                 String dstPath;
                 if (dstImage) {

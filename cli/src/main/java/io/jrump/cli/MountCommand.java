@@ -80,7 +80,8 @@ final class MountCommand {
         String mountpoint;
 
         @Option(names = "-o", paramLabel = "OPTS", split = ",",
-                description = "Mount options: ro, rw (default), allow_other.")
+                description = "Mount options: ro, rw (default), allow_other; any other goes to the filesystem"
+                        + " (ext: force, check=none|auto|full, acl; vfat/exfat: uid=, gid=, umask=, ...).")
         List<String> options = new ArrayList<>();
 
         @Option(names = {"-f", "--foreground"}, description = "Serve in this process until unmounted.")
@@ -98,13 +99,14 @@ final class MountCommand {
         public Integer call() throws Exception {
             boolean readOnly = false;
             boolean allowOther = false;
+            List<String> fsOptions = new ArrayList<>();
             for (String o : options) {
                 switch (o.trim()) {
                     case "ro" -> readOnly = true;
                     case "rw" -> readOnly = false;
                     case "allow_other" -> allowOther = true;
                     case "" -> { }
-                    default -> throw new ParameterException(spec.commandLine(), "unknown mount option '" + o + "'");
+                    default -> fsOptions.add(o.trim()); // the filesystem refuses those it does not know
                 }
             }
             if (threads < 1 || threads > 256) {
@@ -122,19 +124,20 @@ final class MountCommand {
                 throw new ParameterException(spec.commandLine(), "'" + location + "' is not IMG[:PART]");
             }
             if (!foreground) {
-                return background(mnt, readOnly, allowOther);
+                return background(mnt, readOnly, allowOther, fsOptions);
             }
-            return serve(loc, mnt, readOnly, allowOther);
+            return serve(loc, mnt, readOnly, allowOther, String.join(",", fsOptions));
         }
 
-        private int serve(FsCommand.Location loc, Path mnt, boolean readOnly, boolean allowOther) throws Exception {
+        private int serve(FsCommand.Location loc, Path mnt, boolean readOnly, boolean allowOther, String fsOptions)
+                throws Exception {
             PrintWriter out = spec.commandLine().getOut();
             RumpKernel kernel = RumpKernel.boot(LinuxHost.create("rump-mount"));
             try {
                 FuseChannels fuse = kernel.host().fuse()
                         .orElseThrow(() -> new ErrnoException(Errno.ENOSYS, "this host cannot mount FUSE"));
                 String device = loc.partition() == null ? loc.image() : loc.image() + ":" + loc.partition();
-                kernel.sys().mount(device, "/", "auto", readOnly ? VfsComponent.MS_RDONLY : 0);
+                kernel.sys().mount(device, "/", "auto", readOnly ? VfsComponent.MS_RDONLY : 0, fsOptions);
                 // FUSE speaks vnode operations: it serves the filesystem the kernel mounted, below the syscalls.
                 FileSystemOps fs = kernel.component(VfsComponent.class).orElseThrow().vfs().mounted("/");
                 boolean fsClosed = false;
@@ -195,7 +198,7 @@ final class MountCommand {
         }
 
         /** Runs this command again with --foreground as a background process; returns once it has mounted. */
-        private int background(Path mnt, boolean readOnly, boolean allowOther) throws Exception {
+        private int background(Path mnt, boolean readOnly, boolean allowOther, List<String> fsOptions) throws Exception {
             String java = ProcessHandle.current().info().command()
                     .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             List<String> cmd = new ArrayList<>();
@@ -209,6 +212,7 @@ final class MountCommand {
             if (allowOther) {
                 o.add("allow_other");
             }
+            o.addAll(fsOptions);
             cmd.add("-o");
             cmd.add(String.join(",", o));
             Path logFile = log != null ? log

@@ -442,4 +442,23 @@ class FsWriteCommandTest {
         RumpRun.expect(2, "fs", "cp", "a", "b");
         RumpRun.expect(2, "fs", "mkdir", "-m", "rwx", "x.img:/a");
     }
+
+    @Test
+    void aDamagedFilesystemIsWrittenOnlyWithTheMountOptionForce() throws Exception {
+        Path img = image("ext2");
+        Path f = dir.resolve("f");
+        Files.writeString(f, "data");
+        assertEquals(0, tool("debugfs", "-w", "-R", "write " + f + " f", img.toString()).exit());
+        assertEquals(0, tool("debugfs", "-w", "-R", "sif /f links_count 4", img.toString()).exit());
+        assertEquals(0, tool("debugfs", "-w", "-R", "ssv state 0", img.toString()).exit()); // not cleanly unmounted
+        RumpRun refused = RumpRun.expect(1, "fs", "mkdir", img + ":/a");
+        assertTrue(refused.err().contains("not cleanly unmounted") && refused.err().contains("'force'"), refused.err());
+        RumpRun.expect(1, "fs", "mkdir", "-o", "bogus", img + ":/a");
+        RumpRun.expect(0, "fs", "mkdir", "-o", "force", img + ":/a");
+        assertTrue(debugfs(img, "ls /").contains("a"));
+        assertTrue(tool("dumpe2fs", "-h", img.toString()).out().contains("clean with errors"),
+                "the forced mount records the errors for e2fsck");
+        RumpRun.expect(1, "fs", "cp", dir.resolve("f").toString(), img + ":/g"); // the error state now refuses it
+        RumpRun.expect(0, "fs", "cp", "-o", "force", dir.resolve("f").toString(), img + ":/g");
+    }
 }

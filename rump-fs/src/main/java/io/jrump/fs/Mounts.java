@@ -15,6 +15,7 @@ import io.jrump.hypercall.HostConsole;
 import io.jrump.hypercall.Hypercalls;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 
 /**
@@ -23,24 +24,37 @@ import java.util.List;
  * applications that want a {@link Vfs} over an image.
  */
 public final class Mounts {
-    /** Where and how: a partition (number, or GPT name; null for the whole disk), read-only, cache size. */
-    public record Options(String partition, boolean readOnly, long cacheBytes) {
+    /**
+     * Where and how: a partition (number, or GPT name; null for the whole disk), read-only, cache
+     * size, and the filesystem's own options as {@code mount -o} takes them ({@code "force,acl"};
+     * empty for none).
+     */
+    public record Options(String partition, boolean readOnly, long cacheBytes, String fsOptions) {
         public static final long DEFAULT_CACHE = 32L << 20;
 
+        public Options {
+            fsOptions = fsOptions == null ? "" : fsOptions;
+        }
+
         public static Options defaults() {
-            return new Options(null, false, DEFAULT_CACHE);
+            return new Options(null, false, DEFAULT_CACHE, "");
         }
 
         public Options withPartition(String p) {
-            return new Options(p, readOnly, cacheBytes);
+            return new Options(p, readOnly, cacheBytes, fsOptions);
         }
 
         public Options withReadOnly(boolean ro) {
-            return new Options(partition, ro, cacheBytes);
+            return new Options(partition, ro, cacheBytes, fsOptions);
         }
 
         public Options withCacheBytes(long bytes) {
-            return new Options(partition, readOnly, bytes);
+            return new Options(partition, readOnly, bytes, fsOptions);
+        }
+
+        /** The filesystem's options, comma-separated ({@code "force,check=full"}); a type refuses one it does not know. */
+        public Options withFsOptions(String options) {
+            return new Options(partition, readOnly, cacheBytes, options);
         }
     }
 
@@ -104,8 +118,15 @@ public final class Mounts {
             throw e;
         }
         closeAfter.addAll(List.of(owned));
+        Map<String, String> fsOptions;
+        try {
+            fsOptions = FileSystemType.Options.parse(options.fsOptions());
+        } catch (ErrnoException e) {
+            closeQuietly(closeAfter, e);
+            throw e;
+        }
         return type.mount(dev, FileSystemType.Options.of(options.readOnly(), clock::wallNanos).withOwned(closeAfter)
-                .withConsole(console));
+                .withOptions(fsOptions).withConsole(console));
     }
 
     private static void closeQuietly(List<AutoCloseable> things, Throwable failure) {

@@ -76,6 +76,15 @@ public final class VfsComponent implements Component, MountCalls {
      */
     @Override
     public void mount(String source, String target, String type, int flags) throws ErrnoException {
+        mount(source, target, type, flags, "");
+    }
+
+    /**
+     * As {@link #mount(String, String, String, int)}, with the filesystem's options in {@code data}
+     * ({@code "force,check=full"} for ext; each type's guide lists its own).
+     */
+    @Override
+    public void mount(String source, String target, String type, int flags, String data) throws ErrnoException {
         if ((flags & ~MS_RDONLY) != 0) {
             throw new ErrnoException(Errno.EINVAL, "mount " + source + ": unknown flags 0x" + Integer.toHexString(flags));
         }
@@ -89,7 +98,7 @@ public final class VfsComponent implements Component, MountCalls {
         }
         BlockDevice dev = blk.open(image, partition, readOnly);
         FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
-                .withCacheBytes(cacheBytes), clock, kernel.host().console(), dev);
+                .withCacheBytes(cacheBytes).withFsOptions(data), clock, kernel.host().console(), dev);
         vfs.mountOrClose(target, fs, readOnly);
     }
 

@@ -270,6 +270,11 @@ public final class Syscalls {
         mounts().mount(source, target, type, flags);
     }
 
+    /** {@code mount(2)} with its {@code data} argument: the filesystem's options, as {@code mount -o} takes them. */
+    public void mount(String source, String target, String type, int flags, String data) throws ErrnoException {
+        mounts().mount(source, target, type, flags, data);
+    }
+
     /** {@code umount(2)}. */
     public void unmount(String target) throws ErrnoException {
         mounts().unmount(target);

@@ -14,7 +14,9 @@ import java.util.Optional;
 /**
  * ext2, ext3 and ext4 as a {@link FileSystemType}: recognized by the superblock magic, named the
  * way blkid names them (a journal makes ext3; extents, flex_bg, 64bit, huge_file, metadata_csum
- * or other ext4-only features make ext4), mounted through {@link ExtVfs}. Mount options: {@code acl} (POSIX ACLs enforced by the VFS) and {@code noacl}.
+ * or other ext4-only features make ext4), mounted through {@link ExtVfs}. Mount options: {@code acl} (POSIX ACLs enforced by the VFS) and {@code noacl};
+ * {@code force} (write even when damage is recorded or found); {@code check=none|auto|full} (when
+ * a read-write mount runs the checker first; see {@link ExtFs.Check}).
  */
 public final class ExtFileSystemType implements FileSystemType {
     private static final int EXT4_INCOMPAT = Superblock.INCOMPAT_EXTENTS | Superblock.INCOMPAT_64BIT
@@ -85,16 +87,19 @@ public final class ExtFileSystemType implements FileSystemType {
         try {
             java.util.Set<String> unknown = new java.util.TreeSet<>(options.options().keySet());
             boolean force = unknown.remove("force");
-            unknown.removeAll(java.util.Set.of("acl", "noacl"));
+            unknown.removeAll(java.util.Set.of("acl", "noacl", "check"));
             if (!unknown.isEmpty()) {
-                throw new ErrnoException(Errno.EINVAL, dev.name() + ": ext4 takes the mount options acl, noacl and force, not "
-                        + String.join(",", unknown));
+                throw new ErrnoException(Errno.EINVAL, dev.name() + ": ext4 takes the mount options acl, noacl, force and"
+                        + " check=none|auto|full, not " + String.join(",", unknown));
             }
             boolean acl = options.options().containsKey("acl") && !options.options().containsKey("noacl");
             ExtFs.MountOptions mo = options.readOnly() ? ExtFs.MountOptions.readOnlyMount()
                     : ExtFs.MountOptions.readWrite(options.wallNanos());
             if (force) {
                 mo = mo.withForce();
+            }
+            if (options.options().containsKey("check")) {
+                mo = mo.withCheck(check(dev.name(), options.options().get("check")));
             }
             if (options.console() != null) {
                 mo = mo.withConsole(options.console());
@@ -104,5 +109,16 @@ public final class ExtFileSystemType implements FileSystemType {
             options.closeOwned(e);
             throw e;
         }
+    }
+
+    /** {@code check} alone is {@code check=full}, as ext2's old {@code check} option was a full check. */
+    private static ExtFs.Check check(String device, String value) throws ErrnoException {
+        return switch (value) {
+            case "", "full", "strict" -> ExtFs.Check.FULL;
+            case "auto", "normal" -> ExtFs.Check.AUTO;
+            case "none" -> ExtFs.Check.NONE;
+            default -> throw new ErrnoException(Errno.EINVAL, device + ": mount option check=" + value
+                    + ": expected check=none, check=auto or check=full");
+        };
     }
 }

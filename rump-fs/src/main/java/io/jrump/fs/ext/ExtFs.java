@@ -724,22 +724,32 @@ public final class ExtFs {
      * from its host), and how many metadata blocks a transaction may gather before it commits.
      */
     public record MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks,
-                               HostConsole console, boolean force) {
+                               HostConsole console, boolean force, Check check) {
+        public MountOptions {
+            check = check == null ? Check.AUTO : check;
+        }
+
         /** Without a console: warnings are kept only for {@link ExtFs#warnings()}. */
         public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks) {
-            this(readOnly, wallNanos, maxTransactionBlocks, null, false);
+            this(readOnly, wallNanos, maxTransactionBlocks, null, false, Check.AUTO);
         }
 
         public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks, HostConsole console) {
-            this(readOnly, wallNanos, maxTransactionBlocks, console, false);
+            this(readOnly, wallNanos, maxTransactionBlocks, console, false, Check.AUTO);
         }
 
         /**
-         * The same, mounting read-write even a filesystem whose superblock records errors (which is
-         * otherwise refused); its error state stays set, so that e2fsck checks it next.
+         * The same, mounting read-write even a filesystem whose superblock records errors or in
+         * which the checker finds damage (both otherwise refused); the error state is set and
+         * stays set, so that e2fsck checks the filesystem next.
          */
         public MountOptions withForce() {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, true);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, true, check);
+        }
+
+        /** The same, with {@code when} deciding whether a read-write mount runs {@link ExtCheck} first. */
+        public MountOptions withCheck(Check when) {
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, when);
         }
 
         public static MountOptions readOnlyMount() {
@@ -752,8 +762,25 @@ public final class ExtFs {
 
         /** The same, with warnings (a damaged htree index worked around) also written to {@code console}. */
         public MountOptions withConsole(HostConsole console) {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, check);
         }
+    }
+
+    /**
+     * Whether a read-write mount runs the read-only checker ({@link ExtCheck}) before it writes
+     * (mount option {@code check=none|auto|full}); damage it finds refuses the mount unless forced.
+     */
+    public enum Check {
+        /** Never. */
+        NONE,
+        /**
+         * When e2fsck's boot-time run ({@code e2fsck -p}) would check: a filesystem without a
+         * journal that was not cleanly unmounted, one mounted {@code s_max_mnt_count} times since
+         * its last check, or one whose {@code s_checkinterval} has passed. The default.
+         */
+        AUTO,
+        /** On every read-write mount. */
+        FULL
     }
 
     /**
@@ -771,7 +798,7 @@ public final class ExtFs {
     }
 
     /** s_state's bit for "errors detected" (the kernel's EXT2_ERROR_FS). */
-    private static final int ERROR_FS = 2;
+    static final int ERROR_FS = 2;
 
     private static ExtFs mountWithoutConsole(BlockDevice dev, MountOptions options) throws ErrnoException {
         ExtFs opened;
@@ -824,6 +851,7 @@ public final class ExtFs {
     }
 
     private ExtFs startWriting(MountOptions options) throws ErrnoException {
+        MountCheck.Outcome checked = MountCheck.before(this, options);
         ExtFs fs = new ExtFs(dev, sb, groupDescriptors, Map.of(), null, options.wallNanos(),
                 Math.max(16, options.maxTransactionBlocks()));
         fs.allocator = new Allocator(fs, sb, fs.gd);
@@ -835,7 +863,7 @@ public final class ExtFs {
             fs.journal = JournalWriter.open(dev, sb.blockSize(), fs.journalMap(j), dev.name());
         }
         // Mark the filesystem in use, directly: a crash from here on is seen by the next mount and by e2fsck.
-        fs.patchSuperblockOnDisk(true);
+        fs.patchSuperblockOnDisk(true, checked);
         fs.lock.lock();
         try {
             if (fs.writer.processOrphans() > 0) {
@@ -1133,7 +1161,7 @@ public final class ExtFs {
         return b;
     }
 
-    private ByteBuffer rawSuperblock() throws ErrnoException {
+    ByteBuffer rawSuperblock() throws ErrnoException {
         ByteBuffer b = superblockBlock() == 0 ? blockZero() : readBlock(superblockBlock(), "superblock");
         return b.slice(superblockOffset(), Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -1165,6 +1193,11 @@ public final class ExtFs {
      * journal, the valid-fs state bit without one, as the kernel does at mount and unmount.
      */
     private void patchSuperblockOnDisk(boolean inUse) throws ErrnoException {
+        patchSuperblockOnDisk(inUse, null);
+    }
+
+    /** As {@link #patchSuperblockOnDisk(boolean)}, recording what the mount's check found, if it ran. */
+    private void patchSuperblockOnDisk(boolean inUse, MountCheck.Outcome checked) throws ErrnoException {
         ByteBuffer blk = ByteBuffer.allocate(sb.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
         dev.read((long) superblockBlock() * sb.blockSize(), blk);
         ByteBuffer raw = blk.slice(superblockOffset(), Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);
@@ -1178,6 +1211,9 @@ public final class ExtFs {
         if (inUse) {
             raw.putInt(44, (int) (now() / 1_000_000_000L)); // s_mtime
             raw.putShort(52, (short) (raw.getShort(52) + 1)); // s_mnt_count
+        }
+        if (checked != null) {
+            checked.record(raw, now() / 1_000_000_000L);
         }
         sealSuperblock(raw);
         dev.write((long) superblockBlock() * sb.blockSize(), blk.clear());

@@ -66,8 +66,9 @@ import java.util.regex.Pattern;
  * when a partition is named) and throws
  * {@link UnsupportedOperationException} for others, so that {@link FileSystems#newFileSystem(Path,
  * Map)} goes on to the next provider. URIs are {@code rump:file:///abs/disk.img!/path}. Env keys:
- * {@code partition}, {@code readOnly}, {@code cacheSize}, {@code host}; any other is an
- * {@link IllegalArgumentException}. An image is open at most once at a time, by either form:
+ * {@code partition}, {@code readOnly}, {@code cacheSize}, {@code options} (the filesystem's
+ * own, as {@code mount -o} takes them: {@code "force,check=full"} for ext), {@code host}; any
+ * other is an {@link IllegalArgumentException}. An image is open at most once at a time, by either form:
  * a second open throws {@link FileSystemAlreadyExistsException}.
  *
  * <p>Unless the env passes a host, each filesystem makes its own through {@link HostProvider}
@@ -79,7 +80,7 @@ import java.util.regex.Pattern;
  */
 public final class RumpFileSystemProvider extends FileSystemProvider {
     public static final String SCHEME = "rump";
-    private static final Set<String> KEYS = Set.of("partition", "readOnly", "cacheSize", "host");
+    private static final Set<String> KEYS = Set.of("partition", "readOnly", "cacheSize", "options", "host");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmgt]?)i?b?", Pattern.CASE_INSENSITIVE);
 
     private final Map<Path, RumpFileSystem> filesystems = new HashMap<>();
@@ -102,6 +103,7 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
                     case "partition" -> o = o.withPartition(v.toString());
                     case "readOnly" -> o = o.withReadOnly(bool(key, v));
                     case "cacheSize" -> o = o.withCacheBytes(size(key, v));
+                    case "options" -> o = o.withFsOptions(v.toString());
                     case "host" -> {
                         if (!(v instanceof Hypercalls h)) {
                             throw new IllegalArgumentException("env key 'host' must be a Hypercalls, not " + v.getClass());
@@ -237,7 +239,7 @@ public final class RumpFileSystemProvider extends FileSystemProvider {
                         .withProperty(VfsComponent.CACHE_BYTES, Long.toString(o.cacheBytes())));
                 try {
                     kernel.sys().mount(o.partition() == null ? real.toString() : real + ":" + o.partition(), "/", "auto",
-                            o.readOnly() ? VfsComponent.MS_RDONLY : 0);
+                            o.readOnly() ? VfsComponent.MS_RDONLY : 0, o.fsOptions());
                     fs = new RumpFileSystem(this, real, kernel, o.readOnly());
                 } catch (ErrnoException | RuntimeException | Error x) {
                     kernel.close();

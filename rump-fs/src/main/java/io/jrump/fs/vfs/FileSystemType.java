@@ -1,6 +1,7 @@
 package io.jrump.fs.vfs;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostConsole;
 import java.util.List;
@@ -31,6 +32,30 @@ public interface FileSystemType {
             Objects.requireNonNull(wallNanos, "wallNanos");
             options = Map.copyOf(options);
             owned = List.copyOf(owned);
+        }
+
+        /**
+         * A {@code mount -o} string as options: {@code "force,check=full"} is {@code force} with
+         * the value "" and {@code check} with "full"; empty items are skipped.
+         *
+         * @throws ErrnoException {@code EINVAL} for an item with no name ({@code "=x"}) or a name given twice
+         */
+        public static Map<String, String> parse(String data) throws ErrnoException {
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            for (String item : data == null ? new String[0] : data.split(",")) {
+                if (item.isBlank()) {
+                    continue;
+                }
+                int eq = item.indexOf('=');
+                String name = (eq < 0 ? item : item.substring(0, eq)).strip();
+                if (name.isEmpty()) {
+                    throw new ErrnoException(Errno.EINVAL, "mount option '" + item + "' has no name");
+                }
+                if (out.put(name, eq < 0 ? "" : item.substring(eq + 1).strip()) != null) {
+                    throw new ErrnoException(Errno.EINVAL, "mount option '" + name + "' is given twice");
+                }
+            }
+            return out;
         }
 
         /** Read-write unless {@code readOnly}, no extra options, nothing owned. */
