@@ -20,7 +20,11 @@ import java.util.List;
  * <ul>
  *   <li>{@code write IMG SRC} — copy the host file SRC into IMG as /big, 1 MiB at a time;</li>
  *   <li>{@code read IMG OUT} — copy /big out of IMG to the host file OUT;</li>
- *   <li>{@code smallfiles IMG N} — create N files of 16 bytes in /d, then list /d and stat each.</li>
+ *   <li>{@code smallfiles IMG N} — create N files of 16 bytes in /d, then list /d and stat each;</li>
+ *   <li>{@code htree-create IMG N} — create N empty files in the one directory /h (an htree
+ *       index as it grows), then sync;</li>
+ *   <li>{@code htree-lookup IMG N M} — stat M names of /h/file-0 .. /h/file-(N-1) in a random
+ *       order (seeded, the same every run), each a lookup through the index.</li>
  * </ul>
  */
 public final class FsBench {
@@ -32,19 +36,22 @@ public final class FsBench {
     public static void main(String[] args) throws Exception {
         io.jrump.bench.Memory.watch(); // peak heap over the whole run
         if (args.length < 3) {
-            System.err.println("usage: FsBench write IMG SRC | read IMG OUT | smallfiles IMG N");
+            System.err.println("usage: FsBench write IMG SRC | read IMG OUT | smallfiles IMG N | htree-create IMG N"
+                    + " | htree-lookup IMG N M");
             System.exit(2);
         }
         long t0 = System.nanoTime();
         String extra;
         try (JvmHost host = JvmHost.create("fs-bench")) {
-            boolean readOnly = args[0].equals("read");
+            boolean readOnly = args[0].equals("read") || args[0].equals("htree-lookup");
             Vfs vfs = Mounts.mountImage(host, args[1], Mounts.Options.defaults().withReadOnly(readOnly));
             try {
                 extra = switch (args[0]) {
                     case "write" -> write(vfs, Path.of(args[2]));
                     case "read" -> read(vfs, Path.of(args[2]));
                     case "smallfiles" -> smallFiles(vfs, Integer.parseInt(args[2]));
+                    case "htree-create" -> htreeCreate(vfs, Integer.parseInt(args[2]));
+                    case "htree-lookup" -> htreeLookup(vfs, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
                     default -> throw new IllegalArgumentException("unknown mode " + args[0]);
                 };
             } finally {
@@ -109,5 +116,29 @@ public final class FsBench {
         long t2 = System.nanoTime();
         return String.format("files=%d create_s=%.3f list_stat_s=%.3f listed=%d bytes=%d", count, (t1 - t0) / 1e9,
                 (t2 - t1) / 1e9, entries.size() - 2, size);
+    }
+
+    private static String htreeCreate(Vfs vfs, int count) throws Exception {
+        long t0 = System.nanoTime();
+        vfs.mkdir("/h", 0755);
+        for (int i = 0; i < count; i++) {
+            vfs.close(vfs.open("/h/file-" + i, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_EXCL, 0644));
+        }
+        vfs.sync();
+        return String.format("files=%d phase_s=%.3f", count, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static String htreeLookup(Vfs vfs, int count, int lookups) throws Exception {
+        long t0 = System.nanoTime();
+        long state = 0x9E3779B97F4A7C15L; // a fixed xorshift sequence: the same names every run
+        long found = 0;
+        for (int i = 0; i < lookups; i++) {
+            state ^= state << 13;
+            state ^= state >>> 7;
+            state ^= state << 17;
+            Attributes a = vfs.lstat("/h/file-" + Long.remainderUnsigned(state, count));
+            found += a.size() == 0 ? 1 : 0;
+        }
+        return String.format("lookups=%d found=%d phase_s=%.3f", lookups, found, (System.nanoTime() - t0) / 1e9);
     }
 }

@@ -16,8 +16,10 @@ import java.util.Set;
  * directory through {@link ExtFs#warn} — has its names read once into a map, as has any
  * directory just listed whole by readdir; maps are kept for the last 64 directories, so that
  * looking names up in, or adding them to, a directory of many thousands of entries does not
- * parse it each time. The writer keeps indexes ({@link HtreeWriter}) and the maps in step.
- * Guarded by the filesystem lock.
+ * parse it each time. Names found through an index are remembered too, as the kernel's dcache
+ * remembers them — partial maps per directory, at most {@value #MAX_FOUND} names in all, a
+ * directory's map dropped whole when a name leaves it. The writer keeps indexes
+ * ({@link HtreeWriter}) and the maps in step. Guarded by the filesystem lock.
  */
 final class DirCache {
     private static final int MAX_DIRS = 64;
@@ -29,6 +31,11 @@ final class DirCache {
             return size() > MAX_DIRS;
         }
     };
+
+    static final int MAX_FOUND = 1 << 17;
+    /** Names found through an index, per directory; a name missing here is looked up in the index. */
+    private final LinkedHashMap<Long, Map<String, Long>> found = new LinkedHashMap<>(16, 0.75f, true);
+    private int foundNames;
 
     private static final int MAX_DAMAGED = 4096;
     /** Indexed directories whose index failed a check: looked up linearly from then on. */
@@ -42,10 +49,19 @@ final class DirCache {
     long lookup(long dir, String name) throws ErrnoException {
         Map<String, Long> m = dirs.get(dir);
         if (m == null) {
+            Map<String, Long> seen = found.get(dir);
+            Long known = seen == null ? null : seen.get(name);
+            if (known != null) {
+                return known;
+            }
             Inode d = fs.inode(dir);
             if (Htree.isIndexed(fs.superblock(), d) && !damaged.contains(dir)) {
                 try {
-                    return fs.htree.lookup(d, name);
+                    long ino = fs.htree.lookup(d, name);
+                    if (ino != 0) {
+                        remember(dir, name, ino);
+                    }
+                    return ino;
                 } catch (Htree.Damaged e) {
                     damaged(dir, e.getMessage());
                 } catch (ErrnoException e) {
@@ -59,6 +75,24 @@ final class DirCache {
         }
         Long ino = m.get(name);
         return ino == null ? 0 : ino;
+    }
+
+    private void remember(long dir, String name, long ino) {
+        if (found.computeIfAbsent(dir, k -> new HashMap<>()).put(name, ino) == null) {
+            foundNames++;
+        }
+        while (foundNames > MAX_FOUND) {
+            var eldest = found.entrySet().iterator();
+            foundNames -= eldest.next().getValue().size();
+            eldest.remove();
+        }
+    }
+
+    private void forget(long dir) {
+        Map<String, Long> seen = found.remove(dir);
+        if (seen != null) {
+            foundNames -= seen.size();
+        }
     }
 
     private void damaged(long dir, String what) {
@@ -100,20 +134,28 @@ final class DirCache {
         if (m != null) {
             m.put(name, ino);
         }
+        if (found.containsKey(dir)) {
+            remember(dir, name, ino);
+        }
     }
 
+    /** Drops the directory's remembered names whole: under casefolding one entry answers to several names. */
     void removed(long dir, String name) {
         Map<String, Long> m = dirs.get(dir);
         if (m != null) {
             m.remove(name);
         }
+        forget(dir);
     }
 
     void dropped(long dir) {
         dirs.remove(dir);
+        forget(dir);
     }
 
     void clear() {
         dirs.clear();
+        found.clear();
+        foundNames = 0;
     }
 }

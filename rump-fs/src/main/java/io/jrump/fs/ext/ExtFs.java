@@ -207,10 +207,7 @@ public final class ExtFs {
     // ---- blocks and inodes ---------------------------------------------------------------------
 
     private ByteBuffer readBlock(long block, String what) throws ErrnoException {
-        if (block <= 0 || block >= sb.blocksCount()) {
-            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + what + ": block " + block
-                    + " outside the filesystem (" + sb.blocksCount() + " blocks)");
-        }
+        checkBlockInRange(block, what);
         byte[] changed = dirty.get(block);
         if (changed != null) {
             return ByteBuffer.wrap(changed.clone()).order(ByteOrder.LITTLE_ENDIAN);
@@ -226,6 +223,13 @@ public final class ExtFs {
         ByteBuffer b = ByteBuffer.allocate(sb.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
         dev.read(block * sb.blockSize(), b);
         return b;
+    }
+
+    private void checkBlockInRange(long block, String what) throws ErrnoException {
+        if (block <= 0 || block >= sb.blocksCount()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + what + ": block " + block
+                    + " outside the filesystem (" + sb.blocksCount() + " blocks)");
+        }
     }
 
     int groupFlags(long group) {
@@ -343,7 +347,7 @@ public final class ExtFs {
 
     /** Reads and checks inode {@code n}. */
     Inode inode(long n) throws ErrnoException {
-        Inode inode = Inode.parse(n, checkedInodeTableBlock(n), inodeOffset(n), sb.inodeSize());
+        Inode inode = Inode.parse(n, checkedInodeBytes(n), 0, sb.inodeSize());
         if (inode.size() < 0) {
             // i_size_lo and i_size_high read as an unsigned 64-bit number past any loff_t: the kernel's iget refuses it too.
             throw new ErrnoException(Errno.EUCLEAN, String.format("%s: inode %d: size 0x%s beyond any file's (i_size_high 0x%x)",
@@ -366,14 +370,32 @@ public final class ExtFs {
         return (12 + p + p * p + p * p * p) * bs;
     }
 
-    /** The inode table block holding inode {@code n}, after checking its range and (metadata_csum) checksum. */
-    private ByteBuffer checkedInodeTableBlock(long n) throws ErrnoException {
+    /**
+     * Inode {@code n}'s bytes (at 0), after checking its range and (metadata_csum) checksum: only
+     * the sectors holding them are read and copied, not the inode table block around them.
+     */
+    private ByteBuffer checkedInodeBytes(long n) throws ErrnoException {
         if (n < 1 || n > sb.inodesCount()) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": inode " + n + " out of range (1-" + sb.inodesCount() + ")");
         }
-        ByteBuffer b = readBlock(inodeBlock(n), "inode table of group " + (n - 1) / sb.inodesPerGroup());
+        long block = inodeBlock(n);
+        int offset = inodeOffset(n);
+        ByteBuffer b;
+        if (dirty.containsKey(block) || journalCopies.containsKey(block)) {
+            b = readBlock(block, "inode table of group " + (n - 1) / sb.inodesPerGroup()).slice(offset, sb.inodeSize());
+        } else {
+            checkBlockInRange(block, "inode table of group " + (n - 1) / sb.inodesPerGroup());
+            // The device reads whole sectors: those holding the inode.
+            int sector = dev.sectorSize();
+            int from = offset / sector * sector;
+            int to = (offset + sb.inodeSize() + sector - 1) / sector * sector;
+            ByteBuffer sectors = ByteBuffer.allocate(to - from);
+            dev.read(block * sb.blockSize() + from, sectors);
+            b = sectors.slice(offset - from, sb.inodeSize());
+        }
+        b.order(ByteOrder.LITTLE_ENDIAN).clear();
         if (sb.hasMetadataCsum()) {
-            verifyInodeChecksum(n, b, inodeOffset(n));
+            verifyInodeChecksum(n, b, 0);
         }
         return b;
     }
@@ -1091,9 +1113,8 @@ public final class ExtFs {
     }
 
     RawInode readRawInode(long n) throws ErrnoException {
-        ByteBuffer b = checkedInodeTableBlock(n);
         byte[] raw = new byte[sb.inodeSize()];
-        b.get(inodeOffset(n), raw);
+        checkedInodeBytes(n).get(0, raw);
         return new RawInode(n, raw);
     }
 
