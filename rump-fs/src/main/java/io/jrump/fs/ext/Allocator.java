@@ -153,10 +153,14 @@ final class Allocator {
         b.put(i, (byte) (b.get(i) & ~(1 << (bit & 7))));
     }
 
-    /** The first clear bit in {@code [from, to)}, or -1; whole 0xFF bytes are skipped at once. */
+    /** The first clear bit in {@code [from, to)}, or -1; whole full words and bytes are skipped at once. */
     private static long firstClear(ByteBuffer b, long from, long to) {
         long bit = from;
         while (bit < to) {
+            if ((bit & 63) == 0 && bit + 64 <= to && b.getLong((int) (bit >>> 3)) == -1L) {
+                bit += 64;
+                continue;
+            }
             if ((bit & 7) == 0 && bit + 8 <= to && b.get((int) (bit >>> 3)) == (byte) 0xFF) {
                 bit += 8;
                 continue;

@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -381,7 +382,10 @@ public final class ExtFs {
         long block = inodeBlock(n);
         int offset = inodeOffset(n);
         ByteBuffer b;
-        if (dirty.containsKey(block) || journalCopies.containsKey(block)) {
+        byte[] changed = dirty.get(block);
+        if (changed != null) {
+            b = ByteBuffer.wrap(Arrays.copyOfRange(changed, offset, offset + sb.inodeSize()));
+        } else if (journalCopies.containsKey(block)) {
             b = readBlock(block, "inode table of group " + (n - 1) / sb.inodesPerGroup()).slice(offset, sb.inodeSize());
         } else {
             checkBlockInRange(block, "inode table of group " + (n - 1) / sb.inodesPerGroup());
@@ -738,8 +742,14 @@ public final class ExtFs {
 
     // ---- read-write mounts ------------------------------------------------------------------------
 
+    /** fs-verity files: written never (InodeFlagRules), freed whole with their Merkle trees. */
+    static final int RO_COMPAT_VERITY = 0x8000;
+
+    /** ext4's fast_commit: its journal area is left alone, full commits only are written. */
+    static final int COMPAT_FAST_COMMIT = 0x400;
+
     /** Read-only incompatible... compatible features a writer must understand; others mount read-only. */
-    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x400;
+    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x400 | RO_COMPAT_VERITY;
 
     /**
      * How to mount: read-only or not, the wall clock for timestamps (a component takes time only
@@ -848,7 +858,8 @@ public final class ExtFs {
                     + " check it with e2fsck before mounting it read-write, or mount it with the option 'force'");
         }
         int unknownRo = sb.featureRoCompat() & ~RO_COMPAT_WRITABLE;
-        int unknownCompat = sb.featureCompat() & ~(0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x200 | 0x800 | 0x1000);
+        int unknownCompat = sb.featureCompat() & ~(0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x200 | COMPAT_FAST_COMMIT | 0x800
+                | 0x1000);
         if (unknownRo != 0 || unknownCompat != 0 || (sb.featureIncompat() & Superblock.INCOMPAT_JOURNAL_DEV) != 0) {
             probe.readOnlyReason = "read-only: features this writer does not maintain: ro_compat 0x"
                     + Integer.toHexString(unknownRo) + ", compat 0x" + Integer.toHexString(unknownCompat);
@@ -882,7 +893,8 @@ public final class ExtFs {
         fs.lastOrphan = Integer.toUnsignedLong(raw.getInt(0xE8));
         if (sb.hasJournal() && sb.journalInum() != 0) {
             Inode j = fs.inode(sb.journalInum());
-            fs.journal = JournalWriter.open(dev, sb.blockSize(), fs.journalMap(j), dev.name());
+            fs.journal = JournalWriter.open(dev, sb.blockSize(), fs.journalMap(j),
+                    (sb.featureCompat() & COMPAT_FAST_COMMIT) != 0, dev.name());
         }
         // Mark the filesystem in use, directly: a crash from here on is seen by the next mount and by e2fsck.
         fs.patchSuperblockOnDisk(true, checked);

@@ -22,10 +22,12 @@ import java.util.function.LongPredicate;
  */
 public final class ExtVfs implements FileSystemOps {
     private final ExtFs fs;
+    private final InodeFlagRules flagRules;
     private final List<AutoCloseable> owned = new ArrayList<>();
 
     public ExtVfs(ExtFs fs) {
         this.fs = fs;
+        this.flagRules = new InodeFlagRules(fs);
     }
 
     /** Mounts the ext filesystem on {@code dev}. */
@@ -171,6 +173,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public long create(long dir, String name, int mode, long uid, long gid, long rdev) throws ErrnoException {
         return changing(() -> {
+            flagRules.addName(dir, 0);
             long ino = fs.writer().create(dir, name, mode, uid, gid, rdev);
             if (acls) {
                 new XattrStore(fs).inherit(dir, ino, mode);
@@ -181,12 +184,16 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public long symlink(long dir, String name, String target, long uid, long gid) throws ErrnoException {
-        return changing(() -> fs.writer().symlink(dir, name, target, uid, gid));
+        return changing(() -> {
+            flagRules.addName(dir, 0);
+            return fs.writer().symlink(dir, name, target, uid, gid);
+        });
     }
 
     @Override
     public void link(long dir, String name, long ino) throws ErrnoException {
         changing(() -> {
+            flagRules.addName(dir, ino);
             fs.writer().link(dir, name, ino);
             return null;
         });
@@ -195,6 +202,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public void unlink(long dir, String name, boolean open) throws ErrnoException {
         changing(() -> {
+            flagRules.removeName(dir, name);
             fs.writer().unlink(dir, name, open);
             return null;
         });
@@ -203,6 +211,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public void rmdir(long dir, String name, boolean open) throws ErrnoException {
         changing(() -> {
+            flagRules.removeName(dir, name);
             fs.writer().rmdir(dir, name, open);
             return null;
         });
@@ -212,6 +221,11 @@ public final class ExtVfs implements FileSystemOps {
     public void rename(long fromDir, String fromName, long toDir, String toName, LongPredicate open)
             throws ErrnoException {
         changing(() -> {
+            flagRules.removeName(fromDir, fromName);
+            flagRules.addName(toDir, 0);
+            if (fs.dirCache.lookup(toDir, toName) != 0) {
+                flagRules.removeName(toDir, toName);
+            }
             fs.writer().rename(fromDir, fromName, toDir, toName, open);
             return null;
         });
@@ -237,12 +251,16 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public int write(long ino, long pos, ByteBuffer src) throws ErrnoException {
-        return changing(() -> fs.writer().write(ino, pos, src));
+        return changing(() -> {
+            flagRules.write(ino, pos);
+            return fs.writer().write(ino, pos, src);
+        });
     }
 
     @Override
     public void truncate(long ino, long size) throws ErrnoException {
         changing(() -> {
+            flagRules.truncate(ino);
             fs.writer().truncate(ino, size);
             return null;
         });
@@ -251,6 +269,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException {
         changing(() -> {
+            flagRules.setattr(ino);
             fs.writer().setattr(ino, mode, uid, gid, atimeNanos, mtimeNanos);
             if (mode >= 0) {
                 new XattrStore(fs).chmodAcl(ino, mode);
@@ -272,6 +291,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public void setxattr(long ino, String name, byte[] value, int flags) throws ErrnoException {
         changing(() -> {
+            flagRules.xattr(ino);
             new XattrStore(fs).set(ino, name, value, flags);
             return null;
         });
@@ -280,6 +300,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public void removexattr(long ino, String name) throws ErrnoException {
         changing(() -> {
+            flagRules.xattr(ino);
             new XattrStore(fs).remove(ino, name);
             return null;
         });

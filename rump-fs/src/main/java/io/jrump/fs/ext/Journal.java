@@ -65,13 +65,18 @@ final class Journal {
                     + ", in a journal of " + journalBlocks);
         }
         int unknown = incompat & ~(INCOMPAT_REVOKE | INCOMPAT_64BIT | INCOMPAT_ASYNC_COMMIT | INCOMPAT_CSUM_V2
-                | INCOMPAT_CSUM_V3);
+                | INCOMPAT_CSUM_V3 | INCOMPAT_FAST_COMMIT);
         if (unknown != 0) {
             throw new ErrnoException(Errno.EOPNOTSUPP, where + ": journal feature 0x" + Integer.toHexString(unknown)
-                    + ((unknown & INCOMPAT_FAST_COMMIT) != 0 ? " (fast_commit)" : "") + " is not supported");
+                    + " is not supported");
         }
         if (start == 0) {
             return new Recovery(Map.of(), sequence); // clean: nothing to replay
+        }
+        if ((incompat & INCOMPAT_FAST_COMMIT) != 0) {
+            // After the last full commit the fast-commit area may hold inode-level changes, replayed by ext4 itself.
+            throw new ErrnoException(Errno.EOPNOTSUPP, where + ": the journal needs recovery and may hold fast commits,"
+                    + " which jrump does not replay: let e2fsck (1.46 or later) or the kernel recover it");
         }
         boolean is64 = (incompat & INCOMPAT_64BIT) != 0;
         boolean v3 = (incompat & INCOMPAT_CSUM_V3) != 0;

@@ -36,12 +36,12 @@ final class JournalWriter {
     private final byte[] uuid = new byte[16];
     private int sequence;
 
-    private JournalWriter(BlockDevice dev, int bs, long[] physical, ByteBuffer jsb) {
+    private JournalWriter(BlockDevice dev, int bs, long[] physical, ByteBuffer jsb, long fastCommitBlocks) {
         this.dev = dev;
         this.bs = bs;
         this.physical = physical;
         this.jsb = jsb.order(ByteOrder.BIG_ENDIAN);
-        this.maxLen = Integer.toUnsignedLong(jsb.getInt(16));
+        this.maxLen = Integer.toUnsignedLong(jsb.getInt(16)) - fastCommitBlocks;
         this.first = Integer.toUnsignedLong(jsb.getInt(20));
         this.sequence = jsb.getInt(24);
         int incompat = jsb.getInt(4) == Journal.SUPERBLOCK_V2 ? jsb.getInt(40) : 0;
@@ -52,8 +52,16 @@ final class JournalWriter {
         this.seed = Crc32c.update(~0, ByteBuffer.wrap(uuid), 0, 16);
     }
 
-    /** Opens the journal whose blocks {@code physical} maps, journal block n to filesystem block. */
-    static JournalWriter open(BlockDevice dev, int bs, long[] physical, String where) throws ErrnoException {
+    /** jbd2's fast-commit area when the journal superblock does not size it (JBD2_DEFAULT_FAST_COMMIT_BLOCKS). */
+    private static final int DEFAULT_FAST_COMMIT_BLOCKS = 256;
+
+    /**
+     * Opens the journal whose blocks {@code physical} maps, journal block n to filesystem block.
+     * With {@code fastCommit} (the filesystem's fast_commit feature) the last {@code s_num_fc_blks}
+     * blocks are ext4's fast-commit area, which this writer leaves alone: it writes full commits only.
+     */
+    static JournalWriter open(BlockDevice dev, int bs, long[] physical, boolean fastCommit, String where)
+            throws ErrnoException {
         ByteBuffer jsb = ByteBuffer.allocate(bs);
         dev.read(physical[0] * bs, jsb);
         jsb.order(ByteOrder.BIG_ENDIAN);
@@ -62,11 +70,21 @@ final class JournalWriter {
         }
         long maxLen = Integer.toUnsignedLong(jsb.getInt(16));
         long first = Integer.toUnsignedLong(jsb.getInt(20));
-        if (jsb.getInt(12) != bs || maxLen > physical.length || first < 1 || first + 8 > maxLen) {
-            throw new ErrnoException(Errno.EUCLEAN, where + ": journal superblock: block size " + jsb.getInt(12) + ", "
-                    + maxLen + " blocks, first " + first + ", in a journal of " + physical.length);
+        long fcBlocks = 0;
+        if (fastCommit || jsb.getInt(4) == Journal.SUPERBLOCK_V2 && (jsb.getInt(40) & Journal.INCOMPAT_FAST_COMMIT) != 0) {
+            fcBlocks = jsb.getInt(0x54) != 0 ? Integer.toUnsignedLong(jsb.getInt(0x54)) : DEFAULT_FAST_COMMIT_BLOCKS;
         }
-        return new JournalWriter(dev, bs, physical, jsb);
+        if (jsb.getInt(12) != bs || maxLen > physical.length || first < 1 || first + 8 + fcBlocks > maxLen) {
+            throw new ErrnoException(Errno.EUCLEAN, where + ": journal superblock: block size " + jsb.getInt(12) + ", "
+                    + maxLen + " blocks (" + fcBlocks + " of them for fast commits), first " + first + ", in a journal of "
+                    + physical.length);
+        }
+        if (jsb.getInt(4) == Journal.SUPERBLOCK_V2) {
+            // Full commits only from here: recovery (ours, e2fsck's, the kernel's) need not look for fast
+            // commits, and the kernel sets the feature again when it mounts the filesystem.
+            jsb.putInt(40, jsb.getInt(40) & ~Journal.INCOMPAT_FAST_COMMIT);
+        }
+        return new JournalWriter(dev, bs, physical, jsb, fcBlocks);
     }
 
     private int tagSize() {
@@ -182,7 +200,7 @@ final class JournalWriter {
      */
     static void replay(BlockDevice dev, int bs, long[] physical, Journal.Recovery recovery, String where)
             throws ErrnoException {
-        JournalWriter j = open(dev, bs, physical, where);
+        JournalWriter j = open(dev, bs, physical, false, where);
         for (Map.Entry<Long, Journal.Copy> e : recovery.copies().entrySet()) {
             ByteBuffer b = ByteBuffer.allocate(bs).order(ByteOrder.BIG_ENDIAN);
             dev.read(physical[(int) e.getValue().journalBlock()] * bs, b);

@@ -78,7 +78,8 @@ class ExtFeatureMatrixTest {
         "ext4 1024 -O large_dir", "ext4 1024 -O metadata_csum_seed", "ext4 4096 -O 64bit,^flex_bg",
         "ext4 1024 -O quota", "ext4 1024 -O project,quota", "ext4 1024 -O inline_data", "ext4 4096 -O stable_inodes",
         "ext4 1024 -O encrypt", "ext4 4096 -O mmp", "ext4 4096 -O meta_bg,^resize_inode", "ext4 4096 -O bigalloc",
-        "ext4 1024 -O ea_inode", "ext4 4096 -O casefold", "ext4 4096 -O orphan_file",
+        "ext4 1024 -O ea_inode", "ext4 4096 -O casefold", "ext4 4096 -O orphan_file", "ext4 1024 -O fast_commit",
+        "ext4 4096 -O fast_commit,^metadata_csum", "ext4 1024 -O verity",
     })
     void readIdenticalWrittenCleanAndMountedByTheKernel(String spec) throws Exception {
         String[] p = spec.split(" ");
