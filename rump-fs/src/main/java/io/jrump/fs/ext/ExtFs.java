@@ -127,8 +127,12 @@ public final class ExtFs {
         }
         // Read through the journal: its committed copies stand in for the blocks they will replace.
         // The descriptors are checked only after that, as a crash may have torn the ones on disk.
-        if (!sb.hasJournal() || sb.journalInum() == 0) {
-            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": needs_recovery is set but there is no internal journal");
+        if (sb.hasJournal() && sb.journalInum() == 0) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": needs_recovery is set and the journal is on another"
+                    + " device (an external journal), which jrump does not open: recover it with e2fsck -j JOURNAL-DEVICE");
+        }
+        if (!sb.hasJournal()) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": needs_recovery is set but there is no journal");
         }
         Inode j = fs.inode(sb.journalInum());
         long journalBlocks = j.size() / sb.blockSize();
