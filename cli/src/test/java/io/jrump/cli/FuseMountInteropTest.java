@@ -297,6 +297,34 @@ class FuseMountInteropTest {
     }
 
     @Test
+    void posixAclsAreEnforcedByTheKernelWithTheMountOptionAcl() throws Exception {
+        // The mount must be reachable by the other user the check runs as.
+        for (Path p = mnt; p != null && p.startsWith(dir.getParent()); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        CompletableFuture<RumpRun> served = mount("-o", "acl,allow_other");
+        Files.writeString(mnt.resolve("denied.txt"), "secret\n");
+        Files.writeString(mnt.resolve("open.txt"), "open\n");
+        run("chmod", "644", mnt.resolve("denied.txt").toString(), mnt.resolve("open.txt").toString());
+        run("setfacl", "-m", "u:nobody:---", mnt.resolve("denied.txt").toString());
+        assertTrue(run("getfacl", "-c", mnt.resolve("denied.txt").toString()).contains("user:nobody:---"));
+        String[] asNobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "cat"};
+        Tool open = tool(concat(asNobody, mnt.resolve("open.txt").toString()));
+        assertEquals(0, open.exit(), open.out());
+        Tool denied = tool(concat(asNobody, mnt.resolve("denied.txt").toString()));
+        assertTrue(denied.exit() != 0 && denied.out().contains("Permission denied"), denied.out());
+        umountAndCheck(served);
+        assertTrue(debugfs(img, "ea_list /denied.txt").contains("system.posix_acl_access"),
+                "the ACL is stored as ext4 stores it");
+    }
+
+    private static String[] concat(String[] head, String last) {
+        String[] all = Arrays.copyOf(head, head.length + 1);
+        all[head.length] = last;
+        return all;
+    }
+
+    @Test
     void readOnlyMountRefusesWrites() throws Exception {
         CompletableFuture<RumpRun> served = mount("-o", "ro");
         run("diff", "-r", "--no-dereference", "-x", "lost+found", src.toString(), mnt.toString());

@@ -44,7 +44,11 @@ import java.util.function.LongSupplier;
  *
  * <p>Extended attributes go to the filesystem's getxattr/setxattr/listxattr/removexattr (the
  * kernel has made Linux's xattr permission checks); LISTXATTR hides {@code trusted.*} from
- * callers other than root. {@code FUSE_POSIX_ACL} is not offered, so ACLs are stored, not enforced.
+ * callers other than root. When the filesystem enforces POSIX ACLs ({@link FileSystemOps#enforcesAcls()},
+ * the ext mount option {@code acl}) {@code FUSE_POSIX_ACL} is offered: the kernel then checks
+ * access against the ACLs it reads through GETXATTR (with {@code default_permissions}), and the
+ * filesystem keeps the mode in step with the access ACL and gives new files their directory's
+ * default ACL; otherwise ACLs are stored, not enforced.
  *
  * <p>Not supported (ENOSYS, which the kernel remembers): locks, ioctl, poll, fallocate,
  * lseek, copy_file_range, interrupts, {@code RENAME2} with flags. Protocol minors below 12 are
@@ -80,6 +84,7 @@ public final class FuseDispatcher {
     public static final int FUSE_DO_READDIRPLUS = 1 << 13;
     public static final int FUSE_READDIRPLUS_AUTO = 1 << 14;
     public static final int FUSE_WRITEBACK_CACHE = 1 << 16;
+    public static final int FUSE_POSIX_ACL = 1 << 20;
     public static final int FUSE_MAX_PAGES = 1 << 22;
 
     // fuse_open_out.open_flags
@@ -647,6 +652,9 @@ public final class FuseDispatcher {
         }
         if (offerWriteback) {
             ours |= FUSE_WRITEBACK_CACHE;
+        }
+        if (fs.enforcesAcls()) {
+            ours |= FUSE_POSIX_ACL; // the kernel checks access against the ACLs it reads through GETXATTR
         }
         int granted = flags & ours;
         int size = negotiated < 23 ? 24 : 64;
