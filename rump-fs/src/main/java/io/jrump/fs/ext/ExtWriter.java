@@ -629,7 +629,7 @@ final class ExtWriter {
         checkSize(ino, size);
         int bs = sb.blockSize();
         if (InlineData.isInline(n)) {
-            if (size <= n.size()) {
+            if (size <= n.size() && size <= inline.capacity(n)) {
                 inline.shrink(n, size);
                 touch(n, true);
                 store(n);

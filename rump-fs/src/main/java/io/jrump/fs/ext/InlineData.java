@@ -82,14 +82,13 @@ final class InlineData {
         return all;
     }
 
-    /** A file's first {@code size} bytes; EUCLEAN if its size passes what it holds inline. */
+    /**
+     * The bytes a file holds inline, up to its size. A size past them (e2fsck accepts one) reads
+     * as zeros there, as the kernel reads it; callers keep the size.
+     */
     byte[] content(RawInode n) throws ErrnoException {
         byte[] all = bytes(n);
-        if (n.size() > all.length) {
-            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": inode " + n.number + ": size " + n.size()
-                    + " exceeds its " + all.length + " bytes of inline data");
-        }
-        return java.util.Arrays.copyOf(all, (int) n.size());
+        return java.util.Arrays.copyOf(all, (int) Math.min(n.size(), all.length));
     }
 
     /**
@@ -157,11 +156,14 @@ final class InlineData {
         return true;
     }
 
-    /** Shortens a file held inline to {@code size}; the bytes past it are dropped (zeros in i_block). */
+    /**
+     * Shortens a file held inline to {@code size} (at most its {@link #capacity}); the bytes past
+     * it are dropped (zeros in i_block), system.data cut to the rest, as ext4_inline_data_truncate.
+     */
     void shrink(RawInode n, long size) throws ErrnoException {
         byte[] old = content(n);
         byte[] all = new byte[(int) Math.max(IBLOCK, size)];
-        System.arraycopy(old, 0, all, 0, (int) size);
+        System.arraycopy(old, 0, all, 0, (int) Math.min(size, old.length));
         store(n, all);
         n.size(size);
     }

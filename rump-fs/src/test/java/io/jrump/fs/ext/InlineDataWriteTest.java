@@ -152,12 +152,13 @@ class InlineDataWriteTest {
             mkdir(fs, "/a/c");
             for (int i = 0; i < 400; i++) {
                 List<String> ds = new ArrayList<>(dirs);
-                String d = ds.get(r.nextInt(ds.size()));
+                // Mostly /a, so that at least one directory outgrows the largest inode.
+                String d = r.nextInt(3) > 0 && dirs.contains("/a") ? "/a" : ds.get(r.nextInt(ds.size()));
                 List<String> fl = new ArrayList<>(files.keySet());
                 String f = fl.isEmpty() ? null : fl.get(r.nextInt(fl.size()));
                 int op = r.nextInt(12);
                 if (op < 3 || f == null) {
-                    String name = d + "/" + "f".repeat(1 + r.nextInt(20)) + i;
+                    String name = d + "/" + "f".repeat(1 + r.nextInt(40)) + i;
                     byte[] data = ExtWriteTest.random(r.nextInt(8) == 0 ? r.nextInt(5000) : r.nextInt(200), i);
                     writeFile(fs, name, data);
                     files.put(name, data);
@@ -224,6 +225,21 @@ class InlineDataWriteTest {
         try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY),
                 ExtFs.MountOptions.readOnlyMount())) {
             assertEquals(List.of(), ExtCheck.check(fs.ext()).problems());
+            int[] inline = new int[4]; // files inline, files in blocks, directories inline, directories in blocks
+            for (String f : files.keySet()) {
+                inline[fs.ext().inode(resolve(fs, f)).hasInlineData() ? 0 : 1]++;
+            }
+            for (String d : dirs) {
+                if (!d.isEmpty()) {
+                    inline[fs.ext().inode(resolve(fs, d)).hasInlineData() ? 2 : 3]++;
+                }
+            }
+            if (p[1].equals("128")) {
+                assertTrue(inline[0] == 0 && inline[2] == 0, "no room inline in 128-byte inodes");
+            } else {
+                assertTrue(inline[0] > 0 && inline[1] > 0 && inline[2] > 0 && inline[3] > 0,
+                        "inline and block files and directories: " + java.util.Arrays.toString(inline));
+            }
         }
         for (Map.Entry<String, byte[]> e : files.entrySet()) {
             assertArrayEquals(e.getValue(), cat(img, e.getKey(), e.getValue().length), "debugfs cat " + e.getKey());
@@ -248,6 +264,58 @@ class InlineDataWriteTest {
         } finally {
             run("umount", mnt.toString());
         }
+    }
+
+    /**
+     * Our checker against e2fsck on inline inodes that mke2fs made, damaged (or not) with
+     * {@code debugfs -w}: the same verdict, clean or damaged, from both. /f is 7 bytes, /mid 100
+     * (40 in system.data), /d an inline directory in i_block, /e one that reaches into
+     * system.data, /big a block directory. Case: {@code debugfs command; ...}, or {@code -} for none.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"-", "ea_rm /f system.data", "ea_rm /e system.data", "sif /f size 500", "sif /mid size 61",
+        "sif /d size 100", "sif /e size 60", "sif /f flags 0x10080000", "sif /d flags 0x80000", "sif /d block[0] 5",
+        "sif /d block[2] 0x00030003", "sif /big flags 0x10000000", "sif /f blocks 2"})
+    void ourCheckOfInlineInodesIsE2fscks(String commands) throws Exception {
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Files.writeString(tree.resolve("f"), "a file\n");
+        Files.write(tree.resolve("mid"), ExtWriteTest.random(100, 1));
+        Files.createDirectories(tree.resolve("d"));
+        Files.writeString(tree.resolve("d/x"), "x");
+        Files.createDirectories(tree.resolve("e"));
+        Files.createDirectories(tree.resolve("big"));
+        Files.writeString(tree.resolve("e/name-0"), "e");
+        for (int i = 0; i < 40; i++) {
+            Files.writeString(tree.resolve("big/n" + i), "n");
+        }
+        Path img = dir.resolve("c.img");
+        run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-O", "inline_data", "-d", tree.toString(), img.toString(), "8M");
+        try (ExtVfs fs = mount(img)) { // /e reaches into system.data through our writer
+            for (int i = 1; i < 6; i++) {
+                writeFile(fs, "/e/name-" + i, new byte[] {'e'});
+            }
+        }
+        assertTrue(inline(img, "/e") && stat(img, "/e").contains("Size: 128"), stat(img, "/e"));
+        for (String c : commands.split(";")) {
+            if (!c.equals("-")) {
+                run("debugfs", "-w", "-R", c.trim(), img.toString());
+            }
+        }
+        StringBuilder e2fsck = new StringBuilder();
+        boolean e2fsckClean = exec(e2fsck, "e2fsck", "-fn", img.toString()) == 0;
+        String ours;
+        boolean oursClean;
+        try (HostDisk disk = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)) {
+            ExtCheck.Result r = ExtCheck.check(ExtFs.open(disk));
+            oursClean = r.isClean();
+            ours = r.problems().toString();
+        } catch (io.jrump.hypercall.ErrnoException e) {
+            assertEquals(io.jrump.hypercall.Errno.EUCLEAN, e.errno(), e.getMessage());
+            oursClean = false;
+            ours = "open refused: " + e.getMessage();
+        }
+        assertEquals(e2fsckClean, oursClean, "e2fsck -fn says " + (e2fsckClean ? "clean" : "damaged") + ":\n" + e2fsck
+                + "\nours: " + ours);
     }
 
     /**
