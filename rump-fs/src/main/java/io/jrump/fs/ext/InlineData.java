@@ -64,8 +64,12 @@ final class InlineData {
         return v < 0 ? -1 : IBLOCK + v;
     }
 
-    /** The inode's inline bytes: i_block, then system.data's value. EUCLEAN if the attribute is missing. */
+    /** The inode's inline bytes: i_block, then system.data's value. EUCLEAN if the attribute or the feature is missing. */
     byte[] bytes(RawInode n) throws ErrnoException {
+        if ((sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": inode " + n.number
+                    + " has the inline-data flag on a filesystem without inline_data");
+        }
         byte[] value = null;
         for (Xattrs.Entry e : entries(n)) {
             if (isSystemData(e)) {
