@@ -32,7 +32,9 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -159,7 +161,7 @@ class InlineDataWriteTest {
                 String d = r.nextInt(3) > 0 && dirs.contains("/a") ? "/a" : ds.get(r.nextInt(ds.size()));
                 List<String> fl = new ArrayList<>(files.keySet());
                 String f = fl.isEmpty() ? null : fl.get(r.nextInt(fl.size()));
-                int op = r.nextInt(12);
+                int op = r.nextInt(13);
                 if (op < 3 || f == null) {
                     String name = d + "/" + "f".repeat(1 + r.nextInt(40)) + i;
                     byte[] data = ExtWriteTest.random(r.nextInt(8) == 0 ? r.nextInt(5000) : r.nextInt(200), i);
@@ -216,6 +218,10 @@ class InlineDataWriteTest {
                             break;
                         }
                     }
+                } else if (op == 11) { // an attribute takes room beside system.data
+                    String target = r.nextBoolean() ? f : d.isEmpty() ? "/" : d;
+                    byte[] v = ExtWriteTest.random(r.nextInt(48), i);
+                    fs.setxattr(resolve(fs, target), "user.k" + r.nextInt(3), v, 0);
                 } else {
                     assertArrayEquals(files.get(f), readFile(fs, f), f);
                 }
@@ -266,6 +272,106 @@ class InlineDataWriteTest {
             assertEquals(want, seen, "the kernel lists the tree we made");
         } finally {
             run("umount", mnt.toString());
+        }
+    }
+
+    /**
+     * Inline inodes passed between the kernel's ext4 and us: the kernel (loop, read-write) makes
+     * inline files and directories, we extend, convert and add names to them and make our own;
+     * the kernel then adds names to our inline directories and appends to our inline file, and we
+     * read what it wrote. e2fsck -fn is clean after each side. (The kernel adds names inside our
+     * system.data without rehashing it: its hash must be 0, as the kernel writes it.)
+     */
+    @Test
+    @Tag("root")
+    @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root (mount -o loop)")
+    void theKernelAndWeShareInlineInodes() throws Exception {
+        Path img = dir.resolve("k.img");
+        mke2fs(img, "ext4", 1024, "16M", "-O", "inline_data", "-I", "256");
+        Path mnt = Files.createDirectories(dir.resolve("mnt"));
+        byte[] small = ExtWriteTest.random(30, 1);
+        byte[] mid = ExtWriteTest.random(100, 2);
+        run("mount", "-o", "loop", img.toString(), mnt.toString());
+        try {
+            Files.createDirectories(mnt.resolve("k"));
+            Files.createDirectories(mnt.resolve("kd"));
+            for (int i = 0; i < 5; i++) {
+                Files.write(mnt.resolve("k/kernel-" + i), new byte[] {(byte) i});
+            }
+            Files.write(mnt.resolve("k/small"), small);
+            Files.write(mnt.resolve("k/mid"), mid);
+        } finally {
+            run("umount", mnt.toString());
+        }
+        assertTrue(inline(img, "/k") && stat(img, "/k").contains("Size: 128"), stat(img, "/k"));
+        assertTrue(inline(img, "/k/small") && inline(img, "/k/mid"));
+        byte[] tail = ExtWriteTest.random(60, 3);
+        byte[] smallNow = concat(small, tail);
+        byte[] midNow = concat(mid, ExtWriteTest.random(500, 4));
+        try (ExtVfs fs = mount(img)) {
+            fs.write(resolve(fs, "/k/small"), small.length, ByteBuffer.wrap(tail));
+            fs.write(resolve(fs, "/k/mid"), mid.length, ByteBuffer.wrap(midNow, mid.length, 500));
+            fs.unlink(resolve(fs, "/k"), "kernel-2", false);
+            writeFile(fs, "/kd/ours", new byte[] {7});
+            mkdir(fs, "/ours");
+            writeFile(fs, "/ours/f", ExtWriteTest.random(50, 5));
+            for (int i = 0; i < 3; i++) {
+                writeFile(fs, "/ours/name-" + i, new byte[] {(byte) i});
+            }
+            for (int i = 0; i < 20; i++) {
+                writeFile(fs, "/k/ours-" + i, new byte[] {(byte) i});
+            }
+        }
+        assertClean(img);
+        assertTrue(inline(img, "/k/small") && !inline(img, "/k/mid") && !inline(img, "/k"));
+        assertTrue(inline(img, "/kd") && inline(img, "/ours") && inline(img, "/ours/f"));
+        byte[] fNow = concat(ExtWriteTest.random(50, 5), new byte[] {1, 2, 3});
+        run("mount", "-o", "loop", img.toString(), mnt.toString());
+        try {
+            assertArrayEquals(smallNow, Files.readAllBytes(mnt.resolve("k/small")));
+            assertArrayEquals(midNow, Files.readAllBytes(mnt.resolve("k/mid")));
+            assertEquals(new TreeSet<>(List.of("name-0", "name-1", "name-2", "f")), list(mnt.resolve("ours")));
+            Files.write(mnt.resolve("ours/f"), new byte[] {1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+            Files.delete(mnt.resolve("ours/name-1"));
+            for (int i = 0; i < 4; i++) {
+                Files.write(mnt.resolve("ours/kernel-" + i), new byte[] {(byte) i});
+                Files.write(mnt.resolve("kd/kernel-" + i), new byte[] {(byte) i});
+            }
+        } finally {
+            run("umount", mnt.toString());
+        }
+        assertClean(img);
+        try (ExtVfs fs = mount(img)) {
+            assertArrayEquals(fNow, readFile(fs, "/ours/f"));
+            for (int i = 0; i < 4; i++) {
+                assertArrayEquals(new byte[] {(byte) i}, readFile(fs, "/ours/kernel-" + i));
+                assertArrayEquals(new byte[] {(byte) i}, readFile(fs, "/kd/kernel-" + i));
+            }
+            assertArrayEquals(new byte[] {3}, readFile(fs, "/k/kernel-3"));
+            assertArrayEquals(midNow, readFile(fs, "/k/mid"));
+            fs.unlink(resolve(fs, "/ours"), "kernel-0", false);
+            fs.rename(resolve(fs, "/kd"), "kernel-1", resolve(fs, "/ours"), "moved", x -> false);
+        }
+        assertClean(img);
+        run("mount", "-o", "loop,ro", img.toString(), mnt.toString());
+        try {
+            assertEquals(new TreeSet<>(List.of("name-0", "name-2", "f", "kernel-1", "kernel-2", "kernel-3", "moved")),
+                    list(mnt.resolve("ours")));
+            assertArrayEquals(new byte[] {1}, Files.readAllBytes(mnt.resolve("ours/moved")));
+        } finally {
+            run("umount", mnt.toString());
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static TreeSet<String> list(Path d) throws Exception {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
         }
     }
 
