@@ -48,8 +48,8 @@ final class InlineData {
      * attributes (a multiple of 4, as values are padded), or -1 if not even an empty one does.
      */
     int maxValue(RawInode n) throws ErrnoException {
-        if (!enabled()) {
-            return -1;
+        if (!enabled() || (n.b.getShort(128) & 0xffff) == 0) {
+            return -1; // as the kernel: no i_extra_isize, no in-inode attributes, nothing inline
         }
         List<Xattrs.Entry> others = entries(n);
         others.removeIf(InlineData::isSystemData);
