@@ -25,11 +25,17 @@ final class DirWriter {
     private final java.util.Map<Long, Long> roomHint = new java.util.HashMap<>();
 
     private final HtreeWriter htree;
+    private final InlineDir inlineDirs;
 
-    DirWriter(ExtFs fs, ExtWriter writer) {
+    DirWriter(ExtFs fs, ExtWriter writer, InlineData inline) {
         this.fs = fs;
         this.writer = writer;
         this.htree = new HtreeWriter(fs, writer, this);
+        this.inlineDirs = new InlineDir(fs, inline);
+    }
+
+    InlineDir inlineDirs() {
+        return inlineDirs;
     }
 
     private int tail() {
@@ -67,9 +73,12 @@ final class DirWriter {
     /** Adds {@code name → ino}; the caller has checked that the name is new. */
     void add(RawInode dir, String name, long ino, int fileType) throws ErrnoException {
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
-        if (dir.parsed().hasInlineData()) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": directory inode " + dir.number
-                    + " keeps its entries inline (inline_data); changing it is not supported");
+        if (InlineData.isInline(dir)) {
+            if (inlineDirs.add(dir, nameBytes, ino, fileType)) {
+                fs.dirCache.added(dir.number, name, ino);
+                return;
+            }
+            inlineDirs.toBlock(dir, writer, this, tail()); // full: one block, then added as to any directory
         }
         if (indexed(dir) && htree.add(dir, nameBytes, ino, fileType)) {
             fs.dirCache.added(dir.number, name, ino);
@@ -175,7 +184,8 @@ final class DirWriter {
 
     /** Removes the entry {@code name}; returns the inode it named. ENOENT if there is none. */
     long remove(RawInode dir, String name) throws ErrnoException {
-        long ino = find(dir, name, true, 0, -1);
+        long ino = InlineData.isInline(dir) ? inlineDirs.change(dir, name.getBytes(StandardCharsets.UTF_8), true, 0, -1)
+                : find(dir, name, true, 0, -1);
         fs.dirCache.removed(dir.number, name);
         return ino;
     }
@@ -185,6 +195,11 @@ final class DirWriter {
      * checksum is its dx_tail, not a directory block's tail.
      */
     void setParent(RawInode dir, long parent) throws ErrnoException {
+        if (InlineData.isInline(dir)) {
+            inlineDirs.setParent(dir, parent);
+            fs.dirCache.added(dir.number, "..", parent);
+            return;
+        }
         if (indexed(dir)) {
             try {
                 fs.htree.checkedRoot(dir.parsed());
@@ -205,7 +220,11 @@ final class DirWriter {
 
     /** Repoints an existing entry at another inode (rename over an existing name). */
     void replace(RawInode dir, String name, long ino, int fileType) throws ErrnoException {
-        find(dir, name, false, ino, fileType);
+        if (InlineData.isInline(dir)) {
+            inlineDirs.change(dir, name.getBytes(StandardCharsets.UTF_8), false, ino, fileType);
+        } else {
+            find(dir, name, false, ino, fileType);
+        }
         fs.dirCache.added(dir.number, name, ino);
     }
 

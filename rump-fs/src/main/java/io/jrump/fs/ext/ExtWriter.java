@@ -19,13 +19,21 @@ final class ExtWriter {
     private final Allocator alloc;
     private final DirWriter dirs;
     private final Superblock sb;
+    private final InlineData inline;
+    /**
+     * Regular files created by this mount and not yet written: as the kernel's
+     * EXT4_STATE_MAY_INLINE_DATA, their first write goes inline if it fits. Bounded; a file left
+     * out only loses the chance.
+     */
+    private final java.util.Set<Long> mayInline = new java.util.HashSet<>();
     private int generation;
 
     ExtWriter(ExtFs fs, Allocator alloc) {
         this.fs = fs;
         this.alloc = alloc;
         this.sb = fs.superblock();
-        this.dirs = new DirWriter(fs, this);
+        this.inline = new InlineData(fs);
+        this.dirs = new DirWriter(fs, this, inline);
         this.generation = (int) (fs.now() / 1000) ^ 0x5bd1e995;
     }
 
@@ -117,9 +125,15 @@ final class ExtWriter {
         }
         if (directory) {
             n.links(2);
-            long pb = appendBlock(n, 0);
-            dirs.initBlock(n, pb, dir);
+            if (dirs.inlineDirs().canCreate(n)) {
+                dirs.inlineDirs().init(n, dir); // as ext4's mkdir on an inline_data filesystem
+            } else {
+                long pb = appendBlock(n, 0);
+                dirs.initBlock(n, pb, dir);
+            }
             d.links(withSubdirectory(d.links()));
+        } else if (t == Inode.S_IFREG && inline.enabled() && mayInline.size() < 1 << 16) {
+            mayInline.add(n.number);
         }
         store(n);
         dirs.add(d, name, n.number, fs.fileTypeCode(mode));
@@ -350,6 +364,7 @@ final class ExtWriter {
         if (n.fileAcl() != 0) {
             releaseXattrBlock(n);
         }
+        mayInline.remove(n.number);
         n.dtime(Math.max(1, now() / 1_000_000_000L));
         n.links(0);
         n.size(0);
@@ -477,10 +492,6 @@ final class ExtWriter {
         if (type(n) != Inode.S_IFREG) {
             throw new ErrnoException(Errno.EINVAL, fs.deviceName() + ": inode " + ino + " is not a regular file");
         }
-        if ((n.flags() & Inode.INLINE_DATA_FL) != 0) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": inode " + ino
-                    + " keeps its data inline (inline_data); changing it is not supported");
-        }
         return n;
     }
 
@@ -501,6 +512,52 @@ final class ExtWriter {
             return 0;
         }
         checkSize(ino, pos + len);
+        boolean isInline = InlineData.isInline(n);
+        if (isInline || mayInline.contains(ino) && n.size() == 0 && dataBlocks(n) == 0) {
+            if (inline.write(n, pos, src, !isInline)) {
+                mayInline.remove(ino);
+                touch(n, true);
+                store(n);
+                src.position(src.limit());
+                return len;
+            }
+            if (isInline) {
+                inlineToBlocks(n);
+            }
+            mayInline.remove(ino);
+        }
+        writeMapped(n, pos, src);
+        touch(n, true);
+        store(n);
+        src.position(src.limit());
+        return len;
+    }
+
+    /** Blocks an inode holds besides its xattr block. */
+    private long dataBlocks(RawInode n) {
+        return n.blocks512() / (sb.blockSize() / 512) - (n.fileAcl() != 0 ? 1 : 0);
+    }
+
+    /**
+     * An inline file that outgrows its inode: its bytes move to blocks (an extent tree on an
+     * extents filesystem, else a block map), system.data goes and the flag is cleared, as ext4's
+     * ext4_convert_inline_data does.
+     */
+    private void inlineToBlocks(RawInode n) throws ErrnoException {
+        byte[] data = inline.content(n);
+        inline.end(n);
+        if (extents()) {
+            n.flags(n.flags() | Inode.EXTENTS_FL);
+            ExtentTree.init(n);
+        }
+        if (data.length > 0) {
+            writeMapped(n, 0, ByteBuffer.wrap(data));
+        }
+    }
+
+    /** Writes {@code src} at {@code pos} through the block mapping, allocating blocks as needed; grows the size. */
+    private void writeMapped(RawInode n, long pos, ByteBuffer src) throws ErrnoException {
+        int len = src.remaining();
         FileMap map = new FileMap(n);
         int bs = sb.blockSize();
         long end = pos + len;
@@ -531,10 +588,6 @@ final class ExtWriter {
         if (end > n.size()) {
             n.size(end);
         }
-        touch(n, true);
-        store(n);
-        src.position(src.limit());
-        return len;
     }
 
     /**
@@ -575,6 +628,15 @@ final class ExtWriter {
         RawInode n = loadRegular(ino);
         checkSize(ino, size);
         int bs = sb.blockSize();
+        if (InlineData.isInline(n)) {
+            if (size <= n.size() && size <= inline.capacity(n)) {
+                inline.shrink(n, size);
+                touch(n, true);
+                store(n);
+                return;
+            }
+            inlineToBlocks(n); // growing: ext4 moves the data to blocks first
+        }
         if (size < n.size()) {
             if (size % bs != 0) {
                 zeroTail(n, size);

@@ -35,6 +35,7 @@ final class InodeChecks {
         if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
             report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
         }
+        InlineChecks.check(fs, raw, inode, report);
         if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
             long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512);
             if (inode.blocks512() != expected) {

@@ -305,7 +305,9 @@ final class Xattrs {
             b.putShort(at + 2, (short) offs);
             b.putInt(at + 4, 0);
             b.putInt(at + 8, e.value().length);
-            b.putInt(at + 12, entryHash(e));
+            // system.data keeps hash 0, as the kernel writes it: ext4 changes inline data in place
+            // without rehashing, and e2fsck checks only a nonzero hash.
+            b.putInt(at + 12, InlineData.isSystemData(e) ? 0 : entryHash(e));
             b.put(at + 16, e.name());
             at += e.entrySize();
         }

@@ -80,6 +80,7 @@ class ExtFeatureMatrixTest {
         "ext4 1024 -O encrypt", "ext4 4096 -O mmp", "ext4 4096 -O meta_bg,^resize_inode", "ext4 4096 -O bigalloc",
         "ext4 1024 -O ea_inode", "ext4 4096 -O casefold", "ext4 4096 -O orphan_file", "ext4 1024 -O fast_commit",
         "ext4 4096 -O fast_commit,^metadata_csum", "ext4 1024 -O verity",
+        "ext4 4096 -O inline_data", "ext4 1024 -O inline_data,^metadata_csum", "ext4 2048 -I 512 -O inline_data",
     })
     void readIdenticalWrittenCleanAndMountedByTheKernel(String spec) throws Exception {
         String[] p = spec.split(" ");
