@@ -20,7 +20,10 @@ final class InodeChecks {
     private InodeChecks() {
     }
 
-    /** Checks {@code inode}, which occupies {@code blocks} blocks (data and mapping), reporting to {@code report}. */
+    /**
+     * Checks {@code inode}, which occupies {@code blocks} blocks (data and mapping; with bigalloc,
+     * clusters), reporting to {@code report}.
+     */
     static void check(ExtFs fs, Inode inode, long blocks, Consumer<String> report) throws ErrnoException {
         Superblock sb = fs.superblock();
         long ino = inode.number();
@@ -36,7 +39,7 @@ final class InodeChecks {
             report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
         }
         if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
-            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512);
+            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512) * sb.clusterRatio();
             if (inode.blocks512() != expected) {
                 report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
             }

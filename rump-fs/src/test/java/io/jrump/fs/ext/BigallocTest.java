@@ -1,0 +1,216 @@
+package io.jrump.fs.ext;
+
+import static io.jrump.fs.ext.ExtTools.assertClean;
+import static io.jrump.fs.ext.ExtTools.exec;
+import static io.jrump.fs.ext.ExtWriteTest.mkdir;
+import static io.jrump.fs.ext.ExtWriteTest.parent;
+import static io.jrump.fs.ext.ExtWriteTest.base;
+import static io.jrump.fs.ext.ExtWriteTest.readFile;
+import static io.jrump.fs.ext.ExtWriteTest.resolve;
+import static io.jrump.fs.ext.ExtWriteTest.writeFile;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jrump.blk.HostDisk;
+import io.jrump.kernel.sys.Attributes;
+import io.jrump.host.jvm.JvmHost;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * bigalloc (clusters of 2^k blocks): filesystems {@code mke2fs -O bigalloc -C SIZE -d} filled read
+ * identical to the tree and check clean through {@link ExtCheck}; random writes at random offsets
+ * (holes and blocks sharing a cluster), truncates into the middle of clusters, unlinks,
+ * directories that grow and symlinks leave them clean to {@code e2fsck -fn} and to ExtCheck, and
+ * (as root) the kernel's ext4 reads what we wrote. Case: {@code BLOCK CLUSTER [extra -O features]}.
+ */
+class BigallocTest {
+    @TempDir
+    Path dir;
+    private final JvmHost host = JvmHost.create("ext-bigalloc");
+    private Path tree;
+
+    @BeforeEach
+    void tree() throws Exception {
+        tree = dir.resolve("tree");
+        Files.createDirectories(tree.resolve("a/b"));
+        Random r = new Random(18);
+        for (int i = 0; i < 24; i++) {
+            byte[] data = new byte[i == 5 ? 300_000 : r.nextInt(20_000)];
+            r.nextBytes(data);
+            Files.write(tree.resolve((i % 2 == 0 ? "a/" : "a/b/") + "f" + i), data);
+        }
+        Files.createSymbolicLink(tree.resolve("long"), Path.of("a/" + "z".repeat(90)));
+    }
+
+    @AfterEach
+    void close() {
+        host.close();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1024 4096", "1024 16384", "4096 16384", "4096 65536", "1024 8192 ^metadata_csum",
+        "4096 32768 ^metadata_csum,^has_journal,^flex_bg"})
+    void readWrittenAndCheckedClean(String spec) throws Exception {
+        Path img = make(spec);
+        Map<String, byte[]> model = writeRandomly(img, spec.hashCode());
+        assertClean(img);
+        ExtCheck.Result r = ExtCheck.check(ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)));
+        assertTrue(r.isClean(), r.problems().toString());
+        ExtVfs again = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY),
+                ExtFs.MountOptions.readOnlyMount());
+        try {
+            for (Map.Entry<String, byte[]> e : model.entrySet()) {
+                assertArrayEquals(e.getValue(), readFile(again, e.getKey()), e.getKey());
+            }
+        } finally {
+            again.close();
+        }
+    }
+
+    @Tag("root")
+    @EnabledIfSystemProperty(named = "user.name", matches = "root",
+            disabledReason = "needs root (mount -o loop); ./run-tests, as root, runs it")
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1024 16384", "4096 65536 ^metadata_csum"})
+    void theKernelReadsWhatWeWrote(String spec) throws Exception {
+        Path img = make(spec);
+        Map<String, byte[]> model = writeRandomly(img, 7 + spec.hashCode());
+        assertClean(img);
+        Path mnt = Files.createDirectories(dir.resolve("mnt"));
+        StringBuilder m = new StringBuilder();
+        assertEquals(0, exec(m, "mount", "-o", "loop,ro", img.toString(), mnt.toString()), "the kernel mounts it: " + m);
+        try {
+            for (Map.Entry<String, byte[]> e : model.entrySet()) {
+                assertArrayEquals(e.getValue(), Files.readAllBytes(mnt.resolve(e.getKey().substring(1))), e.getKey());
+            }
+        } finally {
+            StringBuilder u = new StringBuilder();
+            assertEquals(0, exec(u, "umount", mnt.toString()), u.toString());
+        }
+    }
+
+    /** A bigalloc filesystem from the tree; it reads identical and checks clean before we write. */
+    private Path make(String spec) throws Exception {
+        String[] p = spec.split(" ");
+        Path img = dir.resolve("b.img");
+        String features = "bigalloc" + (p.length > 2 ? "," + p[2] : "");
+        StringBuilder out = new StringBuilder();
+        assertEquals(0, exec(out, "mke2fs", "-q", "-F", "-t", "ext4", "-b", p[0], "-C", p[1], "-O", features,
+                "-d", tree.toString(), img.toString(), "48M"), out.toString());
+        ExtFs fs = ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY));
+        assertEquals(Integer.parseInt(p[1]) / Integer.parseInt(p[0]), fs.superblock().clusterRatio());
+        ExtCheck.Result r = ExtCheck.check(fs);
+        assertTrue(r.isClean(), "mke2fs's image: " + r.problems());
+        ExtVfs v = new ExtVfs(fs);
+        try (Stream<Path> all = Files.walk(tree)) {
+            for (Path f : (Iterable<Path>) all::iterator) {
+                String path = "/" + tree.relativize(f).toString().replace('\\', '/');
+                if (Files.isSymbolicLink(f)) {
+                    assertEquals(Files.readSymbolicLink(f).toString(), v.readlink(resolve(v, path)), path);
+                } else if (Files.isRegularFile(f)) {
+                    assertArrayEquals(Files.readAllBytes(f), readFile(v, path), path);
+                }
+            }
+        }
+        return img;
+    }
+
+    /**
+     * Random creates, writes at random offsets (past the end, leaving holes; into holes next to
+     * mapped blocks of one cluster), truncates to random sizes, unlinks, directories of many names
+     * and long symlinks; returns each regular file's contents as they should now be.
+     */
+    private Map<String, byte[]> writeRandomly(Path img, long seed) throws Exception {
+        Map<String, byte[]> model = new TreeMap<>();
+        try (Stream<Path> all = Files.walk(tree)) {
+            for (Path f : (Iterable<Path>) all::iterator) {
+                if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    model.put("/" + tree.relativize(f).toString().replace('\\', '/'), Files.readAllBytes(f));
+                }
+            }
+        }
+        ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+        assertFalse(fs.isReadOnly(), fs.ext().readOnlyReason());
+        long freeBefore = fs.statvfs().freeBlocks();
+        Random r = new Random(seed);
+        try {
+            mkdir(fs, "/n");
+            long many = mkdir(fs, "/n/many");
+            for (int i = 0; i < 150; i++) { // a directory of several blocks
+                fs.create(many, "entry-with-a-longish-name-" + i, Attributes.S_IFREG | 0644, 0, 0, 0);
+            }
+            for (int i = 0; i < 150; i += 3) {
+                fs.unlink(many, "entry-with-a-longish-name-" + i, false);
+            }
+            fs.symlink(resolve(fs, "/n"), "link", "t".repeat(300), 0, 0);
+            for (int i = 0; i < 4; i++) { // xattr blocks: each a cluster of its own, charged whole
+                long x = writeFile(fs, "/n/x" + i, new byte[3000 + i]);
+                model.put("/n/x" + i, new byte[3000 + i]);
+                fs.setxattr(x, "user.big", new byte[700 + i], 0);
+            }
+            fs.removexattr(resolve(fs, "/n/x1"), "user.big");
+            fs.unlink(resolve(fs, "/n"), "x2", false);
+            model.remove("/n/x2");
+            for (int i = 0; i < 160; i++) {
+                List<String> names = new ArrayList<>(model.keySet());
+                int op = r.nextInt(10);
+                if (op < 3 || names.isEmpty()) {
+                    String name = "/n/f" + i;
+                    byte[] data = new byte[r.nextInt(4) == 0 ? r.nextInt(200_000) : r.nextInt(9000)];
+                    r.nextBytes(data);
+                    writeFile(fs, name, data);
+                    model.put(name, data);
+                    continue;
+                }
+                String name = names.get(r.nextInt(names.size()));
+                long ino = resolve(fs, name);
+                byte[] cur = model.get(name);
+                if (op < 6) { // write somewhere, maybe past the end
+                    int at = r.nextInt(cur.length + 70_000);
+                    byte[] data = new byte[1 + r.nextInt(r.nextBoolean() ? 40 : 20_000)];
+                    r.nextBytes(data);
+                    fs.write(ino, at, ByteBuffer.wrap(data));
+                    byte[] next = Arrays.copyOf(cur, Math.max(cur.length, at + data.length));
+                    System.arraycopy(data, 0, next, at, data.length);
+                    model.put(name, next);
+                } else if (op < 8) { // truncate, often into the middle of a cluster
+                    int size = r.nextInt(cur.length + 30_000);
+                    fs.truncate(ino, size);
+                    model.put(name, Arrays.copyOf(cur, size));
+                } else {
+                    fs.unlink(parent(fs, name), base(name), false);
+                    model.remove(name);
+                }
+            }
+            for (Map.Entry<String, byte[]> e : model.entrySet()) {
+                assertArrayEquals(e.getValue(), readFile(fs, e.getKey()), e.getKey());
+            }
+            fs.sync();
+            assertTrue(fs.statvfs().freeBlocks() % fs.ext().superblock().clusterRatio() == 0,
+                    "free blocks count whole clusters: " + freeBefore + " -> " + fs.statvfs().freeBlocks());
+        } finally {
+            fs.close();
+        }
+        return model;
+    }
+}
