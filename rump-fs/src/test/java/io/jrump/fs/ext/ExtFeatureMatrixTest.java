@@ -79,6 +79,7 @@ class ExtFeatureMatrixTest {
         "ext4 1024 -O quota", "ext4 1024 -O project,quota", "ext4 1024 -O inline_data", "ext4 4096 -O stable_inodes",
         "ext4 1024 -O encrypt", "ext4 4096 -O mmp", "ext4 4096 -O meta_bg,^resize_inode", "ext4 4096 -O bigalloc",
         "ext4 1024 -O ea_inode", "ext4 4096 -O casefold", "ext4 4096 -O orphan_file",
+        "ext4 1024 -O bigalloc -C 16384", "ext4 4096 -O bigalloc,^metadata_csum -C 16384",
     })
     void readIdenticalWrittenCleanAndMountedByTheKernel(String spec) throws Exception {
         String[] p = spec.split(" ");

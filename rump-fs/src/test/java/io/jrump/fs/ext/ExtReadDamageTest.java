@@ -202,7 +202,8 @@ class ExtReadDamageTest {
     @Test
     void bigallocGeometryThatDisagreesIsCorruptionNamingBigalloc() throws Exception {
         Path img = dir.resolve("bigalloc");
-        run("mke2fs", "-q", "-F", "-t", "ext4", "-O", "bigalloc,^metadata_csum", "-C", "16384", img.toString(), "64M");
+        run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-O", "bigalloc,^metadata_csum", "-C", "16384", img.toString(),
+                "64M");
         assertEquals(4, open(img).superblock().clusterRatio(), "read, clusters of 4 blocks");
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
             f.seek(1024 + 0x24); // s_clusters_per_group: no longer s_blocks_per_group / 4
