@@ -30,6 +30,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -106,6 +107,71 @@ class BigallocTest {
             StringBuilder u = new StringBuilder();
             assertEquals(0, exec(u, "umount", mnt.toString()), u.toString());
         }
+    }
+
+    /**
+     * ext4's cluster rule, and what it costs: a block written next to one of its logical cluster
+     * takes its place in the same physical cluster, allocating nothing; i_blocks and the free count
+     * move by whole clusters; a truncate frees a cluster only with the last block of it. Then two
+     * files written in turn, a cluster at a time, get extent trees with index blocks (each a
+     * cluster of its own) that shrink and go again; e2fsck and ExtCheck find all of it clean.
+     */
+    @Test
+    void blocksShareTheirClusterWhichGoesWithTheLastOfThem() throws Exception {
+        Path img = dir.resolve("s.img");
+        StringBuilder out = new StringBuilder();
+        assertEquals(0, exec(out, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-C", "8192", "-O", "bigalloc",
+                img.toString(), "32M"), out.toString());
+        ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+        try {
+            fs.sync();
+            long free = fs.statvfs().freeBlocks();
+            long ino = fs.create(fs.rootInode(), "f", Attributes.S_IFREG | 0644, 0, 0, 0);
+            fs.write(ino, 1024, ByteBuffer.wrap(new byte[1024]));
+            fs.sync();
+            assertEquals(free - 8, fs.statvfs().freeBlocks(), "one cluster of 8 blocks");
+            fs.write(ino, 6 * 1024, ByteBuffer.wrap(new byte[] {6}));
+            fs.sync();
+            assertEquals(free - 8, fs.statvfs().freeBlocks(), "block 6 joins block 1's cluster");
+            long p1 = fs.ext().map(fs.ext().inode(ino), 1).physical();
+            long p6 = fs.ext().map(fs.ext().inode(ino), 6).physical();
+            assertEquals(1, p1 % 8, "a block sits at its own offset in the cluster");
+            assertEquals(p1 + 5, p6);
+            assertEquals(16, fs.getattr(ino).blocks512(), "i_blocks: one 8 KiB cluster");
+            fs.write(ino, 8 * 1024, ByteBuffer.wrap(new byte[] {8}));
+            assertEquals(32, fs.getattr(ino).blocks512(), "block 8 starts a second cluster");
+            fs.truncate(ino, 7 * 1024 + 10);
+            fs.sync();
+            assertEquals(free - 8, fs.statvfs().freeBlocks(), "the second cluster went");
+            fs.truncate(ino, 1024 + 5);
+            fs.sync();
+            assertEquals(free - 8, fs.statvfs().freeBlocks(), "block 1 still holds the first");
+            assertEquals(16, fs.getattr(ino).blocks512());
+            fs.truncate(ino, 1000);
+            fs.sync();
+            assertEquals(free, fs.statvfs().freeBlocks(), "the last block of it gone, so is the cluster");
+            assertEquals(0, fs.getattr(ino).blocks512());
+
+            long a = fs.create(fs.rootInode(), "a", Attributes.S_IFREG | 0644, 0, 0, 0);
+            long b = fs.create(fs.rootInode(), "b", Attributes.S_IFREG | 0644, 0, 0, 0);
+            byte[] chunk = new byte[8192];
+            for (int i = 0; i < 400; i++) {
+                java.util.Arrays.fill(chunk, (byte) i);
+                fs.write(a, (long) i * 8192, ByteBuffer.wrap(chunk));
+                fs.write(b, (long) i * 8192 + 4096, ByteBuffer.wrap(chunk)); // across two logical clusters
+            }
+            byte[] root = fs.ext().inode(a).block();
+            assertTrue((root[6] & 0xff) >= 1, "file a's extents need a tree of index blocks, depth " + root[6]);
+            fs.truncate(a, 150 * 8192 + 3000);
+            fs.unlink(fs.rootInode(), "b", false);
+            fs.sync();
+        } finally {
+            fs.close();
+        }
+        assertClean(img);
+        ExtCheck.Result r = ExtCheck.check(ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)));
+        assertTrue(r.isClean(), r.problems().toString());
     }
 
     /** A bigalloc filesystem from the tree; it reads identical and checks clean before we write. */
