@@ -555,6 +555,11 @@ final class ExtWriter {
         int c = sb.clusterRatio();
         long off = lb & (c - 1);
         long owned = Clusters.physicalCluster(map.extents, lb - off, c);
+        if (owned != -1 && (owned < 0 || (owned & (c - 1)) != 0 || owned + c > sb.blocksCount())) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": inode " + map.n.number + ": logical block "
+                    + (lb - off) + " would lie at block " + owned + ", not the start of a cluster of " + c
+                    + " blocks (an extent breaks bigalloc's cluster rule)");
+        }
         if (owned >= 0) {
             return new long[] {owned + off, Math.min(run, c - off), 0};
         }

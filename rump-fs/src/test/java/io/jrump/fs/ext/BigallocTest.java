@@ -174,6 +174,174 @@ class BigallocTest {
         assertTrue(r.isClean(), r.problems().toString());
     }
 
+    /**
+     * What the kernel's ext4 wrote — sparse files whose blocks share clusters, fallocated
+     * (unwritten) extents, an xattr block, a directory of many names — we change: blocks written
+     * into holes of those clusters, truncates into them, unlinks; e2fsck finds it clean and the
+     * kernel reads it back as we say it is.
+     */
+    @Tag("root")
+    @EnabledIfSystemProperty(named = "user.name", matches = "root",
+            disabledReason = "needs root (mount -o loop); ./run-tests, as root, runs it")
+    @Test
+    void weChangeWhatTheKernelWrote() throws Exception {
+        Path img = dir.resolve("k.img");
+        StringBuilder out = new StringBuilder();
+        assertEquals(0, exec(out, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-C", "8192", "-O", "bigalloc",
+                img.toString(), "32M"), out.toString());
+        Path mnt = Files.createDirectories(dir.resolve("mnt"));
+        Map<String, byte[]> model = new TreeMap<>();
+        Random r = new Random(5);
+        assertEquals(0, exec(out, "mount", "-o", "loop", img.toString(), mnt.toString()), out.toString());
+        try {
+            for (int f = 0; f < 6; f++) {
+                byte[] content = new byte[0];
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(mnt.resolve("h" + f),
+                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+                    for (int k = 0; k < 6; k++) {
+                        int at = r.nextInt(120_000);
+                        byte[] data = new byte[1 + r.nextInt(1500)];
+                        r.nextBytes(data);
+                        ch.write(ByteBuffer.wrap(data), at);
+                        content = Arrays.copyOf(content, Math.max(content.length, at + data.length));
+                        System.arraycopy(data, 0, content, at, data.length);
+                    }
+                }
+                model.put("/h" + f, content);
+            }
+            assertEquals(0, exec(out, "fallocate", "-l", "100K", mnt.resolve("fa").toString()), out.toString());
+            model.put("/fa", new byte[100 * 1024]);
+            Files.getFileAttributeView(mnt.resolve("h0"), java.nio.file.attribute.UserDefinedFileAttributeView.class)
+                    .write("user.big", ByteBuffer.wrap(new byte[800]));
+            Files.createDirectories(mnt.resolve("d"));
+            for (int i = 0; i < 120; i++) {
+                Files.writeString(mnt.resolve("d/name-of-some-length-" + i), "y".repeat(i * 37));
+                model.put("/d/name-of-some-length-" + i, "y".repeat(i * 37).getBytes());
+            }
+        } finally {
+            assertEquals(0, exec(out, "umount", mnt.toString()), out.toString());
+        }
+        assertClean(img);
+        ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+        try {
+            for (Map.Entry<String, byte[]> e : model.entrySet()) {
+                assertArrayEquals(e.getValue(), readFile(fs, e.getKey()), e.getKey());
+            }
+            for (int i = 0; i < 200; i++) {
+                List<String> names = new ArrayList<>(model.keySet());
+                String name = names.get(r.nextInt(names.size()));
+                long ino = resolve(fs, name);
+                byte[] cur = model.get(name);
+                int op = r.nextInt(10);
+                if (op < 6) {
+                    int at = r.nextInt(cur.length + 20_000);
+                    byte[] data = new byte[1 + r.nextInt(r.nextBoolean() ? 30 : 5000)];
+                    r.nextBytes(data);
+                    fs.write(ino, at, ByteBuffer.wrap(data));
+                    byte[] next = Arrays.copyOf(cur, Math.max(cur.length, at + data.length));
+                    System.arraycopy(data, 0, next, at, data.length);
+                    model.put(name, next);
+                } else if (op < 9) {
+                    int size = r.nextInt(cur.length + 10_000);
+                    fs.truncate(ino, size);
+                    model.put(name, Arrays.copyOf(cur, size));
+                } else if (names.size() > 10) {
+                    fs.unlink(parent(fs, name), base(name), false);
+                    model.remove(name);
+                }
+            }
+            fs.sync();
+        } finally {
+            fs.close();
+        }
+        assertClean(img);
+        ExtCheck.Result check = ExtCheck.check(ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)));
+        assertTrue(check.isClean(), check.problems().toString());
+        assertEquals(0, exec(out, "mount", "-o", "loop,ro", img.toString(), mnt.toString()), out.toString());
+        try {
+            for (Map.Entry<String, byte[]> e : model.entrySet()) {
+                assertArrayEquals(e.getValue(), Files.readAllBytes(mnt.resolve(e.getKey().substring(1))), e.getKey());
+            }
+        } finally {
+            assertEquals(0, exec(out, "umount", mnt.toString()), out.toString());
+        }
+    }
+
+    /** Full: ENOSPC changes nothing, free space comes back by clusters, e2fsck finds it clean. */
+    @Test
+    void runningOutOfClustersFailsCleanly() throws Exception {
+        Path img = dir.resolve("full.img");
+        StringBuilder out = new StringBuilder();
+        assertEquals(0, exec(out, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-C", "16384", "-O", "bigalloc",
+                "-N", "64", img.toString(), "8M"), out.toString());
+        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW))) {
+            long f = writeFile(fs, "/fill", new byte[0]);
+            byte[] chunk = new byte[300_000];
+            long off = 0;
+            io.jrump.hypercall.ErrnoException full = null;
+            while (full == null) {
+                try {
+                    fs.write(f, off, ByteBuffer.wrap(chunk));
+                    off += chunk.length;
+                } catch (io.jrump.hypercall.ErrnoException e) {
+                    full = e;
+                }
+            }
+            assertEquals(io.jrump.hypercall.Errno.ENOSPC, full.errno());
+            assertEquals(off, fs.getattr(f).size(), "the failed write changed nothing");
+            for (int i = 0; i < 40; i++) { // one-block writes take the last clusters, each a whole one
+                try {
+                    writeFile(fs, "/s" + i, new byte[] {1});
+                } catch (io.jrump.hypercall.ErrnoException e) {
+                    assertEquals(io.jrump.hypercall.Errno.ENOSPC, e.errno());
+                    break;
+                }
+            }
+            fs.truncate(f, 1);
+            fs.sync();
+            assertEquals(0, fs.statvfs().freeBlocks() % 16);
+            mkdir(fs, "/room-again");
+        }
+        assertClean(img);
+    }
+
+    /**
+     * An extent that puts a block at another offset in its cluster than in its logical cluster
+     * breaks the rule: e2fsck and ExtCheck say so, and writing next to it is EUCLEAN naming the
+     * inode, not a write somewhere.
+     */
+    @Test
+    void anExtentThatBreaksTheClusterRuleIsCorruption() throws Exception {
+        Path img = dir.resolve("bad.img");
+        Path one = Files.createDirectories(dir.resolve("one"));
+        Files.write(one.resolve("f"), "x".repeat(1024).getBytes()); // not zeros, which mke2fs -d leaves a hole
+        StringBuilder out = new StringBuilder();
+        assertEquals(0, exec(out, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-C", "8192", "-O", "bigalloc",
+                "-d", one.toString(), img.toString(), "16M"), out.toString());
+        StringBuilder bmap = new StringBuilder();
+        exec(bmap, "debugfs", "-R", "bmap /f 0", img.toString());
+        long pb = Long.parseLong(bmap.toString().lines().filter(l -> l.matches("\\d+")).findFirst().orElseThrow());
+        assertEquals(0, pb % 8, bmap.toString());
+        Path script = dir.resolve("x.debugfs"); // logical block 1 at offset 0 of its cluster
+        Files.writeString(script, "extent_open /f\nroot\nreplace_node 1 1 " + pb + "\nextent_close\n");
+        assertEquals(0, exec(out, "debugfs", "-w", "-f", script.toString(), img.toString()), out.toString());
+        StringBuilder e2fsck = new StringBuilder();
+        assertEquals(4, exec(e2fsck, "e2fsck", "-fn", img.toString()), "e2fsck finds it too: " + e2fsck);
+        assertTrue(e2fsck.toString().contains("violates cluster allocation rules"), e2fsck.toString());
+        ExtCheck.Result r = ExtCheck.check(ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)));
+        assertTrue(r.problems().toString().contains("violates cluster allocation rules"), r.problems().toString());
+        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW))) {
+            long f = resolve(fs, "/f");
+            io.jrump.hypercall.ErrnoException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.jrump.hypercall.ErrnoException.class, () -> fs.write(f, 2048, ByteBuffer.wrap(new byte[] {1})));
+            assertEquals(io.jrump.hypercall.Errno.EUCLEAN, e.errno(), e.getMessage());
+            assertTrue(e.getMessage().contains("cluster rule"), e.getMessage());
+        }
+    }
+
     /** A bigalloc filesystem from the tree; it reads identical and checks clean before we write. */
     private Path make(String spec) throws Exception {
         String[] p = spec.split(" ");
