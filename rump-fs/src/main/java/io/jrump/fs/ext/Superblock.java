@@ -118,7 +118,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         int incompat = b.getInt(96);
         int roCompat = b.getInt(100);
         // Features before geometry: an unknown feature may change what the counts mean.
-        List<String> unsupported = unsupported(incompat, roCompat);
+        List<String> unsupported = unsupported(incompat);
         if (!unsupported.isEmpty()) {
             throw new ErrnoException(Errno.EOPNOTSUPP, device + ": unsupported ext feature: " + String.join(", ", unsupported));
         }
@@ -259,11 +259,11 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     /** Names of the incompatible features set that this reader does not handle; empty if none. */
     List<String> unsupportedIncompat() {
-        return unsupported(featureIncompat, featureRoCompat);
+        return unsupported(featureIncompat);
     }
 
     /** The features that keep this reader from reading the filesystem at all: incompatible ones it does not know. */
-    private static List<String> unsupported(int featureIncompat, int featureRoCompat) {
+    private static List<String> unsupported(int featureIncompat) {
         List<String> out = new ArrayList<>();
         int unknown = featureIncompat & ~INCOMPAT_SUPPORTED;
         for (int bit = 0; bit < 32; bit++) {
