@@ -41,7 +41,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * identical to the tree and check clean through {@link ExtCheck}; random writes at random offsets
  * (holes and blocks sharing a cluster), truncates into the middle of clusters, unlinks,
  * directories that grow and symlinks leave them clean to {@code e2fsck -fn} and to ExtCheck, and
- * (as root) the kernel's ext4 reads what we wrote. Case: {@code BLOCK CLUSTER [extra -O features]}.
+ * (as root) the kernel's ext4 reads what we wrote. Case: {@code BLOCK CLUSTER [extra -O features]},
+ * clusters of 4 to 64 blocks.
  */
 class BigallocTest {
     @TempDir
@@ -69,7 +70,7 @@ class BigallocTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"1024 4096", "1024 16384", "4096 16384", "4096 65536", "1024 8192 ^metadata_csum",
-        "4096 32768 ^metadata_csum,^has_journal,^flex_bg"})
+        "4096 32768 ^metadata_csum,^has_journal,^flex_bg", "4096 262144", "2048 131072 ^metadata_csum"})
     void readWrittenAndCheckedClean(String spec) throws Exception {
         Path img = make(spec);
         Map<String, byte[]> model = writeRandomly(img, spec.hashCode());
