@@ -646,6 +646,9 @@ final class ExtWriter {
             }
             n.blocks512(Math.max(0, n.blocks512() - freed[0] * (sb.blockSize() / 512)));
             ExtentTree.store(fs, alloc, n, kept, tree.treeBlocks());
+        } else if (sb.hasBigalloc()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": inode " + n.number
+                    + " maps blocks without extents on a bigalloc filesystem; freeing them is not supported");
         } else {
             BlockMap.truncate(fs, alloc, n, from);
         }

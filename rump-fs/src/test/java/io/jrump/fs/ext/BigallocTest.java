@@ -269,6 +269,42 @@ class BigallocTest {
         }
     }
 
+    /**
+     * Groups mke2fs left BLOCK_UNINIT (their bitmap implied: the backup superblock and descriptor
+     * clusters in use) and a short last group: directories spread over the groups and files in
+     * them initialize those bitmaps by cluster; e2fsck and ExtCheck find them right.
+     */
+    @Test
+    void uninitializedGroupsAreInitializedByCluster() throws Exception {
+        Path img = dir.resolve("g.img");
+        StringBuilder out = new StringBuilder();
+        assertEquals(0, exec(out, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-C", "4096", "-O", "bigalloc",
+                img.toString(), "200M"), out.toString());
+        Map<String, byte[]> model = new TreeMap<>();
+        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW))) {
+            java.util.Set<Long> groups = new java.util.TreeSet<>();
+            for (int d = 0; d < 12; d++) {
+                long dino = mkdir(fs, "/d" + d);
+                groups.add((dino - 1) / fs.ext().superblock().inodesPerGroup());
+                byte[] data = new byte[5000 + d * 3000];
+                new Random(d).nextBytes(data);
+                writeFile(fs, "/d" + d + "/f", data);
+                model.put("/d" + d + "/f", data);
+            }
+            assertTrue(groups.size() > 3, "directories spread over groups " + groups);
+            fs.sync();
+        }
+        assertClean(img);
+        ExtFs again = ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY));
+        ExtCheck.Result r = ExtCheck.check(again);
+        assertTrue(r.isClean(), r.problems().toString());
+        ExtVfs v = new ExtVfs(again);
+        for (Map.Entry<String, byte[]> e : model.entrySet()) {
+            assertArrayEquals(e.getValue(), readFile(v, e.getKey()), e.getKey());
+        }
+    }
+
     /** Full: ENOSPC changes nothing, free space comes back by clusters, e2fsck finds it clean. */
     @Test
     void runningOutOfClustersFailsCleanly() throws Exception {
