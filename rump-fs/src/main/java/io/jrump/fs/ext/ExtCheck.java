@@ -199,7 +199,7 @@ public final class ExtCheck {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
-        return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
+        return new Result(problems, toWalk.size(), dirCount, (long) claimed.cardinality() << bits); // whole clusters with bigalloc
     }
 
     /**
