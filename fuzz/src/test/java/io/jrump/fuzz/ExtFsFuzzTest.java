@@ -18,7 +18,8 @@ import java.util.Set;
  * listing every directory, stat-ing every entry, reading every file and link, by path through the VFS — either works or
  * fails with a defined errno; never an unchecked exception or a hang. Seeds have metadata_csum
  * off so that mutations reach past the checksums: {@code mke2fs -t ext2|ext4 -b 1024 -N 32
- * -O ^metadata_csum,^resize_inode,^has_journal -d tree img 64K}.
+ * -O ^metadata_csum,^resize_inode,^has_journal -d tree img 64K}, and {@code ext4-bigalloc} the same with
+ * {@code -C 4096 -N 16 -O bigalloc,...} (clusters of 4 blocks).
  */
 class ExtFsFuzzTest {
     private static final int DISK = 64 * 1024;

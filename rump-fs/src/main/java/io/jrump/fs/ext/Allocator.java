@@ -12,6 +12,11 @@ import java.util.List;
  * file that grows asks near its last block and stays contiguous; new inodes go to the parent's
  * group, new directories to the group with the most free blocks.
  *
+ * <p>With bigalloc the bitmaps and the descriptors' counts are per cluster of
+ * {@link Superblock#clusterRatio()} blocks: {@link #allocBlocks} hands out whole clusters (their
+ * first block and their blocks), a free releases every cluster the run touches, and
+ * {@link #freeBlocks()} stays in blocks, as the superblock counts them.
+ *
  * <p>Frees are deferred to the commit: a block freed in the running transaction must not be
  * handed out again before that transaction reaches the disk, or a crash could leave the old owner
  * pointing at someone else's data (the reason jbd2 keeps such blocks busy too).
@@ -21,6 +26,9 @@ final class Allocator {
     private final Superblock sb;
     private final GroupDescriptors gd;
     private final List<long[]> deferredFrees = new ArrayList<>();
+    /** log2 of the blocks per cluster; 0 without bigalloc. */
+    private final int bits;
+    /** Free clusters (blocks without bigalloc), as the group descriptors count them. */
     private long freeBlocks;
     private long freeInodes;
 
@@ -28,6 +36,7 @@ final class Allocator {
         this.fs = fs;
         this.sb = sb;
         this.gd = gd;
+        this.bits = Integer.numberOfTrailingZeros(sb.clusterRatio());
         long blocks = 0;
         long inodes = 0;
         for (long g = 0; g < sb.groupCount(); g++) {
@@ -58,8 +67,14 @@ final class Allocator {
         }
     }
 
+    /** Free blocks, as the superblock counts them: with bigalloc the free clusters times their size. */
     long freeBlocks() {
-        return freeBlocks;
+        return freeBlocks << bits;
+    }
+
+    /** 512-byte sectors i_blocks is charged for one allocation: a block, or with bigalloc a cluster. */
+    long sectorsPerAllocation() {
+        return ((long) sb.blockSize() << bits) / 512;
     }
 
     long freeInodes() {
@@ -72,6 +87,11 @@ final class Allocator {
 
     private long groupBlocks(long g) {
         return Math.min(sb.blocksPerGroup(), sb.blocksCount() - groupStart(g));
+    }
+
+    /** Clusters a group's bitmap covers (a short last group has fewer); only whole clusters are allocated. */
+    private long groupClusters(long g) {
+        return groupBlocks(g) >>> bits;
     }
 
     long groupOf(long block) {
@@ -91,7 +111,7 @@ final class Allocator {
         long start = groupStart(g);
         for (long[] range : fs.layoutMetadata()) {
             for (long blk = Math.max(range[0], start); blk < Math.min(range[0] + range[1], start + sb.blocksPerGroup()); blk++) {
-                setBit(b, blk - start);
+                setBit(b, (blk - start) >>> bits);
             }
         }
         padBlockBitmap(g, b);
@@ -102,7 +122,7 @@ final class Allocator {
 
     /** Bits past the end of a short last group, and past the group in the bitmap block, read as used. */
     private void padBlockBitmap(long g, ByteBuffer b) {
-        for (long bit = groupBlocks(g); bit < (long) b.capacity() * 8; bit++) {
+        for (long bit = (groupBlocks(g) + (1L << bits) - 1) >>> bits; bit < (long) b.capacity() * 8; bit++) {
             setBit(b, bit);
         }
     }
@@ -128,7 +148,7 @@ final class Allocator {
     private void sealBlockBitmap(long g, ByteBuffer b) {
         if (sb.hasMetadataCsum()) {
             gd.setBitmapChecksum(g, GroupDescriptors.BLOCK_BITMAP_CSUM,
-                    Crc32c.update(sb.checksumSeed(), b, 0, (int) (sb.blocksPerGroup() / 8)));
+                    Crc32c.update(sb.checksumSeed(), b, 0, (int) (sb.clustersPerGroup() / 8)));
         }
     }
 
@@ -177,9 +197,12 @@ final class Allocator {
 
     /**
      * Allocates up to {@code want} blocks in a row, at or after {@code goal} if it can; returns
-     * {start, count} with count ≥ 1. {@code ENOSPC} when the filesystem is full.
+     * {start, count} with count ≥ 1. {@code ENOSPC} when the filesystem is full. With bigalloc
+     * the run is whole clusters: start is a cluster's first block, count a multiple of the
+     * cluster size, and up to {@code want} blocks rounded up to whole clusters.
      */
     long[] allocBlocks(long goal, long want) throws ErrnoException {
+        want = (want + (1L << bits) - 1) >>> bits;
         if (freeBlocks == 0) {
             throw new ErrnoException(Errno.ENOSPC, fs.deviceName() + ": no free blocks");
         }
@@ -192,9 +215,9 @@ final class Allocator {
             if (gd.half(g, GroupDescriptors.FREE_BLOCKS) == 0) {
                 continue;
             }
-            long from = n == 0 ? goal - groupStart(g) : 0;
+            long from = n == 0 ? (goal - groupStart(g)) >>> bits : 0;
             ByteBuffer bitmap = blockBitmap(g);
-            long bit = firstClear(bitmap, from, groupBlocks(g));
+            long bit = firstClear(bitmap, from, groupClusters(g));
             if (bit < 0 && from > 0) {
                 bit = firstClear(bitmap, 0, from);
             }
@@ -202,14 +225,14 @@ final class Allocator {
                 continue;
             }
             long count = 0;
-            while (count < want && bit + count < groupBlocks(g) && !bit(bitmap, bit + count)) {
+            while (count < want && bit + count < groupClusters(g) && !bit(bitmap, bit + count)) {
                 setBit(bitmap, bit + count);
                 count++;
             }
             sealBlockBitmap(g, bitmap);
             gd.setHalf(g, GroupDescriptors.FREE_BLOCKS, gd.half(g, GroupDescriptors.FREE_BLOCKS) - count);
             freeBlocks -= count;
-            return new long[] {groupStart(g) + bit, count};
+            return new long[] {groupStart(g) + (bit << bits), count << bits};
         }
         throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": free block count " + freeBlocks
                 + " disagrees with the group bitmaps, which have none");
@@ -246,12 +269,13 @@ final class Allocator {
                 long stop = Math.min(end, groupStart(g) + groupBlocks(g));
                 ByteBuffer bitmap = blockBitmap(g);
                 long freed = 0;
-                for (long b = block; b < stop; b++) {
-                    if (!bit(bitmap, b - groupStart(g))) {
-                        throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": freeing block " + b
-                                + ", already free in the bitmap of group " + g);
+                // With bigalloc: every cluster the run touches (callers free a cluster once, when no block of it is used).
+                for (long c = (block - groupStart(g)) >>> bits; c <= (stop - 1 - groupStart(g)) >>> bits; c++) {
+                    if (!bit(bitmap, c)) {
+                        throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": freeing block "
+                                + (groupStart(g) + (c << bits)) + ", already free in the bitmap of group " + g);
                     }
-                    clearBit(bitmap, b - groupStart(g));
+                    clearBit(bitmap, c);
                     freed++;
                 }
                 sealBlockBitmap(g, bitmap);

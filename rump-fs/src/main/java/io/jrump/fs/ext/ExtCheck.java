@@ -24,6 +24,10 @@ import java.util.Set;
  * {@link InodeChecks} checks (dtime, flags, i_blocks, i_size); and each group's counts
  * ({@link GroupChecks}). Reads through the journal when it needs recovery. Not checked yet:
  * htree index internals, extent-tree interior consistency, quota and bad-blocks inodes.
+ *
+ * <p>With bigalloc, claims, bitmaps and leaks are per cluster, as the bitmaps count: an inode may
+ * use several blocks of one cluster, another inode none of them, and i_blocks is charged per
+ * cluster. The bit sets below are indexed by cluster (by block without bigalloc).
  */
 public final class ExtCheck {
     /** Problems are listed up to this many; checking goes on. */
@@ -119,8 +123,9 @@ public final class ExtCheck {
             }
         }
         // Link counts, and the blocks of every inode in use: reachable, unattached, the journal.
+        int bits = Integer.numberOfTrailingZeros(sb.clusterRatio());
         BitSet claimed = new BitSet((int) sb.blocksCount());
-        Map<Long, Long> owner = new HashMap<>();
+        Map<Long, Long> owner = new HashMap<>(); // by cluster
         Set<Long> toWalk = new HashSet<>(reachable);
         Set<Long> unattached = new HashSet<>();
         Set<Long> directories = new HashSet<>();
@@ -157,17 +162,25 @@ public final class ExtCheck {
                 directories.add(ino);
             }
             long[] occupied = {0};
+            Set<Long> mine = bits > 0 ? new HashSet<>() : null; // this inode's clusters, each charged once
             try {
                 fs.forEachBlock(inode, b -> {
-                occupied[0]++;
                 if (b <= 0 || b >= sb.blocksCount()) {
+                    occupied[0]++;
                     report(problems, "inode " + ino + ": block " + b + " is outside the filesystem");
-                } else if (claimed.get((int) b)) {
-                    report(problems, "block " + b + " is claimed by inode " + owner.get(b) + " and by inode " + ino);
+                    return;
+                }
+                long unit = b >>> bits;
+                if (mine != null && !mine.add(unit)) {
+                    return; // another block of a cluster this inode has
+                }
+                occupied[0]++;
+                if (claimed.get((int) unit)) {
+                    report(problems, "block " + b + " is claimed by inode " + owner.get(unit) + " and by inode " + ino);
                 } else {
-                    claimed.set((int) b);
+                    claimed.set((int) unit);
                     if (owner.size() < 1 << 22) {
-                        owner.put(b, ino);
+                        owner.put(unit, ino);
                     }
                 }
                 });
@@ -178,7 +191,7 @@ public final class ExtCheck {
                 }
                 report(problems, e.detail()); // a damaged block map: say so and check the other inodes
             }
-            claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems);
+            claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems, bits);
         }
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
@@ -186,7 +199,7 @@ public final class ExtCheck {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
-        return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
+        return new Result(problems, toWalk.size(), dirCount, (long) claimed.cardinality() << bits); // whole clusters with bigalloc
     }
 
     /**
@@ -260,7 +273,7 @@ public final class ExtCheck {
         if ((fs.groupFlags(g) & BLOCK_UNINIT) != 0) {
             return false;
         }
-        long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup();
+        long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup() / sb.clusterRatio();
         ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
         return (bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) != 0;
     }
@@ -311,16 +324,18 @@ public final class ExtCheck {
         long g = -1;
         ByteBuffer bitmap = null;
         boolean uninit = false;
-        for (int b = claimed.nextSetBit(0); b >= 0; b = claimed.nextSetBit(b + 1)) {
+        int bits = Integer.numberOfTrailingZeros(sb.clusterRatio());
+        for (int unit = claimed.nextSetBit(0); unit >= 0; unit = claimed.nextSetBit(unit + 1)) {
+            long b = (long) unit << bits;
             long group = (b - sb.firstDataBlock()) / sb.blocksPerGroup();
             if (group != g) {
                 g = group;
                 uninit = (fs.groupFlags(g) & BLOCK_UNINIT) != 0;
                 bitmap = uninit ? null : fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
             }
-            long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup();
+            long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup() >>> bits;
             if (uninit || (bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
-                report(problems, "block " + b + " (inode " + owner.getOrDefault((long) b, -1L) + ") is free in the block bitmap of group "
+                report(problems, "block " + b + " (inode " + owner.getOrDefault((long) unit, -1L) + ") is free in the block bitmap of group "
                         + g + (uninit ? " (BLOCK_UNINIT)" : ""));
             }
         }
@@ -332,22 +347,24 @@ public final class ExtCheck {
      * indirect block. Groups still BLOCK_UNINIT are skipped: their bitmap is implied.
      */
     private static void checkLeaks(ExtFs fs, Superblock sb, BitSet claimed, List<String> problems) throws ErrnoException {
-        BitSet meta = new BitSet((int) sb.blocksCount());
+        int bits = Integer.numberOfTrailingZeros(sb.clusterRatio());
+        BitSet meta = new BitSet((int) sb.blocksCount()); // by cluster, as claimed
         int descSize = sb.has64bit() ? sb.descSize() : 32;
         long gdtBlocks = (sb.groupCount() * descSize + sb.blockSize() - 1) / sb.blockSize();
         long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
         for (long g = 0; g < sb.groupCount(); g++) {
             long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
             if (sb.hasSuperblockCopy(g)) {
-                markRange(meta, sb, start, 1 + gdtBlocks + sb.reservedGdtBlocks());
+                long gdt = g == 0 ? sb.primaryGdtBlock() : start + 1;
+                markRange(meta, sb, start, gdt - start + gdtBlocks + sb.reservedGdtBlocks(), bits);
             }
-            markRange(meta, sb, fs.blockBitmap(g), 1);
-            markRange(meta, sb, fs.inodeBitmap(g), 1);
-            markRange(meta, sb, fs.inodeTable(g), tableBlocks);
+            markRange(meta, sb, fs.blockBitmap(g), 1, bits);
+            markRange(meta, sb, fs.inodeBitmap(g), 1, bits);
+            markRange(meta, sb, fs.inodeTable(g), tableBlocks, bits);
         }
         if ((sb.featureCompat() & Superblock.COMPAT_RESIZE_INODE) != 0) {
             ByteBuffer iblock = ByteBuffer.wrap(fs.inode(RESIZE_INODE).block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            markRange(meta, sb, Integer.toUnsignedLong(iblock.getInt(13 * 4)), 1);
+            markRange(meta, sb, Integer.toUnsignedLong(iblock.getInt(13 * 4)), 1, bits);
         }
         long leaks = 0;
         for (long g = 0; g < sb.groupCount(); g++) {
@@ -356,9 +373,10 @@ public final class ExtCheck {
             }
             ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
             long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
-            for (long bit = 0; bit < sb.blocksPerGroup() && start + bit < sb.blocksCount(); bit++) {
-                long b = start + bit;
-                if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) != 0 && !claimed.get((int) b) && !meta.get((int) b)) {
+            for (long bit = 0; bit < sb.clustersPerGroup() && start + (bit << bits) < sb.blocksCount(); bit++) {
+                long b = start + (bit << bits);
+                int unit = (int) (b >>> bits);
+                if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) != 0 && !claimed.get(unit) && !meta.get(unit)) {
                     leaks++;
                     report(problems, "block " + b + " is marked in use in group " + g + " but nothing uses it (leaked)");
                 }
@@ -366,29 +384,30 @@ public final class ExtCheck {
         }
     }
 
-    private static void markRange(BitSet meta, Superblock sb, long from, long count) {
-        if (from >= 0 && from < sb.blocksCount()) {
-            meta.set((int) from, (int) Math.min(sb.blocksCount(), from + count));
+    private static void markRange(BitSet meta, Superblock sb, long from, long count, int bits) {
+        if (from >= 0 && from < sb.blocksCount() && count > 0) {
+            long end = Math.min(sb.blocksCount(), from + count);
+            meta.set((int) (from >>> bits), (int) (((end - 1) >>> bits) + 1));
         }
     }
 
     /** A structure that cannot be read (checksum, bounds) is a problem to report, not a reason to stop. */
     /** An inode's xattr block is in use; inodes may share one (h_refcount), data may not. */
     private static void claimXattrBlock(Superblock sb, Inode inode, BitSet claimed, Map<Long, Long> owner,
-            Set<Long> xattrBlocks, List<String> problems) {
+            Set<Long> xattrBlocks, List<String> problems, int bits) {
         long b = inode.fileAcl();
         if (b == 0 || xattrBlocks.contains(b)) {
             return;
         }
         if (b >= sb.blocksCount()) {
             report(problems, "inode " + inode.number() + ": xattr block " + b + " is outside the filesystem");
-        } else if (claimed.get((int) b)) {
-            report(problems, "block " + b + " is claimed by inode " + owner.get(b) + " and by inode " + inode.number()
-                    + " as its xattr block");
+        } else if (claimed.get((int) (b >>> bits))) {
+            report(problems, "block " + b + " is claimed by inode " + owner.get(b >>> bits) + " and by inode "
+                    + inode.number() + " as its xattr block");
         } else {
             xattrBlocks.add(b);
-            claimed.set((int) b);
-            owner.put(b, inode.number());
+            claimed.set((int) (b >>> bits));
+            owner.put(b >>> bits, inode.number());
         }
     }
 

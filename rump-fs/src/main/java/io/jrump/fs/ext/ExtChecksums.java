@@ -44,7 +44,7 @@ public final class ExtChecksums {
     /** Bitmap checksums into the descriptors, then the descriptors' own. */
     private static int sealGroups(BlockDevice dev, Superblock sb) throws ErrnoException {
         int descSize = sb.has64bit() ? sb.descSize() : 32;
-        long gdtBlock = sb.firstDataBlock() + 1;
+        long gdtBlock = sb.primaryGdtBlock();
         long bytes = sb.groupCount() * descSize;
         long gdtBlocks = (bytes + sb.blockSize() - 1) / sb.blockSize();
         if (gdtBlock + gdtBlocks > sb.blocksCount() || bytes > (64 << 20)) {
@@ -59,7 +59,7 @@ public final class ExtChecksums {
             if ((gd.flags(g) & GroupDescriptors.BLOCK_UNINIT) == 0 && bb > 0 && bb < sb.blocksCount()) {
                 dev.read(bb * sb.blockSize(), block.clear());
                 gd.setBitmapChecksum(g, GroupDescriptors.BLOCK_BITMAP_CSUM,
-                        Crc32c.update(sb.checksumSeed(), block, 0, (int) Math.min(sb.blockSize(), sb.blocksPerGroup() / 8)));
+                        Crc32c.update(sb.checksumSeed(), block, 0, (int) Math.min(sb.blockSize(), sb.clustersPerGroup() / 8)));
             }
             long ib = gd.word(g, GroupDescriptors.INODE_BITMAP);
             if ((gd.flags(g) & GroupDescriptors.INODE_UNINIT) == 0 && ib > 0 && ib < sb.blocksCount()) {

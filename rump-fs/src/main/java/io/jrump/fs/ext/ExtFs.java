@@ -111,7 +111,7 @@ public final class ExtFs {
             throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": unsupported ext feature: " + String.join(", ", unsupported));
         }
         int descSize = sb.has64bit() ? sb.descSize() : 32;
-        long gdtBlock = sb.firstDataBlock() + 1;
+        long gdtBlock = sb.primaryGdtBlock();
         long bytes = sb.groupCount() * descSize;
         long gdtBlocks = (bytes + sb.blockSize() - 1) / sb.blockSize();
         if (gdtBlock + gdtBlocks > sb.blocksCount() || bytes > Integer.MAX_VALUE - sb.blockSize()) {
@@ -754,7 +754,7 @@ public final class ExtFs {
     static final int COMPAT_FAST_COMMIT = 0x400;
 
     /** Read-only incompatible... compatible features a writer must understand; others mount read-only. */
-    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x400 | RO_COMPAT_VERITY;
+    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x200 | 0x400 | RO_COMPAT_VERITY;
 
     /**
      * How to mount: read-only or not, the wall clock for timestamps (a component takes time only
@@ -1106,7 +1106,8 @@ public final class ExtFs {
             for (long g = 0; g < sb.groupCount(); g++) {
                 long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
                 if (sb.hasSuperblockCopy(g)) {
-                    out.add(new long[] {start, 1 + gdtBlocks + sb.reservedGdtBlocks()});
+                    long gdt = g == 0 ? sb.primaryGdtBlock() : start + 1;
+                    out.add(new long[] {start, gdt - start + gdtBlocks + sb.reservedGdtBlocks()});
                 }
                 out.add(new long[] {blockBitmap(g), 1});
                 out.add(new long[] {inodeBitmap(g), 1});
@@ -1278,7 +1279,7 @@ public final class ExtFs {
         }
         allocator.applyDeferredFrees();
         BitSet groups = gd.sealChanged();
-        long gdtStart = sb.firstDataBlock() + 1;
+        long gdtStart = sb.primaryGdtBlock();
         for (int g = groups.nextSetBit(0); g >= 0; g = groups.nextSetBit(g + 1)) {
             long offset = (long) g * gd.descSize();
             long block = gdtStart + offset / sb.blockSize();

@@ -385,7 +385,7 @@ final class ExtWriter {
         int refs = fs.metaForRead(block, "inode " + n.number + " xattr block").getInt(4);
         XattrStore.release(fs, n, block, refs);
         n.fileAcl(0);
-        n.blocks512(Math.max(0, n.blocks512() - sb.blockSize() / 512));
+        n.blocks512(Math.max(0, n.blocks512() - alloc.sectorsPerAllocation()));
     }
 
     // ---- renaming --------------------------------------------------------------------------------
@@ -568,10 +568,10 @@ final class ExtWriter {
             long[] m = map.lookup(lb, last - lb + 1); // {physical, run, unwritten}
             long run = Math.min(m[1], last - lb + 1);
             if (m[0] == 0) {
-                long[] got = alloc.allocBlocks(goal, Math.min(run, 8192));
+                long[] got = place(map, lb, Math.min(run, 8192), goal);
                 writeBlocks(got[0], lb, got[1], pos, src, true);
                 map.mapped(lb, got[0], got[1]);
-                n.blocks512(n.blocks512() + got[1] * (bs / 512));
+                n.blocks512(n.blocks512() + got[2]);
                 goal = got[0] + got[1];
                 lb += got[1];
             } else {
@@ -588,6 +588,41 @@ final class ExtWriter {
         if (end > n.size()) {
             n.size(end);
         }
+    }
+
+    /**
+     * Where the first {@code run} blocks of a hole at logical {@code lb} go: {physical, blocks,
+     * sectors to add to i_blocks}. With bigalloc a block whose logical cluster the file already
+     * maps goes into that cluster (nothing allocated, nothing charged); otherwise whole clusters
+     * are allocated, each block at its own offset in them, and charged whole.
+     */
+    private long[] place(FileMap map, long lb, long run, long goal) throws ErrnoException {
+        if (!sb.hasBigalloc()) {
+            long[] got = alloc.allocBlocks(goal, run);
+            return new long[] {got[0], got[1], got[1] * (sb.blockSize() / 512)};
+        }
+        if (map.extents == null) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": inode " + map.n.number
+                    + " maps blocks without extents on a bigalloc filesystem; writing it is not supported");
+        }
+        int c = sb.clusterRatio();
+        long off = lb & (c - 1);
+        long owned = Clusters.physicalCluster(map.extents, lb - off, c);
+        if (owned != -1 && (owned < 0 || (owned & (c - 1)) != 0 || owned + c > sb.blocksCount())) {
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": inode " + map.n.number + ": logical block "
+                    + (lb - off) + " would lie at block " + owned + ", not the start of a cluster of " + c
+                    + " blocks (an extent breaks bigalloc's cluster rule)");
+        }
+        if (owned >= 0) {
+            return new long[] {owned + off, Math.min(run, c - off), 0};
+        }
+        long end = lb + run;
+        long endCluster = end & -(long) c;
+        if (end != endCluster && endCluster > lb && Clusters.physicalCluster(map.extents, endCluster, c) >= 0) {
+            end = endCluster; // the hole's last logical cluster is mapped already, beyond the hole
+        }
+        long[] got = alloc.allocBlocks(goal, off + end - lb);
+        return new long[] {got[0] + off, Math.min(end - lb, got[1] - off), got[1] / c * alloc.sectorsPerAllocation()};
     }
 
     /**
@@ -667,9 +702,15 @@ final class ExtWriter {
         if ((n.flags() & Inode.EXTENTS_FL) != 0) {
             ExtentTree.Loaded tree = ExtentTree.load(fs, n);
             long[] freed = {0};
-            List<ExtentTree.Extent> kept = ExtentTree.truncate(tree.extents(), from, alloc, freed);
+            List<ExtentTree.Extent> kept = ExtentTree.truncate(tree.extents(), from, sb.hasBigalloc() ? null : alloc, freed);
+            if (sb.hasBigalloc()) {
+                freed[0] = Clusters.releaseFrom(tree.extents(), from, alloc, sb.clusterRatio()) * sb.clusterRatio();
+            }
             n.blocks512(Math.max(0, n.blocks512() - freed[0] * (sb.blockSize() / 512)));
             ExtentTree.store(fs, alloc, n, kept, tree.treeBlocks());
+        } else if (sb.hasBigalloc()) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": inode " + n.number
+                    + " maps blocks without extents on a bigalloc filesystem; freeing them is not supported");
         } else {
             BlockMap.truncate(fs, alloc, n, from);
         }
@@ -678,10 +719,10 @@ final class ExtWriter {
     /** Adds a block at logical {@code lb} of a directory or symlink; returns its physical number. */
     long appendBlock(RawInode n, long lb) throws ErrnoException {
         FileMap map = new FileMap(n);
-        long[] got = alloc.allocBlocks(lb == 0 ? goalFor(n.number) : map.goalBefore(lb), 1);
+        long[] got = place(map, lb, 1, lb == 0 ? goalFor(n.number) : map.goalBefore(lb));
         map.mapped(lb, got[0], 1);
         map.finish();
-        n.blocks512(n.blocks512() + sb.blockSize() / 512);
+        n.blocks512(n.blocks512() + got[2]);
         if (isDir(n)) {
             n.size((lb + 1) * sb.blockSize());
         }

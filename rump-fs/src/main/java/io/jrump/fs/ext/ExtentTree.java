@@ -130,18 +130,25 @@ final class ExtentTree {
         return out;
     }
 
-    /** The list cut at {@code from}; the blocks cut off are freed. Returns how many data blocks went. */
+    /**
+     * The list cut at {@code from}; the blocks cut off are freed, unless {@code alloc} is null
+     * (bigalloc, where {@link Clusters#releaseFrom} frees by cluster). Counts in {@code freed} how many data blocks went.
+     */
     static List<Extent> truncate(List<Extent> list, long from, Allocator alloc, long[] freed) throws ErrnoException {
         List<Extent> out = new ArrayList<>();
         for (Extent e : list) {
             if (e.end() <= from) {
                 out.add(e);
             } else if (e.logical() >= from) {
-                alloc.freeBlocks(e.physical(), e.length());
+                if (alloc != null) {
+                    alloc.freeBlocks(e.physical(), e.length());
+                }
                 freed[0] += e.length();
             } else {
                 long keep = from - e.logical();
-                alloc.freeBlocks(e.physical() + keep, e.length() - keep);
+                if (alloc != null) {
+                    alloc.freeBlocks(e.physical() + keep, e.length() - keep);
+                }
                 freed[0] += e.length() - keep;
                 out.add(e.piece(e.logical(), keep));
             }
@@ -178,15 +185,16 @@ final class ExtentTree {
         }
         List<Long> blocks = new ArrayList<>(oldBlocks.subList(0, Math.min(total, oldBlocks.size())));
         long goal = extents.get(0).physical();
+        int step = fs.superblock().clusterRatio(); // with bigalloc each tree block has a cluster of its own
         while (blocks.size() < total) {
-            long[] run = alloc.allocBlocks(goal, total - blocks.size());
-            for (long k = 0; k < run[1]; k++) {
+            long[] run = alloc.allocBlocks(goal, (long) (total - blocks.size()) * step);
+            for (long k = 0; k < run[1]; k += step) {
                 blocks.add(run[0] + k);
             }
             goal = run[0] + run[1];
         }
         releaseSurplus(fs, alloc, ino, oldBlocks, total);
-        ino.blocks512(ino.blocks512() + (long) (total - Math.min(total, oldBlocks.size())) * (bs / 512));
+        ino.blocks512(ino.blocks512() + (long) (total - Math.min(total, oldBlocks.size())) * alloc.sectorsPerAllocation());
         // Leaves.
         int next = 0;
         List<long[]> level = new ArrayList<>(); // {first logical, block}
@@ -225,7 +233,7 @@ final class ExtentTree {
             throws ErrnoException {
         for (int i = keep; i < oldBlocks.size(); i++) {
             alloc.freeBlocks(oldBlocks.get(i), 1);
-            ino.blocks512(ino.blocks512() - fs.blockSize() / 512);
+            ino.blocks512(ino.blocks512() - alloc.sectorsPerAllocation());
         }
     }
 

@@ -24,7 +24,8 @@ final class GroupChecks {
             boolean checksums = fs.groupsHaveChecksums();
             if (!checksums || (flags & ExtCheck.BLOCK_UNINIT) == 0) {
                 long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
-                long count = Math.min(sb.blocksPerGroup(), sb.blocksCount() - start);
+                long blocks = Math.min(sb.blocksPerGroup(), sb.blocksCount() - start);
+                long count = (blocks + sb.clusterRatio() - 1) / sb.clusterRatio(); // bits: clusters with bigalloc
                 ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
                 long free = count - ones(bitmap, count);
                 long stored = fs.groupCount(g, GroupDescriptors.FREE_BLOCKS);

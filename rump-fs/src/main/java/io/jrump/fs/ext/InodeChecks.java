@@ -20,7 +20,10 @@ final class InodeChecks {
     private InodeChecks() {
     }
 
-    /** Checks {@code inode}, which occupies {@code blocks} blocks (data and mapping), reporting to {@code report}. */
+    /**
+     * Checks {@code inode}, which occupies {@code blocks} blocks (data and mapping; with bigalloc,
+     * clusters), reporting to {@code report}.
+     */
     static void check(ExtFs fs, Inode inode, long blocks, Consumer<String> report) throws ErrnoException {
         Superblock sb = fs.superblock();
         long ino = inode.number();
@@ -37,7 +40,7 @@ final class InodeChecks {
         }
         InlineChecks.check(fs, raw, inode, report);
         if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
-            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512);
+            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512) * sb.clusterRatio();
             if (inode.blocks512() != expected) {
                 report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
             }
@@ -54,6 +57,28 @@ final class InodeChecks {
                         + end * sb.blockSize());
             }
         }
+    }
+
+    /**
+     * bigalloc's rule, as e2fsck checks it ("violates cluster allocation rules"): a block lies at
+     * its logical offset within its cluster, and blocks of one logical cluster in one physical
+     * cluster. {@code last} carries the previous extent's last block across leaves.
+     */
+    private static void checkClusterRule(Superblock sb, long ino, long start, long physical, int len, long[] last,
+            Consumer<String> report) {
+        int c = sb.clusterRatio();
+        if (c == 1) {
+            return;
+        }
+        if ((start & (c - 1)) != (physical & (c - 1))) {
+            report.accept("inode " + ino + ": logical block " + start + " at block " + physical
+                    + " violates cluster allocation rules (bigalloc)");
+        } else if (last[0] >= 0 && last[0] / c == start / c && last[1] / c != physical / c) {
+            report.accept("inode " + ino + ": logical block " + start + " at block " + physical + " is in another cluster"
+                    + " than logical block " + last[0] + " of its logical cluster (bigalloc)");
+        }
+        last[0] = start + len - 1;
+        last[1] = physical + len - 1;
     }
 
     /** The largest file the mapping can address (the kernel's s_maxbytes). */
@@ -76,11 +101,13 @@ final class InodeChecks {
      */
     private static long initializedEnd(ExtFs fs, Inode inode, Consumer<String> report) throws ErrnoException {
         int[] budget = {1 << 16};
-        return walk(fs, inode, ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN), 60, 0, -1, budget, report);
+        long[] last = {-1, -1}; // the last mapped block before: {logical, physical}
+        return walk(fs, inode, ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN), 60, 0, -1, budget, last,
+                report);
     }
 
     private static long walk(ExtFs fs, Inode inode, ByteBuffer node, int bytes, int level, long expectedStart, int[] budget,
-            Consumer<String> report) throws ErrnoException {
+            long[] last, Consumer<String> report) throws ErrnoException {
         if (level > MAX_DEPTH || --budget[0] < 0 || (node.getShort(0) & 0xffff) != 0xF30A) {
             return 0; // a damaged node: the block walk reports it
         }
@@ -106,6 +133,10 @@ final class InodeChecks {
                     report.accept("inode " + ino + " has a zero-length extent at logical block " + start);
                 }
                 previousEnd = start + len;
+                if (len > 0) {
+                    long physical = Integer.toUnsignedLong(node.getInt(at + 8)) | ((long) (node.getShort(at + 6) & 0xffff) << 32);
+                    checkClusterRule(fs.superblock(), ino, start, physical, len, last, report);
+                }
                 if (raw <= 32768) { // above: an unwritten extent of (raw - 32768) blocks
                     end = Math.max(end, start + len);
                 }
@@ -114,7 +145,7 @@ final class InodeChecks {
                 long child = Integer.toUnsignedLong(node.getInt(at + 4)) | ((long) (node.getShort(at + 8) & 0xffff) << 32);
                 if (child > 0 && child < fs.superblock().blocksCount()) {
                     end = Math.max(end, walk(fs, inode, fs.block(child, "inode " + ino + " extent block"),
-                            fs.superblock().blockSize(), level + 1, start, budget, report));
+                            fs.superblock().blockSize(), level + 1, start, budget, last, report));
                 }
             }
         }

@@ -12,14 +12,16 @@ import java.util.List;
  * The ext2/3/4 superblock (1024 bytes at byte 1024 of the device), parsed and checked: magic,
  * sizes, counts against the device, feature flags, and the metadata_csum checksum. Field names
  * follow the kernel's {@code struct ext4_super_block}; {@code hashSeed}, {@code defHashVersion} and
- * {@code flags} are s_hash_seed, s_def_hash_version and s_flags. Immutable.
+ * {@code flags} are s_hash_seed, s_def_hash_version and s_flags. {@code clusterBits} is log2 of the
+ * blocks per allocation cluster: 0 without bigalloc; with it, block bitmaps, group free counts and
+ * s_clusters_per_group count clusters of 2^clusterBits blocks. Immutable.
  */
 record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int blockSize, long blocksPerGroup,
                   long inodesPerGroup, int inodeSize, int revLevel, long firstIno, int featureCompat,
                   int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
                   int checksumSeed, long groupCount, long journalInum, long freeBlocks, long freeInodes,
                   long reservedBlocks, int reservedGdtBlocks, int[] backupGroups, int[] hashSeed,
-                  int defHashVersion, int flags) {
+                  int defHashVersion, int flags, int clusterBits) {
 
     static final int OFFSET = 1024;
     static final int SIZE = 1024;
@@ -116,8 +118,8 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         int blockSize = 1024 << logBlock;
         int incompat = b.getInt(96);
         int roCompat = b.getInt(100);
-        // Features before geometry: a bigalloc superblock's counts are per cluster, and would read as corruption.
-        List<String> unsupported = unsupported(incompat, roCompat);
+        // Features before geometry: an unknown feature may change what the counts mean.
+        List<String> unsupported = unsupported(incompat);
         if (!unsupported.isEmpty()) {
             throw new ErrnoException(Errno.EOPNOTSUPP, device + ": unsupported ext feature: " + String.join(", ", unsupported));
         }
@@ -141,7 +143,20 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
             throw new ErrnoException(Errno.EUCLEAN, where + ": s_blocks_count " + blocks + " exceeds the device's "
                     + deviceBytes / blockSize + " blocks of " + blockSize);
         }
-        if (blocksPerGroup == 0 || blocksPerGroup > 8L * blockSize || inodesPerGroup == 0
+        int clusterBits = 0;
+        if ((roCompat & RO_COMPAT_BIGALLOC) != 0) {
+            clusterBits = b.getInt(0x1C) - logBlock;
+            long clustersPerGroup = Integer.toUnsignedLong(b.getInt(0x24));
+            if (clusterBits < 1 || clusterBits > MAX_CLUSTER_BITS || firstData != 0
+                    || (incompat & INCOMPAT_EXTENTS) == 0 || clustersPerGroup << clusterBits != blocksPerGroup) {
+                throw new ErrnoException(Errno.EUCLEAN, where + ": bigalloc with s_log_cluster_size " + b.getInt(0x1C)
+                        + " (block size 2^" + (10 + logBlock) + "), " + clustersPerGroup + " clusters and "
+                        + blocksPerGroup + " blocks per group, first data block " + firstData
+                        + ((incompat & INCOMPAT_EXTENTS) == 0 ? ", no extents" : ""));
+            }
+        }
+        long groupBitmapBits = blocksPerGroup >>> clusterBits;
+        if (blocksPerGroup == 0 || groupBitmapBits > 8L * blockSize || inodesPerGroup == 0
                 || inodesPerGroup > 8L * blockSize || firstData >= blocks) {
             throw new ErrnoException(Errno.EUCLEAN, where + ": " + blocksPerGroup + " blocks and " + inodesPerGroup
                     + " inodes per group, first data block " + firstData);
@@ -182,7 +197,33 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
                 wide(b, 12, 0x158, incompat), Integer.toUnsignedLong(b.getInt(16)), wide(b, 8, 0x154, incompat),
                 b.getShort(0xCE) & 0xffff, new int[] {b.getInt(0x24C), b.getInt(0x250)},
                 new int[] {b.getInt(0xEC), b.getInt(0xF0), b.getInt(0xF4), b.getInt(0xF8)}, b.get(0xFC) & 0xff,
-                b.getInt(0x160));
+                b.getInt(0x160), clusterBits);
+    }
+
+    /** The largest cluster this reader accepts: 2^16 blocks, as far as mke2fs goes with 4 KiB blocks (256 MiB). */
+    static final int MAX_CLUSTER_BITS = 16;
+
+    /**
+     * The first block of the primary group descriptors: the one after the superblock's (block 1
+     * with 1 KiB blocks, whose block 0 is the boot block, else block 0) — with bigalloc's first
+     * data block 0 too, not the first data block plus one.
+     */
+    long primaryGdtBlock() {
+        return OFFSET / blockSize + 1;
+    }
+
+    boolean hasBigalloc() {
+        return clusterBits > 0;
+    }
+
+    /** Blocks per allocation cluster: 1 without bigalloc. */
+    int clusterRatio() {
+        return 1 << clusterBits;
+    }
+
+    /** Bits in a group's block bitmap: one per cluster (a block without bigalloc). */
+    long clustersPerGroup() {
+        return blocksPerGroup >>> clusterBits;
     }
 
     static final int COMPAT_RESIZE_INODE = 0x10;
@@ -219,19 +260,12 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     /** Names of the incompatible features set that this reader does not handle; empty if none. */
     List<String> unsupportedIncompat() {
-        return unsupported(featureIncompat, featureRoCompat);
+        return unsupported(featureIncompat);
     }
 
-    /**
-     * The features that keep this reader from reading the filesystem at all: incompatible ones it
-     * does not know, and bigalloc — read-only compatible to the kernel, but its block bitmaps,
-     * group geometry and extents count clusters, which this reader does not.
-     */
-    private static List<String> unsupported(int featureIncompat, int featureRoCompat) {
+    /** The features that keep this reader from reading the filesystem at all: incompatible ones it does not know. */
+    private static List<String> unsupported(int featureIncompat) {
         List<String> out = new ArrayList<>();
-        if ((featureRoCompat & RO_COMPAT_BIGALLOC) != 0) {
-            out.add("bigalloc");
-        }
         int unknown = featureIncompat & ~INCOMPAT_SUPPORTED;
         for (int bit = 0; bit < 32; bit++) {
             if ((unknown & (1 << bit)) != 0) {

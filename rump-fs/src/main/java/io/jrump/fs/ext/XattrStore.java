@@ -248,7 +248,7 @@ final class XattrStore {
             if (old != 0) {
                 release(fs, n, old, refs);
                 n.fileAcl(0);
-                n.blocks512(Math.max(0, n.blocks512() - sb.blockSize() / 512));
+                n.blocks512(Math.max(0, n.blocks512() - fs.writer().allocator().sectorsPerAllocation()));
             }
             return;
         }
@@ -267,7 +267,7 @@ final class XattrStore {
         if (old != 0) {
             release(fs, n, old, refs);
         } else {
-            n.blocks512(n.blocks512() + sb.blockSize() / 512);
+            n.blocks512(n.blocks512() + fs.writer().allocator().sectorsPerAllocation());
         }
         n.fileAcl(fresh);
     }

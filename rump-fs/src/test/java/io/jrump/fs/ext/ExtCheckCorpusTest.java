@@ -143,6 +143,11 @@ class ExtCheckCorpusTest {
         "ext4:1024 | %/d/big: root && replace_node 0 0 1173", "ext4:1024 | %/d/big: root && insert_node --after 290 10 1500",
         "ext4:1024 | %/d/big: root && split_node && root && replace_node 2 293 1469",
         "ext4:1024 | %/d/big: root && split_node", "ext4:1024 | %/d/big: root && replace_node --uninit 0 293 1173",
+        // bigalloc: claims, counts and i_blocks per cluster
+        "ext4:1024:bigalloc |", "ext4:4096:bigalloc,^metadata_csum |",
+        "ext4:1024:bigalloc | set_bg 0 free_blocks_count 5; set_bg 0 checksum calc",
+        "ext4:1024:bigalloc | set_inode_field /d/big blocks 2", "ext4:1024:bigalloc | unlink /d/big",
+        "ext4:1024:bigalloc | kill_file /f",
         // bitmaps
         "ext4:1024 | freeb 3000", "ext4:1024 | freei /f", "ext4:1024 | seti <100>", "ext2:4096 | freei /d/big",
     })

@@ -81,6 +81,7 @@ class ExtFeatureMatrixTest {
         "ext4 1024 -O ea_inode", "ext4 4096 -O casefold", "ext4 4096 -O orphan_file", "ext4 1024 -O fast_commit",
         "ext4 4096 -O fast_commit,^metadata_csum", "ext4 1024 -O verity",
         "ext4 4096 -O inline_data", "ext4 1024 -O inline_data,^metadata_csum", "ext4 2048 -I 512 -O inline_data",
+        "ext4 1024 -O bigalloc -C 16384", "ext4 4096 -O bigalloc,^metadata_csum -C 16384",
     })
     void readIdenticalWrittenCleanAndMountedByTheKernel(String spec) throws Exception {
         String[] p = spec.split(" ");

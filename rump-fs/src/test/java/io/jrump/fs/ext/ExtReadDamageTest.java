@@ -200,11 +200,18 @@ class ExtReadDamageTest {
     }
 
     @Test
-    void bigallocIsRefusedByNameNotAsCorruption() throws Exception {
+    void bigallocGeometryThatDisagreesIsCorruptionNamingBigalloc() throws Exception {
         Path img = dir.resolve("bigalloc");
-        run("mke2fs", "-q", "-F", "-t", "ext4", "-O", "bigalloc", "-C", "16384", img.toString(), "64M");
+        run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-O", "bigalloc,^metadata_csum", "-C", "16384", img.toString(),
+                "64M");
+        assertEquals(4, open(img).superblock().clusterRatio(), "read, clusters of 4 blocks");
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.seek(1024 + 0x24); // s_clusters_per_group: no longer s_blocks_per_group / 4
+            f.write(new byte[] {1, 0, 0, 0});
+        }
         ErrnoException e = assertThrows(ErrnoException.class, () -> open(img));
-        assertEquals(Errno.EOPNOTSUPP, e.errno(), e.getMessage());
-        assertTrue(e.getMessage().contains("unsupported ext feature: bigalloc"), e.getMessage());
+        assertEquals(Errno.EUCLEAN, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().contains("bigalloc with s_log_cluster_size 4") && e.getMessage().contains("1 clusters"),
+                e.getMessage());
     }
 }
