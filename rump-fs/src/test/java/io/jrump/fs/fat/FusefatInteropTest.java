@@ -77,6 +77,7 @@ class FusefatInteropTest {
             if (exec(u, "fusermount", "-u", mnt.toString()) != 0 && exec(u, "fusermount3", "-u", mnt.toString()) != 0) {
                 exec(u, "umount", mnt.toString());
             }
+            awaitExit(img);
         }
         assertFsckClean(img);
         try (Vfs vfs = mount(host, img, true, Map.of())) {
@@ -84,6 +85,18 @@ class FusefatInteropTest {
             assertEquals("also by fusefat", new String(readAll(vfs, "/another.txt"), StandardCharsets.UTF_8));
             assertEquals("ours", new String(readAll(vfs, "/small.txt"), StandardCharsets.UTF_8));
             assertArrayEquals(big, readAll(vfs, "/Our Directory/A Big File.bin"));
+        }
+    }
+
+    /**
+     * fusefat runs on as a daemon after the unmount returns, and writes the FAT's clean bit as it
+     * exits: wait for the process serving {@code img} to be gone before checking the image.
+     */
+    private static void awaitExit(Path img) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline && ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine()
+                .map(c -> c.contains("fusefat") && c.contains(img.toString())).orElse(false))) {
+            Thread.sleep(20);
         }
     }
 }
