@@ -26,9 +26,15 @@ final class DirCache {
     private final Map<Long, Map<String, Long>> dirs = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, Map<String, Long>> eldest) {
-            return size() > MAX_DIRS;
+            if (size() > MAX_DIRS) {
+                folded.remove(eldest.getKey());
+                return true;
+            }
+            return false;
         }
     };
+    /** The directories among {@link #dirs} that are casefolded: their maps are keyed by {@link Casefold#key}. */
+    private final Set<Long> folded = new HashSet<>();
 
     private static final int MAX_DAMAGED = 4096;
     /** Indexed directories whose index failed a check: looked up linearly from then on. */
@@ -57,7 +63,7 @@ final class DirCache {
             }
             m = names(d);
         }
-        Long ino = m.get(name);
+        Long ino = m.get(key(dir, name));
         return ino == null ? 0 : ino;
     }
 
@@ -71,12 +77,7 @@ final class DirCache {
         long dir = d.number();
         Map<String, Long> m = dirs.get(dir);
         if (m == null) {
-            List<Dirent> entries = fs.readDir(d);
-            m = new HashMap<>(entries.size() * 2);
-            for (Dirent e : entries) {
-                m.put(e.name(), e.inode());
-            }
-            dirs.put(dir, m);
+            m = map(d, fs.readDir(d));
         }
         return m;
     }
@@ -85,35 +86,54 @@ final class DirCache {
      * The whole of a directory, just read by {@code readdir}: kept as its name map, so that the
      * lookups that usually follow ({@code ls -l} stat-ing each name) cost no block reads.
      */
-    void read(long dir, List<Dirent> entries) {
+    void read(long dir, List<Dirent> entries) throws ErrnoException {
         if (!dirs.containsKey(dir)) {
-            Map<String, Long> m = new HashMap<>(entries.size() * 2);
-            for (Dirent e : entries) {
-                m.put(e.name(), e.inode());
-            }
-            dirs.put(dir, m);
+            map(fs.inode(dir), entries);
         }
+    }
+
+    /** Keeps the name map of directory {@code d} made of its {@code entries}. */
+    private Map<String, Long> map(Inode d, List<Dirent> entries) {
+        long dir = d.number();
+        if (Casefold.applies(fs.superblock(), d)) {
+            folded.add(dir);
+        } else {
+            folded.remove(dir);
+        }
+        Map<String, Long> m = new HashMap<>(entries.size() * 2);
+        for (Dirent e : entries) {
+            m.put(key(dir, e.name()), e.inode());
+        }
+        dirs.put(dir, m);
+        return m;
+    }
+
+    /** The map key of {@code name} in {@code dir}: the name, or in a casefolded directory its folded form. */
+    private String key(long dir, String name) {
+        return folded.contains(dir) ? Casefold.key(name) : name;
     }
 
     void added(long dir, String name, long ino) {
         Map<String, Long> m = dirs.get(dir);
         if (m != null) {
-            m.put(name, ino);
+            m.put(key(dir, name), ino);
         }
     }
 
     void removed(long dir, String name) {
         Map<String, Long> m = dirs.get(dir);
         if (m != null) {
-            m.remove(name);
+            m.remove(key(dir, name));
         }
     }
 
     void dropped(long dir) {
         dirs.remove(dir);
+        folded.remove(dir);
     }
 
     void clear() {
         dirs.clear();
+        folded.clear();
     }
 }

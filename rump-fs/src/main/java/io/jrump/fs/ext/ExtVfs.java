@@ -106,6 +106,13 @@ public final class ExtVfs implements FileSystemOps {
         return fs.isReadOnly();
     }
 
+    /** ENOKEY if inode {@code ino} is fscrypt-encrypted (only possible with the encrypt feature). */
+    private void noKey(long ino) throws ErrnoException {
+        if ((fs.superblock().featureIncompat() & Superblock.INCOMPAT_ENCRYPT) != 0) {
+            Encrypted.check(fs, fs.inode(ino));
+        }
+    }
+
     @Override
     public Attributes getattr(long ino) throws ErrnoException {
         return locked(() -> attributes(fs.inode(ino)));
@@ -134,6 +141,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public long lookup(long dir, String name) throws ErrnoException {
         return locked(() -> {
+            noKey(dir);
             long ino = fs.dirCache.lookup(dir, name);
             if (ino == 0) {
                 throw new ErrnoException(Errno.ENOENT, name);
@@ -145,6 +153,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public List<DirEntry> readdir(long dir) throws ErrnoException {
         return locked(() -> {
+            noKey(dir);
             List<Dirent> entries = fs.readDir(fs.inode(dir));
             fs.dirCache.read(dir, entries);
             List<DirEntry> out = new ArrayList<>(entries.size());
@@ -219,7 +228,10 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public String readlink(long ino) throws ErrnoException {
-        return locked(() -> fs.readlink(fs.inode(ino)));
+        return locked(() -> {
+            noKey(ino);
+            return fs.readlink(fs.inode(ino));
+        });
     }
 
     @Override
@@ -229,6 +241,7 @@ public final class ExtVfs implements FileSystemOps {
             if (i.isDir()) {
                 throw new ErrnoException(Errno.EISDIR, "inode " + ino);
             }
+            noKey(ino);
             int n = fs.read(i, pos, dst);
             dst.position(dst.position() + n);
             return n;
@@ -237,12 +250,16 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public int write(long ino, long pos, ByteBuffer src) throws ErrnoException {
-        return changing(() -> fs.writer().write(ino, pos, src));
+        return changing(() -> {
+            noKey(ino);
+            return fs.writer().write(ino, pos, src);
+        });
     }
 
     @Override
     public void truncate(long ino, long size) throws ErrnoException {
         changing(() -> {
+            noKey(ino);
             fs.writer().truncate(ino, size);
             return null;
         });

@@ -92,6 +92,7 @@ final class ExtWriter {
     long create(long dir, String name, int mode, long uid, long gid, long rdev) throws ErrnoException {
         checkName(name);
         RawInode d = loadDir(dir);
+        dirs.checkNewName(d, name);
         if (entry(d, name) != 0) {
             throw new ErrnoException(Errno.EEXIST, name);
         }
@@ -116,6 +117,9 @@ final class ExtWriter {
             ExtentTree.init(n);
         }
         if (directory) {
+            if (Casefold.applies(sb, d.parsed())) {
+                n.flags(n.flags() | Casefold.CASEFOLD_FL); // inherited, as ext4 gives new directories
+            }
             n.links(2);
             long pb = appendBlock(n, 0);
             dirs.initBlock(n, pb, dir);
@@ -169,6 +173,7 @@ final class ExtWriter {
             throw new ErrnoException(t.length == 0 ? Errno.ENOENT : Errno.ENAMETOOLONG, "symlink target of " + t.length + " bytes");
         }
         RawInode d = loadDir(dir);
+        dirs.checkNewName(d, name);
         if (entry(d, name) != 0) {
             throw new ErrnoException(Errno.EEXIST, name);
         }
@@ -194,6 +199,7 @@ final class ExtWriter {
     void link(long dir, String name, long ino) throws ErrnoException {
         checkName(name);
         RawInode d = loadDir(dir);
+        dirs.checkNewName(d, name);
         RawInode n = load(ino);
         if (isDir(n)) {
             throw new ErrnoException(Errno.EPERM, name + ": hard links to directories are not allowed");
@@ -217,6 +223,7 @@ final class ExtWriter {
     /** Removes a non-directory's name; its inode goes when the last name and the last open file do. */
     void unlink(long dir, String name, boolean open) throws ErrnoException {
         RawInode d = loadDir(dir);
+        dirs.checkNames(d);
         long ino = entry(d, name);
         if (ino == 0) {
             throw new ErrnoException(Errno.ENOENT, name);
@@ -245,6 +252,7 @@ final class ExtWriter {
             throw new ErrnoException(Errno.ENOTEMPTY, name);
         }
         RawInode d = loadDir(dir);
+        dirs.checkNames(d);
         long ino = entry(d, name);
         if (ino == 0) {
             throw new ErrnoException(Errno.ENOENT, name);
@@ -384,6 +392,8 @@ final class ExtWriter {
         }
         RawInode s = loadDir(fromDir);
         RawInode d = toDir == fromDir ? s : loadDir(toDir);
+        dirs.checkNames(s);
+        dirs.checkNewName(d, toName);
         long ino = entry(s, fromName);
         if (ino == 0) {
             throw new ErrnoException(Errno.ENOENT, fromName);
