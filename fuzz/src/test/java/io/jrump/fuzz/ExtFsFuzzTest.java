@@ -18,12 +18,15 @@ import java.util.Set;
  * listing every directory, stat-ing every entry, reading every file and link, by path through the VFS — either works or
  * fails with a defined errno; never an unchecked exception or a hang. Seeds have metadata_csum
  * off so that mutations reach past the checksums: {@code mke2fs -t ext2|ext4 -b 1024 -N 32
- * -O ^metadata_csum,^resize_inode,^has_journal -d tree img 64K}.
+ * -O ^metadata_csum,^resize_inode,^has_journal -d tree img 64K}; one more with casefold and
+ * encrypt, its directory cf flagged casefold and enc (and the file in it) flagged encrypted
+ * with debugfs {@code set_inode_field} (ext4-1k-64k-casefold-encrypt).
  */
 class ExtFsFuzzTest {
     private static final int DISK = 64 * 1024;
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EUCLEAN, Errno.EOPNOTSUPP, Errno.ENOENT,
-            Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG);
+            Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG,
+            Errno.ENOKEY); // ENOKEY: an fscrypt-encrypted inode, refused per file
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {

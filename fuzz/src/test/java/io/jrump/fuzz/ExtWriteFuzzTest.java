@@ -34,7 +34,8 @@ class ExtWriteFuzzTest {
     private static final int DISK = 128 * 1024;
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EUCLEAN, Errno.EOPNOTSUPP, Errno.ENOENT,
             Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG, Errno.ENOSPC, Errno.EEXIST,
-            Errno.ENOTEMPTY, Errno.EMLINK, Errno.ENAMETOOLONG, Errno.EROFS);
+            Errno.ENOTEMPTY, Errno.EMLINK, Errno.ENAMETOOLONG, Errno.EROFS,
+            Errno.ENOKEY); // ENOKEY: an fscrypt-encrypted inode, refused per file
 
     private static void defined(ErrnoException e) {
         assertTrue(DEFINED.contains(e.errno()), e.getMessage());
