@@ -265,6 +265,24 @@ public final class ExtVfs implements FileSystemOps {
         });
     }
 
+    /**
+     * ext4's casefold flag on a directory, as Linux's {@code chattr +F} / {@code -F} set it (the
+     * VFS has no inode-flags call): names in it are then compared case-insensitively. Only on a
+     * filesystem with the casefold feature ({@code EOPNOTSUPP}), on a directory ({@code ENOTDIR})
+     * that is empty ({@code ENOTEMPTY}).
+     */
+    public void setCasefold(long dir, boolean on) throws ErrnoException {
+        changing(() -> {
+            fs.writer().setCasefold(dir, on);
+            return null;
+        });
+    }
+
+    /** Whether directory {@code dir} compares names case-insensitively (casefold flag, {@code lsattr} F). */
+    public boolean isCasefolded(long dir) throws ErrnoException {
+        return locked(() -> Casefold.applies(fs.superblock(), fs.inode(dir)));
+    }
+
     @Override
     public void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException {
         changing(() -> {

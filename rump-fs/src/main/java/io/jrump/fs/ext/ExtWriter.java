@@ -639,6 +639,31 @@ final class ExtWriter {
     // ---- attributes ------------------------------------------------------------------------------
 
     /** chmod/chown/utimensat in one: a negative value leaves its field alone. */
+    /**
+     * Sets or clears a directory's casefold flag, as ext4's FS_IOC_SETFLAGS does for chattr +F
+     * and -F: only with the casefold feature, only on a directory, only while it is empty.
+     */
+    void setCasefold(long ino, boolean on) throws ErrnoException {
+        RawInode n = load(ino);
+        if ((sb.featureIncompat() & Superblock.INCOMPAT_CASEFOLD) == 0) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": the filesystem lacks the casefold feature");
+        }
+        if (!isDir(n)) {
+            throw new ErrnoException(Errno.ENOTDIR, "inode " + ino);
+        }
+        if (((n.flags() & Casefold.CASEFOLD_FL) != 0) == on) {
+            return;
+        }
+        dirs.checkNames(n);
+        if (!isEmpty(n)) {
+            throw new ErrnoException(Errno.ENOTEMPTY, "inode " + ino + ": the casefold flag changes only on an empty directory");
+        }
+        n.flags(on ? n.flags() | Casefold.CASEFOLD_FL : n.flags() & ~Casefold.CASEFOLD_FL);
+        n.ctime(now());
+        store(n);
+        fs.dirCache.dropped(ino);
+    }
+
     void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException {
         RawInode n = load(ino);
         if (mode >= 0) {

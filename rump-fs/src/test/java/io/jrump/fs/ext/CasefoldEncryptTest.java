@@ -246,6 +246,45 @@ class CasefoldEncryptTest {
     }
 
     @Test
+    void theCasefoldFlagIsSetAsChattrSetsIt() throws Exception {
+        Path img = dir.resolve("chattr.img");
+        run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-O", "casefold", img.toString(), "32M");
+        try (ExtVfs fs = mount(img, false)) {
+            long full = ExtWriteTest.mkdir(fs, "/full");
+            long file = writeFile(fs, "/full/file", new byte[] {1});
+            assertEquals(Errno.ENOTEMPTY, assertThrows(ErrnoException.class, () -> fs.setCasefold(full, true)).errno());
+            assertEquals(Errno.ENOTDIR, assertThrows(ErrnoException.class, () -> fs.setCasefold(file, true)).errno());
+            long cf = ExtWriteTest.mkdir(fs, "/cf");
+            fs.setCasefold(cf, true);
+            assertTrue(fs.isCasefolded(cf));
+            assertFalse(fs.isCasefolded(full));
+            for (int i = 0; i < 300; i++) {
+                writeFile(fs, "/cf/Größe-" + i, new byte[] {(byte) i});
+            }
+            assertEquals(Errno.ENOTEMPTY, assertThrows(ErrnoException.class, () -> fs.setCasefold(cf, false)).errno());
+            long empty = ExtWriteTest.mkdir(fs, "/cf/Empty");
+            assertTrue(fs.isCasefolded(empty)); // inherited
+            fs.setCasefold(empty, false);
+            assertFalse(fs.isCasefolded(empty));
+            writeFile(fs, "/cf/EMPTY/Case", new byte[] {7});
+            assertEquals(Errno.ENOENT, assertThrows(ErrnoException.class, () -> resolve(fs, "/cf/empty/case")).errno());
+        }
+        assertClean(img);
+        assertTrue(run("debugfs", "-R", "stat cf", img.toString()).contains("Flags: 0x40081000")); // casefold, extents, index
+        try (ExtVfs fs = mount(img, true)) {
+            for (int i = 0; i < 300; i++) {
+                assertArrayEquals(new byte[] {(byte) i}, readFile(fs, "/cf/GRÖSSE-" + i));
+            }
+        }
+        Path plain = dir.resolve("plain.img");
+        run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", plain.toString(), "8M");
+        try (ExtVfs fs = mount(plain, false)) {
+            long d = ExtWriteTest.mkdir(fs, "/d");
+            assertEquals(Errno.EOPNOTSUPP, assertThrows(ErrnoException.class, () -> fs.setCasefold(d, true)).errno());
+        }
+    }
+
+    @Test
     void anUnknownEncodingIsRefusedByName() throws Exception {
         Path img = casefoldImage("-b 4096 -O casefold");
         run("debugfs", "-w", "-R", "ssv encoding 7", img.toString());
