@@ -31,8 +31,6 @@ import java.util.Map;
 final class Casefold {
     /** i_flags: the directory's names are compared case-insensitively (chattr +F). */
     static final int CASEFOLD_FL = 0x40000000;
-    /** i_flags: the inode is encrypted with fscrypt. */
-    static final int ENCRYPT_FL = 0x800;
     /** s_encoding: the one encoding Linux defines, UTF-8 with Unicode 12.1 tables. */
     static final int ENCODING_UTF8 = 1;
     /** s_encoding_flags: names that are not valid UTF-8 are refused in casefolded directories. */
@@ -121,6 +119,16 @@ final class Casefold {
      * nfdicf form in UTF-8, or {@code raw} itself when it is not valid UTF-8.
      */
     static byte[] foldBytes(byte[] raw) {
+        boolean plain = true; // lowercase ASCII folds to itself
+        for (byte b : raw) {
+            if (b < 0 || b >= 'A' && b <= 'Z') {
+                plain = false;
+                break;
+            }
+        }
+        if (plain) {
+            return raw;
+        }
         CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         CharBuffer chars;
@@ -129,13 +137,6 @@ final class Casefold {
         } catch (CharacterCodingException e) {
             return raw;
         }
-        boolean ascii = true;
-        for (byte b : raw) {
-            if (b < 0 || b >= 'A' && b <= 'Z') {
-                ascii = false;
-                break;
-            }
-        }
-        return ascii ? raw : fold(chars.toString()).getBytes(StandardCharsets.UTF_8);
+        return fold(chars.toString()).getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -117,7 +117,7 @@ final class DirWriter {
 
     /** ENOKEY if {@code dir} is encrypted: its names cannot be read or written without the key. */
     void checkNames(RawInode dir) throws ErrnoException {
-        if ((dir.flags() & Casefold.ENCRYPT_FL) != 0) {
+        if ((dir.flags() & Encrypted.ENCRYPT_FL) != 0) {
             throw Encrypted.noKey(fs, dir.number, "directory");
         }
     }

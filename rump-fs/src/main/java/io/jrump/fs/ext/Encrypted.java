@@ -13,11 +13,14 @@ import io.jrump.hypercall.ErrnoException;
  * are ordinary.
  */
 final class Encrypted {
+    /** i_flags: the inode is encrypted with fscrypt. */
+    static final int ENCRYPT_FL = 0x800;
+
     private Encrypted() {
     }
 
     static boolean is(Inode i) {
-        return (i.flags() & Casefold.ENCRYPT_FL) != 0;
+        return (i.flags() & ENCRYPT_FL) != 0;
     }
 
     /** ENOKEY for {@code what} ("file", "directory", "symlink") inode {@code ino}. */
