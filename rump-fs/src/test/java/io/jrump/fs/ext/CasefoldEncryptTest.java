@@ -317,6 +317,8 @@ class CasefoldEncryptTest {
                 py.add("secret-file-" + i); // enough names for an htree, whose hashes are of the encrypted names
             }
             run(py.toArray(String[]::new));
+            Files.createDirectories(mnt.resolve("empty"));
+            run("python3", script.toString(), mnt.toString(), mnt.resolve("empty").toString());
         } finally {
             run("umount", mnt.toString());
         }
@@ -352,6 +354,8 @@ class CasefoldEncryptTest {
             }
             assertEquals(Errno.ENOTEMPTY, assertThrows(ErrnoException.class,
                     () -> fs.rmdir(fs.rootInode(), "enc", false)).errno());
+            assertTrue(Encrypted.is(fs.ext().inode(resolve(fs, "/empty"))));
+            fs.rmdir(fs.rootInode(), "empty", false); // an empty encrypted directory goes, as without the key on Linux
             writeFile(fs, "/plain/ours", ours);
             ExtWriteTest.mkdir(fs, "/plain/d");
         }
