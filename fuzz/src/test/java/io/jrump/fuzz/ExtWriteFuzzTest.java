@@ -28,7 +28,9 @@ import java.util.Set;
  * Everything either works or fails with a defined errno — never an unchecked exception (which
  * the VFS would report as an "internal error"), a hang, or memory sized by a hostile field.
  * Seeds: {@code mke2fs -t ext4 -b 1024 -N 32 -O ^resize_inode,^has_journal -d tree img 96K}
- * (metadata_csum on) and the same as ext2 in 64K.
+ * (metadata_csum on) and the same as ext2 in 64K; ext4-casefold adds casefold, with the root and
+ * /Sub flagged casefold by debugfs {@code set_inode_field}, so that the changes go into casefolded
+ * directories.
  */
 class ExtWriteFuzzTest {
     private static final int DISK = 128 * 1024;
