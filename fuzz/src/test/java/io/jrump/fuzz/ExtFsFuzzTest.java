@@ -19,12 +19,15 @@ import java.util.Set;
  * fails with a defined errno; never an unchecked exception or a hang. Seeds have metadata_csum
  * off so that mutations reach past the checksums: {@code mke2fs -t ext2|ext4 -b 1024 -N 32
  * -O ^metadata_csum,^resize_inode,^has_journal -d tree img 64K}, and {@code ext4-bigalloc} the same with
- * {@code -C 4096 -N 16 -O bigalloc,...} (clusters of 4 blocks).
+ * {@code -C 4096 -N 16 -O bigalloc,...} (clusters of 4 blocks); one more with casefold and
+ * encrypt, its directory cf flagged casefold and enc (and the file in it) flagged encrypted
+ * with debugfs {@code set_inode_field} (ext4-1k-64k-casefold-encrypt).
  */
 class ExtFsFuzzTest {
     private static final int DISK = 64 * 1024;
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EUCLEAN, Errno.EOPNOTSUPP, Errno.ENOENT,
-            Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG);
+            Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG,
+            Errno.ENOKEY); // ENOKEY: an fscrypt-encrypted inode, refused per file
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {

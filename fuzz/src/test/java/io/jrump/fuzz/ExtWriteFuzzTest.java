@@ -29,13 +29,16 @@ import java.util.Set;
  * the VFS would report as an "internal error"), a hang, or memory sized by a hostile field.
  * Seeds: {@code mke2fs -t ext4 -b 1024 -N 32 -O ^resize_inode,^has_journal -d tree img 96K}
  * (metadata_csum on), the same as ext2 in 64K, and {@code ext4-bigalloc}: {@code -C 4096 -O
- * bigalloc,^resize_inode,^has_journal} in 128K (clusters of 4 blocks).
+ * bigalloc,^resize_inode,^has_journal} in 128K (clusters of 4 blocks); ext4-casefold adds casefold, with the root and
+ * /Sub flagged casefold by debugfs {@code set_inode_field}, so that the changes go into casefolded
+ * directories.
  */
 class ExtWriteFuzzTest {
     private static final int DISK = 128 * 1024;
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EUCLEAN, Errno.EOPNOTSUPP, Errno.ENOENT,
             Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG, Errno.ENOSPC, Errno.EEXIST,
-            Errno.ENOTEMPTY, Errno.EMLINK, Errno.ENAMETOOLONG, Errno.EROFS);
+            Errno.ENOTEMPTY, Errno.EMLINK, Errno.ENAMETOOLONG, Errno.EROFS,
+            Errno.ENOKEY); // ENOKEY: an fscrypt-encrypted inode, refused per file
 
     private static void defined(ErrnoException e) {
         assertTrue(DEFINED.contains(e.errno()), e.getMessage());

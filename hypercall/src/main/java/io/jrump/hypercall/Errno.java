@@ -95,6 +95,7 @@ public enum Errno {
     EUCLEAN(117, "Structure needs cleaning"),
     EDQUOT(122, "Disk quota exceeded"),
     ECANCELED(125, "Operation canceled"),
+    ENOKEY(126, "Required key not available"),
     EOWNERDEAD(130, "Owner died"),
     ENOTRECOVERABLE(131, "State not recoverable");
 

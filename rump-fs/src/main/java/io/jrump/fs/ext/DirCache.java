@@ -28,9 +28,15 @@ final class DirCache {
     private final Map<Long, Map<String, Long>> dirs = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, Map<String, Long>> eldest) {
-            return size() > MAX_DIRS;
+            if (size() > MAX_DIRS) {
+                folded.remove(eldest.getKey());
+                return true;
+            }
+            return false;
         }
     };
+    /** The directories among {@link #dirs} that are casefolded: their maps are keyed by {@link Casefold#key}. */
+    private final Set<Long> folded = new HashSet<>();
 
     static final int MAX_FOUND = 1 << 17;
     /** Names found through an index, per directory; a name missing here is looked up in the index. */
@@ -73,7 +79,7 @@ final class DirCache {
             }
             m = names(d);
         }
-        Long ino = m.get(name);
+        Long ino = m.get(key(dir, name));
         return ino == null ? 0 : ino;
     }
 
@@ -105,12 +111,7 @@ final class DirCache {
         long dir = d.number();
         Map<String, Long> m = dirs.get(dir);
         if (m == null) {
-            List<Dirent> entries = fs.readDir(d);
-            m = new HashMap<>(entries.size() * 2);
-            for (Dirent e : entries) {
-                m.put(e.name(), e.inode());
-            }
-            dirs.put(dir, m);
+            m = map(d, fs.readDir(d));
         }
         return m;
     }
@@ -119,20 +120,37 @@ final class DirCache {
      * The whole of a directory, just read by {@code readdir}: kept as its name map, so that the
      * lookups that usually follow ({@code ls -l} stat-ing each name) cost no block reads.
      */
-    void read(long dir, List<Dirent> entries) {
+    void read(long dir, List<Dirent> entries) throws ErrnoException {
         if (!dirs.containsKey(dir)) {
-            Map<String, Long> m = new HashMap<>(entries.size() * 2);
-            for (Dirent e : entries) {
-                m.put(e.name(), e.inode());
-            }
-            dirs.put(dir, m);
+            map(fs.inode(dir), entries);
         }
+    }
+
+    /** Keeps the name map of directory {@code d} made of its {@code entries}. */
+    private Map<String, Long> map(Inode d, List<Dirent> entries) {
+        long dir = d.number();
+        if (Casefold.applies(fs.superblock(), d)) {
+            folded.add(dir);
+        } else {
+            folded.remove(dir);
+        }
+        Map<String, Long> m = new HashMap<>(entries.size() * 2);
+        for (Dirent e : entries) {
+            m.put(key(dir, e.name()), e.inode());
+        }
+        dirs.put(dir, m);
+        return m;
+    }
+
+    /** The map key of {@code name} in {@code dir}: the name, or in a casefolded directory its folded form. */
+    private String key(long dir, String name) {
+        return folded.contains(dir) ? Casefold.key(name) : name;
     }
 
     void added(long dir, String name, long ino) {
         Map<String, Long> m = dirs.get(dir);
         if (m != null) {
-            m.put(name, ino);
+            m.put(key(dir, name), ino);
         }
         if (found.containsKey(dir)) {
             remember(dir, name, ino);
@@ -143,7 +161,7 @@ final class DirCache {
     void removed(long dir, String name) {
         Map<String, Long> m = dirs.get(dir);
         if (m != null) {
-            m.remove(name);
+            m.remove(key(dir, name));
         }
         forget(dir);
     }
@@ -151,11 +169,13 @@ final class DirCache {
     void dropped(long dir) {
         dirs.remove(dir);
         forget(dir);
+        folded.remove(dir);
     }
 
     void clear() {
         dirs.clear();
         found.clear();
         foundNames = 0;
+        folded.clear();
     }
 }

@@ -112,6 +112,25 @@ final class DirWriter {
         fs.dirCache.added(dir.number, name, ino);
     }
 
+    /**
+     * Checks a name about to be added to {@code dir}: in a casefolded directory of a filesystem
+     * with strict encoding, one that is not valid UTF-8 is EINVAL, as ext4_add_entry refuses it.
+     */
+    void checkNewName(RawInode dir, String name) throws ErrnoException {
+        if (!Casefold.validUtf8(name) && Casefold.applies(fs.superblock(), dir.parsed()) && fs.strictEncoding()) {
+            throw new ErrnoException(Errno.EINVAL, fs.deviceName() + ": '" + name + "' is not valid UTF-8, which the"
+                    + " casefolded directory inode " + dir.number + " refuses (strict encoding)");
+        }
+        checkNames(dir);
+    }
+
+    /** ENOKEY if {@code dir} is encrypted: its names cannot be read or written without the key. */
+    void checkNames(RawInode dir) throws ErrnoException {
+        if ((dir.flags() & Encrypted.ENCRYPT_FL) != 0) {
+            throw Encrypted.noKey(fs, dir.number, "directory");
+        }
+    }
+
     /** ENOSPC if a directory of {@code blocks} blocks may not take another one. */
     void checkGrowth(RawInode dir, long blocks) throws ErrnoException {
         boolean largeDir = (fs.superblock().featureIncompat() & Superblock.INCOMPAT_LARGEDIR) != 0;
@@ -228,9 +247,14 @@ final class DirWriter {
         fs.dirCache.added(dir.number, name, ino);
     }
 
-    private static boolean nameIs(ByteBuffer b, int at, String name) {
-        byte[] want = name.getBytes(StandardCharsets.UTF_8);
+    /** Whether the entry at {@code at} is {@code want}: in a casefolded directory, folded names are compared. */
+    private static boolean nameIs(ByteBuffer b, int at, byte[] want, boolean folded) {
         int len = b.get(at + 6) & 0xff;
+        if (folded) {
+            byte[] name = new byte[len];
+            b.get(at + 8, name);
+            return java.util.Arrays.equals(Casefold.foldBytes(name), want);
+        }
         if (len != want.length) {
             return false;
         }
@@ -263,6 +287,11 @@ final class DirWriter {
         } else {
             unindex(dir);
         }
+        boolean folded = Casefold.applies(fs.superblock(), dir.parsed());
+        byte[] want = name.getBytes(StandardCharsets.UTF_8);
+        if (folded) {
+            want = Casefold.foldBytes(want);
+        }
         for (long lb = first; lb < end; lb++) {
             long pb = physical(dir, lb);
             ByteBuffer b = fs.metaForRead(pb, "directory block");
@@ -270,7 +299,7 @@ final class DirWriter {
             for (int at = 0; at < bs - tail(); ) {
                 int recLen = recLen(b, at, dir, lb);
                 long entryIno = Integer.toUnsignedLong(b.getInt(at));
-                if (entryIno != 0 && nameIs(b, at, name)) {
+                if (entryIno != 0 && nameIs(b, at, want, folded)) {
                     ByteBuffer w = fs.metaForWrite(pb, "directory block");
                     if (!remove) {
                         w.putInt(at, (int) newIno);

@@ -19,7 +19,7 @@ final class DxHash {
     private DxHash() {
     }
 
-    /** Whether {@code version} is one of the six hashes above (siphash needs casefold, which is refused). */
+    /** Whether {@code version} is one of the six hashes above (not siphash: encrypted casefolded directories). */
     static boolean known(int version) {
         return version >= LEGACY && version <= TEA_UNSIGNED;
     }

@@ -216,6 +216,9 @@ public final class ExtCheck {
         if (!Htree.isIndexed(sb, inode)) {
             return; // the flag without dir_index: the kernel and e2fsck read the directory linearly
         }
+        if (Encrypted.is(inode)) {
+            return; // hashed over the encrypted names' bytes, which names read as text do not keep
+        }
         try {
             for (Dirent e : entries) {
                 if (e.name().equals(".") || e.name().equals("..")) {

@@ -46,6 +46,8 @@ public final class ExtFs {
     final ReentrantLock lock = new ReentrantLock();
     final DirCache dirCache = new DirCache(this);
     final Htree htree = new Htree(this);
+    /** s_encoding_flags' strict bit, read when first needed. */
+    private Boolean strictEncoding;
     /** Where warnings go besides {@link #warnings()}: the host's console; null for none. */
     private HostConsole console;
     /** The last warnings, oldest first, at most {@link #MAX_WARNINGS}. */
@@ -1198,6 +1200,14 @@ public final class ExtFs {
         ByteBuffer b = ByteBuffer.allocate(sb.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
         dev.read(0, b);
         return b;
+    }
+
+    /** Whether names that are not valid UTF-8 are refused in casefolded directories (s_encoding_flags strict). */
+    boolean strictEncoding() throws ErrnoException {
+        if (strictEncoding == null) {
+            strictEncoding = (rawSuperblock().getShort(Casefold.SB_ENCODING_FLAGS) & Casefold.STRICT_MODE_FL) != 0;
+        }
+        return strictEncoding;
     }
 
     ByteBuffer rawSuperblock() throws ErrnoException {

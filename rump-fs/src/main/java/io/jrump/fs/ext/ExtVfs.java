@@ -108,6 +108,13 @@ public final class ExtVfs implements FileSystemOps {
         return fs.isReadOnly();
     }
 
+    /** ENOKEY if inode {@code ino} is fscrypt-encrypted (only possible with the encrypt feature). */
+    private void noKey(long ino) throws ErrnoException {
+        if ((fs.superblock().featureIncompat() & Superblock.INCOMPAT_ENCRYPT) != 0) {
+            Encrypted.check(fs, fs.inode(ino));
+        }
+    }
+
     @Override
     public Attributes getattr(long ino) throws ErrnoException {
         return locked(() -> attributes(fs.inode(ino)));
@@ -136,6 +143,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public long lookup(long dir, String name) throws ErrnoException {
         return locked(() -> {
+            noKey(dir);
             long ino = fs.dirCache.lookup(dir, name);
             if (ino == 0) {
                 throw new ErrnoException(Errno.ENOENT, name);
@@ -147,6 +155,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public List<DirEntry> readdir(long dir) throws ErrnoException {
         return locked(() -> {
+            noKey(dir);
             List<Dirent> entries = fs.readDir(fs.inode(dir));
             fs.dirCache.read(dir, entries);
             List<DirEntry> out = new ArrayList<>(entries.size());
@@ -233,7 +242,10 @@ public final class ExtVfs implements FileSystemOps {
 
     @Override
     public String readlink(long ino) throws ErrnoException {
-        return locked(() -> fs.readlink(fs.inode(ino)));
+        return locked(() -> {
+            noKey(ino);
+            return fs.readlink(fs.inode(ino));
+        });
     }
 
     @Override
@@ -243,6 +255,7 @@ public final class ExtVfs implements FileSystemOps {
             if (i.isDir()) {
                 throw new ErrnoException(Errno.EISDIR, "inode " + ino);
             }
+            noKey(ino);
             int n = fs.read(i, pos, dst);
             dst.position(dst.position() + n);
             return n;
@@ -252,6 +265,7 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public int write(long ino, long pos, ByteBuffer src) throws ErrnoException {
         return changing(() -> {
+            noKey(ino);
             flagRules.write(ino, pos);
             return fs.writer().write(ino, pos, src);
         });
@@ -260,10 +274,29 @@ public final class ExtVfs implements FileSystemOps {
     @Override
     public void truncate(long ino, long size) throws ErrnoException {
         changing(() -> {
+            noKey(ino);
             flagRules.truncate(ino);
             fs.writer().truncate(ino, size);
             return null;
         });
+    }
+
+    /**
+     * ext4's casefold flag on a directory, as Linux's {@code chattr +F} / {@code -F} set it (the
+     * VFS has no inode-flags call): names in it are then compared case-insensitively. Only on a
+     * filesystem with the casefold feature ({@code EOPNOTSUPP}), on a directory ({@code ENOTDIR})
+     * that is empty ({@code ENOTEMPTY}).
+     */
+    public void setCasefold(long dir, boolean on) throws ErrnoException {
+        changing(() -> {
+            fs.writer().setCasefold(dir, on);
+            return null;
+        });
+    }
+
+    /** Whether directory {@code dir} compares names case-insensitively (casefold flag, {@code lsattr} F). */
+    public boolean isCasefolded(long dir) throws ErrnoException {
+        return locked(() -> Casefold.applies(fs.superblock(), fs.inode(dir)));
     }
 
     @Override

@@ -100,6 +100,7 @@ final class ExtWriter {
     long create(long dir, String name, int mode, long uid, long gid, long rdev) throws ErrnoException {
         checkName(name);
         RawInode d = loadDir(dir);
+        dirs.checkNewName(d, name);
         if (entry(d, name) != 0) {
             throw new ErrnoException(Errno.EEXIST, name);
         }
@@ -124,6 +125,9 @@ final class ExtWriter {
             ExtentTree.init(n);
         }
         if (directory) {
+            if (Casefold.applies(sb, d.parsed())) {
+                n.flags(n.flags() | Casefold.CASEFOLD_FL); // inherited, as ext4 gives new directories
+            }
             n.links(2);
             if (dirs.inlineDirs().canCreate(n)) {
                 dirs.inlineDirs().init(n, dir); // as ext4's mkdir on an inline_data filesystem
@@ -183,6 +187,7 @@ final class ExtWriter {
             throw new ErrnoException(t.length == 0 ? Errno.ENOENT : Errno.ENAMETOOLONG, "symlink target of " + t.length + " bytes");
         }
         RawInode d = loadDir(dir);
+        dirs.checkNewName(d, name);
         if (entry(d, name) != 0) {
             throw new ErrnoException(Errno.EEXIST, name);
         }
@@ -208,6 +213,7 @@ final class ExtWriter {
     void link(long dir, String name, long ino) throws ErrnoException {
         checkName(name);
         RawInode d = loadDir(dir);
+        dirs.checkNewName(d, name);
         RawInode n = load(ino);
         if (isDir(n)) {
             throw new ErrnoException(Errno.EPERM, name + ": hard links to directories are not allowed");
@@ -231,6 +237,7 @@ final class ExtWriter {
     /** Removes a non-directory's name; its inode goes when the last name and the last open file do. */
     void unlink(long dir, String name, boolean open) throws ErrnoException {
         RawInode d = loadDir(dir);
+        dirs.checkNames(d);
         long ino = entry(d, name);
         if (ino == 0) {
             throw new ErrnoException(Errno.ENOENT, name);
@@ -259,6 +266,7 @@ final class ExtWriter {
             throw new ErrnoException(Errno.ENOTEMPTY, name);
         }
         RawInode d = loadDir(dir);
+        dirs.checkNames(d);
         long ino = entry(d, name);
         if (ino == 0) {
             throw new ErrnoException(Errno.ENOENT, name);
@@ -399,6 +407,8 @@ final class ExtWriter {
         }
         RawInode s = loadDir(fromDir);
         RawInode d = toDir == fromDir ? s : loadDir(toDir);
+        dirs.checkNames(s);
+        dirs.checkNewName(d, toName);
         long ino = entry(s, fromName);
         if (ino == 0) {
             throw new ErrnoException(Errno.ENOENT, fromName);
@@ -732,6 +742,31 @@ final class ExtWriter {
     // ---- attributes ------------------------------------------------------------------------------
 
     /** chmod/chown/utimensat in one: a negative value leaves its field alone. */
+    /**
+     * Sets or clears a directory's casefold flag, as ext4's FS_IOC_SETFLAGS does for chattr +F
+     * and -F: only with the casefold feature, only on a directory, only while it is empty.
+     */
+    void setCasefold(long ino, boolean on) throws ErrnoException {
+        RawInode n = load(ino);
+        if ((sb.featureIncompat() & Superblock.INCOMPAT_CASEFOLD) == 0) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, fs.deviceName() + ": the filesystem lacks the casefold feature");
+        }
+        if (!isDir(n)) {
+            throw new ErrnoException(Errno.ENOTDIR, "inode " + ino);
+        }
+        if (((n.flags() & Casefold.CASEFOLD_FL) != 0) == on) {
+            return;
+        }
+        dirs.checkNames(n);
+        if (!isEmpty(n)) {
+            throw new ErrnoException(Errno.ENOTEMPTY, "inode " + ino + ": the casefold flag changes only on an empty directory");
+        }
+        n.flags(on ? n.flags() | Casefold.CASEFOLD_FL : n.flags() & ~Casefold.CASEFOLD_FL);
+        n.ctime(now());
+        store(n);
+        fs.dirCache.dropped(ino);
+    }
+
     void setattr(long ino, int mode, long uid, long gid, long atimeNanos, long mtimeNanos) throws ErrnoException {
         RawInode n = load(ino);
         if (mode >= 0) {

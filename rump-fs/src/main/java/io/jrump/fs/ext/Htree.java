@@ -139,6 +139,11 @@ final class Htree {
         return v <= DxHash.TEA && sb.unsignedHash() ? v + DxHash.LEGACY_UNSIGNED : v;
     }
 
+    /** The hash the index keeps for {@code name}: in a casefolded directory, of its folded form. */
+    static int nameHash(Superblock sb, boolean casefolded, int version, byte[] name) {
+        return DxHash.hash(version, casefolded ? Casefold.foldBytes(name) : name, sb.hashSeed());
+    }
+
     /** The dx_root of {@code dir}, its '.', '..' and info header checked. */
     ByteBuffer checkedRoot(Inode dir) throws Damaged, ErrnoException {
         int bs = fs.blockSize();
@@ -176,7 +181,7 @@ final class Htree {
     Walk walk(Inode dir, ByteBuffer root, byte[] name) throws Damaged, ErrnoException {
         long blocks = dir.size() / fs.blockSize();
         int indirect = root.get(30) & 0xff;
-        int hash = DxHash.hash(hashVersion(fs.superblock(), root), name, fs.superblock().hashSeed());
+        int hash = nameHash(fs.superblock(), Casefold.applies(fs.superblock(), dir), hashVersion(fs.superblock(), root), name);
         Level[] path = new Level[indirect + 1];
         path[0] = level(dir, root, 0, ROOT_COUNT_OFFSET);
         for (int l = 0; ; l++) {
@@ -284,19 +289,30 @@ final class Htree {
         if (fs.superblock().hasMetadataCsum() && ExtFs.hasDirTail(b, bs)) {
             fs.verifyDirTail(dir, b, logical);
         }
+        boolean folded = Casefold.applies(fs.superblock(), dir);
         byte[] want = name.getBytes(StandardCharsets.UTF_8);
+        if (folded) {
+            want = Casefold.foldBytes(want);
+        }
         int at = 0;
         String where = fs.deviceName() + ": directory inode " + dir.number() + ", block " + logical;
         while (at < bs) {
             int recLen = DirEntries.recordLength(b, at, bs, DirEntries.MIN_BLOCK_RECORD, where);
             long ino = Integer.toUnsignedLong(b.getInt(at));
             int nameLen = b.get(at + 6) & 0xff;
-            if (ino != 0 && nameLen == want.length && Arrays.equals(b.array(), b.arrayOffset() + at + 8,
-                    b.arrayOffset() + at + 8 + nameLen, want, 0, want.length)) {
+            if (ino != 0 && (folded ? Arrays.equals(Casefold.foldBytes(entryName(b, at, nameLen)), want)
+                    : nameLen == want.length && Arrays.equals(b.array(), b.arrayOffset() + at + 8,
+                    b.arrayOffset() + at + 8 + nameLen, want, 0, want.length))) {
                 return ino;
             }
             at += recLen;
         }
         return 0;
+    }
+
+    private static byte[] entryName(ByteBuffer b, int at, int nameLen) {
+        byte[] n = new byte[nameLen];
+        b.get(at + 8, n);
+        return n;
     }
 }

@@ -101,6 +101,7 @@ final class HtreeWriter {
 
     private List<Entry> entries(RawInode dir, ByteBuffer b, int from, long lb, int hashVersion) throws ErrnoException {
         List<Entry> out = new ArrayList<>();
+        boolean folded = Casefold.applies(fs.superblock(), dir.parsed());
         int usable = fs.blockSize() - (csum() ? DirWriter.TAIL : 0);
         for (int at = from; at < usable; ) {
             int recLen = dirs.recLen(b, at, dir, lb);
@@ -110,7 +111,7 @@ final class HtreeWriter {
                 byte[] name = new byte[nameLen];
                 b.get(at + 8, name);
                 out.add(new Entry(ino, b.get(at + 7) & 0xff, name,
-                        DxHash.hash(hashVersion, name, fs.superblock().hashSeed())));
+                        Htree.nameHash(fs.superblock(), folded, hashVersion, name)));
             }
             at += recLen;
         }

@@ -54,7 +54,8 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     /** Incompatible features this reader handles; any other refuses the mount. */
     static final int INCOMPAT_SUPPORTED = INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_64BIT
-            | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA | INCOMPAT_RECOVER;
+            | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA | INCOMPAT_RECOVER
+            | INCOMPAT_ENCRYPT | INCOMPAT_CASEFOLD;
 
     private static final String[] INCOMPAT_NAMES = {"compression", "filetype", "needs_recovery",
         "journal_dev (an external journal device, not a filesystem)", "meta_bg", "0x20", "extent", "64bit", "mmp",
@@ -122,6 +123,11 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
         List<String> unsupported = unsupported(incompat);
         if (!unsupported.isEmpty()) {
             throw new ErrnoException(Errno.EOPNOTSUPP, device + ": unsupported ext feature: " + String.join(", ", unsupported));
+        }
+        int encoding = b.getShort(Casefold.SB_ENCODING) & 0xffff;
+        if ((incompat & INCOMPAT_CASEFOLD) != 0 && encoding != Casefold.ENCODING_UTF8) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, device + ": unsupported ext feature: casefold with s_encoding "
+                    + encoding + " (only 1, utf8-12.1, is known)");
         }
         long blocks = Integer.toUnsignedLong(b.getInt(4));
         int descSize = 32;
