@@ -19,7 +19,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
                   int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
                   int checksumSeed, long groupCount, long journalInum, long freeBlocks, long freeInodes,
                   long reservedBlocks, int reservedGdtBlocks, int[] backupGroups, int[] hashSeed,
-                  int defHashVersion, int flags) {
+                  int defHashVersion, int flags, long firstMetaBg) {
 
     static final int OFFSET = 1024;
     static final int SIZE = 1024;
@@ -52,7 +52,8 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     /** Incompatible features this reader handles; any other refuses the mount. */
     static final int INCOMPAT_SUPPORTED = INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_64BIT
-            | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA | INCOMPAT_RECOVER;
+            | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA | INCOMPAT_RECOVER
+            | INCOMPAT_META_BG;
 
     private static final String[] INCOMPAT_NAMES = {"compression", "filetype", "needs_recovery", "journal_dev",
         "meta_bg", "0x20", "extent", "64bit", "mmp", "flex_bg", "ea_inode", "0x800", "dirdata", "metadata_csum_seed",
@@ -60,6 +61,11 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     boolean has64bit() {
         return (featureIncompat & INCOMPAT_64BIT) != 0;
+    }
+
+    /** meta_bg: descriptor blocks past s_first_meta_bg live in their own meta group ({@link GdtLayout}). */
+    boolean hasMetaBg() {
+        return (featureIncompat & INCOMPAT_META_BG) != 0;
     }
 
     boolean hasMetadataCsum() {
@@ -181,7 +187,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
                 wide(b, 12, 0x158, incompat), Integer.toUnsignedLong(b.getInt(16)), wide(b, 8, 0x154, incompat),
                 b.getShort(0xCE) & 0xffff, new int[] {b.getInt(0x24C), b.getInt(0x250)},
                 new int[] {b.getInt(0xEC), b.getInt(0xF0), b.getInt(0xF4), b.getInt(0xF8)}, b.get(0xFC) & 0xff,
-                b.getInt(0x160));
+                b.getInt(0x160), Integer.toUnsignedLong(b.getInt(0x104)));
     }
 
     static final int COMPAT_RESIZE_INODE = 0x10;

@@ -77,7 +77,8 @@ class ExtFeatureMatrixTest {
         "ext4 4096 -I 1024", "ext4 1024 -O ^resize_inode", "ext4 1024 -O sparse_super2", "ext4 1024 -O ^sparse_super,^resize_inode",
         "ext4 1024 -O large_dir", "ext4 1024 -O metadata_csum_seed", "ext4 4096 -O 64bit,^flex_bg",
         "ext4 1024 -O quota", "ext4 1024 -O project,quota", "ext4 1024 -O inline_data", "ext4 4096 -O stable_inodes",
-        "ext4 1024 -O encrypt", "ext4 4096 -O mmp", "ext4 4096 -O meta_bg,^resize_inode", "ext4 4096 -O bigalloc",
+        "ext4 1024 -O encrypt", "ext4 4096 -O mmp", "ext4 4096 -O meta_bg,^resize_inode", "ext4 1024 -O meta_bg,^resize_inode",
+        "ext4 1024 -O meta_bg,^resize_inode,^64bit,^metadata_csum", "ext4 4096 -O bigalloc",
         "ext4 1024 -O ea_inode", "ext4 4096 -O casefold", "ext4 4096 -O orphan_file",
     })
     void readIdenticalWrittenCleanAndMountedByTheKernel(String spec) throws Exception {
