@@ -700,6 +700,10 @@ public final class Mkfs {
         // ---- bitmaps and descriptors -----------------------------------------------------------
 
         private void writeBitmaps(int g) throws ErrnoException {
+            if (lazyGroup(g)) {
+                putDescriptor(g, null, null, 0); // its bitmaps are implied: nothing in it but its metadata
+                return;
+            }
             ByteBuffer blocks = le(bs);
             setBits(blocks, 0, l.overhead(g) + l.dataUsed[g]);
             setBits(blocks, l.groupBlocks(g), 8L * bs); // past the end of a short last group
@@ -707,17 +711,22 @@ public final class Mkfs {
             long usedInodes = l.inodesPerGroup - freeInodes[g];
             setBits(inodes, 0, usedInodes);
             setBits(inodes, l.inodesPerGroup, 8L * bs);
-            if (!lazyGroup(g)) {
-                put(l.blockBitmap(g) * bs, blocks);
-                put(l.inodeBitmap(g) * bs, inodes);
-            }
+            put(l.blockBitmap(g) * bs, blocks);
+            put(l.inodeBitmap(g) * bs, inodes);
             putDescriptor(g, blocks, inodes, usedInodes);
         }
 
+        /** Sets bits [from, to): whole bytes at once, as a large filesystem has a million bitmaps to build. */
         private static void setBits(ByteBuffer b, long from, long to) {
-            for (long i = from; i < to; i++) {
-                int at = (int) (i >>> 3);
-                b.put(at, (byte) (b.get(at) | (1 << (i & 7))));
+            long i = from;
+            for (; i < to && (i & 7) != 0; i++) {
+                b.put((int) (i >>> 3), (byte) (b.get((int) (i >>> 3)) | (1 << (i & 7))));
+            }
+            for (; i + 8 <= to; i += 8) {
+                b.put((int) (i >>> 3), (byte) 0xff);
+            }
+            for (; i < to; i++) {
+                b.put((int) (i >>> 3), (byte) (b.get((int) (i >>> 3)) | (1 << (i & 7))));
             }
         }
 

@@ -216,4 +216,62 @@ class MkfsFeaturesTest {
             assertEquals(0, exec(u, "umount", mnt.toString()), u.toString());
         }
     }
+
+    /**
+     * A 64bit filesystem past 2^32 blocks: 12 TiB of 2 KiB blocks (a sparse file; 4 TiB of 1 KiB
+     * blocks would hold only a group or two past the line), made by us lazily. The kernel spreads
+     * top-level directories over the groups, so some lie past block 2^32; we read its files
+     * there, write ours beside them (debugfs shows their blocks past 2^32 too), and the kernel
+     * reads ours back. Not e2fsck -fn: on 393,216 groups it takes about a minute, past the test
+     * budget. Not meta_bg: its 36,864 scattered descriptor copies take the host filesystem over a
+     * minute to free when the image is deleted.
+     */
+    @Test
+    @Tag("root")
+    @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root (mount -o loop)")
+    void blocksPast2To32() throws Exception {
+        int bs = 2048;
+        Mkfs.Options o = options("ext4", bs).withLazyItableInit(true);
+        Path img = format(o, 12L << 40);
+        Path mnt = Files.createDirectories(dir.resolve("mnt"));
+        StringBuilder m = new StringBuilder();
+        assertEquals(0, exec(m, "mount", "-o", "loop,noinit_itable", img.toString(), mnt.toString()), m.toString());
+        try {
+            for (int i = 0; i < 24; i++) {
+                Files.createDirectories(mnt.resolve("k" + i));
+                Files.write(mnt.resolve("k" + i + "/kernel"), random(100_000, i));
+            }
+        } finally {
+            StringBuilder u = new StringBuilder();
+            assertEquals(0, exec(u, "umount", mnt.toString()), u.toString());
+        }
+        long past = 1L << 32;
+        String high = null;
+        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW))) {
+            Superblock sb = fs.ext().superblock();
+            assertTrue(sb.blocksCount() > past, "" + sb.blocksCount());
+            for (int i = 0; i < 24; i++) {
+                assertArrayEquals(random(100_000, i), readFile(fs, "/k" + i + "/kernel"));
+                long ino = ExtWriteTest.resolve(fs, "/k" + i);
+                long groupStart = sb.firstDataBlock() + (ino - 1) / sb.inodesPerGroup() * sb.blocksPerGroup();
+                if (high == null && groupStart > past) {
+                    high = "/k" + i;
+                }
+            }
+            assertTrue(high != null, "no directory of the kernel's lies past block 2^32");
+            writeFile(fs, high + "/ours", random(1_000_000, 77));
+        }
+        String[] lines = run("debugfs", "-R", "blocks " + high + "/ours", img.toString()).trim().split("\n");
+        String blocks = lines[lines.length - 1];
+        assertTrue(Long.parseLong(blocks.split("\\s+")[0]) > past, blocks.substring(0, Math.min(200, blocks.length())));
+        m.setLength(0);
+        assertEquals(0, exec(m, "mount", "-o", "loop,ro", img.toString(), mnt.toString()), m.toString());
+        try {
+            assertArrayEquals(random(1_000_000, 77), Files.readAllBytes(mnt.resolve(high.substring(1) + "/ours")));
+        } finally {
+            StringBuilder u = new StringBuilder();
+            assertEquals(0, exec(u, "umount", mnt.toString()), u.toString());
+        }
+    }
 }
