@@ -195,6 +195,26 @@ public final class Mkfs {
         return blocks < 32768 * 1024 ? 131072 : 262144;
     }
 
+    /** How many indirect blocks (single, double, triple) a block map of {@code n} blocks needs. */
+    static long indirectBlocks(long n, long perBlock) {
+        long left = n - 12;
+        if (left <= 0) {
+            return 0;
+        }
+        long count = 1;
+        left -= perBlock;
+        if (left <= 0) {
+            return count;
+        }
+        long second = Math.min(left, perBlock * perBlock);
+        count += 1 + (second + perBlock - 1) / perBlock;
+        left -= second;
+        if (left <= 0) {
+            return count;
+        }
+        return count + 1 + (left + perBlock * perBlock - 1) / (perBlock * perBlock) + (left + perBlock - 1) / perBlock;
+    }
+
     /** Whether group {@code g} holds a superblock copy under sparse_super: 0, 1 and powers of 3, 5, 7. */
     static boolean hasBackup(long g) {
         return g <= 1 || isPower(g, 3) || isPower(g, 5) || isPower(g, 7);
@@ -231,6 +251,7 @@ public final class Mkfs {
         Run lostFound;
         Run resizeDind;
         List<Run> journal = List.of();
+        List<Run> journalIndirect = List.of(); // without extents: the journal's indirect blocks
 
         static Layout plan(BlockDevice dev, Options o) throws ErrnoException {
             Layout l = new Layout();
@@ -376,13 +397,22 @@ public final class Mkfs {
             if (!f.hasJournal()) {
                 return;
             }
-            // The journal must fit the inode's four extents; a smaller one will do if it does not.
+            // With extents the journal must fit the inode's four; a smaller one will do if it does not.
+            // Without, it is block-mapped (ext3), its indirect blocks taken after it.
             for (long size = defaultJournalBlocks(blocks); size >= MIN_JOURNAL_BLOCKS; size /= 2) {
-                List<Run> j = take(size, 4);
-                if (j != null) {
-                    journal = j;
-                    return;
+                List<Run> j = take(size, f.extents() ? 4 : Integer.MAX_VALUE);
+                if (j == null) {
+                    continue;
                 }
+                if (!f.extents()) {
+                    List<Run> ind = take(indirectBlocks(size, bs / 4), Integer.MAX_VALUE);
+                    if (ind == null) {
+                        throw new ErrnoException(Errno.ENOSPC, where + "no room for the journal's indirect blocks");
+                    }
+                    journalIndirect = ind;
+                }
+                journal = j;
+                return;
             }
             throw new ErrnoException(Errno.ENOSPC, where + "no room for a journal of " + MIN_JOURNAL_BLOCKS + " blocks");
         }
@@ -567,9 +597,65 @@ public final class Mkfs {
             }
         }
 
-        private ByteBuffer journalInode() {
-            long blocks = l.journal.stream().mapToLong(Run::length).sum();
-            return inode(0x8000 | 0600, 1, blocks * bs, l.journal);
+        private ByteBuffer journalInode;
+
+        /** The journal inode, built once (without extents, writing its indirect blocks as it goes). */
+        private ByteBuffer journalInode() throws ErrnoException {
+            if (journalInode == null) {
+                long blocks = l.journal.stream().mapToLong(Run::length).sum();
+                if (f.extents()) {
+                    journalInode = inode(0x8000 | 0600, 1, blocks * bs, l.journal);
+                } else {
+                    long indirect = l.journalIndirect.stream().mapToLong(Run::length).sum();
+                    journalInode = bareInode(0x8000 | 0600, 1, blocks * bs, blocks + indirect);
+                    putBlockMap(journalInode, blocks(l.journal), blocks(l.journalIndirect).iterator());
+                }
+            }
+            return journalInode.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        private static List<Long> blocks(List<Run> runs) {
+            List<Long> out = new ArrayList<>();
+            for (Run r : runs) {
+                for (long i = 0; i < r.length(); i++) {
+                    out.add(r.start() + i);
+                }
+            }
+            return out;
+        }
+
+        /** A block map in i_block: 12 direct pointers, then single, double and triple indirect blocks. */
+        private void putBlockMap(ByteBuffer inode, List<Long> data, java.util.Iterator<Long> indirect)
+                throws ErrnoException {
+            long apb = bs / 4;
+            for (int i = 0; i < 12 && i < data.size(); i++) {
+                inode.putInt(0x28 + 4 * i, data.get(i).intValue());
+            }
+            long pos = 12;
+            long span = apb;
+            for (int level = 1; level <= 3 && pos < data.size(); level++) {
+                inode.putInt(0x28 + 4 * (11 + level), (int) indirectBlock(level, data, pos, indirect));
+                pos += span;
+                span *= apb;
+            }
+        }
+
+        /** Writes an indirect block of {@code level} mapping data from {@code pos}; returns where it lies. */
+        private long indirectBlock(int level, List<Long> data, long pos, java.util.Iterator<Long> indirect)
+                throws ErrnoException {
+            long at = indirect.next();
+            long apb = bs / 4;
+            long span = 1;
+            for (int i = 1; i < level; i++) {
+                span *= apb;
+            }
+            ByteBuffer b = le(bs);
+            for (int k = 0; k < apb && pos + k * span < data.size(); k++) {
+                long v = level == 1 ? data.get((int) (pos + k)) : indirectBlock(level - 1, data, pos + k * span, indirect);
+                b.putInt(4 * k, (int) v);
+            }
+            put(at * bs, b);
+            return at;
         }
 
         /**
@@ -815,7 +901,7 @@ public final class Mkfs {
             }
         }
 
-        private ByteBuffer superblock(int group) {
+        private ByteBuffer superblock(int group) throws ErrnoException {
             ByteBuffer s = le(1024);
             long freeBlocks = 0;
             long freeInodesTotal = 0;
@@ -884,7 +970,7 @@ public final class Mkfs {
             return s;
         }
 
-        private void putJournalFields(ByteBuffer s) {
+        private void putJournalFields(ByteBuffer s) throws ErrnoException {
             s.putInt(0xE0, JOURNAL_INO);
             s.put(0xFD, (byte) 1); // s_jnl_backup_type: a copy of the journal inode's i_block
             ByteBuffer j = journalInode();

@@ -188,10 +188,6 @@ public record MkfsFeatures(int compat, int incompat, int roCompat) {
         if (is64bit() && !extents()) {
             throw new ErrnoException(Errno.EINVAL, where + "extents must be enabled for a 64bit filesystem");
         }
-        if (hasJournal() && !extents()) {
-            throw new ErrnoException(Errno.EOPNOTSUPP, where + "has_journal without extent (a block-mapped journal, "
-                    + "as ext3 has) is not one this mkfs makes");
-        }
     }
 
     /** The names set, in mke2fs's order, for messages and tests. */

@@ -113,6 +113,9 @@ class MkfsFeaturesTest {
         "ext2 1024 64 ^sparse_super,^resize_inode",
         "ext2 1024 64 ^resize_inode,^dir_index",
         "ext2 4096 64 extent,huge_file,flex_bg,metadata_csum,64bit",
+        "ext2 1024 64 has_journal",
+        "ext2 4096 300 has_journal,^dir_index",
+        "ext4 1024 64 ^extent,^64bit",
     })
     void featureListsAsMke2fsTakesThem(String spec) throws Exception {
         String[] p = spec.split(" ");
@@ -138,9 +141,20 @@ class MkfsFeaturesTest {
         // Combinations mke2fs refuses.
         assertRefused(o.withFeatures("meta_bg"), Errno.EINVAL, "resize_inode and meta_bg");
         assertRefused(o.withFeatures("^extent"), Errno.EINVAL, "64bit");
-        assertRefused(options("ext2", 1024).withFeatures("has_journal"), Errno.EOPNOTSUPP, "has_journal without extent");
         assertRefused(options("ext2", 1024).withFeatures("^sparse_super"), Errno.EINVAL, "sparse_super");
         assertRefused(options("ext2", 1024).withLazyItableInit(true), Errno.EINVAL, "lazy_itable_init");
+    }
+
+    /** ext3's block-mapped journal large enough for a triple indirect block (131,072 blocks of 1 KiB). */
+    @Test
+    void aBlockMappedJournalUpToTripleIndirect() throws Exception {
+        Mkfs.Options o = options("ext2", 1024).withFeatures("has_journal,uninit_bg").withLazyItableInit(true);
+        Path img = format(o, 16L << 30);
+        assertClean(img);
+        String stat = run("debugfs", "-R", "stat <8>", img.toString());
+        assertTrue(stat.contains("(TIND)"), stat.substring(0, Math.min(stat.length(), 3000)));
+        assertTrue(run("dumpe2fs", "-h", img.toString()).contains("Total journal blocks:     131072"));
+        writeAndCheck(img, "ext3");
     }
 
     private void assertRefused(Mkfs.Options o, Errno errno, String named) throws Exception {
