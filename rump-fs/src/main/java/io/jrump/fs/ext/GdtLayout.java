@@ -48,9 +48,10 @@ final class GdtLayout {
 
     /**
      * The runs {start, count} at the start of group {@code g} holding a superblock copy,
-     * descriptor copies and reserved GDT blocks, as e2fsprogs counts them: with meta_bg the
-     * classic part follows the superblock copies only in groups of meta groups before
-     * {@code s_first_meta_bg}, and the reserved GDT blocks are the resize inode's to account for.
+     * descriptor copies and reserved GDT blocks, as the kernel counts them: with meta_bg the
+     * classic part (and the reserved GDT blocks a filesystem that resize2fs moved to meta_bg
+     * keeps) follows the superblock copies only in groups of meta groups before
+     * {@code s_first_meta_bg}.
      */
     static void groupMetadata(Superblock sb, long g, List<long[]> out) {
         long start = groupStart(sb, g);
@@ -65,7 +66,7 @@ final class GdtLayout {
         long meta = g / perMeta;
         if (meta < sb.firstMetaBg()) {
             if (copy) {
-                out.add(new long[] {start, 1 + sb.firstMetaBg()});
+                out.add(new long[] {start, 1 + sb.firstMetaBg() + sb.reservedGdtBlocks()});
             }
             return;
         }

@@ -212,13 +212,20 @@ class MkfsFeaturesTest {
         writeAndCheck(img, spec);
     }
 
-    /** The kernel mounts a lazily initialised filesystem we made and reads what we wrote to it. */
-    @Test
+    /** The kernel mounts filesystems we made (lazily, meta_bg, ext3, uninit_bg) and reads what we wrote to them. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"ext4 1024 lazy", "ext4 1024 meta_bg,^resize_inode", "ext2 4096 has_journal",
+        "ext4 4096 ^metadata_csum,^64bit,uninit_bg lazy"})
     @Tag("root")
     @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root (mount -o loop)")
-    void theKernelMountsALazyFilesystem() throws Exception {
-        Path img = format(options("ext4", 1024).withLazyItableInit(true), 1L << 30);
-        writeAndCheck(img, "lazy");
+    void theKernelMountsWhatWeMade(String spec) throws Exception {
+        String[] p = spec.split(" ");
+        Mkfs.Options o = options(p[0], Integer.parseInt(p[1]));
+        for (int i = 2; i < p.length; i++) {
+            o = p[i].equals("lazy") ? o.withLazyItableInit(true) : o.withFeatures(p[i]);
+        }
+        Path img = format(o, 1L << 30);
+        writeAndCheck(img, spec);
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
         StringBuilder m = new StringBuilder();
         assertEquals(0, exec(m, "mount", "-o", "loop,ro", img.toString(), mnt.toString()), "the kernel mounts it: " + m);
