@@ -212,6 +212,44 @@ class MkfsFeaturesTest {
         writeAndCheck(img, spec);
     }
 
+    /**
+     * Lazy inode tables over a device full of junk (0xA5, not zeros): the tables of unused
+     * groups keep it, and our writer, creating inodes in those groups, never takes it for
+     * inode contents — e2fsck and our checker find nothing.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1024 ", "4096 ^metadata_csum,uninit_bg"})
+    void lazyTablesOverJunkAreNeverTrusted(String spec) throws Exception {
+        String[] p = spec.split(" ", 2);
+        Mkfs.Options o = options("ext4", Integer.parseInt(p[0])).withLazyItableInit(true);
+        if (!p[1].isBlank()) {
+            o = o.withFeatures(p[1]);
+        }
+        Path img = dir.resolve("fs.img");
+        byte[] junk = new byte[1 << 20];
+        java.util.Arrays.fill(junk, (byte) 0xA5);
+        try (java.io.OutputStream out = Files.newOutputStream(img)) {
+            for (int i = 0; i < 256; i++) {
+                out.write(junk);
+            }
+        }
+        try (BlockDevice dev = HostDisk.open(host, img.toString(), OpenMode.READ_WRITE)) {
+            Mkfs.format(dev, o);
+        }
+        assertClean(img);
+        assertTrue(run("dumpe2fs", img.toString()).contains("INODE_UNINIT"), spec);
+        writeAndCheck(img, spec);
+        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY),
+                ExtFs.MountOptions.readOnlyMount())) {
+            long ipg = fs.ext().superblock().inodesPerGroup();
+            long outside = 0;
+            for (int i = 0; i < 12; i++) {
+                outside += ExtWriteTest.resolve(fs, "/d" + i) > ipg ? 1 : 0;
+            }
+            assertTrue(outside > 0, spec + ": every new directory stayed in group 0");
+        }
+    }
+
     /** The kernel mounts filesystems we made (lazily, meta_bg, ext3, uninit_bg) and reads what we wrote to them. */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"ext4 1024 lazy", "ext4 1024 meta_bg,^resize_inode", "ext2 4096 has_journal",
