@@ -10,13 +10,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Makes an empty ext2 or ext4 filesystem on a whole device: superblock and its sparse_super
- * backups, group descriptors, bitmaps, zeroed inode tables, the root directory with
- * {@code lost+found}, and on ext4 an internal jbd2 journal and every metadata_csum checksum.
+ * Makes an empty ext2, ext3 or ext4 filesystem on a whole device: superblock and its backups,
+ * group descriptors (after each superblock, or with meta_bg in their meta groups), reserved GDT
+ * blocks and the resize inode, bitmaps, inode tables (zeroed, or with lazy_itable_init left
+ * unwritten in unused groups), the root directory with {@code lost+found}, a jbd2 journal
+ * (extent-mapped, or block-mapped without extents) and the checksums metadata_csum or uninit_bg
+ * ask for. Which features: {@link MkfsFeatures}.
  *
- * <p>Layout: every group keeps its own bitmaps and inode table right after its (optional)
- * superblock copy; ext4 still sets flex_bg, which lets metadata lie anywhere. Data blocks (the two
- * directories and the journal) are taken in order from the free space after group 0's metadata.
+ * <p>Layout: every group keeps its own bitmaps and inode table right after its superblock copy
+ * and descriptors, if it has them; flex_bg, when set, lets metadata lie anywhere, and this
+ * layout is one of those it allows. Data blocks (the two directories, the resize inode's double
+ * indirect block and the journal) are taken in order from the free space after group 0's metadata.
  *
  * <p>The uuid and the creation time come in as options: nothing here reads a clock or randomness.
  */
