@@ -5,6 +5,7 @@ import io.jrump.blk.image.Images;
 import io.jrump.blk.part.Partitions;
 import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.Mkfs;
+import io.jrump.fs.ext.MkfsFeatures;
 import io.jrump.fs.exfat.ExFatMkfs;
 import io.jrump.fs.fat.FatMkfs;
 import io.jrump.fs.fat.FatType;
@@ -664,6 +665,16 @@ final class FsWriteCommand {
         @Option(names = {"-f", "--force"}, description = "Overwrite an existing ext filesystem.")
         boolean force;
 
+        @Option(names = {"-O", "--features"}, paramLabel = "LIST",
+                description = {"ext: features as mke2fs -O takes them, comma-separated, ^name to clear: has_journal, "
+                    + "ext_attr, resize_inode, dir_index, filetype, meta_bg, extent, 64bit, flex_bg, sparse_super, "
+                    + "large_file, huge_file, uninit_bg, dir_nlink, extra_isize, metadata_csum. Others are refused."})
+        List<String> features;
+
+        @Option(names = {"-E", "--extended"}, paramLabel = "OPTS",
+                description = "ext: extended options as mke2fs -E takes them; lazy_itable_init=0|1 (default 0).")
+        String extended;
+
         @Override
         public Integer call() throws ErrnoException {
             boolean vfat = List.of("vfat", "fat", "msdos").contains(type.toLowerCase(Locale.ROOT));
@@ -696,6 +707,29 @@ final class FsWriteCommand {
                     case 32 -> FatType.FAT32;
                     default -> throw new ParameterException(spec.commandLine(), "--fat " + fatBits + ": 12, 16 or 32");
                 };
+            }
+            if (t == null && (features != null || extended != null)) {
+                throw new ParameterException(spec.commandLine(), "-O and -E are for ext2/ext4");
+            }
+            MkfsFeatures feats = t == null ? null : MkfsFeatures.defaults(t);
+            if (features != null) {
+                for (String list : features) {
+                    feats = feats.with(list);
+                }
+            }
+            boolean lazy = false;
+            if (extended != null) {
+                for (String e : extended.split(",")) {
+                    switch (e.trim()) {
+                        case "lazy_itable_init", "lazy_itable_init=1" -> lazy = true;
+                        case "lazy_itable_init=0" -> lazy = false;
+                        default -> throw new ErrnoException(Errno.EOPNOTSUPP, "mkfs: extended option '" + e.trim()
+                                + "' is not one this mkfs takes (lazy_itable_init=0|1)");
+                    }
+                }
+            }
+            if (feats != null) {
+                feats.validate(location + ": mkfs: ");
             }
             String image = location;
             String partition = null;
@@ -764,6 +798,7 @@ final class FsWriteCommand {
                     if (blockSize != null) {
                         o = o.withBlockSize(blockSize);
                     }
+                    o = o.withFeatures(feats).withLazyItableInit(lazy);
                     Mkfs.format(dev, o);
                     dev.flush();
                     disk.flush();

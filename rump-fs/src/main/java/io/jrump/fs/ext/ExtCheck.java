@@ -352,14 +352,13 @@ public final class ExtCheck {
     private static void checkLeaks(ExtFs fs, Superblock sb, BitSet claimed, List<String> problems) throws ErrnoException {
         int bits = Integer.numberOfTrailingZeros(sb.clusterRatio());
         BitSet meta = new BitSet((int) sb.blocksCount()); // by cluster, as claimed
-        int descSize = sb.has64bit() ? sb.descSize() : 32;
-        long gdtBlocks = (sb.groupCount() * descSize + sb.blockSize() - 1) / sb.blockSize();
         long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
+        List<long[]> copies = new ArrayList<>();
         for (long g = 0; g < sb.groupCount(); g++) {
-            long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
-            if (sb.hasSuperblockCopy(g)) {
-                long gdt = g == 0 ? sb.primaryGdtBlock() : start + 1;
-                markRange(meta, sb, start, gdt - start + gdtBlocks + sb.reservedGdtBlocks(), bits);
+            copies.clear();
+            GdtLayout.groupMetadata(sb, g, copies);
+            for (long[] run : copies) {
+                markRange(meta, sb, run[0], run[1], bits);
             }
             markRange(meta, sb, fs.blockBitmap(g), 1, bits);
             markRange(meta, sb, fs.inodeBitmap(g), 1, bits);

@@ -43,15 +43,17 @@ public final class ExtChecksums {
 
     /** Bitmap checksums into the descriptors, then the descriptors' own. */
     private static int sealGroups(BlockDevice dev, Superblock sb) throws ErrnoException {
-        int descSize = sb.has64bit() ? sb.descSize() : 32;
-        long gdtBlock = sb.primaryGdtBlock();
-        long bytes = sb.groupCount() * descSize;
-        long gdtBlocks = (bytes + sb.blockSize() - 1) / sb.blockSize();
-        if (gdtBlock + gdtBlocks > sb.blocksCount() || bytes > (64 << 20)) {
+        long bytes = sb.groupCount() * GdtLayout.descSize(sb);
+        long gdtBlocks = GdtLayout.descBlocks(sb);
+        if (bytes > (64 << 20)) {
             return 0;
         }
         ByteBuffer gdt = ByteBuffer.allocate((int) (gdtBlocks * sb.blockSize())).order(ByteOrder.LITTLE_ENDIAN);
-        dev.read(gdtBlock * sb.blockSize(), gdt);
+        try {
+            ExtFs.readDescriptorBlocks(dev, sb, gdt);
+        } catch (ErrnoException e) {
+            return 0; // a table outside the filesystem stays as it is
+        }
         GroupDescriptors gd = new GroupDescriptors(sb, gdt);
         ByteBuffer block = ByteBuffer.allocate(sb.blockSize());
         for (long g = 0; g < sb.groupCount(); g++) {
@@ -70,7 +72,10 @@ public final class ExtChecksums {
             gd.setFlags(g, gd.flags(g)); // marks it changed, so it is sealed below
         }
         int n = gd.sealChanged().cardinality();
-        dev.write(gdtBlock * sb.blockSize(), gdt.clear());
+        for (long k = 0; k < gdtBlocks; k++) {
+            dev.write(GdtLayout.primary(sb, k) * sb.blockSize(),
+                    gdt.slice((int) (k * sb.blockSize()), sb.blockSize()));
+        }
         return n;
     }
 

@@ -112,16 +112,14 @@ public final class ExtFs {
         if (!unsupported.isEmpty()) {
             throw new ErrnoException(Errno.EOPNOTSUPP, dev.name() + ": unsupported ext feature: " + String.join(", ", unsupported));
         }
-        int descSize = sb.has64bit() ? sb.descSize() : 32;
-        long gdtBlock = sb.primaryGdtBlock();
-        long bytes = sb.groupCount() * descSize;
-        long gdtBlocks = (bytes + sb.blockSize() - 1) / sb.blockSize();
-        if (gdtBlock + gdtBlocks > sb.blocksCount() || bytes > Integer.MAX_VALUE - sb.blockSize()) {
+        long bytes = sb.groupCount() * GdtLayout.descSize(sb);
+        long gdtBlocks = GdtLayout.descBlocks(sb);
+        if (bytes > Integer.MAX_VALUE - sb.blockSize()) {
             throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": group descriptor table of " + gdtBlocks
-                    + " blocks at block " + gdtBlock + " lies outside the filesystem");
+                    + " blocks is too large");
         }
         ByteBuffer gdt = ByteBuffer.allocate((int) (gdtBlocks * sb.blockSize())).order(ByteOrder.LITTLE_ENDIAN);
-        dev.read(gdtBlock * sb.blockSize(), gdt);
+        readDescriptorBlocks(dev, sb, gdt);
         ExtFs fs = new ExtFs(dev, sb, gdt, Map.of(), null);
         if (!sb.needsRecovery()) {
             new GroupDescriptors(sb, gdt).verify(dev.name());
@@ -143,11 +141,30 @@ public final class ExtFs {
         ExtFs through = new ExtFs(dev, sb, gdt, copies, j);
         ByteBuffer replayedGdt = ByteBuffer.allocate(gdt.capacity()).order(ByteOrder.LITTLE_ENDIAN);
         for (long k = 0; k < gdtBlocks; k++) {
-            replayedGdt.put((int) (k * sb.blockSize()), through.readBlock(gdtBlock + k, "group descriptors"), 0,
+            replayedGdt.put((int) (k * sb.blockSize()), through.readBlock(GdtLayout.primary(sb, k), "group descriptors"), 0,
                     sb.blockSize());
         }
         new GroupDescriptors(sb, replayedGdt).verify(dev.name());
         return new ExtFs(dev, sb, replayedGdt, copies, j);
+    }
+
+    /** Reads the descriptor blocks from their primary locations ({@link GdtLayout}: contiguous unless meta_bg). */
+    static void readDescriptorBlocks(BlockDevice dev, Superblock sb, ByteBuffer gdt) throws ErrnoException {
+        int bs = sb.blockSize();
+        long blocks = gdt.capacity() / bs;
+        for (long k = 0; k < blocks; ) {
+            long at = GdtLayout.primary(sb, k);
+            long run = 1;
+            while (k + run < blocks && GdtLayout.primary(sb, k + run) == at + run) {
+                run++;
+            }
+            if (at + run > sb.blocksCount()) {
+                throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": group descriptor block " + k + " at block " + at
+                        + " lies outside the filesystem (" + sb.blocksCount() + " blocks)");
+            }
+            dev.read(at * bs, gdt.slice((int) (k * bs), (int) (run * bs)));
+            k += run;
+        }
     }
 
     /**
@@ -1103,14 +1120,9 @@ public final class ExtFs {
     List<long[]> layoutMetadata() {
         if (layout == null) {
             List<long[]> out = new ArrayList<>();
-            long gdtBlocks = (sb.groupCount() * gd.descSize() + sb.blockSize() - 1) / sb.blockSize();
             long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
             for (long g = 0; g < sb.groupCount(); g++) {
-                long start = sb.firstDataBlock() + g * sb.blocksPerGroup();
-                if (sb.hasSuperblockCopy(g)) {
-                    long gdt = g == 0 ? sb.primaryGdtBlock() : start + 1;
-                    out.add(new long[] {start, gdt - start + gdtBlocks + sb.reservedGdtBlocks()});
-                }
+                GdtLayout.groupMetadata(sb, g, out);
                 out.add(new long[] {blockBitmap(g), 1});
                 out.add(new long[] {inodeBitmap(g), 1});
                 out.add(new long[] {inodeTable(g), tableBlocks});
@@ -1289,10 +1301,9 @@ public final class ExtFs {
         }
         allocator.applyDeferredFrees();
         BitSet groups = gd.sealChanged();
-        long gdtStart = sb.primaryGdtBlock();
         for (int g = groups.nextSetBit(0); g >= 0; g = groups.nextSetBit(g + 1)) {
             long offset = (long) g * gd.descSize();
-            long block = gdtStart + offset / sb.blockSize();
+            long block = GdtLayout.primary(sb, offset / sb.blockSize());
             ByteBuffer w = metaForWrite(block, "group descriptors");
             int within = (int) (offset % sb.blockSize());
             w.put(within, groupDescriptors, (int) offset, gd.descSize());

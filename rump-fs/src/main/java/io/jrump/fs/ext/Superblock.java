@@ -14,14 +14,15 @@ import java.util.List;
  * follow the kernel's {@code struct ext4_super_block}; {@code hashSeed}, {@code defHashVersion} and
  * {@code flags} are s_hash_seed, s_def_hash_version and s_flags. {@code clusterBits} is log2 of the
  * blocks per allocation cluster: 0 without bigalloc; with it, block bitmaps, group free counts and
- * s_clusters_per_group count clusters of 2^clusterBits blocks. Immutable.
+ * s_clusters_per_group count clusters of 2^clusterBits blocks. {@code firstMetaBg} is
+ * s_first_meta_bg (meta_bg: the descriptor blocks kept after every superblock copy). Immutable.
  */
 record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int blockSize, long blocksPerGroup,
                   long inodesPerGroup, int inodeSize, int revLevel, long firstIno, int featureCompat,
                   int featureIncompat, int featureRoCompat, byte[] uuid, String volumeName, int descSize,
                   int checksumSeed, long groupCount, long journalInum, long freeBlocks, long freeInodes,
                   long reservedBlocks, int reservedGdtBlocks, int[] backupGroups, int[] hashSeed,
-                  int defHashVersion, int flags, int clusterBits) {
+                  int defHashVersion, int flags, int clusterBits, long firstMetaBg) {
 
     static final int OFFSET = 1024;
     static final int SIZE = 1024;
@@ -55,7 +56,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
     /** Incompatible features this reader handles; any other refuses the mount. */
     static final int INCOMPAT_SUPPORTED = INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_64BIT
             | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA | INCOMPAT_RECOVER
-            | INCOMPAT_ENCRYPT | INCOMPAT_CASEFOLD;
+            | INCOMPAT_ENCRYPT | INCOMPAT_CASEFOLD | INCOMPAT_META_BG;
 
     private static final String[] INCOMPAT_NAMES = {"compression", "filetype", "needs_recovery",
         "journal_dev (an external journal device, not a filesystem)", "meta_bg", "0x20", "extent", "64bit", "mmp",
@@ -64,6 +65,11 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
 
     boolean has64bit() {
         return (featureIncompat & INCOMPAT_64BIT) != 0;
+    }
+
+    /** meta_bg: descriptor blocks past s_first_meta_bg live in their own meta group ({@link GdtLayout}). */
+    boolean hasMetaBg() {
+        return (featureIncompat & INCOMPAT_META_BG) != 0;
     }
 
     boolean hasMetadataCsum() {
@@ -203,7 +209,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
                 wide(b, 12, 0x158, incompat), Integer.toUnsignedLong(b.getInt(16)), wide(b, 8, 0x154, incompat),
                 b.getShort(0xCE) & 0xffff, new int[] {b.getInt(0x24C), b.getInt(0x250)},
                 new int[] {b.getInt(0xEC), b.getInt(0xF0), b.getInt(0xF4), b.getInt(0xF8)}, b.get(0xFC) & 0xff,
-                b.getInt(0x160), clusterBits);
+                b.getInt(0x160), clusterBits, Integer.toUnsignedLong(b.getInt(0x104)));
     }
 
     /** The largest cluster this reader accepts: 2^16 blocks, as far as mke2fs goes with 4 KiB blocks (256 MiB). */

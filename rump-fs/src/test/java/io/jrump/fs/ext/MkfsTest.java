@@ -32,8 +32,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * as asked, readable by {@link ExtFs}, and writable by {@code debugfs} without damage.
  */
 class MkfsTest {
-    private static final String EXT2_FEATURES = "ext_attr dir_index filetype sparse_super large_file";
-    private static final String EXT4_FEATURES = "has_journal ext_attr dir_index filetype extent 64bit flex_bg "
+    private static final String EXT2_FEATURES = "ext_attr resize_inode dir_index filetype sparse_super large_file";
+    private static final String EXT4_FEATURES = "has_journal ext_attr resize_inode dir_index filetype extent 64bit flex_bg "
             + "sparse_super large_file huge_file dir_nlink extra_isize metadata_csum";
     private static final byte[] UUID = {0x1b, (byte) 0x87, (byte) 0xd8, (byte) 0x9e, (byte) 0xe4, 0x19, 0x45, 0x41,
         (byte) 0x98, (byte) 0xfe, (byte) 0xce, 0x55, (byte) 0x9b, (byte) 0xe3, (byte) 0xa6, 0x1a};
