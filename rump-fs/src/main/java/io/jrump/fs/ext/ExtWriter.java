@@ -161,6 +161,27 @@ final class ExtWriter {
         return n;
     }
 
+    /**
+     * A new xattr value inode (ea_inode) near {@code owner}: a regular file, mode 0600, owned by
+     * root, flagged EA_INODE_FL and holding {@code value}; its hash and references are the caller's.
+     */
+    long createEaInode(long owner, byte[] value) throws ErrnoException {
+        RawInode n = newInode(owner, Inode.S_IFREG | 0600, 0, 0, false);
+        n.flags(n.flags() | Inode.EA_INODE_FL);
+        if (extents()) {
+            n.flags(n.flags() | Inode.EXTENTS_FL);
+            ExtentTree.init(n);
+        }
+        store(n);
+        write(n.number, 0, ByteBuffer.wrap(value));
+        return n.number;
+    }
+
+    /** Frees an xattr value inode whose last reference went. */
+    void freeEaInode(long inum) throws ErrnoException {
+        free(load(inum));
+    }
+
     /** A symbolic link: the target in i_block when it fits (a fast symlink), else in one block. */
     long symlink(long dir, String name, String target, long uid, long gid) throws ErrnoException {
         checkName(name);
@@ -344,6 +365,9 @@ final class ExtWriter {
 
     /** Frees all of an inode: its blocks, its xattr block, then the inode itself. */
     private void free(RawInode n) throws ErrnoException {
+        if (EaInodes.enabled(sb)) {
+            new XattrStore(fs).dropValueInodes(n); // before the xattr block goes: it names some of them
+        }
         if (hasBlocks(n)) {
             cutBlocks(n, 0);
         }
