@@ -717,7 +717,8 @@ public final class ExtFs {
     // ---- read-write mounts ------------------------------------------------------------------------
 
     /** Read-only incompatible... compatible features a writer must understand; others mount read-only. */
-    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x400;
+    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x400
+            | OrphanFile.RO_COMPAT_ORPHAN_PRESENT;
 
     /**
      * How to mount: read-only or not, the wall clock for timestamps (a component takes time only
@@ -838,7 +839,7 @@ public final class ExtFs {
         fs.patchSuperblockOnDisk(true);
         fs.lock.lock();
         try {
-            if (fs.writer.processOrphans() > 0) {
+            if (fs.writer.processOrphans() + OrphanFile.process(fs) > 0 || fs.superblockChanged) {
                 fs.commit();
             }
         } finally {
@@ -893,6 +894,19 @@ public final class ExtFs {
 
     long lastOrphan() {
         return lastOrphan;
+    }
+
+    /** Read-only-compatible feature bits the next commit clears in the superblock (orphan_present). */
+    private int roCompatCleared;
+
+    void clearRoCompat(int bits) {
+        roCompatCleared |= bits;
+        superblockChanged = true;
+    }
+
+    /** A 32-bit field of the superblock as it stands now (fields the parsed {@link Superblock} does not keep). */
+    int superblockInt(int offset) throws ErrnoException {
+        return rawSuperblock().getInt(offset);
     }
 
     void lastOrphan(long ino) {
@@ -1155,6 +1169,7 @@ public final class ExtFs {
         }
         raw.putInt(16, (int) allocator.freeInodes());
         raw.putInt(0xE8, (int) lastOrphan);
+        raw.putInt(100, raw.getInt(100) & ~roCompatCleared);
         raw.putInt(48, (int) (now() / 1_000_000_000L)); // s_wtime
         sealSuperblock(raw);
         superblockChanged = false;

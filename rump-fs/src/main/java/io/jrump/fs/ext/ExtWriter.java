@@ -363,6 +363,20 @@ final class ExtWriter {
         return n;
     }
 
+    /**
+     * An inode the orphan file lists: freed if no name is left, else (a truncate cut short) a
+     * regular file loses the blocks past its size, as ext4's orphan cleanup does.
+     */
+    void finishOrphan(long ino) throws ErrnoException {
+        RawInode o = load(ino);
+        if (o.links() == 0) {
+            free(o);
+        } else if (type(o) == Inode.S_IFREG && hasBlocks(o)) {
+            cutBlocks(o, (o.size() + sb.blockSize() - 1) / sb.blockSize());
+            store(o);
+        }
+    }
+
     /** Frees all of an inode: its blocks, its xattr block, then the inode itself. */
     private void free(RawInode n) throws ErrnoException {
         if (EaInodes.enabled(sb)) {
