@@ -725,14 +725,19 @@ public final class ExtFs {
      * from its host), and how many metadata blocks a transaction may gather before it commits.
      */
     public record MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks,
-                               HostConsole console, boolean force) {
+                               HostConsole console, boolean force, MmpHost mmp) {
         /** Without a console: warnings are kept only for {@link ExtFs#warnings()}. */
         public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks) {
-            this(readOnly, wallNanos, maxTransactionBlocks, null, false);
+            this(readOnly, wallNanos, maxTransactionBlocks, null, false, null);
         }
 
         public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks, HostConsole console) {
-            this(readOnly, wallNanos, maxTransactionBlocks, console, false);
+            this(readOnly, wallNanos, maxTransactionBlocks, console, false, null);
+        }
+
+        public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks, HostConsole console,
+                            boolean force) {
+            this(readOnly, wallNanos, maxTransactionBlocks, console, force, null);
         }
 
         /**
@@ -740,7 +745,7 @@ public final class ExtFs {
          * otherwise refused); its error state stays set, so that e2fsck checks it next.
          */
         public MountOptions withForce() {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, true);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, true, mmp);
         }
 
         public static MountOptions readOnlyMount() {
@@ -753,7 +758,15 @@ public final class ExtFs {
 
         /** The same, with warnings (a damaged htree index worked around) also written to {@code console}. */
         public MountOptions withConsole(HostConsole console) {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, mmp);
+        }
+
+        /**
+         * The same, with the host whose clock, scheduler, randomness and name multi-mount protection
+         * uses; without one a filesystem with mmp mounts read-only.
+         */
+        public MountOptions withMmp(MmpHost host) {
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, host);
         }
     }
 
@@ -806,6 +819,39 @@ public final class ExtFs {
                     + Integer.toHexString(unknownRo) + ", compat 0x" + Integer.toHexString(unknownCompat);
             return probe;
         }
+        Mmp mmp = null;
+        if ((sb.featureIncompat() & Superblock.INCOMPAT_MMP) != 0) {
+            if (options.mmp() == null) {
+                probe.readOnlyReason = "read-only: mmp (multi-mount protection) waits on the host's clock, which this"
+                        + " mount was not given (MountOptions.withMmp)";
+                return probe;
+            }
+            mmp = Mmp.of(dev, sb, probe.rawSuperblock());
+            mmp.take(options.mmp()); // before anything is written, as the kernel: the journal replay included
+        }
+        try {
+            ExtFs fs = replayAndStart(probe, dev, sb, options);
+            fs.mmp = mmp;
+            fs.mmpHost = options.mmp();
+            return fs;
+        } catch (ErrnoException | RuntimeException e) {
+            if (mmp != null) {
+                try {
+                    mmp.release(options.mmp());
+                } catch (ErrnoException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** The block multi-mount protection holds for this mount; null without mmp. */
+    private Mmp mmp;
+    private MmpHost mmpHost;
+
+    private static ExtFs replayAndStart(ExtFs probe, BlockDevice dev, Superblock sb, MountOptions options)
+            throws ErrnoException {
         if (sb.needsRecovery() && sb.hasJournal()) {
             Inode j = probe.journalInode;
             long blocks = j.size() / sb.blockSize();
@@ -1267,6 +1313,9 @@ public final class ExtFs {
                 commit();
                 patchSuperblockOnDisk(false);
                 writer = null;
+                if (mmp != null) {
+                    mmp.release(mmpHost);
+                }
             }
         } finally {
             lock.unlock();
