@@ -718,7 +718,7 @@ public final class ExtFs {
 
     /** Read-only incompatible... compatible features a writer must understand; others mount read-only. */
     static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x400
-            | OrphanFile.RO_COMPAT_ORPHAN_PRESENT;
+            | OrphanFile.RO_COMPAT_ORPHAN_PRESENT | Quota.RO_COMPAT_QUOTA | Quota.RO_COMPAT_PROJECT;
 
     /**
      * How to mount: read-only or not, the wall clock for timestamps (a component takes time only
@@ -852,6 +852,11 @@ public final class ExtFs {
 
     private static ExtFs replayAndStart(ExtFs probe, BlockDevice dev, Superblock sb, MountOptions options)
             throws ErrnoException {
+        if ((sb.featureRoCompat() & Quota.RO_COMPAT_QUOTA) != 0 && EaInodes.enabled(sb)) {
+            probe.readOnlyReason = "read-only: quota with ea_inode: the inodes and blocks of xattr value inodes are"
+                    + " charged to their owners' quota, which this writer does not count";
+            return probe;
+        }
         if (sb.needsRecovery() && sb.hasJournal()) {
             Inode j = probe.journalInode;
             long blocks = j.size() / sb.blockSize();
@@ -875,6 +880,7 @@ public final class ExtFs {
                 Math.max(16, options.maxTransactionBlocks()));
         fs.allocator = new Allocator(fs, sb, fs.gd);
         fs.writer = new ExtWriter(fs, fs.allocator);
+        fs.quota = Quota.open(fs);
         ByteBuffer raw = fs.rawSuperblock();
         fs.lastOrphan = Integer.toUnsignedLong(raw.getInt(0xE8));
         if (sb.hasJournal() && sb.journalInum() != 0) {
@@ -941,6 +947,9 @@ public final class ExtFs {
     long lastOrphan() {
         return lastOrphan;
     }
+
+    /** The quota files kept up to date on a read-write mount with the quota feature; null otherwise. */
+    private Quota quota;
 
     /** Read-only-compatible feature bits the next commit clears in the superblock (orphan_present). */
     private int roCompatCleared;
@@ -1051,6 +1060,9 @@ public final class ExtFs {
         allocatorBefore = allocator.save();
         lastOrphanBefore = lastOrphan;
         superblockChangedBefore = superblockChanged;
+        if (quota != null) {
+            quota.begin();
+        }
     }
 
     void end() {
@@ -1076,6 +1088,9 @@ public final class ExtFs {
         lastOrphan = lastOrphanBefore;
         superblockChanged = superblockChangedBefore;
         dirCache.clear();
+        if (quota != null) {
+            quota.rollback();
+        }
     }
 
     /** File data goes straight to the device: ordered mode, data before the metadata that points at it. */
@@ -1130,6 +1145,9 @@ public final class ExtFs {
     }
 
     void writeInode(RawInode n) throws ErrnoException {
+        if (quota != null) {
+            quota.inodeChanged(n.number, metaForRead(inodeBlock(n.number), "inode table"), inodeOffset(n.number), n.b);
+        }
         ExtChecksums.sealInode(sb, n.number, n.b);
         metaForWrite(inodeBlock(n.number), "inode table").put(inodeOffset(n.number), n.b.array());
     }
@@ -1262,6 +1280,9 @@ public final class ExtFs {
         }
         if (dirty.isEmpty() && !allocator.hasDeferredFrees() && !superblockChanged) {
             return;
+        }
+        if (quota != null) {
+            quota.flush(); // may take blocks for the quota files: before the bitmaps and counters are sealed
         }
         allocator.applyDeferredFrees();
         BitSet groups = gd.sealChanged();

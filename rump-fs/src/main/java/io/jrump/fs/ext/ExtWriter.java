@@ -152,6 +152,7 @@ final class ExtWriter {
         n.generation(++generation);
         if (sb.inodeSize() > 128) {
             n.b.putShort(128, (short) 32);
+            inheritProject(parent, n, directory);
         }
         long t = now();
         n.atime(t);
@@ -180,6 +181,24 @@ final class ExtWriter {
     /** Frees an xattr value inode whose last reference went. */
     void freeEaInode(long inum) throws ErrnoException {
         free(load(inum));
+    }
+
+    /** EXT4_PROJINHERIT_FL: new inodes under this directory take its project id. */
+    private static final int PROJINHERIT_FL = 0x20000000;
+
+    /** With project: the parent's project id, if it passes it on (and to directories the flag too), as ext4. */
+    private void inheritProject(long parent, RawInode n, boolean directory) throws ErrnoException {
+        if ((sb.featureRoCompat() & Quota.RO_COMPAT_PROJECT) == 0) {
+            return;
+        }
+        RawInode p = load(parent);
+        int extra = p.b.capacity() > 128 ? p.b.getShort(128) & 0xffff : 0;
+        if ((p.flags() & PROJINHERIT_FL) != 0 && extra >= 32) {
+            n.b.putInt(156, p.b.getInt(156));
+            if (directory) {
+                n.flags(n.flags() | PROJINHERIT_FL);
+            }
+        }
     }
 
     /** A symbolic link: the target in i_block when it fits (a fast symlink), else in one block. */
