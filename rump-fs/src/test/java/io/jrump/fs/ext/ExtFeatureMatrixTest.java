@@ -99,6 +99,13 @@ class ExtFeatureMatrixTest {
         mkfs.addAll(List.of(img.toString(), "32M"));
         StringBuilder out = new StringBuilder();
         assertEquals(0, exec(out, mkfs.toArray(String[]::new)), out.toString());
+        if (spec.contains("quota")) {
+            // mke2fs 1.47.0 -d counts the quota before it copies the tree in (e2fsck -fn finds the files
+            // inconsistent straight after mkfs): e2fsck counts them first, then we keep them.
+            StringBuilder fix = new StringBuilder();
+            assertTrue(exec(fix, "e2fsck", "-fy", img.toString()) <= 1, fix.toString());
+            assertClean(img);
+        }
         ExtVfs fs;
         try {
             fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
