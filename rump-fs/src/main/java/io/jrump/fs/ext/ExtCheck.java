@@ -134,6 +134,7 @@ public final class ExtCheck {
             toWalk.add(sb.journalInum());
         }
         Set<Long> xattrBlocks = new HashSet<>();
+        EaInodeChecks valueInodes = new EaInodeChecks(fs);
         for (long ino : toWalk) {
             Inode inode;
             try {
@@ -179,9 +180,11 @@ public final class ExtCheck {
                 report(problems, e.detail()); // a damaged block map: say so and check the other inodes
             }
             claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems);
+            valueInodes.collect(inode, p -> report(problems, p));
         }
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
+        valueInodes.finish(unattached, p -> report(problems, p));
         for (long ino : new java.util.TreeSet<>(unattached)) {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }

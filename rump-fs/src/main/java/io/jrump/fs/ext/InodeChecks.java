@@ -36,7 +36,8 @@ final class InodeChecks {
             report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
         }
         if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
-            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512);
+            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512)
+                    + EaInodeChecks.chargedSectors(fs, inode); // ea_inode: the values' blocks are charged to the owner
             if (inode.blocks512() != expected) {
                 report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
             }

@@ -93,6 +93,8 @@ class EaInodeTest {
             fs.setxattr(g, "user.ten", ten, 0);
         }
         assertClean(img);
+        ExtCheck.Result ours = ExtCheck.check(ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)));
+        assertTrue(ours.isClean(), "rump fs fsck agrees: " + ours.problems());
         assertEquals(freeAtStart - 2 - 4, freeInodes(img), "two files and four value inodes");
         assertArrayEquals(ten, eaGet(img, "f", "user.ten"));
         assertArrayEquals(sixty, eaGet(img, "f", "user.sixty"));
@@ -150,6 +152,8 @@ class EaInodeTest {
             fs.setxattr(ours, "user.ten", ten, 0);
         }
         assertClean(img);
+        ExtCheck.Result check = ExtCheck.check(ExtFs.open(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)));
+        assertTrue(check.isClean(), "rump fs fsck agrees: " + check.problems());
         loop(img, mnt, "loop,ro");
         try {
             UserDefinedFileAttributeView v = Files.getFileAttributeView(mnt.resolve("ours"),
