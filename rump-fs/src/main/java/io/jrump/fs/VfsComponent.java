@@ -89,7 +89,7 @@ public final class VfsComponent implements Component, MountCalls {
         }
         BlockDevice dev = blk.open(image, partition, readOnly);
         FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
-                .withCacheBytes(cacheBytes), clock, kernel.host().console(), dev);
+                .withCacheBytes(cacheBytes), kernel.host(), dev);
         vfs.mountOrClose(target, fs, readOnly);
     }
 

@@ -119,6 +119,21 @@ class MmpTest {
     }
 
     @Test
+    void mountsThroughMountsWaitOnTheHostAsE2fsprogsDoes() throws Exception {
+        Path img = dir.resolve("w.img");
+        mke2fs(img, "ext4", 4096, "16M", "-O", "mmp");
+        long start = System.nanoTime();
+        try (io.jrump.fs.vfs.FileSystemOps fs = io.jrump.fs.Mounts.openImage(host, img.toString(),
+                io.jrump.fs.Mounts.Options.defaults())) {
+            assertFalse(fs.isReadOnly(), "the host reached ext4 through FileSystemType");
+            assertTrue(System.nanoTime() - start >= 11_000_000_000L, "2 x 5 s + 1 s, as e2fsprogs waits");
+            assertTrue(dumpMmp(img).contains("sequence: e24d4d50"));
+        }
+        assertTrue(dumpMmp(img).contains("sequence: ff4d4d50"));
+        assertClean(img);
+    }
+
+    @Test
     void aBlockHeldByAToolIsRefusedNamingItsNode() throws Exception {
         Path img = dir.resolve("t.img");
         mke2fs(img, "ext4", 1024, "16M", "-O", "mmp,^metadata_csum");
