@@ -819,6 +819,11 @@ public final class ExtFs {
                     + Integer.toHexString(unknownRo) + ", compat 0x" + Integer.toHexString(unknownCompat);
             return probe;
         }
+        if ((sb.featureRoCompat() & Quota.RO_COMPAT_QUOTA) != 0 && EaInodes.enabled(sb)) {
+            probe.readOnlyReason = "read-only: quota with ea_inode: the inodes and blocks of xattr value inodes are"
+                    + " charged to their owners' quota, which this writer does not count";
+            return probe;
+        }
         Mmp mmp = null;
         if ((sb.featureIncompat() & Superblock.INCOMPAT_MMP) != 0) {
             if (options.mmp() == null) {
@@ -852,11 +857,6 @@ public final class ExtFs {
 
     private static ExtFs replayAndStart(ExtFs probe, BlockDevice dev, Superblock sb, MountOptions options)
             throws ErrnoException {
-        if ((sb.featureRoCompat() & Quota.RO_COMPAT_QUOTA) != 0 && EaInodes.enabled(sb)) {
-            probe.readOnlyReason = "read-only: quota with ea_inode: the inodes and blocks of xattr value inodes are"
-                    + " charged to their owners' quota, which this writer does not count";
-            return probe;
-        }
         if (sb.needsRecovery() && sb.hasJournal()) {
             Inode j = probe.journalInode;
             long blocks = j.size() / sb.blockSize();
