@@ -133,6 +133,9 @@ public final class ExtCheck {
         if (sb.journalInum() != 0 && sb.hasJournal()) {
             toWalk.add(sb.journalInum());
         }
+        Set<Long> hidden = HiddenInodes.of(fs); // quota files, the orphan file: named by the superblock
+        toWalk.addAll(hidden);
+        unattached.removeAll(hidden);
         Set<Long> xattrBlocks = new HashSet<>();
         EaInodeChecks valueInodes = new EaInodeChecks(fs);
         for (long ino : toWalk) {
@@ -189,6 +192,7 @@ public final class ExtCheck {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
+        QuotaChecks.check(fs, inodeUsed, p -> report(problems, p));
         return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
     }
 

@@ -327,4 +327,48 @@ final class Quota {
             b.putLong(off + 64, 1);
         }
     }
+
+    // ---- for the checker --------------------------------------------------------------------------
+
+    static final String[] TYPE_NAMES = NAMES;
+
+    /** Whether quota type {@code t} (0 user, 1 group, 2 project) has a file. */
+    boolean has(int t) {
+        return inums[t] != 0;
+    }
+
+    /** An inode's ids per type and its bytes, or null if it counts for nothing (as e2fsck counts). */
+    long[] countedAs(long ino, ByteBuffer raw) {
+        Share s = share(ino, raw, 0);
+        return s == null ? null : new long[] {s.uid(), s.gid(), s.projid(), s.bytes()};
+    }
+
+    /** What the file of type {@code t} holds: id to {bytes, inodes}, every tree and data block read once. */
+    Map<Long, long[]> fileUsage(int t) throws ErrnoException {
+        Map<Long, long[]> out = new TreeMap<>();
+        walk(t, 1, 0, new java.util.HashSet<>(), out);
+        return out;
+    }
+
+    private void walk(int t, long blk, int depth, java.util.Set<Long> seen, Map<Long, long[]> out) throws ErrnoException {
+        if (!seen.add(blk * DEPTH + depth)) {
+            return;
+        }
+        ByteBuffer b = read(t, blk);
+        if (depth == DEPTH) {
+            for (int i = 0; i < PER_LEAF; i++) {
+                int off = LEAF_HEADER + i * ENTRY;
+                if (!unused(b, off)) {
+                    out.put(Integer.toUnsignedLong(b.getInt(off)), new long[] {b.getLong(off + 48), b.getLong(off + 24)});
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < BLOCK / 4; i++) {
+            long ref = Integer.toUnsignedLong(b.getInt(i * 4));
+            if (ref != 0) {
+                walk(t, ref, depth + 1, seen, out);
+            }
+        }
+    }
 }

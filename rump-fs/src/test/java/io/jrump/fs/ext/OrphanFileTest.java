@@ -92,6 +92,10 @@ class OrphanFileTest {
         }
         assertClean(crashed);
         assertFalse(features(crashed).contains("orphan_present"), features(crashed));
+        try (HostDisk disk = HostDisk.open(host, crashed.toString(), OpenMode.READ_ONLY)) {
+            ExtCheck.Result ours = ExtCheck.check(ExtFs.open(disk));
+            assertTrue(ours.isClean(), "rump fs fsck agrees: " + ours.problems());
+        }
         EaInodeTest.loop(crashed, mnt, "loop,ro");
         try {
             assertArrayEquals(kept, Files.readAllBytes(mnt.resolve("kept")));

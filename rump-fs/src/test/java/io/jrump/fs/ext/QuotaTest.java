@@ -94,6 +94,10 @@ class QuotaTest {
         }
         assertClean(img);
         assertEquals(2, listed(img, "user", 1000)[1]);
+        try (HostDisk disk = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)) {
+            ExtCheck.Result ours = ExtCheck.check(ExtFs.open(disk));
+            assertTrue(ours.isClean(), "rump fs fsck agrees: " + ours.problems());
+        }
     }
 
     @Test
