@@ -819,11 +819,6 @@ public final class ExtFs {
                     + Integer.toHexString(unknownRo) + ", compat 0x" + Integer.toHexString(unknownCompat);
             return probe;
         }
-        if ((sb.featureRoCompat() & Quota.RO_COMPAT_QUOTA) != 0 && EaInodes.enabled(sb)) {
-            probe.readOnlyReason = "read-only: quota with ea_inode: the inodes and blocks of xattr value inodes are"
-                    + " charged to their owners' quota, which this writer does not count";
-            return probe;
-        }
         Mmp mmp = null;
         if ((sb.featureIncompat() & Superblock.INCOMPAT_MMP) != 0) {
             if (options.mmp() == null) {
@@ -950,6 +945,10 @@ public final class ExtFs {
 
     /** The quota files kept up to date on a read-write mount with the quota feature; null otherwise. */
     private Quota quota;
+
+    Quota quota() {
+        return quota;
+    }
 
     /** Read-only-compatible feature bits the next commit clears in the superblock (orphan_present). */
     private int roCompatCleared;

@@ -87,8 +87,11 @@ final class Quota {
 
     // ---- usage from inode writes ------------------------------------------------------------------
 
-    /** An inode's share of usage: owner, group, project, bytes, or null if it counts for nothing. */
-    private record Share(long uid, long gid, long projid, long bytes) {
+    /**
+     * An inode's share of usage: owner, group, project, bytes, inodes (itself and, with ea_inode,
+     * one for each value inode its entries name), or null if it counts for nothing.
+     */
+    private record Share(long uid, long gid, long projid, long bytes, long inodes) {
     }
 
     private Share share(long ino, ByteBuffer b, int off) {
@@ -101,6 +104,9 @@ final class Quota {
             return null;
         }
         int flags = b.getInt(off + 32);
+        if ((flags & Inode.EA_INODE_FL) != 0) {
+            return null; // a value inode: charged to the inodes that name it
+        }
         long blocks = Integer.toUnsignedLong(b.getInt(off + 28)) | (long) (b.getShort(off + 116) & 0xffff) << 32;
         if ((sb.featureRoCompat() & Superblock.RO_COMPAT_HUGE_FILE) != 0 && (flags & RawInode.HUGE_FILE_FL) != 0) {
             blocks *= sb.blockSize() / 512; // huge_file: counted in filesystem blocks
@@ -109,7 +115,52 @@ final class Quota {
         long gid = (b.getShort(off + 24) & 0xffff) | (long) (b.getShort(off + 122) & 0xffff) << 16;
         int extra = sb.inodeSize() > 128 ? b.getShort(off + 128) & 0xffff : 0;
         long projid = extra >= 32 ? Integer.toUnsignedLong(b.getInt(off + 156)) : 0;
-        return new Share(uid, gid, projid, blocks * 512);
+        return new Share(uid, gid, projid, blocks * 512, 1 + valueInodes(ino, b, off, fileAcl(b, off)));
+    }
+
+    private static long fileAcl(ByteBuffer b, int off) {
+        return Integer.toUnsignedLong(b.getInt(off + 104)) | (long) (b.getShort(off + 118) & 0xffff) << 32;
+    }
+
+    /** With ea_inode: the entries of an inode's region and of xattr block {@code block} that name value inodes. */
+    private long valueInodes(long ino, ByteBuffer b, int off, long block) {
+        if (!EaInodes.enabled(sb)) {
+            return 0;
+        }
+        long n = 0;
+        try {
+            ByteBuffer alone = ByteBuffer.allocate(sb.inodeSize());
+            alone.put(0, b, off, sb.inodeSize());
+            for (Xattrs.Entry e : Xattrs.inInodeEntries(alone, 0, sb.inodeSize(), fs.deviceName() + ": inode " + ino)) {
+                n += e.inEaInode() ? 1 : 0;
+            }
+            if (block != 0 && block < sb.blocksCount()) {
+                ByteBuffer blk = fs.metaForRead(block, "inode " + ino + " xattr block");
+                for (Xattrs.Entry e : Xattrs.blockEntries(blk, fs.deviceName() + ": inode " + ino + " xattr block " + block)) {
+                    n += e.inEaInode() ? 1 : 0;
+                }
+            }
+        } catch (ErrnoException e) {
+            return n; // damaged xattrs count for what could be read; reading them reports the damage
+        }
+        return n;
+    }
+
+    /**
+     * An xattr block only {@code owner} uses was rewritten in place before the owner's inode is
+     * written: both sides of that write see the new block, so its change in value inodes
+     * ({@code delta}) is charged here.
+     */
+    void valueInodesChanged(RawInode owner, long delta) {
+        Share s = share(owner.number, owner.b, 0);
+        if (s != null && delta != 0) {
+            long[] ids = {s.uid(), s.gid(), s.projid()};
+            for (int t = 0; t < 3; t++) {
+                if (inums[t] != 0) {
+                    pending[t].computeIfAbsent(ids[t], k -> new long[2])[1] += delta;
+                }
+            }
+        }
     }
 
     /** Inode {@code ino} goes from {@code before} (at {@code beforeOff}) to {@code after} (at 0). */
@@ -127,7 +178,7 @@ final class Quota {
             if (inums[t] != 0) {
                 long[] d = pending[t].computeIfAbsent(ids[t], k -> new long[2]);
                 d[0] += sign * s.bytes();
-                d[1] += sign;
+                d[1] += sign * s.inodes();
             }
         }
     }
@@ -337,10 +388,10 @@ final class Quota {
         return inums[t] != 0;
     }
 
-    /** An inode's ids per type and its bytes, or null if it counts for nothing (as e2fsck counts). */
+    /** An inode's ids per type, its bytes and inodes, or null if it counts for nothing (as e2fsck counts). */
     long[] countedAs(long ino, ByteBuffer raw) {
         Share s = share(ino, raw, 0);
-        return s == null ? null : new long[] {s.uid(), s.gid(), s.projid(), s.bytes()};
+        return s == null ? null : new long[] {s.uid(), s.gid(), s.projid(), s.bytes(), s.inodes()};
     }
 
     /** What the file of type {@code t} holds: id to {bytes, inodes}, every tree and data block read once. */

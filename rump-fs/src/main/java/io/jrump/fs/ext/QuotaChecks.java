@@ -43,7 +43,7 @@ final class QuotaChecks {
             for (int t = 0; c != null && t < 3; t++) {
                 long[] u = actual[t].computeIfAbsent(c[t], k -> new long[2]);
                 u[0] += c[3];
-                u[1]++;
+                u[1] += c[4];
             }
         }
         for (int t = 0; t < 3; t++) {

@@ -277,14 +277,23 @@ final class XattrStore {
             n.blocks512(Math.max(0, n.blocks512() + charged));
         }
         Xattrs.writeInInode(n.b, sb.inodeSize(), inInode);
+        long oldBlock = n.fileAcl();
         if (inBlock != null) {
             storeBlock(n, inBlock);
+            if (fs.quota() != null && oldBlock != 0 && oldBlock == n.fileAcl()) {
+                // Rewritten in place: the quota sees this block only as it is now, on both sides of the inode write.
+                fs.quota().valueInodesChanged(n, valueEntries(inBlock) - valueEntries(s.inBlock()));
+            }
         }
         n.ctime(fs.now());
         fs.writeInode(n);
         if (!delta.isEmpty()) {
             new EaInodes(fs).adjust(delta);
         }
+    }
+
+    private static long valueEntries(List<Xattrs.Entry> entries) {
+        return entries.stream().filter(Xattrs.Entry::inEaInode).count();
     }
 
     /**

@@ -71,9 +71,6 @@ class ExtFeatureMatrixTest {
 
     /** Feature sets that must mount read-write and pass every check (issue 18). */
     private static boolean mustWrite(String spec) {
-        if (spec.contains("quota") && spec.contains("ea_inode")) {
-            return false; // value inodes charged to quota are not counted: read-only, said so in features.md
-        }
         return spec.contains("ea_inode") || spec.contains("orphan_file") || spec.contains("mmp") || spec.contains("quota");
     }
 

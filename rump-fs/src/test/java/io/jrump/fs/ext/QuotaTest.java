@@ -100,6 +100,46 @@ class QuotaTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1024", "4096 -O ^metadata_csum"})
+    void valueInodesAreChargedToTheirOwners(String spec) throws Exception {
+        String[] p = spec.split(" ");
+        Path img = dir.resolve("e.img");
+        String[] extra = new String[p.length + 1];
+        extra[0] = "-O";
+        extra[1] = "quota,ea_inode";
+        System.arraycopy(p, 1, extra, 2, p.length - 1);
+        mke2fs(img, "ext4", Integer.parseInt(p[0]), "16M", extra);
+        try (ExtVfs fs = mount(img)) {
+            assertFalse(fs.isReadOnly());
+            long f = fs.create(fs.rootInode(), "f", Attributes.S_IFREG | 0644, 77, 88, 0);
+            long g = fs.create(fs.rootInode(), "g", Attributes.S_IFREG | 0644, 99, 88, 0);
+            fs.setxattr(f, "user.a", ExtWriteTest.random(10_000, 1), 0);
+            fs.setxattr(f, "user.b", ExtWriteTest.random(20_000, 2), 0);
+            fs.setxattr(g, "user.a", ExtWriteTest.random(30_000, 3), 0);
+            for (int i = 0; i < 12; i++) { // entries enough to need the xattr block, values in inodes there too
+                fs.setxattr(g, "user.n" + i, ExtWriteTest.random(6000 + i, 10 + i), 0);
+            }
+            fs.sync();
+            fs.setxattr(g, "user.n3", "small".getBytes(), 0); // the block rewritten in place: one value inode fewer
+            fs.removexattr(f, "user.a");
+            fs.setattr(f, -1, 66, -1, -1, -1); // chown carries the values' charge along
+        }
+        assertClean(img);
+        assertEquals(2, listed(img, "user", 66)[1], "f and its one value inode left");
+        assertEquals(1 + 12, listed(img, "user", 99)[1], "g and its twelve value inodes");
+        try (ExtVfs fs = mount(img)) {
+            fs.unlink(fs.rootInode(), "g", false);
+        }
+        assertClean(img);
+        long[] gone = listed(img, "user", 99);
+        assertTrue(gone == null || gone[1] == 0 && gone[0] == 0, "g and its values gone");
+        try (HostDisk disk = HostDisk.open(host, img.toString(), OpenMode.READ_ONLY)) {
+            ExtCheck.Result ours = ExtCheck.check(ExtFs.open(disk));
+            assertTrue(ours.isClean(), "rump fs fsck agrees: " + ours.problems());
+        }
+    }
+
     @Test
     void newFilesTakeTheProjectOfADirectoryThatPassesItOn() throws Exception {
         Path img = dir.resolve("p.img");
