@@ -166,6 +166,14 @@ class EaInodeTest {
         } finally {
             umount(mnt);
         }
+        // The kernel, read-write, drops our value inode's last reference and frees it.
+        loop(img, mnt, "loop");
+        try {
+            Files.getFileAttributeView(mnt.resolve("ours"), UserDefinedFileAttributeView.class).delete("ten");
+        } finally {
+            umount(mnt);
+        }
+        assertClean(img);
     }
 
     static void loop(Path img, Path mnt, String options) throws Exception {
