@@ -77,7 +77,17 @@ public final class Mounts {
             disk.close();
             throw e;
         }
-        return open(dev, "auto", options, host.clock(), host.console(), disk); // closes the disk if it fails
+        return open(dev, "auto", options, host, disk); // closes the disk if it fails
+    }
+
+    /**
+     * As {@link #open(BlockDevice, String, Options, HostClock, HostConsole, AutoCloseable...)}, with
+     * the host's clock and console, and the host itself for a type that needs more of it (ext4's
+     * multi-mount protection waits on its clock and scheduler).
+     */
+    public static FileSystemOps open(BlockDevice dev, String typeName, Options options, Hypercalls host,
+            AutoCloseable... owned) throws ErrnoException {
+        return open(dev, typeName, options, host.clock(), host.console(), host, owned);
     }
 
     /**
@@ -101,6 +111,11 @@ public final class Mounts {
      */
     public static FileSystemOps open(BlockDevice dev, String typeName, Options options, HostClock clock,
             HostConsole console, AutoCloseable... owned) throws ErrnoException {
+        return open(dev, typeName, options, clock, console, null, owned);
+    }
+
+    private static FileSystemOps open(BlockDevice dev, String typeName, Options options, HostClock clock,
+            HostConsole console, Hypercalls host, AutoCloseable... owned) throws ErrnoException {
         List<AutoCloseable> closeAfter = new ArrayList<>();
         FileSystemType type;
         try {
@@ -126,7 +141,7 @@ public final class Mounts {
             throw e;
         }
         return type.mount(dev, FileSystemType.Options.of(options.readOnly(), clock::wallNanos).withOwned(closeAfter)
-                .withOptions(fsOptions).withConsole(console));
+                .withOptions(fsOptions).withConsole(console).withHost(host));
     }
 
     private static void closeQuietly(List<AutoCloseable> things, Throwable failure) {

@@ -98,7 +98,7 @@ public final class VfsComponent implements Component, MountCalls {
         }
         BlockDevice dev = blk.open(image, partition, readOnly);
         FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
-                .withCacheBytes(cacheBytes).withFsOptions(data), clock, kernel.host().console(), dev);
+                .withCacheBytes(cacheBytes).withFsOptions(data), kernel.host(), dev);
         vfs.mountOrClose(target, fs, readOnly);
     }
 

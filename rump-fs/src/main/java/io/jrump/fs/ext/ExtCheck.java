@@ -138,7 +138,11 @@ public final class ExtCheck {
         if (sb.journalInum() != 0 && sb.hasJournal()) {
             toWalk.add(sb.journalInum());
         }
+        Set<Long> hidden = HiddenInodes.of(fs); // quota files, the orphan file: named by the superblock
+        toWalk.addAll(hidden);
+        unattached.removeAll(hidden);
         Set<Long> xattrBlocks = new HashSet<>();
+        EaInodeChecks valueInodes = new EaInodeChecks(fs);
         for (long ino : toWalk) {
             Inode inode;
             try {
@@ -192,13 +196,16 @@ public final class ExtCheck {
                 report(problems, e.detail()); // a damaged block map: say so and check the other inodes
             }
             claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems, bits);
+            valueInodes.collect(inode, p -> report(problems, p));
         }
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
+        valueInodes.finish(unattached, p -> report(problems, p));
         for (long ino : new java.util.TreeSet<>(unattached)) {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
+        QuotaChecks.check(fs, inodeUsed, p -> report(problems, p));
         return new Result(problems, toWalk.size(), dirCount, (long) claimed.cardinality() << bits); // whole clusters with bigalloc
     }
 

@@ -104,6 +104,9 @@ public final class ExtFileSystemType implements FileSystemType {
             if (options.console() != null) {
                 mo = mo.withConsole(options.console());
             }
+            if (options.host() != null) {
+                mo = mo.withMmp(MmpHost.of(options.host())); // multi-mount protection waits on the host
+            }
             return ExtVfs.mount(dev, mo).enforcingAcls(acl).closing(options.owned().toArray(new AutoCloseable[0]));
         } catch (ErrnoException | RuntimeException | Error e) {
             options.closeOwned(e);

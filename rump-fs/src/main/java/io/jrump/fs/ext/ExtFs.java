@@ -773,25 +773,26 @@ public final class ExtFs {
     static final int COMPAT_FAST_COMMIT = 0x400;
 
     /** Read-only incompatible... compatible features a writer must understand; others mount read-only. */
-    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x200 | 0x400 | RO_COMPAT_VERITY;
+    static final int RO_COMPAT_WRITABLE = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x40 | 0x200 | 0x400 | RO_COMPAT_VERITY
+            | OrphanFile.RO_COMPAT_ORPHAN_PRESENT | Quota.RO_COMPAT_QUOTA | Quota.RO_COMPAT_PROJECT;
 
     /**
      * How to mount: read-only or not, the wall clock for timestamps (a component takes time only
      * from its host), and how many metadata blocks a transaction may gather before it commits.
      */
     public record MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks,
-                               HostConsole console, boolean force, Check check) {
+                               HostConsole console, boolean force, Check check, MmpHost mmp) {
         public MountOptions {
             check = check == null ? Check.AUTO : check;
         }
 
         /** Without a console: warnings are kept only for {@link ExtFs#warnings()}. */
         public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks) {
-            this(readOnly, wallNanos, maxTransactionBlocks, null, false, Check.AUTO);
+            this(readOnly, wallNanos, maxTransactionBlocks, null, false, Check.AUTO, null);
         }
 
         public MountOptions(boolean readOnly, LongSupplier wallNanos, int maxTransactionBlocks, HostConsole console) {
-            this(readOnly, wallNanos, maxTransactionBlocks, console, false, Check.AUTO);
+            this(readOnly, wallNanos, maxTransactionBlocks, console, false, Check.AUTO, null);
         }
 
         /**
@@ -800,12 +801,12 @@ public final class ExtFs {
          * stays set, so that e2fsck checks the filesystem next.
          */
         public MountOptions withForce() {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, true, check);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, true, check, mmp);
         }
 
         /** The same, with {@code when} deciding whether a read-write mount runs {@link ExtCheck} first. */
         public MountOptions withCheck(Check when) {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, when);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, when, mmp);
         }
 
         public static MountOptions readOnlyMount() {
@@ -818,7 +819,15 @@ public final class ExtFs {
 
         /** The same, with warnings (a damaged htree index worked around) also written to {@code console}. */
         public MountOptions withConsole(HostConsole console) {
-            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, check);
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, check, mmp);
+        }
+
+        /**
+         * The same, with the host whose clock, scheduler, randomness and name multi-mount protection
+         * uses; without one a filesystem with mmp mounts read-only.
+         */
+        public MountOptions withMmp(MmpHost host) {
+            return new MountOptions(readOnly, wallNanos, maxTransactionBlocks, console, force, check, host);
         }
     }
 
@@ -889,6 +898,39 @@ public final class ExtFs {
                     + Integer.toHexString(unknownRo) + ", compat 0x" + Integer.toHexString(unknownCompat);
             return probe;
         }
+        Mmp mmp = null;
+        if ((sb.featureIncompat() & Superblock.INCOMPAT_MMP) != 0) {
+            if (options.mmp() == null) {
+                probe.readOnlyReason = "read-only: mmp (multi-mount protection) waits on the host's clock, which this"
+                        + " mount was not given (MountOptions.withMmp)";
+                return probe;
+            }
+            mmp = Mmp.of(dev, sb, probe.rawSuperblock());
+            mmp.take(options.mmp()); // before anything is written, as the kernel: the journal replay included
+        }
+        try {
+            ExtFs fs = replayAndStart(probe, dev, sb, options);
+            fs.mmp = mmp;
+            fs.mmpHost = options.mmp();
+            return fs;
+        } catch (ErrnoException | RuntimeException e) {
+            if (mmp != null) {
+                try {
+                    mmp.release(options.mmp());
+                } catch (ErrnoException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** The block multi-mount protection holds for this mount; null without mmp. */
+    private Mmp mmp;
+    private MmpHost mmpHost;
+
+    private static ExtFs replayAndStart(ExtFs probe, BlockDevice dev, Superblock sb, MountOptions options)
+            throws ErrnoException {
         if (sb.needsRecovery() && sb.hasJournal()) {
             Inode j = probe.journalInode;
             long blocks = j.size() / sb.blockSize();
@@ -913,6 +955,7 @@ public final class ExtFs {
                 Math.max(16, options.maxTransactionBlocks()));
         fs.allocator = new Allocator(fs, sb, fs.gd);
         fs.writer = new ExtWriter(fs, fs.allocator);
+        fs.quota = Quota.open(fs);
         ByteBuffer raw = fs.rawSuperblock();
         fs.lastOrphan = Integer.toUnsignedLong(raw.getInt(0xE8));
         if (sb.hasJournal() && sb.journalInum() != 0) {
@@ -924,7 +967,7 @@ public final class ExtFs {
         fs.patchSuperblockOnDisk(true, checked);
         fs.lock.lock();
         try {
-            if (fs.writer.processOrphans() > 0) {
+            if (fs.writer.processOrphans() + OrphanFile.process(fs) > 0 || fs.superblockChanged) {
                 fs.commit();
             }
         } finally {
@@ -979,6 +1022,26 @@ public final class ExtFs {
 
     long lastOrphan() {
         return lastOrphan;
+    }
+
+    /** The quota files kept up to date on a read-write mount with the quota feature; null otherwise. */
+    private Quota quota;
+
+    Quota quota() {
+        return quota;
+    }
+
+    /** Read-only-compatible feature bits the next commit clears in the superblock (orphan_present). */
+    private int roCompatCleared;
+
+    void clearRoCompat(int bits) {
+        roCompatCleared |= bits;
+        superblockChanged = true;
+    }
+
+    /** A 32-bit field of the superblock as it stands now (fields the parsed {@link Superblock} does not keep). */
+    int superblockInt(int offset) throws ErrnoException {
+        return rawSuperblock().getInt(offset);
     }
 
     void lastOrphan(long ino) {
@@ -1077,6 +1140,9 @@ public final class ExtFs {
         allocatorBefore = allocator.save();
         lastOrphanBefore = lastOrphan;
         superblockChangedBefore = superblockChanged;
+        if (quota != null) {
+            quota.begin();
+        }
     }
 
     void end() {
@@ -1102,6 +1168,9 @@ public final class ExtFs {
         lastOrphan = lastOrphanBefore;
         superblockChanged = superblockChangedBefore;
         dirCache.clear();
+        if (quota != null) {
+            quota.rollback();
+        }
     }
 
     /** File data goes straight to the device: ordered mode, data before the metadata that points at it. */
@@ -1151,6 +1220,9 @@ public final class ExtFs {
     }
 
     void writeInode(RawInode n) throws ErrnoException {
+        if (quota != null) {
+            quota.inodeChanged(n.number, metaForRead(inodeBlock(n.number), "inode table"), inodeOffset(n.number), n.b);
+        }
         ExtChecksums.sealInode(sb, n.number, n.b);
         metaForWrite(inodeBlock(n.number), "inode table").put(inodeOffset(n.number), n.b.array());
     }
@@ -1244,6 +1316,7 @@ public final class ExtFs {
         }
         raw.putInt(16, (int) allocator.freeInodes());
         raw.putInt(0xE8, (int) lastOrphan);
+        raw.putInt(100, raw.getInt(100) & ~roCompatCleared);
         raw.putInt(48, (int) (now() / 1_000_000_000L)); // s_wtime
         sealSuperblock(raw);
         superblockChanged = false;
@@ -1299,6 +1372,9 @@ public final class ExtFs {
         if (dirty.isEmpty() && !allocator.hasDeferredFrees() && !superblockChanged) {
             return;
         }
+        if (quota != null) {
+            quota.flush(); // may take blocks for the quota files: before the bitmaps and counters are sealed
+        }
         allocator.applyDeferredFrees();
         BitSet groups = gd.sealChanged();
         for (int g = groups.nextSetBit(0); g >= 0; g = groups.nextSetBit(g + 1)) {
@@ -1348,6 +1424,9 @@ public final class ExtFs {
                 commit();
                 patchSuperblockOnDisk(false);
                 writer = null;
+                if (mmp != null) {
+                    mmp.release(mmpHost);
+                }
             }
         } finally {
             lock.unlock();

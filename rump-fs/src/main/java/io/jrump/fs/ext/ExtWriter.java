@@ -170,6 +170,7 @@ final class ExtWriter {
         n.generation(++generation);
         if (sb.inodeSize() > 128) {
             n.b.putShort(128, (short) 32);
+            inheritProject(parent, n, directory);
         }
         long t = now();
         n.atime(t);
@@ -177,6 +178,45 @@ final class ExtWriter {
         n.ctime(t);
         n.crtime(t);
         return n;
+    }
+
+    /**
+     * A new xattr value inode (ea_inode) near {@code owner}: a regular file, mode 0600, owned by
+     * root, flagged EA_INODE_FL and holding {@code value}; its hash and references are the caller's.
+     */
+    long createEaInode(long owner, byte[] value) throws ErrnoException {
+        RawInode n = newInode(owner, Inode.S_IFREG | 0600, 0, 0, false);
+        n.flags(n.flags() | Inode.EA_INODE_FL);
+        if (extents()) {
+            n.flags(n.flags() | Inode.EXTENTS_FL);
+            ExtentTree.init(n);
+        }
+        store(n);
+        write(n.number, 0, ByteBuffer.wrap(value));
+        return n.number;
+    }
+
+    /** Frees an xattr value inode whose last reference went. */
+    void freeEaInode(long inum) throws ErrnoException {
+        free(load(inum));
+    }
+
+    /** EXT4_PROJINHERIT_FL: new inodes under this directory take its project id. */
+    private static final int PROJINHERIT_FL = 0x20000000;
+
+    /** With project: the parent's project id, if it passes it on (and to directories the flag too), as ext4. */
+    private void inheritProject(long parent, RawInode n, boolean directory) throws ErrnoException {
+        if ((sb.featureRoCompat() & Quota.RO_COMPAT_PROJECT) == 0) {
+            return;
+        }
+        RawInode p = load(parent);
+        int extra = p.b.capacity() > 128 ? p.b.getShort(128) & 0xffff : 0;
+        if ((p.flags() & PROJINHERIT_FL) != 0 && extra >= 32) {
+            n.b.putInt(156, p.b.getInt(156));
+            if (directory) {
+                n.flags(n.flags() | PROJINHERIT_FL);
+            }
+        }
     }
 
     /** A symbolic link: the target in i_block when it fits (a fast symlink), else in one block. */
@@ -364,8 +404,25 @@ final class ExtWriter {
         return n;
     }
 
+    /**
+     * An inode the orphan file lists: freed if no name is left, else (a truncate cut short) a
+     * regular file loses the blocks past its size, as ext4's orphan cleanup does.
+     */
+    void finishOrphan(long ino) throws ErrnoException {
+        RawInode o = load(ino);
+        if (o.links() == 0) {
+            free(o);
+        } else if (type(o) == Inode.S_IFREG && hasBlocks(o)) {
+            cutBlocks(o, (o.size() + sb.blockSize() - 1) / sb.blockSize());
+            store(o);
+        }
+    }
+
     /** Frees all of an inode: its blocks, its xattr block, then the inode itself. */
     private void free(RawInode n) throws ErrnoException {
+        if (EaInodes.enabled(sb)) {
+            new XattrStore(fs).dropValueInodes(n); // before the xattr block goes: it names some of them
+        }
         if (hasBlocks(n)) {
             cutBlocks(n, 0);
         }

@@ -40,7 +40,8 @@ final class InodeChecks {
         }
         InlineChecks.check(fs, raw, inode, report);
         if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
-            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512) * sb.clusterRatio();
+            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512) * sb.clusterRatio()
+                    + EaInodeChecks.chargedSectors(fs, inode); // ea_inode: the values' blocks are charged to the owner
             if (inode.blocks512() != expected) {
                 report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
             }

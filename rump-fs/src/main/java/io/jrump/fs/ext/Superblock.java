@@ -56,7 +56,7 @@ record Superblock(long inodesCount, long blocksCount, long firstDataBlock, int b
     /** Incompatible features this reader handles; any other refuses the mount. */
     static final int INCOMPAT_SUPPORTED = INCOMPAT_FILETYPE | INCOMPAT_EXTENTS | INCOMPAT_64BIT
             | INCOMPAT_FLEX_BG | INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA | INCOMPAT_RECOVER
-            | INCOMPAT_ENCRYPT | INCOMPAT_CASEFOLD | INCOMPAT_META_BG;
+            | INCOMPAT_ENCRYPT | INCOMPAT_CASEFOLD | INCOMPAT_META_BG | INCOMPAT_EA_INODE | INCOMPAT_MMP;
 
     private static final String[] INCOMPAT_NAMES = {"compression", "filetype", "needs_recovery",
         "journal_dev (an external journal device, not a filesystem)", "meta_bg", "0x20", "extent", "64bit", "mmp",

@@ -77,6 +77,9 @@ final class XattrStore {
         if (found == null) {
             throw new ErrnoException(Errno.ENODATA, name);
         }
+        if (found.inEaInode()) {
+            found = found.withValue(new EaInodes(fs).read(found, s.inode(), fs.deviceName() + ": inode " + ino));
+        }
         return isAcl(found) ? PosixAcls.fromDisk(found.value(), fs.deviceName() + ": inode " + ino + " " + name)
                 : found.value();
     }
@@ -137,21 +140,37 @@ final class XattrStore {
             inBlock.remove(k);
         }
         boolean blockChanged = k >= 0;
-        inInode.add(e);
-        if (Xattrs.bytesNeeded(inInode) > Xattrs.inInodeRoom(s.inode().b, sb.inodeSize())) {
-            inInode.remove(inInode.size() - 1);
-            inBlock.add(e);
-            blockChanged = true;
-            if (Xattrs.bytesNeeded(inBlock) > Xattrs.blockRoom(sb.blockSize())) {
-                if ((sb.featureIncompat() & Superblock.INCOMPAT_EA_INODE) != 0) {
-                    throw new ErrnoException(Errno.EOPNOTSUPP, name + ": a value of " + e.value().length
-                            + " bytes needs an xattr inode (ea_inode), which is not supported for writing");
-                }
+        int inodeRoom = Xattrs.inInodeRoom(s.inode().b, sb.inodeSize());
+        int blockRoom = Xattrs.blockRoom(sb.blockSize());
+        boolean intoInode = fits(inInode, e, inodeRoom);
+        if (!intoInode && !fits(inBlock, e, blockRoom)) {
+            if (!EaInodes.enabled(sb)) {
                 throw new ErrnoException(Errno.ENOSPC, name + ": a value of " + e.value().length
                         + " bytes does not fit in the inode or its xattr block");
             }
+            // Too big for the inode and the block: the value goes into an inode of its own (ea_inode).
+            Xattrs.Entry entryOnly = e.inInode(1, 0);
+            intoInode = fits(inInode, entryOnly, inodeRoom);
+            if (!intoInode && !fits(inBlock, entryOnly, blockRoom)) {
+                throw new ErrnoException(Errno.ENOSPC, name + ": no room for another xattr entry in the inode or its"
+                        + " xattr block");
+            }
+            e = new EaInodes(fs).store(e, ino);
         }
-        store(s.inode(), inInode, blockChanged ? inBlock : null);
+        if (intoInode) {
+            inInode.add(e);
+        } else {
+            inBlock.add(e);
+            blockChanged = true;
+        }
+        store(s, inInode, blockChanged ? inBlock : null);
+    }
+
+    /** Whether {@code list} with {@code e} added still fits {@code room} bytes. */
+    private static boolean fits(List<Xattrs.Entry> list, Xattrs.Entry e, int room) {
+        List<Xattrs.Entry> with = new ArrayList<>(list);
+        with.add(e);
+        return Xattrs.bytesNeeded(with) <= room;
     }
 
     /** An empty ACL (or one the mode says all of) is no ACL: removed if there, else only the mode stored. */
@@ -172,7 +191,7 @@ final class XattrStore {
         if (k >= 0) {
             inBlock.remove(k);
         }
-        store(s.inode(), inInode, k >= 0 ? inBlock : null);
+        store(s, inInode, k >= 0 ? inBlock : null);
     }
 
     /**
@@ -228,17 +247,71 @@ final class XattrStore {
         if (k >= 0) {
             inBlock.remove(k);
         }
-        store(s.inode(), inInode, k >= 0 ? inBlock : null);
+        store(s, inInode, k >= 0 ? inBlock : null);
     }
 
-    /** Writes the inode's region and, when {@code inBlock} is not null, its block's new entries. */
-    private void store(RawInode n, List<Xattrs.Entry> inInode, List<Xattrs.Entry> inBlock) throws ErrnoException {
+    /**
+     * Writes the inode's region and, when {@code inBlock} is not null, its block's new entries.
+     * With ea_inode, value inodes gain and lose references as entries naming them come and go (a
+     * shared block keeps its own; a copy of it references again what it names), and the inode's
+     * i_blocks follows the values charged to it.
+     */
+    private void store(Stored s, List<Xattrs.Entry> inInode, List<Xattrs.Entry> inBlock) throws ErrnoException {
+        RawInode n = s.inode();
+        java.util.Map<Long, Long> delta = new java.util.HashMap<>();
+        if (EaInodes.enabled(sb)) {
+            EaInodes.count(delta, s.inInode(), -1);
+            EaInodes.count(delta, inInode, 1);
+            List<Xattrs.Entry> blockAfter = s.inBlock();
+            if (inBlock != null) {
+                long old = n.fileAcl();
+                if (old == 0 || fs.metaForRead(old, "inode " + n.number + " xattr block").getInt(4) <= 1) {
+                    EaInodes.count(delta, s.inBlock(), -1);
+                }
+                EaInodes.count(delta, inBlock, 1);
+                blockAfter = inBlock;
+            }
+            long charged = EaInodes.chargedSectors(inInode, sb.blockSize()) + EaInodes.chargedSectors(blockAfter,
+                    sb.blockSize()) - EaInodes.chargedSectors(s.inInode(), sb.blockSize())
+                    - EaInodes.chargedSectors(s.inBlock(), sb.blockSize());
+            n.blocks512(Math.max(0, n.blocks512() + charged));
+        }
         Xattrs.writeInInode(n.b, sb.inodeSize(), inInode);
+        long oldBlock = n.fileAcl();
         if (inBlock != null) {
             storeBlock(n, inBlock);
+            if (fs.quota() != null && oldBlock != 0 && oldBlock == n.fileAcl()) {
+                // Rewritten in place: the quota sees this block only as it is now, on both sides of the inode write.
+                fs.quota().valueInodesChanged(n, valueEntries(inBlock) - valueEntries(s.inBlock()));
+            }
         }
         n.ctime(fs.now());
         fs.writeInode(n);
+        if (!delta.isEmpty()) {
+            new EaInodes(fs).adjust(delta);
+        }
+    }
+
+    private static long valueEntries(List<Xattrs.Entry> entries) {
+        return entries.stream().filter(Xattrs.Entry::inEaInode).count();
+    }
+
+    /**
+     * An inode being freed drops its references to value inodes: those its own region names,
+     * and those of its xattr block when this inode holds the block's last reference.
+     */
+    void dropValueInodes(RawInode n) throws ErrnoException {
+        String where = fs.deviceName() + ": inode " + n.number;
+        java.util.Map<Long, Long> delta = new java.util.HashMap<>();
+        EaInodes.count(delta, Xattrs.inInodeEntries(n.b, 0, sb.inodeSize(), where), -1);
+        long block = n.fileAcl();
+        if (block != 0) {
+            ByteBuffer b = fs.metaForRead(block, "inode " + n.number + " xattr block");
+            if (b.getInt(4) <= 1) {
+                EaInodes.count(delta, Xattrs.blockEntries(b, where + " xattr block " + block), -1);
+            }
+        }
+        new EaInodes(fs).adjust(delta);
     }
 
     private void storeBlock(RawInode n, List<Xattrs.Entry> entries) throws ErrnoException {

@@ -25,8 +25,29 @@ final class Xattrs {
     private Xattrs() {
     }
 
-    /** One attribute as stored: its name index, its name after the prefix, its value. */
-    record Entry(int index, byte[] name, byte[] value) {
+    /**
+     * One attribute as stored: its name index, its name after the prefix, its value. With
+     * ea_inode a value may live in inode {@code valueInum} instead ({@code valueLen} bytes, whose
+     * crc32c {@code eaHash} joins the entry hash); {@code value} is then null until read.
+     */
+    record Entry(int index, byte[] name, byte[] value, long valueInum, int valueLen, int eaHash) {
+        Entry(int index, byte[] name, byte[] value) {
+            this(index, name, value, 0, value.length, 0);
+        }
+
+        boolean inEaInode() {
+            return valueInum != 0;
+        }
+
+        /** The same entry with its value kept in inode {@code inum} (value crc32c {@code hash}). */
+        Entry inInode(long inum, int hash) {
+            return new Entry(index, name, value, inum, value.length, hash);
+        }
+
+        /** The same entry with its value read from its inode. */
+        Entry withValue(byte[] v) {
+            return new Entry(index, name, v, valueInum, valueLen, eaHash);
+        }
         boolean sameName(Entry o) {
             return index == o.index && java.util.Arrays.equals(name, o.name);
         }
@@ -49,8 +70,9 @@ final class Xattrs {
             return (16 + name.length + 3) & ~3;
         }
 
+        /** Bytes of the value in the region: none when it lives in its own inode. */
         int valueSize() {
-            return (value.length + 3) & ~3;
+            return inEaInode() ? 0 : (value.length + 3) & ~3;
         }
     }
 
@@ -61,7 +83,9 @@ final class Xattrs {
     static void parse(ByteBuffer raw, int entriesAt, int valueBase, int regionStart, int regionEnd, String where,
             Map<String, byte[]> out) throws ErrnoException {
         for (Entry e : entries(raw, entriesAt, valueBase, regionStart, regionEnd, where)) {
-            out.put(e.fullName(), e.value());
+            if (!e.inEaInode()) { // values in their own inodes are read through XattrStore; system.data never is one
+                out.put(e.fullName(), e.value());
+            }
         }
     }
 
@@ -84,17 +108,27 @@ final class Xattrs {
             if (at + 16 + nameLen > regionEnd) {
                 throw new ErrnoException(Errno.EUCLEAN, where + ": xattr name at offset " + at + " overruns its region");
             }
+            byte[] name = new byte[nameLen];
+            b.get(at + 16, name);
             if (valueInum != 0) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, where + ": xattr value in inode " + Integer.toUnsignedString(valueInum)
-                        + " (ea_inode) is not supported");
+                // The value is in its own inode (ea_inode), read by whoever needs it.
+                if (valueSize > SIZE_MAX) {
+                    throw new ErrnoException(Errno.EUCLEAN, where + ": xattr entry at offset " + at + ": value of "
+                            + valueSize + " bytes in inode " + Integer.toUnsignedString(valueInum) + " (at most "
+                            + SIZE_MAX + ")");
+                }
+                // e_hash folds the value inode's hash into the name's: unfolded, it is kept for rewriting the entry.
+                int nameHash = nameHash(name);
+                int eaHash = b.getInt(at + 12) ^ ((nameHash << 16) ^ (nameHash >>> 16));
+                out.add(new Entry(index, name, null, Integer.toUnsignedLong(valueInum), (int) valueSize, eaHash));
+                at += entrySize;
+                continue;
             }
             long valueStart = (long) valueBase + valueOffs;
             if (valueSize > 0 && (valueStart < regionStart || valueStart + valueSize > regionEnd)) {
                 throw new ErrnoException(Errno.EUCLEAN, where + ": xattr value of " + valueSize + " bytes at offset "
                         + valueStart + " lies outside its region");
             }
-            byte[] name = new byte[nameLen];
-            b.get(at + 16, name);
             byte[] value = new byte[(int) valueSize];
             if (valueSize > 0) {
                 b.get((int) valueStart, value);
@@ -194,11 +228,14 @@ final class Xattrs {
 
     // ---- hashes -----------------------------------------------------------------------------------
 
-    /** e_hash: the name rotated in 5 bits a byte, then the value 16 bits a 32-bit word. */
+    /**
+     * e_hash: the name rotated in 5 bits a byte, then the value 16 bits a 32-bit word; for a
+     * value in its own inode, that inode's value hash stands for the value.
+     */
     static int entryHash(Entry e) {
-        int h = 0;
-        for (byte c : e.name()) {
-            h = (h << 5) ^ (h >>> 27) ^ (c & 0xff);
+        int h = nameHash(e.name());
+        if (e.inEaInode()) {
+            return (h << 16) ^ (h >>> 16) ^ e.eaHash();
         }
         byte[] v = e.value();
         for (int i = 0; i < v.length; i += 4) {
@@ -207,6 +244,14 @@ final class Xattrs {
                 w |= (v[i + k] & 0xff) << (8 * k);
             }
             h = (h << 16) ^ (h >>> 16) ^ w;
+        }
+        return h;
+    }
+
+    private static int nameHash(byte[] name) {
+        int h = 0;
+        for (byte c : name) {
+            h = (h << 5) ^ (h >>> 27) ^ (c & 0xff);
         }
         return h;
     }
@@ -295,7 +340,7 @@ final class Xattrs {
         int valueEnd = end;
         for (Entry e : entries) {
             int offs = 0;
-            if (e.value().length > 0) {
+            if (!e.inEaInode() && e.value().length > 0) {
                 valueEnd -= e.valueSize();
                 b.put(valueEnd, e.value());
                 offs = valueEnd - valueBase;
@@ -303,8 +348,8 @@ final class Xattrs {
             b.put(at, (byte) e.name().length);
             b.put(at + 1, (byte) e.index());
             b.putShort(at + 2, (short) offs);
-            b.putInt(at + 4, 0);
-            b.putInt(at + 8, e.value().length);
+            b.putInt(at + 4, (int) e.valueInum());
+            b.putInt(at + 8, e.inEaInode() ? e.valueLen() : e.value().length);
             // system.data keeps hash 0, as the kernel writes it: ext4 changes inline data in place
             // without rehashing, and e2fsck checks only a nonzero hash.
             b.putInt(at + 12, InlineData.isSystemData(e) ? 0 : entryHash(e));

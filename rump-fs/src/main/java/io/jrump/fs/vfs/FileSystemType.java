@@ -4,6 +4,7 @@ import io.jrump.blk.BlockDevice;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostConsole;
+import io.jrump.hypercall.Hypercalls;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,11 +28,16 @@ public interface FileSystemType {
      * warnings about damage the filesystem works around go to (none if null).
      */
     record Options(boolean readOnly, LongSupplier wallNanos, Map<String, String> options, List<AutoCloseable> owned,
-                   HostConsole console) {
+                   HostConsole console, Hypercalls host) {
         public Options {
             Objects.requireNonNull(wallNanos, "wallNanos");
             options = Map.copyOf(options);
             owned = List.copyOf(owned);
+        }
+
+        public Options(boolean readOnly, LongSupplier wallNanos, Map<String, String> options, List<AutoCloseable> owned,
+                       HostConsole console) {
+            this(readOnly, wallNanos, options, owned, console, null);
         }
 
         /**
@@ -60,19 +66,27 @@ public interface FileSystemType {
 
         /** Read-write unless {@code readOnly}, no extra options, nothing owned. */
         public static Options of(boolean readOnly, LongSupplier wallNanos) {
-            return new Options(readOnly, wallNanos, Map.of(), List.of(), null);
+            return new Options(readOnly, wallNanos, Map.of(), List.of(), null, null);
         }
 
         public Options withOwned(List<AutoCloseable> things) {
-            return new Options(readOnly, wallNanos, options, things, console);
+            return new Options(readOnly, wallNanos, options, things, console, host);
         }
 
         public Options withOptions(Map<String, String> o) {
-            return new Options(readOnly, wallNanos, o, owned, console);
+            return new Options(readOnly, wallNanos, o, owned, console, host);
         }
 
         public Options withConsole(HostConsole c) {
-            return new Options(readOnly, wallNanos, options, owned, c);
+            return new Options(readOnly, wallNanos, options, owned, c, host);
+        }
+
+        /**
+         * The same, with the host whose clock, scheduler and randomness a type may need beyond
+         * timestamps (ext4's multi-mount protection waits on them); none if null.
+         */
+        public Options withHost(Hypercalls h) {
+            return new Options(readOnly, wallNanos, options, owned, console, h);
         }
 
         /** Closes what the mount owns, after a failed mount: its errors go to {@code failure} as suppressed. */
