@@ -236,9 +236,22 @@ public final class BufferCache implements BlockDevice {
                     runEnd++;
                 }
             }
-            fetch(i, runEnd);
+            long start = i;
+            long window = options.readAround() / blockSize;
+            if (window > 1 && readAheadBlocks == 0) {
+                // A random miss: the uncached neighbours in its aligned window come along.
+                long lo = i / window * window;
+                long hi = Math.min(blockCount() - 1, lo + window - 1);
+                while (start > lo && runEnd - start + 2 <= maxRunBlocks && !blocks.containsKey(start - 1)) {
+                    start--;
+                }
+                while (runEnd < hi && runEnd - start + 2 <= maxRunBlocks && !blocks.containsKey(runEnd + 1)) {
+                    runEnd++;
+                }
+            }
+            fetch(start, runEnd);
             misses += demanded;
-            readAhead += runEnd - i + 1 - demanded;
+            readAhead += runEnd - start + 1 - demanded;
             for (long k = i; k <= Math.min(runEnd, last); k++) {
                 copyOut(blocks.get(k), offset, dst);
             }

@@ -159,6 +159,29 @@ class BufferCacheTest {
     }
 
     @Test
+    void aRandomMissBringsItsAlignedWindowAlongWithReadAround() throws Exception {
+        SimWorld world = new SimWorld(6);
+        SimHost host = world.newHost("t");
+        HostDisk disk = HostDisk.create(host, "d", SIZE);
+        byte[] data = new byte[SIZE];
+        new Random(6).nextBytes(data);
+        disk.write(0, ByteBuffer.wrap(data));
+        BufferCache cache = new BufferCache(disk, CacheOptions.defaults().withReadAround(64 * 1024), host.clock());
+        long before = disk.stats().get(BlockStats.Op.READ).count();
+        assertArrayEquals(java.util.Arrays.copyOfRange(data, 5 * 4096 + 512, 5 * 4096 + 1024), read(cache, 5 * 4096 + 512, 512));
+        assertEquals(16 * 4096, cache.cacheStats().bytesCached(), "blocks 0-15, the 64 KiB around block 5");
+        for (int b = 0; b < 16; b++) {
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, b * 4096, b * 4096 + 4096), read(cache, b * 4096L, 4096));
+        }
+        assertEquals(before + 1, disk.stats().get(BlockStats.Op.READ).count(), "one request below for all 16 blocks");
+        read(cache, 40 * 4096, 4096); // then blocks 32-47, and only the uncached ones of a window
+        cache.read(31 * 4096, ByteBuffer.allocate(4096));
+        assertEquals(before + 3, disk.stats().get(BlockStats.Op.READ).count());
+        assertEquals(48 * 4096, cache.cacheStats().bytesCached(), "blocks 16-31 came with block 31");
+        assertThrows(IllegalArgumentException.class, () -> CacheOptions.defaults().withReadAround(4 << 20));
+    }
+
+    @Test
     void flushWritesAdjacentDirtyBlocksInFewLargeRequests() throws Exception {
         SimWorld world = new SimWorld(6);
         SimHost host = world.newHost("t");
