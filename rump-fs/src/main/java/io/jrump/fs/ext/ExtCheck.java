@@ -33,13 +33,31 @@ public final class ExtCheck {
     static final int BLOCK_UNINIT = 0x2;
 
     /** What the check found. */
-    public record Result(List<String> problems, long inodesChecked, long directoriesChecked, long blocksClaimed) {
+    public record Result(List<String> problems, long inodesChecked, long directoriesChecked, long blocksClaimed,
+            List<String> notes) {
         public boolean isClean() {
             return problems.isEmpty();
         }
     }
 
     private ExtCheck() {
+    }
+
+    /**
+     * Opens the filesystem on {@code dev} read-only and checks it. Unlike {@link ExtFs#open}, a
+     * group descriptor whose checksum fails does not stop the check: as e2fsck -fn, which answers
+     * "IGNORED" and exits 0 when nothing else is wrong, it is listed among the notes, not the problems,
+     * and its group is checked as initialized (no uninit flags, no unused inodes), as e2fsck does.
+     */
+    public static Result check(io.jrump.blk.BlockDevice dev) throws ErrnoException {
+        List<String> notes = new ArrayList<>();
+        ExtFs fs = ExtFs.openForCheck(dev, note -> {
+            if (notes.size() < MAX_LISTED) {
+                notes.add(note + " (e2fsck -fn ignores it; its uninit flags are not trusted)");
+            }
+        });
+        Result r = check(fs);
+        return new Result(r.problems(), r.inodesChecked(), r.directoriesChecked(), r.blocksClaimed(), notes);
     }
 
     public static Result check(ExtFs fs) throws ErrnoException {
@@ -53,9 +71,12 @@ public final class ExtCheck {
         Inode root = fs.inode(ExtFs.ROOT_INODE);
         if (!root.isDir()) {
             report(problems, "root inode 2 is not a directory (mode 0" + Integer.toOctalString(root.mode()) + ")");
-            return new Result(problems, 1, 0, 0); // nothing is reachable without it
+            return new Result(problems, 1, 0, 0, List.of()); // nothing is reachable without it
         }
-        checkSpecialInodes(fs, sb, problems);
+        JournalChecks.check(fs, p -> report(problems, p));
+        BitSet claimed = new BitSet((int) sb.blocksCount());
+        Map<Long, Long> owner = new HashMap<>();
+        checkSpecialInodes(fs, sb, claimed, owner, problems);
         Map<Long, Integer> references = new HashMap<>();
         Set<Long> reachable = new HashSet<>();
         Deque<long[]> dirs = new ArrayDeque<>(); // {dir, parent}
@@ -119,8 +140,6 @@ public final class ExtCheck {
             }
         }
         // Link counts, and the blocks of every inode in use: reachable, unattached, the journal.
-        BitSet claimed = new BitSet((int) sb.blocksCount());
-        Map<Long, Long> owner = new HashMap<>();
         Set<Long> toWalk = new HashSet<>(reachable);
         Set<Long> unattached = new HashSet<>();
         Set<Long> directories = new HashSet<>();
@@ -133,7 +152,7 @@ public final class ExtCheck {
         if (sb.journalInum() != 0 && sb.hasJournal()) {
             toWalk.add(sb.journalInum());
         }
-        Set<Long> xattrBlocks = new HashSet<>();
+        Map<Long, Integer> xattrBlocks = new HashMap<>(); // block -> inodes naming it
         for (long ino : toWalk) {
             Inode inode;
             try {
@@ -180,13 +199,14 @@ public final class ExtCheck {
             }
             claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems);
         }
+        checkXattrRefcounts(fs, xattrBlocks, problems);
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
         for (long ino : new java.util.TreeSet<>(unattached)) {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
-        return new Result(problems, toWalk.size(), dirCount, claimed.cardinality());
+        return new Result(problems, toWalk.size(), dirCount, claimed.cardinality(), List.of());
     }
 
     /**
@@ -223,10 +243,13 @@ public final class ExtCheck {
     }
 
     /**
-     * The bad-blocks inode's blocks must be marked in use; the resize inode may only hold its
+     * The bad-blocks inode's blocks (its list, through a block map whatever the filesystem's
+     * features) must lie inside the filesystem and be marked in use, and are claimed: a file that
+     * also holds one shares it, which e2fsck's pass 1B reports; the resize inode may only hold its
      * double-indirect block (e2fsck pass 1 and its resize-inode check).
      */
-    private static void checkSpecialInodes(ExtFs fs, Superblock sb, List<String> problems) throws ErrnoException {
+    private static void checkSpecialInodes(ExtFs fs, Superblock sb, BitSet claimed, Map<Long, Long> owner,
+            List<String> problems) throws ErrnoException {
         Inode badBlocks;
         try {
             badBlocks = fs.inode(1);
@@ -237,11 +260,29 @@ public final class ExtCheck {
             return; // never written (an all-zero inode, as mkfs may leave it: e2fsck accepts it), nothing listed
         }
         ByteBuffer bad = ByteBuffer.wrap(badBlocks.block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < 12; i++) {
+        List<Long> listed = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
             long b = Integer.toUnsignedLong(bad.getInt(i * 4));
-            if (b != 0 && (b < sb.firstDataBlock() || b >= sb.blocksCount() || !marked(fs, sb, b))) {
-                report(problems, "bad-blocks inode 1 lists block " + b + ", which is "
-                        + (b >= sb.blocksCount() ? "outside the filesystem" : "not marked in use"));
+            if (b == 0) {
+                continue;
+            }
+            if (b < sb.firstDataBlock() || b >= sb.blocksCount()) {
+                report(problems, "bad-blocks inode 1: " + (i < 12 ? "block " : "indirect block ") + b
+                        + " is outside the filesystem");
+                continue;
+            }
+            listed.add(b);
+            if (i >= 12) {
+                badBlockList(fs, sb, b, i - 11, listed, problems);
+            }
+        }
+        for (long b : listed) {
+            if (!marked(fs, sb, b)) {
+                report(problems, "bad-blocks inode 1 lists block " + b + ", which is not marked in use");
+            }
+            if (!claimed.get((int) b)) {
+                claimed.set((int) b);
+                owner.put(b, 1L);
             }
         }
         if ((sb.featureCompat() & Superblock.COMPAT_RESIZE_INODE) != 0) {
@@ -251,6 +292,49 @@ public final class ExtCheck {
                     report(problems, "resize inode 7 is not valid: block pointer " + i + " is set");
                     break;
                 }
+            }
+        }
+    }
+
+    /** The blocks an indirect block of the bad-blocks inode lists, {@code level} 1 to 3; bounded by the list's size. */
+    private static void badBlockList(ExtFs fs, Superblock sb, long block, int level, List<Long> out, List<String> problems)
+            throws ErrnoException {
+        ByteBuffer b = fs.block(block, "bad-blocks inode 1 indirect block");
+        for (int i = 0; i < sb.blockSize() / 4 && out.size() < 1 << 16; i++) {
+            long child = Integer.toUnsignedLong(b.getInt(i * 4));
+            if (child == 0) {
+                continue;
+            }
+            if (child < sb.firstDataBlock() || child >= sb.blocksCount()) {
+                report(problems, "bad-blocks inode 1: block " + child + " (listed in block " + block + ") is outside the filesystem");
+                continue;
+            }
+            out.add(child);
+            if (level > 1) {
+                badBlockList(fs, sb, child, level - 1, out, problems);
+            }
+        }
+    }
+
+    /**
+     * Each xattr block's {@code h_refcount} must be the number of inodes that name it (e2fsck's
+     * pass 1 counts them; a shared block with the right count is fine) and its magic right.
+     */
+    private static void checkXattrRefcounts(ExtFs fs, Map<Long, Integer> xattrBlocks, List<String> problems)
+            throws ErrnoException {
+        for (Map.Entry<Long, Integer> e : new java.util.TreeMap<>(xattrBlocks).entrySet()) {
+            ByteBuffer b;
+            try {
+                b = fs.block(e.getKey(), "xattr block");
+            } catch (ErrnoException err) {
+                damaged(problems, err);
+                continue;
+            }
+            if (b.getInt(0) != 0xEA020000) {
+                report(problems, "xattr block " + e.getKey() + " has a bad magic 0x" + Integer.toHexString(b.getInt(0)));
+            } else if (Integer.toUnsignedLong(b.getInt(4)) != e.getValue()) {
+                report(problems, "xattr block " + e.getKey() + " has reference count " + Integer.toUnsignedLong(b.getInt(4))
+                        + ", but " + e.getValue() + " inodes name it");
             }
         }
     }
@@ -349,6 +433,12 @@ public final class ExtCheck {
             ByteBuffer iblock = ByteBuffer.wrap(fs.inode(RESIZE_INODE).block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             markRange(meta, sb, Integer.toUnsignedLong(iblock.getInt(13 * 4)), 1);
         }
+        BitSet both = (BitSet) meta.clone();
+        both.and(claimed);
+        for (int b = both.nextSetBit(0); b >= 0; b = both.nextSetBit(b + 1)) {
+            report(problems, "block " + b + " holds filesystem metadata (superblock, descriptors, bitmaps or inode table)"
+                    + " but an inode claims it");
+        }
         long leaks = 0;
         for (long g = 0; g < sb.groupCount(); g++) {
             if ((fs.groupFlags(g) & BLOCK_UNINIT) != 0) {
@@ -375,9 +465,13 @@ public final class ExtCheck {
     /** A structure that cannot be read (checksum, bounds) is a problem to report, not a reason to stop. */
     /** An inode's xattr block is in use; inodes may share one (h_refcount), data may not. */
     private static void claimXattrBlock(Superblock sb, Inode inode, BitSet claimed, Map<Long, Long> owner,
-            Set<Long> xattrBlocks, List<String> problems) {
+            Map<Long, Integer> xattrBlocks, List<String> problems) {
         long b = inode.fileAcl();
-        if (b == 0 || xattrBlocks.contains(b)) {
+        if (b == 0) {
+            return;
+        }
+        if (xattrBlocks.containsKey(b)) {
+            xattrBlocks.merge(b, 1, Integer::sum);
             return;
         }
         if (b >= sb.blocksCount()) {
@@ -386,7 +480,7 @@ public final class ExtCheck {
             report(problems, "block " + b + " is claimed by inode " + owner.get(b) + " and by inode " + inode.number()
                     + " as its xattr block");
         } else {
-            xattrBlocks.add(b);
+            xattrBlocks.put(b, 1);
             claimed.set((int) b);
             owner.put(b, inode.number());
         }

@@ -97,6 +97,32 @@ public final class ExtFs {
 
     /** Opens; {@code verifySuperblock} false only to find the journal that mends a torn superblock. */
     private static ExtFs open(BlockDevice dev, boolean verifySuperblock) throws ErrnoException {
+        return open(dev, verifySuperblock, true);
+    }
+
+    /**
+     * Opens read-only for {@link ExtCheck}: group descriptors whose checksums fail are read as
+     * they are (e2fsck -fn reads them too, and the checker reports them).
+     */
+    static ExtFs openForCheck(BlockDevice dev, java.util.function.Consumer<String> badChecksum) throws ErrnoException {
+        if (dev.size() < Superblock.OFFSET + Superblock.SIZE) {
+            throw new ErrnoException(Errno.EINVAL, dev.name() + ": too small for an ext filesystem");
+        }
+        ExtFs fs = open(dev, true, false);
+        for (long g = 0; g < fs.sb.groupCount() && fs.gd.hasChecksums(); g++) {
+            int crc = fs.gd.checksum(g);
+            int stored = (int) (fs.gd.half(g, GroupDescriptors.CHECKSUM) & 0xffff);
+            if (crc != stored) {
+                badChecksum.accept(String.format("group descriptor %d: checksum 0x%04x, expected 0x%04x", g, stored, crc));
+                // As e2fsck does in memory: a descriptor that fails its checksum cannot vouch for its uninit flags.
+                fs.gd.setFlags(g, fs.gd.flags(g) & ~(GroupDescriptors.INODE_UNINIT | GroupDescriptors.BLOCK_UNINIT));
+                fs.gd.setHalf(g, GroupDescriptors.ITABLE_UNUSED, 0);
+            }
+        }
+        return fs;
+    }
+
+    private static ExtFs open(BlockDevice dev, boolean verifySuperblock, boolean verifyDescriptors) throws ErrnoException {
         // The whole sectors around it: on a 4096-byte-sector device the superblock is part of sector 0.
         int sector = dev.sectorSize();
         int first = Superblock.OFFSET / sector * sector;
@@ -121,7 +147,9 @@ public final class ExtFs {
         dev.read(gdtBlock * sb.blockSize(), gdt);
         ExtFs fs = new ExtFs(dev, sb, gdt, Map.of(), null);
         if (!sb.needsRecovery()) {
-            new GroupDescriptors(sb, gdt).verify(dev.name());
+            if (verifyDescriptors) {
+                new GroupDescriptors(sb, gdt).verify(dev.name());
+            }
             return fs;
         }
         // Read through the journal: its committed copies stand in for the blocks they will replace.
@@ -139,7 +167,9 @@ public final class ExtFs {
             replayedGdt.put((int) (k * sb.blockSize()), through.readBlock(gdtBlock + k, "group descriptors"), 0,
                     sb.blockSize());
         }
-        new GroupDescriptors(sb, replayedGdt).verify(dev.name());
+        if (verifyDescriptors) {
+            new GroupDescriptors(sb, replayedGdt).verify(dev.name());
+        }
         return new ExtFs(dev, sb, replayedGdt, copies, j);
     }
 

@@ -32,6 +32,9 @@ final class GroupChecks {
                     report.accept("free blocks count wrong for group " + g + " (" + stored + ", counted=" + free + ")");
                 }
             }
+            if (!checksums || (flags & ExtCheck.INODE_UNINIT) == 0) {
+                checkInodeBitmapPadding(fs, g, report);
+            }
             long freeInodes = 0;
             long dirs = 0;
             long highestUsed = -1;
@@ -59,6 +62,18 @@ final class GroupChecks {
                 if (unused > storedFree || unused > ipg || highestUsed >= ipg - unused) {
                     report.accept("group " + g + " has an invalid unused inodes count " + unused);
                 }
+            }
+        }
+    }
+
+    /** The inode bitmap's bits past the group's inodes must all be set (e2fsck's "padding at end of inode bitmap"). */
+    private static void checkInodeBitmapPadding(ExtFs fs, long g, Consumer<String> report) throws ErrnoException {
+        Superblock sb = fs.superblock();
+        ByteBuffer bitmap = fs.block(fs.inodeBitmap(g), "inode bitmap of group " + g);
+        for (long bit = sb.inodesPerGroup(); bit < sb.blockSize() * 8L; bit++) {
+            if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
+                report.accept("padding at the end of the inode bitmap of group " + g + " is not set (bit " + bit + ")");
+                return;
             }
         }
     }

@@ -14,7 +14,6 @@ import java.util.function.Consumer;
  */
 final class InodeChecks {
     private static final int HUGE_FILE_FL = 0x40000;
-    private static final int EOFBLOCKS_FL = 0x400000;
     private static final int MAX_DEPTH = 5;
 
     private InodeChecks() {
@@ -34,6 +33,8 @@ final class InodeChecks {
         }
         if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
             report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
+        } else if (inode.hasInlineData() && !fs.xattrs(inode).containsKey("system.data")) {
+            report.accept("inode " + ino + " has the inline-data flag but no system.data attribute");
         }
         if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
             long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512);
@@ -48,7 +49,7 @@ final class InodeChecks {
             if (Long.compareUnsigned(inode.size(), max) > 0) {
                 report.accept("inode " + ino + ": i_size is " + Long.toUnsignedString(inode.size())
                         + ", more than a file can hold (" + max + ")");
-            } else if (end > sizeBlocks && (inode.flags() & EOFBLOCKS_FL) == 0) {
+            } else if (end > sizeBlocks) { // e2fsck 1.47 flags it whether EOFBLOCKS_FL is set or not
                 report.accept("inode " + ino + ": i_size is " + inode.size() + ", but its extents map data up to "
                         + end * sb.blockSize());
             }
@@ -112,8 +113,17 @@ final class InodeChecks {
                 previousEnd = start;
                 long child = Integer.toUnsignedLong(node.getInt(at + 4)) | ((long) (node.getShort(at + 8) & 0xffff) << 32);
                 if (child > 0 && child < fs.superblock().blocksCount()) {
-                    end = Math.max(end, walk(fs, inode, fs.block(child, "inode " + ino + " extent block"),
-                            fs.superblock().blockSize(), level + 1, start, budget, report));
+                    ByteBuffer block;
+                    try {
+                        block = fs.extentBlock(ino, inode.generation(), child); // its checksum, read or not
+                    } catch (ErrnoException e) {
+                        if (e.errno() != io.jrump.hypercall.Errno.EUCLEAN) {
+                            throw e;
+                        }
+                        report.accept(e.detail());
+                        continue;
+                    }
+                    end = Math.max(end, walk(fs, inode, block, fs.superblock().blockSize(), level + 1, start, budget, report));
                 }
             }
         }
