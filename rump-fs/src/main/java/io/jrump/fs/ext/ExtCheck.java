@@ -68,33 +68,36 @@ public final class ExtCheck {
         }
         List<String> problems = new ArrayList<>();
         BitSet inodeUsed = inodeBitmaps(fs, sb);
-        Inode root = fs.inode(ExtFs.ROOT_INODE);
+        InodeTableScan inodes = InodeTableScan.scan(fs, inodeUsed); // pass 1: each inode-table block read once
+        Inode root = inodes.get(ExtFs.ROOT_INODE);
         if (!root.isDir()) {
             report(problems, "root inode 2 is not a directory (mode 0" + Integer.toOctalString(root.mode()) + ")");
             return new Result(problems, 1, 0, 0, List.of()); // nothing is reachable without it
         }
         JournalChecks.check(fs, p -> report(problems, p));
         BitSet claimed = new BitSet((int) sb.blocksCount());
-        Map<Long, Long> owner = new HashMap<>();
+        BlockOwners owner = new BlockOwners(sb.blocksCount());
         checkSpecialInodes(fs, sb, claimed, owner, problems);
-        Map<Long, Integer> references = new HashMap<>();
-        Set<Long> reachable = new HashSet<>();
+        BitSet reachable = new BitSet();
         Deque<long[]> dirs = new ArrayDeque<>(); // {dir, parent}
         dirs.add(new long[] {ExtFs.ROOT_INODE, ExtFs.ROOT_INODE});
-        reachable.add(ExtFs.ROOT_INODE);
+        reachable.set((int) ExtFs.ROOT_INODE);
         long dirCount = 0;
+        Set<String> names = new HashSet<>();
         while (!dirs.isEmpty()) {
             long[] d = dirs.poll();
             dirCount++;
             List<Dirent> entries;
+            Inode dirInode;
             try {
-                entries = fs.readDir(fs.inode(d[0]));
+                dirInode = inodes.get(d[0]);
+                entries = fs.readDir(dirInode);
             } catch (ErrnoException e) {
                 damaged(problems, e); // a bad checksum or a broken block: report it, check the rest
                 continue;
             }
-            checkIndex(fs, sb, d[0], entries, problems);
-            Set<String> names = new HashSet<>();
+            checkIndex(fs, sb, dirInode, entries, problems);
+            names.clear();
             for (Dirent e : entries) {
                 if (!names.add(e.name())) {
                     report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' appears more than once");
@@ -104,7 +107,7 @@ public final class ExtCheck {
                             + ", which is not in use");
                     continue;
                 }
-                references.merge(e.inode(), 1, Integer::sum);
+                inodes.addReference(e.inode());
                 if (e.name().equals(".")) {
                     if (e.inode() != d[0]) {
                         report(problems, "directory inode " + d[0] + ": '.' names inode " + e.inode());
@@ -120,77 +123,81 @@ public final class ExtCheck {
                 }
                 Inode child;
                 try {
-                    child = fs.inode(e.inode());
+                    child = inodes.get(e.inode());
                 } catch (ErrnoException err) {
                     damaged(problems, err);
-                    reachable.add(e.inode());
+                    reachable.set((int) e.inode());
                     continue;
                 }
                 checkFileType(sb, d[0], e, child, problems);
                 if (child.isDir()) {
-                    if (!reachable.add(e.inode())) {
+                    if (reachable.get((int) e.inode())) {
                         report(problems, "directory inode " + e.inode() + " is reached a second time, from directory inode "
                                 + d[0] + " as '" + e.name() + "'");
                     } else {
+                        reachable.set((int) e.inode());
                         dirs.add(new long[] {e.inode(), d[0]});
                     }
                 } else {
-                    reachable.add(e.inode());
+                    reachable.set((int) e.inode());
                 }
             }
         }
         // Link counts, and the blocks of every inode in use: reachable, unattached, the journal.
-        Set<Long> toWalk = new HashSet<>(reachable);
-        Set<Long> unattached = new HashSet<>();
-        Set<Long> directories = new HashSet<>();
+        BitSet toWalk = (BitSet) reachable.clone();
+        BitSet unattached = new BitSet();
+        BitSet directories = new BitSet();
         for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
-            if (!reachable.contains((long) ino) && ino != sb.journalInum() && linksOrZero(fs, ino, problems) > 0) {
-                unattached.add((long) ino);
-                toWalk.add((long) ino);
+            if (!reachable.get(ino) && ino != sb.journalInum() && linksOrZero(inodes, ino, problems) > 0) {
+                unattached.set(ino);
+                toWalk.set(ino);
             }
         }
-        if (sb.journalInum() != 0 && sb.hasJournal()) {
-            toWalk.add(sb.journalInum());
+        if (sb.journalInum() != 0 && sb.hasJournal() && sb.journalInum() < Integer.MAX_VALUE) {
+            toWalk.set((int) sb.journalInum());
         }
         Map<Long, Integer> xattrBlocks = new HashMap<>(); // block -> inodes naming it
-        for (long ino : toWalk) {
+        long[] occupied = {0};
+        long[] current = {0};
+        java.util.function.LongConsumer claim = b -> {
+            occupied[0]++;
+            if (b <= 0 || b >= sb.blocksCount()) {
+                report(problems, "inode " + current[0] + ": block " + b + " is outside the filesystem");
+            } else if (claimed.get((int) b)) {
+                report(problems, "block " + b + " is claimed by " + owner.describe(b) + " and by inode " + current[0]);
+            } else {
+                claimed.set((int) b);
+                owner.put(b, current[0]);
+            }
+        };
+        for (int i = toWalk.nextSetBit(0); i >= 0; i = toWalk.nextSetBit(i + 1)) {
+            long ino = i;
             Inode inode;
             try {
-                inode = fs.inode(ino);
+                inode = inodes.get(ino);
             } catch (ErrnoException e) {
                 damaged(problems, e);
                 continue;
             }
-            if (reachable.contains(ino)) {
-                int refs = references.getOrDefault(ino, 0);
+            if (reachable.get(i)) {
+                int refs = inodes.references(ino);
                 boolean manySubdirs = inode.isDir() && inode.linksCount() == 1 && refs > 65000;
                 if (inode.linksCount() != refs && !manySubdirs) {
                     report(problems, "inode " + ino + ": link count " + inode.linksCount() + ", but " + refs
                             + " directory entries name it");
                 }
             }
-            if (!inodeUsed.get((int) ino)) {
+            if (!inodeUsed.get(i)) {
                 report(problems, "inode " + ino + " is in use but free in the inode bitmap");
             }
             if (inode.isDir()) {
-                directories.add(ino);
+                directories.set(i);
             }
-            long[] occupied = {0};
+            occupied[0] = 0;
+            current[0] = ino;
             try {
-                fs.forEachBlock(inode, b -> {
-                occupied[0]++;
-                if (b <= 0 || b >= sb.blocksCount()) {
-                    report(problems, "inode " + ino + ": block " + b + " is outside the filesystem");
-                } else if (claimed.get((int) b)) {
-                    report(problems, "block " + b + " is claimed by inode " + owner.get(b) + " and by inode " + ino);
-                } else {
-                    claimed.set((int) b);
-                    if (owner.size() < 1 << 22) {
-                        owner.put(b, ino);
-                    }
-                }
-                });
-                InodeChecks.check(fs, inode, occupied[0], p -> report(problems, p));
+                fs.forEachBlock(inode, claim);
+                InodeChecks.check(fs, inode, inodes.dtime(ino), occupied[0], p -> report(problems, p));
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EUCLEAN) {
                     throw e;
@@ -202,11 +209,33 @@ public final class ExtCheck {
         checkXattrRefcounts(fs, xattrBlocks, problems);
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
-        for (long ino : new java.util.TreeSet<>(unattached)) {
+        for (int ino = unattached.nextSetBit(0); ino >= 0; ino = unattached.nextSetBit(ino + 1)) {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
-        return new Result(problems, toWalk.size(), dirCount, claimed.cardinality(), List.of());
+        return new Result(problems, toWalk.cardinality(), dirCount, claimed.cardinality(), List.of());
+    }
+
+    /**
+     * Which inode first claimed each block, for the messages about a block claimed twice: an int
+     * per block while the filesystem has at most 2^24 blocks (64 MiB), else not kept.
+     */
+    private static final class BlockOwners {
+        private final int[] owners;
+
+        BlockOwners(long blocks) {
+            owners = blocks <= 1 << 24 ? new int[(int) blocks] : null;
+        }
+
+        void put(long block, long ino) {
+            if (owners != null && block >= 0 && block < owners.length) {
+                owners[(int) block] = (int) ino;
+            }
+        }
+
+        String describe(long block) {
+            return owners == null || owners[(int) block] == 0 ? "another inode" : "inode " + owners[(int) block];
+        }
     }
 
     /**
@@ -214,9 +243,9 @@ public final class ExtCheck {
      * through the index (the root, nodes and hash order checked on the way), as e2fsck's pass 2
      * checks the tree.
      */
-    private static void checkIndex(ExtFs fs, Superblock sb, long dir, List<Dirent> entries, List<String> problems)
+    private static void checkIndex(ExtFs fs, Superblock sb, Inode inode, List<Dirent> entries, List<String> problems)
             throws ErrnoException {
-        Inode inode = fs.inode(dir);
+        long dir = inode.number();
         if ((inode.flags() & 0x1000) == 0) { // EXT4_INDEX_FL
             return;
         }
@@ -248,7 +277,7 @@ public final class ExtCheck {
      * also holds one shares it, which e2fsck's pass 1B reports; the resize inode may only hold its
      * double-indirect block (e2fsck pass 1 and its resize-inode check).
      */
-    private static void checkSpecialInodes(ExtFs fs, Superblock sb, BitSet claimed, Map<Long, Long> owner,
+    private static void checkSpecialInodes(ExtFs fs, Superblock sb, BitSet claimed, BlockOwners owner,
             List<String> problems) throws ErrnoException {
         Inode badBlocks;
         try {
@@ -390,7 +419,7 @@ public final class ExtCheck {
         return used;
     }
 
-    private static void checkBlockBitmaps(ExtFs fs, Superblock sb, BitSet claimed, Map<Long, Long> owner,
+    private static void checkBlockBitmaps(ExtFs fs, Superblock sb, BitSet claimed, BlockOwners owner,
             List<String> problems) throws ErrnoException {
         long g = -1;
         ByteBuffer bitmap = null;
@@ -404,7 +433,7 @@ public final class ExtCheck {
             }
             long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup();
             if (uninit || (bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
-                report(problems, "block " + b + " (inode " + owner.getOrDefault((long) b, -1L) + ") is free in the block bitmap of group "
+                report(problems, "block " + b + " (" + owner.describe(b) + ") is free in the block bitmap of group "
                         + g + (uninit ? " (BLOCK_UNINIT)" : ""));
             }
         }
@@ -464,7 +493,7 @@ public final class ExtCheck {
 
     /** A structure that cannot be read (checksum, bounds) is a problem to report, not a reason to stop. */
     /** An inode's xattr block is in use; inodes may share one (h_refcount), data may not. */
-    private static void claimXattrBlock(Superblock sb, Inode inode, BitSet claimed, Map<Long, Long> owner,
+    private static void claimXattrBlock(Superblock sb, Inode inode, BitSet claimed, BlockOwners owner,
             Map<Long, Integer> xattrBlocks, List<String> problems) {
         long b = inode.fileAcl();
         if (b == 0) {
@@ -477,7 +506,7 @@ public final class ExtCheck {
         if (b >= sb.blocksCount()) {
             report(problems, "inode " + inode.number() + ": xattr block " + b + " is outside the filesystem");
         } else if (claimed.get((int) b)) {
-            report(problems, "block " + b + " is claimed by inode " + owner.get(b) + " and by inode " + inode.number()
+            report(problems, "block " + b + " is claimed by " + owner.describe(b) + " and by inode " + inode.number()
                     + " as its xattr block");
         } else {
             xattrBlocks.put(b, 1);
@@ -493,9 +522,9 @@ public final class ExtCheck {
         report(problems, e.detail());
     }
 
-    private static int linksOrZero(ExtFs fs, long ino, List<String> problems) throws ErrnoException {
+    private static int linksOrZero(InodeTableScan inodes, long ino, List<String> problems) throws ErrnoException {
         try {
-            return fs.inode(ino).linksCount();
+            return inodes.get(ino).linksCount();
         } catch (ErrnoException e) {
             damaged(problems, e);
             return 0;

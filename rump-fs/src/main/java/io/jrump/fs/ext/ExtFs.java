@@ -284,6 +284,27 @@ public final class ExtFs {
         return sb;
     }
 
+    /**
+     * Reads {@code count} consecutive blocks in one request, for the checker's inode-table scan;
+     * journal copies and uncommitted changes stand in for the blocks they replace.
+     */
+    ByteBuffer blocks(long first, int count, String what) throws ErrnoException {
+        if (first <= 0 || count <= 0 || first + count > sb.blocksCount() || (long) count * sb.blockSize() > 1 << 24) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + what + ": blocks " + first + "+" + count
+                    + " outside the filesystem (" + sb.blocksCount() + " blocks)");
+        }
+        int bs = sb.blockSize();
+        ByteBuffer b = ByteBuffer.allocate(count * bs).order(ByteOrder.LITTLE_ENDIAN);
+        if (journalCopies.isEmpty() && dirty.isEmpty()) {
+            dev.read(first * bs, b);
+            return b;
+        }
+        for (int k = 0; k < count; k++) {
+            b.put(k * bs, readBlock(first + k, what), 0, bs);
+        }
+        return b;
+    }
+
     /** Reads a filesystem block, for the checker. */
     ByteBuffer block(long block, String what) throws ErrnoException {
         return readBlock(block, what);

@@ -19,12 +19,14 @@ final class InodeChecks {
     private InodeChecks() {
     }
 
-    /** Checks {@code inode}, which occupies {@code blocks} blocks (data and mapping), reporting to {@code report}. */
-    static void check(ExtFs fs, Inode inode, long blocks, Consumer<String> report) throws ErrnoException {
+    /**
+     * Checks {@code inode}, whose {@code i_dtime} is {@code dtime} and which occupies {@code blocks}
+     * blocks (data and mapping), reporting to {@code report}.
+     */
+    static void check(ExtFs fs, Inode inode, long dtime, long blocks, Consumer<String> report) throws ErrnoException {
         Superblock sb = fs.superblock();
         long ino = inode.number();
-        RawInode raw = fs.readRawInode(ino);
-        if (raw.dtime() != 0 && inode.linksCount() > 0 && ino != sb.journalInum()) {
+        if (dtime != 0 && inode.linksCount() > 0 && ino != sb.journalInum()) {
             report.accept("inode " + ino + " is in use but has dtime set");
         }
         boolean fastSymlink = inode.isFastSymlink(sb.blockSize());

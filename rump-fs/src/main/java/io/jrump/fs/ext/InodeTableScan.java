@@ -1,0 +1,165 @@
+package io.jrump.fs.ext;
+
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.BitSet;
+
+/**
+ * The checker's first pass over the inode tables: each group's table read once, in runs of
+ * consecutive blocks, up to its last inode in use (never past {@code bg_itable_unused}'s tail,
+ * nor in an INODE_UNINIT group), and every inode the bitmap marks in use parsed in place, its
+ * checksum verified without a copy. The later passes take inodes from here instead of reading
+ * an inode-table block per inode: the parsed inode, its {@code i_dtime}, and a per-inode counter
+ * (the directory entries naming it). Inodes in use that the scan did not reach (in an unused
+ * tail, so already a problem) are read one by one.
+ */
+final class InodeTableScan {
+    /** Blocks read per request: 1 MiB with 4 KiB blocks. */
+    private static final int RUN_BLOCKS = 256;
+    private static final byte[] ZERO = new byte[4];
+
+    private final ExtFs fs;
+    /** Inode numbers scanned, ascending; the arrays below are parallel to it. */
+    private final int[] numbers;
+    private final Inode[] inodes;
+    private final String[] damage;
+    private final int[] dtimes;
+    private final int[] references;
+    /** References to inodes in use that the scan did not reach. */
+    private final java.util.Map<Long, Integer> otherReferences = new java.util.HashMap<>();
+    private int count;
+
+    private InodeTableScan(ExtFs fs, int capacity) {
+        this.fs = fs;
+        this.numbers = new int[capacity];
+        this.inodes = new Inode[capacity];
+        this.damage = new String[capacity];
+        this.dtimes = new int[capacity];
+        this.references = new int[capacity];
+    }
+
+    /** Scans every inode {@code inUse} marks (bit n is inode n). */
+    static InodeTableScan scan(ExtFs fs, BitSet inUse) throws ErrnoException {
+        Superblock sb = fs.superblock();
+        InodeTableScan scan = new InodeTableScan(fs, inUse.cardinality());
+        long ipg = sb.inodesPerGroup();
+        int isz = sb.inodeSize();
+        int bs = sb.blockSize();
+        for (long g = 0; g < sb.groupCount(); g++) {
+            long firstIno = g * ipg + 1;
+            long limit = ipg;
+            if (fs.groupsHaveChecksums()) {
+                if ((fs.groupFlags(g) & ExtCheck.INODE_UNINIT) != 0) {
+                    continue;
+                }
+                limit = Math.max(0, ipg - fs.groupCount(g, GroupDescriptors.ITABLE_UNUSED));
+            }
+            long end = Math.min(firstIno + limit, sb.inodesCount() + 1); // exclusive
+            int first = inUse.nextSetBit((int) firstIno);
+            if (first < 0 || first >= end) {
+                continue;
+            }
+            int last = inUse.previousSetBit((int) end - 1);
+            long table = fs.inodeTable(g);
+            long fromBlock = (first - firstIno) * isz / bs;
+            long toBlock = ((last - firstIno) * isz + isz - 1) / bs; // inclusive
+            for (long run = fromBlock; run <= toBlock; run += RUN_BLOCKS) {
+                int blocks = (int) Math.min(RUN_BLOCKS, toBlock - run + 1);
+                ByteBuffer buf;
+                try {
+                    buf = fs.blocks(table + run, blocks, "inode table of group " + g);
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EUCLEAN) {
+                        throw e;
+                    }
+                    continue; // a table outside the filesystem: its inodes are read (and reported) one by one
+                }
+                long runFirst = firstIno + run * bs / isz;
+                long runEnd = Math.min(end, firstIno + (run + blocks) * bs / isz);
+                for (int ino = inUse.nextSetBit((int) runFirst); ino >= 0 && ino < runEnd; ino = inUse.nextSetBit(ino + 1)) {
+                    scan.add(ino, buf, (int) ((ino - runFirst) * isz));
+                }
+            }
+        }
+        return scan;
+    }
+
+    private void add(int ino, ByteBuffer buf, int offset) {
+        Superblock sb = fs.superblock();
+        numbers[count] = ino;
+        dtimes[count] = buf.getInt(offset + 20);
+        if (sb.hasMetadataCsum()) {
+            boolean hasHi = ExtChecksums.hasInodeChecksumHi(sb, buf, offset);
+            int crc = checksum(sb, ino, buf, offset, hasHi);
+            int expected = hasHi ? crc : crc & 0xffff;
+            int storedLo = buf.getShort(offset + 124) & 0xffff;
+            int stored = hasHi ? (buf.getShort(offset + 130) & 0xffff) << 16 | storedLo : storedLo;
+            if (stored != expected) {
+                damage[count++] = String.format("%s: inode %d: checksum 0x%08x, expected 0x%08x", fs.deviceName(), ino,
+                        stored, expected);
+                return;
+            }
+        }
+        Inode inode = Inode.parse(ino, buf, offset, sb.inodeSize());
+        if (inode.size() < 0) {
+            damage[count++] = String.format("%s: inode %d: size 0x%s beyond any file's", fs.deviceName(), ino,
+                    Long.toUnsignedString(inode.size(), 16));
+            return;
+        }
+        inodes[count++] = inode;
+    }
+
+    /** ext4's inode CRC32C (seed, number, generation, the inode with its checksum fields as zeros), without a copy. */
+    private static int checksum(Superblock sb, long ino, ByteBuffer b, int offset, boolean hasHi) {
+        ByteBuffer zero = ByteBuffer.wrap(ZERO);
+        int crc = Crc32c.updateInt(sb.checksumSeed(), (int) ino);
+        crc = Crc32c.updateInt(crc, b.getInt(offset + 100));
+        crc = Crc32c.update(crc, b, offset, 124);
+        crc = Crc32c.update(crc, zero, 0, 2);
+        if (!hasHi) {
+            return Crc32c.update(crc, b, offset + 126, sb.inodeSize() - 126);
+        }
+        crc = Crc32c.update(crc, b, offset + 126, 4);
+        crc = Crc32c.update(crc, zero, 0, 2);
+        return Crc32c.update(crc, b, offset + 132, sb.inodeSize() - 132);
+    }
+
+    private int slot(long ino) {
+        return ino > Integer.MAX_VALUE ? -1 : Arrays.binarySearch(numbers, 0, count, (int) ino);
+    }
+
+    /** Inode {@code ino}: as scanned, or read on its own if the scan did not reach it; EUCLEAN if damaged. */
+    Inode get(long ino) throws ErrnoException {
+        int s = slot(ino);
+        if (s < 0) {
+            return fs.inode(ino);
+        }
+        if (inodes[s] == null) {
+            throw new ErrnoException(Errno.EUCLEAN, damage[s]);
+        }
+        return inodes[s];
+    }
+
+    /** The inode's {@code i_dtime}. */
+    long dtime(long ino) throws ErrnoException {
+        int s = slot(ino);
+        return s >= 0 ? Integer.toUnsignedLong(dtimes[s]) : fs.readRawInode(ino).dtime();
+    }
+
+    /** Counts one more directory entry naming {@code ino} (an inode the scan holds). */
+    void addReference(long ino) {
+        int s = slot(ino);
+        if (s >= 0) {
+            references[s]++;
+        } else {
+            otherReferences.merge(ino, 1, Integer::sum);
+        }
+    }
+
+    int references(long ino) {
+        int s = slot(ino);
+        return s >= 0 ? references[s] : otherReferences.getOrDefault(ino, 0);
+    }
+}
