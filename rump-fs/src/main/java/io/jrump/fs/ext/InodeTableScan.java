@@ -18,7 +18,6 @@ import java.util.BitSet;
 final class InodeTableScan {
     /** Blocks read per request: 1 MiB with 4 KiB blocks. */
     private static final int RUN_BLOCKS = 256;
-    private static final byte[] ZERO = new byte[4];
 
     private final ExtFs fs;
     /** Inode numbers scanned, ascending; the arrays below are parallel to it. */
@@ -27,9 +26,14 @@ final class InodeTableScan {
     private final String[] damage;
     private final int[] dtimes;
     private final int[] references;
+    /** Slot + 1 by inode number while the filesystem has at most 2^24 inodes (64 MiB), else a binary search. */
+    private final int[] slotOf;
     /** References to inodes in use that the scan did not reach. */
     private final java.util.Map<Long, Integer> otherReferences = new java.util.HashMap<>();
     private int count;
+    private final byte[] scratch;
+    private final java.util.zip.CRC32C jdkCrc = new java.util.zip.CRC32C();
+    private final CrcShift crcShift;
 
     private InodeTableScan(ExtFs fs, int capacity) {
         this.fs = fs;
@@ -38,6 +42,10 @@ final class InodeTableScan {
         this.damage = new String[capacity];
         this.dtimes = new int[capacity];
         this.references = new int[capacity];
+        this.scratch = new byte[fs.superblock().inodeSize()];
+        this.crcShift = fs.superblock().hasMetadataCsum() ? new CrcShift(fs.superblock().inodeSize()) : null;
+        long inodes = fs.superblock().inodesCount();
+        this.slotOf = inodes <= 1 << 24 ? new int[(int) inodes + 1] : null;
     }
 
     /** Scans every inode {@code inUse} marks (bit n is inode n). */
@@ -89,6 +97,9 @@ final class InodeTableScan {
     private void add(int ino, ByteBuffer buf, int offset) {
         Superblock sb = fs.superblock();
         numbers[count] = ino;
+        if (slotOf != null) {
+            slotOf[ino] = count + 1;
+        }
         dtimes[count] = buf.getInt(offset + 20);
         if (sb.hasMetadataCsum()) {
             boolean hasHi = ExtChecksums.hasInodeChecksumHi(sb, buf, offset);
@@ -111,22 +122,30 @@ final class InodeTableScan {
         inodes[count++] = inode;
     }
 
-    /** ext4's inode CRC32C (seed, number, generation, the inode with its checksum fields as zeros), without a copy. */
-    private static int checksum(Superblock sb, long ino, ByteBuffer b, int offset, boolean hasHi) {
-        ByteBuffer zero = ByteBuffer.wrap(ZERO);
-        int crc = Crc32c.updateInt(sb.checksumSeed(), (int) ino);
-        crc = Crc32c.updateInt(crc, b.getInt(offset + 100));
-        crc = Crc32c.update(crc, b, offset, 124);
-        crc = Crc32c.update(crc, zero, 0, 2);
-        if (!hasHi) {
-            return Crc32c.update(crc, b, offset + 126, sb.inodeSize() - 126);
+    /**
+     * ext4's inode CRC32C (seed, number, generation, then the inode with its checksum fields as
+     * zeros). The inode's bytes go through the JDK's CRC32C (an intrinsic) from a reused scratch
+     * copy; {@link CrcShift} turns its result into ext4's seeded, uninverted register.
+     */
+    private int checksum(Superblock sb, long ino, ByteBuffer b, int offset, boolean hasHi) {
+        int size = sb.inodeSize();
+        int seed = Crc32c.updateInt(Crc32c.updateInt(sb.checksumSeed(), (int) ino), b.getInt(offset + 100));
+        b.get(offset, scratch, 0, size);
+        scratch[124] = 0;
+        scratch[125] = 0;
+        if (hasHi) {
+            scratch[130] = 0;
+            scratch[131] = 0;
         }
-        crc = Crc32c.update(crc, b, offset + 126, 4);
-        crc = Crc32c.update(crc, zero, 0, 2);
-        return Crc32c.update(crc, b, offset + 132, sb.inodeSize() - 132);
+        jdkCrc.reset();
+        jdkCrc.update(scratch, 0, size);
+        return crcShift.registerFrom((int) jdkCrc.getValue(), seed);
     }
 
     private int slot(long ino) {
+        if (slotOf != null) {
+            return ino > 0 && ino < slotOf.length ? slotOf[(int) ino] - 1 : -1;
+        }
         return ino > Integer.MAX_VALUE ? -1 : Arrays.binarySearch(numbers, 0, count, (int) ino);
     }
 
@@ -161,5 +180,30 @@ final class InodeTableScan {
     int references(long ino) {
         int s = slot(ino);
         return s >= 0 ? references[s] : otherReferences.getOrDefault(ino, 0);
+    }
+
+    /**
+     * CRC32C's register is affine in its start value: after {@code n} bytes D, reg(s) = reg(~0)
+     * XOR Z(s XOR ~0), where Z runs a register through n zero bytes (linear over GF(2)). The JDK
+     * gives ~reg(~0); Z for a fixed n is kept as four 256-entry tables, one per byte of its input.
+     */
+    static final class CrcShift {
+        private final int[][] tables = new int[4][256];
+
+        CrcShift(int n) {
+            byte[] zeros = new byte[n];
+            ByteBuffer z = ByteBuffer.wrap(zeros);
+            for (int k = 0; k < 4; k++) {
+                for (int v = 0; v < 256; v++) {
+                    tables[k][v] = Crc32c.update(v << (8 * k), z, 0, n);
+                }
+            }
+        }
+
+        int registerFrom(int jdkValue, int seed) {
+            int x = seed ^ 0xFFFFFFFF;
+            return ~jdkValue ^ tables[0][x & 0xff] ^ tables[1][(x >>> 8) & 0xff] ^ tables[2][(x >>> 16) & 0xff]
+                    ^ tables[3][x >>> 24];
+        }
     }
 }

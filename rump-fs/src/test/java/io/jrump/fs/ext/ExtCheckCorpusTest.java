@@ -250,6 +250,9 @@ class ExtCheckCorpusTest {
         "ext4:1024 | &jo -c && jc; zap_block -f <8> -o 0x50 -l 1 -p 9 0",
         "ext4:4096:64bit | &jo -c && jc; zap_block -f <8> -o 16 -l 1 -p 0x7f 0",
         "ext4:1024 | &jo -c && jc; zap_block -f <8> -o 43 -l 1 -p 0x40 0",
+        // inode checksums (the scan verifies them through the JDK's CRC32C)
+        "ext4:1024 | set_inode_field /f checksum 5", "ext4:1024 | set_inode_field /d checksum 5",
+        "ext4:1024 | set_inode_field /d/e/n7 checksum calc",
         // a wrong descriptor checksum alone: e2fsck -fn reports it and exits 0
         "ext4:1024 | set_bg 0 checksum 7", "ext4:1024:^metadata_csum,uninit_bg | set_bg 1 checksum 7",
     })
