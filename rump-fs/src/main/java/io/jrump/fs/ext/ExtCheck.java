@@ -121,16 +121,16 @@ public final class ExtCheck {
                     }
                     continue;
                 }
-                Inode child;
+                int childMode;
                 try {
-                    child = inodes.get(e.inode());
+                    childMode = inodes.mode(e.inode());
                 } catch (ErrnoException err) {
                     damaged(problems, err);
                     reachable.set((int) e.inode());
                     continue;
                 }
-                checkFileType(sb, d[0], e, child, problems);
-                if (child.isDir()) {
+                checkFileType(sb, d[0], e, childMode, problems);
+                if ((childMode & Inode.S_IFMT) == Inode.S_IFDIR) {
                     if (reachable.get((int) e.inode())) {
                         report(problems, "directory inode " + e.inode() + " is reached a second time, from directory inode "
                                 + d[0] + " as '" + e.name() + "'");
@@ -379,11 +379,11 @@ public final class ExtCheck {
     }
 
     /** With the filetype feature, an entry's type byte must be its inode's kind (e2fsck pass 2). */
-    private static void checkFileType(Superblock sb, long dir, Dirent e, Inode child, List<String> problems) {
+    private static void checkFileType(Superblock sb, long dir, Dirent e, int childMode, List<String> problems) {
         if ((sb.featureIncompat() & Superblock.INCOMPAT_FILETYPE) == 0) {
             return;
         }
-        int expected = switch (child.mode() & Inode.S_IFMT) {
+        int expected = switch (childMode & Inode.S_IFMT) {
             case Inode.S_IFREG -> 1;
             case Inode.S_IFDIR -> 2;
             case 0x2000 -> 3; // character device
@@ -524,7 +524,7 @@ public final class ExtCheck {
 
     private static int linksOrZero(InodeTableScan inodes, long ino, List<String> problems) throws ErrnoException {
         try {
-            return inodes.get(ino).linksCount();
+            return inodes.linksCount(ino);
         } catch (ErrnoException e) {
             damaged(problems, e);
             return 0;

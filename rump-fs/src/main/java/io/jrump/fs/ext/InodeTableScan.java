@@ -10,10 +10,12 @@ import java.util.BitSet;
  * The checker's first pass over the inode tables: each group's table read once, in runs of
  * consecutive blocks, up to its last inode in use (never past {@code bg_itable_unused}'s tail,
  * nor in an INODE_UNINIT group), and every inode the bitmap marks in use parsed in place, its
- * checksum verified without a copy. The later passes take inodes from here instead of reading
- * an inode-table block per inode: the parsed inode, its {@code i_dtime}, and a per-inode counter
- * (the directory entries naming it). Inodes in use that the scan did not reach (in an unused
- * tail, so already a problem) are read one by one.
+ * checksum verified. The later passes take inodes from here instead of reading an inode-table
+ * block per inode: a compact form in primitive arrays (mode, links, flags, size, i_blocks, xattr
+ * block, generation, the 60 bytes of i_block, i_dtime; owners and times are not kept, the checker
+ * checks neither) from which {@link #get} builds a short-lived {@link Inode}, and a per-inode
+ * counter (the directory entries naming it). Inodes in use that the scan did not reach (in an
+ * unused tail, so already a problem) are read one by one.
  */
 final class InodeTableScan {
     /** Blocks read per request: 1 MiB with 4 KiB blocks. */
@@ -22,7 +24,15 @@ final class InodeTableScan {
     private final ExtFs fs;
     /** Inode numbers scanned, ascending; the arrays below are parallel to it. */
     private final int[] numbers;
-    private final Inode[] inodes;
+    /** The compact form of each scanned inode: what the later passes read, in primitive arrays (no object per inode). */
+    private final int[] modes;
+    private final int[] links;
+    private final int[] flags;
+    private final int[] generations;
+    private final long[] sizes;
+    private final long[] blocks512;
+    private final long[] fileAcls;
+    private final byte[] iBlocks; // 60 bytes per slot
     private final String[] damage;
     private final int[] dtimes;
     private final int[] references;
@@ -38,7 +48,14 @@ final class InodeTableScan {
     private InodeTableScan(ExtFs fs, int capacity) {
         this.fs = fs;
         this.numbers = new int[capacity];
-        this.inodes = new Inode[capacity];
+        this.modes = new int[capacity];
+        this.links = new int[capacity];
+        this.flags = new int[capacity];
+        this.generations = new int[capacity];
+        this.sizes = new long[capacity];
+        this.blocks512 = new long[capacity];
+        this.fileAcls = new long[capacity];
+        this.iBlocks = new byte[Math.multiplyExact(capacity, 60)];
         this.damage = new String[capacity];
         this.dtimes = new int[capacity];
         this.references = new int[capacity];
@@ -113,13 +130,22 @@ final class InodeTableScan {
                 return;
             }
         }
-        Inode inode = Inode.parse(ino, buf, offset, sb.inodeSize());
-        if (inode.size() < 0) {
+        long size = Integer.toUnsignedLong(buf.getInt(offset + 4)) | (Integer.toUnsignedLong(buf.getInt(offset + 108)) << 32);
+        if (size < 0) {
             damage[count++] = String.format("%s: inode %d: size 0x%s beyond any file's", fs.deviceName(), ino,
-                    Long.toUnsignedString(inode.size(), 16));
+                    Long.toUnsignedString(size, 16));
             return;
         }
-        inodes[count++] = inode;
+        // The fields Inode.parse reads, kept compact.
+        modes[count] = buf.getShort(offset) & 0xffff;
+        links[count] = buf.getShort(offset + 26) & 0xffff;
+        flags[count] = buf.getInt(offset + 32);
+        generations[count] = buf.getInt(offset + 100);
+        sizes[count] = size;
+        blocks512[count] = Integer.toUnsignedLong(buf.getInt(offset + 28)) | ((long) (buf.getShort(offset + 116) & 0xffff) << 32);
+        fileAcls[count] = Integer.toUnsignedLong(buf.getInt(offset + 104)) | ((long) (buf.getShort(offset + 118) & 0xffff) << 32);
+        buf.get(offset + 40, iBlocks, count * 60, 60);
+        count++;
     }
 
     /**
@@ -155,10 +181,29 @@ final class InodeTableScan {
         if (s < 0) {
             return fs.inode(ino);
         }
-        if (inodes[s] == null) {
+        if (damage[s] != null) {
             throw new ErrnoException(Errno.EUCLEAN, damage[s]);
         }
-        return inodes[s];
+        return new Inode(ino, modes[s], 0, 0, sizes[s], links[s], blocks512[s], flags[s], 0, 0, 0, 0, 0, 0, fileAcls[s],
+                generations[s], Arrays.copyOfRange(iBlocks, s * 60, s * 60 + 60));
+    }
+
+    /** The mode (type and permissions) of inode {@code ino}, without building its {@link Inode}; EUCLEAN if damaged. */
+    int mode(long ino) throws ErrnoException {
+        int s = slot(ino);
+        if (s < 0 || damage[s] != null) {
+            return get(ino).mode();
+        }
+        return modes[s];
+    }
+
+    /** The link count of inode {@code ino}, without building its {@link Inode}; EUCLEAN if damaged. */
+    int linksCount(long ino) throws ErrnoException {
+        int s = slot(ino);
+        if (s < 0 || damage[s] != null) {
+            return get(ino).linksCount();
+        }
+        return links[s];
     }
 
     /** The inode's {@code i_dtime}. */
