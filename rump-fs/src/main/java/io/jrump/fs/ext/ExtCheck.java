@@ -69,6 +69,7 @@ public final class ExtCheck {
         List<String> problems = new ArrayList<>();
         BitSet inodeUsed = inodeBitmaps(fs, sb);
         InodeTableScan inodes = InodeTableScan.scan(fs, inodeUsed); // pass 1: each inode-table block read once
+        inodes.reportDamage(p -> report(problems, p));
         Inode root = inodes.get(ExtFs.ROOT_INODE);
         if (!root.isDir()) {
             report(problems, "root inode 2 is not a directory (mode 0" + Integer.toOctalString(root.mode()) + ")");
@@ -196,8 +197,14 @@ public final class ExtCheck {
             occupied[0] = 0;
             current[0] = ino;
             try {
-                fs.forEachBlock(inode, claim);
-                InodeChecks.check(fs, inode, inodes.dtime(ino), occupied[0], p -> report(problems, p));
+                long mappedEnd = -1;
+                boolean mapped = inode.isRegular() || inode.isDir() || inode.isSymlink();
+                if (mapped && !inode.usesExtents() && !inode.hasInlineData() && !inode.isFastSymlink(sb.blockSize())) {
+                    mappedEnd = BlockMapWalk.walk(fs, inode, claim, p -> report(problems, p));
+                } else {
+                    fs.forEachBlock(inode, claim);
+                }
+                InodeChecks.check(fs, inode, inodes.dtime(ino), occupied[0], mappedEnd, p -> report(problems, p));
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EUCLEAN) {
                     throw e;

@@ -15,18 +15,21 @@ import java.util.function.Consumer;
 final class InodeChecks {
     private static final int HUGE_FILE_FL = 0x40000;
     private static final int MAX_DEPTH = 5;
+    private static final int VERITY_FL = 0x100000;
 
     private InodeChecks() {
     }
 
     /**
      * Checks {@code inode}, whose {@code i_dtime} is {@code dtime} and which occupies {@code blocks}
-     * blocks (data and mapping), reporting to {@code report}.
+     * blocks (data and mapping) and, if it is block-mapped, maps logical blocks up to
+     * {@code mappedEnd} (else -1), reporting to {@code report}.
      */
-    static void check(ExtFs fs, Inode inode, long dtime, long blocks, Consumer<String> report) throws ErrnoException {
+    static void check(ExtFs fs, Inode inode, long dtime, long blocks, long mappedEnd, Consumer<String> report)
+            throws ErrnoException {
         Superblock sb = fs.superblock();
         long ino = inode.number();
-        if (dtime != 0 && inode.linksCount() > 0 && ino != sb.journalInum()) {
+        if (dtime != 0 && inode.linksCount() > 0) {
             report.accept("inode " + ino + " is in use but has dtime set");
         }
         boolean fastSymlink = inode.isFastSymlink(sb.blockSize());
@@ -44,15 +47,25 @@ final class InodeChecks {
                 report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
             }
         }
-        long end = inode.usesExtents() && !inode.hasInlineData() && !fastSymlink ? initializedEnd(fs, inode, report) : 0;
+        long end = inode.usesExtents() && !inode.hasInlineData() && !fastSymlink ? initializedEnd(fs, inode, report)
+                : Math.max(0, mappedEnd);
         if (inode.isRegular() || inode.isDir()) {
             long max = maxBytes(sb, inode.usesExtents());
             long sizeBlocks = (inode.size() + sb.blockSize() - 1) / sb.blockSize();
             if (Long.compareUnsigned(inode.size(), max) > 0) {
                 report.accept("inode " + ino + ": i_size is " + Long.toUnsignedString(inode.size())
                         + ", more than a file can hold (" + max + ")");
-            } else if (end > sizeBlocks) { // e2fsck 1.47 flags it whether EOFBLOCKS_FL is set or not
-                report.accept("inode " + ino + ": i_size is " + inode.size() + ", but its extents map data up to "
+            } else if (inode.isDir() && !inode.hasInlineData()) {
+                // e2fsck: a whole number of blocks, and exactly the blocks mapped.
+                if (inode.size() % sb.blockSize() != 0 || sizeBlocks != end) {
+                    report.accept("directory inode " + ino + ": i_size is " + inode.size() + ", but it maps " + end
+                            + " blocks");
+                }
+            } else if (inode.isRegular() && end > 0 && inode.size() < (end - 1) * sb.blockSize()
+                    && (inode.flags() & VERITY_FL) == 0) {
+                // e2fsck's rule: the last initialized block must start inside the file (EOFBLOCKS_FL or not,
+                // as e2fsck 1.47); a verity file keeps its Merkle tree past the end.
+                report.accept("inode " + ino + ": i_size is " + inode.size() + ", but data is mapped up to "
                         + end * sb.blockSize());
             }
         }

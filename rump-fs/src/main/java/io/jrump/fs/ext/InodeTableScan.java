@@ -41,6 +41,8 @@ final class InodeTableScan {
     /** References to inodes in use that the scan did not reach. */
     private final java.util.Map<Long, Integer> otherReferences = new java.util.HashMap<>();
     private int count;
+    /** Problems the scan itself finds (fields e2fsck wants zero). */
+    private final java.util.List<String> scanProblems = new java.util.ArrayList<>();
     private final byte[] scratch;
     private final java.util.zip.CRC32C jdkCrc = new java.util.zip.CRC32C();
     private final CrcShift crcShift;
@@ -124,7 +126,7 @@ final class InodeTableScan {
             int expected = hasHi ? crc : crc & 0xffff;
             int storedLo = buf.getShort(offset + 124) & 0xffff;
             int stored = hasHi ? (buf.getShort(offset + 130) & 0xffff) << 16 | storedLo : storedLo;
-            if (stored != expected) {
+            if (stored != expected && !allZero(buf, offset, sb.inodeSize())) { // e2fsck accepts a never-written inode
                 damage[count++] = String.format("%s: inode %d: checksum 0x%08x, expected 0x%08x", fs.deviceName(), ino,
                         stored, expected);
                 return;
@@ -135,6 +137,11 @@ final class InodeTableScan {
             damage[count++] = String.format("%s: inode %d: size 0x%s beyond any file's", fs.deviceName(), ino,
                     Long.toUnsignedString(size, 16));
             return;
+        }
+        if (buf.getInt(offset + 112) != 0 && (ino == ExtFs.ROOT_INODE || ino >= sb.firstIno())) {
+            // i_faddr: obsolete, e2fsck wants it zero (in the root and ordinary inodes; reserved ones it leaves alone)
+            scanProblems.add("inode " + ino + ": i_faddr is " + Integer.toUnsignedLong(buf.getInt(offset + 112))
+                    + ", should be zero");
         }
         // The fields Inode.parse reads, kept compact.
         modes[count] = buf.getShort(offset) & 0xffff;
@@ -166,6 +173,28 @@ final class InodeTableScan {
         jdkCrc.reset();
         jdkCrc.update(scratch, 0, size);
         return crcShift.registerFrom((int) jdkCrc.getValue(), seed);
+    }
+
+    private static boolean allZero(ByteBuffer b, int offset, int size) {
+        for (int i = 0; i < size; i += 8) {
+            if (b.getLong(offset + i) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Reports every scanned inode that could not be parsed (checksum, size), reserved inodes
+     * included: e2fsck's pass 1 checks every inode in use, not only those the tree reaches.
+     */
+    void reportDamage(java.util.function.Consumer<String> report) {
+        for (int s = 0; s < count; s++) {
+            if (damage[s] != null) {
+                report.accept(damage[s]);
+            }
+        }
+        scanProblems.forEach(report);
     }
 
     private int slot(long ino) {
