@@ -149,9 +149,15 @@ public final class ExtCheck {
         BitSet unattached = new BitSet();
         BitSet directories = new BitSet();
         for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
-            if (!reachable.get(ino) && ino != sb.journalInum() && linksOrZero(inodes, ino, problems) > 0) {
-                unattached.set(ino);
-                toWalk.set(ino);
+            if (!reachable.get(ino) && ino != sb.journalInum()) {
+                int links = linksOrZero(inodes, ino, problems);
+                if (links > 0) {
+                    unattached.set(ino);
+                    toWalk.set(ino);
+                } else if (inodes.scanned(ino)) {
+                    // e2fsck goes by the link count: a deleted inode the bitmap still marks is a bitmap difference
+                    report(problems, "inode " + ino + " is marked in use in the inode bitmap but its link count is 0");
+                }
             }
         }
         if (sb.journalInum() != 0 && sb.hasJournal() && sb.journalInum() < Integer.MAX_VALUE) {
@@ -294,6 +300,11 @@ public final class ExtCheck {
                 throw e;
             }
             return; // never written (an all-zero inode, as mkfs may leave it: e2fsck accepts it), nothing listed
+        }
+        if (badBlocks.mode() != 0 || badBlocks.uid() != 0 || badBlocks.gid() != 0 || badBlocks.linksCount() != 0
+                || badBlocks.fileAcl() != 0 || badBlocks.hasInlineData()) {
+            // e2fsck: "the bad block inode looks invalid"
+            report(problems, "bad-blocks inode 1 looks invalid: mode, owner, link count, xattr block or inline flag set");
         }
         ByteBuffer bad = ByteBuffer.wrap(badBlocks.block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         List<Long> listed = new ArrayList<>();

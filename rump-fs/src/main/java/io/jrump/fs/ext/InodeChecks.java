@@ -16,6 +16,9 @@ final class InodeChecks {
     private static final int HUGE_FILE_FL = 0x40000;
     private static final int MAX_DEPTH = 5;
     private static final int VERITY_FL = 0x100000;
+    private static final int INDEX_FL = 0x1000;
+    private static final int IMAGIC_FL = 0x2000;
+    private static final int COMPAT_IMAGIC_INODES = 0x2;
 
     private InodeChecks() {
     }
@@ -33,6 +36,12 @@ final class InodeChecks {
             report.accept("inode " + ino + " is in use but has dtime set");
         }
         boolean fastSymlink = inode.isFastSymlink(sb.blockSize());
+        if ((inode.flags() & INDEX_FL) != 0 && !inode.isDir()) {
+            report.accept("inode " + ino + " has the htree index flag but is not a directory");
+        }
+        if ((inode.flags() & IMAGIC_FL) != 0 && (sb.featureCompat() & COMPAT_IMAGIC_INODES) == 0) {
+            report.accept("inode " + ino + " has the imagic flag on a filesystem without imagic_inodes");
+        }
         if (fastSymlink && inode.usesExtents()) {
             report.accept("fast symlink inode " + ino + " has the extents flag set");
         }

@@ -84,14 +84,13 @@ final class InodeTableScan {
                 limit = Math.max(0, ipg - fs.groupCount(g, GroupDescriptors.ITABLE_UNUSED));
             }
             long end = Math.min(firstIno + limit, sb.inodesCount() + 1); // exclusive
-            int first = inUse.nextSetBit((int) firstIno);
-            if (first < 0 || first >= end) {
+            if (end <= firstIno) {
                 continue;
             }
-            int last = inUse.previousSetBit((int) end - 1);
+            // The whole part e2fsck reads: free inodes there are checked too (deleted ones, stray link counts).
             long table = fs.inodeTable(g);
-            long fromBlock = (first - firstIno) * isz / bs;
-            long toBlock = ((last - firstIno) * isz + isz - 1) / bs; // inclusive
+            long fromBlock = 0;
+            long toBlock = ((end - 1 - firstIno) * isz + isz - 1) / bs; // inclusive
             for (long run = fromBlock; run <= toBlock; run += RUN_BLOCKS) {
                 int blocks = (int) Math.min(RUN_BLOCKS, toBlock - run + 1);
                 ByteBuffer buf;
@@ -105,12 +104,47 @@ final class InodeTableScan {
                 }
                 long runFirst = firstIno + run * bs / isz;
                 long runEnd = Math.min(end, firstIno + (run + blocks) * bs / isz);
-                for (int ino = inUse.nextSetBit((int) runFirst); ino >= 0 && ino < runEnd; ino = inUse.nextSetBit(ino + 1)) {
-                    scan.add(ino, buf, (int) ((ino - runFirst) * isz));
+                for (long ino = runFirst; ino < runEnd; ino++) {
+                    if (inUse.get((int) ino)) {
+                        scan.add((int) ino, buf, (int) ((ino - runFirst) * isz));
+                    } else {
+                        scan.free(ino, buf, (int) ((ino - runFirst) * isz));
+                    }
                 }
             }
         }
         return scan;
+    }
+
+    /**
+     * A slot the inode bitmap calls free, as e2fsck's pass 1 sees it (it goes by link counts):
+     * a link count means the inode is in use after all; a deleted inode keeps a dtime; and its
+     * checksum must hold unless it was never written (all zeros).
+     */
+    private void free(long ino, ByteBuffer buf, int offset) {
+        Superblock sb = fs.superblock();
+        if (ino < sb.firstIno() || allZero(buf, offset, sb.inodeSize())) {
+            return;
+        }
+        if (sb.hasMetadataCsum()) {
+            boolean hasHi = ExtChecksums.hasInodeChecksumHi(sb, buf, offset);
+            int crc = checksum(sb, ino, buf, offset, hasHi);
+            int expected = hasHi ? crc : crc & 0xffff;
+            int storedLo = buf.getShort(offset + 124) & 0xffff;
+            int stored = hasHi ? (buf.getShort(offset + 130) & 0xffff) << 16 | storedLo : storedLo;
+            if (stored != expected) {
+                scanProblems.add(String.format("%s: free inode %d: checksum 0x%08x, expected 0x%08x", fs.deviceName(), ino,
+                        stored, expected));
+                return;
+            }
+        }
+        int linksCount = buf.getShort(offset + 26) & 0xffff;
+        int mode = buf.getShort(offset) & 0xffff;
+        if (linksCount > 0) {
+            scanProblems.add("inode " + ino + " has link count " + linksCount + " but is free in the inode bitmap");
+        } else if (mode != 0 && buf.getInt(offset + 20) == 0) {
+            scanProblems.add("deleted inode " + ino + " has zero dtime");
+        }
     }
 
     private void add(int ino, ByteBuffer buf, int offset) {
@@ -215,6 +249,12 @@ final class InodeTableScan {
         }
         return new Inode(ino, modes[s], 0, 0, sizes[s], links[s], blocks512[s], flags[s], 0, 0, 0, 0, 0, 0, fileAcls[s],
                 generations[s], Arrays.copyOfRange(iBlocks, s * 60, s * 60 + 60));
+    }
+
+    /** Whether the scan read inode {@code ino} (and could parse it). */
+    boolean scanned(long ino) {
+        int s = slot(ino);
+        return s >= 0 && damage[s] == null;
     }
 
     /** The mode (type and permissions) of inode {@code ino}, without building its {@link Inode}; EUCLEAN if damaged. */

@@ -253,6 +253,13 @@ class ExtCheckCorpusTest {
         // inode checksums (the scan verifies them through the JDK's CRC32C)
         "ext4:1024 | set_inode_field /f checksum 5", "ext4:1024 | set_inode_field /d checksum 5",
         "ext4:1024 | set_inode_field /d/e/n7 checksum calc",
+        // free inodes in the part of the table e2fsck reads: deleted, stray link counts, checksums; flags
+        "ext4:1024 | rm /d/e/n3", "ext4:1024 | rm /d/e/n3; set_inode_field <15> dtime 0",
+        "ext4:1024 | rm /d/e/n3; set_inode_field <15> links_count 1", "ext4:1024 | freei <15>",
+        "ext4:1024 | seti <60>", "ext4:1024 | set_inode_field /f flags 0x81000", "ext4:1024 | set_inode_field /f flags 0x82000",
+        "ext2:1024 | set_inode_field /d/big block[11] 9999999", "ext2:1024 | set_inode_field /d/e/n4 block[5] 3000",
+        "ext2:1024 | set_inode_field /f faddr 7",
+        "ext4:1024:^metadata_csum | set_inode_field <1> uid 7", "ext4:1024 | set_inode_field <1> links_count 1",
         // a wrong descriptor checksum alone: e2fsck -fn reports it and exits 0
         "ext4:1024 | set_bg 0 checksum 7", "ext4:1024:^metadata_csum,uninit_bg | set_bg 1 checksum 7",
     })
