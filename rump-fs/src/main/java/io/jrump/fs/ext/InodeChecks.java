@@ -18,6 +18,8 @@ final class InodeChecks {
     private static final int VERITY_FL = 0x100000;
     private static final int INDEX_FL = 0x1000;
     private static final int IMAGIC_FL = 0x2000;
+    private static final int ENCRYPT_FL = 0x800;
+    private static final int CASEFOLD_FL = 0x40000000;
     private static final int COMPAT_IMAGIC_INODES = 0x2;
 
     private InodeChecks() {
@@ -38,6 +40,14 @@ final class InodeChecks {
         boolean fastSymlink = inode.isFastSymlink(sb.blockSize());
         if ((inode.flags() & INDEX_FL) != 0 && !inode.isDir()) {
             report.accept("inode " + ino + " has the htree index flag but is not a directory");
+        }
+        if ((inode.flags() & CASEFOLD_FL) != 0 && !inode.isDir()) {
+            report.accept("inode " + ino + " has the casefold flag but is not a directory");
+        } else if ((inode.flags() & CASEFOLD_FL) != 0 && (sb.featureIncompat() & Superblock.INCOMPAT_CASEFOLD) == 0) {
+            report.accept("directory inode " + ino + " has the casefold flag on a filesystem without casefold");
+        }
+        if ((inode.flags() & ENCRYPT_FL) != 0 && !fs.xattrs(inode).containsKey("index9.c")) {
+            report.accept("inode " + ino + " has the encrypt flag but no encryption context (xattr index 9, 'c')");
         }
         if ((inode.flags() & IMAGIC_FL) != 0 && (sb.featureCompat() & COMPAT_IMAGIC_INODES) == 0) {
             report.accept("inode " + ino + " has the imagic flag on a filesystem without imagic_inodes");
