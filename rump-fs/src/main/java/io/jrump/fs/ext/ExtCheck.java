@@ -379,10 +379,13 @@ public final class ExtCheck {
             }
             if (b.getInt(0) != 0xEA020000) {
                 report(problems, "xattr block " + e.getKey() + " has a bad magic 0x" + Integer.toHexString(b.getInt(0)));
-            } else if (Integer.toUnsignedLong(b.getInt(4)) != e.getValue()) {
+                continue;
+            }
+            if (Integer.toUnsignedLong(b.getInt(4)) != e.getValue()) {
                 report(problems, "xattr block " + e.getKey() + " has reference count " + Integer.toUnsignedLong(b.getInt(4))
                         + ", but " + e.getValue() + " inodes name it");
             }
+            XattrBlockCheck.check(fs, e.getKey(), b, p -> report(problems, p));
         }
     }
 

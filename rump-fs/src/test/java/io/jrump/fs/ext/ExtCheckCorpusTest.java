@@ -212,6 +212,10 @@ class ExtCheckCorpusTest {
                 + " set_inode_field /d/e/n1 blocks 4",
         "ext4:1024:^metadata_csum | ea_set /d/e/n0 user.big {rep:v:600}; zap_block -o 4 -l 1 -p 3 {acl:/d/e/n0}",
         "ext4:1024 | ea_set /d/e/n0 user.big {rep:v:600}",
+        "ext4:1024:^metadata_csum | ea_set /d/e/n0 user.big {rep:v:600}; zap_block -o 1000 -l 1 -p 0x41 {acl:/d/e/n0}",
+        "ext4:1024:^metadata_csum | ea_set /d/e/n0 user.big {rep:v:600}; zap_block -o 8 -l 1 -p 2 {acl:/d/e/n0}",
+        "ext4:1024:^metadata_csum | ea_set /d/e/n0 user.big {rep:v:600}; zap_block -o 34 -l 2 -p 0 {acl:/d/e/n0}",
+        "ext4:1024 | ea_set /d/e/n0 user.big {rep:v:600}; zap_block -o 200 -l 1 -p 0x41 {acl:/d/e/n0}",
         // quota inodes
         "ext4:1024:quota | set_super_value usr_quota_inum 12", "ext4:1024:quota | set_super_value grp_quota_inum 99999",
         "ext4:1024:quota | set_super_value usr_quota_inum 0", "ext4:1024 | set_super_value prj_quota_inum 9",
@@ -339,12 +343,21 @@ class ExtCheckCorpusTest {
      */
     @org.junit.jupiter.api.Test
     void randomOneByteDamageAgreesWithE2fsck() throws Exception {
-        String[][] shapes = {{"ext4", ""}, {"ext4", "^metadata_csum,uninit_bg"}, {"ext2", ""}, {"ext3", ""}};
+        // The last shape holds every structure: a two-level htree, a two-level extent tree, an xattr
+        // block and a csum v3 journal; its damage goes to those blocks too.
+        String[][] shapes = {{"ext4", ""}, {"ext4", "^metadata_csum,uninit_bg"}, {"ext2", ""}, {"ext3", ""}, {"ext4", "", "rich"}};
         int perShape = 50;
         int agree = 0;
         int damaged = 0;
         List<String> differ = new ArrayList<>();
         for (int s = 0; s < shapes.length; s++) {
+            boolean rich = shapes[s].length > 2;
+            if (rich) {
+                Files.createDirectories(tree.resolve("h"));
+                for (int i = 0; i < 600; i++) {
+                    Files.createFile(tree.resolve("h/" + String.format("%04d", i) + "x".repeat(246)));
+                }
+            }
             Path base = dir.resolve("base" + s + ".img");
             List<String> mkfs = new ArrayList<>(List.of("mke2fs", "-q", "-F", "-t", shapes[s][0], "-b", "1024", "-d",
                     tree.toString()));
@@ -354,8 +367,23 @@ class ExtCheckCorpusTest {
             mkfs.addAll(List.of(base.toString(), "16M"));
             StringBuilder out = new StringBuilder();
             assertEquals(0, ExtTools.exec(out, mkfs.toArray(String[]::new)), out.toString());
+            if (rich) {
+                assertEquals(true, ExtTools.exec(out, "e2fsck", "-fyD", base.toString()) < 4, out.toString());
+                Path script = dir.resolve("rich.debugfs");
+                Files.writeString(script, "extent_open /d/big\nroot\nsplit_node\nroot\nsplit_node\nextent_close\njo -c\njc\n"
+                        + "ea_set /d/e/n0 user.big " + "v".repeat(600) + "\n");
+                assertEquals(0, ExtTools.exec(out, "debugfs", "-w", "-f", script.toString(), base.toString()), out.toString());
+                assertEquals(0, ExtTools.exec(out, "e2fsck", "-fn", base.toString()), out.toString());
+            }
             String stats = debugfs(base, "stats");
             List<Long> blocks = new ArrayList<>();
+            if (rich) {
+                for (String token : List.of("{bmap:/h:0}", "{bmap:/h:5}", "{bmap:/h:77}", "{bmap:<8>:0}", "{exblock:/d/big:1}",
+                        "{exblock:/d/big:2}", "{acl:/d/e/n0}")) {
+                    blocks.add(Long.parseLong(resolve(base, token)));
+                }
+                blocks.add(Long.parseLong(resolve(base, "{bmap:/h:" + resolve(base, "{dxnode:/h}") + "}")));
+            }
             java.util.regex.Matcher g = java.util.regex.Pattern.compile(
                     "Group\\s+0:.*?block bitmap at (\\d+).*?inode bitmap at (\\d+).*?inode table at (\\d+)").matcher(stats);
             assertEquals(true, g.find(), stats);
