@@ -10,8 +10,10 @@ import java.util.function.LongConsumer;
  * The checker's walk of a block-mapped inode (no extents): all twelve direct pointers and the
  * three indirect trees, whatever {@code i_size} says — e2fsck's pass 1 looks at every pointer, so
  * a block mapped past the end of the file is seen (and the size found short). A pointer outside
- * the filesystem is an illegal block, reported and not followed. Bounded: an inode that maps
- * more blocks than the filesystem has is reported and its walk stopped.
+ * the filesystem is an illegal block, reported and not followed. Bounded by a budget the whole
+ * check shares (a few times the filesystem's blocks: a sound filesystem claims each block once),
+ * so indirect blocks that point at each other over and over cannot make the check long; when it
+ * runs out, that is reported and the walks stop.
  */
 final class BlockMapWalk {
     private final ExtFs fs;
@@ -19,27 +21,28 @@ final class BlockMapWalk {
     private final LongConsumer out;
     private final Consumer<String> report;
     private final long perBlock;
-    private long budget;
+    private final long[] budget;
     private long lastLogical = -1;
 
-    private BlockMapWalk(ExtFs fs, Inode inode, LongConsumer out, Consumer<String> report) {
+    private BlockMapWalk(ExtFs fs, Inode inode, LongConsumer out, Consumer<String> report, long[] budget) {
         this.fs = fs;
         this.inode = inode;
         this.out = out;
         this.report = report;
         this.perBlock = fs.superblock().blockSize() / 4;
-        this.budget = fs.superblock().blocksCount() + 16;
+        this.budget = budget;
     }
 
     /**
-     * Gives every block the inode occupies (data and indirect) to {@code out}; returns one past
-     * the last logical block mapped (0 if none).
+     * Gives every block the inode occupies (data and indirect) to {@code out}, each costing one
+     * of {@code budget[0]}; returns one past the last logical block mapped (0 if none).
      */
-    static long walk(ExtFs fs, Inode inode, LongConsumer out, Consumer<String> report) throws ErrnoException {
-        BlockMapWalk w = new BlockMapWalk(fs, inode, out, report);
+    static long walk(ExtFs fs, Inode inode, LongConsumer out, Consumer<String> report, long[] budget)
+            throws ErrnoException {
+        BlockMapWalk w = new BlockMapWalk(fs, inode, out, report, budget);
         ByteBuffer root = ByteBuffer.wrap(inode.block()).order(ByteOrder.LITTLE_ENDIAN);
         long logical = 0;
-        for (int i = 0; i < 15 && w.budget > 0; i++) {
+        for (int i = 0; i < 15 && budget[0] > 0; i++) {
             long b = Integer.toUnsignedLong(root.getInt(i * 4));
             int level = i < 12 ? 0 : i - 11;
             long span = level == 0 ? 1 : pow(w.perBlock, level);
@@ -70,8 +73,9 @@ final class BlockMapWalk {
     }
 
     private void visit(long block, int level, long logical) throws ErrnoException {
-        if (--budget < 0) {
-            report.accept("inode " + inode.number() + " maps more blocks than the filesystem has");
+        if (--budget[0] < 0) {
+            report.accept("block maps claim far more blocks than the filesystem has (from inode " + inode.number()
+                    + " on, block maps are not walked)");
             return;
         }
         out.accept(block);
@@ -81,7 +85,7 @@ final class BlockMapWalk {
         }
         ByteBuffer b = fs.block(block, "inode " + inode.number() + " indirect block");
         long span = pow(perBlock, level - 1);
-        for (int i = 0; i < perBlock && budget > 0; i++) {
+        for (int i = 0; i < perBlock && budget[0] > 0; i++) {
             long child = Integer.toUnsignedLong(b.getInt(i * 4));
             long childLogical = logical + i * span;
             if (child != 0 && legal(child, childLogical)) {

@@ -164,6 +164,7 @@ public final class ExtCheck {
             toWalk.set((int) sb.journalInum());
         }
         Map<Long, Integer> xattrBlocks = new HashMap<>(); // block -> inodes naming it
+        long[] blockMapBudget = {4 * sb.blocksCount() + (1 << 20)};
         long[] occupied = {0};
         long[] current = {0};
         java.util.function.LongConsumer claim = b -> {
@@ -206,7 +207,7 @@ public final class ExtCheck {
                 long mappedEnd = -1;
                 boolean mapped = inode.isRegular() || inode.isDir() || inode.isSymlink();
                 if (mapped && !inode.usesExtents() && !inode.hasInlineData() && !inode.isFastSymlink(sb.blockSize())) {
-                    mappedEnd = BlockMapWalk.walk(fs, inode, claim, p -> report(problems, p));
+                    mappedEnd = BlockMapWalk.walk(fs, inode, claim, p -> report(problems, p), blockMapBudget);
                 } else {
                     fs.forEachBlock(inode, claim);
                 }

@@ -18,6 +18,8 @@ import java.util.BitSet;
  * unused tail, so already a problem) are read one by one.
  */
 final class InodeTableScan {
+    /** Inodes in use the compact form holds at most (about 100 bytes each: 1.6 GiB). */
+    static final int MAX_IN_USE = 1 << 24;
     /** Blocks read per request: 1 MiB with 4 KiB blocks. */
     private static final int RUN_BLOCKS = 256;
 
@@ -70,6 +72,10 @@ final class InodeTableScan {
     /** Scans every inode {@code inUse} marks (bit n is inode n). */
     static InodeTableScan scan(ExtFs fs, BitSet inUse) throws ErrnoException {
         Superblock sb = fs.superblock();
+        if (inUse.cardinality() > MAX_IN_USE) {
+            throw new ErrnoException(Errno.EFBIG, fs.deviceName() + ": " + inUse.cardinality()
+                    + " inodes marked in use: more than this check holds in memory (" + MAX_IN_USE + ")");
+        }
         InodeTableScan scan = new InodeTableScan(fs, inUse.cardinality());
         long ipg = sb.inodesPerGroup();
         int isz = sb.inodeSize();
