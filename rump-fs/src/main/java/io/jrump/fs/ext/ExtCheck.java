@@ -29,6 +29,8 @@ public final class ExtCheck {
     /** Problems are listed up to this many; checking goes on. */
     static final int MAX_LISTED = 200;
     static final long RESIZE_INODE = 7;
+    static final int RO_COMPAT_QUOTA = 0x100;
+    static final int COMPAT_ORPHAN_FILE = 0x1000;
     static final int INODE_UNINIT = 0x1;
     static final int BLOCK_UNINIT = 0x2;
 
@@ -148,8 +150,11 @@ public final class ExtCheck {
         BitSet toWalk = (BitSet) reachable.clone();
         BitSet unattached = new BitSet();
         BitSet directories = new BitSet();
+        Set<Long> system = systemInodes(fs, sb);
         for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
-            if (!reachable.get(ino) && ino != sb.journalInum()) {
+            if (system.contains((long) ino)) {
+                toWalk.set(ino); // a quota or orphan file: no directory names it, its blocks count
+            } else if (!reachable.get(ino) && ino != sb.journalInum()) {
                 int links = linksOrZero(inodes, ino, problems);
                 if (links > 0) {
                     unattached.set(ino);
@@ -163,6 +168,7 @@ public final class ExtCheck {
         if (sb.journalInum() != 0 && sb.hasJournal() && sb.journalInum() < Integer.MAX_VALUE) {
             toWalk.set((int) sb.journalInum());
         }
+        checkReservedInodes(fs, sb, inodes, toWalk, problems);
         Map<Long, Integer> xattrBlocks = new HashMap<>(); // block -> inodes naming it
         long[] blockMapBudget = {4 * sb.blocksCount() + (1 << 20)};
         long[] occupied = {0};
@@ -228,6 +234,68 @@ public final class ExtCheck {
         }
         checkLeaks(fs, sb, claimed, problems);
         return new Result(problems, toWalk.cardinality(), dirCount, claimed.cardinality(), List.of());
+    }
+
+    /**
+     * The reserved inodes below {@code s_first_ino} other than the bad-blocks, root, resize and
+     * journal inodes, as e2fsck's pass 1 takes them: no mode (the boot-loader inode 5 may be
+     * anything but a directory), and their blocks walked, claimed and counted like any inode's.
+     * Inodes 3 and 4 are the quota files when the quota feature is on and the superblock names
+     * them (then regular files, walked); otherwise they must hold nothing ("quota inode is not in
+     * use, but contains data").
+     */
+    private static void checkReservedInodes(ExtFs fs, Superblock sb, InodeTableScan inodes, BitSet toWalk,
+            List<String> problems) throws ErrnoException {
+        ByteBuffer raw = fs.superblockBytes();
+        boolean quota = (sb.featureRoCompat() & RO_COMPAT_QUOTA) != 0;
+        Set<Long> quotaInodes = new HashSet<>();
+        for (int at : new int[] {0x240, 0x244, 0x26C}) {
+            quotaInodes.add(Integer.toUnsignedLong(raw.getInt(at)));
+        }
+        for (long ino = 3; ino < sb.firstIno() && ino < Integer.MAX_VALUE; ino++) {
+            if (ino == RESIZE_INODE || ino == sb.journalInum() || !inodes.scanned(ino)) {
+                continue;
+            }
+            int mode = inodes.mode(ino);
+            if (ino <= 4) {
+                if (quota && quotaInodes.contains(ino)) {
+                    if ((mode & Inode.S_IFMT) != Inode.S_IFREG) {
+                        report(problems, "quota inode " + ino + " is not a regular file (mode 0" + Integer.toOctalString(mode) + ")");
+                    }
+                    toWalk.set((int) ino);
+                } else {
+                    Inode q = inodes.get(ino);
+                    if (q.linksCount() != 0 || q.blocks512() != 0 || ByteBuffer.wrap(q.block()).getInt(0) != 0) {
+                        report(problems, "quota inode " + ino + " is not in use, but contains data");
+                    }
+                }
+                continue;
+            }
+            boolean allowed = mode == 0 || (ino == 5 && (mode & Inode.S_IFMT) != Inode.S_IFDIR);
+            if (!allowed) {
+                report(problems, "reserved inode " + ino + " has mode 0" + Integer.toOctalString(mode));
+            }
+            toWalk.set((int) ino);
+        }
+    }
+
+    /**
+     * Inodes the superblock names that no directory does: the quota files (with the quota
+     * feature; the project one is an ordinary inode number) and the orphan file (orphan_file).
+     */
+    private static Set<Long> systemInodes(ExtFs fs, Superblock sb) throws ErrnoException {
+        ByteBuffer raw = fs.superblockBytes();
+        Set<Long> out = new HashSet<>();
+        if ((sb.featureRoCompat() & RO_COMPAT_QUOTA) != 0) {
+            for (int at : new int[] {0x240, 0x244, 0x26C}) {
+                out.add(Integer.toUnsignedLong(raw.getInt(at)));
+            }
+        }
+        if ((sb.featureCompat() & COMPAT_ORPHAN_FILE) != 0) {
+            out.add(Integer.toUnsignedLong(raw.getInt(0x280)));
+        }
+        out.remove(0L);
+        return out;
     }
 
     /**

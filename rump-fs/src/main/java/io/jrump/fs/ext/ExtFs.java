@@ -1184,6 +1184,11 @@ public final class ExtFs {
         return b;
     }
 
+    /** The superblock's bytes as on disk (through the journal), for the checker's fields Superblock does not keep. */
+    ByteBuffer superblockBytes() throws ErrnoException {
+        return rawSuperblock();
+    }
+
     private ByteBuffer rawSuperblock() throws ErrnoException {
         ByteBuffer b = superblockBlock() == 0 ? blockZero() : readBlock(superblockBlock(), "superblock");
         return b.slice(superblockOffset(), Superblock.SIZE).order(ByteOrder.LITTLE_ENDIAN);

@@ -26,6 +26,7 @@ final class GroupChecks {
                 long count = Math.min(sb.blocksPerGroup(), sb.blocksCount() - start);
                 ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
                 long free = count - ones(bitmap, count);
+                checkBlockBitmapPadding(sb, g, bitmap, count, report);
                 long stored = fs.groupCount(g, GroupDescriptors.FREE_BLOCKS);
                 if (stored != free) {
                     report.accept("free blocks count wrong for group " + g + " (" + stored + ", counted=" + free + ")");
@@ -61,6 +62,25 @@ final class GroupChecks {
                 if (unused > storedFree || unused > ipg || highestUsed >= ipg - unused) {
                     report.accept("group " + g + " has an invalid unused inodes count " + unused);
                 }
+            }
+        }
+    }
+
+    /**
+     * A block bitmap's bits past the group's blocks must be set: the bytes past blocks-per-group
+     * (libext2fs's tail check) and, in the last group, the bits past the filesystem's end up to
+     * blocks-per-group (e2fsck's pass 5) — "padding at end of block bitmap is not set".
+     */
+    private static void checkBlockBitmapPadding(Superblock sb, long g, ByteBuffer bitmap, long count, Consumer<String> report) {
+        long bpg = Math.min(sb.blocksPerGroup(), sb.blockSize() * 8L);
+        for (long bit = count; bit < sb.blockSize() * 8L; bit++) {
+            if (bit >= bpg && bit % 8 == 0 && bit / 8 < sb.blockSize() && (bitmap.get((int) (bit / 8)) & 0xff) == 0xff) {
+                bit += 7; // a whole byte of padding set
+                continue;
+            }
+            if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
+                report.accept("padding at the end of the block bitmap of group " + g + " is not set (bit " + bit + ")");
+                return;
             }
         }
     }
