@@ -171,6 +171,9 @@ public final class ExtCheck {
         checkReservedInodes(fs, sb, inodes, toWalk, problems);
         Map<Long, Integer> xattrBlocks = new HashMap<>(); // block -> inodes naming it
         long[] blockMapBudget = {4 * sb.blocksCount() + (1 << 20)};
+        long[] quotaInodes = quotaInodes(fs, sb);
+        QuotaChecks quota = new QuotaChecks();
+        boolean quotaOn = quotaInodes[0] != 0 || quotaInodes[1] != 0 || quotaInodes[2] != 0;
         long[] occupied = {0};
         long[] current = {0};
         java.util.function.LongConsumer claim = b -> {
@@ -225,7 +228,13 @@ public final class ExtCheck {
                 report(problems, e.detail()); // a damaged block map: say so and check the other inodes
             }
             claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems);
+            if (quotaOn && (ino == ExtFs.ROOT_INODE || ino >= sb.firstIno()) && !system.contains(ino)
+                    && (inode.flags() & Inode.EA_INODE_FL) == 0) { // quota and orphan files are not charged
+                long blocks = occupied[0] + (inode.fileAcl() != 0 ? 1 : 0);
+                quota.charge(inode.uid(), inode.gid(), inodes.projid(ino), blocks * sb.blockSize());
+            }
         }
+        quota.check(fs, inodes, quotaInodes, p -> report(problems, p));
         checkXattrRefcounts(fs, xattrBlocks, problems);
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
@@ -277,6 +286,16 @@ public final class ExtCheck {
             }
             toWalk.set((int) ino);
         }
+    }
+
+    /** The user, group and project quota inodes the superblock names, with the quota feature on (else zeros). */
+    private static long[] quotaInodes(ExtFs fs, Superblock sb) throws ErrnoException {
+        if ((sb.featureRoCompat() & RO_COMPAT_QUOTA) == 0) {
+            return new long[3];
+        }
+        ByteBuffer raw = fs.superblockBytes();
+        return new long[] {Integer.toUnsignedLong(raw.getInt(0x240)), Integer.toUnsignedLong(raw.getInt(0x244)),
+                Integer.toUnsignedLong(raw.getInt(0x26C))};
     }
 
     /**

@@ -12,8 +12,8 @@ import java.util.BitSet;
  * nor in an INODE_UNINIT group), and every inode the bitmap marks in use parsed in place, its
  * checksum verified. The later passes take inodes from here instead of reading an inode-table
  * block per inode: a compact form in primitive arrays (mode, links, flags, size, i_blocks, xattr
- * block, generation, the 60 bytes of i_block, i_dtime; owners and times are not kept, the checker
- * checks neither) from which {@link #get} builds a short-lived {@link Inode}, and a per-inode
+ * block, generation, owner, group and project, the 60 bytes of i_block, i_dtime; times are not
+ * kept, the checker checks none) from which {@link #get} builds a short-lived {@link Inode}, and a per-inode
  * counter (the directory entries naming it). Inodes in use that the scan did not reach (in an
  * unused tail, so already a problem) are read one by one.
  */
@@ -34,6 +34,9 @@ final class InodeTableScan {
     private final long[] sizes;
     private final long[] blocks512;
     private final long[] fileAcls;
+    private final int[] uids;
+    private final int[] gids;
+    private final int[] projids;
     private final byte[] iBlocks; // 60 bytes per slot
     private final String[] damage;
     private final int[] dtimes;
@@ -59,6 +62,9 @@ final class InodeTableScan {
         this.sizes = new long[capacity];
         this.blocks512 = new long[capacity];
         this.fileAcls = new long[capacity];
+        this.uids = new int[capacity];
+        this.gids = new int[capacity];
+        this.projids = new int[capacity];
         this.iBlocks = new byte[Math.multiplyExact(capacity, 60)];
         this.damage = new String[capacity];
         this.dtimes = new int[capacity];
@@ -192,6 +198,10 @@ final class InodeTableScan {
         blocks512[count] = Integer.toUnsignedLong(buf.getInt(offset + 28)) | ((long) (buf.getShort(offset + 116) & 0xffff) << 32);
         fileAcls[count] = Integer.toUnsignedLong(buf.getInt(offset + 104)) | ((long) (buf.getShort(offset + 118) & 0xffff) << 32);
         buf.get(offset + 40, iBlocks, count * 60, 60);
+        uids[count] = (buf.getShort(offset + 2) & 0xffff) | (buf.getShort(offset + 120) & 0xffff) << 16;
+        gids[count] = (buf.getShort(offset + 24) & 0xffff) | (buf.getShort(offset + 122) & 0xffff) << 16;
+        boolean hasProjid = sb.inodeSize() > 128 && (buf.getShort(offset + 128) & 0xffff) >= 0xA0 - 0x80;
+        projids[count] = hasProjid ? buf.getInt(offset + 0x9C) : 0;
         count++;
     }
 
@@ -253,7 +263,7 @@ final class InodeTableScan {
         if (damage[s] != null) {
             throw new ErrnoException(Errno.EUCLEAN, damage[s]);
         }
-        return new Inode(ino, modes[s], 0, 0, sizes[s], links[s], blocks512[s], flags[s], 0, 0, 0, 0, 0, 0, fileAcls[s],
+        return new Inode(ino, modes[s], Integer.toUnsignedLong(uids[s]), Integer.toUnsignedLong(gids[s]), sizes[s], links[s], blocks512[s], flags[s], 0, 0, 0, 0, 0, 0, fileAcls[s],
                 generations[s], Arrays.copyOfRange(iBlocks, s * 60, s * 60 + 60));
     }
 
@@ -261,6 +271,12 @@ final class InodeTableScan {
     boolean scanned(long ino) {
         int s = slot(ino);
         return s >= 0 && damage[s] == null;
+    }
+
+    /** The project id of a scanned inode (0 without the field). */
+    long projid(long ino) {
+        int s = slot(ino);
+        return s >= 0 ? Integer.toUnsignedLong(projids[s]) : 0;
     }
 
     /** The mode (type and permissions) of inode {@code ino}, without building its {@link Inode}; EUCLEAN if damaged. */

@@ -224,6 +224,10 @@ class ExtCheckCorpusTest {
         "ext4:1024:quota,project | !e2fsck -fy", "ext4:4096:quota | !e2fsck -fy",
         "ext4:1024:quota | !e2fsck -fy; set_inode_field <3> mode 040755",
         "ext4:1024:orphan_file |", "ext4:4096:orphan_file,quota | !e2fsck -fy",
+        // quota usage: as mke2fs -d leaves it (short), mended, then an owner or a size changed behind the quota's back
+        "ext4:1024:quota |", "ext4:1024:quota,project |", "ext4:1024:quota | !e2fsck -fy; set_inode_field /f uid 5",
+        "ext4:1024:quota | !e2fsck -fy; set_inode_field /d/big gid 7", "ext4:1024:quota,project | !e2fsck -fy; set_inode_field /f projid 3",
+        "ext4:4096:quota | !e2fsck -fy; ea_set /d/e/n0 user.big {rep:v:3000}",
         // xattrs e2fsck accepts: SELinux labels, several in-inode names in any order; verity files
         "ext4:1024 | ea_set /f security.selinux system_u:object_r:etc_t:s0",
         "ext4:1024 | ea_set /f user.zz 1; ea_set /f user.aa 2; ea_set /f trusted.mm 3; ea_set /f security.b 4",
