@@ -212,22 +212,33 @@ public final class ExtCheck {
             }
             occupied[0] = 0;
             current[0] = ino;
+            // A reserved inode below s_first_ino (not the journal, quota or orphan file) takes e2fsck's reserved path.
+            boolean reserved = ino > 2 && ino < sb.firstIno() && ino != sb.journalInum() && !system.contains(ino);
             try {
                 long mappedEnd = -1;
+                // Only directories, regular files and symlinks have blocks (libext2fs's has_valid_blocks):
+                // whatever i_block of a device, a FIFO or a mode-0 reserved inode holds is not walked.
                 boolean mapped = inode.isRegular() || inode.isDir() || inode.isSymlink();
                 if (mapped && !inode.usesExtents() && !inode.hasInlineData() && !inode.isFastSymlink(sb.blockSize())) {
                     mappedEnd = BlockMapWalk.walk(fs, inode, claim, p -> report(problems, p), blockMapBudget);
-                } else {
+                } else if (mapped) {
                     fs.forEachBlock(inode, claim);
                 }
-                InodeChecks.check(fs, inode, inodes.dtime(ino), occupied[0], mappedEnd, p -> report(problems, p));
+                if (reserved) {
+                    InodeChecks.checkBlockCount(fs, inode, occupied[0], p -> report(problems, p)); // e2fsck's reserved path
+                } else {
+                    InodeChecks.check(fs, inode, inodes.dtime(ino), occupied[0], mappedEnd, p -> report(problems, p));
+                }
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EUCLEAN) {
                     throw e;
                 }
                 report(problems, e.detail()); // a damaged block map: say so and check the other inodes
             }
-            claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems);
+            boolean aclInside = inode.fileAcl() >= sb.firstDataBlock() && inode.fileAcl() < sb.blocksCount();
+            if (!reserved || aclInside) { // e2fsck only marks a reserved inode's stray xattr block bad, unreported
+                claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems);
+            }
             if (quotaOn && (ino == ExtFs.ROOT_INODE || ino >= sb.firstIno()) && !system.contains(ino)
                     && (inode.flags() & Inode.EA_INODE_FL) == 0) { // quota and orphan files are not charged
                 long blocks = occupied[0] + (inode.fileAcl() != 0 ? 1 : 0);
@@ -274,7 +285,8 @@ public final class ExtCheck {
                     toWalk.set((int) ino);
                 } else {
                     Inode q = inodes.get(ino);
-                    if (q.linksCount() != 0 || q.blocks512() != 0 || ByteBuffer.wrap(q.block()).getInt(0) != 0) {
+                    // e2fsck looks at i_links_count, i_blocks (its low 32 bits) and i_block[0]
+                    if (q.linksCount() != 0 || (q.blocks512() & 0xffffffffL) != 0 || ByteBuffer.wrap(q.block()).getInt(0) != 0) {
                         report(problems, "quota inode " + ino + " is not in use, but contains data");
                     }
                 }

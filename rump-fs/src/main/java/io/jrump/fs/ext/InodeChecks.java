@@ -60,11 +60,8 @@ final class InodeChecks {
         } else if (inode.hasInlineData() && !fs.xattrs(inode).containsKey("system.data")) {
             report.accept("inode " + ino + " has the inline-data flag but no system.data attribute");
         }
-        if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
-            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512);
-            if (inode.blocks512() != expected) {
-                report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
-            }
+        if (!fastSymlink) {
+            checkBlockCount(fs, inode, blocks, report);
         }
         long end = inode.usesExtents() && !inode.hasInlineData() && !fastSymlink ? initializedEnd(fs, inode, report)
                 : Math.max(0, mappedEnd);
@@ -87,6 +84,19 @@ final class InodeChecks {
                 report.accept("inode " + ino + ": i_size is " + inode.size() + ", but data is mapped up to "
                         + end * sb.blockSize());
             }
+        }
+    }
+
+    /** {@code i_blocks} against the blocks the inode occupies (and its xattr block); huge_file's block units not checked. */
+    static void checkBlockCount(ExtFs fs, Inode inode, long blocks, Consumer<String> report) {
+        Superblock sb = fs.superblock();
+        if ((inode.flags() & HUGE_FILE_FL) != 0) {
+            return;
+        }
+        boolean acl = inode.fileAcl() >= sb.firstDataBlock() && inode.fileAcl() < sb.blocksCount() && inode.fileAcl() != 0;
+        long expected = (blocks + (acl ? 1 : 0)) * (sb.blockSize() / 512);
+        if (inode.blocks512() != expected) {
+            report.accept("inode " + inode.number() + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
         }
     }
 
