@@ -277,6 +277,13 @@ public final class ExtCheck {
                 continue;
             }
             int mode = inodes.mode(ino);
+            if (ino == 8) { // not the journal here (checked above): it must hold nothing, whatever its mode
+                Inode j = inodes.get(ino);
+                if (j.linksCount() != 0 || (j.blocks512() & 0xffffffffL) != 0 || ByteBuffer.wrap(j.block()).getInt(0) != 0) {
+                    report(problems, "journal inode 8 is not in use, but contains data");
+                }
+                continue;
+            }
             if (ino <= 4) {
                 if (quota && quotaInodes.contains(ino)) {
                     if ((mode & Inode.S_IFMT) != Inode.S_IFREG) {

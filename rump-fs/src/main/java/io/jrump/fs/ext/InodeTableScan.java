@@ -184,6 +184,9 @@ final class InodeTableScan {
                     Long.toUnsignedString(size, 16));
             return;
         }
+        if ((ino == ExtFs.ROOT_INODE || ino >= sb.firstIno()) && sb.inodeSize() > 128) {
+            extraSpace(ino, buf, offset);
+        }
         if (buf.getInt(offset + 112) != 0 && (ino == ExtFs.ROOT_INODE || ino >= sb.firstIno())) {
             // i_faddr: obsolete, e2fsck wants it zero (in the root and ordinary inodes; reserved ones it leaves alone)
             scanProblems.add("inode " + ino + ": i_faddr is " + Integer.toUnsignedLong(buf.getInt(offset + 112))
@@ -223,6 +226,30 @@ final class InodeTableScan {
         jdkCrc.reset();
         jdkCrc.update(scratch, 0, size);
         return crcShift.registerFrom((int) jdkCrc.getValue(), seed);
+    }
+
+    /**
+     * The extra space of a large inode, as e2fsck's check_inode_extra_space: {@code i_extra_isize}
+     * 0 or a multiple of 4 between 4 and the room there is, and the in-inode xattrs, if any, sound.
+     */
+    private void extraSpace(int ino, ByteBuffer buf, int offset) {
+        int isz = fs.superblock().inodeSize();
+        int extra = buf.getShort(offset + 128) & 0xffff;
+        int max = isz - 128;
+        if (extra != 0 && (extra < 4 || extra > max || extra % 4 != 0)) {
+            scanProblems.add("inode " + ino + ": i_extra_isize " + extra + " is invalid (4 to " + max + ", a multiple of 4)");
+            return;
+        }
+        if (extra >= max - 4) {
+            return; // no room for the in-inode xattr magic
+        }
+        try {
+            Xattrs.inInodeEntries(buf, offset, isz, fs.deviceName() + ": inode " + ino);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EUCLEAN) {
+                scanProblems.add(e.detail());
+            } // EOPNOTSUPP: a value in an inode (ea_inode), not followed here
+        }
     }
 
     private static boolean allZero(ByteBuffer b, int offset, int size) {

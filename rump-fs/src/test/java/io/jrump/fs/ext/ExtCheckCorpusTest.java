@@ -277,6 +277,9 @@ class ExtCheckCorpusTest {
         "ext4:1024 | set_inode_field /d flags 0x80800",
         "ext4:1024 | set_inode_field <9> blocks 8", "ext4:1024 | set_inode_field <6> mode 040755",
         "ext4:1024 | set_inode_field <5> mode 0100644", "ext4:1024:quota | set_inode_field <3> blocks 2",
+        "ext2:1024 | set_inode_field <8> mode 0100644", "ext2:1024 | set_inode_field <8> links_count 1",
+        "ext4:1024 | set_inode_field /f extra_isize 6", "ext4:1024 | set_inode_field /f extra_isize 200",
+        "ext4:1024 | set_inode_field /f extra_isize 0",
         // a wrong descriptor checksum alone: e2fsck -fn reports it and exits 0
         "ext4:1024 | set_bg 0 checksum 7", "ext4:1024:^metadata_csum,uninit_bg | set_bg 1 checksum 7",
     })
