@@ -41,11 +41,7 @@ final class InodeChecks {
         if ((inode.flags() & INDEX_FL) != 0 && !inode.isDir()) {
             report.accept("inode " + ino + " has the htree index flag but is not a directory");
         }
-        if ((inode.flags() & CASEFOLD_FL) != 0 && !inode.isDir()) {
-            report.accept("inode " + ino + " has the casefold flag but is not a directory");
-        } else if ((inode.flags() & CASEFOLD_FL) != 0 && (sb.featureIncompat() & Superblock.INCOMPAT_CASEFOLD) == 0) {
-            report.accept("directory inode " + ino + " has the casefold flag on a filesystem without casefold");
-        }
+        checkCasefold(sb, inode, report);
         if ((inode.flags() & ENCRYPT_FL) != 0 && !fs.xattrs(inode).containsKey("index9.c")) {
             report.accept("inode " + ino + " has the encrypt flag but no encryption context (xattr index 9, 'c')");
         }
@@ -84,6 +80,15 @@ final class InodeChecks {
                 report.accept("inode " + ino + ": i_size is " + inode.size() + ", but data is mapped up to "
                         + end * sb.blockSize());
             }
+        }
+    }
+
+    /** The casefold flag only on directories of a casefold filesystem (e2fsck checks it on every inode, reserved ones too). */
+    static void checkCasefold(Superblock sb, Inode inode, Consumer<String> report) {
+        if ((inode.flags() & CASEFOLD_FL) != 0 && !inode.isDir()) {
+            report.accept("inode " + inode.number() + " has the casefold flag but is not a directory");
+        } else if ((inode.flags() & CASEFOLD_FL) != 0 && (sb.featureIncompat() & Superblock.INCOMPAT_CASEFOLD) == 0) {
+            report.accept("directory inode " + inode.number() + " has the casefold flag on a filesystem without casefold");
         }
     }
 
