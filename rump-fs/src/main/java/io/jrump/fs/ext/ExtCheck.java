@@ -14,16 +14,18 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A read-only consistency check of an ext2/3/4 filesystem, in the spirit of {@code e2fsck -fn}:
- * the directory tree from the root ('.' and '..' right, no directory reached twice, no entry
- * naming a free inode), link counts against the entries that name each inode, inode bitmaps
- * against the inodes in use, and every block an inode occupies marked in its group's block bitmap
- * and claimed by no other inode, and blocks marked in use that neither an inode nor the layout's
- * metadata (superblock and descriptor copies, reserved descriptor blocks, bitmaps, inode tables)
- * explains (leaks); directory entries' file types and duplicate names; per inode what
- * {@link InodeChecks} checks (dtime, flags, i_blocks, i_size); and each group's counts
- * ({@link GroupChecks}). Reads through the journal when it needs recovery. Not checked yet:
- * htree index internals, extent-tree interior consistency, quota and bad-blocks inodes.
+ * A read-only consistency check of an ext2/3/4 filesystem, in the spirit of {@code e2fsck -fn}
+ * and meant to agree with its exit status. Pass 1 ({@link InodeTableScan}) reads the used part of
+ * every inode table once and checks each slot; then the directory tree from the root ('.' and
+ * '..' right, no directory reached twice, no entry naming a free inode, file types, duplicate
+ * names, htree lookups), link counts, every block an inode occupies (through {@link BlockMapWalk}
+ * or the extent tree) claimed once and marked in its group's block bitmap, reserved, quota and
+ * orphan-file inodes, xattr blocks ({@link XattrBlockCheck}, reference counts), quota usage
+ * ({@link QuotaChecks}), the journal superblock ({@link JournalChecks}), blocks marked in use
+ * that nothing explains (leaks) or that metadata and an inode both claim; per inode what
+ * {@link InodeChecks} checks; each group's counts and bitmap padding ({@link GroupChecks}).
+ * Reads through the journal when it needs recovery. Not checked: quota limits and grace times,
+ * bigalloc cluster bitmaps, values in ea_inode inodes.
  */
 public final class ExtCheck {
     /** Problems are listed up to this many; checking goes on. */
