@@ -102,6 +102,7 @@ public final class ExtCheck {
                 continue;
             }
             checkIndex(fs, sb, dirInode, entries, problems);
+            checkDirTails(fs, sb, dirInode, problems);
             names.clear();
             for (Dirent e : entries) {
                 if (!names.add(e.name())) {
@@ -391,6 +392,34 @@ public final class ExtCheck {
             report(problems, "htree directory inode " + dir + " has an invalid index: " + damaged.getMessage());
         } catch (ErrnoException err) {
             damaged(problems, err);
+        }
+    }
+
+    /**
+     * With metadata_csum every directory leaf block ends in a checksum tail (e2fsck: "directory
+     * has no checksum"); a block whose tail was damaged is read by the kernel as one without, so
+     * reading alone does not see it. Index blocks of an htree carry their own tail instead.
+     */
+    private static void checkDirTails(ExtFs fs, Superblock sb, Inode dir, List<String> problems) throws ErrnoException {
+        if (!sb.hasMetadataCsum() || dir.hasInlineData()) {
+            return;
+        }
+        boolean indexed = (dir.flags() & 0x1000) != 0 && Htree.isIndexed(sb, dir);
+        long blocks = Math.min(dir.size() / sb.blockSize(), 1 << 20);
+        try {
+            for (long l = 0; l < blocks; l++) {
+                ExtFs.Mapping m = fs.map(dir, l);
+                if (m.physical() == 0) {
+                    continue;
+                }
+                ByteBuffer b = fs.block(m.physical(), "directory inode " + dir.number() + " block " + l);
+                if (!(indexed && ExtFs.isIndexBlock(b, l, sb.blockSize())) && !ExtFs.hasDirTail(b, sb.blockSize())) {
+                    report(problems, "directory inode " + dir.number() + ", block " + l + ": no checksum tail");
+                    return;
+                }
+            }
+        } catch (ErrnoException e) {
+            damaged(problems, e);
         }
     }
 
