@@ -230,6 +230,7 @@ public final class ExtCheck {
                 if (reserved) {
                     InodeChecks.checkBlockCount(fs, inode, occupied[0], p -> report(problems, p)); // e2fsck's reserved path
                     InodeChecks.checkCasefold(sb, inode, p -> report(problems, p));
+                    InodeChecks.checkReservedSize(sb, inode, p -> report(problems, p));
                 } else {
                     InodeChecks.check(fs, inode, inodes.dtime(ino), occupied[0], mappedEnd, p -> report(problems, p));
                 }

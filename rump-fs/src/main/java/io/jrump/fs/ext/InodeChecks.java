@@ -20,6 +20,7 @@ final class InodeChecks {
     private static final int IMAGIC_FL = 0x2000;
     private static final int ENCRYPT_FL = 0x800;
     private static final int CASEFOLD_FL = 0x40000000;
+    private static final int RO_COMPAT_HUGE_FILE = 0x8;
     private static final int COMPAT_IMAGIC_INODES = 0x2;
 
     private InodeChecks() {
@@ -51,7 +52,9 @@ final class InodeChecks {
         if (fastSymlink && inode.usesExtents()) {
             report.accept("fast symlink inode " + ino + " has the extents flag set");
         }
-        if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
+        if (inode.hasInlineData() && inode.usesExtents()) {
+            report.accept("inode " + ino + " has both the inline-data and the extents flag");
+        } else if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
             report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
         } else if (inode.hasInlineData() && !fs.xattrs(inode).containsKey("system.data")) {
             report.accept("inode " + ino + " has the inline-data flag but no system.data attribute");
@@ -83,6 +86,14 @@ final class InodeChecks {
         }
     }
 
+    /** A reserved inode's size: e2fsck's check_blocks wants a block-mapped one within what a block map can address. */
+    static void checkReservedSize(Superblock sb, Inode inode, Consumer<String> report) {
+        if (!inode.usesExtents() && !inode.isDir() && Long.compareUnsigned(inode.size(), maxBytes(sb, false)) > 0) {
+            report.accept("inode " + inode.number() + ": i_size is " + Long.toUnsignedString(inode.size())
+                    + ", more than a block map can hold");
+        }
+    }
+
     /** The casefold flag only on directories of a casefold filesystem (e2fsck checks it on every inode, reserved ones too). */
     static void checkCasefold(Superblock sb, Inode inode, Consumer<String> report) {
         if ((inode.flags() & CASEFOLD_FL) != 0 && !inode.isDir()) {
@@ -100,8 +111,10 @@ final class InodeChecks {
         }
         boolean acl = inode.fileAcl() >= sb.firstDataBlock() && inode.fileAcl() < sb.blocksCount() && inode.fileAcl() != 0;
         long expected = (blocks + (acl ? 1 : 0)) * (sb.blockSize() / 512);
-        if (inode.blocks512() != expected) {
-            report.accept("inode " + inode.number() + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
+        // Without huge_file the high 16 bits (l_i_blocks_hi) are not part of i_blocks.
+        long stored = (sb.featureRoCompat() & RO_COMPAT_HUGE_FILE) != 0 ? inode.blocks512() : inode.blocks512() & 0xffffffffL;
+        if (stored != expected) {
+            report.accept("inode " + inode.number() + ": i_blocks is " + stored + ", should be " + expected);
         }
     }
 
