@@ -62,6 +62,9 @@ final class InodeChecks {
         if (!fastSymlink) {
             checkBlockCount(fs, inode, blocks, report);
         }
+        if ((sb.featureRoCompat() & RO_COMPAT_HUGE_FILE) == 0 && (inode.blocks512() >>> 32) != 0) {
+            report.accept("inode " + ino + ": i_blocks_hi is " + (inode.blocks512() >>> 32) + " without huge_file, should be zero");
+        }
         long end = inode.usesExtents() && !inode.hasInlineData() && !fastSymlink ? initializedEnd(fs, inode, report)
                 : Math.max(0, mappedEnd);
         if (inode.isRegular() || inode.isDir()) {

@@ -283,7 +283,7 @@ class ExtCheckCorpusTest {
         "ext4:1024 | zap_block -f /d/e -o 1015 -l 1 -p 0x9b 0", "ext4:1024 | zap_block -f /d/e -o 1019 -l 1 -p 0 0",
         "ext4:1024 | !e2fsck -fyD; zap_block -f /h -o 1015 -l 1 -p 0x9b 7",
         "ext4:1024:inline_data | set_inode_field /f flags 0x10080000", "ext4:1024 | set_inode_field <9> size 0x2000000000",
-        "ext2:1024 | set_inode_field <10> blocks 0x4b0000000000", "ext4:1024 | set_inode_field /f blocks 0x10000000002",
+        "ext2:1024 | set_inode_field <10> blocks 0x4b0000000000", "ext4:1024 | set_inode_field /f blocks 0x10000000002", "ext3:1024 | set_inode_field /f blocks 0x10000000002",
         // a wrong descriptor checksum alone: e2fsck -fn reports it and exits 0
         "ext4:1024 | set_bg 0 checksum 7", "ext4:1024:^metadata_csum,uninit_bg | set_bg 1 checksum 7",
     })
