@@ -54,6 +54,18 @@ final class EaInodeChecks {
         }
     }
 
+    /** How many value inodes an inode's entries name: each counts as one inode in its owner's quota. */
+    static long valueInodes(ExtFs fs, Inode inode) {
+        if (!EaInodes.enabled(fs.superblock())) {
+            return 0;
+        }
+        try {
+            return entries(fs, inode, null).stream().mapToLong(Xattrs.Entry::valueInum).distinct().count();
+        } catch (ErrnoException e) {
+            return 0; // damaged xattrs are reported where they are read
+        }
+    }
+
     /** Counts the entries of {@code inode} that name value inodes. */
     void collect(Inode inode, Consumer<String> report) throws ErrnoException {
         if (!enabled) {

@@ -14,36 +14,58 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A read-only consistency check of an ext2/3/4 filesystem, in the spirit of {@code e2fsck -fn}:
- * the directory tree from the root ('.' and '..' right, no directory reached twice, no entry
- * naming a free inode), link counts against the entries that name each inode, inode bitmaps
- * against the inodes in use, and every block an inode occupies marked in its group's block bitmap
- * and claimed by no other inode, and blocks marked in use that neither an inode nor the layout's
- * metadata (superblock and descriptor copies, reserved descriptor blocks, bitmaps, inode tables)
- * explains (leaks); directory entries' file types and duplicate names; per inode what
- * {@link InodeChecks} checks (dtime, flags, i_blocks, i_size); and each group's counts
- * ({@link GroupChecks}). Reads through the journal when it needs recovery. Not checked yet:
- * htree index internals, extent-tree interior consistency, quota and bad-blocks inodes.
+ * A read-only consistency check of an ext2/3/4 filesystem, in the spirit of {@code e2fsck -fn}
+ * and meant to agree with its exit status. Pass 1 ({@link InodeTableScan}) reads the used part of
+ * every inode table once and checks each slot; then the directory tree from the root ('.' and
+ * '..' right, no directory reached twice, no entry naming a free inode, file types, duplicate
+ * names, htree lookups), link counts, every block an inode occupies (through {@link BlockMapWalk}
+ * or the extent tree) claimed once and marked in its group's block bitmap, reserved, quota and
+ * orphan-file inodes, xattr blocks ({@link XattrBlockCheck}, reference counts), quota usage
+ * ({@link QuotaChecks}), the journal superblock ({@link JournalChecks}), blocks marked in use
+ * that nothing explains (leaks) or that metadata and an inode both claim; per inode what
+ * {@link InodeChecks} checks; each group's counts and bitmap padding ({@link GroupChecks}).
+ * Reads through the journal when it needs recovery. Not checked: quota limits and grace times,
+ * values in ea_inode inodes (their reference counts and owners are: {@link EaInodeChecks}).
  *
  * <p>With bigalloc, claims, bitmaps and leaks are per cluster, as the bitmaps count: an inode may
  * use several blocks of one cluster, another inode none of them, and i_blocks is charged per
- * cluster. The bit sets below are indexed by cluster (by block without bigalloc).
+ * cluster. The claimed and metadata bit sets are indexed by cluster (by block without bigalloc).
  */
 public final class ExtCheck {
     /** Problems are listed up to this many; checking goes on. */
     static final int MAX_LISTED = 200;
     static final long RESIZE_INODE = 7;
+    static final int RO_COMPAT_QUOTA = 0x100;
+    static final int COMPAT_ORPHAN_FILE = 0x1000;
     static final int INODE_UNINIT = 0x1;
     static final int BLOCK_UNINIT = 0x2;
 
     /** What the check found. */
-    public record Result(List<String> problems, long inodesChecked, long directoriesChecked, long blocksClaimed) {
+    public record Result(List<String> problems, long inodesChecked, long directoriesChecked, long blocksClaimed,
+            List<String> notes) {
         public boolean isClean() {
             return problems.isEmpty();
         }
     }
 
     private ExtCheck() {
+    }
+
+    /**
+     * Opens the filesystem on {@code dev} read-only and checks it. Unlike {@link ExtFs#open}, a
+     * group descriptor whose checksum fails does not stop the check: as e2fsck -fn, which answers
+     * "IGNORED" and exits 0 when nothing else is wrong, it is listed among the notes, not the problems,
+     * and its group is checked as initialized (no uninit flags, no unused inodes), as e2fsck does.
+     */
+    public static Result check(io.jrump.blk.BlockDevice dev) throws ErrnoException {
+        List<String> notes = new ArrayList<>();
+        ExtFs fs = ExtFs.openForCheck(dev, note -> {
+            if (notes.size() < MAX_LISTED) {
+                notes.add(note + " (e2fsck -fn ignores it; its uninit flags are not trusted)");
+            }
+        });
+        Result r = check(fs);
+        return new Result(r.problems(), r.inodesChecked(), r.directoriesChecked(), r.blocksClaimed(), notes);
     }
 
     public static Result check(ExtFs fs) throws ErrnoException {
@@ -54,30 +76,38 @@ public final class ExtCheck {
         }
         List<String> problems = new ArrayList<>();
         BitSet inodeUsed = inodeBitmaps(fs, sb);
-        Inode root = fs.inode(ExtFs.ROOT_INODE);
+        InodeTableScan inodes = InodeTableScan.scan(fs, inodeUsed); // pass 1: each inode-table block read once
+        inodes.reportDamage(p -> report(problems, p));
+        Inode root = inodes.get(ExtFs.ROOT_INODE);
         if (!root.isDir()) {
             report(problems, "root inode 2 is not a directory (mode 0" + Integer.toOctalString(root.mode()) + ")");
-            return new Result(problems, 1, 0, 0); // nothing is reachable without it
+            return new Result(problems, 1, 0, 0, List.of()); // nothing is reachable without it
         }
-        checkSpecialInodes(fs, sb, problems);
-        Map<Long, Integer> references = new HashMap<>();
-        Set<Long> reachable = new HashSet<>();
+        JournalChecks.check(fs, p -> report(problems, p));
+        BitSet claimed = new BitSet((int) sb.blocksCount());
+        BlockOwners owner = new BlockOwners(sb.blocksCount());
+        checkSpecialInodes(fs, sb, claimed, owner, problems);
+        BitSet reachable = new BitSet();
         Deque<long[]> dirs = new ArrayDeque<>(); // {dir, parent}
         dirs.add(new long[] {ExtFs.ROOT_INODE, ExtFs.ROOT_INODE});
-        reachable.add(ExtFs.ROOT_INODE);
+        reachable.set((int) ExtFs.ROOT_INODE);
         long dirCount = 0;
+        Set<String> names = new HashSet<>();
         while (!dirs.isEmpty()) {
             long[] d = dirs.poll();
             dirCount++;
             List<Dirent> entries;
+            Inode dirInode;
             try {
-                entries = fs.readDir(fs.inode(d[0]));
+                dirInode = inodes.get(d[0]);
+                entries = fs.readDir(dirInode);
             } catch (ErrnoException e) {
                 damaged(problems, e); // a bad checksum or a broken block: report it, check the rest
                 continue;
             }
-            checkIndex(fs, sb, d[0], entries, problems);
-            Set<String> names = new HashSet<>();
+            checkIndex(fs, sb, dirInode, entries, problems);
+            checkDirTails(fs, sb, dirInode, problems);
+            names.clear();
             for (Dirent e : entries) {
                 if (!names.add(e.name())) {
                     report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' appears more than once");
@@ -87,7 +117,7 @@ public final class ExtCheck {
                             + ", which is not in use");
                     continue;
                 }
-                references.merge(e.inode(), 1, Integer::sum);
+                inodes.addReference(e.inode());
                 if (e.name().equals(".")) {
                     if (e.inode() != d[0]) {
                         report(problems, "directory inode " + d[0] + ": '.' names inode " + e.inode());
@@ -101,112 +131,256 @@ public final class ExtCheck {
                     }
                     continue;
                 }
-                Inode child;
+                int childMode;
                 try {
-                    child = fs.inode(e.inode());
+                    childMode = inodes.mode(e.inode());
                 } catch (ErrnoException err) {
                     damaged(problems, err);
-                    reachable.add(e.inode());
+                    reachable.set((int) e.inode());
                     continue;
                 }
-                checkFileType(sb, d[0], e, child, problems);
-                if (child.isDir()) {
-                    if (!reachable.add(e.inode())) {
+                checkFileType(sb, d[0], e, childMode, problems);
+                if ((childMode & Inode.S_IFMT) == Inode.S_IFDIR) {
+                    if (reachable.get((int) e.inode())) {
                         report(problems, "directory inode " + e.inode() + " is reached a second time, from directory inode "
                                 + d[0] + " as '" + e.name() + "'");
                     } else {
+                        reachable.set((int) e.inode());
                         dirs.add(new long[] {e.inode(), d[0]});
                     }
                 } else {
-                    reachable.add(e.inode());
+                    reachable.set((int) e.inode());
                 }
             }
         }
         // Link counts, and the blocks of every inode in use: reachable, unattached, the journal.
         int bits = Integer.numberOfTrailingZeros(sb.clusterRatio());
-        BitSet claimed = new BitSet((int) sb.blocksCount());
-        Map<Long, Long> owner = new HashMap<>(); // by cluster
-        Set<Long> toWalk = new HashSet<>(reachable);
-        Set<Long> unattached = new HashSet<>();
-        Set<Long> directories = new HashSet<>();
+        BitSet toWalk = (BitSet) reachable.clone();
+        BitSet unattached = new BitSet();
+        BitSet directories = new BitSet();
+        Set<Long> system = systemInodes(fs, sb);
         for (int ino = inodeUsed.nextSetBit((int) sb.firstIno()); ino >= 0; ino = inodeUsed.nextSetBit(ino + 1)) {
-            if (!reachable.contains((long) ino) && ino != sb.journalInum() && linksOrZero(fs, ino, problems) > 0) {
-                unattached.add((long) ino);
-                toWalk.add((long) ino);
+            if (system.contains((long) ino)) {
+                toWalk.set(ino); // a quota or orphan file: no directory names it, its blocks count
+            } else if (!reachable.get(ino) && ino != sb.journalInum()) {
+                int links = linksOrZero(inodes, ino, problems);
+                if (links > 0) {
+                    unattached.set(ino);
+                    toWalk.set(ino);
+                } else if (inodes.scanned(ino)) {
+                    // e2fsck goes by the link count: a deleted inode the bitmap still marks is a bitmap difference
+                    report(problems, "inode " + ino + " is marked in use in the inode bitmap but its link count is 0");
+                }
             }
         }
-        if (sb.journalInum() != 0 && sb.hasJournal()) {
-            toWalk.add(sb.journalInum());
+        if (sb.journalInum() != 0 && sb.hasJournal() && sb.journalInum() < Integer.MAX_VALUE) {
+            toWalk.set((int) sb.journalInum());
         }
-        Set<Long> hidden = HiddenInodes.of(fs); // quota files, the orphan file: named by the superblock
-        toWalk.addAll(hidden);
-        unattached.removeAll(hidden);
-        Set<Long> xattrBlocks = new HashSet<>();
+        checkReservedInodes(fs, sb, inodes, toWalk, problems);
+        Map<Long, Integer> xattrBlocks = new HashMap<>(); // block -> inodes naming it
+        long[] blockMapBudget = {4 * sb.blocksCount() + (1 << 20)};
+        long[] quotaInodes = quotaInodes(fs, sb);
+        QuotaChecks quota = new QuotaChecks();
+        boolean quotaOn = quotaInodes[0] != 0 || quotaInodes[1] != 0 || quotaInodes[2] != 0;
         EaInodeChecks valueInodes = new EaInodeChecks(fs);
-        for (long ino : toWalk) {
+        long[] occupied = {0};
+        long[] current = {0};
+        Set<Long> mine = new HashSet<>(); // with bigalloc: the current inode's clusters, each charged once
+        java.util.function.LongConsumer claim = b -> {
+            if (b <= 0 || b >= sb.blocksCount()) {
+                occupied[0]++;
+                report(problems, "inode " + current[0] + ": block " + b + " is outside the filesystem");
+                return;
+            }
+            long unit = b >>> bits;
+            if (bits > 0 && !mine.add(unit)) {
+                return; // another block of a cluster this inode has
+            }
+            occupied[0]++;
+            if (claimed.get((int) unit)) {
+                report(problems, "block " + b + " is claimed by " + owner.describe(unit) + " and by inode " + current[0]);
+            } else {
+                claimed.set((int) unit);
+                owner.put(unit, current[0]);
+            }
+        };
+        for (int i = toWalk.nextSetBit(0); i >= 0; i = toWalk.nextSetBit(i + 1)) {
+            long ino = i;
             Inode inode;
             try {
-                inode = fs.inode(ino);
+                inode = inodes.get(ino);
             } catch (ErrnoException e) {
                 damaged(problems, e);
                 continue;
             }
-            if (reachable.contains(ino)) {
-                int refs = references.getOrDefault(ino, 0);
+            if (reachable.get(i)) {
+                int refs = inodes.references(ino);
                 boolean manySubdirs = inode.isDir() && inode.linksCount() == 1 && refs > 65000;
                 if (inode.linksCount() != refs && !manySubdirs) {
                     report(problems, "inode " + ino + ": link count " + inode.linksCount() + ", but " + refs
                             + " directory entries name it");
                 }
             }
-            if (!inodeUsed.get((int) ino)) {
+            if (!inodeUsed.get(i)) {
                 report(problems, "inode " + ino + " is in use but free in the inode bitmap");
             }
             if (inode.isDir()) {
-                directories.add(ino);
+                directories.set(i);
             }
-            long[] occupied = {0};
-            Set<Long> mine = bits > 0 ? new HashSet<>() : null; // this inode's clusters, each charged once
+            occupied[0] = 0;
+            current[0] = ino;
+            mine.clear();
+            // A reserved inode below s_first_ino (not the journal, quota or orphan file) takes e2fsck's reserved path.
+            boolean reserved = ino > 2 && ino < sb.firstIno() && ino != sb.journalInum() && !system.contains(ino);
             try {
-                fs.forEachBlock(inode, b -> {
-                if (b <= 0 || b >= sb.blocksCount()) {
-                    occupied[0]++;
-                    report(problems, "inode " + ino + ": block " + b + " is outside the filesystem");
-                    return;
+                long mappedEnd = -1;
+                // Only directories, regular files and symlinks have blocks (libext2fs's has_valid_blocks):
+                // whatever i_block of a device, a FIFO or a mode-0 reserved inode holds is not walked.
+                boolean mapped = inode.isRegular() || inode.isDir() || inode.isSymlink();
+                if (mapped && !inode.usesExtents() && !inode.hasInlineData() && !inode.isFastSymlink(sb.blockSize())) {
+                    mappedEnd = BlockMapWalk.walk(fs, inode, claim, p -> report(problems, p), blockMapBudget);
+                } else if (mapped) {
+                    fs.forEachBlock(inode, claim);
                 }
-                long unit = b >>> bits;
-                if (mine != null && !mine.add(unit)) {
-                    return; // another block of a cluster this inode has
-                }
-                occupied[0]++;
-                if (claimed.get((int) unit)) {
-                    report(problems, "block " + b + " is claimed by inode " + owner.get(unit) + " and by inode " + ino);
+                if (reserved) {
+                    InodeChecks.checkBlockCount(fs, inode, occupied[0], p -> report(problems, p)); // e2fsck's reserved path
+                    InodeChecks.checkCasefold(sb, inode, p -> report(problems, p));
+                    InodeChecks.checkReservedSize(sb, inode, p -> report(problems, p));
                 } else {
-                    claimed.set((int) unit);
-                    if (owner.size() < 1 << 22) {
-                        owner.put(unit, ino);
-                    }
+                    InodeChecks.check(fs, inode, inodes.dtime(ino), occupied[0], mappedEnd, p -> report(problems, p));
                 }
-                });
-                InodeChecks.check(fs, inode, occupied[0], p -> report(problems, p));
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EUCLEAN) {
                     throw e;
                 }
                 report(problems, e.detail()); // a damaged block map: say so and check the other inodes
             }
-            claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems, bits);
+            boolean aclInside = inode.fileAcl() >= sb.firstDataBlock() && inode.fileAcl() < sb.blocksCount();
+            if (!reserved || aclInside) { // e2fsck only marks a reserved inode's stray xattr block bad, unreported
+                claimXattrBlock(sb, inode, claimed, owner, xattrBlocks, problems, bits);
+            }
+            if (quotaOn && (ino == ExtFs.ROOT_INODE || ino >= sb.firstIno()) && !system.contains(ino)
+                    && (inode.flags() & Inode.EA_INODE_FL) == 0) { // quota and orphan files are not charged
+                long bytes = (occupied[0] + (inode.fileAcl() != 0 ? 1 : 0)) * sb.blockSize() * sb.clusterRatio()
+                        + EaInodeChecks.chargedSectors(fs, inode) * 512; // ea_inode: the values' blocks are the owner's
+                quota.charge(inode.uid(), inode.gid(), inodes.projid(ino), bytes, 1 + EaInodeChecks.valueInodes(fs, inode));
+            }
             valueInodes.collect(inode, p -> report(problems, p));
         }
+        quota.check(fs, inodes, quotaInodes, p -> report(problems, p));
+        checkXattrRefcounts(fs, xattrBlocks, problems);
         checkBlockBitmaps(fs, sb, claimed, owner, problems);
         GroupChecks.check(fs, inodeUsed, directories, p -> report(problems, p));
-        valueInodes.finish(unattached, p -> report(problems, p));
-        for (long ino : new java.util.TreeSet<>(unattached)) {
+        Set<Long> unnamed = new java.util.TreeSet<>();
+        unattached.stream().forEach(i -> unnamed.add((long) i));
+        valueInodes.finish(unnamed, p -> report(problems, p)); // value inodes: named by their owners' xattrs
+        for (long ino : unnamed) {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
-        QuotaChecks.check(fs, inodeUsed, p -> report(problems, p));
-        return new Result(problems, toWalk.size(), dirCount, (long) claimed.cardinality() << bits); // whole clusters with bigalloc
+        return new Result(problems, toWalk.cardinality(), dirCount, (long) claimed.cardinality() << bits, List.of());
+    }
+
+    /**
+     * The reserved inodes below {@code s_first_ino} other than the bad-blocks, root, resize and
+     * journal inodes, as e2fsck's pass 1 takes them: no mode (the boot-loader inode 5 may be
+     * anything but a directory), and their blocks walked, claimed and counted like any inode's.
+     * Inodes 3 and 4 are the quota files when the quota feature is on and the superblock names
+     * them (then regular files, walked); otherwise they must hold nothing ("quota inode is not in
+     * use, but contains data").
+     */
+    private static void checkReservedInodes(ExtFs fs, Superblock sb, InodeTableScan inodes, BitSet toWalk,
+            List<String> problems) throws ErrnoException {
+        ByteBuffer raw = fs.superblockBytes();
+        boolean quota = (sb.featureRoCompat() & RO_COMPAT_QUOTA) != 0;
+        Set<Long> quotaInodes = new HashSet<>();
+        for (int at : new int[] {0x240, 0x244, 0x26C}) {
+            quotaInodes.add(Integer.toUnsignedLong(raw.getInt(at)));
+        }
+        for (long ino = 3; ino < sb.firstIno() && ino < Integer.MAX_VALUE; ino++) {
+            if (ino == RESIZE_INODE || ino == sb.journalInum() || !inodes.scanned(ino)) {
+                continue;
+            }
+            int mode = inodes.mode(ino);
+            if (ino == 8) { // not the journal here (checked above): it must hold nothing, whatever its mode
+                Inode j = inodes.get(ino);
+                if (j.linksCount() != 0 || (j.blocks512() & 0xffffffffL) != 0 || ByteBuffer.wrap(j.block()).getInt(0) != 0) {
+                    report(problems, "journal inode 8 is not in use, but contains data");
+                }
+                continue;
+            }
+            if (ino <= 4) {
+                if (quota && quotaInodes.contains(ino)) {
+                    if ((mode & Inode.S_IFMT) != Inode.S_IFREG) {
+                        report(problems, "quota inode " + ino + " is not a regular file (mode 0" + Integer.toOctalString(mode) + ")");
+                    }
+                    toWalk.set((int) ino);
+                } else {
+                    Inode q = inodes.get(ino);
+                    // e2fsck looks at i_links_count, i_blocks (its low 32 bits) and i_block[0]
+                    if (q.linksCount() != 0 || (q.blocks512() & 0xffffffffL) != 0 || ByteBuffer.wrap(q.block()).getInt(0) != 0) {
+                        report(problems, "quota inode " + ino + " is not in use, but contains data");
+                    }
+                }
+                continue;
+            }
+            boolean allowed = mode == 0 || (ino == 5 && (mode & Inode.S_IFMT) != Inode.S_IFDIR);
+            if (!allowed) {
+                report(problems, "reserved inode " + ino + " has mode 0" + Integer.toOctalString(mode));
+            }
+            toWalk.set((int) ino);
+        }
+    }
+
+    /** The user, group and project quota inodes the superblock names, with the quota feature on (else zeros). */
+    private static long[] quotaInodes(ExtFs fs, Superblock sb) throws ErrnoException {
+        if ((sb.featureRoCompat() & RO_COMPAT_QUOTA) == 0) {
+            return new long[3];
+        }
+        ByteBuffer raw = fs.superblockBytes();
+        return new long[] {Integer.toUnsignedLong(raw.getInt(0x240)), Integer.toUnsignedLong(raw.getInt(0x244)),
+                Integer.toUnsignedLong(raw.getInt(0x26C))};
+    }
+
+    /**
+     * Inodes the superblock names that no directory does: the quota files (with the quota
+     * feature; the project one is an ordinary inode number) and the orphan file (orphan_file).
+     */
+    private static Set<Long> systemInodes(ExtFs fs, Superblock sb) throws ErrnoException {
+        ByteBuffer raw = fs.superblockBytes();
+        Set<Long> out = new HashSet<>();
+        if ((sb.featureRoCompat() & RO_COMPAT_QUOTA) != 0) {
+            for (int at : new int[] {0x240, 0x244, 0x26C}) {
+                out.add(Integer.toUnsignedLong(raw.getInt(at)));
+            }
+        }
+        if ((sb.featureCompat() & COMPAT_ORPHAN_FILE) != 0) {
+            out.add(Integer.toUnsignedLong(raw.getInt(0x280)));
+        }
+        out.remove(0L);
+        return out;
+    }
+
+    /**
+     * Which inode first claimed each block, for the messages about a block claimed twice: an int
+     * per block while the filesystem has at most 2^24 blocks (64 MiB), else not kept.
+     */
+    private static final class BlockOwners {
+        private final int[] owners;
+
+        BlockOwners(long blocks) {
+            owners = blocks <= 1 << 24 ? new int[(int) blocks] : null;
+        }
+
+        void put(long block, long ino) {
+            if (owners != null && block >= 0 && block < owners.length) {
+                owners[(int) block] = (int) ino;
+            }
+        }
+
+        String describe(long block) {
+            return owners == null || owners[(int) block] == 0 ? "another inode" : "inode " + owners[(int) block];
+        }
     }
 
     /**
@@ -214,9 +388,9 @@ public final class ExtCheck {
      * through the index (the root, nodes and hash order checked on the way), as e2fsck's pass 2
      * checks the tree.
      */
-    private static void checkIndex(ExtFs fs, Superblock sb, long dir, List<Dirent> entries, List<String> problems)
+    private static void checkIndex(ExtFs fs, Superblock sb, Inode inode, List<Dirent> entries, List<String> problems)
             throws ErrnoException {
-        Inode inode = fs.inode(dir);
+        long dir = inode.number();
         if ((inode.flags() & 0x1000) == 0) { // EXT4_INDEX_FL
             return;
         }
@@ -246,10 +420,41 @@ public final class ExtCheck {
     }
 
     /**
-     * The bad-blocks inode's blocks must be marked in use; the resize inode may only hold its
+     * With metadata_csum every directory leaf block ends in a checksum tail (e2fsck: "directory
+     * has no checksum"); a block whose tail was damaged is read by the kernel as one without, so
+     * reading alone does not see it. Index blocks of an htree carry their own tail instead.
+     */
+    private static void checkDirTails(ExtFs fs, Superblock sb, Inode dir, List<String> problems) throws ErrnoException {
+        if (!sb.hasMetadataCsum() || dir.hasInlineData()) {
+            return;
+        }
+        boolean indexed = (dir.flags() & 0x1000) != 0 && Htree.isIndexed(sb, dir);
+        long blocks = Math.min(dir.size() / sb.blockSize(), 1 << 20);
+        try {
+            for (long l = 0; l < blocks; l++) {
+                ExtFs.Mapping m = fs.map(dir, l);
+                if (m.physical() == 0) {
+                    continue;
+                }
+                ByteBuffer b = fs.block(m.physical(), "directory inode " + dir.number() + " block " + l);
+                if (!(indexed && ExtFs.isIndexBlock(b, l, sb.blockSize())) && !ExtFs.hasDirTail(b, sb.blockSize())) {
+                    report(problems, "directory inode " + dir.number() + ", block " + l + ": no checksum tail");
+                    return;
+                }
+            }
+        } catch (ErrnoException e) {
+            damaged(problems, e);
+        }
+    }
+
+    /**
+     * The bad-blocks inode's blocks (its list, through a block map whatever the filesystem's
+     * features) must lie inside the filesystem and be marked in use, and are claimed: a file that
+     * also holds one shares it, which e2fsck's pass 1B reports; the resize inode may only hold its
      * double-indirect block (e2fsck pass 1 and its resize-inode check).
      */
-    private static void checkSpecialInodes(ExtFs fs, Superblock sb, List<String> problems) throws ErrnoException {
+    private static void checkSpecialInodes(ExtFs fs, Superblock sb, BitSet claimed, BlockOwners owner,
+            List<String> problems) throws ErrnoException {
         Inode badBlocks;
         try {
             badBlocks = fs.inode(1);
@@ -259,12 +464,35 @@ public final class ExtCheck {
             }
             return; // never written (an all-zero inode, as mkfs may leave it: e2fsck accepts it), nothing listed
         }
+        if (badBlocks.mode() != 0 || badBlocks.uid() != 0 || badBlocks.gid() != 0 || badBlocks.linksCount() != 0
+                || badBlocks.fileAcl() != 0 || badBlocks.hasInlineData()) {
+            // e2fsck: "the bad block inode looks invalid"
+            report(problems, "bad-blocks inode 1 looks invalid: mode, owner, link count, xattr block or inline flag set");
+        }
         ByteBuffer bad = ByteBuffer.wrap(badBlocks.block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < 12; i++) {
+        List<Long> listed = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
             long b = Integer.toUnsignedLong(bad.getInt(i * 4));
-            if (b != 0 && (b < sb.firstDataBlock() || b >= sb.blocksCount() || !marked(fs, sb, b))) {
-                report(problems, "bad-blocks inode 1 lists block " + b + ", which is "
-                        + (b >= sb.blocksCount() ? "outside the filesystem" : "not marked in use"));
+            if (b == 0) {
+                continue;
+            }
+            if (b < sb.firstDataBlock() || b >= sb.blocksCount()) {
+                report(problems, "bad-blocks inode 1: " + (i < 12 ? "block " : "indirect block ") + b
+                        + " is outside the filesystem");
+                continue;
+            }
+            listed.add(b);
+            if (i >= 12) {
+                badBlockList(fs, sb, b, i - 11, listed, problems);
+            }
+        }
+        for (long b : listed) {
+            if (!marked(fs, sb, b)) {
+                report(problems, "bad-blocks inode 1 lists block " + b + ", which is not marked in use");
+            }
+            if (!claimed.get((int) b)) {
+                claimed.set((int) b);
+                owner.put(b, 1L);
             }
         }
         if ((sb.featureCompat() & Superblock.COMPAT_RESIZE_INODE) != 0) {
@@ -275,6 +503,52 @@ public final class ExtCheck {
                     break;
                 }
             }
+        }
+    }
+
+    /** The blocks an indirect block of the bad-blocks inode lists, {@code level} 1 to 3; bounded by the list's size. */
+    private static void badBlockList(ExtFs fs, Superblock sb, long block, int level, List<Long> out, List<String> problems)
+            throws ErrnoException {
+        ByteBuffer b = fs.block(block, "bad-blocks inode 1 indirect block");
+        for (int i = 0; i < sb.blockSize() / 4 && out.size() < 1 << 16; i++) {
+            long child = Integer.toUnsignedLong(b.getInt(i * 4));
+            if (child == 0) {
+                continue;
+            }
+            if (child < sb.firstDataBlock() || child >= sb.blocksCount()) {
+                report(problems, "bad-blocks inode 1: block " + child + " (listed in block " + block + ") is outside the filesystem");
+                continue;
+            }
+            out.add(child);
+            if (level > 1) {
+                badBlockList(fs, sb, child, level - 1, out, problems);
+            }
+        }
+    }
+
+    /**
+     * Each xattr block's {@code h_refcount} must be the number of inodes that name it (e2fsck's
+     * pass 1 counts them; a shared block with the right count is fine) and its magic right.
+     */
+    private static void checkXattrRefcounts(ExtFs fs, Map<Long, Integer> xattrBlocks, List<String> problems)
+            throws ErrnoException {
+        for (Map.Entry<Long, Integer> e : new java.util.TreeMap<>(xattrBlocks).entrySet()) {
+            ByteBuffer b;
+            try {
+                b = fs.block(e.getKey(), "xattr block");
+            } catch (ErrnoException err) {
+                damaged(problems, err);
+                continue;
+            }
+            if (b.getInt(0) != 0xEA020000) {
+                report(problems, "xattr block " + e.getKey() + " has a bad magic 0x" + Integer.toHexString(b.getInt(0)));
+                continue;
+            }
+            if (Integer.toUnsignedLong(b.getInt(4)) != e.getValue()) {
+                report(problems, "xattr block " + e.getKey() + " has reference count " + Integer.toUnsignedLong(b.getInt(4))
+                        + ", but " + e.getValue() + " inodes name it");
+            }
+            XattrBlockCheck.check(fs, e.getKey(), b, p -> report(problems, p));
         }
     }
 
@@ -289,11 +563,11 @@ public final class ExtCheck {
     }
 
     /** With the filetype feature, an entry's type byte must be its inode's kind (e2fsck pass 2). */
-    private static void checkFileType(Superblock sb, long dir, Dirent e, Inode child, List<String> problems) {
+    private static void checkFileType(Superblock sb, long dir, Dirent e, int childMode, List<String> problems) {
         if ((sb.featureIncompat() & Superblock.INCOMPAT_FILETYPE) == 0) {
             return;
         }
-        int expected = switch (child.mode() & Inode.S_IFMT) {
+        int expected = switch (childMode & Inode.S_IFMT) {
             case Inode.S_IFREG -> 1;
             case Inode.S_IFDIR -> 2;
             case 0x2000 -> 3; // character device
@@ -329,7 +603,7 @@ public final class ExtCheck {
         return used;
     }
 
-    private static void checkBlockBitmaps(ExtFs fs, Superblock sb, BitSet claimed, Map<Long, Long> owner,
+    private static void checkBlockBitmaps(ExtFs fs, Superblock sb, BitSet claimed, BlockOwners owner,
             List<String> problems) throws ErrnoException {
         long g = -1;
         ByteBuffer bitmap = null;
@@ -345,7 +619,7 @@ public final class ExtCheck {
             }
             long bit = (b - sb.firstDataBlock()) % sb.blocksPerGroup() >>> bits;
             if (uninit || (bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
-                report(problems, "block " + b + " (inode " + owner.getOrDefault((long) unit, -1L) + ") is free in the block bitmap of group "
+                report(problems, "block " + b + " (" + owner.describe(unit) + ") is free in the block bitmap of group "
                         + g + (uninit ? " (BLOCK_UNINIT)" : ""));
             }
         }
@@ -375,6 +649,12 @@ public final class ExtCheck {
             ByteBuffer iblock = ByteBuffer.wrap(fs.inode(RESIZE_INODE).block()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             markRange(meta, sb, Integer.toUnsignedLong(iblock.getInt(13 * 4)), 1, bits);
         }
+        BitSet both = (BitSet) meta.clone();
+        both.and(claimed);
+        for (int unit = both.nextSetBit(0); unit >= 0; unit = both.nextSetBit(unit + 1)) {
+            report(problems, "block " + ((long) unit << bits) + " holds filesystem metadata (superblock, descriptors, bitmaps or inode table)"
+                    + " but an inode claims it");
+        }
         long leaks = 0;
         for (long g = 0; g < sb.groupCount(); g++) {
             if ((fs.groupFlags(g) & BLOCK_UNINIT) != 0) {
@@ -402,19 +682,23 @@ public final class ExtCheck {
 
     /** A structure that cannot be read (checksum, bounds) is a problem to report, not a reason to stop. */
     /** An inode's xattr block is in use; inodes may share one (h_refcount), data may not. */
-    private static void claimXattrBlock(Superblock sb, Inode inode, BitSet claimed, Map<Long, Long> owner,
-            Set<Long> xattrBlocks, List<String> problems, int bits) {
+    private static void claimXattrBlock(Superblock sb, Inode inode, BitSet claimed, BlockOwners owner,
+            Map<Long, Integer> xattrBlocks, List<String> problems, int bits) {
         long b = inode.fileAcl();
-        if (b == 0 || xattrBlocks.contains(b)) {
+        if (b == 0) {
+            return;
+        }
+        if (xattrBlocks.containsKey(b)) {
+            xattrBlocks.merge(b, 1, Integer::sum);
             return;
         }
         if (b >= sb.blocksCount()) {
             report(problems, "inode " + inode.number() + ": xattr block " + b + " is outside the filesystem");
         } else if (claimed.get((int) (b >>> bits))) {
-            report(problems, "block " + b + " is claimed by inode " + owner.get(b >>> bits) + " and by inode "
-                    + inode.number() + " as its xattr block");
+            report(problems, "block " + b + " is claimed by " + owner.describe(b >>> bits) + " and by inode " + inode.number()
+                    + " as its xattr block");
         } else {
-            xattrBlocks.add(b);
+            xattrBlocks.put(b, 1);
             claimed.set((int) (b >>> bits));
             owner.put(b >>> bits, inode.number());
         }
@@ -427,9 +711,9 @@ public final class ExtCheck {
         report(problems, e.detail());
     }
 
-    private static int linksOrZero(ExtFs fs, long ino, List<String> problems) throws ErrnoException {
+    private static int linksOrZero(InodeTableScan inodes, long ino, List<String> problems) throws ErrnoException {
         try {
-            return fs.inode(ino).linksCount();
+            return inodes.linksCount(ino);
         } catch (ErrnoException e) {
             damaged(problems, e);
             return 0;

@@ -100,6 +100,32 @@ public final class ExtFs {
 
     /** Opens; {@code verifySuperblock} false only to find the journal that mends a torn superblock. */
     private static ExtFs open(BlockDevice dev, boolean verifySuperblock) throws ErrnoException {
+        return open(dev, verifySuperblock, true);
+    }
+
+    /**
+     * Opens read-only for {@link ExtCheck}: group descriptors whose checksums fail are read as
+     * they are (e2fsck -fn reads them too, and the checker reports them).
+     */
+    static ExtFs openForCheck(BlockDevice dev, java.util.function.Consumer<String> badChecksum) throws ErrnoException {
+        if (dev.size() < Superblock.OFFSET + Superblock.SIZE) {
+            throw new ErrnoException(Errno.EINVAL, dev.name() + ": too small for an ext filesystem");
+        }
+        ExtFs fs = open(dev, true, false);
+        for (long g = 0; g < fs.sb.groupCount() && fs.gd.hasChecksums(); g++) {
+            int crc = fs.gd.checksum(g);
+            int stored = (int) (fs.gd.half(g, GroupDescriptors.CHECKSUM) & 0xffff);
+            if (crc != stored) {
+                badChecksum.accept(String.format("group descriptor %d: checksum 0x%04x, expected 0x%04x", g, stored, crc));
+                // As e2fsck does in memory: a descriptor that fails its checksum cannot vouch for its uninit flags.
+                fs.gd.setFlags(g, fs.gd.flags(g) & ~(GroupDescriptors.INODE_UNINIT | GroupDescriptors.BLOCK_UNINIT));
+                fs.gd.setHalf(g, GroupDescriptors.ITABLE_UNUSED, 0);
+            }
+        }
+        return fs;
+    }
+
+    private static ExtFs open(BlockDevice dev, boolean verifySuperblock, boolean verifyDescriptors) throws ErrnoException {
         // The whole sectors around it: on a 4096-byte-sector device the superblock is part of sector 0.
         int sector = dev.sectorSize();
         int first = Superblock.OFFSET / sector * sector;
@@ -122,7 +148,9 @@ public final class ExtFs {
         readDescriptorBlocks(dev, sb, gdt);
         ExtFs fs = new ExtFs(dev, sb, gdt, Map.of(), null);
         if (!sb.needsRecovery()) {
-            new GroupDescriptors(sb, gdt).verify(dev.name());
+            if (verifyDescriptors) {
+                new GroupDescriptors(sb, gdt).verify(dev.name());
+            }
             return fs;
         }
         // Read through the journal: its committed copies stand in for the blocks they will replace.
@@ -144,7 +172,9 @@ public final class ExtFs {
             replayedGdt.put((int) (k * sb.blockSize()), through.readBlock(GdtLayout.primary(sb, k), "group descriptors"), 0,
                     sb.blockSize());
         }
-        new GroupDescriptors(sb, replayedGdt).verify(dev.name());
+        if (verifyDescriptors) {
+            new GroupDescriptors(sb, replayedGdt).verify(dev.name());
+        }
         return new ExtFs(dev, sb, replayedGdt, copies, j);
     }
 
@@ -280,6 +310,27 @@ public final class ExtFs {
 
     Superblock superblock() {
         return sb;
+    }
+
+    /**
+     * Reads {@code count} consecutive blocks in one request, for the checker's inode-table scan;
+     * journal copies and uncommitted changes stand in for the blocks they replace.
+     */
+    ByteBuffer blocks(long first, int count, String what) throws ErrnoException {
+        if (first <= 0 || count <= 0 || first + count > sb.blocksCount() || (long) count * sb.blockSize() > 1 << 24) {
+            throw new ErrnoException(Errno.EUCLEAN, dev.name() + ": " + what + ": blocks " + first + "+" + count
+                    + " outside the filesystem (" + sb.blocksCount() + " blocks)");
+        }
+        int bs = sb.blockSize();
+        ByteBuffer b = ByteBuffer.allocate(count * bs).order(ByteOrder.LITTLE_ENDIAN);
+        if (journalCopies.isEmpty() && dirty.isEmpty()) {
+            dev.read(first * bs, b);
+            return b;
+        }
+        for (int k = 0; k < count; k++) {
+            b.put(k * bs, readBlock(first + k, what), 0, bs);
+        }
+        return b;
     }
 
     /** Reads a filesystem block, for the checker. */
@@ -1292,6 +1343,11 @@ public final class ExtFs {
             strictEncoding = (rawSuperblock().getShort(Casefold.SB_ENCODING_FLAGS) & Casefold.STRICT_MODE_FL) != 0;
         }
         return strictEncoding;
+    }
+
+    /** The superblock's bytes as on disk (through the journal), for the checker's fields Superblock does not keep. */
+    ByteBuffer superblockBytes() throws ErrnoException {
+        return rawSuperblock();
     }
 
     ByteBuffer rawSuperblock() throws ErrnoException {

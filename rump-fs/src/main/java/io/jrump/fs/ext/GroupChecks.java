@@ -3,7 +3,6 @@ package io.jrump.fs.ext;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
 import java.util.BitSet;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -16,7 +15,7 @@ final class GroupChecks {
     private GroupChecks() {
     }
 
-    static void check(ExtFs fs, BitSet inodeUsed, Set<Long> directories, Consumer<String> report) throws ErrnoException {
+    static void check(ExtFs fs, BitSet inodeUsed, BitSet directories, Consumer<String> report) throws ErrnoException {
         Superblock sb = fs.superblock();
         long ipg = sb.inodesPerGroup();
         for (long g = 0; g < sb.groupCount(); g++) {
@@ -28,10 +27,14 @@ final class GroupChecks {
                 long count = (blocks + sb.clusterRatio() - 1) / sb.clusterRatio(); // bits: clusters with bigalloc
                 ByteBuffer bitmap = fs.block(fs.blockBitmap(g), "block bitmap of group " + g);
                 long free = count - ones(bitmap, count);
+                checkBlockBitmapPadding(sb, g, bitmap, count, report);
                 long stored = fs.groupCount(g, GroupDescriptors.FREE_BLOCKS);
                 if (stored != free) {
                     report.accept("free blocks count wrong for group " + g + " (" + stored + ", counted=" + free + ")");
                 }
+            }
+            if (!checksums || (flags & ExtCheck.INODE_UNINIT) == 0) {
+                checkInodeBitmapPadding(fs, g, report);
             }
             long freeInodes = 0;
             long dirs = 0;
@@ -40,7 +43,7 @@ final class GroupChecks {
                 long ino = g * ipg + i + 1;
                 if (ino <= sb.inodesCount() && inodeUsed.get((int) ino)) {
                     highestUsed = i;
-                    if (directories.contains(ino)) {
+                    if (directories.get((int) ino)) {
                         dirs++;
                     }
                 } else {
@@ -64,10 +67,45 @@ final class GroupChecks {
         }
     }
 
+    /**
+     * A block bitmap's bits past the group's blocks must be set: the bytes past blocks-per-group
+     * (libext2fs's tail check) and, in the last group, the bits past the filesystem's end up to
+     * blocks-per-group (e2fsck's pass 5) — "padding at end of block bitmap is not set".
+     */
+    private static void checkBlockBitmapPadding(Superblock sb, long g, ByteBuffer bitmap, long count, Consumer<String> report) {
+        long bpg = Math.min(sb.blocksPerGroup(), sb.blockSize() * 8L);
+        for (long bit = count; bit < sb.blockSize() * 8L; bit++) {
+            if (bit >= bpg && bit % 8 == 0 && bit / 8 < sb.blockSize() && (bitmap.get((int) (bit / 8)) & 0xff) == 0xff) {
+                bit += 7; // a whole byte of padding set
+                continue;
+            }
+            if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
+                report.accept("padding at the end of the block bitmap of group " + g + " is not set (bit " + bit + ")");
+                return;
+            }
+        }
+    }
+
+    /** The inode bitmap's bits past the group's inodes must all be set (e2fsck's "padding at end of inode bitmap"). */
+    private static void checkInodeBitmapPadding(ExtFs fs, long g, Consumer<String> report) throws ErrnoException {
+        Superblock sb = fs.superblock();
+        ByteBuffer bitmap = fs.block(fs.inodeBitmap(g), "inode bitmap of group " + g);
+        for (long bit = sb.inodesPerGroup(); bit < sb.blockSize() * 8L; bit++) {
+            if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) == 0) {
+                report.accept("padding at the end of the inode bitmap of group " + g + " is not set (bit " + bit + ")");
+                return;
+            }
+        }
+    }
+
     /** Set bits among the first {@code count} of a bitmap block. */
     private static long ones(ByteBuffer bitmap, long count) {
         long n = 0;
-        for (long bit = 0; bit < count; bit++) {
+        long bit = 0;
+        for (; bit + 64 <= count; bit += 64) {
+            n += Long.bitCount(bitmap.getLong((int) (bit / 8))); // little-endian: bit order does not matter to a count
+        }
+        for (; bit < count; bit++) {
             if ((bitmap.get((int) (bit / 8)) & (1 << (bit % 8))) != 0) {
                 n++;
             }

@@ -14,47 +14,76 @@ import java.util.function.Consumer;
  */
 final class InodeChecks {
     private static final int HUGE_FILE_FL = 0x40000;
-    private static final int EOFBLOCKS_FL = 0x400000;
     private static final int MAX_DEPTH = 5;
+    private static final int VERITY_FL = 0x100000;
+    private static final int INDEX_FL = 0x1000;
+    private static final int IMAGIC_FL = 0x2000;
+    private static final int ENCRYPT_FL = 0x800;
+    private static final int CASEFOLD_FL = 0x40000000;
+    private static final int RO_COMPAT_HUGE_FILE = 0x8;
+    private static final int COMPAT_IMAGIC_INODES = 0x2;
 
     private InodeChecks() {
     }
 
     /**
-     * Checks {@code inode}, which occupies {@code blocks} blocks (data and mapping; with bigalloc,
-     * clusters), reporting to {@code report}.
+     * Checks {@code inode}, whose {@code i_dtime} is {@code dtime} and which occupies {@code blocks}
+     * blocks (data and mapping; with bigalloc, clusters) and, if it is block-mapped, maps logical blocks up to
+     * {@code mappedEnd} (else -1), reporting to {@code report}.
      */
-    static void check(ExtFs fs, Inode inode, long blocks, Consumer<String> report) throws ErrnoException {
+    static void check(ExtFs fs, Inode inode, long dtime, long blocks, long mappedEnd, Consumer<String> report)
+            throws ErrnoException {
         Superblock sb = fs.superblock();
         long ino = inode.number();
-        RawInode raw = fs.readRawInode(ino);
-        if (raw.dtime() != 0 && inode.linksCount() > 0 && ino != sb.journalInum()) {
+        if (dtime != 0 && inode.linksCount() > 0) {
             report.accept("inode " + ino + " is in use but has dtime set");
         }
         boolean fastSymlink = inode.isFastSymlink(sb.blockSize());
+        if ((inode.flags() & INDEX_FL) != 0 && !inode.isDir()) {
+            report.accept("inode " + ino + " has the htree index flag but is not a directory");
+        }
+        checkCasefold(sb, inode, report);
+        if ((inode.flags() & ENCRYPT_FL) != 0 && !fs.xattrs(inode).containsKey("index9.c")) {
+            report.accept("inode " + ino + " has the encrypt flag but no encryption context (xattr index 9, 'c')");
+        }
+        if ((inode.flags() & IMAGIC_FL) != 0 && (sb.featureCompat() & COMPAT_IMAGIC_INODES) == 0) {
+            report.accept("inode " + ino + " has the imagic flag on a filesystem without imagic_inodes");
+        }
         if (fastSymlink && inode.usesExtents()) {
             report.accept("fast symlink inode " + ino + " has the extents flag set");
         }
-        if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
+        if (inode.hasInlineData() && inode.usesExtents()) {
+            report.accept("inode " + ino + " has both the inline-data and the extents flag");
+        } else if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
             report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
+        } else {
+            InlineChecks.check(fs, fs.readRawInode(ino), inode, report); // system.data in the inode, a directory's size
         }
-        InlineChecks.check(fs, raw, inode, report);
-        if ((inode.flags() & HUGE_FILE_FL) == 0 && !fastSymlink) {
-            long expected = (blocks + (inode.fileAcl() != 0 ? 1 : 0)) * (sb.blockSize() / 512) * sb.clusterRatio()
-                    + EaInodeChecks.chargedSectors(fs, inode); // ea_inode: the values' blocks are charged to the owner
-            if (inode.blocks512() != expected) {
-                report.accept("inode " + ino + ": i_blocks is " + inode.blocks512() + ", should be " + expected);
-            }
+        if (!fastSymlink) {
+            checkBlockCount(fs, inode, blocks, report);
         }
-        long end = inode.usesExtents() && !inode.hasInlineData() && !fastSymlink ? initializedEnd(fs, inode, report) : 0;
+        if ((sb.featureRoCompat() & RO_COMPAT_HUGE_FILE) == 0 && (inode.blocks512() >>> 32) != 0) {
+            report.accept("inode " + ino + ": i_blocks_hi is " + (inode.blocks512() >>> 32) + " without huge_file, should be zero");
+        }
+        long end = inode.usesExtents() && !inode.hasInlineData() && !fastSymlink ? initializedEnd(fs, inode, report)
+                : Math.max(0, mappedEnd);
         if (inode.isRegular() || inode.isDir()) {
             long max = maxBytes(sb, inode.usesExtents());
             long sizeBlocks = (inode.size() + sb.blockSize() - 1) / sb.blockSize();
             if (Long.compareUnsigned(inode.size(), max) > 0) {
                 report.accept("inode " + ino + ": i_size is " + Long.toUnsignedString(inode.size())
                         + ", more than a file can hold (" + max + ")");
-            } else if (end > sizeBlocks && (inode.flags() & EOFBLOCKS_FL) == 0) {
-                report.accept("inode " + ino + ": i_size is " + inode.size() + ", but its extents map data up to "
+            } else if (inode.isDir() && !inode.hasInlineData()) {
+                // e2fsck: a whole number of blocks, and exactly the blocks mapped.
+                if (inode.size() % sb.blockSize() != 0 || sizeBlocks != end) {
+                    report.accept("directory inode " + ino + ": i_size is " + inode.size() + ", but it maps " + end
+                            + " blocks");
+                }
+            } else if (inode.isRegular() && end > 0 && inode.size() < (end - 1) * sb.blockSize()
+                    && (inode.flags() & VERITY_FL) == 0) {
+                // e2fsck's rule: the last initialized block must start inside the file (EOFBLOCKS_FL or not,
+                // as e2fsck 1.47); a verity file keeps its Merkle tree past the end.
+                report.accept("inode " + ino + ": i_size is " + inode.size() + ", but data is mapped up to "
                         + end * sb.blockSize());
             }
         }
@@ -80,6 +109,39 @@ final class InodeChecks {
         }
         last[0] = start + len - 1;
         last[1] = physical + len - 1;
+    }
+
+    /** A reserved inode's size: e2fsck's check_blocks wants a block-mapped one within what a block map can address. */
+    static void checkReservedSize(Superblock sb, Inode inode, Consumer<String> report) {
+        if (!inode.usesExtents() && !inode.isDir() && Long.compareUnsigned(inode.size(), maxBytes(sb, false)) > 0) {
+            report.accept("inode " + inode.number() + ": i_size is " + Long.toUnsignedString(inode.size())
+                    + ", more than a block map can hold");
+        }
+    }
+
+    /** The casefold flag only on directories of a casefold filesystem (e2fsck checks it on every inode, reserved ones too). */
+    static void checkCasefold(Superblock sb, Inode inode, Consumer<String> report) {
+        if ((inode.flags() & CASEFOLD_FL) != 0 && !inode.isDir()) {
+            report.accept("inode " + inode.number() + " has the casefold flag but is not a directory");
+        } else if ((inode.flags() & CASEFOLD_FL) != 0 && (sb.featureIncompat() & Superblock.INCOMPAT_CASEFOLD) == 0) {
+            report.accept("directory inode " + inode.number() + " has the casefold flag on a filesystem without casefold");
+        }
+    }
+
+    /** {@code i_blocks} against the blocks the inode occupies (and its xattr block); huge_file's block units not checked. */
+    static void checkBlockCount(ExtFs fs, Inode inode, long blocks, Consumer<String> report) {
+        Superblock sb = fs.superblock();
+        if ((inode.flags() & HUGE_FILE_FL) != 0) {
+            return;
+        }
+        boolean acl = inode.fileAcl() >= sb.firstDataBlock() && inode.fileAcl() < sb.blocksCount() && inode.fileAcl() != 0;
+        long expected = (blocks + (acl ? 1 : 0)) * (sb.blockSize() / 512) * sb.clusterRatio()
+                + EaInodeChecks.chargedSectors(fs, inode); // ea_inode: the values' blocks are charged to the owner
+        // Without huge_file the high 16 bits (l_i_blocks_hi) are not part of i_blocks.
+        long stored = (sb.featureRoCompat() & RO_COMPAT_HUGE_FILE) != 0 ? inode.blocks512() : inode.blocks512() & 0xffffffffL;
+        if (stored != expected) {
+            report.accept("inode " + inode.number() + ": i_blocks is " + stored + ", should be " + expected);
+        }
     }
 
     /** The largest file the mapping can address (the kernel's s_maxbytes). */
@@ -145,8 +207,18 @@ final class InodeChecks {
                 previousEnd = start;
                 long child = Integer.toUnsignedLong(node.getInt(at + 4)) | ((long) (node.getShort(at + 8) & 0xffff) << 32);
                 if (child > 0 && child < fs.superblock().blocksCount()) {
-                    end = Math.max(end, walk(fs, inode, fs.block(child, "inode " + ino + " extent block"),
-                            fs.superblock().blockSize(), level + 1, start, budget, last, report));
+                    ByteBuffer block;
+                    try {
+                        block = fs.extentBlock(ino, inode.generation(), child); // its checksum, read or not
+                    } catch (ErrnoException e) {
+                        if (e.errno() != io.jrump.hypercall.Errno.EUCLEAN) {
+                            throw e;
+                        }
+                        report.accept(e.detail());
+                        continue;
+                    }
+                    end = Math.max(end, walk(fs, inode, block, fs.superblock().blockSize(), level + 1, start, budget, last,
+                            report));
                 }
             }
         }
