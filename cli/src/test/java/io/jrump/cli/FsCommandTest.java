@@ -98,4 +98,18 @@ class FsCommandTest {
         assertTrue(run(0, "fs", "ls", img + ":/").contains("lost+found"));
         assertTrue(run(0, "fs", "fsck", img.toString()).contains("clean"));
     }
+
+    @Test
+    void fsckChecksAFilesystemWhoseDescriptorChecksumFailsAsE2fsckDoes() throws Exception {
+        Path img = dir.resolve("gdcsum.img");
+        exec("mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", img.toString(), "32M");
+        exec("debugfs", "-w", "-R", "set_bg 1 checksum 0x1234", img.toString());
+        Process e2fsck = new ProcessBuilder("e2fsck", "-fn", img.toString()).redirectErrorStream(true).start();
+        e2fsck.getInputStream().readAllBytes();
+        assertEquals(0, e2fsck.waitFor(), "e2fsck -fn reports the checksum and exits 0");
+        String out = run(0, "fs", "fsck", img.toString());
+        assertTrue(out.contains("note: ") && out.contains("group descriptor 1") && out.contains("clean"), out);
+        RumpRun ls = RumpRun.of("fs", "ls", img + ":/");
+        assertEquals(1, ls.code(), "mounting it is still refused, as the kernel refuses it: " + ls.all());
+    }
 }

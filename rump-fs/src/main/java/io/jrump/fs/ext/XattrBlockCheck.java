@@ -52,7 +52,8 @@ final class XattrBlockCheck {
             int valueOffs = b.getShort(at + 2) & 0xffff;
             int valueSize = b.getInt(at + 8);
             int storedHash = b.getInt(at + 12);
-            if (valueSize > 0) {
+            boolean inValueInode = b.getInt(at + 4) != 0; // ea_inode: e_value_inum, the value is not in this block
+            if (valueSize > 0 && !inValueInode) {
                 regions.add(new int[] {valueOffs, valueOffs + ((valueSize + 3) & ~3)});
             }
             if (storedHash != Xattrs.entryHash(e) && storedHash != signedHash(e)) {
