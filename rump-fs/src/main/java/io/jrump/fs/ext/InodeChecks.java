@@ -56,7 +56,7 @@ final class InodeChecks {
             report.accept("inode " + ino + " has both the inline-data and the extents flag");
         } else if (inode.hasInlineData() && (sb.featureIncompat() & Superblock.INCOMPAT_INLINE_DATA) == 0) {
             report.accept("inode " + ino + " has the inline-data flag on a filesystem without inline_data");
-        } else {
+        } else if (inode.hasInlineData()) {
             InlineChecks.check(fs, fs.readRawInode(ino), inode, report); // system.data in the inode, a directory's size
         }
         if (!fastSymlink) {
