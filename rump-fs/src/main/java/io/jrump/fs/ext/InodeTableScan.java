@@ -49,8 +49,6 @@ final class InodeTableScan {
     /** Problems the scan itself finds (fields e2fsck wants zero). */
     private final java.util.List<String> scanProblems = new java.util.ArrayList<>();
     private final byte[] scratch;
-    private final java.util.zip.CRC32C jdkCrc = new java.util.zip.CRC32C();
-    private final CrcShift crcShift;
 
     private InodeTableScan(ExtFs fs, int capacity) {
         this.fs = fs;
@@ -70,7 +68,6 @@ final class InodeTableScan {
         this.dtimes = new int[capacity];
         this.references = new int[capacity];
         this.scratch = new byte[fs.superblock().inodeSize()];
-        this.crcShift = fs.superblock().hasMetadataCsum() ? new CrcShift(fs.superblock().inodeSize()) : null;
         long inodes = fs.superblock().inodesCount();
         this.slotOf = inodes <= 1 << 24 ? new int[(int) inodes + 1] : null;
     }
@@ -139,14 +136,10 @@ final class InodeTableScan {
             return;
         }
         if (sb.hasMetadataCsum()) {
-            boolean hasHi = ExtChecksums.hasInodeChecksumHi(sb, buf, offset);
-            int crc = checksum(sb, ino, buf, offset, hasHi);
-            int expected = hasHi ? crc : crc & 0xffff;
-            int storedLo = buf.getShort(offset + 124) & 0xffff;
-            int stored = hasHi ? (buf.getShort(offset + 130) & 0xffff) << 16 | storedLo : storedLo;
-            if (stored != expected) {
+            int[] sums = storedAndExpected(sb, ino, buf, offset);
+            if (sums[0] != sums[1]) {
                 scanProblems.add(String.format("%s: free inode %d: checksum 0x%08x, expected 0x%08x", fs.deviceName(), ino,
-                        stored, expected));
+                        sums[0], sums[1]));
                 return;
             }
         }
@@ -159,6 +152,15 @@ final class InodeTableScan {
         }
     }
 
+    /** An inode's stored checksum and the one its bytes give: 32 bits with i_checksum_hi, else 16. */
+    private int[] storedAndExpected(Superblock sb, long ino, ByteBuffer buf, int offset) {
+        boolean hasHi = ExtChecksums.hasInodeChecksumHi(sb, buf, offset);
+        int crc = checksum(sb, ino, buf, offset, hasHi);
+        int storedLo = buf.getShort(offset + 124) & 0xffff;
+        int stored = hasHi ? (buf.getShort(offset + 130) & 0xffff) << 16 | storedLo : storedLo;
+        return new int[] {stored, hasHi ? crc : crc & 0xffff};
+    }
+
     private void add(int ino, ByteBuffer buf, int offset) {
         Superblock sb = fs.superblock();
         numbers[count] = ino;
@@ -167,14 +169,10 @@ final class InodeTableScan {
         }
         dtimes[count] = buf.getInt(offset + 20);
         if (sb.hasMetadataCsum()) {
-            boolean hasHi = ExtChecksums.hasInodeChecksumHi(sb, buf, offset);
-            int crc = checksum(sb, ino, buf, offset, hasHi);
-            int expected = hasHi ? crc : crc & 0xffff;
-            int storedLo = buf.getShort(offset + 124) & 0xffff;
-            int stored = hasHi ? (buf.getShort(offset + 130) & 0xffff) << 16 | storedLo : storedLo;
-            if (stored != expected && !allZero(buf, offset, sb.inodeSize())) { // e2fsck accepts a never-written inode
+            int[] sums = storedAndExpected(sb, ino, buf, offset);
+            if (sums[0] != sums[1] && !allZero(buf, offset, sb.inodeSize())) { // e2fsck accepts a never-written inode
                 damage[count++] = String.format("%s: inode %d: checksum 0x%08x, expected 0x%08x", fs.deviceName(), ino,
-                        stored, expected);
+                        sums[0], sums[1]);
                 return;
             }
         }
@@ -210,8 +208,7 @@ final class InodeTableScan {
 
     /**
      * ext4's inode CRC32C (seed, number, generation, then the inode with its checksum fields as
-     * zeros). The inode's bytes go through the JDK's CRC32C (an intrinsic) from a reused scratch
-     * copy; {@link CrcShift} turns its result into ext4's seeded, uninverted register.
+     * zeros), from a reused scratch copy; {@link Crc32c} runs the JDK's intrinsic CRC32C.
      */
     private int checksum(Superblock sb, long ino, ByteBuffer b, int offset, boolean hasHi) {
         int size = sb.inodeSize();
@@ -223,9 +220,7 @@ final class InodeTableScan {
             scratch[130] = 0;
             scratch[131] = 0;
         }
-        jdkCrc.reset();
-        jdkCrc.update(scratch, 0, size);
-        return crcShift.registerFrom((int) jdkCrc.getValue(), seed);
+        return Crc32c.update(seed, ByteBuffer.wrap(scratch), 0, size);
     }
 
     /**
@@ -343,30 +338,5 @@ final class InodeTableScan {
     int references(long ino) {
         int s = slot(ino);
         return s >= 0 ? references[s] : otherReferences.getOrDefault(ino, 0);
-    }
-
-    /**
-     * CRC32C's register is affine in its start value: after {@code n} bytes D, reg(s) = reg(~0)
-     * XOR Z(s XOR ~0), where Z runs a register through n zero bytes (linear over GF(2)). The JDK
-     * gives ~reg(~0); Z for a fixed n is kept as four 256-entry tables, one per byte of its input.
-     */
-    static final class CrcShift {
-        private final int[][] tables = new int[4][256];
-
-        CrcShift(int n) {
-            byte[] zeros = new byte[n];
-            ByteBuffer z = ByteBuffer.wrap(zeros);
-            for (int k = 0; k < 4; k++) {
-                for (int v = 0; v < 256; v++) {
-                    tables[k][v] = Crc32c.update(v << (8 * k), z, 0, n);
-                }
-            }
-        }
-
-        int registerFrom(int jdkValue, int seed) {
-            int x = seed ^ 0xFFFFFFFF;
-            return ~jdkValue ^ tables[0][x & 0xff] ^ tables[1][(x >>> 8) & 0xff] ^ tables[2][(x >>> 16) & 0xff]
-                    ^ tables[3][x >>> 24];
-        }
     }
 }

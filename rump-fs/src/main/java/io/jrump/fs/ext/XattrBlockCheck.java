@@ -86,14 +86,6 @@ final class XattrBlockCheck {
         for (byte c : e.name()) {
             h = (h << 5) ^ (h >>> 27) ^ c;
         }
-        byte[] v = e.value();
-        for (int i = 0; i < v.length; i += 4) {
-            int w = 0;
-            for (int k = 0; k < 4 && i + k < v.length; k++) {
-                w |= (v[i + k] & 0xff) << (8 * k);
-            }
-            h = (h << 16) ^ (h >>> 16) ^ w;
-        }
-        return h;
+        return Xattrs.valueHash(h, e.value());
     }
 }

@@ -237,7 +237,11 @@ final class Xattrs {
         if (e.inEaInode()) {
             return (h << 16) ^ (h >>> 16) ^ e.eaHash();
         }
-        byte[] v = e.value();
+        return valueHash(h, e.value());
+    }
+
+    /** Continues an e_hash over a value: 16 bits rotated a little-endian 32-bit word (the last one zero-padded). */
+    static int valueHash(int h, byte[] v) {
         for (int i = 0; i < v.length; i += 4) {
             int w = 0;
             for (int k = 0; k < 4 && i + k < v.length; k++) {

@@ -47,8 +47,7 @@ class EaInodeTest {
     }
 
     private ExtVfs mount(Path img) throws Exception {
-        return ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
-                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+        return ExtTools.mountReadWrite(host, img);
     }
 
     private byte[] eaGet(Path img, String file, String name) throws Exception {

@@ -42,6 +42,12 @@ final class ExtTools {
         return data;
     }
 
+    /** Mounts the ext image read-write on {@code host}, with {@link ExtWriteTest#NOW} as the clock. */
+    static ExtVfs mountReadWrite(io.jrump.host.jvm.JvmHost host, Path img) throws Exception {
+        return ExtVfs.mount(io.jrump.blk.HostDisk.open(host, img.toString(),
+                io.jrump.hypercall.BlockDevices.OpenMode.READ_WRITE), ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+    }
+
     static void mke2fs(Path img, String type, int blockSize, String size, String... extra) throws Exception {
         String[] cmd = new String[8 + extra.length];
         int i = 0;

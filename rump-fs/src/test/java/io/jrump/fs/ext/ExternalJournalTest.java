@@ -8,9 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jrump.blk.HostDisk;
 import io.jrump.host.jvm.JvmHost;
-import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.file.Path;
@@ -45,8 +43,7 @@ class ExternalJournalTest {
     }
 
     private ExtVfs mount(Path img) throws Exception {
-        return ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
-                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+        return ExtTools.mountReadWrite(host, img);
     }
 
     @Test

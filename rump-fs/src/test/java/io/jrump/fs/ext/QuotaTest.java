@@ -39,8 +39,7 @@ class QuotaTest {
     }
 
     private ExtVfs mount(Path img) throws Exception {
-        return ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
-                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW));
+        return ExtTools.mountReadWrite(host, img);
     }
 
     /** {space, inodes} that {@code debugfs list_quota TYPE} shows for an id, or null if it lists none. */
