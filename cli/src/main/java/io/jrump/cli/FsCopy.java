@@ -130,8 +130,11 @@ final class FsCopy {
     /** Mode, owner and times once the contents are in place (a directory's after its entries). */
     private void finish(FsTree s, String sp, FsTree d, String dp, FsTree.Meta m, boolean created) throws ErrnoException {
         if (archive) {
-            copyXattrs(s, sp, d, dp); // before chmod: a read-only mode would refuse user.* to a non-root caller
+            // As GNU cp: the owner first, since a chown clears security.capability; the attributes
+            // before the mode, as a read-only mode would stop a non-root caller setting user.*
+            // (and the chmod after an ACL leaves mode and mask as the source has them).
             d.chown(dp, m.uid(), m.gid());
+            copyXattrs(s, sp, d, dp);
             d.chmod(dp, m.mode() & 07777);
             d.setTimes(dp, m.atimeNanos(), m.mtimeNanos());
         } else if (created) {
@@ -147,9 +150,11 @@ final class FsCopy {
     }
 
     /**
-     * Extended attributes, as {@code cp -a} keeps them: best effort, so an attribute the target
-     * cannot keep (no xattrs there, trusted.* or security.* without root) is skipped silently;
-     * other failures are reported and the copy goes on.
+     * Extended attributes in every namespace (user.*, trusted.*, security.*, the POSIX ACLs in
+     * system.posix_acl_*), as {@code cp -a} keeps them: best effort, so an attribute the target
+     * cannot keep (EOPNOTSUPP: no xattrs there; EPERM: trusted.* or security.* without root) is
+     * skipped silently; other failures are reported and the copy goes on. Symlinks' own attributes
+     * are not copied, as GNU cp copies none.
      */
     private void copyXattrs(FsTree s, String sp, FsTree d, String dp) throws ErrnoException {
         for (java.util.Map.Entry<String, byte[]> x : s.xattrs(sp).entrySet()) {
@@ -157,7 +162,8 @@ final class FsCopy {
                 d.setXattr(dp, x.getKey(), x.getValue());
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EPERM) {
-                    warn(d.display(dp) + ": setting " + x.getKey() + ": " + FsWriteCommand.describe(e));
+                    // the errno's text alone: both sides' errors name only the path, said already
+                    warn(d.display(dp) + ": setting " + x.getKey() + ": " + e.errno().description());
                 }
             }
         }

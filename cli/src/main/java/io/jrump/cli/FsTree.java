@@ -1,5 +1,6 @@
 package io.jrump.cli;
 
+import io.jrump.host.linux.LinuxXattrs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.kernel.sys.Attributes;
@@ -329,6 +330,8 @@ interface FsTree {
      */
     final class Host implements FsTree {
         private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+        /** Whether libc's xattr calls are there (64-bit Linux): every namespace, not only user.*. */
+        private static final boolean NATIVE_XATTRS = LinuxXattrs.isAvailable();
         private final Path root;
         private final boolean setOwners;
 
@@ -521,8 +524,41 @@ interface FsTree {
             }
         }
 
+        /**
+         * Every attribute of the file itself, in every namespace the caller may read (trusted.* as
+         * root only), through libc on Linux; elsewhere user.* through the JDK. ACLs come as the
+         * kernel's {@code system.posix_acl_*} values, the same version-2 form an image's VFS takes.
+         */
         @Override
         public Map<String, byte[]> xattrs(String path) throws ErrnoException {
+            return NATIVE_XATTRS ? nativeXattrs(path) : jdkXattrs(path);
+        }
+
+        private static Map<String, byte[]> nativeXattrs(String path) throws ErrnoException {
+            Path p = Path.of(path);
+            Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+            List<String> names;
+            try {
+                names = LinuxXattrs.list(p);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.EOPNOTSUPP) {
+                    return out; // a host filesystem without xattrs
+                }
+                throw new ErrnoException(e.errno(), path + ": listing extended attributes", e);
+            }
+            for (String name : names) {
+                try {
+                    out.put(name, LinuxXattrs.get(p, name));
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.ENODATA) { // ENODATA: removed since the listing
+                        throw new ErrnoException(e.errno(), path + ": reading " + name, e);
+                    }
+                }
+            }
+            return out;
+        }
+
+        private static Map<String, byte[]> jdkXattrs(String path) throws ErrnoException {
             Path p = Path.of(path);
             if (Files.isSymbolicLink(p)) {
                 return Map.of(); // the JDK reads a link's target's attributes; user.* is not kept on links anyway
@@ -551,12 +587,25 @@ interface FsTree {
             return out;
         }
 
-        /** user.* through the JDK; trusted.* and security.* need root and calls the JDK lacks: EOPNOTSUPP. */
+        /**
+         * Sets one attribute of the file itself, any namespace, through libc on Linux: the kernel
+         * answers EPERM where the caller may not (trusted.* and security.* without root, user.* on a
+         * symlink) and EOPNOTSUPP where the filesystem keeps none. Without libc, user.* through the
+         * JDK and EOPNOTSUPP for the rest.
+         */
         @Override
         public void setXattr(String path, String name, byte[] value) throws ErrnoException {
             Path p = writable(path);
+            if (NATIVE_XATTRS) {
+                try {
+                    LinuxXattrs.set(p, name, value, 0);
+                } catch (ErrnoException e) {
+                    throw new ErrnoException(e.errno(), path, e);
+                }
+                return;
+            }
             if (!name.startsWith("user.") || Files.isSymbolicLink(p)) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + name + " cannot be set on the host");
+                throw new ErrnoException(Errno.EOPNOTSUPP, path + ": " + name + " cannot be set on the host without libc");
             }
             java.nio.file.attribute.UserDefinedFileAttributeView v =
                     Files.getFileAttributeView(p, java.nio.file.attribute.UserDefinedFileAttributeView.class, NOFOLLOW);

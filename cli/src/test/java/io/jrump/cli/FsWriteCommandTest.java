@@ -264,6 +264,7 @@ class FsWriteCommandTest {
         assertTrue(list.contains("trusted.t (6) = \"secret\""), list);
 
         // image to host and back: user.* where the host keeps it; silently left behind where it does not
+        // (the other namespaces, which need root on the host: FsCopyXattrsTest)
         Path out = dir.resolve("out");
         Files.createDirectories(out);
         write(img, 0, "fs", "cp", "-a", img + ":/f", out.toString());

@@ -72,4 +72,11 @@ final class LibC {
     static native int posix_spawnp(int[] pid, String file, Pointer actions, Pointer attrp, Pointer argv, Pointer envp);
 
     static native int waitpid(int pid, int[] status, int options);
+
+    /** Paths and names as NUL-terminated bytes, so that any file name reaches the kernel unchanged. */
+    static native long llistxattr(byte[] path, Pointer list, long size);
+
+    static native long lgetxattr(byte[] path, byte[] name, Pointer value, long size);
+
+    static native int lsetxattr(byte[] path, byte[] name, Pointer value, long size, int flags);
 }

@@ -495,6 +495,45 @@ public final class Sys {
         }
     }
 
+    /**
+     * {@code llistxattr(2)} of the file itself (a symlink's own names) into {@code buf}'s remaining
+     * space (direct): the names, each NUL-terminated. Returns the byte count. Moves no position.
+     */
+    public static int llistxattr(byte[] path, ByteBuffer buf, String what) throws ErrnoException {
+        while (true) {
+            long n = LibC.llistxattr(path, at(buf), buf.remaining());
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (!interrupted()) {
+                throw lastError("llistxattr " + what);
+            }
+        }
+    }
+
+    /** {@code lgetxattr(2)} of the file itself into {@code buf}'s remaining space; returns the value's length. */
+    public static int lgetxattr(byte[] path, byte[] name, ByteBuffer buf, String what) throws ErrnoException {
+        while (true) {
+            long n = LibC.lgetxattr(path, name, at(buf), buf.remaining());
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (!interrupted()) {
+                throw lastError("lgetxattr " + what);
+            }
+        }
+    }
+
+    /** {@code lsetxattr(2)} of the file itself, the value {@code buf}'s remaining bytes; flags as the call's. */
+    public static void lsetxattr(byte[] path, byte[] name, ByteBuffer buf, int flags, String what)
+            throws ErrnoException {
+        while (LibC.lsetxattr(path, name, at(buf), buf.remaining(), flags) < 0) {
+            if (!interrupted()) {
+                throw lastError("lsetxattr " + what);
+            }
+        }
+    }
+
     public static int getuid() {
         return LibC.getuid();
     }
