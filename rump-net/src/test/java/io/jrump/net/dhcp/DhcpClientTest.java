@@ -300,4 +300,90 @@ class DhcpClientTest {
         assertEquals(n, server.sent.size(), "no timer left running");
         assertFalse(server.states.subList(server.states.size() - 1, server.states.size()).contains(State.INIT));
     }
+
+    private static DhcpMessage offer(int xid, Ipv4Address yiaddr, Ipv4Address server, DhcpMessageType type) {
+        DhcpOptions.Builder o = DhcpOptions.builder(type).leaseSeconds(3600L);
+        if (server != null) {
+            o.serverId(server);
+        }
+        return new DhcpMessage(DhcpPacket.BOOTREPLY, 0, xid, 0, true, Ipv4Address.ANY, yiaddr,
+                Ipv4Address.ANY, Ipv4Address.ANY, MAC, o.build());
+    }
+
+    @Test
+    void theFirstValidOfferIsTakenAndOnlyItsServersAckCounts() {
+        server.answerDiscover = false;
+        DhcpClient c = client(false);
+        c.start();
+        int xid = server.sent.get(0).message().xid();
+        Ipv4Address other = Ipv4Address.parse("198.18.0.2");
+        c.receive(offer(xid, Ipv4Address.ANY, other, DhcpMessageType.OFFER));
+        c.receive(offer(xid, Ipv4Address.parse("224.0.0.1"), other, DhcpMessageType.OFFER));
+        c.receive(offer(xid, Ipv4Address.parse("198.18.0.50"), null, DhcpMessageType.OFFER));
+        assertEquals(State.SELECTING, c.state(), "no usable address or no Server Identifier");
+        assertEquals(3, c.ignoredCount());
+        c.receive(offer(xid, Ipv4Address.parse("198.18.0.60"), other, DhcpMessageType.OFFER));
+        c.receive(offer(xid, Ipv4Address.parse("198.18.0.100"), FakeServer.SERVER, DhcpMessageType.OFFER));
+        assertEquals(State.REQUESTING, c.state());
+        Sent request = server.sent.get(server.sent.size() - 1);
+        assertEquals(other, request.message().options().serverId(), "the first valid OFFER");
+        assertEquals(Ipv4Address.parse("198.18.0.60"), request.message().options().requestedAddress());
+        c.receive(offer(xid, Ipv4Address.parse("198.18.0.100"), FakeServer.SERVER, DhcpMessageType.ACK));
+        c.receive(offer(xid, Ipv4Address.ANY, FakeServer.SERVER, DhcpMessageType.NAK));
+        assertEquals(State.REQUESTING, c.state(), "ACK and NAK from a server not chosen are ignored");
+        c.receive(offer(xid, Ipv4Address.parse("198.18.0.60"), other, DhcpMessageType.ACK));
+        assertEquals(State.BOUND, c.state());
+        assertEquals(other, c.lease().server());
+        assertEquals(Ipv4Address.parse("198.18.0.60"), c.lease().address());
+        assertEquals(24, c.lease().prefixLength(), "no mask: 198.18.0.60 is class C");
+    }
+
+    @Test
+    void rebindingIsAnsweredAndTheLeaseGoesOn() {
+        server.answerRenew = false;
+        DhcpClient c = client(false);
+        c.start();
+        assertTrue(runUntil(c, State.BOUND, Duration.ofSeconds(1)));
+        DhcpLease first = c.lease();
+        world.runFor(Duration.ofSeconds(WEEK * 7 / 8 + 1));
+        assertEquals(State.BOUND, c.state());
+        assertEquals(first.acquiredNanos() + WEEK * 7 / 8 * S, c.lease().acquiredNanos());
+        assertEquals(List.of(), server.removed);
+        assertEquals(List.of(State.INIT, State.SELECTING, State.REQUESTING, State.BOUND, State.RENEWING,
+                State.REBINDING, State.BOUND), server.states);
+    }
+
+    @Test
+    void theServersT1AndT2AreUsedWhenOrderedElseTheDefaults() {
+        server.renewalSeconds = 100L;
+        server.rebindingSeconds = 200L;
+        DhcpClient c = client(false);
+        c.start();
+        assertTrue(runUntil(c, State.BOUND, Duration.ofSeconds(1)));
+        assertEquals(100, c.lease().renewalSeconds());
+        assertEquals(200, c.lease().rebindingSeconds());
+        long t0 = c.lease().acquiredNanos();
+        world.runFor(Duration.ofSeconds(101));
+        assertEquals(t0 + 100 * S, server.sent.get(2).nanos(), "renewed at the server's T1");
+        c.stop();
+        server.renewalSeconds = 300L; // T1 > T2: both fall back
+        DhcpClient d = client(false);
+        d.start();
+        assertTrue(runUntil(d, State.BOUND, Duration.ofSeconds(1)));
+        assertEquals(WEEK / 2, d.lease().renewalSeconds());
+        assertEquals(WEEK * 7 / 8, d.lease().rebindingSeconds());
+    }
+
+    @Test
+    void anInfiniteLeaseSetsNoTimer() {
+        server.leaseSeconds = DhcpOptions.INFINITE;
+        DhcpClient c = client(false);
+        c.start();
+        assertTrue(runUntil(c, State.BOUND, Duration.ofSeconds(1)));
+        assertTrue(c.lease().infinite());
+        int n = server.sent.size();
+        world.runFor(Duration.ofDays(400));
+        assertEquals(n, server.sent.size());
+        assertEquals(State.BOUND, c.state());
+    }
 }

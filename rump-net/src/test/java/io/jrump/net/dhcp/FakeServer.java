@@ -48,6 +48,9 @@ final class FakeServer implements DhcpClient.Transport, DhcpClient.Listener {
     boolean nakRenew;
     boolean nakReboot;
     long leaseSeconds = WEEK;
+    /** T1 and T2 to send (58, 59), or null for none. */
+    Long renewalSeconds;
+    Long rebindingSeconds;
     /** Changes each reply before it is sent (to test what the client ignores). */
     UnaryOperator<DhcpMessage> tamper = UnaryOperator.identity();
 
@@ -116,7 +119,8 @@ final class FakeServer implements DhcpClient.Transport, DhcpClient.Listener {
         DhcpOptions.Builder o = DhcpOptions.builder(type).serverId(SERVER);
         if (type != DhcpMessageType.NAK) {
             o.leaseSeconds(leaseSeconds).subnetMask(Ipv4Address.parse("255.255.255.0")).routers(List.of(ROUTER))
-                    .dnsServers(DNS).domainName("example.test").mtu(1400);
+                    .dnsServers(DNS).domainName("example.test").mtu(1400).renewalSeconds(renewalSeconds)
+                    .rebindingSeconds(rebindingSeconds);
         }
         DhcpMessage reply = tamper.apply(new DhcpMessage(DhcpPacket.BOOTREPLY, 0, request.xid(), 0,
                 request.broadcast(), Ipv4Address.ANY, yiaddr, SERVER, Ipv4Address.ANY, request.chaddr(), o.build()));
