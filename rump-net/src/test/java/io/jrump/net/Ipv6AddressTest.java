@@ -53,6 +53,38 @@ class Ipv6AddressTest {
         assertThrows(IllegalArgumentException.class, () -> Ipv6Address.parse(text), text);
     }
 
+    /** Seeded random addresses, most groups zero: the canonical text parses back, the JDK reads the same bytes, no "::" is left uncompressed. */
+    @Test
+    void randomAddressesRoundTripThroughTheirText() throws Exception {
+        java.util.Random r = new java.util.Random(19);
+        for (int i = 0; i < 20_000; i++) {
+            int[] g = new int[8];
+            for (int k = 0; k < 8; k++) {
+                g[k] = r.nextInt(3) == 0 ? r.nextInt(0x10000) : 0;
+            }
+            Ipv6Address a = Ipv6Address.of(g);
+            String text = a.toString();
+            assertEquals(a, Ipv6Address.parse(text), text);
+            assertTrue(text.length() <= 39 && !text.contains(":::"), text);
+            // RFC 5952 §4.2: the run shortened to "::" is a longest one; a lone zero group stays.
+            int longestLeft = 0;
+            int groups = 0;
+            for (String part : text.split("::", -1)) {
+                int run = 0;
+                for (String group : part.isEmpty() ? new String[0] : part.split(":")) {
+                    groups++;
+                    run = group.equals("0") ? run + 1 : 0;
+                    longestLeft = Math.max(longestLeft, run);
+                }
+            }
+            int compressed = text.contains("::") ? 8 - groups : 0;
+            assertTrue(text.contains("::") ? compressed >= 2 && compressed >= longestLeft : longestLeft <= 1, text);
+            if (!a.isIpv4Mapped()) {
+                assertArrayEquals(InetAddress.getByName(text).getAddress(), a.toBytes(), text);
+            }
+        }
+    }
+
     @Test
     void scopesAndSolicitedNode() {
         Ipv6Address ll = Ipv6Address.parse("fe80::2aa:ff:fe28:9c5a");

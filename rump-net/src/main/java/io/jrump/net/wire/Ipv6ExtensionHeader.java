@@ -91,7 +91,8 @@ public sealed interface Ipv6ExtensionHeader {
     /**
      * A Hop-by-Hop Options (Next Header 0) or Destination Options (60) header: RFC 8200 §4.3 and
      * §4.6. Parsing walks every TLV: Pad1 is one byte, every other option's length must fit in
-     * the header.
+     * the header. Emitting packs the options in order, without alignment padding between them
+     * (the caller orders options with alignment needs, RFC 8200 §4.2), and pads the end to 8 bytes.
      */
     record OptionsHeader(boolean hopByHop, IpProtocol nextHeader, List<Option> options) implements Ipv6ExtensionHeader {
         public OptionsHeader {
@@ -170,16 +171,6 @@ public sealed interface Ipv6ExtensionHeader {
             }
         }
 
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof OptionsHeader h && hopByHop == h.hopByHop && nextHeader.equals(h.nextHeader)
-                    && options.equals(h.options);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(hopByHop, nextHeader, options);
-        }
     }
 
     /**
