@@ -1,6 +1,7 @@
 package io.jrump.net.wire;
 
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.internal.PlatformDependent;
@@ -109,6 +110,20 @@ public final class Checksum {
         long sum = (src.bits() >>> 16) + (src.bits() & 0xffff);
         sum += (dst.bits() >>> 16) + (dst.bits() & 0xffff);
         return sum + (protocol & 0xff) + (length & 0xffff);
+    }
+
+    /**
+     * The sum of the IPv6 pseudo-header of RFC 8200 §8.1: source, destination, the 32-bit
+     * upper-layer packet length and the next header value (of the upper layer, not of an
+     * extension header).
+     */
+    public static long pseudoHeader(Ipv6Address src, Ipv6Address dst, int nextHeader, long upperLayerLength) {
+        long sum = halves(src.high()) + halves(src.low()) + halves(dst.high()) + halves(dst.low());
+        return sum + (upperLayerLength & 0xffff_ffffL) + (nextHeader & 0xff);
+    }
+
+    private static long halves(long v) {
+        return (v >>> 32) + (v & 0xffff_ffffL);
     }
 
     /** Folds an unfolded sum to 16 bits with end-around carries (RFC 1071 §4.1). */

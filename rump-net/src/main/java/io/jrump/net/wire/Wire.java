@@ -4,6 +4,7 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
 import io.netty.buffer.ByteBuf;
 
 /** Helpers shared by the views: range checks, error construction, MAC and address access. */
@@ -44,6 +45,15 @@ final class Wire {
 
     static void setIpv4(ByteBuf buf, int index, Ipv4Address address) {
         buf.setInt(index, address.bits());
+    }
+
+    static Ipv6Address getIpv6(ByteBuf buf, int index) {
+        return new Ipv6Address(buf.getLong(index), buf.getLong(index + 8));
+    }
+
+    static void setIpv6(ByteBuf buf, int index, Ipv6Address address) {
+        buf.setLong(index, address.high());
+        buf.setLong(index + 8, address.low());
     }
 
     static void checkU8(String what, int v) {
