@@ -74,7 +74,7 @@ public record DnsMessage(DnsHeader header, List<DnsQuestion> questions, List<Dns
         List<DnsQuestion> questions = new ArrayList<>(p.questionCount());
         for (int i = 0; i < p.questionCount(); i++) {
             String where = "question " + i;
-            DnsPacket.NameAt name = p.readName(pos, n, DnsFormatError.TRUNCATED_QUESTION, where);
+            DnsPacket.NameAt name = p.readName(pos, n, DnsFormatError.TRUNCATED_NAME, where);
             pos = name.end();
             if (pos + 4 > n) {
                 throw new DnsFormatException(DnsFormatError.TRUNCATED_QUESTION, where + " at offset " + pos
@@ -90,7 +90,7 @@ public record DnsMessage(DnsHeader header, List<DnsQuestion> questions, List<Dns
             for (int i = 0; i < s.count; i++) {
                 String where = s.name + " " + i;
                 int start = pos;
-                DnsPacket.NameAt owner = p.readName(pos, n, DnsFormatError.TRUNCATED_RR, where);
+                DnsPacket.NameAt owner = p.readName(pos, n, DnsFormatError.TRUNCATED_NAME, where);
                 pos = owner.end();
                 if (pos + 10 > n) {
                     throw new DnsFormatException(DnsFormatError.TRUNCATED_RR, where + " at offset " + start
