@@ -406,8 +406,8 @@ public final class DnsResolver {
             }
 
             private void onDatagram(DnsTransport.Datagram d) {
-                if (over) {
-                    return;
+                if (over || udp == null) {
+                    return; // a datagram the transport had queued before the socket was closed for TCP
                 }
                 if (!d.source().equals(server)) {
                     count("answers.ignored.source");

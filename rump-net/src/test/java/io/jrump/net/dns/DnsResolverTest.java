@@ -134,6 +134,20 @@ class DnsResolverTest {
     }
 
     @Test
+    void datagramsQueuedBeforeTheTcpFallbackAreIgnored() throws ErrnoException {
+        // Found by DnsResolverFuzzTest: a second truncated answer delivered after the UDP socket closed.
+        FakeDnsTransport t = new FakeDnsTransport(host, (to, q, tcp) -> tcp ? addresses(to, q) : List.of(
+                new FakeDnsTransport.Reply(to, answer(q, 0, true, List.of(), List.of()), Duration.ofMillis(5)),
+                new FakeDnsTransport.Reply(to, answer(q, 0, true, List.of(), List.of()), Duration.ofMillis(5))));
+        t.deliverAfterClose = true;
+        DnsResolver r = resolver(t, DnsConfig.of(List.of(S1)));
+        assertEquals(BOTH, resolve(r, "name.test"));
+        world.runFor(Duration.ofSeconds(1));
+        assertEquals(List.of(), world.failures());
+        assertEquals(2, r.stats().get("tcp.fallback"));
+    }
+
+    @Test
     void aTcpServerThatNeverAnswersTimesOut() throws ErrnoException {
         FakeDnsTransport t = new FakeDnsTransport(host, (to, q, tcp) -> tcp ? List.of()
                 : List.of(new FakeDnsTransport.Reply(to, answer(q, 0, true, List.of(), List.of()), Duration.ofMillis(5))));

@@ -28,6 +28,8 @@ final class FakeDnsTransport implements DnsTransport {
     Script script;
     final List<Asked> asked = new ArrayList<>();
     int udpSocketsOpen;
+    /** Deliver UDP replies even to a closed socket, as a transport may that had them queued already. */
+    boolean deliverAfterClose;
     int tcpConnectionsOpen;
 
     FakeDnsTransport(Hypercalls host, Script script) {
@@ -47,7 +49,7 @@ final class FakeDnsTransport implements DnsTransport {
                 asked.add(new Asked(to, false, query));
                 for (Reply r : script.replies(to, query, false)) {
                     host.scheduler().executeAt(host.clock().monotonicNanos() + r.delay().toNanos(), () -> {
-                        if (!closed) {
+                        if (!closed || deliverAfterClose) {
                             receiver.accept(new Datagram(r.from(), r.bytes()));
                         }
                     });
