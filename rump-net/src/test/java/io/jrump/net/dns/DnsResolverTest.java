@@ -148,6 +148,32 @@ class DnsResolverTest {
     }
 
     @Test
+    void aTcpConnectionClosedBeforeTheAnswerMovesOnToTheNextServer() throws ErrnoException {
+        FakeDnsTransport t = new FakeDnsTransport(host, (to, q, tcp) -> {
+            if (to.equals(S2)) {
+                return addresses(to, q);
+            }
+            return tcp ? List.of(new FakeDnsTransport.Reply(to, null, Duration.ofMillis(5)))
+                    : List.of(new FakeDnsTransport.Reply(to, answer(q, 0, true, List.of(), List.of()), Duration.ZERO));
+        });
+        DnsResolver r = resolver(t, DnsConfig.of(List.of(S1, S2)));
+        long start = world.now();
+        assertEquals(BOTH, resolve(r, "name.test"));
+        assertTrue(world.now() - start < 1_000_000_000L, "no timeout waited");
+        assertEquals(0, t.tcpConnectionsOpen);
+    }
+
+    @Test
+    void aTcpLengthPrefixShorterThanAHeaderFailsThatServer() {
+        FakeDnsTransport t = new FakeDnsTransport(host, (to, q, tcp) -> List.of(new FakeDnsTransport.Reply(to,
+                tcp ? new byte[5] : answer(q, 0, true, List.of(), List.of()), Duration.ZERO)));
+        ErrnoException e = failure(resolver(t, DnsConfig.of(List.of(S1)).withTimeout(Duration.ofSeconds(1), 1)),
+                "name.test");
+        assertEquals(Errno.EIO, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().contains("length prefix 5"), e.getMessage());
+    }
+
+    @Test
     void aTcpServerThatNeverAnswersTimesOut() throws ErrnoException {
         FakeDnsTransport t = new FakeDnsTransport(host, (to, q, tcp) -> tcp ? List.of()
                 : List.of(new FakeDnsTransport.Reply(to, answer(q, 0, true, List.of(), List.of()), Duration.ofMillis(5))));

@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  */
 final class FakeDnsTransport implements DnsTransport {
 
-    /** A reply: from whom, what bytes (for TCP without the prefix), after how long. */
+    /** A reply: from whom, what bytes (for TCP without the prefix; null: the server closes), after how long. */
     record Reply(DnsServer from, byte[] bytes, Duration delay) {}
 
     /** What was asked: of whom, whether over TCP, the query as parsed. */
@@ -81,6 +81,14 @@ final class FakeDnsTransport implements DnsTransport {
                 DnsMessage query = DnsMessage.parse(java.util.Arrays.copyOfRange(framed, 2, framed.length));
                 asked.add(new Asked(server, true, query));
                 for (Reply r : script.replies(server, query, true)) {
+                    if (r.bytes() == null) { // the server closes the connection
+                        host.scheduler().executeAt(host.clock().monotonicNanos() + r.delay().toNanos(), () -> {
+                            if (!closed) {
+                                closedBy.accept(null);
+                            }
+                        });
+                        continue;
+                    }
                     byte[] b = r.bytes();
                     byte[] out = new byte[b.length + 2];
                     out[0] = (byte) (b.length >> 8);
