@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * What a {@link DnsResolver} asks whom and how long it remembers, after resolv.conf(5).
  *
- * @param servers tried in order, each try waiting {@code timeout}, the whole list {@code attempts} times
+ * @param servers tried in order, each try waiting {@code timeout} (at most 30 s), the whole list
+ *     {@code attempts} (1..5) times
  * @param search domains appended to names with fewer than {@code ndots} dots before trying them as
  *     given, and after for the others (a final dot: as given only)
  * @param udpPayloadSize advertised in the OPT record of every query (RFC 6891); 0 sends no OPT
@@ -29,8 +30,12 @@ public record DnsConfig(List<DnsServer> servers, List<DnsName> search, int ndots
             throw new IllegalArgumentException("DNS config out of range: " + ndots + " ndots, " + attempts
                     + " attempts, " + cacheEntries + " cache entries, " + maxCnames + " CNAMEs, payload " + udpPayloadSize);
         }
-        if (timeout.isNegative() || timeout.isZero() || maxTtl.isNegative() || maxNegativeTtl.isNegative()) {
-            throw new IllegalArgumentException("DNS timeout or TTL cap not positive");
+        // resolv.conf caps its timeout at 30 s; a TTL cap beyond the 32-bit TTL field means nothing
+        if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(Duration.ofSeconds(30)) > 0
+                || maxTtl.isNegative() || maxNegativeTtl.isNegative() || maxTtl.getSeconds() > 0xffffffffL
+                || maxNegativeTtl.getSeconds() > 0xffffffffL) {
+            throw new IllegalArgumentException("DNS timeout " + timeout + " not in (0, 30 s], or TTL cap "
+                    + maxTtl + "/" + maxNegativeTtl + " negative or over 2^32 s");
         }
     }
 

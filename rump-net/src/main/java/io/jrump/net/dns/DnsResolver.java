@@ -68,6 +68,7 @@ public final class DnsResolver {
      * as the class comment lists. The addresses are built from bytes, never looked up.
      */
     public CompletableFuture<List<InetAddress>> resolve(String name) {
+        Objects.requireNonNull(name, "name");
         CompletableFuture<List<InetAddress>> result = new CompletableFuture<>();
         scheduler.execute(() -> {
             try {
