@@ -15,6 +15,8 @@ import io.jrump.kernel.RumpKernel;
 import io.jrump.kernel.sys.Syscalls;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.arp.ArpCache;
+import io.jrump.net.dns.DnsConfig;
+import io.jrump.net.dns.DnsResolver;
 import io.jrump.net.ip.Reassembly;
 import io.jrump.net.ip.RouteTable;
 import io.jrump.net.ip.TokenBucket;
@@ -198,6 +200,17 @@ public final class NetStack implements Component {
     /** The BSD-like socket API of this stack. */
     public Sockets sockets() {
         return sockets;
+    }
+
+    /**
+     * A stub resolver asking {@code config}'s name servers over this stack's UDP and TCP sockets
+     * ({@link StackDnsTransport}); IPv4 servers only. Each call gives a resolver with its own cache.
+     */
+    public DnsResolver resolver(DnsConfig config) throws ErrnoException {
+        if (sockets == null) {
+            throw new ErrnoException(Errno.ENXIO, "net: the stack is not started");
+        }
+        return new DnsResolver(host, new StackDnsTransport(sockets, host.scheduler()), config);
     }
 
     private ArpCache<ByteBuf> newArpCache() {
