@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "net", mixinStandardHelpOptions = true,
         description = "Run the TCP/IP stack between two kernels (bench, ping, stat) or on a TAP device (serve, fetch, send, sink).",
         subcommands = {NetCommand.Bench.class, NetCommand.Ping.class, NetCommand.Stat.class, TapCommands.Serve.class,
-            TapCommands.Fetch.class, TapCommands.Send.class, TapCommands.Sink.class},
+            TapCommands.Fetch.class, TapCommands.Send.class, TapCommands.Sink.class,
+            TapCommands.Resolve.class},
         footer = {"", "bench, ping, stat: kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24, on one switch (--host jvm) or",
             "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed).",
             "serve, fetch, send, sink: one kernel on the Linux host, on TAP device --tap with address --addr."})

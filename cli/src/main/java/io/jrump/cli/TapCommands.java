@@ -2,10 +2,14 @@ package io.jrump.cli;
 
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.dns.DnsConfig;
+import io.jrump.net.dns.DnsResolver;
+import io.jrump.net.dns.DnsServer;
 import io.jrump.net.stack.Sockets;
 import io.jrump.net.stack.Sockets.SocketAddress;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
@@ -15,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -32,7 +37,7 @@ import picocli.CommandLine.Spec;
 /**
  * The network commands that put our stack on a Linux TAP device and talk to the Linux kernel's
  * own TCP/IP: {@code serve} (HTTP/1.1 from a directory), {@code fetch} (HTTP/1.1 GET),
- * {@code send} and {@code sink} (bulk TCP, with throughput).
+ * {@code send} and {@code sink} (bulk TCP, with throughput), {@code resolve} (a DNS lookup).
  */
 final class TapCommands {
     private static final int CHUNK = 256 * 1024;
@@ -306,6 +311,70 @@ final class TapCommands {
                         body.count, nanos / 1e9, NetPair.gbits(body.count, nanos));
                 out.println("sha256 " + NetPair.hex(body.digest()));
                 return head.status() / 100 == 2 ? 0 : 1;
+            }
+        }
+    }
+
+    @Command(name = "resolve", mixinStandardHelpOptions = true,
+            description = "Look up a name's A and AAAA records through our stack on a TAP device (DNS over UDP, TCP if truncated).")
+    static final class Resolve implements Callable<Integer> {
+        /** Per try; with three tries, a server that comes up a little after the TAP is still reached. */
+        static final Duration TRY_TIMEOUT = Duration.ofSeconds(2);
+        static final int TRIES = 3;
+
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        TapKernel.Options tap;
+
+        @Parameters(index = "0", paramLabel = "NAME", description = "The name to look up.")
+        String name;
+
+        @Option(names = "--server", required = true, paramLabel = "A.B.C.D[:PORT]",
+                description = "The name server (port 53 by default).")
+        String server;
+
+        @Override
+        public Integer call() throws Exception {
+            CommandLine cl = spec.commandLine();
+            tap.validate(cl);
+            DnsServer ns = serverOption(cl, server);
+            PrintWriter out = cl.getOut();
+            try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
+                DnsResolver resolver = k.net.resolver(DnsConfig.of(List.of(ns)).withTimeout(TRY_TIMEOUT, TRIES));
+                List<InetAddress> addresses = k.kernel.host().scheduler().await(resolver.resolve(name));
+                for (InetAddress a : addresses) {
+                    out.printf("%s %s %s%n", name, a instanceof java.net.Inet4Address ? "A" : "AAAA", a.getHostAddress());
+                }
+            }
+            return 0;
+        }
+
+        private static DnsServer serverOption(CommandLine cl, String text) {
+            int colon = text.indexOf(':');
+            String host = colon < 0 ? text : text.substring(0, colon);
+            int port = DnsServer.PORT;
+            if (colon >= 0) {
+                try {
+                    port = Integer.parseInt(text.substring(colon + 1));
+                } catch (NumberFormatException e) {
+                    throw new ParameterException(cl, "--server: port of " + text + " is not a number");
+                }
+                NetOptions.checkRange(cl, "--server port", port, 1, 65535);
+            }
+            Ipv4Address a;
+            try {
+                a = Ipv4Address.parse(host);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--server: " + text + " is not A.B.C.D[:PORT]");
+            }
+            int bits = a.bits();
+            try {
+                return new DnsServer(InetAddress.getByAddress(new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16),
+                        (byte) (bits >>> 8), (byte) bits}), port);
+            } catch (java.net.UnknownHostException e) {
+                throw new AssertionError("four bytes are always an address", e);
             }
         }
     }

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * namespace; the command creates its TAP device, which the test then moves into the namespace
  * and gives the Linux side 198.18.0.1/24 (ours is 198.18.0.2/24). Nothing talks to any other
  * address, and the namespace, with the device, is deleted afterwards. Needs root, ip, ping,
- * curl, python3 and tshark: a missing one fails the test.
+ * curl, python3, tshark and dnsmasq: a missing one fails the test.
  */
 @Tag("root")
 @EnabledIfSystemProperty(named = "user.name", matches = "root",
@@ -320,6 +320,28 @@ class TapInteropTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "tshark timed out");
         return out.lines().filter(l -> !l.isBlank()).mapToInt(l -> Integer.parseInt(l.strip())).max().orElse(0);
+    }
+
+    /**
+     * {@code rump net resolve} asks dnsmasq in the namespace over the TAP: our stack's UDP socket
+     * and the resolver on it against a real server. dnsmasq starts once the namespace side has its
+     * address, so the first query may go unanswered; the command's later tries reach it.
+     */
+    @Test
+    void resolveAsksDnsmasqThroughOurStack() throws Exception {
+        Path dnsmasq = Path.of("/usr/sbin/dnsmasq");
+        assertTrue(Files.isExecutable(dnsmasq), "dnsmasq is not installed (package dnsmasq-base)");
+        Path log = tmp.resolve("dnsmasq.log");
+        CompletableFuture<RumpRun> resolve = rump("net", "resolve", "--tap", tap, "--addr", OURS + "/24", "--server",
+                LINUX, "name.test");
+        processes.add(new ProcessBuilder("ip", "netns", "exec", ns, dnsmasq.toString(), "--keep-in-foreground",
+                "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--pid-file=", "--user=root",
+                "--listen-address=" + LINUX, "--bind-interfaces", "--address=/name.test/198.18.0.7",
+                "--log-queries", "--log-facility=-").redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        RumpRun r = resolve.get(60, TimeUnit.SECONDS);
+        assertEquals(0, r.code(), r.all() + "\ndnsmasq: " + Files.readString(log));
+        assertTrue(r.out().contains("name.test A 198.18.0.7"), r.out());
+        assertTrue(Files.readString(log).contains("name.test"), "dnsmasq saw the query: " + Files.readString(log));
     }
 
     @Test
