@@ -351,7 +351,8 @@ final class TapCommands {
             return 0;
         }
 
-        private static DnsServer serverOption(CommandLine cl, String text) {
+        /** {@code A.B.C.D[:PORT]}: an IPv4 literal (no name to look up before there is a resolver). */
+        static DnsServer serverOption(CommandLine cl, String text) {
             int colon = text.indexOf(':');
             String host = colon < 0 ? text : text.substring(0, colon);
             int port = DnsServer.PORT;

@@ -54,4 +54,16 @@ class TapCommandsTest {
         assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "http://example.org/"));
         assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "not a url"));
     }
+
+    @Test
+    void resolveTakesAnIpv4ServerWithAnOptionalPort() {
+        CommandLine cl = new CommandLine(new TapCommands.Resolve());
+        io.jrump.net.dns.DnsServer s = TapCommands.Resolve.serverOption(cl, "198.18.0.1");
+        assertEquals("198.18.0.1", s.address().getHostAddress());
+        assertEquals(53, s.port());
+        assertEquals(5353, TapCommands.Resolve.serverOption(cl, "198.18.0.1:5353").port());
+        for (String bad : new String[] {"ns.example", "198.18.0.1:0", "198.18.0.1:65536", "198.18.0.1:x", "2001:db8::1"}) {
+            assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Resolve.serverOption(cl, bad), bad);
+        }
+    }
 }

@@ -183,6 +183,27 @@ class StackDnsTest {
         assertEquals(Errno.ETIMEDOUT, cause(f).errno());
     }
 
+    @Test
+    void aTruncatedAnswerWithNoTcpServerEndsInARefusal() throws Exception {
+        server.close(listener);
+        CompletableFuture<List<InetAddress>> f = resolver.resolve("big.test");
+        serveUdp();
+        serveUdp();
+        assertTrue(pair.world.runUntil(f::isDone, Duration.ofSeconds(30)));
+        ErrnoException e = cause(f);
+        assertEquals(Errno.ECONNREFUSED, e.errno(), e.getMessage()); // the connection's own error, passed on
+        assertTrue(e.getMessage().contains("TCP"), e.getMessage());
+    }
+
+    @Test
+    void anIpv6ServerIsRefusedByTheTransport() throws Exception {
+        DnsServer v6 = new DnsServer(InetAddress.getByAddress(V6), DnsServer.PORT);
+        DnsResolver r = pair.a.resolver(DnsConfig.of(List.of(v6)).withTimeout(Duration.ofSeconds(1), 1));
+        CompletableFuture<List<InetAddress>> f = r.resolve("name.test");
+        assertTrue(pair.world.runUntil(f::isDone, Duration.ofSeconds(30)));
+        assertEquals(Errno.EAFNOSUPPORT, cause(f).errno());
+    }
+
     static ErrnoException cause(CompletableFuture<?> f) {
         try {
             f.join();
