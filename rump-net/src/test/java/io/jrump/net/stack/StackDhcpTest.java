@@ -212,4 +212,25 @@ class StackDhcpTest {
         assertEquals(Errno.EBUSY, assertThrows(ErrnoException.class, () -> a.startDhcp("lan")).errno());
         again.stop();
     }
+
+    @Test
+    void removeAddressKeepsTheOnLinkRouteWhileAnotherAddressSharesIt() throws Exception {
+        Ipv4Address second = Ipv4Address.parse("198.18.0.3");
+        RouteTable.Route onLink = new RouteTable.Route(Ipv4Address.parse("198.18.0.0"), 24, Ipv4Address.ANY, "lan", 0);
+        b.addAddress("lan", second, 24);
+        assertEquals(1, b.routes().stream().filter(onLink::equals).count(), "one on-link route for both");
+        b.removeAddress("lan", SERVER, 24);
+        assertTrue(b.routes().contains(onLink));
+        assertEquals(List.of(new Interface.Address(second, 24)), lan(b).addresses());
+        b.removeAddress("lan", second, 24);
+        assertFalse(b.routes().contains(onLink));
+        assertEquals(Errno.EADDRNOTAVAIL, assertThrows(ErrnoException.class,
+                () -> b.removeAddress("lan", second, 24)).errno());
+        assertEquals(Errno.ESRCH, assertThrows(ErrnoException.class, () -> b.removeRoute(onLink)).errno());
+        b.addAddress("lan", SERVER, 24);
+        b.addDefaultRoute(Ipv4Address.parse("198.18.0.254"));
+        RouteTable.Route def = new RouteTable.Route(Ipv4Address.ANY, 0, Ipv4Address.parse("198.18.0.254"), "lan", 0);
+        b.removeRoute(def);
+        assertFalse(b.routes().contains(def));
+    }
 }
