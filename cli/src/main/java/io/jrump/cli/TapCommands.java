@@ -97,7 +97,7 @@ final class TapCommands {
                 s.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
                 s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
                 s.listen(listener, 128);
-                out.printf("rump net serve: http://%s:%d/ serves %s on %s%n", tap.address, port, root, tap.tap);
+                out.printf("rump net serve: http://%s:%d/ serves %s on %s%n", k.address(), port, root, tap.tap);
                 out.flush();
                 List<Thread> handlers = new ArrayList<>();
                 for (long n = 0; requests == null || n < requests; n++) {
@@ -457,7 +457,7 @@ final class TapCommands {
                 int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
                 s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
                 s.listen(listener, 1);
-                out.printf("rump net sink: listening on %s:%d%n", tap.address, port);
+                out.printf("rump net sink: listening on %s:%d%n", k.address(), port);
                 out.flush();
                 int fd = s.accept(listener);
                 s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);

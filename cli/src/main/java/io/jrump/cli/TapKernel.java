@@ -9,7 +9,9 @@ import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.dhcp.DhcpLease;
 import io.jrump.net.pcap.PcapWriter;
+import io.jrump.net.stack.DhcpSession;
 import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.jrump.net.stack.TcpInfo;
@@ -26,8 +28,8 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * One kernel with a network stack on a Linux TAP device, for the commands that talk to the Linux
- * kernel's own stack: the options they share ({@code --tap}, {@code --addr}, {@code --gw},
- * {@code --mtu}, {@code --no-offload}) and the boot. The host is found by name ({@code linux}) through
+ * kernel's own stack: the options they share ({@code --tap}, {@code --addr}, {@code --gw} or
+ * {@code --dhcp}, {@code --mtu}, {@code --no-offload}) and the boot. The host is found by name ({@code linux}) through
  * {@link ServiceLoader}, and opens the NIC {@code tap:NAME}.
  */
 final class TapKernel implements AutoCloseable {
@@ -39,8 +41,17 @@ final class TapKernel implements AutoCloseable {
                 description = "The TAP device: opened if it exists, else created (root or CAP_NET_ADMIN).")
         String tap;
 
-        @Option(names = "--addr", required = true, paramLabel = "A.B.C.D/P", description = "Our address and prefix on the device.")
+        @Option(names = "--addr", paramLabel = "A.B.C.D/P",
+                description = "Our address and prefix on the device (or --dhcp).")
         String addr;
+
+        @Option(names = "--dhcp",
+                description = "Get the address, prefix, default gateway and MTU by DHCP (instead of --addr and --gw).")
+        boolean dhcp;
+
+        @Option(names = "--dhcp-timeout", defaultValue = "30", paramLabel = "SECONDS",
+                description = "With --dhcp, how long to wait for a lease, 1..3600 (default: ${DEFAULT-VALUE}).")
+        int dhcpTimeout;
 
         @Option(names = "--gw", paramLabel = "A.B.C.D", description = "Default gateway.")
         String gateway;
@@ -62,6 +73,17 @@ final class TapKernel implements AutoCloseable {
             if (tap.isEmpty() || tap.length() > 15 || tap.contains("/") || tap.contains(":")) {
                 throw new ParameterException(cl, "--tap: '" + tap + "' is not an interface name (1..15 characters, no '/' or ':')");
             }
+            NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
+            NetOptions.checkRange(cl, "--dhcp-timeout", dhcpTimeout, 1, 3600);
+            if (dhcp) {
+                if (addr != null || gateway != null) {
+                    throw new ParameterException(cl, "--dhcp gets the address and gateway: give no --addr or --gw with it");
+                }
+                return;
+            }
+            if (addr == null) {
+                throw new ParameterException(cl, "give --addr A.B.C.D/P or --dhcp");
+            }
             int slash = addr.indexOf('/');
             if (slash < 0) {
                 throw new ParameterException(cl, "--addr needs a prefix length: " + addr + "/24, say");
@@ -82,7 +104,6 @@ final class TapKernel implements AutoCloseable {
                     throw new ParameterException(cl, "--gw: " + gateway + ": " + e.getMessage());
                 }
             }
-            NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
         }
     }
 
@@ -91,9 +112,12 @@ final class TapKernel implements AutoCloseable {
     final String iface;
     private final PrintWriter err;
     private FileChannel pcap;
+    private DhcpSession dhcp;
+    private final Options options;
 
     private TapKernel(Hypercalls host, Options o, PrintWriter err) throws ErrnoException, IOException {
         this.err = err;
+        this.options = o;
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
         iface = "tap:" + o.tap;
         try {
@@ -103,13 +127,46 @@ final class TapKernel implements AutoCloseable {
                         StandardOpenOption.TRUNCATE_EXISTING);
                 net.capture(iface, PcapWriter.open(pcap));
             }
-            net.addAddress(iface, o.address, o.prefix);
-            if (o.gateway != null) {
-                net.addDefaultRoute(Ipv4Address.parse(o.gateway));
+            if (o.dhcp) {
+                dhcp = net.startDhcp(iface);
+                DhcpLease lease = awaitLease(o.dhcpTimeout);
+                err.println("rump: DHCP lease " + lease.address() + "/" + lease.prefixLength() + " from "
+                        + lease.server() + (lease.routers().isEmpty() ? "" : " router " + lease.routers().get(0))
+                        + (lease.mtu() == 0 ? "" : " mtu " + lease.mtu()) + " for " + lease.leaseSeconds() + " s");
+                err.flush();
+            } else {
+                net.addAddress(iface, o.address, o.prefix);
+                if (o.gateway != null) {
+                    net.addDefaultRoute(Ipv4Address.parse(o.gateway));
+                }
             }
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
+        }
+    }
+
+    /**
+     * Waits for the DHCP client to bind (it probes the address with ARP first, RFC 5227: a few
+     * seconds); ETIMEDOUT after {@code seconds}.
+     */
+    private DhcpLease awaitLease(int seconds) throws ErrnoException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (true) {
+            DhcpLease lease = dhcp.lease();
+            if (lease != null) {
+                return lease;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new ErrnoException(Errno.ETIMEDOUT, "no DHCP lease on " + iface + " after " + seconds
+                        + " s (client " + dhcp.state() + ")");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ErrnoException(Errno.EINTR, "waiting for a DHCP lease");
+            }
         }
     }
 
@@ -132,6 +189,15 @@ final class TapKernel implements AutoCloseable {
         throw new ErrnoException(Errno.ENODEV, "no linux host on the class path (hosts/linux)");
     }
 
+    /** Our address: the one given with --addr, or the DHCP lease's. */
+    Ipv4Address address() throws ErrnoException {
+        if (dhcp == null) {
+            return options.address;
+        }
+        DhcpLease lease = dhcp.lease();
+        return lease != null ? lease.address() : Ipv4Address.ANY;
+    }
+
     Sockets sockets() {
         return net.sockets();
     }
@@ -150,6 +216,13 @@ final class TapKernel implements AutoCloseable {
             }
         } catch (ErrnoException e) {
             // the stack did not start: it has no connections
+        }
+        try {
+            if (dhcp != null) {
+                dhcp.stop(); // DHCPRELEASE, while the capture still runs
+            }
+        } catch (ErrnoException e) {
+            err.println("rump: DHCP lease not released: " + e.getMessage());
         }
         try {
             if (pcap != null) {

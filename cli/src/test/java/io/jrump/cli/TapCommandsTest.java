@@ -3,6 +3,7 @@ package io.jrump.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.net.Ipv4Address;
 import java.nio.file.Files;
@@ -65,5 +66,15 @@ class TapCommandsTest {
         for (String bad : new String[] {"ns.example", "198.18.0.1:0", "198.18.0.1:65536", "198.18.0.1:x", "2001:db8::1"}) {
             assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Resolve.serverOption(cl, bad), bad);
         }
+    }
+
+    @Test
+    void theTapCommandsTakeEitherAddrOrDhcp() {
+        RumpRun none = RumpRun.expect(2, "net", "fetch", "--tap", "t0", "http://198.18.0.1/", "-o", tmp.resolve("o").toString());
+        assertTrue(none.err().contains("give --addr A.B.C.D/P or --dhcp"), none.all());
+        RumpRun both = RumpRun.expect(2, "net", "sink", "--tap", "t0", "--dhcp", "--addr", "198.18.0.2/24", "--port", "9");
+        assertTrue(both.err().contains("give no --addr or --gw"), both.all());
+        RumpRun timeout = RumpRun.expect(2, "net", "sink", "--tap", "t0", "--dhcp", "--dhcp-timeout", "0", "--port", "9");
+        assertTrue(timeout.err().contains("--dhcp-timeout"), timeout.all());
     }
 }

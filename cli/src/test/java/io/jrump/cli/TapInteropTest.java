@@ -283,6 +283,53 @@ class TapInteropTest {
         assertTrue(maxFrameLength(pcap) > 1514, "Linux's TSO segments, taken whole (TUN_F_TSO4)");
     }
 
+    /**
+     * {@code --dhcp}: dnsmasq in the namespace leases an address (with router and MTU options);
+     * the fetch runs over it, and the lease is released when the command ends.
+     */
+    @Test
+    void fetchWithDhcpGetsALeaseFromDnsmasqAndReleasesIt() throws Exception {
+        Path www = Files.createDirectory(tmp.resolve("www"));
+        randomFile(www.resolve("f"), 1 << 20, 5);
+        pythonHttpServer(www, tmp.resolve("http.log"));
+        Path got = tmp.resolve("f.got");
+        Path pcap = tmp.resolve("dhcp.pcap");
+        Path log = tmp.resolve("dnsmasq.log");
+        CompletableFuture<RumpRun> run = rump("net", "fetch", "--tap", tap, "--dhcp", "--dhcp-timeout", "60",
+                "http://" + LINUX + ":8000/f", "-o", got.toString(), "--pcap", pcap.toString());
+        processes.add(new ProcessBuilder("ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground",
+                "--conf-file=/dev/null", "--port=0", "--user=root", "--bind-interfaces", "--interface=" + tap,
+                "--dhcp-range=198.18.0.100,198.18.0.150,255.255.255.0,10m", "--dhcp-option=option:router," + LINUX,
+                "--dhcp-option=option:mtu,1400", "--dhcp-leasefile=" + tmp.resolve("leases"), "--no-ping",
+                "--log-dhcp", "--log-facility=-", "--pid-file=")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        RumpRun r = run.get(120, TimeUnit.SECONDS);
+        assertEquals(0, r.code(), r.all() + "\ndnsmasq:\n" + Files.readString(log));
+        assertArrayEquals(sha256(www.resolve("f")), sha256(got));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "DHCP lease (198\\.18\\.0\\.(\\d+))/24 from " + LINUX.replace(".", "\\.") + " router "
+                        + LINUX.replace(".", "\\.") + " mtu 1400 for 600 s").matcher(r.err());
+        assertTrue(m.find(), r.all());
+        int host = Integer.parseInt(m.group(2));
+        assertTrue(host >= 100 && host <= 150, m.group(1));
+        String address = m.group(1);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.readString(log).contains("DHCPRELEASE(" + tap + ") " + address)) {
+            assertTrue(System.nanoTime() < deadline, "no DHCPRELEASE in dnsmasq's log:\n" + Files.readString(log));
+            Thread.sleep(50);
+        }
+        assertTrue(Files.readString(log).contains("DHCPACK(" + tap + ") " + address), Files.readString(log));
+        cleanToTshark(pcap);
+        // The capture holds our DHCP exchange, decoded by tshark: DISCOVER, REQUEST, RELEASE.
+        Process p = new ProcessBuilder("tshark", "-r", pcap.toString(), "-Y", "dhcp", "-T", "fields", "-e",
+                "dhcp.option.dhcp").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String types = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        List<String> seen = types.lines().map(String::strip).toList();
+        assertTrue(seen.contains("1") && seen.contains("3") && seen.contains("5") && seen.contains("7"),
+                "DISCOVER, REQUEST, ACK and RELEASE in the capture: " + seen);
+    }
+
     /** The old path: a TAP opened without IFF_VNET_HDR, every frame within the MTU. */
     @Test
     void fetchWithoutOffloadsMovesOnlyMtuSizedFrames() throws Exception {

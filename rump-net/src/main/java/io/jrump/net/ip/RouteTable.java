@@ -73,6 +73,11 @@ public final class RouteTable {
         }
     }
 
+    /** Removes exactly this route (prefix, gateway, interface and metric); false if there was none. */
+    public boolean remove(Route r) {
+        return routes.remove(r);
+    }
+
     /** Removes every route through an interface (it went down or away). */
     public void removeInterface(String iface) {
         routes.removeIf(r -> r.iface().equals(iface));

@@ -31,16 +31,22 @@ public final class Interface {
     final String name;
     final HostNic nic; // null for the loopback
     final MacAddress mac;
-    final int mtu;
+    /** The NIC's MTU, which {@link #mtu} never exceeds. */
+    final int nicMtu;
+    /** The MTU in use: the NIC's, or lower as a DHCP lease's Interface MTU option asks. */
+    int mtu;
     final Set<NicOffload> offloads; // what the NIC does for us; none on the loopback
     final List<Address> addresses = new ArrayList<>();
     final ArpCache<ByteBuf> arp;
     PcapWriter capture;
+    /** The DHCP client running on this interface, or null. */
+    DhcpSession dhcp;
 
     Interface(String name, HostNic nic, MacAddress mac, int mtu, ArpCache<ByteBuf> arp) {
         this.name = name;
         this.nic = nic;
         this.mac = mac;
+        this.nicMtu = mtu;
         this.mtu = mtu;
         this.offloads = nic == null ? NicOffload.NONE : nic.offloads();
         this.arp = arp;

@@ -252,20 +252,108 @@ public final class NetStack implements Component {
     /** Adds an address to an interface, with the on-link route for its prefix; announces it (gratuitous ARP). */
     public void addAddress(String iface, Ipv4Address address, int prefixLength) throws ErrnoException {
         calls.run(() -> {
-            Interface i = iface(iface);
-            Interface.Address a = new Interface.Address(address, prefixLength);
-            if (i.addresses.contains(a)) {
-                throw new ErrnoException(Errno.EEXIST, iface + ": " + a);
-            }
-            i.addresses.add(a);
-            topologyChanged();
-            Ipv4Address network = new Ipv4Address(address.bits() & Ipv4Address.mask(prefixLength));
-            routes.add(new RouteTable.Route(network, prefixLength, Ipv4Address.ANY, iface, 0));
-            if (i.nic != null) {
-                sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, address, MacAddress.of(0L), address);
-            }
+            addAddress(iface(iface), address, prefixLength);
             return null;
         });
+    }
+
+    void addAddress(Interface i, Ipv4Address address, int prefixLength) throws ErrnoException {
+        Interface.Address a = new Interface.Address(address, prefixLength);
+        if (i.addresses.contains(a)) {
+            throw new ErrnoException(Errno.EEXIST, i.name + ": " + a);
+        }
+        i.addresses.add(a);
+        topologyChanged();
+        Ipv4Address network = new Ipv4Address(address.bits() & Ipv4Address.mask(prefixLength));
+        RouteTable.Route onLink = new RouteTable.Route(network, prefixLength, Ipv4Address.ANY, i.name, 0);
+        if (!routes.routes().contains(onLink)) { // a second address on the same subnet shares it
+            routes.add(onLink);
+        }
+        if (i.nic != null) {
+            sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, address, MacAddress.of(0L), address);
+        }
+    }
+
+    /**
+     * Removes an address from an interface, and its on-link route unless another address of the
+     * interface is in the same prefix; {@code EADDRNOTAVAIL} if the interface does not have it.
+     */
+    public void removeAddress(String iface, Ipv4Address address, int prefixLength) throws ErrnoException {
+        calls.run(() -> {
+            removeAddress(iface(iface), address, prefixLength);
+            return null;
+        });
+    }
+
+    void removeAddress(Interface i, Ipv4Address address, int prefixLength) throws ErrnoException {
+        Interface.Address a = new Interface.Address(address, prefixLength);
+        if (!i.addresses.remove(a)) {
+            throw new ErrnoException(Errno.EADDRNOTAVAIL, i.name + " has no address " + a);
+        }
+        Ipv4Address network = new Ipv4Address(address.bits() & Ipv4Address.mask(prefixLength));
+        boolean shared = i.addresses.stream().anyMatch(o -> o.prefixLength() == prefixLength
+                && (o.address().bits() & Ipv4Address.mask(prefixLength)) == network.bits());
+        if (!shared) {
+            routes.remove(new RouteTable.Route(network, prefixLength, Ipv4Address.ANY, i.name, 0));
+        }
+        topologyChanged();
+    }
+
+    /** Removes exactly this route (as {@link #routes()} lists it); {@code ESRCH} if there is none. */
+    public void removeRoute(RouteTable.Route route) throws ErrnoException {
+        calls.run(() -> {
+            removeRouteOnLoop(route);
+            return null;
+        });
+    }
+
+    void removeRouteOnLoop(RouteTable.Route route) throws ErrnoException {
+        if (!routes.remove(route)) {
+            throw new ErrnoException(Errno.ESRCH, "no route " + route);
+        }
+        topologyChanged();
+    }
+
+    /** Adds a route on the loop (EEXIST if it is there). */
+    void addRouteOnLoop(RouteTable.Route route) throws ErrnoException {
+        routes.add(route);
+        topologyChanged();
+    }
+
+    List<RouteTable.Route> routesOnLoop() {
+        return routes.routes();
+    }
+
+    /** The on-link route {@code gateway} is reached by, or null. */
+    RouteTable.Route onLinkRoute(Ipv4Address gateway) {
+        return routes.lookup(gateway).filter(RouteTable.Route::isDirect).orElse(null);
+    }
+
+    /**
+     * Starts a DHCPv4 client on the Ethernet interface {@code iface} (RFC 2131): it asks for a lease
+     * by broadcast before the interface has an address, probes the offered address with ARP
+     * (RFC 5227), then configures the address and prefix, a default route through the first
+     * router and the MTU (if lower than the NIC's), renews at T1 and removes them all when the
+     * lease ends. {@code EBUSY} if a client already runs there, {@code EINVAL} on the loopback.
+     */
+    public DhcpSession startDhcp(String iface) throws ErrnoException {
+        return calls.run(() -> {
+            Interface i = iface(iface);
+            if (i.isLoopback()) {
+                throw new ErrnoException(Errno.EINVAL, "DHCP on the loopback");
+            }
+            if (i.dhcp != null) {
+                throw new ErrnoException(Errno.EBUSY, "a DHCP client already runs on " + iface);
+            }
+            DhcpSession session = new DhcpSession(this, calls, i);
+            i.dhcp = session;
+            session.start();
+            return session;
+        });
+    }
+
+    boolean isStopped() {
+        return stopped;
     }
 
     public void addRoute(RouteTable.Route route) throws ErrnoException {
@@ -411,6 +499,9 @@ public final class NetStack implements Component {
         }
         stats.count("arp.in");
         Ipv4Address sender = arp.senderProtocolAddress();
+        if (i.dhcp != null) {
+            i.dhcp.arpSeen(arp);
+        }
         boolean forUs = i.owns(arp.targetProtocolAddress());
         if (!sender.isUnspecified() && !sender.isBroadcast()) {
             // RFC 826: update an entry we have; make one if the packet is for us.
@@ -424,7 +515,7 @@ public final class NetStack implements Component {
         }
     }
 
-    private void sendArp(Interface i, ArpRepr.Operation op, MacAddress to, Ipv4Address senderIp, MacAddress targetMac,
+    void sendArp(Interface i, ArpRepr.Operation op, MacAddress to, Ipv4Address senderIp, MacAddress targetMac,
             Ipv4Address targetIp) {
         ArpRepr arp = new ArpRepr(op, i.mac, senderIp, targetMac, targetIp);
         ByteBuf b = Unpooled.buffer(arp.bufferLength());
@@ -468,9 +559,15 @@ public final class NetStack implements Component {
             return;
         }
         ipInCount.incrementAndGet();
+        // A DHCP server may unicast to the address it offers, which is not ours yet: only UDP to
+        // port 68 is taken so (udpIn checks the port).
+        boolean dhcpOnly = false;
         if (!i.accepts(ip.destination()) && !isLocal(ip.destination())) {
-            stats.count("ip.drop.not_for_us");
-            return;
+            if (i.dhcp == null || !ip.protocol().equals(IpProtocol.UDP)) {
+                stats.count("ip.drop.not_for_us");
+                return;
+            }
+            dhcpOnly = true;
         }
         ByteBuf data = buf;
         int dataIndex = packet.payloadIndex();
@@ -500,7 +597,7 @@ public final class NetStack implements Component {
         if (ip.protocol().equals(IpProtocol.ICMP)) {
             icmpIn(ip, data.slice(dataIndex, dataLength));
         } else if (ip.protocol().equals(IpProtocol.UDP)) {
-            udpIn(ip, data.slice(dataIndex, dataLength), quote, checksumTrusted);
+            udpIn(i, ip, data.slice(dataIndex, dataLength), quote, checksumTrusted, dhcpOnly);
         } else {
             stats.count("ip.drop.unknown_protocol");
             sendUnreachable(ip, quote, 2); // protocol unreachable
@@ -555,7 +652,8 @@ public final class NetStack implements Component {
         return b;
     }
 
-    private void udpIn(Ipv4Repr ip, ByteBuf data, Quote original, boolean checksumTrusted) {
+    private void udpIn(Interface i, Ipv4Repr ip, ByteBuf data, Quote original, boolean checksumTrusted,
+            boolean dhcpOnly) {
         UdpRepr repr;
         try {
             UdpDatagram d = UdpDatagram.parse(data);
@@ -566,6 +664,16 @@ public final class NetStack implements Component {
             repr = UdpRepr.parse(d, ip.source(), ip.destination(), false); // verified just above
         } catch (ErrnoException e) {
             stats.count("udp.drop.malformed");
+            return;
+        }
+        if (i.dhcp != null && repr.destinationPort() == DhcpSession.CLIENT_PORT
+                && repr.sourcePort() == DhcpSession.SERVER_PORT) {
+            stats.count("udp.in.dhcp");
+            i.dhcp.receive(repr.payload());
+            return;
+        }
+        if (dhcpOnly) {
+            stats.count("ip.drop.not_for_us");
             return;
         }
         stats.count("udp.in");
@@ -700,6 +808,18 @@ public final class NetStack implements Component {
     private static void finishChecksum(ByteBuf segment, L4Offload offload) {
         int at = segment.readerIndex();
         segment.setShort(at + offload.checksumOffset(), Checksum.compute(segment, at, segment.readableBytes()));
+    }
+
+    /**
+     * Sends {@code payload} (released by this call, shorter than the MTU) to 255.255.255.255 on
+     * {@code i} in a broadcast frame, from {@code src}, which may be 0.0.0.0: what a DHCP client
+     * sends before the interface has an address, when no route could choose the interface.
+     */
+    void broadcastOn(Interface i, Ipv4Address src, IpProtocol protocol, ByteBuf payload) {
+        int id = nextIpId++ & 0xffff;
+        Ipv4Repr ip = new Ipv4Repr(src, Ipv4Address.BROADCAST, protocol, payload.readableBytes(), DEFAULT_TTL, id, true,
+                false, 0, 0, 0);
+        sendIp(new Route(i, Ipv4Address.BROADCAST), ip, payload, null);
     }
 
     private void sendIp(Route route, Ipv4Repr ip, ByteBuf payload, L4Offload offload) {
