@@ -1,7 +1,9 @@
 package io.jrump.cli;
 
+import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.dhcp.DhcpLease;
 import io.jrump.net.dns.DnsConfig;
 import io.jrump.net.dns.DnsResolver;
 import io.jrump.net.dns.DnsServer;
@@ -218,7 +220,8 @@ final class TapCommands {
     }
 
     /** An {@code http://A.B.C.D[:PORT]/path} URL, IPv4 literals only (our stack has no resolver). */
-    record Url(Ipv4Address address, int port, String target, String hostHeader) {
+    /** A parsed {@code http://HOST[:PORT]/path}: {@code address} is null when HOST is a name to look up. */
+    record Url(String host, Ipv4Address address, int port, String target, String hostHeader) {
         static Url parse(CommandLine cl, String text) {
             URI u;
             try {
@@ -227,18 +230,23 @@ final class TapCommands {
                 throw new ParameterException(cl, "not a URL: " + text);
             }
             if (!"http".equals(u.getScheme()) || u.getHost() == null) {
-                throw new ParameterException(cl, "only http://A.B.C.D[:PORT]/path URLs: " + text);
+                throw new ParameterException(cl, "only http://HOST[:PORT]/path URLs: " + text);
             }
-            Ipv4Address a;
-            try {
-                a = Ipv4Address.parse(u.getHost());
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(cl, "the host must be an IPv4 address (no DNS here): " + u.getHost());
+            String host = u.getHost();
+            Ipv4Address a = null;
+            if (host.matches("[0-9.]+")) {
+                try {
+                    a = Ipv4Address.parse(host);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(cl, "not an IPv4 address: " + host);
+                }
+            } else if (host.startsWith("[")) {
+                throw new ParameterException(cl, "IPv6 addresses are not supported by the stack yet: " + host);
             }
             int port = u.getPort() < 0 ? 80 : u.getPort();
             String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
             String target = u.getRawQuery() == null ? path : path + "?" + u.getRawQuery();
-            return new Url(a, port, target, u.getPort() < 0 ? u.getHost() : u.getHost() + ":" + port);
+            return new Url(host, a, port, target, u.getPort() < 0 ? host : host + ":" + port);
         }
     }
 
@@ -251,26 +259,36 @@ final class TapCommands {
         @Mixin
         TapKernel.Options tap;
 
-        @Parameters(index = "0", paramLabel = "URL", description = "http://A.B.C.D[:PORT]/path")
+        @Parameters(index = "0", paramLabel = "URL", description = "http://HOST[:PORT]/path; HOST an IPv4 address or a name.")
         String url;
 
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Where to write the body.")
         Path output;
+
+        @Option(names = "--dns", paramLabel = "A.B.C.D[:PORT]",
+                description = "The name server for a URL's name (default: the DHCP lease's, with --dhcp).")
+        String dns;
 
         @Override
         public Integer call() throws Exception {
             CommandLine cl = spec.commandLine();
             tap.validate(cl);
             Url u = Url.parse(cl, url);
+            DnsServer server = dns == null ? null : Resolve.serverOption(cl, dns);
+            if (u.address() == null && server == null && !tap.dhcp) {
+                throw new ParameterException(cl, "'" + u.host() + "' is a name: give --dns A.B.C.D or --dhcp (whose lease"
+                        + " names the servers)");
+            }
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr());
                     FileChannel file = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                             StandardOpenOption.TRUNCATE_EXISTING)) {
+                Ipv4Address address = u.address() != null ? u.address() : resolve(k, u.host(), server);
                 Sockets s = k.sockets();
                 int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
                 lingerOnClose(s, fd);
                 long start = System.nanoTime();
-                s.connect(fd, new SocketAddress(u.address(), u.port()));
+                s.connect(fd, new SocketAddress(address, u.port()));
                 sendAll(s, fd, ByteBuffer.wrap(("GET " + u.target() + " HTTP/1.1\r\nHost: " + u.hostHeader()
                         + "\r\nUser-Agent: rump\r\nAccept: */*\r\nConnection: close\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII)));
@@ -312,6 +330,30 @@ final class TapCommands {
                 out.println("sha256 " + NetPair.hex(body.digest()));
                 return head.status() / 100 == 2 ? 0 : 1;
             }
+        }
+
+        /** The name's first IPv4 address through our stack's resolver: from {@code server}, else the lease's servers. */
+        private static Ipv4Address resolve(TapKernel k, String name, DnsServer server) throws ErrnoException {
+            List<DnsServer> servers = new ArrayList<>();
+            if (server != null) {
+                servers.add(server);
+            } else {
+                DhcpLease lease = k.lease();
+                for (Ipv4Address a : lease == null ? List.<Ipv4Address>of() : lease.dnsServers()) {
+                    servers.add(new DnsServer(Resolve.inet(a), DnsServer.PORT));
+                }
+            }
+            if (servers.isEmpty()) {
+                throw new ErrnoException(Errno.EDESTADDRREQ, "'" + name + "': the DHCP lease names no DNS server; give --dns");
+            }
+            DnsResolver resolver = k.net.resolver(DnsConfig.of(servers).withTimeout(Resolve.TRY_TIMEOUT, Resolve.TRIES));
+            for (InetAddress a : k.kernel.host().scheduler().await(resolver.resolve(name))) {
+                if (a instanceof java.net.Inet4Address v4) {
+                    byte[] b = v4.getAddress();
+                    return Ipv4Address.of(b[0] & 0xff, b[1] & 0xff, b[2] & 0xff, b[3] & 0xff);
+                }
+            }
+            throw new ErrnoException(Errno.ENODATA, "'" + name + "' has no IPv4 address (the stack has no IPv6 yet)");
         }
     }
 
@@ -370,10 +412,14 @@ final class TapCommands {
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(cl, "--server: " + text + " is not A.B.C.D[:PORT]");
             }
+            return new DnsServer(inet(a), port);
+        }
+
+        static InetAddress inet(Ipv4Address a) {
             int bits = a.bits();
             try {
-                return new DnsServer(InetAddress.getByAddress(new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16),
-                        (byte) (bits >>> 8), (byte) bits}), port);
+                return InetAddress.getByAddress(new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8),
+                    (byte) bits});
             } catch (java.net.UnknownHostException e) {
                 throw new AssertionError("four bytes are always an address", e);
             }

@@ -189,6 +189,11 @@ final class TapKernel implements AutoCloseable {
         throw new ErrnoException(Errno.ENODEV, "no linux host on the class path (hosts/linux)");
     }
 
+    /** The DHCP lease, or null without --dhcp. */
+    DhcpLease lease() throws ErrnoException {
+        return dhcp == null ? null : dhcp.lease();
+    }
+
     /** Our address: the one given with --addr, or the DHCP lease's. */
     Ipv4Address address() throws ErrnoException {
         if (dhcp == null) {

@@ -284,11 +284,12 @@ class TapInteropTest {
     }
 
     /**
-     * {@code --dhcp}: dnsmasq in the namespace leases an address (with router and MTU options);
-     * the fetch runs over it, and the lease is released when the command ends.
+     * {@code --dhcp}: dnsmasq in the namespace leases an address (with router, MTU and DNS server
+     * options) and answers web.test; the fetch of http://web.test:8000/f resolves the name through
+     * our stack from the lease's server, runs over the lease, and releases it when it ends.
      */
     @Test
-    void fetchWithDhcpGetsALeaseFromDnsmasqAndReleasesIt() throws Exception {
+    void fetchWithDhcpGetsALeaseFromDnsmasqResolvesThroughItAndReleasesIt() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
         randomFile(www.resolve("f"), 1 << 20, 5);
         pythonHttpServer(www, tmp.resolve("http.log"));
@@ -296,9 +297,11 @@ class TapInteropTest {
         Path pcap = tmp.resolve("dhcp.pcap");
         Path log = tmp.resolve("dnsmasq.log");
         CompletableFuture<RumpRun> run = rump("net", "fetch", "--tap", tap, "--dhcp", "--dhcp-timeout", "60",
-                "http://" + LINUX + ":8000/f", "-o", got.toString(), "--pcap", pcap.toString());
+                "http://web.test:8000/f", "-o", got.toString(), "--pcap", pcap.toString());
+        // dnsmasq leases the address and names itself as the DNS server, which answers web.test.
         processes.add(new ProcessBuilder("ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground",
-                "--conf-file=/dev/null", "--port=0", "--user=root", "--bind-interfaces", "--interface=" + tap,
+                "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--address=/web.test/" + LINUX, "--log-queries",
+                "--user=root", "--bind-interfaces", "--interface=" + tap, "--dhcp-option=option:dns-server," + LINUX,
                 "--dhcp-range=198.18.0.100,198.18.0.150,255.255.255.0,10m", "--dhcp-option=option:router," + LINUX,
                 "--dhcp-option=option:mtu,1400", "--dhcp-leasefile=" + tmp.resolve("leases"), "--no-ping",
                 "--log-dhcp", "--log-facility=-", "--pid-file=")
@@ -319,6 +322,8 @@ class TapInteropTest {
             Thread.sleep(50);
         }
         assertTrue(Files.readString(log).contains("DHCPACK(" + tap + ") " + address), Files.readString(log));
+        assertTrue(Files.readString(log).contains("query[A] web.test from " + address), "the name was asked of the"
+                + " lease's DNS server through our stack:\n" + Files.readString(log));
         cleanToTshark(pcap);
         // The capture holds our DHCP exchange, decoded by tshark: DISCOVER, REQUEST, RELEASE.
         Process p = new ProcessBuilder("tshark", "-r", pcap.toString(), "-Y", "dhcp", "-T", "fields", "-e",
