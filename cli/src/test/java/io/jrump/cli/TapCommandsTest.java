@@ -41,7 +41,7 @@ class TapCommandsTest {
     }
 
     @Test
-    void fetchTakesHttpUrlsWithIpv4LiteralsOnly() {
+    void fetchTakesHttpUrlsWithIpv4LiteralsOrNames() {
         CommandLine cl = new CommandLine(new TapCommands.Fetch());
         TapCommands.Url u = TapCommands.Url.parse(cl, "http://198.18.0.1:8000/dir/f?q=1");
         assertEquals(Ipv4Address.parse("198.18.0.1"), u.address());
@@ -52,8 +52,16 @@ class TapCommandsTest {
         assertEquals(80, d.port());
         assertEquals("/", d.target());
         assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "https://198.18.0.1/"));
-        assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "http://example.org/"));
+        TapCommands.Url named = TapCommands.Url.parse(cl, "http://web.test:8000/f");
+        assertEquals(null, named.address(), "a name, looked up through the stack when the command runs");
+        assertEquals("web.test", named.host());
+        assertEquals("web.test:8000", named.hostHeader());
+        assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "http://198.18.0.300/"));
+        assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "http://[2001:db8::1]/"));
         assertThrows(CommandLine.ParameterException.class, () -> TapCommands.Url.parse(cl, "not a url"));
+        RumpRun noServer = RumpRun.expect(2, "net", "fetch", "--tap", "t0", "--addr", "198.18.0.2/24", "http://web.test/",
+                "-o", tmp.resolve("o").toString());
+        assertTrue(noServer.err().contains("give --dns A.B.C.D or --dhcp"), noServer.all());
     }
 
     @Test
