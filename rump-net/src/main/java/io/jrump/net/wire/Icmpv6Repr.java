@@ -238,6 +238,14 @@ public sealed interface Icmpv6Repr {
         }
     }
 
+    /** The body NS and NA share (RFC 4861 §4.3, §4.4): code 0, a flags word, the target, then the options. */
+    private static void emitNeighborBody(ByteBuf buf, int offset, int flags, Ipv6Address target, List<NdpOption> options) {
+        buf.setByte(offset + 1, 0);
+        buf.setInt(offset + 4, flags);
+        Wire.setIpv6(buf, offset + 8, target);
+        NdpOption.emitAll(options, buf, offset + 24);
+    }
+
     /** Neighbor Solicitation (135, RFC 4861 §4.3); the target is not multicast. */
     record NeighborSolicitation(Ipv6Address target, List<NdpOption> options) implements Icmpv6Repr {
         public NeighborSolicitation {
@@ -260,10 +268,7 @@ public sealed interface Icmpv6Repr {
 
         @Override
         public void emitBody(ByteBuf buf, int offset) {
-            buf.setByte(offset + 1, 0);
-            buf.setInt(offset + 4, 0);
-            Wire.setIpv6(buf, offset + 8, target);
-            NdpOption.emitAll(options, buf, offset + 24);
+            emitNeighborBody(buf, offset, 0, target, options);
         }
     }
 
@@ -290,10 +295,8 @@ public sealed interface Icmpv6Repr {
 
         @Override
         public void emitBody(ByteBuf buf, int offset) {
-            buf.setByte(offset + 1, 0);
-            buf.setInt(offset + 4, (router ? 0x8000_0000 : 0) | (solicited ? 0x4000_0000 : 0) | (override ? 0x2000_0000 : 0));
-            Wire.setIpv6(buf, offset + 8, target);
-            NdpOption.emitAll(options, buf, offset + 24);
+            int flags = (router ? 0x8000_0000 : 0) | (solicited ? 0x4000_0000 : 0) | (override ? 0x2000_0000 : 0);
+            emitNeighborBody(buf, offset, flags, target, options);
         }
     }
 
