@@ -114,9 +114,13 @@ public final class Dhcp6InfoClient {
         this.listener = Objects.requireNonNull(listener, "listener");
     }
 
-    /** Starts (or restarts) asking: the first Information-request after a random 0..1 s. */
+    /**
+     * Starts asking: the first Information-request after a random 0..1 s. A restart (the link
+     * changed) first drops information held ({@link Listener#removed}): it may not hold on the new link.
+     */
     public void start() {
         cancel();
+        dropInfo();
         infMaxRtSeconds = INF_MAX_RT_SECONDS;
         newExchange();
         enter(State.STARTING);
@@ -127,12 +131,16 @@ public final class Dhcp6InfoClient {
     /** Stops asking; information held is dropped ({@link Listener#removed}). */
     public void stop() {
         cancel();
+        dropInfo();
+        enter(State.STOPPED);
+    }
+
+    private void dropInfo() {
         Dhcp6Info held = info;
         info = null;
         if (held != null) {
             listener.removed(held);
         }
-        enter(State.STOPPED);
     }
 
     public State state() {

@@ -275,4 +275,19 @@ class Dhcp6InfoClientTest {
         assertEquals(1, c.ignoredCount(), "a reply while stopped is ignored");
         assertEquals(List.of(), world.failures());
     }
+
+    /** Found by Dhcp6InfoClientFuzzTest: a restart drops the information first, as the link may have changed. */
+    @Test
+    void restartDropsTheInformationThenAsksAgain() {
+        Dhcp6InfoClient c = client();
+        c.start();
+        assertTrue(runUntil(c, State.CONFIGURED, Duration.ofSeconds(2)));
+        Dhcp6Info first = c.info();
+        c.start();
+        assertEquals(State.STARTING, c.state());
+        assertNull(c.info());
+        assertEquals(List.of(first), server.removed);
+        assertTrue(runUntil(c, State.CONFIGURED, Duration.ofSeconds(2)));
+        assertEquals(2, server.configured.size());
+    }
 }

@@ -70,6 +70,19 @@ class Dhcp6TsharkTest {
             pcap.write(wall + 1_002_000_000L, frame(SERVER_MAC, SERVER_LL, CLIENT_LL, Dhcp6InfoClient.SERVER_PORT,
                     Dhcp6InfoClient.CLIENT_PORT, ok));
         }
+        String seeds = System.getProperty("dhcp6.seeds.dir");
+        if (seeds != null) { // writes the fuzz seeds of Dhcp6MessageFuzzTest: -Ddhcp6.seeds.dir=...
+            java.nio.file.Files.createDirectories(Path.of(seeds));
+            List<String> names = List.of("information-request", "information-request-retransmitted",
+                    "reply-no-addrs-avail", "reply");
+            List<Dhcp6Message> messages = List.of(request.get(0), request.get(1), failed, ok);
+            for (int i = 0; i < names.size(); i++) {
+                ByteBuf b = messages.get(i).toByteBuf();
+                byte[] bytes = new byte[b.readableBytes()];
+                b.getBytes(0, bytes);
+                java.nio.file.Files.write(Path.of(seeds, names.get(i)), bytes);
+            }
+        }
         String flagged = tshark(file, "-o", "udp.check_checksum:TRUE", "-Y",
                 "_ws.malformed || _ws.expert.severity >= warning || udp.checksum.status == \"Bad\" || !dhcpv6");
         assertEquals("", flagged.strip(), "tshark flags these frames");
