@@ -259,6 +259,9 @@ public final class AddressAutoconfig {
         } else {
             ll = StableInterfaceId.withInterfaceId(StableInterfaceId.LINK_LOCAL_PREFIX, StableInterfaceId.modifiedEui64(mac));
         }
+        if (addresses.containsKey(ll) || addresses.size() >= config.maxAddresses()) { // configured by hand before start
+            return c.build();
+        }
         add(ll, 64, Origin.LINK_LOCAL, counter, NEVER, NEVER, now, c);
         return c.build();
     }
