@@ -230,6 +230,9 @@ class NdpFuzzTest {
             NeighborCache.Advertised<Integer> r = run.cache.advertisementSeen(na.target(), linkLayer(na.options(), false),
                     na.router(), na.solicited(), na.override(), now);
             run.released += r.sendable().size();
+            if (r.noLongerRouter()) {
+                run.apply(run.autoconf.removeRouter(na.target()));
+            }
             run.apply(run.autoconf.neighborAdvertisement(na, now));
         } else if (m instanceof Icmpv6Repr.Redirect r) {
             run.autoconf.redirect(r);

@@ -42,6 +42,8 @@ public final class AddressAutoconfig {
     public static final long NEVER = Long.MAX_VALUE;
     /** RFC 4862 §5.5.3 (e): two hours, in nanoseconds. */
     public static final long TWO_HOURS = 7200L * 1_000_000_000L;
+    /** How often ReachableTime is drawn again even if no advertisement changes its base (RFC 4861 §6.3.4: every few hours). */
+    public static final long REACHABLE_TIME_REFRESH = 2 * 3600L * 1_000_000_000L;
     /** IPv6's minimum link MTU (RFC 8200 §5). */
     public static final int MINIMUM_MTU = 1280;
 
@@ -207,6 +209,7 @@ public final class AddressAutoconfig {
     private int curHopLimit = 64;
     private long baseReachableTime = NeighborCache.REACHABLE_TIME;
     private long reachableTime;
+    private long reachableTimeDrawnAt;
     private long retransTimer = NeighborCache.RETRANS_TIMER;
     private int mtu;
     private boolean managed;
@@ -247,6 +250,7 @@ public final class AddressAutoconfig {
             return c.build();
         }
         started = true;
+        reachableTimeDrawnAt = now;
         if (config.solicitRouters()) {
             routerSolicitationDeadline = now + randomDelay();
         }
@@ -329,6 +333,7 @@ public final class AddressAutoconfig {
         if (ra.reachableTime() != 0 && ra.reachableTime() * 1_000_000L != baseReachableTime) {
             baseReachableTime = ra.reachableTime() * 1_000_000L;
             reachableTime = NeighborCache.reachableTime(baseReachableTime, random.nextDouble());
+            reachableTimeDrawnAt = now;
             c.parameters = true;
         }
         if (ra.retransTimer() != 0 && ra.retransTimer() * 1_000_000L != retransTimer) {
@@ -390,6 +395,16 @@ public final class AddressAutoconfig {
         return c.build();
     }
 
+    /**
+     * Removes {@code router} from the default router list: the neighbour cache reported it no
+     * longer a router ({@link NeighborCache.Advertised#noLongerRouter()}, RFC 4861 §7.2.5).
+     */
+    public Changes removeRouter(Ipv6Address router) {
+        ChangeSet c = new ChangeSet();
+        c.routers = routers.remove(router) != null;
+        return c.build();
+    }
+
     /** A Redirect: not honoured (see the class comment), only counted. */
     public void redirect(Icmpv6Repr.Redirect redirect) {
         ignoredRedirects++;
@@ -398,7 +413,7 @@ public final class AddressAutoconfig {
     /**
      * Runs what is due at {@code now}: DAD solicitations and completions, PREFERRED → DEPRECATED
      * at the preferred lifetime, removal at the valid lifetime, expiry of routers, prefixes and DNS
-     * servers, router solicitations.
+     * servers, router solicitations; ReachableTime is drawn again when it is two hours old.
      */
     public Changes tick(long now) {
         ChangeSet c = new ChangeSet();
@@ -430,6 +445,12 @@ public final class AddressAutoconfig {
         }
         if (dnsServers.values().removeIf(expiry -> now >= expiry)) {
             c.dns = true;
+        }
+        if (started && now - reachableTimeDrawnAt >= REACHABLE_TIME_REFRESH) {
+            // Not a wake-up of its own: drawn again whenever tick runs next.
+            reachableTime = NeighborCache.reachableTime(baseReachableTime, random.nextDouble());
+            reachableTimeDrawnAt = now;
+            c.parameters = true;
         }
         if (now >= routerSolicitationDeadline) {
             routerSolicitationsSent++;

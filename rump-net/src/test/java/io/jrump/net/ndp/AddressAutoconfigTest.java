@@ -2,6 +2,7 @@ package io.jrump.net.ndp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -342,6 +343,28 @@ class AddressAutoconfigTest {
         assertFalse(same.parametersChanged(), "zero means unspecified");
         assertEquals(32, a.curHopLimit());
         assertEquals(2 * S, a.retransTimer());
+    }
+
+    @Test
+    void reachableTimeIsDrawnAgainEveryTwoHours() {
+        AddressAutoconfig a = autoconf();
+        Ipv6Address ll = settle(a);
+        long first = a.reachableTime();
+        assertFalse(a.tick(HOUR).parametersChanged());
+        Changes c = a.tick(2 * HOUR);
+        assertTrue(c.parametersChanged());
+        assertNotEquals(first, a.reachableTime());
+        assertTrue(a.reachableTime() >= 15 * S && a.reachableTime() <= 45 * S);
+        assertEquals(Long.MAX_VALUE, a.nextWakeup(), "no wake-up of its own: " + ll);
+    }
+
+    @Test
+    void aRouterTheNeighbourCacheDemotedIsRemoved() {
+        AddressAutoconfig a = autoconf();
+        a.routerAdvertisement(ROUTER, ra(1800), 0);
+        assertTrue(a.removeRouter(ROUTER).routersChanged());
+        assertTrue(a.defaultRouters().isEmpty());
+        assertFalse(a.removeRouter(ROUTER).routersChanged());
     }
 
     @Test
