@@ -22,8 +22,8 @@ import java.util.random.RandomGenerator;
  * duplicate. The stack feeds in messages and the clock ({@code now}, nanoseconds); every call
  * returns a {@link Changes} saying what to send, which groups to join or leave, what changed and
  * when to call {@link #tick} next. Randomness (the delays before the first solicitations, the
- * ReachableTime factor) comes from the {@link RandomGenerator} the stack hands in, built on
- * {@code host.random()}. Not thread-safe.
+ * ReachableTime factor) comes from the {@link RandomGenerator} the stack hands in:
+ * {@code host.random()::nextLong} is one. Not thread-safe.
  *
  * <p>Redirects (RFC 4861 §8) are not honoured: the stack keeps sending through its default
  * router, which is always correct if not always the shortest path; {@link #redirect} only counts

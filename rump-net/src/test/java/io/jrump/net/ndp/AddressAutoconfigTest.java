@@ -104,6 +104,17 @@ class AddressAutoconfigTest {
     }
 
     @Test
+    void theHostsRandomnessServes() {
+        // What the stack hands in: host.random()::nextLong. Here a HostRandom of fixed bytes.
+        io.jrump.hypercall.HostRandom host = bytes -> java.util.Arrays.fill(bytes, (byte) 0x5a);
+        AddressAutoconfig a = new AddressAutoconfig(AddressAutoconfig.Config.defaults(1500), "eth0", MAC, ids, NET,
+                host::nextLong);
+        Changes c = a.start(0);
+        assertTrue(c.nextWakeup() >= 0 && c.nextWakeup() <= AddressAutoconfig.MAX_RTR_SOLICITATION_DELAY);
+        assertTrue(a.reachableTime() >= 15 * S && a.reachableTime() <= 45 * S);
+    }
+
+    @Test
     void anAdvertisementEndsRouterSolicitation() {
         AddressAutoconfig a = autoconf();
         settle(a);
