@@ -4,7 +4,7 @@ package io.jrump.net;
  * An IPv4 address, held as its 32 bits in network order (the first octet in the high byte).
  * Immutable; compares and hashes by value.
  */
-public record Ipv4Address(int bits) implements Comparable<Ipv4Address> {
+public record Ipv4Address(int bits) implements IpAddress, Comparable<Ipv4Address> {
     public static final Ipv4Address ANY = new Ipv4Address(0);
     public static final Ipv4Address BROADCAST = new Ipv4Address(-1);
     public static final Ipv4Address LOOPBACK = new Ipv4Address(0x7f000001);
@@ -46,18 +46,32 @@ public record Ipv4Address(int bits) implements Comparable<Ipv4Address> {
         return prefixLength == 0 ? 0 : -1 << (32 - prefixLength);
     }
 
+    @Override
+    public int version() {
+        return 4;
+    }
+
+    @Override
+    public byte[] toBytes() {
+        return new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits};
+    }
+
+    @Override
     public boolean isMulticast() {
         return (bits >>> 28) == 0xE;
     }
 
+    @Override
     public boolean isLoopback() {
         return (bits >>> 24) == 127;
     }
 
+    @Override
     public boolean isUnspecified() {
         return bits == 0;
     }
 
+    @Override
     public boolean isBroadcast() {
         return bits == -1;
     }

@@ -5,7 +5,7 @@ package io.jrump.net;
  * holds bytes 0..7). Text is parsed in every RFC 4291 §2.2 form and formatted in the canonical
  * form of RFC 5952 §4. Immutable; compares and hashes by value.
  */
-public record Ipv6Address(long high, long low) implements Comparable<Ipv6Address> {
+public record Ipv6Address(long high, long low) implements IpAddress, Comparable<Ipv6Address> {
     public static final int BYTES = 16;
     public static final Ipv6Address UNSPECIFIED = new Ipv6Address(0, 0);
     public static final Ipv6Address LOOPBACK = new Ipv6Address(0, 1);
@@ -52,6 +52,12 @@ public record Ipv6Address(long high, long low) implements Comparable<Ipv6Address
         return new Ipv6Address(h, l);
     }
 
+    @Override
+    public int version() {
+        return 6;
+    }
+
+    @Override
     public byte[] toBytes() {
         byte[] b = new byte[BYTES];
         for (int i = 0; i < 8; i++) {
@@ -169,15 +175,18 @@ public record Ipv6Address(long high, long low) implements Comparable<Ipv6Address
         return masked(prefixLength).equals(network.masked(prefixLength));
     }
 
+    @Override
     public boolean isUnspecified() {
         return high == 0 && low == 0;
     }
 
+    @Override
     public boolean isLoopback() {
         return high == 0 && low == 1;
     }
 
     /** ff00::/8 (RFC 4291 §2.7). */
+    @Override
     public boolean isMulticast() {
         return (high >>> 56) == 0xff;
     }

@@ -9,6 +9,7 @@ import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.stack.NetStack;
+import io.jrump.net.stack.Sockets;
 import io.jrump.nio.internal.Loop;
 import io.jrump.nio.internal.RumpDatagramChannel;
 import io.jrump.nio.internal.RumpSelector;
@@ -182,13 +183,12 @@ public final class RumpSelectorProvider extends SelectorProvider {
 
     @Override
     public DatagramChannel openDatagramChannel() throws IOException {
-        return new RumpDatagramChannel(shared);
+        return new RumpDatagramChannel(shared, Sockets.AF_INET6);
     }
 
     @Override
     public DatagramChannel openDatagramChannel(ProtocolFamily family) throws IOException {
-        inetOnly(family);
-        return openDatagramChannel();
+        return new RumpDatagramChannel(shared, domain(family));
     }
 
     @Override
@@ -203,31 +203,34 @@ public final class RumpSelectorProvider extends SelectorProvider {
 
     @Override
     public ServerSocketChannel openServerSocketChannel() throws IOException {
-        return new RumpServerSocketChannel(shared);
+        return new RumpServerSocketChannel(shared, Sockets.AF_INET6);
     }
 
     @Override
     public SocketChannel openSocketChannel() throws IOException {
-        return new RumpSocketChannel(shared);
+        return new RumpSocketChannel(shared, Sockets.AF_INET6);
     }
 
     @Override
     public SocketChannel openSocketChannel(ProtocolFamily family) throws IOException {
-        inetOnly(family);
-        return openSocketChannel();
+        return new RumpSocketChannel(shared, domain(family));
     }
 
     @Override
     public ServerSocketChannel openServerSocketChannel(ProtocolFamily family) throws IOException {
-        inetOnly(family);
-        return openServerSocketChannel();
+        return new RumpServerSocketChannel(shared, domain(family));
     }
 
-    private static void inetOnly(ProtocolFamily family) {
+    /** INET is an AF_INET socket; INET6 a dual-stack AF_INET6 one (what the no-family methods open, as the JDK's). */
+    private static int domain(ProtocolFamily family) {
         Objects.requireNonNull(family);
-        if (family != StandardProtocolFamily.INET) {
-            throw new UnsupportedOperationException("jrump.nio: protocol family " + family + " (INET only)");
+        if (family == StandardProtocolFamily.INET) {
+            return Sockets.AF_INET;
         }
+        if (family == StandardProtocolFamily.INET6) {
+            return Sockets.AF_INET6;
+        }
+        throw new UnsupportedOperationException("jrump.nio: protocol family " + family + " (INET and INET6 only)");
     }
 
     @Override

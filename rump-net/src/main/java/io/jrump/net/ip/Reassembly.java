@@ -1,13 +1,14 @@
 package io.jrump.net.ip;
 
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * IPv4 reassembly (RFC 791, with RFC 815's hole bookkeeping kept as a sorted map of fragments):
+ * IPv4 and IPv6 reassembly (RFC 791 and RFC 8200 §4.5, with RFC 815's hole bookkeeping kept as a
+ * sorted map of fragments):
  * fragments of one datagram — same source, destination, protocol and id — are gathered until
  * every byte up to the last fragment's end is there. Memory is bounded by a byte budget over all
  * datagrams and by a datagram count; a datagram not complete within the timeout is dropped.
@@ -28,7 +29,7 @@ public final class Reassembly {
     public record Stats(long reassembled, long timedOut, long overlaps, long tooBig, long evicted) {
     }
 
-    private record Key(Ipv4Address src, Ipv4Address dst, int protocol, int id) {
+    private record Key(IpAddress src, IpAddress dst, int protocol, int id) {
     }
 
     private static final class Datagram {
@@ -57,9 +58,10 @@ public final class Reassembly {
 
     /**
      * Adds a fragment ({@code offset} in bytes, {@code moreFragments} the MF flag). Returns the
-     * whole payload once complete, else null. The caller has checked the IPv4 header.
+     * whole payload once complete, else null. The caller has checked the IP header; for IPv6
+     * {@code protocol} is 0 (RFC 8200 keys a datagram by its addresses and 32-bit id alone).
      */
-    public byte[] add(Ipv4Address src, Ipv4Address dst, int protocol, int id, int offset, boolean moreFragments,
+    public byte[] add(IpAddress src, IpAddress dst, int protocol, int id, int offset, boolean moreFragments,
             byte[] data, long now) {
         expire(now);
         Key key = new Key(src, dst, protocol, id);

@@ -2,7 +2,7 @@ package io.jrump.net.socket;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -23,8 +23,28 @@ public final class PortTable<S> {
     public static final int EPHEMERAL_FIRST = 32768;
     public static final int EPHEMERAL_LAST = 60999;
 
-    /** One socket's claim on a port. */
-    public record Binding<S>(S socket, Ipv4Address address, int port, boolean reuseAddress) {
+    /**
+     * One socket's claim on a port. An IPv6 wildcard ({@code ::}) binding without {@code v6Only}
+     * is a dual-stack one: it also takes IPv4 traffic to the port, as Linux's
+     * {@code net.ipv6.bindv6only=0} default has it.
+     */
+    public record Binding<S>(S socket, IpAddress address, int port, boolean reuseAddress, boolean v6Only) {
+        /** Whether traffic to {@code a} reaches this binding. */
+        boolean reaches(IpAddress a) {
+            return address.equals(a) || covers(a);
+        }
+
+        boolean covers(IpAddress a) {
+            return PortTable.covers(address, v6Only, a);
+        }
+    }
+
+    /**
+     * Whether {@code bound} is a wildcard that takes traffic to {@code a}: the wildcard of
+     * {@code a}'s family, or the IPv6 one without {@code v6Only} for an IPv4 {@code a}.
+     */
+    public static boolean covers(IpAddress bound, boolean v6Only, IpAddress a) {
+        return bound.isUnspecified() && (bound.version() == a.version() || a.version() == 4 && !v6Only);
     }
 
     private final Map<Integer, List<Binding<S>>> byPort = new HashMap<>();
@@ -39,30 +59,33 @@ public final class PortTable<S> {
      * Binds {@code socket} to {@code address:port}; port 0 picks an ephemeral port. Returns the
      * port. {@code EADDRINUSE} if taken, {@code EINVAL} for a port outside 0..65535.
      */
-    public int bind(S socket, Ipv4Address address, int port, boolean reuseAddress) throws ErrnoException {
-        return bind(socket, address, port, reuseAddress, p -> true);
+    public int bind(S socket, IpAddress address, int port, boolean reuseAddress) throws ErrnoException {
+        return bind(socket, address, port, reuseAddress, false, p -> true);
     }
 
     /**
-     * As {@link #bind(Object, Ipv4Address, int, boolean)}, but an ephemeral port must also pass
-     * {@code usable}: connect(2) uses it to skip ports whose four-tuple a lingering connection
-     * (TIME_WAIT, or one whose socket is closed) still holds, which this table no longer sees.
+     * As {@link #bind(Object, IpAddress, int, boolean)}, with {@code v6Only} (IPV6_V6ONLY, meaningful
+     * for the IPv6 wildcard), and an ephemeral port must also pass {@code usable}: connect(2) uses it
+     * to skip ports whose four-tuple a lingering connection (TIME_WAIT, or one whose socket is closed)
+     * still holds, which this table no longer sees.
      */
-    public int bind(S socket, Ipv4Address address, int port, boolean reuseAddress, IntPredicate usable)
+    public int bind(S socket, IpAddress address, int port, boolean reuseAddress, boolean v6Only, IntPredicate usable)
             throws ErrnoException {
         if (port < 0 || port > 65535) {
             throw new ErrnoException(Errno.EINVAL, "port " + port);
         }
         if (port == 0) {
             port = ephemeral(address, usable);
-        } else if (conflicts(address, port, reuseAddress)) {
-            throw new ErrnoException(Errno.EADDRINUSE, address + ":" + port);
         }
-        byPort.computeIfAbsent(port, p -> new ArrayList<>()).add(new Binding<>(socket, address, port, reuseAddress));
+        Binding<S> binding = new Binding<>(socket, address, port, reuseAddress, v6Only);
+        if (conflicts(binding)) {
+            throw new ErrnoException(Errno.EADDRINUSE, (address.version() == 6 ? "[" + address + "]" : address) + ":" + port);
+        }
+        byPort.computeIfAbsent(port, p -> new ArrayList<>()).add(binding);
         return port;
     }
 
-    private int ephemeral(Ipv4Address address, IntPredicate usable) throws ErrnoException {
+    private int ephemeral(IpAddress address, IntPredicate usable) throws ErrnoException {
         int range = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
         int start = Math.floorMod(random.getAsInt(), range);
         for (int i = 0; i < range; i++) {
@@ -74,10 +97,10 @@ public final class PortTable<S> {
         throw new ErrnoException(Errno.EADDRNOTAVAIL, "no free ephemeral port for " + address);
     }
 
-    private boolean conflicts(Ipv4Address address, int port, boolean reuseAddress) {
-        for (Binding<S> b : byPort.getOrDefault(port, List.of())) {
-            boolean overlap = b.address().isUnspecified() || address.isUnspecified() || b.address().equals(address);
-            if (overlap && !(reuseAddress && b.reuseAddress())) {
+    private boolean conflicts(Binding<S> n) {
+        for (Binding<S> b : byPort.getOrDefault(n.port(), List.of())) {
+            boolean overlap = b.address().equals(n.address()) || b.covers(n.address()) || n.covers(b.address());
+            if (overlap && !(n.reuseAddress() && b.reuseAddress())) {
                 return true;
             }
         }
@@ -94,25 +117,33 @@ public final class PortTable<S> {
         }
     }
 
-    /** The socket bound to {@code port} that best matches {@code address}: an exact address before the wildcard. */
-    public S lookup(Ipv4Address address, int port) {
+    /**
+     * The socket bound to {@code port} that best matches {@code address}: an exact address, then
+     * the wildcard of its family, then (for IPv4) a dual-stack IPv6 wildcard.
+     */
+    public S lookup(IpAddress address, int port) {
         S wildcard = null;
+        S dualStack = null;
         for (Binding<S> b : byPort.getOrDefault(port, List.of())) {
             if (b.address().equals(address)) {
                 return b.socket();
             }
-            if (b.address().isUnspecified() && wildcard == null) {
-                wildcard = b.socket();
+            if (b.covers(address)) {
+                if (b.address().version() == address.version()) {
+                    wildcard = wildcard == null ? b.socket() : wildcard;
+                } else if (dualStack == null) {
+                    dualStack = b.socket();
+                }
             }
         }
-        return wildcard;
+        return wildcard != null ? wildcard : dualStack;
     }
 
     /** Every socket bound to {@code port} that {@code address} reaches (for broadcast delivery). */
-    public List<S> all(Ipv4Address address, int port) {
+    public List<S> all(IpAddress address, int port) {
         List<S> out = new ArrayList<>();
         for (Binding<S> b : byPort.getOrDefault(port, List.of())) {
-            if (b.address().isUnspecified() || b.address().equals(address) || address.isBroadcast()) {
+            if (b.reaches(address) || address.isBroadcast() && b.address().version() == 4) {
                 out.add(b.socket());
             }
         }

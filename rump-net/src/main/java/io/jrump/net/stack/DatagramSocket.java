@@ -1,7 +1,7 @@
 package io.jrump.net.stack;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import io.jrump.net.socket.Readiness;
 import java.util.ArrayDeque;
 
@@ -13,14 +13,18 @@ import java.util.ArrayDeque;
 final class DatagramSocket {
     static final int DEFAULT_RCVBUF = 212_992;
 
-    /** A datagram waiting to be received. */
-    record Datagram(Ipv4Address from, int port, byte[] data) {
+    /** A datagram waiting to be received; {@code from} as the socket's family names it (IPv4-mapped on AF_INET6). */
+    record Datagram(IpAddress from, int port, byte[] data) {
     }
 
     final int protocol;
-    Ipv4Address localAddress = Ipv4Address.ANY;
+    /** 4 for AF_INET, 6 for AF_INET6. */
+    final int family;
+    /** IPV6_V6ONLY, as on a stream socket. */
+    boolean v6Only;
+    IpAddress localAddress;
     int localPort; // for ping sockets, the echo identifier
-    Ipv4Address peer = Ipv4Address.ANY;
+    IpAddress peer;
     int peerPort;
     boolean broadcast;
     boolean reuseAddress;
@@ -32,8 +36,12 @@ final class DatagramSocket {
     final Readiness readiness = new Readiness();
     boolean closed;
 
-    DatagramSocket(int protocol) {
+    DatagramSocket(int protocol, int family) {
         this.protocol = protocol;
+        this.family = family;
+        this.localAddress = IpAddress.unspecified(family);
+        this.peer = localAddress;
+        this.v6Only = protocol == Sockets.IPPROTO_ICMPV6; // an ICMPv6 echo socket never sees IPv4
         readiness.add(Readiness.POLLOUT); // datagrams go out at once or are dropped: always writable
     }
 
@@ -45,10 +53,18 @@ final class DatagramSocket {
         return peerPort != 0 || !peer.isUnspecified();
     }
 
+    /** Whether this is an ICMP or ICMPv6 echo ("ping") socket. */
+    boolean isPing() {
+        return protocol == Sockets.IPPROTO_ICMP || protocol == Sockets.IPPROTO_ICMPV6;
+    }
+
     /** Queues a datagram if the receive buffer has room (Linux counts payload bytes here too). */
     boolean enqueue(Datagram d) {
         if (queuedBytes + d.data().length > receiveBuffer) {
             return false;
+        }
+        if (family == 6 && d.from().version() == 4) {
+            d = new Datagram(d.from().mapped(), d.port(), d.data());
         }
         queue.add(d);
         queuedBytes += d.data().length;

@@ -72,6 +72,11 @@ public final class DhcpSession {
         return calls.run(client::lease);
     }
 
+    /** The lease held, or null, for the stack on its loop. */
+    DhcpLease leaseOnLoop() {
+        return client.lease();
+    }
+
     /**
      * Stops the client: a held lease is released (DHCPRELEASE) and its address, route and MTU
      * removed. Stopping twice does nothing more.

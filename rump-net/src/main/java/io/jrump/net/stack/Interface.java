@@ -5,6 +5,7 @@ import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NicOffload;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.arp.ArpCache;
+import io.jrump.net.ndp.AddressAutoconfig;
 import io.jrump.net.pcap.PcapWriter;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
@@ -41,6 +42,8 @@ public final class Interface {
     PcapWriter capture;
     /** The DHCP client running on this interface, or null. */
     DhcpSession dhcp;
+    /** IPv6 on this interface, or null while it is off ({@link NetStack#enableIpv6}). */
+    Ipv6Link v6;
 
     Interface(String name, HostNic nic, MacAddress mac, int mtu, ArpCache<ByteBuf> arp) {
         this.name = name;
@@ -87,6 +90,11 @@ public final class Interface {
         return List.copyOf(addresses);
     }
 
+    /** The IPv6 addresses, with their state (tentative, preferred...), origin and lifetimes; empty while IPv6 is off. */
+    public List<AddressAutoconfig.Address> ipv6Addresses() {
+        return v6 == null ? List.of() : v6.addresses();
+    }
+
     /** Whether {@code ip} is one of this interface's addresses or its directed broadcast. */
     boolean accepts(Ipv4Address ip) {
         for (Address a : addresses) {
@@ -128,6 +136,11 @@ public final class Interface {
 
     @Override
     public String toString() {
-        return name + " " + mac + " mtu " + mtu + " " + addresses + (offloads.isEmpty() ? "" : " offloads " + offloads);
+        StringBuilder v6s = new StringBuilder();
+        for (AddressAutoconfig.Address a : ipv6Addresses()) {
+            v6s.append(v6s.length() == 0 ? " inet6 " : ", ").append(a.address()).append('/').append(a.prefixLength())
+                    .append(a.state() == AddressAutoconfig.AddressState.PREFERRED ? "" : " " + a.state().name().toLowerCase());
+        }
+        return name + " " + mac + " mtu " + mtu + " " + addresses + v6s + (offloads.isEmpty() ? "" : " offloads " + offloads);
     }
 }

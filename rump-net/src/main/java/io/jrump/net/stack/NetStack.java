@@ -13,7 +13,9 @@ import io.jrump.kernel.Callout;
 import io.jrump.kernel.Component;
 import io.jrump.kernel.RumpKernel;
 import io.jrump.kernel.sys.Syscalls;
+import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
 import io.jrump.net.arp.ArpCache;
 import io.jrump.net.dns.DnsConfig;
 import io.jrump.net.dns.DnsResolver;
@@ -34,6 +36,9 @@ import io.jrump.net.wire.IcmpRepr;
 import io.jrump.net.wire.IpProtocol;
 import io.jrump.net.wire.Ipv4Packet;
 import io.jrump.net.wire.Ipv4Repr;
+import io.jrump.net.wire.IpRepr;
+import io.jrump.net.wire.Ipv6Packet;
+import io.jrump.net.wire.Ipv6Repr;
 import io.jrump.net.wire.UdpDatagram;
 import io.jrump.net.wire.UdpRepr;
 import io.netty.buffer.ByteBuf;
@@ -63,7 +68,7 @@ public final class NetStack implements Component {
      * reader index leaves this much is the sender's own buffer, and the headers are written in
      * place in front of it instead of copying the packet twice more.
      */
-    static final int HEADROOM = EthernetFrame.HEADER_LENGTH + Ipv4Packet.MIN_HEADER_LENGTH;
+    static final int HEADROOM = EthernetFrame.HEADER_LENGTH + Ipv6Packet.HEADER_LENGTH;
     private volatile boolean stopped;
     private static final long TICK_NANOS = 500_000_000L;
 
@@ -82,6 +87,7 @@ public final class NetStack implements Component {
     private TokenBucket icmpErrors;
     private Udp udp;
     private Tcp tcp;
+    private Ipv6Layer ip6;
     private Sockets sockets;
     private SocketSyscalls socketCalls;
     private Syscalls sys;
@@ -100,6 +106,7 @@ public final class NetStack implements Component {
         icmpErrors = new TokenBucket(1_000_000, 50, now());
         udp = new Udp(this);
         tcp = new Tcp(this, kernel);
+        ip6 = new Ipv6Layer(this);
         sockets = new Sockets(this, calls, udp, tcp, kernel.sys().descriptors());
         socketCalls = new SocketSyscalls(sockets);
         kernel.sys().provide(socketCalls);
@@ -129,6 +136,9 @@ public final class NetStack implements Component {
         }
         for (Interface i : interfaces.values()) {
             i.arp.flush();
+            if (i.v6 != null) {
+                i.v6.neighbors.flush();
+            }
             if (i.nic != null) {
                 i.nic.close();
             }
@@ -299,6 +309,124 @@ public final class NetStack implements Component {
         topologyChanged();
     }
 
+    // ---- IPv6 configuration -------------------------------------------------------------------
+
+    /**
+     * Turns IPv6 on for the Ethernet interface {@code iface}: a link-local address (after duplicate
+     * address detection), the all-nodes group, and, with {@link Ipv6Options#slaac()}, router
+     * solicitation and autoconfiguration from router advertisements (addresses, default routers,
+     * MTU, RDNSS). {@code EINVAL} on the loopback (which has ::1 always).
+     */
+    public void enableIpv6(String iface, Ipv6Options options) throws ErrnoException {
+        calls.run(() -> {
+            Interface i = iface(iface);
+            if (i.isLoopback()) {
+                throw new ErrnoException(Errno.EINVAL, "the loopback has ::1 and no other IPv6 configuration");
+            }
+            ip6.enable(i, options);
+            return null;
+        });
+    }
+
+    /**
+     * Adds an IPv6 address by hand (turning IPv6 on without SLAAC if it is off). It is tentative
+     * until duplicate address detection passes (about a second), then usable; a duplicate stays
+     * listed as DUPLICATE and is never used. Its prefix is on-link.
+     */
+    public void addAddress(String iface, Ipv6Address address, int prefixLength) throws ErrnoException {
+        calls.run(() -> {
+            Interface i = iface(iface);
+            if (i.isLoopback()) {
+                throw new ErrnoException(Errno.EINVAL, "the loopback has ::1 and no other IPv6 address");
+            }
+            ip6.addAddress(i, address, prefixLength);
+            return null;
+        });
+    }
+
+    /** Removes an IPv6 address (any origin); {@code EADDRNOTAVAIL} if the interface has none such. */
+    public void removeAddress(String iface, Ipv6Address address) throws ErrnoException {
+        calls.run(() -> {
+            ip6.removeAddress(iface(iface), address);
+            topologyChanged();
+            return null;
+        });
+    }
+
+    /** A default IPv6 route through {@code gateway} (link-local, or in an on-link prefix) on {@code iface}. */
+    public void addDefaultRoute(String iface, Ipv6Address gateway) throws ErrnoException {
+        calls.run(() -> {
+            ip6.addDefaultRoute(iface(iface), gateway);
+            topologyChanged();
+            return null;
+        });
+    }
+
+    /** The IPv6 neighbour cache of {@code iface} (state and link address by neighbour), as {@code ip -6 neigh} shows it. */
+    public Map<Ipv6Address, io.jrump.net.ndp.NeighborCache.Neighbor> neighbors(String iface) throws ErrnoException {
+        return calls.run(() -> {
+            Interface i = iface(iface);
+            return i.v6 == null ? Map.of() : i.v6.neighbors.snapshot();
+        });
+    }
+
+    /** The IPv6 default routers {@code iface} learnt from advertisements, with when each expires (nanoseconds). */
+    public Map<Ipv6Address, Long> ipv6Routers(String iface) throws ErrnoException {
+        return calls.run(() -> {
+            Interface i = iface(iface);
+            return i.v6 == null ? Map.of() : i.v6.auto.defaultRouters();
+        });
+    }
+
+    /**
+     * The DNS servers the network gave: those of each running DHCP client's lease, then those of
+     * router advertisements (RDNSS), without repeats.
+     */
+    public List<IpAddress> dnsServers() throws ErrnoException {
+        return calls.run(() -> {
+            java.util.LinkedHashSet<IpAddress> out = new java.util.LinkedHashSet<>();
+            for (Interface i : interfaces.values()) {
+                if (i.dhcp != null && i.dhcp.leaseOnLoop() != null) {
+                    out.addAll(i.dhcp.leaseOnLoop().dnsServers());
+                }
+            }
+            out.addAll(ip6.advertisedDnsServers());
+            return List.copyOf(out);
+        });
+    }
+
+    /** Counted: the servers {@link #dnsServers()} lists changed. */
+    void dnsServersChanged() {
+        stats.count("dns.servers_changed");
+    }
+
+    Interface loopback() {
+        return interfaces.get("lo");
+    }
+
+    // ---- transport entry points for IPv6 ------------------------------------------------------
+
+    void tcpIn(IpRepr ip, ByteBuf buf, int index, int length) {
+        tcp.input(ip, buf, index, length, false);
+    }
+
+    /** A UDP datagram over IPv6 for a socket; false if none wanted it. */
+    boolean udpIn6(Ipv6Repr ip, UdpRepr udp) {
+        return this.udp.deliver(ip, udp);
+    }
+
+    void echoReplyIn(IpAddress from, int identifier, ByteBuf message) {
+        udp.echoReplyIn(from, identifier, message);
+    }
+
+    void udpUnreachable(IpAddress from, int fromPort, IpAddress to, int toPort, Errno errno) {
+        udp.unreachable(from, fromPort, to, toPort, errno);
+    }
+
+    void pathMtuLowered(IpAddress destination, int mtu) {
+        tcp.pathMtuLowered(destination, mtu);
+    }
+
     /** Removes exactly this route (as {@link #routes()} lists it); {@code ESRCH} if there is none. */
     public void removeRoute(RouteTable.Route route) throws ErrnoException {
         calls.run(() -> {
@@ -425,7 +553,7 @@ public final class NetStack implements Component {
     // ---- timers ------------------------------------------------------------------------------
 
     /** Runs the neighbour caches' and reassembly's clocks while they have work. */
-    private void armTimer() {
+    void armTimer() {
         if (!timer.isPending()) {
             timer.schedule(TICK_NANOS, this::tick);
         }
@@ -444,6 +572,7 @@ public final class NetStack implements Component {
         }
         reassembly.expire(now);
         more |= reassembly.datagramsInProgress() > 0;
+        more |= ip6.tick(now);
         if (more) {
             armTimer();
         }
@@ -473,7 +602,9 @@ public final class NetStack implements Component {
         }
         try {
             EthernetFrame eth = EthernetFrame.parse(buf);
-            if (!eth.destination().equals(i.mac) && !eth.destination().equals(MacAddress.BROADCAST)) {
+            MacAddress to = eth.destination();
+            boolean ipv6Multicast = i.v6 != null && (to.toLong() >>> 32) == 0x3333;
+            if (!to.equals(i.mac) && !to.equals(MacAddress.BROADCAST) && !ipv6Multicast) {
                 stats.count("eth.drop.not_for_us");
                 return;
             }
@@ -481,6 +612,9 @@ public final class NetStack implements Component {
                 arpIn(i, eth.payload());
             } else if (eth.etherType().equals(EtherType.IPV4)) {
                 ipIn(i, buf, buf.readerIndex() + eth.payloadOffset(), eth.length() - eth.payloadOffset(), flags);
+            } else if (eth.etherType().equals(EtherType.IPV6)) {
+                ip6.input(i, buf, buf.readerIndex() + eth.payloadOffset(), eth.length() - eth.payloadOffset(),
+                        !to.equals(i.mac));
             } else {
                 stats.count("eth.drop.unknown_ethertype");
             }
@@ -613,6 +747,32 @@ public final class NetStack implements Component {
         return ip.isLoopback();
     }
 
+    /** Whether {@code ip} is a usable unicast address of this stack (a tentative IPv6 one is not). */
+    boolean isLocal(IpAddress ip) {
+        return ip instanceof Ipv4Address v4 ? isLocal(v4) : ip6.isLocal((Ipv6Address) ip);
+    }
+
+    /** The source address a packet to {@code dst} leaves with; ENETUNREACH without a route. */
+    IpAddress sourceFor(IpAddress dst) throws ErrnoException {
+        if (dst instanceof Ipv4Address v4) {
+            return route(v4).iface().sourceFor(v4);
+        }
+        return ip6.sourceFor((Ipv6Address) dst);
+    }
+
+    /** The MTU of the path to {@code dst}: the interface's, or lower as IPv6 Packet Too Big messages said. */
+    int pathMtu(IpAddress dst) throws ErrnoException {
+        if (dst instanceof Ipv4Address v4) {
+            return route(v4).iface().mtu;
+        }
+        return ip6.pathMtu((Ipv6Address) dst);
+    }
+
+    /** The IPv6 half of the stack. */
+    Ipv6Layer ipv6() {
+        return ip6;
+    }
+
     /** A received datagram as an ICMP error would quote it: its bytes from the IP header on. */
     private record Quote(ByteBuf buf, int offset, int length, int headerLength) {
         ByteBuf copy() {
@@ -639,7 +799,7 @@ public final class NetStack implements Component {
                     message(new IcmpRepr.EchoReply(req.identifier(), req.sequence(), req.data())), DEFAULT_TTL);
             stats.count("icmp.out.echo_reply");
         } else if (icmp instanceof IcmpRepr.EchoReply reply) {
-            udp.echoReplyIn(ip.source(), reply, data);
+            udp.echoReplyIn(ip.source(), reply.identifier(), data);
         } else if (icmp instanceof IcmpRepr.DestinationUnreachable u) {
             udp.unreachableIn(u);
         }
@@ -702,8 +862,23 @@ public final class NetStack implements Component {
      * Sends {@code payload} (released by this call) to {@code dst}, from {@code src} (ANY: the
      * outgoing interface's address), fragmenting to the interface's MTU.
      */
-    void ipOut(Ipv4Address src, Ipv4Address dst, IpProtocol protocol, ByteBuf payload, int ttl) {
+    void ipOut(IpAddress src, IpAddress dst, IpProtocol protocol, ByteBuf payload, int ttl) {
         ipOut(src, dst, protocol, payload, ttl, null);
+    }
+
+    /**
+     * A transport's packet of either family: IPv4 as below, IPv6 through {@link Ipv6Layer} (with
+     * {@code ttl} as the hop limit; no offload: IPv6 segments are checksummed in software).
+     */
+    void ipOut(IpAddress src, IpAddress dst, IpProtocol protocol, ByteBuf payload, int ttl, L4Offload offload) {
+        if (dst instanceof Ipv4Address d4) {
+            ipOut((Ipv4Address) src, d4, protocol, payload, ttl, offload);
+            return;
+        }
+        if (offload != null) {
+            finishChecksum(payload, offload);
+        }
+        ip6.output((Ipv6Address) src, (Ipv6Address) dst, protocol, payload, -1);
     }
 
     /**
@@ -719,9 +894,12 @@ public final class NetStack implements Component {
      * The transmit offloads of the interface a packet to {@code dst} leaves by, as TCP asks before
      * it builds segments: none for the loopback or without a route.
      */
-    Set<NicOffload> txOffloads(Ipv4Address dst) {
+    Set<NicOffload> txOffloads(IpAddress dst) {
+        if (!(dst instanceof Ipv4Address v4)) {
+            return NicOffload.NONE; // TX_TCP4_SEGMENTATION is IPv4's; IPv6 is summed in software
+        }
         try {
-            return route(dst).iface().offloads;
+            return route(v4).iface().offloads;
         } catch (ErrnoException e) {
             return NicOffload.NONE;
         }
@@ -772,7 +950,7 @@ public final class NetStack implements Component {
     private final Map<Ipv4Address, Route> routeCache = new HashMap<>();
     private static final int ROUTE_CACHE_MAX = 256;
 
-    private void topologyChanged() {
+    void topologyChanged() {
         routeCache.clear();
     }
 
@@ -805,7 +983,7 @@ public final class NetStack implements Component {
     }
 
     /** Completes a partial transport checksum in software: what the NIC would have done. */
-    private static void finishChecksum(ByteBuf segment, L4Offload offload) {
+    static void finishChecksum(ByteBuf segment, L4Offload offload) {
         int at = segment.readerIndex();
         segment.setShort(at + offload.checksumOffset(), Checksum.compute(segment, at, segment.readableBytes()));
     }
@@ -898,7 +1076,7 @@ public final class NetStack implements Component {
         }
     }
 
-    private void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload) {
+    void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload) {
         ethernetOut(i, to, type, payload, FrameOffload.NONE);
     }
 

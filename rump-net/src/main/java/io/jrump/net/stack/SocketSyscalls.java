@@ -3,17 +3,15 @@ package io.jrump.net.stack;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.kernel.sys.SocketCalls;
-import io.jrump.net.Ipv4Address;
-import java.net.Inet4Address;
-import java.net.InetAddress;
+import io.jrump.net.IpAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 
 /**
  * The stack's {@link Sockets} as the kernel's socket calls ({@code kernel.sys()}): the same calls,
- * with addresses as {@link InetSocketAddress}. IPv4 only: another family is {@code EAFNOSUPPORT},
- * an unresolved address {@code EINVAL} (the kernel does no name lookups). Thread-safe.
+ * with addresses as {@link InetSocketAddress}: {@code Inet4Address} and {@code Inet6Address} (an
+ * IPv4-mapped address comes back as the {@code Inet4Address}, as the JDK gives it); an unresolved
+ * address is {@code EINVAL} (the kernel does no name lookups). Thread-safe.
  */
 final class SocketSyscalls implements SocketCalls {
     private final Sockets sockets;
@@ -29,24 +27,14 @@ final class SocketSyscalls implements SocketCalls {
         if (a.isUnresolved()) {
             throw new ErrnoException(Errno.EINVAL, a + " is unresolved: the kernel takes addresses, not names");
         }
-        if (!(a.getAddress() instanceof Inet4Address v4)) {
-            throw new ErrnoException(Errno.EAFNOSUPPORT, a.getAddress() + ": IPv4 only");
-        }
-        byte[] b = v4.getAddress();
-        return new Sockets.SocketAddress(Ipv4Address.of(b[0] & 0xff, b[1] & 0xff, b[2] & 0xff, b[3] & 0xff), a.getPort());
+        return new Sockets.SocketAddress(IpAddress.of(a.getAddress()), a.getPort());
     }
 
     static InetSocketAddress java(Sockets.SocketAddress a) {
         if (a == null) {
             return null;
         }
-        int bits = a.address().bits();
-        byte[] b = {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits};
-        try {
-            return new InetSocketAddress(InetAddress.getByAddress(b), a.port());
-        } catch (UnknownHostException e) {
-            throw new AssertionError("four bytes are always an address", e);
-        }
+        return new InetSocketAddress(a.address().toInetAddress(), a.port());
     }
 
     private static Received java(Sockets.Received r) {

@@ -3,7 +3,8 @@ package io.jrump.net.stack;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.kernel.sys.DescriptorTable;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
+import io.jrump.net.Ipv6Address;
 import io.jrump.net.socket.LoopCalls;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControls;
@@ -20,15 +21,24 @@ import java.util.concurrent.CompletableFuture;
  * call waits there without holding it (on the simulation host the wait runs the simulation).
  *
  * <p>TCP ({@code SOCK_STREAM}: listen, accept, connect, send, recv, shutdown), UDP, and ICMP
- * echo ("ping") sockets as Linux has them ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)}).
+ * echo ("ping") sockets as Linux has them ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)},
+ * {@code socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6)}), in both families. An {@code AF_INET6}
+ * socket is dual-stack unless {@code IPV6_V6ONLY} is set before bind: it reaches and is reached
+ * by IPv4 peers, which it names by IPv4-mapped addresses ({@code ::ffff:198.18.0.2}), as Linux
+ * with {@code net.ipv6.bindv6only=0}.
  */
 public final class Sockets implements DescriptorTable.Owner {
     public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int IPPROTO_ICMP = 1;
     public static final int IPPROTO_TCP = 6;
     public static final int IPPROTO_UDP = 17;
+    public static final int IPPROTO_IPV6 = 41;
+    public static final int IPPROTO_ICMPV6 = 58;
+    /** At IPPROTO_IPV6: 1 for an AF_INET6 socket that takes no IPv4; set before bind. */
+    public static final int IPV6_V6ONLY = 26;
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_BROADCAST = 6;
@@ -41,11 +51,16 @@ public final class Sockets implements DescriptorTable.Owner {
     public static final int SO_ERROR = 4;
     public static final int MSG_DONTWAIT = 0x40;
 
-    /** An address and port, as {@code struct sockaddr_in} holds them. */
-    public record SocketAddress(Ipv4Address address, int port) {
+    /** An address and port, as {@code struct sockaddr_in} or {@code sockaddr_in6} holds them. */
+    public record SocketAddress(IpAddress address, int port) {
         @Override
         public String toString() {
-            return address + ":" + port;
+            return format(address, port);
+        }
+
+        /** {@code 198.18.0.1:80}, or {@code [2001:db8::1]:80} for IPv6. */
+        public static String format(IpAddress address, int port) {
+            return address.version() == 6 ? "[" + address + "]:" + port : address + ":" + port;
         }
     }
 
@@ -110,46 +125,76 @@ public final class Sockets implements DescriptorTable.Owner {
     /** socket(2). */
     public int socket(int domain, int type, int protocol) throws ErrnoException {
         return calls.run(() -> {
-            if (domain != AF_INET) {
-                throw new ErrnoException(Errno.EAFNOSUPPORT, "address family " + domain + " (AF_INET only)");
+            if (domain != AF_INET && domain != AF_INET6) {
+                throw new ErrnoException(Errno.EAFNOSUPPORT, "address family " + domain + " (AF_INET and AF_INET6 only)");
             }
+            int family = domain == AF_INET6 ? 6 : 4;
             if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
-                return install(new StreamSocket());
+                return install(new StreamSocket(family));
             }
-            if (type != SOCK_DGRAM || !(protocol == 0 || protocol == IPPROTO_UDP || protocol == IPPROTO_ICMP)) {
-                throw new ErrnoException(Errno.EPROTONOSUPPORT, "type " + type + ", protocol " + protocol);
+            int ping = family == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+            if (type != SOCK_DGRAM || !(protocol == 0 || protocol == IPPROTO_UDP || protocol == ping)) {
+                throw new ErrnoException(Errno.EPROTONOSUPPORT, "type " + type + ", protocol " + protocol
+                        + (domain == AF_INET6 ? " in AF_INET6" : " in AF_INET"));
             }
-            return install(new DatagramSocket(protocol == IPPROTO_ICMP ? IPPROTO_ICMP : IPPROTO_UDP));
+            return install(new DatagramSocket(protocol == ping ? ping : IPPROTO_UDP, family));
         });
+    }
+
+    /**
+     * An address a caller gave a socket of {@code family}, as the stack holds it: an IPv4-mapped
+     * one becomes the IPv4 address (so {@code ::ffff:0.0.0.0} is the IPv4 wildcard alone), and
+     * the IPv4 wildcard {@code 0.0.0.0} itself, on an AF_INET6 socket, is its dual-stack wildcard
+     * {@code ::}, as Java's any-local address is. {@code EAFNOSUPPORT} for an IPv6 address on an
+     * AF_INET socket; {@code failure} for an IPv4 one on a V6ONLY socket.
+     */
+    private static IpAddress inward(int family, boolean v6Only, IpAddress a, Errno failure) throws ErrnoException {
+        if (family == 4) {
+            if (a.version() != 4) {
+                throw new ErrnoException(Errno.EAFNOSUPPORT, "an AF_INET socket given the IPv6 address " + a);
+            }
+            return a;
+        }
+        if (a.version() == 4 && a.isUnspecified()) {
+            return Ipv6Address.UNSPECIFIED;
+        }
+        IpAddress u = a.unmapped();
+        if (u.version() == 4 && v6Only) {
+            throw new ErrnoException(failure, "an IPV6_V6ONLY socket given the IPv4 address " + a);
+        }
+        return u;
+    }
+
+    /** An address the stack holds, as a socket of {@code family} names it: IPv4-mapped on AF_INET6. */
+    private static IpAddress outward(int family, IpAddress a) {
+        return family == 6 ? a.mapped() : a;
+    }
+
+    private static SocketAddress outward(int family, IpAddress a, int port) {
+        return new SocketAddress(outward(family, a), port);
     }
 
     /** bind(2); port 0 picks an ephemeral port. {@code EADDRNOTAVAIL} for an address not ours. */
     public void bind(int fd, SocketAddress local) throws ErrnoException {
         calls.run(() -> {
-            Ipv4Address a = local.address();
-            if (!a.isUnspecified() && !a.isBroadcast() && !isLocalAddress(a)) {
+            Object any = any(fd);
+            int family = any instanceof StreamSocket t ? t.family : ((DatagramSocket) any).family;
+            boolean v6Only = any instanceof StreamSocket t ? t.v6Only : ((DatagramSocket) any).v6Only;
+            IpAddress a = inward(family, v6Only, local.address(), Errno.EINVAL);
+            if (!a.isUnspecified() && !a.isBroadcast() && !stack.isLocal(a)) {
                 throw new ErrnoException(Errno.EADDRNOTAVAIL, a + " is not an address of this stack");
             }
-            if (any(fd) instanceof StreamSocket t) {
+            if (any instanceof StreamSocket t) {
                 if (t.localPort != 0) {
                     throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is already bound");
                 }
-                t.localPort = tcp.ports.bind(t, a, local.port(), t.reuseAddress, port -> !tcp.usesLocalPort(port));
+                t.localPort = tcp.ports.bind(t, a, local.port(), t.reuseAddress, t.v6Only, port -> !tcp.usesLocalPort(port));
                 t.localAddress = a;
                 return null;
             }
             udp.bind(socket(fd), a, local.port());
             return null;
         });
-    }
-
-    private boolean isLocalAddress(Ipv4Address a) {
-        for (Interface i : stack.interfacesOnLoop()) {
-            if (i.owns(a)) {
-                return true;
-            }
-        }
-        return a.isLoopback();
     }
 
     /** connect(2): the default destination, and the only source datagrams are taken from. */
@@ -160,11 +205,12 @@ public final class Sockets implements DescriptorTable.Owner {
         }
         calls.run(() -> {
             DatagramSocket s = socket(fd);
-            stack.route(peer.address());
+            IpAddress to = inward(s.family, s.v6Only, peer.address(), Errno.ENETUNREACH);
+            stack.sourceFor(to); // ENETUNREACH now, as Linux's connect(2)
             if (!s.bound()) {
-                udp.bind(s, Ipv4Address.ANY, 0);
+                udp.bind(s, IpAddress.unspecified(s.family), 0);
             }
-            s.peer = peer.address();
+            s.peer = to;
             s.peerPort = peer.port();
             return null;
         });
@@ -180,14 +226,13 @@ public final class Sockets implements DescriptorTable.Owner {
             if (pending != null) {
                 throw pending;
             }
-            SocketAddress dst = to;
-            if (dst == null) {
+            if (to == null) {
                 if (!s.connected()) {
                     throw new ErrnoException(Errno.EDESTADDRREQ, "socket " + fd + " is not connected");
                 }
-                dst = new SocketAddress(s.peer, s.peerPort);
+                return udp.send(s, bytes, s.peer, s.peerPort);
             }
-            return udp.send(s, bytes, dst.address(), dst.port());
+            return udp.send(s, bytes, inward(s.family, s.v6Only, to.address(), Errno.ENETUNREACH), to.port());
         });
         data.position(data.position() + n);
         return n;
@@ -297,6 +342,10 @@ public final class Sockets implements DescriptorTable.Owner {
                 return null;
             }
             DatagramSocket s = socket(fd);
+            if (level == IPPROTO_IPV6 && option == IPV6_V6ONLY) {
+                s.v6Only = v6Only(s.family, s.bound(), fd, value);
+                return null;
+            }
             if (level != SOL_SOCKET) {
                 throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level);
             }
@@ -308,6 +357,17 @@ public final class Sockets implements DescriptorTable.Owner {
             }
             return null;
         });
+    }
+
+    /** IPV6_V6ONLY's new value: only on an AF_INET6 socket (ENOPROTOOPT), and before bind (EINVAL), as Linux. */
+    private static boolean v6Only(int family, boolean bound, int fd, int value) throws ErrnoException {
+        if (family != 6) {
+            throw new ErrnoException(Errno.ENOPROTOOPT, "IPV6_V6ONLY on the AF_INET socket " + fd);
+        }
+        if (bound) {
+            throw new ErrnoException(Errno.EINVAL, "IPV6_V6ONLY on socket " + fd + ", which is already bound");
+        }
+        return value != 0;
     }
 
     private static int inRange(int value, int min, int max, String what) throws ErrnoException {
@@ -324,6 +384,10 @@ public final class Sockets implements DescriptorTable.Owner {
     private void setStreamOption(StreamSocket t, int level, int option, int value) throws ErrnoException {
         TcpSocketOptions o = t.options;
         TcpConnection c = t.connection;
+        if (level == IPPROTO_IPV6 && option == IPV6_V6ONLY) {
+            t.v6Only = v6Only(t.family, t.localPort != 0 || c != null, -1, value);
+            return;
+        }
         if (level == IPPROTO_TCP) {
             switch (option) {
                 case TCP_NODELAY -> {
@@ -379,6 +443,9 @@ public final class Sockets implements DescriptorTable.Owner {
 
     private int getStreamOption(StreamSocket t, int level, int option) throws ErrnoException {
         TcpSocketOptions o = t.options;
+        if (level == IPPROTO_IPV6 && option == IPV6_V6ONLY && t.family == 6) {
+            return t.v6Only ? 1 : 0;
+        }
         if (level == IPPROTO_TCP) {
             return switch (option) {
                 case TCP_NODELAY -> o.noDelay ? 1 : 0;
@@ -443,6 +510,9 @@ public final class Sockets implements DescriptorTable.Owner {
                 return getStreamOption(t, level, option);
             }
             DatagramSocket s = socket(fd);
+            if (level == IPPROTO_IPV6 && option == IPV6_V6ONLY && s.family == 6) {
+                return s.v6Only ? 1 : 0;
+            }
             if (level != SOL_SOCKET) {
                 throw new ErrnoException(Errno.ENOPROTOOPT, "level " + level);
             }
@@ -464,11 +534,11 @@ public final class Sockets implements DescriptorTable.Owner {
         return calls.run(() -> {
             if (any(fd) instanceof StreamSocket t) {
                 TcpConnection c = t.connection;
-                return c != null ? new SocketAddress(c.localAddress, c.localPort)
-                        : new SocketAddress(t.localAddress, t.localPort);
+                return c != null ? outward(t.family, c.localAddress, c.localPort)
+                        : outward(t.family, t.localAddress, t.localPort);
             }
             DatagramSocket s = socket(fd);
-            return new SocketAddress(s.localAddress, s.localPort);
+            return outward(s.family, s.localAddress, s.localPort);
         });
     }
 
@@ -479,13 +549,13 @@ public final class Sockets implements DescriptorTable.Owner {
                 if (t.connection == null) {
                     throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
                 }
-                return new SocketAddress(t.connection.remoteAddress, t.connection.remotePort);
+                return outward(t.family, t.connection.remoteAddress, t.connection.remotePort);
             }
             DatagramSocket s = socket(fd);
             if (!s.connected()) {
                 throw new ErrnoException(Errno.ENOTCONN, "socket " + fd);
             }
-            return new SocketAddress(s.peer, s.peerPort);
+            return outward(s.family, s.peer, s.peerPort);
         });
     }
 
@@ -532,9 +602,10 @@ public final class Sockets implements DescriptorTable.Owner {
                 return null;
             }
             if (t.localPort == 0) {
-                t.localPort = tcp.ports.bind(t, Ipv4Address.ANY, 0, t.reuseAddress, port -> !tcp.usesLocalPort(port));
+                t.localPort = tcp.ports.bind(t, t.localAddress, 0, t.reuseAddress, t.v6Only,
+                        port -> !tcp.usesLocalPort(port));
             }
-            t.listener = tcp.listen(t.localAddress, t.localPort, backlog, t.options);
+            t.listener = tcp.listen(t.localAddress, t.v6Only, t.localPort, backlog, t.options);
             return null;
         });
     }
@@ -554,7 +625,7 @@ public final class Sockets implements DescriptorTable.Owner {
             if (t.listener.acceptQueue.isEmpty()) {
                 t.listener.readiness.remove(Readiness.POLLIN);
             }
-            StreamSocket n = new StreamSocket();
+            StreamSocket n = new StreamSocket(t.family);
             n.connection = c;
             c.hasSocket = true;
             n.localAddress = c.localAddress;
@@ -576,9 +647,11 @@ public final class Sockets implements DescriptorTable.Owner {
         }
     }
 
-    private void connectStream(int fd, SocketAddress peer) throws ErrnoException {
+    private void connectStream(int fd, SocketAddress given) throws ErrnoException {
         calls.call(() -> {
             StreamSocket t = stream(fd);
+            SocketAddress peer = new SocketAddress(inward(t.family, t.v6Only, given.address(), Errno.ENETUNREACH),
+                    given.port());
             if (t.connection != null) {
                 throw new ErrnoException(t.connection.state == TcpConnection.State.SYN_SENT ? Errno.EALREADY : Errno.EISCONN,
                         "socket " + fd);
@@ -587,8 +660,8 @@ public final class Sockets implements DescriptorTable.Owner {
                 throw new ErrnoException(Errno.EINVAL, "socket " + fd + " is listening");
             }
             if (t.localPort == 0) {
-                Ipv4Address from = tcp.source(t.localAddress, peer.address());
-                t.localPort = tcp.ports.bind(t, t.localAddress, 0, t.reuseAddress,
+                IpAddress from = tcp.source(t.localAddress, peer.address());
+                t.localPort = tcp.ports.bind(t, t.localAddress, 0, t.reuseAddress, t.v6Only,
                         port -> !tcp.holds(from, port, peer.address(), peer.port()));
             }
             TcpConnection c = tcp.connect(t.localAddress, t.localPort, peer.address(), peer.port(), t.options);
@@ -750,7 +823,7 @@ public final class Sockets implements DescriptorTable.Owner {
         }
         StreamSocket t = calls.run(() -> stream(fd));
         TcpConnection c = t.connection;
-        return new Received(got, new SocketAddress(c.remoteAddress, c.remotePort), false);
+        return new Received(got, outward(t.family, c.remoteAddress, c.remotePort), false);
     }
 
     private CompletableFuture<Integer> recvWhenReady(int fd, Lent dst, int max, int flags) throws ErrnoException {

@@ -3,16 +3,15 @@ package io.jrump.net.stack;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostScheduler;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
+import io.jrump.net.Ipv6Address;
 import io.jrump.net.dns.DnsServer;
 import io.jrump.net.dns.DnsTransport;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.stack.Sockets.SocketAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.function.Consumer;
@@ -42,10 +41,11 @@ final class StackDnsTransport implements DnsTransport {
 
     @Override
     public UdpSocket openUdp(Consumer<Datagram> receiver) throws ErrnoException {
-        int fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, Sockets.IPPROTO_UDP);
+        // Dual-stack: one socket asks IPv4 and IPv6 servers alike.
+        int fd = sockets.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, Sockets.IPPROTO_UDP);
         try {
             sockets.setNonBlocking(fd, true);
-            sockets.bind(fd, new SocketAddress(Ipv4Address.ANY, 0)); // ephemeral: a random start
+            sockets.bind(fd, new SocketAddress(Ipv6Address.UNSPECIFIED, 0)); // ephemeral: a random start
             Udp socket = new Udp(fd, receiver);
             sockets.watch(fd, socket::readinessChanged);
             return socket;
@@ -59,7 +59,7 @@ final class StackDnsTransport implements DnsTransport {
     public TcpConnection openTcp(DnsServer server, Consumer<byte[]> receiver, Consumer<ErrnoException> closed)
             throws ErrnoException {
         SocketAddress peer = address(server);
-        int fd = sockets.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, Sockets.IPPROTO_TCP);
+        int fd = sockets.socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, Sockets.IPPROTO_TCP);
         try {
             sockets.setNonBlocking(fd, true);
             try {
@@ -78,11 +78,8 @@ final class StackDnsTransport implements DnsTransport {
         }
     }
 
-    private static SocketAddress address(DnsServer server) throws ErrnoException {
-        if (!(server.address() instanceof Inet4Address v4)) {
-            throw new ErrnoException(Errno.EAFNOSUPPORT, "name server " + server + ": the stack has IPv4 sockets only");
-        }
-        return new SocketAddress(new Ipv4Address(ByteBuffer.wrap(v4.getAddress()).getInt()), server.port());
+    private static SocketAddress address(DnsServer server) {
+        return new SocketAddress(IpAddress.of(server.address()), server.port());
     }
 
     private void closeQuietly(int fd) {
@@ -161,7 +158,7 @@ final class StackDnsTransport implements DnsTransport {
                 }
                 byte[] payload = new byte[r.length()];
                 buffer.flip().get(payload);
-                receiver.accept(new Datagram(new DnsServer(inet(r.from().address()), r.from().port()), payload));
+                receiver.accept(new Datagram(new DnsServer(r.from().address().toInetAddress(), r.from().port()), payload));
             }
         }
     }
@@ -249,13 +246,4 @@ final class StackDnsTransport implements DnsTransport {
         }
     }
 
-    private static InetAddress inet(Ipv4Address a) {
-        int bits = a.bits();
-        try {
-            return InetAddress.getByAddress(new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8),
-                    (byte) bits});
-        } catch (UnknownHostException e) {
-            throw new AssertionError("four bytes are always an address", e);
-        }
-    }
 }

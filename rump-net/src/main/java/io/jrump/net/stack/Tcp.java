@@ -10,14 +10,14 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.NicOffload;
 import io.jrump.kernel.Callout;
 import io.jrump.kernel.RumpKernel;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import io.jrump.net.socket.PortTable;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControls;
 import io.jrump.net.tcp.IsnGenerator;
 import io.jrump.net.tcp.SynCookies;
 import io.jrump.net.wire.IpProtocol;
-import io.jrump.net.wire.Ipv4Repr;
+import io.jrump.net.wire.IpRepr;
 import io.jrump.net.wire.TcpRepr;
 import io.jrump.net.wire.TcpSegment;
 import io.netty.buffer.ByteBuf;
@@ -40,7 +40,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code tcp_syncookies}. Runs on the event loop.
  */
 final class Tcp {
-    private record Key(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort) {
+    private record Key(IpAddress local, int localPort, IpAddress remote, int remotePort) {
     }
 
     private final NetStack stack;
@@ -49,7 +49,8 @@ final class Tcp {
     private final Map<Key, TcpConnection> connections = new HashMap<>();
     /** How many connections use each local port: a closed socket's TIME_WAIT still holds its port. */
     private final Map<Integer, Integer> connectionsByLocalPort = new HashMap<>();
-    private final Map<Integer, TcpListener> listeners = new HashMap<>();
+    /** Listeners by port: more than one where their addresses do not overlap (an IPv4 and a V6ONLY one). */
+    private final Map<Integer, List<TcpListener>> listeners = new HashMap<>();
     private final IsnGenerator isn;
     // Counted for every segment: held, not looked up by name each time.
     private final AtomicLong segmentsIn;
@@ -102,12 +103,16 @@ final class Tcp {
         stack.statsCounter().count(name);
     }
 
-    /** The MSS to offer toward {@code remote}: the outgoing interface's MTU less 40 bytes of headers. */
-    int mssFor(Ipv4Address remote) {
+    /**
+     * The MSS to offer toward {@code remote}: the path MTU less the IP and TCP headers (40 bytes
+     * for IPv4, 60 for IPv6; RFC 9293 §3.7.1, RFC 8200 §8.3).
+     */
+    int mssFor(IpAddress remote) {
+        int headers = remote.version() == 6 ? 60 : 40;
         try {
-            return Math.max(64, Math.min(65495, stack.route(remote).iface().mtu() - 40));
+            return Math.max(64, Math.min(65535 - headers, stack.pathMtu(remote) - headers));
         } catch (ErrnoException e) {
-            return 536;
+            return remote.version() == 6 ? 1220 : 536;
         }
     }
 
@@ -127,17 +132,42 @@ final class Tcp {
 
     // ---- opening ---------------------------------------------------------------------------------
 
-    TcpListener listen(Ipv4Address address, int port, int backlog, TcpSocketOptions options) throws ErrnoException {
-        if (listeners.containsKey(port)) {
-            throw new ErrnoException(Errno.EADDRINUSE, "port " + port + " is already listening");
+    TcpListener listen(IpAddress address, boolean v6Only, int port, int backlog, TcpSocketOptions options)
+            throws ErrnoException {
+        List<TcpListener> onPort = listeners.computeIfAbsent(port, p -> new ArrayList<>(1));
+        for (TcpListener o : onPort) {
+            if (o.reaches(address) || PortTable.covers(address, v6Only, o.address)) {
+                throw new ErrnoException(Errno.EADDRINUSE, "port " + port + " is already listening");
+            }
         }
-        TcpListener l = new TcpListener(address, port, backlog, options);
-        listeners.put(port, l);
+        TcpListener l = new TcpListener(address, v6Only, port, backlog, options);
+        onPort.add(l);
         return l;
     }
 
+    /** The listener a segment to {@code destination:port} reaches: its own address before a wildcard. */
+    private TcpListener listener(IpAddress destination, int port) {
+        List<TcpListener> onPort = listeners.get(port);
+        if (onPort == null) {
+            return null;
+        }
+        TcpListener best = null;
+        for (TcpListener l : onPort) {
+            if (l.address.equals(destination)) {
+                return l;
+            }
+            if (l.reaches(destination) && (best == null || l.address.version() == destination.version())) {
+                best = l;
+            }
+        }
+        return best;
+    }
+
     void closeListener(TcpListener l) {
-        listeners.remove(l.port);
+        List<TcpListener> onPort = listeners.get(l.port);
+        if (onPort != null && onPort.remove(l) && onPort.isEmpty()) {
+            listeners.remove(l.port);
+        }
         l.closed = true;
         for (TcpConnection c : l.acceptQueue) {
             c.abort();
@@ -160,19 +190,25 @@ final class Tcp {
     }
 
     /** Whether a connection (in any state, TIME_WAIT too) holds this four-tuple. */
-    boolean holds(Ipv4Address source, int localPort, Ipv4Address remote, int remotePort) {
+    boolean holds(IpAddress source, int localPort, IpAddress remote, int remotePort) {
         return connections.containsKey(new Key(source, localPort, remote, remotePort));
     }
 
     /** The source address a connection from {@code local} (maybe the wildcard) to {@code remote} uses. */
-    Ipv4Address source(Ipv4Address local, Ipv4Address remote) throws ErrnoException {
-        return local.isUnspecified() ? stack.route(remote).iface().sourceFor(remote) : local;
+    IpAddress source(IpAddress local, IpAddress remote) throws ErrnoException {
+        if (!local.isUnspecified()) {
+            if (local.version() != remote.version()) {
+                throw new ErrnoException(Errno.EINVAL, "a socket bound to " + local + " cannot reach " + remote);
+            }
+            return local;
+        }
+        return stack.sourceFor(remote);
     }
 
     /** An active open from {@code local:localPort} (the port already bound) to {@code remote:remotePort}. */
-    TcpConnection connect(Ipv4Address local, int localPort, Ipv4Address remote, int remotePort,
+    TcpConnection connect(IpAddress local, int localPort, IpAddress remote, int remotePort,
             TcpSocketOptions options) throws ErrnoException {
-        Ipv4Address from = source(local, remote);
+        IpAddress from = source(local, remote);
         Key key = new Key(from, localPort, remote, remotePort);
         if (connections.containsKey(key)) {
             throw new ErrnoException(Errno.EADDRINUSE, from + ":" + localPort + " > " + remote + ":" + remotePort);
@@ -217,7 +253,7 @@ final class Tcp {
      * A segment at {@code [index, index + length)} of {@code buf}; {@code checksumTrusted} when
      * the NIC verified its checksum or left it partial.
      */
-    void input(Ipv4Repr ip, ByteBuf buf, int index, int length, boolean checksumTrusted) {
+    void input(IpRepr ip, ByteBuf buf, int index, int length, boolean checksumTrusted) {
         TcpRepr seg;
         try {
             seg = TcpRepr.parse(TcpSegment.parse(buf, index, length), ip.source(), ip.destination(), !checksumTrusted);
@@ -235,9 +271,8 @@ final class Tcp {
             c.input(seg);
             return;
         }
-        TcpListener l = listeners.get(seg.destinationPort());
-        if (l != null && (l.address.isUnspecified() || l.address.equals(ip.destination()))
-                && seg.hasFlags(SYN) && !seg.hasFlags(ACK) && !seg.hasFlags(RST)) {
+        TcpListener l = listener(ip.destination(), seg.destinationPort());
+        if (l != null && seg.hasFlags(SYN) && !seg.hasFlags(ACK) && !seg.hasFlags(RST)) {
             if (l.full()) {
                 if (synCookiesEnabled) {
                     sendCookie(ip, seg, l);
@@ -256,7 +291,7 @@ final class Tcp {
             n.acceptSyn(seg, isn.isn(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(), now()));
             return;
         }
-        if (l != null && synCookiesEnabled && !l.closed && (l.address.isUnspecified() || l.address.equals(ip.destination()))
+        if (l != null && synCookiesEnabled && !l.closed
                 && seg.hasFlags(ACK) && !seg.hasFlags(SYN) && !seg.hasFlags(RST) && acceptCookie(ip, seg, l)) {
             return;
         }
@@ -278,7 +313,7 @@ final class Tcp {
      * RFC 4987 3.6: a SYN-ACK whose ISN is the cookie, and nothing kept. Options other than the MSS
      * (window scale, SACK, timestamps) are not offered: the cookie has no room for them.
      */
-    private void sendCookie(Ipv4Repr ip, TcpRepr syn, TcpListener l) {
+    private void sendCookie(IpRepr ip, TcpRepr syn, TcpListener l) {
         int peerMss = syn.maxSegmentSize() > 0 ? syn.maxSegmentSize() : 536;
         int cookie = cookies.encode(ip.destination(), syn.destinationPort(), ip.source(), syn.sourcePort(),
                 syn.sequenceNumber(), Math.min(peerMss, mssFor(ip.source())), now());
@@ -294,7 +329,7 @@ final class Tcp {
     }
 
     /** An ACK for a listener: if it returns a valid cookie, the connection is made, established. */
-    private boolean acceptCookie(Ipv4Repr ip, TcpRepr seg, TcpListener l) {
+    private boolean acceptCookie(IpRepr ip, TcpRepr seg, TcpListener l) {
         OptionalInt mss = cookies.check(ip.destination(), seg.destinationPort(), ip.source(), seg.sourcePort(),
                 seg.sequenceNumber(), seg.acknowledgmentNumber(), now());
         if (mss.isEmpty()) {
@@ -322,13 +357,8 @@ final class Tcp {
      * outgoing interface segments TCP for us (TSO), the largest multiple of {@code mss} that fits
      * an IPv4 packet with the longest TCP header.
      */
-    int segmentLimit(Ipv4Address remote, int mss) {
-        boolean tso = false;
-        try {
-            tso = stack.route(remote).iface().segmentsTcp();
-        } catch (ErrnoException e) {
-            // no route: ordinary segments, which IP drops and counts
-        }
+    int segmentLimit(IpAddress remote, int mss) {
+        boolean tso = stack.txOffloads(remote).contains(NicOffload.TX_TCP4_SEGMENTATION);
         if (!tso) {
             return mss;
         }
@@ -354,6 +384,15 @@ final class Tcp {
         }
     }
 
+    /** The path MTU toward {@code remote} went down: its connections send smaller segments. */
+    void pathMtuLowered(IpAddress remote, int mtu) {
+        for (TcpConnection c : connections.values()) {
+            if (c.remoteAddress.equals(remote)) {
+                c.pathMtuLowered(mtu);
+            }
+        }
+    }
+
     void output(TcpConnection c, TcpRepr seg) {
         send(c.localAddress, c.remoteAddress, seg, 0);
     }
@@ -367,7 +406,7 @@ final class Tcp {
      * Emits and sends a segment: with a partial checksum when the outgoing NIC completes it, and
      * with {@code segmentSize > 0} as one large segment for the NIC to cut (TSO).
      */
-    private void send(Ipv4Address from, Ipv4Address to, TcpRepr seg, int segmentSize) {
+    private void send(IpAddress from, IpAddress to, TcpRepr seg, int segmentSize) {
         boolean offload = stack.txOffloads(to).contains(NicOffload.TX_CHECKSUM);
         ByteBuf b = alloc().directBuffer(NetStack.HEADROOM + seg.bufferLength());
         seg.emit(b, NetStack.HEADROOM, from, to, offload);
@@ -381,7 +420,7 @@ final class Tcp {
         reset(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, seq, ack, withAck);
     }
 
-    private void reset(Ipv4Address from, int fromPort, Ipv4Address to, int toPort, int seq, int ack, boolean withAck) {
+    private void reset(IpAddress from, int fromPort, IpAddress to, int toPort, int seq, int ack, boolean withAck) {
         count("tcp.out.reset");
         send(from, to, TcpRepr.of(fromPort, toPort, seq, withAck ? ack : 0, RST | (withAck ? ACK : 0), 0,
                 Unpooled.EMPTY_BUFFER), 0);

@@ -8,7 +8,7 @@ import static io.jrump.net.wire.TcpSegment.SYN;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.tcp.CongestionControl;
 import io.jrump.net.tcp.AbstractCongestionControl;
@@ -73,9 +73,9 @@ final class TcpConnection {
     static final long PAWS_IDLE_NANOS = 24L * 24 * 3600 * 1_000_000_000L;
 
     final Tcp tcp;
-    final Ipv4Address localAddress;
+    final IpAddress localAddress;
     final int localPort;
-    final Ipv4Address remoteAddress;
+    final IpAddress remoteAddress;
     final int remotePort;
     State state = State.CLOSED;
     final Readiness readiness = new Readiness();
@@ -128,7 +128,7 @@ final class TcpConnection {
 
     private java.util.concurrent.CompletableFuture<Void> lingering; // a close waiting under SO_LINGER
 
-    TcpConnection(Tcp tcp, Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
+    TcpConnection(Tcp tcp, IpAddress localAddress, int localPort, IpAddress remoteAddress, int remotePort,
             TcpSocketOptions options) {
         this.tcp = tcp;
         this.options = options.copy();
@@ -1067,6 +1067,24 @@ final class TcpConnection {
         tcp.count("tcp.sack.hole_retransmit");
         sendData(hole.left(), n, true);
         highRxt = SeqNum.add(hole.left(), n);
+    }
+
+    /**
+     * An IPv6 Packet Too Big lowered the path MTU toward the peer (RFC 8201 §5.4): segments shrink
+     * to fit it, and the first unacknowledged one goes again at once (the larger ones sent were
+     * dropped on the way), as Linux's tcp_mtu_reduced does.
+     */
+    void pathMtuLowered(int pathMtu) {
+        int fits = Math.max(64, pathMtu - 60 - (tsOn ? TIMESTAMPS_LENGTH : 0));
+        if (fits >= mss) {
+            return;
+        }
+        mss = fits;
+        tcp.count("tcp.pmtu.mss_lowered");
+        if (state == State.ESTABLISHED || state == State.CLOSE_WAIT || state == State.FIN_WAIT_1
+                || state == State.CLOSING || state == State.LAST_ACK) {
+            retransmitFirst();
+        }
     }
 
     private void retransmitFirst() {

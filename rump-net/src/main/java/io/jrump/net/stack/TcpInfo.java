@@ -1,6 +1,6 @@
 package io.jrump.net.stack;
 
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * segments and those the rate limit held back; and the segments dropped, by reason. Taken on the
  * event loop, so consistent. Immutable.
  */
-public record TcpInfo(Ipv4Address localAddress, int localPort, Ipv4Address remoteAddress, int remotePort,
+public record TcpInfo(IpAddress localAddress, int localPort, IpAddress remoteAddress, int remotePort,
         String state, long sndUna, long sndNxt, long sndMax, long sndWnd, long cwnd, long sendQueued, int mss,
         long rcvNxt, long rcvWnd, long receiveQueued, String congestion, long srttMicros, long rtoMicros,
         int retransmissions,

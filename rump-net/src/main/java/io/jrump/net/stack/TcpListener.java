@@ -1,6 +1,7 @@
 package io.jrump.net.stack;
 
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
+import io.jrump.net.socket.PortTable;
 import io.jrump.net.socket.Readiness;
 import java.util.ArrayDeque;
 
@@ -12,7 +13,9 @@ import java.util.ArrayDeque;
  * new connection.
  */
 final class TcpListener {
-    final Ipv4Address address;
+    final IpAddress address;
+    /** IPV6_V6ONLY of an IPv6 wildcard listener: without it, IPv4 connections reach it too. */
+    final boolean v6Only;
     final int port;
     static final int SOMAXCONN = 4096;
     final int backlog;
@@ -22,11 +25,17 @@ final class TcpListener {
     final Readiness readiness = new Readiness();
     boolean closed;
 
-    TcpListener(Ipv4Address address, int port, int backlog, TcpSocketOptions options) {
+    TcpListener(IpAddress address, boolean v6Only, int port, int backlog, TcpSocketOptions options) {
         this.address = address;
+        this.v6Only = v6Only;
         this.options = options;
         this.port = port;
         this.backlog = Math.max(1, Math.min(backlog, SOMAXCONN));
+    }
+
+    /** Whether a SYN to {@code destination} reaches this listener. */
+    boolean reaches(IpAddress destination) {
+        return address.equals(destination) || PortTable.covers(address, v6Only, destination);
     }
 
     boolean full() {

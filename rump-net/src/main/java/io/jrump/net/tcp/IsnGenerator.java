@@ -1,5 +1,6 @@
 package io.jrump.net.tcp;
 
+import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
 
 /**
@@ -24,8 +25,9 @@ public final class IsnGenerator {
     }
 
     /** The ISN for a connection from {@code local} to {@code remote} at time {@code nowNanos}. */
-    public int isn(Ipv4Address localAddr, int localPort, Ipv4Address remoteAddr, int remotePort, long nowNanos) {
-        return isn(localAddr.bits(), localPort, remoteAddr.bits(), remotePort, nowNanos);
+    public int isn(IpAddress localAddr, int localPort, IpAddress remoteAddr, int remotePort, long nowNanos) {
+        int m = (int) Math.floorDiv(nowNanos, TICK_NANOS);
+        return m + (int) f.hash(tuple(localAddr, localPort, remoteAddr, remotePort));
     }
 
     /** The ISN for the 4-tuple given as raw IPv4 address bits and 16-bit ports. */
@@ -34,7 +36,29 @@ public final class IsnGenerator {
         return m + (int) f.hash(tuple(localAddr, localPort, remoteAddr, remotePort));
     }
 
-    /** The 12-byte message the 4-tuple hashes as: addresses and ports in network order. */
+    /**
+     * The message a 4-tuple of either family hashes as: each address's bytes then its port, in
+     * network order (12 bytes for IPv4, as {@link #tuple(int, int, int, int)}; 36 for IPv6).
+     */
+    static byte[] tuple(IpAddress localAddr, int localPort, IpAddress remoteAddr, int remotePort) {
+        if (localAddr instanceof Ipv4Address l && remoteAddr instanceof Ipv4Address r) {
+            return tuple(l.bits(), localPort, r.bits(), remotePort);
+        }
+        checkPort(localPort);
+        checkPort(remotePort);
+        byte[] local = localAddr.toBytes();
+        byte[] remote = remoteAddr.toBytes();
+        byte[] t = new byte[local.length + remote.length + 4];
+        System.arraycopy(local, 0, t, 0, local.length);
+        t[local.length] = (byte) (localPort >>> 8);
+        t[local.length + 1] = (byte) localPort;
+        System.arraycopy(remote, 0, t, local.length + 2, remote.length);
+        t[t.length - 2] = (byte) (remotePort >>> 8);
+        t[t.length - 1] = (byte) remotePort;
+        return t;
+    }
+
+    /** The 12-byte message an IPv4 4-tuple hashes as: addresses and ports in network order. */
     static byte[] tuple(int localAddr, int localPort, int remoteAddr, int remotePort) {
         checkPort(localPort);
         checkPort(remotePort);

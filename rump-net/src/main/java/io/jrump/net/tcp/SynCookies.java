@@ -1,6 +1,6 @@
 package io.jrump.net.tcp;
 
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import java.util.OptionalInt;
 
 /**
@@ -63,7 +63,7 @@ public final class SynCookies {
     }
 
     /** The ISN for our SYN-ACK answering a SYN with sequence number {@code clientIsn} and MSS option {@code peerMss}. */
-    public int encode(Ipv4Address localAddr, int localPort, Ipv4Address remoteAddr, int remotePort, int clientIsn,
+    public int encode(IpAddress localAddr, int localPort, IpAddress remoteAddr, int remotePort, int clientIsn,
             int peerMss, long nowNanos) {
         long t = counter(nowNanos);
         int mssIdx = mssIndex(peerMss);
@@ -76,7 +76,7 @@ public final class SynCookies {
      * sequence and acknowledgment numbers. Returns the MSS the cookie carries, or empty if the cookie is forged,
      * belongs to another 4-tuple or client ISN, or is older than the window.
      */
-    public OptionalInt check(Ipv4Address localAddr, int localPort, Ipv4Address remoteAddr, int remotePort, int ackSeq,
+    public OptionalInt check(IpAddress localAddr, int localPort, IpAddress remoteAddr, int remotePort, int ackSeq,
             int ackAck, long nowNanos) {
         int cookie = ackAck - 1;
         int clientIsn = ackSeq - 1;
@@ -101,9 +101,9 @@ public final class SynCookies {
         return Math.floorDiv(nowNanos, periodNanos);
     }
 
-    private int mac(Ipv4Address localAddr, int localPort, Ipv4Address remoteAddr, int remotePort, int clientIsn,
+    private int mac(IpAddress localAddr, int localPort, IpAddress remoteAddr, int remotePort, int clientIsn,
             long t, int mssIdx) {
-        byte[] tuple = IsnGenerator.tuple(localAddr.bits(), localPort, remoteAddr.bits(), remotePort);
+        byte[] tuple = IsnGenerator.tuple(localAddr, localPort, remoteAddr, remotePort);
         byte[] msg = new byte[tuple.length + 4 + 8 + 1];
         System.arraycopy(tuple, 0, msg, 0, tuple.length);
         int p = tuple.length;

@@ -1,5 +1,6 @@
 package io.jrump.net.wire;
 
+import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.Ipv6Address;
 import io.netty.buffer.ByteBuf;
@@ -120,6 +121,20 @@ public final class Checksum {
     public static long pseudoHeader(Ipv6Address src, Ipv6Address dst, int nextHeader, long upperLayerLength) {
         long sum = halves(src.high()) + halves(src.low()) + halves(dst.high()) + halves(dst.low());
         return sum + (upperLayerLength & 0xffff_ffffL) + (nextHeader & 0xff);
+    }
+
+    /**
+     * The pseudo-header of either family for an upper-layer packet of {@code length} bytes: both
+     * addresses must be of one family (IllegalArgumentException otherwise).
+     */
+    public static long pseudoHeader(IpAddress src, IpAddress dst, int protocol, long length) {
+        if (src instanceof Ipv4Address s4 && dst instanceof Ipv4Address d4) {
+            return pseudoHeader(s4, d4, protocol, (int) length);
+        }
+        if (src instanceof Ipv6Address s6 && dst instanceof Ipv6Address d6) {
+            return pseudoHeader(s6, d6, protocol, length & 0xffff_ffffL);
+        }
+        throw new IllegalArgumentException("pseudo-header of " + src + " and " + dst + ": two families");
     }
 
     private static long halves(long v) {

@@ -25,7 +25,7 @@ public record Ipv4Repr(
         boolean moreFragments,
         int fragmentOffset,
         int dscp,
-        int ecn) {
+        int ecn) implements IpRepr {
 
     public Ipv4Repr {
         Objects.requireNonNull(source, "source");

@@ -18,7 +18,7 @@ public final class Ipv6Packet {
     public static final int MINIMUM_MTU = 1280;
     static final int VERSION_CLASS_FLOW = 0;
     static final int PAYLOAD_LENGTH = 4;
-    static final int NEXT_HEADER = 6;
+    public static final int NEXT_HEADER = 6;
     static final int HOP_LIMIT = 7;
     static final int SOURCE = 8;
     static final int DESTINATION = 24;

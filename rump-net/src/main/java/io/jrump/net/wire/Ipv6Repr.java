@@ -17,7 +17,7 @@ public record Ipv6Repr(
         int payloadLength,
         int hopLimit,
         int trafficClass,
-        int flowLabel) {
+        int flowLabel) implements IpRepr {
 
     public Ipv6Repr {
         Objects.requireNonNull(source, "source");

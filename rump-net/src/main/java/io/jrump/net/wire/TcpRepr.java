@@ -1,7 +1,7 @@
 package io.jrump.net.wire;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
 import java.util.Locale;
@@ -114,16 +114,16 @@ public record TcpRepr(
      *
      * @throws ErrnoException {@code EBADMSG} for a bad checksum or a malformed option
      */
-    public static TcpRepr parse(TcpSegment segment, Ipv4Address source, Ipv4Address destination)
+    public static TcpRepr parse(TcpSegment segment, IpAddress source, IpAddress destination)
             throws ErrnoException {
         return parse(segment, source, destination, true);
     }
 
     /**
-     * As {@link #parse(TcpSegment, Ipv4Address, Ipv4Address)}, verifying the checksum only if
+     * As {@link #parse(TcpSegment, IpAddress, IpAddress)}, verifying the checksum only if
      * {@code verifyChecksum}: a NIC that checked it, or a host stack that left it partial, says not to.
      */
-    public static TcpRepr parse(TcpSegment segment, Ipv4Address source, Ipv4Address destination,
+    public static TcpRepr parse(TcpSegment segment, IpAddress source, IpAddress destination,
             boolean verifyChecksum) throws ErrnoException {
         if (verifyChecksum && !segment.verifyChecksum(source, destination)) {
             throw Wire.malformed(String.format(Locale.ROOT, "TCP Checksum 0x%04x at offset 16 does not verify", segment.checksum()));
@@ -248,7 +248,7 @@ public record TcpRepr(
     }
 
     /** Writes the segment, checksum included, at absolute {@code offset}. */
-    public void emit(ByteBuf buf, int offset, Ipv4Address source, Ipv4Address destination) {
+    public void emit(ByteBuf buf, int offset, IpAddress source, IpAddress destination) {
         emit(buf, offset, source, destination, false);
     }
 
@@ -257,7 +257,7 @@ public record TcpRepr(
      * holds only the pseudo-header sum over this segment's length, folded and not complemented, for
      * a NIC to complete (checksum offload, virtio {@code NEEDS_CSUM}), and the data is not summed.
      */
-    public void emit(ByteBuf buf, int offset, Ipv4Address source, Ipv4Address destination, boolean partialChecksum) {
+    public void emit(ByteBuf buf, int offset, IpAddress source, IpAddress destination, boolean partialChecksum) {
         int header = headerLength();
         int length = bufferLength();
         Wire.checkRange(buf, offset, length);

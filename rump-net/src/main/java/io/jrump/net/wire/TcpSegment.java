@@ -1,7 +1,7 @@
 package io.jrump.net.wire;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -110,7 +110,7 @@ public final class TcpSegment {
     }
 
     /** Whether the checksum verifies over the pseudo-header and the whole segment. */
-    public boolean verifyChecksum(Ipv4Address source, Ipv4Address destination) {
+    public boolean verifyChecksum(IpAddress source, IpAddress destination) {
         long sum = Checksum.pseudoHeader(source, destination, IpProtocol.TCP.value(), length);
         return Checksum.verifies(Checksum.add(sum, buf, offset, length));
     }

@@ -1,7 +1,7 @@
 package io.jrump.net.wire;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -62,10 +62,13 @@ public final class UdpDatagram {
         return buf.getUnsignedShort(offset + CHECKSUM);
     }
 
-    /** Whether the checksum verifies over the pseudo-header and datagram; true if the sender sent none (0). */
-    public boolean verifyChecksum(Ipv4Address source, Ipv4Address destination) {
+    /**
+     * Whether the checksum verifies over the pseudo-header and datagram. Over IPv4 a sender may
+     * send none (0), which passes; over IPv6 the checksum is mandatory (RFC 8200 §8.1) and 0 fails.
+     */
+    public boolean verifyChecksum(IpAddress source, IpAddress destination) {
         if (checksum() == 0) {
-            return true;
+            return source.version() == 4;
         }
         long sum = Checksum.pseudoHeader(source, destination, IpProtocol.UDP.value(), length());
         return Checksum.verifies(Checksum.add(sum, buf, offset, length()));

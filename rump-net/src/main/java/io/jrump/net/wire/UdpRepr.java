@@ -1,7 +1,7 @@
 package io.jrump.net.wire;
 
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
+import io.jrump.net.IpAddress;
 import io.netty.buffer.ByteBuf;
 import java.util.Locale;
 import java.util.Objects;
@@ -24,13 +24,13 @@ public record UdpRepr(int sourcePort, int destinationPort, ByteBuf payload) {
     /**
      * @throws ErrnoException {@code EBADMSG} if a checksum was sent and does not verify
      */
-    public static UdpRepr parse(UdpDatagram datagram, Ipv4Address source, Ipv4Address destination)
+    public static UdpRepr parse(UdpDatagram datagram, IpAddress source, IpAddress destination)
             throws ErrnoException {
         return parse(datagram, source, destination, true);
     }
 
-    /** As {@link #parse(UdpDatagram, Ipv4Address, Ipv4Address)}, verifying the checksum only if asked to. */
-    public static UdpRepr parse(UdpDatagram datagram, Ipv4Address source, Ipv4Address destination,
+    /** As {@link #parse(UdpDatagram, IpAddress, IpAddress)}, verifying the checksum only if asked to. */
+    public static UdpRepr parse(UdpDatagram datagram, IpAddress source, IpAddress destination,
             boolean verifyChecksum) throws ErrnoException {
         if (verifyChecksum && !datagram.verifyChecksum(source, destination)) {
             throw Wire.malformed(String.format(Locale.ROOT, "UDP Checksum 0x%04x at offset 6 does not verify",
@@ -45,7 +45,7 @@ public record UdpRepr(int sourcePort, int destinationPort, ByteBuf payload) {
     }
 
     /** Writes the datagram at absolute {@code offset} with its checksum over the pseudo-header. */
-    public void emit(ByteBuf buf, int offset, Ipv4Address source, Ipv4Address destination) {
+    public void emit(ByteBuf buf, int offset, IpAddress source, IpAddress destination) {
         int length = bufferLength();
         Wire.checkRange(buf, offset, length);
         buf.setShort(offset + UdpDatagram.SOURCE_PORT, sourcePort);

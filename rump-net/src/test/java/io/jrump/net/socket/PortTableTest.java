@@ -52,11 +52,11 @@ class PortTableTest {
     void anEphemeralPortSkipsPortsTheCallerCannotUse() throws Exception {
         PortTable<Integer> t = new PortTable<>(() -> 0); // every search starts at the first port
         int first = PortTable.EPHEMERAL_FIRST;
-        assertEquals(first + 2, t.bind(1, a, 0, false, p -> p > first + 1),
+        assertEquals(first + 2, t.bind(1, a, 0, false, false, p -> p > first + 1),
                 "ports the caller's four-tuples still hold are skipped");
         assertEquals(first, t.bind(2, a, 0, false), "the plain bind has no such test");
         assertEquals(Errno.EADDRNOTAVAIL, assertThrows(ErrnoException.class,
-                () -> t.bind(3, a, 0, false, p -> false)).errno());
+                () -> t.bind(3, a, 0, false, false, p -> false)).errno());
     }
 
     @Test

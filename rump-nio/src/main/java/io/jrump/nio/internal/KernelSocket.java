@@ -28,6 +28,8 @@ final class KernelSocket {
     final Object stateLock = new Object();
     final DeferredClose closer = new DeferredClose(this::closeKernelSocket);
     private final Channel channel;
+    /** AF_INET, or AF_INET6 (dual-stack: IPv4 peers too), as the channel was opened. */
+    final int domain;
     private final Set<SocketOption<?>> supportedOptions;
     /** Whether the close should wait, as SO_LINGER asks of a blocking socket; asked only while the kernel runs. */
     private final BooleanSupplier closeWaits;
@@ -38,9 +40,10 @@ final class KernelSocket {
     private volatile int trafficClass; // the stack sends no TOS: kept here, as the JDK reports it back
     private Object adaptor; // under stateLock
 
-    private KernelSocket(Stack stack, Channel channel, Set<SocketOption<?>> supportedOptions,
+    private KernelSocket(Stack stack, Channel channel, int domain, Set<SocketOption<?>> supportedOptions,
             BooleanSupplier closeWaits) {
         this.stack = stack;
+        this.domain = domain;
         this.sockets = stack.sockets();
         this.channel = channel;
         this.supportedOptions = supportedOptions;
@@ -48,17 +51,17 @@ final class KernelSocket {
     }
 
     /** A new non-blocking socket of {@code type} ({@code SOCK_STREAM}, {@code SOCK_DGRAM}); its watch not yet attached. */
-    static KernelSocket open(Stack stack, Channel channel, int type, Set<SocketOption<?>> supportedOptions,
+    static KernelSocket open(Stack stack, Channel channel, int domain, int type, Set<SocketOption<?>> supportedOptions,
             BooleanSupplier closeWaits) throws IOException {
-        KernelSocket s = new KernelSocket(stack, channel, supportedOptions, closeWaits);
+        KernelSocket s = new KernelSocket(stack, channel, domain, supportedOptions, closeWaits);
         s.openKernelSocket(type, false);
         return s;
     }
 
     /** Over {@code fd}, a socket {@code accept} returned. */
-    static KernelSocket of(Stack stack, Channel channel, int fd, Set<SocketOption<?>> supportedOptions,
+    static KernelSocket of(Stack stack, Channel channel, int domain, int fd, Set<SocketOption<?>> supportedOptions,
             BooleanSupplier closeWaits) {
-        KernelSocket s = new KernelSocket(stack, channel, supportedOptions, closeWaits);
+        KernelSocket s = new KernelSocket(stack, channel, domain, supportedOptions, closeWaits);
         s.fd = fd;
         s.watch = new SocketWatch(s.sockets, stack.loop(), fd);
         return s;
@@ -71,7 +74,7 @@ final class KernelSocket {
     void openKernelSocket(int type, boolean attach) throws IOException {
         try {
             stack.loop().checkRunning();
-            fd = sockets.socket(Sockets.AF_INET, type, 0);
+            fd = sockets.socket(domain, type, 0);
             sockets.setNonBlocking(fd, true);
             SocketWatch next = new SocketWatch(sockets, stack.loop(), fd);
             if (watch != null) {

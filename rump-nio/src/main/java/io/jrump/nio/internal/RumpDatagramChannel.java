@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
-import java.net.ProtocolFamily;
 import java.net.SocketAddress;
 import java.net.SocketOption;
 import java.net.StandardSocketOptions;
@@ -38,11 +37,11 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     private volatile boolean boundExplicitly;
     private volatile int sendBuffer = 106_496; // Linux's default wmem_default, halved as the JDK reads it
 
-    public RumpDatagramChannel(Stack stack) throws IOException {
+    public RumpDatagramChannel(Stack stack, int domain) throws IOException {
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
-        kernel = KernelSocket.open(stack, this, Sockets.SOCK_DGRAM, Options.DATAGRAM, () -> false);
+        kernel = KernelSocket.open(stack, this, domain, Sockets.SOCK_DGRAM, Options.DATAGRAM, () -> false);
         try {
             kernel.watch.attach();
         } catch (ErrnoException e) {
@@ -64,7 +63,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
                     if (kernel.local != null) {
                         throw new AlreadyBoundException();
                     }
-                    kernel.bind(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress));
+                    kernel.bind(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress, kernel.domain));
                     boundExplicitly = true;
                 }
             }
@@ -82,7 +81,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
 
     @Override
     public DatagramChannel connect(SocketAddress remoteAddress) throws IOException {
-        InetSocketAddress isa = Addresses.check(remoteAddress);
+        InetSocketAddress isa = Addresses.check(remoteAddress, kernel.domain);
         synchronized (readLock) {
             synchronized (writeLock) {
                 synchronized (kernel.stateLock) {
@@ -176,7 +175,7 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     @Override
     public int send(ByteBuffer src, SocketAddress target) throws IOException {
         Objects.requireNonNull(src);
-        InetSocketAddress isa = Addresses.check(target);
+        InetSocketAddress isa = Addresses.check(target, kernel.domain);
         synchronized (writeLock) {
             kernel.ensureOpen();
             InetSocketAddress peer = remote;
@@ -353,11 +352,6 @@ public final class RumpDatagramChannel extends DatagramChannel implements RumpCh
     @Override
     protected void implCloseSelectableChannel() throws IOException {
         kernel.close();
-    }
-
-    /** The protocol family this channel speaks. */
-    static ProtocolFamily family() {
-        return java.net.StandardProtocolFamily.INET;
     }
 
     @Override

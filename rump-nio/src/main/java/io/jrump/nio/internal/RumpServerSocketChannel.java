@@ -26,11 +26,11 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
     private final Object acceptLock = new Object();
     private final KernelSocket kernel;
 
-    public RumpServerSocketChannel(Stack stack) throws IOException {
+    public RumpServerSocketChannel(Stack stack, int domain) throws IOException {
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
-        kernel = KernelSocket.open(stack, this, Sockets.SOCK_STREAM, Options.LISTENER, () -> false);
+        kernel = KernelSocket.open(stack, this, domain, Sockets.SOCK_STREAM, Options.LISTENER, () -> false);
         try {
             sockets.setsockopt(kernel.fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
         } catch (ErrnoException e) {
@@ -50,7 +50,7 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
             if (kernel.local != null) {
                 throw new AlreadyBoundException();
             }
-            InetSocketAddress isa = localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress);
+            InetSocketAddress isa = localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress, kernel.domain);
             try {
                 stack.loop().checkRunning();
                 sockets.bind(kernel.fd, Addresses.toKernel(isa));
@@ -92,7 +92,7 @@ public final class RumpServerSocketChannel extends ServerSocketChannel implement
                     kernel.closer.exit();
                 }
             }
-            return conn < 0 ? null : new RumpSocketChannel(stack, conn);
+            return conn < 0 ? null : new RumpSocketChannel(stack, kernel.domain, conn);
         }
     }
 

@@ -50,19 +50,19 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
     private volatile boolean eof;
 
     /** A new, unconnected channel. */
-    public RumpSocketChannel(Stack stack) throws IOException {
+    public RumpSocketChannel(Stack stack, int domain) throws IOException {
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
-        kernel = KernelSocket.open(stack, this, Sockets.SOCK_STREAM, Options.STREAM, this::closeWaits);
+        kernel = KernelSocket.open(stack, this, domain, Sockets.SOCK_STREAM, Options.STREAM, this::closeWaits);
     }
 
     /** A channel for a connection {@code accept} returned as {@code fd}. */
-    RumpSocketChannel(Stack stack, int fd) throws IOException {
+    RumpSocketChannel(Stack stack, int domain, int fd) throws IOException {
         super(stack.provider());
         this.stack = stack;
         this.sockets = stack.sockets();
-        kernel = KernelSocket.of(stack, this, fd, Options.STREAM, this::closeWaits);
+        kernel = KernelSocket.of(stack, this, domain, fd, Options.STREAM, this::closeWaits);
         try {
             sockets.setNonBlocking(kernel.fd, true);
             kernel.local = Addresses.fromKernel(sockets.getsockname(kernel.fd));
@@ -114,7 +114,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
                     if (kernel.local != null) {
                         throw new AlreadyBoundException();
                     }
-                    kernel.bind(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress));
+                    kernel.bind(localAddress == null ? new InetSocketAddress(0) : Addresses.check(localAddress, kernel.domain));
                 }
             }
         }
@@ -128,7 +128,7 @@ public final class RumpSocketChannel extends SocketChannel implements RumpChanne
 
     /** connect, in blocking mode waiting {@code timeoutNanos} at most (0: no limit) before SocketTimeoutException. */
     boolean connect(SocketAddress remoteAddress, long timeoutNanos) throws IOException {
-        InetSocketAddress isa = Addresses.check(remoteAddress);
+        InetSocketAddress isa = Addresses.check(remoteAddress, kernel.domain);
         synchronized (readLock) {
             synchronized (writeLock) {
                 synchronized (kernel.stateLock) {
