@@ -4,6 +4,9 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.net.Ipv6Address;
+import io.jrump.net.dhcp6.Dhcp6Info;
+import io.jrump.net.dhcp6.Dhcp6InfoClient;
+import io.jrump.net.dns.DnsName;
 import io.jrump.net.ip.PathMtuCache;
 import io.jrump.net.ip.Reassembly;
 import io.jrump.net.ip.TokenBucket;
@@ -446,6 +449,9 @@ final class Ipv6Layer {
         if (c.parametersChanged()) {
             link.neighbors.setReachableTime(link.auto.reachableTime());
             link.neighbors.setRetransTimer(link.auto.retransTimer());
+            if ((link.auto.otherConfig() || link.auto.managed()) && link.dhcp6 == null && link.acceptRouterAdvertisements) {
+                startDhcp6(link);
+            }
         }
         if (!c.isEmpty()) {
             stack.topologyChanged();
@@ -505,15 +511,83 @@ final class Ipv6Layer {
         link.reportAgainLeft.clear();
     }
 
-    /** Every DNS server the links' router advertisements gave (RDNSS, RFC 8106), unexpired. */
+    /**
+     * The stateless DHCPv6 client (RFC 8415 §18.2.6) a router's O or M flag asks for: it asks
+     * ff02::1:2 from the link-local address for DNS servers and a search list, and refreshes them.
+     * Addresses from DHCPv6 (stateful, IA_NA) are not asked for: the M flag gets only this.
+     */
+    private void startDhcp6(Ipv6Link link) {
+        stats.count("dhcp6.start");
+        link.dhcp6 = new Dhcp6InfoClient(stack.host(), link.iface.mac, payload -> sendDhcp6(link, payload),
+                new Dhcp6InfoClient.Listener() {
+                    @Override
+                    public void configured(Dhcp6Info info) {
+                        link.dhcp6Info = info;
+                        stats.count("dhcp6.configured");
+                        stack.dnsServersChanged();
+                    }
+
+                    @Override
+                    public void removed(Dhcp6Info info) {
+                        link.dhcp6Info = null;
+                        stack.dnsServersChanged();
+                    }
+                });
+        link.dhcp6.start();
+    }
+
+    private void sendDhcp6(Ipv6Link link, ByteBuf payload) {
+        Ipv6Address from = link.linkLocal();
+        if (from == null || stack.isStopped()) {
+            stats.count("dhcp6.drop.no_link_local");
+            payload.release();
+            return;
+        }
+        Ipv6Address to = Dhcp6InfoClient.ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
+        UdpRepr udp = new UdpRepr(Dhcp6InfoClient.CLIENT_PORT, Dhcp6InfoClient.SERVER_PORT, payload);
+        ByteBuf b = Unpooled.buffer(udp.bufferLength());
+        udp.emit(b, 0, from, to);
+        b.writerIndex(udp.bufferLength());
+        payload.release();
+        stats.count("dhcp6.out");
+        send(new Route(link.iface, to), from, to, IpProtocol.UDP, b, -1);
+    }
+
+    /**
+     * Every DNS server the links were given: by router advertisements (RDNSS, RFC 8106) and
+     * stateless DHCPv6, unexpired.
+     */
     List<Ipv6Address> advertisedDnsServers() {
         List<Ipv6Address> out = new ArrayList<>();
         for (Interface i : stack.interfacesOnLoop()) {
             if (i.v6 != null) {
                 out.addAll(i.v6.auto.dnsServers().keySet());
+                if (i.v6.dhcp6Info != null) {
+                    out.addAll(i.v6.dhcp6Info.dnsServers());
+                }
             }
         }
         return out;
+    }
+
+    /** The search domains stateless DHCPv6 gave the links. */
+    List<DnsName> advertisedSearchList() {
+        List<DnsName> out = new ArrayList<>();
+        for (Interface i : stack.interfacesOnLoop()) {
+            if (i.v6 != null && i.v6.dhcp6Info != null) {
+                out.addAll(i.v6.dhcp6Info.searchList());
+            }
+        }
+        return out;
+    }
+
+    /** Stops the links' DHCPv6 clients (the kernel stops). */
+    void stop() {
+        for (Interface i : stack.interfacesOnLoop()) {
+            if (i.v6 != null && i.v6.dhcp6 != null) {
+                i.v6.dhcp6.stop();
+            }
+        }
     }
 
     // ---- input ----------------------------------------------------------------------------------
@@ -576,7 +650,7 @@ final class Ipv6Layer {
         if (p.equals(IpProtocol.TCP)) {
             stack.tcpIn(ip, buf, at, n);
         } else if (p.equals(IpProtocol.UDP)) {
-            udpIn(ip, buf, offset, length, buf.slice(at, n), linkMulticast);
+            udpIn(i, ip, buf, offset, length, buf.slice(at, n), linkMulticast);
         } else if (p.equals(IpProtocol.ICMPV6)) {
             icmpIn(i, ip, buf, at, n, offset, length, linkMulticast);
         } else if (p.equals(IpProtocol.IPV6_NO_NEXT_HEADER)) {
@@ -643,7 +717,8 @@ final class Ipv6Layer {
         upperLayer(i, innerIp, inner, rebuilt, 0, rebuilt.readableBytes(), false);
     }
 
-    private void udpIn(Ipv6Repr ip, ByteBuf packet, int offset, int length, ByteBuf data, boolean linkMulticast) {
+    private void udpIn(Interface i, Ipv6Repr ip, ByteBuf packet, int offset, int length, ByteBuf data,
+            boolean linkMulticast) {
         UdpRepr repr;
         try {
             UdpDatagram d = UdpDatagram.parse(data);
@@ -654,6 +729,12 @@ final class Ipv6Layer {
             repr = UdpRepr.parse(d, ip.source(), ip.destination(), false);
         } catch (ErrnoException e) {
             stats.count("udp.drop.malformed");
+            return;
+        }
+        if (i.v6 != null && i.v6.dhcp6 != null && repr.destinationPort() == Dhcp6InfoClient.CLIENT_PORT
+                && repr.sourcePort() == Dhcp6InfoClient.SERVER_PORT) {
+            stats.count("dhcp6.in");
+            i.v6.dhcp6.receive(repr.payload());
             return;
         }
         stats.count("udp.in");

@@ -1,6 +1,8 @@
 package io.jrump.net.stack;
 
 import io.jrump.net.Ipv6Address;
+import io.jrump.net.dhcp6.Dhcp6Info;
+import io.jrump.net.dhcp6.Dhcp6InfoClient;
 import io.jrump.net.ndp.AddressAutoconfig;
 import io.jrump.net.ndp.NeighborCache;
 import io.netty.buffer.ByteBuf;
@@ -24,6 +26,10 @@ final class Ipv6Link {
     /** Groups whose MLDv2 state-change report is still to be repeated once (RFC 3810 §6.1: robustness 2). */
     final Set<Ipv6Address> reportAgainJoined = new LinkedHashSet<>();
     final Set<Ipv6Address> reportAgainLeft = new LinkedHashSet<>();
+    /** The stateless DHCPv6 client, started when a router advertises the O (or M) flag; or null. */
+    Dhcp6InfoClient dhcp6;
+    /** What it last configured, or null. */
+    Dhcp6Info dhcp6Info;
 
     Ipv6Link(Interface iface, AddressAutoconfig auto, NeighborCache<ByteBuf> neighbors, boolean acceptRouterAdvertisements) {
         this.iface = iface;

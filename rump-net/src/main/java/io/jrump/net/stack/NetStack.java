@@ -17,8 +17,11 @@ import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.Ipv6Address;
 import io.jrump.net.arp.ArpCache;
+import io.jrump.net.dhcp.DhcpLease;
 import io.jrump.net.dns.DnsConfig;
+import io.jrump.net.dns.DnsName;
 import io.jrump.net.dns.DnsResolver;
+import io.jrump.net.dns.DnsServer;
 import io.jrump.net.ip.Reassembly;
 import io.jrump.net.ip.RouteTable;
 import io.jrump.net.ip.TokenBucket;
@@ -124,6 +127,14 @@ public final class NetStack implements Component {
     @Override
     public void stop() {
         sys.withdraw(socketCalls);
+        try {
+            calls.run(() -> {
+                ip6.stop();
+                return null;
+            });
+        } catch (ErrnoException e) {
+            host.console().log(System.Logger.Level.WARNING, "net: DHCPv6 clients not stopped: " + e.getMessage());
+        }
         stopped = true; // frames already queued on the loop are dropped, not run into a stopped kernel
         timer.stop();
         try {
@@ -221,6 +232,42 @@ public final class NetStack implements Component {
             throw new ErrnoException(Errno.ENXIO, "net: the stack is not started");
         }
         return new DnsResolver(host, new StackDnsTransport(sockets, host.scheduler()), config);
+    }
+
+    /**
+     * A stub resolver asking the DNS servers the network gave ({@link #dnsServers()}: DHCPv4
+     * leases, router advertisements' RDNSS, stateless DHCPv6), with their search domains, as they
+     * are now. {@code ENOENT} when none is known yet.
+     */
+    public DnsResolver resolver() throws ErrnoException {
+        List<IpAddress> servers = dnsServers();
+        if (servers.isEmpty()) {
+            throw new ErrnoException(Errno.ENOENT, "no DNS server known: none came by DHCP, DHCPv6 or router advertisement");
+        }
+        List<DnsServer> list = new ArrayList<>();
+        for (IpAddress a : servers) {
+            list.add(new DnsServer(a.toInetAddress(), DnsServer.PORT));
+        }
+        return resolver(DnsConfig.of(list).withSearch(dnsSearchList()));
+    }
+
+    /** The search domains the network gave: the DHCPv4 leases' domain names, then stateless DHCPv6's list. */
+    public List<DnsName> dnsSearchList() throws ErrnoException {
+        return calls.run(() -> {
+            java.util.LinkedHashSet<DnsName> out = new java.util.LinkedHashSet<>();
+            for (Interface i : interfaces.values()) {
+                DhcpLease lease = i.dhcp != null ? i.dhcp.leaseOnLoop() : null;
+                if (lease != null && lease.domainName() != null) {
+                    try {
+                        out.add(DnsName.parse(lease.domainName()));
+                    } catch (ErrnoException e) {
+                        stats.count("dns.drop.bad_lease_domain");
+                    }
+                }
+            }
+            out.addAll(ip6.advertisedSearchList());
+            return List.copyOf(out);
+        });
     }
 
     private ArpCache<ByteBuf> newArpCache() {

@@ -85,8 +85,8 @@ public final class Ipv6Packet {
         return Wire.getIpv6(buf, offset + DESTINATION);
     }
 
-    /** The buffer the view is over. */
-    ByteBuf buffer() {
+    /** The buffer the view is over: {@link Ipv6HeaderChain}'s indexes are absolute indexes into it. */
+    public ByteBuf buffer() {
         return buf;
     }
 
