@@ -39,6 +39,9 @@ class DocExamplesTest {
     @CsvSource({
         "../README.md, HelloUdp, 'b got \"hello\" from 198.18.0.1:'",
         "../docs/rump-net.md, HelloTcp, 'hello, jrump'",
+        "../docs/rump-net.md, HelloIpv6, 'over IPv6 from [2001:db8::1]:'",
+        "../docs/rump-net.md, HelloIpv6, 'over IPv4 from [::ffff:198.18.0.1]:'",
+        "../docs/rump-net.md, HelloIpv6, 'state=REACHABLE'",
     })
     void theExampleCompilesAndPrintsWhatTheTextSays(String markdown, String className, String expected,
             @TempDir Path out) throws Exception {
