@@ -19,14 +19,11 @@ import java.util.Map;
 
 /**
  * The {@code --dhcp-lease-file}: the lease a TAP command held, so that the next run asks for the
- * same address first (INIT-REBOOT). Text, one {@code key=value} a line, {@code #} comments:
- *
- * <pre>
- * mac=02:5a:...        the interface's MAC (the client identifier is made from it)
- * address=198.18.0.123 the leased address
- * server=198.18.0.1    the server that leased it
- * expires=2026-12-07T10:12:00Z  wall time (UTC), or "never" for an infinite lease
- * </pre>
+ * same address first (INIT-REBOOT). Text, one {@code key=value} a line, blank lines and lines
+ * starting with {@code #} skipped, each key once:
+ * {@code mac} (the interface's MAC: the server knows the client by the identifier made from it),
+ * {@code address} (the leased address), {@code server} (the server that leased it) and
+ * {@code expires} (UTC wall time as {@code 2026-12-07T10:12:00Z}, or {@code never}).
  *
  * Written whole to a temporary file in the same directory and renamed over the old one, so a
  * reader sees the old lease or the new one, never a mix. A file that does not parse is EUCLEAN
