@@ -124,11 +124,10 @@ final class TapKernel implements AutoCloseable {
     private DhcpSession dhcp;
     private final Options options;
 
-    private TapKernel(Hypercalls host, Options o, PrintWriter err) throws ErrnoException, IOException {
+    private TapKernel(Hypercalls host, Options o, DhcpLeaseFile remembered, PrintWriter err)
+            throws ErrnoException, IOException {
         this.err = err;
         this.options = o;
-        // A lease file that does not parse stops the command before anything is set up.
-        DhcpLeaseFile remembered = o.dhcpLeaseFile != null ? DhcpLeaseFile.read(o.dhcpLeaseFile) : null;
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
         iface = "tap:" + o.tap;
         try {
@@ -221,6 +220,8 @@ final class TapKernel implements AutoCloseable {
      * host. {@code err} hears of connections the shutdown cuts off.
      */
     static TapKernel boot(Options o, PrintWriter err) throws ErrnoException, IOException {
+        // A lease file that does not parse stops the command before anything is set up.
+        DhcpLeaseFile remembered = o.dhcpLeaseFile != null ? DhcpLeaseFile.read(o.dhcpLeaseFile) : null;
         for (HostProvider p : ServiceLoader.load(HostProvider.class)) {
             if (!p.name().equals(HOST)) {
                 continue;
@@ -230,7 +231,7 @@ final class TapKernel implements AutoCloseable {
             }
             Hypercalls host = p.createDefault("rump").orElseThrow(
                     () -> new ErrnoException(Errno.ENODEV, "the linux host offers no default instance"));
-            return new TapKernel(host, o, err);
+            return new TapKernel(host, o, remembered, err);
         }
         throw new ErrnoException(Errno.ENODEV, "no linux host on the class path (hosts/linux)");
     }

@@ -75,6 +75,18 @@ class DhcpLeaseFileTest {
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 
+    /** The command stops on a bad lease file before it opens a TAP or boots a kernel: exit 1, file and line named. */
+    @Test
+    void aCommandGivenABadLeaseFileSaysWhereAndStops() throws Exception {
+        Path f = tmp.resolve("lease");
+        Files.writeString(f, "mac=02:00:00:00:00:07\naddress=198.18.0.123\nserver=nowhere\nexpires=never\n");
+        RumpRun r = RumpRun.expect(1, "net", "sink", "--tap", "jrnotap0", "--dhcp", "--dhcp-lease-file", f.toString(),
+                "--port", "9");
+        assertTrue(r.err().contains(f + ": not a lease file: line 3: 'server' is not an IPv4 address: 'nowhere'"),
+                r.all());
+        assertFalse(Files.exists(Path.of("/sys/class/net/jrnotap0")), "no TAP made");
+    }
+
     @Test
     void theLeaseFileGoesWithDhcp() {
         RumpRun r = RumpRun.expect(2, "net", "sink", "--tap", "t0", "--addr", "198.18.0.2/24", "--dhcp-lease-file",
