@@ -285,6 +285,10 @@ class DhcpInteropTest {
                     "option 50, no Server Identifier, ciaddr 0: " + requests);
             assertTrue(f.get(3).equals("1") || f.get(3).equalsIgnoreCase("true"), "broadcast flag: " + requests);
         }
+        for (Path p : List.of(pcap1, pcap2)) {
+            assertEquals("", tshark(p, "_ws.malformed || _ws.expert.severity >= error", "frame.number").strip(),
+                    "tshark flags nothing in " + p);
+        }
         assertTrue(l2.contains("DHCPREQUEST(" + net.tap + ") " + a) && l2.contains("DHCPACK(" + net.tap + ") " + a), l2);
         assertFalse(l2.contains("DHCPDISCOVER"), l2);
         DhcpLeaseFile second = DhcpLeaseFile.read(leaseFile);
