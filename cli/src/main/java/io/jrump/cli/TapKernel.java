@@ -20,6 +20,7 @@ import java.io.PrintWriter;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.List;
 import java.util.ServiceLoader;
 import picocli.CommandLine;
@@ -53,6 +54,11 @@ final class TapKernel implements AutoCloseable {
                 description = "With --dhcp, how long to wait for a lease, 1..3600 (default: ${DEFAULT-VALUE}).")
         int dhcpTimeout;
 
+        @Option(names = "--dhcp-lease-file", paramLabel = "FILE",
+                description = "With --dhcp, keep the lease (MAC, address, server, expiry) in FILE: an unexpired one is"
+                        + " asked for again first (INIT-REBOOT), and the lease is not released on exit.")
+        Path dhcpLeaseFile;
+
         @Option(names = "--gw", paramLabel = "A.B.C.D", description = "Default gateway.")
         String gateway;
 
@@ -75,6 +81,9 @@ final class TapKernel implements AutoCloseable {
             }
             NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
             NetOptions.checkRange(cl, "--dhcp-timeout", dhcpTimeout, 1, 3600);
+            if (dhcpLeaseFile != null && !dhcp) {
+                throw new ParameterException(cl, "--dhcp-lease-file goes with --dhcp");
+            }
             if (dhcp) {
                 if (addr != null || gateway != null) {
                     throw new ParameterException(cl, "--dhcp gets the address and gateway: give no --addr or --gw with it");
@@ -115,21 +124,32 @@ final class TapKernel implements AutoCloseable {
     private DhcpSession dhcp;
     private final Options options;
 
-    private TapKernel(Hypercalls host, Options o, PrintWriter err) throws ErrnoException, IOException {
+    private TapKernel(Hypercalls host, Options o, DhcpLeaseFile remembered, PrintWriter err)
+            throws ErrnoException, IOException {
         this.err = err;
         this.options = o;
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
         iface = "tap:" + o.tap;
         try {
-            net.addInterface(iface, NicOptions.mtu(o.mtu).withOffloads(o.noOffload ? NicOffload.NONE : NicOffload.ALL));
+            // The remembered MAC: the server knows the client by the identifier made from it.
+            net.addInterface(iface, new NicOptions(o.mtu, remembered != null ? remembered.mac() : null,
+                    o.noOffload ? NicOffload.NONE : NicOffload.ALL));
             if (o.pcap != null) { // before the address, to see the gratuitous ARP
                 pcap = FileChannel.open(o.pcap, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING);
                 net.capture(iface, PcapWriter.open(pcap));
             }
             if (o.dhcp) {
-                dhcp = net.startDhcp(iface);
+                DhcpSession.Options start = DhcpSession.Options.DEFAULTS;
+                if (remembered != null && remembered.unexpiredAt(Instant.ofEpochSecond(0, host.clock().wallNanos()))) {
+                    start = start.withRemembered(remembered.address());
+                    err.println("rump: DHCP asks for " + remembered.address() + " again (INIT-REBOOT; "
+                            + o.dhcpLeaseFile + ", expires " + (remembered.expires() == null ? "never"
+                                    : remembered.expires()) + ")");
+                }
+                dhcp = net.startDhcp(iface, start);
                 DhcpLease lease = awaitLease(o.dhcpTimeout);
+                saveLease(lease);
                 err.println("rump: DHCP lease " + lease.address() + "/" + lease.prefixLength() + " from "
                         + lease.server() + (lease.routers().isEmpty() ? "" : " router " + lease.routers().get(0))
                         + (lease.mtu() == 0 ? "" : " mtu " + lease.mtu()) + " for " + lease.leaseSeconds() + " s");
@@ -144,6 +164,31 @@ final class TapKernel implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /** Writes {@code lease} to the --dhcp-lease-file, if there is one, with its expiry as wall time. */
+    private void saveLease(DhcpLease lease) throws ErrnoException {
+        if (options.dhcpLeaseFile == null || lease == null) {
+            return;
+        }
+        Instant expires = null;
+        if (!lease.infinite()) {
+            var clock = kernel.host().clock();
+            long left = lease.acquiredNanos() + lease.leaseSeconds() * 1_000_000_000L - clock.monotonicNanos();
+            expires = Instant.ofEpochSecond(0, clock.wallNanos() + left);
+        }
+        new DhcpLeaseFile(mac(), lease.address(), lease.server(), expires).write(options.dhcpLeaseFile);
+    }
+
+    /** Our interface's MAC. */
+    private io.jrump.hypercall.MacAddress mac() throws ErrnoException {
+        return net.interfaces().stream().filter(i -> i.name().equals(iface)).findFirst()
+                .orElseThrow(() -> new ErrnoException(Errno.ENODEV, "no interface " + iface)).mac();
+    }
+
+    /** The DHCP client, or null without --dhcp. */
+    DhcpSession dhcpSession() {
+        return dhcp;
     }
 
     /**
@@ -175,6 +220,8 @@ final class TapKernel implements AutoCloseable {
      * host. {@code err} hears of connections the shutdown cuts off.
      */
     static TapKernel boot(Options o, PrintWriter err) throws ErrnoException, IOException {
+        // A lease file that does not parse stops the command before anything is set up.
+        DhcpLeaseFile remembered = o.dhcpLeaseFile != null ? DhcpLeaseFile.read(o.dhcpLeaseFile) : null;
         for (HostProvider p : ServiceLoader.load(HostProvider.class)) {
             if (!p.name().equals(HOST)) {
                 continue;
@@ -184,7 +231,7 @@ final class TapKernel implements AutoCloseable {
             }
             Hypercalls host = p.createDefault("rump").orElseThrow(
                     () -> new ErrnoException(Errno.ENODEV, "the linux host offers no default instance"));
-            return new TapKernel(host, o, err);
+            return new TapKernel(host, o, remembered, err);
         }
         throw new ErrnoException(Errno.ENODEV, "no linux host on the class path (hosts/linux)");
     }
@@ -223,11 +270,15 @@ final class TapKernel implements AutoCloseable {
             // the stack did not start: it has no connections
         }
         try {
-            if (dhcp != null) {
+            if (dhcp != null && options.dhcpLeaseFile != null) {
+                saveLease(dhcp.lease()); // the expiry of the last renewal
+                dhcp.stopKeepingLease(); // no DHCPRELEASE: the next run asks for the address again
+            } else if (dhcp != null) {
                 dhcp.stop(); // DHCPRELEASE, while the capture still runs
             }
         } catch (ErrnoException e) {
-            err.println("rump: DHCP lease not released: " + e.getMessage());
+            err.println("rump: DHCP lease not " + (options.dhcpLeaseFile != null ? "saved" : "released") + ": "
+                    + e.getMessage());
         }
         try {
             if (pcap != null) {

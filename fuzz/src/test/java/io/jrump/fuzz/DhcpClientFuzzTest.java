@@ -86,8 +86,16 @@ class DhcpClientFuzzTest {
                     }
                 }
                 default -> {
-                    client.stop();
-                    client.start();
+                    if (data.consumeBoolean()) {
+                        client.stop();
+                    } else {
+                        client.stopKeepingLease(); // no RELEASE; the address is removed all the same
+                    }
+                    if (data.consumeBoolean()) {
+                        client.start();
+                    } else {
+                        client.start(Ipv4Address.parse("198.18.0.77"));
+                    }
                 }
             }
             assertEquals(HOLDING.contains(client.state()), client.lease() != null, "lease in " + client.state());

@@ -25,9 +25,11 @@ import java.util.Objects;
  * server, retransmitted after half the time left to T2, at least 60 s), T2 (REBINDING: broadcast,
  * half the time left to expiry, at least 60 s) and expiry (the address is removed, INIT). A DHCPNAK
  * in REQUESTING, REBOOTING, RENEWING or REBINDING drops any address and starts over.
- * {@code start(remembered)} is INIT-REBOOT: a DHCPREQUEST for the remembered address (REBOOTING);
- * no answer after five sends starts over with DISCOVER. {@link #stop} releases a held lease
- * (DHCPRELEASE). Replies whose op, xid or chaddr are not this client's current exchange are
+ * {@code start(remembered)} is INIT-REBOOT (RFC 2131 §3.2, §4.3.2): a DHCPREQUEST for the
+ * remembered address with no Server Identifier, broadcast (REBOOTING); a DHCPNAK, or no answer
+ * to two sends (about 12 s: a server that does not know the lease may stay silent, as dnsmasq
+ * does when not authoritative), starts over with DISCOVER. {@link #stop} releases a held lease
+ * (DHCPRELEASE); {@link #stopKeepingLease} leaves it with the server, for a later INIT-REBOOT. Replies whose op, xid or chaddr are not this client's current exchange are
  * ignored and counted. The client does not wait the random 1–10 s RFC 2131 §4.4.1 suggests before
  * the first DISCOVER.
  *
@@ -38,8 +40,14 @@ public final class DhcpClient {
     static final int[] BACKOFF_SECONDS = {4, 8, 16, 32, 64};
     /** Random spread of each retransmission interval: ±1 s (RFC 2131 §4.1). */
     static final long JITTER_NANOS = 1_000_000_000L;
-    /** REQUESTs sent in REQUESTING or REBOOTING before starting over. */
+    /** REQUESTs sent in REQUESTING before starting over. */
     static final int REQUEST_ATTEMPTS = 5;
+    /**
+     * REQUESTs sent in REBOOTING before starting over with DISCOVER: two, about 4 + 8 s. RFC 2131
+     * leaves the wait open; a server without the lease may never answer, and the client should
+     * not wait the two minutes of five sends for it (dhcpcd waits 5 s by default).
+     */
+    static final int REBOOT_ATTEMPTS = 2;
     /** The least wait between retransmissions in RENEWING and REBINDING (RFC 2131 §4.4.5). */
     static final long MIN_RENEW_RETRANSMIT_NANOS = 60_000_000_000L;
     /** The wait after a DHCPDECLINE before starting over (RFC 2131 §3.1 step 5: at least 10 s). */
@@ -150,6 +158,17 @@ public final class DhcpClient {
             transport.unicast(lease.server(), DhcpMessage.request(randomXid(), 0, false, lease.address(), mac, o));
             dropLease();
         }
+        pending = null;
+        enter(State.STOPPED);
+    }
+
+    /**
+     * Stops without DHCPRELEASE: the server keeps the lease, so that a later {@code start(address)}
+     * (INIT-REBOOT) may get it back; here its address is removed and the timers cancelled.
+     */
+    public void stopKeepingLease() {
+        cancelAll();
+        dropLease();
         pending = null;
         enter(State.STOPPED);
     }
@@ -292,7 +311,7 @@ public final class DhcpClient {
     }
 
     private void sendReboot() {
-        if (attempt == REQUEST_ATTEMPTS) {
+        if (attempt == REBOOT_ATTEMPTS) {
             discover();
             return;
         }

@@ -22,8 +22,32 @@ import io.netty.buffer.Unpooled;
  * probe is sent through the interface's ARP, and the lease is applied to the interface (address
  * and prefix, a default route through the first router, the MTU) and removed when it ends. Its
  * internals run on the kernel's event loop; the public methods may be called from any thread.
+ * {@link Options} choose INIT-REBOOT (a remembered address asked for first) and whether the
+ * RFC 5227 probe runs.
  */
 public final class DhcpSession {
+    /**
+     * How a session starts.
+     *
+     * @param remembered an address from an earlier lease, asked for first (INIT-REBOOT, RFC 2131
+     *     §3.2: a broadcast DHCPREQUEST with option 50 and no Server Identifier; a DHCPNAK or no
+     *     answer falls back to DISCOVER), or null to start with DISCOVER
+     * @param conflictProbe whether the ACKed address is probed with ARP before it is used
+     *     (RFC 5227, 4–7 s); off, the address is used as soon as the DHCPACK arrives
+     */
+    public record Options(Ipv4Address remembered, boolean conflictProbe) {
+        /** DISCOVER, with the RFC 5227 probe. */
+        public static final Options DEFAULTS = new Options(null, true);
+
+        public Options withRemembered(Ipv4Address address) {
+            return new Options(address, conflictProbe);
+        }
+
+        public Options withConflictProbe(boolean probe) {
+            return new Options(remembered, probe);
+        }
+    }
+
     static final int CLIENT_PORT = 68;
     static final int SERVER_PORT = 67;
     /** RFC 5227 §1.1: a random wait of up to PROBE_WAIT, PROBE_NUM probes PROBE_MIN..PROBE_MAX apart, ANNOUNCE_WAIT. */
@@ -49,12 +73,15 @@ public final class DhcpSession {
     private Ipv4Address probing;
     private int probesSent;
     private ScheduledTask probeTask;
+    private final Options options;
 
-    DhcpSession(NetStack stack, LoopCalls calls, Interface iface) {
+    DhcpSession(NetStack stack, LoopCalls calls, Interface iface, Options options) {
         this.stack = stack;
         this.calls = calls;
         this.iface = iface;
-        this.client = new DhcpClient(stack.host(), iface.mac, new Transport(), new Listener(), this::probe);
+        this.options = options;
+        this.client = new DhcpClient(stack.host(), iface.mac, new Transport(), new Listener(),
+                options.conflictProbe() ? this::probe : null);
     }
 
     /** The interface this client runs on. */
@@ -92,10 +119,29 @@ public final class DhcpSession {
         });
     }
 
+    /**
+     * Stops the client without DHCPRELEASE: the server keeps the lease (for an INIT-REBOOT by a
+     * later session); the address, route and MTU are removed here all the same.
+     */
+    public void stopKeepingLease() throws ErrnoException {
+        calls.run(() -> {
+            if (iface.dhcp == this) {
+                cancelProbe();
+                client.stopKeepingLease();
+                iface.dhcp = null;
+            }
+            return null;
+        });
+    }
+
     // ---- on the loop -------------------------------------------------------------------------
 
     void start() {
-        client.start();
+        if (options.remembered() != null) {
+            client.start(options.remembered());
+        } else {
+            client.start();
+        }
     }
 
     /** A UDP payload from port 67 to port 68 on this interface. */

@@ -512,6 +512,12 @@ public final class NetStack implements Component {
      * lease ends. {@code EBUSY} if a client already runs there, {@code EINVAL} on the loopback.
      */
     public DhcpSession startDhcp(String iface) throws ErrnoException {
+        return startDhcp(iface, DhcpSession.Options.DEFAULTS);
+    }
+
+    /** {@link #startDhcp(String)} with {@code options}: INIT-REBOOT, the RFC 5227 probe off. */
+    public DhcpSession startDhcp(String iface, DhcpSession.Options options) throws ErrnoException {
+        java.util.Objects.requireNonNull(options, "options");
         return calls.run(() -> {
             Interface i = iface(iface);
             if (i.isLoopback()) {
@@ -520,7 +526,7 @@ public final class NetStack implements Component {
             if (i.dhcp != null) {
                 throw new ErrnoException(Errno.EBUSY, "a DHCP client already runs on " + iface);
             }
-            DhcpSession session = new DhcpSession(this, calls, i);
+            DhcpSession session = new DhcpSession(this, calls, i, options);
             i.dhcp = session;
             session.start();
             return session;

@@ -254,6 +254,41 @@ class DhcpClientTest {
         assertEquals(Ipv4Address.parse("198.18.0.100"), c.lease().address());
     }
 
+    /** A server that does not answer INIT-REBOOT: two REQUESTs, about 4 + 8 s, then DISCOVER. */
+    @Test
+    void initRebootUnansweredFallsBackToDiscoverAfterTwoRequests() {
+        server.answerReboot = false;
+        DhcpClient c = client(false);
+        c.start(Ipv4Address.parse("198.18.0.77"));
+        assertTrue(runUntil(c, State.BOUND, Duration.ofSeconds(20)));
+        List<Sent> requests = server.sent(DhcpMessageType.REQUEST);
+        Sent discover = server.sent(DhcpMessageType.DISCOVER).get(0);
+        List<Sent> reboots = requests.stream().filter(r -> r.nanos() < discover.nanos()).toList();
+        assertEquals(2, reboots.size());
+        assertTrue(reboots.stream().allMatch(r -> r.message().options().serverId() == null
+                && Ipv4Address.parse("198.18.0.77").equals(r.message().options().requestedAddress())));
+        long waited = discover.nanos() - reboots.get(0).nanos();
+        assertTrue(waited >= 10 * S && waited <= 14 * S, waited + " ns");
+        assertEquals(List.of(State.REBOOTING, State.INIT, State.SELECTING, State.REQUESTING, State.BOUND), server.states);
+        assertEquals(Ipv4Address.parse("198.18.0.100"), c.lease().address());
+    }
+
+    @Test
+    void stopKeepingLeaseSendsNoReleaseAndRemovesTheAddress() {
+        DhcpClient c = client(false);
+        c.start();
+        assertTrue(runUntil(c, State.BOUND, Duration.ofSeconds(1)));
+        DhcpLease l = c.lease();
+        int n = server.sent.size();
+        c.stopKeepingLease();
+        assertEquals(n, server.sent.size(), "no DHCPRELEASE");
+        assertEquals(List.of(l), server.removed);
+        assertNull(c.lease());
+        assertEquals(State.STOPPED, c.state());
+        world.runFor(Duration.ofDays(8));
+        assertEquals(n, server.sent.size(), "no timer left running");
+    }
+
     @Test
     void repliesWithAnotherXidOrChaddrAreIgnored() {
         DhcpClient c = client(false);

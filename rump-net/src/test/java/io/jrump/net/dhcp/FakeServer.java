@@ -47,6 +47,8 @@ final class FakeServer implements DhcpClient.Transport, DhcpClient.Listener {
     boolean answerRebind = true;
     boolean nakRenew;
     boolean nakReboot;
+    /** Whether INIT-REBOOT REQUESTs are answered at all (a server without the lease may be silent). */
+    boolean answerReboot = true;
     long leaseSeconds = WEEK;
     /** T1 and T2 to send (58, 59), or null for none. */
     Long renewalSeconds;
@@ -90,6 +92,9 @@ final class FakeServer implements DhcpClient.Transport, DhcpClient.Listener {
                 boolean rebooting = o.serverId() == null && message.ciaddr().isUnspecified();
                 boolean renewing = !selecting && !rebooting && to != null;
                 if (rebooting) {
+                    if (!answerReboot) {
+                        return;
+                    }
                     if (nakReboot) {
                         reply(message, DhcpMessageType.NAK, Ipv4Address.ANY);
                     } else {

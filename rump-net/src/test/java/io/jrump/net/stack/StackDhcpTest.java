@@ -67,6 +67,8 @@ class StackDhcpTest {
         Ipv4Address pool = FIRST;
         /** What each received message came from, in order. */
         final List<SocketAddress> from = new ArrayList<>();
+        /** Whether an INIT-REBOOT REQUEST (no Server Identifier, no ciaddr) gets a DHCPNAK. */
+        boolean nakReboot;
 
         Server(Sockets s) throws ErrnoException {
             this.s = s;
@@ -86,8 +88,15 @@ class StackDhcpTest {
             }
             switch (m.type()) {
                 case DISCOVER -> reply(m, DhcpMessageType.OFFER, pool);
-                case REQUEST -> reply(m, DhcpMessageType.ACK,
-                        m.ciaddr().isUnspecified() ? m.options().requestedAddress() : m.ciaddr());
+                case REQUEST -> {
+                    boolean rebooting = m.options().serverId() == null && m.ciaddr().isUnspecified();
+                    if (rebooting && nakReboot) {
+                        reply(m, DhcpMessageType.NAK, Ipv4Address.ANY);
+                    } else {
+                        reply(m, DhcpMessageType.ACK,
+                                m.ciaddr().isUnspecified() ? m.options().requestedAddress() : m.ciaddr());
+                    }
+                }
                 case DECLINE -> pool = new Ipv4Address(pool.bits() + 1);
                 default -> { }
             }
@@ -95,8 +104,9 @@ class StackDhcpTest {
         }
 
         private void reply(DhcpMessage request, DhcpMessageType type, Ipv4Address yiaddr) throws ErrnoException {
-            DhcpOptions o = DhcpOptions.builder(type).serverId(SERVER).leaseSeconds(LEASE)
-                    .subnetMask(Ipv4Address.parse("255.255.255.0")).routers(List.of(SERVER)).mtu(1400).build();
+            DhcpOptions o = type == DhcpMessageType.NAK ? DhcpOptions.builder(type).serverId(SERVER).build()
+                    : DhcpOptions.builder(type).serverId(SERVER).leaseSeconds(LEASE)
+                            .subnetMask(Ipv4Address.parse("255.255.255.0")).routers(List.of(SERVER)).mtu(1400).build();
             DhcpMessage reply = new DhcpMessage(DhcpPacket.BOOTREPLY, 0, request.xid(), 0, request.broadcast(),
                     Ipv4Address.ANY, yiaddr, SERVER, Ipv4Address.ANY, request.chaddr(), o);
             byte[] bytes = new byte[reply.toByteBuf().readableBytes()];
@@ -211,6 +221,69 @@ class StackDhcpTest {
         DhcpSession again = a.startDhcp("lan");
         assertEquals(Errno.EBUSY, assertThrows(ErrnoException.class, () -> a.startDhcp("lan")).errno());
         again.stop();
+    }
+
+    static final Ipv4Address REMEMBERED = Ipv4Address.parse("198.18.0.123");
+
+    /** INIT-REBOOT: one broadcast REQUEST for the remembered address, no DISCOVER, the address bound. */
+    @Test
+    void initRebootAsksForTheRememberedAddressFirst() throws Exception {
+        DhcpSession session = a.startDhcp("lan", DhcpSession.Options.DEFAULTS.withRemembered(REMEMBERED));
+        assertEquals(DhcpClient.State.REBOOTING, session.state());
+        DhcpMessage r = server.serve(true);
+        assertEquals(DhcpMessageType.REQUEST, r.type());
+        assertEquals(REMEMBERED, r.options().requestedAddress(), "option 50");
+        assertNull(r.options().serverId(), "no Server Identifier (RFC 2131 §4.3.2 INIT-REBOOT)");
+        assertEquals(Ipv4Address.ANY, r.ciaddr());
+        assertTrue(r.broadcast());
+        assertEquals(new SocketAddress(Ipv4Address.ANY, 68), server.from.get(0), "broadcast from 0.0.0.0");
+        assertTrue(world.runUntil(() -> a.stats().get("dhcp.lease.applied") == 1, Duration.ofSeconds(30)));
+        assertEquals(REMEMBERED, session.lease().address());
+        assertEquals(List.of(new Interface.Address(REMEMBERED, 24)), lan(a).addresses());
+        assertTrue(a.routes().contains(DEFAULT_VIA_B), a.routes().toString());
+        assertEquals(1, server.from.size(), "nothing but the one REQUEST");
+        session.stop();
+    }
+
+    /** A DHCPNAK to INIT-REBOOT: DISCOVER, and the pool's address. */
+    @Test
+    void initRebootNakedDiscovers() throws Exception {
+        server.nakReboot = true;
+        DhcpSession session = a.startDhcp("lan", DhcpSession.Options.DEFAULTS.withRemembered(REMEMBERED));
+        assertEquals(DhcpMessageType.REQUEST, server.serve(true).type());
+        assertEquals(DhcpMessageType.DISCOVER, server.serve(true).type());
+        DhcpMessage request = server.serve(true);
+        assertEquals(SERVER, request.options().serverId(), "a SELECTING REQUEST this time");
+        assertTrue(world.runUntil(() -> a.stats().get("dhcp.lease.applied") == 1, Duration.ofSeconds(30)));
+        assertEquals(FIRST, session.lease().address());
+        assertEquals(List.of(new Interface.Address(FIRST, 24)), lan(a).addresses());
+    }
+
+    /** Without the RFC 5227 probe the address is used as soon as the ACK arrives: milliseconds of virtual time. */
+    @Test
+    void withoutTheProbeTheAddressIsUsedAtTheAck() throws Exception {
+        long t0 = world.now();
+        DhcpSession session = a.startDhcp("lan", DhcpSession.Options.DEFAULTS.withConflictProbe(false));
+        server.serve(true);
+        server.serve(true);
+        assertTrue(world.runUntil(() -> a.stats().get("dhcp.lease.applied") == 1, Duration.ofSeconds(1)));
+        assertTrue(world.now() - t0 < 50_000_000L, (world.now() - t0) + " ns");
+        assertEquals(DhcpClient.State.BOUND, session.state());
+        assertEquals(0, a.stats().get("dhcp.probe.out"));
+    }
+
+    /** stopKeepingLease: no DHCPRELEASE (the server keeps the lease), the address goes here. */
+    @Test
+    void stopKeepingLeaseSendsNothingAndRemovesTheAddress() throws Exception {
+        DhcpSession session = bind();
+        long out = a.stats().get("dhcp.out");
+        session.stopKeepingLease();
+        world.runFor(Duration.ofSeconds(5));
+        assertEquals(out, a.stats().get("dhcp.out"), "no DHCPRELEASE");
+        assertEquals(List.of(), lan(a).addresses());
+        assertFalse(a.routes().contains(DEFAULT_VIA_B));
+        assertEquals(DhcpClient.State.STOPPED, session.state());
+        a.startDhcp("lan").stop(); // the interface is free again
     }
 
     @Test
