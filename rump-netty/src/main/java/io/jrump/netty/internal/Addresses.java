@@ -8,7 +8,6 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.UnknownHostException;
 
 /** Conversions between {@code java.net} addresses and the stack's. Stateless, thread-safe. */
 public final class Addresses {
@@ -44,12 +43,6 @@ public final class Addresses {
 
     /** The {@code java.net} address for one of the stack's. */
     public static InetSocketAddress toInet(Sockets.SocketAddress address) {
-        int bits = address.address().bits();
-        byte[] b = {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits};
-        try {
-            return new InetSocketAddress(InetAddress.getByAddress(b), address.port());
-        } catch (UnknownHostException e) {
-            throw new AssertionError("four bytes are always an IPv4 address", e);
-        }
+        return new InetSocketAddress(address.address().toInetAddress(), address.port());
     }
 }
