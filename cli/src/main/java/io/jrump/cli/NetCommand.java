@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
         subcommands = {NetCommand.Bench.class, NetCommand.Ping.class, NetCommand.Stat.class, TapCommands.Serve.class,
             TapCommands.Fetch.class, TapCommands.Send.class, TapCommands.Sink.class,
             TapCommands.Resolve.class},
-        footer = {"", "bench, ping, stat: kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24, on one switch (--host jvm) or",
+        footer = {"", "bench, ping, stat: kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24 (with -6 also 2001:db8::1/64 and",
+            "2001:db8::2/64, which they then use), on one switch (--host jvm) or",
             "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed).",
             "serve, fetch, send, sink: one kernel on the Linux host, on TAP device --tap with address --addr."})
 final class NetCommand implements Runnable {
@@ -89,8 +90,8 @@ final class NetCommand implements Runnable {
             long seed = 42;
             byte[] sourceHash = NetPair.Pattern.sha256(seed, n);
             try (NetPair p = net.boot()) {
-                out.printf("rump net bench: %s of TCP from a (198.18.0.1) to b (198.18.0.2), mtu %d, %s%s%n",
-                        Sizes.human(n), net.mtu, p.describe(), nodelay ? ", TCP_NODELAY" : "");
+                out.printf("rump net bench: %s of TCP from a (%s) to b (%s), mtu %d, %s%s%n",
+                        Sizes.human(n), p.addressA(), p.addressB(), net.mtu, p.describe(), nodelay ? ", TCP_NODELAY" : "");
                 if (p.simulated()) {
                     SimLink link = p.link();
                     link.setLoss(loss == null ? 0 : loss);
@@ -153,15 +154,20 @@ final class NetCommand implements Runnable {
             if (count < 1 || count > 100_000) {
                 throw new ParameterException(cl, "--count must be 1..100000, not " + count);
             }
-            if (size < 0 || size > 65507 - 8) {
-                throw new ParameterException(cl, "--size must be 0..65499, not " + size);
+            int maxSize = net.ipv6 ? 65527 - 8 : 65507 - 8;
+            if (size < 0 || size > maxSize) {
+                throw new ParameterException(cl, "--size must be 0.." + maxSize + ", not " + size);
             }
             if (!(interval >= 0 && interval <= 60)) {
                 throw new ParameterException(cl, "--interval must be 0..60 seconds, not " + interval);
             }
             PrintWriter out = cl.getOut();
             try (NetPair p = net.boot()) {
-                out.printf("PING %s (%s) %d(%d) bytes of data.%n", NetPair.B, NetPair.B, size, size + 28);
+                if (p.ipv6()) { // as ping prints it for IPv6: the 40-byte header and 8 of ICMPv6
+                    out.printf("PING %s(%s) %d data bytes%n", p.addressB(), p.addressB(), size);
+                } else {
+                    out.printf("PING %s (%s) %d(%d) bytes of data.%n", NetPair.B, NetPair.B, size, size + 28);
+                }
                 out.flush();
                 Result r = ping(p, out, count, size, (long) (interval * 1e9));
                 trace(out, p);
@@ -174,7 +180,11 @@ final class NetCommand implements Runnable {
 
         static Result ping(NetPair p, PrintWriter out, int count, int size, long intervalNanos) throws Exception {
             Sockets s = p.a.sockets();
-            int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, Sockets.IPPROTO_ICMP);
+            boolean v6 = p.ipv6();
+            int fd = v6 ? s.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, Sockets.IPPROTO_ICMPV6)
+                    : s.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, Sockets.IPPROTO_ICMP);
+            byte requestType = (byte) (v6 ? 128 : 8);
+            byte replyType = (byte) (v6 ? 129 : 0);
             if (!p.simulated()) {
                 s.setNonBlocking(fd, true);
             }
@@ -187,14 +197,14 @@ final class NetCommand implements Runnable {
                     p.pause(intervalNanos);
                 }
                 byte[] echo = new byte[8 + size];
-                echo[0] = 8;
+                echo[0] = requestType;
                 echo[6] = (byte) (seq >> 8);
                 echo[7] = (byte) seq;
                 for (int i = 8; i < echo.length; i++) {
                     echo[i] = (byte) (i + seq);
                 }
                 long sent = p.nanos();
-                s.sendto(fd, ByteBuffer.wrap(echo), new Sockets.SocketAddress(NetPair.B, 0), 0);
+                s.sendto(fd, ByteBuffer.wrap(echo), new Sockets.SocketAddress(p.addressB(), 0), 0);
                 ByteBuffer reply = ByteBuffer.allocate(echo.length + 64);
                 Sockets.Received r = receive(p, s, fd, reply, sent);
                 long now = p.nanos();
@@ -205,11 +215,11 @@ final class NetCommand implements Runnable {
                 }
                 byte[] got = Arrays.copyOf(reply.array(), r.length());
                 int gotSeq = ((got[6] & 0xff) << 8) | (got[7] & 0xff);
-                boolean same = r.length() == echo.length && got[0] == 0
+                boolean same = r.length() == echo.length && got[0] == replyType
                         && Arrays.equals(got, 8, got.length, echo, 8, echo.length);
                 if (gotSeq != (seq & 0xffff) || !same) {
                     out.printf("%d bytes from %s: icmp_seq=%d (wrong reply: type %d, seq %d)%n", r.length(),
-                            r.from().address(), seq, got[0], gotSeq);
+                            r.from().address(), seq, got[0] & 0xff, gotSeq);
                     continue;
                 }
                 rtts[received++] = (now - sent) / 1e6;
@@ -218,7 +228,7 @@ final class NetCommand implements Runnable {
                 out.flush();
             }
             s.close(fd);
-            out.printf("%n--- %s ping statistics ---%n", NetPair.B);
+            out.printf("%n--- %s ping statistics ---%n", p.addressB());
             out.printf(Locale.ROOT, "%d packets transmitted, %d received, %d%% packet loss, time %dms%n", count,
                     received, (count - received) * 100 / count, (last - first) / 1_000_000);
             if (received > 0) {
@@ -278,14 +288,15 @@ final class NetCommand implements Runnable {
             PrintWriter out = cl.getOut();
             try (NetPair p = net.boot()) {
                 out.printf("rump net stat: a ping, a UDP datagram and 256.0K of TCP from a to b, %s%n", p.describe());
+                out.printf("a: %s%nb: %s%n", p.a.interfaces(), p.b.interfaces());
                 Ping.ping(p, new PrintWriter(java.io.Writer.nullWriter()), 1, 56, 0);
                 Sockets sa = p.a.sockets();
                 Sockets sb = p.b.sockets();
-                int server = sb.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
-                sb.bind(server, new Sockets.SocketAddress(io.jrump.net.Ipv4Address.ANY, 9));
-                int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
+                int server = sb.socket(p.domain(), Sockets.SOCK_DGRAM, 0);
+                sb.bind(server, new Sockets.SocketAddress(io.jrump.net.IpAddress.unspecified(p.ipv6() ? 6 : 4), 9));
+                int client = sa.socket(p.domain(), Sockets.SOCK_DGRAM, 0);
                 sa.sendto(client, ByteBuffer.wrap("rump".getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
-                        new Sockets.SocketAddress(NetPair.B, 9), 0);
+                        new Sockets.SocketAddress(p.addressB(), 9), 0);
                 sb.recvfrom(server, ByteBuffer.allocate(64), 0);
                 sa.close(client);
                 sb.close(server);
@@ -302,8 +313,11 @@ final class NetCommand implements Runnable {
                 }
                 sb.close(fds[1]);
                 sa.close(fds[0]);
-                print(out, "a (198.18.0.1)", p.a);
-                print(out, "b (198.18.0.2)", p.b);
+                if (p.ipv6()) { // as ip -6 neigh shows them
+                    out.printf("%nIPv6 neighbours:%n  a %s%n  b %s%n", p.a.neighbors(NetPair.NIC), p.b.neighbors(NetPair.NIC));
+                }
+                print(out, "a (" + p.addressA() + ")", p.a);
+                print(out, "b (" + p.addressB() + ")", p.b);
                 trace(out, p);
                 return 0;
             }

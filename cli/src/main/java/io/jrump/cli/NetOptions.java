@@ -19,6 +19,10 @@ final class NetOptions {
     @Option(names = "--pcap", paramLabel = "FILE", description = "Capture kernel a's interface into FILE (pcap, nanosecond timestamps).")
     Path pcap;
 
+    @Option(names = {"-6", "--ipv6"},
+            description = "Talk IPv6: a is 2001:db8::1/64 and b 2001:db8::2/64 (after duplicate address detection).")
+    boolean ipv6;
+
     /** Checks the options; usage errors as {@link ParameterException}. */
     void validate(CommandLine cl) {
         if (!host.equals("jvm") && !host.equals("sim")) {
@@ -49,6 +53,9 @@ final class NetOptions {
                 p.capture(pcap);
             }
             p.configure();
+            if (ipv6) {
+                p.configureIpv6();
+            }
             return p;
         } catch (Exception | Error e) {
             p.close();

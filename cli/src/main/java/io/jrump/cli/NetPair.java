@@ -10,8 +10,12 @@ import io.jrump.host.sim.SimLink;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
+import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
+import io.jrump.net.ndp.AddressAutoconfig;
 import io.jrump.net.pcap.PcapWriter;
+import io.jrump.net.stack.Interface;
 import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.jrump.net.socket.Readiness;
@@ -38,6 +42,8 @@ final class NetPair implements AutoCloseable {
     static final String NIC = "net0";
     static final Ipv4Address A = Ipv4Address.parse("198.18.0.1");
     static final Ipv4Address B = Ipv4Address.parse("198.18.0.2");
+    static final Ipv6Address A6 = Ipv6Address.parse("2001:db8::1");
+    static final Ipv6Address B6 = Ipv6Address.parse("2001:db8::2");
     private static final int SIM_CHUNK = 64 * 1024;
     private static final int JVM_CHUNK = 1024 * 1024;
 
@@ -49,6 +55,8 @@ final class NetPair implements AutoCloseable {
     final NetStack b = new NetStack();
     private FileChannel pcapChannel;
     private PcapWriter pcap;
+    /** Whether a and b talk IPv6 (2001:db8::1 and ::2) rather than IPv4. */
+    private boolean ipv6;
 
     private NetPair(String hostKind, SimWorld world, Hypercalls hostA, Hypercalls hostB, int mtu) throws ErrnoException {
         this.hostKind = hostKind;
@@ -106,6 +114,57 @@ final class NetPair implements AutoCloseable {
         b.addAddress(NIC, B, 24);
     }
 
+    /**
+     * Gives a and b their IPv6 addresses too, 2001:db8::1/64 and ::2/64, and makes them the ones
+     * the commands use; returns once duplicate address detection has passed on both (a second or
+     * two: of virtual time on the simulation host).
+     */
+    void configureIpv6() throws Exception {
+        a.addAddress(NIC, A6, 64);
+        b.addAddress(NIC, B6, 64);
+        ipv6 = true;
+        long deadline = nanos() + 10_000_000_000L;
+        while (!assigned(a, A6) || !assigned(b, B6)) {
+            if (nanos() > deadline) {
+                throw new ErrnoException(Errno.ETIMEDOUT, "IPv6 addresses not through duplicate address detection in 10 s");
+            }
+            pause(50_000_000L);
+        }
+    }
+
+    private static boolean assigned(NetStack s, Ipv6Address address) throws ErrnoException {
+        for (Interface i : s.interfaces()) {
+            for (AddressAutoconfig.Address x : i.ipv6Addresses()) {
+                if (x.address().equals(address)) {
+                    if (x.state() == AddressAutoconfig.AddressState.DUPLICATE) {
+                        throw new ErrnoException(Errno.EADDRINUSE, address + " is in use on the link (duplicate address detection)");
+                    }
+                    return x.assigned();
+                }
+            }
+        }
+        return false;
+    }
+
+    boolean ipv6() {
+        return ipv6;
+    }
+
+    /** The address of a the commands use: 198.18.0.1, or 2001:db8::1 with -6. */
+    IpAddress addressA() {
+        return ipv6 ? A6 : A;
+    }
+
+    /** The address of b the commands use: 198.18.0.2, or 2001:db8::2 with -6. */
+    IpAddress addressB() {
+        return ipv6 ? B6 : B;
+    }
+
+    /** The socket domain for the address family in use. */
+    int domain() {
+        return ipv6 ? Sockets.AF_INET6 : Sockets.AF_INET;
+    }
+
     /** The host's clock, as the kernels see it: virtual time on the simulation host. */
     long nanos() {
         return kernelA.host().clock().monotonicNanos();
@@ -123,17 +182,17 @@ final class NetPair implements AutoCloseable {
     /** A TCP connection from a to b's {@code port}: {client fd on a, server fd on b}. */
     int[] connect(int port, boolean noDelay) throws ErrnoException {
         Sockets sb = b.sockets();
-        int listener = sb.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        int listener = sb.socket(domain(), Sockets.SOCK_STREAM, 0);
         sb.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
-        sb.bind(listener, new Sockets.SocketAddress(Ipv4Address.ANY, port));
+        sb.bind(listener, new Sockets.SocketAddress(IpAddress.unspecified(ipv6 ? 6 : 4), port));
         sb.listen(listener, 4);
         Sockets sa = a.sockets();
-        int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+        int client = sa.socket(domain(), Sockets.SOCK_STREAM, 0);
         if (noDelay) {
             sa.setsockopt(client, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
             sb.setsockopt(listener, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1);
         }
-        sa.connect(client, new Sockets.SocketAddress(B, port));
+        sa.connect(client, new Sockets.SocketAddress(addressB(), port));
         int server = sb.accept(listener);
         sb.close(listener);
         return new int[] {client, server};
@@ -459,7 +518,7 @@ final class NetPair implements AutoCloseable {
 
     /** "jvm" or "sim, seed N" for headlines. */
     String describe() {
-        return simulated() ? "host sim, seed " + world.seed() : "host jvm";
+        return (simulated() ? "host sim, seed " + world.seed() : "host jvm") + (ipv6 ? ", IPv6" : "");
     }
 
     static Duration seconds(double s) {

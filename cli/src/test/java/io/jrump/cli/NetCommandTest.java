@@ -59,7 +59,8 @@ class NetCommandTest {
 
     @Test
     void simulatedRunsAreAPureFunctionOfTheSeed() {
-        for (String cmd : List.of("net bench --bytes 1M " + LOSSY, "net ping --count 3", "net stat",
+        for (String cmd : List.of("net bench --bytes 1M " + LOSSY, "net ping --count 3", "net stat", "net ping -6 --count 3",
+                "net stat -6",
                 "demo http --size 1M")) {
             RumpRun first = ok(cmd + " --host sim --seed 9");
             RumpRun again = ok(cmd + " --host sim --seed 9");
@@ -82,6 +83,34 @@ class NetCommandTest {
         assertTrue(r.out().contains("3 packets transmitted, 3 received, 0% packet loss"), r.out());
         assertTrue(Pattern.compile("(?m)^rtt min/avg/max/mdev = [\\d.]+/[\\d.]+/[\\d.]+/[\\d.]+ ms$").matcher(r.out()).find(),
                 r.out());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jvm", "sim"})
+    void pingSixPrintsEachReplyAndASummary(String host) {
+        RumpRun r = ok("net ping -6 --count 3 --size 100 --interval 0.01 --host " + host);
+        assertTrue(r.out().startsWith("PING 2001:db8::2(2001:db8::2) 100 data bytes\n"), r.out());
+        for (int seq = 1; seq <= 3; seq++) {
+            assertTrue(Pattern.compile("(?m)^108 bytes from 2001:db8::2: icmp_seq=" + seq + " time=\\d+\\.\\d{3} ms$")
+                    .matcher(r.out()).find(), r.out());
+        }
+        assertTrue(r.out().contains("--- 2001:db8::2 ping statistics ---"), r.out());
+        assertTrue(r.out().contains("3 packets transmitted, 3 received, 0% packet loss"), r.out());
+        RumpRun big = ok("net ping -6 --count 2 --size 4000 --interval 0 --host " + host);
+        assertTrue(big.out().contains("2 packets transmitted, 2 received"), "fragmented and reassembled:\n" + big.out());
+    }
+
+    @Test
+    void statSixShowsIpv6CountersAddressesAndNeighbours() {
+        RumpRun r = ok("net stat -6 --host sim");
+        assertTrue(r.out().contains("kernel a (2001:db8::1): "), r.out());
+        assertTrue(r.out().contains("inet6 fe80::"), "the link-local addresses:\n" + r.out());
+        assertTrue(Pattern.compile("(?m)^  a \\{2001:db8::2=Neighbor\\[state=REACHABLE, ").matcher(r.out()).find(), r.out());
+        for (String counter : List.of("icmp6.out.echo_reply", "ip6.in", "ip6.out", "nd.out.dad", "mld.out.report", "udp.in",
+                "tcp.in")) {
+            assertTrue(Pattern.compile("(?m)^  " + Pattern.quote(counter) + " +[1-9]\\d*$").matcher(r.out()).find(),
+                    counter + " in\n" + r.out());
+        }
     }
 
     @Test
@@ -137,6 +166,7 @@ class NetCommandTest {
         for (String line : List.of("net bench --loss 0.1", "net bench --host jvm --dup 0.1", "net bench --host sim --loss 1.5",
                 "net bench --bytes lots", "net bench --bytes 0", "net bench --host mars", "net bench --seed 3",
                 "net bench --mtu 20", "net ping --count 0", "net ping --size 70000", "net ping --interval -1",
+                "net ping -6 --size 65520",
                 "net stat --host bogus", "demo http --size 1Q", "net", "net frob")) {
             RumpRun r = RumpRun.of(args(line));
             assertEquals(2, r.code(), line + "\n" + r.all());

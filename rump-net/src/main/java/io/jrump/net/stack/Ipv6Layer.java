@@ -613,7 +613,8 @@ final class Ipv6Layer {
         boolean forUs = i.isLoopback() ? isLocal(ip.destination()) || ip.destination().isMulticast()
                 : i.v6 != null && (i.v6.accepts(ip.destination()) || i.v6.isTentative(ip.destination()));
         if (!forUs) {
-            stats.count("ip6.drop.not_for_us");
+            // A group not listened to is what a NIC's multicast filter would have kept out: not a drop.
+            stats.count(ip.destination().isMulticast() ? "ip6.in.other_group" : "ip6.drop.not_for_us");
             return;
         }
         Ipv6HeaderChain.Problem problem = chain.problem();
