@@ -11,6 +11,7 @@ import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
@@ -237,6 +238,56 @@ class StackIpv6Test {
                 () -> sa.bind(fd, new SocketAddress(B6, 5000))).errno());
         p.a.removeAddress("lan", B6);
         assertEquals(null, address(p.a, B6));
+    }
+
+    @Test
+    void floodsOfUnresolvedNeighboursAndForgedFragmentsStayBoundedAndTrafficGoesOn() throws Exception {
+        Pair p = new Pair(10, 1500);
+        Sockets sa = p.a.sockets();
+        Sockets sb = p.b.sockets();
+        int server = sb.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, 0);
+        sb.bind(server, new SocketAddress(Ipv6Address.UNSPECIFIED, 7));
+        int client = sa.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, 0);
+        sa.sendto(client, ByteBuffer.wrap(new byte[] {1}), new SocketAddress(B6, 7), 0);
+        assertEquals(1, sb.recvfrom(server, ByteBuffer.allocate(8), 0).length());
+        // A scan of the on-link /64 (RFC 6583 §4): 5,000 destinations nobody answers for.
+        for (int n = 1; n <= 5000; n++) {
+            sa.sendto(client, ByteBuffer.wrap(new byte[] {2}), new SocketAddress(Ipv6Address.documentation(0x1000L + n), 7), 0);
+        }
+        java.util.Map<Ipv6Address, NeighborCache.Neighbor> cache = p.a.neighbors("lan");
+        long incomplete = cache.values().stream().filter(x -> x.state() == NeighborCache.State.INCOMPLETE).count();
+        assertTrue(incomplete <= 64, incomplete + " unresolved neighbours held");
+        assertTrue(cache.containsKey(B6), "the resolved neighbour kept its entry through the scan");
+        // 3,000 forged first fragments of datagrams that never complete, each a different id.
+        HostNic raw = p.world.newHost("raw").networkInterfaces().open("lan", NicOptions.mtu(1500), f -> { });
+        io.jrump.hypercall.MacAddress bMac = p.b.interfaces().stream().filter(i -> i.name().equals("lan")).findFirst()
+                .orElseThrow().mac();
+        for (int id = 0; id < 3000; id++) {
+            raw.send(ByteBuffer.wrap(forgedFirstFragment(bMac, id)));
+        }
+        p.world.runFor(Duration.ofSeconds(1));
+        byte[] big = new byte[4000];
+        new Random(10).nextBytes(big);
+        sa.sendto(client, ByteBuffer.wrap(big), new SocketAddress(B6, 7), 0);
+        ByteBuffer got = ByteBuffer.allocate(5000);
+        assertEquals(4000, sb.recvfrom(server, got, 0).length(), "reassembly still works beside the flood");
+        assertArrayEquals(big, Arrays.copyOf(got.array(), 4000));
+        p.world.runFor(Duration.ofSeconds(70)); // reassembly gives up after 60 s, resolution after 3
+        assertTrue(p.a.neighbors("lan").values().stream().noneMatch(x -> x.state() == NeighborCache.State.INCOMPLETE));
+    }
+
+    /** An Ethernet frame to {@code mac}: 2001:db8::99 to B6, a fragment header (offset 0, more) with {@code id}, 8 bytes of UDP. */
+    private static byte[] forgedFirstFragment(io.jrump.hypercall.MacAddress mac, int id) {
+        io.netty.buffer.ByteBuf f = io.netty.buffer.Unpooled.buffer(14 + 40 + 8 + 1024);
+        f.writeBytes(mac.toBytes()).writeBytes(new byte[] {2, 0, 0, 0, 0, 0x63}).writeShort(0x86dd);
+        Ipv6Address src = Ipv6Address.documentation(0x99);
+        f.writeInt(6 << 28).writeShort(8 + 1024).writeByte(44).writeByte(64);
+        f.writeLong(src.high()).writeLong(src.low()).writeLong(B6.high()).writeLong(B6.low());
+        f.writeByte(17).writeByte(0).writeShort(1).writeInt(id); // next header UDP, offset 0, M set
+        f.writeZero(1024);
+        byte[] out = new byte[f.readableBytes()];
+        f.readBytes(out);
+        return out;
     }
 
     @Test
