@@ -335,7 +335,9 @@ final class Ipv6Layer {
         if (r.solicit()) {
             solicit(i, hop, r.resolved() ? r.mac() : null);
         }
-        stack.armTimer();
+        if (!r.resolved() || r.solicit()) {
+            stack.armTimerAt(i.v6.neighbors.nextDeadline());
+        }
     }
 
     /** The Ethernet address of an IPv6 multicast group: 33:33 and the group's low 32 bits (RFC 2464 §7). */
@@ -389,9 +391,9 @@ final class Ipv6Layer {
 
     // ---- timers and autoconfiguration --------------------------------------------------------------
 
-    /** Runs the links' clocks; true while any has work pending. */
-    boolean tick(long now) {
-        boolean more = false;
+    /** Runs the links' clocks; returns when they need it next (Long.MAX_VALUE: nothing pending). */
+    long tick(long now) {
+        long next = Long.MAX_VALUE;
         for (Interface i : stack.interfacesOnLoop()) {
             Ipv6Link link = i.v6;
             if (link == null) {
@@ -407,11 +409,10 @@ final class Ipv6Layer {
             stats.add("nd.gave_up", t.gaveUp());
             apply(link, link.auto.tick(now));
             repeatReports(link);
-            more |= link.neighbors.size() > 0 || link.auto.nextWakeup() != Long.MAX_VALUE
-                    || !link.reportAgainJoined.isEmpty() || !link.reportAgainLeft.isEmpty();
+            next = Math.min(next, Math.min(link.neighbors.nextDeadline(), link.auto.nextWakeup()));
         }
         reassembly.expire(now);
-        return more || reassembly.datagramsInProgress() > 0;
+        return Math.min(next, reassembly.nextDeadline());
     }
 
     /**
@@ -459,7 +460,8 @@ final class Ipv6Layer {
         if (c.dnsChanged()) {
             stack.dnsServersChanged();
         }
-        if (c.nextWakeup() != Long.MAX_VALUE) {
+        stack.armTimerAt(c.nextWakeup());
+        if (!link.reportAgainJoined.isEmpty() || !link.reportAgainLeft.isEmpty()) {
             stack.armTimer();
         }
     }
@@ -686,7 +688,7 @@ final class Ipv6Layer {
         buf.getBytes(dataIndex, bytes);
         byte[] whole = reassembly.add(ip.source(), ip.destination(), 0, f.identification(), f.fragmentOffset(),
                 f.moreFragments(), bytes, stack.now());
-        stack.armTimer();
+        stack.armTimerAt(reassembly.nextDeadline());
         if (whole == null) {
             return;
         }

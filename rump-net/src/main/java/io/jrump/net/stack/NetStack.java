@@ -605,10 +605,18 @@ public final class NetStack implements Component {
 
     // ---- timers ------------------------------------------------------------------------------
 
-    /** Runs the neighbour caches' and reassembly's clocks while they have work. */
+    /** Runs the neighbour caches' and reassembly's clocks while they have work: ticks every half second. */
     void armTimer() {
-        if (!timer.isPending()) {
-            timer.schedule(TICK_NANOS, this::tick);
+        armTimerAt(now() + TICK_NANOS);
+    }
+
+    /**
+     * Makes the next tick come no later than {@code deadline} (IPv6's timers name their own: DAD,
+     * lifetimes, neighbour states), so an idle stack holds no timer firing every half second.
+     */
+    void armTimerAt(long deadline) {
+        if (deadline != Long.MAX_VALUE && (!timer.isPending() || timer.deadlineNanos() > deadline)) {
+            timer.scheduleAt(deadline, this::tick);
         }
     }
 
@@ -625,10 +633,11 @@ public final class NetStack implements Component {
         }
         reassembly.expire(now);
         more |= reassembly.datagramsInProgress() > 0;
-        more |= ip6.tick(now);
+        long next = ip6.tick(now); // IPv6 says when it needs the next tick
         if (more) {
-            armTimer();
+            next = Math.min(next, now + TICK_NANOS);
         }
+        armTimerAt(next == Long.MAX_VALUE ? next : Math.max(next, now + 1_000_000)); // never a busy loop
     }
 
     // ---- input --------------------------------------------------------------------------------

@@ -349,6 +349,17 @@ class StackIpv6Test {
     }
 
     @Test
+    void anIdleStackWithIpv6HoldsNoTimerThatFiresForNothing() throws Exception {
+        Pair p = new Pair(11, 1500);
+        p.world.runFor(Duration.ofSeconds(120)); // neighbours gone STALE, nothing left to time
+        long before = p.world.now();
+        // With only infinite lifetimes and no traffic, the world runs out of events: nothing ticks.
+        assertFalse(p.world.runUntil(() -> false, Duration.ofDays(1)), "events went on for a day");
+        assertTrue(p.world.now() - before < Duration.ofMinutes(25).toNanos(),
+                "the stacks' timers stopped once STALE entries were collected (20 min), not a day of half-second ticks");
+    }
+
+    @Test
     void theSameSeedGivesTheSameIpv6Addresses() throws Exception {
         assertNotEquals(linkLocal(new Pair(8, 1500).a), linkLocal(new Pair(9, 1500).a),
                 "RFC 7217: a new secret per boot, so a new identifier");
