@@ -90,6 +90,10 @@ final class Ipv6Layer {
      * advertisements. Nothing if it is on already (EEXIST if asked for SLAAC it does not have).
      */
     Ipv6Link enable(Interface i, Ipv6Options options) throws ErrnoException {
+        if (i.v6 == null && i.mtu < PathMtuCache.MINIMUM_MTU) {
+            throw new ErrnoException(Errno.EINVAL, i.name + " has MTU " + i.mtu + ": IPv6 needs a link MTU of at least "
+                    + PathMtuCache.MINIMUM_MTU + " (RFC 8200 §5)");
+        }
         if (i.v6 != null) {
             if (options.slaac() && !i.v6.acceptRouterAdvertisements) {
                 throw new ErrnoException(Errno.EEXIST, "IPv6 is already on for " + i.name + ", without SLAAC");
@@ -97,7 +101,7 @@ final class Ipv6Layer {
             return i.v6;
         }
         AddressAutoconfig.Config config = new AddressAutoconfig.Config(options.dadTransmits(), options.slaac(),
-                options.identifiers(), Math.max(PathMtuCache.MINIMUM_MTU, i.mtu), 16, 8, 16, 8);
+                options.identifiers(), i.mtu, 16, 8, 16, 8);
         AddressAutoconfig auto = new AddressAutoconfig(config, i.name, i.mac, ids, new byte[0], random);
         NeighborCache<ByteBuf> cache = new NeighborCache<>(NEIGHBORS, ByteBuf::release);
         Ipv6Link link = new Ipv6Link(i, auto, cache, options.slaac());
@@ -119,6 +123,9 @@ final class Ipv6Layer {
     }
 
     void addDefaultRoute(Interface i, Ipv6Address gateway) throws ErrnoException {
+        if (i.v6 == null) {
+            throw new ErrnoException(Errno.ENETUNREACH, "IPv6 is off on " + i.name + ": no route through it");
+        }
         if (!gateway.isLinkLocal() && !onLink(i, gateway)) {
             throw new ErrnoException(Errno.ENETUNREACH, "gateway " + gateway + " is not on " + i.name + "'s link");
         }
@@ -943,20 +950,35 @@ final class Ipv6Layer {
         }
     }
 
-    /** A packet that waited for a neighbour who never answered: address unreachable to its sender, if that is not us. */
+    /**
+     * A packet that waited for a neighbour who never answered. Ours (a host sends no one else's):
+     * its socket learns of it as Linux's does, `EHOSTUNREACH` for a connected UDP socket and for a
+     * TCP connection still opening; another sender's would get an ICMPv6 address unreachable.
+     */
     private void addressUnreachable(ByteBuf lost) {
         try {
+            stats.count("ip6.drop.neighbor_unreachable");
             Ipv6Packet p = Ipv6Packet.parse(lost, lost.readerIndex(), lost.readableBytes());
             Ipv6Repr ip = Ipv6Repr.parse(p);
             if (!isLocal(ip.source())) {
                 sendError(ip, lost, lost.readerIndex(), lost.readableBytes(), false, new Icmpv6Repr.DestinationUnreachable(
                         Icmpv6Repr.DestinationUnreachable.ADDRESS_UNREACHABLE, quote(lost, lost.readerIndex(),
                                 lost.readableBytes())), false);
-            } else {
-                stats.count("ip6.drop.neighbor_unreachable");
+                return;
+            }
+            Ipv6HeaderChain chain = Ipv6HeaderChain.walk(p);
+            if (chain.upperLayerLength() < 4 || !chain.complete() && chain.fragment().fragmentOffset() != 0) {
+                return;
+            }
+            int sourcePort = lost.getUnsignedShort(chain.upperLayerIndex());
+            int destinationPort = lost.getUnsignedShort(chain.upperLayerIndex() + 2);
+            if (chain.upperLayer().equals(IpProtocol.TCP)) {
+                stack.tcpUnreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
+            } else if (chain.upperLayer().equals(IpProtocol.UDP)) {
+                stack.udpUnreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
             }
         } catch (ErrnoException e) {
-            stats.count("ip6.drop.neighbor_unreachable");
+            // not a packet we can name a socket for: counted above
         } finally {
             lost.release();
         }

@@ -470,6 +470,10 @@ public final class NetStack implements Component {
         udp.unreachable(from, fromPort, to, toPort, errno);
     }
 
+    void tcpUnreachable(IpAddress from, int fromPort, IpAddress to, int toPort, Errno errno) {
+        tcp.unreachable(from, fromPort, to, toPort, errno);
+    }
+
     void pathMtuLowered(IpAddress destination, int mtu) {
         tcp.pathMtuLowered(destination, mtu);
     }

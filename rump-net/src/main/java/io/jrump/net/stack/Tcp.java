@@ -384,6 +384,14 @@ final class Tcp {
         }
     }
 
+    /** The connection {@code local:localPort > remote:remotePort}, if any, learns the peer is unreachable. */
+    void unreachable(IpAddress local, int localPort, IpAddress remote, int remotePort, Errno errno) {
+        TcpConnection c = connections.get(new Key(local, localPort, remote, remotePort));
+        if (c != null) {
+            c.unreachable(errno);
+        }
+    }
+
     /** The path MTU toward {@code remote} went down: its connections send smaller segments. */
     void pathMtuLowered(IpAddress remote, int mtu) {
         for (TcpConnection c : connections.values()) {

@@ -1268,9 +1268,21 @@ final class TcpConnection {
 
     // ---- ending ---------------------------------------------------------------------------------
 
+    /**
+     * The peer cannot be reached (its neighbour never answered, or an ICMP error said so): a
+     * connection still opening fails with {@code errno}, as Linux's does (RFC 1122 §4.2.3.9 lets an
+     * established one go on: the condition may pass, and its timers decide).
+     */
+    void unreachable(Errno errno) {
+        if (state == State.SYN_SENT) {
+            tcp.count("tcp.drop.connect_unreachable");
+            fail(errno);
+        }
+    }
+
     private void fail(Errno errno) {
         if (errno != null) {
-            error = new ErrnoException(errno, remoteAddress + ":" + remotePort);
+            error = new ErrnoException(errno, Sockets.SocketAddress.format(remoteAddress, remotePort));
         }
         closed();
         readiness.add(Readiness.POLLERR | Readiness.POLLHUP | Readiness.POLLIN | Readiness.POLLOUT);

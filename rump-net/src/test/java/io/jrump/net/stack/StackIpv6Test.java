@@ -155,6 +155,29 @@ class StackIpv6Test {
     }
 
     @Test
+    void aConnectToAnOnLinkAddressNobodyHoldsFailsWithEhostunreachAfterNeighbourDiscovery() throws Exception {
+        Pair p = new Pair(12, 1500);
+        Sockets sa = p.a.sockets();
+        int c = sa.socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, 0);
+        long start = p.world.now();
+        ErrnoException e = assertThrows(ErrnoException.class,
+                () -> sa.connect(c, new SocketAddress(Ipv6Address.parse("2001:db8::77"), 80)));
+        assertEquals(Errno.EHOSTUNREACH, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().contains("[2001:db8::77]:80"), e.getMessage());
+        long took = p.world.now() - start;
+        assertTrue(took >= 3_000_000_000L && took < 5_000_000_000L, "3 solicitations a second apart: " + took);
+        int u = sa.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, 0);
+        sa.connect(u, new SocketAddress(Ipv6Address.parse("2001:db8::78"), 9));
+        sa.send(u, ByteBuffer.wrap(new byte[] {1}), 0);
+        assertEquals(Errno.EHOSTUNREACH, assertThrows(ErrnoException.class,
+                () -> sa.recv(u, ByteBuffer.allocate(4), 0)).errno());
+        assertEquals(Errno.EINVAL, assertThrows(ErrnoException.class, () -> {
+            p.a.addInterface("small", NicOptions.mtu(1000));
+            p.a.enableIpv6("small", Ipv6Options.manual());
+        }).errno(), "RFC 8200 §5: no IPv6 on a link under 1280");
+    }
+
+    @Test
     void tcpOverIpv6CarriesDataBothWays() throws Exception {
         Pair p = new Pair(4, 1500);
         Sockets sa = p.a.sockets();
