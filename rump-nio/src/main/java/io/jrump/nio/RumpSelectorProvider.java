@@ -7,7 +7,13 @@ import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
+import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
+import io.jrump.net.dns.DnsConfig;
+import io.jrump.net.dns.DnsResolver;
+import io.jrump.net.dns.DnsServer;
+import io.jrump.net.stack.Ipv6Options;
 import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
 import io.jrump.nio.internal.Loop;
@@ -18,7 +24,9 @@ import io.jrump.nio.internal.RumpSocketChannel;
 import io.jrump.nio.internal.Stack;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ProtocolFamily;
+import java.net.UnknownHostException;
 import java.net.StandardProtocolFamily;
 import java.nio.channels.Channel;
 import java.nio.channels.DatagramChannel;
@@ -47,13 +55,17 @@ import java.util.ServiceLoader;
  *       {@link HostProvider} on the class path;</li>
  *   <li>{@code jrump.nio.tap}: a TAP interface name (implies {@code linux}); or {@code jrump.nio.nic}, any
  *       NIC name the host opens ({@code sw0}, {@code tap:tap0});</li>
- *   <li>{@code jrump.nio.addr}: the interface's address and prefix, {@code 198.18.0.2/24};
- *       {@code jrump.nio.gateway}: a default route; {@code jrump.nio.mtu} (1500);
- *       {@code jrump.nio.offloads}: {@code all} or {@code none} (default);</li>
+ *   <li>{@code jrump.nio.addr}: the interface's addresses and prefixes, comma-separated, IPv4 or
+ *       IPv6: {@code 198.18.0.2/24,2001:db8::2/64}; {@code jrump.nio.slaac}: {@code true} for IPv6
+ *       addresses, routers and DNS servers from router advertisements;
+ *       {@code jrump.nio.gateway}: default routes (IPv4 or IPv6, comma-separated); {@code jrump.nio.mtu} (1500);
+ *       {@code jrump.nio.offloads}: {@code all} or {@code none} (default); {@code jrump.nio.dns}: DNS
+ *       servers for {@link #lookup};</li>
  * </ul>
- * With no NIC the stack has only its loopback, 127.0.0.1. Not supported: {@link #openPipe()}, IPv6 and
- * Unix-domain channels ({@link UnsupportedOperationException}), multicast, {@link #inheritedChannel()}
- * (null). Thread-safe.
+ * With no NIC the stack has only its loopback, 127.0.0.1 and ::1. Channels opened without a protocol
+ * family are dual-stack (IPv6 sockets that reach IPv4 peers too), as the JDK's. Not supported:
+ * {@link #openPipe()} and Unix-domain channels ({@link UnsupportedOperationException}), multicast,
+ * {@link #inheritedChannel()} (null). Thread-safe.
  */
 public final class RumpSelectorProvider extends SelectorProvider {
     /** The system properties the no-argument constructor reads. */
@@ -64,6 +76,8 @@ public final class RumpSelectorProvider extends SelectorProvider {
     public static final String GATEWAY = "jrump.nio.gateway";
     public static final String MTU = "jrump.nio.mtu";
     public static final String OFFLOADS = "jrump.nio.offloads";
+    public static final String SLAAC = "jrump.nio.slaac";
+    public static final String DNS = "jrump.nio.dns";
 
     private final RumpKernel kernel;
     private final NetStack stack;
@@ -126,14 +140,32 @@ public final class RumpSelectorProvider extends SelectorProvider {
                 }
                 net.addInterface(nic, options);
                 String addr = str(p, ADDR);
-                if (addr == null) {
-                    throw new IllegalArgumentException(ADDR + " is not set: the interface " + nic + " needs an address");
+                boolean slaac = Boolean.parseBoolean(str(p, SLAAC));
+                if (addr == null && !slaac) {
+                    throw new IllegalArgumentException(ADDR + " is not set: the interface " + nic + " needs an address"
+                            + " (or " + SLAAC + "=true)");
                 }
-                String[] parts = addr.split("/", 2);
-                net.addAddress(nic, Ipv4Address.parse(parts[0]), parts.length > 1 ? Integer.parseInt(parts[1]) : 24);
+                if (slaac) {
+                    net.enableIpv6(nic, Ipv6Options.slaacDefaults());
+                }
+                for (String a : addr == null ? new String[0] : addr.split(",")) {
+                    String[] parts = a.strip().split("/", 2);
+                    IpAddress ip = IpAddress.parse(parts[0]);
+                    int prefix = parts.length > 1 ? Integer.parseInt(parts[1]) : ip.version() == 6 ? 64 : 24;
+                    if (ip instanceof Ipv6Address v6) {
+                        net.addAddress(nic, v6, prefix);
+                    } else {
+                        net.addAddress(nic, (Ipv4Address) ip, prefix);
+                    }
+                }
                 String gw = str(p, GATEWAY);
-                if (gw != null) {
-                    net.addDefaultRoute(Ipv4Address.parse(gw));
+                for (String g : gw == null ? new String[0] : gw.split(",")) {
+                    IpAddress ip = IpAddress.parse(g.strip());
+                    if (ip instanceof Ipv6Address v6) {
+                        net.addDefaultRoute(nic, v6);
+                    } else {
+                        net.addDefaultRoute((Ipv4Address) ip);
+                    }
                 }
             }
             return new Booted(kernel, net);
@@ -179,6 +211,60 @@ public final class RumpSelectorProvider extends SelectorProvider {
     /** The stack the channels run on. */
     public NetStack stack() {
         return stack;
+    }
+
+    /**
+     * The addresses of {@code name} looked up through this stack, in the order to try them (RFC
+     * 6724 destination selection: {@link NetStack#sortDestinations}): an address literal as it is;
+     * otherwise A and AAAA records asked of the servers in the {@code jrump.nio.dns} system
+     * property (comma-separated), else of the servers the network gave (DHCP, RDNSS, DHCPv6:
+     * {@link NetStack#resolver()}). What the JDK's {@code InetAddress.getByName} cannot do here: it
+     * asks the host's resolver, outside this stack.
+     *
+     * @throws UnknownHostException if the name has no address, no server is known, or the lookup fails
+     */
+    public List<InetAddress> lookup(String name) throws UnknownHostException {
+        Objects.requireNonNull(name, "name");
+        try {
+            List<IpAddress> found = new ArrayList<>();
+            try {
+                found.add(IpAddress.parse(name));
+            } catch (IllegalArgumentException notALiteral) {
+                for (InetAddress a : resolver().resolve(name).get()) {
+                    found.add(IpAddress.of(a));
+                }
+            }
+            List<InetAddress> out = new ArrayList<>();
+            for (IpAddress a : stack.sortDestinations(found)) {
+                out.add(a.toInetAddress());
+            }
+            return out;
+        } catch (ErrnoException e) {
+            throw unknown(name, e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw unknown(name, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unknown(name, e);
+        }
+    }
+
+    private DnsResolver resolver() throws ErrnoException {
+        String configured = System.getProperty(DNS);
+        if (configured == null || configured.isBlank()) {
+            return stack.resolver();
+        }
+        List<DnsServer> servers = new ArrayList<>();
+        for (String s : configured.split(",")) {
+            servers.add(new DnsServer(IpAddress.parse(s.strip()).toInetAddress(), DnsServer.PORT));
+        }
+        return stack.resolver(DnsConfig.of(servers));
+    }
+
+    private static UnknownHostException unknown(String name, Throwable cause) {
+        UnknownHostException e = new UnknownHostException(name + ": " + cause.getMessage());
+        e.initCause(cause);
+        return e;
     }
 
     @Override

@@ -5,6 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
+import io.jrump.net.dns.DnsHeader;
+import io.jrump.net.dns.DnsMessage;
+import io.jrump.net.dns.DnsQuestion;
+import io.jrump.net.dns.DnsRdata;
+import io.jrump.net.dns.DnsRecord;
+import io.jrump.net.dns.DnsType;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -15,6 +23,7 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnsupportedAddressTypeException;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -89,6 +98,42 @@ class Ipv6ChannelsTest {
             c.connect(new InetSocketAddress(TwoStacks.SERVER_IP6, 8));
             echo(c, ss, 5000);
         }
+    }
+
+    @Test
+    void lookupAsksThroughTheStackAndOrdersIpv6First() throws Exception {
+        InetAddress v4 = InetAddress.getByName(TwoStacks.SERVER_IP);
+        InetAddress v6 = InetAddress.getByName(TwoStacks.SERVER_IP6);
+        try (DatagramChannel dns = net.server.openDatagramChannel().bind(new InetSocketAddress(53))) {
+            Thread responder = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 2; i++) { // the A and the AAAA query
+                        ByteBuffer in = ByteBuffer.allocate(512);
+                        java.net.SocketAddress from = dns.receive(in);
+                        DnsMessage q = DnsMessage.parse(java.util.Arrays.copyOf(in.array(), in.position()));
+                        DnsQuestion question = q.questions().get(0);
+                        DnsRecord rr = question.type() == DnsType.A
+                                ? DnsRecord.in(question.name(), DnsType.A, 30, new DnsRdata.A(Ipv4Address.parse(TwoStacks.SERVER_IP)))
+                                : DnsRecord.in(question.name(), DnsType.AAAA, 30, DnsRdata.Aaaa.of(Ipv6Address.parse(TwoStacks.SERVER_IP6).toBytes()));
+                        DnsHeader h = new DnsHeader(q.header().id(), true, 0, true, false, true, true, 0, DnsHeader.RCODE_NOERROR);
+                        dns.send(ByteBuffer.wrap(new DnsMessage(h, q.questions(), List.of(rr), List.of(), List.of()).toBytes()), from);
+                    }
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            responder.start();
+            System.setProperty(RumpSelectorProvider.DNS, TwoStacks.SERVER_IP6);
+            try {
+                assertEquals(List.of(v6, v4), net.client.lookup("web.test"), "IPv6 first: the client has a route to both");
+            } finally {
+                System.clearProperty(RumpSelectorProvider.DNS);
+            }
+            responder.join(10_000);
+        }
+        assertEquals(List.of(v6), net.client.lookup(TwoStacks.SERVER_IP6), "a literal is itself");
+        assertThrows(java.net.UnknownHostException.class, () -> net.client.lookup("web.test"),
+                "no DNS server: none came from the network and none is configured");
     }
 
     @Test

@@ -251,6 +251,36 @@ public final class NetStack implements Component {
         return resolver(DnsConfig.of(list).withSearch(dnsSearchList()));
     }
 
+    /**
+     * Orders addresses to try a connection in (RFC 6724 §6 destination address selection, the
+     * rules that decide for a host of this stack): those this stack has no route or source address
+     * for go last (rule 1), then IPv6 before IPv4 (rule 6: the default policy table ranks native
+     * IPv6 above IPv4-mapped), otherwise as given (rule 10). A caller tries them in turn.
+     */
+    public List<IpAddress> sortDestinations(List<IpAddress> candidates) throws ErrnoException {
+        return calls.run(() -> {
+            List<IpAddress> usable = new ArrayList<>();
+            List<IpAddress> unusable = new ArrayList<>();
+            for (IpAddress a : candidates) {
+                IpAddress d = a.unmapped();
+                boolean routed;
+                try {
+                    sourceFor(d);
+                    routed = true;
+                } catch (ErrnoException e) {
+                    routed = false;
+                }
+                (routed ? usable : unusable).add(d);
+            }
+            List<IpAddress> out = new ArrayList<>();
+            for (List<IpAddress> group : List.of(usable, unusable)) {
+                group.stream().filter(x -> x.version() == 6).forEach(out::add);
+                group.stream().filter(x -> x.version() == 4).forEach(out::add);
+            }
+            return out;
+        });
+    }
+
     /** The search domains the network gave: the DHCPv4 leases' domain names, then stateless DHCPv6's list. */
     public List<DnsName> dnsSearchList() throws ErrnoException {
         return calls.run(() -> {
