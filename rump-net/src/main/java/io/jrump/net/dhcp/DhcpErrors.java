@@ -3,15 +3,18 @@ package io.jrump.net.dhcp;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 
-/** The errors of this package's wire parsing: malformed (EBADMSG) or a variant not handled (EPROTONOSUPPORT). */
-final class DhcpErrors {
+/**
+ * The errors of the DHCP and DHCPv6 wire parsing ({@code io.jrump.net.dhcp6} too): malformed
+ * (EBADMSG) or a variant not handled (EPROTONOSUPPORT).
+ */
+public final class DhcpErrors {
     private DhcpErrors() {}
 
-    static ErrnoException malformed(String detail) {
+    public static ErrnoException malformed(String detail) {
         return new Stackless(Errno.EBADMSG, detail);
     }
 
-    static ErrnoException unsupported(String detail) {
+    public static ErrnoException unsupported(String detail) {
         return new Stackless(Errno.EPROTONOSUPPORT, detail);
     }
 

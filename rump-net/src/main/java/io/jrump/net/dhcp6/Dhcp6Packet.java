@@ -1,6 +1,7 @@
 package io.jrump.net.dhcp6;
 
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.dhcp.DhcpErrors;
 import io.jrump.net.dns.DnsName;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
@@ -61,17 +62,17 @@ public final class Dhcp6Packet {
                     + buf.capacity());
         }
         if (length < HEADER_LENGTH) {
-            throw Dhcp6Errors.malformed("DHCPv6 message of " + length + " bytes is shorter than the 4-byte header");
+            throw DhcpErrors.malformed("DHCPv6 message of " + length + " bytes is shorter than the 4-byte header");
         }
         if (length > MAX_LENGTH) {
-            throw Dhcp6Errors.malformed("DHCPv6 message of " + length + " bytes is longer than " + MAX_LENGTH);
+            throw DhcpErrors.malformed("DHCPv6 message of " + length + " bytes is longer than " + MAX_LENGTH);
         }
         int type = buf.getUnsignedByte(offset);
         if (type == 0) {
-            throw Dhcp6Errors.malformed("DHCPv6 msg-type 0 at offset 0x0 is reserved");
+            throw DhcpErrors.malformed("DHCPv6 msg-type 0 at offset 0x0 is reserved");
         }
         if (type == Dhcp6MessageType.RELAY_FORW || type == Dhcp6MessageType.RELAY_REPL) {
-            throw Dhcp6Errors.unsupported("DHCPv6 " + Dhcp6MessageType.name(type)
+            throw DhcpErrors.unsupported("DHCPv6 " + Dhcp6MessageType.name(type)
                     + " at offset 0x0: relay messages are not handled");
         }
         int[] codes = new int[16];
@@ -81,26 +82,26 @@ public final class Dhcp6Packet {
         int i = HEADER_LENGTH;
         while (i < length) {
             if (length - i < OPTION_HEADER) {
-                throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                throw DhcpErrors.malformed(String.format(Locale.ROOT,
                         "DHCPv6 option header at offset 0x%x is truncated: %d bytes left of the %d-byte message",
                         i, length - i, length));
             }
             int code = buf.getUnsignedShort(offset + i);
             int len = buf.getUnsignedShort(offset + i + 2);
             if (len > length - i - OPTION_HEADER) {
-                throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                throw DhcpErrors.malformed(String.format(Locale.ROOT,
                         "DHCPv6 %s at offset 0x%x: length %d runs past the %d-byte message",
                         Dhcp6Option.name(code), i, len, length));
             }
             if (count == MAX_OPTIONS) {
-                throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                throw DhcpErrors.malformed(String.format(Locale.ROOT,
                         "DHCPv6 %s at offset 0x%x is past the %d options this client reads",
                         Dhcp6Option.name(code), i, MAX_OPTIONS));
             }
             if (Dhcp6Option.isKnown(code)) {
                 for (int k = 0; k < count; k++) {
                     if (codes[k] == code) {
-                        throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                        throw DhcpErrors.malformed(String.format(Locale.ROOT,
                                 "DHCPv6 %s at offset 0x%x repeats the one at offset 0x%x",
                                 Dhcp6Option.name(code), i, at[k]));
                     }
@@ -141,7 +142,7 @@ public final class Dhcp6Packet {
             default -> null;
         };
         if (bad != null) {
-            throw Dhcp6Errors.malformed(String.format(Locale.ROOT, "DHCPv6 %s at offset 0x%x: %s",
+            throw DhcpErrors.malformed(String.format(Locale.ROOT, "DHCPv6 %s at offset 0x%x: %s",
                     Dhcp6Option.name(code), at, bad));
         }
     }
@@ -160,23 +161,23 @@ public final class Dhcp6Packet {
             int wire = 0;
             while (true) {
                 if (i >= end) {
-                    throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                    throw DhcpErrors.malformed(String.format(Locale.ROOT,
                             "DHCPv6 Domain Search List (24): the name at offset 0x%x runs past the option's end "
                                     + "(0x%x) without its root label", nameAt, end));
                 }
                 int l = buf.getUnsignedByte(offset + i);
                 if ((l & 0xc0) == 0xc0) {
-                    throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                    throw DhcpErrors.malformed(String.format(Locale.ROOT,
                             "DHCPv6 Domain Search List (24): compression pointer at offset 0x%x "
                                     + "(RFC 8415 §10 forbids compression)", i));
                 }
                 if (l > DnsName.MAX_LABEL_LENGTH) {
-                    throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                    throw DhcpErrors.malformed(String.format(Locale.ROOT,
                             "DHCPv6 Domain Search List (24): label length %d at offset 0x%x is over 63", l, i));
                 }
                 wire += 1 + l;
                 if (wire > DnsName.MAX_WIRE_LENGTH) {
-                    throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                    throw DhcpErrors.malformed(String.format(Locale.ROOT,
                             "DHCPv6 Domain Search List (24): the name at offset 0x%x is over 255 bytes", nameAt));
                 }
                 if (l == 0) {
@@ -184,7 +185,7 @@ public final class Dhcp6Packet {
                     break;
                 }
                 if (l > end - i - 1) {
-                    throw Dhcp6Errors.malformed(String.format(Locale.ROOT,
+                    throw DhcpErrors.malformed(String.format(Locale.ROOT,
                             "DHCPv6 Domain Search List (24): the %d-byte label at offset 0x%x runs past the "
                                     + "option's end (0x%x)", l, i, end));
                 }

@@ -1,10 +1,11 @@
 package io.jrump.net.dhcp;
 
+import io.jrump.hypercall.MacAddress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jrump.hypercall.MacAddress;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Tshark;
 import io.jrump.net.dhcp.DhcpClient.State;
 import io.jrump.net.dhcp.FakeServer.Sent;
 import io.jrump.net.pcap.PcapWriter;
@@ -20,7 +21,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,7 +55,7 @@ class DhcpTsharkTest {
                 pcap.write(wall + s.nanos(), frame(DhcpClientTest.MAC, dst, from, to, s.message()));
             }
         }
-        String out = tshark(file.toString(), "-V", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE");
+        String out = Tshark.run(file, "-V", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE");
         for (String type : List.of("Discover", "Request", "Decline", "Release")) {
             assertTrue(out.contains("Dynamic Host Configuration Protocol (" + type + ")"), type + " in\n" + out);
         }
@@ -67,7 +67,7 @@ class DhcpTsharkTest {
                 "[Checksum Status: Good]")) {
             assertTrue(out.contains(expected), "'" + expected + "' in\n" + out);
         }
-        String flagged = tshark(file.toString(), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+        String flagged = Tshark.run(file, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
                 "-Y", "_ws.malformed || _ws.expert.severity >= warning || ip.checksum.status == \"Bad\""
                         + " || udp.checksum.status == \"Bad\" || !dhcp");
         assertEquals("", flagged.strip(), "tshark flags these frames");
@@ -87,14 +87,4 @@ class DhcpTsharkTest {
         return b;
     }
 
-    /** Runs {@code tshark -r FILE ARGS...} and returns its standard output. */
-    static String tshark(String file, String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of("tshark", "-r", file));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        return out;
-    }
 }

@@ -1,11 +1,12 @@
 package io.jrump.net.dhcp6;
 
+import io.jrump.hypercall.MacAddress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jrump.hypercall.MacAddress;
 import io.jrump.net.Ipv6Address;
+import io.jrump.net.Tshark;
 import io.jrump.net.dhcp6.Dhcp6InfoClient.State;
 import io.jrump.net.dhcp6.Dhcp6Options.StatusCode;
 import io.jrump.net.pcap.PcapWriter;
@@ -20,9 +21,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,11 +82,11 @@ class Dhcp6TsharkTest {
                 java.nio.file.Files.write(Path.of(seeds, names.get(i)), bytes);
             }
         }
-        String flagged = tshark(file, "-o", "udp.check_checksum:TRUE", "-Y",
+        String flagged = Tshark.run(file, "-o", "udp.check_checksum:TRUE", "-Y",
                 "_ws.malformed || _ws.expert.severity >= warning || udp.checksum.status == \"Bad\" || !dhcpv6");
         assertEquals("", flagged.strip(), "tshark flags these frames");
         String xid = String.format("0x%06x", c.transactionId());
-        List<String> fields = tshark(file, "-o", "udp.check_checksum:TRUE", "-T", "fields", "-E", "separator=;",
+        List<String> fields = Tshark.run(file, "-o", "udp.check_checksum:TRUE", "-T", "fields", "-E", "separator=;",
                 "-E", "aggregator=,", "-e", "dhcpv6.msgtype", "-e", "dhcpv6.xid", "-e", "udp.checksum.status",
                 "-e", "dhcpv6.duid.type", "-e", "dhcpv6.requested_option_code", "-e", "dhcpv6.elapsed_time",
                 "-e", "dhcpv6.status_code", "-e", "dhcpv6.dns_server", "-e", "dhcpv6.search_list_entry")
@@ -97,7 +96,7 @@ class Dhcp6TsharkTest {
                 "11;" + xid + ";1;3;23,24,32,83;" + request.get(1).options().elapsedHundredths() * 10 + ";;;",
                 "7;" + xid + ";1;3,1;;;2;2001:db8::53,2001:db8::54;example.test.,lab.example.test.",
                 "7;" + xid + ";1;3,1;;;;2001:db8::53,2001:db8::54;example.test.,lab.example.test."), fields);
-        String verbose = tshark(file, "-V");
+        String verbose = Tshark.run(file, "-V");
         assertFalse(verbose.contains("Malformed"), verbose);
         for (String wanted : List.of("Message type: Information-request (11)", "Message type: Reply (7)",
                 "DUID Type: link-layer address (3)", "Link-layer address: 02:00:00:00:00:01",
@@ -131,13 +130,4 @@ class Dhcp6TsharkTest {
         return b;
     }
 
-    static String tshark(Path file, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("tshark", "-n", "-r", file.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        return out;
-    }
 }

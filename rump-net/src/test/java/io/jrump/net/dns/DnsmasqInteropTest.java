@@ -1,13 +1,14 @@
 package io.jrump.net.dns;
 
+import io.jrump.host.jvm.JvmHost;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jrump.host.jvm.JvmHost;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Tshark;
 import io.jrump.net.pcap.PcapWriter;
 import io.jrump.net.wire.EtherType;
 import io.jrump.net.wire.EthernetRepr;
@@ -343,9 +344,9 @@ class DnsmasqInteropTest {
             }
         }
         String decodeAs = "udp.port==" + server.port() + ",dns";
-        String bad = tshark(file, "-d", decodeAs, "-Y", "_ws.malformed || _ws.expert.severity >= error");
+        String bad = Tshark.run(file, "-d", decodeAs, "-Y", "_ws.malformed || _ws.expert.severity >= error");
         assertEquals("", bad.strip(), "tshark flags these frames");
-        String names = tshark(file, "-d", decodeAs, "-T", "fields", "-e", "dns.flags.response", "-e", "dns.qry.name");
+        String names = Tshark.run(file, "-d", decodeAs, "-T", "fields", "-e", "dns.flags.response", "-e", "dns.qry.name");
         assertEquals(2 * queries, names.strip().lines().count(), names);
         assertTrue(names.contains("1\tmany.test"), names);
     }
@@ -363,13 +364,4 @@ class DnsmasqInteropTest {
         return f;
     }
 
-    static String tshark(Path file, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("tshark", "-r", file.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        return out;
-    }
 }

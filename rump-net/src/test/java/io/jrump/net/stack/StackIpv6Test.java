@@ -1,5 +1,6 @@
 package io.jrump.net.stack;
 
+import io.jrump.host.sim.SimHost;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -18,6 +18,7 @@ import io.jrump.kernel.RumpKernel;
 import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
 import io.jrump.net.Ipv6Address;
+import io.jrump.net.Tshark;
 import io.jrump.net.ndp.AddressAutoconfig;
 import io.jrump.net.ndp.NeighborCache;
 import io.jrump.net.pcap.PcapWriter;
@@ -343,33 +344,24 @@ class StackIpv6Test {
             world.runFor(Duration.ofSeconds(1));
             a.capture("lan", null);
         }
-        String flagged = tshark(file, "-o", "ip.check_checksum:TRUE",
+        String flagged = Tshark.run(file, "-o", "ip.check_checksum:TRUE",
                 "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-Y",
                 "_ws.malformed || _ws.expert.severity >= error || icmpv6.checksum.status == \"Bad\""
                         + " || tcp.checksum.status == \"Bad\" || udp.checksum.status == \"Bad\"");
         assertEquals("", flagged.strip(), "tshark flags these frames");
-        String types = tshark(file, "-T", "fields", "-e", "icmpv6.type");
+        String types = Tshark.run(file, "-T", "fields", "-e", "icmpv6.type");
         for (String wanted : List.of("135", "136", "143", "1")) { // NS (DAD too), NA, MLDv2 report, unreachable
             assertTrue(types.lines().anyMatch(wanted::equals), "a frame of ICMPv6 type " + wanted + ":\n" + types);
         }
-        String frags = tshark(file, "-Y", "ipv6.fragment.count", "-T", "fields",
+        String frags = Tshark.run(file, "-Y", "ipv6.fragment.count", "-T", "fields",
                 "-e", "ipv6.fragment.count");
         assertFalse(frags.isBlank(), "the 4000-byte datagram was reassembled by tshark from our fragments:\n"
-                + tshark(file));
-        String tcp = tshark(file, "-Y", "tcp.flags.syn == 1 && ipv6", "-T", "fields",
+                + Tshark.run(file));
+        String tcp = Tshark.run(file, "-Y", "tcp.flags.syn == 1 && ipv6", "-T", "fields",
                 "-e", "tcp.options.mss_val");
         assertTrue(tcp.lines().anyMatch("1440"::equals), "the SYN offered MSS 1440:\n" + tcp);
     }
 
-    static String tshark(Path file, String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of("tshark", "-n", "-r", file.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        return out;
-    }
 
     @Test
     void anIdleStackWithIpv6HoldsNoTimerThatFiresForNothing() throws Exception {

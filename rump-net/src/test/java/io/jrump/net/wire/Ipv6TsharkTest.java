@@ -1,5 +1,6 @@
 package io.jrump.net.wire;
 
+import io.jrump.net.Tshark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +14,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,14 +47,14 @@ class Ipv6TsharkTest {
                 Files.write(Path.of(seeds, e.getKey()), bytes);
             }
         }
-        String flagged = tshark(file, "-o", "ip.check_checksum:TRUE", "-Y",
+        String flagged = Tshark.run(file, "-o", "ip.check_checksum:TRUE", "-Y",
                 "_ws.malformed || _ws.expert.severity >= error || icmpv6.checksum.status == \"Bad\"");
         assertEquals("", flagged.strip(), "tshark flags these frames");
-        String verbose = tshark(file, "-V");
+        String verbose = Tshark.run(file, "-V");
         assertFalse(verbose.contains("Malformed"), verbose);
         assertFalse(verbose.contains("Expert Info (Error"), verbose);
         // Per frame: the ICMPv6 type, code and checksum status tshark read.
-        List<String> lines = tshark(file, "-T", "fields", "-E", "separator=;", "-E", "occurrence=f", "-e", "icmpv6.type", "-e", "icmpv6.code",
+        List<String> lines = Tshark.run(file, "-T", "fields", "-E", "separator=;", "-E", "occurrence=f", "-e", "icmpv6.type", "-e", "icmpv6.code",
                 "-e", "icmpv6.checksum.status", "-e", "ipv6.fragment.count").lines().toList();
         List<String> expected = new ArrayList<>(List.of(
                 "128;0;1;", "129;0;1;", "1;3;1;", "2;0;1;", "3;0;1;", "4;1;1;", "133;0;1;", "134;0;1;",
@@ -72,13 +72,4 @@ class Ipv6TsharkTest {
         }
     }
 
-    static String tshark(Path file, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("tshark", "-n", "-r", file.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        return out;
-    }
 }
