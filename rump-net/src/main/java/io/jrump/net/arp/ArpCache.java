@@ -39,8 +39,12 @@ public final class ArpCache<P> {
         }
     }
 
-    /** What the clock's passing asks for: addresses to ask again. */
-    public record Tick(List<Ipv4Address> requests, int expired) {
+    /**
+     * What the clock's passing asks for: addresses to ask again; and the packets that waited for an
+     * address that never answered, handed to the caller (who tells their senders, then releases
+     * them; they do not go to {@code dropped}).
+     */
+    public record Tick<P>(List<Ipv4Address> requests, int expired, List<P> unreachable) {
     }
 
     private static final class Entry<P> {
@@ -132,8 +136,9 @@ public final class ArpCache<P> {
     }
 
     /** Expires entries and retries requests that are due; an address that never answers is given up. */
-    public Tick tick(long now) {
+    public Tick<P> tick(long now) {
         List<Ipv4Address> ask = new ArrayList<>();
+        List<P> unreachable = new ArrayList<>();
         int expired = 0;
         for (Iterator<Map.Entry<Ipv4Address, Entry<P>>> it = entries.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Ipv4Address, Entry<P>> me = it.next();
@@ -142,7 +147,8 @@ public final class ArpCache<P> {
                 continue;
             }
             if (e.mac != null || e.requests >= config.maxRequests()) {
-                e.queue.forEach(this::drop);
+                droppedPackets += e.queue.size();
+                unreachable.addAll(e.queue);
                 it.remove();
                 expired++;
             } else {
@@ -151,7 +157,7 @@ public final class ArpCache<P> {
                 ask.add(me.getKey());
             }
         }
-        return new Tick(ask, expired);
+        return new Tick<>(ask, expired, unreachable);
     }
 
     /** When the next {@link #tick} has work, or Long.MAX_VALUE. */

@@ -658,8 +658,11 @@ public final class NetStack implements Component {
         long now = now();
         boolean more = false;
         for (Interface i : interfaces.values()) {
-            ArpCache.Tick t = i.arp.tick(now);
+            ArpCache.Tick<ByteBuf> t = i.arp.tick(now);
             stats.add("arp.expired", t.expired());
+            for (ByteBuf lost : t.unreachable()) {
+                hostUnreachable(lost);
+            }
             for (Ipv4Address ip : t.requests()) {
                 sendArp(i, ArpRepr.Operation.REQUEST, MacAddress.BROADCAST, i.sourceFor(ip), MacAddress.of(0L), ip);
             }
@@ -1076,6 +1079,33 @@ public final class NetStack implements Component {
         RouteTable.Route r = routes.lookup(dst).orElseThrow(
                 () -> new ErrnoException(Errno.ENETUNREACH, "no route to " + dst));
         return new Route(iface(r.iface()), r.isDirect() ? dst : r.gateway());
+    }
+
+    /**
+     * An IPv4 packet of ours whose next hop never answered ARP: the socket that sent it learns of it
+     * as Linux's does, EHOSTUNREACH for a TCP connection still opening and a connected UDP socket.
+     * Released here.
+     */
+    private void hostUnreachable(ByteBuf lost) {
+        try {
+            stats.count("ip.drop.neighbor_unreachable");
+            Ipv4Packet p = Ipv4Packet.parse(lost, lost.readerIndex(), lost.readableBytes());
+            Ipv4Repr ip = Ipv4Repr.parse(p);
+            if (ip.fragmentOffset() != 0 || p.payloadLength() < 4) {
+                return;
+            }
+            int sourcePort = lost.getUnsignedShort(p.payloadIndex());
+            int destinationPort = lost.getUnsignedShort(p.payloadIndex() + 2);
+            if (ip.protocol().equals(IpProtocol.TCP)) {
+                tcp.unreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
+            } else if (ip.protocol().equals(IpProtocol.UDP)) {
+                udp.unreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
+            }
+        } catch (ErrnoException e) {
+            // not ours to name a socket for: counted above
+        } finally {
+            lost.release();
+        }
     }
 
     /** Completes a partial transport checksum in software: what the NIC would have done. */

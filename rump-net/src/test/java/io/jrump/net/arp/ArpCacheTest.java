@@ -36,10 +36,11 @@ class ArpCacheTest {
         cache.resolve(a, "p", 0);
         assertEquals(List.of(a), cache.tick(S).requests());
         assertEquals(List.of(a), cache.tick(2 * S).requests());
-        ArpCache.Tick last = cache.tick(3 * S);
+        ArpCache.Tick<String> last = cache.tick(3 * S);
         assertTrue(last.requests().isEmpty());
         assertEquals(1, last.expired());
-        assertEquals(List.of("p"), dropped);
+        assertEquals(List.of("p"), last.unreachable(), "handed back for the sender to learn of");
+        assertEquals(List.of(), dropped);
         assertEquals(0, cache.size());
     }
 

@@ -110,15 +110,24 @@ class StackTcpTest {
     }
 
     @Test
-    void aClosedPortRefusesAndAnUnreachablePeerTimesOut() throws Exception {
+    void aClosedPortRefusesAndAnAbsentNeighbourIsUnreachableInSeconds() throws Exception {
         StackSimTest.Pair p = new StackSimTest.Pair(12, 1500);
         Sockets sa = p.a.sockets();
         int fd = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
         assertEquals(Errno.ECONNREFUSED, assertThrows(ErrnoException.class,
                 () -> sa.connect(fd, new SocketAddress(B, 9))).errno());
+        // Nobody answers ARP for it: as Linux, EHOSTUNREACH once ARP gives up (3 requests, 1 s
+        // apart), not ETIMEDOUT after a minute of SYN retransmissions.
         int fd2 = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-        assertEquals(Errno.ETIMEDOUT, assertThrows(ErrnoException.class,
+        long start = p.world.now();
+        assertEquals(Errno.EHOSTUNREACH, assertThrows(ErrnoException.class,
                 () -> sa.connect(fd2, new SocketAddress(Ipv4Address.parse("198.18.0.99"), 80))).errno());
+        assertTrue(p.world.now() - start < 5_000_000_000L, "in " + (p.world.now() - start) + " ns");
+        int udp = sa.socket(Sockets.AF_INET, Sockets.SOCK_DGRAM, 0);
+        sa.connect(udp, new SocketAddress(Ipv4Address.parse("198.18.0.98"), 9));
+        sa.send(udp, java.nio.ByteBuffer.wrap(new byte[] {1}), 0);
+        assertEquals(Errno.EHOSTUNREACH, assertThrows(ErrnoException.class,
+                () -> sa.recv(udp, java.nio.ByteBuffer.allocate(4), 0)).errno());
     }
 
     @ParameterizedTest
