@@ -43,15 +43,23 @@ abstract class AbstractRumpChannel extends AbstractChannel {
 
     /** {@code Sockets.SOCK_STREAM} or {@code SOCK_DGRAM}: what registering opens. */
     private final int socketType;
+    /**
+     * {@code Sockets.AF_INET6} (dual-stack: IPv4 peers too, as Netty's NIO channels on a
+     * dual-stack host) or {@code AF_INET} (IPv4 only): the family of the socket registering opens.
+     */
+    final int domain;
 
-    AbstractRumpChannel(Channel parent, int socketType) {
+    AbstractRumpChannel(Channel parent, int socketType, int domain) {
         super(parent);
         this.socketType = socketType;
+        this.domain = domain;
     }
 
-    AbstractRumpChannel(Channel parent, NetStack stack, int fd) {
+    /** An accepted connection: its socket, of its listener's {@code domain}, is open already. */
+    AbstractRumpChannel(Channel parent, NetStack stack, int fd, int domain) {
         super(parent);
-        this.socketType = Sockets.SOCK_STREAM; // accepted: the socket is open already
+        this.socketType = Sockets.SOCK_STREAM;
+        this.domain = domain;
         this.stack = stack;
         this.sockets = stack.sockets();
         this.fd = fd;
@@ -98,7 +106,7 @@ abstract class AbstractRumpChannel extends AbstractChannel {
         }
         try {
             if (fd < 0) {
-                fd = sockets.socket(Sockets.AF_INET, socketType, 0);
+                fd = sockets.socket(domain, socketType, 0);
             }
             // opened here or accepted by a listener, every socket starts non-blocking with its config applied
             sockets.setNonBlocking(fd, true);
@@ -195,7 +203,7 @@ abstract class AbstractRumpChannel extends AbstractChannel {
     @Override
     protected void doBind(SocketAddress localAddress) throws Exception {
         try {
-            sockets.bind(fd, Addresses.toStack(localAddress));
+            sockets.bind(fd, Addresses.toStack(localAddress, domain));
         } catch (ErrnoException e) {
             throw io(e);
         }

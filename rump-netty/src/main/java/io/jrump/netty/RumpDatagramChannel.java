@@ -14,6 +14,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.SocketProtocolFamily;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,7 +29,9 @@ import java.nio.channels.UnresolvedAddressException;
  * {@link DatagramPacket}s (a datagram longer than the buffer is cut, as UDP does), writes take
  * {@link DatagramPacket}s, {@link AddressedEnvelope}s of a {@code ByteBuf}, or a {@code ByteBuf}
  * once connected. Each datagram is sent at once (the stack queues none), so a datagram channel is
- * always writable. An ICMP port unreachable for a connected socket surfaces as a
+ * always writable. The channel is dual-stack (AF_INET6) unless opened with
+ * {@code SocketProtocolFamily.INET}: it sends to IPv6 and IPv4 addresses, and a packet from an IPv4
+ * sender names it by its {@code Inet4Address}. An ICMP port unreachable for a connected socket surfaces as a
  * {@link PortUnreachableException} in the pipeline; the channel stays open. Not there: multicast
  * (the join, leave and block calls fail with {@code UnsupportedOperationException}) and disconnect.
  * Used on its loop, as Netty channels are.
@@ -38,8 +41,18 @@ public final class RumpDatagramChannel extends AbstractRumpChannel implements Da
     private boolean bound;
     private boolean connected;
 
+    /** A dual-stack (AF_INET6) UDP socket: it sends to and receives from IPv6 and IPv4 peers. */
     public RumpDatagramChannel() {
-        super(null, Sockets.SOCK_DGRAM);
+        this(SocketProtocolFamily.INET6);
+    }
+
+    /**
+     * As {@code NioDatagramChannel(family)}: INET opens an IPv4-only socket (an IPv6 address is
+     * refused with EAFNOSUPPORT), INET6 a dual-stack one; UNIX is refused
+     * ({@link io.netty.channel.ChannelException}, EAFNOSUPPORT).
+     */
+    public RumpDatagramChannel(SocketProtocolFamily family) {
+        super(null, Sockets.SOCK_DGRAM, Addresses.domain(family));
     }
 
     @Override
@@ -154,7 +167,7 @@ public final class RumpDatagramChannel extends AbstractRumpChannel implements Da
                 throw new UnresolvedAddressException();
             }
             try {
-                dst = Addresses.toStack(to);
+                dst = Addresses.toStack(to, domain);
             } catch (ErrnoException e) {
                 throw io(e);
             }
@@ -275,7 +288,7 @@ public final class RumpDatagramChannel extends AbstractRumpChannel implements Da
                 if (local != null) {
                     doBind(local);
                 }
-                sockets.connect(fd, Addresses.toStack(remote));
+                sockets.connect(fd, Addresses.toStack(remote, domain));
                 connected = true;
                 boolean nowActive = isActive();
                 promise.setSuccess();

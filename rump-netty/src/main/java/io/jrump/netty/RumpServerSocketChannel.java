@@ -4,11 +4,13 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.stack.Sockets;
+import io.jrump.netty.internal.Addresses;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
@@ -21,8 +23,18 @@ public final class RumpServerSocketChannel extends AbstractRumpChannel implement
     private final RumpServerSocketChannelConfig config = new RumpServerSocketChannelConfig(this);
     private boolean listening;
 
+    /** A dual-stack (AF_INET6) listener: it accepts IPv6 and IPv4 clients, as NIO's on a dual-stack host. */
     public RumpServerSocketChannel() {
-        super(null, Sockets.SOCK_STREAM);
+        this(SocketProtocolFamily.INET6);
+    }
+
+    /**
+     * As {@code NioServerSocketChannel(provider, family)}: INET listens on an IPv4-only socket,
+     * INET6 on a dual-stack one; UNIX is refused ({@link io.netty.channel.ChannelException},
+     * EAFNOSUPPORT). Accepted channels have the listener's family.
+     */
+    public RumpServerSocketChannel(SocketProtocolFamily family) {
+        super(null, Sockets.SOCK_STREAM, Addresses.domain(family));
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.jrump.netty;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
-import io.jrump.net.Ipv4Address;
 import io.jrump.net.socket.Readiness;
 import io.jrump.net.stack.NetStack;
 import io.jrump.net.stack.Sockets;
@@ -21,6 +20,7 @@ import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
@@ -44,7 +44,9 @@ import java.util.concurrent.TimeUnit;
  * and the channel turns unwritable at the high water mark, as over a real socket. Half-closure
  * (ALLOW_HALF_CLOSURE, shutdownOutput as SHUT_WR) and {@link FileRegion}s (copied through the
  * socket) work as on NIO; shutdownInput is kept by the channel (the stack has no SHUT_RD): later
- * data is not read. Used on its loop, as Netty channels are.
+ * data is not read. The socket is AF_INET6 and dual-stack unless the channel is opened with
+ * {@code SocketProtocolFamily.INET}, as NIO's on a dual-stack host: it reaches IPv6 and IPv4 peers,
+ * and an IPv4 peer's address is an {@code Inet4Address}. Used on its loop, as Netty channels are.
  */
 public final class RumpSocketChannel extends AbstractRumpChannel implements SocketChannel {
     private final RumpSocketChannelConfig config = new RumpSocketChannelConfig(this);
@@ -64,13 +66,26 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
     private SocketAddress requestedRemote;
     private final WritableByteChannel target = new SocketTarget();
 
-    /** A channel for {@code Bootstrap}; its socket opens when it registers with a {@link RumpEventLoopGroup}. */
+    /**
+     * A channel for {@code Bootstrap}; its socket opens when it registers with a
+     * {@link RumpEventLoopGroup}: a dual-stack AF_INET6 one, which reaches IPv6 and IPv4 peers.
+     */
     public RumpSocketChannel() {
-        super(null, Sockets.SOCK_STREAM);
+        this(SocketProtocolFamily.INET6);
+    }
+
+    /**
+     * As {@code NioSocketChannel(provider, family)}: INET opens an IPv4-only socket (an IPv6
+     * address is refused with EAFNOSUPPORT), INET6 a dual-stack one; UNIX is refused
+     * ({@link io.netty.channel.ChannelException}, EAFNOSUPPORT). Use it through
+     * {@code Bootstrap.channelFactory(() -> new RumpSocketChannel(SocketProtocolFamily.INET))}.
+     */
+    public RumpSocketChannel(SocketProtocolFamily family) {
+        super(null, Sockets.SOCK_STREAM, Addresses.domain(family));
     }
 
     RumpSocketChannel(RumpServerSocketChannel parent, NetStack stack, int fd) {
-        super(parent, stack, fd);
+        super(parent, stack, fd, parent.domain);
         active = true;
     }
 
@@ -431,11 +446,8 @@ public final class RumpSocketChannel extends AbstractRumpChannel implements Sock
                     doBind(local);
                 }
                 try {
-                    Sockets.SocketAddress to = Addresses.toStack(remote);
-                    if (to.address().isUnspecified()) { // as Linux: the wildcard means this host
-                        to = new Sockets.SocketAddress(Ipv4Address.LOOPBACK, to.port());
-                    }
-                    sockets.connect(fd, to);
+                    // as the JDK: the wildcard of either family means this host's loopback
+                    sockets.connect(fd, Addresses.toStackPeer(remote, domain));
                 } catch (ErrnoException e) {
                     if (e.errno() != Errno.EINPROGRESS) {
                         throw io(e);

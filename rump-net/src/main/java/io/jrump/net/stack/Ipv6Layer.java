@@ -29,7 +29,10 @@ import io.jrump.net.wire.UdpRepr;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.random.RandomGenerator;
 
 /**
@@ -56,6 +59,9 @@ final class Ipv6Layer {
 
     private final NetStack stack;
     private final NetStats stats;
+    /** {@code ip6.in} and {@code ip6.out}, counted per packet through their handles (no lookup by name). */
+    private final AtomicLong packetsIn;
+    private final AtomicLong packetsOut;
     private final Reassembly reassembly = new Reassembly(new Reassembly.Config(4 << 20, 64, REASSEMBLY_TIMEOUT));
     private final PathMtuCache pathMtu = new PathMtuCache();
     private final TokenBucket icmpErrors;
@@ -63,6 +69,13 @@ final class Ipv6Layer {
     private final RandomGenerator random;
     /** Default routes configured by hand: gateway and interface (routers learnt from RAs live in each link). */
     private final List<StaticRoute> staticRoutes = new ArrayList<>();
+    /**
+     * Routes to global destinations looked up lately (every segment asks): our own addresses,
+     * on-link prefixes and static routes, not routes through a default router. Emptied by
+     * {@link #routesChanged} (an address, prefix, router, route or interface changed); bounded.
+     */
+    private final Map<Ipv6Address, Route> routeCache = new HashMap<>();
+    private static final int ROUTE_CACHE_MAX = 256;
 
     /** A route configured by hand: {@code prefix/length} through {@code gateway} (or on-link if unspecified). */
     record StaticRoute(Ipv6Address prefix, int length, Ipv6Address gateway, Interface iface) {
@@ -75,6 +88,8 @@ final class Ipv6Layer {
     Ipv6Layer(NetStack stack) {
         this.stack = stack;
         this.stats = stack.statsCounter();
+        this.packetsIn = stats.counter("ip6.in");
+        this.packetsOut = stats.counter("ip6.out");
         this.icmpErrors = new TokenBucket(1_000_000, 50, stack.now());
         this.random = stack.host().random()::nextLong;
         byte[] secret = new byte[32]; // RFC 7217's secret_key: per boot here, as no state is kept between runs
@@ -106,6 +121,7 @@ final class Ipv6Layer {
         NeighborCache<ByteBuf> cache = new NeighborCache<>(NEIGHBORS, ByteBuf::release);
         Ipv6Link link = new Ipv6Link(i, auto, cache, options.slaac());
         i.v6 = link;
+        routesChanged();
         apply(link, auto.start(stack.now()));
         return link;
     }
@@ -134,9 +150,15 @@ final class Ipv6Layer {
             throw new ErrnoException(Errno.EEXIST, "default route via " + gateway);
         }
         staticRoutes.add(r);
+        routesChanged();
     }
 
     // ---- addresses and routes -----------------------------------------------------------------------
+
+    /** Forgets the cached routes: what they follow from changed (NetStack.topologyChanged calls this). */
+    void routesChanged() {
+        routeCache.clear();
+    }
 
     /** Whether {@code a} is a usable address of this stack: ::1, or assigned (DAD passed) on a link. */
     boolean isLocal(Ipv6Address a) {
@@ -197,11 +219,27 @@ final class Ipv6Layer {
      * is ENETUNREACH: a destination is not assumed on-link (RFC 4943).
      */
     Route route(Ipv6Address dst, Ipv6Address source) throws ErrnoException {
+        if (dst.isLinkLocal() || dst.isMulticast()) {
+            return isLocal(dst) ? new Route(stack.loopback(), dst) : new Route(linkFor(source), dst);
+        }
+        Route r = routeCache.get(dst);
+        if (r == null) {
+            r = tableRoute(dst);
+            if (r == null) {
+                return routerRoute(dst);
+            }
+            if (routeCache.size() >= ROUTE_CACHE_MAX) {
+                routeCache.clear();
+            }
+            routeCache.put(dst, r);
+        }
+        return r;
+    }
+
+    /** The route to a global (or ULA) {@code dst} from our addresses, on-link prefixes and static routes; null if none. */
+    private Route tableRoute(Ipv6Address dst) {
         if (isLocal(dst)) {
             return new Route(stack.loopback(), dst);
-        }
-        if (dst.isLinkLocal() || dst.isMulticast()) {
-            return new Route(linkFor(source), dst);
         }
         for (Interface i : stack.interfacesOnLoop()) {
             if (onLink(i, dst)) {
@@ -217,6 +255,11 @@ final class Ipv6Layer {
         if (best != null) {
             return new Route(best.iface(), best.gateway().isUnspecified() ? dst : best.gateway());
         }
+        return null;
+    }
+
+    /** A default router learnt from advertisements (not cached: the choice follows neighbour reachability). */
+    private Route routerRoute(Ipv6Address dst) throws ErrnoException {
         Route fallback = null;
         for (Interface i : stack.interfacesOnLoop()) {
             if (i.v6 == null) {
@@ -318,7 +361,7 @@ final class Ipv6Layer {
             packet.writeBytes(body);
             body.release();
         }
-        stats.count("ip6.out");
+        packetsOut.incrementAndGet();
         Interface i = route.iface();
         if (i.isLoopback()) {
             stack.host().scheduler().execute(() -> { // later, as if it came back in
@@ -428,6 +471,9 @@ final class Ipv6Layer {
      */
     private void apply(Ipv6Link link, AddressAutoconfig.Changes c) {
         Interface i = link.iface;
+        if (!c.isEmpty()) {
+            link.addressesChanged();
+        }
         for (Ipv6Address g : c.join()) {
             if (link.groups.add(g)) {
                 report(link, List.of(g), List.of());
@@ -609,21 +655,34 @@ final class Ipv6Layer {
     void input(Interface i, ByteBuf buf, int offset, int length, boolean linkMulticast) {
         Ipv6Packet packet;
         Ipv6Repr ip;
-        Ipv6HeaderChain chain;
+        Ipv6HeaderChain chain = null;
+        // A TCP segment right after the fixed header, most of the traffic, has no chain to walk.
+        boolean plainTcp;
         try {
             packet = Ipv6Packet.parse(buf, offset, length);
             ip = Ipv6Repr.parse(packet);
-            chain = Ipv6HeaderChain.walk(packet);
+            plainTcp = ip.nextHeader().equals(IpProtocol.TCP);
+            if (!plainTcp) {
+                chain = Ipv6HeaderChain.walk(packet);
+            }
         } catch (ErrnoException e) {
             stats.count("ip6.drop.malformed");
             return;
         }
-        stats.count("ip6.in");
+        packetsIn.incrementAndGet();
         boolean forUs = i.isLoopback() ? isLocal(ip.destination()) || ip.destination().isMulticast()
                 : i.v6 != null && (i.v6.accepts(ip.destination()) || i.v6.isTentative(ip.destination()));
         if (!forUs) {
             // A group not listened to is what a NIC's multicast filter would have kept out: not a drop.
             stats.count(ip.destination().isMulticast() ? "ip6.in.other_group" : "ip6.drop.not_for_us");
+            return;
+        }
+        if (plainTcp) {
+            if (i.v6 != null && !i.isLoopback() && i.v6.isTentative(ip.destination())) {
+                stats.count("ip6.drop.tentative"); // RFC 4862 §5.4: only neighbour discovery for a tentative address
+                return;
+            }
+            stack.tcpIn(ip, buf, packet.payloadIndex(), packet.payloadLength());
             return;
         }
         Ipv6HeaderChain.Problem problem = chain.problem();
@@ -644,8 +703,8 @@ final class Ipv6Layer {
             reassemble(i, ip, buf, offset, chain);
             return;
         }
-        if (i.v6 != null && !i.isLoopback() && i.v6.isTentative(ip.destination())
-                && !chain.upperLayer().equals(IpProtocol.ICMPV6)) {
+        if (i.v6 != null && !i.isLoopback() && !chain.upperLayer().equals(IpProtocol.ICMPV6)
+                && i.v6.isTentative(ip.destination())) {
             stats.count("ip6.drop.tentative"); // RFC 4862 §5.4: only neighbour discovery for a tentative address
             return;
         }

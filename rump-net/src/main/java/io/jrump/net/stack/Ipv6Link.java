@@ -6,6 +6,7 @@ import io.jrump.net.dhcp6.Dhcp6InfoClient;
 import io.jrump.net.ndp.AddressAutoconfig;
 import io.jrump.net.ndp.NeighborCache;
 import io.netty.buffer.ByteBuf;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -39,16 +40,37 @@ final class Ipv6Link {
         groups.add(Ipv6Address.ALL_NODES);
     }
 
+    /**
+     * The addresses assigned here (DAD passed), as of the last change autoconfiguration reported:
+     * every packet in asks, and {@code auto.address} builds a view per call.
+     */
+    private Set<Ipv6Address> assigned = Set.of();
+    /** The addresses still under duplicate address detection, likewise. */
+    private Set<Ipv6Address> tentative = Set.of();
+
+    /** Re-reads {@link #assigned} and {@link #tentative}: Ipv6Layer calls it whenever autoconfiguration reports a change. */
+    void addressesChanged() {
+        Set<Ipv6Address> nowAssigned = new HashSet<>();
+        Set<Ipv6Address> nowTentative = new HashSet<>();
+        for (AddressAutoconfig.Address a : auto.addresses()) {
+            if (a.assigned()) {
+                nowAssigned.add(a.address());
+            } else if (a.state() == AddressAutoconfig.AddressState.TENTATIVE) {
+                nowTentative.add(a.address());
+            }
+        }
+        assigned = nowAssigned;
+        tentative = nowTentative;
+    }
+
     /** Whether {@code a} is assigned here (preferred or deprecated: DAD passed). */
     boolean owns(Ipv6Address a) {
-        AddressAutoconfig.Address x = auto.address(a);
-        return x != null && x.assigned();
+        return assigned.contains(a);
     }
 
     /** Whether {@code a} is here and still under duplicate address detection. */
     boolean isTentative(Ipv6Address a) {
-        AddressAutoconfig.Address x = auto.address(a);
-        return x != null && x.state() == AddressAutoconfig.AddressState.TENTATIVE;
+        return !tentative.isEmpty() && tentative.contains(a);
     }
 
     /** Whether a packet to {@code dst} is for this link: an assigned address, or a group it listens to. */

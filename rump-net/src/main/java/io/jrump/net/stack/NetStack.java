@@ -1051,6 +1051,9 @@ public final class NetStack implements Component {
 
     void topologyChanged() {
         routeCache.clear();
+        if (ip6 != null) {
+            ip6.routesChanged();
+        }
     }
 
     Route route(Ipv4Address dst) throws ErrnoException {

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.TestInfo;
 class RumpDatagramUnicastInetTest extends DatagramUnicastInetTest {
     @Override
     protected List<BootstrapComboFactory<Bootstrap, Bootstrap>> newFactories() {
-        return RumpSocketTestPermutation.datagram();
+        return RumpSocketTestPermutation.datagram(socketInternetProtocalFamily());
     }
 
     /** The stack has no way to disconnect a UDP socket (connect to AF_UNSPEC); the test skips that step. */

@@ -49,7 +49,7 @@ class RumpSocketShutdownOutputByPeerTest extends AbstractSocketShutdownOutputByP
     @Override
     protected Integer newSocket() {
         try {
-            return sockets().socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            return sockets().socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, 0); // dual-stack: the server may be on ::1 or 127.0.0.1
         } catch (ErrnoException e) {
             throw new IllegalStateException(e);
         }

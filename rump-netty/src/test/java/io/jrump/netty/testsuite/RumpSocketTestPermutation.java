@@ -11,6 +11,7 @@ import io.jrump.netty.RumpServerSocketChannel;
 import io.jrump.netty.RumpSocketChannel;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.testsuite.transport.TestsuitePermutation.BootstrapComboFactory;
 import io.netty.testsuite.transport.TestsuitePermutation.BootstrapFactory;
 import java.util.List;
@@ -18,8 +19,9 @@ import java.util.List;
 /**
  * The bootstraps Netty's transport testsuite runs with, as its epoll and kqueue modules give
  * theirs: one {@link RumpEventLoopGroup} whose kernel's stack serves both ends over its loopback
- * (the tests bind to 127.0.0.1 and connect to what the server bound), as boss, child and client
- * group alike — a stack's channels all live on its loop.
+ * (the tests bind to Netty's {@code NetUtil.LOCALHOST} — ::1 on a host with IPv6, else 127.0.0.1 —
+ * and connect to what the server bound; the channels are dual-stack, so either works), as boss,
+ * child and client group alike — a stack's channels all live on its loop.
  */
 final class RumpSocketTestPermutation {
     static final RumpEventLoopGroup GROUP = newGroup();
@@ -76,6 +78,21 @@ final class RumpSocketTestPermutation {
             @Override
             public Bootstrap newClientInstance() {
                 return new Bootstrap().group(GROUP).channel(RumpDatagramChannel.class);
+            }
+        });
+    }
+
+    /** Datagram channels of {@code family}, as Netty's own {@code SocketTestPermutation.datagram(family)}. */
+    static List<BootstrapComboFactory<Bootstrap, Bootstrap>> datagram(SocketProtocolFamily family) {
+        return List.of(new BootstrapComboFactory<>() {
+            @Override
+            public Bootstrap newServerInstance() {
+                return new Bootstrap().group(GROUP).channelFactory(() -> new RumpDatagramChannel(family));
+            }
+
+            @Override
+            public Bootstrap newClientInstance() {
+                return new Bootstrap().group(GROUP).channelFactory(() -> new RumpDatagramChannel(family));
             }
         });
     }
