@@ -92,7 +92,7 @@ public final class Interface {
 
     /** The IPv6 addresses, with their state (tentative, preferred...), origin and lifetimes; empty while IPv6 is off. */
     public List<AddressAutoconfig.Address> ipv6Addresses() {
-        return v6 == null ? List.of() : v6.addresses();
+        return v6 == null ? List.of() : v6.publishedAddresses();
     }
 
     /** Whether {@code ip} is one of this interface's addresses or its directed broadcast. */

@@ -47,6 +47,8 @@ final class Ipv6Link {
     private Set<Ipv6Address> assigned = Set.of();
     /** The addresses still under duplicate address detection, likewise. */
     private Set<Ipv6Address> tentative = Set.of();
+    /** The address table as of the last change, for readers off the event loop ({@link Interface#ipv6Addresses()}). */
+    private volatile List<AddressAutoconfig.Address> published = List.of();
 
     /** Re-reads {@link #assigned} and {@link #tentative}: Ipv6Layer calls it whenever autoconfiguration reports a change. */
     void addressesChanged() {
@@ -61,6 +63,12 @@ final class Ipv6Link {
         }
         assigned = nowAssigned;
         tentative = nowTentative;
+        published = List.copyOf(auto.addresses());
+    }
+
+    /** The address table as of the last change: safe to read from any thread. */
+    List<AddressAutoconfig.Address> publishedAddresses() {
+        return published;
     }
 
     /** Whether {@code a} is assigned here (preferred or deprecated: DAD passed). */
