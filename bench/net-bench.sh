@@ -9,7 +9,9 @@
 #  netty  NettyBench: bulk over a loop: wire at MTU 1500, request/response (with Netty's NIO over
 #         lo beside them, from the same JVM);
 #  tap    our stack on a TAP device in a namespace, to and from Linux (rump net send/sink against
-#         socat), offloads on, MTU 1500 — as root.
+#         socat), offloads on, MTU 1500 — as root;
+#  tap6   the same over IPv6 (2001:db8::2/64 against Linux's 2001:db8::1), right after tap, for
+#         the IPv6/IPv4 ratio over a TAP (issue 19's goal: within 5 %) — as root.
 # Usage: bench/net-bench.sh    (settings through the environment:)
 #   PARTS=linux,jvm,netty,tap  which parts (default all four; a row whose part did not run says so)
 #   JAR=bench/target/benchmarks.jar  CLI=cli/target/rump.jar  the builds to run
@@ -24,19 +26,19 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jar="${JAR:-$root/bench/target/benchmarks.jar}"
 cli="${CLI:-$root/cli/target/rump.jar}"
 bytes="${BYTES:-1073741824}"; rr="${RR:-200000}"; conns="${CONNS:-10000}"; secs="${SECS:-5}"
-parts="${PARTS:-linux,jvm,netty,tap}"
+parts="${PARTS:-linux,jvm,netty,tap,tap6}"
 
 die() { echo "net-bench: $*" >&2; exit 1; }
 has() { [[ ",$parts," == *",$1,"* ]]; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found; the '$2' part needs it (PARTS=$parts; leave the part out to run the rest)"; }
 
 for p in ${parts//,/ }; do
-    case "$p" in linux|jvm|netty|tap) ;; *) die "unknown part '$p' in PARTS (linux, jvm, netty, tap)" ;; esac
+    case "$p" in linux|jvm|netty|tap|tap6) ;; *) die "unknown part '$p' in PARTS (linux, jvm, netty, tap, tap6)" ;; esac
 done
 for v in BYTES:"$bytes" RR:"$rr" CONNS:"$conns" SECS:"$secs"; do
     [[ "${v#*:}" =~ ^[1-9][0-9]*$ ]] || die "${v%%:*} must be a positive whole number, not '${v#*:}'"
 done
-if has jvm || has netty || has tap; then need java jvm/netty/tap; fi
+if has jvm || has netty || has tap || has tap6; then need java jvm/netty/tap; fi
 if has jvm || has netty; then
     [ -f "$jar" ] || die "no $jar; build it with: mvn -B -q -pl bench -am package -DskipTests (or set JAR)"
 fi
@@ -44,7 +46,7 @@ if has linux; then
     need ip linux; need ss linux; need iperf3 linux; need ethtool linux
     [ "$(id -u)" -eq 0 ] || die "PARTS=linux needs root (network namespaces); run as root or leave it out of PARTS"
 fi
-if has tap; then
+if has tap || has tap6; then
     need ip tap; need socat tap
     [ "$(id -u)" -eq 0 ] || die "PARTS=tap needs root (a TAP device in a namespace); run as root or leave it out of PARTS"
     [ -f "$cli" ] || die "no $cli; build it with ./rump --help (or mvn -pl cli -am package), or set CLI"
@@ -189,49 +191,57 @@ if has netty; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-if has tap; then
-    echo "## TAP: our stack on a TAP device in a namespace, to and from Linux (socat), offloads on, MTU 1500"
-    nst="jrnbT$$"
+# The TAP part for one family: tap_part NAME OURS/PREFIX LINUX/PREFIX "ip -6"|"ip" SOCAT-PROTO URL-HOST
+tap_part() {
+    local name="$1" ours="$2" linux="$3" family="$4" proto="$5" ourhost="$6" linuxhost="$7" nst="jrnb${1}$$"
+    echo "## ${name}: our stack on a TAP device in a namespace, to and from Linux (socat), offloads on, MTU 1500"
     mkns "$nst"
     ip netns exec "$nst" ip tuntap add dev jrnt0 mode tap
-    ip netns exec "$nst" ip addr add 198.18.0.1/24 dev jrnt0
+    ip netns exec "$nst" $family addr add "$linux" dev jrnt0 nodad 2>/dev/null \
+        || ip netns exec "$nst" $family addr add "$linux" dev jrnt0
     ip netns exec "$nst" ip link set jrnt0 up
     # ours -> linux
-    ip netns exec "$nst" socat -u TCP-LISTEN:5001,bind=198.18.0.1,reuseaddr OPEN:/dev/null &
+    ip netns exec "$nst" socat -u "${proto}-LISTEN:5001,reuseaddr" OPEN:/dev/null &
     spid=$!; pids+=("$spid")
     sleep 0.5
-    bench tap-send ip netns exec "$nst" java -jar "$cli" net send --tap jrnt0 --addr 198.18.0.2/24 \
-        --to 198.18.0.1:5001 --bytes "$bytes"
+    bench "$name-send" ip netns exec "$nst" java -jar "$cli" net send --tap jrnt0 --addr "$ours" \
+        --to "$linuxhost:5001" --bytes "$bytes"
     reap "$spid" 20 || true
     # linux -> ours
-    ip netns exec "$nst" java -jar "$cli" net sink --tap jrnt0 --addr 198.18.0.2/24 --port 5002 \
-        >"$out/tap-sink" 2>"$out/tap-sink.err" &
+    ip netns exec "$nst" java -jar "$cli" net sink --tap jrnt0 --addr "$ours" --port 5002 \
+        >"$out/$name-sink" 2>"$out/$name-sink.err" &
     kpid=$!; pids+=("$kpid")
-    for i in $(seq 1 240); do # the JVM boots and opens the TAP: up to 60 s
-        grep -q 'listening on' "$out/tap-sink" 2>/dev/null && break
+    for i in $(seq 1 240); do # the JVM boots, opens the TAP and passes DAD: up to 60 s
+        grep -q 'listening on' "$out/$name-sink" 2>/dev/null && break
         kill -0 "$kpid" 2>/dev/null || break
         sleep 0.25
     done
-    if ! grep -q 'listening on' "$out/tap-sink"; then
+    if ! grep -q 'listening on' "$out/$name-sink"; then
         echo "net-bench: rump net sink did not start listening; the end of its stderr:" >&2
-        tail -n 20 "$out/tap-sink.err" >&2; failed+=("tap-sink")
+        tail -n 20 "$out/$name-sink.err" >&2; failed+=("$name-sink")
     else
-        echo "\$ socat -u OPEN:/dev/zero,readbytes=$bytes TCP:198.18.0.2:5002   (into rump net sink)"
+        echo "\$ socat -u OPEN:/dev/zero,readbytes=$bytes ${proto}:${ourhost}:5002   (into rump net sink)"
         s=$(date +%s%N)
-        if ip netns exec "$nst" socat -u "OPEN:/dev/zero,readbytes=$bytes" TCP:198.18.0.2:5002,retry=20,interval=0.5; then
+        if ip netns exec "$nst" socat -u "OPEN:/dev/zero,readbytes=$bytes" "${proto}:${ourhost}:5002,retry=20,interval=0.5"; then
             e=$(date +%s%N)
             if ! reap "$kpid" 60; then
                 echo "net-bench: rump net sink failed; the end of its stderr:" >&2
-                tail -n 20 "$out/tap-sink.err" >&2; failed+=("tap-sink")
+                tail -n 20 "$out/$name-sink.err" >&2; failed+=("$name-sink")
             fi
-            cat "$out/tap-sink"
+            cat "$out/$name-sink"
             echo "linux -> ours as socat saw it: $(calc "%.3f" "$bytes * 8 / (($e - $s) / 1e9) / 1e9") Gbit/s"
         else
-            echo "net-bench: socat into rump net sink failed" >&2; failed+=("tap-sink")
-            cat "$out/tap-sink"
+            echo "net-bench: socat into rump net sink failed" >&2; failed+=("$name-sink")
+            cat "$out/$name-sink"
         fi
     fi
     echo
+}
+if has tap; then
+    tap_part tap 198.18.0.2/24 198.18.0.1/24 ip TCP 198.18.0.2 198.18.0.1
+fi
+if has tap6; then
+    tap_part tap6 2001:db8::2/64 2001:db8::1/64 "ip -6" TCP6 "[2001:db8::2]" "[2001:db8::1]"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -270,6 +280,7 @@ np50="$(kv netty-rr 'netty-rr transport=nio-lo' p50_us)"; np99="$(kv netty-rr 'n
 tp50="$(kv tcp-rr mode=rr median_us)"; tp99="$(kv tcp-rr mode=rr p99_us)"
 pp50="$(kv tcp-rrpoll mode=rrpoll median_us)"; pp99="$(kv tcp-rrpoll mode=rrpoll p99_us)"
 tsend="$(before_gbit tap-send sent)"; tsink="$(before_gbit tap-sink received)"
+t6send="$(before_gbit tap6-send sent)"; t6sink="$(before_gbit tap6-sink received)"
 per_end="$(kv tcp-conns mode=conns bytes_per_end)"; held="$(kv tcp-conns mode=conns connections)"
 per_conn=""; if [[ "$per_end" =~ ^-?[0-9]+$ ]]; then per_conn=$((per_end * 2)); fi
 alloc="$(kv netty-bulk 'netty-bulk transport=jrump' alloc_bytes_per_mib)"
@@ -297,6 +308,12 @@ row "bulk TCP, our stack on TAP → Linux (rump net send → socat), offloads on
 row "bulk TCP, Linux → our stack on TAP (socat → rump net sink), offloads on, $bytes bytes" \
     "$(g "$tsink")" "$(g "$veth_on" "(iperf3, veth, offloads on)")" \
     "$(ratio "$tsink" "$veth_on")" "≥ 0.5×" "$(verdict "$(ratio_num "$tsink" "$veth_on")" ge 0.5)"
+row "bulk TCP over IPv6, our stack on TAP → Linux, against the same over IPv4 (row above)" \
+    "$(g "$t6send")" "$(g "$tsend" "(ours over IPv4)")" \
+    "$(ratio "$t6send" "$tsend")" "≥ 0.95×" "$(verdict "$(ratio_num "$t6send" "$tsend")" ge 0.95)"
+row "bulk TCP over IPv6, Linux → our stack on TAP, against the same over IPv4" \
+    "$(g "$t6sink")" "$(g "$tsink" "(ours over IPv4)")" \
+    "$(ratio "$t6sink" "$tsink")" "≥ 0.95×" "$(verdict "$(ratio_num "$t6sink" "$tsink")" ge 0.95)"
 # A connection as one application holds it is one end; the benchmark holds both ends in one JVM.
 row "heap per idle connection, ${held:-$conns} ends held (TcpBench): per end (both ends)" \
     "$(if num "$per_end"; then echo "$per_end B ($per_conn B)"; else echo "not measured"; fi)" \
@@ -308,7 +325,7 @@ echo
 if num "$nio_bulk"; then echo "Also measured: Netty NIO over lo, bulk, same JVM: $nio_bulk Gbit/s."; fi
 if num "$pp50"; then echo "Also measured: 1-byte request/response through the socket API, both kernels polled by one thread (TcpBench rrpoll): median $pp50 µs, p99 $pp99 µs."; fi
 skipped=""
-for p in linux jvm netty tap; do has "$p" || skipped="$skipped $p"; done
+for p in linux jvm netty tap tap6; do has "$p" || skipped="$skipped $p"; done
 if [ -n "$skipped" ]; then echo "Parts not run (PARTS=$parts):$skipped; their rows say not measured."; fi
 if [ ${#failed[@]} -gt 0 ]; then
     echo "Failed: ${failed[*]}; their rows say not measured." >&2
