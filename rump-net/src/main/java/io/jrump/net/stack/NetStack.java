@@ -129,7 +129,7 @@ public final class NetStack implements Component {
         sys.withdraw(socketCalls);
         try {
             calls.run(() -> {
-                ip6.stop();
+                ip6.discovery().stop();
                 return null;
             });
         } catch (ErrnoException e) {
@@ -295,7 +295,7 @@ public final class NetStack implements Component {
                     }
                 }
             }
-            out.addAll(ip6.advertisedSearchList());
+            out.addAll(ip6.discovery().advertisedSearchList());
             return List.copyOf(out);
         });
     }
@@ -467,7 +467,7 @@ public final class NetStack implements Component {
                     out.addAll(i.dhcp.leaseOnLoop().dnsServers());
                 }
             }
-            out.addAll(ip6.advertisedDnsServers());
+            out.addAll(ip6.discovery().advertisedDnsServers());
             return List.copyOf(out);
         });
     }
