@@ -493,7 +493,7 @@ final class TapCommands {
                 if (last || !tryNext(e.errno())) {
                     throw e;
                 }
-                err.println("rump: " + peer + ": " + e.getMessage() + "; trying " + addresses.get(i + 1));
+                err.println("rump: " + e.getMessage() + "; trying " + addresses.get(i + 1));
                 err.flush();
             }
         }
