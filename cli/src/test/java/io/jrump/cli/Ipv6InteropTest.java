@@ -237,6 +237,52 @@ class Ipv6InteropTest {
     }
 
     /**
+     * {@code rump net send --to [2001:db8:1::1]:5001} into socat's {@code TCP6-LISTEN}, and
+     * {@code rump net sink} fed by socat over {@code TCP6}, each 16 MiB byte-exact, with an
+     * address given by hand and offloads on (Linux hands over partial checksums; IPv6 has no
+     * segmentation offload, so every segment fits the MTU).
+     */
+    @Test
+    void sendAndSinkOverIpv6WithSocat() throws Exception {
+        net.tapInside(LINUX6 + "/64");
+        long bytes = 16L << 20;
+        Path got = tmp.resolve("sent.got");
+        Process socat = new ProcessBuilder("ip", "netns", "exec", net.ns, "socat", "-u", "TCP6-LISTEN:5001,reuseaddr",
+                "CREATE:" + got).redirectErrorStream(true).redirectOutput(tmp.resolve("socat.log").toFile()).start();
+        net.track(socat);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!net.inNs("ss", "-ltn").contains(":5001 ")) {
+            assertTrue(System.nanoTime() < deadline, "socat did not listen: " + Files.readString(tmp.resolve("socat.log")));
+            Thread.sleep(50);
+        }
+        RumpRun sent = TapNamespace.finish(net.rumpProcess(tmp, "send", "net", "send", "--tap", net.tap, "--addr",
+                "2001:db8:1::2/64", "--to", "[" + LINUX6 + "]:5001", "--bytes", Long.toString(bytes)), tmp, "send", 90);
+        assertEquals(0, sent.code(), sent.all());
+        assertTrue(sent.out().startsWith("sent " + bytes + " bytes to [" + LINUX6 + "]:5001 in "), sent.out());
+        assertTrue(socat.waitFor(30, TimeUnit.SECONDS), "socat did not finish");
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        NetPair.Pattern pattern = new NetPair.Pattern(1, bytes);
+        for (var b = pattern.next(1 << 20); b != null; b = pattern.next(1 << 20)) {
+            md.update(b);
+        }
+        assertArrayEquals(md.digest(), java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(got)),
+                "socat received what send's pattern holds");
+
+        byte[] src = randomBytes((int) bytes, 9);
+        Path srcFile = tmp.resolve("src");
+        Files.write(srcFile, src);
+        Process sink = net.rumpProcess(tmp, "sink", "net", "sink", "--tap", net.tap, "--addr", "2001:db8:1::2/64",
+                "--port", "5002");
+        TapNamespace.awaitText(tmp.resolve("sink.out"), "listening on", 60, sink);
+        net.inNs("socat", "-u", "OPEN:" + srcFile, "TCP6:[2001:db8:1::2]:5002");
+        RumpRun r = TapNamespace.finish(sink, tmp, "sink", 60);
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("received " + bytes + " bytes from [" + LINUX6 + "]:"), r.out());
+        assertTrue(r.out().contains("sha256 " + java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(src))), r.out());
+    }
+
+    /**
      * Linux's neighbour entry for {@code address} becomes REACHABLE within 10 s. Right after the
      * ping it may be DELAY or STALE (an entry made from our solicitation, then used: RFC 4861
      * section 7.3.3); Linux probes it by unicast solicitation after DELAY_FIRST_PROBE_TIME
