@@ -305,7 +305,8 @@ final class TapCommands {
         @Mixin
         TapKernel.Options tap;
 
-        @Parameters(index = "0", paramLabel = "URL", description = "http://HOST[:PORT]/path; HOST an IPv4 address or a name.")
+        @Parameters(index = "0", paramLabel = "URL", description = "http://HOST[:PORT]/path; HOST an IPv4 address,"
+                + " [an IPv6 one] or a name (A and AAAA; IPv6 first when we have a global IPv6 address).")
         String url;
 
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Where to write the body.")
@@ -599,16 +600,6 @@ final class TapCommands {
         static DnsServer serverOption(CommandLine cl, String option, String text) {
             SocketAddress a = endpoint(cl, option, text, DnsServer.PORT);
             return new DnsServer(a.address().toInetAddress(), a.port());
-        }
-
-        static InetAddress inet(Ipv4Address a) {
-            int bits = a.bits();
-            try {
-                return InetAddress.getByAddress(new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8),
-                    (byte) bits});
-            } catch (java.net.UnknownHostException e) {
-                throw new AssertionError("four bytes are always an address", e);
-            }
         }
     }
 
