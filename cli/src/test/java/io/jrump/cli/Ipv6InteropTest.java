@@ -142,7 +142,8 @@ class Ipv6InteropTest {
      * over IPv6 (dnsmasq logs the query from our SLAAC address); A and AAAA printed. {@code rump
      * net fetch --dhcp --slaac} by name from python's http.server on :: prefers IPv6 (we have a
      * global IPv6 address); a name whose IPv6 address refuses the port falls back to IPv4; a URL
-     * with an IPv6 literal and an address given by hand works too. Byte-exact each time.
+     * with an IPv6 literal and an address given by hand works too, and an off-link destination
+     * through {@code --gw} given as Linux's link-local address. Byte-exact each time.
      */
     @Test
     void resolveAndFetchOverIpv6FromLinux() throws Exception {
@@ -197,6 +198,18 @@ class Ipv6InteropTest {
         assertTrue(literal.err().matches("(?s).*rump: IPv6 fe80::[0-9a-f:]+/64, 2001:db8:1::5/64\\n.*"), literal.all());
         assertArrayEquals(file, Files.readAllBytes(got3));
         assertTrue(Files.readString(httpLog).contains("2001:db8:1::5"), Files.readString(httpLog));
+
+        // Off-link through a gateway given by its link-local address: Linux's 2001:db8:3::1 on its loopback.
+        net.inNs("ip", "-6", "addr", "add", "2001:db8:3::1/128", "dev", "lo");
+        Matcher ll = Pattern.compile("inet6 (fe80::[0-9a-f:]+)/64").matcher(net.inNs("ip", "-6", "addr", "show", "dev",
+                net.tap, "scope", "link"));
+        assertTrue(ll.find());
+        Path got4 = tmp.resolve("got4");
+        RumpRun routed = TapNamespace.finish(net.rumpProcess(tmp, "routed", "net", "fetch", "--tap", net.tap, "--addr",
+                "2001:db8:1::6/64", "--gw", ll.group(1), "http://[2001:db8:3::1]:8000/f", "-o", got4.toString()), tmp,
+                "routed", 60);
+        assertEquals(0, routed.code(), routed.all());
+        assertArrayEquals(file, Files.readAllBytes(got4));
     }
 
     /**
@@ -204,7 +217,8 @@ class Ipv6InteropTest {
      * duplicate address detection (Linux answers our DAD solicitation) and stops with EADDRINUSE
      * naming it; with a free address the same command serves curl over IPv6 — with
      * {@code --no-offload}, on the TAP the first run opened with offloads (which Linux would
-     * otherwise keep using: partial checksums with no header to flag them).
+     * otherwise keep using: partial checksums with no header to flag them). Without a router,
+     * {@code --slaac} ends with ETIMEDOUT after {@code --slaac-timeout}.
      */
     @Test
     void duplicateAddressDetectionFindsAnAddressLinuxHolds() throws Exception {
@@ -234,6 +248,13 @@ class Ipv6InteropTest {
         assertArrayEquals(file, Files.readAllBytes(got));
         RumpRun r = TapNamespace.finish(serve, tmp, "free", 30);
         assertEquals(0, r.code(), r.all());
+
+        // No router on this link: --slaac gives up after --slaac-timeout.
+        RumpRun noRouter = TapNamespace.finish(net.rumpProcess(tmp, "norouter", "net", "resolve", "--tap", net.tap,
+                "--slaac", "--slaac-timeout", "2", "web.test"), tmp, "norouter", 60);
+        assertEquals(1, noRouter.code(), noRouter.all());
+        assertTrue(noRouter.err().contains("no IPv6 address from a router advertisement on tap:" + net.tap + " after 2 s"
+                + " (no router heard") && noRouter.err().contains("ETIMEDOUT"), noRouter.all());
     }
 
     /**
