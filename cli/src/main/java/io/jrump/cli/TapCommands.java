@@ -2,8 +2,10 @@ package io.jrump.cli;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
-import io.jrump.net.dhcp.DhcpLease;
+import io.jrump.net.Ipv6Address;
+import io.jrump.net.socket.Readiness;
 import io.jrump.net.dns.DnsConfig;
 import io.jrump.net.dns.DnsResolver;
 import io.jrump.net.dns.DnsServer;
@@ -65,6 +67,43 @@ final class TapCommands {
         }
     }
 
+    /**
+     * A TCP listener on {@code port} for both families: AF_INET6 without IPV6_V6ONLY bound to ::,
+     * so IPv4 clients arrive too (as ::ffff:a.b.c.d).
+     */
+    private static int dualStackListener(Sockets s, int port, int backlog) throws ErrnoException {
+        int listener = s.socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, 0);
+        s.setsockopt(listener, Sockets.IPPROTO_IPV6, Sockets.IPV6_V6ONLY, 0);
+        s.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
+        s.bind(listener, new SocketAddress(Ipv6Address.UNSPECIFIED, port));
+        s.listen(listener, backlog);
+        return listener;
+    }
+
+    /** Where we answer on {@code port}: http://A.B.C.D:PORT/ and http://[V6]:PORT/ for our usable addresses. */
+    private static String urls(TapKernel k, int port) throws ErrnoException {
+        List<String> out = new ArrayList<>();
+        for (IpAddress a : ourAddresses(k)) {
+            out.add("http://" + SocketAddress.format(a, port) + "/");
+        }
+        return String.join(" ", out);
+    }
+
+    /** Our IPv4 address (if any), then our global IPv6 ones, then the link-local one. */
+    private static List<IpAddress> ourAddresses(TapKernel k) throws ErrnoException {
+        List<IpAddress> out = new ArrayList<>();
+        Ipv4Address v4 = k.address();
+        if (v4 != null && !v4.equals(Ipv4Address.ANY)) {
+            out.add(v4);
+        }
+        out.addAll(k.globalIpv6Addresses());
+        Ipv6Address ll = k.linkLocal();
+        if (ll != null) {
+            out.add(ll);
+        }
+        return out;
+    }
+
     @Command(name = "serve", mixinStandardHelpOptions = true,
             description = "Serve a directory over HTTP/1.1 from our stack on a TAP device, until stopped (answers ping too).")
     static final class Serve implements Callable<Integer> {
@@ -95,11 +134,8 @@ final class TapCommands {
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();
-                int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                s.setsockopt(listener, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, 1);
-                s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
-                s.listen(listener, 128);
-                out.printf("rump net serve: http://%s:%d/ serves %s on %s%n", k.address(), port, root, tap.tap);
+                int listener = dualStackListener(s, port, 128);
+                out.printf("rump net serve: %s serves %s on %s%n", urls(k, port), root, tap.tap);
                 out.flush();
                 List<Thread> handlers = new ArrayList<>();
                 for (long n = 0; requests == null || n < requests; n++) {
@@ -219,9 +255,11 @@ final class TapCommands {
         }
     }
 
-    /** An {@code http://A.B.C.D[:PORT]/path} URL, IPv4 literals only (our stack has no resolver). */
-    /** A parsed {@code http://HOST[:PORT]/path}: {@code address} is null when HOST is a name to look up. */
-    record Url(String host, Ipv4Address address, int port, String target, String hostHeader) {
+    /**
+     * A parsed {@code http://HOST[:PORT]/path}: HOST an IPv4 address, an IPv6 one in brackets, or
+     * a name; {@code address} is null when HOST is a name to look up.
+     */
+    record Url(String host, IpAddress address, int port, String target, String hostHeader) {
         static Url parse(CommandLine cl, String text) {
             URI u;
             try {
@@ -233,15 +271,23 @@ final class TapCommands {
                 throw new ParameterException(cl, "only http://HOST[:PORT]/path URLs: " + text);
             }
             String host = u.getHost();
-            Ipv4Address a = null;
-            if (host.matches("[0-9.]+")) {
+            IpAddress a = null;
+            if (host.startsWith("[")) {
+                String literal = host.substring(1, host.length() - 1);
+                if (literal.indexOf('%') >= 0) {
+                    throw new ParameterException(cl, "zone identifiers are not taken (our stack has one link): " + host);
+                }
+                try {
+                    a = Ipv6Address.parse(literal);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(cl, "not an IPv6 address: " + host);
+                }
+            } else if (host.matches("[0-9.]+")) {
                 try {
                     a = Ipv4Address.parse(host);
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(cl, "not an IPv4 address: " + host);
                 }
-            } else if (host.startsWith("[")) {
-                throw new ParameterException(cl, "IPv6 addresses are not supported by the stack yet: " + host);
             }
             int port = u.getPort() < 0 ? 80 : u.getPort();
             String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
@@ -259,14 +305,16 @@ final class TapCommands {
         @Mixin
         TapKernel.Options tap;
 
-        @Parameters(index = "0", paramLabel = "URL", description = "http://HOST[:PORT]/path; HOST an IPv4 address or a name.")
+        @Parameters(index = "0", paramLabel = "URL", description = "http://HOST[:PORT]/path; HOST an IPv4 address,"
+                + " [an IPv6 one] or a name (A and AAAA; IPv6 first when we have a global IPv6 address).")
         String url;
 
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Where to write the body.")
         Path output;
 
-        @Option(names = "--dns", paramLabel = "A.B.C.D[:PORT]",
-                description = "The name server for a URL's name (default: the DHCP lease's, with --dhcp).")
+        @Option(names = "--dns", paramLabel = "SERVER",
+                description = "The name server for a URL's name: A.B.C.D[:PORT], an IPv6 address or [V6]:PORT (default:"
+                        + " those the network gave: the DHCP lease's, RDNSS, stateless DHCPv6).")
         String dns;
 
         @Override
@@ -274,21 +322,21 @@ final class TapCommands {
             CommandLine cl = spec.commandLine();
             tap.validate(cl);
             Url u = Url.parse(cl, url);
-            DnsServer server = dns == null ? null : Resolve.serverOption(cl, dns);
-            if (u.address() == null && server == null && !tap.dhcp) {
-                throw new ParameterException(cl, "'" + u.host() + "' is a name: give --dns A.B.C.D or --dhcp (whose lease"
-                        + " names the servers)");
+            DnsServer server = dns == null ? null : Resolve.serverOption(cl, "--dns", dns);
+            if (u.address() == null && server == null && !tap.dhcp && !tap.slaac) {
+                throw new ParameterException(cl, "'" + u.host() + "' is a name: give --dns SERVER, --dhcp or --slaac (which"
+                        + " learn the servers)");
             }
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr());
                     FileChannel file = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                             StandardOpenOption.TRUNCATE_EXISTING)) {
-                Ipv4Address address = u.address() != null ? u.address() : resolve(k, u.host(), server);
+                List<IpAddress> candidates = u.address() != null ? List.of(u.address())
+                        : destinationOrder(resolve(k, u.host(), server), k.hasGlobalIpv6Source(), k.address() != null
+                                && !k.address().equals(Ipv4Address.ANY));
                 Sockets s = k.sockets();
-                int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                lingerOnClose(s, fd);
                 long start = System.nanoTime();
-                s.connect(fd, new SocketAddress(address, u.port()));
+                int fd = connectToFirst(s, candidates, u.port(), cl.getErr());
                 sendAll(s, fd, ByteBuffer.wrap(("GET " + u.target() + " HTTP/1.1\r\nHost: " + u.hostHeader()
                         + "\r\nUser-Agent: rump\r\nAccept: */*\r\nConnection: close\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII)));
@@ -332,29 +380,155 @@ final class TapCommands {
             }
         }
 
-        /** The name's first IPv4 address through our stack's resolver: from {@code server}, else the lease's servers. */
-        private static Ipv4Address resolve(TapKernel k, String name, DnsServer server) throws ErrnoException {
-            List<DnsServer> servers = new ArrayList<>();
-            if (server != null) {
-                servers.add(server);
-            } else {
-                DhcpLease lease = k.lease();
-                for (Ipv4Address a : lease == null ? List.<Ipv4Address>of() : lease.dnsServers()) {
-                    servers.add(new DnsServer(Resolve.inet(a), DnsServer.PORT));
-                }
+        /**
+         * The name's addresses through our stack's resolver, A then AAAA: asked of {@code server},
+         * else of the servers the network gave (DHCP lease, RDNSS, stateless DHCPv6).
+         */
+        private static List<IpAddress> resolve(TapKernel k, String name, DnsServer server) throws ErrnoException {
+            List<IpAddress> out = new ArrayList<>();
+            for (InetAddress a : k.kernel.host().scheduler().await(Resolve.resolver(k, server).resolve(name))) {
+                out.add(IpAddress.of(a.getAddress()));
             }
-            if (servers.isEmpty()) {
-                throw new ErrnoException(Errno.EDESTADDRREQ, "'" + name + "': the DHCP lease names no DNS server; give --dns");
+            if (out.isEmpty()) {
+                throw new ErrnoException(Errno.ENODATA, "'" + name + "' has no A or AAAA records");
             }
-            DnsResolver resolver = k.net.resolver(DnsConfig.of(servers).withTimeout(Resolve.TRY_TIMEOUT, Resolve.TRIES));
-            for (InetAddress a : k.kernel.host().scheduler().await(resolver.resolve(name))) {
-                if (a instanceof java.net.Inet4Address v4) {
-                    byte[] b = v4.getAddress();
-                    return Ipv4Address.of(b[0] & 0xff, b[1] & 0xff, b[2] & 0xff, b[3] & 0xff);
-                }
-            }
-            throw new ErrnoException(Errno.ENODATA, "'" + name + "' has no IPv4 address (the stack has no IPv6 yet)");
+            return out;
         }
+    }
+
+    /**
+     * An address and port as an option gives them: {@code A.B.C.D[:PORT]}, {@code [V6][:PORT]}, or
+     * a bare IPv6 address; {@code defaultPort} when none is given ({@code -1}: the port is required).
+     */
+    static SocketAddress endpoint(CommandLine cl, String option, String text, int defaultPort) {
+        String usage = defaultPort < 0 ? "A.B.C.D:PORT or [V6]:PORT" : "A.B.C.D[:PORT], an IPv6 address or [V6]:PORT";
+        String host;
+        String port = null;
+        if (text.startsWith("[")) {
+            int close = text.indexOf(']');
+            if (close < 0 || close + 1 < text.length() && text.charAt(close + 1) != ':') {
+                throw new ParameterException(cl, option + ": " + text + " is not " + usage);
+            }
+            host = text.substring(1, close);
+            port = close + 1 < text.length() ? text.substring(close + 2) : null;
+        } else if (text.indexOf(':') != text.lastIndexOf(':')) {
+            host = text; // a bare IPv6 address: no port
+        } else {
+            int colon = text.indexOf(':');
+            host = colon < 0 ? text : text.substring(0, colon);
+            port = colon < 0 ? null : text.substring(colon + 1);
+        }
+        IpAddress a;
+        try {
+            a = host.indexOf(':') >= 0 ? Ipv6Address.parse(host) : Ipv4Address.parse(host);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, option + ": " + text + " is not " + usage);
+        }
+        if (a.isUnspecified() || a.isMulticast()) {
+            throw new ParameterException(cl, option + ": " + text + ": not a unicast address");
+        }
+        int p = defaultPort;
+        if (port != null) {
+            try {
+                p = Integer.parseInt(port);
+            } catch (NumberFormatException e) {
+                throw new ParameterException(cl, option + ": port of " + text + " is not a number");
+            }
+            NetOptions.checkRange(cl, option + " port", p, 1, 65535);
+        } else if (defaultPort < 0) {
+            throw new ParameterException(cl, option + ": " + text + " has no port: " + usage);
+        }
+        return new SocketAddress(a, p);
+    }
+
+    /** Per address tried when another remains after it: then the next is tried. */
+    static final int CONNECT_FALLBACK_SECONDS = 5;
+    /** For the last (or only) address. */
+    static final int CONNECT_LAST_SECONDS = 30;
+
+    /**
+     * Destination address selection (RFC 6724 section 6) in its simplest form: the addresses
+     * of a family we have no usable source for go last (rule 1, avoid unusable destinations: an
+     * IPv6 destination without a global IPv6 address of ours, an IPv4 one without an IPv4
+     * address); among usable ones IPv6 comes before IPv4 (rule 6, the default policy table's
+     * precedence 40 for ::/0 over 35 for ::ffff:0:0/96). Within a family, the DNS answer's order.
+     */
+    static List<IpAddress> destinationOrder(List<IpAddress> found, boolean ipv6Source, boolean ipv4Source) {
+        List<IpAddress> out = new ArrayList<>(found);
+        out.sort(java.util.Comparator.comparingInt(a -> {
+            boolean v6 = a.version() == 6;
+            boolean usable = v6 ? ipv6Source || ((Ipv6Address) a).isLinkLocal() : ipv4Source;
+            return (usable ? 0 : 2) + (v6 ? 0 : 1);
+        }));
+        return out;
+    }
+
+    /** Whether a connect failing this way lets the next address be tried. */
+    private static boolean tryNext(Errno e) {
+        return e == Errno.ENETUNREACH || e == Errno.EHOSTUNREACH || e == Errno.ECONNREFUSED || e == Errno.ETIMEDOUT
+                || e == Errno.EADDRNOTAVAIL || e == Errno.ECONNRESET;
+    }
+
+    /**
+     * A TCP connection to the first of {@code addresses} that answers on {@code port}, trying the
+     * next on ENETUNREACH, EHOSTUNREACH, ECONNREFUSED, or no answer within
+     * {@link #CONNECT_FALLBACK_SECONDS}; each failure is named on {@code err}. The socket lingers
+     * on close and blocks again once connected.
+     */
+    static int connectToFirst(Sockets s, List<IpAddress> addresses, int port, PrintWriter err) throws ErrnoException {
+        for (int i = 0; i < addresses.size(); i++) {
+            IpAddress a = addresses.get(i);
+            boolean last = i == addresses.size() - 1;
+            SocketAddress peer = new SocketAddress(a, port);
+            int fd = s.socket(a.version() == 6 ? Sockets.AF_INET6 : Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
+            try {
+                connectWithin(s, fd, peer, last ? CONNECT_LAST_SECONDS : CONNECT_FALLBACK_SECONDS);
+                lingerOnClose(s, fd);
+                if (addresses.size() > 1) {
+                    err.println("rump: connected to " + peer);
+                    err.flush();
+                }
+                return fd;
+            } catch (ErrnoException e) {
+                s.close(fd);
+                if (last || !tryNext(e.errno())) {
+                    throw e;
+                }
+                err.println("rump: " + e.getMessage() + "; trying " + addresses.get(i + 1));
+                err.flush();
+            }
+        }
+        throw new ErrnoException(Errno.EDESTADDRREQ, "no address to connect to");
+    }
+
+    /** connect(2) that gives up with ETIMEDOUT after {@code seconds}: non-blocking, polled for POLLOUT. */
+    private static void connectWithin(Sockets s, int fd, SocketAddress peer, int seconds) throws ErrnoException {
+        s.setNonBlocking(fd, true);
+        try {
+            s.connect(fd, peer);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EINPROGRESS) {
+                throw e;
+            }
+        }
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (s.poll(fd, Readiness.POLLOUT) == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new ErrnoException(Errno.ETIMEDOUT, "no answer from " + peer + " in " + seconds + " s");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ErrnoException(Errno.EINTR, "connecting to " + peer);
+            }
+        }
+        int error = s.getsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_ERROR);
+        if (error != 0) {
+            Errno e = Errno.ofNumber(error);
+            throw new ErrnoException(e, "connecting to " + peer);
+        }
+        s.setNonBlocking(fd, false);
     }
 
     @Command(name = "resolve", mixinStandardHelpOptions = true,
@@ -373,56 +547,59 @@ final class TapCommands {
         @Parameters(index = "0", paramLabel = "NAME", description = "The name to look up.")
         String name;
 
-        @Option(names = "--server", required = true, paramLabel = "A.B.C.D[:PORT]",
-                description = "The name server (port 53 by default).")
+        @Option(names = "--server", paramLabel = "SERVER",
+                description = "The name server: A.B.C.D[:PORT], an IPv6 address, or [V6]:PORT (port 53 by default);"
+                        + " without it, those the network gave (with --dhcp or --slaac).")
         String server;
 
         @Override
         public Integer call() throws Exception {
             CommandLine cl = spec.commandLine();
             tap.validate(cl);
-            DnsServer ns = serverOption(cl, server);
+            DnsServer ns = server == null ? null : serverOption(cl, "--server", server);
+            if (ns == null && !tap.dhcp && !tap.slaac) {
+                throw new ParameterException(cl, "give --server SERVER, or --dhcp or --slaac (which learn the servers)");
+            }
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
-                DnsResolver resolver = k.net.resolver(DnsConfig.of(List.of(ns)).withTimeout(TRY_TIMEOUT, TRIES));
+                DnsResolver resolver = resolver(k, ns);
                 List<InetAddress> addresses = k.kernel.host().scheduler().await(resolver.resolve(name));
                 for (InetAddress a : addresses) {
-                    out.printf("%s %s %s%n", name, a instanceof java.net.Inet4Address ? "A" : "AAAA", a.getHostAddress());
+                    out.printf("%s %s %s%n", name, a instanceof java.net.Inet4Address ? "A" : "AAAA",
+                            IpAddress.of(a.getAddress()));
                 }
             }
             return 0;
         }
 
-        /** {@code A.B.C.D[:PORT]}: an IPv4 literal (no name to look up before there is a resolver). */
-        static DnsServer serverOption(CommandLine cl, String text) {
-            int colon = text.indexOf(':');
-            String host = colon < 0 ? text : text.substring(0, colon);
-            int port = DnsServer.PORT;
-            if (colon >= 0) {
-                try {
-                    port = Integer.parseInt(text.substring(colon + 1));
-                } catch (NumberFormatException e) {
-                    throw new ParameterException(cl, "--server: port of " + text + " is not a number");
-                }
-                NetOptions.checkRange(cl, "--server port", port, 1, 65535);
+        /**
+         * A resolver over our stack asking {@code server}, or if null the servers the network gave
+         * (DHCP lease, RDNSS, stateless DHCPv6) with their search list; ENOENT if it gave none.
+         */
+        static DnsResolver resolver(TapKernel k, DnsServer server) throws ErrnoException {
+            if (server != null) {
+                return k.net.resolver(DnsConfig.of(List.of(server)).withTimeout(TRY_TIMEOUT, TRIES));
             }
-            Ipv4Address a;
-            try {
-                a = Ipv4Address.parse(host);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(cl, "--server: " + text + " is not A.B.C.D[:PORT]");
+            List<DnsServer> servers = new ArrayList<>();
+            for (IpAddress a : k.net.dnsServers()) {
+                servers.add(new DnsServer(a.toInetAddress(), DnsServer.PORT));
             }
-            return new DnsServer(inet(a), port);
+            if (servers.isEmpty()) {
+                throw new ErrnoException(Errno.ENOENT, "no DNS server: none came by DHCP, router advertisement or DHCPv6;"
+                        + " give one");
+            }
+            return k.net.resolver(DnsConfig.of(servers).withSearch(k.net.dnsSearchList()).withTimeout(TRY_TIMEOUT, TRIES));
         }
 
-        static InetAddress inet(Ipv4Address a) {
-            int bits = a.bits();
-            try {
-                return InetAddress.getByAddress(new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8),
-                    (byte) bits});
-            } catch (java.net.UnknownHostException e) {
-                throw new AssertionError("four bytes are always an address", e);
-            }
+        /** {@code --server}'s value: see {@link #serverOption(CommandLine, String, String)}. */
+        static DnsServer serverOption(CommandLine cl, String text) {
+            return serverOption(cl, "--server", text);
+        }
+
+        /** A name server: {@code A.B.C.D[:PORT]}, an IPv6 literal, or {@code [V6][:PORT]} (no name: there is no resolver yet). */
+        static DnsServer serverOption(CommandLine cl, String option, String text) {
+            SocketAddress a = endpoint(cl, option, text, DnsServer.PORT);
+            return new DnsServer(a.address().toInetAddress(), a.port());
         }
     }
 
@@ -435,7 +612,7 @@ final class TapCommands {
         @Mixin
         TapKernel.Options tap;
 
-        @Option(names = "--to", required = true, paramLabel = "A.B.C.D:PORT", description = "The peer.")
+        @Option(names = "--to", required = true, paramLabel = "ADDR:PORT", description = "The peer: A.B.C.D:PORT or [V6]:PORT.")
         String to;
 
         @Option(names = "--bytes", defaultValue = "1G", paramLabel = "SIZE", description = "How much (default: ${DEFAULT-VALUE}).")
@@ -446,20 +623,11 @@ final class TapCommands {
             CommandLine cl = spec.commandLine();
             tap.validate(cl);
             long n = NetOptions.size(cl, "--bytes", bytes, 0, 1L << 50);
-            int colon = to.lastIndexOf(':');
-            SocketAddress peer;
-            try {
-                peer = new SocketAddress(Ipv4Address.parse(to.substring(0, Math.max(0, colon))),
-                        Integer.parseInt(to.substring(colon + 1)));
-            } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
-                throw new ParameterException(cl, "--to must be A.B.C.D:PORT, not " + to);
-            }
+            SocketAddress peer = endpoint(cl, "--to", to, -1);
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();
-                int fd = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                lingerOnClose(s, fd);
-                s.connect(fd, peer);
+                int fd = connectToFirst(s, List.of(peer.address()), peer.port(), cl.getErr());
                 NetPair.Pattern source = new NetPair.Pattern(1, n);
                 long start = System.nanoTime();
                 for (ByteBuffer c = source.next(CHUNK); c != null; c = source.next(CHUNK)) {
@@ -500,10 +668,12 @@ final class TapCommands {
             PrintWriter out = cl.getOut();
             try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();
-                int listener = s.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
-                s.bind(listener, new SocketAddress(Ipv4Address.ANY, port));
-                s.listen(listener, 1);
-                out.printf("rump net sink: listening on %s:%d%n", k.address(), port);
+                int listener = dualStackListener(s, port, 1);
+                List<String> where = new ArrayList<>();
+                for (IpAddress a : ourAddresses(k)) {
+                    where.add(SocketAddress.format(a, port));
+                }
+                out.printf("rump net sink: listening on %s%n", String.join(" ", where));
                 out.flush();
                 int fd = s.accept(listener);
                 s.setsockopt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVLOWAT, 64 * 1024);
@@ -521,7 +691,8 @@ final class TapCommands {
                     sink.accept(buf);
                 }
                 long nanos = System.nanoTime() - start;
-                SocketAddress from = s.getpeername(fd);
+                SocketAddress peer = s.getpeername(fd);
+                SocketAddress from = new SocketAddress(peer.address().unmapped(), peer.port()); // an IPv4 peer as such
                 s.close(fd);
                 s.close(listener);
                 out.printf(Locale.ROOT, "received %d bytes from %s in %.3f s: %.3f Gbit/s%n", sink.count, from,

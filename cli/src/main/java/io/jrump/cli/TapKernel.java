@@ -8,7 +8,13 @@ import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
+import io.jrump.net.IpAddress;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
+import io.jrump.net.ndp.AddressAutoconfig;
+import io.jrump.net.socket.LoopCalls;
+import io.jrump.net.stack.Interface;
+import io.jrump.net.stack.Ipv6Options;
 import io.jrump.net.dhcp.DhcpLease;
 import io.jrump.net.pcap.PcapWriter;
 import io.jrump.net.stack.DhcpSession;
@@ -21,7 +27,10 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
@@ -29,8 +38,9 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * One kernel with a network stack on a Linux TAP device, for the commands that talk to the Linux
- * kernel's own stack: the options they share ({@code --tap}, {@code --addr}, {@code --gw} or
- * {@code --dhcp}, {@code --mtu}, {@code --no-offload}) and the boot. The host is found by name ({@code linux}) through
+ * kernel's own stack: the options they share ({@code --tap}, {@code --addr} and {@code --gw} of
+ * either family, {@code --dhcp}, {@code --slaac}, {@code --mtu}, {@code --no-offload}) and the boot, which waits
+ * for what it started: duplicate address detection, the DHCP lease, a SLAAC address. The host is found by name ({@code linux}) through
  * {@link ServiceLoader}, and opens the NIC {@code tap:NAME}.
  */
 final class TapKernel implements AutoCloseable {
@@ -42,25 +52,37 @@ final class TapKernel implements AutoCloseable {
                 description = "The TAP device: opened if it exists, else created (root or CAP_NET_ADMIN).")
         String tap;
 
-        @Option(names = "--addr", paramLabel = "A.B.C.D/P",
-                description = "Our address and prefix on the device (or --dhcp).")
-        String addr;
+        @Option(names = "--addr", paramLabel = "ADDR/P",
+                description = "Our address and prefix on the device: A.B.C.D/P or an IPv6 one such as 2001:db8::2/64;"
+                        + " repeatable. At least one of --addr, --dhcp, --slaac.")
+        List<String> addrs = new ArrayList<>();
 
         @Option(names = "--dhcp",
-                description = "Get the address, prefix, default gateway and MTU by DHCP (instead of --addr and --gw).")
+                description = "Get the IPv4 address, prefix, default gateway and MTU by DHCP (instead of an IPv4 --addr and --gw).")
         boolean dhcp;
 
         @Option(names = "--dhcp-timeout", defaultValue = "30", paramLabel = "SECONDS",
                 description = "With --dhcp, how long to wait for a lease, 1..3600 (default: ${DEFAULT-VALUE}).")
-        int dhcpTimeout;
+        int dhcpTimeout = 30;
 
         @Option(names = "--dhcp-lease-file", paramLabel = "FILE",
                 description = "With --dhcp, keep the lease (MAC, address, server, expiry) in FILE: an unexpired one is"
                         + " asked for again first (INIT-REBOOT), and the lease is not released on exit.")
         Path dhcpLeaseFile;
 
-        @Option(names = "--gw", paramLabel = "A.B.C.D", description = "Default gateway.")
-        String gateway;
+        @Option(names = "--slaac",
+                description = "IPv6 from router advertisements: addresses (SLAAC), default routers, MTU, DNS servers"
+                        + " (RDNSS, and stateless DHCPv6 when the O flag asks).")
+        boolean slaac;
+
+        @Option(names = "--slaac-timeout", defaultValue = "10", paramLabel = "SECONDS",
+                description = "With --slaac, how long to wait for an address from a router advertisement, 1..3600"
+                        + " (default: ${DEFAULT-VALUE}).")
+        int slaacTimeout = 10;
+
+        @Option(names = "--gw", paramLabel = "ADDR",
+                description = "Default gateway, IPv4 or IPv6 (link-local fe80::1 too); repeatable, one per family.")
+        List<String> gateways = new ArrayList<>();
 
         @Option(names = "--pcap", paramLabel = "FILE", description = "Capture the TAP interface into FILE (pcap).")
         Path pcap;
@@ -70,10 +92,23 @@ final class TapKernel implements AutoCloseable {
         boolean noOffload;
 
         @Option(names = "--mtu", defaultValue = "1500", description = "MTU of our interface, 68..65535 (default: ${DEFAULT-VALUE}).")
-        int mtu;
+        int mtu = 1500;
 
+        /** The IPv4 --addr, or null. */
         Ipv4Address address;
         int prefix;
+        /** The IPv6 --addr values, in order. */
+        final List<V6Address> v6Addresses = new ArrayList<>();
+        Ipv4Address gateway4;
+        Ipv6Address gateway6;
+
+        /** An IPv6 address given by hand with its prefix length. */
+        record V6Address(Ipv6Address address, int prefix) {
+            @Override
+            public String toString() {
+                return address + "/" + prefix;
+            }
+        }
 
         void validate(CommandLine cl) {
             if (tap.isEmpty() || tap.length() > 15 || tap.contains("/") || tap.contains(":")) {
@@ -81,45 +116,116 @@ final class TapKernel implements AutoCloseable {
             }
             NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
             NetOptions.checkRange(cl, "--dhcp-timeout", dhcpTimeout, 1, 3600);
+            NetOptions.checkRange(cl, "--slaac-timeout", slaacTimeout, 1, 3600);
             if (dhcpLeaseFile != null && !dhcp) {
                 throw new ParameterException(cl, "--dhcp-lease-file goes with --dhcp");
             }
-            if (dhcp) {
-                if (addr != null || gateway != null) {
-                    throw new ParameterException(cl, "--dhcp gets the address and gateway: give no --addr or --gw with it");
+            address = null;
+            v6Addresses.clear();
+            for (String a : addrs) {
+                parseAddr(cl, a);
+            }
+            gateway4 = null;
+            gateway6 = null;
+            for (String g : gateways) {
+                parseGateway(cl, g);
+            }
+            if (dhcp && (address != null || gateway4 != null)) {
+                throw new ParameterException(cl, "--dhcp gets the IPv4 address and gateway: give no IPv4 --addr or --gw with it");
+            }
+            if (addrs.isEmpty() && !dhcp && !slaac) {
+                throw new ParameterException(cl, "give --addr A.B.C.D/P (or an IPv6 ADDR/P), --dhcp or --slaac");
+            }
+            if (gateway4 != null && address == null) {
+                throw new ParameterException(cl, "--gw " + gateway4 + ": an IPv4 gateway needs an IPv4 --addr");
+            }
+            if (gateway6 != null && v6Addresses.isEmpty() && !slaac) {
+                throw new ParameterException(cl, "--gw " + gateway6 + ": an IPv6 gateway needs an IPv6 --addr or --slaac");
+            }
+            if (mtu < 1280 && (slaac || !v6Addresses.isEmpty())) {
+                throw new ParameterException(cl, "--mtu " + mtu + ": IPv6 needs at least 1280 (RFC 8200 section 5)");
+            }
+        }
+
+        private void parseAddr(CommandLine cl, String text) {
+            int slash = text.indexOf('/');
+            boolean v6 = text.indexOf(':') >= 0;
+            if (slash < 0) {
+                throw new ParameterException(cl, "--addr needs a prefix length: " + text + (v6 ? "/64" : "/24") + ", say");
+            }
+            int max = v6 ? 128 : 32;
+            int length;
+            try {
+                length = Integer.parseInt(text.substring(slash + 1));
+            } catch (NumberFormatException e) {
+                throw new ParameterException(cl, "--addr: " + text + ": the prefix length is not a number");
+            }
+            if (length < 1 || length > max) {
+                throw new ParameterException(cl, "--addr: " + text + ": prefix length must be 1.." + max + ", not " + length);
+            }
+            String host = text.substring(0, slash);
+            if (!v6) {
+                if (address != null) {
+                    throw new ParameterException(cl, "--addr: one IPv4 address only (" + address + "/" + prefix + " and " + text + ")");
                 }
+                try {
+                    address = Ipv4Address.parse(host);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(cl, "--addr: " + text + ": " + e.getMessage());
+                }
+                prefix = length;
                 return;
             }
-            if (addr == null) {
-                throw new ParameterException(cl, "give --addr A.B.C.D/P or --dhcp");
-            }
-            int slash = addr.indexOf('/');
-            if (slash < 0) {
-                throw new ParameterException(cl, "--addr needs a prefix length: " + addr + "/24, say");
-            }
+            Ipv6Address a;
             try {
-                address = Ipv4Address.parse(addr.substring(0, slash));
-                prefix = Integer.parseInt(addr.substring(slash + 1));
+                a = Ipv6Address.parse(host);
             } catch (IllegalArgumentException e) {
-                throw new ParameterException(cl, "--addr: " + addr + ": " + e.getMessage());
+                throw new ParameterException(cl, "--addr: " + text + ": " + e.getMessage());
             }
-            if (prefix < 1 || prefix > 32) {
-                throw new ParameterException(cl, "--addr: prefix length must be 1..32, not " + prefix);
+            if (a.isUnspecified() || a.isLoopback() || a.isMulticast() || a.isIpv4Mapped()) {
+                throw new ParameterException(cl, "--addr: " + text + ": not a unicast address for an interface");
             }
-            if (gateway != null) {
-                try {
-                    Ipv4Address.parse(gateway);
-                } catch (IllegalArgumentException e) {
-                    throw new ParameterException(cl, "--gw: " + gateway + ": " + e.getMessage());
+            for (V6Address o : v6Addresses) {
+                if (o.address().equals(a)) {
+                    throw new ParameterException(cl, "--addr: " + a + " given twice");
                 }
+            }
+            v6Addresses.add(new V6Address(a, length));
+        }
+
+        private void parseGateway(CommandLine cl, String text) {
+            try {
+                IpAddress g = IpAddress.parse(text);
+                if (g instanceof Ipv6Address v6) {
+                    if (gateway6 != null) {
+                        throw new ParameterException(cl, "--gw: one IPv6 gateway only (" + gateway6 + " and " + text + ")");
+                    }
+                    if (v6.isUnspecified() || v6.isMulticast() || v6.isLoopback() || v6.isIpv4Mapped()) {
+                        throw new ParameterException(cl, "--gw: " + text + " is not a router's unicast address");
+                    }
+                    gateway6 = v6;
+                } else {
+                    if (gateway4 != null) {
+                        throw new ParameterException(cl, "--gw: one IPv4 gateway only (" + gateway4 + " and " + text + ")");
+                    }
+                    gateway4 = (Ipv4Address) g;
+                }
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--gw: " + text + ": " + e.getMessage());
             }
         }
     }
+
+    /** How long duplicate address detection of an address given by hand may take: a 0-1 s delay, one 1 s wait, and slack. */
+    static final int DAD_TIMEOUT_SECONDS = 5;
+    /** After SLAAC gives an address, how long to wait for DNS servers from RDNSS or DHCPv6 if none came with it. */
+    private static final long DNS_GRACE_NANOS = 2_000_000_000L;
 
     final RumpKernel kernel;
     final NetStack net = new NetStack();
     final String iface;
     private final PrintWriter err;
+    private final LoopCalls loop;
     private FileChannel pcap;
     private DhcpSession dhcp;
     private final Options options;
@@ -129,6 +235,7 @@ final class TapKernel implements AutoCloseable {
         this.err = err;
         this.options = o;
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
+        loop = new LoopCalls(kernel.host().scheduler());
         iface = "tap:" + o.tap;
         try {
             // The remembered MAC: the server knows the client by the identifier made from it.
@@ -139,6 +246,13 @@ final class TapKernel implements AutoCloseable {
                         StandardOpenOption.TRUNCATE_EXISTING);
                 net.capture(iface, PcapWriter.open(pcap));
             }
+            // Everything starts first, then each is waited for: DHCP's ARP probe, SLAAC and DAD run side by side.
+            if (o.slaac) {
+                net.enableIpv6(iface, Ipv6Options.slaacDefaults());
+            }
+            for (Options.V6Address a : o.v6Addresses) {
+                net.addAddress(iface, a.address(), a.prefix());
+            }
             if (o.dhcp) {
                 DhcpSession.Options start = DhcpSession.Options.DEFAULTS;
                 if (remembered != null && remembered.unexpiredAt(Instant.ofEpochSecond(0, host.clock().wallNanos()))) {
@@ -148,21 +262,159 @@ final class TapKernel implements AutoCloseable {
                                     : remembered.expires()) + ")");
                 }
                 dhcp = net.startDhcp(iface, start);
+            } else if (o.address != null) {
+                net.addAddress(iface, o.address, o.prefix);
+                if (o.gateway4 != null) {
+                    net.addDefaultRoute(o.gateway4);
+                }
+            }
+            awaitManualAddresses();
+            if (o.dhcp) {
                 DhcpLease lease = awaitLease(o.dhcpTimeout);
                 saveLease(lease);
                 err.println("rump: DHCP lease " + lease.address() + "/" + lease.prefixLength() + " from "
                         + lease.server() + (lease.routers().isEmpty() ? "" : " router " + lease.routers().get(0))
                         + (lease.mtu() == 0 ? "" : " mtu " + lease.mtu()) + " for " + lease.leaseSeconds() + " s");
                 err.flush();
-            } else {
-                net.addAddress(iface, o.address, o.prefix);
-                if (o.gateway != null) {
-                    net.addDefaultRoute(Ipv4Address.parse(o.gateway));
-                }
+            }
+            if (o.slaac) {
+                awaitSlaac(o.slaacTimeout);
+            }
+            if (o.gateway6 != null) {
+                net.addDefaultRoute(iface, o.gateway6);
             }
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
+        }
+    }
+
+    /** Our IPv6 addresses now, with their states (read on the stack's loop, which owns them). */
+    List<AddressAutoconfig.Address> ipv6Addresses() throws ErrnoException {
+        return loop.run(() -> {
+            for (Interface i : net.interfaces()) {
+                if (i.name().equals(iface)) {
+                    return i.ipv6Addresses();
+                }
+            }
+            return List.<AddressAutoconfig.Address>of();
+        });
+    }
+
+    /**
+     * Waits for duplicate address detection of the IPv6 addresses given by hand (and the
+     * link-local one): EADDRINUSE naming a duplicate, ETIMEDOUT if one is still tentative after
+     * {@link #DAD_TIMEOUT_SECONDS}.
+     */
+    private void awaitManualAddresses() throws ErrnoException {
+        if (options.v6Addresses.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + DAD_TIMEOUT_SECONDS * 1_000_000_000L;
+        while (true) {
+            boolean tentative = false;
+            for (AddressAutoconfig.Address a : ipv6Addresses()) {
+                boolean manual = a.origin() == AddressAutoconfig.Origin.MANUAL;
+                if (a.state() == AddressAutoconfig.AddressState.DUPLICATE && manual) {
+                    throw new ErrnoException(Errno.EADDRINUSE, a.address() + " is in use on the link (duplicate address"
+                            + " detection on " + iface + ")");
+                }
+                tentative |= a.state() == AddressAutoconfig.AddressState.TENTATIVE
+                        && (manual || a.origin() == AddressAutoconfig.Origin.LINK_LOCAL);
+            }
+            if (!tentative) {
+                err.println("rump: IPv6 " + describeAddresses());
+                err.flush();
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new ErrnoException(Errno.ETIMEDOUT, "duplicate address detection on " + iface + " not done after "
+                        + DAD_TIMEOUT_SECONDS + " s: " + describeAddresses());
+            }
+            pause("duplicate address detection");
+        }
+    }
+
+    /**
+     * Waits until a router advertisement's prefix gave a PREFERRED address (DAD passed), then
+     * briefly for DNS servers (RDNSS, or stateless DHCPv6 started by the O flag), and prints the
+     * result on stderr; ETIMEDOUT after {@code seconds} without an address.
+     */
+    private void awaitSlaac(int seconds) throws ErrnoException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (slaacAddresses().isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                Map<Ipv6Address, Long> routers = net.ipv6Routers(iface);
+                throw new ErrnoException(Errno.ETIMEDOUT, "no IPv6 address from a router advertisement on " + iface
+                        + " after " + seconds + " s (" + (routers.isEmpty() ? "no router heard" : "routers " + routers.keySet())
+                        + "; " + describeAddresses() + ")");
+            }
+            pause("router advertisements");
+        }
+        long dnsDeadline = Math.min(deadline, System.nanoTime() + DNS_GRACE_NANOS);
+        while (ipv6DnsServers().isEmpty() && System.nanoTime() < dnsDeadline) {
+            pause("DNS servers from RDNSS or DHCPv6");
+        }
+        List<String> routers = net.ipv6Routers(iface).keySet().stream().map(Object::toString).sorted().toList();
+        List<IpAddress> dns = ipv6DnsServers();
+        err.println("rump: SLAAC " + String.join(" ", slaacAddresses()) + " link-local " + linkLocal()
+                + (routers.isEmpty() ? "" : " router " + String.join(" ", routers))
+                + (dns.isEmpty() ? "" : " dns " + String.join(" ", dns.stream().map(Object::toString).toList())));
+        err.flush();
+    }
+
+    /** The PREFERRED addresses SLAAC made, as ADDR/P. */
+    private List<String> slaacAddresses() throws ErrnoException {
+        return ipv6Addresses().stream().filter(a -> a.origin() == AddressAutoconfig.Origin.SLAAC
+                && a.state() == AddressAutoconfig.AddressState.PREFERRED).map(a -> a.address() + "/" + a.prefixLength()).toList();
+    }
+
+    /** Our link-local address (whatever its state), or null while IPv6 is off. */
+    Ipv6Address linkLocal() throws ErrnoException {
+        for (AddressAutoconfig.Address a : ipv6Addresses()) {
+            if (a.origin() == AddressAutoconfig.Origin.LINK_LOCAL) {
+                return a.address();
+            }
+        }
+        return null;
+    }
+
+    private List<IpAddress> ipv6DnsServers() throws ErrnoException {
+        return net.dnsServers().stream().filter(a -> a.version() == 6).toList();
+    }
+
+    /** The IPv6 addresses as {@code ip addr} would list them: ADDR/P and the state if not preferred. */
+    private String describeAddresses() throws ErrnoException {
+        List<String> out = new ArrayList<>();
+        for (AddressAutoconfig.Address a : ipv6Addresses()) {
+            out.add(a.address() + "/" + a.prefixLength() + (a.state() == AddressAutoconfig.AddressState.PREFERRED ? ""
+                    : " " + a.state().name().toLowerCase(Locale.ROOT)));
+        }
+        return String.join(", ", out);
+    }
+
+    /**
+     * Whether we have an IPv6 address to reach global destinations from: a PREFERRED one that is
+     * not link-local (RFC 6724 rule 1 in its simplest form: without one, global IPv6 destinations
+     * are unusable).
+     */
+    boolean hasGlobalIpv6Source() throws ErrnoException {
+        return ipv6Addresses().stream().anyMatch(a -> a.state() == AddressAutoconfig.AddressState.PREFERRED
+                && !a.address().isLinkLocal());
+    }
+
+    /** Our usable global IPv6 addresses (PREFERRED, not link-local). */
+    List<Ipv6Address> globalIpv6Addresses() throws ErrnoException {
+        return ipv6Addresses().stream().filter(a -> a.state() == AddressAutoconfig.AddressState.PREFERRED
+                && !a.address().isLinkLocal()).map(AddressAutoconfig.Address::address).toList();
+    }
+
+    private static void pause(String what) throws ErrnoException {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ErrnoException(Errno.EINTR, "waiting for " + what);
         }
     }
 
@@ -206,12 +458,7 @@ final class TapKernel implements AutoCloseable {
                 throw new ErrnoException(Errno.ETIMEDOUT, "no DHCP lease on " + iface + " after " + seconds
                         + " s (client " + dhcp.state() + ")");
             }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ErrnoException(Errno.EINTR, "waiting for a DHCP lease");
-            }
+            pause("a DHCP lease");
         }
     }
 
@@ -241,7 +488,7 @@ final class TapKernel implements AutoCloseable {
         return dhcp == null ? null : dhcp.lease();
     }
 
-    /** Our address: the one given with --addr, or the DHCP lease's. */
+    /** Our IPv4 address: the one given with --addr, or the DHCP lease's; null if we have none. */
     Ipv4Address address() throws ErrnoException {
         if (dhcp == null) {
             return options.address;

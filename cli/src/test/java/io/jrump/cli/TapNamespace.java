@@ -16,7 +16,9 @@ import java.util.function.Supplier;
 /**
  * A network namespace a root test creates for one TAP device, and what runs in it: the test's
  * kernel (or rump command) creates the TAP in the root namespace; {@link #adopt} moves it into
- * the namespace and gives the Linux side {@link #LINUX}/24. Only 198.18.0.0/24 is used. Closing
+ * the namespace and gives the Linux side {@link #LINUX}/24; or {@link #tapInside} makes the TAP in the
+ * namespace and {@link #rumpProcess} runs a command there. Only 198.18.0.0/24 and
+ * 2001:db8::/32 are used. Closing
  * stops what was started in it and deletes the namespace, with the device.
  */
 final class TapNamespace implements AutoCloseable {
@@ -25,6 +27,7 @@ final class TapNamespace implements AutoCloseable {
     final String ns;
     final String tap;
     private final List<Process> processes = new ArrayList<>();
+    private Path resolvConfDir;
 
     TapNamespace() throws IOException, InterruptedException {
         String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
@@ -81,6 +84,91 @@ final class TapNamespace implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Creates the TAP inside the namespace (persistent, so a rump command run in the namespace
+     * attaches to it: {@link #rumpProcess}) with {@link #LINUX}/24 and {@code ipv6} (ADDR/P each,
+     * {@code nodad}: usable at once, so Linux holds them before our stack looks), Linux's own
+     * router advertisement processing off (dnsmasq's RAs are for our stack), and brings it up. The
+     * device is configured before any of our frames can arrive: no race with our first
+     * solicitations, as there is when a command creates the TAP and {@link #adopt} moves it.
+     */
+    void tapInside(String... ipv6) throws Exception {
+        inNs("ip", "tuntap", "add", "dev", tap, "mode", "tap");
+        inNs("ip", "addr", "add", LINUX + "/24", "dev", tap);
+        inNs("sysctl", "-q", "-w", "net.ipv6.conf." + tap + ".accept_ra=0");
+        for (String a : ipv6) {
+            inNs("ip", "-6", "addr", "add", a, "dev", tap, "nodad");
+        }
+        inNs("ip", "link", "set", tap, "up");
+    }
+
+    /**
+     * A rump command in its own JVM inside the namespace (on the TAP {@link #tapInside} made),
+     * standard output to {@code name}.out and standard error to {@code name}.err: both readable
+     * while it runs. Stopped on close if still running.
+     */
+    Process rumpProcess(Path dir, String name, String... args) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, java, "-cp",
+                System.getProperty("java.class.path"), Rump.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectOutput(dir.resolve(name + ".out").toFile())
+                .redirectError(dir.resolve(name + ".err").toFile()).start();
+        processes.add(p);
+        return p;
+    }
+
+    /** Waits for a process of {@link #rumpProcess} to end and returns its exit code and output. */
+    static RumpRun finish(Process p, Path dir, String name, int seconds) throws Exception {
+        assertTrue(p.waitFor(seconds, TimeUnit.SECONDS), name + " did not end in " + seconds + " s:\n"
+                + Files.readString(dir.resolve(name + ".out")) + Files.readString(dir.resolve(name + ".err")));
+        return new RumpRun(p.exitValue(), Files.readString(dir.resolve(name + ".out")),
+                Files.readString(dir.resolve(name + ".err")));
+    }
+
+    /** Waits until {@code file} contains {@code text} (written by a process still running); returns the file's text. */
+    static String awaitText(Path file, String text, int seconds, Process writer) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (true) {
+            String now = Files.exists(file) ? Files.readString(file) : "";
+            if (now.contains(text)) {
+                return now;
+            }
+            assertTrue(writer.isAlive() || Files.readString(file).contains(text), "'" + text + "' not in " + file
+                    + "; the process ended:\n" + now);
+            assertTrue(System.nanoTime() < deadline, "'" + text + "' not in " + file + " after " + seconds + " s:\n" + now);
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * {@code /etc/netns/NS/resolv.conf} naming {@code server}: what {@code ip netns exec} mounts
+     * over /etc/resolv.conf, so curl in the namespace resolves through dnsmasq. Removed on close.
+     */
+    void resolvConf(String server) throws IOException {
+        Path dir = Files.createDirectories(Path.of("/etc/netns", ns));
+        Files.writeString(dir.resolve("resolv.conf"), "nameserver " + server + "\n");
+        resolvConfDir = dir;
+    }
+
+    /** dumpcap on the TAP in the namespace, writing {@code pcap}; returns once it captures. Stop it with {@link #stop}. */
+    Process dumpcap(Path pcap, Path log) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "dumpcap", "-i", tap, "-w", pcap.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        processes.add(p);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.readString(log).contains("Capturing on")) {
+            assertTrue(p.isAlive() && System.nanoTime() < deadline, "dumpcap did not start: " + Files.readString(log));
+            Thread.sleep(50);
+        }
+        return p;
+    }
+
+    /** A process the test started in the namespace, stopped on close. */
+    void track(Process p) {
+        processes.add(p);
+    }
+
     /** Stops a process started here (SIGTERM) and waits for it. */
     static void stop(Process p) throws InterruptedException {
         p.destroy();
@@ -122,6 +210,10 @@ final class TapNamespace implements AutoCloseable {
             p.destroyForcibly();
         }
         tryRun("ip", "link", "del", tap); // if it never left the root namespace
+        tryRun("ip", "netns", "exec", ns, "ip", "link", "del", tap); // a persistent one made inside
         tryRun("ip", "netns", "del", ns);
+        if (resolvConfDir != null) {
+            tryRun("rm", "-r", resolvConfDir.toString());
+        }
     }
 }

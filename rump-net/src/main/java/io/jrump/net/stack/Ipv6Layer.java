@@ -3,6 +3,7 @@ package io.jrump.net.stack;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.MacAddress;
+import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
 import io.jrump.net.Ipv6Address;
 import io.jrump.net.dhcp6.Dhcp6InfoClient;
 import io.jrump.net.ip.PathMtuCache;
@@ -370,7 +371,7 @@ final class Ipv6Layer {
         if (i.isLoopback()) {
             stack.host().scheduler().execute(() -> { // later, as if it came back in
                 try {
-                    input(i, packet, packet.readerIndex(), packet.readableBytes(), false);
+                    input(i, packet, packet.readerIndex(), packet.readableBytes(), false, 0);
                 } finally {
                     packet.release();
                 }
@@ -433,9 +434,13 @@ final class Ipv6Layer {
     /**
      * An IPv6 packet at {@code [offset, offset + length)} of {@code buf}; {@code linkMulticast}
      * if its frame was sent to a multicast or broadcast Ethernet address (no ICMPv6 error answers
-     * one, RFC 4443 §2.4 (e.3)).
+     * one, RFC 4443 §2.4 (e.3)); {@code rxFlags} the NIC's receive flags (already masked by its
+     * offloads): with a checksum flag a TCP or UDP checksum is not verified, as for IPv4 — a
+     * Linux TAP with TUN_F_CSUM hands over IPv6 segments whose checksum field holds only the
+     * pseudo-header sum (NEEDS_CSUM), which verification would drop.
      */
-    void input(Interface i, ByteBuf buf, int offset, int length, boolean linkMulticast) {
+    void input(Interface i, ByteBuf buf, int offset, int length, boolean linkMulticast, int rxFlags) {
+        boolean checksumTrusted = (rxFlags & (FrameReceiver.RX_CHECKSUM_VALID | FrameReceiver.RX_CHECKSUM_PARTIAL)) != 0;
         Ipv6Packet packet;
         Ipv6Repr ip;
         Ipv6HeaderChain chain = null;
@@ -491,18 +496,18 @@ final class Ipv6Layer {
             stats.count("ip6.drop.tentative"); // RFC 4862 §5.4: only neighbour discovery for a tentative address
             return;
         }
-        upperLayer(i, ip, chain, buf, offset, length, linkMulticast);
+        upperLayer(i, ip, chain, buf, offset, length, linkMulticast, checksumTrusted);
     }
 
     private void upperLayer(Interface i, Ipv6Repr ip, Ipv6HeaderChain chain, ByteBuf buf, int offset, int length,
-            boolean linkMulticast) {
+            boolean linkMulticast, boolean checksumTrusted) {
         IpProtocol p = chain.upperLayer();
         int at = chain.upperLayerIndex();
         int n = chain.upperLayerLength();
         if (p.equals(IpProtocol.TCP)) {
-            stack.tcpIn(ip, buf, at, n);
+            stack.tcpIn(ip, buf, at, n, checksumTrusted);
         } else if (p.equals(IpProtocol.UDP)) {
-            udpIn(i, ip, buf, offset, length, buf.slice(at, n), linkMulticast);
+            udpIn(i, ip, buf, offset, length, buf.slice(at, n), linkMulticast, checksumTrusted);
         } else if (p.equals(IpProtocol.ICMPV6)) {
             icmpIn(i, ip, buf, at, n, offset, length, linkMulticast);
         } else if (p.equals(IpProtocol.IPV6_NO_NEXT_HEADER)) {
@@ -566,15 +571,16 @@ final class Ipv6Layer {
             stats.count("ip6.drop.header_problem");
             return;
         }
-        upperLayer(i, innerIp, inner, rebuilt, 0, rebuilt.readableBytes(), false);
+        upperLayer(i, innerIp, inner, rebuilt, 0, rebuilt.readableBytes(), false, false); // flags spoke of one fragment
     }
 
     private void udpIn(Interface i, Ipv6Repr ip, ByteBuf packet, int offset, int length, ByteBuf data,
-            boolean linkMulticast) {
+            boolean linkMulticast, boolean checksumTrusted) {
         UdpRepr repr;
         try {
             UdpDatagram d = UdpDatagram.parse(data);
-            if (!d.verifyChecksum(ip.source(), ip.destination())) { // mandatory over IPv6: 0 fails too
+            // Mandatory over IPv6: 0 fails, flags or not.
+            if (d.checksum() == 0 || !checksumTrusted && !d.verifyChecksum(ip.source(), ip.destination())) {
                 stats.count("udp.drop.bad_checksum");
                 return;
             }

@@ -483,8 +483,8 @@ public final class NetStack implements Component {
 
     // ---- transport entry points for IPv6 ------------------------------------------------------
 
-    void tcpIn(IpRepr ip, ByteBuf buf, int index, int length) {
-        tcp.input(ip, buf, index, length, false);
+    void tcpIn(IpRepr ip, ByteBuf buf, int index, int length, boolean checksumTrusted) {
+        tcp.input(ip, buf, index, length, checksumTrusted);
     }
 
     /** A UDP datagram over IPv6 for a socket; false if none wanted it. */
@@ -713,7 +713,7 @@ public final class NetStack implements Component {
                 ipIn(i, buf, buf.readerIndex() + eth.payloadOffset(), eth.length() - eth.payloadOffset(), flags);
             } else if (eth.etherType().equals(EtherType.IPV6)) {
                 ip6.input(i, buf, buf.readerIndex() + eth.payloadOffset(), eth.length() - eth.payloadOffset(),
-                        !to.equals(i.mac));
+                        !to.equals(i.mac), flags);
             } else {
                 stats.count("eth.drop.unknown_ethertype");
             }

@@ -139,7 +139,10 @@ final class OffloadNic implements HostNic {
         inner.close();
     }
 
-    /** What the fake NIC does to frames it receives. */
+    /**
+     * What the fake NIC does to frames it receives; {@code corruptTcpChecksum}: a flagged frame's
+     * TCP checksum (IPv4 and IPv6), and an IPv6 UDP one, is spoilt (as a partial sum would be).
+     */
     record Rx(Set<NicOffload> offloads, boolean passThrough, int rxFlagsForLarge, int rxFlagsForAll,
             boolean corruptTcpChecksum) {
         static Rx plain(Set<NicOffload> offloads) {
@@ -177,6 +180,15 @@ final class OffloadNic implements HostNic {
             copy.put(frame.duplicate()).flip();
             int ihl = (copy.get(14) & 0x0f) * 4;
             copy.putShort(14 + ihl + 16, (short) 0xdead);
+            frame = copy.asReadOnlyBuffer();
+        }
+        int next = frame.remaining() >= 62 ? frame.get(frame.position() + 20) : -1;
+        boolean ipv6 = frame.remaining() >= 62 && frame.getShort(frame.position() + 12) == (short) 0x86dd;
+        if (flags != 0 && rx.corruptTcpChecksum() && ipv6 && (next == 6 || next == 17)) {
+            // What a Linux TAP hands over with NEEDS_CSUM: a field that does not verify.
+            ByteBuffer copy = ByteBuffer.allocate(frame.remaining());
+            copy.put(frame.duplicate()).flip();
+            copy.putShort(54 + (next == 6 ? 16 : 6), (short) 0xdead);
             frame = copy.asReadOnlyBuffer();
         }
         receiver.frameReceived(frame, flags);

@@ -16,6 +16,8 @@ import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
 import io.jrump.net.Ipv4Address;
+import io.jrump.net.Ipv6Address;
+import io.jrump.net.ndp.AddressAutoconfig;
 import io.jrump.net.stack.Sockets.SocketAddress;
 import io.jrump.net.wire.Checksum;
 import io.netty.buffer.Unpooled;
@@ -235,6 +237,50 @@ class StackOffloadTest {
         int client = sa.socket(Sockets.AF_INET, Sockets.SOCK_STREAM, 0);
         assertThrows(ErrnoException.class, () -> sa.connect(client, new SocketAddress(B, 80)), "every SYN is dropped");
         assertTrue(p.b.stats().get("tcp.drop.malformed") > 0);
+    }
+
+    /**
+     * IPv6 TCP and UDP whose checksums the NIC vouches for (a Linux TAP with TUN_F_CSUM sets
+     * NEEDS_CSUM on IPv6 segments too) are taken, the field unverified; from a NIC without the
+     * receive offload the same frames are dropped.
+     */
+    @Test
+    void ipv6SegmentsAndDatagramsTheNicVouchesForAreTaken() throws Exception {
+        OffloadNic.Rx partial = new OffloadNic.Rx(EnumSet.of(NicOffload.RX_CHECKSUM), false, 0,
+                FrameReceiver.RX_CHECKSUM_PARTIAL, true);
+        for (boolean granted : new boolean[] {true, false}) {
+            Pair p = new Pair(10, partial, partial, granted ? NicOffload.ALL : NicOffload.NONE);
+            Ipv6Address a6 = Ipv6Address.parse("2001:db8::1");
+            Ipv6Address b6 = Ipv6Address.parse("2001:db8::2");
+            for (NetStack n : List.of(p.a, p.b)) {
+                n.enableIpv6("lan", new Ipv6Options(false, 0, AddressAutoconfig.IdentifierKind.STABLE));
+            }
+            p.a.addAddress("lan", a6, 64);
+            p.b.addAddress("lan", b6, 64);
+            Sockets sb = p.b.sockets();
+            int server = sb.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, 0);
+            sb.bind(server, new SocketAddress(Ipv6Address.UNSPECIFIED, 7));
+            sb.setNonBlocking(server, true);
+            Sockets sa = p.a.sockets();
+            int client = sa.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, 0);
+            sa.sendto(client, ByteBuffer.wrap(new byte[] {1, 2, 3}), new SocketAddress(b6, 7), 0);
+            p.world.runFor(Duration.ofSeconds(1));
+            if (!granted) {
+                assertTrue(p.b.stats().get("udp.drop.bad_checksum") > 0, "verified, and dropped");
+                continue;
+            }
+            assertEquals(3, sb.recvfrom(server, ByteBuffer.allocate(16), 0).length());
+            int listener = sb.socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, 0);
+            sb.bind(listener, new SocketAddress(Ipv6Address.UNSPECIFIED, 80));
+            sb.listen(listener, 4);
+            int c = sa.socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, 0);
+            sa.connect(c, new SocketAddress(b6, 80));
+            byte[] data = new byte[256 * 1024];
+            new Random(10).nextBytes(data);
+            assertArrayEquals(data, StackTcpTest.transfer(sa, c, sb, sb.accept(listener), data), "byte-exact");
+            assertEquals(0, p.b.stats().get("tcp.drop.malformed"));
+            assertEquals(0, p.b.stats().get("udp.drop.bad_checksum"));
+        }
     }
 
     private static long tcpSum(byte[] f) {

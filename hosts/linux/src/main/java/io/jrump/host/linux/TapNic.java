@@ -130,6 +130,10 @@ final class TapNic implements HostNic {
             if (!granted.isEmpty()) {
                 Sys.tunSetVnetHeaderSize(fd, VirtioNetHeader.LENGTH, "TAP " + actual);
                 Sys.tunSetOffload(fd, tunOffloadFlags(granted), "TAP " + actual);
+            } else {
+                // The device's offload features outlive the file: a persistent TAP once opened with
+                // TUN_F_CSUM would go on handing over partial checksums, with no header to say so.
+                Sys.tunSetOffload(fd, 0, "TAP " + actual);
             }
             int linkMtu = Sys.interfaceMtu(actual);
             TapNic nic = new TapNic(name, actual, fd, mac, mtu == 0 ? linkMtu : mtu, granted, receiver, loop, onClose);
