@@ -470,7 +470,7 @@ final class Ipv6Layer {
                 stats.count("ip6.drop.tentative"); // RFC 4862 §5.4: only neighbour discovery for a tentative address
                 return;
             }
-            stack.tcpIn(ip, buf, packet.payloadIndex(), packet.payloadLength());
+            stack.tcpIn(ip, buf, packet.payloadIndex(), packet.payloadLength(), checksumTrusted);
             return;
         }
         Ipv6HeaderChain.Problem problem = chain.problem();
