@@ -332,8 +332,7 @@ final class TapCommands {
                     FileChannel file = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                             StandardOpenOption.TRUNCATE_EXISTING)) {
                 List<IpAddress> candidates = u.address() != null ? List.of(u.address())
-                        : destinationOrder(resolve(k, u.host(), server), k.hasGlobalIpv6Source(), k.address() != null
-                                && !k.address().equals(Ipv4Address.ANY));
+                        : k.net.sortDestinations(resolve(k, u.host(), server));
                 Sockets s = k.sockets();
                 long start = System.nanoTime();
                 int fd = connectToFirst(s, candidates, u.port(), cl.getErr());
@@ -445,23 +444,6 @@ final class TapCommands {
     static final int CONNECT_FALLBACK_SECONDS = 5;
     /** For the last (or only) address. */
     static final int CONNECT_LAST_SECONDS = 30;
-
-    /**
-     * Destination address selection (RFC 6724 section 6) in its simplest form: the addresses
-     * of a family we have no usable source for go last (rule 1, avoid unusable destinations: an
-     * IPv6 destination without a global IPv6 address of ours, an IPv4 one without an IPv4
-     * address); among usable ones IPv6 comes before IPv4 (rule 6, the default policy table's
-     * precedence 40 for ::/0 over 35 for ::ffff:0:0/96). Within a family, the DNS answer's order.
-     */
-    static List<IpAddress> destinationOrder(List<IpAddress> found, boolean ipv6Source, boolean ipv4Source) {
-        List<IpAddress> out = new ArrayList<>(found);
-        out.sort(java.util.Comparator.comparingInt(a -> {
-            boolean v6 = a.version() == 6;
-            boolean usable = v6 ? ipv6Source || ((Ipv6Address) a).isLinkLocal() : ipv4Source;
-            return (usable ? 0 : 2) + (v6 ? 0 : 1);
-        }));
-        return out;
-    }
 
     /** Whether a connect failing this way lets the next address be tried. */
     private static boolean tryNext(Errno e) {

@@ -393,16 +393,6 @@ final class TapKernel implements AutoCloseable {
         return String.join(", ", out);
     }
 
-    /**
-     * Whether we have an IPv6 address to reach global destinations from: a PREFERRED one that is
-     * not link-local (RFC 6724 rule 1 in its simplest form: without one, global IPv6 destinations
-     * are unusable).
-     */
-    boolean hasGlobalIpv6Source() throws ErrnoException {
-        return ipv6Addresses().stream().anyMatch(a -> a.state() == AddressAutoconfig.AddressState.PREFERRED
-                && !a.address().isLinkLocal());
-    }
-
     /** Our usable global IPv6 addresses (PREFERRED, not link-local). */
     List<Ipv6Address> globalIpv6Addresses() throws ErrnoException {
         return ipv6Addresses().stream().filter(a -> a.state() == AddressAutoconfig.AddressState.PREFERRED

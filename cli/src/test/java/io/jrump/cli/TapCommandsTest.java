@@ -95,19 +95,6 @@ class TapCommandsTest {
         assertThrows(CommandLine.ParameterException.class, () -> TapCommands.endpoint(cl, "--to", "198.18.0.1", -1));
     }
 
-    @Test
-    void destinationsOfAFamilyWithoutASourceGoLastAndIpv6LeadsOtherwise() {
-        IpAddress v4 = Ipv4Address.parse("198.18.0.1");
-        IpAddress v6 = Ipv6Address.parse("2001:db8::1");
-        IpAddress v6b = Ipv6Address.parse("2001:db8::2");
-        List<IpAddress> answer = List.of(v4, v6, v6b); // the resolver's order: A, then AAAA
-        assertEquals(List.of(v6, v6b, v4), TapCommands.destinationOrder(answer, true, true), "rule 6: IPv6 first");
-        assertEquals(List.of(v4, v6, v6b), TapCommands.destinationOrder(answer, false, true), "no IPv6 source: IPv4 first");
-        assertEquals(List.of(v6, v6b, v4), TapCommands.destinationOrder(answer, true, false), "no IPv4 source");
-        IpAddress linkLocal = Ipv6Address.parse("fe80::1");
-        assertEquals(List.of(linkLocal, v4), TapCommands.destinationOrder(List.of(v4, linkLocal), false, true),
-                "a link-local destination needs only our link-local source");
-    }
 
     @Test
     void addrAndGwTakeEitherFamilyWithClearErrors() {

@@ -253,9 +253,10 @@ public final class NetStack implements Component {
 
     /**
      * Orders addresses to try a connection in (RFC 6724 §6 destination address selection, the
-     * rules that decide for a host of this stack): those this stack has no route or source address
-     * for go last (rule 1), then IPv6 before IPv4 (rule 6: the default policy table ranks native
-     * IPv6 above IPv4-mapped), otherwise as given (rule 10). A caller tries them in turn.
+     * rules that decide for a host of this stack): those this stack has no route for, or no source
+     * address of a scope that reaches them (a global destination with only a link-local address),
+     * go last (rules 1 and 2), then IPv6 before IPv4 (rule 6: the default policy table ranks
+     * native IPv6 above IPv4-mapped), otherwise as given (rule 10). A caller tries them in turn.
      */
     public List<IpAddress> sortDestinations(List<IpAddress> candidates) throws ErrnoException {
         return calls.run(() -> {
@@ -265,8 +266,8 @@ public final class NetStack implements Component {
                 IpAddress d = a.unmapped();
                 boolean routed;
                 try {
-                    sourceFor(d);
-                    routed = true;
+                    IpAddress source = sourceFor(d);
+                    routed = !(d instanceof Ipv6Address v6) || SourceSelection.scope((Ipv6Address) source) >= SourceSelection.scope(v6);
                 } catch (ErrnoException e) {
                     routed = false;
                 }

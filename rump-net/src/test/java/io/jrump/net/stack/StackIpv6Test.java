@@ -63,7 +63,9 @@ class StackIpv6Test {
             RumpKernel.boot(host, BootOptions.defaults().withComponentInstances(List.of(stack)));
             stack.addInterface("lan", NicOptions.mtu(mtu));
             stack.addAddress("lan", v4, 24);
-            stack.addAddress("lan", v6, 64);
+            if (v6 != null) {
+                stack.addAddress("lan", v6, 64);
+            }
             return stack;
         }
     }
@@ -372,6 +374,24 @@ class StackIpv6Test {
         assertFalse(p.world.runUntil(() -> false, Duration.ofDays(1)), "events went on for a day");
         assertTrue(p.world.now() - before < Duration.ofMinutes(25).toNanos(),
                 "the stacks' timers stopped once STALE entries were collected (20 min), not a day of half-second ticks");
+    }
+
+    @Test
+    void destinationsAreOrderedRoutedFirstThenIpv6AsRfc6724Says() throws Exception {
+        Pair p = new Pair(13, 1500);
+        IpAddress far6 = Ipv6Address.parse("2001:db8:ffff::1"); // off-link, and no router: unusable
+        IpAddress far4 = Ipv4Address.parse("203.0.113.1"); // no default route: unusable
+        IpAddress linkLocal = Ipv6Address.parse("fe80::99");
+        assertEquals(List.of(B6, B4, far6, far4), p.a.sortDestinations(List.of(far4, B4, far6, B6)),
+                "reachable ones first, IPv6 before IPv4 within each group, the order given otherwise");
+        assertEquals(List.of(B4), p.a.sortDestinations(List.of(B4.mapped())), "an IPv4-mapped address is IPv4");
+        assertEquals(List.of(linkLocal, B4), p.a.sortDestinations(List.of(B4, linkLocal)),
+                "a link-local destination is reached from our link-local address");
+        // Without a global IPv6 address, a global IPv6 destination has no source of its scope (rule 2).
+        NetStack c = Pair.boot(p.world.newHost("c"), Ipv4Address.parse("198.18.0.3"), null, 1500);
+        c.enableIpv6("lan", Ipv6Options.manual());
+        p.world.runFor(Duration.ofSeconds(3));
+        assertEquals(List.of(B4, B6), c.sortDestinations(List.of(B6, B4)));
     }
 
     @Test
