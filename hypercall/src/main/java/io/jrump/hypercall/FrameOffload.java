@@ -5,13 +5,14 @@ package io.jrump.hypercall;
  * {@code struct virtio_net_hdr}). Offsets count from the frame's first byte (the destination MAC).
  *
  * <p>With a checksum request the field at {@code checksumStart + checksumOffset} holds the
- * one's-complement sum of the IPv4 pseudo-header (RFC 9293 3.1; with the TCP length of this whole
- * frame's segment), folded to 16 bits but <em>not</em> complemented; the host adds the bytes from
+ * one's-complement sum of the IPv4 or IPv6 pseudo-header (RFC 9293 3.1, RFC 8200 8.1; with the TCP
+ * or UDP length of this whole frame's segment), folded to 16 bits but <em>not</em> complemented; the host adds the bytes from
  * {@code checksumStart} to the frame's end (the field included) and stores the complement of the
  * sum there, as a virtio device does for {@code VIRTIO_NET_HDR_F_NEEDS_CSUM}. With segmentation
- * ({@code segmentSize > 0}) the frame is one TCP/IPv4 segment whose IP header carries the whole
- * length and DF; the host sends it as segments of {@code segmentSize} payload bytes (the last may
- * be shorter), each with its own IP length, identification and checksums, as TSO does.
+ * ({@code segmentSize > 0}) the frame is one TCP segment whose IP header carries the whole length
+ * (TCP/IPv4 with DF, or TCP/IPv6 right after the fixed header: the frame's EtherType says which);
+ * the host sends it as segments of {@code segmentSize} payload bytes (the last may be shorter),
+ * each with its own IP length, identification and checksums, as TSO does.
  * Immutable; the constructor throws {@link IllegalArgumentException} for a request no frame could
  * satisfy (a programming error), the host {@link Errno#EINVAL} for one that does not fit the frame.
  *
@@ -48,6 +49,20 @@ public record FrameOffload(int checksumStart, int checksumOffset, int segmentSiz
     /** A TCP/IPv4 segment to cut into {@code segmentSize}-byte pieces, its checksums completed. */
     public static FrameOffload tcp4Segmentation(int tcpStart, int headerLength, int segmentSize) {
         return new FrameOffload(tcpStart, 16, segmentSize, headerLength);
+    }
+
+    /** A TCP/IPv6 segment to cut into {@code segmentSize}-byte pieces ({@link NicOffload#TX_TCP6_SEGMENTATION}). */
+    public static FrameOffload tcp6Segmentation(int tcpStart, int headerLength, int segmentSize) {
+        return new FrameOffload(tcpStart, 16, segmentSize, headerLength);
+    }
+
+    /** The EtherType of IPv6 (0x86DD), by which a host tells a TCP/IPv6 segmentation request from a TCP/IPv4 one. */
+    public static final int ETHERTYPE_IPV6 = 0x86dd;
+
+    /** Whether {@code frame} (from its position) carries IPv6: its EtherType, untagged. */
+    public static boolean isIpv6(java.nio.ByteBuffer frame) {
+        int at = frame.position() + 12;
+        return frame.limit() >= at + 2 && (frame.getShort(at) & 0xffff) == ETHERTYPE_IPV6;
     }
 
     public boolean needsChecksum() {

@@ -36,7 +36,18 @@ public enum NicOffload {
      * {@link HostNic#maxFrameLength()}, up to {@link HostNic#MAX_OFFLOAD_FRAME_LENGTH}. Needs
      * {@link #RX_CHECKSUM}.
      */
-    RX_TCP4_LARGE_SEGMENTS;
+    RX_TCP4_LARGE_SEGMENTS,
+    /**
+     * TCP/IPv6 segmentation (TSO6): as {@link #TX_TCP4_SEGMENTATION} for a TCP segment right
+     * after a fixed IPv6 header (no extension headers) whose Payload Length carries the whole
+     * segment. Needs {@link #TX_CHECKSUM}.
+     */
+    TX_TCP6_SEGMENTATION,
+    /**
+     * Receive large TCP/IPv6 segments: as {@link #RX_TCP4_LARGE_SEGMENTS} for IPv6. Needs
+     * {@link #RX_CHECKSUM}.
+     */
+    RX_TCP6_LARGE_SEGMENTS;
 
     /** Every offload. */
     public static final Set<NicOffload> ALL = Collections.unmodifiableSet(EnumSet.allOf(NicOffload.class));

@@ -82,6 +82,11 @@ public final class Interface {
         return offloads.contains(NicOffload.TX_CHECKSUM) && offloads.contains(NicOffload.TX_TCP4_SEGMENTATION);
     }
 
+    /** Whether TCP over IPv6 may hand this interface large segments (TSO6) with partial checksums. */
+    boolean segmentsTcp6() {
+        return offloads.contains(NicOffload.TX_CHECKSUM) && offloads.contains(NicOffload.TX_TCP6_SEGMENTATION);
+    }
+
     public boolean isLoopback() {
         return nic == null;
     }

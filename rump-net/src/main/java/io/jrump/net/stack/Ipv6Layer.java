@@ -2,7 +2,9 @@ package io.jrump.net.stack;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.MacAddress;
+import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NetworkInterfaces.FrameReceiver;
 import io.jrump.net.Ipv6Address;
 import io.jrump.net.dhcp6.Dhcp6InfoClient;
@@ -13,6 +15,7 @@ import io.jrump.net.ndp.AddressAutoconfig;
 import io.jrump.net.ndp.NeighborCache;
 import io.jrump.net.ndp.StableInterfaceId;
 import io.jrump.net.wire.EtherType;
+import io.jrump.net.wire.EthernetFrame;
 import io.jrump.net.wire.Icmpv6Packet;
 import io.jrump.net.wire.Icmpv6Repr;
 import io.jrump.net.wire.IpProtocol;
@@ -317,10 +320,20 @@ final class Ipv6Layer {
      * for multicast), fragmented to the path MTU if it does not fit.
      */
     void output(Ipv6Address src, Ipv6Address dst, IpProtocol protocol, ByteBuf payload, int hopLimit) {
+        output(src, dst, protocol, payload, hopLimit, null);
+    }
+
+    /**
+     * As {@link #output(Ipv6Address, Ipv6Address, IpProtocol, ByteBuf, int)}, with {@code offload}
+     * (or null) saying what the NIC completes: a partial checksum, or a TCP segment longer than the
+     * MTU to cut (TSO6), which is never fragmented.
+     */
+    void output(Ipv6Address src, Ipv6Address dst, IpProtocol protocol, ByteBuf payload, int hopLimit,
+            NetStack.L4Offload offload) {
         try {
             Route route = route(dst, src.isUnspecified() ? null : src);
             Ipv6Address from = src.isUnspecified() ? sourceFor(route, dst) : src;
-            send(route, from, dst, protocol, payload, hopLimit);
+            send(route, from, dst, protocol, payload, hopLimit, offload);
         } catch (ErrnoException e) {
             stats.count(e.errno() == Errno.ENETUNREACH ? "ip6.drop.no_route" : "ip6.drop.no_source");
             payload.release();
@@ -329,13 +342,21 @@ final class Ipv6Layer {
 
     void send(Route route, Ipv6Address from, Ipv6Address dst, IpProtocol protocol, ByteBuf payload,
             int hopLimit) {
+        send(route, from, dst, protocol, payload, hopLimit, null);
+    }
+
+    private void send(Route route, Ipv6Address from, Ipv6Address dst, IpProtocol protocol, ByteBuf payload,
+            int hopLimit, NetStack.L4Offload offload) {
         Interface i = route.iface();
         int hops = hopLimit >= 0 ? hopLimit : dst.isMulticast() ? 1 : i.v6 != null ? i.v6.hopLimit() : NetStack.DEFAULT_TTL;
         int len = payload.readableBytes();
         int mtu = i.isLoopback() ? i.mtu : pathMtu.mtu(dst, i.v6.mtu(), stack.now());
-        if (Ipv6Packet.HEADER_LENGTH + len <= mtu) {
-            sendPacket(route, new Ipv6Repr(from, dst, protocol, len, hops), payload);
+        if (Ipv6Packet.HEADER_LENGTH + len <= mtu || offload != null && offload.segmentSize() > 0) {
+            sendPacket(route, new Ipv6Repr(from, dst, protocol, len, hops), payload, offload);
             return;
+        }
+        if (offload != null) {
+            NetStack.finishChecksum(payload, offload); // fragments: no NIC completes a checksum across them
         }
         // RFC 8200 §4.5: only the source fragments; each fragment's data a multiple of 8 but the last.
         int per = (mtu - FRAGMENT_OVERHEAD) / 8 * 8;
@@ -347,16 +368,44 @@ final class Ipv6Layer {
             f.emit(part, 0);
             part.writerIndex(FragmentHeader.LENGTH);
             part.writeBytes(payload, payload.readerIndex() + off, n);
-            sendPacket(route, new Ipv6Repr(from, dst, IpProtocol.IPV6_FRAGMENT, part.readableBytes(), hops), part);
+            sendPacket(route, new Ipv6Repr(from, dst, IpProtocol.IPV6_FRAGMENT, part.readableBytes(), hops), part, null);
         }
         stats.count("ip6.out.fragmented");
         payload.release();
     }
 
-    /** Puts the fixed header in front of {@code body} (released by this call) and hands the packet to the link. */
-    private void sendPacket(Route route, Ipv6Repr ip, ByteBuf body) {
+    /**
+     * Puts the fixed header in front of {@code body} (released by this call) and hands the packet
+     * to the link, asking its NIC for {@code offload} (or null) where it can: the loopback, a
+     * multicast destination, a NIC without the offload (the route changed under the sender) and a
+     * neighbour not yet resolved (its queue keeps no offload) get a checksum completed here; a large
+     * segment is then dropped (counted; TCP sends it again) and, for the neighbour, a solicitation sent.
+     */
+    private void sendPacket(Route route, Ipv6Repr ip, ByteBuf body, NetStack.L4Offload offload) {
+        Interface i = route.iface();
+        Ipv6Address hop = route.nextHop();
+        if (offload != null) {
+            boolean large = offload.segmentSize() > 0;
+            boolean nicDoes = !i.isLoopback() && !hop.isMulticast() && i.offloads.contains(NicOffload.TX_CHECKSUM)
+                    && (!large || i.segmentsTcp6());
+            NeighborCache.State state = nicDoes ? i.v6.neighbors.state(hop) : null;
+            boolean resolved = state != null && state != NeighborCache.State.INCOMPLETE;
+            if (!nicDoes || !resolved) {
+                if (large) {
+                    stats.count(nicDoes ? "ip6.drop.offload_unresolved" : "ip6.drop.offload_unsupported");
+                    body.release();
+                    if (nicDoes) {
+                        nd.solicit(i, hop, null);
+                        stack.armTimerAt(i.v6.neighbors.nextDeadline());
+                    }
+                    return;
+                }
+                NetStack.finishChecksum(body, offload);
+                offload = null;
+            }
+        }
         ByteBuf packet;
-        if (body.readerIndex() >= Ipv6Packet.HEADER_LENGTH + io.jrump.net.wire.EthernetFrame.HEADER_LENGTH) {
+        if (body.readerIndex() >= Ipv6Packet.HEADER_LENGTH + EthernetFrame.HEADER_LENGTH) {
             packet = body.readerIndex(body.readerIndex() - Ipv6Packet.HEADER_LENGTH); // headroom: no copy
             ip.emit(packet, packet.readerIndex());
         } else {
@@ -367,7 +416,6 @@ final class Ipv6Layer {
             body.release();
         }
         packetsOut.incrementAndGet();
-        Interface i = route.iface();
         if (i.isLoopback()) {
             stack.host().scheduler().execute(() -> { // later, as if it came back in
                 try {
@@ -378,14 +426,20 @@ final class Ipv6Layer {
             });
             return;
         }
-        Ipv6Address hop = route.nextHop();
         if (hop.isMulticast()) {
             stack.ethernetOut(i, multicastMac(hop), EtherType.IPV6, packet);
             return;
         }
+        FrameOffload frameOffload = FrameOffload.NONE;
+        if (offload != null) {
+            int start = EthernetFrame.HEADER_LENGTH + Ipv6Packet.HEADER_LENGTH;
+            frameOffload = offload.segmentSize() > 0
+                    ? FrameOffload.tcp6Segmentation(start, start + offload.headerLength(), offload.segmentSize())
+                    : FrameOffload.checksum(start, offload.checksumOffset());
+        }
         NeighborCache.Resolution r = i.v6.neighbors.resolve(hop, packet, stack.now());
         if (r.resolved()) {
-            stack.ethernetOut(i, r.mac(), EtherType.IPV6, packet);
+            stack.ethernetOut(i, r.mac(), EtherType.IPV6, packet, frameOffload);
         }
         if (r.solicit()) {
             nd.solicit(i, hop, r.resolved() ? r.mac() : null);

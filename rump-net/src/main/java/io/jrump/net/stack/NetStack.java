@@ -764,7 +764,7 @@ public final class NetStack implements Component {
         int mask = 0;
         if (i.offloads.contains(NicOffload.RX_CHECKSUM)) {
             mask |= FrameReceiver.RX_CHECKSUM_VALID | FrameReceiver.RX_CHECKSUM_PARTIAL;
-            if (i.offloads.contains(NicOffload.RX_TCP4_LARGE_SEGMENTS)) {
+            if (i.offloads.contains(NicOffload.RX_TCP4_LARGE_SEGMENTS) || i.offloads.contains(NicOffload.RX_TCP6_LARGE_SEGMENTS)) {
                 mask |= FrameReceiver.RX_LARGE_SEGMENT;
             }
         }
@@ -975,10 +975,7 @@ public final class NetStack implements Component {
             ipOut((Ipv4Address) src, d4, protocol, payload, ttl, offload);
             return;
         }
-        if (offload != null) {
-            finishChecksum(payload, offload);
-        }
-        ip6.output((Ipv6Address) src, (Ipv6Address) dst, protocol, payload, -1);
+        ip6.output((Ipv6Address) src, (Ipv6Address) dst, protocol, payload, -1, offload);
     }
 
     /**
@@ -995,9 +992,15 @@ public final class NetStack implements Component {
      * it builds segments: none for the loopback or without a route.
      */
     Set<NicOffload> txOffloads(IpAddress dst) {
-        if (!(dst instanceof Ipv4Address v4)) {
-            return NicOffload.NONE; // TX_TCP4_SEGMENTATION is IPv4's; IPv6 is summed in software
+        if (dst instanceof Ipv6Address v6) {
+            try {
+                Interface i = ip6.route(v6, null).iface();
+                return i.isLoopback() ? NicOffload.NONE : i.offloads;
+            } catch (ErrnoException e) {
+                return NicOffload.NONE;
+            }
         }
+        Ipv4Address v4 = (Ipv4Address) dst;
         try {
             return route(v4).iface().offloads;
         } catch (ErrnoException e) {
@@ -1210,7 +1213,7 @@ public final class NetStack implements Component {
         ethernetOut(i, to, type, payload, FrameOffload.NONE);
     }
 
-    private void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload, FrameOffload offload) {
+    void ethernetOut(Interface i, MacAddress to, EtherType type, ByteBuf payload, FrameOffload offload) {
         EthernetRepr eth = new EthernetRepr(to, i.mac, type);
         ByteBuf frame;
         if (payload.readerIndex() >= eth.headerLength()) {

@@ -30,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -358,15 +359,20 @@ final class Tcp {
      * an IPv4 packet with the longest TCP header.
      */
     int segmentLimit(IpAddress remote, int mss) {
-        boolean tso = stack.txOffloads(remote).contains(NicOffload.TX_TCP4_SEGMENTATION);
+        boolean v6 = remote.version() == 6;
+        Set<NicOffload> offloads = stack.txOffloads(remote);
+        boolean tso = offloads.contains(NicOffload.TX_CHECKSUM)
+                && offloads.contains(v6 ? NicOffload.TX_TCP6_SEGMENTATION : NicOffload.TX_TCP4_SEGMENTATION);
         if (!tso) {
             return mss;
         }
-        return Math.max(mss, TSO_MAX_PAYLOAD / mss * mss);
+        return Math.max(mss, (v6 ? TSO6_MAX_PAYLOAD : TSO_MAX_PAYLOAD) / mss * mss);
     }
 
     /** 65,535 IP bytes less a 20-byte IP header and a TCP header with 40 bytes of options. */
     static final int TSO_MAX_PAYLOAD = 65535 - 20 - 60;
+    /** 65,535 bytes of IPv6 payload (the fixed header is not counted) less a TCP header with 40 bytes of options. */
+    static final int TSO6_MAX_PAYLOAD = 65535 - 60;
 
     /**
      * Where segments and socket queues get their memory: Netty's pooled allocator, so that a

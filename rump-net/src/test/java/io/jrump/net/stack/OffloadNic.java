@@ -22,7 +22,7 @@ import java.util.Set;
 /**
  * A fake NIC with offloads, over a simulation host's NIC: what a virtio device does, in software.
  * On send it records every frame with its {@link FrameOffload}, then either finishes the frame
- * (completes the checksum, cuts a large TCP/IPv4 segment at the MSS, as TSO does) or, in
+ * (completes the checksum, cuts a large TCP/IPv4 or TCP/IPv6 segment at the MSS, as TSO does) or, in
  * pass-through mode, sends the large frame whole (the simulated link is opened with a 64 KiB
  * MTU so it carries it). On receive it may flag frames: {@code rxFlagsForLarge} on frames longer
  * than the MTU, {@code rxFlagsForAll} on every frame; {@code corruptTcpChecksum} overwrites the
@@ -106,6 +106,7 @@ final class OffloadNic implements HostNic {
         int ip = 14;
         int tcp = o.checksumStart();
         int payload = big.length - hdr;
+        boolean v6 = (big[12] & 0xff) == 0x86 && (big[13] & 0xff) == 0xdd;
         int id = ((big[ip + 4] & 0xff) << 8) | (big[ip + 5] & 0xff);
         ByteBuf whole = Unpooled.wrappedBuffer(big);
         int tcpLenWhole = big.length - tcp;
@@ -116,10 +117,14 @@ final class OffloadNic implements HostNic {
             boolean last = off + n == payload;
             ByteBuf s = Unpooled.buffer(hdr + n);
             s.writeBytes(big, 0, hdr).writeBytes(big, hdr + off, n);
-            s.setShort(ip + 2, hdr - ip + n);
-            s.setShort(ip + 4, id + k);
-            s.setShort(ip + 10, 0);
-            s.setShort(ip + 10, Checksum.compute(s, ip, tcp - ip));
+            if (v6) { // Payload Length: everything after the fixed header; no id, no header checksum
+                s.setShort(ip + 4, hdr - ip - 40 + n);
+            } else {
+                s.setShort(ip + 2, hdr - ip + n);
+                s.setShort(ip + 4, id + k);
+                s.setShort(ip + 10, 0);
+                s.setShort(ip + 10, Checksum.compute(s, ip, tcp - ip));
+            }
             s.setInt(tcp + 4, whole.getInt(tcp + 4) + off);
             if (!last) {
                 s.setByte(tcp + 13, s.getByte(tcp + 13) & ~0x09); // PSH and FIN only on the last

@@ -98,6 +98,51 @@ class StackOffloadTest {
     }
 
     @Test
+    void tcpOverIpv6GetsPartialChecksumsAndTso6SegmentsCutAtTheMss() throws Exception {
+        Set<NicOffload> tso6 = EnumSet.of(NicOffload.TX_CHECKSUM, NicOffload.TX_TCP6_SEGMENTATION);
+        Pair p = new Pair(9, OffloadNic.Rx.plain(tso6), OffloadNic.Rx.plain(tso6), NicOffload.ALL);
+        Ipv6Address a6 = Ipv6Address.parse("2001:db8::1");
+        Ipv6Address b6 = Ipv6Address.parse("2001:db8::2");
+        p.a.addAddress("lan", a6, 64);
+        p.b.addAddress("lan", b6, 64);
+        p.world.runFor(java.time.Duration.ofSeconds(3));
+        Sockets sb = p.b.sockets();
+        int listener = sb.socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, 0);
+        sb.bind(listener, new SocketAddress(Ipv6Address.UNSPECIFIED, 80));
+        sb.listen(listener, 4);
+        Sockets sa = p.a.sockets();
+        int client = sa.socket(Sockets.AF_INET6, Sockets.SOCK_STREAM, 0);
+        sa.connect(client, new SocketAddress(b6, 80));
+        int served = sb.accept(listener);
+        byte[] data = new byte[2 << 20];
+        new Random(9).nextBytes(data);
+        assertArrayEquals(data, StackTcpTest.transfer(sa, client, sb, served, data), "byte-exact through TSO6");
+        int large = 0;
+        int partial = 0;
+        for (OffloadNic n : p.nicsA) {
+            for (OffloadNic.Sent s : n.sent) {
+                boolean tcp6 = s.length() >= 74 && (s.frame()[12] & 0xff) == 0x86 && (s.frame()[13] & 0xff) == 0xdd
+                        && s.frame()[20] == 6;
+                if (!tcp6) {
+                    continue;
+                }
+                if (s.offload().needsChecksum()) {
+                    partial++;
+                    assertEquals(54, s.offload().checksumStart(), "the TCP header right after the fixed header");
+                }
+                if (s.offload().needsSegmentation()) {
+                    large++;
+                    assertEquals(1428, s.offload().segmentSize(), "the MSS (1500 - 60 - 12 of timestamps)");
+                    assertTrue(s.length() > 1514, "more than one MTU: " + s.length());
+                    assertTrue(s.length() <= 14 + 40 + 65535 - 40 + 40, "within one IPv6 packet: " + s.length());
+                }
+            }
+        }
+        assertTrue(large > 10, large + " TSO6 frames");
+        assertTrue(partial > large, "checksums offloaded on the ordinary segments too");
+    }
+
+    @Test
     void withoutOffloadsEverySegmentFitsTheMtuAndCarriesItsChecksum() throws Exception {
         Pair p = new Pair(1, OffloadNic.Rx.plain(NicOffload.NONE), OffloadNic.Rx.plain(NicOffload.NONE), NicOffload.ALL);
         p.assertCrossesByteExact(1 << 20, 1);

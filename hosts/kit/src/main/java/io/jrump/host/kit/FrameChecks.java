@@ -44,8 +44,9 @@ public final class FrameChecks {
         if (!offload.needsSegmentation()) {
             checkSend(nic, closed, frame);
         } else {
-            if (!nic.offloads().contains(NicOffload.TX_TCP4_SEGMENTATION)) {
-                throw new ErrnoException(Errno.EOPNOTSUPP, "NIC " + nic.name() + " does not segment TCP/IPv4");
+            boolean v6 = FrameOffload.isIpv6(frame);
+            if (!nic.offloads().contains(v6 ? NicOffload.TX_TCP6_SEGMENTATION : NicOffload.TX_TCP4_SEGMENTATION)) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, "NIC " + nic.name() + " does not segment TCP/IPv" + (v6 ? 6 : 4));
             }
             if (closed) {
                 checkSend(nic, true, frame);

@@ -27,6 +27,7 @@ public final class VirtioNetHeader {
     public static final int VIRTIO_NET_HDR_F_DATA_VALID = 2;
     public static final int VIRTIO_NET_HDR_GSO_NONE = 0;
     public static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+    public static final int VIRTIO_NET_HDR_GSO_TCPV6 = 4;
     public static final int VIRTIO_NET_HDR_GSO_ECN = 0x80;
     private static final int FLAGS = 0;
     private static final int GSO_TYPE = 1;
@@ -48,6 +49,15 @@ public final class VirtioNetHeader {
      * @throws ErrnoException {@code EBADMSG} naming the field that is out of range
      */
     public static int parse(ByteBuffer buf, int offset, int frameLength, boolean rxChecksum, boolean allowLarge) throws ErrnoException {
+        return parse(buf, offset, frameLength, rxChecksum, allowLarge, false);
+    }
+
+    /**
+     * As {@link #parse(ByteBuffer, int, int, boolean, boolean)}; {@code allowLarge6}: whether a
+     * TCP/IPv6 GSO frame may come (we asked for {@code TUN_F_TSO6}).
+     */
+    public static int parse(ByteBuffer buf, int offset, int frameLength, boolean rxChecksum, boolean allowLarge,
+            boolean allowLarge6) throws ErrnoException {
         ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int flags = Byte.toUnsignedInt(b.get(offset + FLAGS));
         int gsoType = Byte.toUnsignedInt(b.get(offset + GSO_TYPE));
@@ -88,28 +98,34 @@ public final class VirtioNetHeader {
             }
             return rx;
         }
-        if (type != VIRTIO_NET_HDR_GSO_TCPV4 || !allowLarge) {
+        if (!(type == VIRTIO_NET_HDR_GSO_TCPV4 && allowLarge || type == VIRTIO_NET_HDR_GSO_TCPV6 && allowLarge6)) {
             throw bad("gso_type 0x" + Integer.toHexString(gsoType) + " not offered");
         }
         if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0) {
-            throw bad("gso_type TCPV4 without NEEDS_CSUM");
+            throw bad("gso_type " + (type == VIRTIO_NET_HDR_GSO_TCPV6 ? "TCPV6" : "TCPV4") + " without NEEDS_CSUM");
         }
         // hdr_len is advisory on receive (Linux puts the skb's linear length there), so only its
         // bound above is checked.
         if (gsoSize == 0 || frameLength > HostNic.MAX_OFFLOAD_FRAME_LENGTH) {
             throw bad("gso_size " + gsoSize + " in a frame of " + frameLength
-                    + " bytes: not a TCP/IPv4 segment the stack can take");
+                    + " bytes: not a large TCP segment the stack can take");
         }
         return rx | FrameReceiver.RX_LARGE_SEGMENT;
     }
 
-    /** Writes the header for {@code offload} at {@code buf}'s absolute {@code offset}. */
+    /** Writes the header for {@code offload} at {@code buf}'s absolute {@code offset}, for a TCP/IPv4 segment if any. */
     public static void emit(ByteBuffer buf, int offset, FrameOffload offload) {
+        emit(buf, offset, offload, false);
+    }
+
+    /** As {@link #emit(ByteBuffer, int, FrameOffload)}; {@code ipv6}: a segmentation request is for TCP/IPv6. */
+    public static void emit(ByteBuffer buf, int offset, FrameOffload offload, boolean ipv6) {
         ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         boolean csum = offload.needsChecksum();
         boolean gso = offload.needsSegmentation();
         b.put(offset + FLAGS, (byte) (csum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0));
-        b.put(offset + GSO_TYPE, (byte) (gso ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE));
+        b.put(offset + GSO_TYPE, (byte) (!gso ? VIRTIO_NET_HDR_GSO_NONE
+                : ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4));
         b.putShort(offset + HDR_LEN, (short) (gso ? offload.headerLength() : 0));
         b.putShort(offset + GSO_SIZE, (short) offload.segmentSize());
         b.putShort(offset + CSUM_START, (short) (csum ? offload.checksumStart() : 0));

@@ -32,9 +32,10 @@ import org.slf4j.LoggerFactory;
  * the TAP is opened with {@code IFF_VNET_HDR}: every frame read or written starts with a 10-byte
  * {@link VirtioNetHeader}. That alone lets us send frames with partial checksums and TCP/IPv4
  * segments up to 64 KiB that Linux segments ({@link NicOffload#TX_CHECKSUM},
- * {@link NicOffload#TX_TCP4_SEGMENTATION}); {@code TUNSETOFFLOAD} with {@code TUN_F_CSUM} and
- * {@code TUN_F_TSO4} lets Linux hand us the same ({@link NicOffload#RX_CHECKSUM},
- * {@link NicOffload#RX_TCP4_LARGE_SEGMENTS}). A frame whose header does not check out is dropped
+ * {@link NicOffload#TX_TCP4_SEGMENTATION}, {@link NicOffload#TX_TCP6_SEGMENTATION});
+ * {@code TUNSETOFFLOAD} with {@code TUN_F_CSUM}, {@code TUN_F_TSO4} and {@code TUN_F_TSO6} lets Linux
+ * hand us the same ({@link NicOffload#RX_CHECKSUM}, {@link NicOffload#RX_TCP4_LARGE_SEGMENTS},
+ * {@link NicOffload#RX_TCP6_LARGE_SEGMENTS}). A frame whose header does not check out is dropped
  * and counted ({@link #badHeaders()}).
  *
  * <p><b>Receiving.</b> A receive thread polls the descriptor (waking every {@link #POLL_MILLIS}
@@ -151,9 +152,11 @@ final class TapNic implements HostNic {
         EnumSet<NicOffload> g = wanted.isEmpty() ? EnumSet.noneOf(NicOffload.class) : EnumSet.copyOf(wanted);
         if (!g.contains(NicOffload.TX_CHECKSUM)) {
             g.remove(NicOffload.TX_TCP4_SEGMENTATION);
+            g.remove(NicOffload.TX_TCP6_SEGMENTATION);
         }
         if (!g.contains(NicOffload.RX_CHECKSUM)) {
             g.remove(NicOffload.RX_TCP4_LARGE_SEGMENTS);
+            g.remove(NicOffload.RX_TCP6_LARGE_SEGMENTS);
         }
         return g.isEmpty() ? NicOffload.NONE : Set.copyOf(g);
     }
@@ -165,6 +168,9 @@ final class TapNic implements HostNic {
             f |= Sys.TUN_F_CSUM;
             if (granted.contains(NicOffload.RX_TCP4_LARGE_SEGMENTS)) {
                 f |= Sys.TUN_F_TSO4;
+            }
+            if (granted.contains(NicOffload.RX_TCP6_LARGE_SEGMENTS)) {
+                f |= Sys.TUN_F_TSO6;
             }
         }
         return f;
@@ -236,14 +242,14 @@ final class TapNic implements HostNic {
         try {
             if (vnet && frame.isDirect()) {
                 ByteBuffer header = sendHeaders.get().clear();
-                VirtioNetHeader.emit(header, 0, offload);
+                VirtioNetHeader.emit(header, 0, offload, FrameOffload.isIpv6(frame));
                 header.limit(VirtioNetHeader.LENGTH);
                 Sys.writev(fd, header, frame, what);
                 return;
             }
             ByteBuffer b = sendBuffers.get().clear();
             if (vnet) {
-                VirtioNetHeader.emit(b, 0, offload);
+                VirtioNetHeader.emit(b, 0, offload, FrameOffload.isIpv6(frame));
                 b.position(VirtioNetHeader.LENGTH);
             }
             b.put(frame.duplicate()).flip();
@@ -263,6 +269,7 @@ final class TapNic implements HostNic {
         ByteBuffer scratch = ByteBuffer.allocateDirect(MAX_READ); // for frames read only to drop them
         boolean rxChecksum = offloads.contains(NicOffload.RX_CHECKSUM);
         boolean rxLarge = offloads.contains(NicOffload.RX_TCP4_LARGE_SEGMENTS);
+        boolean rxLarge6 = offloads.contains(NicOffload.RX_TCP6_LARGE_SEGMENTS);
         try {
             while (!closed) {
                 int revents = Sys.poll(fd, Sys.POLLIN, POLL_MILLIS, what);
@@ -290,7 +297,7 @@ final class TapNic implements HostNic {
                     if (vnet) {
                         try {
                             flags = VirtioNetHeader.parse(batch.buffer(), at, n - VirtioNetHeader.LENGTH, rxChecksum,
-                                    rxLarge);
+                                    rxLarge, rxLarge6);
                         } catch (ErrnoException e) {
                             if (badHeaders.incrementAndGet() == 1) {
                                 LOG.debug("{}: frame dropped: {}", name, e.getMessage());

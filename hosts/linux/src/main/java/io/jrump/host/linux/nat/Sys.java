@@ -45,6 +45,8 @@ public final class Sys {
     public static final int TUN_F_CSUM = 0x01;
     /** {@code TUNSETOFFLOAD}: we take TCP/IPv4 GSO frames (needs {@link #TUN_F_CSUM}). */
     public static final int TUN_F_TSO4 = 0x02;
+    /** {@code TUNSETOFFLOAD}: we take TCP/IPv6 GSO frames (needs {@link #TUN_F_CSUM}). */
+    public static final int TUN_F_TSO6 = 0x04;
     /** Interface names are at most 15 bytes and a NUL. */
     public static final int IFNAMSIZ = 16;
 
