@@ -50,8 +50,8 @@ class TapInteropTest {
         String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
         ns = "jrtap-" + id;
         tap = "jrt" + id;
-        run("ip", "netns", "add", ns);
-        run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+        TapNamespace.run("ip", "netns", "add", ns);
+        TapNamespace.run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
     }
 
     @AfterEach
@@ -59,8 +59,8 @@ class TapInteropTest {
         for (Process p : processes) {
             p.destroyForcibly();
         }
-        tryRun("ip", "link", "del", tap); // if it never left the root namespace
-        tryRun("ip", "netns", "del", ns);
+        TapNamespace.tryRun("ip", "link", "del", tap); // if it never left the root namespace
+        TapNamespace.tryRun("ip", "netns", "del", ns);
     }
 
     /** Runs a rump command in the background; once its TAP exists, moves it into the namespace and configures the Linux side. */
@@ -76,7 +76,7 @@ class TapInteropTest {
             }
             Thread.sleep(10);
         }
-        run("ip", "link", "set", tap, "netns", ns);
+        TapNamespace.run("ip", "link", "set", tap, "netns", ns);
         inNs("ip", "addr", "add", LINUX + "/24", "dev", tap);
         inNs("ip", "link", "set", tap, "up");
         return run;
@@ -96,31 +96,10 @@ class TapInteropTest {
     private String inNs(String... command) throws Exception {
         List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         all.addAll(List.of(command));
-        return run(all.toArray(String[]::new));
+        return TapNamespace.run(all.toArray(String[]::new));
     }
 
-    private static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(300, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("timed out: " + String.join(" ", command));
-        }
-        String text = new String(out, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), String.join(" ", command) + "\n" + text);
-        return text;
-    }
 
-    private static void tryRun(String... command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            p.waitFor(30, TimeUnit.SECONDS);
-        } catch (IOException | InterruptedException e) {
-            // best effort
-        }
-    }
 
     private static byte[] sha256(Path f) throws Exception {
         MessageDigest md = MessageDigest.getInstance("SHA-256");

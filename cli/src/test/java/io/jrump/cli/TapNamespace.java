@@ -181,11 +181,12 @@ final class TapNamespace implements AutoCloseable {
         return run(all.toArray(String[]::new));
     }
 
+    /** Runs {@code command} to its end (at most 300 s) and returns its output; fails the test unless it exits 0. */
     static String run(String... command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("timed out: " + String.join(" ", command));
         }
@@ -194,7 +195,8 @@ final class TapNamespace implements AutoCloseable {
         return text;
     }
 
-    private static void tryRun(String... command) {
+    /** Runs {@code command}, whatever comes of it (clean-up). */
+    static void tryRun(String... command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
