@@ -42,6 +42,7 @@ class DocExamplesTest {
         "../docs/rump-net.md, HelloIpv6, 'over IPv6 from [2001:db8::1]:'",
         "../docs/rump-net.md, HelloIpv6, 'over IPv4 from [::ffff:198.18.0.1]:'",
         "../docs/rump-net.md, HelloIpv6, 'state=REACHABLE'",
+        "../docs/rump-net.md, HelloDns, 'web.test is [/198.18.0.80, /2001:db8:0:0:0:0:0:80]'",
     })
     void theExampleCompilesAndPrintsWhatTheTextSays(String markdown, String className, String expected,
             @TempDir Path out) throws Exception {
