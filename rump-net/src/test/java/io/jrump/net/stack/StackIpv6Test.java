@@ -302,6 +302,38 @@ class StackIpv6Test {
         assertTrue(p.a.neighbors("lan").values().stream().noneMatch(x -> x.state() == NeighborCache.State.INCOMPLETE));
     }
 
+    @Test
+    void anAtomicFragmentIsTakenAsAWholePacket() throws Exception {
+        Pair p = new Pair(14, 1500);
+        Sockets sb = p.b.sockets();
+        int server = sb.socket(Sockets.AF_INET6, Sockets.SOCK_DGRAM, 0);
+        sb.bind(server, new SocketAddress(Ipv6Address.UNSPECIFIED, 7));
+        HostNic raw = p.world.newHost("raw").networkInterfaces().open("lan", NicOptions.mtu(1500), f -> { });
+        io.jrump.hypercall.MacAddress bMac = p.b.interfaces().stream().filter(i -> i.name().equals("lan")).findFirst()
+                .orElseThrow().mac();
+        // RFC 6946/8021: a fragment header with offset 0 and M clear is the whole packet.
+        Ipv6Address src = Ipv6Address.documentation(0x98);
+        io.netty.buffer.ByteBuf udp = io.netty.buffer.Unpooled.buffer(11);
+        new io.jrump.net.wire.UdpRepr(5555, 7, io.netty.buffer.Unpooled.wrappedBuffer(new byte[] {1, 2, 3}))
+                .emit(udp, 0, src, B6);
+        udp.writerIndex(11);
+        io.netty.buffer.ByteBuf f = io.netty.buffer.Unpooled.buffer(14 + 40 + 8 + 11);
+        f.writeBytes(bMac.toBytes()).writeBytes(new byte[] {2, 0, 0, 0, 0, 0x62}).writeShort(0x86dd);
+        f.writeInt(6 << 28).writeShort(8 + 11).writeByte(44).writeByte(64);
+        f.writeLong(src.high()).writeLong(src.low()).writeLong(B6.high()).writeLong(B6.low());
+        f.writeByte(17).writeByte(0).writeShort(0).writeInt(0x1234); // UDP next, offset 0, M clear
+        f.writeBytes(udp);
+        byte[] frame = new byte[f.readableBytes()];
+        f.readBytes(frame);
+        raw.send(ByteBuffer.wrap(frame));
+        p.world.runFor(Duration.ofMillis(10));
+        ByteBuffer got = ByteBuffer.allocate(16);
+        Sockets.Received r = sb.recvfrom(server, got, Sockets.MSG_DONTWAIT);
+        assertEquals(3, r.length());
+        assertEquals(src, r.from().address());
+        assertEquals(0, p.b.stats().get("ip6.reassembled"), "not held for reassembly");
+    }
+
     /** An Ethernet frame to {@code mac}: 2001:db8::99 to B6, a fragment header (offset 0, more) with {@code id}, 8 bytes of UDP. */
     private static byte[] forgedFirstFragment(io.jrump.hypercall.MacAddress mac, int id) {
         io.netty.buffer.ByteBuf f = io.netty.buffer.Unpooled.buffer(14 + 40 + 8 + 1024);
