@@ -64,6 +64,11 @@ class StackDnsTest {
         resolver = pair.a.resolver(DnsConfig.of(List.of(b)).withTimeout(Duration.ofSeconds(2), 1));
     }
 
+    @AfterEach
+    void shutDown() {
+        pair.close(); // the connections' queues go back to the pool: no buffer left to the GC
+    }
+
     /** The answer B gives: name.test has an A and an AAAA; big.test is truncated over UDP; the rest NXDOMAIN. */
     static DnsMessage answer(DnsMessage query, boolean tcp) {
         DnsQuestion q = query.questions().get(0);

@@ -28,21 +28,28 @@ class StackSimTest {
     static final Ipv4Address A = Ipv4Address.parse("198.18.0.1");
     static final Ipv4Address B = Ipv4Address.parse("198.18.0.2");
 
-    /** Two stacks on link "lan" of one world. */
-    static final class Pair {
+    /** Two stacks on link "lan" of one world; closing shuts both kernels down (their buffers go back). */
+    static final class Pair implements AutoCloseable {
         final SimWorld world;
         final NetStack a;
         final NetStack b;
+        private final java.util.List<RumpKernel> kernels = new java.util.ArrayList<>();
 
         Pair(long seed, int mtu) throws ErrnoException {
             world = new SimWorld(seed);
-            a = boot(world.newHost("a"), A, mtu);
-            b = boot(world.newHost("b"), B, mtu);
+            a = boot(world.newHost("a"), A, mtu, kernels);
+            b = boot(world.newHost("b"), B, mtu, kernels);
         }
 
-        private static NetStack boot(SimHost host, Ipv4Address address, int mtu) throws ErrnoException {
+        @Override
+        public void close() {
+            kernels.forEach(RumpKernel::close);
+        }
+
+        private static NetStack boot(SimHost host, Ipv4Address address, int mtu, java.util.List<RumpKernel> kernels)
+                throws ErrnoException {
             NetStack stack = new NetStack();
-            RumpKernel.boot(host, BootOptions.defaults().withComponentInstances(List.of(stack)));
+            kernels.add(RumpKernel.boot(host, BootOptions.defaults().withComponentInstances(List.of(stack))));
             stack.addInterface("lan", NicOptions.mtu(mtu));
             stack.addAddress("lan", address, 24);
             return stack;
