@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.ext.ExtFs;
 import io.jrump.fs.ext.ExtVfs;
@@ -31,8 +32,8 @@ class ExtFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
-        SimHost host = d.host();
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
+        SimHost host = d.host("fuzz");
         HostDisk disk = d.disk();
         try {
             ExtFs fs = ExtFs.open(disk);

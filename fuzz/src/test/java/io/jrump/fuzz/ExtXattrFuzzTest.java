@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.ext.ExtCheck;
 import io.jrump.fs.ext.ExtChecksums;
@@ -44,7 +45,7 @@ class ExtXattrFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void mountListSetRemove(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
         HostDisk disk = d.disk();
         try {
             ExtChecksums.rewrite(disk);
@@ -53,7 +54,7 @@ class ExtXattrFuzzTest {
             return;
         }
         try {
-            ExtVfs fs = ExtVfs.mount(disk, ExtFs.MountOptions.readWrite(d.host().clock()::wallNanos));
+            ExtVfs fs = ExtVfs.mount(disk, ExtFs.MountOptions.readWrite(d.host("fuzz").clock()::wallNanos));
             try {
                 List<DirEntry> entries = fs.readdir(fs.rootInode());
                 for (int i = 0; i < entries.size() && i < 16; i++) {

@@ -3,6 +3,7 @@ package io.jrump.fuzz;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.fat.FatCheck;
 import io.jrump.fs.fat.FatFs;
@@ -29,7 +30,7 @@ class FatFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void everyOperationIsTotal(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
         HostDisk disk = d.disk();
         for (boolean readOnly : new boolean[] {true, false}) {
             FatFs fs;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.ext.ExtCheck;
 import io.jrump.fs.ext.ExtFs;
@@ -61,7 +62,7 @@ class FuseDispatcherFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void requestsFromAHostileKernel(FuzzedDataProvider data) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(TEMPLATE, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(TEMPLATE, DISK);
         ExtVfs ext = ExtVfs.mount(d.disk(), ExtFs.MountOptions.readWrite(() -> NOW));
         List<Throwable> bugs = new ArrayList<>();
         FileSystemOps watched = (FileSystemOps) Proxy.newProxyInstance(FileSystemOps.class.getClassLoader(),

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.iso.IsoFileSystemType;
 import io.jrump.fs.vfs.FileSystemOps;
@@ -29,7 +30,7 @@ class IsoFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
         HostDisk disk = d.disk();
         IsoFileSystemType type = new IsoFileSystemType();
         try {
