@@ -7,8 +7,9 @@ package com.example.consumer;
  *
  * <p><b>A bug planted on purpose</b>, for the replay test ({@link FindingReplayTest}): a record
  * whose length runs past the end of the input is not checked, so {@code System.arraycopy} throws
- * {@link ArrayIndexOutOfBoundsException}. src/test/findings/crash-truncated-patch is such an
- * input, as Jazzer would have saved it. The seeds are well-formed, so {@code mvn test} passes.
+ * {@link ArrayIndexOutOfBoundsException}. Fuzzing finds it at once; the crash file Jazzer
+ * wrote is src/test/findings/crash-877e7d8fe186cd2de6d68e36039d3b3b5e587241. The seeds are
+ * well-formed, so {@code mvn test} passes.
  */
 final class Patches {
     private Patches() {
