@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.blk.HostDisk;
 import io.jrump.fs.ext.ExtCheck;
 import io.jrump.fs.ext.ExtFs;
@@ -14,6 +13,7 @@ import io.jrump.fs.ext.Mkfs;
 import io.jrump.fs.fuse.FuseDispatcher;
 import io.jrump.fs.fuse.FuseOpcode;
 import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import java.lang.reflect.InvocationTargetException;

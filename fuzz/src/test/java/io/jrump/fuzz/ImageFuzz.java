@@ -3,9 +3,9 @@ package io.jrump.fuzz;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jrump.fuzz.kit.MemoryFile;
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.image.ImageFile;
+import io.jrump.fuzz.kit.MemoryFile;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.jrump.fuzz.kit.MemoryFile;
 import io.jrump.blk.image.ImageFile;
 import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.image.VhdxImage;
+import io.jrump.fuzz.kit.MemoryFile;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;
