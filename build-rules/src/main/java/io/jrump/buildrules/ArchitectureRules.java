@@ -29,6 +29,8 @@ import org.xml.sax.SAXException;
  *       hosts never on a component; nothing on cli, fuzz or bench; the hypercall module on
  *       nothing at all (build-rules may depend on any module in test scope: it checks their jars);</li>
  *   <li>JNA only in the Linux host; Netty only in rump-net, the Netty transport (and the tools);</li>
+ *   <li>the fuzz kit (rump-fuzz-kit) sits on components and a host like an application; only the
+ *       tools depend on it, and anything in test scope;</li>
  *   <li>an adapter (the Netty transport) sits on components like an application: it never depends
  *       on a host and nothing but the tools depends on it; it runs its framework's threads, so the
  *       time-and-threads rule of components does not apply to it, the others do;</li>
@@ -48,7 +50,12 @@ public final class ArchitectureRules {
     enum Kind {
         CONTRACT, COMPONENT, HOST, TOOL, BUILD, OTHER,
         /** Drives components from a framework's own threads (the Netty transport): a component's rules but time and threads. */
-        ADAPTER
+        ADAPTER,
+        /**
+         * A published library for fuzz harnesses (rump-fuzz-kit): like an application it sits on
+         * components and the simulation host; only the tools and tests depend on it.
+         */
+        KIT
     }
 
     static final Map<String, Kind> KINDS = Map.ofEntries(
@@ -65,6 +72,7 @@ public final class ArchitectureRules {
             Map.entry("cli", Kind.TOOL),
             Map.entry("fuzz", Kind.TOOL),
             Map.entry("bench", Kind.TOOL),
+            Map.entry("rump-fuzz-kit", Kind.KIT),
             Map.entry("build-rules", Kind.BUILD));
 
     private static final Set<String> JNA_ALLOWED = Set.of("host-linux");
@@ -143,6 +151,9 @@ public final class ArchitectureRules {
         }
         if (depKind == Kind.ADAPTER && kind != Kind.TOOL && kind != Kind.ADAPTER && !testScope) {
             return "only the tools depend on an adapter";
+        }
+        if (depKind == Kind.KIT && kind != Kind.TOOL && !testScope) {
+            return "only the tools (and tests) depend on the fuzz kit";
         }
         if ("net.java.dev.jna".equals(group) && !JNA_ALLOWED.contains(artifact)) {
             return "JNA belongs in hosts/linux only";

@@ -89,6 +89,20 @@ class ArchitectureRulesTest {
     }
 
     @Test
+    void theFuzzKitSitsOnComponentsAndAHostAndOnlyToolsAndTestsUseIt() throws IOException {
+        write("pom.xml", "<project><modules><module>hypercall</module><module>rump-net</module>"
+                + "<module>hosts/jvm</module><module>cli</module><module>fuzz-kit</module><module>fuzz</module>"
+                + "</modules></project>");
+        module("fuzz-kit", "rump-fuzz-kit", dep("io.jrump", "rump-net") + dep("io.jrump", "host-jvm"));
+        module("fuzz", "fuzz", dep("io.jrump", "rump-fuzz-kit"));
+        module("rump-net", "rump-net", dep("io.jrump", "hypercall")
+                + "<dependency><groupId>io.jrump</groupId><artifactId>rump-fuzz-kit</artifactId><scope>test</scope></dependency>");
+        assertEquals(List.of(), violations());
+        module("rump-net", "rump-net", dep("io.jrump", "hypercall") + dep("io.jrump", "rump-fuzz-kit"));
+        assertOneViolation("rump-net depends on io.jrump:rump-fuzz-kit", "only the tools (and tests) depend on the fuzz kit");
+    }
+
+    @Test
     void dependingOnTheCliIsReported() throws IOException {
         module("hosts/jvm", "host-jvm", dep("io.jrump", "hypercall") + dep("io.jrump", "cli"));
         assertOneViolation("nothing may depend on cli, fuzz or bench");

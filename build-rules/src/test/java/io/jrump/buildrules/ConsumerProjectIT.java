@@ -11,6 +11,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,8 +22,10 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code examples/consumer} — a Maven project outside the reactor that imports {@code jrump-bom},
  * depends on rump-net, rump-fs and host-jvm without versions, runs two TCP/IP stacks and reads an
- * ext4 image made by mke2fs — builds and passes its tests against the jars this build just made,
- * and against no other jrump artifact.
+ * ext4 image made by mke2fs, and has a Jazzer harness written from docs/fuzzing.md with the fuzz
+ * kit (ExtImageFuzzTest, run on its seeds) and a test replaying a planted finding through it
+ * (FindingReplayTest) — builds and passes its tests against the jars this build just made, and
+ * against no other jrump artifact.
  *
  * <p>How: the published jars (with sources, javadoc and test-jars), their POMs, jrump-parent and
  * jrump-bom are laid out as a local repository in {@code build-rules/target/consumer-it/repository},
@@ -93,16 +97,26 @@ class ConsumerProjectIT {
         }
         assertEquals(0, p.exitValue(), () -> String.join(" ", command) + " failed:\n" + tail(log));
 
-        int tests = 0;
+        Map<String, Integer> tests = new TreeMap<>();
         try (Stream<Path> reports = Files.list(consumer.resolve("target/surefire-reports"))) {
             for (Path r : reports.filter(f -> f.getFileName().toString().matches("TEST-.*\\.xml")).toList()) {
                 Matcher s = SUITE.matcher(Files.readString(r));
                 assertTrue(s.find(), r + ": no testsuite");
                 assertEquals("0 0 0", s.group(2) + " " + s.group(3) + " " + s.group(4), r + ": errors skipped failures");
-                tests += Integer.parseInt(s.group(1));
+                tests.put(r.getFileName().toString().replaceAll("^TEST-com\\.example\\.consumer\\.|\\.xml$", ""),
+                        Integer.parseInt(s.group(1)));
             }
         }
-        assertEquals(2, tests, "the consumer's tests: TCP between two stacks, an ext4 image from mke2fs");
+        assertEquals(2, tests.get("EmbeddedTest"), "TCP between two stacks, an ext4 image from mke2fs: " + tests);
+        // The harness written from docs/fuzzing.md, in regression mode: one run per seed file.
+        int seeds;
+        try (Stream<Path> files = Files.list(consumer.resolve(
+                "src/test/resources/com/example/consumer/ExtImageFuzzTestInputs/mountAndRead"))) {
+            seeds = (int) files.count();
+        }
+        assertTrue(seeds >= 4 && tests.getOrDefault("ExtImageFuzzTest", 0) >= seeds,
+                "every seed of ExtImageFuzzTest ran: " + seeds + " seeds, " + tests);
+        assertEquals(1, tests.get("FindingReplayTest"), "the planted finding replayed: " + tests);
     }
 
     /** Lays {@code pom} out as {@code io.jrump:artifact:version}'s POM; returns its folder. */

@@ -8,6 +8,7 @@ import io.jrump.blk.HostDisk;
 import io.jrump.fs.ext.ExtFs;
 import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.vfs.Vfs;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.host.sim.SimHost;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -31,8 +32,8 @@ class ExtFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
-        SimHost host = d.host();
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
+        SimHost host = d.host("fuzz");
         HostDisk disk = d.disk();
         try {
             ExtFs fs = ExtFs.open(disk);

@@ -10,6 +10,7 @@ import io.jrump.fs.ext.ExtChecksums;
 import io.jrump.fs.ext.ExtFs;
 import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.vfs.Vfs;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.host.sim.SimHost;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -51,8 +52,8 @@ class ExtWriteFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void mountWalkAndWrite(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
-        SimHost host = d.host();
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
+        SimHost host = d.host("fuzz");
         HostDisk disk = d.disk();
         try {
             ExtChecksums.rewrite(disk);

@@ -11,6 +11,7 @@ import io.jrump.fs.ext.ExtChecksums;
 import io.jrump.fs.ext.ExtFs;
 import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.kernel.sys.DirEntry;
@@ -44,7 +45,7 @@ class ExtXattrFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void mountListSetRemove(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
         HostDisk disk = d.disk();
         try {
             ExtChecksums.rewrite(disk);
@@ -53,7 +54,7 @@ class ExtXattrFuzzTest {
             return;
         }
         try {
-            ExtVfs fs = ExtVfs.mount(disk, ExtFs.MountOptions.readWrite(d.host().clock()::wallNanos));
+            ExtVfs fs = ExtVfs.mount(disk, ExtFs.MountOptions.readWrite(d.host("fuzz").clock()::wallNanos));
             try {
                 List<DirEntry> entries = fs.readdir(fs.rootInode());
                 for (int i = 0; i < entries.size() && i < 16; i++) {

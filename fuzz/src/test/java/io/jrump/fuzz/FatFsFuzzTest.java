@@ -8,6 +8,7 @@ import io.jrump.fs.fat.FatCheck;
 import io.jrump.fs.fat.FatFs;
 import io.jrump.fs.fat.FatMountOptions;
 import io.jrump.fs.vfs.Vfs;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.util.Set;
@@ -29,7 +30,7 @@ class FatFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void everyOperationIsTotal(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
         HostDisk disk = d.disk();
         for (boolean readOnly : new boolean[] {true, false}) {
             FatFs fs;

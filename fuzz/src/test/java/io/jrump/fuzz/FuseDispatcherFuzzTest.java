@@ -13,6 +13,7 @@ import io.jrump.fs.ext.Mkfs;
 import io.jrump.fs.fuse.FuseDispatcher;
 import io.jrump.fs.fuse.FuseOpcode;
 import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import java.lang.reflect.InvocationTargetException;
@@ -61,7 +62,7 @@ class FuseDispatcherFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void requestsFromAHostileKernel(FuzzedDataProvider data) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(TEMPLATE, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(TEMPLATE, DISK);
         ExtVfs ext = ExtVfs.mount(d.disk(), ExtFs.MountOptions.readWrite(() -> NOW));
         List<Throwable> bugs = new ArrayList<>();
         FileSystemOps watched = (FileSystemOps) Proxy.newProxyInstance(FileSystemOps.class.getClassLoader(),

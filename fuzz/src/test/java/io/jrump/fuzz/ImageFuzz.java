@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.image.ImageFile;
+import io.jrump.fuzz.kit.MemoryFile;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;

@@ -9,6 +9,7 @@ import io.jrump.fs.iso.IsoFileSystemType;
 import io.jrump.fs.vfs.FileSystemOps;
 import io.jrump.fs.vfs.FileSystemType;
 import io.jrump.fs.vfs.Vfs;
+import io.jrump.fuzz.kit.FuzzWorld;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.util.Set;
@@ -29,7 +30,7 @@ class IsoFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
-        FuzzDisks.Disk d = FuzzDisks.of(input, DISK);
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
         HostDisk disk = d.disk();
         IsoFileSystemType type = new IsoFileSystemType();
         try {

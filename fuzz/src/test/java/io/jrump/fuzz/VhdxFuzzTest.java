@@ -7,6 +7,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.jrump.blk.image.ImageFile;
 import io.jrump.blk.image.Qcow2Image;
 import io.jrump.blk.image.VhdxImage;
+import io.jrump.fuzz.kit.MemoryFile;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.Errno;

@@ -12,7 +12,7 @@ import io.jrump.hypercall.ErrnoException;
  * image itself exists, so a descriptor meets ENOENT or ELOOP): opening it, reading across it and,
  * read-write, writing a pattern at the start, middle and end and reading it back either work or
  * fail with a defined errno ({@link ImageFuzz}) — never an unchecked exception, a hang or an
- * allocation sized by a field nobody checked. The file is a {@link MemoryFile} of exactly the
+ * allocation sized by a field nobody checked. The file is a {@link io.jrump.fuzz.kit.MemoryFile} of exactly the
  * input's length: a VMDK allocates grains at the end of its file, and a stream's footer is found
  * at the end. Seeds are hand-built 1 MiB disks in 4 KiB grains
  * that qemu-img check and 7zz accept: a monolithicSparse extent with two data grains and a zero

@@ -1,4 +1,4 @@
-package io.jrump.fuzz;
+package io.jrump.fuzz.kit;
 
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.HostBlockDevice;
@@ -7,42 +7,45 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A host file in memory for the image-format harnesses: any byte length (an image's trailing
+ * A host file in memory for image-format harnesses: any byte length (an image's trailing
  * footer stays at the end), sparse in 64 KiB pages, growing on writes past its end as a host
  * file does, up to a bound (past it writes are {@code ENOSPC}). Reads past the end are
  * {@code EIO}; requests complete at once and leave the buffers' positions, as the contract says.
  */
-final class MemoryFile {
+public final class MemoryFile {
     private static final int PAGE = 1 << 16;
     private final String name;
     private final long maxSize;
     private final Map<Long, byte[]> pages = new HashMap<>();
     private long size;
 
-    MemoryFile(String name, long size, long maxSize) {
+    /** An empty-content file named {@code name} of {@code size} bytes (zeros), growing to at most {@code maxSize}. */
+    public MemoryFile(String name, long size, long maxSize) {
         this.name = name;
         this.size = size;
         this.maxSize = maxSize;
     }
 
     /** A file holding {@code content}, growing to at most {@code maxSize}. */
-    static MemoryFile of(String name, byte[] content, long maxSize) {
+    public static MemoryFile of(String name, byte[] content, long maxSize) {
         MemoryFile f = new MemoryFile(name, content.length, maxSize);
         f.put(0, content);
         return f;
     }
 
-    long size() {
+    /** The file's length in bytes. */
+    public long size() {
         return size;
     }
 
-    void put(long at, byte[] data) {
+    /** Writes {@code data} at {@code at}, growing the file past its end (no bound applies here). */
+    public void put(long at, byte[] data) {
         copy(at, ByteBuffer.wrap(data), true);
         size = Math.max(size, at + data.length);
     }
 
     /** Copies between the file at {@code at} and {@code buf}'s remaining bytes; holes read as zeros. */
-    void copy(long at, ByteBuffer buf, boolean write) {
+    public void copy(long at, ByteBuffer buf, boolean write) {
         int pos = buf.position();
         int n = buf.remaining();
         for (int done = 0; done < n; ) {
@@ -66,7 +69,7 @@ final class MemoryFile {
     }
 
     /** The file as a host device, read-only or not; all handles share the contents. */
-    HostBlockDevice handle(boolean readOnly) {
+    public HostBlockDevice handle(boolean readOnly) {
         return new HostBlockDevice() {
             @Override
             public String name() {
