@@ -39,7 +39,8 @@ class ExtWriteFuzzTest {
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EUCLEAN, Errno.EOPNOTSUPP, Errno.ENOENT,
             Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EIO, Errno.EFBIG, Errno.ENOSPC, Errno.EEXIST,
             Errno.ENOTEMPTY, Errno.EMLINK, Errno.ENAMETOOLONG, Errno.EROFS,
-            Errno.ENOKEY); // ENOKEY: an fscrypt-encrypted inode, refused per file
+            Errno.ENOKEY, // ENOKEY: an fscrypt-encrypted inode, refused per file
+            Errno.EPERM); // EPERM: an append-only or immutable inode (chattr +a/+i) refuses the change, as Linux
 
     private static void defined(ErrnoException e) {
         assertTrue(DEFINED.contains(e.errno()), e.getMessage());
