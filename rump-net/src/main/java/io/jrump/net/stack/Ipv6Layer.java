@@ -763,15 +763,9 @@ final class Ipv6Layer {
                 return;
             }
             Ipv6HeaderChain chain = Ipv6HeaderChain.walk(p);
-            if (chain.upperLayerLength() < 4 || !chain.complete() && chain.fragment().fragmentOffset() != 0) {
-                return;
-            }
-            int sourcePort = lost.getUnsignedShort(chain.upperLayerIndex());
-            int destinationPort = lost.getUnsignedShort(chain.upperLayerIndex() + 2);
-            if (chain.upperLayer().equals(IpProtocol.TCP)) {
-                stack.tcpUnreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
-            } else if (chain.upperLayer().equals(IpProtocol.UDP)) {
-                stack.udpUnreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
+            if (chain.complete() || chain.fragment().fragmentOffset() == 0) {
+                stack.nextHopUnreachable(chain.upperLayer(), ip.source(), ip.destination(), lost, chain.upperLayerIndex(),
+                        chain.upperLayerLength());
             }
         } catch (ErrnoException e) {
             // not a packet we can name a socket for: counted above

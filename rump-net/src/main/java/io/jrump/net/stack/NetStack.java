@@ -501,8 +501,23 @@ public final class NetStack implements Component {
         udp.unreachable(from, fromPort, to, toPort, errno);
     }
 
-    void tcpUnreachable(IpAddress from, int fromPort, IpAddress to, int toPort, Errno errno) {
-        tcp.unreachable(from, fromPort, to, toPort, errno);
+    /**
+     * Our {@code protocol} packet {@code from → to}, whose transport header starts at {@code at}
+     * of {@code buf}, never got past its next hop (ARP or neighbour discovery gave up): its socket
+     * learns of it as Linux's does, EHOSTUNREACH for a TCP connection still opening and a
+     * connected UDP socket. Shorter than the two ports: nothing to name.
+     */
+    void nextHopUnreachable(IpProtocol protocol, IpAddress from, IpAddress to, ByteBuf buf, int at, int length) {
+        if (length < 4) {
+            return;
+        }
+        int sourcePort = buf.getUnsignedShort(at);
+        int destinationPort = buf.getUnsignedShort(at + 2);
+        if (protocol.equals(IpProtocol.TCP)) {
+            tcp.unreachable(from, sourcePort, to, destinationPort, Errno.EHOSTUNREACH);
+        } else if (protocol.equals(IpProtocol.UDP)) {
+            udp.unreachable(from, sourcePort, to, destinationPort, Errno.EHOSTUNREACH);
+        }
     }
 
     void pathMtuLowered(IpAddress destination, int mtu) {
@@ -1098,15 +1113,8 @@ public final class NetStack implements Component {
             stats.count("ip.drop.neighbor_unreachable");
             Ipv4Packet p = Ipv4Packet.parse(lost, lost.readerIndex(), lost.readableBytes());
             Ipv4Repr ip = Ipv4Repr.parse(p);
-            if (ip.fragmentOffset() != 0 || p.payloadLength() < 4) {
-                return;
-            }
-            int sourcePort = lost.getUnsignedShort(p.payloadIndex());
-            int destinationPort = lost.getUnsignedShort(p.payloadIndex() + 2);
-            if (ip.protocol().equals(IpProtocol.TCP)) {
-                tcp.unreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
-            } else if (ip.protocol().equals(IpProtocol.UDP)) {
-                udp.unreachable(ip.source(), sourcePort, ip.destination(), destinationPort, Errno.EHOSTUNREACH);
+            if (ip.fragmentOffset() == 0) {
+                nextHopUnreachable(ip.protocol(), ip.source(), ip.destination(), lost, p.payloadIndex(), p.payloadLength());
             }
         } catch (ErrnoException e) {
             // not ours to name a socket for: counted above
