@@ -55,6 +55,8 @@ for h in ${list//,/ }; do
         finding="**yes**: $(grep -m1 -E '^== Java Exception|FuzzerSecurityIssue|Exception:' "$log" | cut -c1-120 | tr '|' '/') (input in $out/findings/${cls}_$method)"
     elif [ "$status" -ne 0 ]; then
         finding="**run failed** (see $log)"
+    elif ! grep -qE '^(Done [0-9]+ runs|#[0-9]+)' "$log"; then
+        finding="**did not run** (no libFuzzer output; see $log)"
     fi
     done_line="$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1 || true)"
     stat_line="$(grep -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|DONE|INITED)' "$log" | tail -1 || true)"
