@@ -37,7 +37,7 @@ import java.util.Set;
  * </ul>
  * A violation throws an {@link AssertionError} that names the seed and both stacks' connections.
  */
-final class TcpModel {
+final class TcpModel implements AutoCloseable {
     /** Where the model's random choices come from: a seeded generator, or Jazzer's input. */
     interface Choices {
         /** A number in {@code [0, bound)}. */
@@ -53,6 +53,8 @@ final class TcpModel {
     private final long seed;
     private final Choices choose;
     private final SimWorld world;
+    /** Both ends' kernels, closed with the model: a running kernel keeps its connections' pooled buffers. */
+    private final List<RumpKernel> kernels = new java.util.ArrayList<>();
     private final SimLink link;
     private final NetStack a = new NetStack();
     private final NetStack b = new NetStack();
@@ -77,9 +79,14 @@ final class TcpModel {
     }
 
     private void boot(NetStack stack, String name, Ipv4Address address) throws ErrnoException {
-        RumpKernel.boot(world.newHost(name), BootOptions.defaults().withName(name).withComponentInstances(List.of(stack)));
+        kernels.add(RumpKernel.boot(world.newHost(name), BootOptions.defaults().withName(name).withComponentInstances(List.of(stack))));
         stack.addInterface("lan", NicOptions.mtu(choose.pick(2) == 0 ? 1500 : 9000));
         stack.addAddress("lan", address, 24);
+    }
+
+    @Override
+    public void close() {
+        kernels.forEach(RumpKernel::close);
     }
 
     /** Runs the model to the end: connections opened, applications run to completion, all closed. */

@@ -13,6 +13,8 @@ class TcpModelFuzzTest {
     @FuzzTest(maxDuration = "60s")
     void applicationsChosenByTheFuzzer(FuzzedDataProvider data) throws Exception {
         long seed = data.consumeLong();
-        new TcpModel(seed, bound -> data.remainingBytes() > 0 ? data.consumeInt(0, bound - 1) : 0).run();
+        try (TcpModel model = new TcpModel(seed, bound -> data.remainingBytes() > 0 ? data.consumeInt(0, bound - 1) : 0)) {
+            model.run();
+        }
     }
 }

@@ -26,6 +26,8 @@ class TcpModelTest {
     @MethodSource("seeds")
     void applicationsAtRandomOverABadLinkDeliverEveryByteOnceAndFinish(long seed) throws Exception {
         SplittableRandom r = new SplittableRandom(seed);
-        new TcpModel(seed, r::nextInt).run();
+        try (TcpModel model = new TcpModel(seed, r::nextInt)) {
+            model.run();
+        }
     }
 }
