@@ -3,7 +3,14 @@ package io.jrump.fuzz.kit.program;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -278,6 +285,27 @@ public final class Program {
     @Override
     public String toString() {
         return text();
+    }
+
+    /**
+     * The file name this program is saved under: the first 16 hex digits of the SHA-256 of its
+     * text, then {@code .prog}; the same program always gets the same name.
+     */
+    public String fileName() {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(text().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 8) + ".prog";
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    /** Writes {@link #text()} to {@code dir}/{@link #fileName()}, creating {@code dir}; returns the file. */
+    public Path save(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Path file = dir.resolve(fileName());
+        Files.writeString(file, text(), StandardCharsets.UTF_8);
+        return file;
     }
 
     @Override
