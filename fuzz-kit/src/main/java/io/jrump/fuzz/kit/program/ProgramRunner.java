@@ -86,6 +86,9 @@ public final class ProgramRunner {
     /** Host b's address. */
     public static final String ADDRESS_B = "198.18.0.2";
 
+    /** The buffer cache under the mount: 1 MiB, small like the disk, so that write-back and eviction run often. */
+    public static final long CACHE_BYTES = 1 << 20;
+
     private static final long MS = 1_000_000L;
     private static final Set<Errno> CONNECT_ERRORS = EnumSet.of(Errno.EINPROGRESS, Errno.EALREADY, Errno.EISCONN,
             Errno.ECONNREFUSED, Errno.ECONNRESET, Errno.ETIMEDOUT, Errno.ENETUNREACH, Errno.EHOSTUNREACH,
@@ -263,6 +266,7 @@ public final class ProgramRunner {
         private NetStack stackA;
         private NetStack stackB;
         private boolean mounted;
+        private boolean everMounted;
         private String line;
 
         Execution(Program program, PrintStream out, Interference interference) {
@@ -331,19 +335,20 @@ public final class ProgramRunner {
             disk.setTornWrites(true);
             bootA(h);
             stackB = new NetStack();
-            kernelB = boot(world.newHost("b"), "b", List.of(stackB), stackB, ADDRESS_B);
+            kernelB = boot(world.newHost("b"), BootOptions.defaults().withName("b").withComponentInstances(List.of(stackB)),
+                    stackB, ADDRESS_B);
             model.commit();
         }
 
         private void bootA(SimHost h) throws ErrnoException {
             hostA = h;
             stackA = new NetStack();
-            kernelA = boot(h, "a", List.of(new BlockLayer(), new VfsComponent(), stackA), stackA, ADDRESS_A);
+            kernelA = boot(h, BootOptions.defaults().withName("a").withProperty(VfsComponent.CACHE_BYTES, Long.toString(CACHE_BYTES))
+                    .withComponentInstances(List.of(new BlockLayer(), new VfsComponent(), stackA)), stackA, ADDRESS_A);
         }
 
-        private static RumpKernel boot(SimHost h, String name, List<io.jrump.kernel.Component> components,
-                NetStack stack, String address) throws ErrnoException {
-            RumpKernel k = RumpKernel.boot(h, BootOptions.defaults().withName(name).withComponentInstances(components));
+        private static RumpKernel boot(SimHost h, BootOptions options, NetStack stack, String address) throws ErrnoException {
+            RumpKernel k = RumpKernel.boot(h, options);
             stack.addInterface(Signature.LINK, NicOptions.defaults());
             stack.addAddress(Signature.LINK, Ipv4Address.parse(address), 24);
             return k;
@@ -430,6 +435,7 @@ public final class ProgramRunner {
                     expect(e, attempt(() -> a.mount(Signature.DISK, "/", "ext4", 0)));
                     if (e == null) {
                         mounted = true;
+                        everMounted = true;
                         model.commit();
                     }
                 }
@@ -613,7 +619,9 @@ public final class ProgramRunner {
                         sys(r.host).setNonBlocking(fd[0], true);
                     });
                     expectAmong(ACCEPT_ERRORS, got, r);
-                    if (got == null) {
+                    if (got != null) {
+                        define(c, -1, r.host); // what it would have returned stands for a closed descriptor
+                    } else {
                         line += " " + fd[0];
                         Res s = define(c, fd[0], r.host);
                         InetSocketAddress peer = sys(r.host).getpeername(fd[0]);
@@ -953,6 +961,10 @@ public final class ProgramRunner {
                     continue;
                 }
                 drain(rx, tx);
+            }
+            if (!everMounted) {
+                line += " = ok (d0 never mounted: still the fresh filesystem)";
+                return;
             }
             Syscalls a = kernelA.sys();
             if (!mounted) {
