@@ -90,6 +90,7 @@ public final class ProgramRunner {
     public static final long CACHE_BYTES = 1 << 20;
 
     private static final long MS = 1_000_000L;
+    private static final int POLLIN = 1;
     private static final Set<Errno> CONNECT_ERRORS = EnumSet.of(Errno.EINPROGRESS, Errno.EALREADY, Errno.EISCONN,
             Errno.ECONNREFUSED, Errno.ECONNRESET, Errno.ETIMEDOUT, Errno.ENETUNREACH, Errno.EHOSTUNREACH,
             Errno.EADDRNOTAVAIL, Errno.EADDRINUSE, Errno.EINVAL, Errno.ECONNABORTED, Errno.EOPNOTSUPP);
@@ -991,6 +992,15 @@ public final class ProgramRunner {
             line += " = ok";
         }
 
+        /** Whether {@code fd} has bytes, an end of stream or an error for a reader. */
+        private static boolean readable(Syscalls s, int fd) {
+            try {
+                return s.poll(fd, POLLIN) != 0;
+            } catch (ErrnoException e) {
+                return true; // recv will report it
+            }
+        }
+
         /** Reads at {@code rx} until every byte {@code tx} sent arrived, an error ends it, or the watchdog fires. */
         private void drain(End rx, End tx) throws ErrnoException, Finding {
             Res r = null;
@@ -1001,18 +1011,20 @@ public final class ProgramRunner {
             }
             long deadline = world.now() + WATCHDOG_MINUTES * 60_000 * MS;
             Syscalls s = sys(rx.host);
+            int fd = r.fd;
             while (rx.delivered < tx.sent.size()) {
-                if (world.now() > deadline) {
+                // Run the world until the receiver has something to read (or an error to report), no further than the deadline.
+                boolean ready = world.now() < deadline
+                        && world.runUntil(() -> readable(s, fd), java.time.Duration.ofNanos(deadline - world.now()));
+                if (!ready) {
                     throw new Finding("liveness: " + rx.delivered + " of " + tx.sent.size() + " bytes delivered "
                             + WATCHDOG_MINUTES + " virtual minutes after the link came back, both ends open and reading");
                 }
                 ByteBuffer b = ByteBuffer.allocate(64 * 1024);
-                int fd = r.fd;
                 int[] n = {-1};
                 Errno got = attempt(() -> n[0] = s.recv(fd, b, 0).length());
                 if (got == Errno.EAGAIN) {
-                    world.runFor(10 * MS);
-                    continue;
+                    throw new Finding("poll said readable, recv said EAGAIN");
                 }
                 if (got != null) {
                     if (!FATAL.contains(got)) {

@@ -141,6 +141,23 @@ class ProgramRunnerTest {
     }
 
     @Test
+    void aFileTheModelDoesNotKnowIsFoundAfterThePowerCut() throws Exception {
+        Program p = Program.parse(program(
+                "mount(\"d0\", \"/\", \"ext4\", 0)",
+                "mkdir(\"/d\", 0755)",
+                "powercut()"));
+        ProgramRunner.Result r = ProgramRunner.run(p, null, (step, a) -> {
+            if (step == 1) {
+                a.close(a.open("/ghost", OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644));
+                a.sync();
+            }
+        });
+        assertEquals(2, r.step(), r.toString());
+        assertTrue(r.message().contains("none of the 2 states since the last commit point")
+                && r.message().contains("unexpected [/ghost]"), r.message());
+    }
+
+    @Test
     void replayReadsAFileAndPrintsEveryCallLikeStrace() throws Exception {
         Path file = dir.resolve("p.prog");
         Files.writeString(file, program(
