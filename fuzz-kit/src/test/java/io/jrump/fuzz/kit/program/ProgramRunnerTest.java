@@ -141,6 +141,34 @@ class ProgramRunnerTest {
     }
 
     @Test
+    void theGuidesExampleRunsClean() throws Exception {
+        Program p = Program.parse(program(
+                "mount(\"d0\", \"/\", \"ext4\", 0)",
+                "mkdir(\"/d\", 0755)",
+                "r0 = open(\"/d/a\", O_RDWR|O_CREAT, 0644)",
+                "pwrite(r0, bytes(4096, 0x41), 0)",
+                "fsync(r0)",
+                "pwrite(r0, hex\"00ff10\", 4097)",
+                "powercut()",
+                "b: r1 = socket(AF_INET, SOCK_STREAM, 0)",
+                "bind(r1, \"0.0.0.0:80\")",
+                "listen(r1, 4)",
+                "r2 = socket(AF_INET, SOCK_STREAM, 0)",
+                "connect(r2, \"198.18.0.2:80\")",
+                "sleep(5)",
+                "r3 = accept(r1)",
+                "send(r2, bytes(10000, 0x61))",
+                "link_down(\"lan\")",
+                "sleep(5000)",
+                "link_up(\"lan\")",
+                "recv(r3, 65536)",
+                "shutdown(r2, SHUT_WR)"));
+        ProgramRunner.Result r = ProgramRunner.run(p);
+        assertTrue(r.ok(), r + "\n" + String.join("\n", r.trace()));
+        assertEquals("[14] send(r2, bytes(10000, 0x61)) = ok 10000", r.trace().get(14));
+    }
+
+    @Test
     void aFileTheModelDoesNotKnowIsFoundAfterThePowerCut() throws Exception {
         Program p = Program.parse(program(
                 "mount(\"d0\", \"/\", \"ext4\", 0)",
