@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * node has one name (or none, while an unlinked file is still open).
  */
 final class FileModel {
-    /** One inode. */
+    /** One inode. Its {@code data} array is never changed in place (remembered states share it). */
     static final class Node {
         final char type; // 'f' or 'd'
         byte[] data = new byte[0];
@@ -57,7 +57,7 @@ final class FileModel {
         for (Map.Entry<String, Node> e : tree.entrySet()) {
             Node c = copies.computeIfAbsent(e.getValue(), n -> {
                 Node k = new Node(n.type);
-                k.data = n.data.clone();
+                k.data = n.data; // shared: a node's array is replaced, never changed in place
                 return k;
             });
             copy.put(e.getKey(), c);
@@ -102,10 +102,9 @@ final class FileModel {
             return;
         }
         int end = (int) offset + bytes.length;
-        if (n.data.length < end) {
-            n.data = Arrays.copyOf(n.data, end);
-        }
-        System.arraycopy(bytes, 0, n.data, (int) offset, bytes.length);
+        byte[] d = Arrays.copyOf(n.data, Math.max(n.data.length, end)); // a new array: states share the old one
+        System.arraycopy(bytes, 0, d, (int) offset, bytes.length);
+        n.data = d;
         n.dirty = true;
     }
 
