@@ -45,9 +45,10 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Runs a {@link Program} in a simulated world and checks it against a model after every call.
  *
- * <p>The world: host {@code a} (198.18.0.1/24) boots a kernel with the block layer, the VFS and a
- * TCP/IP stack and holds disk {@code d0}, a fresh ext4 (journal on, 1 KiB blocks, fixed UUID and
- * time, made once per JVM and disk size); host {@code b} (198.18.0.2/24) boots a stack only; both
+ * <p>The world: host {@code a} (198.18.0.1/24) boots a kernel with the block layer, the VFS (a
+ * {@link #CACHE_BYTES} buffer cache under the mount) and a TCP/IP stack and holds disk
+ * {@code d0}, a fresh ext4 (journal on, 1 KiB blocks, fixed UUID and time, made once per JVM and
+ * disk size); host {@code b} (198.18.0.2/24) boots a stack only; both
  * are on link {@code lan}. File calls go to a's {@link Syscalls}, socket calls to their host's.
  * Sockets are non-blocking (set right after {@code socket} and {@code accept}); a closed
  * descriptor, or one whose host lost power, is passed as -1. After each call the world runs
@@ -70,8 +71,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * </ul>
  * At the end (step index = number of calls): the link is healed and loss set to 0; every
  * connection with bytes outstanding whose ends are both open must deliver them within
- * {@value #WATCHDOG_MINUTES} virtual minutes while its receiver reads (or report an error); the
- * mounted tree must equal the model exactly, and after unmounting our fsck must find d0 clean.
+ * {@value #WATCHDOG_MINUTES} virtual minutes while its receiver reads (or report an error); then the
+ * tree must equal the model exactly and, after unmounting, our fsck must find d0 clean (both
+ * skipped when d0 was never mounted: it still holds the fresh filesystem).
  *
  * <p>The same program gives the same run: the same {@link Result}, the same trace, the same
  * world trace hash.
