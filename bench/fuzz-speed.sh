@@ -32,7 +32,7 @@ harnesses() {
 # The kind of a harness, for its goal: parsers by default; the rest by name.
 kind() {
     case "$1" in
-        ExtModelFuzzTest*|TcpModelFuzzTest*) echo model ;;
+        ExtModelFuzzTest*|TcpModelFuzzTest*|SyscallSequenceFuzzTest*) echo model ;;
         ExtWriteFuzzTest*|ExtXattrFuzzTest*|FuseDispatcherFuzzTest*|BlockStackFuzzTest*) echo write ;;
         ExtFsFuzzTest*|FatFsFuzzTest*|ExFatFsFuzzTest*|IsoFsFuzzTest*|Qcow2FuzzTest*|Vdi*|Vhd*|Vmdk*|ExtDirBlockFuzzTest*) echo image ;;
         NetStackFuzzTest*|Ipv6StackFuzzTest*|DhcpClientFuzzTest*|Dhcp6InfoClientFuzzTest*|DnsResolverFuzzTest*|ComponentGraphFuzzTest*|SimSchedulerFuzzTest*|NdpFuzzTest*) echo stack ;;
