@@ -32,7 +32,12 @@ class ExtFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
-        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
+        exercise(input, DISK);
+    }
+
+    /** The checks on a disk of {@code diskBytes} holding {@code input}'s first bytes. */
+    static void exercise(byte[] input, int diskBytes) throws Exception {
+        FuzzWorld d = FuzzWorld.ofDisk(input, diskBytes);
         SimHost host = d.host("fuzz");
         HostDisk disk = d.disk();
         try {

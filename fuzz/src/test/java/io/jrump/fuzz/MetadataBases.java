@@ -1,0 +1,102 @@
+package io.jrump.fuzz;
+
+import io.jrump.fs.vfs.FileSystemType;
+import io.jrump.fs.vfs.Vfs;
+import io.jrump.fuzz.kit.FuzzWorld;
+import io.jrump.fuzz.kit.Images;
+import io.jrump.fuzz.kit.meta.ChecksumFixer;
+import io.jrump.fuzz.kit.meta.ExtMetadata;
+import io.jrump.fuzz.kit.meta.FatMetadata;
+import io.jrump.fuzz.kit.meta.MetadataFuzz;
+import io.jrump.fuzz.kit.meta.PartitionMetadata;
+import io.jrump.fuzz.kit.meta.Qcow2Metadata;
+import io.jrump.host.sim.SimWorld;
+import io.jrump.hypercall.ErrnoException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * The base images of the metadata harnesses, the same bytes on every run: made by our mkfs
+ * (ext4, through the kit's {@link Images}) or the whole-image harnesses' tool-made seeds (FAT:
+ * mkfs.fat + mcopy; qcow2: qemu-img with two snapshots) or small fixtures (partitions: sgdisk,
+ * and sfdisk with logical partitions), each with its {@link MetadataFuzz}.
+ */
+final class MetadataBases {
+    /** The ext disk: 128 KiB (32 inodes; 64 KiB has too few for the links added). */
+    static final int EXT_DISK = 128 * 1024;
+
+    private MetadataBases() {
+    }
+
+    /**
+     * ext4 (metadata_csum, extents, 1 KiB blocks) from {@link Images#populated} at 128 KiB, with a
+     * fast and a slow symlink, an in-inode xattr and one big enough for an xattr block added.
+     */
+    static MetadataFuzz ext() {
+        try (FuzzWorld w = FuzzWorld.ofDisk(Images.populated(Images.Kind.EXT4, EXT_DISK), EXT_DISK)) {
+            Vfs vfs = new Vfs(() -> SimWorld.WALL_ORIGIN_NANOS);
+            vfs.mount("/", "ext4", w.disk(), FileSystemType.Options.of(false, () -> SimWorld.WALL_ORIGIN_NANOS));
+            vfs.symlink("hello.txt", "/link");
+            vfs.symlink("/dir/sub/" + "long-target-".repeat(8) + "b.bin", "/dir/longlink");
+            vfs.setxattr("/hello.txt", "user.small", "v".getBytes(StandardCharsets.UTF_8), 0, true);
+            byte[] big = new byte[400];
+            Arrays.fill(big, (byte) 'x');
+            vfs.setxattr("/dir/a.txt", "user.big", big, 0, true);
+            vfs.close();
+            byte[] image = new byte[EXT_DISK];
+            w.disk().read(0, ByteBuffer.wrap(image));
+            // Sealed as the fixer seals (it also seals unused inodes, which our writer leaves at 0),
+            // so that the unchanged blob gives back this image byte for byte.
+            ExtMetadata.fixChecksums(image);
+            return MetadataFuzz.of(image, ExtMetadata.map(image), ExtMetadata::fixChecksums);
+        } catch (ErrnoException e) {
+            throw new IllegalStateException("making the ext base image", e);
+        }
+    }
+
+    /** FAT12 from {@link FatFsFuzzTest}'s seed, zero-padded to its 64 KiB disk. */
+    static MetadataFuzz fat() {
+        byte[] image = Arrays.copyOf(resource("FatFsFuzzTestInputs/everyOperationIsTotal/fat12-64k-mcopy"), 64 * 1024);
+        return MetadataFuzz.of(image, FatMetadata.map(image), ChecksumFixer.NONE);
+    }
+
+    /** qcow2 v3, 512-byte clusters, two internal snapshots: {@link Qcow2FuzzTest}'s seed. */
+    static MetadataFuzz qcow2() {
+        byte[] image = resource("Qcow2FuzzTestInputs/openReadAndCheckAreTotal/qcow2-snapshots-512");
+        return MetadataFuzz.of(image, Qcow2Metadata.map(image), ChecksumFixer.NONE);
+    }
+
+    /**
+     * A whole 2 MiB disk, gzipped under {@code meta-bases/}: {@code gpt-sgdisk-2m.img} ({@code
+     * truncate -s 2M}, then {@code sgdisk -n 1:2048:2559 -t 1:8300 -c 1:root -n 2:2560:3583 -t
+     * 2:8200 -c 2:swap -n 3:3584:4062 -t 3:0700 -c 3:data}) or {@code dos-sfdisk-logical-2m.img}
+     * ({@code sfdisk} of {@code label: dos}, a primary at 64 (512 sectors), an extended at 1024
+     * (2048) holding logicals at 1088 and 1536 (256 each): EBRs at sectors 1024 and 1535).
+     */
+    static MetadataFuzz partitions(String base) {
+        byte[] image;
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(resource("meta-bases/" + base + ".img.gz")))) {
+            image = in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return MetadataFuzz.of(image, PartitionMetadata.map(image), PartitionMetadata::fixChecksums);
+    }
+
+    private static byte[] resource(String path) {
+        try (InputStream in = MetadataBases.class.getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IllegalStateException("no resource " + path);
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
