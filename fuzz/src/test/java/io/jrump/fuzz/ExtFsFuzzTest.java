@@ -32,12 +32,7 @@ class ExtFsFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void readingIsTotal(byte[] input) throws Exception {
-        exercise(input, DISK);
-    }
-
-    /** The checks on a disk of {@code diskBytes} holding {@code input}'s first bytes. */
-    static void exercise(byte[] input, int diskBytes) throws Exception {
-        FuzzWorld d = FuzzWorld.ofDisk(input, diskBytes);
+        FuzzWorld d = FuzzWorld.ofDisk(input, DISK);
         SimHost host = d.host("fuzz");
         HostDisk disk = d.disk();
         try {

@@ -13,9 +13,10 @@ import io.jrump.fuzz.kit.meta.MetadataFuzz;
  */
 class ExtMetadataFuzzTest {
     private static final MetadataFuzz META = MetadataBases.ext();
+    private static final ExtFsFuzzTest WHOLE_IMAGE = new ExtFsFuzzTest();
 
     @FuzzTest(maxDuration = "60s")
     void metadataReadingIsTotal(byte[] input) throws Exception {
-        ExtFsFuzzTest.exercise(META.image(input), MetadataBases.EXT_DISK);
+        WHOLE_IMAGE.readingIsTotal(META.image(input));
     }
 }

@@ -1,5 +1,6 @@
 package io.jrump.fuzz;
 
+import io.jrump.fs.ext.Mkfs;
 import io.jrump.fs.vfs.FileSystemType;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.fuzz.kit.FuzzWorld;
@@ -12,6 +13,7 @@ import io.jrump.fuzz.kit.meta.PartitionMetadata;
 import io.jrump.fuzz.kit.meta.Qcow2Metadata;
 import io.jrump.host.sim.SimWorld;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.kernel.sys.OpenFlags;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,25 +25,40 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * The base images of the metadata harnesses, the same bytes on every run: made by our mkfs
- * (ext4, through the kit's {@link Images}) or the whole-image harnesses' tool-made seeds (FAT:
+ * (ext4) or the whole-image harnesses' tool-made seeds (FAT:
  * mkfs.fat + mcopy; qcow2: qemu-img with two snapshots) or small fixtures (partitions: sgdisk,
  * and sfdisk with logical partitions), each with its {@link MetadataFuzz}.
  */
 final class MetadataBases {
-    /** The ext disk: 128 KiB (32 inodes; 64 KiB has too few for the links added). */
-    static final int EXT_DISK = 128 * 1024;
-
-    private MetadataBases() {
-    }
+    /** The ext disk: as {@link ExtFsFuzzTest}'s, so that its harness reads both. */
+    static final int EXT_DISK = 64 * 1024;
+    private static final byte[] EXT_UUID = "jrump-meta-ext4!".getBytes(StandardCharsets.US_ASCII);
 
     /**
-     * ext4 (metadata_csum, extents, 1 KiB blocks) from {@link Images#populated} at 128 KiB, with a
-     * fast and a slow symlink, an in-inode xattr and one big enough for an xattr block added.
+     * ext4 (metadata_csum, extents, 64bit, no journal, 1 KiB blocks, 32 inodes) made by our
+     * {@link Mkfs} at 64 KiB, with {@link Images#FILES} and their directories written as the kit's
+     * {@link Images#populated} writes them, a sparse file of six extents (an extent block), a fast and a slow symlink, an in-inode xattr and one big
+     * enough for an xattr block.
      */
     static MetadataFuzz ext() {
-        try (FuzzWorld w = FuzzWorld.ofDisk(Images.populated(Images.Kind.EXT4, EXT_DISK), EXT_DISK)) {
+        try (FuzzWorld w = FuzzWorld.ofDisk(new byte[0], EXT_DISK)) {
+            long now = Images.CREATED_EPOCH_SECONDS;
+            Mkfs.format(w.disk(), Mkfs.Options.defaults(Mkfs.Type.EXT4, EXT_UUID, now).withBlockSize(1024)
+                    .withBytesPerInode(2048).withFeatures("^has_journal,^resize_inode").withLazyItableInit(false));
             Vfs vfs = new Vfs(() -> SimWorld.WALL_ORIGIN_NANOS);
             vfs.mount("/", "ext4", w.disk(), FileSystemType.Options.of(false, () -> SimWorld.WALL_ORIGIN_NANOS));
+            vfs.mkdir("/dir", 0755);
+            vfs.mkdir("/dir/sub", 0755);
+            for (String path : Images.FILES.keySet().stream().sorted().toList()) {
+                int fd = vfs.open(path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644);
+                vfs.write(fd, ByteBuffer.wrap(Images.FILES.get(path).getBytes(StandardCharsets.UTF_8)));
+                vfs.close(fd);
+            }
+            int sparse = vfs.open("/dir/sparse.bin", OpenFlags.O_CREAT | OpenFlags.O_WRONLY, 0644);
+            for (int k = 0; k < 6; k++) { // six extents with holes between: more than the inode holds, so an extent block
+                vfs.pwrite(sparse, ByteBuffer.wrap(new byte[1024]).put(0, (byte) (k + 1)), k * 2048L);
+            }
+            vfs.close(sparse);
             vfs.symlink("hello.txt", "/link");
             vfs.symlink("/dir/sub/" + "long-target-".repeat(8) + "b.bin", "/dir/longlink");
             vfs.setxattr("/hello.txt", "user.small", "v".getBytes(StandardCharsets.UTF_8), 0, true);

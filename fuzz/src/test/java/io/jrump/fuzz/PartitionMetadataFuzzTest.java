@@ -31,7 +31,8 @@ class PartitionMetadataFuzzTest {
         exercise(MBR.image(input));
     }
 
-    private static void exercise(byte[] image) throws Exception {
+    /** {@link PartitionTableFuzzTest}'s checks on a whole disk image of {@link PartitionTableFuzzTest#DISK} bytes. */
+    static void exercise(byte[] image) throws Exception {
         SimHost host = new SimWorld(1).newHost("fuzz");
         HostDisk disk = HostDisk.create(host, "d", PartitionTableFuzzTest.DISK);
         for (int at = 0; at < image.length; at += 4096) { // the fresh disk is zeros: write the rest only
