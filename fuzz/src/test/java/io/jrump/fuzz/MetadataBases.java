@@ -20,13 +20,15 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /**
  * The base images of the metadata harnesses, the same bytes on every run: made by our mkfs
  * (ext4) or the whole-image harnesses' tool-made seeds (FAT:
- * mkfs.fat + mcopy; qcow2: qemu-img with two snapshots) or small fixtures (partitions: sgdisk,
+ * mkfs.fat + mcopy; qcow2: qemu-img, seven of them) or small fixtures (partitions: sgdisk,
  * and sfdisk with logical partitions), each with its {@link MetadataFuzz}.
  */
 final class MetadataBases {
@@ -83,10 +85,19 @@ final class MetadataBases {
         return MetadataFuzz.of(image, FatMetadata.map(image), ChecksumFixer.NONE);
     }
 
-    /** qcow2 v3, 512-byte clusters, two internal snapshots: {@link Qcow2FuzzTest}'s seed. */
+    /**
+     * qcow2, the seven seeds of {@link Qcow2FuzzTest} as bases (bits 1-3 of the options byte choose
+     * one): the first is {@code qcow2-snapshots-512} (qemu-img, v3, 512-byte clusters, two internal
+     * snapshots), then v2, v3, deflate and zstd compressed, extended L2 and a persistent bitmap.
+     */
     static MetadataFuzz qcow2() {
-        byte[] image = resource("Qcow2FuzzTestInputs/openReadAndCheckAreTotal/qcow2-snapshots-512");
-        return MetadataFuzz.of(image, Qcow2Metadata.map(image), ChecksumFixer.NONE);
+        List<MetadataFuzz> bases = new ArrayList<>();
+        for (String seed : List.of("qcow2-snapshots-512", "qcow2-v2-512", "qcow2-v3-512", "qcow2-compressed-512",
+                "qcow2-zstd-512", "qcow2-extended-l2-16k", "qcow2-bitmap-512")) {
+            byte[] image = resource("Qcow2FuzzTestInputs/openReadAndCheckAreTotal/" + seed);
+            bases.add(MetadataFuzz.of(image, Qcow2Metadata.map(image), ChecksumFixer.NONE));
+        }
+        return MetadataFuzz.oneOf(bases);
     }
 
     /**

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * bytes on every run — and it splices back to the base image byte for byte. With
  * {@code -Djrump.writeSeeds=true} the test writes the seeds instead: {@code base},
  * {@code base-keep-checksums} (options 1), {@code half-blob} (the blob's first half: the rest
- * stays as in the base).
+ * stays as in the base), and with several bases {@code base-N} (base N's blob).
  */
 class MetadataSeedsTest {
     static Stream<String> harnesses() {
@@ -46,6 +46,15 @@ class MetadataSeedsTest {
             Files.write(out.resolve("base"), seed);
             Files.write(out.resolve("base-keep-checksums"), MetadataFuzz.seed(1, meta.map().extract(meta.base())));
             Files.write(out.resolve("half-blob"), Arrays.copyOf(seed, 1 + (seed.length - 1) / 2));
+            for (int i = 1; i < meta.bases(); i++) {
+                Files.write(out.resolve("base-" + i), meta.seed(i));
+            }
+        }
+        for (int i = 1; i < meta.bases(); i++) {
+            try (InputStream in = getClass().getResourceAsStream(dir + "/base-" + i)) {
+                assertNotNull(in, dir + "/base-" + i + " is missing");
+                assertArrayEquals(meta.seed(i), in.readAllBytes(), dir + "/base-" + i);
+            }
         }
         try (InputStream in = getClass().getResourceAsStream(dir + "/base")) {
             assertNotNull(in, dir + "/base is missing");

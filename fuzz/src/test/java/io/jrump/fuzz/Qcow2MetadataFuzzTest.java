@@ -5,9 +5,9 @@ import io.jrump.fuzz.kit.meta.MetadataFuzz;
 
 /**
  * Structure-aware: the input is a blob of qcow2 metadata only (header cluster, active and
- * snapshot L1 tables, their L2 tables, refcount table and blocks, snapshot table of {@link
- * MetadataBases#qcow2()}), spliced into the base image (no checksums; the first byte is the
- * options byte). The image then goes through {@link Qcow2FuzzTest}'s checks: check, open, read
+ * snapshot L1 tables, their L2 tables, refcount table and blocks, snapshot table) of one of the
+ * bases of {@link MetadataBases#qcow2()} (the whole-image harness's seven seeds; bits 1-3 of the
+ * first byte choose), spliced into it (no checksums). The image then goes through {@link Qcow2FuzzTest}'s checks: check, open, read
  * across, open and read every snapshot.
  */
 class Qcow2MetadataFuzzTest {

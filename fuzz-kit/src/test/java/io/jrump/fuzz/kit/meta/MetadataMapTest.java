@@ -53,6 +53,22 @@ class MetadataMapTest {
         assertEquals(13, meta.seed().length);
     }
 
+    @Test
+    void bitsOneToThreeOfTheOptionsChooseTheBase() {
+        MetadataFuzz meta = MetadataFuzz.oneOf(List.of(MetadataFuzz.of(new byte[32], MAP, ChecksumFixer.NONE),
+                MetadataFuzz.of(filled(32, (byte) 9), MAP, ChecksumFixer.NONE)));
+        assertEquals(2, meta.bases());
+        assertArrayEquals(new byte[32], meta.image(meta.seed(0)));
+        assertArrayEquals(filled(32, (byte) 9), meta.image(meta.seed(1)));
+        assertEquals(9, meta.image(new byte[] {2 | 4})[5], "base 3 modulo 2 is base 1");
+    }
+
+    private static byte[] filled(int n, byte v) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, v);
+        return b;
+    }
+
     private static int countOf(byte[] b, byte v) {
         int n = 0;
         for (byte x : b) {
