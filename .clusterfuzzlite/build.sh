@@ -71,9 +71,10 @@ dict_for() {
         DhcpMessageFuzzTest|DhcpClientFuzzTest) echo dhcp ;;
         Dhcp6MessageFuzzTest|Dhcp6InfoClientFuzzTest) echo dhcp6 ;;
         DnsMessageFuzzTest|DnsResolverFuzzTest) echo dns ;;
-        ExtFsFuzzTest|ExtWriteFuzzTest|ExtXattrFuzzTest|ExtDirBlockFuzzTest|FuseDispatcherFuzzTest) echo ext ;;
+        ExtFsFuzzTest|ExtWriteFuzzTest|ExtXattrFuzzTest|ExtDirBlockFuzzTest|FuseDispatcherFuzzTest|ExtMetadataFuzzTest) echo ext ;;
         Qcow2FuzzTest|VhdFuzzTest|VhdxFuzzTest|VdiFuzzTest|VmdkFuzzTest|PartitionTableFuzzTest) echo images ;;
-        FatFsFuzzTest|ExFatFsFuzzTest|IsoFsFuzzTest) echo filesystems ;;
+        Qcow2MetadataFuzzTest|PartitionMetadataFuzzTest) echo images ;;
+        FatFsFuzzTest|ExFatFsFuzzTest|IsoFsFuzzTest|FatMetadataFuzzTest) echo filesystems ;;
         *) echo "" ;;
     esac
 }

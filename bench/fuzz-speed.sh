@@ -35,6 +35,7 @@ kind() {
         ExtModelFuzzTest*|TcpModelFuzzTest*|SyscallSequenceFuzzTest*) echo model ;;
         ExtWriteFuzzTest*|ExtXattrFuzzTest*|FuseDispatcherFuzzTest*|BlockStackFuzzTest*) echo write ;;
         ExtFsFuzzTest*|FatFsFuzzTest*|ExFatFsFuzzTest*|IsoFsFuzzTest*|Qcow2FuzzTest*|Vdi*|Vhd*|Vmdk*|ExtDirBlockFuzzTest*) echo image ;;
+        ExtMetadataFuzzTest*|FatMetadataFuzzTest*|Qcow2MetadataFuzzTest*) echo image ;;
         NetStackFuzzTest*|Ipv6StackFuzzTest*|DhcpClientFuzzTest*|Dhcp6InfoClientFuzzTest*|DnsResolverFuzzTest*|ComponentGraphFuzzTest*|SimSchedulerFuzzTest*|NdpFuzzTest*) echo stack ;;
         *) echo parser ;;
     esac

@@ -39,7 +39,7 @@ import java.util.Set;
  * last 20480 bytes.
  */
 class PartitionTableFuzzTest {
-    private static final int DISK = 2 << 20;
+    static final int DISK = 2 << 20;
     private static final Set<Errno> DEFINED = Set.of(Errno.ENOENT, Errno.EUCLEAN, Errno.EINVAL);
 
     @FuzzTest(maxDuration = "60s")
@@ -62,6 +62,11 @@ class PartitionTableFuzzTest {
             byte[] tail = pad(input, headBytes, Math.min(input.length - headBytes, tailBytes));
             disk.write(DISK - tail.length, ByteBuffer.wrap(tail));
         }
+        exerciseDisk(disk, host);
+    }
+
+    /** Reads the table of {@code disk} (of {@link #DISK} bytes), opens each partition, mends a table with bad ones. */
+    static void exerciseDisk(HostDisk disk, SimHost host) throws Exception {
         PartitionTable t;
         try {
             t = PartitionTable.read(disk);
