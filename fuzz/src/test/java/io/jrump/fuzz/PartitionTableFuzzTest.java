@@ -28,7 +28,10 @@ import java.util.Set;
  * <p>{@link #tableReadingIsTotal}: a head of 34 sectors of 512 bytes (MBR, GPT header, 128
  * entries) and a tail of up to 33. Seeds are real tables: {@code truncate -s 2M x.img}, then
  * sfdisk or sgdisk (see the seed names), then the first 17408 and last 16896 bytes
- * concatenated; {@code overlapping-mbr} is an MBR whose partitions 1 and 2 overlap, and
+ * concatenated. {@code sgdisk}: {@code sgdisk -n 1:2048:+512K -t 1:8300 -c 1:alpha -n 2:0:+256K
+ * -t 2:ef00 -c 2:efi}; {@code sfdisk-dos-logical}: a primary at sector 2, an extended partition
+ * at 8 holding logical ones at 10, 16 and 22, so that their EBRs lie inside the head;
+ * {@code overlapping-mbr} is an MBR whose partitions 1 and 2 overlap, and
  * {@code sgdisk-primary-no-entries} the sgdisk seed with the primary header's entry count set
  * to 0 (its CRCs fixed).
  *
