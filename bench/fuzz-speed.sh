@@ -8,13 +8,16 @@
 #   model   model-based, with power cuts      >=    500
 # Usage: bench/fuzz-speed.sh [PATTERN]   (settings through the environment:)
 #   SECS=20  seconds per harness   ONLY=Class#method,...  just these (else every @FuzzTest, or
-#   those whose Class#method matches PATTERN)
+#   those whose Class#method matches PATTERN)   ALSO=module,...  build these modules from the
+#   checkout too (e.g. ALSO=hosts/kit,hosts/sim,fuzz-kit after changing them), else ~/.m2's jars
 # Runs each harness through Maven offline (JAZZER_FUZZ=1 mvn -o test -pl fuzz -Dtest=...), so build
 # the modules first: mvn -B -q install -DskipTests. Nothing else should run on the machine meanwhile:
 # exec/s is CPU time. Jazzer keeps what it finds in fuzz/.cifuzz-corpus (git ignores it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 secs="${SECS:-20}"
+modules="fuzz"
+[ -z "${ALSO:-}" ] || modules="$ALSO,fuzz"
 pattern="${1:-.}"
 [[ "$secs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz-speed: SECS must be a positive whole number, not '$secs'" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "fuzz-speed: mvn not found" >&2; exit 1; }
@@ -58,7 +61,7 @@ echo "|---|---|---:|---:|---:|---:|---|"
 failed=0
 for h in ${list//,/ }; do
     log="$out/${h//#/_}.log"
-    if ! (cd "$root" && JAZZER_FUZZ=1 mvn -B -o -q test -pl fuzz -Dtest="$h" -Dsurefire.failIfNoSpecifiedTests=false \
+    if ! (cd "$root" && JAZZER_FUZZ=1 mvn -B -o -q test -pl "$modules" -Dtest="$h" -Dsurefire.failIfNoSpecifiedTests=false \
             -Djazzer.max_duration="${secs}s" >"$log" 2>&1); then
         echo "| $h | $(kind "$h") | — | — | — | $(goal "$(kind "$h")") | **failed** (see $log) |"
         failed=1

@@ -11,8 +11,10 @@ import io.jrump.fs.ext.ExtChecksums;
 import io.jrump.fs.ext.ExtFs;
 import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.vfs.Vfs;
+import io.jrump.host.sim.SimDisk;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
+import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.io.IOException;
@@ -108,21 +110,29 @@ class ExtDirBlockFuzzTest {
         }
     }
 
+    /** The image as a sim disk image, made once: each input's disk forks it copy-on-write. */
+    private static final SimDisk.Image BASE = SimDisk.Image.of(IMAGE, IMAGE.length);
+
     /** The image with the input's patches applied to the target of its kind. */
     private static HostDisk patched(byte[] input) throws ErrnoException {
         int kind = (input[0] & 0xff) % TARGET.length;
-        byte[] image = IMAGE.clone();
+        // Only the block holding the target changes: patch a copy of it and write it over the fork.
+        int block = (int) (TARGET[kind] / BS) * BS;
+        int within = (int) TARGET[kind] - block;
+        byte[] changed = java.util.Arrays.copyOfRange(IMAGE, block, block + BS);
         for (int at = 1; at + 3 <= input.length; ) {
             int offset = ((input[at] & 0xff) << 8 | input[at + 1] & 0xff) % LENGTH[kind];
             int len = input[at + 2] & 0xff;
             at += 3;
             for (int k = 0; k < len && at < input.length && offset + k < LENGTH[kind]; k++, at++) {
-                image[(int) TARGET[kind] + offset + k] = input[at];
+                changed[within + offset + k] = input[at];
             }
         }
-        SimHost host = new SimWorld(1).newHost("fuzz");
-        HostDisk disk = HostDisk.create(host, "d", image.length);
-        disk.write(0, ByteBuffer.wrap(image));
+        SimWorld world = new SimWorld(1);
+        SimHost host = world.newHost("fuzz");
+        world.createDisk("d", BASE);
+        HostDisk disk = HostDisk.open(host, "d", OpenMode.READ_WRITE);
+        disk.write(block, ByteBuffer.wrap(changed));
         return disk;
     }
 

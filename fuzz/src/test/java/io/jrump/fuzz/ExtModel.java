@@ -42,7 +42,11 @@ import java.util.TreeSet;
  * and our fsck must find nothing wrong. Choices come from a seed or from Jazzer.
  */
 final class ExtModel {
-    static final long DISK = 24L << 20;
+    /**
+     * The disk: room for what a run writes (at most 250 steps of 12 KB writes in the seeded
+     * tests), small so that mounting, checking and e2fsck stay cheap per input.
+     */
+    static final long DISK = 8L << 20;
 
 
     /** Where the choices come from. */
@@ -95,12 +99,10 @@ final class ExtModel {
     ExtModel(long seed, Choices choices) throws ErrnoException {
         this.world = new SimWorld(seed);
         this.host = world.newHost("model");
-        this.disk = world.createDisk("d", DISK);
-        disk.setTornWrites(true);
         this.choices = choices;
-        BlockDevice dev = HostDisk.open(host, "d", OpenMode.READ_WRITE);
-        dev.write(0, ByteBuffer.wrap(freshFilesystem(choices.pick(2) == 0 ? 1024 : 4096)));
-        dev.flush();
+        // Forked copy-on-write from the filesystem made once per JVM: no per-input mkfs or copy.
+        this.disk = world.createDisk("d", freshFilesystem(choices.pick(2) == 0 ? 1024 : 4096));
+        disk.setTornWrites(true);
         model.put("/", new Node('d', 0755));
         model.put("/lost+found", new Node('d', 0700));
         mount();
@@ -133,21 +135,20 @@ final class ExtModel {
     private CutDevice cut;
 
     /** Freshly made filesystems by block size, made once per JVM with a fixed uuid and time, so runs stay reproducible. */
-    private static final java.util.Map<Integer, byte[]> FRESH = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.Map<Integer, SimDisk.Image> FRESH = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private static byte[] freshFilesystem(int blockSize) throws ErrnoException {
-        byte[] made = FRESH.get(blockSize);
+    private static SimDisk.Image freshFilesystem(int blockSize) throws ErrnoException {
+        SimDisk.Image made = FRESH.get(blockSize);
         if (made == null) {
             SimWorld w = new SimWorld(0);
             SimHost h = w.newHost("mkfs");
-            w.createDisk("d", DISK);
-            BlockDevice d = HostDisk.open(h, "d", OpenMode.READ_WRITE);
+            SimDisk d = w.createDisk("d", DISK);
+            BlockDevice dev = HostDisk.open(h, "d", OpenMode.READ_WRITE);
             byte[] uuid = new byte[16];
             java.util.Arrays.fill(uuid, (byte) 0x42);
-            Mkfs.format(d, Mkfs.Options.defaults(Mkfs.Type.EXT4, uuid, 1_790_000_000L).withBlockSize(blockSize));
-            ByteBuffer all = ByteBuffer.allocate((int) DISK);
-            d.read(0, all);
-            made = all.array();
+            Mkfs.format(dev, Mkfs.Options.defaults(Mkfs.Type.EXT4, uuid, 1_790_000_000L).withBlockSize(blockSize));
+            dev.flush();
+            made = d.image();
             FRESH.put(blockSize, made);
         }
         return made;
@@ -551,13 +552,37 @@ final class ExtModel {
 
     /** Runs {@code e2fsck -fn} on the bytes; it must report a clean filesystem. */
     static void assertE2fsckClean(byte[] image, String context) throws Exception {
-        Path f = Files.createTempFile("ext-model", ".img");
+        Path f = imageFile("ext-model", image);
         try {
-            Files.write(f, image);
             assertEquals(0, e2fsck(f, "-fn", context), context);
         } finally {
             Files.deleteIfExists(f);
         }
+    }
+
+    /** Where image files for e2fsck go: memory (/dev/shm) when the machine has it, else the temp directory. */
+    private static final Path IMAGE_DIR = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm"))
+            ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+    private static final int CHUNK = 4096;
+    private static final byte[] ZERO_CHUNK = new byte[CHUNK];
+
+    /** The image in a new sparse file: only its non-zero 4 KiB chunks are written (most of a small filesystem is zeros). */
+    static Path imageFile(String prefix, byte[] image) throws java.io.IOException {
+        Path f = Files.createTempFile(IMAGE_DIR, prefix, ".img");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            for (int at = 0; at < image.length; at += CHUNK) {
+                int n = Math.min(CHUNK, image.length - at);
+                if (java.util.Arrays.mismatch(image, at, at + n, ZERO_CHUNK, 0, n) != -1) {
+                    ch.write(ByteBuffer.wrap(image, at, n), at);
+                }
+            }
+            ch.truncate(image.length); // no-op when the last chunk was written
+            if (ch.size() < image.length) {
+                ch.write(ByteBuffer.wrap(new byte[1]), image.length - 1);
+            }
+        }
+        return f;
     }
 
     /**
@@ -565,9 +590,8 @@ final class ExtModel {
      * result with {@code e2fsck -fn}: e2fsprogs must read our transactions as we wrote them.
      */
     static String assertE2fsckRecovers(byte[] crashed, String context) throws Exception {
-        Path f = Files.createTempFile("ext-crash", ".img");
+        Path f = imageFile("ext-crash", crashed);
         try {
-            Files.write(f, crashed);
             StringBuilder out = new StringBuilder();
             int rc = e2fsck(f, "-fy", context, out);
             assertTrue(rc <= 1, "e2fsck -fy exit " + rc + ": " + out + "\n" + context);

@@ -1,9 +1,12 @@
 package io.jrump.fuzz.kit;
 
 import io.jrump.blk.HostDisk;
+import io.jrump.host.sim.SimDisk;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimLink;
 import io.jrump.host.sim.SimWorld;
+import io.jrump.hypercall.BlockDevices.OpenMode;
+import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.NicOptions;
@@ -14,7 +17,6 @@ import io.jrump.net.Ipv4Address;
 import io.jrump.net.Ipv6Address;
 import io.jrump.net.stack.Ipv6Options;
 import io.jrump.net.stack.NetStack;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,8 +78,17 @@ public final class FuzzWorld implements AutoCloseable {
         return get(hosts, "host", name);
     }
 
-    /** The kernel booted on host {@code name}. */
-    public RumpKernel kernel(String name) {
+    /**
+     * The kernel booted on host {@code name}. A host declared only by {@link Builder#disk} gets
+     * its kernel here, on first use: image harnesses that read their disk directly do not pay
+     * for a boot per input.
+     */
+    public RumpKernel kernel(String name) throws ErrnoException {
+        RumpKernel k = kernels.get(name);
+        if (k == null && hosts.containsKey(name)) {
+            k = RumpKernel.boot(hosts.get(name));
+            kernels.put(name, k);
+        }
         return get(kernels, "kernel", name);
     }
 
@@ -130,7 +141,10 @@ public final class FuzzWorld implements AutoCloseable {
     public static final class Builder {
         private final long seed;
         private final Map<String, List<Address>> stackAddresses = new LinkedHashMap<>();
+        /** Hosts with a kernel booted at build: true when it also has a stack. */
         private final Map<String, Boolean> kernelHosts = new LinkedHashMap<>();
+        /** Hosts declared only by their disks: their kernel boots on first {@link FuzzWorld#kernel} call. */
+        private final java.util.Set<String> diskHosts = new java.util.LinkedHashSet<>();
         private final List<DiskSpec> diskSpecs = new ArrayList<>();
         private Ipv6Options ipv6;
 
@@ -172,7 +186,7 @@ public final class FuzzWorld implements AutoCloseable {
          * first bytes, zeros after (an input longer than the disk is cut).
          */
         public Builder disk(String host, String name, byte[] content, int size) {
-            kernelHosts.putIfAbsent(host, false);
+            diskHosts.add(host);
             diskSpecs.add(new DiskSpec(host, name, content, size));
             return this;
         }
@@ -207,12 +221,23 @@ public final class FuzzWorld implements AutoCloseable {
                     kernels.put(h.getKey(), RumpKernel.boot(host));
                 }
             }
+            for (String h : diskHosts) {
+                if (!hosts.containsKey(h)) {
+                    hosts.put(h, world.newHost(h));
+                }
+            }
             for (DiskSpec d : diskSpecs) {
-                HostDisk disk = HostDisk.create(hosts.get(d.host()), d.name(), d.size());
-                byte[] image = new byte[d.size()];
-                System.arraycopy(d.content(), 0, image, 0, Math.min(d.content().length, d.size()));
-                disk.write(0, ByteBuffer.wrap(image));
-                disks.put(d.name(), disk);
+                if (d.size() % SimDisk.SECTOR_SIZE != 0) {
+                    throw new ErrnoException(Errno.EINVAL, d.name() + ": size " + d.size() + " is not a multiple of "
+                            + SimDisk.SECTOR_SIZE);
+                }
+                // Only the content's pages are stored; the zeros after it cost nothing.
+                try {
+                    world.createDisk(d.name(), SimDisk.Image.of(d.content(), d.size()));
+                } catch (IllegalArgumentException e) {
+                    throw new ErrnoException(Errno.EEXIST, e.getMessage());
+                }
+                disks.put(d.name(), HostDisk.open(hosts.get(d.host()), d.name(), OpenMode.READ_WRITE));
             }
             return new FuzzWorld(world, hosts, kernels, stacks, disks);
         }

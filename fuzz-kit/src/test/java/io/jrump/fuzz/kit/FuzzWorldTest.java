@@ -45,4 +45,25 @@ class FuzzWorldTest {
             assertThrows(IllegalArgumentException.class, () -> w.stack("fuzz"));
         }
     }
+
+    /** A host declared only by its disk boots its kernel when first asked for it, and only once. */
+    @Test
+    void aDiskOnlyHostBootsItsKernelOnFirstUse() throws Exception {
+        byte[] input = new byte[70_000];
+        java.util.Arrays.fill(input, 60_000, 70_000, (byte) 7);
+        try (FuzzWorld w = FuzzWorld.ofDisk(input, 128 * 1024)) {
+            io.jrump.kernel.RumpKernel k = w.kernel("fuzz");
+            assertEquals(io.jrump.kernel.RumpKernel.State.RUNNING, k.state());
+            org.junit.jupiter.api.Assertions.assertSame(k, w.kernel("fuzz"));
+            assertThrows(IllegalArgumentException.class, () -> w.kernel("nobody"));
+            byte[] back = new byte[128 * 1024];
+            w.disk().read(0, ByteBuffer.wrap(back));
+            byte[] expected = new byte[128 * 1024];
+            System.arraycopy(input, 0, expected, 0, input.length);
+            assertArrayEquals(expected, back, "the input, zeros after");
+        }
+        io.jrump.hypercall.ErrnoException odd = assertThrows(io.jrump.hypercall.ErrnoException.class,
+                () -> FuzzWorld.ofDisk(new byte[1], 1000));
+        assertEquals(io.jrump.hypercall.Errno.EINVAL, odd.errno());
+    }
 }

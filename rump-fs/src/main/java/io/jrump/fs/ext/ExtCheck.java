@@ -118,13 +118,13 @@ public final class ExtCheck {
                     continue;
                 }
                 inodes.addReference(e.inode());
-                if (e.name().equals(".")) {
+                if (Dirent.isDot(e.name())) {
                     if (e.inode() != d[0]) {
                         report(problems, "directory inode " + d[0] + ": '.' names inode " + e.inode());
                     }
                     continue;
                 }
-                if (e.name().equals("..")) {
+                if (Dirent.isDotDot(e.name())) {
                     if (e.inode() != d[1]) {
                         report(problems, "directory inode " + d[0] + ": '..' names inode " + e.inode() + ", not its parent "
                                 + d[1]);
@@ -402,7 +402,7 @@ public final class ExtCheck {
         }
         try {
             for (Dirent e : entries) {
-                if (e.name().equals(".") || e.name().equals("..")) {
+                if (Dirent.isDot(e.name()) || Dirent.isDotDot(e.name())) {
                     continue;
                 }
                 long found = fs.htree.lookup(inode, e.name());

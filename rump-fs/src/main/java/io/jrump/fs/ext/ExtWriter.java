@@ -299,10 +299,10 @@ final class ExtWriter {
     }
 
     void rmdir(long dir, String name, boolean open) throws ErrnoException {
-        if (name.equals(".")) {
+        if (Dirent.isDot(name)) {
             throw new ErrnoException(Errno.EINVAL, name);
         }
-        if (name.equals("..")) {
+        if (Dirent.isDotDot(name)) {
             throw new ErrnoException(Errno.ENOTEMPTY, name);
         }
         RawInode d = loadDir(dir);
@@ -332,7 +332,7 @@ final class ExtWriter {
 
     private boolean isEmpty(RawInode dir) throws ErrnoException {
         for (Dirent e : fs.readDir(dir.parsed())) {
-            if (!e.name().equals(".") && !e.name().equals("..")) {
+            if (!Dirent.isDot(e.name()) && !Dirent.isDotDot(e.name())) {
                 return false;
             }
         }
@@ -459,7 +459,7 @@ final class ExtWriter {
     void rename(long fromDir, String fromName, long toDir, String toName, java.util.function.LongPredicate open)
             throws ErrnoException {
         checkName(toName);
-        if (fromName.equals(".") || fromName.equals("..") || toName.equals(".") || toName.equals("..")) {
+        if (Dirent.isDot(fromName) || Dirent.isDotDot(fromName) || Dirent.isDot(toName) || Dirent.isDotDot(toName)) {
             throw new ErrnoException(Errno.EINVAL, "cannot rename '.' or '..'");
         }
         RawInode s = loadDir(fromDir);

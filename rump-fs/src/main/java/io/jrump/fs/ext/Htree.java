@@ -94,10 +94,10 @@ final class Htree {
     /** {inode, leaf block} of {@code name}; inode 0 if it is not there. */
     private long[] find(Inode dir, String name) throws Damaged, ErrnoException {
         ByteBuffer root = checkedRoot(dir);
-        if (name.equals(".")) {
+        if (Dirent.isDot(name)) {
             return new long[] {Integer.toUnsignedLong(root.getInt(0)), 0};
         }
-        if (name.equals("..")) {
+        if (Dirent.isDotDot(name)) {
             return new long[] {Integer.toUnsignedLong(root.getInt(12)), 0};
         }
         Walk w = walk(dir, root, name.getBytes(StandardCharsets.UTF_8));

@@ -50,8 +50,8 @@ public final class SimDisk {
     private final String name;
     private final long size;
     private final SplittableRandom random;
-    private final SparseMemory durable = new SparseMemory();
-    private SparseMemory visible = new SparseMemory();
+    private final SparseMemory durable;
+    private SparseMemory visible;
     private final List<PendingWrite> unflushed = new ArrayList<>();
     private final Set<Event> inFlight = new LinkedHashSet<>();
     private final Map<Long, Errno> failAt = new HashMap<>();
@@ -64,11 +64,62 @@ public final class SimDisk {
     private long injected;
     private long lost;
 
-    SimDisk(SimWorld world, String name, long size, SplittableRandom random) {
+    SimDisk(SimWorld world, String name, long size, SplittableRandom random, Image base) {
         this.world = world;
         this.name = name;
         this.size = size;
         this.random = random;
+        this.durable = base == null ? new SparseMemory() : base.data.copy();
+        this.visible = durable.copy();
+    }
+
+    /**
+     * Fixed disk contents to start disks from ({@link SimWorld#createDisk(String, Image)}): every
+     * disk made from one image shares its pages copy-on-write, so a harness makes its image once
+     * and each run starts from it without copying it. Immutable; usable from any world.
+     */
+    public static final class Image {
+        private final long size;
+        private final SparseMemory data;
+
+        private Image(long size, SparseMemory data) {
+            this.size = size;
+            this.data = data;
+        }
+
+        /**
+         * An image of {@code size} bytes holding {@code content}'s first bytes and zeros after
+         * (content longer than {@code size} is cut).
+         */
+        public static Image of(byte[] content, long size) {
+            if (size < 0) {
+                throw new IllegalArgumentException("image of negative size " + size);
+            }
+            SparseMemory data = new SparseMemory();
+            data.write(0, ByteBuffer.wrap(content, 0, (int) Math.min(content.length, size)));
+            return new Image(size, data);
+        }
+
+        /** Size in bytes of the disks made from it. */
+        public long size() {
+            return size;
+        }
+    }
+
+    /**
+     * This disk's durable contents as an {@link Image}, shared copy-on-write (this disk keeps
+     * working and its later writes do not reach the image).
+     *
+     * @throws IllegalStateException while writes are unflushed or operations in flight: the
+     *     image would depend on a power cut's draw
+     */
+    public Image image() {
+        world.checkThread();
+        if (!unflushed.isEmpty() || !inFlight.isEmpty()) {
+            throw new IllegalStateException("disk " + name + " has " + unflushed.size() + " unflushed writes and "
+                    + inFlight.size() + " operations in flight: flush and wait first");
+        }
+        return new Image(size, durable.copy());
     }
 
     public String name() {

@@ -116,6 +116,23 @@ public final class SimWorld {
         }
     }
 
+    /**
+     * Creates a disk with {@code image}'s size and contents (durable, as if flushed), which any
+     * host may then open by name. The disk shares the image's pages copy-on-write: creating it
+     * copies no data, and its writes stay its own.
+     *
+     * @throws IllegalArgumentException for an empty name or a name in use
+     */
+    public SimDisk createDisk(String name, SimDisk.Image image) {
+        checkThread();
+        java.util.Objects.requireNonNull(image, "image");
+        try {
+            return newDisk(name, image.size(), image);
+        } catch (ErrnoException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
     /** The disk of that name, if one was created. */
     public Optional<SimDisk> disk(String name) {
         checkThread();
@@ -289,6 +306,10 @@ public final class SimWorld {
     }
 
     SimDisk newDisk(String name, long size) throws ErrnoException {
+        return newDisk(name, size, null);
+    }
+
+    private SimDisk newDisk(String name, long size, SimDisk.Image image) throws ErrnoException {
         if (name.isEmpty()) {
             throw new ErrnoException(Errno.EINVAL, "simulated disk with an empty name");
         }
@@ -298,9 +319,9 @@ public final class SimWorld {
         if (disks.containsKey(name)) {
             throw new ErrnoException(Errno.EEXIST, "simulated disk " + name);
         }
-        SimDisk disk = new SimDisk(this, name, size, stream("disk:" + name));
+        SimDisk disk = new SimDisk(this, name, size, stream("disk:" + name), image);
         disks.put(name, disk);
-        trace("world", "new disk " + name + " of " + size + " bytes");
+        trace("world", "new disk " + name + " of " + size + " bytes" + (image == null ? "" : " from an image"));
         return disk;
     }
 

@@ -116,7 +116,7 @@ class SimDiskTest {
         int kept = 0;
         for (long seed = 0; seed < 200; seed++) {
             boolean tearing = seed % 2 == 0;
-            int[] outcome = powerCutAgainstModel(seed, tearing);
+            int[] outcome = powerCutAgainstModel(seed, tearing, seed % 4 >= 2);
             assertTrue(tearing || outcome[0] == 0, "torn with torn writes off, seed " + seed);
             torn += outcome[0];
             lost += outcome[1];
@@ -127,23 +127,36 @@ class SimDiskTest {
         assertTrue(kept > 0, "some write survived");
     }
 
-    /** Returns how many unflushed writes were torn, lost and kept. */
-    private static int[] powerCutAgainstModel(long seed, boolean tearing) throws Exception {
+    /**
+     * Returns how many unflushed writes were torn, lost and kept. With {@code fromImage} the
+     * flushed data is written in another world and the disk is forked from its {@link SimDisk#image}
+     * (copy-on-write): the cut must behave the same.
+     */
+    private static int[] powerCutAgainstModel(long seed, boolean tearing, boolean fromImage) throws Exception {
         int size = 16 * 4096;
         Random rnd = new Random(seed);
         SimWorld world = new SimWorld(seed);
         SimHost a = world.newHost("a");
-        HostBlockDevice dev = a.blockDevices().create("d", size);
-        SimDisk disk = world.disk("d").orElseThrow();
-        disk.setTornWrites(tearing);
+        SimWorld baseWorld = fromImage ? new SimWorld(seed + 1000) : world;
+        HostBlockDevice base = (fromImage ? baseWorld.newHost("base") : a).blockDevices().create("d", size);
         byte[] flushed = new byte[size];
         for (int i = 0; i < 8; i++) {
             int off = rnd.nextInt(size - 5000);
             byte[] data = random(rnd, 1 + rnd.nextInt(5000));
-            Io.write(world, dev, off, data);
+            Io.write(baseWorld, base, off, data);
             System.arraycopy(data, 0, flushed, off, data.length);
         }
-        Io.flush(world, dev);
+        Io.flush(baseWorld, base);
+        HostBlockDevice dev = base;
+        if (fromImage) {
+            world.createDisk("d", baseWorld.disk("d").orElseThrow().image());
+            dev = a.blockDevices().open("d", OpenMode.READ_WRITE);
+            // The base disk changing afterwards must not reach the fork.
+            Io.write(baseWorld, base, 0, random(rnd, size));
+        }
+        SimDisk disk = world.disk("d").orElseThrow();
+        disk.setTornWrites(tearing);
+        HostBlockDevice io = dev;
         // Unflushed writes in separate 4 KiB regions, so that each can be judged on its own.
         List<long[]> ranges = new ArrayList<>();
         List<byte[]> contents = new ArrayList<>();
@@ -156,17 +169,17 @@ class SimDiskTest {
             byte[] data;
             if (rnd.nextInt(5) == 0) {
                 data = new byte[len];
-                assertNull(Io.await(world, c -> dev.discard(off, len, c)).error());
+                assertNull(Io.await(world, c -> io.discard(off, len, c)).error());
             } else {
                 data = random(rnd, len);
-                Io.write(world, dev, off, data);
+                Io.write(world, io, off, data);
             }
             ranges.add(new long[] {off, len});
             contents.add(data);
         }
-        byte[] before = Io.read(world, dev, 0, size);
+        byte[] before = Io.read(world, io, 0, size);
         disk.powerCut();
-        assertEquals(Errno.EIO, Io.await(world, c -> dev.read(0, ByteBuffer.allocate(1), c)).error(),
+        assertEquals(Errno.EIO, Io.await(world, c -> io.read(0, ByteBuffer.allocate(1), c)).error(),
                 "a handle from before the cut");
         HostBlockDevice again = a.blockDevices().open("d", OpenMode.READ_ONLY);
         byte[] after = Io.read(world, again, 0, size);
@@ -193,6 +206,49 @@ class SimDiskTest {
         }
         assertArrayEquals(flushed, outside, "seed " + seed + ": flushed data outside unflushed writes changed");
         return outcome;
+    }
+
+    @Test
+    void disksForkedFromAnImageShareNothingTheyWrite() throws Exception {
+        SimWorld maker = new SimWorld(3);
+        HostBlockDevice made = maker.newHost("m").blockDevices().create("d", 3 * 65536);
+        Io.write(maker, made, 100, fill(70_000, 1));
+        SimDisk madeDisk = maker.disk("d").orElseThrow();
+        assertThrows(IllegalStateException.class, madeDisk::image, "unflushed writes");
+        Io.flush(maker, made);
+        SimDisk.Image image = madeDisk.image();
+        assertEquals(3 * 65536, image.size());
+        Io.write(maker, made, 0, fill(200, 9)); // after the image: not in it
+        byte[] expected = new byte[3 * 65536];
+        Arrays.fill(expected, 100, 70_100, (byte) 1);
+
+        SimWorld world = new SimWorld(4);
+        SimHost h = world.newHost("h");
+        world.createDisk("x", image);
+        world.createDisk("y", image);
+        HostBlockDevice x = h.blockDevices().open("x", OpenMode.READ_WRITE);
+        HostBlockDevice y = h.blockDevices().open("y", OpenMode.READ_WRITE);
+        assertArrayEquals(expected, Io.read(world, x, 0, expected.length));
+        Io.write(world, x, 65_000, fill(2000, 5)); // across a page boundary of a shared page
+        assertArrayEquals(expected, Io.read(world, y, 0, expected.length), "y does not see x's write");
+        assertEquals(Errno.EEXIST, assertThrows(IllegalArgumentException.class, () -> world.createDisk("x", image))
+                .getCause() instanceof ErrnoException ee ? ee.errno() : null);
+
+        // The image is durable on a fork: a cut keeps it and loses the unflushed write.
+        world.disk("x").orElseThrow().powerCut();
+        HostBlockDevice x2 = h.blockDevices().open("x", OpenMode.READ_ONLY);
+        byte[] afterCut = Io.read(world, x2, 0, expected.length);
+        for (int i = 0; i < expected.length; i++) {
+            if (i < 65_000 || i >= 67_000) {
+                assertEquals(expected[i], afterCut[i], "byte " + i + " outside the unflushed write");
+            }
+        }
+        byte[] maker200 = Io.read(maker, made, 200, expected.length - 200);
+        assertArrayEquals(Arrays.copyOfRange(expected, 200, expected.length), maker200,
+                "the maker's disk beyond its own later write still holds the image's data");
+        SimDisk.Image bytes = SimDisk.Image.of(new byte[] {1, 2, 3}, 1024);
+        world.createDisk("z", bytes);
+        assertArrayEquals(new byte[] {1, 2, 3, 0}, Io.read(world, h.blockDevices().open("z", OpenMode.READ_ONLY), 0, 4));
     }
 
     @Test
