@@ -8,12 +8,13 @@
 # small part of rump-net.
 # Usage: bench/fuzz-coverage.sh [PATTERN]   (only the Class#method names matching PATTERN)
 # Needs the harnesses built (mvn test-compile -pl fuzz -am) and runs ./rump (which builds
-# cli/target/rump.jar when it is stale). Per-file reports and JaCoCo .exec files go to a
-# directory under /tmp, named at the end.
+# cli/target/rump.jar when it is stale), or the command in $RUMP (e.g. RUMP="java -jar rump.jar").
+# Per-file reports and JaCoCo .exec files go to a directory under /tmp, named at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pattern="${1:-.}"
 cd "$root"
+read -r -a rump <<< "${RUMP:-./rump}"
 
 # The packages of the component a harness exercises: what its coverage is measured on.
 component() {
@@ -27,7 +28,7 @@ component() {
     esac
 }
 
-targets="$(./rump fuzz list | awk '{print $1}' | grep -E -- "$pattern" || true)"
+targets="$("${rump[@]}" fuzz list | awk '{print $1}' | grep -E -- "$pattern" || true)"
 [ -n "$targets" ] || { echo "fuzz-coverage: no harness matches '$pattern'" >&2; exit 1; }
 out="$(mktemp -d /tmp/jrump-fuzz-coverage.XXXXXX)"
 echo "# Coverage of the stored inputs per harness (bench/fuzz-coverage.sh, Jazzer 0.30's JaCoCo), $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -41,7 +42,7 @@ for t in $targets; do
     name="${short//#/_}"
     pkgs="$(component "$short")"
     log="$out/$name.log"
-    if ! ./rump fuzz coverage "$t" --include "$pkgs" --report "$out/$name.txt" >"$log" 2>&1; then
+    if ! "${rump[@]}" fuzz coverage "$t" --include "$pkgs" --report "$out/$name.txt" >"$log" 2>&1; then
         echo "| \`$short\` | \`$pkgs\` | — | — | — | — | **failed** (see $log) |"
         failed=1
         continue

@@ -203,7 +203,10 @@ final class FuzzCommand implements Runnable {
             int worstExit = 0;
             boolean terminal = System.console() != null;
             long started = System.nanoTime();
-            long deadline = started + duration.plusSeconds(60).toNanos(); // libFuzzer stops itself; this is a safety net
+            // libFuzzer stops itself at --time after its start; this is a safety net, generous with
+            // the JVM's start-up (instrumenting takes long on a loaded machine).
+            long deadline = started + STARTUP_ALLOWANCE.plus(duration).toNanos();
+            boolean stopped = false;
             long lastPrinted = started;
             try (JazzerProcess jazzer = new JazzerProcess()) {
                 List<String> command = JazzerProcess.command(cp, t, args);
@@ -215,9 +218,11 @@ final class FuzzCommand implements Runnable {
                     JazzerProcess.Line l = jazzer.next(250);
                     long now = System.nanoTime();
                     if (now > deadline) {
-                        err.println("rump fuzz run: Jazzer did not stop after " + time + "; stopping it");
+                        err.println("rump fuzz run: " + (status.started() ? "Jazzer did not stop after " + time
+                                : "Jazzer had not started fuzzing after " + STARTUP_ALLOWANCE.toMinutes() + " minutes") + "; stopping it");
                         jazzer.stop();
                         deadline = Long.MAX_VALUE;
+                        stopped = true;
                     }
                     if (l != null && l.line() == null) {
                         worstExit = Math.max(worstExit, l.exit());
@@ -225,7 +230,11 @@ final class FuzzCommand implements Runnable {
                             jazzer.stop(); // one finding ends the run, as with one job
                         }
                     } else if (l != null) {
+                        boolean wasStarted = status.started();
                         boolean isStatus = status.accept(l.job(), l.line());
+                        if (!wasStarted && status.started() && !stopped) {
+                            deadline = now + duration.plusSeconds(60).toNanos();
+                        }
                         if (verbose()) {
                             printAbove(err, terminal, l.line());
                         } else if (reporting[l.job()] || FuzzStatus.isFindingStart(l.line())) {
@@ -261,6 +270,10 @@ final class FuzzCommand implements Runnable {
                     out.printf("replay:  rump fuzz replay %s --target %s%s%n", p, t.name(), setupOptions());
                 }
                 return 1;
+            }
+            if (stopped && status.started()) {
+                out.println("no findings");
+                return 0;
             }
             if (worstExit != 0) {
                 tail.forEach(err::println);
@@ -536,6 +549,9 @@ final class FuzzCommand implements Runnable {
             throw new FuzzSetupException("cannot create a scratch directory: " + e.getMessage());
         }
     }
+
+    /** How long a fuzzing JVM may take to start before {@code rump fuzz run} gives up on it. */
+    private static final Duration STARTUP_ALLOWANCE = Duration.ofMinutes(5);
 
     /** Lines of Jazzer's that say nothing about the target: start-up chatter, libFuzzer's banners. */
     static boolean noise(String line) {

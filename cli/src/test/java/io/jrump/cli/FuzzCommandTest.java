@@ -52,6 +52,7 @@ class FuzzCommandTest {
         assertTrue(Files.readString(finding, StandardCharsets.ISO_8859_1).startsWith("BUG"), finding.toString());
         assertTrue(run.out().contains("replay:  rump fuzz replay " + finding + " --target " + BUGGY), run.out());
         assertTrue(run.err().contains("findings 1"), run.err());
+        assertTrue(!run.err().contains("INFO: Seed: "), "without --verbose Jazzer's start-up lines are not shown\n" + run.err());
 
         // The finding's place (--findings) is no target's, so --target names it.
         RumpRun fails = RumpRun.expect(1, "fuzz", "replay", finding.toString(), "--target", BUGGY, "--classpath", CP);
@@ -59,8 +60,11 @@ class FuzzCommandTest {
         assertTrue(fails.err().contains("IllegalStateException: planted bug"), fails.all());
 
         Path harmless = Files.writeString(tmp.resolve("harmless"), "BUT NOT A BUG");
-        RumpRun passes = RumpRun.expect(0, "fuzz", "replay", harmless.toString(), "--target", BUGGY, "--classpath", CP);
+        RumpRun passes = RumpRun.expect(0, "fuzz", "replay", harmless.toString(), "--target", BUGGY, "--classpath", CP,
+                "--verbose");
         assertTrue(passes.out().contains("passes " + BUGGY), passes.all());
+        assertTrue(passes.err().contains("INFO: Seed: "), "--verbose passes Jazzer's start-up lines too\n" + passes.all());
+        System.clearProperty("org.slf4j.simpleLogger.log.io.jrump.console"); // what rump's --verbose set
 
         // A padded failing input shrinks to "BUG". libFuzzer minimizes in steps, each two new Jazzer
         // JVMs (check, then shrink) and at most one smaller input, until a step finds none; --runs
