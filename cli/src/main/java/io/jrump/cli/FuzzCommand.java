@@ -31,7 +31,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * replay or minimize a finding, measure the coverage of a stored corpus. Exit status: 0 nothing
  * found (or done), 1 a finding (or the replayed input still fails), 2 a usage or set-up error.
  */
-@Command(name = "fuzz",
+@Command(name = "fuzz", mixinStandardHelpOptions = true,
         description = {"Fuzz jrump's components (or your own harnesses) with Jazzer.",
             "Targets are Jazzer @FuzzTest methods, named Class#method. Without --classpath: the harnesses "
                     + "of the fuzz module of the jrump checkout around the current directory (build them "
@@ -127,7 +127,7 @@ final class FuzzCommand implements Runnable {
         }
     }
 
-    @Command(name = "list", description = "List the fuzz targets (@FuzzTest methods) on the class path.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the fuzz targets (@FuzzTest methods) on the class path.")
     static final class ListTargets extends Sub {
         @Override
         int run(PrintWriter out, PrintWriter err) throws FuzzSetupException {
@@ -145,7 +145,7 @@ final class FuzzCommand implements Runnable {
         }
     }
 
-    @Command(name = "run", description = {"Fuzz one target for a time, with a live status line.",
+    @Command(name = "run", mixinStandardHelpOptions = true, description = {"Fuzz one target for a time, with a live status line.",
         "Exit status 0: nothing found; 1: a finding (its file and the replay command are printed); 2: set-up error."})
     static final class Run extends Sub {
         @Parameters(index = "0", paramLabel = "TARGET", description = "Class#method (or Class if it has one harness).")
@@ -301,7 +301,7 @@ final class FuzzCommand implements Runnable {
         }
     }
 
-    @Command(name = "replay", description = {"Run a target once on a file (a finding, a seed) and show what happens.",
+    @Command(name = "replay", mixinStandardHelpOptions = true, description = {"Run a target once on a file (a finding, a seed) and show what happens.",
         "Exit status 0: it passes now; 1: it still fails; 2: set-up error."})
     static final class Replay extends Sub {
         @Parameters(index = "0", paramLabel = "FILE")
@@ -356,7 +356,7 @@ final class FuzzCommand implements Runnable {
         }
     }
 
-    @Command(name = "minimize", description = {"Shrink an input that fails a target to a smaller one that fails the same way (libFuzzer's -minimize_crash).",
+    @Command(name = "minimize", mixinStandardHelpOptions = true, description = {"Shrink an input that fails a target to a smaller one that fails the same way (libFuzzer's -minimize_crash).",
         "Exit status 0: done (the smallest file's path is printed); 1: the input does not fail; 2: set-up error."})
     static final class Minimize extends Sub {
         @Parameters(index = "0", paramLabel = "FILE")
@@ -422,7 +422,7 @@ final class FuzzCommand implements Runnable {
         }
     }
 
-    @Command(name = "coverage", description = {"The code coverage a target's stored inputs (seeds and corpus) reach, "
+    @Command(name = "coverage", mixinStandardHelpOptions = true, description = {"The code coverage a target's stored inputs (seeds and corpus) reach, "
             + "measured by Jazzer's bundled JaCoCo.", "Exit status 0: measured; 1: an input fails the target; 2: set-up error."})
     static final class Coverage extends Sub {
         @Parameters(index = "0", paramLabel = "TARGET")

@@ -132,6 +132,9 @@ class FuzzCommandTest {
         RumpRun unbuilt = RumpRun.expect(2, "fuzz", "list", "--project", tmp.toString());
         assertTrue(unbuilt.err().contains("run '" + FuzzClassPath.BUILD_COMMAND + "' in " + tmp), unbuilt.all());
 
+        RumpRun help = RumpRun.expect(0, "fuzz", "run", "--help");
+        assertTrue(help.out().contains("--jobs=N"), help.out());
+
         RumpRun noMinTarget = RumpRun.of("fuzz", "minimize", program.toString(), "--classpath", CP);
         assertEquals(2, noMinTarget.code(), noMinTarget.all());
         assertTrue(noMinTarget.err().contains("--target"), noMinTarget.all());
