@@ -121,9 +121,9 @@ final class FuzzCommand implements Runnable {
             return false;
         }
 
-        /** The per-target directory under ./.rump-fuzz/ for what the user did not place. */
-        static Path workDir(FuzzTargets.Target t) throws FuzzSetupException {
-            return createDirectories(Path.of(".rump-fuzz", t.fileName()).toAbsolutePath());
+        /** The per-target directory under ./.rump-fuzz/ for what the user did not place (made when used). */
+        static Path workDir(FuzzTargets.Target t) {
+            return Path.of(".rump-fuzz", t.fileName()).toAbsolutePath();
         }
     }
 
