@@ -21,7 +21,7 @@ import picocli.CommandLine.ScopeType;
         description = "Kernel components for the JVM: block devices, filesystems and a TCP/IP stack, "
                 + "run in userspace, in a simulator or on Linux devices.",
         subcommands = {HostsCommand.class, DemoCommand.class, NetCommand.class, ImageCommand.class, PartCommand.class, FsCommand.class,
-            MountCommand.Mount.class, MountCommand.Umount.class,
+            MountCommand.Mount.class, MountCommand.Umount.class, FuzzCommand.class,
             CommandLine.HelpCommand.class},
         commandListHeading = "%nCommands:%n",
         footer = {"", "Run 'rump help COMMAND' for a command's options."})
