@@ -1,7 +1,11 @@
 package io.jrump.cli;
 
+import io.jrump.fuzz.kit.program.ProgramRunner;
+import io.jrump.hypercall.ErrnoException;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -315,10 +319,7 @@ final class FuzzCommand implements Runnable {
         int run(PrintWriter out, PrintWriter err) throws FuzzSetupException, InterruptedException {
             requireFile(file);
             if (isSyscallProgram(file)) {
-                // TODO(issue 20): replay through the fuzz kit's io.jrump.fuzz.kit.program entry point
-                // once it exists; until then a program file is refused rather than fed to a harness.
-                throw new FuzzSetupException("syscall programs: not supported yet (" + file + " starts with '"
-                        + PROGRAM_HEADER + "')");
+                return replayProgram(out, err);
             }
             FuzzClassPath cp = classPath();
             List<FuzzTargets.Target> targets = FuzzTargets.discover(cp.entries());
@@ -335,6 +336,29 @@ final class FuzzCommand implements Runnable {
             }
             o.tail().forEach(err::println);
             throw new FuzzSetupException("Jazzer exited with status " + o.exit() + " without a finding (its output is above)");
+        }
+
+        /**
+         * A syscall program (the fuzz kit's reproducer format) runs on the sim host in this JVM, no
+         * Jazzer needed: every call is printed with its result, like strace, then the verdict.
+         */
+        private int replayProgram(PrintWriter out, PrintWriter err) throws FuzzSetupException {
+            ByteArrayOutputStream traced = new ByteArrayOutputStream();
+            ProgramRunner.Result r;
+            try (PrintStream trace = new PrintStream(traced, true, StandardCharsets.UTF_8)) {
+                r = ProgramRunner.replay(file, trace);
+            } catch (ErrnoException e) {
+                throw new FuzzSetupException(file + ": not a program this version runs: " + e.getMessage());
+            } catch (IOException e) {
+                throw new FuzzSetupException(file + ": " + e.getMessage());
+            }
+            out.print(traced.toString(StandardCharsets.UTF_8));
+            if (r.ok()) {
+                out.printf("%s passes%n", file);
+                return 0;
+            }
+            out.printf("%s still fails: %s%n", file, r);
+            return 1;
         }
 
         /** A file under <Class>Inputs/<method>/ or .rump-fuzz/Class_method/ names its target. */

@@ -14,10 +14,16 @@ final class SimConsole implements HostConsole {
 
     private final SimWorld world;
     private final SimHost host;
+    private boolean muted;
 
     SimConsole(SimWorld world, SimHost host) {
         this.world = world;
         this.host = host;
+    }
+
+    /** From now on lines go to the world trace only, not to the logger. */
+    void mute() {
+        muted = true;
     }
 
     @Override
@@ -27,6 +33,9 @@ final class SimConsole implements HostConsole {
             return;
         }
         world.trace(host.name(), "console " + level + " " + message);
+        if (muted) {
+            return;
+        }
         String prefix = "[" + host.name() + " t=" + SimWorld.format(world.now()) + "]";
         switch (level) {
             case ALL, TRACE -> LOG.trace("{} {}", prefix, message);

@@ -43,7 +43,7 @@ public final class SimHost implements Hypercalls {
     private final HostClock clock;
     private final HostScheduler scheduler;
     private final HostRandom random;
-    private final HostConsole console;
+    private final SimConsole console;
     private final BlockDevices blockDevices;
     private final NetworkInterfaces networkInterfaces;
     private final Set<SimBlockDevice> openDevices = new LinkedHashSet<>();
@@ -115,6 +115,16 @@ public final class SimHost implements Hypercalls {
     @Override
     public HostConsole console() {
         return console;
+    }
+
+    /**
+     * Stops echoing this host's console lines to the {@code io.jrump.console} logger; they still go
+     * to the world trace. For a host whose last words are expected noise, e.g. a kernel shut down
+     * after its disk lost power, whose unmount can only report the writes it lost.
+     */
+    public void muteConsole() {
+        world.checkThread();
+        console.mute();
     }
 
     @Override
