@@ -19,15 +19,8 @@ niceness="${NICE:-0}"
 [[ "$niceness" =~ ^([0-9]|1[0-9])$ ]] || { echo "fuzz-campaign: NICE must be 0..19, not '$niceness'" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "fuzz-campaign: mvn not found" >&2; exit 1; }
 
-# The harness list and kinds are fuzz-speed.sh's: one place says which harnesses there are.
-harnesses() {
-    local f cls
-    for f in "$root"/fuzz/src/test/java/io/jrump/fuzz/*.java; do
-        cls="$(basename "$f" .java)"
-        awk -v c="$cls" '/^[[:space:]]*@FuzzTest/ { want = 1; next } want && /void [A-Za-z0-9_]+\(/ {
-            match($0, /void [A-Za-z0-9_]+\(/); m = substr($0, RSTART + 5, RLENGTH - 6); print c "#" m; want = 0 }' "$f"
-    done
-}
+# shellcheck source=bench/fuzz-harnesses.sh
+source "$root/bench/fuzz-harnesses.sh"
 
 list="${ONLY:-}"
 if [ -z "$list" ]; then

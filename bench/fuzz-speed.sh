@@ -22,15 +22,8 @@ pattern="${1:-.}"
 [[ "$secs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz-speed: SECS must be a positive whole number, not '$secs'" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "fuzz-speed: mvn not found" >&2; exit 1; }
 
-# Every @FuzzTest method: the line after the annotation names it.
-harnesses() {
-    local f cls
-    for f in "$root"/fuzz/src/test/java/io/jrump/fuzz/*.java; do
-        cls="$(basename "$f" .java)"
-        awk -v c="$cls" '/^[[:space:]]*@FuzzTest/ { want = 1; next } want && /void [A-Za-z0-9_]+\(/ {
-            match($0, /void [A-Za-z0-9_]+\(/); m = substr($0, RSTART + 5, RLENGTH - 6); print c "#" m; want = 0 }' "$f"
-    done
-}
+# shellcheck source=bench/fuzz-harnesses.sh
+source "$root/bench/fuzz-harnesses.sh"
 
 # The kind of a harness, for its goal: parsers by default; the rest by name.
 kind() {
