@@ -97,11 +97,19 @@ public final class PartitionEditor {
             // What this editor writes: 128 entries after LBA 1 and before the backup header in the
             // disk's last sector (which, on a disk that shrank, is not where the table said).
             long arraySectors = GptCodec.arraySectors(GptCodec.ENTRY_COUNT, GptCodec.ENTRY_SIZE, sectorSize);
-            firstUsable = Math.max(firstUsable, 2 + arraySectors);
-            lastUsable = Math.min(lastUsable, sectors.sectorCount() - 2 - arraySectors);
-            if (lastUsable < firstUsable) {
+            long roomFirst = 2 + arraySectors;
+            long roomLast = sectors.sectorCount() - 2 - arraySectors;
+            if (roomLast < roomFirst) {
                 throw new ErrnoException(Errno.ENOSPC, disk.name() + ": " + disk.size()
                         + " bytes is too small for a GPT of " + GptCodec.ENTRY_COUNT + " entries");
+            }
+            firstUsable = Math.max(firstUsable, roomFirst);
+            lastUsable = Math.min(lastUsable, roomLast);
+            if (lastUsable < firstUsable) {
+                // The disk has room; the header's own usable range does not overlap it.
+                throw new ErrnoException(Errno.EUCLEAN, disk.name() + ": GPT header: usable LBAs " + t.firstUsableLba()
+                        + "-" + t.lastUsableLba() + " lie outside the sectors between the tables (" + roomFirst + "-"
+                        + roomLast + ")");
             }
             for (Partition p : t.partitions()) {
                 if (p.number() > GptCodec.ENTRY_COUNT) {

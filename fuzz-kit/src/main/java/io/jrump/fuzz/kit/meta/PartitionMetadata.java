@@ -99,7 +99,10 @@ public final class PartitionMetadata {
         int h = (int) (lba * SECTOR);
         int headerSize = b.getInt(h + 12);
         long entries = b.getLong(h + 72);
-        long arrayBytes = Integer.toUnsignedLong(b.getInt(h + 80)) * Integer.toUnsignedLong(b.getInt(h + 84));
+        long count = Integer.toUnsignedLong(b.getInt(h + 80));
+        long entrySize = Integer.toUnsignedLong(b.getInt(h + 84));
+        // Both factors bounded by the image first: their product could pass 2^63 and turn negative.
+        long arrayBytes = count <= b.capacity() && entrySize <= b.capacity() ? count * entrySize : Long.MAX_VALUE;
         if (entries > 0 && entries < b.capacity() / SECTOR && arrayBytes <= b.capacity() - entries * SECTOR) {
             CRC32 crc = new CRC32();
             crc.update(b.array(), (int) (entries * SECTOR), (int) arrayBytes);

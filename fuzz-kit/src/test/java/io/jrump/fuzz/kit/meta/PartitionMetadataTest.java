@@ -84,6 +84,17 @@ class PartitionMetadataTest {
     }
 
     @Test
+    void aHeaderClaimingAHugeEntryArrayIsLeftUnsealedNotAnException() throws Exception {
+        byte[] image = disk("sgdisk", "-n", "1:2048:2559");
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(image).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        // 0xffffffff entries of 0xffffffff bytes: the product passes 2^63 (the fuzzer's finding).
+        b.putInt(512 + 80, -1).putInt(512 + 84, -1);
+        int before = b.getInt(512 + 88);
+        PartitionMetadata.fixChecksums(image);
+        assertEquals(before, b.getInt(512 + 88), "the entry array's CRC is left as it was");
+    }
+
+    @Test
     void mbrMapFollowsTheChainOfEbrs() throws Exception {
         byte[] base = disk("sfdisk", "label: dos\nstart=2048, size=512, type=83\nstart=3072, size=1024, type=5\n"
                 + "start=3136, size=256, type=83\nstart=3584, size=256, type=82\n");
