@@ -187,7 +187,7 @@ public final class ExtCheck {
         long[] current = {0};
         Set<Long> mine = new HashSet<>(); // with bigalloc: the current inode's clusters, each charged once
         java.util.function.LongConsumer claim = b -> {
-            if (b <= 0 || b >= sb.blocksCount()) {
+            if (b <= 0 || b < sb.firstDataBlock() || b >= sb.blocksCount()) { // no group holds it
                 occupied[0]++;
                 report(problems, "inode " + current[0] + ": block " + b + " is outside the filesystem");
                 return;
@@ -692,7 +692,7 @@ public final class ExtCheck {
             xattrBlocks.merge(b, 1, Integer::sum);
             return;
         }
-        if (b >= sb.blocksCount()) {
+        if (b < sb.firstDataBlock() || b >= sb.blocksCount()) {
             report(problems, "inode " + inode.number() + ": xattr block " + b + " is outside the filesystem");
         } else if (claimed.get((int) (b >>> bits))) {
             report(problems, "block " + b + " is claimed by " + owner.describe(b >>> bits) + " and by inode " + inode.number()
