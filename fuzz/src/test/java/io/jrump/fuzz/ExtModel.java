@@ -15,6 +15,7 @@ import io.jrump.fs.ext.ExtFs;
 import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.ext.Mkfs;
 import io.jrump.fs.vfs.Vfs;
+import io.jrump.fuzz.kit.Trees;
 import io.jrump.host.sim.SimDisk;
 import io.jrump.host.sim.SimHost;
 import io.jrump.host.sim.SimWorld;
@@ -22,7 +23,6 @@ import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.kernel.sys.Attributes;
-import io.jrump.kernel.sys.DirEntry;
 import io.jrump.kernel.sys.OpenFlags;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -409,8 +409,7 @@ final class ExtModel {
 
     /** How the filesystem differs from {@code expected}, or null; contents changed since the commit are not compared. */
     private String mismatch(TreeMap<String, Node> expected, IdentityHashMap<Node, Node> liveOf) throws ErrnoException {
-        TreeSet<String> actual = new TreeSet<>();
-        walk("/", actual);
+        TreeSet<String> actual = Trees.paths(vfs::readdir);
         if (!expected.keySet().equals(actual)) {
             return "the tree: expected " + expected.keySet() + ", found " + actual;
         }
@@ -455,21 +454,6 @@ final class ExtModel {
             }
         }
         return null;
-    }
-
-    private void walk(String dir, TreeSet<String> out) throws ErrnoException {
-        out.add(dir);
-        for (DirEntry d : vfs.readdir(dir)) {
-            if (d.name().equals(".") || d.name().equals("..")) {
-                continue;
-            }
-            String p = (dir.equals("/") ? "" : dir) + "/" + d.name();
-            if (d.type() == DirEntry.DT_DIR) {
-                walk(p, out);
-            } else {
-                out.add(p);
-            }
-        }
     }
 
     /**
