@@ -70,6 +70,26 @@ class FuzzCommandTest {
     }
 
     @Test
+    void twoJobsFuzzOneCorpusAndTheFirstFindingEndsTheRun() throws IOException {
+        Path corpus = tmp.resolve("corpus");
+        Path findings = tmp.resolve("findings");
+        RumpRun run = RumpRun.expect(1, "fuzz", "run", BUGGY, "--jobs", "2", "--time", "120s", "--classpath", CP,
+                "--corpus", corpus.toString(), "--findings", findings.toString());
+        assertTrue(run.out().startsWith("fuzzing " + BUGGY + " for 120s with 2 jobs"), run.all());
+        Matcher m = Pattern.compile("finding: (\\S+) \\((\\d+) bytes\\)").matcher(run.out());
+        int found = 0;
+        while (m.find()) {
+            found++;
+            Path finding = Path.of(m.group(1));
+            assertEquals(findings, finding.getParent());
+            assertTrue(Files.readString(finding, StandardCharsets.ISO_8859_1).startsWith("BUG"), finding.toString());
+        }
+        // Each job may report the planted bug before the other is stopped; the run ends at the first.
+        assertTrue(found >= 1 && found <= 2, run.all());
+        assertTrue(run.err().contains("findings " + found), run.err());
+    }
+
+    @Test
     void aCleanRunEndsAtItsTimeWithAStatusLine() throws IOException {
         Path corpus = tmp.resolve("corpus");
         RumpRun run = RumpRun.expect(0, "fuzz", "run", CLEAN, "--time", "4s", "--classpath", CP,
