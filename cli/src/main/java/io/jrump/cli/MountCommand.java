@@ -92,8 +92,13 @@ final class MountCommand {
         int threads;
 
         @Option(names = "--log", paramLabel = "FILE",
-                description = "Where the background process writes its output (default: a file in the temporary directory).")
+                description = "Where the background process writes its output, kept (default: rump-mount-PID.log in the "
+                        + "temporary directory, removed when the mount ends cleanly or fails to start).")
         Path log;
+
+        /** The default log the serving process was started with: removed by it after a clean unmount. */
+        @Option(names = "--remove-log-after-clean-unmount", paramLabel = "FILE", hidden = true)
+        Path removeLog;
 
         @Override
         public Integer call() throws Exception {
@@ -186,6 +191,10 @@ final class MountCommand {
                         }
                     }
                     out.printf("%s unmounted from %s%n", location, mnt);
+                    out.flush();
+                    if (removeLog != null) {
+                        Files.deleteIfExists(removeLog); // nothing went wrong: nothing to read in it
+                    }
                     return 0;
                 } finally {
                     if (!fsClosed) {
@@ -215,22 +224,26 @@ final class MountCommand {
             o.addAll(fsOptions);
             cmd.add("-o");
             cmd.add(String.join(",", o));
-            Path logFile = log != null ? log
-                    : Path.of(System.getProperty("java.io.tmpdir"), "rump-mount-" + ProcessHandle.current().pid() + "-"
-                            + System.nanoTime() + ".log");
+            Path logFile = log != null ? log : Files.createTempFile("rump-mount-" + ProcessHandle.current().pid() + "-", ".log");
+            if (log == null) {
+                cmd.addAll(List.of("--remove-log-after-clean-unmount", logFile.toString()));
+            }
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline) {
                 if (isMounted(mnt)) {
-                    spec.commandLine().getOut().printf("%s mounted on %s by process %d (log: %s)%n", location, mnt,
-                            p.pid(), logFile);
+                    spec.commandLine().getOut().printf("%s mounted on %s by process %d (log: %s%s)%n", location, mnt,
+                            p.pid(), logFile, log == null ? ", removed after a clean unmount" : "");
                     return 0;
                 }
                 if (p.waitFor(50, TimeUnit.MILLISECONDS)) {
                     String text = Files.exists(logFile) ? Files.readString(logFile).strip() : "";
                     spec.commandLine().getErr().println(text.isEmpty() ? "rump: mount failed (exit " + p.exitValue() + ")" : text);
+                    if (log == null) {
+                        Files.deleteIfExists(logFile); // what it said is printed above
+                    }
                     return p.exitValue() == 0 ? 1 : p.exitValue();
                 }
             }

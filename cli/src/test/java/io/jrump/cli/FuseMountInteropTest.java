@@ -357,6 +357,42 @@ class FuseMountInteropTest {
     }
 
     @Test
+    void theDefaultLogIsNamedAndRemovedWhenTheMountEndsCleanly() throws Exception {
+        mounts.add(mnt);
+        RumpRun r = RumpRun.expect(0, "mount", img.toString(), mnt.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(log: (\\S+), removed after a clean unmount\\)")
+                .matcher(r.out());
+        assertTrue(m.find(), r.all());
+        Path log = Path.of(m.group(1));
+        assertTrue(Files.isRegularFile(log), log + " while mounted");
+        RumpRun.expect(0, "umount", mnt.toString());
+        assertFalse(Files.exists(log), log + " left behind after a clean unmount");
+    }
+
+    @Test
+    void aMountThatFailsPrintsWhyAndLeavesNoLogBehind() throws Exception {
+        Path blank = dir.resolve("blank.img");
+        Files.write(blank, new byte[1 << 20]);
+        List<Path> before = ownMountLogs();
+        RumpRun r = RumpRun.of("mount", blank.toString(), mnt.toString());
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("no filesystem"), r.all());
+        assertEquals(before, ownMountLogs(), "a failed mount's default log is printed, then removed");
+
+        Path kept = dir.resolve("kept.log");
+        RumpRun.expect(1, "mount", blank.toString(), mnt.toString(), "--log", kept.toString());
+        assertTrue(Files.readString(kept).contains("no filesystem"), "a log the user named is kept");
+    }
+
+    /** The default logs of mounts started by this JVM (rump-mount-PID-*.log in the temporary directory). */
+    private static List<Path> ownMountLogs() throws Exception {
+        String prefix = "rump-mount-" + ProcessHandle.current().pid() + "-";
+        try (java.util.stream.Stream<Path> files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.filter(f -> f.getFileName().toString().startsWith(prefix)).sorted().toList();
+        }
+    }
+
+    @Test
     void sigtermUnmountsCleanly() throws Exception {
         long pid = mountInBackground();
         ProcessHandle server = ProcessHandle.of(pid).orElseThrow();
