@@ -1,9 +1,12 @@
 package io.jrump.cli;
 
+import io.jrump.blk.BlockDevice;
 import io.jrump.blk.BlockLayer;
+import io.jrump.blk.part.Partitions;
 import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.ExtVfs;
 import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
@@ -109,6 +112,15 @@ final class FsCommand implements Runnable {
     static RumpKernel bootFs(Hypercalls host) throws ErrnoException {
         return RumpKernel.boot(host, BootOptions.defaults().withName(host.name())
                 .withComponentInstances(List.of(new BlockLayer(), new VfsComponent())));
+    }
+
+    /** Partition {@code spec} (a number or a GPT name) of {@code disk}; a disk without a table says what it holds instead. */
+    static BlockDevice partition(BlockDevice disk, String spec) throws ErrnoException {
+        try {
+            return Partitions.open(disk, spec);
+        } catch (ErrnoException e) {
+            throw FileSystemTypes.withContents(e, disk);
+        }
     }
 
     /** {@code IMG[:PART]} as a location of the filesystem's root, for commands about the whole filesystem. */
@@ -261,9 +273,8 @@ final class FsCommand implements Runnable {
         private int checkExt(PrintWriter out) throws ErrnoException {
             Location loc = Location.parse(spec, wholeFilesystem(location));
             try (io.jrump.hypercall.Hypercalls host = ImageHosts.create("rump-fs");
-                    io.jrump.blk.BlockDevice disk = DiskImages.open(host, loc.image(), true)) {
-                io.jrump.blk.BlockDevice dev = loc.partition() == null ? disk
-                        : io.jrump.blk.part.Partitions.open(disk, loc.partition());
+                    BlockDevice disk = DiskImages.open(host, loc.image(), true)) {
+                BlockDevice dev = loc.partition() == null ? disk : partition(disk, loc.partition());
                 io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(dev);
                 r.notes().forEach(n -> out.println("note: " + n));
                 return report(out, r);

@@ -163,7 +163,7 @@ final class FsCopy {
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EPERM) {
                     // the errno's text alone: both sides' errors name only the path, said already
-                    warn(d.display(dp) + ": setting " + x.getKey() + ": " + e.errno().description());
+                    warn(d.display(dp) + ": setting " + x.getKey() + ": " + e.errno().description() + " (" + e.errno().name() + ")");
                 }
             }
         }

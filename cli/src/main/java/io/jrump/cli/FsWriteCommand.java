@@ -37,16 +37,16 @@ import picocli.CommandLine.Spec;
 /**
  * The writing {@code rump fs} commands: mkdir, rm, mv, ln, chmod, chown, cp and mkfs. Each mounts
  * the image read-write, does its work and unmounts cleanly, also after an error. An error about
- * one operand is printed as {@code rump: IMG:/path: strerror} and the command goes on with the
+ * one operand is printed as {@code rump: IMG:/path: strerror (ENAME)} and the command goes on with the
  * next, exiting 1 at the end, as coreutils do; usage errors exit 2.
  */
 final class FsWriteCommand {
     private FsWriteCommand() {
     }
 
-    /** {@code path: strerror}, the way coreutils print a failed call. */
+    /** {@code path: strerror (ENAME)}: a failed call as coreutils print it, with the errno's name as every rump error line has. */
     static String describe(ErrnoException e) {
-        return e.detail().isEmpty() ? e.errno().description() : e.detail() + ": " + e.errno().description();
+        return e.getMessage();
     }
 
     /** "/a//b/" as "/a/b"; the root stays "/". */
@@ -753,9 +753,7 @@ final class FsWriteCommand {
                             + "' exists; --size is only for creating a new image");
                 }
                 try (BlockDevice disk = DiskImages.open(host, image, false)) {
-                    BlockDevice dev = partition == null ? disk
-                            : partition.matches("\\d{1,3}") ? Partitions.open(disk, Integer.parseInt(partition))
-                            : Partitions.openByName(disk, partition);
+                    BlockDevice dev = partition == null ? disk : FsCommand.partition(disk, partition);
                     var existing = force ? java.util.Optional.<FileSystemTypes.Match>empty() : FileSystemTypes.probe(dev);
                     if (existing.isPresent()) {
                         spec.commandLine().getErr().println("rump: " + location + ": already holds a filesystem ("

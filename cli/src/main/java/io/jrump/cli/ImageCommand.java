@@ -146,7 +146,7 @@ final class ImageCommand implements Runnable {
                             out.printf("  warning: %s%n", w);
                         }
                     } catch (ErrnoException e) {
-                        out.printf("partition table: %s%n", e.errno() == Errno.ENOENT ? "none" : e.getMessage());
+                        out.printf("partition table: %s%n", e.errno() == Errno.ENODATA ? "none" : e.getMessage());
                     }
                     out.printf("filesystem: %s%n", filesystem(d)); // of the whole device
                     bootEntries(out, d);
@@ -381,7 +381,7 @@ final class ImageCommand implements Runnable {
                     out.printf("partition table: %s, %d partitions%n", t.scheme().name().toLowerCase(Locale.ROOT),
                             t.partitions().size());
                 } catch (ErrnoException e) {
-                    out.printf("partition table: %s%n", e.errno() == Errno.ENOENT ? "none" : e.getMessage());
+                    out.printf("partition table: %s%n", e.errno() == Errno.ENODATA ? "none" : e.getMessage());
                 }
                 out.printf("filesystem: %s%n", filesystem(d));
             }

@@ -5,6 +5,7 @@ import io.jrump.blk.part.Partition;
 import io.jrump.blk.part.PartitionEditor;
 import io.jrump.blk.part.PartitionTable.Scheme;
 import io.jrump.blk.part.PartitionTable;
+import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.Hypercalls;
@@ -38,7 +39,25 @@ final class PartCommand implements Runnable {
 
     static void withDisk(String image, boolean readOnly, DiskWork body) throws ErrnoException {
         try (Hypercalls host = ImageHosts.create("rump-part"); BlockDevice disk = DiskImages.open(host, image, readOnly)) {
-            body.run(host, disk);
+            try {
+                body.run(host, disk);
+            } catch (ErrnoException e) {
+                throw noTable(e, image, readOnly, disk);
+            }
+        }
+    }
+
+    /** A disk without a table (ENODATA): what it holds instead and, for an edit of a blank disk, how to make one. */
+    private static ErrnoException noTable(ErrnoException e, String image, boolean readOnly, BlockDevice disk) {
+        if (e.errno() != Errno.ENODATA) {
+            return e;
+        }
+        try {
+            boolean holdsFilesystem = FileSystemTypes.probe(disk).isPresent();
+            String hint = readOnly || holdsFilesystem ? "" : "; 'rump part create " + image + " --table gpt' makes one";
+            return new ErrnoException(Errno.ENODATA, e.detail() + "; " + FileSystemTypes.contentsWithoutTable(disk) + hint, e);
+        } catch (ErrnoException probing) {
+            return e;
         }
     }
 
@@ -93,6 +112,12 @@ final class PartCommand implements Runnable {
                             Sizes.human(p.sizeBytes(ss)), type,
                             gpt ? "'" + p.name() + "' " + p.type() + " " + p.uuid()
                                     : (p.attributes() & 0x80) != 0 ? "bootable" : "", problemNote(p));
+                }
+                if (t.partitions().isEmpty()) {
+                    // A FAT boot sector carries 0x55AA too: sfdisk lists such a disk as an empty dos table.
+                    var fs = FileSystemTypes.probe(disk);
+                    out.println("(no partitions" + fs.map(m -> "; the whole disk holds a filesystem (" + m.description() + ")")
+                            .orElse("") + ")");
                 }
             });
             return 0;

@@ -30,7 +30,7 @@ class UnknownFilesystemTest {
         b[511] = (byte) 0xAA; // a boot sector, as a partition table starts, but no FAT parameters
         Files.write(img, b);
         String expected = img + ": no filesystem this library reads (";
-        String hint = "it starts with a boot sector without a FAT BIOS parameter block: a partition table? Name a partition";
+        String hint = "; it holds an mbr partition table with no partitions: Invalid argument (EINVAL)";
         for (String[] cmd : new String[][] {
             {"fs", "ls", img + ":/"}, {"fs", "df", img.toString()}, {"fs", "mkdir", img + ":/d"}, {"fs", "cat", img + ":/x"},
         }) {
@@ -42,6 +42,61 @@ class UnknownFilesystemTest {
         assertTrue(info.out().contains("filesystem: none recognized"), info.out());
         // The nio provider declines it (no other provider takes a raw disk either).
         assertThrows(ProviderNotFoundException.class, () -> FileSystems.newFileSystem(img, Map.of()));
+    }
+
+    /**
+     * What a device holds is said the same way whichever command met it: a partition named on a
+     * disk without a table, a filesystem sought on a disk with a table, a partition the table
+     * lacks. No message borrows ENOENT's "No such file or directory" for a missing table or
+     * partition.
+     */
+    @Test
+    void partAndFsSayWhatADiskHoldsInTheSameWords() throws Exception {
+        Path blank = dir.resolve("blank.img");
+        Files.write(blank, new byte[4 << 20]);
+        Path e4 = dir.resolve("e4.img");
+        tool("mke2fs", "-q", "-F", "-t", "ext4", e4.toString(), "8M");
+        Path gpt = dir.resolve("gpt.img");
+        Files.write(gpt, new byte[8 << 20]);
+        tool("sgdisk", "-n", "1:2048:+2M", gpt.toString());
+        Path fat = dir.resolve("fat.img");
+        tool("mkfs.fat", "-C", fat.toString(), "4096");
+
+        String blankHolds = "no partition table (sector 0 lacks the 0x55AA signature); no filesystem this library reads "
+                + "either; its first 64 KiB are zeros (a blank disk?)";
+        assertEquals("rump: " + blank + ": " + blankHolds + ": No data available (ENODATA)\n",
+                RumpRun.expect(1, "part", "list", blank.toString()).err());
+        assertEquals("rump: " + blank + ": " + blankHolds + ": No data available (ENODATA)\n",
+                RumpRun.expect(1, "fs", "ls", blank + ":1:/").err());
+        assertEquals("rump: " + blank + ": " + blankHolds + "; 'rump part create " + blank
+                + " --table gpt' makes one: No data available (ENODATA)\n",
+                RumpRun.expect(1, "part", "add", blank.toString(), "--size", "1M").err());
+
+        String e4Holds = e4 + ": no partition table (sector 0 lacks the 0x55AA signature); the whole disk holds a filesystem (ext4, ";
+        for (String[] cmd : new String[][] {{"part", "list", e4.toString()}, {"fs", "ls", e4 + ":1:/"}, {"fs", "fsck", e4 + ":1"}}) {
+            String err = RumpRun.expect(1, cmd).err();
+            assertTrue(err.startsWith("rump: " + e4Holds) && err.endsWith("(ENODATA)\n"), String.join(" ", cmd) + " said: " + err);
+            assertEquals(cmd[0].equals("fs"), err.contains("name no partition, as in " + e4 + ":"), err);
+        }
+
+        String err = RumpRun.expect(1, "fs", "ls", gpt + ":/").err();
+        assertTrue(err.contains("; it holds a gpt partition table with 1 partition: name one, as in " + gpt + ":1: "
+                + "Invalid argument (EINVAL)"), err);
+        assertEquals("rump: " + gpt + ": no partition 9: No such device or address (ENXIO)\n",
+                RumpRun.expect(1, "fs", "ls", gpt + ":9:/").err());
+        assertEquals("rump: " + gpt + ": no partition 7: No such device or address (ENXIO)\n",
+                RumpRun.expect(1, "part", "delete", gpt.toString(), "7").err());
+
+        // mkfs.fat makes no partition table, but its boot sector ends in 0x55AA: sfdisk lists an empty dos table.
+        String list = RumpRun.expect(0, "part", "list", fat.toString()).out();
+        assertTrue(list.contains("(no partitions; the whole disk holds a filesystem (vfat (FAT12), "), list);
+        assertTrue(RumpRun.expect(0, "image", "info", blank.toString()).out().contains("partition table: none\n"));
+    }
+
+    private static void tool(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
     }
 
     @Test

@@ -79,7 +79,11 @@ public final class Mounts {
         BlockDevice dev;
         try {
             dev = options.partition() == null ? disk : Partitions.open(disk, options.partition());
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (ErrnoException e) {
+            try (disk) {
+                throw FileSystemTypes.withContents(e, disk);
+            }
+        } catch (RuntimeException e) {
             disk.close();
             throw e;
         }

@@ -3,6 +3,7 @@ package io.jrump.fs;
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.BlockLayer;
 import io.jrump.fs.vfs.FileSystemOps;
+import io.jrump.fs.vfs.FileSystemTypes;
 import io.jrump.fs.vfs.Vfs;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -96,7 +97,23 @@ public final class VfsComponent implements Component, MountCalls {
             image = source.substring(0, colon);
             partition = source.substring(colon + 1);
         }
-        BlockDevice dev = blk.open(image, partition, readOnly);
+        BlockDevice dev;
+        try {
+            dev = blk.open(image, partition, readOnly);
+        } catch (ErrnoException e) {
+            if (partition == null || e.errno() != Errno.ENODATA) {
+                throw e;
+            }
+            BlockDevice disk;
+            try {
+                disk = blk.open(image, null, true);
+            } catch (ErrnoException busy) {
+                throw e; // the disk is in use (mounted whole, say): what the table lacks is the answer
+            }
+            try (disk) {
+                throw FileSystemTypes.withContents(e, disk); // no table: say what the disk holds instead
+            }
+        }
         FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
                 .withCacheBytes(cacheBytes).withFsOptions(data), kernel.host(), dev);
         vfs.mountOrClose(target, fs, readOnly);

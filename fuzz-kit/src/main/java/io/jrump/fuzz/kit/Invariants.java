@@ -21,7 +21,7 @@ public final class Invariants {
     /** The errnos a parser of untrusted input may answer with: the input is refused, not a bug. */
     public static final Set<Errno> INPUT_ERRORS = Set.of(Errno.EINVAL, Errno.EIO, Errno.EUCLEAN, Errno.EOPNOTSUPP,
             Errno.ENOENT, Errno.ENOTDIR, Errno.EISDIR, Errno.ELOOP, Errno.EFBIG, Errno.ENOSPC, Errno.EROFS,
-            Errno.ENAMETOOLONG, Errno.ENOKEY);
+            Errno.ENAMETOOLONG, Errno.ENOKEY, Errno.ENODATA, Errno.ENXIO);
 
     private Invariants() {
     }

@@ -281,7 +281,7 @@ public final class PartitionEditor {
 
     private Partition find(int number) throws ErrnoException {
         return partitions.stream().filter(p -> p.number() == number).findFirst().orElseThrow(
-                () -> new ErrnoException(Errno.ENOENT, disk.name() + ": no partition " + number));
+                () -> new ErrnoException(Errno.ENXIO, disk.name() + ": no partition " + number));
     }
 
     private int freeNumber() throws ErrnoException {

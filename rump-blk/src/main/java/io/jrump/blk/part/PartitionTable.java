@@ -34,7 +34,8 @@ public record PartitionTable(Scheme scheme, String diskId, int sectorSize, long 
      * 4Kn disk holds, and its LBAs count 4096-byte sectors. Without a GPT the device's sector size
      * is the unit. A protective MBR (a type 0xEE entry) means GPT.
      *
-     * @throws ErrnoException {@code ENOENT} if sector 0 holds no partition table; {@code EUCLEAN}
+     * @throws ErrnoException {@code ENODATA} ("No data available") if sector 0 holds no partition
+     *     table or the disk is too small for one; {@code EUCLEAN}
      *     for a table that cannot be read at all (both GPT copies bad, an EBR loop), naming the
      *     structure and sector; {@code EIO} from the disk. Partitions that run past the end of the
      *     disk or overlap do not fail the table: they are listed with a {@link Partition#problem()}.
@@ -56,11 +57,12 @@ public record PartitionTable(Scheme scheme, String diskId, int sectorSize, long 
 
     static PartitionTable read(TableSectors disk) throws ErrnoException {
         if (disk.sectorCount() < 2) {
-            throw new ErrnoException(Errno.ENOENT, disk.name() + ": too small for a partition table");
+            throw new ErrnoException(Errno.ENODATA, disk.name() + ": too small for a partition table (" + disk.sectorCount() + " sector"
+                    + (disk.sectorCount() == 1 ? "" : "s") + ")");
         }
         ByteBuffer mbr = disk.read(0, 1);
         if (!MbrCodec.hasSignature(mbr)) {
-            throw new ErrnoException(Errno.ENOENT, disk.name() + ": no partition table (sector 0 lacks the 0x55AA signature)");
+            throw new ErrnoException(Errno.ENODATA, disk.name() + ": no partition table (sector 0 lacks the 0x55AA signature)");
         }
         if (MbrCodec.isProtective(mbr)) {
             return GptCodec.read(disk);

@@ -8,6 +8,9 @@ import io.jrump.hypercall.ErrnoException;
  * Opens a partition of a disk as a device of its own: the byte range its table gives, LBAs
  * counted in the table's sector unit (4096 bytes for a 4Kn disk's GPT, whatever the device's).
  * A partition its table marks bad ({@link Partition#problem()}) is refused; the others open.
+ * A disk without a table is {@code ENODATA} (from {@link PartitionTable#read}); a partition the
+ * table does not have is {@code ENXIO} ("No such device or address"), as Linux answers for a
+ * partition device that is gone.
  */
 public final class Partitions {
     private Partitions() {
@@ -43,14 +46,14 @@ public final class Partitions {
 
     /** Partition {@code number} of {@code table}, a table read from {@code disk}. */
     public static BlockDevice open(BlockDevice disk, PartitionTable table, int number) throws ErrnoException {
-        Partition p = table.partition(number).orElseThrow(() -> new ErrnoException(Errno.ENOENT,
+        Partition p = table.partition(number).orElseThrow(() -> new ErrnoException(Errno.ENXIO,
                 disk.name() + ": no partition " + number));
         return slice(disk, table, p);
     }
 
     private static BlockDevice openByName(BlockDevice disk, PartitionTable table, String name) throws ErrnoException {
         Partition p = table.partitions().stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow(
-                () -> new ErrnoException(Errno.ENOENT, disk.name() + ": no partition named '" + name + "'"));
+                () -> new ErrnoException(Errno.ENXIO, disk.name() + ": no partition named '" + name + "'"));
         return slice(disk, table, p);
     }
 

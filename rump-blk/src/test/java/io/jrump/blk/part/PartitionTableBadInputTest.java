@@ -47,7 +47,7 @@ class PartitionTableBadInputTest {
 
     @Test
     void aBlankDiskHasNoTable() throws Exception {
-        fails(disk(1 << 20), Errno.ENOENT, "no partition table");
+        fails(disk(1 << 20), Errno.ENODATA, "no partition table");
     }
 
     /** Opening partition {@code n} fails with EUCLEAN naming it and the fragment. */
@@ -242,7 +242,7 @@ class PartitionTableBadInputTest {
         assertEquals(Errno.EINVAL, assertThrows(ErrnoException.class, () -> ed.add(1 << 20, "nonsense", "", -1)).errno());
         ed.add(1 << 20, "linux", "", 2048);
         assertEquals(Errno.ENOSPC, assertThrows(ErrnoException.class, () -> ed.add(1 << 20, "linux", "", 2100)).errno());
-        assertEquals(Errno.ENOENT, assertThrows(ErrnoException.class, () -> ed.delete(7)).errno());
+        assertEquals(Errno.ENXIO, assertThrows(ErrnoException.class, () -> ed.delete(7)).errno());
         assertEquals(Errno.EINVAL, assertThrows(ErrnoException.class,
                 () -> ed.add(1 << 20, "linux", "a name that is far too long for a GPT entry", -1)).errno());
     }

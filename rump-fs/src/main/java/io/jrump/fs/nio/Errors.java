@@ -55,7 +55,7 @@ final class Errors {
             reason = reason.substring(image.length() + 2);
         }
         IOException x = switch (e.errno()) {
-            case ENOENT -> new NoSuchFileException(image, null, reason);
+            case ENOENT, ENXIO -> new NoSuchFileException(image, null, reason); // ENXIO: no such partition
             case EACCES, EPERM -> new AccessDeniedException(image, null, reason);
             case EROFS -> throw new ReadOnlyFileSystemException();
             default -> new FileSystemException(image, null, reason);

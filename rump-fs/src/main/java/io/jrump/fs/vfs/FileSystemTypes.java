@@ -1,6 +1,7 @@
 package io.jrump.fs.vfs;
 
 import io.jrump.blk.BlockDevice;
+import io.jrump.blk.part.PartitionTable;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
@@ -17,6 +18,9 @@ import java.util.ServiceLoader;
  * nobody reads gets the same message everywhere. Thread-safe.
  */
 public final class FileSystemTypes {
+    /** How much of a device's start {@link #identify} reads to tell a blank disk. */
+    private static final int BLANK_PROBE_BYTES = 64 * 1024;
+
     /** A type that recognized a device, and what it found. */
     public record Match(FileSystemType type, String description) {
     }
@@ -69,19 +73,76 @@ public final class FileSystemTypes {
         throw new ErrnoException(Errno.EINVAL, dev.name() + ": " + unrecognized(dev));
     }
 
-    /** Why no type took the device, with a hint where one helps. */
+    /** Why no type took the device, and what it holds instead. */
     private static String unrecognized(BlockDevice dev) throws ErrnoException {
         String known = "no filesystem this library reads (" + names(all()) + ")";
         if (dev.size() < 512) {
             return "too small to hold a filesystem (" + dev.size() + " bytes); " + known;
         }
-        ByteBuffer b = ByteBuffer.allocate(512);
-        dev.read(0, b);
-        if ((b.get(510) & 0xff) == 0x55 && (b.get(511) & 0xff) == 0xAA) {
-            return known + "; it starts with a boot sector without a FAT BIOS parameter block: a partition "
-                    + "table? Name a partition, as in disk.img:1";
+        try {
+            PartitionTable t = PartitionTable.read(dev);
+            return known + "; it holds " + tableName(t) + (t.partitions().isEmpty() ? ""
+                    : ": name one, as in " + dev.name() + ":" + t.partitions().get(0).number());
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ENODATA) {
+                return known + "; it holds a partition table that cannot be read (" + e.getMessage() + ")";
+            }
         }
-        return known;
+        return known + blankHint(dev);
+    }
+
+    /**
+     * {@code noTable} ({@code ENODATA} from reading {@code disk}'s partition table, as opening one
+     * of its partitions does) with what the disk holds instead ({@link #contentsWithoutTable}) and,
+     * if a filesystem, to name no partition. Any other error is returned as it is.
+     */
+    public static ErrnoException withContents(ErrnoException noTable, BlockDevice disk) {
+        if (noTable.errno() != Errno.ENODATA) {
+            return noTable;
+        }
+        try {
+            Optional<Match> m = probe(disk);
+            String hint = m.isPresent() ? ": name no partition, as in " + disk.name() : "";
+            return new ErrnoException(Errno.ENODATA, noTable.detail() + "; " + contentsWithoutTable(disk, m) + hint, noTable);
+        } catch (ErrnoException | RuntimeException e) {
+            return noTable; // saying what it holds failed: the first error is the one to report
+        }
+    }
+
+    /**
+     * What a disk without a partition table holds, in the words {@link #identify} uses: "the whole
+     * disk holds a filesystem (ext4, …)", or "no filesystem this library reads either", with "; its
+     * first 64 KiB are zeros (a blank disk?)" when they are.
+     */
+    public static String contentsWithoutTable(BlockDevice disk) throws ErrnoException {
+        return contentsWithoutTable(disk, probe(disk));
+    }
+
+    private static String contentsWithoutTable(BlockDevice disk, Optional<Match> m) throws ErrnoException {
+        return m.isPresent() ? "the whole disk holds a filesystem (" + m.get().description() + ")"
+                : "no filesystem this library reads either" + blankHint(disk);
+    }
+
+    /** "; its first 64 KiB are zeros (a blank disk?)" when they are, else "". */
+    private static String blankHint(BlockDevice dev) throws ErrnoException {
+        if (dev.size() < 512) {
+            return "";
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(BLANK_PROBE_BYTES, dev.size()));
+        dev.read(0, b);
+        for (byte x : b.array()) {
+            if (x != 0) {
+                return "";
+            }
+        }
+        return "; its first " + (b.capacity() == BLANK_PROBE_BYTES ? "64 KiB are" : b.capacity() + " bytes are")
+                + " zeros (a blank disk?)";
+    }
+
+    private static String tableName(PartitionTable t) {
+        int n = t.partitions().size();
+        return "a" + (t.scheme() == PartitionTable.Scheme.MBR ? "n mbr" : " gpt") + " partition table with "
+                + (n == 0 ? "no partitions" : n + " partition" + (n == 1 ? "" : "s"));
     }
 
     private static String names(List<FileSystemType> types) {

@@ -100,7 +100,15 @@ class RumpFileSystemTest {
                 && empty.getMessage().endsWith("): Invalid argument (EINVAL)"), empty.getMessage());
         NoSuchFileException missing = assertThrows(NoSuchFileException.class,
                 () -> FileSystems.newFileSystem(disk, Map.of("partition", "9")));
-        assertEquals(image + ": no partition 9: No such file or directory (ENOENT)", missing.getMessage());
+        assertEquals(image + ": no partition 9: No such device or address (ENXIO)", missing.getMessage());
+
+        Path whole = Images.ext4(tmp.resolve("whole.img"), hostTree());
+        String wholeName = whole.toRealPath().toString();
+        FileSystemException noTable = assertThrows(FileSystemException.class,
+                () -> FileSystems.newFileSystem(whole, Map.of("partition", "1")));
+        assertTrue(noTable.getMessage().startsWith(wholeName + ": no partition table (sector 0 lacks the 0x55AA signature); "
+                + "the whole disk holds a filesystem (ext4, ") && noTable.getMessage().endsWith("): name no partition, as in "
+                + wholeName + ": No data available (ENODATA)"), noTable.getMessage());
     }
 
     /** A host tree with small, empty, multi-block and sparse-ish files, nested directories and a symlink. */
