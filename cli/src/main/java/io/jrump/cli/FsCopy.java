@@ -23,11 +23,13 @@ final class FsCopy {
     private final boolean recursive;
     private final boolean archive;
     private final PrintWriter err;
-    private final Progress progress;
+    private final ProgressLine progress;
     private final ByteBuffer buf = ByteBuffer.allocate(CHUNK);
     private boolean failed;
+    /** The error that ends the copy (the destination is full): reported once, then nothing more is tried. */
+    private ErrnoException stopped;
 
-    FsCopy(boolean recursive, boolean archive, PrintWriter err, Progress progress) {
+    FsCopy(boolean recursive, boolean archive, PrintWriter err, ProgressLine progress) {
         this.recursive = recursive || archive;
         this.archive = archive;
         this.err = err;
@@ -47,10 +49,31 @@ final class FsCopy {
 
     void report(ErrnoException e) {
         warn(FsWriteCommand.describe(e));
+        if (STOPPING.contains(e.errno()) && stopped == null) {
+            stopped = e;
+        }
+    }
+
+    /** Errors after which every later file would fail the same way: one line, not one per file. */
+    private static final java.util.Set<Errno> STOPPING = java.util.EnumSet.of(Errno.ENOSPC, Errno.EDQUOT, Errno.EROFS);
+
+    /** The error that stopped the copy, or null if it ran to the end. */
+    ErrnoException stopped() {
+        return stopped;
+    }
+
+    /** "stopped at the first ENOSPC: 29 files (1.1M) copied", after {@link #stopped()}. */
+    String stoppedSummary() {
+        long n = progress.items();
+        return "stopped at the first " + stopped.errno().name() + ": " + n + " file" + (n == 1 ? "" : "s") + " ("
+                + Sizes.human(progress.bytes()) + ") copied";
     }
 
     /** Copies {@code sp} of {@code s} to exactly {@code dp} of {@code d} (the caller chose the name). */
     void copyTop(FsTree s, String sp, FsTree d, String dp) {
+        if (stopped != null) {
+            return;
+        }
         try {
             FsTree.Meta m = s.stat(sp, !archive);
             if (m == null) {
@@ -78,6 +101,7 @@ final class FsCopy {
                 d.chown(dp, m.uid(), m.gid());
                 d.setTimes(dp, m.atimeNanos(), m.mtimeNanos());
             }
+            progress.addItem();
         } else if (m.isDirectory()) {
             if (!recursive) {
                 warn("-r not specified; omitting directory '" + s.display(sp) + "'");
@@ -95,6 +119,9 @@ final class FsCopy {
                 return;
             }
             for (String name : s.list(sp)) {
+                if (stopped != null) {
+                    return;
+                }
                 String from = s.child(sp, name);
                 if (!FsTree.isSafeName(name)) {
                     warn(s.display(from) + ": unsafe name " + quote(name) + "; skipped");
@@ -110,7 +137,9 @@ final class FsCopy {
                     report(e);
                 }
             }
-            finish(s, sp, d, dp, m, created);
+            if (stopped == null) {
+                finish(s, sp, d, dp, m, created);
+            }
         } else if (m.isRegular()) {
             boolean created = existing == null;
             try (FsTree.Stream in = s.openRead(sp); FsTree.Stream out = d.create(dp, m.mode() & 07777)) {
@@ -118,10 +147,11 @@ final class FsCopy {
                 while ((n = in.read(buf.clear())) > 0) {
                     buf.flip();
                     out.write(buf);
-                    progress.add(n);
+                    progress.addBytes(n);
                 }
             }
             finish(s, sp, d, dp, m, created);
+            progress.addItem();
         } else {
             warn(s.display(sp) + ": " + kind(m) + "; not copied");
         }
@@ -192,87 +222,33 @@ final class FsCopy {
         return sb.append('"').toString();
     }
 
-    /** Bytes of regular files under {@code p}, for the progress bar. */
-    static long size(FsTree s, String p, boolean follow, int depth) {
+    /** Bytes and count of the regular files and symlinks under {@code p}, for the progress line: {bytes, files}. */
+    static long[] totals(FsTree s, String p, boolean follow, int depth) {
+        long[] t = new long[2];
+        addTotals(s, p, follow, depth, t);
+        return t;
+    }
+
+    private static void addTotals(FsTree s, String p, boolean follow, int depth, long[] t) {
         try {
             FsTree.Meta m = s.stat(p, follow);
             if (m == null) {
-                return 0;
+                return;
             }
             if (m.isRegular()) {
-                return m.size();
-            }
-            long total = 0;
-            if (m.isDirectory() && depth < MAX_DEPTH) {
+                t[0] += m.size();
+                t[1]++;
+            } else if (m.isSymlink()) {
+                t[1]++;
+            } else if (m.isDirectory() && depth < MAX_DEPTH) {
                 for (String name : s.list(p)) {
                     if (FsTree.isSafeName(name)) {
-                        total += size(s, s.child(p, name), false, depth + 1);
+                        addTotals(s, s.child(p, name), false, depth + 1, t);
                     }
                 }
             }
-            return total;
         } catch (ErrnoException e) {
-            return 0;
-        }
-    }
-
-    /** A one-line progress bar on stderr, redrawn with '\r'; silent unless enabled. */
-    static final class Progress {
-        static final long THRESHOLD = 64L << 20;
-        private final PrintWriter err;
-        private final long total;
-        private final boolean show;
-        private final long start = System.nanoTime();
-        private long done;
-        private long lastDraw;
-        private boolean onLine;
-
-        Progress(PrintWriter err, long total, boolean show) {
-            this.err = err;
-            this.total = total;
-            this.show = show;
-        }
-
-        static Progress none() {
-            return new Progress(null, 0, false);
-        }
-
-        void add(long n) {
-            done += n;
-            if (!show) {
-                return;
-            }
-            long now = System.nanoTime();
-            if (now - lastDraw >= 200_000_000L || done >= total) {
-                lastDraw = now;
-                draw(now);
-            }
-        }
-
-        private void draw(long now) {
-            int percent = total == 0 ? 100 : (int) Math.min(100, done * 100 / total);
-            double secs = Math.max(1e-3, (now - start) / 1e9);
-            int bars = percent * 30 / 100;
-            err.print("\r[" + "#".repeat(bars) + " ".repeat(30 - bars) + "] " + percent + "% " + Sizes.human(done) + "/"
-                    + Sizes.human(total) + " " + Sizes.human((long) (done / secs)) + "/s   ");
-            err.flush();
-            onLine = true;
-        }
-
-        /** Ends the bar's line so that a message can follow; the next update draws it again. */
-        void breakLine() {
-            if (onLine) {
-                err.println();
-                onLine = false;
-            }
-        }
-
-        void done() {
-            if (show) {
-                draw(System.nanoTime());
-                breakLine();
-                err.flush();
-            }
+            // counted as nothing: the copy reports it
         }
     }
 }

@@ -506,6 +506,9 @@ final class FsWriteCommand {
         @Mixin
         MountOpts mountOpts;
 
+        @Mixin
+        ProgressLine.Flag progress;
+
         @Option(names = {"-r", "-R", "--recursive"}, description = "Copy directories; symlinks inside them stay symlinks.")
         boolean recursive;
 
@@ -577,14 +580,17 @@ final class FsWriteCommand {
                         paths.add(src);
                     }
                 }
-                boolean show = System.console() != null;
-                long total = 0;
-                if (show) {
+                ProgressLine progress = this.progress.line(err, "copying", "files");
+                if (this.progress.mayShow()) {
+                    long bytes = 0;
+                    long files = 0;
                     for (int i = 0; i < trees.size(); i++) {
-                        total += FsCopy.size(trees.get(i), paths.get(i), !archive, 0);
+                        long[] t = FsCopy.totals(trees.get(i), paths.get(i), !archive, 0);
+                        bytes += t[0];
+                        files += t[1];
                     }
+                    progress.total(bytes, files);
                 }
-                FsCopy.Progress progress = new FsCopy.Progress(err, total, show && total > FsCopy.Progress.THRESHOLD);
                 FsCopy copy = new FsCopy(recursive, archive, err, progress);
                 for (int i = 0; i < trees.size(); i++) {
                     FsTree st = trees.get(i);
@@ -604,6 +610,9 @@ final class FsWriteCommand {
                     copy.copyTop(st, sp, dst, target);
                 }
                 progress.done();
+                if (copy.stopped() != null) {
+                    err.println("rump: " + copy.stoppedSummary());
+                }
                 return copy.failed() ? 1 : 0;
             }
         }

@@ -72,6 +72,48 @@ class FsWriteCommandTest {
     }
 
     @Test
+    void aRecursiveCopyIntoAFullImageStopsAtTheFirstEnospcInOneLineAndLeavesItClean() throws Exception {
+        Path img = dir.resolve("small.img");
+        Tool t = tool("mke2fs", "-q", "-F", "-t", "ext4", img.toString(), "2M");
+        assertEquals(0, t.exit(), t.out());
+        Path src = dir.resolve("many");
+        Files.createDirectories(src);
+        byte[] data = new byte[40_000];
+        new java.util.Random(3).nextBytes(data);
+        for (int i = 0; i < 80; i++) {
+            Files.write(src.resolve("f" + i), data); // 3.2 MB into 2 MB
+        }
+        RumpRun r = write(img, 1, "fs", "cp", "-r", src.toString(), img + ":/many");
+        List<String> lines = r.err().lines().toList();
+        assertEquals(2, lines.size(), "one line for the file that did not fit, one summary\n" + r.err());
+        assertTrue(lines.get(0).matches("rump: " + java.util.regex.Pattern.quote(img + ":/many/f") + "\\d+: No space left on "
+                + "device \\(ENOSPC\\)"), lines.get(0));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("rump: stopped at the first ENOSPC: (\\d+) files \\(.+\\) copied")
+                .matcher(lines.get(1));
+        assertTrue(m.matches(), lines.get(1));
+        // As many whole files as it says are in the image, each with its bytes.
+        long whole = debugfs(img, "ls -l /many").lines().filter(l -> l.trim().matches(".*\\s40000\\s.*")).count();
+        assertEquals(Long.parseLong(m.group(1)), whole, debugfs(img, "ls -l /many"));
+    }
+
+    @Test
+    void progressCountsFilesAndBytesWhenAsked() throws Exception {
+        Path img = image("ext4");
+        Path src = dir.resolve("tree");
+        Files.createDirectories(src.resolve("sub"));
+        for (int i = 0; i < 30; i++) {
+            Files.writeString(src.resolve((i % 2 == 0 ? "sub/" : "") + "f" + i), "x".repeat(1000));
+        }
+        Files.createSymbolicLink(src.resolve("link"), Path.of("f1"));
+        RumpRun r = write(img, 0, "fs", "cp", "-r", "--progress", src.toString(), img + ":/tree");
+        String last = r.err().substring(r.err().lastIndexOf('\r') + 1).strip();
+        assertTrue(last.matches("copying \\[#{20}\\] 100%  31/31 files  29\\.3K/29\\.3K  .*/s  0:\\d\\d"), r.err());
+        assertEquals("", RumpRun.expect(0, "fs", "cp", "-r", "--no-progress", src.toString(), img + ":/again").err());
+        assertEquals("", RumpRun.expect(0, "fs", "cp", "-r", src.toString(), img + ":/auto").err(),
+                "without a terminal and without --progress there is no line");
+    }
+
+    @Test
     void mkdirMakesParentsAndModes() throws Exception {
         Path img = image("ext4");
         write(img, 0, "fs", "mkdir", "-p", img + ":/a/b/c", img + ":/a/x");
