@@ -255,6 +255,9 @@ final class FsCommand implements Runnable {
         @Parameters(paramLabel = "IMG[:PART]", description = "Image, or a partition of it.")
         String location;
 
+        @picocli.CommandLine.Mixin
+        ProgressLine.Flag progress;
+
         @Override
         public Integer call() throws ErrnoException, IOException {
             try {
@@ -275,7 +278,9 @@ final class FsCommand implements Runnable {
             try (io.jrump.hypercall.Hypercalls host = ImageHosts.create("rump-fs");
                     BlockDevice disk = DiskImages.open(host, loc.image(), true)) {
                 BlockDevice dev = loc.partition() == null ? disk : partition(disk, loc.partition());
-                io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(dev);
+                ProgressLine line = progress.line(spec.commandLine().getErr(), "checking", null);
+                io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(dev, line::setUnits);
+                line.done();
                 r.notes().forEach(n -> out.println("note: " + n));
                 return report(out, r);
             }
@@ -312,7 +317,10 @@ final class FsCommand implements Runnable {
                     throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4, vfat and exfat, not "
                             + fs.type());
                 }
-                exit[0] = report(out, io.jrump.fs.ext.ExtCheck.check(ext.ext()));
+                ProgressLine line = progress.line(spec.commandLine().getErr(), "checking", null);
+                io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(ext.ext(), line::setUnits);
+                line.done();
+                exit[0] = report(out, r);
             });
             return exit[0];
         }

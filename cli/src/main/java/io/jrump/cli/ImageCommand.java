@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -233,6 +234,9 @@ final class ImageCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "DST", description = "New image; must not exist.")
         String target;
 
+        @Mixin
+        ProgressLine.Flag progress;
+
         @Option(names = {"-O", "--format"}, defaultValue = "raw", description = FORMATS)
         String format;
 
@@ -252,9 +256,9 @@ final class ImageCommand implements Runnable {
             try (Hypercalls host = ImageHosts.create("rump-image");
                  BlockDevice src = snapshot == null ? DiskImages.open(host, source, sourceFormat, true)
                          : Images.openQcow2Snapshot(host, source, snapshot)) {
-                Progress progress = new Progress(spec.commandLine().getErr(), src.size());
-                Images.convert(host, src, target, fmt, options, progress::update);
-                progress.done();
+                ProgressLine line = progress.line(spec.commandLine().getErr(), "converting", null).total(src.size(), 0);
+                Images.convert(host, src, target, fmt, options, line::setBytes);
+                line.done();
             }
             return 0;
         }
@@ -269,6 +273,9 @@ final class ImageCommand implements Runnable {
         @Parameters(paramLabel = "IMG", description = "Disk image.")
         String image;
 
+        @Mixin
+        ProgressLine.Flag progress;
+
         @Override
         public Integer call() throws ErrnoException {
             PrintWriter out = spec.commandLine().getOut();
@@ -281,7 +288,9 @@ final class ImageCommand implements Runnable {
                 if (format != ImageFormat.QCOW2) {
                     return checkByOpening(host, image, format, out);
                 }
-                Qcow2Check.Result r = Qcow2Check.check(f);
+                ProgressLine line = progress.line(spec.commandLine().getErr(), "checking", null);
+                Qcow2Check.Result r = Qcow2Check.check(f, line::setUnits);
+                line.done();
                 r.messages().forEach(out::println);
                 if (!r.note().isEmpty()) {
                     out.println("note: " + r.note());
@@ -442,35 +451,6 @@ final class ImageCommand implements Runnable {
             return Sizes.parse(text);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-    }
-
-    /** A progress bar on stderr, only when a person is watching a terminal. */
-    static final class Progress {
-        private final PrintWriter err;
-        private final long total;
-        private final boolean show = System.console() != null;
-        private int lastPercent = -1;
-
-        Progress(PrintWriter err, long total) {
-            this.err = err;
-            this.total = total;
-        }
-
-        void update(long done) {
-            int percent = total == 0 ? 100 : (int) (done * 100 / total);
-            if (show && percent != lastPercent) {
-                lastPercent = percent;
-                int bars = percent / 2;
-                err.print("\r[" + "#".repeat(bars) + " ".repeat(50 - bars) + "] " + percent + "%");
-                err.flush();
-            }
-        }
-
-        void done() {
-            if (show) {
-                err.println();
-            }
         }
     }
 }

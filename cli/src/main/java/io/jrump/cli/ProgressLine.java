@@ -78,6 +78,13 @@ final class ProgressLine {
         maybeDraw();
     }
 
+    /** {@code done} of {@code total} units, for work that counts its own (a check's tables or inodes): a bar, no count. */
+    void setUnits(long done, long total) {
+        items = done;
+        totalItems = total;
+        maybeDraw();
+    }
+
     /** The bytes done so far, for work that reports a position. */
     void setBytes(long done) {
         bytes = done;

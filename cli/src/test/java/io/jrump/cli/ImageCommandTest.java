@@ -36,6 +36,34 @@ class ImageCommandTest {
         return out;
     }
 
+    /** The line after the last '\r' of what a command wrote to stderr: its progress line's final state. */
+    private static String lastProgress(RumpRun r) {
+        return r.err().substring(r.err().lastIndexOf('\r') + 1).strip();
+    }
+
+    @Test
+    void longCommandsShowProgressWhenAskedAndStayQuietOtherwise() throws Exception {
+        String q = dir.resolve("q.qcow2").toString();
+        qemuImg(0, "create", "-q", "-f", "qcow2", q, "64M");
+        qemuImg(0, "snapshot", "-c", "first", q); // a snapshot's L1 table is walked too
+        RumpRun check = RumpRun.expect(0, "image", "check", "--progress", q);
+        assertTrue(lastProgress(check).matches("checking \\[#{20}\\] 100%  0:\\d\\d"), check.all());
+        assertTrue(check.out().contains("No errors were found on the image"), check.all());
+        assertEquals("", RumpRun.expect(0, "image", "check", q).err(), "not a terminal, not asked: quiet");
+
+        String e4 = dir.resolve("e4.img").toString();
+        Process p = new ProcessBuilder("mke2fs", "-q", "-F", "-t", "ext4", e4, "8M").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor());
+        RumpRun fsck = RumpRun.expect(0, "fs", "fsck", "--progress", e4);
+        assertTrue(lastProgress(fsck).matches("checking \\[#{20}\\] 100%  0:\\d\\d"), fsck.all());
+        assertEquals("", RumpRun.expect(0, "fs", "fsck", e4).err());
+
+        RumpRun convert = RumpRun.expect(0, "image", "convert", "--progress", "-O", "qcow2", e4, dir.resolve("c.qcow2").toString());
+        assertTrue(lastProgress(convert).matches("converting \\[#{20}\\] 100%  8\\.0M/8\\.0M  .*/s  0:\\d\\d"), convert.all());
+        qemuImg(0, "compare", "-q", e4, dir.resolve("c.qcow2").toString());
+    }
+
     @Test
     void createPartitionInspectCheckAndConvertAQcow2Image() throws Exception {
         String q = dir.resolve("disk.qcow2").toString();

@@ -1,5 +1,6 @@
 package io.jrump.blk.image;
 
+import io.jrump.blk.Progress;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
@@ -55,6 +56,10 @@ public final class Qcow2Check {
     private final Map<Long, Boolean> copiedFlag = new HashMap<>();
     private final List<String> messages = new ArrayList<>();
     private long corruptions;
+    private Progress progress = Progress.NONE;
+    /** L1 entries of the active table and the snapshots (their L2 tables are the long part), and how many are walked. */
+    private long l1Total;
+    private long l1Done;
 
     private Qcow2Check(ImageFile file, Qcow2Header h) {
         this.file = file;
@@ -64,10 +69,23 @@ public final class Qcow2Check {
     }
 
     public static Result check(ImageFile file) throws ErrnoException {
+        return check(file, Progress.NONE);
+    }
+
+    /**
+     * As {@link #check(ImageFile)}, reporting to {@code progress} the L1 entries walked (their L2
+     * tables read and counted), of the active table and every snapshot's: the check's long part.
+     */
+    public static Result check(ImageFile file, Progress progress) throws ErrnoException {
         Qcow2Header h = Qcow2Header.read(file);
         List<String> incomplete = new ArrayList<>();
         List<Qcow2Snapshot> snapshots = Qcow2Snapshot.readTable(file, h, incomplete);
         Qcow2Check c = new Qcow2Check(file, h);
+        c.progress = progress;
+        c.l1Total = h.l1Size();
+        for (Qcow2Snapshot s : snapshots) {
+            c.l1Total += s.l1Size();
+        }
         incomplete.forEach(c::corrupt);
         return c.run(snapshots);
     }
@@ -144,6 +162,7 @@ public final class Qcow2Check {
     private void walkL1(long[] l1, String label, boolean active) throws ErrnoException {
         int compressedShift = 62 - (h.clusterBits() - 8);
         for (int i = 0; i < l1.length; i++) {
+            progress.at(++l1Done, Math.max(l1Total, l1Done));
             long l1e = l1[i];
             if ((l1e & L1_RESERVED) != 0) {
                 corrupt(label + " L1 entry " + i + " has reserved bits set: 0x" + Long.toHexString(l1e));

@@ -1,6 +1,7 @@
 package io.jrump.blk.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,8 @@ import io.jrump.hypercall.ErrnoException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.ArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,6 +141,22 @@ class Qcow2CheckInteropTest {
         agree(bm, 0, "dirty bitmap");
         Path both = image("both.qcow2", "bitmap b1", "write -P 1 0 128k", "snapshot s1", "write -P 2 0 64k");
         agree(both, 0, "bitmap and snapshot");
+    }
+
+    @Test
+    void progressCountsTheL1EntriesOfTheActiveTableAndEverySnapshotUpToTheirTotal() throws Exception {
+        Path img = withSnapshots();
+        List<long[]> seen = new ArrayList<>();
+        try (ImageFile f = new ImageFile(host.blockDevices().open(img.toString(), OpenMode.READ_ONLY), host.scheduler())) {
+            assertTrue(Qcow2Check.check(f, (done, total) -> seen.add(new long[] {done, total})).isClean());
+        }
+        assertFalse(seen.isEmpty());
+        long total = seen.get(0)[1];
+        for (int i = 0; i < seen.size(); i++) {
+            assertEquals(total, seen.get(i)[1], "one total throughout");
+            assertEquals(i + 1, seen.get(i)[0], "one report per L1 entry, in order");
+        }
+        assertEquals(total, seen.get(seen.size() - 1)[0], "ends at the total: the active table and both snapshots' L1s");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.jrump.fs.ext;
 
+import io.jrump.blk.Progress;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
@@ -58,17 +59,31 @@ public final class ExtCheck {
      * and its group is checked as initialized (no uninit flags, no unused inodes), as e2fsck does.
      */
     public static Result check(io.jrump.blk.BlockDevice dev) throws ErrnoException {
+        return check(dev, Progress.NONE);
+    }
+
+    /**
+     * As {@link #check(io.jrump.blk.BlockDevice)}, reporting to {@code progress} in thirds: the
+     * inode tables read (by group), the directories walked, the inodes whose blocks are counted;
+     * the total is three times the number of inodes the bitmaps mark in use (at least 3).
+     */
+    public static Result check(io.jrump.blk.BlockDevice dev, Progress progress) throws ErrnoException {
         List<String> notes = new ArrayList<>();
         ExtFs fs = ExtFs.openForCheck(dev, note -> {
             if (notes.size() < MAX_LISTED) {
                 notes.add(note + " (e2fsck -fn ignores it; its uninit flags are not trusted)");
             }
         });
-        Result r = check(fs);
+        Result r = check(fs, progress);
         return new Result(r.problems(), r.inodesChecked(), r.directoriesChecked(), r.blocksClaimed(), notes);
     }
 
     public static Result check(ExtFs fs) throws ErrnoException {
+        return check(fs, Progress.NONE);
+    }
+
+    /** As {@link #check(io.jrump.blk.BlockDevice, Progress)}, on an open filesystem. */
+    public static Result check(ExtFs fs, Progress progress) throws ErrnoException {
         Superblock sb = fs.superblock();
         if (sb.blocksCount() > Integer.MAX_VALUE || sb.inodesCount() >= Integer.MAX_VALUE) {
             throw new ErrnoException(Errno.EFBIG, "filesystem of " + sb.blocksCount() + " blocks and " + sb.inodesCount()
@@ -76,7 +91,10 @@ public final class ExtCheck {
         }
         List<String> problems = new ArrayList<>();
         BitSet inodeUsed = inodeBitmaps(fs, sb);
-        InodeTableScan inodes = InodeTableScan.scan(fs, inodeUsed); // pass 1: each inode-table block read once
+        long third = Math.max(1, inodeUsed.cardinality());
+        long groups = Math.max(1, sb.groupCount());
+        // pass 1: each inode-table block read once
+        InodeTableScan inodes = InodeTableScan.scan(fs, inodeUsed, g -> progress.at(g * third / groups, 3 * third));
         inodes.reportDamage(p -> report(problems, p));
         Inode root = inodes.get(ExtFs.ROOT_INODE);
         if (!root.isDir()) {
@@ -93,9 +111,11 @@ public final class ExtCheck {
         reachable.set((int) ExtFs.ROOT_INODE);
         long dirCount = 0;
         Set<String> names = new HashSet<>();
+        long named = 0; // entries seen: about one per inode in use by the end of the walk
         while (!dirs.isEmpty()) {
             long[] d = dirs.poll();
             dirCount++;
+            progress.at(third + Math.min(third, named), 3 * third);
             List<Dirent> entries;
             Inode dirInode;
             try {
@@ -108,6 +128,7 @@ public final class ExtCheck {
             checkIndex(fs, sb, dirInode, entries, problems);
             checkDirTails(fs, sb, dirInode, problems);
             names.clear();
+            named += entries.size();
             for (Dirent e : entries) {
                 if (!names.add(e.name())) {
                     report(problems, "directory inode " + d[0] + ": entry '" + e.name() + "' appears more than once");
@@ -204,7 +225,10 @@ public final class ExtCheck {
                 owner.put(unit, current[0]);
             }
         };
+        long walked = 0;
+        long toWalkCount = Math.max(1, toWalk.cardinality());
         for (int i = toWalk.nextSetBit(0); i >= 0; i = toWalk.nextSetBit(i + 1)) {
+            progress.at(2 * third + walked++ * third / toWalkCount, 3 * third);
             long ino = i;
             Inode inode;
             try {
@@ -278,6 +302,7 @@ public final class ExtCheck {
             report(problems, "inode " + ino + " is in use but no directory names it (unattached)");
         }
         checkLeaks(fs, sb, claimed, problems);
+        progress.at(3 * third, 3 * third);
         return new Result(problems, toWalk.cardinality(), dirCount, (long) claimed.cardinality() << bits, List.of());
     }
 

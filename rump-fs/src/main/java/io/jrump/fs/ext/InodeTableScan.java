@@ -74,6 +74,11 @@ final class InodeTableScan {
 
     /** Scans every inode {@code inUse} marks (bit n is inode n). */
     static InodeTableScan scan(ExtFs fs, BitSet inUse) throws ErrnoException {
+        return scan(fs, inUse, group -> { });
+    }
+
+    /** As {@link #scan(ExtFs, BitSet)}, telling {@code groupDone} each group number once its table is read. */
+    static InodeTableScan scan(ExtFs fs, BitSet inUse, java.util.function.LongConsumer groupDone) throws ErrnoException {
         Superblock sb = fs.superblock();
         if (inUse.cardinality() > MAX_IN_USE) {
             throw new ErrnoException(Errno.EFBIG, fs.deviceName() + ": " + inUse.cardinality()
@@ -84,6 +89,7 @@ final class InodeTableScan {
         int isz = sb.inodeSize();
         int bs = sb.blockSize();
         for (long g = 0; g < sb.groupCount(); g++) {
+            groupDone.accept(g);
             long firstIno = g * ipg + 1;
             long limit = ipg;
             if (fs.groupsHaveChecksums()) {

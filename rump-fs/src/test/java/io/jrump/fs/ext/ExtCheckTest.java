@@ -9,6 +9,8 @@ import io.jrump.hypercall.BlockDevices.OpenMode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -80,6 +82,25 @@ class ExtCheckTest {
     private void debugfs(Path img, String command) throws Exception {
         StringBuilder out = new StringBuilder();
         assertEquals(0, exec(out, "debugfs", "-w", "-R", command, img.toString()), out.toString());
+    }
+
+    @Test
+    void progressRunsInThirdsOfTheInodesInUseAndEndsAtItsTotal() throws Exception {
+        Path img = mkfs("ext4", 1024);
+        List<long[]> seen = new ArrayList<>();
+        ExtCheck.Result r = ExtCheck.check(HostDisk.open(host, img.toString(), OpenMode.READ_ONLY),
+                (done, total) -> seen.add(new long[] {done, total}));
+        assertTrue(r.isClean(), r.problems().toString());
+        long total = seen.get(0)[1];
+        assertTrue(total >= 3 && total % 3 == 0, "three passes over the inodes in use: " + total);
+        long last = 0;
+        for (long[] s : seen) {
+            assertEquals(total, s[1]);
+            assertTrue(s[0] >= last && s[0] <= total, "never backwards, never past the total: " + s[0] + " after " + last);
+            last = s[0];
+        }
+        assertEquals(total, last);
+        assertTrue(seen.stream().anyMatch(s -> s[0] >= total / 3 && s[0] < 2 * total / 3), "the directory walk reports too");
     }
 
     @Test
