@@ -14,6 +14,7 @@ import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.NicOptions;
+import io.jrump.host.kit.ConsoleLogger;
 import io.jrump.host.kit.OpenDevices;
 import io.jrump.host.kit.SparseMemory;
 import java.io.IOException;
@@ -37,8 +38,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The portable userspace host: the real clock, one event-loop thread per kernel (or none, for a
@@ -59,7 +58,7 @@ public final class JvmHost implements Hypercalls {
 
     private final String name;
     private final SwitchRegistry switches;
-    private final Logger console = LoggerFactory.getLogger(HostConsole.LOGGER_NAME);
+    private final ConsoleLogger console;
     private final HostClock clock = new RealClock();
     private final EventLoop loop;
     private final ExecutorService io;
@@ -72,8 +71,8 @@ public final class JvmHost implements Hypercalls {
         this.name = b.name != null ? b.name : "jvm" + INSTANCES.incrementAndGet();
         this.switches = b.switches;
         this.open = new OpenDevices(name);
-        this.loop = new EventLoop("jrump-loop-" + name, clock,
-                e -> console.error("[{}] kernel task failed", name, e), !b.polled);
+        this.console = new ConsoleLogger(name);
+        this.loop = new EventLoop("jrump-loop-" + name, clock, e -> console.error("kernel task failed", e), !b.polled);
         int ioThreads = b.ioThreads > 0 ? b.ioThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
         AtomicInteger ioIndex = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(ioThreads, ioThreads, 30, TimeUnit.SECONDS,
@@ -190,13 +189,7 @@ public final class JvmHost implements Hypercalls {
     }
 
     private void log(Level level, String message) {
-        switch (level) {
-            case ERROR -> console.error("[{}] {}", name, message);
-            case WARNING -> console.warn("[{}] {}", name, message);
-            case INFO -> console.info("[{}] {}", name, message);
-            case DEBUG -> console.debug("[{}] {}", name, message);
-            default -> console.trace("[{}] {}", name, message);
-        }
+        console.log(level, message);
     }
 
     @Override
