@@ -106,11 +106,18 @@ class UnknownFilesystemTest {
                 .start();
         p.getInputStream().readAllBytes();
         assertEquals(0, p.waitFor(), "mke2fs");
-        for (String cmd : new String[] {"ls", "cat", "stat"}) {
-            RumpRun r = RumpRun.of("fs", cmd, img + ":/no/such");
-            assertEquals(1, r.code(), cmd + ": " + r.err());
-            assertTrue(r.err().contains("rump: " + img + ":/no/such: No such file or directory"), cmd + " said: " + r.err());
+        for (String[] cmd : new String[][] {
+            {"fs", "ls", img + ":/no/such"}, {"fs", "cat", img + ":/no/such"}, {"fs", "stat", img + ":/no/such"},
+            {"fs", "cp", img + ":/no/such", dir.resolve("out").toString()}, {"fs", "rm", img + ":/no/such"},
+            {"fs", "chmod", "644", img + ":/no/such"},
+        }) {
+            RumpRun r = RumpRun.of(cmd);
+            assertEquals(1, r.code(), String.join(" ", cmd) + ": " + r.err());
+            // The image named once, the path as typed, the errno's text and name: the same line from every command.
+            assertEquals("rump: " + img + ":/no/such: No such file or directory (ENOENT)\n", r.err(), String.join(" ", cmd));
         }
+        assertEquals("rump: " + img + ":/no/such -> " + img + ":/elsewhere: No such file or directory (ENOENT)\n",
+                RumpRun.expect(1, "fs", "mv", img + ":/no/such", img + ":/elsewhere").err(), "mv names both ends");
         RumpRun dir = RumpRun.of("fs", "cat", img + ":/lost+found");
         assertTrue(dir.err().contains("rump: " + img + ":/lost+found: Is a directory"), dir.err());
     }
