@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -95,6 +96,9 @@ final class MountCommand {
                 description = "Where the background process writes its output, kept (default: rump-mount-PID.log in the "
                         + "temporary directory, removed when the mount ends cleanly or fails to start).")
         Path log;
+
+        @Mixin
+        ProgressLine.Flag progress;
 
         /** The default log the serving process was started with: removed by it after a clean unmount. */
         @Option(names = "--remove-log-after-clean-unmount", paramLabel = "FILE", hidden = true)
@@ -231,14 +235,19 @@ final class MountCommand {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < deadline) {
+            // The server may take long (a journal to replay): it is given up on only after a minute without progress.
+            Liveness live = new Liveness(p.pid(), logFile);
+            ProgressLine line = progress.line(spec.commandLine().getErr(), "mounting " + location, null);
+            while (live.progressedWithin(TimeUnit.SECONDS.toNanos(60))) {
                 if (isMounted(mnt)) {
+                    line.done();
                     spec.commandLine().getOut().printf("%s mounted on %s by process %d (log: %s%s)%n", location, mnt,
                             p.pid(), logFile, log == null ? ", removed after a clean unmount" : "");
                     return 0;
                 }
+                line.setStatus(live.lastLogLine());
                 if (p.waitFor(50, TimeUnit.MILLISECONDS)) {
+                    line.breakLine();
                     String text = Files.exists(logFile) ? Files.readString(logFile).strip() : "";
                     spec.commandLine().getErr().println(text.isEmpty() ? "rump: mount failed (exit " + p.exitValue() + ")" : text);
                     if (log == null) {
@@ -247,8 +256,10 @@ final class MountCommand {
                     return p.exitValue() == 0 ? 1 : p.exitValue();
                 }
             }
+            line.breakLine();
             p.destroy();
-            throw new ErrnoException(Errno.ETIMEDOUT, "mount on " + mnt + " did not appear; see " + logFile);
+            throw new ErrnoException(Errno.ETIMEDOUT, "mount on " + mnt + " did not appear, and process " + p.pid()
+                    + " did no I/O for a minute; see " + logFile);
         }
     }
 
@@ -271,6 +282,9 @@ final class MountCommand {
         if (own.stream().noneMatch(o -> o.startsWith("-XX:CompileThresholdScaling"))) {
             opts.add("-XX:CompileThresholdScaling=0.05");
         }
+        if (own.stream().noneMatch(o -> o.startsWith("-Dorg.slf4j.simpleLogger.log.io.jrump.console="))) {
+            opts.add("-Dorg.slf4j.simpleLogger.log.io.jrump.console=info"); // the log says what the kernel did
+        }
         return opts;
     }
 
@@ -283,8 +297,12 @@ final class MountCommand {
         String mountpoint;
 
         @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
-                description = "How long to wait for the serving process (default ${DEFAULT-VALUE}).")
+                description = "How long to wait for the serving process while it does no I/O (default ${DEFAULT-VALUE});"
+                        + " writing back a large cache takes as long as it takes.")
         int timeoutSeconds;
+
+        @Mixin
+        ProgressLine.Flag progress;
 
         @Override
         public Integer call() throws Exception {
@@ -300,14 +318,25 @@ final class MountCommand {
             if (p.waitFor() != 0) {
                 throw new IOException(String.join(" ", cmd) + " failed: " + text);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
             for (ProcessHandle h : servers) {
-                long left = deadline - System.nanoTime();
-                try {
-                    h.onExit().get(Math.max(0, left), TimeUnit.NANOSECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    throw new ErrnoException(Errno.ETIMEDOUT, "process " + h.pid() + " serving " + mnt + " still running");
+                // Writing back the cache can take long; the server is waited for while it does I/O.
+                Liveness live = new Liveness(h.pid(), null);
+                ProgressLine line = progress.line(spec.commandLine().getErr(), "writing back", null);
+                while (h.isAlive()) {
+                    if (!live.progressedWithin(TimeUnit.SECONDS.toNanos(timeoutSeconds))) {
+                        line.breakLine();
+                        throw new ErrnoException(Errno.ETIMEDOUT, "process " + h.pid() + " serving " + mnt
+                                + " still running, with no I/O for " + timeoutSeconds + " s");
+                    }
+                    line.setStatus("process " + h.pid() + ", " + Sizes.human(live.written()) + " written");
+                    try {
+                        h.onExit().get(100, TimeUnit.MILLISECONDS);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        // still writing
+                    }
                 }
+                line.setStatus("process " + h.pid() + " done, " + Sizes.human(live.written()) + " written");
+                line.done();
             }
             return 0;
         }

@@ -47,6 +47,7 @@ final class ProgressLine {
     private long items;
     private long lastDraw;
     private boolean onLine;
+    private String status = "";
 
     ProgressLine(PrintWriter err, String what, String unit, Boolean asked, boolean terminal, LongSupplier clock) {
         this.err = err;
@@ -82,6 +83,12 @@ final class ProgressLine {
     void setUnits(long done, long total) {
         items = done;
         totalItems = total;
+        maybeDraw();
+    }
+
+    /** A few words on what is happening now (the last thing a server logged), shown after the counts. */
+    void setStatus(String text) {
+        status = text;
         maybeDraw();
     }
 
@@ -139,6 +146,9 @@ final class ProgressLine {
         long nanos = Math.max(1, now - start);
         if (bytes > 0) {
             sb.append("  ").append(Sizes.human((long) (bytes / (nanos / 1e9)))).append("/s");
+        }
+        if (!status.isEmpty()) {
+            sb.append("  ").append(status.length() > 100 ? status.substring(0, 97) + "..." : status);
         }
         long secs = nanos / 1_000_000_000L;
         sb.append(String.format("  %d:%02d", secs / 60, secs % 60));

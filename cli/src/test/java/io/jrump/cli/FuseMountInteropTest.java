@@ -392,6 +392,42 @@ class FuseMountInteropTest {
         }
     }
 
+    /**
+     * A journal left needing recovery (debugfs's journal_open/journal_write/journal_close): the
+     * background mount replays it, its log says so in the kernel's words, and the commands show
+     * their progress when asked: the mount what the server last logged, the unmount the server's
+     * write-back until it ends.
+     */
+    @Test
+    void aJournalReplayAtMountIsLoggedAndBothEndsShowProgress() throws Exception {
+        String bmap = run("debugfs", "-R", "bmap /hello.txt 0", img.toString());
+        String block = bmap.lines().filter(l -> l.matches("\\d+")).findFirst().orElseThrow();
+        Path newBlock = dir.resolve("block");
+        byte[] contents = new byte[4096];
+        byte[] text = "from the journal\n".getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(text, 0, contents, 0, text.length);
+        Files.write(newBlock, contents);
+        Path cmds = dir.resolve("cmds");
+        Files.writeString(cmds, "jo\njw -b " + block + " " + newBlock + "\njc\n");
+        run("debugfs", "-w", "-f", cmds.toString(), img.toString());
+        assertTrue(run("dumpe2fs", "-h", img.toString()).contains("needs_recovery"), "the fixture needs recovery");
+
+        mounts.add(mnt);
+        Path log = dir.resolve("mount.log");
+        RumpRun m = RumpRun.expect(0, "mount", "--progress", img.toString(), mnt.toString(), "--log", log.toString());
+        assertTrue(m.err().contains("\rmounting " + img), m.all());
+        String logged = Files.readString(log);
+        assertTrue(logged.contains("ext4: recovering the journal: 1 blocks to replay")
+                && logged.contains("ext4: journal recovery complete"), logged);
+        assertEquals("from the jou", Files.readString(mnt.resolve("hello.txt")), "the replayed block, the file's 12 bytes");
+
+        run("dd", "if=/dev/urandom", "of=" + mnt.resolve("blob"), "bs=1M", "count=16", "status=none");
+        RumpRun u = RumpRun.expect(0, "umount", "--progress", mnt.toString());
+        String last = u.err().substring(u.err().lastIndexOf('\r') + 1).strip();
+        assertTrue(last.matches("writing back  process \\d+ done, .* written  \\d+:\\d\\d"), u.all());
+        run("e2fsck", "-fn", img.toString());
+    }
+
     @Test
     void sigtermUnmountsCleanly() throws Exception {
         long pid = mountInBackground();

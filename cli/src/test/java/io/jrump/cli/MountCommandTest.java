@@ -9,13 +9,14 @@ import org.junit.jupiter.api.Test;
 class MountCommandTest {
     @Test
     void theServerRunsC1OnlyEarlyWithTheSerialCollectorUnlessToldOtherwise() {
-        assertEquals(List.of("-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=0.05"),
-                MountCommand.serverJvmOptions(List.of("-Xmx1g")));
-        assertEquals(List.of("-XX:-TieredCompilation", "-XX:+UseG1GC", "-XX:CompileThresholdScaling=1"),
+        String console = "-Dorg.slf4j.simpleLogger.log.io.jrump.console=";
+        assertEquals(List.of("-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=0.05",
+                console + "info"), MountCommand.serverJvmOptions(List.of("-Xmx1g")), "the log gets the kernel's INFO lines");
+        assertEquals(List.of("-XX:-TieredCompilation", "-XX:+UseG1GC", "-XX:CompileThresholdScaling=1", console + "warn"),
                 MountCommand.serverJvmOptions(List.of("-XX:-TieredCompilation", "-XX:+UseG1GC",
-                        "-XX:CompileThresholdScaling=1")),
+                        "-XX:CompileThresholdScaling=1", console + "warn")),
                 "the caller's own choices are kept and not doubled");
-        assertEquals(List.of("-XX:TieredStopAtLevel=4", "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=0.05"),
+        assertEquals(List.of("-XX:TieredStopAtLevel=4", "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=0.05", console + "info"),
                 MountCommand.serverJvmOptions(List.of("-XX:TieredStopAtLevel=4")));
     }
 }

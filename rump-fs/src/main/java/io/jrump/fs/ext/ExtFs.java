@@ -999,9 +999,17 @@ public final class ExtFs {
                             + " outside the filesystem");
                 }
             }
+            HostConsole console = options.console();
+            if (console != null) { // as the kernel's "recovery required" and "recovery complete": a long replay is not a hang
+                console.log(System.Logger.Level.INFO, dev.name() + ": ext4: recovering the journal: " + rec.copies().size()
+                        + " blocks to replay");
+            }
             JournalWriter.replay(dev, sb.blockSize(), probe.journalMap(j), rec, dev.name());
             ExtFs replayed = open(dev).startWriting(options);
             replayed.recoveredBlocks = rec.copies().size();
+            if (console != null) {
+                console.log(System.Logger.Level.INFO, dev.name() + ": ext4: journal recovery complete");
+            }
             return replayed;
         }
         return probe.startWriting(options);
