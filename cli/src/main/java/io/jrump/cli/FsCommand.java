@@ -297,8 +297,10 @@ final class FsCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             int[] exit = {0};
             withFs(spec, wholeFilesystem(location), (sys, fs, path) -> {
+                ProgressLine line = progress.line(spec.commandLine().getErr(), "checking", null);
                 if (fs instanceof io.jrump.fs.fat.FatFs fat) {
-                    io.jrump.fs.fat.FatCheck.Result r = io.jrump.fs.fat.FatCheck.check(fat);
+                    io.jrump.fs.fat.FatCheck.Result r = io.jrump.fs.fat.FatCheck.check(fat, line::setUnits);
+                    line.done();
                     r.problems().forEach(out::println);
                     out.printf("%s: %d files, %d directories, %d clusters in use: %s%n", location, r.files(),
                             r.directories(), r.clustersUsed(), r.isClean() ? "clean" : r.problems().size() + " problems");
@@ -306,7 +308,8 @@ final class FsCommand implements Runnable {
                     return;
                 }
                 if (fs instanceof io.jrump.fs.exfat.ExFatFs exfat) {
-                    io.jrump.fs.exfat.ExFatCheck.Result r = io.jrump.fs.exfat.ExFatCheck.check(exfat);
+                    io.jrump.fs.exfat.ExFatCheck.Result r = io.jrump.fs.exfat.ExFatCheck.check(exfat, line::setUnits);
+                    line.done();
                     r.problems().forEach(out::println);
                     out.printf("%s: %d files, %d directories, %d clusters in use: %s%n", location, r.files(),
                             r.directories(), r.clustersUsed(), r.isClean() ? "clean" : r.problems().size() + " problems");
@@ -317,7 +320,6 @@ final class FsCommand implements Runnable {
                     throw new ErrnoException(Errno.EOPNOTSUPP, location + ": fsck checks ext2/3/4, vfat and exfat, not "
                             + fs.type());
                 }
-                ProgressLine line = progress.line(spec.commandLine().getErr(), "checking", null);
                 io.jrump.fs.ext.ExtCheck.Result r = io.jrump.fs.ext.ExtCheck.check(ext.ext(), line::setUnits);
                 line.done();
                 exit[0] = report(out, r);

@@ -58,6 +58,19 @@ class ImageCommandTest {
         RumpRun fsck = RumpRun.expect(0, "fs", "fsck", "--progress", e4);
         assertTrue(lastProgress(fsck).matches("checking \\[#{20}\\] 100%  0:\\d\\d"), fsck.all());
         assertEquals("", RumpRun.expect(0, "fs", "fsck", e4).err());
+        String fat = dir.resolve("fat.img").toString();
+        mkfsFat(fat, "CARD", 4096);
+        RumpRun fatFsck = RumpRun.expect(0, "fs", "fsck", "--progress", fat);
+        assertTrue(lastProgress(fatFsck).matches("checking \\[#{20}\\] 100%  0:\\d\\d"), fatFsck.all());
+        String exfat = dir.resolve("exfat.img").toString();
+        try (RandomAccessFile f = new RandomAccessFile(exfat, "rw")) {
+            f.setLength(8 << 20);
+        }
+        Process x = new ProcessBuilder("mkfs.exfat", exfat).redirectErrorStream(true).start();
+        x.getInputStream().readAllBytes();
+        assertEquals(0, x.waitFor(), "mkfs.exfat");
+        RumpRun exfatFsck = RumpRun.expect(0, "fs", "fsck", "--progress", exfat);
+        assertTrue(lastProgress(exfatFsck).matches("checking \\[#{20}\\] 100%  0:\\d\\d"), exfatFsck.all());
 
         RumpRun convert = RumpRun.expect(0, "image", "convert", "--progress", "-O", "qcow2", e4, dir.resolve("c.qcow2").toString());
         assertTrue(lastProgress(convert).matches("converting \\[#{20}\\] 100%  8\\.0M/8\\.0M  .*/s  0:\\d\\d"), convert.all());

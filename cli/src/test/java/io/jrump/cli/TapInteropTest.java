@@ -65,6 +65,14 @@ class TapInteropTest {
 
     /** Runs a rump command in the background; once its TAP exists, moves it into the namespace and configures the Linux side. */
     private CompletableFuture<RumpRun> rump(String... args) throws Exception {
+        // A TAP of the same name from an earlier command may still be going away inside the namespace
+        // (the kernel unregisters it after the command closed it): moving the new one in meanwhile races.
+        long gone = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (Files.exists(Path.of("/var/run/netns", ns)) && new ProcessBuilder("ip", "netns", "exec", ns, "test", "-e",
+                "/sys/class/net/" + tap).start().waitFor() == 0) {
+            assertTrue(System.nanoTime() < gone, "the earlier TAP " + tap + " is still in " + ns + " after 30 s");
+            Thread.sleep(20);
+        }
         CompletableFuture<RumpRun> run = CompletableFuture.supplyAsync(() -> RumpRun.of(args));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(Path.of("/sys/class/net", tap))) {

@@ -1,5 +1,6 @@
 package io.jrump.fs.exfat;
 
+import io.jrump.blk.Progress;
 import io.jrump.fs.fat.ClusterChain;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
@@ -32,6 +33,14 @@ public final class ExFatCheck {
     }
 
     public static Result check(ExFatFs fs) throws ErrnoException {
+        return check(fs, Progress.NONE);
+    }
+
+    /**
+     * As {@link #check(ExFatFs)}, reporting to {@code progress} after each directory the clusters
+     * claimed so far, of those the allocation bitmap marks in use.
+     */
+    public static Result check(ExFatFs fs, Progress progress) throws ErrnoException {
         List<String> problems = new ArrayList<>();
         if (fs.isReadOnly() && fs.boot.dirty()) {
             problems.add("boot sector: VolumeDirty is set (not cleanly unmounted)");
@@ -50,7 +59,13 @@ public final class ExFatCheck {
         Map<Long, String> paths = new HashMap<>();
         dirs.add(new long[] {fs.rootInode()});
         paths.put(fs.rootInode(), "");
+        long inUse = Math.max(1, bitmap.cardinality());
+        long[] claimedCount = {0};
+        for (ClusterChain c : meta) {
+            claimedCount[0] += c.length();
+        }
         while (!dirs.isEmpty() && problems.size() < MAX_PROBLEMS) {
+            progress.at(Math.min(claimedCount[0], inUse), inUse);
             long dir = dirs.poll()[0];
             List<DirEntry> entries;
             try {
@@ -66,6 +81,7 @@ public final class ExFatCheck {
                 String path = paths.get(dir) + "/" + e.name();
                 try {
                     ClusterChain c = fs.clustersOf(e.ino());
+                    claimedCount[0] += c.length();
                     if (claim(c, path, claimed, bitmap, problems) && e.type() == DirEntry.DT_DIR) {
                         paths.put(e.ino(), path);
                         dirs.add(new long[] {e.ino()});
@@ -83,6 +99,7 @@ public final class ExFatCheck {
                 }
             }
         }
+        progress.at(inUse, inUse);
         BitSet lost = (BitSet) bitmap.clone();
         lost.andNot(claimed);
         if (!lost.isEmpty()) {

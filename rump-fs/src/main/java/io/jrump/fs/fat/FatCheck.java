@@ -1,5 +1,6 @@
 package io.jrump.fs.fat;
 
+import io.jrump.blk.Progress;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,6 +41,10 @@ public final class FatCheck {
     private final BitSet claimed;
     private long files;
     private long directories;
+    private Progress progress = Progress.NONE;
+    /** Clusters the FAT has in use (not free, not bad), and how many the walk has claimed. */
+    private long inUse;
+    private long claimedCount;
 
     private FatCheck(FatFs fs) {
         this.fs = fs;
@@ -50,10 +55,20 @@ public final class FatCheck {
 
     /** Checks the volume {@code fs} is mounted on (read-only is best: nothing else may change it meanwhile). */
     public static Result check(FatFs fs) throws ErrnoException {
+        return check(fs, Progress.NONE);
+    }
+
+    /**
+     * As {@link #check(FatFs)}, reporting to {@code progress} after each directory the clusters
+     * claimed so far by the files and directories walked, of the clusters the FAT has in use.
+     */
+    public static Result check(FatFs fs, Progress progress) throws ErrnoException {
         synchronized (fs) {
             fs.sync();
             FatCheck c = new FatCheck(fs);
+            c.progress = progress;
             c.run();
+            progress.at(Math.max(c.inUse, 1), Math.max(c.inUse, 1));
             long used = c.claimed.cardinality();
             return new Result(List.copyOf(c.problems), c.files, c.directories, used);
         }
@@ -167,7 +182,12 @@ public final class FatCheck {
         } else {
             todo.add(new Pending(null, "/", 0, 0));
         }
+        for (long c = 2; c <= bs.maxCluster; c++) {
+            long v = fat.get(c);
+            inUse += v != 0 && v != fat.type().bad ? 1 : 0;
+        }
         while (!todo.isEmpty()) {
+            progress.at(Math.min(claimedCount, inUse), Math.max(inUse, 1));
             Pending d = todo.poll();
             directories++;
             byte[] raw = read(d);
@@ -359,6 +379,7 @@ public final class FatCheck {
         for (long i = 0; i < chain.length(); i++) {
             claimed.set((int) chain.get(i));
         }
+        claimedCount += chain.length();
         return chain;
     }
 }
