@@ -64,6 +64,24 @@ class LoggingGuideTest {
         assertTrue(!none.stderr().contains("booting"), "INFO lines need a provider:\n" + none.stderr());
     }
 
+    /** The rump command brings its own provider and set-up: quiet by default, the kernel's INFO lines with -v. */
+    @Test
+    void theRumpCommandConfiguresItsOwnLogging() throws Exception {
+        Path img = out.resolve("e4.img");
+        Process mkfs = new ProcessBuilder("mke2fs", "-q", "-F", "-t", "ext4", img.toString(), "8M").redirectErrorStream(true).start();
+        mkfs.getInputStream().readAllBytes();
+        assertEquals(0, mkfs.waitFor());
+        List<String> cp = Arrays.asList(System.getProperty("java.class.path").split(File.pathSeparator));
+        Run quiet = runMain(cp, "io.jrump.cli.Rump", "fs", "ls", img + ":/");
+        assertEquals(0, quiet.exit(), quiet.stderr());
+        assertEquals("lost+found\n", quiet.stdout());
+        assertEquals("", quiet.stderr(), "warnings and errors only, and there are none");
+        Run verbose = runMain(cp, "io.jrump.cli.Rump", "-v", "fs", "ls", img + ":/");
+        assertTrue(verbose.stderr().lines().anyMatch(l -> l.matches("INFO console - \\[rump-fs\\] jrump kernel \\S+ booting on host .*")),
+                verbose.stderr());
+        assertTrue(!verbose.stderr().contains("SLF4J"), "a provider is there: " + verbose.stderr());
+    }
+
     private static String program() throws Exception {
         Matcher m = JAVA_BLOCK.matcher(Files.readString(Path.of("../docs/logging.md")));
         while (m.find()) {
@@ -93,6 +111,17 @@ class LoggingGuideTest {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(jvmOptions));
         cmd.addAll(List.of("-cp", String.join(File.pathSeparator, classPath), "Booting"));
+        return exec(cmd);
+    }
+
+    private static Run runMain(List<String> classPath, String main, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                String.join(File.pathSeparator, classPath), main));
+        cmd.addAll(List.of(args));
+        return exec(cmd);
+    }
+
+    private static Run exec(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).start();
         CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
             try {
