@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
  * {@code IMG[:PART]:/path}: {@code disk.qcow2:2:/etc/hostname}, {@code fs.img:/}; PART is a
  * partition number or a GPT partition name.
  */
-@Command(name = "fs", description = "Read, change and check the ext2/3/4 filesystem in an image.",
+@Command(name = "fs", description = "Read, change and check the filesystem in an image: ext2/3/4, vfat, exfat (iso9660 read-only).",
         subcommands = {FsCommand.Ls.class, FsCommand.Cat.class, FsCommand.StatCmd.class, FsCommand.Df.class,
             FsCommand.Fsck.class, FsWriteCommand.Mkdir.class, FsWriteCommand.Rm.class, FsWriteCommand.Mv.class,
             FsWriteCommand.Ln.class, FsWriteCommand.Chmod.class, FsWriteCommand.Chown.class, FsWriteCommand.Cp.class,

@@ -67,7 +67,7 @@ final class MountCommand {
     }
 
     @Command(name = "mount", description = {
-        "Mount an image's ext2/3/4 filesystem on a directory through the kernel's FUSE driver (Linux, root).",
+        "Mount an image's filesystem (ext2/3/4, vfat, exfat, iso9660) on a directory through the kernel's FUSE driver (Linux, root).",
         "Without --foreground the serving process goes to the background once the mount is up; "
             + "'rump umount' (or umount/fusermount3 -u) ends it, leaving the filesystem cleanly unmounted."})
     static final class Mount implements Callable<Integer> {

@@ -54,6 +54,7 @@ public final class Rump implements Runnable {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         Rump rump = new Rump();
         CommandLine cl = new CommandLine(rump);
+        withHelp(cl);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -74,6 +75,14 @@ public final class Rump implements Runnable {
             return 2;
         });
         return cl.execute(args);
+    }
+
+    /** -h/--help and -V/--version on every command, as the parameter-error hint promises ("Try 'rump fs ls --help'"). */
+    private static void withHelp(CommandLine cl) {
+        if (!cl.getCommandSpec().mixinStandardHelpOptions()) {
+            cl.getCommandSpec().mixinStandardHelpOptions(true);
+        }
+        cl.getSubcommands().values().forEach(Rump::withHelp);
     }
 
     private static String describe(Throwable e) {

@@ -28,6 +28,33 @@ class RumpTest {
         assertTrue(r.out().contains("hypercall version " + Hypercalls.VERSION), r.out());
     }
 
+    /** What the parameter-error hint promises ("Try 'rump fs ls --help' for more") holds for every command. */
+    @Test
+    void everyCommandAndSubcommandAnswersHelp() {
+        List<List<String>> paths = new java.util.ArrayList<>();
+        collect(new picocli.CommandLine(new Rump()), new java.util.ArrayList<>(), paths);
+        assertTrue(paths.size() > 30, "the command tree: " + paths);
+        for (List<String> path : paths) {
+            List<String> args = new java.util.ArrayList<>(path);
+            args.add("--help");
+            RumpRun r = RumpRun.of(args.toArray(String[]::new));
+            String name = String.join(" ", path);
+            assertEquals(0, r.code(), name + " --help: " + r.all());
+            assertTrue(r.out().startsWith("Usage: rump" + (name.isEmpty() ? "" : " " + name) + " "), name + ": " + r.out());
+        }
+    }
+
+    private static void collect(picocli.CommandLine c, List<String> path, List<List<String>> into) {
+        into.add(List.copyOf(path));
+        c.getSubcommands().forEach((name, sub) -> {
+            if (!name.equals("help") && sub.getCommandName().equals(name)) { // aliases once
+                List<String> next = new java.util.ArrayList<>(path);
+                next.add(name);
+                collect(sub, next, into);
+            }
+        });
+    }
+
     @Test
     void helpListsEveryCommandWithADescription() {
         RumpRun r = RumpRun.of("--help");
