@@ -117,4 +117,28 @@ class KernelSyscallsTest {
             assertTrue(noTable.getMessage().startsWith(img + ": no partition table"), noTable.getMessage());
         }
     }
+
+    /** A busy mount point is refused before the device is opened: a journal needing recovery is left as it was. */
+    @Test
+    void aBusyMountPointIsRefusedBeforeTheDeviceIsTouched() throws Exception {
+        Path first = dir.resolve("first.img");
+        Path second = dir.resolve("second.img");
+        tool("mke2fs", "-q", "-F", "-t", "ext4", first.toString(), "8M");
+        tool("mke2fs", "-q", "-F", "-t", "ext4", second.toString(), "8M");
+        Path block = dir.resolve("block");
+        java.nio.file.Files.write(block, new byte[4096]);
+        Path cmds = dir.resolve("cmds");
+        java.nio.file.Files.writeString(cmds, "jo\njw -b 100 " + block + "\njc\n");
+        tool("debugfs", "-w", "-f", cmds.toString(), second.toString());
+        byte[] before = java.nio.file.Files.readAllBytes(second);
+        try (RumpKernel k = RumpKernel.boot(JvmHost.create("busy"))) {
+            Syscalls sys = k.sys();
+            sys.mount(first.toString(), "/", "auto", 0);
+            ErrnoException busy = assertThrows(ErrnoException.class, () -> sys.mount(second.toString(), "/", "auto", 0));
+            assertEquals(Errno.EBUSY, busy.errno(), busy.getMessage());
+            sys.unmount("/");
+        }
+        assertTrue(java.util.Arrays.equals(before, java.nio.file.Files.readAllBytes(second)),
+                "the refused mount neither replayed the journal nor marked the filesystem in use");
+    }
 }

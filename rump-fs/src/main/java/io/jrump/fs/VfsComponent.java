@@ -97,6 +97,7 @@ public final class VfsComponent implements Component, MountCalls {
             image = source.substring(0, colon);
             partition = source.substring(colon + 1);
         }
+        vfs.checkMountPoint(target); // a busy target is refused before the device is opened (or its journal replayed)
         BlockDevice dev;
         try {
             dev = blk.open(image, partition, readOnly);

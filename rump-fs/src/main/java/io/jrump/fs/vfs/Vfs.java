@@ -139,14 +139,32 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
      */
     public synchronized void mount(String path, FileSystemOps fs, boolean readOnly) throws ErrnoException {
         boolean ro = readOnly || fs.isReadOnly();
-        if (root == null) {
-            if (!path.equals("/")) {
-                throw new ErrnoException(Errno.ENOENT, path + ": mount \"/\" first");
-            }
+        Node at = mountPoint(path);
+        if (at == null) {
             root = new Mount(fs, "/", null, 0, ro);
             mounts.add(root);
             cwd = new Node(root, fs.rootInode());
             return;
+        }
+        mounts.add(new Mount(fs, canonical(path), at.mount(), at.ino(), ro));
+    }
+
+    /**
+     * Checks that a filesystem could be mounted at {@code path} now, with the errors
+     * {@link #mount(String, FileSystemOps, boolean)} would give: for a caller that should not open
+     * a device (and perhaps replay its journal) only to be told the mount point is busy.
+     */
+    public synchronized void checkMountPoint(String path) throws ErrnoException {
+        mountPoint(path);
+    }
+
+    /** The node a mount at {@code path} covers; null for the first mount, of "/". */
+    private Node mountPoint(String path) throws ErrnoException {
+        if (root == null) {
+            if (!path.equals("/")) {
+                throw new ErrnoException(Errno.ENOENT, path + ": mount \"/\" first");
+            }
+            return null;
         }
         Node at = resolve(path, true);
         if (!getattr(at).isDirectory()) {
@@ -155,7 +173,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
         if (at.ino() == at.fs().rootInode()) {
             throw new ErrnoException(Errno.EBUSY, path + ": something is mounted there already");
         }
-        mounts.add(new Mount(fs, canonical(path), at.mount(), at.ino(), ro));
+        return at;
     }
 
     /**
@@ -170,6 +188,7 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     public void mount(String path, String type, BlockDevice dev, FileSystemType.Options options) throws ErrnoException {
         FileSystemType t;
         try {
+            checkMountPoint(path);
             t = type.equals("auto") ? FileSystemTypes.identify(dev).type() : FileSystemTypes.byName(type);
         } catch (ErrnoException | RuntimeException e) {
             options.closeOwned(e);
