@@ -343,6 +343,11 @@ final class Allocator {
             return;
         }
         long unused = gd.half(g, GroupDescriptors.ITABLE_UNUSED);
+        if (unused > sb.inodesPerGroup()) {
+            // A boundary before the table's start would zero slots of the groups before it.
+            throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": group descriptor " + g + ": bg_itable_unused "
+                    + unused + " exceeds the " + sb.inodesPerGroup() + " inodes per group");
+        }
         long boundary = sb.inodesPerGroup() - unused;
         if (index < boundary) {
             return;
