@@ -97,7 +97,6 @@ public final class VfsComponent implements Component, MountCalls {
             image = source.substring(0, colon);
             partition = source.substring(colon + 1);
         }
-        vfs.checkMountPoint(target); // a busy target is refused before the device is opened (or its journal replayed)
         BlockDevice dev;
         try {
             dev = blk.open(image, partition, readOnly);
@@ -114,6 +113,12 @@ public final class VfsComponent implements Component, MountCalls {
             try (disk) {
                 throw FileSystemTypes.withContents(e, disk); // no table: say what the disk holds instead
             }
+        }
+        try {
+            vfs.checkMountPoint(target); // a busy target is refused before the filesystem mounts (and replays a journal)
+        } catch (ErrnoException e) {
+            dev.close();
+            throw e;
         }
         FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
                 .withCacheBytes(cacheBytes).withFsOptions(data), kernel.host(), dev);

@@ -226,8 +226,17 @@ final class Allocator {
             }
             long count = 0;
             while (count < want && bit + count < groupClusters(g) && !bit(bitmap, bit + count)) {
-                setBit(bitmap, bit + count);
                 count++;
+            }
+            String metadata = fs.metadataIn(groupStart(g) + (bit << bits), count << bits);
+            if (metadata != null) {
+                // A damaged bitmap would have us write file data or an xattr block over the filesystem's own
+                // structures (as the kernel's "Allocating blocks ... which overlap fs metadata"): refuse.
+                throw new ErrnoException(Errno.EUCLEAN, fs.deviceName() + ": the block bitmap of group " + g
+                        + " marks free " + metadata);
+            }
+            for (long i = 0; i < count; i++) {
+                setBit(bitmap, bit + i);
             }
             sealBlockBitmap(g, bitmap);
             gd.setHalf(g, GroupDescriptors.FREE_BLOCKS, gd.half(g, GroupDescriptors.FREE_BLOCKS) - count);

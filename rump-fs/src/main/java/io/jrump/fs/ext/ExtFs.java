@@ -63,6 +63,9 @@ public final class ExtFs {
     private long lastOrphan;
     private boolean superblockChanged;
     private List<long[]> layout;
+    /** {@link #layoutMetadata}'s runs as {start, count, group, kind}, sorted by start, for {@link #metadataIn}. */
+    private long[][] metadataRuns;
+    private long[] metadataReach;
     private String readOnlyReason;
     private long commits;
     private int recoveredBlocks;
@@ -1265,6 +1268,73 @@ public final class ExtFs {
             layout = out;
         }
         return layout;
+    }
+
+    /**
+     * The first block of {@code count} from {@code start} that holds the filesystem's own metadata
+     * ({@link #layoutMetadata}: superblock and descriptor copies, reserved GDT blocks, bitmaps,
+     * inode tables), described ("block 1234 (the inode table of group 5)"), or null if none does.
+     */
+    String metadataIn(long start, long count) {
+        if (metadataRuns == null) {
+            List<long[]> runs = new ArrayList<>();
+            long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
+            for (long g = 0; g < sb.groupCount(); g++) {
+                List<long[]> own = new ArrayList<>();
+                GdtLayout.groupMetadata(sb, g, own);
+                for (long[] r : own) {
+                    runs.add(new long[] {r[0], r[1], g, 0});
+                }
+                runs.add(new long[] {blockBitmap(g), 1, g, 1});
+                runs.add(new long[] {inodeBitmap(g), 1, g, 2});
+                runs.add(new long[] {inodeTable(g), tableBlocks, g, 3});
+            }
+            if (journal != null) { // the kernel's system zone holds the journal too
+                long[] j = journal.blocks();
+                for (int i = 0; i < j.length; ) {
+                    int k = i + 1;
+                    while (k < j.length && j[k] == j[k - 1] + 1) {
+                        k++;
+                    }
+                    runs.add(new long[] {j[i], k - i, -1, 4});
+                    i = k;
+                }
+            }
+            runs.sort((a, b) -> Long.compare(a[0], b[0]));
+            metadataRuns = runs.toArray(long[][]::new);
+            metadataReach = new long[metadataRuns.length];
+            long reach = Long.MIN_VALUE;
+            for (int i = 0; i < metadataRuns.length; i++) {
+                reach = Math.max(reach, metadataRuns[i][0] + metadataRuns[i][1]);
+                metadataReach[i] = reach; // how far the runs up to i reach: no run before i ends past it
+            }
+        }
+        long end = start + count;
+        int lo = 0;
+        int hi = metadataRuns.length - 1;
+        while (lo <= hi) { // the last run that starts before the range ends
+            int mid = (lo + hi) >>> 1;
+            if (metadataRuns[mid][0] < end) {
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        for (int i = hi; i >= 0 && metadataReach[i] > start; i--) {
+            long[] r = metadataRuns[i];
+            if (r[0] + r[1] > start) {
+                long b = Math.max(start, r[0]);
+                String what = switch ((int) r[3]) {
+                    case 0 -> "the superblock, group descriptors or reserved GDT blocks";
+                    case 1 -> "the block bitmap";
+                    case 2 -> "the inode bitmap";
+                    case 3 -> "the inode table";
+                    default -> "the journal";
+                };
+                return "block " + b + ", which holds " + what + (r[2] < 0 ? "" : " of group " + r[2]);
+            }
+        }
+        return null;
     }
 
     // ---- inodes being written -------------------------------------------------------------------

@@ -60,6 +60,11 @@ final class JournalWriter {
      * With {@code fastCommit} (the filesystem's fast_commit feature) the last {@code s_num_fc_blks}
      * blocks are ext4's fast-commit area, which this writer leaves alone: it writes full commits only.
      */
+    /** The filesystem blocks of the journal, in journal order. */
+    long[] blocks() {
+        return physical.clone();
+    }
+
     static JournalWriter open(BlockDevice dev, int bs, long[] physical, boolean fastCommit, String where)
             throws ErrnoException {
         ByteBuffer jsb = ByteBuffer.allocate(bs);

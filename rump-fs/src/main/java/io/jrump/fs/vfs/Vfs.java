@@ -188,8 +188,8 @@ public final class Vfs implements FileCalls, DescriptorTable.Owner, AutoCloseabl
     public void mount(String path, String type, BlockDevice dev, FileSystemType.Options options) throws ErrnoException {
         FileSystemType t;
         try {
-            checkMountPoint(path);
             t = type.equals("auto") ? FileSystemTypes.identify(dev).type() : FileSystemTypes.byName(type);
+            checkMountPoint(path); // before the type's mount, which may replay a journal
         } catch (ErrnoException | RuntimeException e) {
             options.closeOwned(e);
             throw e;

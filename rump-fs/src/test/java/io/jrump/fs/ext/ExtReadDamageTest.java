@@ -74,6 +74,36 @@ class ExtReadDamageTest {
         assertTrue(r.problems().stream().anyMatch(s -> s.contains("block 0, offset 1020")), r.problems().toString());
     }
 
+    /**
+     * A block bitmap that marks the inode table free (debugfs freeb): a write that would allocate
+     * it is refused, as the kernel refuses "blocks which overlap fs metadata", instead of putting
+     * file data where the inodes are. e2fsck agrees the bitmap is wrong.
+     */
+    @Test
+    void aBitmapThatFreesTheInodeTableIsEucleanWhenAWriteWouldAllocateIt() throws Exception {
+        Path img = dir.resolve("freed");
+        ExtTools.mke2fs(img, "ext4", 1024, "8M", "-O", "^has_journal,^flex_bg");
+        String table = run("dumpe2fs", img.toString()).lines().filter(l -> l.contains("Inode table at"))
+                .findFirst().orElseThrow().replaceAll(".*Inode table at (\\d+)-.*", "$1");
+        // Free every block before the table's first too, so the allocator's first free block is the table's.
+        debugfs(img, "freeb 1 " + (Long.parseLong(table) + 8));
+        StringBuilder out = new StringBuilder();
+        ExtTools.exec(out, "e2fsck", "-fn", img.toString());
+        assertTrue(out.toString().contains("Block bitmap differences"), out.toString());
+        try (ExtVfs fs = ExtVfs.mount(HostDisk.open(host, img.toString(), OpenMode.READ_WRITE),
+                ExtFs.MountOptions.readWrite(() -> ExtWriteTest.NOW).withCheck(ExtFs.Check.NONE))) {
+            ErrnoException e = assertThrows(ErrnoException.class, () -> {
+                long ino = fs.create(fs.rootInode(), "f", 0100644, 0, 0, 0);
+                fs.write(ino, 0, java.nio.ByteBuffer.wrap(new byte[4096]));
+                fs.sync();
+            });
+            assertEquals(Errno.EUCLEAN, e.errno(), e.getMessage());
+            assertTrue(e.getMessage().matches(".*the block bitmap of group 0 marks free block \\d+, which holds the "
+                    + "(superblock, group descriptors or reserved GDT blocks|block bitmap|inode bitmap|inode table) of group 0.*"),
+                    e.getMessage());
+        }
+    }
+
     @Test
     void addingToADirectoryWithACutOffEntryIsEuclean() throws Exception {
         Path img = cutOffDirectory();
