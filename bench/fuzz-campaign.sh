@@ -39,13 +39,20 @@ for h in ${list//,/ }; do
     seeds="$root/fuzz/src/test/resources/io/jrump/fuzz/${cls}Inputs/$method"
     log="$out/${cls}_$method.log"
     status=0
+    # Only what this run writes is a finding: seeds kept under Jazzer's own names stay where they are.
+    started="$out/.started-${cls}_$method"
+    touch "$started"
     (cd "$root" && JAZZER_FUZZ=1 nice -n "$niceness" mvn -B -o -q test -pl fuzz -Dtest="$h" \
         -Dsurefire.failIfNoSpecifiedTests=false -Djazzer.max_duration="${secs}s" >"$log" 2>&1) || status=$?
     finding="none"
-    if compgen -G "$seeds/crash-*" >/dev/null || compgen -G "$seeds/timeout-*" >/dev/null || compgen -G "$seeds/slow-unit-*" >/dev/null; then
+    new_findings="$(find "$seeds" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'slow-unit-*' \) \
+        -newer "$started" 2>/dev/null || true)"
+    rm -f "$started"
+    if [ -n "$new_findings" ]; then
         mkdir -p "$out/findings/${cls}_$method"
-        mv "$seeds"/crash-* "$seeds"/timeout-* "$seeds"/slow-unit-* "$out/findings/${cls}_$method/" 2>/dev/null || true
-        finding="**yes**: $(grep -m1 -E '^== Java Exception|FuzzerSecurityIssue|Exception:' "$log" | cut -c1-120 | tr '|' '/') (input in $out/findings/${cls}_$method)"
+        echo "$new_findings" | while read -r f; do mv "$f" "$out/findings/${cls}_$method/"; done
+        what="$(grep -m1 -E '^== Java Exception|FuzzerSecurityIssue|Exception:' "$log" | cut -c1-120 | tr '|' '/' || true)"
+        finding="**yes**: ${what:-see the log} (input in $out/findings/${cls}_$method)"
     elif [ "$status" -ne 0 ]; then
         finding="**run failed** (see $log)"
     elif ! grep -qE '^(Done [0-9]+ runs|#[0-9]+)' "$log"; then

@@ -119,7 +119,7 @@ public final class Calls {
                 log.add(c.name() + " " + c.body().run(data));
             } catch (ErrnoException e) {
                 log.add(c.name() + " -> " + e.errno());
-                if (!allowed.contains(e.errno()) || String.valueOf(e.getMessage()).contains("internal error")) {
+                if (!allowed.contains(e.errno()) || Invariants.isInternalError(e)) {
                     throw new AssertionError("call " + step + " failed with " + e.errno() + " (" + e.getMessage()
                             + ") after:\n  " + String.join("\n  ", log), e);
                 }

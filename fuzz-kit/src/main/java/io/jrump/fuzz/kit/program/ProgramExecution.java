@@ -203,7 +203,7 @@ final class ProgramExecution {
             body.run();
             return null;
         } catch (ErrnoException e) {
-            if (String.valueOf(e.getMessage()).contains("internal error")) {
+            if (Invariants.isInternalError(e)) {
                 throw new Finding("internal error: " + e.getMessage());
             }
             return e.errno();
