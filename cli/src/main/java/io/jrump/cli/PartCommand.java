@@ -53,9 +53,10 @@ final class PartCommand implements Runnable {
             return e;
         }
         try {
-            boolean holdsFilesystem = FileSystemTypes.probe(disk).isPresent();
-            String hint = readOnly || holdsFilesystem ? "" : "; 'rump part create " + image + " --table gpt' makes one";
-            return new ErrnoException(Errno.ENODATA, e.detail() + "; " + FileSystemTypes.contentsWithoutTable(disk) + hint, e);
+            var found = FileSystemTypes.probe(disk);
+            String hint = readOnly || found.isPresent() ? "" : "; 'rump part create " + image + " --table gpt' makes one";
+            return new ErrnoException(Errno.ENODATA, e.detail() + "; " + FileSystemTypes.contentsWithoutTable(disk, found) + hint,
+                    e);
         } catch (ErrnoException probing) {
             return e;
         }

@@ -110,15 +110,12 @@ public final class FileSystemTypes {
     }
 
     /**
-     * What a disk without a partition table holds, in the words {@link #identify} uses: "the whole
-     * disk holds a filesystem (ext4, …)", or "no filesystem this library reads either", with "; its
-     * first 64 KiB are zeros (a blank disk?)" when they are.
+     * What a disk without a partition table holds, given what {@link #probe} found on it, in the
+     * words {@link #identify} uses: "the whole disk holds a filesystem (ext4, …)", or "no
+     * filesystem this library reads either", with "; its first 64 KiB are zeros (a blank disk?)"
+     * when they are.
      */
-    public static String contentsWithoutTable(BlockDevice disk) throws ErrnoException {
-        return contentsWithoutTable(disk, probe(disk));
-    }
-
-    private static String contentsWithoutTable(BlockDevice disk, Optional<Match> m) throws ErrnoException {
+    public static String contentsWithoutTable(BlockDevice disk, Optional<Match> m) throws ErrnoException {
         return m.isPresent() ? "the whole disk holds a filesystem (" + m.get().description() + ")"
                 : "no filesystem this library reads either" + blankHint(disk);
     }
