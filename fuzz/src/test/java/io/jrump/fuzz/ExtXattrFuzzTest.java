@@ -33,7 +33,7 @@ class ExtXattrFuzzTest {
     private static final int DISK = 128 * 1024;
     private static final Set<Errno> DEFINED = Set.of(Errno.EINVAL, Errno.EUCLEAN, Errno.EOPNOTSUPP, Errno.ENOENT,
             Errno.ENOTDIR, Errno.EIO, Errno.ENOSPC, Errno.EEXIST, Errno.ENODATA, Errno.ERANGE, Errno.E2BIG,
-            Errno.EROFS, Errno.ELOOP, Errno.EPERM);
+            Errno.EROFS, Errno.ELOOP, Errno.EPERM, Errno.ENOKEY);
 
     private static void defined(ErrnoException e) {
         assertTrue(DEFINED.contains(e.errno()), e.getMessage());
