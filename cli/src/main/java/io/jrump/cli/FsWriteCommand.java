@@ -2,7 +2,6 @@ package io.jrump.cli;
 
 import io.jrump.blk.BlockDevice;
 import io.jrump.blk.image.Images;
-import io.jrump.blk.part.Partitions;
 import io.jrump.fs.VfsComponent;
 import io.jrump.fs.ext.Mkfs;
 import io.jrump.fs.ext.MkfsFeatures;
