@@ -1258,16 +1258,29 @@ public final class ExtFs {
     List<long[]> layoutMetadata() {
         if (layout == null) {
             List<long[]> out = new ArrayList<>();
-            long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
-            for (long g = 0; g < sb.groupCount(); g++) {
-                GdtLayout.groupMetadata(sb, g, out);
-                out.add(new long[] {blockBitmap(g), 1});
-                out.add(new long[] {inodeBitmap(g), 1});
-                out.add(new long[] {inodeTable(g), tableBlocks});
+            for (long[] r : groupMetadataRuns()) {
+                out.add(new long[] {r[0], r[1]});
             }
             layout = out;
         }
         return layout;
+    }
+
+    /** {@link #layoutMetadata}'s runs with their group and kind: {start, count, group, kind 0..3}. */
+    private List<long[]> groupMetadataRuns() {
+        List<long[]> runs = new ArrayList<>();
+        long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
+        for (long g = 0; g < sb.groupCount(); g++) {
+            List<long[]> own = new ArrayList<>();
+            GdtLayout.groupMetadata(sb, g, own);
+            for (long[] r : own) {
+                runs.add(new long[] {r[0], r[1], g, 0});
+            }
+            runs.add(new long[] {blockBitmap(g), 1, g, 1});
+            runs.add(new long[] {inodeBitmap(g), 1, g, 2});
+            runs.add(new long[] {inodeTable(g), tableBlocks, g, 3});
+        }
+        return runs;
     }
 
     /**
@@ -1277,18 +1290,7 @@ public final class ExtFs {
      */
     String metadataIn(long start, long count) {
         if (metadataRuns == null) {
-            List<long[]> runs = new ArrayList<>();
-            long tableBlocks = (sb.inodesPerGroup() * sb.inodeSize() + sb.blockSize() - 1) / sb.blockSize();
-            for (long g = 0; g < sb.groupCount(); g++) {
-                List<long[]> own = new ArrayList<>();
-                GdtLayout.groupMetadata(sb, g, own);
-                for (long[] r : own) {
-                    runs.add(new long[] {r[0], r[1], g, 0});
-                }
-                runs.add(new long[] {blockBitmap(g), 1, g, 1});
-                runs.add(new long[] {inodeBitmap(g), 1, g, 2});
-                runs.add(new long[] {inodeTable(g), tableBlocks, g, 3});
-            }
+            List<long[]> runs = groupMetadataRuns();
             if (journal != null) { // the kernel's system zone holds the journal too
                 long[] j = journal.blocks();
                 for (int i = 0; i < j.length; ) {
