@@ -69,6 +69,7 @@ public final class ArchitectureRules {
             Map.entry("host-jvm", Kind.HOST),
             Map.entry("host-sim", Kind.HOST),
             Map.entry("host-linux", Kind.HOST),
+            Map.entry("host-virtio", Kind.HOST),
             Map.entry("cli", Kind.TOOL),
             Map.entry("fuzz", Kind.TOOL),
             Map.entry("bench", Kind.TOOL),

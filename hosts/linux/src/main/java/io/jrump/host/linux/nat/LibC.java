@@ -79,4 +79,18 @@ final class LibC {
     static native long lgetxattr(byte[] path, byte[] name, Pointer value, long size);
 
     static native int lsetxattr(byte[] path, byte[] name, Pointer value, long size, int flags);
+
+    // Shared memory, event counters and descriptor passing, for the virtio host's vhost-user transport.
+
+    static native int memfd_create(String name, int flags);
+
+    static native Pointer mmap(Pointer addr, long length, int prot, int flags, int fd, long offset);
+
+    static native int munmap(Pointer addr, long length);
+
+    static native int eventfd(int initval, int flags);
+
+    static native int connect(int fd, Pointer addr, int addrlen);
+
+    static native long sendmsg(int fd, Pointer msg, int flags);
 }

@@ -390,6 +390,38 @@ public final class Sys {
         }
     }
 
+    /**
+     * {@code poll(2)} for input on several descriptors: a bit per descriptor that is readable,
+     * hung up or in error (bit {@code i} for {@code fds[i]}, at most 64); 0 on timeout or
+     * {@code EINTR}. A negative timeout waits for ever.
+     */
+    public static long pollReadable(int[] fds, int timeoutMillis, String what) throws ErrnoException {
+        if (fds.length > 64) {
+            throw new IllegalArgumentException(fds.length + " descriptors to poll");
+        }
+        try (Memory p = new Memory(8L * fds.length)) {
+            for (int i = 0; i < fds.length; i++) {
+                p.setInt(8L * i, fds[i]);
+                p.setShort(8L * i + 4, POLLIN);
+                p.setShort(8L * i + 6, (short) 0);
+            }
+            int n = LibC.poll(p, fds.length, timeoutMillis);
+            if (n < 0) {
+                if (interrupted()) {
+                    return 0;
+                }
+                throw lastError("poll " + what);
+            }
+            long ready = 0;
+            for (int i = 0; i < fds.length && n > 0; i++) {
+                if (p.getShort(8L * i + 6) != 0) {
+                    ready |= 1L << i;
+                }
+            }
+            return ready;
+        }
+    }
+
     public static final long MS_RDONLY = 1;
     public static final long MS_NOSUID = 2;
     public static final long MS_NODEV = 4;
@@ -456,6 +488,169 @@ public final class Sys {
                 return -1;
             }
             return control.getInt(16);
+        }
+    }
+
+    /** A {@code MAP_SHARED} mapping: its bytes as a direct buffer and where it starts in this process. */
+    public record Mapping(ByteBuffer buffer, long address, long length) {
+    }
+
+    private static final int MFD_CLOEXEC = 1;
+    private static final int PROT_READ = 1;
+    private static final int PROT_WRITE = 2;
+    private static final int MAP_SHARED = 1;
+    private static final int EFD_CLOEXEC = O_CLOEXEC;
+    private static final int MSG_NOSIGNAL = 0x4000;
+
+    /**
+     * {@code memfd_create(2)} of {@code size} bytes ({@code ftruncate}d; pages are allocated when
+     * first touched): memory another process can map once it has the descriptor.
+     */
+    public static int memfd(String name, long size) throws ErrnoException {
+        int fd = LibC.memfd_create(name, MFD_CLOEXEC);
+        if (fd < 0) {
+            throw lastError("memfd_create " + name);
+        }
+        try {
+            ftruncate(fd, size, "memfd " + name);
+        } catch (ErrnoException e) {
+            close(fd, "memfd " + name);
+            throw e;
+        }
+        return fd;
+    }
+
+    /** {@code mmap(2)} of {@code length} bytes of {@code fd} from {@code offset}, shared, read-write. */
+    public static Mapping mapShared(int fd, long offset, int length, String what) throws ErrnoException {
+        Pointer p = LibC.mmap(null, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
+        long address = Pointer.nativeValue(p);
+        if (address == -1L) {
+            throw lastError("mmap " + what);
+        }
+        return new Mapping(p.getByteBuffer(0, length), address, length);
+    }
+
+    /** {@code munmap(2)}: the mapping's buffer must not be touched again. */
+    public static void unmap(Mapping m, String what) {
+        if (LibC.munmap(new Pointer(m.address()), m.length()) < 0) {
+            LOG.warn("{}", lastError("munmap " + what).getMessage());
+        }
+    }
+
+    /** {@code eventfd(2)}, blocking, counter at 0. */
+    public static int eventfd(String what) throws ErrnoException {
+        int fd = LibC.eventfd(0, EFD_CLOEXEC);
+        if (fd < 0) {
+            throw lastError("eventfd for " + what);
+        }
+        return fd;
+    }
+
+    private static final ThreadLocal<Memory> EVENT_COUNT = ThreadLocal.withInitial(() -> new Memory(8));
+
+    /** Adds 1 to the eventfd {@code fd}'s counter, waking its reader. */
+    public static void eventfdSignal(int fd, String what) throws ErrnoException {
+        Memory one = EVENT_COUNT.get();
+        one.setLong(0, 1);
+        while (LibC.write(fd, one, 8) < 0) {
+            if (!interrupted()) {
+                throw lastError("eventfd write " + what);
+            }
+        }
+    }
+
+    /** Waits for the eventfd {@code fd}'s counter to be non-zero, then takes and returns it. */
+    public static long eventfdWait(int fd, String what) throws ErrnoException {
+        Memory count = EVENT_COUNT.get();
+        while (LibC.read(fd, count, 8) < 0) {
+            if (!interrupted()) {
+                throw lastError("eventfd read " + what);
+            }
+        }
+        return count.getLong(0);
+    }
+
+    /** A stream socket connected to the unix socket at {@code path}. */
+    public static int unixConnect(String path) throws ErrnoException {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        if (p.length >= 108 || path.indexOf('\0') >= 0) {
+            throw new ErrnoException(Errno.ENAMETOOLONG, "connect " + path + ": a unix socket path is at most 107 bytes");
+        }
+        int fd = LibC.socket(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw lastError("socket for " + path);
+        }
+        try (Memory addr = new Memory(110)) {
+            addr.clear();
+            addr.setShort(0, (short) AF_UNIX);
+            addr.write(2, p, 0, p.length);
+            while (LibC.connect(fd, addr, 2 + p.length + 1) < 0) {
+                if (!interrupted()) {
+                    throw lastError("connect " + path);
+                }
+            }
+            return fd;
+        } catch (ErrnoException e) {
+            close(fd, path);
+            throw e;
+        }
+    }
+
+    /**
+     * {@code sendmsg(2)} of {@code data}'s remaining bytes (direct) on the unix socket {@code fd},
+     * with {@code fds} passed as {@code SCM_RIGHTS} when there are any; all of it, or an error
+     * ({@code EPIPE} if the peer is gone: no {@code SIGPIPE}).
+     */
+    public static void sendWithDescriptors(int fd, ByteBuffer data, int[] fds, String what) throws ErrnoException {
+        int controlLength = fds.length == 0 ? 0 : 16 + ((4 * fds.length + 7) & ~7);
+        try (Memory msg = new Memory(56); Memory iov = new Memory(16);
+                Memory control = new Memory(Math.max(8, controlLength))) {
+            msg.clear();
+            control.clear();
+            int sent = 0;
+            int total = data.remaining();
+            while (sent < total) {
+                iov.setPointer(0, at(data).share(sent));
+                iov.setLong(8, total - sent);
+                msg.setPointer(16, iov);
+                msg.setLong(24, 1);
+                if (sent == 0 && controlLength > 0) {
+                    control.setLong(0, 16 + 4L * fds.length); // CMSG_LEN
+                    control.setInt(8, SOL_SOCKET);
+                    control.setInt(12, SCM_RIGHTS);
+                    for (int i = 0; i < fds.length; i++) {
+                        control.setInt(16 + 4L * i, fds[i]);
+                    }
+                    msg.setPointer(32, control);
+                    msg.setLong(40, controlLength);
+                } else {
+                    msg.setPointer(32, null);
+                    msg.setLong(40, 0);
+                }
+                long n = LibC.sendmsg(fd, msg, MSG_NOSIGNAL);
+                if (n < 0) {
+                    if (!interrupted()) {
+                        throw lastError("sendmsg " + what);
+                    }
+                    continue;
+                }
+                sent += (int) n;
+            }
+        }
+    }
+
+    /** Reads until {@code buf} has no space left; {@code ECONNRESET} if the peer closes first. Moves no position. */
+    public static void readFully(int fd, ByteBuffer buf, String what) throws ErrnoException {
+        ByteBuffer rest = buf.duplicate();
+        while (rest.hasRemaining()) {
+            int n = read(fd, rest, what);
+            if (n == 0) {
+                throw new ErrnoException(Errno.ECONNRESET, what + ": the peer closed the connection");
+            }
+            if (n < 0) {
+                throw new ErrnoException(Errno.EAGAIN, what + ": non-blocking descriptor has nothing");
+            }
+            rest.position(rest.position() + n);
         }
     }
 

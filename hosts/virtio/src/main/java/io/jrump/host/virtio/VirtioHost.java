@@ -1,0 +1,135 @@
+package io.jrump.host.virtio;
+
+import io.jrump.host.kit.OpenDevices;
+import io.jrump.host.linux.LinuxHost;
+import io.jrump.host.virtio.blk.VirtioBlockDevice;
+import io.jrump.host.virtio.vhost.VhostUserTransport;
+import io.jrump.hypercall.BlockDevices;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.ForwardingHypercalls;
+import io.jrump.hypercall.HostBlockDevice;
+import io.jrump.hypercall.NetworkInterfaces;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The virtio host: a {@link LinuxHost} (clock, event loop, host files, TAP, FUSE) whose block
+ * devices and NICs named {@code vhost-user:PATH} are virtio devices driven by jrump's own driver,
+ * the back-end process listening on the unix socket {@code PATH} being the device. Any other name
+ * goes to the Linux host.
+ *
+ * <p>One instance serves one kernel. Thread-safe.
+ */
+public final class VirtioHost extends ForwardingHypercalls {
+    /** Prefix of device names served over vhost-user. */
+    public static final String VHOST_USER_PREFIX = VhostUserTransport.PREFIX;
+
+    private final LinuxHost linux;
+    private final OpenDevices open;
+
+    private VirtioHost(LinuxHost linux) {
+        super(linux);
+        this.linux = linux;
+        this.open = new OpenDevices(linux.name());
+    }
+
+    /** A virtio host over a Linux host of default settings. */
+    public static VirtioHost create(String name) {
+        return over(LinuxHost.create(name));
+    }
+
+    /** A virtio host over {@code linux}, which it then owns and closes. */
+    public static VirtioHost over(LinuxHost linux) {
+        return new VirtioHost(linux);
+    }
+
+    /** Why vhost-user devices cannot be opened here, or empty if they can. */
+    public static Optional<String> unavailableReason() {
+        return LinuxHost.unavailableReason();
+    }
+
+    @Override
+    public String name() {
+        return "virtio:" + linux.name().substring(linux.name().indexOf(':') + 1);
+    }
+
+    @Override
+    public BlockDevices blockDevices() {
+        BlockDevices fallback = linux.blockDevices();
+        return new BlockDevices() {
+            @Override
+            public HostBlockDevice open(String device, OpenMode mode) throws ErrnoException {
+                open.checkOpen();
+                String socket = vhostUserPath(device);
+                if (socket == null) {
+                    return fallback.open(device, mode);
+                }
+                VhostUserTransport transport = VhostUserTransport.connect(socket);
+                VirtioBlockDevice d = VirtioBlockDevice.open(device, transport, scheduler(),
+                        mode == OpenMode.READ_ONLY, open::unregister);
+                return open.register(d, d::close);
+            }
+
+            @Override
+            public HostBlockDevice create(String device, long size) throws ErrnoException {
+                open.checkOpen();
+                String socket = vhostUserPath(device);
+                if (socket == null) {
+                    return fallback.create(device, size);
+                }
+                if (Files.exists(Path.of(socket))) {
+                    throw new ErrnoException(Errno.EEXIST, "create " + device + ": a vhost-user device exists as its"
+                            + " back-end made it; open it instead");
+                }
+                throw new ErrnoException(Errno.EOPNOTSUPP, "create " + device + ": vhost-user devices are made by"
+                        + " their back-end (qemu-storage-daemon --export type=vhost-user-blk), not by the front-end");
+            }
+        };
+    }
+
+    @Override
+    public NetworkInterfaces networkInterfaces() {
+        NetworkInterfaces fallback = linux.networkInterfaces();
+        return (name, options, receiver) -> {
+            open.checkOpen();
+            if (vhostUserPath(name) == null) {
+                return fallback.open(name, options, receiver);
+            }
+            throw new ErrnoException(Errno.ENOSYS, name + ": virtio-net is not implemented yet");
+        };
+    }
+
+    /** The socket path of a {@code vhost-user:PATH} name; null for any other name. */
+    static String vhostUserPath(String device) throws ErrnoException {
+        if (!device.startsWith(VHOST_USER_PREFIX)) {
+            return null;
+        }
+        String p = device.substring(VHOST_USER_PREFIX.length());
+        if (p.isEmpty() || p.indexOf('\0') >= 0) {
+            throw new ErrnoException(Errno.EINVAL, "not a vhost-user device name: '" + device.replace("\0", "\\0")
+                    + "' (vhost-user:/path/to.sock)");
+        }
+        try {
+            Path.of(p);
+        } catch (InvalidPathException e) {
+            throw new ErrnoException(Errno.EINVAL, "not a socket path: " + device);
+        }
+        return p;
+    }
+
+    @Override
+    public void close() {
+        if (!open.closeAll()) {
+            return;
+        }
+        linux.close();
+    }
+
+    @Override
+    public String toString() {
+        return "VirtioHost[" + linux.name() + "]";
+    }
+}

@@ -1,0 +1,584 @@
+package io.jrump.host.virtio.blk;
+
+import io.jrump.host.kit.BlockRequests;
+import io.jrump.host.virtio.ring.BrokenDeviceException;
+import io.jrump.host.virtio.ring.DmaMemory;
+import io.jrump.host.virtio.ring.SplitQueue;
+import io.jrump.host.virtio.ring.VirtioFeatures;
+import io.jrump.host.virtio.ring.VirtioTransport;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.HostBlockDevice;
+import io.jrump.hypercall.HostScheduler;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A virtio-blk device (virtio 1.2, 5.2) as a {@link HostBlockDevice}, over any
+ * {@link VirtioTransport}: one request queue, {@value #SLOTS} requests in flight, each with a slot
+ * of DMA memory for its header, status byte and up to {@value #MAX_CHUNK} bytes of data. A call
+ * larger than a slot becomes several requests that run in parallel; a call not aligned to the
+ * device's block size reads the blocks at its edges first (see {@link BlockOp}). Calls beyond the
+ * slots wait in order, and every request a call issues at once goes out with one index update and
+ * at most one notification.
+ *
+ * <p>Reads copy from the slot to the caller's buffer and writes the other way: the caller's buffer
+ * is not memory the device can reach. Flush is {@code VIRTIO_BLK_T_FLUSH} (a device without
+ * {@code VIRTIO_BLK_F_FLUSH} writes through and needs none); discard is {@code WRITE_ZEROES} with
+ * the unmap flag, since only that guarantees the range reads as zeros ({@code EOPNOTSUPP} without
+ * the feature).
+ *
+ * <p>Completions are found by a thread of the device's own that waits for the device's
+ * interrupts, and run on the kernel's event loop. A device that breaks the contract (see
+ * {@link SplitQueue}) or goes away fails every call in flight and every later one with
+ * {@code EIO}, and its slots are never reused: the device may still write to them.
+ *
+ * <p>Thread-safe: the object's lock guards the queue and the bookkeeping.
+ */
+public final class VirtioBlockDevice implements HostBlockDevice {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtioBlockDevice.class);
+
+    static final int T_IN = 0;
+    static final int T_OUT = 1;
+    static final int T_FLUSH = 4;
+    static final int T_WRITE_ZEROES = 13;
+    static final int S_OK = 0;
+    static final int S_IOERR = 1;
+    static final int S_UNSUPP = 2;
+    private static final int WRITE_ZEROES_UNMAP = 1;
+
+    /** Requests in flight at most. */
+    static final int SLOTS = 64;
+    /** Data bytes per request at most (less if the device's {@code size_max} says so). */
+    static final int MAX_CHUNK = 128 * 1024;
+    private static final int QUEUE_SIZE = 256;
+    /** Header (16), write-zeroes segment (16), status byte, padded. */
+    private static final int SLOT_HEADER = 64;
+
+    /** The device features this driver can use. */
+    static final long DRIVER_FEATURES = VirtioFeatures.bit(VirtioFeatures.VERSION_1)
+            | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC)
+            | VirtioFeatures.bit(BlkConfig.F_SIZE_MAX) | VirtioFeatures.bit(BlkConfig.F_SEG_MAX)
+            | VirtioFeatures.bit(BlkConfig.F_RO) | VirtioFeatures.bit(BlkConfig.F_BLK_SIZE)
+            | VirtioFeatures.bit(BlkConfig.F_FLUSH) | VirtioFeatures.bit(BlkConfig.F_TOPOLOGY)
+            | VirtioFeatures.bit(BlkConfig.F_WRITE_ZEROES);
+
+    private final String name;
+    private final VirtioTransport transport;
+    private final HostScheduler loop;
+    private final Consumer<VirtioBlockDevice> onClose;
+    private final BlkConfig config;
+    private final long features;
+    private final boolean readOnly;
+    private final int chunkBytes;
+    private final SplitQueue queue;
+    private final ByteBuffer shared;
+    private final DmaMemory memory;
+    private final Slot[] byHead;
+    private final ArrayDeque<Slot> freeSlots = new ArrayDeque<>();
+    private final ArrayDeque<BlockOp> waiting = new ArrayDeque<>();
+    private final Thread interrupts;
+    private int opsRunning;
+    private boolean exclusiveRunning;
+    private boolean closed;
+    private String broken;
+
+    /** One request's DMA memory and what it is doing. */
+    private static final class Slot {
+        final int header;
+        final int data;
+        BlockOp op;
+        int type;
+        long pieceStart;
+        int pieceLength;
+        boolean merging;
+
+        Slot(int header, int data) {
+            this.header = header;
+            this.data = data;
+        }
+    }
+
+    private VirtioBlockDevice(String name, VirtioTransport transport, HostScheduler loop, boolean readOnly,
+            Consumer<VirtioBlockDevice> onClose) throws ErrnoException {
+        this.name = name;
+        this.transport = transport;
+        this.loop = loop;
+        this.onClose = onClose;
+        long offered = transport.deviceFeatures();
+        this.features = offered & DRIVER_FEATURES;
+        BlkConfig c = BlkConfig.read(transport, features);
+        if (!readOnly && VirtioFeatures.has(features, BlkConfig.F_RO)) {
+            throw new ErrnoException(Errno.EACCES, name + ": the device is read-only (VIRTIO_BLK_F_RO)");
+        }
+        this.config = c;
+        this.readOnly = readOnly;
+        int chunk = MAX_CHUNK;
+        if (c.sizeMax() > 0) {
+            chunk = Math.min(chunk, c.sizeMax() & -c.blockSize());
+        }
+        if (chunk < c.blockSize()) {
+            throw new BrokenDeviceException(name + ": size_max " + c.sizeMax() + " is smaller than a block of "
+                    + c.blockSize());
+        }
+        this.chunkBytes = chunk;
+        transport.setFeatures(features);
+        int size = Math.min(QUEUE_SIZE, transport.maxQueueSize(0));
+        if (size < 3) {
+            throw new ErrnoException(Errno.ENODEV, name + ": the device has no usable request queue (size " + size + ")");
+        }
+        size = Integer.highestOneBit(size);
+        boolean indirect = VirtioFeatures.has(features, VirtioFeatures.RING_INDIRECT_DESC);
+        int slots = Math.min(SLOTS, indirect ? size : size / 3);
+        this.memory = transport.allocateMemory(SplitQueue.bytesNeeded(size, indirect ? 3 : 0)
+                + slots * (SLOT_HEADER + chunk + 4096) + 4096);
+        this.queue = new SplitQueue(name, 0, size, memory, VirtioFeatures.has(features, VirtioFeatures.RING_EVENT_IDX),
+                indirect ? 3 : 0);
+        this.shared = memory.buffer();
+        this.byHead = new Slot[size];
+        for (int i = 0; i < slots; i++) {
+            int header = memory.allocate(SLOT_HEADER, 64);
+            int data = memory.allocate(chunk, 4096);
+            freeSlots.add(new Slot(header, data));
+        }
+        transport.startQueue(queue);
+        transport.driverOk();
+        this.interrupts = new Thread(this::serviceInterrupts, "jrump-virtio-blk " + name);
+        interrupts.setDaemon(true);
+        interrupts.start();
+    }
+
+    /**
+     * Drives the virtio-blk device behind {@code transport}, which it then owns.
+     *
+     * @param loop where completions run
+     * @param onClose told once the device has closed
+     * @throws ErrnoException {@code EACCES} to open a read-only device for writing, {@code EIO} if
+     *     its configuration is broken; the transport is closed then
+     */
+    public static VirtioBlockDevice open(String name, VirtioTransport transport, HostScheduler loop, boolean readOnly,
+            Consumer<VirtioBlockDevice> onClose) throws ErrnoException {
+        try {
+            return new VirtioBlockDevice(name, transport, loop, readOnly, onClose);
+        } catch (ErrnoException | RuntimeException e) {
+            transport.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long size() {
+        return config.sizeBytes();
+    }
+
+    @Override
+    public int sectorSize() {
+        return config.blockSize();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public boolean isGrowable() {
+        return false;
+    }
+
+    /** The features in use, for tools and tests. */
+    public long negotiatedFeatures() {
+        return features;
+    }
+
+    /** The physical block size: logical blocks of {@link #sectorSize()} times 2^exponent. */
+    public int physicalBlockSize() {
+        return config.blockSize() << config.physicalBlockExponent();
+    }
+
+    /** The optimal I/O size in bytes the device reports, 0 if it says none. */
+    public long optimalIoSize() {
+        return (long) config.optimalIoBlocks() * config.blockSize();
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst, IoCompletion completion) {
+        Errno bad = BlockRequests.checkRead(offset, dst, size());
+        submit(bad, new BlockOp(BlockOp.Kind.READ, offset, dst.remaining(), dst.duplicate(), completion,
+                config.blockSize()));
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, IoCompletion completion) {
+        Errno bad = BlockRequests.checkWrite(offset, src.remaining(), size(), readOnly, false);
+        submit(bad, new BlockOp(BlockOp.Kind.WRITE, offset, src.remaining(), src.duplicate(), completion,
+                config.blockSize()));
+    }
+
+    @Override
+    public void flush(IoCompletion completion) {
+        submit(null, new BlockOp(BlockOp.Kind.FLUSH, 0, 0, null, completion, config.blockSize()));
+    }
+
+    @Override
+    public void discard(long offset, long length, IoCompletion completion) {
+        Errno bad = BlockRequests.checkDiscard(offset, length, size(), readOnly);
+        if (bad == null && !VirtioFeatures.has(features, BlkConfig.F_WRITE_ZEROES)) {
+            bad = Errno.EOPNOTSUPP;
+        }
+        submit(bad, new BlockOp(BlockOp.Kind.DISCARD, offset, length, null, completion, config.blockSize()));
+    }
+
+    private void submit(Errno invalid, BlockOp op) {
+        boolean kick;
+        List<BlockOp> done = new ArrayList<>();
+        synchronized (this) {
+            Errno refused = closed ? Errno.EBADF : broken != null ? Errno.EIO : invalid;
+            boolean trivial = op.length == 0 && op.kind != BlockOp.Kind.FLUSH
+                    || op.kind == BlockOp.Kind.FLUSH && !VirtioFeatures.has(features, BlkConfig.F_FLUSH);
+            if (refused != null || trivial) {
+                op.error = refused;
+                done.add(op);
+            } else {
+                waiting.add(op);
+            }
+            kick = dispatch(done);
+        }
+        finish(kick, done);
+    }
+
+    /** Issues requests for waiting ops while slots last; true if the device must be notified. */
+    private boolean dispatch(List<BlockOp> done) {
+        if (broken != null) {
+            return false;
+        }
+        try {
+            while (!waiting.isEmpty() && !freeSlots.isEmpty()) {
+                BlockOp op = waiting.peek();
+                if (op.error != null) { // a request of it failed: issue no more of it
+                    waiting.poll();
+                    if (op.inFlight == 0) {
+                        end(op);
+                        done.add(op);
+                    }
+                    continue;
+                }
+                if (!op.started) {
+                    if (exclusiveRunning || op.exclusive && opsRunning > 0) {
+                        break;
+                    }
+                    op.started = true;
+                    opsRunning++;
+                    exclusiveRunning = op.exclusive;
+                }
+                Slot slot = freeSlots.poll();
+                issueNext(op, slot);
+                if (op.fullyIssued()) {
+                    waiting.poll();
+                }
+            }
+            return queue.publish();
+        } catch (BrokenDeviceException e) {
+            markBroken(e.getMessage(), done);
+            return false;
+        }
+    }
+
+    /** Cuts the op's next request and adds it to the queue in {@code slot}. */
+    private void issueNext(BlockOp op, Slot slot) throws BrokenDeviceException {
+        slot.op = op;
+        op.inFlight++;
+        int blockSize = config.blockSize();
+        switch (op.kind) {
+            case FLUSH -> {
+                op.cursor = 0;
+                slot.type = T_FLUSH;
+                slot.pieceStart = 0;
+                slot.pieceLength = 0;
+                slot.merging = false;
+            }
+            case READ, WRITE -> {
+                long pieceEnd = Math.min(op.end, op.cursor + chunkBytes);
+                slot.pieceStart = op.cursor;
+                slot.pieceLength = (int) (pieceEnd - op.cursor);
+                slot.merging = op.kind == BlockOp.Kind.WRITE && op.needsMerge(op.cursor, pieceEnd);
+                slot.type = op.kind == BlockOp.Kind.READ || slot.merging ? T_IN : T_OUT;
+                if (slot.type == T_OUT) {
+                    copyIn(slot);
+                }
+                op.cursor = pieceEnd;
+            }
+            case DISCARD -> {
+                long blockEnd = op.cursor + blockSize;
+                if (op.needsMerge(op.cursor, blockEnd)) {
+                    slot.pieceStart = op.cursor;
+                    slot.pieceLength = blockSize;
+                    slot.merging = true;
+                    slot.type = T_IN;
+                    op.cursor = blockEnd;
+                } else {
+                    long wholeEnd = Math.floorDiv(op.offset + op.length, blockSize) * (long) blockSize;
+                    long pieceEnd = Math.min(wholeEnd, op.cursor + config.maxWriteZeroesSectors() * 512
+                            / blockSize * blockSize);
+                    slot.pieceStart = op.cursor;
+                    slot.pieceLength = 0;
+                    slot.merging = false;
+                    slot.type = T_WRITE_ZEROES;
+                    shared.putLong(slot.header + 16, op.cursor / 512);
+                    shared.putInt(slot.header + 24, (int) ((pieceEnd - op.cursor) / 512));
+                    shared.putInt(slot.header + 28, WRITE_ZEROES_UNMAP);
+                    op.cursor = pieceEnd;
+                }
+            }
+            default -> throw new IllegalStateException();
+        }
+        enqueue(slot);
+    }
+
+    private final long[] addresses = new long[3];
+    private final int[] lengths = new int[3];
+
+    /** Writes the slot's request header and adds its chain: header, data or segment, status. */
+    private void enqueue(Slot slot) throws BrokenDeviceException {
+        shared.putInt(slot.header, slot.type);
+        shared.putInt(slot.header + 4, 0);
+        shared.putLong(slot.header + 8, slot.pieceStart / 512);
+        shared.put(slot.header + 32, (byte) 0xff); // a status the device must overwrite
+        int n = 0;
+        addresses[n] = memory.deviceAddress(slot.header);
+        lengths[n++] = 16;
+        int readable = 1;
+        if (slot.type == T_WRITE_ZEROES) {
+            addresses[n] = memory.deviceAddress(slot.header + 16);
+            lengths[n++] = 16;
+            readable = 2;
+        } else if (slot.pieceLength > 0) {
+            addresses[n] = memory.deviceAddress(slot.data);
+            lengths[n++] = slot.pieceLength;
+            readable = slot.type == T_OUT ? 2 : 1;
+        }
+        addresses[n] = memory.deviceAddress(slot.header + 32);
+        lengths[n++] = 1;
+        int head = queue.add(addresses, lengths, readable, n - readable);
+        if (head < 0) {
+            throw queue.brake("no free descriptors for a request although a slot was free"); // a driver bug
+        }
+        byHead[head] = slot;
+    }
+
+    /** Copies the caller's bytes (or zeros, for a discard) that fall in the slot's piece into the slot. */
+    private void copyIn(Slot slot) {
+        BlockOp op = slot.op;
+        long from = Math.max(op.offset, slot.pieceStart);
+        long to = Math.min(op.offset + op.length, slot.pieceStart + slot.pieceLength);
+        int at = slot.data + (int) (from - slot.pieceStart);
+        int n = (int) (to - from);
+        if (op.kind == BlockOp.Kind.DISCARD) {
+            for (int i = 0; i < n; i++) {
+                shared.put(at + i, (byte) 0);
+            }
+        } else {
+            shared.put(at, op.data, op.data.position() + (int) (from - op.offset), n);
+        }
+    }
+
+    /** Copies the piece's bytes that the caller asked for from the slot into the caller's buffer. */
+    private void copyOut(Slot slot) {
+        BlockOp op = slot.op;
+        long from = Math.max(op.offset, slot.pieceStart);
+        long to = Math.min(op.offset + op.length, slot.pieceStart + slot.pieceLength);
+        op.data.put(op.data.position() + (int) (from - op.offset), shared, slot.data + (int) (from - slot.pieceStart),
+                (int) (to - from));
+    }
+
+    private void serviceInterrupts() {
+        List<BlockOp> done = new ArrayList<>();
+        while (true) {
+            boolean kick;
+            boolean sleep;
+            synchronized (this) {
+                if (broken != null || closed && opsRunning == 0) {
+                    return;
+                }
+                try {
+                    collect(done);
+                    kick = dispatch(done);
+                    sleep = broken == null && !queue.enableInterrupts();
+                } catch (BrokenDeviceException e) {
+                    markBroken(e.getMessage(), done);
+                    kick = false;
+                    sleep = false;
+                }
+            }
+            finish(kick, done);
+            done.clear();
+            if (sleep) {
+                try {
+                    transport.awaitInterrupt(0);
+                } catch (ErrnoException e) {
+                    synchronized (this) {
+                        if (closed && opsRunning == 0) {
+                            return;
+                        }
+                        markBroken(e.getMessage(), done);
+                    }
+                    finish(false, done);
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Takes every used request off the queue; ops that have all their answers go to {@code done}. */
+    private void collect(List<BlockOp> done) throws BrokenDeviceException {
+        int head;
+        while ((head = queue.nextUsed()) >= 0) {
+            Slot slot = byHead[head];
+            byHead[head] = null;
+            BlockOp op = slot.op;
+            int status = Byte.toUnsignedInt(shared.get(slot.header + 32));
+            boolean ok = false;
+            switch (status) {
+                case S_OK -> ok = true;
+                case S_IOERR -> op.fail(Errno.EIO);
+                case S_UNSUPP -> op.fail(Errno.EOPNOTSUPP);
+                default -> throw queue.brake("request of type " + slot.type + " for sector " + slot.pieceStart / 512
+                        + " ended with status " + status + " (not OK, IOERR or UNSUPP)");
+            }
+            if (ok && slot.merging && op.error == null) {
+                // The blocks around the op's bytes are read: merge them and write the piece back.
+                slot.merging = false;
+                copyIn(slot);
+                slot.type = T_OUT;
+                enqueue(slot);
+                continue;
+            }
+            if (ok && slot.type == T_IN) {
+                copyOut(slot);
+            }
+            slot.op = null;
+            freeSlots.push(slot);
+            if (--op.inFlight == 0 && (op.fullyIssued() || op.error != null)) {
+                waiting.remove(op);
+                end(op);
+                done.add(op);
+            }
+        }
+    }
+
+    private void end(BlockOp op) {
+        if (op.started) {
+            op.started = false;
+            opsRunning--;
+            if (op.exclusive) {
+                exclusiveRunning = false;
+            }
+        }
+        if (opsRunning == 0) {
+            notifyAll();
+        }
+    }
+
+    /** Fails everything in flight and waiting; the device is not used again. */
+    private void markBroken(String reason, List<BlockOp> done) {
+        if (broken == null) {
+            broken = reason;
+            LOG.error("{}: device broken, failing every request: {}", name, reason);
+        }
+        for (Slot slot : byHead) {
+            if (slot != null && slot.op != null && !done.contains(slot.op)) {
+                slot.op.fail(Errno.EIO);
+                slot.op.inFlight = 0;
+                end(slot.op);
+                done.add(slot.op);
+            }
+        }
+        java.util.Arrays.fill(byHead, null);
+        for (BlockOp op : waiting) {
+            if (!done.contains(op)) {
+                op.fail(Errno.EIO);
+                end(op);
+                done.add(op);
+            }
+        }
+        waiting.clear();
+        opsRunning = 0;
+        exclusiveRunning = false;
+        notifyAll();
+    }
+
+    /** Notifies the device if asked, then posts the completions of {@code done} to the event loop. */
+    private void finish(boolean kick, List<BlockOp> done) {
+        if (kick) {
+            try {
+                transport.kick(0);
+            } catch (ErrnoException e) {
+                List<BlockOp> failed = new ArrayList<>();
+                synchronized (this) {
+                    markBroken(e.getMessage(), failed);
+                }
+                finish(false, failed);
+            }
+        }
+        for (BlockOp op : done) {
+            long bytes = op.error == null ? (op.kind == BlockOp.Kind.FLUSH ? 0 : op.length) : 0;
+            Errno error = op.error;
+            IoCompletion c = op.completion;
+            try {
+                loop.execute(() -> c.done(bytes, error));
+            } catch (IllegalStateException e) {
+                LOG.debug("{}: event loop closed, completion dropped", name);
+            }
+        }
+    }
+
+    /** Why the device is broken, or null. */
+    public synchronized String brokenReason() {
+        return broken;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            boolean interrupted = false;
+            while (opsRunning > 0 && broken == null) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        transport.wakeUp(0);
+        try {
+            interrupts.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        transport.close();
+        onClose.accept(this);
+    }
+
+    @Override
+    public String toString() {
+        return "VirtioBlockDevice[" + name + ", " + size() + " bytes, block " + sectorSize() + ", features 0x"
+                + Long.toHexString(features) + (broken != null ? ", broken" : "") + "]";
+    }
+}
