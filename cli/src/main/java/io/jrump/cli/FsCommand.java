@@ -62,15 +62,32 @@ final class FsCommand implements Runnable {
             return partition == null ? image : image + ":" + partition;
         }
 
+        /**
+         * Device-name prefixes whose name goes on with a path ({@code vhost-user:/run/blk.sock}):
+         * its {@code :/} is not the one that starts the path inside the image.
+         */
+        static final List<String> DEVICE_PREFIXES = List.of("vhost-user:", "direct:");
+
+        /** The length of the device-name prefix {@code text} starts with, 0 if none. */
+        static int devicePrefixLength(String text) {
+            for (String p : DEVICE_PREFIXES) {
+                if (text.startsWith(p)) {
+                    return p.length();
+                }
+            }
+            return 0;
+        }
+
         static Location parse(CommandSpec spec, String text) {
-            int slash = text.indexOf(":/");
+            int prefix = devicePrefixLength(text);
+            int slash = text.indexOf(":/", prefix);
             if (slash < 0) {
                 throw new ParameterException(spec.commandLine(), "'" + text + "' is not IMG[:PART]:/path");
             }
             String head = text.substring(0, slash);
             String path = text.substring(slash + 1);
             int colon = head.lastIndexOf(':');
-            if (colon > 0) {
+            if (colon > Math.max(0, prefix - 1)) {
                 return new Location(head.substring(0, colon), head.substring(colon + 1), path);
             }
             return new Location(head, null, path);
@@ -125,7 +142,7 @@ final class FsCommand implements Runnable {
 
     /** {@code IMG[:PART]} as a location of the filesystem's root, for commands about the whole filesystem. */
     static String wholeFilesystem(String location) {
-        return location.contains(":/") ? location : location + ":/";
+        return location.indexOf(":/", Location.devicePrefixLength(location)) >= 0 ? location : location + ":/";
     }
 
     static String modeString(int mode) {

@@ -520,7 +520,8 @@ final class FsWriteCommand {
 
         /** Whether {@code text} names a place in an existing image rather than a host path. */
         static boolean isImage(String text) {
-            int i = text.indexOf(":/");
+            int prefix = FsCommand.Location.devicePrefixLength(text);
+            int i = text.indexOf(":/", prefix);
             if (i <= 0) {
                 return false;
             }
@@ -529,11 +530,18 @@ final class FsWriteCommand {
                 return true;
             }
             int colon = head.lastIndexOf(':');
-            return colon > 0 && isDisk(head.substring(0, colon));
+            return colon > Math.max(0, prefix - 1) && isDisk(head.substring(0, colon));
         }
 
-        /** An image file or a block device (anything but a directory that exists). */
-        private static boolean isDisk(String path) {
+        /**
+         * An image file, a block device or a device socket (anything but a directory that exists),
+         * after its device-name prefix ({@code vhost-user:}, {@code direct:}).
+         */
+        private static boolean isDisk(String name) {
+            String path = name.substring(FsCommand.Location.devicePrefixLength(name));
+            if (path.isEmpty()) {
+                return false;
+            }
             Path p = Path.of(path);
             return Files.exists(p) && !Files.isDirectory(p);
         }

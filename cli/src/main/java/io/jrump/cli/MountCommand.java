@@ -4,7 +4,6 @@ import io.jrump.fs.VfsComponent;
 import io.jrump.fs.fuse.FuseDispatcher;
 import io.jrump.fs.fuse.FuseServer;
 import io.jrump.fs.vfs.FileSystemOps;
-import io.jrump.host.linux.LinuxHost;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.FuseChannels;
@@ -141,7 +140,7 @@ final class MountCommand {
         private int serve(FsCommand.Location loc, Path mnt, boolean readOnly, boolean allowOther, String fsOptions)
                 throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            RumpKernel kernel = RumpKernel.boot(LinuxHost.create("rump-mount"));
+            RumpKernel kernel = RumpKernel.boot(ImageHosts.create("rump-mount"));
             try {
                 FuseChannels fuse = kernel.host().fuse()
                         .orElseThrow(() -> new ErrnoException(Errno.ENOSYS, "this host cannot mount FUSE"));
@@ -151,7 +150,8 @@ final class MountCommand {
                 FileSystemOps fs = kernel.component(VfsComponent.class).orElseThrow().vfs().mounted("/");
                 boolean fsClosed = false;
                 try {
-                    String source = "rump:" + absolute(loc.image()) + (loc.partition() == null ? "" : ":" + loc.partition());
+                    String source = "rump:" + (FsCommand.Location.devicePrefixLength(loc.image()) > 0 ? loc.image()
+                            : absolute(loc.image()).toString()) + (loc.partition() == null ? "" : ":" + loc.partition());
                     HostFuseChannel channel = fuse.open(mnt.toString(), source.replace(",", "_"), readOnly, allowOther);
                     CountDownLatch cleanedUp = new CountDownLatch(1);
                     Thread hook = new Thread(() -> {

@@ -80,6 +80,9 @@ public final class VirtioHost extends ForwardingHypercalls {
                 if (socket == null) {
                     return fallback.create(device, size);
                 }
+                if (size < 0) {
+                    throw new ErrnoException(Errno.EINVAL, "create " + device + ": negative size " + size);
+                }
                 if (Files.exists(Path.of(socket))) {
                     throw new ErrnoException(Errno.EEXIST, "create " + device + ": a vhost-user device exists as its"
                             + " back-end made it; open it instead");
