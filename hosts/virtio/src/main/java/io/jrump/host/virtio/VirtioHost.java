@@ -3,6 +3,7 @@ package io.jrump.host.virtio;
 import io.jrump.host.kit.OpenDevices;
 import io.jrump.host.linux.LinuxHost;
 import io.jrump.host.virtio.blk.VirtioBlockDevice;
+import io.jrump.host.virtio.blk.VirtioBlockDevice.Completions;
 import io.jrump.host.virtio.vhost.VhostUserTransport;
 import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.Errno;
@@ -29,21 +30,35 @@ public final class VirtioHost extends ForwardingHypercalls {
 
     private final LinuxHost linux;
     private final OpenDevices open;
+    private final Completions completions;
 
-    private VirtioHost(LinuxHost linux) {
+    private VirtioHost(LinuxHost linux, Completions completions) {
         super(linux);
         this.linux = linux;
         this.open = new OpenDevices(linux.name());
+        this.completions = completions;
     }
 
-    /** A virtio host over a Linux host of default settings. */
+    /** A virtio host over a Linux host of default settings; its devices interrupt. */
     public static VirtioHost create(String name) {
         return over(LinuxHost.create(name));
     }
 
-    /** A virtio host over {@code linux}, which it then owns and closes. */
+    /** A virtio host over {@code linux}, which it then owns and closes; its devices interrupt. */
     public static VirtioHost over(LinuxHost linux) {
-        return new VirtioHost(linux);
+        return over(linux, Completions.INTERRUPTS);
+    }
+
+    /**
+     * A virtio host over {@code linux} whose devices report completions as {@code completions}
+     * says: {@link Completions#BUSY_POLL} trades a CPU per device for latency.
+     * {@link Completions#CALLER_POLLS} is not offered here: nothing would call poll.
+     */
+    public static VirtioHost over(LinuxHost linux, Completions completions) {
+        if (completions == Completions.CALLER_POLLS) {
+            throw new IllegalArgumentException("a host's devices need a thread of their own: INTERRUPTS or BUSY_POLL");
+        }
+        return new VirtioHost(linux, completions);
     }
 
     /** Why vhost-user devices cannot be opened here, or empty if they can. */
@@ -69,7 +84,7 @@ public final class VirtioHost extends ForwardingHypercalls {
                 }
                 VhostUserTransport transport = VhostUserTransport.connect(socket);
                 VirtioBlockDevice d = VirtioBlockDevice.open(device, transport, scheduler(),
-                        mode == OpenMode.READ_ONLY, open::unregister);
+                        mode == OpenMode.READ_ONLY, completions, open::unregister);
                 return open.register(d, d::close);
             }
 

@@ -55,7 +55,8 @@ class HostileDeviceTest {
     }
 
     private VirtioBlockDevice open(ModelBlockDevice model) throws ErrnoException {
-        return VirtioBlockDevice.open("model", model, host.scheduler(), false, d -> { });
+        return VirtioBlockDevice.open("model", model, host.scheduler(), false, VirtioBlockDevice.Completions.INTERRUPTS,
+                d -> { });
     }
 
     @Test

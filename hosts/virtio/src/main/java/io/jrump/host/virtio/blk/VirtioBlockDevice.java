@@ -52,6 +52,22 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     static final int S_UNSUPP = 2;
     private static final int WRITE_ZEROES_UNMAP = 1;
 
+    /** How the driver learns that the device has used requests. */
+    public enum Completions {
+        /** A thread of the device's own sleeps until the device interrupts (eventfd, MSI-X). */
+        INTERRUPTS,
+        /** That thread spins on the used ring instead: less latency, one CPU kept busy. */
+        BUSY_POLL,
+        /**
+         * No thread: the owner calls {@link #poll()} (from an event loop that polls, or a
+         * deterministic test); the device's interrupts are not used.
+         */
+        CALLER_POLLS
+    }
+
+    /** How long close waits for requests in flight before it gives up on the device. */
+    static final long CLOSE_WAIT_MILLIS = 30_000;
+
     /** Requests in flight at most. */
     static final int SLOTS = 64;
     /** Data bytes per request at most (less if the device's {@code size_max} says so). */
@@ -82,6 +98,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     private final Slot[] byHead;
     private final ArrayDeque<Slot> freeSlots = new ArrayDeque<>();
     private final ArrayDeque<BlockOp> waiting = new ArrayDeque<>();
+    private final Completions completions;
     private final Thread interrupts;
     private int opsRunning;
     private boolean exclusiveRunning;
@@ -105,8 +122,9 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     }
 
     private VirtioBlockDevice(String name, VirtioTransport transport, HostScheduler loop, boolean readOnly,
-            Consumer<VirtioBlockDevice> onClose) throws ErrnoException {
+            Completions completions, Consumer<VirtioBlockDevice> onClose) throws ErrnoException {
         this.name = name;
+        this.completions = completions;
         this.transport = transport;
         this.loop = loop;
         this.onClose = onClose;
@@ -146,25 +164,33 @@ public final class VirtioBlockDevice implements HostBlockDevice {
             int data = memory.allocate(chunk, 4096);
             freeSlots.add(new Slot(header, data));
         }
+        if (completions != Completions.INTERRUPTS) {
+            queue.disableInterrupts();
+        }
         transport.startQueue(queue);
         transport.driverOk();
-        this.interrupts = new Thread(this::serviceInterrupts, "jrump-virtio-blk " + name);
-        interrupts.setDaemon(true);
-        interrupts.start();
+        if (completions == Completions.CALLER_POLLS) {
+            this.interrupts = null;
+        } else {
+            this.interrupts = new Thread(this::serviceCompletions, "jrump-virtio-blk " + name);
+            interrupts.setDaemon(true);
+            interrupts.start();
+        }
     }
 
     /**
      * Drives the virtio-blk device behind {@code transport}, which it then owns.
      *
      * @param loop where completions run
+     * @param completions how the driver finds the device's answers
      * @param onClose told once the device has closed
      * @throws ErrnoException {@code EACCES} to open a read-only device for writing, {@code EIO} if
      *     its configuration is broken; the transport is closed then
      */
     public static VirtioBlockDevice open(String name, VirtioTransport transport, HostScheduler loop, boolean readOnly,
-            Consumer<VirtioBlockDevice> onClose) throws ErrnoException {
+            Completions completions, Consumer<VirtioBlockDevice> onClose) throws ErrnoException {
         try {
-            return new VirtioBlockDevice(name, transport, loop, readOnly, onClose);
+            return new VirtioBlockDevice(name, transport, loop, readOnly, completions, onClose);
         } catch (ErrnoException | RuntimeException e) {
             transport.close();
             throw e;
@@ -401,7 +427,33 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                 (int) (to - from));
     }
 
-    private void serviceInterrupts() {
+    /**
+     * Takes the device's answers, issues what waits, and completes calls: what the device's own
+     * thread does after each interrupt, for the owner to call in {@link Completions#CALLER_POLLS}
+     * mode. Returns whether any request was answered. Any thread; never blocks on the device.
+     */
+    public boolean poll() {
+        List<BlockOp> done = new ArrayList<>();
+        boolean kick;
+        boolean answered;
+        synchronized (this) {
+            if (broken != null) {
+                return false;
+            }
+            try {
+                answered = collect(done);
+                kick = dispatch(done);
+            } catch (BrokenDeviceException e) {
+                markBroken(e.getMessage(), done);
+                answered = true;
+                kick = false;
+            }
+        }
+        finish(kick, done);
+        return answered;
+    }
+
+    private void serviceCompletions() {
         List<BlockOp> done = new ArrayList<>();
         while (true) {
             boolean kick;
@@ -411,9 +463,9 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                     return;
                 }
                 try {
-                    collect(done);
+                    boolean answered = collect(done);
                     kick = dispatch(done);
-                    sleep = broken == null && !queue.enableInterrupts();
+                    sleep = broken == null && (completions == Completions.INTERRUPTS ? !queue.enableInterrupts() : !answered);
                 } catch (BrokenDeviceException e) {
                     markBroken(e.getMessage(), done);
                     kick = false;
@@ -422,27 +474,37 @@ public final class VirtioBlockDevice implements HostBlockDevice {
             }
             finish(kick, done);
             done.clear();
-            if (sleep) {
-                try {
-                    transport.awaitInterrupt(0);
-                } catch (ErrnoException e) {
-                    synchronized (this) {
-                        if (closed && opsRunning == 0) {
-                            return;
-                        }
-                        markBroken(e.getMessage(), done);
+            if (!sleep) {
+                continue;
+            }
+            if (completions == Completions.BUSY_POLL) {
+                Thread.onSpinWait();
+                continue;
+            }
+            try {
+                transport.awaitInterrupt(0);
+            } catch (ErrnoException e) {
+                synchronized (this) {
+                    if (closed && opsRunning == 0) {
+                        return;
                     }
-                    finish(false, done);
-                    return;
+                    markBroken(e.getMessage(), done);
                 }
+                finish(false, done);
+                return;
             }
         }
     }
 
-    /** Takes every used request off the queue; ops that have all their answers go to {@code done}. */
-    private void collect(List<BlockOp> done) throws BrokenDeviceException {
+    /**
+     * Takes every used request off the queue; ops that have all their answers go to {@code done}.
+     * Returns whether there was any.
+     */
+    private boolean collect(List<BlockOp> done) throws BrokenDeviceException {
         int head;
+        boolean any = false;
         while ((head = queue.nextUsed()) >= 0) {
+            any = true;
             Slot slot = byHead[head];
             byHead[head] = null;
             BlockOp op = slot.op;
@@ -474,6 +536,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                 done.add(op);
             }
         }
+        return any;
     }
 
     private void end(BlockOp op) {
@@ -547,6 +610,12 @@ public final class VirtioBlockDevice implements HostBlockDevice {
         return broken;
     }
 
+    /**
+     * Refuses new calls, waits for those in flight, stops the device and releases its memory.
+     * A device that has not answered within {@value #CLOSE_WAIT_MILLIS} ms (in
+     * {@link Completions#CALLER_POLLS} mode: by the time one last {@link #poll()} looks) is
+     * given up on: its calls fail with {@code EIO}, so close always returns.
+     */
     @Override
     public void close() {
         synchronized (this) {
@@ -554,10 +623,21 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                 return;
             }
             closed = true;
+        }
+        if (completions == Completions.CALLER_POLLS) {
+            poll();
+        }
+        List<BlockOp> abandoned = new ArrayList<>();
+        synchronized (this) {
+            long deadline = System.nanoTime() + CLOSE_WAIT_MILLIS * 1_000_000;
             boolean interrupted = false;
-            while (opsRunning > 0 && broken == null) {
+            while (opsRunning > 0 && broken == null && completions != Completions.CALLER_POLLS) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
                 try {
-                    wait();
+                    wait(Math.max(1, left / 1_000_000));
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
@@ -565,12 +645,18 @@ public final class VirtioBlockDevice implements HostBlockDevice {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+            if (opsRunning > 0 && broken == null) {
+                markBroken("closed with " + opsRunning + " calls the device never answered", abandoned);
+            }
         }
-        transport.wakeUp(0);
-        try {
-            interrupts.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        finish(false, abandoned);
+        if (interrupts != null) {
+            transport.wakeUp(0);
+            try {
+                interrupts.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         transport.close();
         onClose.accept(this);
