@@ -98,6 +98,8 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     private final Slot[] byHead;
     private final ArrayDeque<Slot> freeSlots = new ArrayDeque<>();
     private final ArrayDeque<BlockOp> waiting = new ArrayDeque<>();
+    /** Every op accepted and not yet answered, waiting or in flight: what a broken device fails. */
+    private final java.util.Set<BlockOp> live = new java.util.LinkedHashSet<>();
     private final Completions completions;
     private final Thread interrupts;
     private int opsRunning;
@@ -277,6 +279,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                 done.add(op);
             } else {
                 waiting.add(op);
+                live.add(op);
             }
             kick = dispatch(done);
         }
@@ -540,6 +543,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     }
 
     private void end(BlockOp op) {
+        live.remove(op);
         if (op.started) {
             op.started = false;
             opsRunning--;
@@ -552,28 +556,22 @@ public final class VirtioBlockDevice implements HostBlockDevice {
         }
     }
 
-    /** Fails everything in flight and waiting; the device is not used again. */
+    /**
+     * Fails every op not yet answered, in flight or waiting; the device is not used again, nor
+     * its slots (it may still write to them).
+     */
     private void markBroken(String reason, List<BlockOp> done) {
         if (broken == null) {
             broken = reason;
             LOG.error("{}: device broken, failing every request: {}", name, reason);
         }
-        for (Slot slot : byHead) {
-            if (slot != null && slot.op != null && !done.contains(slot.op)) {
-                slot.op.fail(Errno.EIO);
-                slot.op.inFlight = 0;
-                end(slot.op);
-                done.add(slot.op);
-            }
+        for (BlockOp op : List.copyOf(live)) {
+            op.fail(Errno.EIO);
+            op.inFlight = 0;
+            end(op);
+            done.add(op);
         }
         java.util.Arrays.fill(byHead, null);
-        for (BlockOp op : waiting) {
-            if (!done.contains(op)) {
-                op.fail(Errno.EIO);
-                end(op);
-                done.add(op);
-            }
-        }
         waiting.clear();
         opsRunning = 0;
         exclusiveRunning = false;

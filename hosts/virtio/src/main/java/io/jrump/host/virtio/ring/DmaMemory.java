@@ -21,7 +21,8 @@ public final class DmaMemory {
     private int next;
 
     /**
-     * @param buffer the shared bytes (direct); its first byte is at device address {@code deviceBase}
+     * @param buffer the shared bytes (direct, zero-filled, as fresh memfd and direct buffers are);
+     *     its first byte is at device address {@code deviceBase}
      * @param deviceBase the device address of byte 0: non-zero and page-aligned, so that a zero or
      *     small address from a confused device lies outside
      */
@@ -55,7 +56,7 @@ public final class DmaMemory {
     }
 
     /**
-     * {@code size} zeroed bytes at a multiple of {@code alignment} (a power of two) from the start;
+     * {@code size} bytes at a multiple of {@code alignment} (a power of two) from the start;
      * returns their offset.
      *
      * @throws IllegalStateException if the memory is used up (its size is chosen from the same
@@ -69,9 +70,6 @@ public final class DmaMemory {
         if (at < 0 || at > buffer.capacity() - size) {
             throw new IllegalStateException("DMA memory of " + buffer.capacity() + " bytes cannot hold " + size
                     + " more at " + at);
-        }
-        for (int i = at; i < at + size; i++) {
-            buffer.put(i, (byte) 0);
         }
         next = at + size;
         return at;
