@@ -186,6 +186,8 @@ class VirtioBlkDeviceFuzzTest {
         while (dev.poll()) {
             world.runUntilIdle(Duration.ofSeconds(1));
         }
+        String broken = dev.brokenReason();
+        assertTrue(broken == null || !broken.startsWith(VirtioBlockDevice.DRIVER_BUG), broken);
         dev.close();
         world.runUntilIdle(Duration.ofSeconds(1));
         for (int i = 0; i < bytes.size(); i++) {

@@ -450,6 +450,10 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                 markBroken(e.getMessage(), done);
                 answered = true;
                 kick = false;
+            } catch (RuntimeException e) {
+                markBroken(driverBug(e), done);
+                answered = true;
+                kick = false;
             }
         }
         finish(kick, done);
@@ -471,6 +475,10 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                     sleep = broken == null && (completions == Completions.INTERRUPTS ? !queue.enableInterrupts() : !answered);
                 } catch (BrokenDeviceException e) {
                     markBroken(e.getMessage(), done);
+                    kick = false;
+                    sleep = false;
+                } catch (RuntimeException e) {
+                    markBroken(driverBug(e), done);
                     kick = false;
                     sleep = false;
                 }
@@ -528,7 +536,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                 enqueue(slot);
                 continue;
             }
-            if (ok && slot.type == T_IN) {
+            if (ok && op.kind == BlockOp.Kind.READ) { // not the read half of a merge whose op failed
                 copyOut(slot);
             }
             slot.op = null;
@@ -555,6 +563,15 @@ public final class VirtioBlockDevice implements HostBlockDevice {
             notifyAll();
         }
     }
+
+    /** The broken-device reason for a bug of ours: the calls waiting on the device must still hear. */
+    private String driverBug(RuntimeException e) {
+        LOG.error("{}: driver bug; failing every request", name, e);
+        return DRIVER_BUG + e;
+    }
+
+    /** How {@link #brokenReason()} starts when the driver, not the device, failed. */
+    public static final String DRIVER_BUG = "driver bug: ";
 
     /**
      * Fails every op not yet answered, in flight or waiting; the device is not used again, nor
