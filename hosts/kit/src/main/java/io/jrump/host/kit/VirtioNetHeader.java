@@ -23,6 +23,13 @@ import java.nio.ByteOrder;
  */
 public final class VirtioNetHeader {
     public static final int LENGTH = 10;
+    /**
+     * The header of a virtio 1.x device ({@code VIRTIO_F_VERSION_1}): always 12 bytes, the last
+     * two {@code num_buffers} (the buffers a mergeable frame spans; 0 from the driver).
+     */
+    public static final int LENGTH_V1 = 12;
+    /** Where {@code num_buffers} lies in the 12-byte header. */
+    public static final int NUM_BUFFERS = 10;
     public static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
     public static final int VIRTIO_NET_HDR_F_DATA_VALID = 2;
     public static final int VIRTIO_NET_HDR_GSO_NONE = 0;

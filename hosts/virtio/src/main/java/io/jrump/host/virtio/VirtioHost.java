@@ -4,6 +4,7 @@ import io.jrump.host.kit.OpenDevices;
 import io.jrump.host.linux.LinuxHost;
 import io.jrump.host.virtio.blk.VirtioBlockDevice;
 import io.jrump.host.virtio.blk.VirtioBlockDevice.Completions;
+import io.jrump.host.virtio.net.VirtioNic;
 import io.jrump.host.virtio.vhost.VhostUserTransport;
 import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.Errno;
@@ -113,10 +114,13 @@ public final class VirtioHost extends ForwardingHypercalls {
         NetworkInterfaces fallback = linux.networkInterfaces();
         return (name, options, receiver) -> {
             open.checkOpen();
-            if (vhostUserPath(name) == null) {
+            String socket = vhostUserPath(name);
+            if (socket == null) {
                 return fallback.open(name, options, receiver);
             }
-            throw new ErrnoException(Errno.ENOSYS, name + ": virtio-net is not implemented yet");
+            VhostUserTransport transport = VhostUserTransport.connect(socket);
+            VirtioNic nic = VirtioNic.open(name, transport, options, receiver, scheduler(), random(), open::unregister);
+            return open.register(nic, nic::close);
         };
     }
 

@@ -117,6 +117,11 @@ public final class ModelBlockDevice implements VirtioTransport {
     }
 
     @Override
+    public boolean hasConfigSpace() {
+        return true;
+    }
+
+    @Override
     public synchronized void readConfig(int offset, ByteBuffer dst) {
         ByteBuffer c = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
         c.putLong(0, disk.length / 512);

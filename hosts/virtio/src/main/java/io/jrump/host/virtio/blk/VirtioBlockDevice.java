@@ -105,6 +105,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     private int opsRunning;
     private boolean exclusiveRunning;
     private boolean closed;
+    private boolean released;
     private String broken;
 
     /** One request's DMA memory and what it is doing. */
@@ -440,7 +441,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
         boolean kick;
         boolean answered;
         synchronized (this) {
-            if (broken != null) {
+            if (broken != null || released) {
                 return false;
             }
             try {
@@ -672,6 +673,9 @@ public final class VirtioBlockDevice implements HostBlockDevice {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        synchronized (this) {
+            released = true; // the memory goes with the transport: no poll may touch it after this
         }
         transport.close();
         onClose.accept(this);

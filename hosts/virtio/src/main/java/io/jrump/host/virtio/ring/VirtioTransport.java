@@ -18,7 +18,17 @@ public interface VirtioTransport extends AutoCloseable {
     /** The feature bits the device offers. */
     long deviceFeatures() throws ErrnoException;
 
-    /** Reads {@code dst.remaining()} bytes of the device configuration space from {@code offset}. */
+    /**
+     * Whether the device has a configuration space to read. A vhost-user net back-end usually has
+     * none: there the front-end (QEMU, or this driver) makes up the MAC and MTU itself.
+     */
+    boolean hasConfigSpace();
+
+    /**
+     * Reads {@code dst.remaining()} bytes of the device configuration space from {@code offset}.
+     *
+     * @throws ErrnoException {@code EOPNOTSUPP} without {@link #hasConfigSpace()}
+     */
     void readConfig(int offset, ByteBuffer dst) throws ErrnoException;
 
     /** Accepts {@code features} (a subset of {@link #deviceFeatures()}); fails if the device refuses them. */

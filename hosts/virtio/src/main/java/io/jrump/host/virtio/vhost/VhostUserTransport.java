@@ -107,6 +107,11 @@ public final class VhostUserTransport implements VirtioTransport {
     }
 
     @Override
+    public boolean hasConfigSpace() {
+        return has(PROTOCOL_CONFIG);
+    }
+
+    @Override
     public synchronized void readConfig(int offset, ByteBuffer dst) throws ErrnoException {
         if (!has(PROTOCOL_CONFIG)) {
             throw new ErrnoException(Errno.EOPNOTSUPP, describe() + ": the back-end has no configuration space"

@@ -1,0 +1,137 @@
+package io.jrump.host.virtio;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A vhost-user net back-end nobody here wrote: DPDK's {@code dpdk-testpmd}, without hugepages,
+ * forwarding between a vhost-user port (the socket jrump connects to) and a TAP port inside a
+ * network namespace this object creates, where the Linux side has {@link #LINUX}/24. So frames
+ * jrump sends reach the namespace's kernel stack, and its answers come back. Closing stops
+ * testpmd and deletes the namespace. Fails, never skips, without testpmd (it is in the CI package
+ * list) or root.
+ */
+public final class DpdkNetBackend implements AutoCloseable {
+    /** The Linux side's address in the namespace. */
+    public static final String LINUX = "198.18.0.1";
+
+    private final String ns;
+    private final String tap;
+    private final Path socket;
+    private final Path log;
+    private final Process testpmd;
+
+    private DpdkNetBackend(String ns, String tap, Path socket, Path log, Process testpmd) {
+        this.ns = ns;
+        this.tap = tap;
+        this.socket = socket;
+        this.log = log;
+        this.testpmd = testpmd;
+    }
+
+    /**
+     * Starts it: the namespace, then testpmd in it with the vhost-user socket at {@code socket}
+     * and {@code extraArgs} after testpmd's own {@code --}.
+     */
+    public static DpdkNetBackend start(Path socket, String... extraArgs) throws IOException, InterruptedException {
+        String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
+        String ns = "jrvnet-" + id;
+        String tap = "jrv" + id;
+        run("ip", "netns", "add", ns);
+        Path log = Path.of(socket + ".log");
+        Process p;
+        try {
+            run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "dpdk-testpmd", "--no-huge", "-m", "256",
+                    "--no-pci", "--file-prefix", "jrump-" + id, "--log-level", "lib.eal:warning",
+                    "--vdev", "net_vhost0,iface=" + socket + ",queues=1",
+                    "--vdev", "net_tap0,iface=" + tap, "--",
+                    "--forward-mode=io", "--auto-start", "--nb-cores=1", "--total-num-mbufs=8192", "--stats-period=0"));
+            cmd.addAll(List.of(extraArgs));
+            // testpmd stops when its standard input ends: the pipe stays open until close.
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(socket) || !linkExists(ns, tap)) {
+                if (!p.isAlive()) {
+                    throw new IOException("dpdk-testpmd exited with " + p.exitValue() + ": " + Files.readString(log));
+                }
+                if (System.nanoTime() > deadline) {
+                    p.destroyForcibly();
+                    throw new IOException("dpdk-testpmd made no socket and TAP in 30 s: " + Files.readString(log));
+                }
+                Thread.sleep(20);
+            }
+            run("ip", "netns", "exec", ns, "ip", "addr", "add", LINUX + "/24", "dev", tap);
+            run("ip", "netns", "exec", ns, "ip", "link", "set", tap, "up");
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            run("ip", "netns", "delete", ns);
+            throw e;
+        }
+        return new DpdkNetBackend(ns, tap, socket, log, p);
+    }
+
+    private static boolean linkExists(String ns, String tap) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "ip", "link", "show", tap)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        return p.waitFor() == 0;
+    }
+
+    /** The {@code vhost-user:} device name of the back-end's port. */
+    public String deviceName() {
+        return VirtioHost.VHOST_USER_PREFIX + socket;
+    }
+
+    public String namespace() {
+        return ns;
+    }
+
+    /** The TAP device inside the namespace. */
+    public String tap() {
+        return tap;
+    }
+
+    /** Runs {@code cmd} in the namespace; returns its output, failing on a non-zero exit. */
+    public String inNamespace(String... cmd) throws IOException, InterruptedException {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        full.addAll(List.of(cmd));
+        return run(full.toArray(String[]::new));
+    }
+
+    /** What testpmd printed so far. */
+    public String output() throws IOException {
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("timed out: " + String.join(" ", cmd));
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " exited with " + p.exitValue() + ":\n" + out);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        testpmd.getOutputStream().close(); // testpmd ends at the end of its input
+        if (!testpmd.waitFor(10, TimeUnit.SECONDS)) {
+            testpmd.destroy();
+            if (!testpmd.waitFor(5, TimeUnit.SECONDS)) {
+                testpmd.destroyForcibly();
+                testpmd.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+        run("ip", "netns", "delete", ns);
+        Files.deleteIfExists(socket);
+        Files.deleteIfExists(log);
+    }
+}
