@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
         footer = {"", "bench, ping, stat: kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24 (with -6 also 2001:db8::1/64 and",
             "2001:db8::2/64, which they then use), on one switch (--host jvm) or",
             "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed).",
-            "serve, fetch, send, sink: one kernel on the Linux host, on TAP device --tap with address --addr."})
+            "serve, fetch, send, sink: one kernel on the Linux host, on TAP device --tap (or on the virtio host, on the"
+                + " virtio-net device --nic vhost-user:PATH) with address --addr."})
 final class NetCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -135,7 +135,7 @@ final class TapCommands {
             try (TapKernel k = TapKernel.boot(tap, cl.getErr())) {
                 Sockets s = k.sockets();
                 int listener = dualStackListener(s, port, 128);
-                out.printf("rump net serve: %s serves %s on %s%n", urls(k, port), root, tap.tap);
+                out.printf("rump net serve: %s serves %s on %s%n", urls(k, port), root, tap.tap != null ? tap.tap : tap.nic);
                 out.flush();
                 List<Thread> handlers = new ArrayList<>();
                 for (long n = 0; requests == null || n < requests; n++) {

@@ -45,12 +45,30 @@ import picocli.CommandLine.ParameterException;
  */
 final class TapKernel implements AutoCloseable {
     static final String HOST = "linux";
+    /** The host of {@code --nic} devices. */
+    static final String VIRTIO_HOST = "virtio";
+    static final String VIRTIO_PREFIX = "vhost-user:";
+
+    /** The host a command's interface needs: the virtio host for {@code --nic}, else the Linux host. */
+    static String hostFor(Options o) {
+        return o.nic != null ? VIRTIO_HOST : HOST;
+    }
+
+    /** The NIC name the host opens: {@code tap:NAME} or the {@code --nic} device. */
+    static String interfaceName(Options o) {
+        return o.nic != null ? o.nic : "tap:" + o.tap;
+    }
 
     /** The options every TAP command takes. */
     static final class Options {
-        @Option(names = "--tap", required = true, paramLabel = "NAME",
-                description = "The TAP device: opened if it exists, else created (root or CAP_NET_ADMIN).")
+        @Option(names = "--tap", paramLabel = "NAME",
+                description = "The TAP device: opened if it exists, else created (root or CAP_NET_ADMIN). One of --tap, --nic.")
         String tap;
+
+        @Option(names = "--nic", paramLabel = "DEVICE",
+                description = "A virtio-net device instead of a TAP, driven by jrump's own driver on the virtio host:"
+                        + " vhost-user:/path/to.sock (a vhost-user back-end such as DPDK or Open vSwitch listens there).")
+        String nic;
 
         @Option(names = "--addr", paramLabel = "ADDR/P",
                 description = "Our address and prefix on the device: A.B.C.D/P or an IPv6 one such as 2001:db8::2/64;"
@@ -111,8 +129,14 @@ final class TapKernel implements AutoCloseable {
         }
 
         void validate(CommandLine cl) {
-            if (tap.isEmpty() || tap.length() > 15 || tap.contains("/") || tap.contains(":")) {
+            if ((tap == null) == (nic == null)) {
+                throw new ParameterException(cl, "give one of --tap NAME and --nic vhost-user:PATH");
+            }
+            if (tap != null && (tap.isEmpty() || tap.length() > 15 || tap.contains("/") || tap.contains(":"))) {
                 throw new ParameterException(cl, "--tap: '" + tap + "' is not an interface name (1..15 characters, no '/' or ':')");
+            }
+            if (nic != null && (!nic.startsWith(VIRTIO_PREFIX) || nic.length() == VIRTIO_PREFIX.length())) {
+                throw new ParameterException(cl, "--nic: '" + nic + "' is not vhost-user:/path/to.sock");
             }
             NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
             NetOptions.checkRange(cl, "--dhcp-timeout", dhcpTimeout, 1, 3600);
@@ -236,7 +260,7 @@ final class TapKernel implements AutoCloseable {
         this.options = o;
         kernel = RumpKernel.boot(host, BootOptions.defaults().withName("rump").withComponentInstances(List.of(net)));
         loop = new LoopCalls(kernel.host().scheduler());
-        iface = "tap:" + o.tap;
+        iface = interfaceName(o);
         try {
             // The remembered MAC: the server knows the client by the identifier made from it.
             net.addInterface(iface, new NicOptions(o.mtu, remembered != null ? remembered.mac() : null,
@@ -459,18 +483,19 @@ final class TapKernel implements AutoCloseable {
     static TapKernel boot(Options o, PrintWriter err) throws ErrnoException, IOException {
         // A lease file that does not parse stops the command before anything is set up.
         DhcpLeaseFile remembered = o.dhcpLeaseFile != null ? DhcpLeaseFile.read(o.dhcpLeaseFile) : null;
+        String wanted = hostFor(o);
         for (HostProvider p : ServiceLoader.load(HostProvider.class)) {
-            if (!p.name().equals(HOST)) {
+            if (!p.name().equals(wanted)) {
                 continue;
             }
             if (p.unavailableReason().isPresent()) {
-                throw new ErrnoException(Errno.ENODEV, "the linux host cannot run here: " + p.unavailableReason().get());
+                throw new ErrnoException(Errno.ENODEV, "the " + wanted + " host cannot run here: " + p.unavailableReason().get());
             }
             Hypercalls host = p.createDefault("rump").orElseThrow(
-                    () -> new ErrnoException(Errno.ENODEV, "the linux host offers no default instance"));
+                    () -> new ErrnoException(Errno.ENODEV, "the " + wanted + " host offers no default instance"));
             return new TapKernel(host, o, remembered, err);
         }
-        throw new ErrnoException(Errno.ENODEV, "no linux host on the class path (hosts/linux)");
+        throw new ErrnoException(Errno.ENODEV, "no " + wanted + " host on the class path (hosts/" + wanted + ")");
     }
 
     /** The DHCP lease, or null without --dhcp. */
