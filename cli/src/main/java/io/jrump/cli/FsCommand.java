@@ -67,15 +67,42 @@ final class FsCommand implements Runnable {
          * its {@code :/} is not the one that starts the path inside the image.
          */
         static final List<String> DEVICE_PREFIXES = List.of("vhost-user:", "direct:");
+        /** The prefix of a PCI function's name, {@code pci:0000:00:05.0}: colons of its own. */
+        static final String PCI_PREFIX = "pci:";
+        private static final int PCI_ADDRESS = "0000:00:05.0".length();
 
-        /** The length of the device-name prefix {@code text} starts with, 0 if none. */
+        /**
+         * How much of {@code text}'s start is a device name's own (a prefix with the path after
+         * it, or a whole PCI name), in which no {@code :} separates a partition or path; 0 if none.
+         */
         static int devicePrefixLength(String text) {
+            if (text.startsWith(PCI_PREFIX)) {
+                return Math.min(text.length(), PCI_PREFIX.length() + PCI_ADDRESS);
+            }
             for (String p : DEVICE_PREFIXES) {
                 if (text.startsWith(p)) {
                     return p.length();
                 }
             }
             return 0;
+        }
+
+        /**
+         * Whether {@code name} (an image, possibly prefixed) is there to open: a file or device that
+         * is not a directory, a socket of {@code vhost-user:}, a PCI function of {@code pci:}.
+         */
+        static boolean deviceExists(String name) {
+            if (name.startsWith(PCI_PREFIX)) {
+                String address = name.substring(PCI_PREFIX.length());
+                return !address.isEmpty() && address.indexOf('/') < 0
+                        && java.nio.file.Files.exists(java.nio.file.Path.of("/sys/bus/pci/devices", address));
+            }
+            String path = name.substring(devicePrefixLength(name));
+            if (path.isEmpty()) {
+                return false;
+            }
+            java.nio.file.Path p = java.nio.file.Path.of(path);
+            return java.nio.file.Files.exists(p) && !java.nio.file.Files.isDirectory(p);
         }
 
         static Location parse(CommandSpec spec, String text) {

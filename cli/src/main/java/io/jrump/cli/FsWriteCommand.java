@@ -533,17 +533,9 @@ final class FsWriteCommand {
             return colon > Math.max(0, prefix - 1) && isDisk(head.substring(0, colon));
         }
 
-        /**
-         * An image file, a block device or a device socket (anything but a directory that exists),
-         * after its device-name prefix ({@code vhost-user:}, {@code direct:}).
-         */
+        /** An image file, a block device, a device socket or a PCI function (anything but a directory that exists). */
         private static boolean isDisk(String name) {
-            String path = name.substring(FsCommand.Location.devicePrefixLength(name));
-            if (path.isEmpty()) {
-                return false;
-            }
-            Path p = Path.of(path);
-            return Files.exists(p) && !Files.isDirectory(p);
+            return FsCommand.Location.deviceExists(name);
         }
 
         @Override

@@ -73,7 +73,9 @@ public final class VfsComponent implements Component, MountCalls {
     /**
      * Mounts {@code source} at {@code target}: {@code source} is an image or device the host can
      * open, optionally followed by {@code :N} or {@code :NAME} for a partition (a colon followed by
-     * no slash). {@code flags} may hold {@link #MS_RDONLY}; no other flag is known ({@code EINVAL}).
+     * no slash). When the part before the last colon does not open ({@code ENOENT}, {@code EINVAL})
+     * the whole source is tried as a device, for names with colons of their own
+     * ({@code pci:0000:00:05.0}). {@code flags} may hold {@link #MS_RDONLY}; no other flag is known ({@code EINVAL}).
      */
     @Override
     public void mount(String source, String target, String type, int flags) throws ErrnoException {
@@ -99,7 +101,33 @@ public final class VfsComponent implements Component, MountCalls {
         }
         BlockDevice dev;
         try {
-            dev = blk.open(image, partition, readOnly);
+            dev = openPart(image, partition, readOnly);
+        } catch (ErrnoException e) {
+            if (partition == null || e.errno() != Errno.ENOENT && e.errno() != Errno.EINVAL) {
+                throw e;
+            }
+            // The last colon may be the device name's own (pci:0000:00:05.0): the whole source, then.
+            try {
+                dev = blk.open(source, null, readOnly);
+            } catch (ErrnoException whole) {
+                throw e.errno() == Errno.EINVAL ? whole : e; // a malformed split says less than the whole name's error
+            }
+        }
+        try {
+            vfs.checkMountPoint(target); // a busy target is refused before the filesystem mounts (and replays a journal)
+        } catch (ErrnoException e) {
+            dev.close();
+            throw e;
+        }
+        FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
+                .withCacheBytes(cacheBytes).withFsOptions(data), kernel.host(), dev);
+        vfs.mountOrClose(target, fs, readOnly);
+    }
+
+    /** The partition of {@code image} (or all of it); a disk without a table says what it holds instead. */
+    private BlockDevice openPart(String image, String partition, boolean readOnly) throws ErrnoException {
+        try {
+            return blk.open(image, partition, readOnly);
         } catch (ErrnoException e) {
             if (partition == null || e.errno() != Errno.ENODATA) {
                 throw e;
@@ -114,15 +142,6 @@ public final class VfsComponent implements Component, MountCalls {
                 throw FileSystemTypes.withContents(e, disk); // no table: say what the disk holds instead
             }
         }
-        try {
-            vfs.checkMountPoint(target); // a busy target is refused before the filesystem mounts (and replays a journal)
-        } catch (ErrnoException e) {
-            dev.close();
-            throw e;
-        }
-        FileSystemOps fs = Mounts.open(dev, type, Mounts.Options.defaults().withReadOnly(readOnly)
-                .withCacheBytes(cacheBytes).withFsOptions(data), kernel.host(), dev);
-        vfs.mountOrClose(target, fs, readOnly);
     }
 
     @Override

@@ -5,6 +5,9 @@ import io.jrump.host.linux.LinuxHost;
 import io.jrump.host.virtio.blk.VirtioBlockDevice;
 import io.jrump.host.virtio.blk.VirtioBlockDevice.Completions;
 import io.jrump.host.virtio.net.VirtioNic;
+import io.jrump.host.virtio.pci.PciTransport;
+import io.jrump.host.virtio.ring.VirtioFeatures;
+import io.jrump.host.virtio.ring.VirtioTransport;
 import io.jrump.host.virtio.vhost.VhostUserTransport;
 import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.Errno;
@@ -19,15 +22,18 @@ import java.util.Optional;
 
 /**
  * The virtio host: a {@link LinuxHost} (clock, event loop, host files, TAP, FUSE) whose block
- * devices and NICs named {@code vhost-user:PATH} are virtio devices driven by jrump's own driver,
- * the back-end process listening on the unix socket {@code PATH} being the device. Any other name
- * goes to the Linux host.
+ * devices and NICs named {@code vhost-user:PATH} or {@code pci:ADDRESS} are virtio devices driven
+ * by jrump's own driver: over vhost-user the back-end process listening on the unix socket
+ * {@code PATH} is the device; {@code pci:0000:00:05.0} is a virtio-pci function bound to vfio-pci
+ * (in a VM, or on a machine with virtio hardware). Any other name goes to the Linux host.
  *
  * <p>One instance serves one kernel. Thread-safe.
  */
 public final class VirtioHost extends ForwardingHypercalls {
     /** Prefix of device names served over vhost-user. */
     public static final String VHOST_USER_PREFIX = VhostUserTransport.PREFIX;
+    /** Prefix of virtio-pci functions driven through VFIO: {@code pci:0000:00:05.0}. */
+    public static final String PCI_PREFIX = PciTransport.PREFIX;
 
     private final LinuxHost linux;
     private final OpenDevices open;
@@ -79,11 +85,10 @@ public final class VirtioHost extends ForwardingHypercalls {
             @Override
             public HostBlockDevice open(String device, OpenMode mode) throws ErrnoException {
                 open.checkOpen();
-                String socket = vhostUserPath(device);
-                if (socket == null) {
+                VirtioTransport transport = openTransport(device, VirtioFeatures.DEVICE_BLOCK);
+                if (transport == null) {
                     return fallback.open(device, mode);
                 }
-                VhostUserTransport transport = VhostUserTransport.connect(socket);
                 VirtioBlockDevice d = VirtioBlockDevice.open(device, transport, scheduler(),
                         mode == OpenMode.READ_ONLY, completions, open::unregister);
                 return open.register(d, d::close);
@@ -93,15 +98,15 @@ public final class VirtioHost extends ForwardingHypercalls {
             public HostBlockDevice create(String device, long size) throws ErrnoException {
                 open.checkOpen();
                 String socket = vhostUserPath(device);
-                if (socket == null) {
+                if (socket == null && !device.startsWith(PCI_PREFIX)) {
                     return fallback.create(device, size);
                 }
                 if (size < 0) {
                     throw new ErrnoException(Errno.EINVAL, "create " + device + ": negative size " + size);
                 }
-                if (Files.exists(Path.of(socket))) {
-                    throw new ErrnoException(Errno.EEXIST, "create " + device + ": a vhost-user device exists as its"
-                            + " back-end made it; open it instead");
+                if (socket == null || Files.exists(Path.of(socket))) {
+                    throw new ErrnoException(Errno.EEXIST, "create " + device + ": a virtio device exists as its"
+                            + " back-end or its hardware made it; open it instead");
                 }
                 throw new ErrnoException(Errno.EOPNOTSUPP, "create " + device + ": vhost-user devices are made by"
                         + " their back-end (qemu-storage-daemon --export type=vhost-user-blk), not by the front-end");
@@ -114,14 +119,35 @@ public final class VirtioHost extends ForwardingHypercalls {
         NetworkInterfaces fallback = linux.networkInterfaces();
         return (name, options, receiver) -> {
             open.checkOpen();
-            String socket = vhostUserPath(name);
-            if (socket == null) {
+            VirtioTransport transport = openTransport(name, VirtioFeatures.DEVICE_NET);
+            if (transport == null) {
                 return fallback.open(name, options, receiver);
             }
-            VhostUserTransport transport = VhostUserTransport.connect(socket);
             VirtioNic nic = VirtioNic.open(name, transport, options, receiver, scheduler(), random(), open::unregister);
             return open.register(nic, nic::close);
         };
+    }
+
+    /**
+     * The transport to the virtio device {@code name} names ({@code vhost-user:PATH} or
+     * {@code pci:ADDRESS}), connected; null for a name of the Linux host's. A PCI function must be
+     * a device of {@code type}; over vhost-user the opener's group says what the device is.
+     */
+    private static VirtioTransport openTransport(String name, int type) throws ErrnoException {
+        String socket = vhostUserPath(name);
+        if (socket != null) {
+            return VhostUserTransport.connect(socket);
+        }
+        if (!name.startsWith(PCI_PREFIX)) {
+            return null;
+        }
+        PciTransport pci = PciTransport.open(name.substring(PCI_PREFIX.length()));
+        if (pci.deviceType() != type) {
+            pci.close();
+            throw new ErrnoException(Errno.ENODEV, name + " is virtio device type " + pci.deviceType() + ", not "
+                    + (type == VirtioFeatures.DEVICE_BLOCK ? "a block device (2)" : "a network device (1)"));
+        }
+        return pci;
     }
 
     /** The socket path of a {@code vhost-user:PATH} name; null for any other name. */
