@@ -48,6 +48,7 @@ final class TapKernel implements AutoCloseable {
     /** The host of {@code --nic} devices. */
     static final String VIRTIO_HOST = "virtio";
     static final String VIRTIO_PREFIX = "vhost-user:";
+    static final String PCI_PREFIX = "pci:";
 
     /** The host a command's interface needs: the virtio host for {@code --nic}, else the Linux host. */
     static String hostFor(Options o) {
@@ -67,7 +68,8 @@ final class TapKernel implements AutoCloseable {
 
         @Option(names = "--nic", paramLabel = "DEVICE",
                 description = "A virtio-net device instead of a TAP, driven by jrump's own driver on the virtio host:"
-                        + " vhost-user:/path/to.sock (a vhost-user back-end such as DPDK or Open vSwitch listens there).")
+                        + " vhost-user:/path/to.sock (a vhost-user back-end such as DPDK or Open vSwitch listens there)"
+                        + " or pci:0000:00:06.0 (a virtio-net PCI function bound to vfio-pci).")
         String nic;
 
         @Option(names = "--addr", paramLabel = "ADDR/P",
@@ -135,8 +137,9 @@ final class TapKernel implements AutoCloseable {
             if (tap != null && (tap.isEmpty() || tap.length() > 15 || tap.contains("/") || tap.contains(":"))) {
                 throw new ParameterException(cl, "--tap: '" + tap + "' is not an interface name (1..15 characters, no '/' or ':')");
             }
-            if (nic != null && (!nic.startsWith(VIRTIO_PREFIX) || nic.length() == VIRTIO_PREFIX.length())) {
-                throw new ParameterException(cl, "--nic: '" + nic + "' is not vhost-user:/path/to.sock");
+            if (nic != null && !(nic.startsWith(VIRTIO_PREFIX) && nic.length() > VIRTIO_PREFIX.length()
+                    || nic.startsWith(PCI_PREFIX) && nic.length() > PCI_PREFIX.length())) {
+                throw new ParameterException(cl, "--nic: '" + nic + "' is neither vhost-user:/path/to.sock nor pci:0000:00:06.0");
             }
             NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
             NetOptions.checkRange(cl, "--dhcp-timeout", dhcpTimeout, 1, 3600);
