@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +13,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -109,33 +106,7 @@ class TapInteropTest {
 
 
 
-    private static byte[] sha256(Path f) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(f)) {
-            byte[] b = new byte[1 << 20];
-            int n;
-            while ((n = in.read(b)) > 0) {
-                md.update(b, 0, n);
-            }
-        }
-        return md.digest();
-    }
 
-    private static void randomFile(Path f, long size, long seed) throws IOException {
-        SplittableRandom r = new SplittableRandom(seed);
-        byte[] b = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(f)) {
-            for (long left = size; left > 0; left -= b.length) {
-                for (int i = 0; i < b.length; i += 8) {
-                    long v = r.nextLong();
-                    for (int k = 0; k < 8; k++) {
-                        b[i + k] = (byte) (v >>> (8 * k));
-                    }
-                }
-                out.write(b, 0, (int) Math.min(b.length, left));
-            }
-        }
-    }
 
     /** tshark finds no malformed packet and no error-level expert info in the capture. */
     private static void cleanToTshark(Path pcap) throws Exception {
@@ -199,10 +170,10 @@ class TapInteropTest {
     @Test
     void serveAnswersPingAndCurlDownloadsByteExactIncludingInParallel() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
-        randomFile(www.resolve("big"), 256L << 20, 1);
+        TransferFiles.randomFile(www.resolve("big"), 256L << 20, 1);
         int small = 100;
         for (int i = 0; i < small; i++) {
-            randomFile(www.resolve("s" + i), 1000 + 137L * i, 100 + i);
+            TransferFiles.randomFile(www.resolve("s" + i), 1000 + 137L * i, 100 + i);
         }
         CompletableFuture<RumpRun> server = rump("net", "serve", "--tap", tap, "--addr", OURS + "/24", "--http",
                 www.toString(), "--port", "8080", "--requests", String.valueOf(small + 1));
@@ -213,7 +184,7 @@ class TapInteropTest {
         Path got = tmp.resolve("big.got");
         inNs("curl", "-sS", "--fail", "--retry", "20", "--retry-connrefused", "--retry-delay", "1", "--max-time", "240",
                 "-o", got.toString(), "http://" + OURS + ":8080/big");
-        assertArrayEquals(sha256(www.resolve("big")), sha256(got), "256 MiB through curl");
+        assertArrayEquals(TransferFiles.sha256(www.resolve("big")), TransferFiles.sha256(got), "256 MiB through curl");
 
         List<String> parallel = new ArrayList<>(List.of("curl", "-sS", "--fail", "--max-time", "60", "--parallel",
                 "--parallel-max", "100"));
@@ -233,7 +204,7 @@ class TapInteropTest {
     @Test
     void capturesOfServingOnBothSidesAreCleanToTshark() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
-        randomFile(www.resolve("f"), 2L << 20, 4);
+        TransferFiles.randomFile(www.resolve("f"), 2L << 20, 4);
         Path pcap = tmp.resolve("serve.pcap");
         CompletableFuture<RumpRun> server = rump("net", "serve", "--tap", tap, "--addr", OURS + "/24", "--http",
                 www.toString(), "--port", "8080", "--requests", "3", "--pcap", pcap.toString());
@@ -278,7 +249,7 @@ class TapInteropTest {
     @Test
     void fetchWithDhcpGetsALeaseFromDnsmasqResolvesThroughItAndReleasesIt() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
-        randomFile(www.resolve("f"), 1 << 20, 5);
+        TransferFiles.randomFile(www.resolve("f"), 1 << 20, 5);
         pythonHttpServer(www, tmp.resolve("http.log"));
         Path got = tmp.resolve("f.got");
         Path pcap = tmp.resolve("dhcp.pcap");
@@ -295,7 +266,7 @@ class TapInteropTest {
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start());
         RumpRun r = run.get(120, TimeUnit.SECONDS);
         assertEquals(0, r.code(), r.all() + "\ndnsmasq:\n" + Files.readString(log));
-        assertArrayEquals(sha256(www.resolve("f")), sha256(got));
+        assertArrayEquals(TransferFiles.sha256(www.resolve("f")), TransferFiles.sha256(got));
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
                 "DHCP lease (198\\.18\\.0\\.(\\d+))/24 from " + LINUX.replace(".", "\\.") + " router "
                         + LINUX.replace(".", "\\.") + " mtu 1400 for 600 s").matcher(r.err());
@@ -336,7 +307,7 @@ class TapInteropTest {
      */
     private Path fetchFromPython(long size, long seed, String... flags) throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
-        randomFile(www.resolve("f"), size, seed);
+        TransferFiles.randomFile(www.resolve("f"), size, seed);
         pythonHttpServer(www, tmp.resolve("http.log"));
         Path got = tmp.resolve("f.got");
         Path pcap = tmp.resolve("fetch.pcap");
@@ -346,8 +317,8 @@ class TapInteropTest {
                 "--pcap", pcap.toString()));
         RumpRun r = rump(args.toArray(String[]::new)).get(120, TimeUnit.SECONDS);
         assertEquals(0, r.code(), r.all());
-        assertArrayEquals(sha256(www.resolve("f")), sha256(got));
-        assertTrue(r.out().contains("sha256 " + HexFormat.of().formatHex(sha256(got))), r.out());
+        assertArrayEquals(TransferFiles.sha256(www.resolve("f")), TransferFiles.sha256(got));
+        assertTrue(r.out().contains("sha256 " + HexFormat.of().formatHex(TransferFiles.sha256(got))), r.out());
         cleanToTshark(pcap);
         return pcap;
     }
@@ -407,19 +378,19 @@ class TapInteropTest {
             md.update(b);
         }
         assertEquals(bytes, Files.size(got));
-        assertArrayEquals(md.digest(), sha256(got), "socat received what send's pattern holds");
+        assertArrayEquals(md.digest(), TransferFiles.sha256(got), "socat received what send's pattern holds");
     }
 
     @Test
     void sinkReceivesFromSocatAndReportsTheDigest() throws Exception {
         Path src = tmp.resolve("src");
-        randomFile(src, 48L << 20, 5);
+        TransferFiles.randomFile(src, 48L << 20, 5);
         CompletableFuture<RumpRun> sink = rump("net", "sink", "--tap", tap, "--addr", OURS + "/24", "--port", "5002");
         inNs("socat", "-u", "OPEN:" + src, "TCP:" + OURS + ":5002,retry=40,interval=0.25");
         RumpRun r = sink.get(120, TimeUnit.SECONDS);
         assertEquals(0, r.code(), r.all());
         assertTrue(r.out().contains("received " + Files.size(src) + " bytes from " + LINUX + ":"), r.out());
-        assertTrue(r.out().contains("sha256 " + HexFormat.of().formatHex(sha256(src))), r.out());
+        assertTrue(r.out().contains("sha256 " + HexFormat.of().formatHex(TransferFiles.sha256(src))), r.out());
         assertFalse(r.err().contains("unacknowledged"), r.err());
     }
 
@@ -472,7 +443,7 @@ class TapInteropTest {
      */
     private void bothDirections(long size, Shaper shape) throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
-        randomFile(www.resolve("f"), size, 3);
+        TransferFiles.randomFile(www.resolve("f"), size, 3);
         // The server direction: our data out, Linux's ACKs back.
         CompletableFuture<RumpRun> server = rump("net", "serve", "--tap", tap, "--addr", OURS + "/24", "--http",
                 www.toString(), "--port", "8080", "--requests", "1");
@@ -480,7 +451,7 @@ class TapInteropTest {
         Path got = tmp.resolve("served.got");
         inNs("curl", "-sS", "--fail", "--retry", "20", "--retry-connrefused", "--retry-delay", "1", "--max-time", "240",
                 "-o", got.toString(), "http://" + OURS + ":8080/f");
-        assertArrayEquals(sha256(www.resolve("f")), sha256(got));
+        assertArrayEquals(TransferFiles.sha256(www.resolve("f")), TransferFiles.sha256(got));
         RumpRun s = server.get(60, TimeUnit.SECONDS);
         assertEquals(0, s.code(), s.all());
 
@@ -492,7 +463,7 @@ class TapInteropTest {
         shape.run();
         RumpRun r = fetch.get(240, TimeUnit.SECONDS);
         assertEquals(0, r.code(), r.all());
-        assertArrayEquals(sha256(www.resolve("f")), sha256(fetched));
+        assertArrayEquals(TransferFiles.sha256(www.resolve("f")), TransferFiles.sha256(fetched));
     }
 
     @FunctionalInterface

@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.host.virtio.DpdkNetBackend;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
@@ -36,27 +33,7 @@ class VirtioNetServeTest {
     @TempDir
     Path tmp;
 
-    private static byte[] sha256(Path f) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(f)) {
-            byte[] b = new byte[1 << 16];
-            for (int n; (n = in.read(b)) > 0; ) {
-                md.update(b, 0, n);
-            }
-        }
-        return md.digest();
-    }
 
-    private static void randomFile(Path f, long size, long seed) throws Exception {
-        Random r = new Random(seed);
-        byte[] b = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(f)) {
-            for (long left = size; left > 0; left -= b.length) {
-                r.nextBytes(b);
-                out.write(b, 0, (int) Math.min(b.length, left));
-            }
-        }
-    }
 
     /** Starts {@code rump net serve} over the back-end's port and waits until it answers a ping. */
     private static CompletableFuture<RumpRun> serve(DpdkNetBackend backend, Path www, int requests, String... extra)
@@ -89,7 +66,7 @@ class VirtioNetServeTest {
     @Test
     void curlFetches256MibByteExactAndPingAnswers() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
-        randomFile(www.resolve("big"), 256L << 20, 1);
+        TransferFiles.randomFile(www.resolve("big"), 256L << 20, 1);
         try (DpdkNetBackend backend = DpdkNetBackend.startWithChecksumOffload(tmp.resolve("net.sock"))) {
             CompletableFuture<RumpRun> server = serve(backend, www, 1);
             String ping = backend.inNamespace("ping", "-c", "3", "-i", "0.2", "-W", "5", OURS);
@@ -97,7 +74,7 @@ class VirtioNetServeTest {
             Path got = tmp.resolve("big.got");
             backend.inNamespace("curl", "-sS", "--fail", "--retry", "20", "--retry-connrefused", "--retry-delay", "1",
                     "--max-time", "240", "-o", got.toString(), "http://" + OURS + ":8080/big");
-            assertArrayEquals(sha256(www.resolve("big")), sha256(got), "256 MiB through curl");
+            assertArrayEquals(TransferFiles.sha256(www.resolve("big")), TransferFiles.sha256(got), "256 MiB through curl");
             RumpRun r = server.get(60, TimeUnit.SECONDS);
             assertEquals(0, r.code(), r.all());
             assertTrue(r.out().contains("vhost-user:"), r.out());
@@ -107,7 +84,7 @@ class VirtioNetServeTest {
     @Test
     void checksumOffloadIsUsedAndBothCapturesAreCleanToTshark() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
-        randomFile(www.resolve("f"), 2L << 20, 4);
+        TransferFiles.randomFile(www.resolve("f"), 2L << 20, 4);
         Path ours = tmp.resolve("ours.pcap");
         Path linux = tmp.resolve("linux.pcapng");
         try (DpdkNetBackend backend = DpdkNetBackend.startWithChecksumOffload(tmp.resolve("net.sock"))) {
@@ -124,7 +101,7 @@ class VirtioNetServeTest {
                 Path got = tmp.resolve("f.got");
                 backend.inNamespace("curl", "-sS", "--fail", "--retry", "20", "--retry-connrefused", "--retry-delay", "1",
                         "--max-time", "60", "-o", got.toString(), "http://" + OURS + ":8080/f");
-                assertArrayEquals(sha256(www.resolve("f")), sha256(got));
+                assertArrayEquals(TransferFiles.sha256(www.resolve("f")), TransferFiles.sha256(got));
                 assertEquals(0, server.get(60, TimeUnit.SECONDS).code());
             } finally {
                 dumpcap.destroy();

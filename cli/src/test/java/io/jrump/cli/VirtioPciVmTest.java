@@ -5,14 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,27 +56,7 @@ class VirtioPciVmTest {
         return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
     }
 
-    private static byte[] sha256(Path f) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(f)) {
-            byte[] b = new byte[1 << 16];
-            for (int n; (n = in.read(b)) > 0; ) {
-                md.update(b, 0, n);
-            }
-        }
-        return md.digest();
-    }
 
-    private static void randomFile(Path f, long size, long seed) throws IOException {
-        Random r = new Random(seed);
-        byte[] b = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(f)) {
-            for (long left = size; left > 0; left -= b.length) {
-                r.nextBytes(b);
-                out.write(b, 0, (int) Math.min(b.length, left));
-            }
-        }
-    }
 
     @BeforeAll
     static void bootTheVmServeAndRead() throws Exception {
@@ -91,11 +67,11 @@ class VirtioPciVmTest {
         src = dir.resolve("src");
         Files.createDirectories(src.resolve("sub"));
         Files.writeString(src.resolve("hello.txt"), "hello over virtio-pci\n");
-        randomFile(src.resolve("sub/big.bin"), 3_000_000, 7);
+        TransferFiles.randomFile(src.resolve("sub/big.bin"), 3_000_000, 7);
         Path disk = dir.resolve("disk.img");
         run("mke2fs", "-q", "-F", "-t", "ext4", "-d", src.toString(), disk.toString(), "64M");
         Files.createDirectories(work.resolve("www"));
-        randomFile(work.resolve("www/big"), 256L << 20, 1);
+        TransferFiles.randomFile(work.resolve("www/big"), 256L << 20, 1);
         Files.writeString(work.resolve("cp"), TcgVm.classPath());
         Files.writeString(work.resolve("guest.sh"), """
                 for a in 0000:00:05.0 0000:00:06.0; do
@@ -142,7 +118,7 @@ class VirtioPciVmTest {
             Path got = dir.resolve("big.got");
             run("ip", "netns", "exec", ns, "curl", "-sS", "--fail", "--max-time", "600", "-o", got.toString(),
                     "http://" + OURS + ":8080/big");
-            fetchedByteExact = java.util.Arrays.equals(sha256(work.resolve("www/big")), sha256(got));
+            fetchedByteExact = java.util.Arrays.equals(TransferFiles.sha256(work.resolve("www/big")), TransferFiles.sha256(got));
             Files.delete(got);
             assertTrue(vm.waitFor(10, TimeUnit.MINUTES), "the guest did not power off");
         } finally {

@@ -51,9 +51,15 @@ public final class Vfio {
         }
     }
 
-    private static int ioctl(int fd, long request, Pointer arg, String what) throws ErrnoException {
+    /** One ioctl(2), for {@link #retrying}. */
+    private interface Call {
+        int run();
+    }
+
+    /** Runs {@code call} again on {@code EINTR}; its result, or the errno naming {@code what}. */
+    private static int retrying(Call call, String what) throws ErrnoException {
         while (true) {
-            int r = LibC.ioctl(fd, request, arg);
+            int r = call.run();
             if (r >= 0) {
                 return r;
             }
@@ -63,16 +69,12 @@ public final class Vfio {
         }
     }
 
+    private static int ioctl(int fd, long request, Pointer arg, String what) throws ErrnoException {
+        return retrying(() -> LibC.ioctl(fd, request, arg), what);
+    }
+
     private static int ioctl(int fd, long request, long arg, String what) throws ErrnoException {
-        while (true) {
-            int r = LibC.ioctl(fd, request, arg);
-            if (r >= 0) {
-                return r;
-            }
-            if (Native.getLastError() != Errno.EINTR.number()) {
-                throw Sys.lastError(what);
-            }
-        }
+        return retrying(() -> LibC.ioctl(fd, request, arg), what);
     }
 
     /**

@@ -73,7 +73,7 @@ public final class VirtioNic implements HostNic {
     static final int TX = 1;
     private static final int QUEUE_SIZE = 256;
     /** A receive buffer with mergeable buffers. */
-    static final int MERGEABLE_BUFFER = 4096;
+    public static final int MERGEABLE_BUFFER = 4096;
     private static final int HEADER = VirtioNetHeader.LENGTH_V1;
     /** Configuration: mac[6], status, max_virtqueue_pairs, mtu. */
     private static final int CONFIG = 12;

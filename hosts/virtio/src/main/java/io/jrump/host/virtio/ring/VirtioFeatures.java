@@ -37,6 +37,15 @@ public final class VirtioFeatures {
         return 1L << feature;
     }
 
+    /** The features {@code bits} as one mask. */
+    public static long bitsOf(int... bits) {
+        long f = 0;
+        for (int b : bits) {
+            f |= bit(b);
+        }
+        return f;
+    }
+
     public static boolean has(long features, int feature) {
         return (features >>> feature & 1) != 0;
     }
