@@ -110,6 +110,9 @@ public final class VirtioNic implements HostNic {
     /** Received buffers of a frame whose {@code num_buffers} reach into the next batch (loop only). */
     private final List<int[]> partial = new ArrayList<>();
     private ByteBuffer reassembly;
+    private ByteBuffer reassemblyView;
+    /** Per receive buffer, a read-only view from the frame's first byte: frames go out without an allocation. */
+    private final ByteBuffer[] rxView;
     private volatile boolean closed;
     private volatile String broken;
     private final AtomicLong badHeaders = new AtomicLong();
@@ -198,8 +201,10 @@ public final class VirtioNic implements HostNic {
         this.shared = memory.buffer();
         this.rxBufferAt = new int[rxBuffers];
         this.rxBufferOfHead = new int[size];
+        this.rxView = new ByteBuffer[rxBuffers];
         for (int i = 0; i < rxBuffers; i++) {
             rxBufferAt[i] = memory.allocate(rxBufferBytes, 64);
+            rxView[i] = shared.slice(rxBufferAt[i] + HEADER, rxBufferBytes - HEADER).asReadOnlyBuffer();
         }
         this.txSlotAt = new int[txSlots];
         this.txSlotOfHead = new int[size];
@@ -483,17 +488,18 @@ public final class VirtioNic implements HostNic {
         }
         ByteBuffer frame;
         if (partial.size() == 1) {
-            frame = shared.slice(first + HEADER, frameLength);
+            frame = rxView[partial.get(0)[0]].clear().limit(frameLength);
         } else {
-            if (reassembly == null || reassembly.capacity() < frameLength) {
+            if (reassembly == null) {
                 reassembly = ByteBuffer.allocateDirect(MAX_OFFLOAD_FRAME_LENGTH);
+                reassemblyView = reassembly.asReadOnlyBuffer();
             }
             reassembly.clear();
             reassembly.put(shared.slice(first + HEADER, firstLength - HEADER));
             for (int i = 1; i < partial.size(); i++) {
                 reassembly.put(shared.slice(rxBufferAt[partial.get(i)[0]], partial.get(i)[1]));
             }
-            frame = reassembly.flip();
+            frame = reassemblyView.clear().limit(reassembly.position());
         }
         try {
             receiver.frameReceived(frame, flags);
