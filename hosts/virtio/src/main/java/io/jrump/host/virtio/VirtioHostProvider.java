@@ -2,8 +2,13 @@ package io.jrump.host.virtio;
 
 import io.jrump.hypercall.HostProvider;
 import io.jrump.hypercall.Hypercalls;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /** Lists the virtio host for {@code rump hosts}, and makes one for code that finds hosts through ServiceLoader. */
 public final class VirtioHostProvider implements HostProvider {
@@ -44,19 +49,19 @@ public final class VirtioHostProvider implements HostProvider {
 
     /** The virtio functions of {@code type} on this machine's PCI bus, and their drivers. */
     static String pciHere(int type) {
-        java.nio.file.Path bus = java.nio.file.Path.of("/sys/bus/pci/devices");
-        java.util.List<String> found = new java.util.ArrayList<>();
-        try (java.util.stream.Stream<java.nio.file.Path> devices = java.nio.file.Files.list(bus)) {
-            for (java.nio.file.Path d : devices.sorted().toList()) {
-                String vendor = java.nio.file.Files.readString(d.resolve("vendor")).strip();
-                String device = java.nio.file.Files.readString(d.resolve("device")).strip();
+        Path bus = Path.of("/sys/bus/pci/devices");
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> devices = Files.list(bus)) {
+            for (Path d : devices.sorted().toList()) {
+                String vendor = Files.readString(d.resolve("vendor")).strip();
+                String device = Files.readString(d.resolve("device")).strip();
                 if (vendor.equals("0x1af4") && Integer.decode(device) == 0x1040 + type) {
-                    java.nio.file.Path driver = d.resolve("driver");
-                    found.add(d.getFileName() + " bound to " + (java.nio.file.Files.isSymbolicLink(driver)
-                            ? java.nio.file.Files.readSymbolicLink(driver).getFileName() : "no driver"));
+                    Path driver = d.resolve("driver");
+                    found.add(d.getFileName() + " bound to " + (Files.isSymbolicLink(driver)
+                            ? Files.readSymbolicLink(driver).getFileName() : "no driver"));
                 }
             }
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return "cannot list " + bus;
         }
         return found.isEmpty() ? "none" : String.join(", ", found);

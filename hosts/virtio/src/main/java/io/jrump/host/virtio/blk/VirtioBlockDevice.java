@@ -13,7 +13,10 @@ import io.jrump.hypercall.HostScheduler;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +102,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     private final ArrayDeque<Slot> freeSlots = new ArrayDeque<>();
     private final ArrayDeque<BlockOp> waiting = new ArrayDeque<>();
     /** Every op accepted and not yet answered, waiting or in flight: what a broken device fails. */
-    private final java.util.Set<BlockOp> live = new java.util.LinkedHashSet<>();
+    private final Set<BlockOp> live = new LinkedHashSet<>();
     private final Completions completions;
     private final Thread interrupts;
     private int opsRunning;
@@ -589,7 +592,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
             end(op);
             done.add(op);
         }
-        java.util.Arrays.fill(byHead, null);
+        Arrays.fill(byHead, null);
         waiting.clear();
         opsRunning = 0;
         exclusiveRunning = false;

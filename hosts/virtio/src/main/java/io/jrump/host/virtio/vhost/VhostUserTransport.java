@@ -205,7 +205,8 @@ public final class VhostUserTransport implements VirtioTransport {
         awaitAck(SET_VRING_ADDR);
         sendU64WithFd(SET_VRING_KICK, index, kick);
         sendU64WithFd(SET_VRING_CALL, index, call);
-        if (protocolFeatures != 0 || VirtioFeatures.has(deviceFeatures, VirtioFeatures.VHOST_USER_PROTOCOL_FEATURES)) {
+        // With protocol features negotiated the rings start disabled (vhost-user.rst, "Ring states").
+        if (VirtioFeatures.has(deviceFeatures, VirtioFeatures.VHOST_USER_PROTOCOL_FEATURES)) {
             sendState(SET_VRING_ENABLE, index, 1);
         }
     }
