@@ -29,8 +29,9 @@ import picocli.CommandLine.Spec;
             TapCommands.Fetch.class, TapCommands.Send.class, TapCommands.Sink.class,
             TapCommands.Resolve.class},
         footer = {"", "bench, ping, stat: kernel a is 198.18.0.1/24 and kernel b 198.18.0.2/24 (with -6 also 2001:db8::1/64 and",
-            "2001:db8::2/64, which they then use), on one switch (--host jvm) or",
-            "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed).",
+            "2001:db8::2/64, which they then use), on one switch (--host jvm),",
+            "a simulated link (--host sim, a pure function of --seed: output and trace are the same for a seed), or",
+            "two virtio-net devices of one segment outside the process (--host virtio --nic-a DEV --nic-b DEV).",
             "serve, fetch, send, sink: one kernel on the Linux host, on TAP device --tap (or on the virtio host, on the"
                 + " virtio-net device --nic vhost-user:PATH) with address --addr."})
 final class NetCommand implements Runnable {
@@ -315,7 +316,7 @@ final class NetCommand implements Runnable {
                 sb.close(fds[1]);
                 sa.close(fds[0]);
                 if (p.ipv6()) { // as ip -6 neigh shows them
-                    out.printf("%nIPv6 neighbours:%n  a %s%n  b %s%n", p.a.neighbors(NetPair.NIC), p.b.neighbors(NetPair.NIC));
+                    out.printf("%nIPv6 neighbours:%n  a %s%n  b %s%n", p.a.neighbors(p.nicA), p.b.neighbors(p.nicB));
                 }
                 print(out, "a (" + p.addressA() + ")", p.a);
                 print(out, "b (" + p.addressB() + ")", p.b);

@@ -7,8 +7,17 @@ import picocli.CommandLine.ParameterException;
 
 /** The options every two-kernel network command shares: the host, its seed, the MTU and a capture file. */
 final class NetOptions {
-    @Option(names = "--host", defaultValue = "jvm", description = "jvm or sim (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--host", defaultValue = "jvm",
+            description = "jvm, sim or virtio (default: ${DEFAULT-VALUE}); virtio needs --nic-a and --nic-b.")
     String host;
+
+    @Option(names = "--nic-a", paramLabel = "DEVICE",
+            description = "With --host virtio: kernel a's virtio-net device, vhost-user:/path.sock or pci:ADDRESS.")
+    String nicA;
+
+    @Option(names = "--nic-b", paramLabel = "DEVICE",
+            description = "With --host virtio: kernel b's virtio-net device, on the same segment as a's.")
+    String nicB;
 
     @Option(names = "--seed", description = "Seed of the simulation (--host sim only; default 1).")
     Long seed;
@@ -25,8 +34,18 @@ final class NetOptions {
 
     /** Checks the options; usage errors as {@link ParameterException}. */
     void validate(CommandLine cl) {
-        if (!host.equals("jvm") && !host.equals("sim")) {
-            throw new ParameterException(cl, "unknown host '" + host + "' (choose jvm or sim)");
+        if (!host.equals("jvm") && !host.equals("sim") && !host.equals("virtio")) {
+            throw new ParameterException(cl, "unknown host '" + host + "' (choose jvm, sim or virtio)");
+        }
+        if (host.equals("virtio") != (nicA != null && nicB != null) || (nicA == null) != (nicB == null)) {
+            throw new ParameterException(cl, host.equals("virtio")
+                    ? "--host virtio needs --nic-a and --nic-b (vhost-user:/path.sock or pci:ADDRESS each)"
+                    : "--nic-a and --nic-b go with --host virtio");
+        }
+        for (String nic : new String[] {nicA, nicB}) {
+            if (nic != null && !nic.startsWith(TapKernel.VIRTIO_PREFIX) && !nic.startsWith(TapKernel.PCI_PREFIX)) {
+                throw new ParameterException(cl, "'" + nic + "' is neither vhost-user:/path.sock nor pci:ADDRESS");
+            }
         }
         if (seed != null && !host.equals("sim")) {
             throw new ParameterException(cl, "--seed needs --host sim");
@@ -47,7 +66,7 @@ final class NetOptions {
 
     /** Boots the pair, starts the capture if asked, and gives the kernels their addresses. */
     NetPair boot() throws Exception {
-        NetPair p = NetPair.boot(host, seed == null ? 1 : seed, mtu);
+        NetPair p = host.equals("virtio") ? NetPair.bootVirtio(nicA, nicB, mtu) : NetPair.boot(host, seed == null ? 1 : seed, mtu);
         try {
             if (pcap != null) {
                 p.capture(pcap);

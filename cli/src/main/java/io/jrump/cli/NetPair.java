@@ -8,6 +8,7 @@ import io.jrump.host.jvm.JvmHost;
 import io.jrump.host.jvm.SwitchRegistry;
 import io.jrump.host.sim.SimLink;
 import io.jrump.host.sim.SimWorld;
+import io.jrump.host.virtio.VirtioHost;
 import io.jrump.kernel.BootOptions;
 import io.jrump.kernel.RumpKernel;
 import io.jrump.net.IpAddress;
@@ -58,16 +59,27 @@ final class NetPair implements AutoCloseable {
     /** Whether a and b talk IPv6 (2001:db8::1 and ::2) rather than IPv4. */
     private boolean ipv6;
 
+    /** The interface names a and b open: {@value #NIC} on a shared segment, or each its own virtio device. */
+    final String nicA;
+    final String nicB;
+
     private NetPair(String hostKind, SimWorld world, Hypercalls hostA, Hypercalls hostB, int mtu) throws ErrnoException {
+        this(hostKind, world, hostA, hostB, NIC, NIC, mtu);
+    }
+
+    private NetPair(String hostKind, SimWorld world, Hypercalls hostA, Hypercalls hostB, String nicA, String nicB, int mtu)
+            throws ErrnoException {
         this.hostKind = hostKind;
         this.world = world;
+        this.nicA = nicA;
+        this.nicB = nicB;
         RumpKernel ka = null;
         RumpKernel kb = null;
         try {
             ka = RumpKernel.boot(hostA, BootOptions.defaults().withName("a").withComponentInstances(List.of(a)));
             kb = RumpKernel.boot(hostB, BootOptions.defaults().withName("b").withComponentInstances(List.of(b)));
-            a.addInterface(NIC, NicOptions.mtu(mtu));
-            b.addInterface(NIC, NicOptions.mtu(mtu));
+            a.addInterface(nicA, NicOptions.mtu(mtu));
+            b.addInterface(nicB, NicOptions.mtu(mtu));
         } catch (ErrnoException | RuntimeException e) {
             if (kb != null) {
                 kb.close();
@@ -92,6 +104,22 @@ final class NetPair implements AutoCloseable {
                 JvmHost.builder().name("b").switches(switches).build(), mtu);
     }
 
+    /**
+     * Boots the pair on two virtio hosts, a on the virtio-net device {@code nicA}, b on
+     * {@code nicB}: two ports of one segment outside this process (a vhost-user switch or wire).
+     */
+    static NetPair bootVirtio(String nicA, String nicB, int mtu) throws ErrnoException {
+        VirtioHost hostA = VirtioHost.create("a");
+        VirtioHost hostB = VirtioHost.create("b");
+        try {
+            return new NetPair("virtio", null, hostA, hostB, nicA, nicB, mtu);
+        } catch (ErrnoException | RuntimeException e) {
+            hostA.close(); // what RumpKernel.boot did not take over
+            hostB.close();
+            throw e;
+        }
+    }
+
     boolean simulated() {
         return world != null;
     }
@@ -105,13 +133,13 @@ final class NetPair implements AutoCloseable {
         pcapChannel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
         pcap = PcapWriter.open(pcapChannel);
-        a.capture(NIC, pcap);
+        a.capture(nicA, pcap);
     }
 
     /** Gives a and b their addresses. */
     void configure() throws ErrnoException {
-        a.addAddress(NIC, A, 24);
-        b.addAddress(NIC, B, 24);
+        a.addAddress(nicA, A, 24);
+        b.addAddress(nicB, B, 24);
     }
 
     /**
@@ -120,8 +148,8 @@ final class NetPair implements AutoCloseable {
      * two: of virtual time on the simulation host).
      */
     void configureIpv6() throws Exception {
-        a.addAddress(NIC, A6, 64);
-        b.addAddress(NIC, B6, 64);
+        a.addAddress(nicA, A6, 64);
+        b.addAddress(nicB, B6, 64);
         ipv6 = true;
         long deadline = nanos() + 10_000_000_000L;
         while (!assigned(a, A6) || !assigned(b, B6)) {
@@ -502,7 +530,7 @@ final class NetPair implements AutoCloseable {
         try {
             if (pcap != null) {
                 try {
-                    a.capture(NIC, null);
+                    a.capture(nicA, null);
                 } catch (ErrnoException ignored) {
                     // the stack is gone already: nothing more will be written
                 }
@@ -518,7 +546,7 @@ final class NetPair implements AutoCloseable {
 
     /** "jvm" or "sim, seed N" for headlines. */
     String describe() {
-        return (simulated() ? "host sim, seed " + world.seed() : "host jvm") + (ipv6 ? ", IPv6" : "");
+        return (simulated() ? "host sim, seed " + world.seed() : "host " + hostKind) + (ipv6 ? ", IPv6" : "");
     }
 
     static Duration seconds(double s) {

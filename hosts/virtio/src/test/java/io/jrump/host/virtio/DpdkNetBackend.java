@@ -55,6 +55,31 @@ public final class DpdkNetBackend implements AutoCloseable {
         return start(socket, false, commands);
     }
 
+    /**
+     * testpmd as a wire between two vhost-user ports (io forwarding, port 0 to port 1 and back), no
+     * TAP and no namespace: two jrump kernels, one on each socket, talk through it.
+     */
+    public static DpdkNetBackend wire(Path a, Path b) throws IOException, InterruptedException {
+        String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
+        Path log = Path.of(a + ".log");
+        Process p = new ProcessBuilder("dpdk-testpmd", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", "jrump-" + id,
+                "--log-level", "lib.eal:warning", "--vdev", "net_vhost0,iface=" + a + ",queues=1",
+                "--vdev", "net_vhost1,iface=" + b + ",queues=1", "--", "--forward-mode=io", "--nb-cores=1",
+                "--total-num-mbufs=16384").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(a) || !Files.exists(b)) {
+            if (!p.isAlive()) {
+                throw new IOException("dpdk-testpmd exited with " + p.exitValue() + ": " + Files.readString(log));
+            }
+            if (System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                throw new IOException("dpdk-testpmd made no sockets in 30 s: " + Files.readString(log));
+            }
+            Thread.sleep(20);
+        }
+        return new DpdkNetBackend(null, null, a, log, p);
+    }
+
     private static DpdkNetBackend start(Path socket, boolean tso, Path commands) throws IOException, InterruptedException {
         String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
         String ns = "jrvnet-" + id;
@@ -149,7 +174,9 @@ public final class DpdkNetBackend implements AutoCloseable {
                 testpmd.waitFor(5, TimeUnit.SECONDS);
             }
         }
-        run("ip", "netns", "delete", ns);
+        if (ns != null) {
+            run("ip", "netns", "delete", ns);
+        }
         Files.deleteIfExists(socket);
         Files.deleteIfExists(log);
     }
