@@ -60,11 +60,16 @@ public final class DpdkNetBackend implements AutoCloseable {
      * TAP and no namespace: two jrump kernels, one on each socket, talk through it.
      */
     public static DpdkNetBackend wire(Path a, Path b) throws IOException, InterruptedException {
+        return wire(a, b, false);
+    }
+
+    /** As {@link #wire(Path, Path)}; with {@code tso} both ports offer TCP segmentation ({@code tso=1}). */
+    public static DpdkNetBackend wire(Path a, Path b, boolean tso) throws IOException, InterruptedException {
         String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
         Path log = Path.of(a + ".log");
         Process p = new ProcessBuilder("dpdk-testpmd", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", "jrump-" + id,
-                "--log-level", "lib.eal:warning", "--vdev", "net_vhost0,iface=" + a + ",queues=1",
-                "--vdev", "net_vhost1,iface=" + b + ",queues=1", "--", "--forward-mode=io", "--nb-cores=1",
+                "--log-level", "lib.eal:warning", "--vdev", "net_vhost0,iface=" + a + ",queues=1" + (tso ? ",tso=1" : ""),
+                "--vdev", "net_vhost1,iface=" + b + ",queues=1" + (tso ? ",tso=1" : ""), "--", "--forward-mode=io", "--nb-cores=1",
                 "--total-num-mbufs=16384").redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(a) || !Files.exists(b)) {

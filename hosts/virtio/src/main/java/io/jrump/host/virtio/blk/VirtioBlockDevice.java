@@ -70,6 +70,8 @@ public final class VirtioBlockDevice implements HostBlockDevice {
 
     /** How long close waits for requests in flight before it gives up on the device. */
     static final long CLOSE_WAIT_MILLIS = 30_000;
+    /** How long a back-end that went away has to come back before the device is broken. */
+    static final long RECONNECT_MILLIS = 10_000;
 
     /** Requests in flight at most. */
     static final int SLOTS = 64;
@@ -109,6 +111,8 @@ public final class VirtioBlockDevice implements HostBlockDevice {
     private boolean exclusiveRunning;
     private boolean closed;
     private boolean released;
+    /** The transport is reaching a restarted back-end: requests wait. */
+    private boolean reconnecting;
     private String broken;
 
     /** One request's DMA memory and what it is doing. */
@@ -292,7 +296,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
 
     /** Issues requests for waiting ops while slots last; true if the device must be notified. */
     private boolean dispatch(List<BlockOp> done) {
-        if (broken != null) {
+        if (broken != null || reconnecting) {
             return false;
         }
         try {
@@ -503,12 +507,70 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                     if (closed && opsRunning == 0) {
                         return;
                     }
+                }
+                if (e.errno() == Errno.ECONNRESET && transport.canReconnect() && reconnect(e.getMessage())) {
+                    continue;
+                }
+                synchronized (this) {
                     markBroken(e.getMessage(), done);
                 }
                 finish(false, done);
                 return;
             }
         }
+    }
+
+    /**
+     * After the back-end went away ({@code why}): reaches it again through the transport, starts
+     * the queue again, empty, and sends every request that was in flight once more — reads and
+     * writes of whole blocks and flushes may run twice. False, the device broken, if it does not
+     * come back within {@value #RECONNECT_MILLIS} ms.
+     */
+    private boolean reconnect(String why) {
+        List<BlockOp> done = new ArrayList<>();
+        synchronized (this) {
+            if (broken != null) {
+                return false;
+            }
+            reconnecting = true;
+        }
+        LOG.warn("{}: {}; waiting up to {} s for the back-end to come back", name, why, RECONNECT_MILLIS / 1000);
+        boolean kick;
+        try {
+            transport.reconnect(RECONNECT_MILLIS);
+            int again;
+            synchronized (this) {
+                reconnecting = false;
+                List<Slot> inFlight = new ArrayList<>();
+                for (Slot slot : byHead) {
+                    if (slot != null) {
+                        inFlight.add(slot);
+                    }
+                }
+                Arrays.fill(byHead, null);
+                queue.reset();
+                if (completions != Completions.INTERRUPTS) {
+                    queue.disableInterrupts();
+                }
+                transport.startQueue(queue);
+                transport.driverOk();
+                for (Slot slot : inFlight) {
+                    enqueue(slot);
+                }
+                again = inFlight.size();
+                kick = dispatch(done) | queue.publish();
+            }
+            LOG.info("{}: the back-end is back; {} requests sent again", name, again);
+        } catch (ErrnoException e) {
+            synchronized (this) {
+                reconnecting = false;
+                markBroken(why + "; " + e.getMessage(), done);
+            }
+            finish(false, done);
+            return false;
+        }
+        finish(kick, done);
+        return true;
     }
 
     /**
@@ -605,11 +667,16 @@ public final class VirtioBlockDevice implements HostBlockDevice {
             try {
                 transport.kick(0);
             } catch (ErrnoException e) {
-                List<BlockOp> failed = new ArrayList<>();
-                synchronized (this) {
-                    markBroken(e.getMessage(), failed);
+                if (transport.canReconnect()) {
+                    // The interrupt thread sees the back-end gone too: it reconnects and sends again.
+                    LOG.debug("{}: kick failed: {}", name, e.getMessage());
+                } else {
+                    List<BlockOp> failed = new ArrayList<>();
+                    synchronized (this) {
+                        markBroken(e.getMessage(), failed);
+                    }
+                    finish(false, failed);
                 }
-                finish(false, failed);
             }
         }
         for (int i = 0; i < done.size(); i++) { // indexed: no iterator per call, which busy polling makes often

@@ -327,6 +327,33 @@ public final class SplitQueue {
         }
     }
 
+    /**
+     * Empties the queue as a new device would find it — rings zeroed, every descriptor free, the
+     * indices at 0 — for a driver that starts it again on a reconnected device. Chains in flight
+     * are forgotten: the caller adds them again. Not for a broken queue.
+     */
+    public void reset() {
+        if (broken != null) {
+            throw new IllegalStateException("a broken queue is not reset: " + broken);
+        }
+        for (int i = availOffset; i < availOffset + 6 + 2 * size; i++) {
+            shared.put(i, (byte) 0);
+        }
+        for (int i = usedOffset; i < usedOffset + 6 + 8 * size; i++) {
+            shared.put(i, (byte) 0);
+        }
+        for (int i = 0; i < size; i++) {
+            link[i] = i + 1 < size ? i + 1 : -1;
+            inFlight[i] = false;
+        }
+        freeHead = 0;
+        freeCount = size;
+        outstanding = 0;
+        availIdx = 0;
+        publishedIdx = 0;
+        lastUsed = 0;
+    }
+
     /** Marks the queue broken for a reason found outside it (a device-level check). */
     public BrokenDeviceException brake(String reason) {
         if (broken == null) {

@@ -64,6 +64,21 @@ public interface VirtioTransport extends AutoCloseable {
     /** Makes a thread in {@link #awaitInterrupt}{@code (index)} return. */
     void wakeUp(int index);
 
+    /** Whether {@link #reconnect} can bring back a device that went away (vhost-user: a restarted back-end). */
+    default boolean canReconnect() {
+        return false;
+    }
+
+    /**
+     * Reaches the device again after it went away, within {@code waitMillis}, with the features
+     * accepted before and the same memory; the driver then starts its queues again, empty.
+     *
+     * @throws ErrnoException {@code EOPNOTSUPP} where {@link #canReconnect()} is false; else why it failed
+     */
+    default void reconnect(long waitMillis) throws ErrnoException {
+        throw new ErrnoException(io.jrump.hypercall.Errno.EOPNOTSUPP, describe() + " cannot reconnect");
+    }
+
     /** Stops the device and releases the memory and descriptors. Idempotent. */
     @Override
     void close();

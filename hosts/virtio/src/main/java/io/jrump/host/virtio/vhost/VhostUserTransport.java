@@ -45,12 +45,14 @@ public final class VhostUserTransport implements VirtioTransport {
     private static final long WANTED_PROTOCOL = 1L << PROTOCOL_MQ | 1L << PROTOCOL_REPLY_ACK | 1L << PROTOCOL_CONFIG;
 
     private final String path;
-    private final int socket;
+    private volatile int socket;
     private final ByteBuffer out = ByteBuffer.allocateDirect(4096).order(ByteOrder.nativeOrder());
     private final ByteBuffer in = ByteBuffer.allocateDirect(MAX_REPLY).order(ByteOrder.nativeOrder());
-    private final long deviceFeatures;
-    private final long protocolFeatures;
-    private final int queueCount;
+    private long deviceFeatures;
+    private long protocolFeatures;
+    private int queueCount;
+    /** The features {@link #setFeatures} accepted, replayed by {@link #reconnect}; -1 before. */
+    private long driverFeatures = -1;
     private int memfd = -1;
     private Sys.Mapping mapping;
     private final List<int[]> queueFds = new ArrayList<>(); // per queue index: {kick, call}, or null
@@ -59,7 +61,13 @@ public final class VhostUserTransport implements VirtioTransport {
     private VhostUserTransport(String path, int socket) throws ErrnoException {
         this.path = path;
         this.socket = socket;
-        this.deviceFeatures = requestU64(GET_FEATURES);
+        handshake();
+    }
+
+    /** Features, protocol features, queue count, ownership: the start of every connection. */
+    private void handshake() throws ErrnoException {
+        protocolFeatures = 0; // no REPLY_ACK until it is negotiated again
+        deviceFeatures = requestU64(GET_FEATURES);
         if (!VirtioFeatures.has(deviceFeatures, VirtioFeatures.VERSION_1)) {
             throw new ErrnoException(Errno.EOPNOTSUPP, describe() + ": the back-end offers no VIRTIO_F_VERSION_1"
                     + " (features 0x" + Long.toHexString(deviceFeatures) + "); legacy devices are unsupported");
@@ -69,8 +77,8 @@ public final class VhostUserTransport implements VirtioTransport {
             protocol = requestU64(GET_PROTOCOL_FEATURES) & WANTED_PROTOCOL;
             sendU64(SET_PROTOCOL_FEATURES, protocol, false);
         }
-        this.protocolFeatures = protocol;
-        this.queueCount = has(PROTOCOL_MQ) ? (int) Math.min(requestU64(GET_QUEUE_NUM), 1 << 16) : 0;
+        protocolFeatures = protocol;
+        queueCount = has(PROTOCOL_MQ) ? (int) Math.min(requestU64(GET_QUEUE_NUM), 1 << 16) : 0;
         send(SET_OWNER, 0);
     }
 
@@ -151,6 +159,57 @@ public final class VhostUserTransport implements VirtioTransport {
         // The protocol-features bit stays on, or a back-end would treat the rings as enabled from the start.
         long bits = features | (deviceFeatures & VirtioFeatures.bit(VirtioFeatures.VHOST_USER_PROTOCOL_FEATURES));
         sendU64(SET_FEATURES, bits, true);
+        driverFeatures = features;
+    }
+
+    @Override
+    public boolean canReconnect() {
+        return true;
+    }
+
+    /**
+     * Connects again to a back-end that went away (restarted on the same socket), for up to
+     * {@code waitMillis}: the handshake, the features accepted before (which it must still offer)
+     * and the same memory, whose memfd goes to the new back-end. The queues are then to be
+     * started again, empty.
+     */
+    @Override
+    public synchronized void reconnect(long waitMillis) throws ErrnoException {
+        if (closed) {
+            throw new ErrnoException(Errno.ESHUTDOWN, describe() + " is closed");
+        }
+        Sys.close(socket, describe());
+        closeQueueDescriptors();
+        long deadline = System.nanoTime() + waitMillis * 1_000_000;
+        while (true) {
+            try {
+                socket = Sys.unixConnect(path);
+                break;
+            } catch (ErrnoException e) {
+                if (System.nanoTime() > deadline) {
+                    socket = -1;
+                    throw new ErrnoException(Errno.ENOTCONN, describe() + ": no back-end came back within "
+                            + waitMillis / 1000 + " s (" + e.getMessage() + ")");
+                }
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ErrnoException(Errno.EINTR, describe() + ": reconnecting interrupted");
+            }
+        }
+        handshake();
+        if (driverFeatures >= 0) {
+            if ((driverFeatures & ~deviceFeatures) != 0) {
+                throw new ErrnoException(Errno.EIO, describe() + ": the restarted back-end no longer offers features 0x"
+                        + Long.toHexString(driverFeatures & ~deviceFeatures));
+            }
+            setFeatures(driverFeatures);
+        }
+        if (mapping != null) {
+            sendMemoryTable();
+        }
     }
 
     @Override
@@ -171,12 +230,16 @@ public final class VhostUserTransport implements VirtioTransport {
         int size = (bytes + 4095) & -4096;
         memfd = Sys.memfd("jrump-virtio", size);
         mapping = Sys.mapShared(memfd, 0, size, "memfd for " + describe());
+        sendMemoryTable();
+        return new DmaMemory(mapping.buffer(), GUEST_BASE);
+    }
+
+    private void sendMemoryTable() throws ErrnoException {
         ByteBuffer p = begin(SET_MEM_TABLE, 0);
         p.putInt(1).putInt(0); // one region, padding
-        p.putLong(GUEST_BASE).putLong(size).putLong(mapping.address()).putLong(0);
+        p.putLong(GUEST_BASE).putLong(mapping.length()).putLong(mapping.address()).putLong(0);
         flush(SET_MEM_TABLE, new int[] {memfd});
         awaitAck(SET_MEM_TABLE);
-        return new DmaMemory(mapping.buffer(), GUEST_BASE);
     }
 
     @Override
@@ -274,17 +337,24 @@ public final class VhostUserTransport implements VirtioTransport {
                 }
             }
         }
-        Sys.close(socket, describe());
+        if (socket >= 0) {
+            Sys.close(socket, describe());
+        }
+        closeQueueDescriptors();
+        if (mapping != null) {
+            Sys.unmap(mapping, "memory of " + describe());
+            Sys.close(memfd, "memfd of " + describe());
+        }
+    }
+
+    private void closeQueueDescriptors() {
         for (int[] fds : queueFds) {
             if (fds != null) {
                 Sys.close(fds[0], "kick eventfd");
                 Sys.close(fds[1], "call eventfd");
             }
         }
-        if (mapping != null) {
-            Sys.unmap(mapping, "memory of " + describe());
-            Sys.close(memfd, "memfd of " + describe());
-        }
+        queueFds.clear();
     }
 
     // ---- messages ----------------------------------------------------------------------------
