@@ -1,16 +1,12 @@
 package io.jrump.host.virtio;
 
-import io.jrump.host.virtio.ring.DmaMemory;
 import io.jrump.host.virtio.ring.SplitQueue;
 import io.jrump.host.virtio.ring.VirtioFeatures;
-import io.jrump.host.virtio.ring.VirtioTransport;
-import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Semaphore;
 
 /**
  * A virtio-blk device in this process, over a byte array: the device side of a split virtqueue,
@@ -22,7 +18,7 @@ import java.util.concurrent.Semaphore;
  * <p>Its own reads of driver memory are bounds-checked: a descriptor outside the memory is a test
  * failure ({@link #deviceErrors}), not an exception in the driver's thread.
  */
-public final class ModelBlockDevice implements VirtioTransport {
+public final class ModelBlockDevice extends ModelDevice {
     /** A request the device has taken from the available ring. */
     public record Request(int head, int type, long sector, int dataBytes, int writableBytes) {
     }
@@ -61,23 +57,15 @@ public final class ModelBlockDevice implements VirtioTransport {
     }
 
     private final byte[] disk;
-    private final long features;
     private final Behaviour behaviour;
-    private final Semaphore interrupts = new Semaphore(0);
     private final List<String> deviceErrors = new ArrayList<>();
-    private DmaMemory memory;
-    private ByteBuffer shared;
-    private SplitQueue queue;
     private int lastAvail;
     private int usedIdx;
     private int configReads;
-    private long driverFeatures;
-    private volatile boolean closed;
-    private volatile boolean gone;
 
     public ModelBlockDevice(byte[] disk, long features, Behaviour behaviour) {
+        super(features);
         this.disk = disk;
-        this.features = features | VirtioFeatures.bit(VirtioFeatures.VERSION_1);
         this.behaviour = behaviour;
     }
 
@@ -96,24 +84,9 @@ public final class ModelBlockDevice implements VirtioTransport {
         return List.copyOf(deviceErrors);
     }
 
-    public long driverFeatures() {
-        return driverFeatures;
-    }
-
-    /** From now on the device is gone, as a back-end that died: waits for interrupts fail. */
-    public void disappear() {
-        gone = true;
-        interrupts.release();
-    }
-
     @Override
     public String describe() {
         return "model-blk";
-    }
-
-    @Override
-    public long deviceFeatures() {
-        return features;
     }
 
     @Override
@@ -133,65 +106,18 @@ public final class ModelBlockDevice implements VirtioTransport {
     }
 
     @Override
-    public void setFeatures(long f) {
-        driverFeatures = f;
-    }
-
-    @Override
-    public int maxQueueSize(int index) {
-        return index == 0 ? 256 : 0;
-    }
-
-    @Override
     public int queueCount() {
         return 1;
     }
 
-    @Override
-    public DmaMemory allocateMemory(int bytes) {
-        memory = new DmaMemory(ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096), 0x4000_0000L);
-        shared = memory.buffer();
-        return memory;
-    }
-
-    @Override
-    public void startQueue(SplitQueue q) {
-        queue = q;
-    }
-
-    @Override
-    public void driverOk() {
+    private SplitQueue queue() {
+        return queues[0];
     }
 
     @Override
     public void kick(int index) throws ErrnoException {
-        if (gone) {
-            throw new ErrnoException(Errno.EPIPE, "model device went away");
-        }
+        checkPresent();
         serve();
-    }
-
-    @Override
-    public void awaitInterrupt(int index) throws ErrnoException {
-        interrupts.acquireUninterruptibly();
-        interrupts.drainPermits();
-        if (gone) {
-            throw new ErrnoException(Errno.ECONNRESET, "model device went away");
-        }
-        if (closed) {
-            throw new ErrnoException(Errno.ESHUTDOWN, "closed");
-        }
-    }
-
-    @Override
-    public void wakeUp(int index) {
-        interrupts.release();
-    }
-
-    @Override
-    public void close() {
-        closed = true;
-        interrupts.release();
     }
 
     // ---- the device side of the ring -------------------------------------------------------------
@@ -204,15 +130,15 @@ public final class ModelBlockDevice implements VirtioTransport {
         // made available before the request was seen would otherwise wait for a kick never sent.
         do {
             serveAvailable();
-            shared.putShort(queue.usedRingOffset() + 4 + 8 * queue.size(), (short) lastAvail);
+            shared.putShort(queue().usedRingOffset() + 4 + 8 * queue().size(), (short) lastAvail);
             java.lang.invoke.VarHandle.fullFence();
-        } while (Short.toUnsignedInt(shared.getShort(queue.availableRingOffset() + 2)) != lastAvail);
+        } while (Short.toUnsignedInt(shared.getShort(queue().availableRingOffset() + 2)) != lastAvail);
     }
 
     private void serveAvailable() {
-        int size = queue.size();
-        int availOff = queue.availableRingOffset();
-        int usedOff = queue.usedRingOffset();
+        int size = queue().size();
+        int availOff = queue().availableRingOffset();
+        int usedOff = queue().usedRingOffset();
         int availIdx = Short.toUnsignedInt(shared.getShort(availOff + 2));
         List<Request> taken = new ArrayList<>();
         List<List<Segment>> chains = new ArrayList<>();
@@ -248,7 +174,7 @@ public final class ModelBlockDevice implements VirtioTransport {
     /** The chain from {@code head}, indirect tables followed; null (and a device error) if malformed. */
     private List<Segment> chain(int head, int size) {
         List<Segment> out = new ArrayList<>();
-        int table = queue.descriptorTableOffset();
+        int table = queue().descriptorTableOffset();
         int tableSize = size;
         int d = head;
         for (int n = 0; n < 4096; n++) {

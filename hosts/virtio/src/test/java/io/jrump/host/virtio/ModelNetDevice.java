@@ -1,17 +1,12 @@
 package io.jrump.host.virtio;
 
-import io.jrump.host.virtio.ring.DmaMemory;
 import io.jrump.host.virtio.ring.SplitQueue;
-import io.jrump.host.virtio.ring.VirtioFeatures;
-import io.jrump.host.virtio.ring.VirtioTransport;
 import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
 
 /**
  * A virtio-net device in this process: the device side of the receive and transmit queues,
@@ -20,39 +15,22 @@ import java.util.concurrent.Semaphore;
  * the test may bend, as a hostile device would. No configuration space (as a vhost-user net
  * back-end).
  */
-public final class ModelNetDevice implements VirtioTransport {
+public final class ModelNetDevice extends ModelDevice {
     /** A transmitted frame: its 12-byte header and the frame. */
     public record Sent(byte[] header, byte[] frame) {
     }
 
-    private final long features;
-    private final SplitQueue[] queues = new SplitQueue[2];
     private final int[] lastAvail = new int[2];
     private final int[] usedIdx = new int[2];
-    private final Semaphore rxInterrupts = new Semaphore(0);
     public final LinkedBlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
-    private DmaMemory memory;
-    private ByteBuffer shared;
-    private volatile boolean gone;
-    private volatile boolean closed;
 
     public ModelNetDevice(long features) {
-        this.features = features | VirtioFeatures.bit(VirtioFeatures.VERSION_1);
-    }
-
-    public void disappear() {
-        gone = true;
-        rxInterrupts.release();
+        super(features);
     }
 
     @Override
     public String describe() {
         return "model-net";
-    }
-
-    @Override
-    public long deviceFeatures() {
-        return features;
     }
 
     @Override
@@ -66,40 +44,13 @@ public final class ModelNetDevice implements VirtioTransport {
     }
 
     @Override
-    public void setFeatures(long f) {
-    }
-
-    @Override
-    public int maxQueueSize(int index) {
-        return index < 2 ? 256 : 0;
-    }
-
-    @Override
     public int queueCount() {
         return 2;
     }
 
     @Override
-    public DmaMemory allocateMemory(int bytes) {
-        memory = new DmaMemory(ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096), 0x4000_0000L);
-        shared = memory.buffer();
-        return memory;
-    }
-
-    @Override
-    public void startQueue(SplitQueue q) {
-        queues[q.index()] = q;
-    }
-
-    @Override
-    public void driverOk() {
-    }
-
-    @Override
     public synchronized void kick(int index) throws ErrnoException {
-        if (gone) {
-            throw new ErrnoException(Errno.EPIPE, "model device went away");
-        }
+        checkPresent();
         if (index != 1) {
             return;
         }
@@ -160,30 +111,7 @@ public final class ModelNetDevice implements VirtioTransport {
         for (int i = 0; i < buffers.size(); i++) {
             used(0, buffers.get(i)[0], buffers.get(i)[1] + (i == 0 ? lengthExtra : 0));
         }
-        rxInterrupts.release();
+        interrupts.release();
         return true;
-    }
-
-    @Override
-    public void awaitInterrupt(int index) throws ErrnoException {
-        rxInterrupts.acquireUninterruptibly();
-        rxInterrupts.drainPermits();
-        if (gone) {
-            throw new ErrnoException(Errno.ECONNRESET, "model device went away");
-        }
-        if (closed) {
-            throw new ErrnoException(Errno.ESHUTDOWN, "closed");
-        }
-    }
-
-    @Override
-    public void wakeUp(int index) {
-        rxInterrupts.release();
-    }
-
-    @Override
-    public void close() {
-        closed = true;
-        rxInterrupts.release();
     }
 }
