@@ -104,6 +104,29 @@ class HostileNetDeviceTest {
         nic.close();
     }
 
+    /** A 64 KiB TCP/IPv4 segment (GSO) over 17 mergeable buffers arrives whole, flagged large and partial. */
+    @Test
+    void aLargeSegmentOverManyBuffersArrivesWhole() throws Exception {
+        ModelNetDevice device = new ModelNetDevice(FEATURES | VirtioFeatures.bitsOf(7)); // GUEST_TSO4
+        VirtioNic nic = open(device, 1500);
+        assertTrue(nic.offloads().contains(NicOffload.RX_TCP4_LARGE_SEGMENTS), nic.offloads().toString());
+        byte[] big = frame(14 + 65535, 5);
+        big[12] = 0x08;
+        big[13] = 0x00;
+        byte[] h = header(1, 17); // NEEDS_CSUM, over 17 buffers
+        h[1] = 1; // GSO_TCPV4
+        h[2] = 66; // hdr_len
+        h[4] = (byte) (1448 & 0xff);
+        h[5] = (byte) (1448 >> 8);
+        h[6] = 34; // csum_start
+        h[8] = 16; // csum_offset
+        assertTrue(device.deliver(h, big, 0));
+        assertArrayEquals(big, received.poll(10, TimeUnit.SECONDS));
+        assertEquals(2 | 4, flags.poll(1, TimeUnit.SECONDS)); // RX_CHECKSUM_PARTIAL | RX_LARGE_SEGMENT
+        assertEquals(0, nic.badHeaders());
+        nic.close();
+    }
+
     @Test
     void aBadHeaderDropsItsFrameOnly() throws Exception {
         ModelNetDevice device = new ModelNetDevice(FEATURES);
