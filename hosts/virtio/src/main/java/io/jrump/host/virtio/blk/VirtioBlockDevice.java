@@ -36,10 +36,12 @@ import org.slf4j.LoggerFactory;
  * the unmap flag, since only that guarantees the range reads as zeros ({@code EOPNOTSUPP} without
  * the feature).
  *
- * <p>Completions are found by a thread of the device's own that waits for the device's
- * interrupts, and run on the kernel's event loop. A device that breaks the contract (see
- * {@link SplitQueue}) or goes away fails every call in flight and every later one with
- * {@code EIO}, and its slots are never reused: the device may still write to them.
+ * <p>Completions are found as {@link Completions} says (by default a thread of the device's own
+ * that waits for its interrupts) and run on the kernel's event loop. A device that breaks the
+ * contract (see {@link SplitQueue}) fails every call in flight and every later one with
+ * {@code EIO}, and its slots are never reused: the device may still write to them. One that goes
+ * away is waited for and reconnected where the transport can (vhost-user: a restarted back-end),
+ * its calls in flight sent again; else, or if it does not come back, it is broken the same way.
  *
  * <p>Thread-safe: the object's lock guards the queue and the bookkeeping.
  */
