@@ -179,15 +179,38 @@ public final class VhostUserTransport implements VirtioTransport {
             throw new ErrnoException(Errno.ESHUTDOWN, describe() + " is closed");
         }
         Sys.close(socket, describe());
+        socket = -1;
         closeQueueDescriptors();
         long deadline = System.nanoTime() + waitMillis * 1_000_000;
         while (true) {
             try {
                 socket = Sys.unixConnect(path);
-                break;
+                handshake();
+                if (driverFeatures >= 0) {
+                    if ((driverFeatures & ~deviceFeatures) != 0) {
+                        throw new ErrnoException(Errno.EIO, describe() + ": the restarted back-end no longer offers"
+                                + " features 0x" + Long.toHexString(driverFeatures & ~deviceFeatures));
+                    }
+                    setFeatures(driverFeatures);
+                }
+                if (mapping != null) {
+                    sendMemoryTable();
+                }
+                return;
             } catch (ErrnoException e) {
-                if (System.nanoTime() > deadline) {
+                if (socket >= 0) {
+                    Sys.close(socket, describe());
                     socket = -1;
+                }
+                // Not there yet, or still going (a back-end that accepts while it starts up): again.
+                boolean comesAgain = switch (e.errno()) {
+                    case ENOENT, ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT -> true;
+                    default -> false;
+                };
+                if (!comesAgain) {
+                    throw e;
+                }
+                if (System.nanoTime() > deadline) {
                     throw new ErrnoException(Errno.ENOTCONN, describe() + ": no back-end came back within "
                             + waitMillis / 1000 + " s (" + e.getMessage() + ")");
                 }
@@ -198,17 +221,6 @@ public final class VhostUserTransport implements VirtioTransport {
                 Thread.currentThread().interrupt();
                 throw new ErrnoException(Errno.EINTR, describe() + ": reconnecting interrupted");
             }
-        }
-        handshake();
-        if (driverFeatures >= 0) {
-            if ((driverFeatures & ~deviceFeatures) != 0) {
-                throw new ErrnoException(Errno.EIO, describe() + ": the restarted back-end no longer offers features 0x"
-                        + Long.toHexString(driverFeatures & ~deviceFeatures));
-            }
-            setFeatures(driverFeatures);
-        }
-        if (mapping != null) {
-            sendMemoryTable();
         }
     }
 
