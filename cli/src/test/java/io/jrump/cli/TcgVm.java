@@ -73,12 +73,11 @@ final class TcgVm {
             }
             init.append("""
                     mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /newroot
-                    mount -t tmpfs tmpfs /newroot/tmp; mount -t tmpfs tmpfs /newroot/run
+                    mount -t tmpfs tmpfs /newroot/run
                     mount --move /proc /newroot/proc; mount --move /sys /newroot/sys; mount --move /dev /newroot/dev
-                    mkdir -p /newroot/tmp/work
-                    mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work /newroot/tmp/work
+                    mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work /newroot/mnt
                     echo "jrump-guest: up"
-                    exec switch_root /newroot /bin/sh /tmp/work/guest.sh
+                    exec switch_root /newroot /bin/sh /mnt/guest.sh
                     """);
             cpio.file("init", init.toString().getBytes(StandardCharsets.US_ASCII), 0755);
             cpio.trailer();

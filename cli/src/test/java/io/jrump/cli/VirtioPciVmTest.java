@@ -79,11 +79,11 @@ class VirtioPciVmTest {
                   [ -e /sys/bus/pci/devices/$a/driver ] && echo $a > /sys/bus/pci/devices/$a/driver/unbind
                   echo $a > /sys/bus/pci/drivers_probe
                 done
-                R="timeout 900 java -Djava.io.tmpdir=/tmp -cp $(cat /tmp/work/cp) io.jrump.cli.Rump"
-                $R net serve --nic pci:0000:00:06.0 --addr 198.18.0.2/24 --http /tmp/work/www --port 8080 \\
-                    --requests 1 > /tmp/work/serve.out 2>&1; echo $? > /tmp/work/serve.rc
-                $R fs ls -l pci:0000:00:05.0:/sub > /tmp/work/ls.out 2>&1; echo $? > /tmp/work/ls.rc
-                $R fs cp pci:0000:00:05.0:/sub/big.bin /tmp/work/big.got > /tmp/work/cp.out 2>&1; echo $? > /tmp/work/cp.rc
+                R="timeout 900 java -XX:-UsePerfData -Djava.io.tmpdir=/run -cp $(cat /mnt/cp) io.jrump.cli.Rump"
+                $R net serve --nic pci:0000:00:06.0 --addr 198.18.0.2/24 --http /mnt/www --port 8080 \\
+                    --requests 1 > /mnt/serve.out 2>&1; echo $? > /mnt/serve.rc
+                $R fs ls -l pci:0000:00:05.0:/sub > /mnt/ls.out 2>&1; echo $? > /mnt/ls.rc
+                $R fs cp pci:0000:00:05.0:/sub/big.bin /mnt/big.got > /mnt/cp.out 2>&1; echo $? > /mnt/cp.rc
                 echo o > /proc/sysrq-trigger
                 """);
         String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
