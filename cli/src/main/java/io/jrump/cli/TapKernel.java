@@ -4,6 +4,7 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostProvider;
 import io.jrump.hypercall.Hypercalls;
+import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.NicOptions;
 import io.jrump.kernel.BootOptions;
@@ -114,6 +115,14 @@ final class TapKernel implements AutoCloseable {
         @Option(names = "--mtu", defaultValue = "1500", description = "MTU of our interface, 68..65535 (default: ${DEFAULT-VALUE}).")
         int mtu = 1500;
 
+        @Option(names = "--mac", paramLabel = "MAC",
+                description = "Our interface's MAC, aa:bb:cc:dd:ee:ff (unicast). Default: the one in the --dhcp-lease-file,"
+                        + " else the device's own (a virtio-net device may have one), else a random locally administered one.")
+        String macText;
+
+        /** The --mac value, or null. */
+        MacAddress mac;
+
         /** The IPv4 --addr, or null. */
         Ipv4Address address;
         int prefix;
@@ -142,6 +151,17 @@ final class TapKernel implements AutoCloseable {
                 throw new ParameterException(cl, "--nic: '" + nic + "' is neither vhost-user:/path/to.sock nor pci:0000:00:06.0");
             }
             NetOptions.checkRange(cl, "--mtu", mtu, 68, 65535);
+            mac = null;
+            if (macText != null) {
+                try {
+                    mac = MacAddress.parse(macText);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(cl, "--mac: '" + macText + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+                }
+                if (mac.isMulticast()) {
+                    throw new ParameterException(cl, "--mac: " + mac + " is a multicast address (bit 0 of the first octet set)");
+                }
+            }
             NetOptions.checkRange(cl, "--dhcp-timeout", dhcpTimeout, 1, 3600);
             NetOptions.checkRange(cl, "--slaac-timeout", slaacTimeout, 1, 3600);
             if (dhcpLeaseFile != null && !dhcp) {
@@ -266,7 +286,7 @@ final class TapKernel implements AutoCloseable {
         iface = interfaceName(o);
         try {
             // The remembered MAC: the server knows the client by the identifier made from it.
-            net.addInterface(iface, new NicOptions(o.mtu, remembered != null ? remembered.mac() : null,
+            net.addInterface(iface, new NicOptions(o.mtu, o.mac != null ? o.mac : remembered != null ? remembered.mac() : null,
                     o.noOffload ? NicOffload.NONE : NicOffload.ALL));
             if (o.pcap != null) { // before the address, to see the gratuitous ARP
                 pcap = FileChannel.open(o.pcap, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -450,7 +470,7 @@ final class TapKernel implements AutoCloseable {
     }
 
     /** Our interface's MAC. */
-    private io.jrump.hypercall.MacAddress mac() throws ErrnoException {
+    private MacAddress mac() throws ErrnoException {
         return net.interfaces().stream().filter(i -> i.name().equals(iface)).findFirst()
                 .orElseThrow(() -> new ErrnoException(Errno.ENODEV, "no interface " + iface)).mac();
     }
@@ -486,6 +506,11 @@ final class TapKernel implements AutoCloseable {
     static TapKernel boot(Options o, PrintWriter err) throws ErrnoException, IOException {
         // A lease file that does not parse stops the command before anything is set up.
         DhcpLeaseFile remembered = o.dhcpLeaseFile != null ? DhcpLeaseFile.read(o.dhcpLeaseFile) : null;
+        if (remembered != null && o.mac != null && !remembered.mac().equals(o.mac)) {
+            err.println("rump: the lease in " + o.dhcpLeaseFile + " is " + remembered.mac() + "'s, not --mac " + o.mac
+                    + "'s: not asked for again");
+            remembered = null;
+        }
         String wanted = hostFor(o);
         for (HostProvider p : ServiceLoader.load(HostProvider.class)) {
             if (!p.name().equals(wanted)) {

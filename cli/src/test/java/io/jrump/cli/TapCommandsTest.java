@@ -129,4 +129,14 @@ class TapCommandsTest {
         RumpRun timeout = RumpRun.expect(2, "net", "sink", "--tap", "t0", "--dhcp", "--dhcp-timeout", "0", "--port", "9");
         assertTrue(timeout.err().contains("--dhcp-timeout"), timeout.all());
     }
+
+    @Test
+    void macTakesOneUnicastAddress() {
+        RumpRun garbled = RumpRun.expect(2, "net", "sink", "--tap", "t0", "--addr", "198.18.0.2/24", "--mac", "02:00:00:00:00",
+                "--port", "9");
+        assertTrue(garbled.err().contains("--mac: '02:00:00:00:00' is not a MAC address (aa:bb:cc:dd:ee:ff)"), garbled.all());
+        RumpRun multicast = RumpRun.expect(2, "net", "sink", "--tap", "t0", "--addr", "198.18.0.2/24", "--mac",
+                "01:00:5e:00:00:01", "--port", "9");
+        assertTrue(multicast.err().contains("--mac: 01:00:5e:00:00:01 is a multicast address"), multicast.all());
+    }
 }

@@ -175,11 +175,13 @@ class TapInteropTest {
         for (int i = 0; i < small; i++) {
             TransferFiles.randomFile(www.resolve("s" + i), 1000 + 137L * i, 100 + i);
         }
-        CompletableFuture<RumpRun> server = rump("net", "serve", "--tap", tap, "--addr", OURS + "/24", "--http",
-                www.toString(), "--port", "8080", "--requests", String.valueOf(small + 1));
+        CompletableFuture<RumpRun> server = rump("net", "serve", "--tap", tap, "--mac", "02:00:5e:10:00:2a", "--addr",
+                OURS + "/24", "--http", www.toString(), "--port", "8080", "--requests", String.valueOf(small + 1));
 
         String ping = inNs("ping", "-c", "3", "-i", "0.2", "-W", "5", OURS);
         assertTrue(ping.contains("3 received"), ping);
+        String neighbour = inNs("ip", "neigh", "show", OURS);
+        assertTrue(neighbour.contains("lladdr 02:00:5e:10:00:2a"), "Linux knows us by our --mac: " + neighbour);
 
         Path got = tmp.resolve("big.got");
         inNs("curl", "-sS", "--fail", "--retry", "20", "--retry-connrefused", "--retry-delay", "1", "--max-time", "240",

@@ -20,15 +20,18 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code rump net serve --nic vhost-user:SOCKET}: jrump's TCP/IP stack on jrump's virtio-net driver,
  * DPDK's testpmd as the vhost-user back-end, forwarding to a TAP in a namespace where ping, curl
- * and dumpcap are the Linux kernel's. Checksum offload is negotiated both ways and used: jrump
- * sends TCP segments with partial checksums ({@code NEEDS_CSUM}), which testpmd's TAP port
- * completes, as the two captures show.
+ * and dumpcap are the Linux kernel's. Checksum offload and TSO are negotiated and used: jrump
+ * sends large TCP segments ({@code GSO_TCPV4}) with partial checksums ({@code NEEDS_CSUM}), which
+ * testpmd's TAP port cuts into frames of the MTU and completes in software, as the two captures
+ * show.
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 @Tag("root")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root (a network namespace)")
 class VirtioNetServeTest {
     private static final String OURS = "198.18.0.2";
+    /** Fixed, because testpmd's csum engine writes it as the destination of what Linux sends. */
+    private static final String OUR_MAC = "02:00:00:00:00:02";
 
     @TempDir
     Path tmp;
@@ -38,8 +41,8 @@ class VirtioNetServeTest {
     /** Starts {@code rump net serve} over the back-end's port and waits until it answers a ping. */
     private static CompletableFuture<RumpRun> serve(DpdkNetBackend backend, Path www, int requests, String... extra)
             throws Exception {
-        List<String> args = new java.util.ArrayList<>(List.of("net", "serve", "--nic", backend.deviceName(), "--addr",
-                OURS + "/24", "--http", www.toString(), "--port", "8080", "--requests", String.valueOf(requests)));
+        List<String> args = new java.util.ArrayList<>(List.of("net", "serve", "--nic", backend.deviceName(), "--mac", OUR_MAC,
+                "--addr", OURS + "/24", "--http", www.toString(), "--port", "8080", "--requests", String.valueOf(requests)));
         args.addAll(List.of(extra));
         CompletableFuture<RumpRun> server = CompletableFuture.supplyAsync(() -> RumpRun.of(args.toArray(String[]::new)));
         for (int i = 0; i < 60 && !server.isDone(); i++) {
@@ -48,6 +51,9 @@ class VirtioNetServeTest {
             if (p.waitFor() == 0) {
                 break;
             }
+        }
+        if (server.isDone()) {
+            throw new AssertionError("rump net serve ended early: " + server.join().all());
         }
         return server;
     }
@@ -67,7 +73,7 @@ class VirtioNetServeTest {
     void curlFetches256MibByteExactAndPingAnswers() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
         TransferFiles.randomFile(www.resolve("big"), 256L << 20, 1);
-        try (DpdkNetBackend backend = DpdkNetBackend.startWithChecksumOffload(tmp.resolve("net.sock"))) {
+        try (DpdkNetBackend backend = DpdkNetBackend.startWithOffloads(tmp.resolve("net.sock"), OUR_MAC)) {
             CompletableFuture<RumpRun> server = serve(backend, www, 1);
             String ping = backend.inNamespace("ping", "-c", "3", "-i", "0.2", "-W", "5", OURS);
             assertTrue(ping.contains("3 received"), ping);
@@ -82,12 +88,12 @@ class VirtioNetServeTest {
     }
 
     @Test
-    void checksumOffloadIsUsedAndBothCapturesAreCleanToTshark() throws Exception {
+    void checksumOffloadAndTsoAreUsedAndBothCapturesAreCleanToTshark() throws Exception {
         Path www = Files.createDirectory(tmp.resolve("www"));
         TransferFiles.randomFile(www.resolve("f"), 2L << 20, 4);
         Path ours = tmp.resolve("ours.pcap");
         Path linux = tmp.resolve("linux.pcapng");
-        try (DpdkNetBackend backend = DpdkNetBackend.startWithChecksumOffload(tmp.resolve("net.sock"))) {
+        try (DpdkNetBackend backend = DpdkNetBackend.startWithOffloads(tmp.resolve("net.sock"), OUR_MAC)) {
             Path dumpcapLog = tmp.resolve("dumpcap.log");
             Process dumpcap = new ProcessBuilder("ip", "netns", "exec", backend.namespace(), "dumpcap", "-i", backend.tap(),
                     "-w", linux.toString()).redirectErrorStream(true).redirectOutput(dumpcapLog.toFile()).start();
@@ -108,9 +114,16 @@ class VirtioNetServeTest {
                 assertTrue(dumpcap.waitFor(30, TimeUnit.SECONDS), "dumpcap did not stop");
             }
         }
-        // Ours, as the stack handed the frames over: data segments with only the pseudo-header sum.
+        // Ours, as the stack handed the frames over: data segments with only the pseudo-header sum,
+        // most of them longer than the MTU (TSO).
         String partial = tsharkComplaints(ours, "tcp.srcport == 8080 && tcp.len > 0 && tcp.checksum.status == \"Bad\"");
-        assertTrue(partial.lines().count() > 100, "jrump sent its data with partial checksums (NEEDS_CSUM):\n" + partial);
+        assertTrue(partial.lines().count() > 20, "jrump sent its data with partial checksums (NEEDS_CSUM):\n" + partial);
+        long large = tsharkComplaints(ours, "tcp.srcport == 8080 && tcp.len > 1460").lines().count();
+        assertTrue(large > 20, "jrump sent large segments (TSO): " + large);
+        // Linux's: our large segments arrived cut by the back-end, none longer than the MTU.
+        assertEquals("", tsharkComplaints(linux, "ip.src == " + OURS + " && frame.len > 1514"));
+        long cut = tsharkComplaints(linux, "ip.src == " + OURS + " && tcp.len == " + DpdkNetBackend.TSO_SEGMENT).lines().count();
+        assertTrue(cut > 1000, "the back-end cut our segments into " + DpdkNetBackend.TSO_SEGMENT + "-byte ones: " + cut);
         // Linux's, after the back-end completed ours: nothing malformed, and not one bad checksum or
         // error in what we sent (Linux's own frames, captured on their way out, are its business).
         assertEquals("", tsharkComplaints(linux, "_ws.malformed || ip.src == " + OURS + " && (_ws.expert.severity >= error"

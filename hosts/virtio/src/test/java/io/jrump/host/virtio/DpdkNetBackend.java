@@ -34,42 +34,62 @@ public final class DpdkNetBackend implements AutoCloseable {
         this.testpmd = testpmd;
     }
 
-    /** Starts it without offloads: the vhost port offers checksums but not TSO. */
+    /** Starts it without offloads: io forwarding, the vhost port offers checksums but not TSO. */
     public static DpdkNetBackend start(Path socket) throws IOException, InterruptedException {
-        return start(socket, false, null);
+        return start(socket, null);
     }
 
     /**
-     * Starts it with the TAP port completing the TCP, UDP and IPv4 checksums that jrump leaves
-     * partial ({@code NEEDS_CSUM}): testpmd's {@code tx_offload} settings for that port. Not TSO:
-     * DPDK 22.11's TAP port drops the large segments the vhost port hands it with {@code tso=1}
-     * (its TX-dropped counter counts them), so the vhost port does not offer it.
+     * Starts it with checksum offload and TSO carried to Linux: the vhost port offers TSO
+     * ({@code tso=1}) and testpmd runs its csum engine, which marks TCP segments longer than
+     * {@link #TSO_SEGMENT} bytes of payload for segmentation and the rest for checksum completion on
+     * the TAP port, where DPDK's TAP driver does both in software. So Linux receives our large
+     * segments cut into frames of at most the MTU, each with every checksum complete.
+     *
+     * <p>The csum engine rewrites every frame's Ethernet addresses, as testpmd's forwarding engines
+     * other than io do: to {@code ourMac} (the jrump side's address, which must be fixed, as with
+     * {@code --mac}) from the TAP port, and to {@link #LINUX_MAC} (the namespace's TAP) from the
+     * vhost port. ARP and NDP still work: both learn from the payload, not the Ethernet source.
+     *
+     * <p>Why not io forwarding: the vhost port hands over a received large segment marked as a
+     * received LRO packet, not as one to segment, so io forwarding passes it on unsegmented and the
+     * TAP driver drops it as longer than the MTU.
      */
-    public static DpdkNetBackend startWithChecksumOffload(Path socket) throws IOException, InterruptedException {
+    public static DpdkNetBackend startWithOffloads(Path socket, String ourMac) throws IOException, InterruptedException {
         Path commands = Files.writeString(Path.of(socket + ".testpmd"), String.join("\n",
                 "port stop 1",
-                "port config 1 tx_offload ipv4_cksum on",
-                "port config 1 tx_offload tcp_cksum on",
-                "port config 1 tx_offload udp_cksum on",
+                "csum set ip hw 1",
+                "csum set tcp hw 1",
+                "csum set udp hw 1",
+                "tso set " + TSO_SEGMENT + " 1",
                 "port start 1", ""));
-        return start(socket, false, commands);
+        return start(socket, new Offloads(commands, ourMac));
     }
+
+    /**
+     * The payload per segment the TAP port cuts large segments into. Not 1448 (a 1500-byte MTU
+     * less IPv4 and TCP with timestamps): DPDK 22.11's TAP driver refuses (drops) a segmentation
+     * whose segment, headers included, is longer than the MTU less the Ethernet header.
+     */
+    public static final int TSO_SEGMENT = 1400;
+
+    /** The MAC of the namespace's TAP when offloads are on (the csum engine writes it as destination). */
+    public static final String LINUX_MAC = "02:00:00:00:00:01";
+
+    private record Offloads(Path commands, String ourMac) {}
 
     /**
      * testpmd as a wire between two vhost-user ports (io forwarding, port 0 to port 1 and back), no
-     * TAP and no namespace: two jrump kernels, one on each socket, talk through it.
+     * TAP and no namespace: two jrump kernels, one on each socket, talk through it. Checksum offload
+     * only: io forwarding cannot carry a large segment from one vhost port to another (see
+     * {@link #startWithOffloads}).
      */
     public static DpdkNetBackend wire(Path a, Path b) throws IOException, InterruptedException {
-        return wire(a, b, false);
-    }
-
-    /** As {@link #wire(Path, Path)}; with {@code tso} both ports offer TCP segmentation ({@code tso=1}). */
-    public static DpdkNetBackend wire(Path a, Path b, boolean tso) throws IOException, InterruptedException {
         String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
         Path log = Path.of(a + ".log");
         Process p = new ProcessBuilder("dpdk-testpmd", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", "jrump-" + id,
-                "--log-level", "lib.eal:warning", "--vdev", "net_vhost0,iface=" + a + ",queues=1" + (tso ? ",tso=1" : ""),
-                "--vdev", "net_vhost1,iface=" + b + ",queues=1" + (tso ? ",tso=1" : ""), "--", "--forward-mode=io", "--nb-cores=1",
+                "--log-level", "lib.eal:warning", "--vdev", "net_vhost0,iface=" + a + ",queues=1",
+                "--vdev", "net_vhost1,iface=" + b + ",queues=1", "--", "--forward-mode=io", "--nb-cores=1",
                 "--total-num-mbufs=16384").redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(a) || !Files.exists(b)) {
@@ -85,7 +105,7 @@ public final class DpdkNetBackend implements AutoCloseable {
         return new DpdkNetBackend(null, null, a, log, p);
     }
 
-    private static DpdkNetBackend start(Path socket, boolean tso, Path commands) throws IOException, InterruptedException {
+    private static DpdkNetBackend start(Path socket, Offloads offloads) throws IOException, InterruptedException {
         String id = Long.toHexString(ProcessHandle.current().pid() ^ System.nanoTime()).substring(0, 6);
         String ns = "jrvnet-" + id;
         String tap = "jrv" + id;
@@ -94,18 +114,24 @@ public final class DpdkNetBackend implements AutoCloseable {
         Process p;
         try {
             run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
-            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "dpdk-testpmd", "--no-huge", "-m", "256",
+            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "stdbuf", "-oL", "dpdk-testpmd", "--no-huge", "-m", "256",
                     "--no-pci", "--file-prefix", "jrump-" + id, "--log-level", "lib.eal:warning",
-                    "--vdev", "net_vhost0,iface=" + socket + ",queues=1" + (tso ? ",tso=1" : ""),
-                    "--vdev", "net_tap0,iface=" + tap, "--",
-                    "--forward-mode=io", "--nb-cores=1", "--total-num-mbufs=16384"));
-            if (commands != null) {
-                cmd.add("--cmdline-file=" + commands);
+                    "--vdev", "net_vhost0,iface=" + socket + ",queues=1" + (offloads != null ? ",tso=1" : ""),
+                    "--vdev", "net_tap0,iface=" + tap, "--", "--nb-cores=1", "--total-num-mbufs=16384"));
+            if (offloads != null) {
+                // Without the link check, which would wait for the vhost port's front-end.
+                cmd.addAll(List.of("--forward-mode=csum", "--disable-link-check", "--eth-peer=0," + offloads.ourMac(), "--eth-peer=1," + LINUX_MAC,
+                        "--cmdline-file=" + offloads.commands()));
+            } else {
+                cmd.add("--forward-mode=io");
             }
-            // testpmd stops when its standard input ends: the pipe stays open until close.
+            // testpmd stops when its standard input ends: the pipe stays open until close. Its output
+            // is line-buffered (stdbuf) so that the log shows at once how far it got.
             p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!Files.exists(socket) || !linkExists(ns, tap)) {
+            // With commands, not before testpmd has run them: a port it restarts must not be in use yet.
+            while (!Files.exists(socket) || !linkExists(ns, tap)
+                    || offloads != null && !Files.readString(log).contains("Read CLI commands from")) {
                 if (!p.isAlive()) {
                     throw new IOException("dpdk-testpmd exited with " + p.exitValue() + ": " + Files.readString(log));
                 }
@@ -114,6 +140,9 @@ public final class DpdkNetBackend implements AutoCloseable {
                     throw new IOException("dpdk-testpmd made no socket and TAP in 30 s: " + Files.readString(log));
                 }
                 Thread.sleep(20);
+            }
+            if (offloads != null) {
+                run("ip", "netns", "exec", ns, "ip", "link", "set", tap, "address", LINUX_MAC);
             }
             run("ip", "netns", "exec", ns, "ip", "addr", "add", LINUX + "/24", "dev", tap);
             run("ip", "netns", "exec", ns, "ip", "link", "set", tap, "up");

@@ -481,8 +481,8 @@ public final class VirtioNic implements HostNic {
                         + maxFrameLength() + " without GSO");
             }
         } catch (ErrnoException e) {
-            if (badHeaders.incrementAndGet() == 1) {
-                LOG.debug("{}: frame dropped: {}", name, e.getMessage());
+            if (badHeaders.incrementAndGet() == 1) { // a device that breaks the rules once usually keeps on
+                LOG.warn("{}: frame dropped: {} (later drops are counted, not logged)", name, e.getMessage());
             }
             return;
         }
