@@ -8,7 +8,6 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.HostBlockDevice;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -47,34 +46,14 @@ public final class VirtioBench {
                     buffers[i].putLong(b, 0x6a72756d70L * (i + 1) + b);
                 }
             }
-            Semaphore slots = new Semaphore(depth);
+            // As qemu-img bench does, and as a component on the event loop would: the first DEPTH
+            // requests go out at once, then each completion issues the next, on the loop.
             CountDownLatch all = new CountDownLatch(1);
             AtomicReference<Errno> failure = new AtomicReference<>();
-            long[] finished = {0};
+            Walk walk = new Walk(dev, write, count, size, step, deviceSize, failure, all);
             long t0 = System.nanoTime();
-            long offset = 0;
-            for (long i = 0; i < count; i++) {
-                slots.acquire();
-                if (failure.get() != null) {
-                    break;
-                }
-                ByteBuffer buf = buffers[(int) (i % depth)];
-                HostBlockDevice.IoCompletion done = (n, e) -> {
-                    if (e != null) {
-                        failure.compareAndSet(null, e);
-                    }
-                    if (++finished[0] == count || e != null) { // completions run one at a time, on the loop
-                        all.countDown();
-                    }
-                    slots.release();
-                };
-                if (write) {
-                    dev.write(offset, buf, done);
-                } else {
-                    dev.read(offset, buf, done);
-                }
-                // qemu-img bench's walk: the next offset modulo the last place a whole request fits.
-                offset = deviceSize <= size ? 0 : (offset + step) % (deviceSize - size);
+            for (int i = 0; i < depth && i < count; i++) {
+                walk.issue(buffers[i]);
             }
             all.await();
             if (write) {
@@ -89,6 +68,57 @@ public final class VirtioBench {
             dev.close();
             System.out.printf("seconds=%.3f mib_per_s=%.1f iops=%.0f heap_peak_mib=%.0f%n", s, count * (double) size / s / (1 << 20),
                     count / s, io.jrump.bench.Memory.peakHeapMib());
+        }
+    }
+
+    /** The offsets of qemu-img bench's walk, issued one per completion. Completions run one at a time, on the loop. */
+    private static final class Walk {
+        private final HostBlockDevice dev;
+        private final boolean write;
+        private final long count;
+        private final int size;
+        private final long step;
+        private final long deviceSize;
+        private final AtomicReference<Errno> failure;
+        private final CountDownLatch all;
+        private long issued;
+        private long finished;
+        private long offset;
+
+        Walk(HostBlockDevice dev, boolean write, long count, int size, long step, long deviceSize,
+                AtomicReference<Errno> failure, CountDownLatch all) {
+            this.dev = dev;
+            this.write = write;
+            this.count = count;
+            this.size = size;
+            this.step = step;
+            this.deviceSize = deviceSize;
+            this.failure = failure;
+            this.all = all;
+        }
+
+        synchronized void issue(ByteBuffer buf) {
+            long at = offset;
+            issued++;
+            // qemu-img bench's walk: the next offset modulo the last place a whole request fits.
+            offset = deviceSize <= size ? 0 : (offset + step) % (deviceSize - size);
+            HostBlockDevice.IoCompletion done = (n, e) -> completed(buf, e);
+            if (write) {
+                dev.write(at, buf, done);
+            } else {
+                dev.read(at, buf, done);
+            }
+        }
+
+        private synchronized void completed(ByteBuffer buf, Errno e) {
+            if (e != null) {
+                failure.compareAndSet(null, e);
+            }
+            if (++finished == count || e != null) {
+                all.countDown();
+            } else if (issued < count && failure.get() == null) {
+                issue(buf);
+            }
         }
     }
 }
