@@ -2,14 +2,12 @@ package io.jrump.kernel.internal;
 
 import io.jrump.hypercall.BlockDevices;
 import io.jrump.hypercall.Errno;
-import io.jrump.hypercall.FrameOffload;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostBlockDevice;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.Hypercalls;
-import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
-import io.jrump.hypercall.NicOffload;
+import io.jrump.hypercall.ForwardingHostNic;
 import io.jrump.hypercall.ForwardingHypercalls;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -171,53 +169,12 @@ public final class TrackingHypercalls extends ForwardingHypercalls {
         }
     }
 
-    private final class TrackedNic implements HostNic {
-        private final HostNic nic;
+    private final class TrackedNic extends ForwardingHostNic {
         private final Runnable closer;
 
         TrackedNic(HostNic nic) {
-            this.nic = nic;
+            super(nic);
             this.closer = nic::close;
-        }
-
-        @Override
-        public String name() {
-            return nic.name();
-        }
-
-        @Override
-        public MacAddress mac() {
-            return nic.mac();
-        }
-
-        @Override
-        public int mtu() {
-            return nic.mtu();
-        }
-
-        @Override
-        public int maxFrameLength() {
-            return nic.maxFrameLength();
-        }
-
-        @Override
-        public Set<NicOffload> offloads() {
-            return nic.offloads();
-        }
-
-        @Override
-        public void send(ByteBuffer frame) throws ErrnoException {
-            nic.send(frame);
-        }
-
-        @Override
-        public void send(ByteBuffer frame, FrameOffload offload) throws ErrnoException {
-            nic.send(frame, offload); // a wrapper must pass the offloads through, or they are lost
-        }
-
-        @Override
-        public void sendLent(ByteBuffer frame, FrameOffload offload, Runnable release) throws ErrnoException {
-            nic.sendLent(frame, offload, release); // and the lending: the host's may skip a copy
         }
 
         @Override

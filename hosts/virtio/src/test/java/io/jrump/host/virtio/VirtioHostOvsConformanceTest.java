@@ -3,17 +3,15 @@ package io.jrump.host.virtio;
 import io.jrump.host.jvm.JvmHost;
 import io.jrump.host.linux.LinuxHost;
 import io.jrump.hypercall.ErrnoException;
+import io.jrump.hypercall.ForwardingHostNic;
 import io.jrump.hypercall.ForwardingHypercalls;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.Hypercalls;
-import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NetworkInterfaces;
-import io.jrump.hypercall.NicOffload;
 import io.jrump.hypercall.conformance.HostConformanceSuite;
 import io.jrump.hypercall.conformance.HostFixture;
 import io.jrump.hypercall.conformance.RealTimeFixture;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -169,30 +167,17 @@ class VirtioHostOvsConformanceTest extends HostConformanceSuite {
     }
 
     /** A NIC under the segment's name, as the kit opened it. */
-    private record NamedNic(String name, HostNic nic) implements HostNic {
-        @Override
-        public MacAddress mac() {
-            return nic.mac();
+    private static final class NamedNic extends ForwardingHostNic {
+        private final String name;
+
+        NamedNic(String name, HostNic nic) {
+            super(nic);
+            this.name = name;
         }
 
         @Override
-        public int mtu() {
-            return nic.mtu();
-        }
-
-        @Override
-        public Set<NicOffload> offloads() {
-            return nic.offloads();
-        }
-
-        @Override
-        public void send(ByteBuffer frame) throws ErrnoException {
-            nic.send(frame);
-        }
-
-        @Override
-        public void close() {
-            nic.close();
+        public String name() {
+            return name;
         }
     }
 }
