@@ -8,18 +8,16 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.ForwardingHypercalls;
 import io.jrump.hypercall.HostBlockDevice;
-import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.conformance.HostConformanceSuite;
+import io.jrump.hypercall.conformance.ForwardingHostFixture;
 import io.jrump.hypercall.conformance.HostFixture;
 import io.jrump.hypercall.conformance.RealTimeFixture;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BooleanSupplier;
 
 /**
  * The virtio host against the conformance kit, every block device a virtio-blk device over
@@ -35,47 +33,25 @@ class VirtioHostConformanceTest extends HostConformanceSuite {
     }
 
     /** A real-time fixture whose hosts back {@code create} with a storage daemon per device. */
-    static final class DaemonFixture implements HostFixture {
-        private final SwitchRegistry switches = new SwitchRegistry();
-        private final List<StorageDaemon> daemons = new CopyOnWriteArrayList<>();
-        private final RealTimeFixture real;
+    static final class DaemonFixture extends ForwardingHostFixture {
+        private final List<StorageDaemon> daemons;
 
         DaemonFixture() throws IOException {
-            real = new RealTimeFixture("conformance",
+            this(new SwitchRegistry(), new CopyOnWriteArrayList<>());
+        }
+
+        private DaemonFixture(SwitchRegistry switches, List<StorageDaemon> daemons) throws IOException {
+            super(new RealTimeFixture("conformance",
                     name -> new DaemonBackedHost(VirtioHost.over(LinuxHost.over(
                             JvmHost.builder().name(name).switches(switches).build())), daemons),
-                    (dir, stem) -> VirtioHost.VHOST_USER_PREFIX + dir.resolve(stem + ".sock"));
-        }
-
-        @Override
-        public Hypercalls newHost(String name) {
-            return real.newHost(name);
-        }
-
-        @Override
-        public String newDeviceName(String hint) {
-            return real.newDeviceName(hint);
-        }
-
-        @Override
-        public String linkName() {
-            return real.linkName();
-        }
-
-        @Override
-        public void runUntil(BooleanSupplier condition, Duration limit) {
-            real.runUntil(condition, limit);
-        }
-
-        @Override
-        public void settle() {
-            real.settle();
+                    (dir, stem) -> VirtioHost.VHOST_USER_PREFIX + dir.resolve(stem + ".sock")));
+            this.daemons = daemons;
         }
 
         @Override
         public void close() throws IOException {
             try {
-                real.close();
+                super.close();
             } finally {
                 for (StorageDaemon d : daemons) {
                     try {

@@ -6,18 +6,16 @@ import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.ForwardingHostNic;
 import io.jrump.hypercall.ForwardingHypercalls;
 import io.jrump.hypercall.HostNic;
-import io.jrump.hypercall.Hypercalls;
 import io.jrump.hypercall.NetworkInterfaces;
 import io.jrump.hypercall.conformance.HostConformanceSuite;
+import io.jrump.hypercall.conformance.ForwardingHostFixture;
 import io.jrump.hypercall.conformance.HostFixture;
 import io.jrump.hypercall.conformance.RealTimeFixture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -78,45 +76,26 @@ class VirtioHostOvsConformanceTest extends HostConformanceSuite {
         return new SwitchFixture();
     }
 
+    /** The kit's segment: NICs opened on it take the switch's ports in turn. */
+    private static final String SEGMENT = "ovs-br0";
+
+    /** The next port, free again (its link down) before it is handed out. */
+    private static int takePort() throws ErrnoException {
+        int i = NEXT_PORT.getAndIncrement() % PORTS;
+        try {
+            ovs.awaitLink(i, false);
+        } catch (IOException | InterruptedException e) {
+            throw new ErrnoException(io.jrump.hypercall.Errno.EBUSY, "port vhu" + i + ": " + e.getMessage());
+        }
+        return i;
+    }
+
     /** Hosts whose NICs on the kit's segment take the switch's ports in turn. */
-    private static final class SwitchFixture implements HostFixture {
-        private final RealTimeFixture real;
-
+    private static final class SwitchFixture extends ForwardingHostFixture {
         SwitchFixture() throws IOException {
-            real = new RealTimeFixture("ovs-br0",
-                    name -> new OnTheSwitch(VirtioHost.over(LinuxHost.over(JvmHost.builder().name(name).build())), this),
-                    (d, stem) -> d.resolve(stem + ".img").toString());
-        }
-
-        /** The next port, free again (its link down) before it is handed out. */
-        int takePort() throws ErrnoException {
-            int i = NEXT_PORT.getAndIncrement() % PORTS;
-            try {
-                ovs.awaitLink(i, false);
-            } catch (IOException | InterruptedException e) {
-                throw new ErrnoException(io.jrump.hypercall.Errno.EBUSY, "port vhu" + i + ": " + e.getMessage());
-            }
-            return i;
-        }
-
-        @Override
-        public Hypercalls newHost(String name) {
-            return real.newHost(name);
-        }
-
-        @Override
-        public String newDeviceName(String hint) {
-            return real.newDeviceName(hint);
-        }
-
-        @Override
-        public String linkName() {
-            return real.linkName();
-        }
-
-        @Override
-        public void runUntil(BooleanSupplier condition, Duration limit) {
-            real.runUntil(condition, limit);
+            super(new RealTimeFixture(SEGMENT,
+                    name -> new OnTheSwitch(VirtioHost.over(LinuxHost.over(JvmHost.builder().name(name).build()))),
+                    (d, stem) -> d.resolve(stem + ".img").toString()));
         }
 
         @Override
@@ -127,32 +106,24 @@ class VirtioHostOvsConformanceTest extends HostConformanceSuite {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            real.settle();
-        }
-
-        @Override
-        public void close() throws IOException {
-            real.close();
+            super.settle();
         }
     }
 
     /** The virtio host, its NICs on the segment named {@code ovs-br0} opened on the next free port. */
     private static final class OnTheSwitch extends ForwardingHypercalls {
-        private final SwitchFixture fixture;
-
-        OnTheSwitch(VirtioHost host, SwitchFixture fixture) {
+        OnTheSwitch(VirtioHost host) {
             super(host);
-            this.fixture = fixture;
         }
 
         @Override
         public NetworkInterfaces networkInterfaces() {
             NetworkInterfaces virtio = super.networkInterfaces();
             return (name, options, receiver) -> {
-                if (!name.equals(fixture.linkName())) {
+                if (!name.equals(SEGMENT)) {
                     return virtio.open(name, options, receiver);
                 }
-                int port = fixture.takePort();
+                int port = takePort();
                 HostNic nic = virtio.open(VirtioHost.VHOST_USER_PREFIX + ovs.port(port), options, receiver);
                 try {
                     // Like a cable plugged in: the segment forwards to the port once its link is up.
