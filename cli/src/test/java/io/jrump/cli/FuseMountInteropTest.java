@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,31 +107,8 @@ class FuseMountInteropTest {
 
     /** Starts 'rump mount IMG MNT --foreground ARGS' on a thread and waits for the mount. */
     private CompletableFuture<RumpRun> mount(String... extra) throws Exception {
-        List<String> args = new ArrayList<>(List.of("mount", img.toString(), mnt.toString(), "--foreground"));
-        args.addAll(Arrays.asList(extra));
         mounts.add(mnt);
-        CompletableFuture<RumpRun> run = CompletableFuture.supplyAsync(() -> {
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            int code = Rump.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
-            return new RumpRun(code, out.toString(), err.toString());
-        }, r -> {
-            Thread t = new Thread(r, "rump-mount-test");
-            t.setDaemon(true);
-            t.start();
-        });
-        Path abs = mnt.toAbsolutePath().normalize();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!MountCommand.isMounted(abs)) {
-            if (run.isDone()) {
-                fail("rump mount ended before mounting: " + run.get().all());
-            }
-            if (System.nanoTime() > deadline) {
-                fail("no mount on " + abs + " after 30 s");
-            }
-            Thread.sleep(20);
-        }
-        return run;
+        return RumpRun.mountInForeground(img.toString(), mnt, extra);
     }
 
     private void umountAndCheck(CompletableFuture<RumpRun> served) throws Exception {

@@ -3,14 +3,10 @@ package io.jrump.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -64,28 +60,8 @@ class IsoFuseMountTest {
         run(0, "xorriso", "-as", "mkisofs", "-R", "-J", "-o", img.toString(), src.toString());
         mnt = dir.resolve("mnt");
         Files.createDirectories(mnt);
-        List<String> args = List.of("mount", img.toString(), mnt.toString(), "--foreground");
-        CompletableFuture<RumpRun> served = CompletableFuture.supplyAsync(() -> {
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            int code = Rump.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
-            return new RumpRun(code, out.toString(), err.toString());
-        }, r -> {
-            Thread t = new Thread(r, "rump-mount-iso");
-            t.setDaemon(true);
-            t.start();
-        });
+        CompletableFuture<RumpRun> served = RumpRun.mountInForeground(img.toString(), mnt);
         Path abs = mnt.toAbsolutePath().normalize();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!MountCommand.isMounted(abs)) {
-            if (served.isDone()) {
-                fail("rump mount ended before mounting: " + served.get().all());
-            }
-            if (System.nanoTime() > deadline) {
-                fail("no mount on " + abs + " after 30 s");
-            }
-            Thread.sleep(20);
-        }
         run(0, "diff", "-r", "--no-dereference", src.toString(), mnt.toString());
         String touch = run(1, "touch", mnt.resolve("new").toString());
         assertTrue(touch.contains("Read-only file system"), touch);

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.jrump.host.virtio.StorageDaemon;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,28 +129,7 @@ class VirtioImageCommandsTest {
         Path mnt = dir.resolve("mnt");
         Files.createDirectories(mnt);
         try (StorageDaemon qsd = export(img, "raw", true)) {
-            CompletableFuture<RumpRun> served = CompletableFuture.supplyAsync(() -> {
-                StringWriter out = new StringWriter();
-                StringWriter err = new StringWriter();
-                int code = Rump.execute(new String[] {"mount", qsd.deviceName(), mnt.toString(), "--foreground"},
-                        new PrintWriter(out, true), new PrintWriter(err, true));
-                return new RumpRun(code, out.toString(), err.toString());
-            }, r -> {
-                Thread t = new Thread(r, "rump-mount-virtio");
-                t.setDaemon(true);
-                t.start();
-            });
-            Path abs = mnt.toAbsolutePath().normalize();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!MountCommand.isMounted(abs)) {
-                if (served.isDone()) {
-                    fail("rump mount ended before mounting: " + served.get().all());
-                }
-                if (System.nanoTime() > deadline) {
-                    fail("no mount on " + abs + " after 30 s");
-                }
-                Thread.sleep(20);
-            }
+            CompletableFuture<RumpRun> served = RumpRun.mountInForeground(qsd.deviceName(), mnt);
             try {
                 run("diff", "-r", "-x", "lost+found", src.toString(), mnt.toString());
                 run("cp", src.resolve("sub/deeper/big.bin").toString(), mnt.resolve("copy.bin").toString());
