@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.host.virtio.net.VirtioNic;
+import io.jrump.hypercall.Errno;
+import io.jrump.hypercall.ErrnoException;
 import io.jrump.hypercall.HostNic;
 import io.jrump.hypercall.MacAddress;
 import io.jrump.hypercall.NicOffload;
@@ -46,31 +48,51 @@ class VhostUserNetTest {
         return f;
     }
 
+    /**
+     * Asks Linux in the back-end's namespace for its MAC until it answers (20 s; sends refused
+     * with ENOBUFS, by a NIC still reconnecting, are tried again); returns the reply.
+     */
+    private static byte[] arpExchange(HostNic nic, LinkedBlockingQueue<byte[]> received, DpdkNetBackend backend)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            try {
+                nic.send(arpRequest(nic.mac()));
+            } catch (ErrnoException e) {
+                assertEquals(Errno.ENOBUFS, e.errno(), e.getMessage());
+                Thread.sleep(100);
+                continue;
+            }
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+            while (System.nanoTime() < end) {
+                byte[] f = received.poll(50, TimeUnit.MILLISECONDS);
+                if (f != null && f.length >= 42 && (f[12] & 0xff) == 0x08 && f[13] == 0x06 && f[21] == 2) {
+                    return f;
+                }
+            }
+        }
+        throw new AssertionError("no ARP reply from Linux; testpmd said:\n" + backend.output());
+    }
+
+    private static HostNic open(VirtioHost host, DpdkNetBackend backend, LinkedBlockingQueue<byte[]> received)
+            throws Exception {
+        return host.networkInterfaces().open(backend.deviceName(), NicOptions.defaults().withOffloads(NicOffload.ALL),
+                frame -> {
+                    byte[] b = new byte[frame.remaining()];
+                    frame.duplicate().get(b);
+                    received.add(b);
+                });
+    }
+
     @Test
     void arpThroughTestpmdReachesLinuxAndItsReplyComesBack() throws Exception {
         try (DpdkNetBackend backend = DpdkNetBackend.start(dir.resolve("net.sock"));
                 VirtioHost host = VirtioHost.create("net")) {
             LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
-            HostNic nic = host.networkInterfaces().open(backend.deviceName(), NicOptions.defaults().withOffloads(NicOffload.ALL),
-                    frame -> {
-                        byte[] b = new byte[frame.remaining()];
-                        frame.duplicate().get(b);
-                        received.add(b);
-                    });
+            HostNic nic = open(host, backend, received);
             assertEquals(1500, nic.mtu());
             assertTrue(nic.toString().contains("VirtioNic"), nic.toString());
-            byte[] reply = null;
-            for (int attempt = 0; attempt < 20 && reply == null; attempt++) {
-                nic.send(arpRequest(nic.mac()));
-                long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
-                while (reply == null && System.nanoTime() < end) {
-                    byte[] f = received.poll(50, TimeUnit.MILLISECONDS);
-                    if (f != null && f.length >= 42 && (f[12] & 0xff) == 0x08 && f[13] == 0x06 && f[21] == 2) {
-                        reply = f;
-                    }
-                }
-            }
-            assertTrue(reply != null, "no ARP reply from Linux; testpmd said:\n" + backend.output());
+            byte[] reply = arpExchange(nic, received, backend);
             byte[] target = new byte[6];
             System.arraycopy(reply, 32, target, 0, 6);
             assertArrayEquals(nic.mac().toBytes(), target, "the reply is to us");
@@ -79,6 +101,47 @@ class VhostUserNetTest {
             assertArrayEquals(LINUX_IP, sender);
             assertTrue(backend.inNamespace("ip", "neigh", "show").contains("198.18.0.2"), "Linux learned our address");
             assertEquals(0, ((VirtioNic) nic).badHeaders());
+            nic.close();
+        }
+    }
+
+    /**
+     * testpmd stops and another starts on the same socket (a switch restarted): the NIC waits,
+     * reconnects, and the new back-end's Linux answers; while it is away, sends are refused, not
+     * lost silently.
+     */
+    @Test
+    void theNicComesBackWhenItsBackEndIsRestartedOnTheSameSocket() throws Exception {
+        Path socket = dir.resolve("net.sock");
+        try (VirtioHost host = VirtioHost.create("net")) {
+            LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+            HostNic nic;
+            try (DpdkNetBackend first = DpdkNetBackend.start(socket)) {
+                nic = open(host, first, received);
+                arpExchange(nic, received, first);
+            }
+            VirtioNic virtio = (VirtioNic) nic;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            boolean refused = false;
+            while (!refused && System.nanoTime() < deadline) { // until the NIC has seen the back-end go
+                try {
+                    nic.send(arpRequest(nic.mac()));
+                    Thread.sleep(20);
+                } catch (ErrnoException e) {
+                    assertEquals(Errno.ENOBUFS, e.errno(), e.getMessage());
+                    refused = true;
+                }
+            }
+            assertTrue(refused, "sends are refused while the back-end is away");
+            try (DpdkNetBackend second = DpdkNetBackend.start(socket)) {
+                received.clear();
+                byte[] reply = arpExchange(nic, received, second);
+                byte[] target = new byte[6];
+                System.arraycopy(reply, 32, target, 0, 6);
+                assertArrayEquals(nic.mac().toBytes(), target, "the new back-end's Linux answers us");
+                assertEquals(1, virtio.reconnects());
+                assertEquals(null, virtio.brokenReason());
+            }
             nic.close();
         }
     }

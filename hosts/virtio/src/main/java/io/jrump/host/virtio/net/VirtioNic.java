@@ -52,6 +52,12 @@ import org.slf4j.LoggerFactory;
  * available at once; slots the device has used are reclaimed by the next send (no transmit
  * interrupts). No free slot is {@code ENOBUFS}, as the contract says.
  *
+ * <p><b>Reconnect</b> (where the transport can, vhost-user): when the back-end closes the
+ * connection the NIC waits up to {@value #RECONNECT_MILLIS} ms for one on the same socket, repeats
+ * the handshake and starts both queues again, empty — like a cable pulled and plugged back in.
+ * Frames in flight either way are lost, sends meanwhile are refused with {@code ENOBUFS}, and frames
+ * already taken from the receive queue are still delivered. No back-end in time: broken.
+ *
  * <p>Thread-safe.
  */
 public final class VirtioNic implements HostNic {
@@ -72,6 +78,8 @@ public final class VirtioNic implements HostNic {
     static final int RX = 0;
     static final int TX = 1;
     private static final int QUEUE_SIZE = 256;
+    /** How long a back-end that went away has to come back before the NIC is broken. */
+    static final long RECONNECT_MILLIS = 10_000;
     /** A receive buffer with mergeable buffers. */
     public static final int MERGEABLE_BUFFER = 4096;
     private static final int HEADER = VirtioNetHeader.LENGTH_V1;
@@ -113,8 +121,19 @@ public final class VirtioNic implements HostNic {
     private ByteBuffer reassemblyView;
     /** Per receive buffer, a read-only view from the frame's first byte: frames go out without an allocation. */
     private final ByteBuffer[] rxView;
+    /** Per receive buffer, whether the device has it (under rxLock): what a reconnect gives again. */
+    private final boolean[] rxWithDevice;
+    /** Buffers given back while reconnecting, for the new queue (under rxLock). */
+    private final List<Integer> rxFreeWhileReconnecting = new ArrayList<>();
+    /** Counts the connections to the back-end; a batch of buffers belongs to one (under rxLock). */
+    private int connection;
+    /** The connection the buffers in {@link #partial} came from (loop only). */
+    private int partialConnection;
     private volatile boolean closed;
+    /** The back-end went away and may come back: sends are refused, buffers wait (set under both locks). */
+    private volatile boolean reconnecting;
     private volatile String broken;
+    private final AtomicLong reconnects = new AtomicLong();
     private final AtomicLong badHeaders = new AtomicLong();
     private final AtomicLong sendsRefused = new AtomicLong();
 
@@ -202,6 +221,7 @@ public final class VirtioNic implements HostNic {
         this.rxBufferAt = new int[rxBuffers];
         this.rxBufferOfHead = new int[size];
         this.rxView = new ByteBuffer[rxBuffers];
+        this.rxWithDevice = new boolean[rxBuffers];
         for (int i = 0; i < rxBuffers; i++) {
             rxBufferAt[i] = memory.allocate(rxBufferBytes, 64);
             rxView[i] = shared.slice(rxBufferAt[i] + HEADER, rxBufferBytes - HEADER).asReadOnlyBuffer();
@@ -307,7 +327,12 @@ public final class VirtioNic implements HostNic {
         return badHeaders.get();
     }
 
-    /** Sends refused with {@code ENOBUFS}: every transmit slot was with the device. */
+    /** How many times the NIC came back after its back-end went away. */
+    public long reconnects() {
+        return reconnects.get();
+    }
+
+    /** Sends refused with {@code ENOBUFS}: every transmit slot was with the device, or it was reconnecting. */
     public long sendsRefused() {
         return sendsRefused.get();
     }
@@ -332,13 +357,17 @@ public final class VirtioNic implements HostNic {
     }
 
     private void transmit(ByteBuffer frame, FrameOffload offload) throws ErrnoException {
-        boolean kick;
+        // The kick under the lock too: a reconnect, which holds it, closes and replaces the eventfds.
         synchronized (txLock) {
             if (closed) {
                 throw new ErrnoException(Errno.EBADF, "NIC " + mac + " on " + name + " is closed");
             }
             if (broken != null) {
                 throw new ErrnoException(Errno.EIO, name + " is broken: " + broken);
+            }
+            if (reconnecting) {
+                sendsRefused.incrementAndGet();
+                throw new ErrnoException(Errno.ENOBUFS, name + ": the back-end went away; waiting for it to come back");
             }
             try {
                 int head;
@@ -363,14 +392,13 @@ public final class VirtioNic implements HostNic {
                     throw txq.brake("no free transmit descriptor although a slot was free");
                 }
                 txSlotOfHead[head] = slot;
-                kick = txq.publish();
+                if (txq.publish()) {
+                    transport.kick(TX);
+                }
             } catch (BrokenDeviceException e) {
                 breakDevice(e.getMessage());
                 throw e;
             }
-        }
-        if (kick) {
-            transport.kick(TX);
         }
     }
 
@@ -385,17 +413,22 @@ public final class VirtioNic implements HostNic {
             throw rxq.brake("no free receive descriptor for a returned buffer");
         }
         rxBufferOfHead[head] = i;
+        rxWithDevice[i] = true;
     }
 
     private void receiveLoop() {
         while (!closed && broken == null) {
             List<int[]> used = new ArrayList<>();
             boolean sleep;
+            int from;
             synchronized (rxLock) {
+                from = connection;
                 try {
                     int head;
                     while ((head = rxq.nextUsed()) >= 0) {
-                        used.add(new int[] {rxBufferOfHead[head], (int) rxq.lastUsedLength()});
+                        int buffer = rxBufferOfHead[head];
+                        rxWithDevice[buffer] = false;
+                        used.add(new int[] {buffer, (int) rxq.lastUsedLength()});
                     }
                     sleep = used.isEmpty() && !rxq.enableInterrupts();
                 } catch (BrokenDeviceException e) {
@@ -405,7 +438,7 @@ public final class VirtioNic implements HostNic {
             }
             if (!used.isEmpty()) {
                 try {
-                    loop.execute(() -> deliver(used));
+                    loop.execute(() -> deliver(used, from));
                 } catch (IllegalStateException e) {
                     return; // the event loop has closed: so has the kernel
                 }
@@ -415,29 +448,46 @@ public final class VirtioNic implements HostNic {
                 try {
                     transport.awaitInterrupt(RX);
                 } catch (ErrnoException e) {
-                    if (!closed) {
-                        breakDevice(e.getMessage());
+                    if (closed) {
+                        return;
                     }
+                    if (e.errno() == Errno.ECONNRESET && transport.canReconnect()) {
+                        if (reconnect(e.getMessage())) {
+                            continue;
+                        }
+                        return; // broken, or closed meanwhile
+                    }
+                    breakDevice(e.getMessage());
                     return;
                 }
             }
         }
     }
 
-    /** On the event loop: the frames in {@code used} (buffer, length) to the receiver, then the buffers back. */
-    private void deliver(List<int[]> used) {
+    /**
+     * On the event loop: the frames in {@code used} (buffer, length), taken on connection
+     * {@code from}, to the receiver, then the buffers back.
+     */
+    private void deliver(List<int[]> used, int from) {
         synchronized (rxLock) { // close unmaps the memory under this lock: not while a frame is read
             if (closed || broken != null) {
                 return;
             }
-            deliverLocked(used);
+            deliverLocked(used, from);
         }
     }
 
-    private void deliverLocked(List<int[]> used) {
+    private void deliverLocked(List<int[]> used, int from) {
         List<int[]> done = new ArrayList<>(used.size());
+        if (!partial.isEmpty() && partialConnection != from) {
+            done.addAll(partial); // the rest of that frame went with the old back-end
+            partial.clear();
+        }
         try {
             for (int[] u : used) {
+                if (partial.isEmpty()) {
+                    partialConnection = from;
+                }
                 partial.add(u);
                 int first = rxBufferAt[partial.get(0)[0]];
                 int firstLength = partial.get(0)[1];
@@ -510,6 +560,12 @@ public final class VirtioNic implements HostNic {
 
     /** Under rxLock. */
     private void returnBuffers(List<int[]> done) {
+        if (reconnecting) { // the queue is about to start again: the buffers wait for it
+            for (int[] u : done) {
+                rxFreeWhileReconnecting.add(u[0]);
+            }
+            return;
+        }
         boolean kick;
         try {
             for (int[] u : done) {
@@ -527,6 +583,58 @@ public final class VirtioNic implements HostNic {
                 breakDevice(e.getMessage());
             }
         }
+    }
+
+    /**
+     * On the receive thread, after the back-end closed the connection ({@code why}): waits for it
+     * to come back and starts both queues again, empty. False, the NIC broken, if it does not.
+     */
+    private boolean reconnect(String why) {
+        LOG.warn("{}: {}; waiting up to {} s for the back-end to come back", name, why, RECONNECT_MILLIS / 1000);
+        synchronized (rxLock) {
+            synchronized (txLock) {
+                reconnecting = true;
+            }
+        }
+        try {
+            transport.reconnect(RECONNECT_MILLIS);
+            synchronized (rxLock) {
+                synchronized (txLock) {
+                    if (closed) {
+                        return false;
+                    }
+                    connection++;
+                    rxq.reset();
+                    txq.reset();
+                    transport.startQueue(rxq);
+                    transport.startQueue(txq);
+                    transport.driverOk();
+                    txq.disableInterrupts();
+                    freeTxSlots.clear(); // what was in flight went with the old back-end
+                    for (int i = 0; i < txSlotAt.length; i++) {
+                        freeTxSlots.add(i);
+                    }
+                    for (int i = 0; i < rxWithDevice.length; i++) {
+                        if (rxWithDevice[i]) {
+                            giveRxBuffer(i);
+                        }
+                    }
+                    for (int i : rxFreeWhileReconnecting) {
+                        giveRxBuffer(i);
+                    }
+                    rxFreeWhileReconnecting.clear();
+                    rxq.publish();
+                    reconnecting = false;
+                    transport.kick(RX);
+                }
+            }
+        } catch (ErrnoException e) {
+            breakDevice(why + "; " + e.getMessage());
+            return false;
+        }
+        reconnects.incrementAndGet();
+        LOG.info("{}: the back-end is back", name);
+        return true;
     }
 
     private void breakDevice(String reason) {

@@ -55,7 +55,14 @@ public final class VhostUserTransport implements VirtioTransport {
     private long driverFeatures = -1;
     private int memfd = -1;
     private Sys.Mapping mapping;
-    private final List<int[]> queueFds = new ArrayList<>(); // per queue index: {kick, call}, or null
+    /** Per queue index: {kick, call}, or null. Guarded by fdLock, not the object's lock. */
+    private final List<int[]> queueFds = new ArrayList<>();
+    /**
+     * Kicks and wake-ups come from any thread and must not run into a reconnect or close that is
+     * closing the eventfds (whose numbers the kernel may hand out again at once); they take only
+     * this lock, never the object's, which a reconnect holds for seconds.
+     */
+    private final Object fdLock = new Object();
     private volatile boolean closed;
 
     private VhostUserTransport(String path, int socket) throws ErrnoException {
@@ -257,9 +264,6 @@ public final class VhostUserTransport implements VirtioTransport {
     @Override
     public synchronized void startQueue(SplitQueue queue) throws ErrnoException {
         int index = queue.index();
-        while (queueFds.size() <= index) {
-            queueFds.add(null);
-        }
         int kick = Sys.eventfd("kick of " + describe());
         int call;
         try {
@@ -268,7 +272,16 @@ public final class VhostUserTransport implements VirtioTransport {
             Sys.close(kick, "kick eventfd");
             throw e;
         }
-        queueFds.set(index, new int[] {kick, call});
+        synchronized (fdLock) {
+            while (queueFds.size() <= index) {
+                queueFds.add(null);
+            }
+            int[] old = queueFds.set(index, new int[] {kick, call});
+            if (old != null) { // started again without a reconnect: the old pair is ours to close
+                Sys.close(old[0], "kick eventfd");
+                Sys.close(old[1], "call eventfd");
+            }
+        }
         sendState(SET_VRING_NUM, index, queue.size());
         sendState(SET_VRING_BASE, index, 0);
         long ua = mapping.address();
@@ -293,13 +306,18 @@ public final class VhostUserTransport implements VirtioTransport {
 
     @Override
     public void kick(int index) throws ErrnoException {
-        int[] fds = fds(index);
-        Sys.eventfdSignal(fds[0], "kick queue " + index + " of " + describe());
+        synchronized (fdLock) {
+            Sys.eventfdSignal(fds(index)[0], "kick queue " + index + " of " + describe());
+        }
     }
 
     @Override
     public void awaitInterrupt(int index) throws ErrnoException {
-        int[] fds = fds(index);
+        // The queue's own thread: the one that reconnects, so its eventfds stay open while it polls.
+        int[] fds;
+        synchronized (fdLock) {
+            fds = fds(index);
+        }
         long ready = Sys.pollReadable(new int[] {fds[1], socket}, -1, describe());
         if (closed) {
             throw new ErrnoException(Errno.ESHUTDOWN, describe() + " is closed");
@@ -314,13 +332,16 @@ public final class VhostUserTransport implements VirtioTransport {
 
     @Override
     public void wakeUp(int index) {
-        try {
-            Sys.eventfdSignal(fds(index)[1], "wake queue " + index);
-        } catch (ErrnoException e) {
-            LOG.debug("{}: wake-up of queue {}: {}", describe(), index, e.getMessage());
+        synchronized (fdLock) {
+            try {
+                Sys.eventfdSignal(fds(index)[1], "wake queue " + index);
+            } catch (ErrnoException e) {
+                LOG.debug("{}: wake-up of queue {}: {}", describe(), index, e.getMessage());
+            }
         }
     }
 
+    /** Under fdLock. */
     private int[] fds(int index) throws ErrnoException {
         int[] fds = index < queueFds.size() ? queueFds.get(index) : null;
         if (fds == null) {
@@ -335,8 +356,16 @@ public final class VhostUserTransport implements VirtioTransport {
             return;
         }
         closed = true;
-        for (int i = 0; i < queueFds.size(); i++) {
-            if (queueFds.get(i) != null) {
+        int queues;
+        synchronized (fdLock) {
+            queues = queueFds.size();
+        }
+        for (int i = 0; i < queues; i++) {
+            boolean started;
+            synchronized (fdLock) {
+                started = queueFds.get(i) != null;
+            }
+            if (started) {
                 try {
                     // Stops the ring in the back-end before its memory goes away.
                     ByteBuffer p = begin(GET_VRING_BASE, 0);
@@ -360,13 +389,15 @@ public final class VhostUserTransport implements VirtioTransport {
     }
 
     private void closeQueueDescriptors() {
-        for (int[] fds : queueFds) {
-            if (fds != null) {
-                Sys.close(fds[0], "kick eventfd");
-                Sys.close(fds[1], "call eventfd");
+        synchronized (fdLock) {
+            for (int[] fds : queueFds) {
+                if (fds != null) {
+                    Sys.close(fds[0], "kick eventfd");
+                    Sys.close(fds[1], "call eventfd");
+                }
             }
+            queueFds.clear();
         }
-        queueFds.clear();
     }
 
     // ---- messages ----------------------------------------------------------------------------
