@@ -145,4 +145,33 @@ class VhostUserNetTest {
             nic.close();
         }
     }
+
+    /** Closing the NIC while it waits for its back-end to come back does not wait out the 10 s. */
+    @Test
+    void closingWhileTheBackEndIsAwayReturnsAtOnce() throws Exception {
+        try (VirtioHost host = VirtioHost.create("net")) {
+            LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+            HostNic nic;
+            try (DpdkNetBackend backend = DpdkNetBackend.start(dir.resolve("net.sock"))) {
+                nic = open(host, backend, received);
+                arpExchange(nic, received, backend);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            boolean refused = false;
+            while (!refused && System.nanoTime() < deadline) {
+                try {
+                    nic.send(arpRequest(nic.mac()));
+                    Thread.sleep(20);
+                } catch (ErrnoException e) {
+                    refused = e.errno() == Errno.ENOBUFS;
+                }
+            }
+            assertTrue(refused, "the NIC saw its back-end go");
+            long start = System.nanoTime();
+            nic.close();
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(millis < 2_000, "close took " + millis + " ms");
+            assertEquals(null, ((VirtioNic) nic).brokenReason(), "closed, not broken");
+        }
+    }
 }

@@ -629,7 +629,9 @@ public final class VirtioNic implements HostNic {
                 }
             }
         } catch (ErrnoException e) {
-            breakDevice(why + "; " + e.getMessage());
+            if (!closed) { // else close interrupted the wait: nothing is broken
+                breakDevice(why + "; " + e.getMessage());
+            }
             return false;
         }
         reconnects.incrementAndGet();
@@ -653,6 +655,7 @@ public final class VirtioNic implements HostNic {
             closed = true;
         }
         transport.wakeUp(RX);
+        receiveThread.interrupt(); // ends at once a wait for a back-end that went away
         try {
             receiveThread.join(10_000);
         } catch (InterruptedException e) {
