@@ -3,6 +3,7 @@ package io.jrump.host.virtio;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jrump.hypercall.BlockDevices.OpenMode;
 import io.jrump.hypercall.Errno;
@@ -98,6 +99,26 @@ class VhostUserBlockTest {
             }
         } finally {
             first.close();
+        }
+    }
+
+    /** Closing the device while it waits for its back-end to come back does not wait out the 10 s. */
+    @Test
+    void closingWhileTheBackEndIsAwayReturnsAtOnce() throws Exception {
+        Path image = dir.resolve("gone.img");
+        Files.write(image, new byte[1 << 20]);
+        Path socket = dir.resolve("gone.sock");
+        try (StorageDaemon qsd = StorageDaemon.export(image, "raw", socket, true);
+                VirtioHost host = VirtioHost.create("g")) {
+            HostBlockDevice dev = host.blockDevices().open(qsd.deviceName(), OpenMode.READ_WRITE);
+            assertNull(await(c -> dev.read(0, ByteBuffer.allocate(4096), c)).error());
+            qsd.kill();
+            Thread.sleep(300); // for the driver to see it go and start waiting
+            long start = System.nanoTime();
+            dev.close();
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(millis < 2_000, "close took " + millis + " ms");
+            assertNull(((io.jrump.host.virtio.blk.VirtioBlockDevice) dev).brokenReason(), "closed, not broken");
         }
     }
 }

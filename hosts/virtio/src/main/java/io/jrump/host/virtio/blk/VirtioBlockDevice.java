@@ -510,8 +510,11 @@ public final class VirtioBlockDevice implements HostBlockDevice {
                         return;
                     }
                 }
-                if (e.errno() == Errno.ECONNRESET && transport.canReconnect() && reconnect(e.getMessage())) {
-                    continue;
+                if (e.errno() == Errno.ECONNRESET && transport.canReconnect()) {
+                    if (reconnect(e.getMessage())) {
+                        continue;
+                    }
+                    return; // broken by now, or closed meanwhile
                 }
                 synchronized (this) {
                     markBroken(e.getMessage(), done);
@@ -566,7 +569,9 @@ public final class VirtioBlockDevice implements HostBlockDevice {
         } catch (ErrnoException e) {
             synchronized (this) {
                 reconnecting = false;
-                markBroken(why + "; " + e.getMessage(), done);
+                if (!(closed && opsRunning == 0)) { // else close interrupted the wait: nothing is broken
+                    markBroken(why + "; " + e.getMessage(), done);
+                }
             }
             finish(false, done);
             return false;
@@ -741,6 +746,7 @@ public final class VirtioBlockDevice implements HostBlockDevice {
         finish(false, abandoned);
         if (interrupts != null) {
             transport.wakeUp(0);
+            interrupts.interrupt(); // ends at once a wait for a back-end that went away
             try {
                 interrupts.join(10_000);
             } catch (InterruptedException e) {
