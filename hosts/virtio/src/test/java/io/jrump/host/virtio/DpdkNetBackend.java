@@ -114,14 +114,14 @@ public final class DpdkNetBackend implements AutoCloseable {
         Process p;
         try {
             run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
-            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "stdbuf", "-oL", "dpdk-testpmd", "--no-huge", "-m", "256",
-                    "--no-pci", "--file-prefix", "jrump-" + id, "--log-level", "lib.eal:warning",
+            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "stdbuf", "-oL", "dpdk-testpmd",
+                    "--no-huge", "-m", "256", "--no-pci", "--file-prefix", "jrump-" + id, "--log-level", "lib.eal:warning",
                     "--vdev", "net_vhost0,iface=" + socket + ",queues=1" + (offloads != null ? ",tso=1" : ""),
                     "--vdev", "net_tap0,iface=" + tap, "--", "--nb-cores=1", "--total-num-mbufs=16384"));
             if (offloads != null) {
                 // Without the link check, which would wait for the vhost port's front-end.
-                cmd.addAll(List.of("--forward-mode=csum", "--disable-link-check", "--eth-peer=0," + offloads.ourMac(), "--eth-peer=1," + LINUX_MAC,
-                        "--cmdline-file=" + offloads.commands()));
+                cmd.addAll(List.of("--forward-mode=csum", "--disable-link-check", "--eth-peer=0," + offloads.ourMac(),
+                        "--eth-peer=1," + LINUX_MAC, "--cmdline-file=" + offloads.commands()));
             } else {
                 cmd.add("--forward-mode=io");
             }
