@@ -8,7 +8,6 @@ import io.jrump.hypercall.Errno;
 import io.jrump.hypercall.HostBlockDevice;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The virtio-blk driver's raw speed, in the terms of {@code qemu-img bench}: COUNT requests of SIZE
@@ -48,22 +47,20 @@ public final class VirtioBench {
             }
             // As qemu-img bench does, and as a component on the event loop would: the first DEPTH
             // requests go out at once, then each completion issues the next, on the loop.
-            CountDownLatch all = new CountDownLatch(1);
-            AtomicReference<Errno> failure = new AtomicReference<>();
-            Walk walk = new Walk(dev, write, count, size, step, deviceSize, failure, all);
+            Walk walk = new Walk(dev, write, count, size, step, deviceSize);
             long t0 = System.nanoTime();
             for (int i = 0; i < depth && i < count; i++) {
                 walk.issue(buffers[i]);
             }
-            all.await();
+            Errno failure = walk.await();
             if (write) {
                 CountDownLatch flushed = new CountDownLatch(1);
                 dev.flush((n, e) -> flushed.countDown());
                 flushed.await();
             }
             double s = (System.nanoTime() - t0) / 1e9;
-            if (failure.get() != null) {
-                throw new IllegalStateException("I/O failed: " + failure.get());
+            if (failure != null) {
+                throw new IllegalStateException("I/O failed: " + failure);
             }
             dev.close();
             System.out.printf("seconds=%.3f mib_per_s=%.1f iops=%.0f heap_peak_mib=%.0f%n", s, count * (double) size / s / (1 << 20),
@@ -79,22 +76,27 @@ public final class VirtioBench {
         private final int size;
         private final long step;
         private final long deviceSize;
-        private final AtomicReference<Errno> failure;
-        private final CountDownLatch all;
+        private final CountDownLatch all = new CountDownLatch(1);
+        private Errno failure;
         private long issued;
         private long finished;
         private long offset;
 
-        Walk(HostBlockDevice dev, boolean write, long count, int size, long step, long deviceSize,
-                AtomicReference<Errno> failure, CountDownLatch all) {
+        Walk(HostBlockDevice dev, boolean write, long count, int size, long step, long deviceSize) {
             this.dev = dev;
             this.write = write;
             this.count = count;
             this.size = size;
             this.step = step;
             this.deviceSize = deviceSize;
-            this.failure = failure;
-            this.all = all;
+        }
+
+        /** Waits until every request has completed or one has failed; returns the failure, or null. */
+        Errno await() throws InterruptedException {
+            all.await();
+            synchronized (this) {
+                return failure;
+            }
         }
 
         synchronized void issue(ByteBuffer buf) {
@@ -111,12 +113,12 @@ public final class VirtioBench {
         }
 
         private synchronized void completed(ByteBuffer buf, Errno e) {
-            if (e != null) {
-                failure.compareAndSet(null, e);
+            if (e != null && failure == null) {
+                failure = e;
             }
             if (++finished == count || e != null) {
                 all.countDown();
-            } else if (issued < count && failure.get() == null) {
+            } else if (issued < count && failure == null) {
                 issue(buf);
             }
         }
